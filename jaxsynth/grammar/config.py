@@ -1,0 +1,183 @@
+"""Grammar config: TOML decoded into typed msgspec Structs, validated with errors that name the key."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+
+from jaxsynth.grammar.ops import OPS_BY_CATEGORY, REGISTRY
+from jaxsynth.grammar.opspec import CATEGORIES
+from jaxsynth.grammar.types import DType
+
+
+class ConfigError(ValueError):
+    """A grammar config that cannot be used; the message names the key and what is allowed."""
+
+
+class _Base(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+Count = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+Weight = Annotated[float, msgspec.Meta(ge=0.0, le=1e6)]
+
+
+class ProgramBounds(_Base, frozen=True):
+    """Size and shape of each sampled function."""
+
+    min_nodes: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 4
+    max_nodes: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+    max_depth: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
+    max_nesting: Annotated[int, msgspec.Meta(ge=0, le=4)] = 2
+    min_inputs: Annotated[int, msgspec.Meta(ge=1, le=32)] = 1
+    max_inputs: Annotated[int, msgspec.Meta(ge=1, le=32)] = 4
+    min_outputs: Annotated[int, msgspec.Meta(ge=1, le=8)] = 1
+    max_outputs: Annotated[int, msgspec.Meta(ge=1, le=8)] = 2
+    share_prob: Probability = 0.3
+    literal_prob: Probability = 0.25
+
+
+class TypeBounds(_Base, frozen=True):
+    """Which dtypes (with sampling weights), ranks and dimension sizes appear."""
+
+    dtypes: dict[str, Weight] = msgspec.field(
+        default_factory=lambda: {"float32": 6.0, "float16": 1.0, "bfloat16": 1.0, "int32": 2.0, "int8": 0.5,
+                                 "uint8": 0.5, "bool": 1.0}
+    )
+    min_rank: Annotated[int, msgspec.Meta(ge=0, le=3)] = 0
+    max_rank: Annotated[int, msgspec.Meta(ge=0, le=3)] = 3
+    min_dim: Annotated[int, msgspec.Meta(ge=1, le=128)] = 1
+    max_dim: Annotated[int, msgspec.Meta(ge=1, le=128)] = 8
+    x64: bool = False
+
+
+class Weights(_Base, frozen=True):
+    """Sampling weights: an op's weight is its category weight times its own (both default 1)."""
+
+    categories: dict[str, Weight] = msgspec.field(default_factory=dict)
+    ops: dict[str, Weight] = msgspec.field(default_factory=dict)
+
+
+class GrammarConfig(_Base, frozen=True):
+    name: str = "custom"
+    function_name: str = "f"
+    program: ProgramBounds = msgspec.field(default_factory=ProgramBounds)
+    types: TypeBounds = msgspec.field(default_factory=TypeBounds)
+    weights: Weights = msgspec.field(default_factory=Weights)
+
+    @property
+    def digest(self) -> str:
+        """Stable content hash of the settings: independent of key order, comments and the config's name."""
+        settings = msgspec.structs.replace(self, name="")
+        return hashlib.sha256(msgspec.json.encode(settings, order="sorted")).hexdigest()[:16]
+
+    def dtype_weights(self) -> dict[DType, float]:
+        return {DType.parse(name): w for name, w in sorted(self.types.dtypes.items()) if w > 0}
+
+    def op_weight(self, name: str) -> float:
+        spec = REGISTRY[name]
+        return self.weights.categories.get(spec.category, 1.0) * self.weights.ops.get(name, 1.0) * spec.weight
+
+
+def _check_keys(where: str, keys: object, allowed: list[str]) -> None:
+    for key in keys:  # type: ignore[attr-defined]
+        if key not in allowed:
+            raise ConfigError(f"config key `{where}.{key}`: unknown name; allowed: {', '.join(allowed)}")
+
+
+def _check_order(lo_key: str, lo: int, hi_key: str, hi: int) -> None:
+    if lo > hi:
+        raise ConfigError(f"config key `{lo_key}` = {lo} must be <= `{hi_key}` = {hi}")
+
+
+def validate(config: GrammarConfig) -> GrammarConfig:
+    """Cross-field checks msgspec cannot express; returns the config unchanged when valid."""
+    _check_keys("types.dtypes", config.types.dtypes, [d.name for d in DType])
+    _check_keys("weights.categories", config.weights.categories, list(CATEGORIES))
+    _check_keys("weights.ops", config.weights.ops, sorted(REGISTRY))
+    p, t = config.program, config.types
+    _check_order("program.min_nodes", p.min_nodes, "program.max_nodes", p.max_nodes)
+    _check_order("program.min_inputs", p.min_inputs, "program.max_inputs", p.max_inputs)
+    _check_order("program.min_outputs", p.min_outputs, "program.max_outputs", p.max_outputs)
+    _check_order("types.min_rank", t.min_rank, "types.max_rank", t.max_rank)
+    _check_order("types.min_dim", t.min_dim, "types.max_dim", t.max_dim)
+    if not any(w > 0 for w in t.dtypes.values()):
+        raise ConfigError("config key `types.dtypes`: at least one dtype needs a weight > 0")
+    if t.dtypes.get("float64", 0) > 0 and not t.x64:
+        raise ConfigError("config key `types.dtypes.float64` needs `types.x64 = true` (JAX's x64 mode)")
+    if not any(config.op_weight(name) > 0 for name in REGISTRY):
+        raise ConfigError("config keys `weights`: every op has weight 0; allowed categories: " + ", ".join(CATEGORIES))
+    if not config.function_name.isidentifier():
+        raise ConfigError(f"config key `function_name` = {config.function_name!r} is not a Python identifier")
+    return config
+
+
+_PATH = re.compile(r"\$\.?([\w.\[\]]*)")
+_SECTIONS = {
+    "": GrammarConfig,
+    "program": ProgramBounds,
+    "types": TypeBounds,
+    "weights": Weights,
+}
+
+
+def _explain(error: msgspec.MsgspecError) -> str:
+    message = str(error)
+    match = _PATH.search(message)
+    where = match.group(1) if match else ""
+    if message.startswith("Object contains unknown field"):
+        field = re.search(r"`([^`]*)`", message)
+        struct = _SECTIONS.get(where)
+        allowed = ", ".join(struct.__struct_fields__) if struct else "see README"
+        key = f"{where}.{field.group(1)}" if where and field else (field.group(1) if field else where)
+        return f"config key `{key}`: unknown key; allowed: {allowed}"
+    detail = _PATH.sub("", message).rstrip(" -")
+    return f"config key `{where or '(top level)'}`: {detail}"
+
+
+def parse_config(text: str, name: str = "custom") -> GrammarConfig:
+    """Decode and validate TOML text. Raises ConfigError with a one-line, key-naming message."""
+    try:
+        raw = msgspec.toml.decode(text.encode())
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"config is not valid TOML: {exc}") from None
+    if isinstance(raw, dict):
+        raw.setdefault("name", name)
+    try:
+        config = msgspec.convert(raw, type=GrammarConfig)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
+    return validate(config)
+
+
+def builtin_dir() -> Path:
+    """Directory of the shipped configs: ``corpora/`` in a checkout, ``jaxsynth/_corpora`` in a wheel."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "_corpora", here.parent / "corpora"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError("the built-in configs (corpora/) are missing from this installation")
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in builtin_dir().glob("*.toml"))
+
+
+def load_config(name_or_path: str | Path = "default") -> GrammarConfig:
+    """A built-in config by name (``default``, ``elementwise``, ...) or a TOML file by path."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml" and not path.exists():
+        candidate = builtin_dir() / f"{name_or_path}.toml"
+        if not candidate.exists():
+            raise ConfigError(f"unknown config {str(name_or_path)!r}; built-in: {', '.join(builtin_names())}, or a path to a .toml file")
+        path = candidate
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {str(path)!r}: {exc.strerror}") from None
+    return parse_config(text, name=path.stem)

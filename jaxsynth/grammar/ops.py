@@ -1,0 +1,37 @@
+"""The op table: every op the grammar can sample, built once, names unique."""
+
+from __future__ import annotations
+
+from jaxsynth.grammar.ops_control import CONTROL_OPS, ControlSpec
+from jaxsynth.grammar.ops_elementwise import ELEMENTWISE_OPS
+from jaxsynth.grammar.ops_tensor import TENSOR_OPS
+from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
+
+Spec = OpSpec | ControlSpec
+
+OPS: tuple[OpSpec, ...] = ELEMENTWISE_OPS + TENSOR_OPS
+CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS
+
+
+def _build_registry() -> dict[str, Spec]:
+    registry: dict[str, Spec] = {}
+    for spec in OPS + CONTROL:
+        if spec.name in registry:
+            raise ValueError(f"duplicate op name {spec.name!r} in the op table")
+        if spec.category not in CATEGORIES:
+            raise ValueError(f"op {spec.name!r}: unknown category {spec.category!r}")
+        registry[spec.name] = spec
+    return registry
+
+
+REGISTRY: dict[str, Spec] = _build_registry()
+OPS_BY_CATEGORY: dict[str, tuple[str, ...]] = {
+    category: tuple(name for name, spec in REGISTRY.items() if spec.category == category) for category in CATEGORIES
+}
+
+
+def get_op(name: str) -> Spec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown op {name!r}; known ops: {', '.join(sorted(REGISTRY))}") from None

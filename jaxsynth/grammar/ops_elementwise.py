@@ -1,0 +1,526 @@
+"""Elementwise op families: binary arithmetic, scalar-array, unary math, comparisons and logic,
+bitwise ops, dtype casts and ``jnp.where``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import libcst as cst
+import numpy as np
+
+from jaxsynth.grammar.opspec import (
+    Context,
+    Operand,
+    OpSpec,
+    Params,
+    Proposal,
+    binop,
+    call,
+    compare,
+    dtype_expr,
+    literal,
+    method,
+    unary,
+)
+from jaxsynth.grammar.types import (
+    ALL,
+    FLOATS,
+    INTS,
+    NUMERIC,
+    DType,
+    Interval,
+    TensorType,
+    broadcast_shapes,
+)
+
+INF = math.inf
+SIGNED = frozenset({DType.int32, DType.int8})
+SIGNED_NUMERIC = FLOATS | SIGNED
+BOOL = frozenset({DType.bool})
+
+
+# ---------------------------------------------------------------- shared rules
+
+
+def broadcast_type(types: Sequence[TensorType], params: Params) -> TensorType:
+    """Numpy broadcasting; the dtype is that of the first operand that is not a literal."""
+    shape = broadcast_shapes(*(t.shape for t in types))
+    if shape is None:
+        raise TypeError(f"shapes {[t.shape for t in types]} do not broadcast")
+    lits = params.get("literal_args", ())
+    dtypes = {t.dtype for i, t in enumerate(types) if i not in lits}
+    if len(dtypes) != 1:
+        raise TypeError(f"operand dtypes differ: {sorted(d.name for d in dtypes)}")
+    return TensorType(dtypes.pop(), shape)
+
+
+def to_bool(rule: Callable[[Sequence[TensorType], Params], TensorType]):
+    return lambda types, params: rule(types, params).with_dtype(DType.bool)
+
+
+def bool_range(ins, types, out, params) -> Interval:
+    return Interval(0, 1)
+
+
+def corners(f: Callable[[float, float], float], a: Interval, b: Interval) -> Interval:
+    return Interval.of(f(a.lo, b.lo), f(a.lo, b.hi), f(a.hi, b.lo), f(a.hi, b.hi))
+
+
+def monotone(f: Callable[[float], float], x: Interval) -> Interval:
+    return Interval.of(f(x.lo), f(x.hi))
+
+
+def square_range(x: Interval) -> Interval:
+    lo = 0.0 if x.lo <= 0 <= x.hi else min(x.lo * x.lo, x.hi * x.hi)
+    return Interval(lo, x.mag * x.mag)
+
+
+def propose_elementwise(
+    out_dtypes: frozenset[DType],
+    operand_dtypes: Callable[[TensorType, Context], DType | None] | None = None,
+    needs: tuple[Callable[[DType, Context], Interval | None] | None, ...] = (None, None),
+    allow_literal: bool = True,
+):
+    """Binary elementwise proposal: one operand has the full shape, the other a broadcast partner
+    (possibly a scalar Python literal); each operand may carry a domain ``need``."""
+
+    def propose(t: TensorType, ctx: Context) -> Proposal | None:
+        if t.dtype not in out_dtypes:
+            return None
+        dtype = operand_dtypes(t, ctx) if operand_dtypes else t.dtype
+        if dtype is None:
+            return None
+        full = TensorType(dtype, t.shape)
+        part = TensorType(dtype, ctx.partner_shape(t.shape))
+        order = (full, part) if ctx.draw.bernoulli(0.5) else (part, full)
+        operands = []
+        for i, ty in enumerate(order):
+            need_fn = needs[i] if i < len(needs) else None
+            need = need_fn(dtype, ctx) if need_fn else None
+            kind = "either" if allow_literal and ty is part and ty.rank == 0 else "array"
+            operands.append(Operand(ty, need, kind))
+        return Proposal(tuple(operands))
+
+    return propose
+
+
+def nonzero_need(dtype: DType, ctx: Context) -> Interval:
+    m = 1.0 if dtype.is_int else 0.25
+    if dtype is DType.uint8 or ctx.draw.bernoulli(0.75):
+        return Interval(m, INF)
+    return Interval(-INF, -m)
+
+
+def positive_need(dtype: DType, ctx: Context) -> Interval:
+    return Interval(max(dtype.margin, 0.1), INF)
+
+
+def small_need(dtype: DType, ctx: Context) -> Interval:
+    return Interval(-3.0, 3.0)
+
+
+# ---------------------------------------------------------------- binary arithmetic
+
+
+def _div_range(ins, types, out, params):
+    a, b = ins
+    if not b.excludes_zero(types[1].dtype.margin):
+        return None
+    return corners(lambda x, y: x / y, a, b)
+
+
+def _power_range(ins, types, out, params):
+    a, b = ins
+    if a.lo < types[0].dtype.margin or b.mag > 8 or max(abs(math.log(a.lo)), abs(math.log(a.hi))) * b.mag > 30:
+        return None
+    return corners(lambda x, y: x**y, a, b)
+
+
+def _int_divisor_ok(b: Interval) -> bool:
+    return b.lo >= 1 or b.hi <= -1
+
+
+def _remainder_range(ins, types, out, params):
+    a, b = ins
+    if not _int_divisor_ok(b):
+        return None
+    if b.lo >= 1:
+        return Interval(0, min(b.hi - 1, a.hi) if a.lo >= 0 else b.hi - 1)
+    return Interval(b.lo + 1, 0)
+
+
+def _floor_divide_range(ins, types, out, params):
+    a, b = ins
+    if not _int_divisor_ok(b):
+        return None
+    return corners(lambda x, y: math.floor(x / y), a, b)
+
+
+def _binary(name, dtypes, range_rule, reference, render, needs=(None, None), differentiable=True, weight=1.0):
+    return OpSpec(
+        name=name,
+        category="elementwise",
+        family="binary_arith" if needs == (None, None) else f"binary_{name}",
+        dtypes=dtypes,
+        propose=propose_elementwise(dtypes, needs=needs),
+        type_rule=broadcast_type,
+        range_rule=range_rule,
+        reference=reference,
+        render=render,
+        differentiable=differentiable,
+        weight=weight,
+    )
+
+
+def _infix(op):
+    return lambda args, params: binop(args[0], op, args[1])
+
+
+def _fn(path):
+    return lambda args, params: call(path, *args)
+
+
+BINARY = (
+    _binary("add", NUMERIC, lambda i, t, o, p: Interval(i[0].lo + i[1].lo, i[0].hi + i[1].hi),
+            lambda a, p: a[0] + a[1], _infix(cst.Add), weight=2.0),
+    _binary("subtract", NUMERIC, lambda i, t, o, p: Interval(i[0].lo - i[1].hi, i[0].hi - i[1].lo),
+            lambda a, p: a[0] - a[1], _infix(cst.Subtract), weight=1.5),
+    _binary("multiply", NUMERIC, lambda i, t, o, p: corners(lambda x, y: x * y, i[0], i[1]),
+            lambda a, p: a[0] * a[1], _infix(cst.Multiply), weight=2.0),
+    _binary("divide", FLOATS, _div_range, lambda a, p: a[0] / a[1], _infix(cst.Divide),
+            needs=(None, nonzero_need)),
+    _binary("maximum", NUMERIC, lambda i, t, o, p: Interval(max(i[0].lo, i[1].lo), max(i[0].hi, i[1].hi)),
+            lambda a, p: np.maximum(a[0], a[1]), _fn("jnp.maximum")),
+    _binary("minimum", NUMERIC, lambda i, t, o, p: Interval(min(i[0].lo, i[1].lo), min(i[0].hi, i[1].hi)),
+            lambda a, p: np.minimum(a[0], a[1]), _fn("jnp.minimum")),
+    _binary("power", FLOATS, _power_range, lambda a, p: np.power(a[0], a[1]), _fn("jnp.power"),
+            needs=(positive_need, small_need), weight=0.5),
+    _binary("remainder", INTS, _remainder_range, lambda a, p: np.remainder(a[0], a[1]), _infix(cst.Modulo),
+            needs=(None, nonzero_need), differentiable=False),
+    _binary("floor_divide", INTS, _floor_divide_range, lambda a, p: np.floor_divide(a[0], a[1]),
+            _infix(cst.FloorDivide), needs=(None, nonzero_need), differentiable=False),
+)
+
+
+# ---------------------------------------------------------------- scalar-array (literals, scalar params)
+
+
+def _propose_scalar(literal_first: bool, dtypes=NUMERIC, need=None):
+    def propose(t, ctx):
+        if t.dtype not in dtypes or t.rank == 0:
+            return None
+        lit = Operand(TensorType(t.dtype, ()), need(t.dtype, ctx) if need else None, "literal")
+        arr = Operand(t)
+        return Proposal((lit, arr) if literal_first else (arr, lit), {"literal_args": (0,) if literal_first else (1,)})
+
+    return propose
+
+
+def _scalar(name, propose, range_rule, reference, render, dtypes=NUMERIC):
+    return OpSpec(name, "scalar_array", f"scalar_{name}", dtypes, propose, broadcast_type, range_rule, reference, render)
+
+
+def _propose_pow_scalar(t, ctx):
+    if t.dtype not in NUMERIC - {DType.uint8} or t.rank == 0:
+        return None
+    return Proposal((Operand(t),), {"exponent": ctx.draw.choice((2, 3))})
+
+
+def _pow_scalar_range(ins, types, out, params):
+    x = ins[0]
+    return square_range(x) if params["exponent"] == 2 else monotone(lambda v: v**3, x)
+
+
+def _propose_saxpy(t, ctx):
+    if t.dtype not in NUMERIC or t.rank == 0:
+        return None
+    return Proposal((Operand(TensorType(t.dtype, ())), Operand(t), Operand(t.with_shape(ctx.partner_shape(t.shape)))))
+
+
+def _saxpy_range(ins, types, out, params):
+    ax = corners(lambda x, y: x * y, ins[0], ins[1])
+    return Interval(ax.lo + ins[2].lo, ax.hi + ins[2].hi)
+
+
+SCALAR_ARRAY = (
+    _scalar("scale", _propose_scalar(True), lambda i, t, o, p: corners(lambda x, y: x * y, i[0], i[1]),
+            lambda a, p: a[0] * a[1], _infix(cst.Multiply)),
+    _scalar("offset", _propose_scalar(False), lambda i, t, o, p: Interval(i[0].lo + i[1].lo, i[0].hi + i[1].hi),
+            lambda a, p: a[0] + a[1], _infix(cst.Add)),
+    _scalar("rsub", _propose_scalar(True, SIGNED_NUMERIC), lambda i, t, o, p: Interval(i[0].lo - i[1].hi, i[0].hi - i[1].lo),
+            lambda a, p: a[0] - a[1], _infix(cst.Subtract), SIGNED_NUMERIC),
+    _scalar("div_scalar", _propose_scalar(False, FLOATS, nonzero_need), _div_range,
+            lambda a, p: a[0] / a[1], _infix(cst.Divide), FLOATS),
+    _scalar("pow_scalar", _propose_pow_scalar, lambda i, t, o, p: _pow_scalar_range(i, t, o, p),
+            lambda a, p: a[0] ** p["exponent"],
+            lambda a, p: binop(a[0], cst.Power, cst.Integer(str(p["exponent"]))), NUMERIC - {DType.uint8}),
+    _scalar("saxpy", _propose_saxpy, _saxpy_range, lambda a, p: a[0] * a[1] + a[2],
+            lambda a, p: binop(binop(a[0], cst.Multiply, a[1]), cst.Add, a[2])),
+)
+
+
+# ---------------------------------------------------------------- unary
+
+
+def _propose_unary(dtypes, need=None):
+    def propose(t, ctx):
+        if t.dtype not in dtypes:
+            return None
+        return Proposal((Operand(t, need(t.dtype) if need else None),))
+
+    return propose
+
+
+def _guard(pred: Callable[[Interval, DType], bool], f: Callable[[Interval], Interval]):
+    def rule(ins, types, out, params):
+        return f(ins[0]) if pred(ins[0], types[0].dtype) else None
+
+    return rule
+
+
+def _exp_hi(dtype: DType) -> float:
+    return math.log(dtype.bounds.hi) - 1
+
+
+def _abs_range(x: Interval) -> Interval:
+    if x.lo >= 0:
+        return x
+    if x.hi <= 0:
+        return Interval(-x.hi, -x.lo)
+    return Interval(0, x.mag)
+
+
+def _unary(name, dtypes, range_rule, reference, render, need=None, family="unary", differentiable=True, weight=1.0):
+    return OpSpec(name, "unary", family, dtypes, _propose_unary(dtypes, need), lambda t, p: t[0], range_rule,
+                  reference, render, differentiable=differentiable, weight=weight)
+
+
+def _always(f):
+    return lambda ins, types, out, params: f(ins[0])
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def _propose_clip(t, ctx):
+    if t.dtype not in NUMERIC:
+        return None
+    if t.dtype.is_float:
+        lo, hi = ctx.draw.choice(((-1.0, 1.0), (0.0, 1.0), (-2.0, 2.0), (0.0, 6.0), (-0.5, 0.5)))
+    else:
+        lo, hi = ctx.draw.choice(((0, 10), (-5, 5), (0, 1), (1, 100)))
+        lo, hi = max(lo, int(t.dtype.bounds.lo)), min(hi, int(t.dtype.bounds.hi))
+    return Proposal((Operand(t),), {"lo": lo, "hi": hi})
+
+
+def _clip_range(ins, types, out, params):
+    lo, hi, x = params["lo"], params["hi"], ins[0]
+    return Interval(min(max(x.lo, lo), hi), max(min(x.hi, hi), lo))
+
+
+UNARY_FLOAT = (
+    _unary("sin", FLOATS, _always(lambda x: Interval(-1, 1)), lambda a, p: np.sin(a[0]), _fn("jnp.sin")),
+    _unary("cos", FLOATS, _always(lambda x: Interval(-1, 1)), lambda a, p: np.cos(a[0]), _fn("jnp.cos")),
+    _unary("tan", FLOATS, _guard(lambda x, d: x.within(Interval(-1.3, 1.3)), lambda x: monotone(math.tan, x)),
+           lambda a, p: np.tan(a[0]), _fn("jnp.tan"), need=lambda d: Interval(-1.2, 1.2), family="unary_tan"),
+    _unary("exp", FLOATS, _guard(lambda x, d: x.hi <= _exp_hi(d), lambda x: monotone(math.exp, x)),
+           lambda a, p: np.exp(a[0]), _fn("jnp.exp"), need=lambda d: Interval(-INF, min(4.0, _exp_hi(d))),
+           family="unary_exp"),
+    _unary("expm1", FLOATS, _guard(lambda x, d: x.hi <= _exp_hi(d), lambda x: monotone(math.expm1, x)),
+           lambda a, p: np.expm1(a[0]), _fn("jnp.expm1"), need=lambda d: Interval(-INF, min(4.0, _exp_hi(d))),
+           family="unary_exp"),
+    _unary("log", FLOATS, _guard(lambda x, d: x.lo >= d.margin, lambda x: monotone(math.log, x)),
+           lambda a, p: np.log(a[0]), _fn("jnp.log"), need=lambda d: Interval(0.1, INF), family="unary_pos"),
+    _unary("log1p", FLOATS, _guard(lambda x, d: x.lo >= -0.9, lambda x: monotone(math.log1p, x)),
+           lambda a, p: np.log1p(a[0]), _fn("jnp.log1p"), need=lambda d: Interval(-0.5, INF), family="unary_pos"),
+    _unary("sqrt", FLOATS, _guard(lambda x, d: x.lo >= 0, lambda x: monotone(math.sqrt, x)),
+           lambda a, p: np.sqrt(a[0]), _fn("jnp.sqrt"), need=lambda d: Interval(0.0, INF), family="unary_pos"),
+    _unary("rsqrt", FLOATS, _guard(lambda x, d: x.lo >= d.margin, lambda x: monotone(lambda v: v**-0.5, x)),
+           lambda a, p: 1.0 / np.sqrt(a[0]), _fn("lax.rsqrt"), need=lambda d: Interval(0.1, INF), family="unary_pos"),
+    _unary("tanh", FLOATS, _always(lambda x: monotone(math.tanh, x)), lambda a, p: np.tanh(a[0]), _fn("jnp.tanh")),
+    _unary("sigmoid", FLOATS, _always(lambda x: Interval(0, 1)), lambda a, p: 1 / (1 + np.exp(-a[0])),
+           _fn("jax.nn.sigmoid")),
+    _unary("erf", FLOATS, _always(lambda x: monotone(math.erf, x)), lambda a, p: _erf(a[0]),
+           _fn("jax.scipy.special.erf")),
+    _unary("floor", FLOATS, _always(lambda x: monotone(math.floor, x)), lambda a, p: np.floor(a[0]),
+           _fn("jnp.floor"), differentiable=False),
+    _unary("ceil", FLOATS, _always(lambda x: monotone(math.ceil, x)), lambda a, p: np.ceil(a[0]),
+           _fn("jnp.ceil"), differentiable=False),
+    _unary("round", FLOATS, _always(lambda x: Interval(math.floor(x.lo), math.ceil(x.hi))),
+           lambda a, p: np.round(a[0]), _fn("jnp.round"), differentiable=False),
+)
+
+UNARY_NUMERIC = (
+    _unary("abs", NUMERIC - {DType.uint8}, _always(_abs_range), lambda a, p: np.abs(a[0]), _fn("jnp.abs")),
+    _unary("negative", SIGNED_NUMERIC, _always(lambda x: Interval(-x.hi, -x.lo)), lambda a, p: -a[0],
+           lambda a, p: unary(cst.Minus, a[0])),
+    _unary("square", NUMERIC - {DType.uint8}, _always(square_range), lambda a, p: np.square(a[0]), _fn("jnp.square")),
+    _unary("sign", SIGNED_NUMERIC, _always(lambda x: Interval(-1 if x.lo < 0 else 0, 1 if x.hi > 0 else 0)),
+           lambda a, p: np.sign(a[0]), _fn("jnp.sign"), differentiable=False),
+    OpSpec("clip", "unary", "clip", NUMERIC, _propose_clip, lambda t, p: t[0], _clip_range,
+           lambda a, p: np.clip(a[0], p["lo"], p["hi"]),
+           lambda a, p: call("jnp.clip", a[0], literal(p["lo"]), literal(p["hi"]))),
+)
+
+
+# ---------------------------------------------------------------- comparisons, logic, bitwise
+
+
+def _compare_dtype(t: TensorType, ctx: Context) -> DType | None:
+    return ctx.pick_dtype(NUMERIC)
+
+
+def _compare(name, op, reference):
+    return OpSpec(name, "compare_logical", "compare", NUMERIC,
+                  propose_elementwise(BOOL, operand_dtypes=_compare_dtype),
+                  to_bool(broadcast_type), bool_range, lambda a, p: reference(a[0], a[1]),
+                  lambda a, p: compare(a[0], op, a[1]), differentiable=False)
+
+
+def _logical(name, reference):
+    return OpSpec(name, "compare_logical", "logical", BOOL, propose_elementwise(BOOL, allow_literal=False),
+                  broadcast_type, bool_range, lambda a, p: reference(a[0], a[1]), _fn(f"jnp.{name}"),
+                  differentiable=False)
+
+
+COMPARE_LOGICAL = (
+    _compare("less", cst.LessThan, np.less),
+    _compare("less_equal", cst.LessThanEqual, np.less_equal),
+    _compare("greater", cst.GreaterThan, np.greater),
+    _compare("greater_equal", cst.GreaterThanEqual, np.greater_equal),
+    _compare("equal", cst.Equal, np.equal),
+    _compare("not_equal", cst.NotEqual, np.not_equal),
+    _logical("logical_and", np.logical_and),
+    _logical("logical_or", np.logical_or),
+    _logical("logical_xor", np.logical_xor),
+    OpSpec("logical_not", "compare_logical", "logical_not", BOOL, _propose_unary(BOOL), lambda t, p: t[0],
+           bool_range, lambda a, p: np.logical_not(a[0]), _fn("jnp.logical_not"), differentiable=False),
+)
+
+
+def _pow2_above(v: float) -> int:
+    return 1 << max(0, math.ceil(math.log2(v + 1)))
+
+
+def _bitwise_range(kind: str):
+    def rule(ins, types, out, params):
+        a, b = ins
+        if a.lo >= 0 and b.lo >= 0:
+            if kind == "and":
+                return Interval(0, min(a.hi, b.hi))
+            return Interval(0, _pow2_above(max(a.hi, b.hi)) - 1)
+        p = _pow2_above(max(a.mag, b.mag))
+        return Interval(-p, p - 1)
+
+    return rule
+
+
+def _invert_range(ins, types, out, params):
+    x = ins[0]
+    if types[0].dtype is DType.uint8:
+        return Interval(255 - x.hi, 255 - x.lo)
+    return Interval(-x.hi - 1, -x.lo - 1)
+
+
+def _propose_shift(t, ctx):
+    if t.dtype not in INTS:
+        return None
+    return Proposal((Operand(t),), {"shift": ctx.draw.randint(0, 3)})
+
+
+def _shift_range(direction: str):
+    def rule(ins, types, out, params):
+        s, x = params["shift"], ins[0]
+        if direction == "left":
+            return Interval(x.lo * 2**s, x.hi * 2**s)
+        return Interval(math.floor(x.lo / 2**s), math.floor(x.hi / 2**s))
+
+    return rule
+
+
+def _bitwise(name, op, kind, reference):
+    return OpSpec(name, "bitwise", "bitwise", INTS, propose_elementwise(INTS), broadcast_type, _bitwise_range(kind),
+                  lambda a, p: reference(a[0], a[1]), _infix(op), differentiable=False)
+
+
+def _shift(name, op, reference):
+    return OpSpec(name, "bitwise", "shift", INTS, _propose_shift, lambda t, p: t[0], _shift_range(name.split("_")[0]),
+                  lambda a, p: reference(a[0], p["shift"]),
+                  lambda a, p: binop(a[0], op, cst.Integer(str(p["shift"]))), differentiable=False)
+
+
+BITWISE = (
+    _bitwise("bitwise_and", cst.BitAnd, "and", np.bitwise_and),
+    _bitwise("bitwise_or", cst.BitOr, "or", np.bitwise_or),
+    _bitwise("bitwise_xor", cst.BitXor, "xor", np.bitwise_xor),
+    OpSpec("invert", "bitwise", "invert", INTS, _propose_unary(INTS), lambda t, p: t[0], _invert_range,
+           lambda a, p: np.invert(a[0]), lambda a, p: unary(cst.BitInvert, a[0]), differentiable=False),
+    _shift("left_shift", cst.LeftShift, np.left_shift),
+    _shift("right_shift", cst.RightShift, np.right_shift),
+)
+
+
+# ---------------------------------------------------------------- casts
+
+
+def _propose_cast(t, ctx):
+    source = ctx.pick_dtype(ALL - {t.dtype})
+    if source is None:
+        return None
+    need = None if t.dtype.is_bool or source.is_bool else t.dtype.bounds
+    return Proposal((Operand(TensorType(source, t.shape), need),), {"dtype": t.dtype})
+
+
+def _cast_range(ins, types, out, params):
+    x, target, source = ins[0], params["dtype"], types[0].dtype
+    if target.is_bool:
+        return Interval(0, 1)
+    if not source.is_bool and not x.within(target.bounds):
+        return None
+    if target.is_int and source.is_float:
+        return Interval(math.trunc(x.lo), math.trunc(x.hi))
+    return x
+
+
+def _cast_reference(args, params):
+    target: DType = params["dtype"]
+    x = args[0]
+    if target.is_int and x.dtype.kind == "f":
+        x = np.trunc(x)
+    return x.astype(target.np_dtype)
+
+
+CAST = (
+    OpSpec("astype", "cast", "astype", ALL, _propose_cast, lambda t, p: t[0].with_dtype(p["dtype"]), _cast_range,
+           _cast_reference, lambda a, p: method(a[0], "astype", dtype_expr(p["dtype"])), differentiable=False),
+)
+
+
+# ---------------------------------------------------------------- where
+
+
+def _propose_where(t, ctx):
+    cond = Operand(TensorType(DType.bool, ctx.partner_shape(t.shape)))
+    full = Operand(t)
+    part_shape = ctx.partner_shape(t.shape)
+    part = Operand(t.with_shape(part_shape), kind="either" if not part_shape and t.dtype is not DType.bool else "array")
+    a, b = (full, part) if ctx.draw.bernoulli(0.5) else (part, full)
+    return Proposal((cond, a, b))
+
+
+def _where_type(types, params):
+    shape = broadcast_shapes(*(t.shape for t in types))
+    if shape is None or types[0].dtype is not DType.bool:
+        raise TypeError("where: condition must be bool and shapes must broadcast")
+    return TensorType(types[1].dtype, shape)
+
+
+BRANCHING = (
+    OpSpec("where", "branching", "where", ALL, _propose_where, _where_type,
+           lambda i, t, o, p: i[1].hull(i[2]), lambda a, p: np.where(a[0], a[1], a[2]),
+           lambda a, p: call("jnp.where", *a), weight=2.0),
+)
+
+ELEMENTWISE_OPS = BINARY + SCALAR_ARRAY + UNARY_FLOAT + UNARY_NUMERIC + COMPARE_LOGICAL + BITWISE + CAST + BRANCHING

@@ -1,0 +1,588 @@
+"""Whole-tensor op families: reductions, vector / linear algebra and shape ops."""
+
+from __future__ import annotations
+
+import math
+
+import libcst as cst
+import numpy as np
+
+from jaxsynth.grammar.opspec import (
+    Context,
+    Operand,
+    OpSpec,
+    Proposal,
+    atom,
+    attribute,
+    binop,
+    call,
+    literal,
+    method,
+)
+from jaxsynth.grammar.types import ALL, FLOATS, NUMERIC, DType, Interval, TensorType
+
+SUMMABLE = FLOATS | {DType.int32, DType.int8}
+SIGNED_NUMERIC = FLOATS | {DType.int32, DType.int8}
+
+
+def _same(ins, types, out, params) -> Interval:
+    return ins[0]
+
+
+def _hull_all(ins, types, out, params) -> Interval:
+    result = ins[0]
+    for x in ins[1:]:
+        result = result.hull(x)
+    return result
+
+
+def _reduced_count(shape: tuple[int, ...], axis) -> int:
+    return math.prod(shape) if axis is None else shape[axis]
+
+
+def _power_bound(x: Interval, n: int) -> Interval | None:
+    """Bound on a product of up to ``n`` factors from ``x`` (n >= 1), or None if it blows up."""
+    if n * math.log2(max(x.mag, 2.0)) > 60:
+        return None
+    if x.lo >= 0:
+        return Interval(min(x.lo, x.lo**n), max(x.hi, x.hi**n))
+    m = max(x.mag, x.mag**n, 1.0)
+    return Interval(-m, m)
+
+
+# ---------------------------------------------------------------- reductions
+
+
+def _reduction_result_dtype(name: str, source: DType) -> DType:
+    if name in ("argmax", "argmin"):
+        return DType.int32
+    if name in ("any", "all"):
+        return DType.bool
+    if name == "mean":
+        return source if source.is_float else DType.float32
+    if name in ("sum", "prod"):
+        return source if source.is_float else DType.int32
+    if name in ("cumsum", "cumprod"):
+        return DType.int32 if source.is_bool else source
+    return source  # max, min
+
+
+def _propose_reduction(name: str, sources: frozenset[DType], cumulative: bool = False):
+    def propose(t: TensorType, ctx: Context) -> Proposal | None:
+        candidates = frozenset(d for d in sources if _reduction_result_dtype(name, d) is t.dtype)
+        source = ctx.pick_dtype(candidates)
+        if source is None:
+            return None
+        if cumulative:
+            if t.rank == 0:
+                return None
+            return Proposal((Operand(TensorType(source, t.shape)),), {"axis": ctx.draw.randint(0, t.rank - 1)})
+        keepdims = False
+        if t.rank == 0 and ctx.draw.bernoulli(0.5):
+            rank = ctx.draw.randint(1, 3)
+            return Proposal((Operand(TensorType(source, tuple(ctx.pick_dim() for _ in range(rank)))),),
+                            {"axis": None, "keepdims": False})
+        if t.rank >= 3:
+            return None
+        ones = [i for i, d in enumerate(t.shape) if d == 1]
+        if ones and ctx.draw.bernoulli(0.5):
+            axis, keepdims = ctx.draw.choice(ones), True
+            shape = t.shape[:axis] + (ctx.pick_dim(),) + t.shape[axis + 1 :]
+        else:
+            axis = ctx.draw.randint(0, t.rank)
+            shape = t.shape[:axis] + (ctx.pick_dim(),) + t.shape[axis:]
+        return Proposal((Operand(TensorType(source, shape)),), {"axis": axis, "keepdims": keepdims})
+
+    return propose
+
+
+def _reduction_type(name: str):
+    def rule(types, params):
+        (t,) = types
+        dtype = _reduction_result_dtype(name, t.dtype)
+        axis = params.get("axis")
+        if "keepdims" not in params:  # cumulative
+            return TensorType(dtype, t.shape)
+        if axis is None:
+            shape = tuple(1 for _ in t.shape) if params["keepdims"] else ()
+        elif params["keepdims"]:
+            shape = t.shape[:axis] + (1,) + t.shape[axis + 1 :]
+        else:
+            shape = t.shape[:axis] + t.shape[axis + 1 :]
+        return TensorType(dtype, shape)
+
+    return rule
+
+
+def _reduction_range(name: str):
+    def rule(ins, types, out, params):
+        x = ins[0]
+        n = _reduced_count(types[0].shape, params.get("axis"))
+        if name == "sum":
+            return Interval(n * x.lo, n * x.hi)
+        if name == "cumsum":
+            return Interval(min(x.lo, n * x.lo), max(x.hi, n * x.hi))
+        if name in ("prod", "cumprod"):
+            return _power_bound(x, n)
+        if name in ("argmax", "argmin"):
+            return Interval(0, max(n - 1, 0))
+        if name in ("any", "all"):
+            return Interval(0, 1)
+        return x  # mean, max, min
+
+    return rule
+
+
+def _reduction_reference(name: str):
+    fn = getattr(np, name)
+
+    def reference(args, params):
+        axis = params.get("axis")
+        if "keepdims" not in params:
+            return fn(args[0], axis=axis)
+        if name in ("mean",) and args[0].dtype.kind != "f":
+            return np.mean(args[0].astype(np.float64), axis=axis, keepdims=params["keepdims"])
+        return fn(args[0], axis=axis, keepdims=params["keepdims"])
+
+    return reference
+
+
+def _reduction_render(name: str):
+    def render(args, params):
+        kwargs = {}
+        if params.get("axis") is not None:
+            kwargs["axis"] = params["axis"]
+        if params.get("keepdims"):
+            kwargs["keepdims"] = True
+        if params.get("style") == "method" and name not in ("cumsum", "cumprod"):
+            return method(args[0], name, **kwargs)
+        return call(f"jnp.{name}", args[0], **kwargs)
+
+    return render
+
+
+def _with_style(propose):
+    def wrapped(t, ctx):
+        proposal = propose(t, ctx)
+        if proposal is not None and ctx.draw.bernoulli(0.3):
+            proposal.params["style"] = "method"
+        return proposal
+
+    return wrapped
+
+
+def _reduction(name: str, sources: frozenset[DType], cumulative: bool = False, differentiable: bool = True):
+    propose = _propose_reduction(name, sources, cumulative)
+    if name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all"):
+        propose = _with_style(propose)
+    return OpSpec(name, "reductions", f"reduce_{name}", sources, propose, _reduction_type(name),
+                  _reduction_range(name), _reduction_reference(name), _reduction_render(name),
+                  differentiable=differentiable)
+
+
+REDUCTIONS = (
+    _reduction("sum", SUMMABLE | {DType.bool}),
+    _reduction("mean", NUMERIC | {DType.bool}),
+    _reduction("max", NUMERIC),
+    _reduction("min", NUMERIC),
+    _reduction("prod", SUMMABLE),
+    _reduction("argmax", NUMERIC, differentiable=False),
+    _reduction("argmin", NUMERIC, differentiable=False),
+    _reduction("any", frozenset({DType.bool}), differentiable=False),
+    _reduction("all", frozenset({DType.bool}), differentiable=False),
+    _reduction("cumsum", NUMERIC, cumulative=True),
+    _reduction("cumprod", SIGNED_NUMERIC, cumulative=True),
+)
+
+
+# ---------------------------------------------------------------- linear algebra
+
+
+def _contract_range(k: int):
+    def rule(ins, types, out, params):
+        prod = Interval.of(ins[0].lo * ins[1].lo, ins[0].lo * ins[1].hi, ins[0].hi * ins[1].lo, ins[0].hi * ins[1].hi)
+        return Interval(min(0.0, k * prod.lo), max(0.0, k * prod.hi))
+
+    return rule
+
+
+def _contract_rule(ins, types, out, params):
+    return _contract_range(params["k"])(ins, types, out, params)
+
+
+LINALG_DTYPES = FLOATS | {DType.int32}
+
+
+def _propose_dot(t, ctx):
+    if t.dtype not in LINALG_DTYPES or t.rank > 2:
+        return None
+    k = ctx.pick_dim()
+    if t.rank == 0:
+        a, b = (k,), (k,)
+    elif t.rank == 1:
+        a, b = (t.shape[0], k), (k,)
+    else:
+        a, b = (t.shape[0], k), (k, t.shape[1])
+    return Proposal((Operand(t.with_shape(a)), Operand(t.with_shape(b))), {"k": k})
+
+
+def _propose_matmul(t, ctx):
+    if t.dtype not in LINALG_DTYPES or t.rank < 1:
+        return None
+    k = ctx.pick_dim()
+    if t.rank == 1:
+        a, b = (k,), (k, t.shape[0])
+    else:
+        a, b = t.shape[:-1] + (k,), t.shape[:-2] + (k, t.shape[-1])
+        if t.rank == 3 and ctx.draw.bernoulli(0.3):
+            b = b[1:]
+    return Proposal((Operand(t.with_shape(a)), Operand(t.with_shape(b))), {"k": k})
+
+
+def _matmul_type(types, params):
+    a, b = types
+    if a.rank == 1:
+        return TensorType(a.dtype, b.shape[1:])
+    batch = a.shape[:-2] if a.rank >= b.rank else b.shape[:-2]
+    return TensorType(a.dtype, batch + (a.shape[-2], b.shape[-1]))
+
+
+def _dot_type(types, params):
+    a, b = types
+    return TensorType(a.dtype, a.shape[:-1] + b.shape[:-2] + b.shape[-1:] if b.rank > 1 else a.shape[:-1])
+
+
+def _propose_vdot(t, ctx):
+    if t.dtype not in LINALG_DTYPES or t.rank != 0:
+        return None
+    shape = tuple(ctx.pick_dim() for _ in range(ctx.draw.randint(1, 2)))
+    return Proposal((Operand(t.with_shape(shape)), Operand(t.with_shape(shape))), {"k": math.prod(shape)})
+
+
+def _propose_outer(t, ctx):
+    if t.dtype not in LINALG_DTYPES or t.rank != 2:
+        return None
+    return Proposal((Operand(t.with_shape(t.shape[:1])), Operand(t.with_shape(t.shape[1:]))), {"k": 1})
+
+
+def _propose_cross(t, ctx):
+    if t.dtype not in SIGNED_NUMERIC or t.rank < 1 or t.shape[-1] != 3:
+        return None
+    return Proposal((Operand(t), Operand(t)), {"k": 2})
+
+
+def _propose_norm(t, ctx):
+    if t.dtype not in FLOATS or t.rank > 1:
+        return None
+    if t.rank == 0:
+        shape = tuple(ctx.pick_dim() for _ in range(ctx.draw.randint(1, 2)))
+        return Proposal((Operand(t.with_shape(shape)),), {"axis": None})
+    return Proposal((Operand(t.with_shape(t.shape + (ctx.pick_dim(),))),), {"axis": -1})
+
+
+def _norm_range(ins, types, out, params):
+    n = _reduced_count(types[0].shape, None if params["axis"] is None else -1)
+    return Interval(0.0, math.sqrt(n) * ins[0].mag)
+
+
+def _norm_type(types, params):
+    t = types[0]
+    return TensorType(t.dtype, () if params["axis"] is None else t.shape[:-1])
+
+
+def _norm_reference(args, params):
+    x = args[0]
+    if params["axis"] is None:
+        return np.sqrt(np.sum(np.square(x)))
+    return np.sqrt(np.sum(np.square(x), axis=-1))
+
+
+EINSUMS = {
+    0: ("i,i->", "ij,ij->"),
+    1: ("ij,j->i", "ij->i", "ij,ij->i", "ij->j"),
+    2: ("ij,jk->ik", "ij->ji", "ik,jk->ij"),
+    3: ("bij,bjk->bik",),
+}
+
+
+def _propose_einsum(t, ctx):
+    if t.dtype not in LINALG_DTYPES or t.rank not in EINSUMS:
+        return None
+    spec = ctx.draw.choice(EINSUMS[t.rank])
+    ins, out = spec.split("->")
+    sizes = dict(zip(out, t.shape, strict=True))
+    for letter in ins.replace(",", ""):
+        sizes.setdefault(letter, ctx.pick_dim())
+    operands = tuple(Operand(t.with_shape(tuple(sizes[c] for c in term))) for term in ins.split(","))
+    k = math.prod(sizes[c] for c in set(ins.replace(",", "")) - set(out))
+    return Proposal(operands, {"spec": spec, "k": k})
+
+
+def _einsum_type(types, params):
+    ins, out = params["spec"].split("->")
+    sizes = {}
+    for term, t in zip(ins.split(","), types, strict=True):
+        for c, d in zip(term, t.shape, strict=True):
+            if sizes.setdefault(c, d) != d:
+                raise TypeError(f"einsum {params['spec']}: size mismatch for {c}")
+    return TensorType(types[0].dtype, tuple(sizes[c] for c in out))
+
+
+def _einsum_range(ins, types, out, params):
+    if len(ins) == 1:
+        k = params["k"]
+        return Interval(min(ins[0].lo, k * ins[0].lo), max(ins[0].hi, k * ins[0].hi))
+    return _contract_rule(ins, types, out, params)
+
+
+def _linalg(name, propose, type_rule, range_rule, reference, render, dtypes=LINALG_DTYPES):
+    return OpSpec(name, "linalg", name, dtypes, propose, type_rule, range_rule, reference, render)
+
+
+LINALG = (
+    _linalg("dot", _propose_dot, _dot_type, _contract_rule, lambda a, p: np.dot(a[0], a[1]),
+            lambda a, p: call("jnp.dot", *a)),
+    _linalg("matmul", _propose_matmul, _matmul_type, _contract_rule, lambda a, p: np.matmul(a[0], a[1]),
+            lambda a, p: binop(a[0], cst.MatrixMultiply, a[1]) if p.get("style") != "fn" else call("jnp.matmul", *a)),
+    _linalg("vdot", _propose_vdot, lambda t, p: TensorType(t[0].dtype, ()), _contract_rule,
+            lambda a, p: np.vdot(a[0], a[1]), lambda a, p: call("jnp.vdot", *a)),
+    _linalg("outer", _propose_outer, lambda t, p: TensorType(t[0].dtype, t[0].shape + t[1].shape), _contract_rule,
+            lambda a, p: np.outer(a[0], a[1]), lambda a, p: call("jnp.outer", *a)),
+    _linalg("cross", _propose_cross, lambda t, p: t[0], _contract_rule, lambda a, p: np.cross(a[0], a[1]),
+            lambda a, p: call("jnp.cross", *a), SIGNED_NUMERIC),
+    _linalg("norm", _propose_norm, _norm_type, _norm_range, _norm_reference,
+            lambda a, p: call("jnp.linalg.norm", a[0]) if p["axis"] is None else call("jnp.linalg.norm", a[0], axis=-1),
+            FLOATS),
+    _linalg("einsum", _propose_einsum, _einsum_type, _einsum_range,
+            lambda a, p: np.einsum(p["spec"], *a), lambda a, p: call("jnp.einsum", cst.SimpleString(repr(p["spec"])), *a)),
+)
+
+
+# ---------------------------------------------------------------- shape ops
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(2, n) if n % d == 0]
+
+
+def _propose_reshape(t, ctx):
+    if t.size == 0:
+        return None
+    options = []
+    if t.rank != 1:
+        options.append((t.size,))
+    if t.rank >= 2:
+        options.append((t.shape[0] * t.shape[1],) + t.shape[2:])
+        if t.shape[::-1] != t.shape:
+            options.append(t.shape[::-1])
+    if t.rank == 1 and (divs := _divisors(t.size)):
+        d = ctx.draw.choice(divs)
+        options.append((d, t.size // d))
+    if t.rank == 0:
+        options.append((1,))
+    if not options:
+        return None
+    return Proposal((Operand(t.with_shape(ctx.draw.choice(options))),),
+                    {"shape": t.shape, "style": ctx.draw.choice(("fn", "method"))})
+
+
+def _render_reshape(args, params):
+    shape = params["shape"]
+    if params["style"] == "method" and shape:
+        return method(args[0], "reshape", *(literal(d) for d in shape))
+    return call("jnp.reshape", args[0], literal(shape))
+
+
+def _propose_transpose(t, ctx):
+    if t.rank < 2:
+        return None
+    perm = list(range(t.rank))
+    while perm == sorted(perm):
+        perm = [perm[i] for i in _shuffled(t.rank, ctx)]
+    inverse = [perm.index(i) for i in range(t.rank)]
+    # out.shape[i] = in.shape[perm[i]]  =>  in.shape[j] = out.shape[inverse[j]]
+    return Proposal((Operand(t.with_shape(tuple(t.shape[inverse[j]] for j in range(t.rank)))),), {"perm": tuple(perm)})
+
+
+def _shuffled(n: int, ctx: Context) -> list[int]:
+    items = list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = ctx.draw.randint(0, i)
+        items[i], items[j] = items[j], items[i]
+    return items
+
+
+def _render_transpose(args, params):
+    perm = params["perm"]
+    if perm == (1, 0):
+        return attribute(args[0], "T")
+    return call("jnp.transpose", args[0], literal(perm))
+
+
+def _propose_expand_dims(t, ctx):
+    ones = [i for i, d in enumerate(t.shape) if d == 1]
+    if not ones:
+        return None
+    axis = ctx.draw.choice(ones)
+    return Proposal((Operand(t.with_shape(t.shape[:axis] + t.shape[axis + 1 :])),), {"axis": axis})
+
+
+def _propose_squeeze(t, ctx):
+    if t.rank >= 3:
+        return None
+    axis = ctx.draw.randint(0, t.rank)
+    return Proposal((Operand(t.with_shape(t.shape[:axis] + (1,) + t.shape[axis:])),), {"axis": axis})
+
+
+def _propose_broadcast_to(t, ctx):
+    shape = ctx.partner_shape(t.shape)
+    if shape == t.shape:
+        return None
+    return Proposal((Operand(t.with_shape(shape)),), {"shape": t.shape})
+
+
+def _propose_concatenate(t, ctx):
+    axes = [i for i, d in enumerate(t.shape) if d >= 2]
+    if not axes:
+        return None
+    axis = ctx.draw.choice(axes)
+    d = t.shape[axis]
+    parts = [ctx.draw.randint(1, d - 1)]
+    parts.append(d - parts[0])
+    if parts[1] >= 2 and ctx.draw.bernoulli(0.3):
+        split = ctx.draw.randint(1, parts[1] - 1)
+        parts = [parts[0], split, parts[1] - split]
+    operands = tuple(Operand(t.with_shape(t.shape[:axis] + (p,) + t.shape[axis + 1 :])) for p in parts)
+    return Proposal(operands, {"axis": axis})
+
+
+def _propose_stack(t, ctx):
+    axes = [i for i, d in enumerate(t.shape) if 2 <= d <= 4]
+    if not axes:
+        return None
+    axis = ctx.draw.choice(axes)
+    part = t.with_shape(t.shape[:axis] + t.shape[axis + 1 :])
+    return Proposal(tuple(Operand(part) for _ in range(t.shape[axis])), {"axis": axis})
+
+
+def _propose_slice(t, ctx):
+    if t.rank == 0 or ctx.draw.bernoulli(0.25):
+        if t.rank >= 3:
+            return None
+        axis = ctx.draw.randint(0, min(t.rank, 1))
+        size = ctx.pick_dim()
+        index = ctx.draw.randint(-size, size - 1)
+        shape = t.shape[:axis] + (size,) + t.shape[axis:]
+        return Proposal((Operand(t.with_shape(shape)),), {"axis": axis, "index": index})
+    axis = ctx.draw.randint(0, t.rank - 1)
+    d = t.shape[axis]
+    step = 2 if ctx.draw.bernoulli(0.3) else 1
+    span = (d - 1) * step + 1
+    extra = ctx.draw.randint(0 if step == 1 else 0, 3)
+    if step == 1 and extra == 0:
+        extra = 1
+    start = ctx.draw.randint(0, extra)
+    total = span + extra
+    shape = t.shape[:axis] + (total,) + t.shape[axis + 1 :]
+    stop = start + span
+    return Proposal((Operand(t.with_shape(shape)),),
+                    {"axis": axis, "start": start, "stop": None if stop >= total else stop, "step": step})
+
+
+def _slice_tuple(params) -> tuple:
+    if "index" in params:
+        return (slice(None),) * params["axis"] + (params["index"],)
+    return (slice(None),) * params["axis"] + (slice(params["start"] or None, params["stop"], None if params["step"] == 1 else params["step"]),)
+
+
+def _slice_type(types, params):
+    (t,) = types
+    return t.with_shape(np.empty(t.shape, dtype=np.bool_)[_slice_tuple(params)].shape)
+
+
+def _render_slice(args, params):
+    elements = []
+    for item in _slice_tuple(params):
+        if isinstance(item, slice):
+            sl = cst.Slice(
+                lower=None if item.start is None else literal(item.start),
+                upper=None if item.stop is None else literal(item.stop),
+                step=None if item.step is None else literal(item.step),
+            )
+            elements.append(cst.SubscriptElement(sl))
+        else:
+            elements.append(cst.SubscriptElement(cst.Index(literal(item))))
+    return cst.Subscript(value=atom(args[0]), slice=elements)
+
+
+def _propose_pad(t, ctx):
+    if t.rank == 0:
+        return None
+    pads = []
+    for d in t.shape:
+        if d < 2 or ctx.draw.bernoulli(0.4):
+            pads.append((0, 0))
+            continue
+        before = ctx.draw.randint(0, min(2, d - 1))
+        after = ctx.draw.randint(0 if before else 1, min(2, d - 1 - before))
+        pads.append((before, after))
+    if all(p == (0, 0) for p in pads):
+        return None
+    shape = tuple(d - b - a for d, (b, a) in zip(t.shape, pads, strict=True))
+    return Proposal((Operand(t.with_shape(shape)),), {"pad": tuple(pads)})
+
+
+def _propose_take(t, ctx):
+    if t.rank == 0 or t.rank > 3:
+        return None
+    axis = ctx.draw.randint(0, t.rank - 1)
+    source = ctx.pick_dim()
+    indices = tuple(ctx.draw.randint(0, source - 1) for _ in range(t.shape[axis]))
+    shape = t.shape[:axis] + (source,) + t.shape[axis + 1 :]
+    return Proposal((Operand(t.with_shape(shape)),), {"axis": axis, "indices": indices})
+
+
+def _shape_op(name, propose, type_rule, reference, render, range_rule=_same):
+    return OpSpec(name, "shape", name, ALL, propose, type_rule, range_rule, reference, render)
+
+
+def _render_expand_dims(a, p):
+    return call("jnp.expand_dims", a[0], p["axis"])
+
+
+SHAPE = (
+    _shape_op("reshape", _propose_reshape, lambda t, p: t[0].with_shape(p["shape"]),
+              lambda a, p: np.reshape(a[0], p["shape"]), _render_reshape),
+    _shape_op("transpose", _propose_transpose, lambda t, p: t[0].with_shape(tuple(t[0].shape[i] for i in p["perm"])),
+              lambda a, p: np.transpose(a[0], p["perm"]), _render_transpose),
+    _shape_op("expand_dims", _propose_expand_dims,
+              lambda t, p: t[0].with_shape(t[0].shape[: p["axis"]] + (1,) + t[0].shape[p["axis"] :]),
+              lambda a, p: np.expand_dims(a[0], p["axis"]), _render_expand_dims),
+    _shape_op("squeeze", _propose_squeeze,
+              lambda t, p: t[0].with_shape(t[0].shape[: p["axis"]] + t[0].shape[p["axis"] + 1 :]),
+              lambda a, p: np.squeeze(a[0], p["axis"]), lambda a, p: call("jnp.squeeze", a[0], axis=p["axis"])),
+    _shape_op("broadcast_to", _propose_broadcast_to, lambda t, p: t[0].with_shape(p["shape"]),
+              lambda a, p: np.broadcast_to(a[0], p["shape"]), lambda a, p: call("jnp.broadcast_to", a[0], literal(p["shape"]))),
+    _shape_op("concatenate", _propose_concatenate,
+              lambda t, p: t[0].with_shape(t[0].shape[: p["axis"]] + (sum(x.shape[p["axis"]] for x in t),) + t[0].shape[p["axis"] + 1 :]),
+              lambda a, p: np.concatenate(a, axis=p["axis"]),
+              lambda a, p: call("jnp.concatenate", cst.List([cst.Element(x) for x in a]), axis=p["axis"]), _hull_all),
+    _shape_op("stack", _propose_stack,
+              lambda t, p: t[0].with_shape(t[0].shape[: p["axis"]] + (len(t),) + t[0].shape[p["axis"] :]),
+              lambda a, p: np.stack(a, axis=p["axis"]),
+              lambda a, p: call("jnp.stack", cst.List([cst.Element(x) for x in a]), axis=p["axis"]), _hull_all),
+    _shape_op("slice", _propose_slice, _slice_type, lambda a, p: a[0][_slice_tuple(p)], _render_slice),
+    _shape_op("flip", lambda t, ctx: None if t.rank == 0 else Proposal((Operand(t),), {"axis": ctx.draw.randint(0, t.rank - 1)}),
+              lambda t, p: t[0], lambda a, p: np.flip(a[0], p["axis"]), lambda a, p: call("jnp.flip", a[0], axis=p["axis"])),
+    _shape_op("pad", _propose_pad,
+              lambda t, p: t[0].with_shape(tuple(d + b + a for d, (b, a) in zip(t[0].shape, p["pad"], strict=True))),
+              lambda a, p: np.pad(a[0], p["pad"]), lambda a, p: call("jnp.pad", a[0], literal(p["pad"])),
+              lambda i, t, o, p: i[0].hull(Interval(0, 0))),
+    _shape_op("take", _propose_take,
+              lambda t, p: t[0].with_shape(t[0].shape[: p["axis"]] + (len(p["indices"]),) + t[0].shape[p["axis"] + 1 :]),
+              lambda a, p: np.take(a[0], p["indices"], axis=p["axis"]),
+              lambda a, p: call("jnp.take", a[0], call("jnp.array", cst.List([cst.Element(literal(i)) for i in p["indices"]])),
+                                axis=p["axis"])),
+)
+
+TENSOR_OPS = REDUCTIONS + LINALG + SHAPE

@@ -1,0 +1,210 @@
+"""Types of the IR: dtypes, tensor types and value intervals.
+
+Pure Python and numpy only: the grammar knows nothing about how JAX lowers a program.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+
+
+class DType(enum.Enum):
+    """Element types the grammar can sample. The value is the JAXPR short name."""
+
+    float64 = "f64"
+    float32 = "f32"
+    float16 = "f16"
+    bfloat16 = "bf16"
+    int32 = "i32"
+    int8 = "i8"
+    uint8 = "u8"
+    bool = "bool"
+
+    @property
+    def short(self) -> str:
+        return self.value
+
+    @property
+    def is_float(self) -> bool:
+        return self in FLOATS
+
+    @property
+    def is_int(self) -> bool:
+        return self in INTS
+
+    @property
+    def is_signed(self) -> bool:
+        return self in (DType.int32, DType.int8)
+
+    @property
+    def is_bool(self) -> bool:
+        return self is DType.bool
+
+    @property
+    def jnp_name(self) -> str:
+        """Attribute of ``jax.numpy`` naming this dtype (``bool_`` for bool)."""
+        return "bool_" if self is DType.bool else self.name
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        if self is DType.bfloat16:
+            return np.dtype(ml_dtypes.bfloat16)
+        return np.dtype("bool" if self is DType.bool else self.name)
+
+    @property
+    def bits(self) -> int:
+        return 1 if self is DType.bool else self.np_dtype.itemsize * 8
+
+    @property
+    def eps(self) -> float:
+        """Relative rounding error of one operation (0 for exact types)."""
+        return float(ml_dtypes.finfo(self.np_dtype).eps) if self.is_float else 0.0
+
+    @property
+    def bounds(self) -> Interval:
+        """Values a result of this dtype may take: representable for ints, a safety cap for floats.
+
+        Float caps keep every intermediate far from overflow so that programs stay finite after
+        rounding; they are deliberately conservative (float16 saturates at 65504).
+        """
+        return _BOUNDS[self]
+
+    @property
+    def margin(self) -> float:
+        """Smallest magnitude that a domain boundary must keep away from (e.g. log's lo >= margin)."""
+        return _MARGIN.get(self, 1.0)
+
+    @classmethod
+    def parse(cls, name: str) -> DType:
+        """Accept either the long name (``float32``) or the JAXPR short name (``f32``)."""
+        for d in cls:
+            if name in (d.name, d.value):
+                return d
+        allowed = ", ".join(d.name for d in cls)
+        raise ValueError(f"unknown dtype {name!r}; allowed: {allowed}")
+
+
+FLOATS = frozenset({DType.float64, DType.float32, DType.float16, DType.bfloat16})
+INTS = frozenset({DType.int32, DType.int8, DType.uint8})
+LOW_PRECISION = frozenset({DType.float16, DType.bfloat16})
+NUMERIC = FLOATS | INTS
+ALL = NUMERIC | {DType.bool}
+
+_BOUNDS: dict[DType, Interval]
+_MARGIN = {DType.float64: 1e-3, DType.float32: 1e-3, DType.float16: 1e-2, DType.bfloat16: 1e-2}
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """Closed interval [lo, hi] that bounds every value a node can take."""
+
+    lo: float
+    hi: float
+
+    def __post_init__(self) -> None:
+        if not (self.lo <= self.hi) or math.isnan(self.lo) or math.isnan(self.hi):
+            raise ValueError(f"empty or NaN interval [{self.lo}, {self.hi}]")
+
+    @property
+    def mag(self) -> float:
+        """Largest absolute value in the interval."""
+        return max(abs(self.lo), abs(self.hi))
+
+    def within(self, other: Interval) -> bool:
+        return other.lo <= self.lo and self.hi <= other.hi
+
+    def hull(self, other: Interval) -> Interval:
+        return Interval(min(self.lo, other.lo), max(self.hi, other.hi))
+
+    def excludes_zero(self, margin: float) -> bool:
+        return self.lo >= margin or self.hi <= -margin
+
+    def widen(self, dtype: DType) -> Interval:
+        """Grow by the rounding error one float operation of ``dtype`` can add (no-op for ints)."""
+        if not dtype.is_float:
+            return self
+        pad = 4 * dtype.eps * self.mag + 1e-30
+        return Interval(self.lo - pad, self.hi + pad)
+
+    def as_list(self) -> list[float]:
+        return [self.lo, self.hi]
+
+    @staticmethod
+    def of(*values: float) -> Interval:
+        """Hull of a set of points (e.g. the corners of a monotone function)."""
+        return Interval(min(values), max(values))
+
+    def __str__(self) -> str:
+        return f"[{self.lo:g}, {self.hi:g}]"
+
+
+_BOUNDS = {
+    DType.float64: Interval(-1e6, 1e6),
+    DType.float32: Interval(-1e6, 1e6),
+    DType.bfloat16: Interval(-1e6, 1e6),
+    DType.float16: Interval(-1e4, 1e4),
+    DType.int32: Interval(-(2**31), 2**31 - 1),
+    DType.int8: Interval(-128, 127),
+    DType.uint8: Interval(0, 255),
+    DType.bool: Interval(0, 1),
+}
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TensorType:
+    """A dtype and a static shape, printed as in a JAXPR: ``f32[3,4]``."""
+
+    dtype: DType
+    shape: Shape
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def with_dtype(self, dtype: DType) -> TensorType:
+        return TensorType(dtype, self.shape)
+
+    def with_shape(self, shape: Shape) -> TensorType:
+        return TensorType(self.dtype, tuple(shape))
+
+    def __str__(self) -> str:
+        return f"{self.dtype.short}[{','.join(map(str, self.shape))}]"
+
+    @staticmethod
+    def parse(text: str) -> TensorType:
+        """Inverse of ``str``: ``"f32[3,4]"`` -> TensorType(float32, (3, 4))."""
+        name, _, rest = text.partition("[")
+        if not rest.endswith("]"):
+            raise ValueError(f"bad tensor type {text!r}; expected e.g. f32[3,4] or i32[]")
+        dims = rest[:-1].strip()
+        try:
+            shape = tuple(int(d) for d in dims.split(",")) if dims else ()
+        except ValueError:
+            raise ValueError(f"bad tensor type {text!r}: dimensions must be integers") from None
+        if any(d < 0 for d in shape):
+            raise ValueError(f"bad tensor type {text!r}: negative dimension")
+        return TensorType(DType.parse(name), shape)
+
+
+def broadcast_shapes(*shapes: Shape) -> Shape | None:
+    """Numpy broadcasting of shapes, or None when they are incompatible."""
+    rank = max((len(s) for s in shapes), default=0)
+    out = []
+    for axis in range(rank):
+        dims = {s[len(s) - rank + axis] for s in shapes if len(s) - rank + axis >= 0}
+        dims.discard(1)
+        if len(dims) > 1:
+            return None
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)

@@ -1,0 +1,177 @@
+"""Lower a JAX function to IR texts: JAXPR, StableHLO, optimized HLO, HLO.
+
+One entry point, :func:`lower`. Arguments are abstract
+(``jax.ShapeDtypeStruct``), so no data is needed. The function is traced once
+(``jax.jit(fn).trace``); the trace gives the JAXPR and is lowered once; the
+lowering gives StableHLO and pre-optimization HLO and is compiled only if the
+optimized HLO is requested. Every text is stripped of location metadata, file
+paths and host-dependent hints (see :mod:`jaxsynth.lowering.normalize`), so
+it is byte-identical across processes, call sites and source files: names in
+the texts come only from ``fn.__name__`` and its parameter names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+
+import jax
+
+from .normalize import normalize_hlo, strip_mlir_locations
+
+__all__ = [
+    "DEFAULT_EMIT",
+    "FAST_COMPILE_OPTIONS",
+    "IR_KINDS",
+    "LoweredTexts",
+    "clear_caches",
+    "compile_text",
+    "lower",
+    "parse_emit",
+]
+
+#: Every IR kind :func:`lower` can emit, in canonical order.
+IR_KINDS: tuple[str, ...] = ("jaxpr", "stablehlo", "optimized_hlo", "hlo")
+#: What :func:`lower` emits when not told otherwise.
+DEFAULT_EMIT: tuple[str, ...] = ("jaxpr", "stablehlo", "optimized_hlo")
+
+#: XLA compile options that make CPU compilation cheaper without changing the
+#: optimized HLO text. Both act after the HLO pass pipeline, on LLVM code
+#: generation only: ``xla_backend_optimization_level=0`` runs LLVM at -O0
+#: instead of -O3, and ``xla_cpu_parallel_codegen_split_count=1`` compiles the
+#: LLVM module as one part instead of splitting it for a thread pool (the
+#: split only pays off for large modules on idle cores). The generated machine
+#: code is slower, which does not matter here: the executable is discarded.
+#: tests/test_lowering.py checks HLO identity against default options over the
+#: sample set; bench/bench_compile_flags.py measures the saving.
+FAST_COMPILE_OPTIONS: dict[str, str | bool | int] = {
+    "xla_backend_optimization_level": 0,
+    "xla_cpu_parallel_codegen_split_count": 1,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class LoweredTexts:
+    """IR texts of one function; a field is ``None`` when that kind was not emitted.
+
+    ``jaxpr`` is of ``jax.grad(fn)`` when :func:`lower` was called with
+    ``grad=True``; the other texts are always of ``fn`` itself.
+    """
+
+    jaxpr: str | None = None
+    stablehlo: str | None = None
+    optimized_hlo: str | None = None
+    hlo: str | None = None
+
+    def present(self) -> dict[str, str]:
+        """The emitted texts, keyed by IR kind, in :data:`IR_KINDS` order."""
+        return {k: v for k in IR_KINDS if (v := getattr(self, k)) is not None}
+
+
+def parse_emit(spec: str | Iterable[str]) -> tuple[str, ...]:
+    """Parse ``"jaxpr,stablehlo"`` (or an iterable of names) into a tuple of IR kinds.
+
+    Whitespace and empty items are ignored, duplicates removed, and the result
+    ordered as :data:`IR_KINDS`. Raises ``ValueError`` naming the bad item and
+    the allowed values, or if nothing is requested.
+    """
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    names: set[str] = set()
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"IR kind must be a string, got {item!r}; allowed: {', '.join(IR_KINDS)}")
+        name = item.strip()
+        if not name:
+            continue
+        if name not in IR_KINDS:
+            raise ValueError(f"unknown IR kind {name!r} in emit={spec!r}; allowed: {', '.join(IR_KINDS)}")
+        names.add(name)
+    if not names:
+        raise ValueError(f"emit={spec!r} requests no IR kind; allowed: {', '.join(IR_KINDS)}")
+    return tuple(k for k in IR_KINDS if k in names)
+
+
+def clear_caches() -> None:
+    """Drop JAX's tracing, lowering and compilation caches (wraps ``jax.clear_caches``).
+
+    JAX caches per function and per lowered module. Entries keyed by objects
+    that die are released, but a long run lowering millions of distinct
+    functions should still call this every few hundred functions to bound
+    memory. It never changes any emitted text.
+    """
+    jax.clear_caches()
+
+
+def _check_arg_types(arg_types: Sequence[jax.ShapeDtypeStruct]) -> tuple[jax.ShapeDtypeStruct, ...]:
+    out = tuple(arg_types)
+    for i, a in enumerate(out):
+        if not isinstance(a, jax.ShapeDtypeStruct):
+            raise TypeError(f"arg_types[{i}] must be a jax.ShapeDtypeStruct, got {type(a).__name__}")
+        if a.dtype.itemsize == 8 and not jax.config.jax_enable_x64:
+            raise ValueError(
+                f"arg_types[{i}] has 64-bit dtype {a.dtype.name}; enable jax_enable_x64 to lower it "
+                "(otherwise JAX silently narrows it to 32 bits)"
+            )
+    return out
+
+
+def compile_text(lowered: jax.stages.Lowered, fast_compile: bool = True) -> str:
+    """Compile a ``Lowered`` and return its normalized optimized HLO text.
+
+    With ``fast_compile`` the :data:`FAST_COMPILE_OPTIONS` are passed; the text
+    is the same either way. Options are always passed as a dict, so the
+    result is never served from the ``Lowered`` object's own executable cache.
+    """
+    options = dict(FAST_COMPILE_OPTIONS) if fast_compile else {}
+    text = lowered.compile(options).as_text()
+    if text is None:  # pragma: no cover - backends without a text view
+        raise RuntimeError("this XLA backend cannot print compiled HLO")
+    return normalize_hlo(text)
+
+
+def lower(
+    fn: Callable,
+    arg_types: Sequence[jax.ShapeDtypeStruct],
+    emit: str | Iterable[str] = DEFAULT_EMIT,
+    grad: bool = False,
+    fast_compile: bool = True,
+) -> LoweredTexts:
+    """Lower ``fn`` at ``arg_types`` and return the requested IR texts.
+
+    Args:
+      fn: a function of ``len(arg_types)`` positional array arguments.
+      arg_types: abstract argument types (see ``parse_type``).
+      emit: IR kinds to produce, a subset of :data:`IR_KINDS` (a comma
+        separated string or an iterable). Work is done only for what is asked:
+        no lowering for ``jaxpr`` alone, no compilation without
+        ``optimized_hlo``.
+      grad: if true, the ``jaxpr`` text is of ``jax.grad(fn)`` (w.r.t. the
+        first argument; ``fn`` must return a float scalar). Only the JAXPR is
+        affected; StableHLO and HLO texts are still of ``fn``.
+      fast_compile: compile with :data:`FAST_COMPILE_OPTIONS` (cheaper LLVM
+        code generation, identical optimized HLO).
+
+    Texts: ``jaxpr`` is ``str(jax.make_jaxpr(fn)(*arg_types))``; ``stablehlo``
+    is the lowered module without debug info; ``hlo`` is the pre-optimization
+    HLO and ``optimized_hlo`` the HLO after XLA's pass pipeline, both passed
+    through :func:`~jaxsynth.lowering.normalize.normalize_hlo`.
+    """
+    kinds = parse_emit(emit)
+    args = _check_arg_types(arg_types)
+    needs_lowering = any(k in kinds for k in ("stablehlo", "hlo", "optimized_hlo"))
+    traced = jax.jit(fn).trace(*args) if needs_lowering or (not grad) else None
+
+    jaxpr = None
+    if "jaxpr" in kinds:
+        jaxpr = str(jax.make_jaxpr(jax.grad(fn))(*args) if grad else traced.jaxpr)
+
+    stablehlo = hlo = optimized = None
+    if needs_lowering:
+        lowered = traced.lower()
+        if "stablehlo" in kinds:
+            stablehlo = strip_mlir_locations(lowered.as_text(debug_info=False))
+        if "hlo" in kinds:
+            hlo = normalize_hlo(lowered.as_text(dialect="hlo", debug_info=False))
+        if "optimized_hlo" in kinds:
+            optimized = compile_text(lowered, fast_compile)
+    return LoweredTexts(jaxpr=jaxpr, stablehlo=stablehlo, optimized_hlo=optimized, hlo=hlo)

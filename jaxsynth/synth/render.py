@@ -1,0 +1,240 @@
+"""Render a Program as a Python module with libcst (nodes, never string concatenation).
+
+A value used more than once, used inside a nested body, produced by control flow, or whose inline
+expression would grow past ``MAX_INLINE`` ops becomes a named statement; everything else is inlined
+into its single consumer. Names are deterministic: inputs ``x0, x1, ...``, temporaries ``v0, ...``,
+bodies ``scan_body0``, ``cond_true0``, ... numbered in program order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import libcst as cst
+
+from jaxsynth.grammar.ops import REGISTRY
+from jaxsynth.grammar.ops_control import ControlSpec
+from jaxsynth.grammar.opspec import call, compare, dtype_expr, literal
+from jaxsynth.synth.program import ITEM, Node, Program, Region
+
+MAX_INLINE = 4
+HEADER = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\n"
+_IMPORTS = cst.parse_module(HEADER).body
+
+
+def _statement(stmt: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine([stmt])
+
+
+def _assign(target: cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+    return _statement(cst.Assign([cst.AssignTarget(target)], value))
+
+
+def _bare_tuple(items: list[cst.BaseExpression]) -> cst.BaseExpression:
+    if len(items) == 1:
+        return items[0]
+    return cst.Tuple([cst.Element(i) for i in items], lpar=[], rpar=[])
+
+
+def _paren_tuple(items: list[cst.BaseExpression]) -> cst.BaseExpression:
+    return items[0] if len(items) == 1 else cst.Tuple([cst.Element(i) for i in items])
+
+
+class _Renderer:
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.uses: Counter[int] = Counter()
+        self.home: dict[int, int] = {}  # node id -> id() of the region that defines it
+        self.captured: set[int] = set()
+        self.counters: Counter[str] = Counter()
+        self.names: dict[int, str] = {}
+        self.exprs: dict[int, cst.BaseExpression] = {}
+        self.sizes: dict[int, int] = {}
+        self._scan(program.body)
+
+    def _scan(self, region: Region) -> None:
+        for node in region.nodes:
+            self.home[node.id] = id(region)
+        for node in region.nodes:
+            for a in node.args:
+                self.uses[a] += 1
+                if self.home.get(a) != id(region):
+                    self.captured.add(a)
+            for r in node.regions:
+                self._scan(r)
+                for out in r.outputs:
+                    self.uses[out] += 1
+                    if self.home.get(out) != id(r):
+                        self.captured.add(out)
+        for out in region.outputs:
+            self.uses[out] += 1
+
+    def fresh(self, prefix: str) -> str:
+        n = self.counters[prefix]
+        self.counters[prefix] += 1
+        return f"{prefix}{n}"
+
+    def expr(self, node_id: int) -> cst.BaseExpression:
+        if node_id in self.names:
+            return cst.Name(self.names[node_id])
+        return self.exprs[node_id]
+
+    # ------------------------------------------------------------ bodies
+
+    def block(self, region: Region) -> list[cst.BaseStatement]:
+        statements: list[cst.BaseStatement] = []
+        for node in region.nodes:
+            if node.op in ("input", "param", ITEM):
+                continue
+            if node.op == "literal":
+                self.exprs[node.id] = literal(node.params["value"])
+                self.sizes[node.id] = 0
+                continue
+            spec = REGISTRY.get(node.op)
+            if isinstance(spec, ControlSpec):
+                statements.extend(self._control(node, spec))
+                continue
+            args = [self.expr(a) for a in node.args]
+            value = self._full(node) if node.op == "full" else spec.render(args, node.params)
+            size = 1 + sum(self.sizes.get(a, 0) for a in node.args if a not in self.names)
+            if self.uses[node.id] != 1 or node.id in self.captured or size > MAX_INLINE:
+                name = self.fresh("v")
+                statements.append(_assign(cst.Name(name), value))
+                self.names[node.id] = name
+            else:
+                self.exprs[node.id] = value
+                self.sizes[node.id] = size
+        return statements
+
+    def _full(self, node: Node) -> cst.BaseExpression:
+        t = node.type
+        return call("jnp.full", literal(t.shape), literal(node.params["value"]), dtype=dtype_expr(t.dtype))
+
+    def _control(self, node: Node, spec: ControlSpec) -> list[cst.BaseStatement]:
+        number = self.counters[node.op]
+        self.counters[node.op] += 1
+        roles = {
+            "cond": ["cond_true", "cond_false"],
+            "switch": [f"branch{number}_" for _ in node.regions],
+            "fori_loop": ["loop_body"],
+            "while_loop": ["while_body"],
+            "scan": ["scan_body"],
+        }[node.op]
+        statements: list[cst.BaseStatement] = []
+        names = []
+        for j, (region, role) in enumerate(zip(node.regions, roles, strict=True)):
+            name = f"{role}{j}" if node.op == "switch" else f"{role}{number}"
+            names.append(name)
+            statements.append(self._def(name, region))
+        if node.op == "while_loop":
+            names.append(f"while_cond{number}")
+            statements.append(self._while_cond(names[-1], node.params["trips"]))
+        value = spec.render([self.expr(a) for a in node.args], node.params, names)
+        statements.append(_assign(self._targets(node), value))
+        return statements
+
+    def _targets(self, node: Node) -> cst.BaseAssignTargetExpression:
+        if len(node.types) == 1:
+            name = self.fresh("v")
+            self.names[node.id] = name
+            target: list[cst.BaseExpression] = [cst.Name(name)]
+        else:
+            items = {n.params["index"]: n.id for n in self._items(node)}
+            target = []
+            for i in range(len(node.types)):
+                if i in items and self.uses[items[i]]:
+                    self.names[items[i]] = self.fresh("v")
+                    target.append(cst.Name(self.names[items[i]]))
+                else:
+                    target.append(cst.Name("_"))
+        if node.op == "while_loop":
+            target = [cst.Name("_"), *target]
+        if node.op == "scan" and node.params["carries"] > 1:
+            target = [_paren_tuple(target[:-1]), target[-1]]
+        return _bare_tuple(target)  # type: ignore[return-value]
+
+    def _items(self, node: Node) -> list[Node]:
+        return self._item_index[node.id]
+
+    def _def(self, name: str, region: Region) -> cst.FunctionDef:
+        params = list(region.params)
+        prologue: list[cst.BaseStatement] = []
+        layout, carries = region.layout, region.carries
+
+        def bind(prefix: str, node_id: int) -> cst.Param:
+            self.names[node_id] = self.fresh(prefix)
+            return cst.Param(cst.Name(self.names[node_id]))
+
+        def bind_tuple(prefix: str, ids: list[int]) -> cst.Param:
+            if len(ids) == 1:
+                return bind("c", ids[0])
+            packed = self.fresh(prefix)
+            for i in ids:
+                self.names[i] = self.fresh("c")
+            prologue.append(_assign(_bare_tuple([cst.Name(self.names[i]) for i in ids]), cst.Name(packed)))  # type: ignore[arg-type]
+            return cst.Param(cst.Name(packed))
+
+        if layout == "flat":
+            signature = [bind("a", p) for p in params]
+        elif layout == "index_carry":
+            signature = [bind("i", params[0]), bind_tuple("carry", params[1:])]
+        elif layout == "carry_x":
+            signature = [bind_tuple("carry", params[:carries]), bind("s", params[carries])]
+        else:  # state: a hidden trip counter first
+            state = self.fresh("state")
+            counter = self.fresh("k")
+            for p in params:
+                self.names[p] = self.fresh("c")
+            targets = [cst.Name(counter)] + [cst.Name(self.names[p]) for p in params]
+            prologue.append(_assign(_bare_tuple(targets), cst.Name(state)))  # type: ignore[arg-type]
+            signature = [cst.Param(cst.Name(state))]
+        body = prologue + self.block(region)
+        outs = [self.expr(o) for o in region.outputs]
+        if layout == "carry_x":
+            result = _bare_tuple([_paren_tuple(outs[:carries]), outs[carries]])
+        elif layout == "state":
+            from jaxsynth.grammar.opspec import binop
+
+            result = _bare_tuple([binop(cst.Name(counter), cst.Add, literal(1)), *outs])
+        else:
+            result = _bare_tuple(outs)
+        body.append(_statement(cst.Return(result)))
+        return cst.FunctionDef(cst.Name(name), cst.Parameters(signature), cst.IndentedBlock(body))
+
+    def _while_cond(self, name: str, trips: int) -> cst.FunctionDef:
+        state = self.fresh("state")
+        first = cst.Subscript(cst.Name(state), [cst.SubscriptElement(cst.Index(literal(0)))])
+        body = [_statement(cst.Return(compare(first, cst.LessThan, literal(trips))))]
+        return cst.FunctionDef(cst.Name(name), cst.Parameters([cst.Param(cst.Name(state))]), cst.IndentedBlock(body))
+
+    # ------------------------------------------------------------ module
+
+    def module(self, imports: bool) -> cst.Module:
+        items: dict[int, list[Node]] = defaultdict(list)
+        for node in self.program.walk():
+            if node.op == ITEM:
+                items[node.args[0]].append(node)
+        self._item_index = items
+        params = []
+        for p in self.program.body.params:
+            self.names[p] = self.fresh("x")
+            params.append(cst.Param(cst.Name(self.names[p])))
+        body = self.block(self.program.body)
+        outs = [self.expr(o) for o in self.program.body.outputs]
+        body.append(_statement(cst.Return(_bare_tuple(outs))))
+        fn = cst.FunctionDef(
+            cst.Name(self.program.name),
+            cst.Parameters(params),
+            cst.IndentedBlock(body),
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()] if imports else [],
+        )
+        return cst.Module(body=[*(_IMPORTS if imports else ()), fn])
+
+
+def render_module(program: Program, imports: bool = True) -> cst.Module:
+    return _Renderer(program).module(imports)
+
+
+def render(program: Program, imports: bool = True) -> str:
+    """Python source of the program: the imports (optional) and one ``def``."""
+    return render_module(program, imports).code

@@ -1,0 +1,526 @@
+"""Type-directed sampling of well-typed, finite-by-construction program DAGs.
+
+``sample(config, seed, index)`` is pure: every decision comes from one ``Draw`` seeded by
+``SeedSequence([seed, index])``, so program ``i`` depends only on (config, seed, i).
+
+The sampler picks a result type, then an op whose inverse type rule (``propose``) can produce it,
+then builds the operands recursively. An op is placed only if its range rule accepts the operands'
+intervals (its domain holds) and its result stays inside the dtype's bounds; otherwise a sibling op
+of the same family is tried on the same operands, then another op, and finally a leaf.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from jaxsynth.grammar.config import GrammarConfig
+from jaxsynth.grammar.ops import CONTROL, OPS, REGISTRY, Spec
+from jaxsynth.grammar.ops_control import ControlSpec, RegionSig
+from jaxsynth.grammar.opspec import Operand, OpSpec
+from jaxsynth.grammar.types import DType, Interval, Shape, TensorType
+from jaxsynth.synth.program import ITEM, Node, Program, Region
+
+FLOAT_LITERALS = (0.5, 2.0, 3.0, 0.1, 1.5, 0.25, 10.0, -1.0, -0.5, 4.0, -2.0, 0.75)
+INT_LITERALS = (1, 2, 3, 4, 5, -1, -2, 10, 7, -3)
+FLOAT_RANGES = ((-1.0, 1.0), (0.0, 1.0), (-4.0, 4.0), (0.5, 2.0), (1.0, 10.0), (-10.0, 10.0), (0.1, 1.0), (-2.0, 0.0))
+INT_RANGES = ((-10, 10), (0, 100), (1, 20), (-100, 100), (0, 5), (-3, 3))
+ATTEMPTS = 4
+
+
+class Draw:
+    """The one source of randomness for one program (seeded from ``(seed, index)`` only)."""
+
+    __slots__ = ("_rng",)
+
+    def __init__(self, seed: int, index: int) -> None:
+        if seed < 0 or index < 0:
+            raise ValueError(f"seed and index must be >= 0, got seed={seed}, index={index}")
+        words = np.random.SeedSequence([seed, index]).generate_state(2, np.uint64)
+        self._rng = random.Random((int(words[0]) << 64) | int(words[1]))
+
+    def random(self) -> float:
+        return self._rng.random()
+
+    def randint(self, lo: int, hi: int) -> int:
+        return self._rng.randint(lo, hi)
+
+    def choice(self, items: Sequence[Any]) -> Any:
+        return items[int(self._rng.random() * len(items))]
+
+    def bernoulli(self, p: float) -> bool:
+        return self._rng.random() < p
+
+    def weighted(self, items: Sequence[Any], cumulative: Sequence[float]) -> Any:
+        x = self._rng.random() * cumulative[-1]
+        lo, hi = 0, len(cumulative) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if cumulative[mid] > x:
+                hi = mid
+            else:
+                lo = mid + 1
+        return items[lo]
+
+
+class _Scope:
+    __slots__ = ("parent", "nodes", "params", "pool", "nesting")
+
+    def __init__(self, parent: _Scope | None) -> None:
+        self.parent = parent
+        self.nodes: list[Node] = []
+        self.params: list[int] = []
+        self.pool: dict[TensorType, list[int]] = defaultdict(list)
+        self.nesting = 0 if parent is None else parent.nesting + 1
+
+    def chain(self):
+        scope: _Scope | None = self
+        while scope is not None:
+            yield scope
+            scope = scope.parent
+
+
+Table = dict[tuple[DType, int, bool], tuple[tuple[Spec, ...], tuple[float, ...]]]
+_TABLES: dict[str, Table] = {}
+
+
+def _tables(config: GrammarConfig) -> Table:
+    """For each (dtype, rank, control allowed): the ops that can produce it, with cumulative weights.
+
+    Built once per config by probing each op's ``propose`` with a fixed-seed draw, so it depends on
+    the config only, never on which programs were sampled before.
+    """
+    key = config.digest
+    if key not in _TABLES:
+        _TABLES[key] = _probe_tables(config)
+    return _TABLES[key]
+
+
+def _probe_tables(config: GrammarConfig) -> Table:
+    probe = _Builder(config, Draw(0, 0), probing=True)
+    tables = {}
+    for dtype in probe.dtype_list:
+        for rank in range(4):
+            t = TensorType(dtype, tuple([2, 3, 4][:rank]))
+            for control in (False, True):
+                specs, cum, total = [], [], 0.0
+                for spec in OPS + (CONTROL if control else ()):
+                    weight = config.op_weight(spec.name)
+                    if weight <= 0:
+                        continue
+                    if any(spec.propose(t, probe) is not None for _ in range(12)):
+                        total += weight
+                        specs.append(spec)
+                        cum.append(total)
+                tables[(dtype, rank, control)] = (tuple(specs), tuple(cum))
+    return tables
+
+
+@functools.lru_cache(maxsize=1)
+def _families() -> dict[str, tuple[OpSpec, ...]]:
+    families: dict[str, list[OpSpec]] = defaultdict(list)
+    for spec in OPS:
+        families[spec.family].append(spec)
+    return {k: tuple(v) for k, v in families.items()}
+
+
+class _Builder:
+    """Builds one program; also the ``Context`` that op proposals consult."""
+
+    def __init__(self, config: GrammarConfig, draw: Draw, probing: bool = False) -> None:
+        self.config = config
+        self.draw = draw
+        weights = config.dtype_weights()
+        self.dtype_list = tuple(weights)
+        self.dtype_weights = weights
+        self.next_id = 0
+        self.index: dict[int, Node] = {}
+        self.top = _Scope(None)
+        self.scope = self.top
+        types = config.types
+        pool = sorted({draw.randint(types.min_dim, types.max_dim) for _ in range(draw.randint(2, 3))})
+        if types.min_dim <= 3 <= types.max_dim and draw.bernoulli(0.3):
+            pool = sorted(set(pool) | {3})
+        self.dims = tuple(pool) if not probing else (2, 3, 4)
+        self.palette = frozenset(self.dtype_list)
+        if not probing:  # one or two dtypes per program keeps inputs few and programs coherent
+            self.palette = frozenset(self.pick_dtype(self.palette) for _ in range(draw.randint(1, 2)))
+        self.tables = None if probing else _tables(config)
+
+    # ------------------------------------------------------------ Context protocol
+
+    def pick_dim(self) -> int:
+        return self.draw.choice(self.dims)
+
+    def pick_dtype(self, allowed: frozenset[DType]) -> DType | None:
+        """A dtype from ``allowed``: from this program's palette if possible, else any configured one."""
+        options = [d for d in self.dtype_list if d in allowed and d in self.palette]
+        options = options or [d for d in self.dtype_list if d in allowed]
+        if not options:
+            return None
+        total, cum = 0.0, []
+        for d in options:
+            total += self.dtype_weights[d]
+            cum.append(total)
+        return self.draw.weighted(options, cum)
+
+    def partner_shape(self, shape: Shape) -> Shape:
+        """A shape that broadcasts to ``shape``: itself, a scalar, a suffix, or with unit dims."""
+        if not shape:
+            return ()
+        x = self.draw.random()
+        if x < 0.55:
+            return shape
+        if x < 0.7:
+            return ()
+        if x < 0.85:
+            return shape[self.draw.randint(1, len(shape)) :]
+        axis = self.draw.randint(0, len(shape) - 1)
+        return shape[:axis] + (1,) + shape[axis + 1 :]
+
+    # ------------------------------------------------------------ node creation
+
+    def _add(self, op: str, args, types, intervals, params=None, regions=()) -> int:
+        node = Node(self.next_id, op, tuple(args), tuple(types), tuple(intervals), params or {}, tuple(regions))
+        self.next_id += 1
+        self.index[node.id] = node
+        self.scope.nodes.append(node)
+        if op not in ("literal",) and len(types) == 1:
+            self.scope.pool[types[0]].append(node.id)
+        return node.id
+
+    def _add_input(self, t: TensorType, need: Interval | None) -> int:
+        interval = self._input_range(t.dtype, need)
+        saved, self.scope = self.scope, self.top
+        node_id = self._add("input", (), (t,), (interval,))
+        self.top.params.append(node_id)
+        self.scope = saved
+        return node_id
+
+    def _input_range(self, dtype: DType, need: Interval | None) -> Interval:
+        if dtype.is_bool:
+            return Interval(0, 1)
+        bounds = dtype.bounds if need is None else _intersect(dtype.bounds, need)
+        menu = FLOAT_RANGES if dtype.is_float else INT_RANGES
+        lo, hi = self.draw.choice(menu)
+        lo, hi = max(lo, bounds.lo), min(hi, bounds.hi)
+        if lo > hi:
+            lo = bounds.lo if math.isfinite(bounds.lo) else bounds.hi - 1
+            hi = min(lo + (1 if dtype.is_int else 2.0), bounds.hi)
+        if dtype.is_int:
+            lo, hi = math.ceil(lo), math.floor(hi)
+        return Interval(lo, hi)
+
+    def literal(self, dtype: DType, need: Interval | None) -> int | None:
+        if dtype.is_bool:
+            return None
+        menu = FLOAT_LITERALS if dtype.is_float else INT_LITERALS
+        options = [v for v in menu if dtype.bounds.lo <= v <= dtype.bounds.hi and (need is None or need.lo <= v <= need.hi)]
+        if not options:
+            return None
+        value = self.draw.choice(options)
+        return self._add("literal", (), (TensorType(dtype, ()),), (Interval(value, value),), {"value": value})
+
+    # ------------------------------------------------------------ generation
+
+    def gen(self, t: TensorType, budget: int, depth: int, need: Interval | None = None, kind: str = "array") -> int | None:
+        """A node of type ``t`` whose interval lies within ``need``, using about ``budget`` op nodes."""
+        if t.rank > self.config.types.max_rank or any(d > 4 * self.config.types.max_dim + 8 for d in t.shape):
+            return None
+        if kind == "literal" or (kind == "either" and self.draw.bernoulli(self.config.program.literal_prob)):
+            node = self.literal(t.dtype, need)
+            if node is not None or kind == "literal":
+                return node
+        bounds = t.dtype.bounds if need is None else _intersect(t.dtype.bounds, need)
+        if bounds is None:
+            return None
+        if budget > 0 and depth > 0:
+            if self.draw.bernoulli(self.config.program.share_prob):
+                shared = self._shared(t, bounds)
+                if shared is not None:
+                    return shared
+            control = self.scope.nesting < self.config.program.max_nesting
+            specs, cum = self.tables.get((t.dtype, t.rank, control), ((), ()))
+            for _ in range(ATTEMPTS if specs else 0):
+                spec = self.draw.weighted(specs, cum)
+                mark = self.next_id
+                if isinstance(spec, ControlSpec):
+                    node = self._try_control(spec, t, budget, depth, bounds)
+                else:
+                    node = self._try_op(spec, t, budget, depth, bounds)
+                if node is not None:
+                    return node
+                self._rollback(mark)
+        return self._leaf(t, bounds)
+
+    def _rollback(self, mark: int) -> None:
+        """Forget every node created since id ``mark`` (a failed attempt leaves no trace but its draws)."""
+        if self.next_id == mark:
+            return
+        for scope in self.scope.chain():
+            while scope.nodes and scope.nodes[-1].id >= mark:
+                scope.nodes.pop()
+            while scope.params and scope.params[-1] >= mark:
+                scope.params.pop()
+            for ids in scope.pool.values():
+                while ids and ids[-1] >= mark:
+                    ids.pop()
+        for node_id in range(mark, self.next_id):
+            del self.index[node_id]
+        self.next_id = mark
+
+    def _split(self, budget: int, parts: int) -> list[int]:
+        if parts == 0:
+            return []
+        budget = max(budget, 0)
+        cuts = sorted(self.draw.randint(0, budget) for _ in range(parts - 1))
+        edges = [0, *cuts, budget]
+        return [edges[i + 1] - edges[i] for i in range(parts)]
+
+    def _operands(self, operands: Sequence[Operand], budget: int, depth: int) -> list[int] | None:
+        args = []
+        for operand, share in zip(operands, self._split(budget, len(operands)), strict=True):
+            node = self.gen(operand.type, share, depth - 1, operand.need, operand.kind)
+            if node is None:
+                return None
+            args.append(node)
+        return args
+
+    def _try_op(self, spec: OpSpec, t: TensorType, budget: int, depth: int, bounds: Interval) -> int | None:
+        proposal = spec.propose(t, self)
+        if proposal is None:
+            return None
+        args = self._operands(proposal.operands, budget - 1, depth)
+        if args is None:
+            return None
+        types = [self.index[a].type for a in args]
+        ins = [self.index[a].interval for a in args]
+        for candidate in self._candidates(spec):
+            if any(ty.dtype not in candidate.dtypes for ty in types):
+                continue
+            try:
+                out = candidate.type_rule(types, proposal.params)
+            except (TypeError, ValueError, IndexError, KeyError):
+                continue
+            if out != t:
+                continue
+            result = candidate.range_rule(ins, types, out, proposal.params)
+            if result is None:
+                continue
+            result = result.widen(t.dtype)
+            if result.within(bounds):
+                return self._add(candidate.name, args, (t,), (result,), dict(proposal.params))
+        return None
+
+    def _candidates(self, spec: OpSpec) -> list[OpSpec]:
+        siblings = [s for s in _families()[spec.family] if s is not spec and self.config.op_weight(s.name) > 0]
+        order = [spec]
+        while siblings:
+            order.append(siblings.pop(self.draw.randint(0, len(siblings) - 1)))
+        return order
+
+    def _try_control(self, spec: ControlSpec, t: TensorType, budget: int, depth: int, bounds: Interval) -> int | None:
+        proposal = spec.propose(t, self)
+        if proposal is None:
+            return None
+        operand_budget, region_budget = self._split(max(budget - 1, 0), 2)
+        args = self._operands(proposal.operands, operand_budget, depth)
+        if args is None:
+            return None
+        types = [self.index[a].type for a in args]
+        ins = [self.index[a].interval for a in args]
+        params = dict(proposal.params)
+        sigs = spec.regions(types, ins, params)
+        regions = []
+        for sig, share in zip(sigs, self._split(region_budget, len(sigs)), strict=True):
+            region = self._region(sig, share, depth - 1)
+            if region is None:
+                return None
+            regions.append(region)
+        outs = spec.outputs(types, params)
+        if outs[proposal.answer] != t:
+            return None
+        region_outs = [[self.index[o].interval for o in r.outputs] for r in regions]
+        ranges = tuple(r.widen(o.dtype) for r, o in zip(spec.ranges(ins, types, params, region_outs), outs, strict=True))
+        if not all(r.within(o.dtype.bounds) for r, o in zip(ranges, outs, strict=True)):
+            return None
+        if not ranges[proposal.answer].within(bounds):
+            return None
+        node = self._add(spec.name, args, outs, ranges, params, regions)
+        if len(outs) == 1:
+            return node
+        items = [self._add(ITEM, (node,), (o,), (r,), {"index": i}) for i, (o, r) in enumerate(zip(outs, ranges, strict=True))]
+        return items[proposal.answer]
+
+    def _region(self, sig: RegionSig, budget: int, depth: int) -> Region | None:
+        saved, self.scope = self.scope, _Scope(self.scope)
+        try:
+            for ty, interval in sig.params:
+                node = self._add("param", (), (ty,), (interval,))
+                self.scope.params.append(node)
+            outputs = []
+            shares = self._split(budget, len(sig.outputs))
+            for ty, inv, share in zip(sig.outputs, sig.invariants, shares, strict=True):
+                node = self.gen(ty, share, max(depth, 1), None)
+                if node is None:
+                    return None
+                if inv is not None and not self.index[node].interval.within(inv):
+                    node = self._clip(node, inv)
+                outputs.append(node)
+            return Region(sig.role, sig.layout, sig.carries, tuple(self.scope.params), tuple(self.scope.nodes), tuple(outputs))
+        finally:
+            self.scope = saved
+
+    def _clip(self, node: int, inv: Interval) -> int:
+        t = self.index[node].type
+        lo, hi = (int(inv.lo), int(inv.hi)) if t.dtype.is_int else (float(inv.lo), float(inv.hi))
+        x = self.index[node].interval
+        result = Interval(min(max(x.lo, lo), hi), max(min(x.hi, hi), lo))
+        return self._add("clip", (node,), (t,), (result,), {"lo": lo, "hi": hi})
+
+    def _shared(self, t: TensorType, bounds: Interval) -> int | None:
+        options = [n for s in self.scope.chain() for n in s.pool.get(t, ()) if self.index[n].interval.within(bounds)]
+        return self.draw.choice(options) if options else None
+
+    def _leaf(self, t: TensorType, bounds: Interval) -> int | None:
+        program = self.config.program
+        params = [n for s in self.scope.chain() for n in s.params
+                  if self.index[n].type == t and self.index[n].interval.within(bounds)]
+        n_inputs = len(self.top.params)
+        if params and (n_inputs >= program.min_inputs or self.scope is not self.top) and (
+            n_inputs >= program.max_inputs or self.draw.bernoulli(0.75)
+        ):
+            return self.draw.choice(params)
+        if n_inputs < program.max_inputs and t.rank >= self.config.types.min_rank:
+            return self._add_input(t, bounds)
+        if params:
+            return self.draw.choice(params)
+        adapted = self._adapt(t, bounds)
+        return adapted if adapted is not None else self._full(t, bounds)
+
+    def _adapt(self, t: TensorType, bounds: Interval) -> int | None:
+        """With no input left to create, derive a value of type ``t`` from an existing one:
+        cast its dtype, then reshape, broadcast, or reduce-and-broadcast it to ``t``'s shape."""
+        values = [n for s in self.scope.chain() for n in s.params]
+        if not values:
+            return None
+        same = [n for n in values if self.index[n].type.dtype is t.dtype]
+        node: int | None = self.draw.choice(same or values)
+        mark = self.next_id
+        if self.index[node].type.dtype is not t.dtype:
+            node = self._apply("astype", [node], {"dtype": t.dtype})
+        x = self.index[node].type if node is not None else None
+        if x is not None and x.shape != t.shape:
+            if x.size == t.size:
+                node = self._apply("reshape", [node], {"shape": t.shape, "style": "method"})
+            else:
+                if not _broadcasts(x.shape, t.shape):
+                    reducer = self.draw.choice(("max", "min", "mean") if t.dtype.is_float else ("max", "min"))
+                    node = self._apply(reducer, [node], {"axis": None, "keepdims": False})
+                if node is not None and t.shape:
+                    node = self._apply("broadcast_to", [node], {"shape": t.shape})
+        if node is None or not self.index[node].interval.within(bounds):
+            self._rollback(mark)
+            return None
+        return node
+
+    def _apply(self, name: str, args: list[int], params: dict[str, Any]) -> int | None:
+        """Add op ``name`` on ``args`` if its type and range rules accept them."""
+        spec = REGISTRY[name]
+        assert isinstance(spec, OpSpec)
+        types = [self.index[a].type for a in args]
+        if any(ty.dtype not in spec.dtypes for ty in types):
+            return None
+        out = spec.type_rule(types, params)
+        result = spec.range_rule([self.index[a].interval for a in args], types, out, params)
+        if result is None or not (result := result.widen(out.dtype)).within(out.dtype.bounds):
+            return None
+        return self._add(name, args, (out,), (result,), params)
+
+    def _full(self, t: TensorType, bounds: Interval) -> int | None:
+        if t.dtype.is_bool:
+            value: Any = self.draw.bernoulli(0.5)
+        else:
+            menu = FLOAT_LITERALS if t.dtype.is_float else INT_LITERALS
+            options = [v for v in menu if bounds.lo <= v <= bounds.hi]
+            if not options:
+                return None
+            value = self.draw.choice(options)
+        return self._add("full", (), (t,), (Interval(float(value), float(value)),), {"value": value})
+
+    def random_type(self) -> TensorType:
+        types = self.config.types
+        rank = self.draw.randint(types.min_rank, types.max_rank)
+        dtype = self.pick_dtype(self.palette)
+        return TensorType(dtype, tuple(self.pick_dim() for _ in range(rank)))
+
+
+def _broadcasts(source: Shape, target: Shape) -> bool:
+    return len(source) <= len(target) and all(
+        s in (1, d) for s, d in zip(source[::-1], target[::-1], strict=False)
+    )
+
+
+def _intersect(a: Interval, b: Interval) -> Interval | None:
+    lo, hi = max(a.lo, b.lo), min(a.hi, b.hi)
+    return Interval(lo, hi) if lo <= hi else None
+
+
+def sample(config: GrammarConfig, seed: int, index: int) -> Program:
+    """Program ``index`` of the corpus ``(config, seed)``; pure and deterministic."""
+    draw = Draw(seed, index)
+    builder = _Builder(config, draw)
+    bounds = config.program
+    n_outputs = draw.randint(bounds.min_outputs, bounds.max_outputs)
+    target = draw.randint(bounds.min_nodes, bounds.max_nodes)
+    outputs: list[int] = []
+    for share in builder._split(target, n_outputs):
+        node = None
+        while node is None:
+            node = builder.gen(builder.random_type(), max(share, 1), bounds.max_depth)
+        outputs.append(node)
+    builder.top.params.sort()
+    body = Region("body", "function", 0, tuple(builder.top.params), tuple(builder.top.nodes), tuple(outputs))
+    return Program(config.function_name, prune(body, builder.index))
+
+
+def prune(body: Region, index: dict[int, Node]) -> Region:
+    """Drop nodes no output depends on (keeping every body's params)."""
+    live: set[int] = set()
+
+    def mark(node_id: int) -> None:
+        stack = [node_id]
+        while stack:
+            n = stack.pop()
+            if n in live:
+                continue
+            live.add(n)
+            node = index[n]
+            stack.extend(node.args)
+            for region in node.regions:
+                stack.extend(region.outputs)
+
+    def rebuild(region: Region) -> Region:
+        kept = []
+        for node in region.nodes:
+            if node.id in live or node.id in region.params:
+                if node.regions:
+                    node = Node(node.id, node.op, node.args, node.types, node.intervals, node.params,
+                                tuple(rebuild(r) for r in node.regions))
+                kept.append(node)
+        return Region(region.role, region.layout, region.carries, region.params, tuple(kept), region.outputs)
+
+    for out in body.outputs:
+        mark(out)
+    params = tuple(p for p in body.params if p in live)
+    body = Region(body.role, body.layout, body.carries, params, body.nodes, body.outputs)
+    return rebuild(body)
+
+
+__all__ = ["Draw", "sample", "prune", "REGISTRY"]
