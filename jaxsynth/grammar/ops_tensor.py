@@ -206,6 +206,12 @@ def _contract_range(k: int):
     return rule
 
 
+def _cross_range(ins, types, out, params):
+    """Each component is a difference of two products: [p.lo - p.hi, p.hi - p.lo]."""
+    p = Interval.of(*(x * y for x in (ins[0].lo, ins[0].hi) for y in (ins[1].lo, ins[1].hi)))
+    return Interval(p.lo - p.hi, p.hi - p.lo)
+
+
 def _contract_rule(ins, types, out, params):
     return _contract_range(params["k"])(ins, types, out, params)
 
@@ -348,7 +354,7 @@ LINALG = (
             lambda a, p: np.vdot(a[0], a[1]), lambda a, p: call("jnp.vdot", *a)),
     _linalg("outer", _propose_outer, lambda t, p: TensorType(t[0].dtype, t[0].shape + t[1].shape), _contract_rule,
             lambda a, p: np.outer(a[0], a[1]), lambda a, p: call("jnp.outer", *a)),
-    _linalg("cross", _propose_cross, lambda t, p: t[0], _contract_rule, lambda a, p: np.cross(a[0], a[1]),
+    _linalg("cross", _propose_cross, lambda t, p: t[0], _cross_range, lambda a, p: np.cross(a[0], a[1]),
             lambda a, p: call("jnp.cross", *a), SIGNED_NUMERIC),
     _linalg("norm", _propose_norm, _norm_type, _norm_range, _norm_reference,
             lambda a, p: call("jnp.linalg.norm", a[0]) if p["axis"] is None else call("jnp.linalg.norm", a[0], axis=-1),
@@ -547,7 +553,7 @@ def _shape_op(name, propose, type_rule, reference, render, range_rule=_same):
 
 
 def _render_expand_dims(a, p):
-    return call("jnp.expand_dims", a[0], p["axis"])
+    return call("jnp.expand_dims", a[0], axis=p["axis"])
 
 
 SHAPE = (

@@ -104,17 +104,18 @@ def _tables(config: GrammarConfig) -> Table:
 
 def _probe_tables(config: GrammarConfig) -> Table:
     probe = _Builder(config, Draw(0, 0), probing=True)
+    shapes = ((2, 3, 4), (1, 3, 4), (3, 1, 2), (3, 3, 3), (4, 2, 1))
     tables = {}
     for dtype in probe.dtype_list:
         for rank in range(4):
-            t = TensorType(dtype, tuple([2, 3, 4][:rank]))
+            probes = [TensorType(dtype, s[:rank]) for s in shapes]
             for control in (False, True):
                 specs, cum, total = [], [], 0.0
                 for spec in OPS + (CONTROL if control else ()):
                     weight = config.op_weight(spec.name)
                     if weight <= 0:
                         continue
-                    if any(spec.propose(t, probe) is not None for _ in range(12)):
+                    if any(spec.propose(t, probe) is not None for t in probes for _ in range(6)):
                         total += weight
                         specs.append(spec)
                         cum.append(total)
@@ -472,9 +473,36 @@ def _intersect(a: Interval, b: Interval) -> Interval | None:
     return Interval(lo, hi) if lo <= hi else None
 
 
+MAX_TRIES = 8
+
+
+def proposal_context(config: GrammarConfig, seed: int = 0, index: int = 0):
+    """A ``Context`` for calling op proposals directly (tests, tools), drawing from (seed, index)."""
+    return _Builder(config, Draw(seed, index))
+
+
 def sample(config: GrammarConfig, seed: int, index: int) -> Program:
-    """Program ``index`` of the corpus ``(config, seed)``; pure and deterministic."""
+    """Program ``index`` of the corpus ``(config, seed)``; pure and deterministic.
+
+    Draws up to ``MAX_TRIES`` candidates from the same stream and returns the first whose op count
+    lies in ``[min_nodes, max_nodes]`` (else the closest one).
+    """
     draw = Draw(seed, index)
+    bounds = config.program
+    best, best_miss = None, math.inf
+    for _ in range(MAX_TRIES):
+        program = _sample_once(config, draw)
+        size = len(program.op_nodes())
+        miss = max(bounds.min_nodes - size, size - bounds.max_nodes, 0)
+        if miss < best_miss:
+            best, best_miss = program, miss
+        if miss == 0:
+            break
+    assert best is not None
+    return best
+
+
+def _sample_once(config: GrammarConfig, draw: Draw) -> Program:
     builder = _Builder(config, draw)
     bounds = config.program
     n_outputs = draw.randint(bounds.min_outputs, bounds.max_outputs)
