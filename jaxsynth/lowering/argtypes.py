@@ -31,7 +31,7 @@ DTYPE_NAMES: dict[str, np.dtype] = {
     "bool": jnp.dtype("bool"),
 }
 _SHORT_BY_DTYPE: dict[np.dtype, str] = {dt: name for name, dt in DTYPE_NAMES.items()}
-_TYPE_RE = re.compile(r"^\s*([a-z0-9]+)\s*\[\s*([0-9,\s]*)\]\s*$")
+_TYPE_RE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*\[([^\[\]]*)\]\s*$")
 
 
 def _allowed() -> str:
@@ -60,7 +60,8 @@ def parse_type(text: str) -> jax.ShapeDtypeStruct:
         parts = [p.strip() for p in dims.split(",")]
         if any(not p.isdigit() for p in parts):
             raise ValueError(
-                f"bad type {text!r}: dimensions must be non-negative integers separated by commas"
+                f"bad type {text!r}: dimensions must be non-negative integers separated by commas, "
+                "e.g. 'f32[16,4]'"
             )
         shape = tuple(int(p) for p in parts)
     return jax.ShapeDtypeStruct(shape, DTYPE_NAMES[name])

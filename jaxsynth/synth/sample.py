@@ -340,7 +340,7 @@ class _Builder:
         sigs = spec.regions(types, ins, params)
         regions = []
         for sig, share in zip(sigs, self._split(region_budget, len(sigs)), strict=True):
-            region = self._region(sig, share, depth - 1)
+            region = self._region(sig, max(share, 1), depth - 1)
             if region is None:
                 return None
             regions.append(region)
@@ -393,6 +393,9 @@ class _Builder:
         program = self.config.program
         params = [n for s in self.scope.chain() for n in s.params
                   if self.index[n].type == t and self.index[n].interval.within(bounds)]
+        inner = [n for n in params if n in self.scope.params]
+        if inner and self.scope is not self.top and self.draw.bernoulli(0.7):
+            return self.draw.choice(inner)
         n_inputs = len(self.top.params)
         if params and (n_inputs >= program.min_inputs or self.scope is not self.top) and (
             n_inputs >= program.max_inputs or self.draw.bernoulli(0.75)
@@ -415,14 +418,15 @@ class _Builder:
         node: int | None = self.draw.choice(same or values)
         mark = self.next_id
         if self.index[node].type.dtype is not t.dtype:
-            node = self._apply("astype", [node], {"dtype": t.dtype})
+            node = self._convert(node, t.dtype)
         x = self.index[node].type if node is not None else None
         if x is not None and x.shape != t.shape:
             if x.size == t.size:
                 node = self._apply("reshape", [node], {"shape": t.shape, "style": "method"})
             else:
                 if not _broadcasts(x.shape, t.shape):
-                    reducer = self.draw.choice(("max", "min", "mean") if t.dtype.is_float else ("max", "min"))
+                    reducers = ("any", "all") if t.dtype.is_bool else ("max", "min", "mean") if t.dtype.is_float else ("max", "min")
+                    reducer = self.draw.choice(reducers)
                     node = self._apply(reducer, [node], {"axis": None, "keepdims": False})
                 if node is not None and t.shape:
                     node = self._apply("broadcast_to", [node], {"shape": t.shape})
@@ -430,6 +434,15 @@ class _Builder:
             self._rollback(mark)
             return None
         return node
+
+    def _convert(self, node: int, dtype: DType) -> int | None:
+        """``node`` as ``dtype``: a comparison with a literal for bool, else a cast."""
+        source = self.index[node].type.dtype
+        if dtype.is_bool and not source.is_bool:
+            threshold = self.literal(source, self.index[node].interval)
+            op = self.draw.choice(("greater", "less", "greater_equal", "less_equal"))
+            return None if threshold is None else self._apply(op, [node, threshold], {"literal_args": (1,)})
+        return self._apply("astype", [node], {"dtype": dtype})
 
     def _apply(self, name: str, args: list[int], params: dict[str, Any]) -> int | None:
         """Add op ``name`` on ``args`` if its type and range rules accept them."""
