@@ -8,6 +8,7 @@ does not hold; ``reference`` computes the op with numpy; ``render`` builds the l
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -166,8 +167,11 @@ def unary(op: type[cst.BaseUnaryOp], operand: cst.BaseExpression) -> cst.BaseExp
     return cst.UnaryOperation(operator=op(), expression=operand)
 
 
+@functools.lru_cache(maxsize=512)
 def dotted(path: str) -> cst.BaseExpression:
-    """``"jnp.linalg.norm"`` -> Attribute(Attribute(Name(jnp), linalg), norm)."""
+    """``"jnp.linalg.norm"`` -> Attribute(Attribute(Name(jnp), linalg), norm).
+
+    Cached: libcst nodes are immutable, so one node can appear in many trees."""
     head, *rest = path.split(".")
     expr: cst.BaseExpression = cst.Name(head)
     for part in rest:
@@ -197,14 +201,11 @@ def call(func: str, *args: cst.BaseExpression, **kwargs: Any) -> cst.Call:
     cargs = [cst.Arg(a) for a in args]
     for key, value in kwargs.items():
         node = value if isinstance(value, cst.BaseExpression) else literal(value)
-        cargs.append(
-            cst.Arg(
-                node,
-                keyword=cst.Name(key),
-                equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
-            )
-        )
+        cargs.append(cst.Arg(node, keyword=cst.Name(key), equal=_KEYWORD_EQUAL))
     return cst.Call(func=dotted(func), args=cargs)
+
+
+_KEYWORD_EQUAL = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
 
 
 def atom(expr: cst.BaseExpression) -> cst.BaseExpression:

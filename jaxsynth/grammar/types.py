@@ -25,6 +25,10 @@ class DType(enum.Enum):
     uint8 = "u8"
     bool = "bool"
 
+    # Members are singletons: identity hashing is exact and, unlike Enum's name-based hash, runs in C.
+    # (Code must never iterate a set of dtypes to make a decision; iterate a tuple instead.)
+    __hash__ = object.__hash__
+
     @property
     def short(self) -> str:
         return self.value
@@ -63,7 +67,7 @@ class DType(enum.Enum):
     @property
     def eps(self) -> float:
         """Relative rounding error of one operation (0 for exact types)."""
-        return float(ml_dtypes.finfo(self.np_dtype).eps) if self.is_float else 0.0
+        return _EPS[self]
 
     @property
     def bounds(self) -> Interval:
@@ -143,6 +147,7 @@ class Interval:
         return f"[{self.lo:g}, {self.hi:g}]"
 
 
+_EPS = {d: float(ml_dtypes.finfo(d.np_dtype).eps) if d in FLOATS else 0.0 for d in DType}
 _BOUNDS = {
     DType.float64: Interval(-1e6, 1e6),
     DType.float32: Interval(-1e6, 1e6),

@@ -18,8 +18,7 @@ from jaxsynth.grammar.opspec import call, compare, dtype_expr, literal
 from jaxsynth.synth.program import ITEM, Node, Program, Region
 
 MAX_INLINE = 4
-HEADER = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\n"
-_IMPORTS = cst.parse_module(HEADER).body
+HEADER = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\n\n\n"
 
 
 def _statement(stmt: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
@@ -209,7 +208,7 @@ class _Renderer:
 
     # ------------------------------------------------------------ module
 
-    def module(self, imports: bool) -> cst.Module:
+    def module(self) -> cst.Module:
         items: dict[int, list[Node]] = defaultdict(list)
         for node in self.program.walk():
             if node.op == ITEM:
@@ -222,19 +221,23 @@ class _Renderer:
         body = self.block(self.program.body)
         outs = [self.expr(o) for o in self.program.body.outputs]
         body.append(_statement(cst.Return(_bare_tuple(outs))))
-        fn = cst.FunctionDef(
-            cst.Name(self.program.name),
-            cst.Parameters(params),
-            cst.IndentedBlock(body),
-            leading_lines=[cst.EmptyLine(), cst.EmptyLine()] if imports else [],
-        )
-        return cst.Module(body=[*(_IMPORTS if imports else ()), fn])
+        fn = cst.FunctionDef(cst.Name(self.program.name), cst.Parameters(params), cst.IndentedBlock(body))
+        return cst.Module(body=[fn])
 
 
 def render_module(program: Program, imports: bool = True) -> cst.Module:
-    return _Renderer(program).module(imports)
+    """The program as a libcst Module; with ``imports`` it starts with the three import lines."""
+    module = _Renderer(program).module()
+    if not imports:
+        return module
+    fn = module.body[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    return cst.Module(body=[*cst.parse_module(HEADER).body, fn])
 
 
 def render(program: Program, imports: bool = True) -> str:
-    """Python source of the program: the imports (optional) and one ``def``."""
-    return render_module(program, imports).code
+    """Python source of the program: the three imports (optional) and one ``def``.
+
+    The fixed import header is prepended as text; the function itself is always built and
+    printed by libcst."""
+    code = _Renderer(program).module().code
+    return HEADER + code if imports else code

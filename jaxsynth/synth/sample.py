@@ -12,13 +12,13 @@ of the same family is tried on the same operands, then another op, and finally a
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import random
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 
 from jaxsynth.grammar.config import GrammarConfig
 from jaxsynth.grammar.ops import CONTROL, OPS, REGISTRY, Spec
@@ -35,21 +35,25 @@ ATTEMPTS = 4
 
 
 class Draw:
-    """The one source of randomness for one program (seeded from ``(seed, index)`` only)."""
+    """The one source of randomness for one program, seeded from ``(seed, index)`` only.
+
+    A Mersenne Twister keyed by BLAKE2b of ``(seed, index)``: cheap to create per program and
+    independent of every other program, so records can be built in any order on any worker."""
 
     __slots__ = ("_rng",)
 
     def __init__(self, seed: int, index: int) -> None:
         if seed < 0 or index < 0:
             raise ValueError(f"seed and index must be >= 0, got seed={seed}, index={index}")
-        words = np.random.SeedSequence([seed, index]).generate_state(2, np.uint64)
-        self._rng = random.Random((int(words[0]) << 64) | int(words[1]))
+        digest = hashlib.blake2b(f"jaxsynth:{seed}:{index}".encode(), digest_size=16).digest()
+        self._rng = random.Random(int.from_bytes(digest, "little"))
 
     def random(self) -> float:
         return self._rng.random()
 
     def randint(self, lo: int, hi: int) -> int:
-        return self._rng.randint(lo, hi)
+        """Uniform integer in [lo, hi] (inclusive)."""
+        return lo + int(self._rng.random() * (hi - lo + 1))
 
     def choice(self, items: Sequence[Any]) -> Any:
         return items[int(self._rng.random() * len(items))]
@@ -87,22 +91,40 @@ class _Scope:
 
 
 Table = dict[tuple[DType, int, bool], tuple[tuple[Spec, ...], tuple[float, ...]]]
-_TABLES: dict[str, Table] = {}
 
 
-def _tables(config: GrammarConfig) -> Table:
-    """For each (dtype, rank, control allowed): the ops that can produce it, with cumulative weights.
+class _ConfigTables:
+    """Everything the sampler derives from a config alone, computed once per config."""
 
-    Built once per config by probing each op's ``propose`` with a fixed-seed draw, so it depends on
-    the config only, never on which programs were sampled before.
-    """
-    key = config.digest
-    if key not in _TABLES:
-        _TABLES[key] = _probe_tables(config)
-    return _TABLES[key]
+    def __init__(self, config: GrammarConfig) -> None:
+        self.config = config
+        self.dtype_weights = config.dtype_weights()
+        self.ops = _probe_tables(config)
+        self.siblings = {
+            spec.name: tuple(s for s in _families()[spec.family] if s is not spec and config.op_weight(s.name) > 0)
+            for spec in OPS
+        }
+
+
+_TABLES: dict[int, _ConfigTables] = {}
+
+
+def _tables(config: GrammarConfig) -> _ConfigTables:
+    """The derived tables of ``config`` (cached by identity; the cache keeps the config alive)."""
+    entry = _TABLES.get(id(config))
+    if entry is None or entry.config is not config:
+        if len(_TABLES) > 64:
+            _TABLES.clear()
+        entry = _TABLES[id(config)] = _ConfigTables(config)
+    return entry
 
 
 def _probe_tables(config: GrammarConfig) -> Table:
+    """For each (dtype, rank, control allowed): the ops that can produce it, with cumulative weights.
+
+    Built by probing each op's ``propose`` with a fixed-seed draw, so it depends on the config only,
+    never on which programs were sampled before.
+    """
     probe = _Builder(config, Draw(0, 0), probing=True)
     shapes = ((2, 3, 4), (1, 3, 4), (3, 1, 2), (3, 3, 3), (4, 2, 1))
     tables = {}
@@ -137,7 +159,8 @@ class _Builder:
     def __init__(self, config: GrammarConfig, draw: Draw, probing: bool = False) -> None:
         self.config = config
         self.draw = draw
-        weights = config.dtype_weights()
+        self.derived = None if probing else _tables(config)
+        weights = config.dtype_weights() if probing else self.derived.dtype_weights
         self.dtype_list = tuple(weights)
         self.dtype_weights = weights
         self.next_id = 0
@@ -152,7 +175,9 @@ class _Builder:
         self.palette = frozenset(self.dtype_list)
         if not probing:  # one or two dtypes per program keeps inputs few and programs coherent
             self.palette = frozenset(self.pick_dtype(self.palette) for _ in range(draw.randint(1, 2)))
-        self.tables = None if probing else _tables(config)
+        self.tables = None if probing else self.derived.ops
+        self.max_rank = types.max_rank
+        self.max_extent = 4 * types.max_dim + 8  # slicing, padding and concatenation grow dims
 
     # ------------------------------------------------------------ Context protocol
 
@@ -232,7 +257,7 @@ class _Builder:
 
     def gen(self, t: TensorType, budget: int, depth: int, need: Interval | None = None, kind: str = "array") -> int | None:
         """A node of type ``t`` whose interval lies within ``need``, using about ``budget`` op nodes."""
-        if t.rank > self.config.types.max_rank or any(d > 4 * self.config.types.max_dim + 8 for d in t.shape):
+        if t.rank > self.max_rank or (t.shape and max(t.shape) > self.max_extent):
             return None
         if kind == "literal" or (kind == "either" and self.draw.bernoulli(self.config.program.literal_prob)):
             node = self.literal(t.dtype, need)
@@ -319,12 +344,12 @@ class _Builder:
                 return self._add(candidate.name, args, (t,), (result,), dict(proposal.params))
         return None
 
-    def _candidates(self, spec: OpSpec) -> list[OpSpec]:
-        siblings = [s for s in _families()[spec.family] if s is not spec and self.config.op_weight(s.name) > 0]
-        order = [spec]
+    def _candidates(self, spec: OpSpec):
+        """``spec``, then its family siblings in random order (drawn only if they are needed)."""
+        yield spec
+        siblings = list(self.derived.siblings[spec.name])
         while siblings:
-            order.append(siblings.pop(self.draw.randint(0, len(siblings) - 1)))
-        return order
+            yield siblings.pop(self.draw.randint(0, len(siblings) - 1))
 
     def _try_control(self, spec: ControlSpec, t: TensorType, budget: int, depth: int, bounds: Interval) -> int | None:
         proposal = spec.propose(t, self)

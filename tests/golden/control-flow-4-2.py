@@ -4,12 +4,14 @@ import jax.lax as lax
 
 
 def f(x0, x1, x2, x3):
-    def cond_true0(a0):
-        v0 = jnp.where(x2, a0, x3)
-        return v0
-    def cond_false0(a1):
-        v1 = a1 + 1.5
-        return v1
-    v2 = lax.cond(x0, cond_true0, cond_false0, 10.0 - x1)
-    v3 = jnp.where(jnp.broadcast_to(x0, (7, 7)), jnp.broadcast_to(jnp.mean(x1), (7, 7)), jnp.broadcast_to(jnp.min(x1), (7, 7)))
-    return jnp.cos(v2), jnp.log(v3)
+    def loop_body0(i0, carry0):
+        c0, c1 = carry0
+        v0 = jnp.where(x2, c0, c0)
+        return v0, c1
+    v1, _ = lax.fori_loop(0, 5, loop_body0, (x0, x1))
+    def scan_body0(carry1, s0):
+        c2, c3 = carry1
+        return (c2, x1), c2
+    (v2, _), _ = lax.scan(scan_body0, (x0, x1), x3)
+    v3 = jnp.where(jnp.where(jnp.where(v1, x0, v2), jnp.logical_not(x0), x0), jnp.where(x2, jnp.dot(jnp.broadcast_to(x1, (1, 2)), jnp.broadcast_to(x1, (2, 1))), x1), jnp.expm1(x1))
+    return jnp.round(jnp.expm1(v3))
