@@ -18,6 +18,9 @@ from jaxsynth.grammar.opspec import call, compare, dtype_expr, literal
 from jaxsynth.synth.program import ITEM, Node, Program, Region
 
 MAX_INLINE = 4
+#: Ops whose rendering is wide (lists, index arrays, shape tuples) count double toward MAX_INLINE.
+WIDE_OPS = frozenset({"take", "concatenate", "stack", "einsum", "pad", "where", "broadcast_to", "clip", "reshape",
+                      "transpose", "saxpy"})
 HEADER = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\n\n\n"
 
 
@@ -95,8 +98,9 @@ class _Renderer:
                 continue
             args = [self.expr(a) for a in node.args]
             value = self._full(node) if node.op == "full" else spec.render(args, node.params)
-            size = 1 + sum(self.sizes.get(a, 0) for a in node.args if a not in self.names)
-            if self.uses[node.id] != 1 or node.id in self.captured or size > MAX_INLINE:
+            size = (2 if node.op in WIDE_OPS else 1) + sum(self.sizes.get(a, 0) for a in node.args if a not in self.names)
+            is_output = node.id in region.outputs and len(region.outputs) > 1
+            if self.uses[node.id] != 1 or node.id in self.captured or size > (2 if is_output else MAX_INLINE):
                 name = self.fresh("v")
                 statements.append(_assign(cst.Name(name), value))
                 self.names[node.id] = name

@@ -47,4 +47,5 @@ def f(x0, x1, x2, x3):
         v12 = lax.cond(v11, cond_true2, cond_false2, v8)
         return c6, v12
     v13, _ = lax.scan(scan_body1, v8, jnp.where(x0, v10, x0))
-    return jnp.where(jnp.logical_or(v4, v6), x1, v13 % jnp.full((), 1, dtype=jnp.int32))
+    v14 = jnp.where(jnp.logical_or(v4, v6), x1, v13 % jnp.full((), 1, dtype=jnp.int32))
+    return v14
