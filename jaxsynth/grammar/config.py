@@ -136,7 +136,7 @@ def _explain(error: msgspec.MsgspecError) -> str:
         allowed = ", ".join(struct.__struct_fields__) if struct else "see README"
         key = f"{where}.{field.group(1)}" if where and field else (field.group(1) if field else where)
         return f"config key `{key}`: unknown key; allowed: {allowed}"
-    detail = _PATH.sub("", message).rstrip(" -")
+    detail = re.sub(r"\s*-\s*at\s*`\$[^`]*`", "", message)
     return f"config key `{where or '(top level)'}`: {detail}"
 
 
