@@ -255,8 +255,19 @@ class _Builder:
 
     # ------------------------------------------------------------ generation
 
-    def gen(self, t: TensorType, budget: int, depth: int, need: Interval | None = None, kind: str = "array") -> int | None:
-        """A node of type ``t`` whose interval lies within ``need``, using about ``budget`` op nodes."""
+    def gen(
+        self,
+        t: TensorType,
+        budget: int,
+        depth: int,
+        need: Interval | None = None,
+        kind: str = "array",
+        siblings: tuple[int, ...] = (),
+    ) -> int | None:
+        """A node of type ``t`` whose interval lies within ``need``, using about ``budget`` op nodes.
+
+        ``siblings`` are the operands already chosen for the same op: shared values and leaves avoid
+        them where there is an alternative, so ``f(x, x)`` stays rare."""
         if t.rank > self.max_rank or (t.shape and max(t.shape) > self.max_extent):
             return None
         if kind == "literal" or (kind == "either" and self.draw.bernoulli(self.config.program.literal_prob)):
@@ -268,7 +279,7 @@ class _Builder:
             return None
         if budget > 0 and depth > 0:
             if self.draw.bernoulli(self.config.program.share_prob):
-                shared = self._shared(t, bounds)
+                shared = self._shared(t, bounds, siblings)
                 if shared is not None:
                     return shared
             control = self.scope.nesting < self.config.program.max_nesting
@@ -283,7 +294,7 @@ class _Builder:
                 if node is not None:
                     return node
                 self._rollback(mark)
-        return self._leaf(t, bounds)
+        return self._leaf(t, bounds, siblings)
 
     def _rollback(self, mark: int) -> None:
         """Forget every node created since id ``mark`` (a failed attempt leaves no trace but its draws)."""
@@ -312,7 +323,7 @@ class _Builder:
     def _operands(self, operands: Sequence[Operand], budget: int, depth: int) -> list[int] | None:
         args = []
         for operand, share in zip(operands, self._split(budget, len(operands)), strict=True):
-            node = self.gen(operand.type, share, depth - 1, operand.need, operand.kind)
+            node = self.gen(operand.type, share, depth - 1, operand.need, operand.kind, tuple(args))
             if node is None:
                 return None
             args.append(node)
@@ -410,14 +421,18 @@ class _Builder:
         result = Interval(min(max(x.lo, lo), hi), max(min(x.hi, hi), lo))
         return self._add("clip", (node,), (t,), (result,), {"lo": lo, "hi": hi})
 
-    def _shared(self, t: TensorType, bounds: Interval) -> int | None:
-        options = [n for s in self.scope.chain() for n in s.pool.get(t, ()) if self.index[n].interval.within(bounds)]
+    def _shared(self, t: TensorType, bounds: Interval, siblings: tuple[int, ...] = ()) -> int | None:
+        options = [n for s in self.scope.chain() for n in s.pool.get(t, ())
+                   if n not in siblings and self.index[n].interval.within(bounds)]
         return self.draw.choice(options) if options else None
 
-    def _leaf(self, t: TensorType, bounds: Interval) -> int | None:
+    def _leaf(self, t: TensorType, bounds: Interval, siblings: tuple[int, ...] = ()) -> int | None:
         program = self.config.program
         params = [n for s in self.scope.chain() for n in s.params
                   if self.index[n].type == t and self.index[n].interval.within(bounds)]
+        fresh = [n for n in params if n not in siblings]
+        if fresh or self.draw.bernoulli(0.5):
+            params = fresh
         inner = [n for n in params if n in self.scope.params]
         if inner and self.scope is not self.top and self.draw.bernoulli(0.7):
             return self.draw.choice(inner)

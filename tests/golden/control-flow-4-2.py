@@ -4,16 +4,25 @@ import jax.lax as lax
 
 
 def f(x0, x1, x2, x3):
-    def loop_body0(i0, carry0):
-        c0, c1 = carry0
-        v0 = jnp.where(x2, c0, c0)
-        return v0, c1
-    v1, _ = lax.fori_loop(0, 5, loop_body0, (x0, x1))
-    def scan_body0(carry1, s0):
-        c2, c3 = carry1
-        return (c2, x1), c2
-    (v2, _), _ = lax.scan(scan_body0, (x0, x1), x3)
-    v3 = jnp.where(jnp.where(v1, x0, v2), jnp.logical_not(x0), x0)
-    v4 = jnp.dot(jnp.broadcast_to(x1, (1, 2)), jnp.broadcast_to(x1, (2, 1)))
-    v5 = jnp.where(v3, jnp.where(x2, v4, x1), jnp.expm1(x1))
-    return jnp.round(jnp.expm1(v5))
+    v0 = jnp.where(x1, x2, x3)
+    def cond_true0(a0):
+        return x1
+    def cond_false0(a1):
+        def while_body0(state0):
+            k0, c0, c1 = state0
+            def cond_true1(a2):
+                v1 = jnp.broadcast_to(jnp.max(x3), (3,)) < x3
+                return v1
+            def cond_false1(a3):
+                v2 = jnp.where(jnp.any(a3), a3, x1)
+                return v2
+            v3 = lax.cond(jnp.any(a1), cond_true1, cond_false1, c0)
+            return k0 + 1, v3, c1
+        def while_cond0(state1):
+            return state1[0] < 5
+        _, v4, _ = lax.while_loop(while_cond0, while_body0, (0, a1, jnp.max(x2)))
+        return v4
+    v5 = lax.cond(jnp.all(x1), cond_true0, cond_false0, x1)
+    v6 = jnp.where(jnp.any(v5, axis=1), jnp.broadcast_to(jnp.min(x3), (3,)), jnp.broadcast_to(jnp.min(x0), (1,)))
+    v7 = jnp.where(x1, x0 * jnp.broadcast_to(jnp.max(x0), (3, 1)), v6)
+    return jnp.maximum(x0, v0), jnp.einsum('ij,ij->', v0, v7)
