@@ -263,11 +263,13 @@ class _Builder:
         need: Interval | None = None,
         kind: str = "array",
         siblings: tuple[int, ...] = (),
+        fresh: bool = False,
     ) -> int | None:
         """A node of type ``t`` whose interval lies within ``need``, using about ``budget`` op nodes.
 
         ``siblings`` are the operands already chosen for the same op: shared values and leaves avoid
-        them where there is an alternative, so ``f(x, x)`` stays rare."""
+        them where there is an alternative, so ``f(x, x)`` stays rare. ``fresh`` skips sharing, so a
+        body's output computes something rather than returning a value it was given."""
         if t.rank > self.max_rank or (t.shape and max(t.shape) > self.max_extent):
             return None
         if kind == "literal" or (kind == "either" and self.draw.bernoulli(self.config.program.literal_prob)):
@@ -278,7 +280,7 @@ class _Builder:
         if bounds is None:
             return None
         if budget > 0 and depth > 0:
-            if self.draw.bernoulli(self.config.program.share_prob):
+            if not fresh and self.draw.bernoulli(self.config.program.share_prob):
                 shared = self._shared(t, bounds, siblings)
                 if shared is not None:
                     return shared
@@ -376,7 +378,7 @@ class _Builder:
         sigs = spec.regions(types, ins, params)
         regions = []
         for sig, share in zip(sigs, self._split(region_budget, len(sigs)), strict=True):
-            region = self._region(sig, max(share, 1), depth - 1)
+            region = self._region(sig, max(share, 2), depth - 1)
             if region is None:
                 return None
             regions.append(region)
@@ -404,7 +406,7 @@ class _Builder:
             outputs = []
             shares = self._split(budget, len(sig.outputs))
             for ty, inv, share in zip(sig.outputs, sig.invariants, shares, strict=True):
-                node = self.gen(ty, share, max(depth, 1), None)
+                node = self.gen(ty, max(share, 1), max(depth, 1), None, fresh=True)
                 if node is None:
                     return None
                 if inv is not None and not self.index[node].interval.within(inv):
@@ -470,10 +472,31 @@ class _Builder:
                     node = self._apply(reducer, [node], {"axis": None, "keepdims": False})
                 if node is not None and t.shape:
                     node = self._apply("broadcast_to", [node], {"shape": t.shape})
+        if node is not None and not self.index[node].interval.within(bounds):
+            node = self._fit_range(node, bounds)
         if node is None or not self.index[node].interval.within(bounds):
             self._rollback(mark)
             return None
         return node
+
+    def _fit_range(self, node: int, bounds: Interval) -> int | None:
+        """``node`` moved into ``bounds``: clipped when both ends are finite, else ``|x| + c`` or ``c - |x|``."""
+        dtype = self.index[node].type.dtype
+        if dtype.is_bool:
+            return None
+        has_lo, has_hi = bounds.lo > dtype.bounds.lo, bounds.hi < dtype.bounds.hi  # a need, not the dtype cap
+        if has_lo and has_hi:
+            lo, hi = (math.ceil(bounds.lo), math.floor(bounds.hi)) if dtype.is_int else (bounds.lo, bounds.hi)
+            return self._apply("clip", [node], {"lo": lo, "hi": hi}) if lo <= hi else None
+        if self.index[node].interval.lo < 0:
+            node = self._apply("abs", [node], {})
+            if node is None:
+                return None
+        if has_lo:
+            shift = self.literal(dtype, Interval(max(bounds.lo, 0), max(bounds.lo, 0) + 10))
+            return None if shift is None else self._apply("offset", [node, shift], {"literal_args": (1,)})
+        shift = self.literal(dtype, Interval(bounds.hi - 10, bounds.hi))
+        return None if shift is None else self._apply("rsub", [shift, node], {"literal_args": (0,)})
 
     def _convert(self, node: int, dtype: DType) -> int | None:
         """``node`` as ``dtype``: a comparison with a literal for bool, else a cast."""

@@ -3,8 +3,9 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
+def f(x0, x1, x2, x3):
     v0 = jnp.log1p(jax.scipy.special.erf(jnp.sign(x0)))
-    v1 = jnp.minimum(jnp.expand_dims(jnp.maximum(x0, x0), axis=0), jnp.floor(jnp.minimum(x1 * x1, x2)))
-    v2 = jnp.clip(jnp.power(x1, jnp.sin(v1)), 0.0, 1.0)
-    return v0, v2
+    v1 = jnp.take(jnp.broadcast_to(x0 > 0.1, (2, 4)), jnp.array([1]), axis=1)
+    v2 = jnp.concatenate([jnp.round(x2), x0 - x3, jnp.cumprod(v1.astype(jnp.float16), axis=1)], axis=0)
+    v3 = jnp.clip(jnp.power(x1, jnp.squeeze(v2, axis=1)), 0.0, 1.0)
+    return v0, v3
