@@ -32,6 +32,10 @@ INT_LITERALS = (1, 2, 3, 4, 5, -1, -2, 10, 7, -3)
 FLOAT_RANGES = ((-1.0, 1.0), (0.0, 1.0), (-4.0, 4.0), (0.5, 2.0), (1.0, 10.0), (-10.0, 10.0), (0.1, 1.0), (-2.0, 0.0))
 INT_RANGES = ((-10, 10), (0, 100), (1, 20), (-100, 100), (0, 5), (-3, 3))
 ATTEMPTS = 4
+#: Under x64 (``types.x64 = true``) JAX's default integer and float widen to 64 bits. These ops (on
+#: these operands) would then change their result dtype, so x64 configs do not sample them.
+X64_NEVER = frozenset({"argmax", "argmin", "fori_loop"})
+X64_FLOAT_OPERANDS_ONLY = frozenset({"sum", "prod", "mean", "cumsum", "cumprod"})
 
 
 class Draw:
@@ -135,7 +139,7 @@ def _probe_tables(config: GrammarConfig) -> Table:
                 specs, cum, total = [], [], 0.0
                 for spec in OPS + (CONTROL if control else ()):
                     weight = config.op_weight(spec.name)
-                    if weight <= 0:
+                    if weight <= 0 or (config.types.x64 and spec.name in X64_NEVER):
                         continue
                     if any(spec.propose(t, probe) is not None for t in probes for _ in range(6)):
                         total += weight
@@ -177,6 +181,7 @@ class _Builder:
             self.palette = frozenset(self.pick_dtype(self.palette) for _ in range(draw.randint(1, 2)))
         self.tables = None if probing else self.derived.ops
         self.max_rank = types.max_rank
+        self.x64 = types.x64
         self.max_extent = 4 * types.max_dim + 8  # slicing, padding and concatenation grow dims
 
     # ------------------------------------------------------------ Context protocol
@@ -342,6 +347,8 @@ class _Builder:
         ins = [self.index[a].interval for a in args]
         for candidate in self._candidates(spec):
             if any(ty.dtype not in candidate.dtypes for ty in types):
+                continue
+            if self.x64 and candidate.name in X64_FLOAT_OPERANDS_ONLY and not types[0].dtype.is_float:
                 continue
             try:
                 out = candidate.type_rule(types, proposal.params)
