@@ -102,6 +102,10 @@ def find_case(spec: OpSpec, dtype: DType, tries: int = 400) -> OpCase | None:
 
 def _literal_in(r: Interval, dtype: DType) -> float | int:
     if dtype.is_int:
-        return int(math.ceil(r.lo)) if r.lo > 0 else int(math.floor(r.hi)) if r.hi < 0 else 2 if r.hi >= 2 else int(r.hi)
+        if r.lo > 0:
+            return int(math.ceil(r.lo))
+        if r.hi < 0:
+            return int(math.floor(r.hi))
+        return min(2, int(r.hi))
     mid = (r.lo + r.hi) / 2
     return float(np.float16(mid)) if math.isfinite(mid) else float(r.lo)

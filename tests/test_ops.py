@@ -4,8 +4,8 @@ reference on random in-domain inputs, and every result lies inside the op's decl
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import jax.lax as lax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from opcase import TEST_DTYPES, find_case

@@ -32,7 +32,10 @@ def test_golden(name, seed, index):
 F32 = TensorType(DType.float32, (4,))
 
 
-def _node(i, op, args=(), params=None, t=F32, interval=Interval(-1, 1)):
+UNIT = Interval(-1, 1)
+
+
+def _node(i, op, args=(), params=None, t=F32, interval=UNIT):
     return Node(i, op, tuple(args), (t,), (interval,), params or {})
 
 

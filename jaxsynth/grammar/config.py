@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 
-from jaxsynth.grammar.ops import OPS_BY_CATEGORY, REGISTRY
+from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.opspec import CATEGORIES
 from jaxsynth.grammar.types import DType
 
@@ -63,12 +63,27 @@ class Weights(_Base, frozen=True):
     ops: dict[str, Weight] = msgspec.field(default_factory=dict)
 
 
+class Transforms(_Base, frozen=True):
+    """Transformed variants of each program stored beside its IR texts (all off by default).
+
+    ``grad``: the JAXPR of ``jax.grad`` of a scalarized output (the sum of every floating-point output,
+    in float32) w.r.t. every floating-point input; ``None`` when the program has no floating-point
+    input or output. ``vmap``: the JAXPR of ``jax.vmap`` over a new leading batch axis of size
+    ``vmap_batch`` on every input.
+    """
+
+    grad: bool = False
+    vmap: bool = False
+    vmap_batch: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+
+
 class GrammarConfig(_Base, frozen=True):
     name: str = "custom"
     function_name: str = "f"
     program: ProgramBounds = msgspec.field(default_factory=ProgramBounds)
     types: TypeBounds = msgspec.field(default_factory=TypeBounds)
     weights: Weights = msgspec.field(default_factory=Weights)
+    transforms: Transforms = msgspec.field(default_factory=Transforms)
 
     @property
     def digest(self) -> str:
@@ -123,6 +138,7 @@ _SECTIONS = {
     "program": ProgramBounds,
     "types": TypeBounds,
     "weights": Weights,
+    "transforms": Transforms,
 }
 
 
@@ -174,7 +190,8 @@ def load_config(name_or_path: str | Path = "default") -> GrammarConfig:
     if path.suffix != ".toml" and not path.exists():
         candidate = builtin_dir() / f"{name_or_path}.toml"
         if not candidate.exists():
-            raise ConfigError(f"unknown config {str(name_or_path)!r}; built-in: {', '.join(builtin_names())}, or a path to a .toml file")
+            known = ", ".join(builtin_names())
+            raise ConfigError(f"unknown config {str(name_or_path)!r}; built-in: {known}, or a path to a .toml file")
         path = candidate
     try:
         text = path.read_text()

@@ -53,7 +53,9 @@ class ControlSpec:
     propose: Callable[[TensorType, Context], ControlProposal | None]
     regions: Callable[[Sequence[TensorType], Sequence[Interval], Params], tuple[RegionSig, ...]]
     outputs: Callable[[Sequence[TensorType], Params], tuple[TensorType, ...]]
-    ranges: Callable[[Sequence[Interval], Sequence[TensorType], Params, Sequence[Sequence[Interval]]], tuple[Interval, ...]]
+    ranges: Callable[
+        [Sequence[Interval], Sequence[TensorType], Params, Sequence[Sequence[Interval]]], tuple[Interval, ...]
+    ]
     reference: Callable[[Sequence[np.ndarray], Params, Sequence[Callable[..., tuple]]], tuple[np.ndarray, ...]]
     render: Callable[[Sequence[cst.BaseExpression], Params, Sequence[str]], cst.BaseExpression]
     weight: float = 1.0
@@ -177,7 +179,8 @@ FORI = ControlSpec(
 
 def _propose_while(t, ctx):
     carries = _carry_types(t, ctx)
-    return ControlProposal(tuple(Operand(c) for c in carries), {"trips": ctx.draw.randint(0, 6), "carries": len(carries)})
+    params = {"trips": ctx.draw.randint(0, 6), "carries": len(carries)}
+    return ControlProposal(tuple(Operand(c) for c in carries), params)
 
 
 def _while_regions(types, intervals, params):

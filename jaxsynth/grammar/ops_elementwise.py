@@ -218,7 +218,8 @@ def _propose_scalar(literal_first: bool, dtypes=NUMERIC, need=None):
 
 
 def _scalar(name, propose, range_rule, reference, render, dtypes=NUMERIC):
-    return OpSpec(name, "scalar_array", f"scalar_{name}", dtypes, propose, broadcast_type, range_rule, reference, render)
+    return OpSpec(name, "scalar_array", f"scalar_{name}", dtypes, propose, broadcast_type, range_rule, reference,
+                  render)
 
 
 def _propose_pow_scalar(t, ctx):
@@ -248,7 +249,8 @@ SCALAR_ARRAY = (
             lambda a, p: a[0] * a[1], _infix(cst.Multiply)),
     _scalar("offset", _propose_scalar(False), lambda i, t, o, p: Interval(i[0].lo + i[1].lo, i[0].hi + i[1].hi),
             lambda a, p: a[0] + a[1], _infix(cst.Add)),
-    _scalar("rsub", _propose_scalar(True, SIGNED_NUMERIC), lambda i, t, o, p: Interval(i[0].lo - i[1].hi, i[0].hi - i[1].lo),
+    _scalar("rsub", _propose_scalar(True, SIGNED_NUMERIC),
+            lambda i, t, o, p: Interval(i[0].lo - i[1].hi, i[0].hi - i[1].lo),
             lambda a, p: a[0] - a[1], _infix(cst.Subtract), SIGNED_NUMERIC),
     _scalar("div_scalar", _propose_scalar(False, FLOATS, nonzero_need), _div_range,
             lambda a, p: a[0] / a[1], _infix(cst.Divide), FLOATS),

@@ -360,7 +360,8 @@ LINALG = (
             lambda a, p: call("jnp.linalg.norm", a[0]) if p["axis"] is None else call("jnp.linalg.norm", a[0], axis=-1),
             FLOATS),
     _linalg("einsum", _propose_einsum, _einsum_type, _einsum_range,
-            lambda a, p: np.einsum(p["spec"], *a), lambda a, p: call("jnp.einsum", cst.SimpleString(repr(p["spec"])), *a)),
+            lambda a, p: np.einsum(p["spec"], *a),
+            lambda a, p: call("jnp.einsum", cst.SimpleString(repr(p["spec"])), *a)),
 )
 
 
@@ -498,7 +499,8 @@ def _propose_slice(t, ctx):
 def _slice_tuple(params) -> tuple:
     if "index" in params:
         return (slice(None),) * params["axis"] + (params["index"],)
-    return (slice(None),) * params["axis"] + (slice(params["start"] or None, params["stop"], None if params["step"] == 1 else params["step"]),)
+    step = None if params["step"] == 1 else params["step"]
+    return (slice(None),) * params["axis"] + (slice(params["start"] or None, params["stop"], step),)
 
 
 def _slice_type(types, params):
@@ -548,6 +550,19 @@ def _propose_take(t, ctx):
     return Proposal((Operand(t.with_shape(shape)),), {"axis": axis, "indices": indices})
 
 
+def _resize_axis(t: TensorType, axis: int, size: int) -> TensorType:
+    return t.with_shape(t.shape[:axis] + (size,) + t.shape[axis + 1 :])
+
+
+def _propose_flip(t, ctx):
+    return None if t.rank == 0 else Proposal((Operand(t),), {"axis": ctx.draw.randint(0, t.rank - 1)})
+
+
+def _render_take(args, params):
+    indices = call("jnp.array", cst.List([cst.Element(literal(i)) for i in params["indices"]]))
+    return call("jnp.take", args[0], indices, axis=params["axis"])
+
+
 def _shape_op(name, propose, type_rule, reference, render, range_rule=_same):
     return OpSpec(name, "shape", name, ALL, propose, type_rule, range_rule, reference, render)
 
@@ -568,9 +583,10 @@ SHAPE = (
               lambda t, p: t[0].with_shape(t[0].shape[: p["axis"]] + t[0].shape[p["axis"] + 1 :]),
               lambda a, p: np.squeeze(a[0], p["axis"]), lambda a, p: call("jnp.squeeze", a[0], axis=p["axis"])),
     _shape_op("broadcast_to", _propose_broadcast_to, lambda t, p: t[0].with_shape(p["shape"]),
-              lambda a, p: np.broadcast_to(a[0], p["shape"]), lambda a, p: call("jnp.broadcast_to", a[0], literal(p["shape"]))),
+              lambda a, p: np.broadcast_to(a[0], p["shape"]),
+              lambda a, p: call("jnp.broadcast_to", a[0], literal(p["shape"]))),
     _shape_op("concatenate", _propose_concatenate,
-              lambda t, p: t[0].with_shape(t[0].shape[: p["axis"]] + (sum(x.shape[p["axis"]] for x in t),) + t[0].shape[p["axis"] + 1 :]),
+              lambda t, p: _resize_axis(t[0], p["axis"], sum(x.shape[p["axis"]] for x in t)),
               lambda a, p: np.concatenate(a, axis=p["axis"]),
               lambda a, p: call("jnp.concatenate", cst.List([cst.Element(x) for x in a]), axis=p["axis"]), _hull_all),
     _shape_op("stack", _propose_stack,
@@ -578,17 +594,16 @@ SHAPE = (
               lambda a, p: np.stack(a, axis=p["axis"]),
               lambda a, p: call("jnp.stack", cst.List([cst.Element(x) for x in a]), axis=p["axis"]), _hull_all),
     _shape_op("slice", _propose_slice, _slice_type, lambda a, p: a[0][_slice_tuple(p)], _render_slice),
-    _shape_op("flip", lambda t, ctx: None if t.rank == 0 else Proposal((Operand(t),), {"axis": ctx.draw.randint(0, t.rank - 1)}),
-              lambda t, p: t[0], lambda a, p: np.flip(a[0], p["axis"]), lambda a, p: call("jnp.flip", a[0], axis=p["axis"])),
+    _shape_op("flip", _propose_flip, lambda t, p: t[0], lambda a, p: np.flip(a[0], p["axis"]),
+              lambda a, p: call("jnp.flip", a[0], axis=p["axis"])),
     _shape_op("pad", _propose_pad,
               lambda t, p: t[0].with_shape(tuple(d + b + a for d, (b, a) in zip(t[0].shape, p["pad"], strict=True))),
               lambda a, p: np.pad(a[0], p["pad"]), lambda a, p: call("jnp.pad", a[0], literal(p["pad"])),
               lambda i, t, o, p: i[0].hull(Interval(0, 0))),
     _shape_op("take", _propose_take,
-              lambda t, p: t[0].with_shape(t[0].shape[: p["axis"]] + (len(p["indices"]),) + t[0].shape[p["axis"] + 1 :]),
+              lambda t, p: _resize_axis(t[0], p["axis"], len(p["indices"])),
               lambda a, p: np.take(a[0], p["indices"], axis=p["axis"]),
-              lambda a, p: call("jnp.take", a[0], call("jnp.array", cst.List([cst.Element(literal(i)) for i in p["indices"]])),
-                                axis=p["axis"])),
+              _render_take),
 )
 
 TENSOR_OPS = REDUCTIONS + LINALG + SHAPE

@@ -98,7 +98,8 @@ class _Renderer:
                 continue
             args = [self.expr(a) for a in node.args]
             value = self._full(node) if node.op == "full" else spec.render(args, node.params)
-            size = (2 if node.op in WIDE_OPS else 1) + sum(self.sizes.get(a, 0) for a in node.args if a not in self.names)
+            inline_args = sum(self.sizes.get(a, 0) for a in node.args if a not in self.names)
+            size = (2 if node.op in WIDE_OPS else 1) + inline_args
             is_output = node.id in region.outputs and len(region.outputs) > 1
             if self.uses[node.id] != 1 or node.id in self.captured or size > (2 if is_output else MAX_INLINE):
                 name = self.fresh("v")

@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-
 from jaxsynth.grammar.config import GrammarConfig
 from jaxsynth.grammar.ops import CONTROL, OPS, REGISTRY, Spec
 from jaxsynth.grammar.ops_control import ControlSpec, RegionSig
@@ -252,7 +251,8 @@ class _Builder:
         if dtype.is_bool:
             return None
         menu = FLOAT_LITERALS if dtype.is_float else INT_LITERALS
-        options = [v for v in menu if dtype.bounds.lo <= v <= dtype.bounds.hi and (need is None or need.lo <= v <= need.hi)]
+        allowed = dtype.bounds if need is None else _intersect(dtype.bounds, need)
+        options = [v for v in menu if allowed is not None and allowed.lo <= v <= allowed.hi]
         if not options:
             return None
         value = self.draw.choice(options)
@@ -393,7 +393,8 @@ class _Builder:
         if outs[proposal.answer] != t:
             return None
         region_outs = [[self.index[o].interval for o in r.outputs] for r in regions]
-        ranges = tuple(r.widen(o.dtype) for r, o in zip(spec.ranges(ins, types, params, region_outs), outs, strict=True))
+        raw = spec.ranges(ins, types, params, region_outs)
+        ranges = tuple(r.widen(o.dtype) for r, o in zip(raw, outs, strict=True))
         if not all(r.within(o.dtype.bounds) for r, o in zip(ranges, outs, strict=True)):
             return None
         if not ranges[proposal.answer].within(bounds):
@@ -401,7 +402,8 @@ class _Builder:
         node = self._add(spec.name, args, outs, ranges, params, regions)
         if len(outs) == 1:
             return node
-        items = [self._add(ITEM, (node,), (o,), (r,), {"index": i}) for i, (o, r) in enumerate(zip(outs, ranges, strict=True))]
+        items = [self._add(ITEM, (node,), (o,), (r,), {"index": i})
+                 for i, (o, r) in enumerate(zip(outs, ranges, strict=True))]
         return items[proposal.answer]
 
     def _region(self, sig: RegionSig, budget: int, depth: int) -> Region | None:
@@ -419,7 +421,8 @@ class _Builder:
                 if inv is not None and not self.index[node].interval.within(inv):
                     node = self._clip(node, inv)
                 outputs.append(node)
-            return Region(sig.role, sig.layout, sig.carries, tuple(self.scope.params), tuple(self.scope.nodes), tuple(outputs))
+            scope = self.scope
+            return Region(sig.role, sig.layout, sig.carries, tuple(scope.params), tuple(scope.nodes), tuple(outputs))
         finally:
             self.scope = saved
 
@@ -474,8 +477,7 @@ class _Builder:
                 node = self._apply("reshape", [node], {"shape": t.shape, "style": "method"})
             else:
                 if not _broadcasts(x.shape, t.shape):
-                    reducers = ("any", "all") if t.dtype.is_bool else ("max", "min", "mean") if t.dtype.is_float else ("max", "min")
-                    reducer = self.draw.choice(reducers)
+                    reducer = self.draw.choice(_SCALAR_REDUCERS[t.dtype.is_bool, t.dtype.is_float])
                     node = self._apply(reducer, [node], {"axis": None, "keepdims": False})
                 if node is not None and t.shape:
                     node = self._apply("broadcast_to", [node], {"shape": t.shape})
@@ -543,6 +545,14 @@ class _Builder:
         rank = self.draw.randint(types.min_rank, types.max_rank)
         dtype = self.pick_dtype(self.palette)
         return TensorType(dtype, tuple(self.pick_dim() for _ in range(rank)))
+
+
+#: Reductions that turn a value into a scalar of the same dtype, keyed by (is_bool, is_float).
+_SCALAR_REDUCERS = {
+    (True, False): ("any", "all"),
+    (False, True): ("max", "min", "mean"),
+    (False, False): ("max", "min"),
+}
 
 
 def _broadcasts(source: Shape, target: Shape) -> bool:
