@@ -1,4 +1,4 @@
-"""The ``jaxsynth`` command line: ``generate | lower | replay | stats | configs``.
+"""The ``jaxsynth`` command line: ``generate | lower | replay | stats | split | export | configs``.
 
 Bad input (unknown config key, bad type string, missing file, corrupt corpus, usage errors) ends
 with exit status 2 and exactly one ``error: ...`` line on stderr, never a traceback. ``replay`` exits
@@ -12,9 +12,7 @@ import contextlib
 import importlib.util
 import os
 import re
-import statistics
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -115,6 +113,67 @@ def cli() -> None:
 @click.option(
     "--progress/--no-progress", default=True, show_default=True, help="Progress bar (on a terminal)."
 )
+@click.option(
+    "--novelty",
+    type=click.IntRange(min=1),
+    is_flag=False,
+    flag_value=500,
+    default=None,
+    metavar="[EPOCH]",
+    help="Bias op weights toward rare optimized-HLO features, updated every EPOCH records (default 500).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted run of the same command from what OUT holds (a torn last record is "
+    "cut off); the finished file is byte-identical to an uninterrupted run.",
+)
+@click.option(
+    "--shard",
+    "shard_spec",
+    default=None,
+    metavar="I/N",
+    help="Write only shard I of N (from 0) to OUT-0000I-of-0000N.SUFFIX with a .done marker; a "
+    "finished shard is skipped. Shard files concatenated in order = one run.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    help="Seconds a worker may spend on one record before it is killed and replaced.",
+)
+@click.option(
+    "--isolate/--in-process",
+    default=None,
+    help="Run even a single worker in a child process, so a crash or hang inside XLA is recorded and "
+    "skipped [default: only with 2+ workers].",
+)
+@click.option(
+    "--dedup",
+    type=click.Choice(("structural", "jaxpr", "both")),
+    is_flag=False,
+    flag_value="structural",
+    default=None,
+    help="Skip records that duplicate an earlier one (by graph_hash [default], JAXPR, or both) and "
+    "keep going until -n records are written.",
+)
+@click.option("--profile", is_flag=True, help="Print a per-stage timing summary at the end.")
+@click.option(
+    "--engine",
+    type=click.Choice(("local", "ray")),
+    default="local",
+    show_default=True,
+    help="Where shards run: local processes, or Ray tasks (pip install 'jaxsynth[ray]').",
+)
+@click.option("--address", default=None, help="Ray cluster address for --engine ray [default: RAY_ADDRESS or local].")
+@click.option(
+    "--shards",
+    "num_shards",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Ray tasks for --engine ray [default: 4 per cluster CPU, at most 1000 records each].",
+)
 def generate(
     config_name: str,
     seed: int,
@@ -124,8 +183,22 @@ def generate(
     emit: str,
     fmt: str | None,
     progress: bool,
+    novelty: int | None,
+    resume: bool,
+    shard_spec: str | None,
+    timeout: float,
+    isolate: bool | None,
+    dedup: str | None,
+    profile: bool,
+    engine: str,
+    address: str | None,
+    num_shards: int | None,
 ) -> int:
-    """Generate a corpus of records 0..n-1 of (config, seed)."""
+    """Generate a corpus of records 0..n-1 of (config, seed).
+
+    Records that cannot be built (an exception, or a worker crash or hang inside XLA) are skipped
+    and listed in OUT.failures.jsonl with their index, seed and kind.
+    """
     from jaxsynth.corpus.run import generate as run_generate
 
     config = _load_config(config_name)
@@ -135,11 +208,56 @@ def generate(
     fmt = fmt or suffix_format or "jsonl"
     out = out or f"corpus.{fmt}"
     workers = workers or os.cpu_count() or 1
-    _prepare_jax()  # in-process runs pin JAX as the workers do, so output never depends on --workers
     kinds = _parse_emit(emit)
-    summary = run_generate(config, seed, n, out, workers=workers, emit=kinds, fmt=fmt, progress=progress)
+    if novelty is not None:  # novelty-guided op weights: jaxsynth.dataset.novelty
+        _prepare_jax()
+        if shard_spec or engine != "local":
+            raise BadInput("--novelty runs its epochs in order in one writer: drop --shard and --engine")
+        return _generate_novelty(config, seed, n, out, workers, kinds, fmt, progress, novelty, dedup, resume)
+    shard = _parse_shard(shard_spec)
+    if dedup and (shard or engine != "local"):
+        raise BadInput("--dedup needs one writer that sees every record in order; drop --shard / --engine ray")
+    if engine == "ray":
+        if shard:
+            raise BadInput("--engine ray runs every shard itself; drop --shard")
+        from jaxsynth.corpus.ray_engine import generate_ray
+
+        summary = generate_ray(
+            config, seed, n, out, kinds, fmt, address=address, num_shards=num_shards, resume=resume,
+            isolate=isolate is not False, timeout=timeout, progress=progress,
+        )
+    else:
+        if not isolate and workers == 1:
+            _prepare_jax()  # in-process runs pin JAX as the workers do, so output never depends on --workers
+        if shard:
+            from jaxsynth.corpus.shards import generate_shard
+
+            summary = generate_shard(
+                config, seed, shard[0], shard[1], n, out, kinds, fmt, workers=workers, isolate=isolate,
+                timeout=timeout, resume=resume, profile=profile, progress=progress,
+            )
+        else:
+            summary = run_generate(
+                config, seed, n, out, workers=workers, emit=kinds, fmt=fmt, progress=progress,
+                resume=resume, timeout=timeout, isolate=isolate, dedup=dedup, profile=profile,
+            )
+    if summary.profile:
+        click.echo(summary.profile, err=True)
+    for note in summary.notes():
+        click.echo(note, err=True)
     click.echo(f"wrote {summary}", err=True)
     return 0
+
+
+def _parse_shard(spec: str | None) -> tuple[int, int] | None:
+    if spec is None:
+        return None
+    from jaxsynth.corpus.shards import parse_shard
+
+    try:
+        return parse_shard(spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--shard'") from None
 
 
 # ---------------------------------------------------------------- lower
@@ -280,56 +398,151 @@ def replay(corpus: str, index: int, config_name: str | None) -> int:
     return 1
 
 
-# ---------------------------------------------------------------- stats
-def _distribution(values: list[int]) -> str:
-    return f"min {min(values)}  median {statistics.median(values):g}  max {max(values)}"
+# ---------------------------------------------------------------- stats, split, export (jaxsynth.dataset)
+def _dataset_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call into jaxsynth.dataset, turning bad input and missing extras into one-line errors."""
+    from jaxsynth.dataset.dedup import DedupError
+    from jaxsynth.dataset.novelty import NoveltyError
+    from jaxsynth.dataset.plots import MissingExtra
+    from jaxsynth.dataset.split import SplitError
+
+    try:
+        return fn(*args, **kwargs)
+    except (MissingExtra, SplitError, DedupError, NoveltyError) as exc:
+        raise BadInput(str(exc)) from None
+    except OSError as exc:
+        raise BadInput(f"{exc.strerror or exc}: {exc.filename!r}" if exc.filename else str(exc)) from None
 
 
-def _histogram(counter: Counter[str], total: int, top: int | None = None) -> list[str]:
-    items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-    width = max((len(k) for k, _ in items), default=0)
-    return [f"  {key:<{width}}  {count:>7}  {100 * count / total:5.1f}%" for key, count in items]
+def _generate_novelty(
+    config: GrammarConfig,
+    seed: int,
+    n: int,
+    out: str,
+    workers: int,
+    kinds: tuple[str, ...],
+    fmt: str,
+    progress: bool,
+    epoch: int,
+    dedup: str | None = None,
+    resume: bool = False,
+) -> int:
+    from jaxsynth.dataset.dedup import Deduplicator
+    from jaxsynth.dataset.novelty import generate_novelty
+
+    if "optimized_hlo" not in kinds:
+        raise BadInput("--novelty needs optimized_hlo in --emit (it reads each record's optimized HLO)")
+    deduper = _dataset_call(Deduplicator, dedup) if dedup else None
+    summary = _dataset_call(
+        generate_novelty,
+        config,
+        seed,
+        n,
+        out,
+        workers=workers,
+        emit=kinds,
+        fmt=fmt,
+        epoch=epoch,
+        progress=progress,
+        dedup=deduper,
+        resume=resume,
+    )
+    click.echo(f"wrote {summary}; epochs in {summary.manifest}", err=True)
+    return 0
 
 
 @cli.command()
 @click.argument("corpus", type=click.Path(dir_okay=False))
-@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Ops to list.")
-def stats(corpus: str, top: int) -> int:
-    """Counts and distributions of a corpus file (plain text)."""
-    from jaxsynth.corpus.record import iter_records
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Rows per histogram.")
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write PNG figures, report.md and stats.json to this directory (needs the dataset extra).",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write report.md and stats.json (no figures) to this directory.",
+)
+def stats(corpus: str, top: int, plots_dir: str | None, report_dir: str | None) -> int:
+    """Counts, histograms, distributions and uniqueness of a corpus file."""
+    from jaxsynth.dataset.report import text_report, write_report
+    from jaxsynth.dataset.stats import corpus_stats
 
-    records = list(iter_records(corpus))
-    n = len(records)
-    click.echo(f"{corpus}: {n} records")
-    if not n:
-        return 0
-    configs = Counter(f"{r.config_name} {r.config_digest}" for r in records)
-    click.echo("configs: " + ", ".join(f"{k} ({v})" for k, v in sorted(configs.items())))
-    irs = {
-        k: sum(getattr(r, k) is not None for r in records)
-        for k in ("jaxpr", "stablehlo", "optimized_hlo", "hlo")
-    }
-    click.echo("IR texts: " + ", ".join(f"{k} {v}" for k, v in irs.items()))
-    unique = len({r.graph_hash for r in records})
-    click.echo(f"unique graph_hash: {unique}/{n} ({100 * unique / n:.1f}%)")
-    for label, values in (
-        ("nodes", [r.features.node_count for r in records]),
-        ("depth", [r.features.depth for r in records]),
-        ("lines", [r.features.lines for r in records]),
-        ("inputs", [r.features.inputs for r in records]),
-        ("outputs", [r.features.outputs for r in records]),
-    ):
-        click.echo(f"{label + ':':<9}{_distribution(values)}")
-    categories = Counter(c for r in records for c in r.features.categories)
-    click.echo(f"categories ({len(categories)}; records using each):")
-    click.echo("\n".join(_histogram(categories, n)))
-    ops = Counter(op for r in records for op in r.features.ops)
-    total_ops = sum(ops.values())
-    click.echo(f"ops (top {min(top, len(ops))} of {len(ops)} distinct; share of {total_ops} op nodes):")
-    click.echo("\n".join(_histogram(ops, total_ops, top)))
-    dtypes = Counter(t.split("[", 1)[0] for r in records for t in r.signature)
-    click.echo("input dtypes:")
-    click.echo("\n".join(_histogram(dtypes, sum(dtypes.values()))))
+    if plots_dir is not None:
+        from jaxsynth.dataset.plots import require_matplotlib
+
+        _dataset_call(require_matplotlib)  # fail before the (long) pass over the corpus
+    result = corpus_stats(corpus)
+    click.echo(text_report(result, top), nl=False)
+    for directory, plots in ((report_dir, False), (plots_dir, True)):
+        if directory is not None and result.records:
+            written = _dataset_call(write_report, result, directory, plots=plots, top=top)
+            click.echo(f"wrote {', '.join(str(p) for p in written.values())}", err=True)
+    return 0
+
+
+@cli.command("split")
+@click.argument("corpus", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output directory.")
+@click.option(
+    "--ratios",
+    default="0.9,0.05,0.05",
+    show_default=True,
+    help="train[,validation],test fractions summing to 1.",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Split seed.")
+@click.option(
+    "--holdout-ops",
+    "holdout",
+    multiple=True,
+    metavar="OP[,OP...]",
+    help="Send every record using all these ops to the test split; repeat for more combinations.",
+)
+def split_command(corpus: str, out_dir: str, ratios: str, seed: int, holdout: tuple[str, ...]) -> int:
+    """Split a corpus by structure: no graph_hash is shared between train, validation and test."""
+    from jaxsynth.dataset.split import parse_holdout, parse_ratios, split_corpus
+    from jaxsynth.grammar import REGISTRY
+
+    parsed = _dataset_call(parse_ratios, ratios)
+    combos = _dataset_call(parse_holdout, holdout, REGISTRY)
+    summary = _dataset_call(split_corpus, corpus, out_dir, parsed, seed=seed, holdout_ops=combos)
+    click.echo(f"{summary}")
+    click.echo(
+        f"wrote {', '.join(str(Path(out_dir) / f) for f in summary.files.values())} and splits.json", err=True
+    )
+    return 0
+
+
+@cli.command("export")
+@click.argument("corpus", type=click.Path())
+@click.option(
+    "--parquet",
+    "parquet_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Output directory: README.md (dataset card) and data/*.parquet.",
+)
+@click.option("--name", "pretty_name", default=None, help="Dataset name in the card.")
+@click.option(
+    "--rows-per-file",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Parquet shard size.",
+)
+def export_command(corpus: str, parquet_dir: str, pretty_name: str | None, rows_per_file: int) -> int:
+    """Export a corpus file or a `jaxsynth split` directory as Parquet with a HuggingFace dataset card."""
+    from jaxsynth.dataset.export import export_parquet
+
+    summary = _dataset_call(
+        export_parquet, corpus, parquet_dir, rows_per_file=rows_per_file, pretty_name=pretty_name
+    )
+    click.echo(f"wrote {summary}")
     return 0
 
 

@@ -75,6 +75,8 @@ def test_field_names_are_the_public_contract():
         "features",
         "graph_hash",
         "toolchain",
+        "grad_jaxpr",
+        "vmap_jaxpr",
     )
     assert Features.__struct_fields__ == (
         "ops",
@@ -92,7 +94,7 @@ def test_field_names_are_the_public_contract():
 
 def test_record_contents(config, few):
     record = few[1]
-    assert record.schema_version == SCHEMA_VERSION == 1
+    assert record.schema_version == SCHEMA_VERSION == 2
     assert record.id == f"{config.digest}-3-1" and (record.seed, record.index) == (3, 1)
     assert record.config_digest == config.digest and record.config_name == "default"
     assert record.function_name == config.function_name
@@ -186,7 +188,7 @@ def _corrupt(tmp_path: Path, few: list[Record], line: bytes, at: int = 2) -> Pat
             lambda d: json.dumps({k: v for k, v in d.items() if k != "graph_hash"}).encode() + b"\n",
             "graph_hash",
         ),
-        (lambda d: json.dumps({**d, "schema_version": 2}).encode() + b"\n", "schema_version 2"),
+        (lambda d: json.dumps({**d, "schema_version": 3}).encode() + b"\n", "schema_version 3"),
     ],
 )
 def test_jsonl_reader_names_the_corrupt_line(tmp_path, few, mutate, detail):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
+import time
 from collections.abc import Callable, Iterable
 
 import jax
@@ -18,7 +20,16 @@ from jaxsynth.grammar import REGISTRY, GrammarConfig
 from jaxsynth.lowering import DEFAULT_EMIT, lower, parse_emit
 from jaxsynth.synth import Program, depth, node_count, render, sample, structural_hash
 
-__all__ = ["build_function", "encode_record", "features_of", "make_record", "record_id", "toolchain"]
+__all__ = [
+    "build_function",
+    "encode_record",
+    "features_of",
+    "grad_jaxpr",
+    "make_record",
+    "record_id",
+    "toolchain",
+    "vmap_jaxpr",
+]
 
 
 def record_id(config_digest: str, seed: int, index: int) -> str:
@@ -66,17 +77,81 @@ def features_of(program: Program, source: str) -> Features:
     )
 
 
+def grad_jaxpr(fn: Callable, program: Program, arg_types: list[jax.ShapeDtypeStruct]) -> str | None:
+    """JAXPR of ``jax.grad`` of ``fn``'s scalarized output w.r.t. its floating-point inputs.
+
+    The scalarized output is the sum of every floating-point output's elements, each cast to
+    float32. ``None`` when the program has no floating-point input or no floating-point output, or
+    when JAX refuses reverse mode because a ``lax.while_loop`` lies on the differentiated path.
+    """
+    wrt = tuple(i for i, t in enumerate(program.input_types) if t.dtype.is_float)
+    outs = [i for i, t in enumerate(program.output_types) if t.dtype.is_float]
+    if not wrt or not outs:
+        return None
+    single = len(program.output_types) == 1
+
+    def scalarized(*args: jax.Array) -> jax.Array:
+        results = fn(*args)
+        results = (results,) if single else tuple(results)
+        parts = [jax.numpy.sum(results[i].astype(jax.numpy.float32)) for i in outs]
+        return functools.reduce(operator.add, parts)
+
+    try:
+        return str(jax.make_jaxpr(jax.grad(scalarized, argnums=wrt))(*arg_types))
+    except ValueError:
+        if any(node.op == "while_loop" for node in program.op_nodes()):
+            return None  # reverse-mode differentiation of while_loop is not defined
+        raise
+
+
+def vmap_jaxpr(fn: Callable, arg_types: list[jax.ShapeDtypeStruct], batch: int) -> str:
+    """JAXPR of ``jax.vmap(fn)`` over a new leading axis of size ``batch`` on every input."""
+    batched = [jax.ShapeDtypeStruct((batch, *a.shape), a.dtype) for a in arg_types]
+    return str(jax.make_jaxpr(jax.vmap(fn))(*batched))
+
+
+class _Stages:
+    """Adds seconds per named stage to ``timings``; a no-op when ``timings`` is None."""
+
+    __slots__ = ("timings", "last")
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter() if timings is not None else 0.0
+
+    def lap(self, stage: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
+            self.last = now
+
+
 def make_record(
-    config: GrammarConfig, seed: int, index: int, emit: str | Iterable[str] = DEFAULT_EMIT
+    config: GrammarConfig,
+    seed: int,
+    index: int,
+    emit: str | Iterable[str] = DEFAULT_EMIT,
+    timings: dict[str, float] | None = None,
 ) -> Record:
-    """Record ``index`` of the corpus ``(config, seed)`` with the IR kinds in ``emit``."""
+    """Record ``index`` of the corpus ``(config, seed)`` with the IR kinds in ``emit``.
+
+    If ``timings`` is given, seconds spent per stage are added to it: ``sample``, ``render``,
+    ``exec`` and the stages of :func:`~jaxsynth.lowering.lower`.
+    """
     kinds = parse_emit(emit)
+    clock = _Stages(timings)
     program = sample(config, seed, index)
+    clock.lap("sample")
     source = render(program)
+    clock.lap("render")
     fn = build_function(source, program.name)
+    clock.lap("exec")
     with jax.enable_x64(config.types.x64):
         arg_types = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in program.input_types]
-        texts = lower(fn, arg_types, emit=kinds)
+        texts = lower(fn, arg_types, emit=kinds, timings=timings)
+        transforms = config.transforms
+        grad = grad_jaxpr(fn, program, arg_types) if transforms.grad else None
+        vmap = vmap_jaxpr(fn, arg_types, transforms.vmap_batch) if transforms.vmap else None
     ranges = [[float(r.lo), float(r.hi)] for r in program.input_ranges]
     if not all(math.isfinite(v) for pair in ranges for v in pair):
         raise ValueError(f"input ranges must be finite, got {ranges}")  # JSON has no inf/nan
@@ -100,4 +175,6 @@ def make_record(
         features=features_of(program, source),
         graph_hash=structural_hash(program),
         toolchain=toolchain(),
+        grad_jaxpr=grad,
+        vmap_jaxpr=vmap,
     )

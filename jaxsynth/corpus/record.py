@@ -28,6 +28,7 @@ import msgspec
 
 __all__ = [
     "FORMATS",
+    "READABLE_VERSIONS",
     "SCHEMA_VERSION",
     "CorpusError",
     "Features",
@@ -47,7 +48,10 @@ __all__ = [
 ]
 
 #: Version of the :class:`Record` layout; bumped whenever a field is appended.
-SCHEMA_VERSION = 1
+#: 2: appended ``grad_jaxpr`` and ``vmap_jaxpr``.
+SCHEMA_VERSION = 2
+#: Versions this reader decodes (older layouts lack the appended fields, which take their defaults).
+READABLE_VERSIONS = range(1, SCHEMA_VERSION + 1)
 #: File formats, in the order the CLI lists them.
 FORMATS: tuple[str, ...] = ("jsonl", "msgpack")
 Format = Literal["jsonl", "msgpack"]
@@ -113,6 +117,9 @@ class Record(_Base, frozen=True):
     features: Features
     graph_hash: str
     toolchain: Toolchain
+    # ---- schema 2 (appended; see GrammarConfig.transforms)
+    grad_jaxpr: str | None = None  #: JAXPR of ``jax.grad`` of the scalarized output, if configured
+    vmap_jaxpr: str | None = None  #: JAXPR of ``jax.vmap`` over a leading batch axis, if configured
 
 
 # ---------------------------------------------------------------- encoders and decoders, built once
@@ -154,9 +161,10 @@ def decode_record(data: bytes, fmt: str = "jsonl") -> Record:
     for a record of another schema version.
     """
     record = _json_decoder.decode(data) if _check_format(fmt) == "jsonl" else _msgpack_decoder.decode(data)
-    if record.schema_version != SCHEMA_VERSION:
+    if record.schema_version not in READABLE_VERSIONS:
         raise CorpusError(
-            f"schema_version {record.schema_version} is not supported (this reader: {SCHEMA_VERSION})"
+            f"schema_version {record.schema_version} is not supported (this reader: "
+            f"{READABLE_VERSIONS.start}..{SCHEMA_VERSION})"
         )
     return record
 

@@ -1,31 +1,50 @@
 """Running generation: index ranges -> encoded records, in-process or in a pool of spawned workers.
 
-The unit of work is the pure :func:`generate_range` (indices ``[start, stop)`` -> encoded records in
-index order). :func:`generate` writes ``[0, n)`` to a file with one or more workers; because every
-record depends on ``(config, seed, index)`` alone, the file is byte-identical for any worker count.
-Shards, resume and other engines are other ways of covering index ranges with the same function.
+The unit of work is the pure ``index -> encoded record`` of :class:`RecordMaker`; because every
+record depends on ``(config, seed, index)`` alone, a file written by :func:`generate` is
+byte-identical for any worker count, resume point or shard split (see :mod:`.shards`).
 
-This module imports no JAX at import time: spawned workers import it to find their initializer and
+:func:`generate` writes the records of indices ``[0, n)`` to a file, in index order:
+
+- ``workers > 1`` (or ``isolate=True``) runs a :class:`~jaxsynth.corpus.workers.WorkerPool` of
+  spawned processes: a worker that crashes or hangs past ``timeout`` is replaced and its index
+  recorded as a failure; ``workers == 1`` runs in this process by default.
+- A record that cannot be built is skipped and its index written to ``OUT.failures.jsonl`` (see
+  :mod:`.failures`); the same failures give the same bytes. If the first few records of a run all
+  fail (:data:`ABORT_AFTER`), the cause is systematic (a broken config or toolchain), not one
+  unlucky program, and the run stops with :class:`GenerationError`.
+- ``resume=True`` continues an interrupted run from what its files hold (see :mod:`.resume`).
+- ``dedup="structural"`` (or ``"jaxpr"``, ``"both"``) drops records that duplicate an earlier one
+  and keeps going past index ``n - 1`` until ``n`` records are written. The filter runs in the
+  writer, in index order, so the output still does not depend on the number of workers.
+
+This module imports no JAX at import time: spawned workers import it to find their entry point and
 must configure XLA (:func:`~jaxsynth.lowering.configure_jax_for_workers`) before JAX loads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import multiprocessing
+import itertools
 import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from jaxsynth.corpus.record import format_for, open_writer
+from jaxsynth.corpus.failures import Failure, encode_failure, failures_path, read_failures
+from jaxsynth.corpus.profile import Profile
+from jaxsynth.corpus.record import CorpusError, format_for
+from jaxsynth.corpus.workers import DEFAULT_TIMEOUT, Outcome, WorkerPool
 
 if TYPE_CHECKING:  # pragma: no cover
     from jaxsynth.grammar import GrammarConfig
 
 __all__ = [
+    "ABORT_AFTER",
     "CLEAR_CACHES_EVERY",
+    "DEFAULT_TIMEOUT",
     "GenerationError",
     "RecordMaker",
     "RunSummary",
@@ -34,101 +53,328 @@ __all__ = [
     "generate_range",
 ]
 
-#: Records lowered between two ``clear_caches()`` calls, per process.
+#: Records lowered between two ``clear_caches()`` calls, per process. Without it a worker's RSS
+#: grows by about 40 MB per 1000 records; with it RSS stays flat (bench/bench_memory.py).
 CLEAR_CACHES_EVERY = 256
+#: A run whose first ``min(ABORT_AFTER, records planned)`` records all fail stops with an error.
+ABORT_AFTER = 8
 
 
 class GenerationError(RuntimeError):
     """Building one record failed (a bug in sampling, rendering or lowering); names the record."""
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+
+
+def _release_free_memory() -> None:
+    """Return free heap pages to the OS (glibc ``malloc_trim``), so RSS tracks what is really in use."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
+
+
 class RecordMaker:
     """``index -> encoded record`` for one ``(config, seed, emit, format)``.
 
-    Calls ``clear_caches()`` every :data:`CLEAR_CACHES_EVERY` records.
+    Calls ``clear_caches()`` every :data:`CLEAR_CACHES_EVERY` records. With ``profile`` every
+    :meth:`outcome` carries the seconds spent per stage.
     """
 
-    def __init__(self, config: GrammarConfig, seed: int, emit: Iterable[str] | str, fmt: str) -> None:
+    def __init__(
+        self, config: GrammarConfig, seed: int, emit: Iterable[str] | str, fmt: str, profile: bool = False
+    ) -> None:
         from jaxsynth.lowering import parse_emit
 
         self.config = config
         self.seed = seed
         self.emit = parse_emit(emit)
         self.format = fmt
+        self.profile = profile
         self.made = 0
 
-    def __call__(self, index: int) -> bytes:
+    def _where(self, index: int) -> str:
+        return f"record {index} (config {self.config.name} {self.config.digest}, seed {self.seed})"
+
+    def _make(self, index: int, timings: dict[str, float] | None) -> bytes:
         from jaxsynth.corpus.generate import encode_record, make_record
         from jaxsynth.lowering import clear_caches
 
+        started = time.perf_counter()
         try:
-            data = encode_record(make_record(self.config, self.seed, index, self.emit), self.format)
-        except Exception as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise GenerationError(
-                f"record {index} (config {self.config.name} {self.config.digest}, seed {self.seed}): "
-                f"{type(exc).__name__}: {message}"
-            ) from exc
-        self.made += 1
-        if self.made % CLEAR_CACHES_EVERY == 0:
-            clear_caches()
+            record = make_record(self.config, self.seed, index, self.emit, timings=timings)
+            built = time.perf_counter()
+            data = encode_record(record, self.format)
+        finally:
+            self.made += 1
+            if self.made % CLEAR_CACHES_EVERY == 0:
+                cleared = time.perf_counter()
+                clear_caches()
+                _release_free_memory()
+                if timings is not None:
+                    timings["clear_caches"] = time.perf_counter() - cleared
+        if timings is not None:
+            inner = sum(v for k, v in timings.items() if k != "clear_caches")
+            timings["record"] = max(0.0, built - started - inner)
+            timings["encode"] = time.perf_counter() - built - timings.get("clear_caches", 0.0)
         return data
+
+    def __call__(self, index: int) -> bytes:
+        try:
+            return self._make(index, None)
+        except Exception as exc:
+            raise GenerationError(f"{self._where(index)}: {_one_line(exc)}") from exc
+
+    def outcome(self, index: int) -> Outcome:
+        """The record of ``index`` as an :class:`Outcome`; an exception becomes an ``error`` outcome."""
+        timings: dict[str, float] | None = {} if self.profile else None
+        try:
+            return Outcome(index, "ok", self._make(index, timings), timings=timings)
+        except Exception as exc:
+            return Outcome(index, "error", message=_one_line(exc), timings=timings)
 
 
 def generate_range(
     config: GrammarConfig, seed: int, start: int, stop: int, emit: Iterable[str] | str, fmt: str = "jsonl"
 ) -> Iterator[bytes]:
-    """Encoded records ``start .. stop-1`` of the corpus ``(config, seed)`` in index order, in-process."""
+    """Encoded records ``start .. stop-1`` of the corpus ``(config, seed)`` in index order, in-process.
+
+    Raises :class:`GenerationError` for a record that cannot be built.
+    """
     maker = RecordMaker(config, seed, emit, fmt)
     for index in range(start, stop):
         yield maker(index)
 
 
-# ---------------------------------------------------------------- worker processes
-_maker: RecordMaker | None = None
-
-
-def _init_worker(config: GrammarConfig, seed: int, emit: tuple[str, ...], fmt: str) -> None:
-    """Pool initializer: pin XLA to CPU and one thread *before* JAX is imported, then build the maker."""
-    from jaxsynth.lowering import configure_jax_for_workers
-
-    configure_jax_for_workers(1)
-    global _maker
-    _maker = RecordMaker(config, seed, emit, fmt)
-
-
-def _work(index: int) -> bytes:
-    assert _maker is not None, "worker not initialized"
-    return _maker(index)
-
-
 def chunksize_for(n: int, workers: int) -> int:
-    """imap chunk size: about four chunks per worker, between 1 and 16 records."""
+    """Indices per task for engines that hand out contiguous chunks: about four per worker, 1..16."""
     return max(1, min(16, n // (4 * workers)))
 
 
-def _imap_pool(
-    config: GrammarConfig, seed: int, start: int, stop: int, emit: tuple[str, ...], fmt: str, workers: int
-) -> Iterator[bytes]:
-    context = multiprocessing.get_context("spawn")  # never fork a process that may have loaded JAX
-    with context.Pool(workers, initializer=_init_worker, initargs=(config, seed, emit, fmt)) as pool:
-        yield from pool.imap(_work, range(start, stop), chunksize=chunksize_for(stop - start, workers))
-
-
-# ---------------------------------------------------------------- the local runner
+# ---------------------------------------------------------------- the summary
 @dataclasses.dataclass(frozen=True)
 class RunSummary:
-    records: int
+    records: int  #: records in the file at the end
     seconds: float
     path: str
-    bytes: int
+    bytes: int  #: size of the file at the end
+    new: int = -1  #: records written by this run (-1: same as ``records``)
+    failures: int = 0  #: failed indices in the failures file at the end
+    new_failures: int = 0
+    duplicates: int = 0  #: records dropped by dedup in this run
+    replaced_workers: int = 0
+    resumed_at: int | None = None  #: first index this run generated, when resuming
+    skipped: bool = False  #: a completed shard found by its marker; nothing was done
+    profile: str | None = None
+    dedup: str | None = None  #: dedup summary line
+
+    @property
+    def written(self) -> int:
+        return self.records if self.new < 0 else self.new
 
     @property
     def rate(self) -> float:
-        return self.records / self.seconds if self.seconds > 0 else float("inf")
+        return self.written / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def failures_path(self) -> str:
+        return failures_path(self.path)
 
     def __str__(self) -> str:
-        return f"{self.records} records in {self.seconds:.1f} s ({self.rate:.1f} records/s) -> {self.path}"
+        if self.skipped:
+            return f"{self.records} records, already complete -> {self.path}"
+        text = f"{self.records} records"
+        if self.resumed_at is not None:
+            text += f" ({self.written} new, resumed at index {self.resumed_at})"
+        text += f" in {self.seconds:.1f} s ({self.rate:.1f} records/s) -> {self.path}"
+        return text
+
+    def notes(self) -> list[str]:
+        """Extra lines for people: failures, replaced workers, dedup."""
+        lines = []
+        if self.failures:
+            lines.append(
+                f"{self.failures} failed record(s) skipped ({self.new_failures} in this run), "
+                f"listed in {self.failures_path}"
+            )
+        if self.replaced_workers:
+            lines.append(f"{self.replaced_workers} worker(s) replaced after a crash or hang")
+        if self.dedup:
+            lines.append(self.dedup)
+        return lines
+
+
+# ---------------------------------------------------------------- the writer loop
+def _payload(data: bytes, fmt: str) -> bytes:
+    return data[:-1] if fmt == "jsonl" else data[4:]
+
+
+def _check_failures_file(path: str, digest: str, seed: int) -> None:
+    for failure in read_failures(path):
+        if failure.config_digest != digest or failure.seed != seed:
+            raise CorpusError(
+                f"cannot resume: {path} lists failures of config {failure.config_digest} seed "
+                f"{failure.seed}, not {digest} seed {seed}"
+            )
+        return
+
+
+def run_indices(
+    config: GrammarConfig,
+    seed: int,
+    out_path: str | os.PathLike[str],
+    fmt: str,
+    emit: tuple[str, ...],
+    start: int,
+    stop: int | None,
+    *,
+    target: int | None = None,
+    workers: int = 1,
+    isolate: bool | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    resume: bool = False,
+    dedup: str | None = None,
+    profile: bool = False,
+    progress: bool = False,
+) -> RunSummary:
+    """Write the records of indices ``start .. stop-1`` to ``out_path`` (the core of every engine).
+
+    With ``dedup`` the indices run on from ``start`` without bound until ``target`` records are in
+    the file (``stop`` must be None). See the module docstring for workers, failures and resume.
+    """
+    from jaxsynth.corpus.resume import check_resumable, scan, scan_failures
+
+    if (dedup is None) == (stop is None) or (dedup is not None and target is None):
+        raise ValueError("give stop without dedup, or dedup with target")
+    started = time.perf_counter()
+    path = os.fspath(out_path)
+    fail_path = failures_path(path)
+    digest = config.digest
+    deduper = None
+    if dedup is not None:
+        from jaxsynth.dataset.dedup import Deduplicator
+
+        deduper = Deduplicator(dedup)
+    existing = existing_failures = 0
+    next_index = start
+    resumed_at = None
+    if resume:
+        state = scan(path, fmt, visit=(lambda p: deduper.add(p, fmt)) if deduper is not None else None)
+        check_resumable(state, path, digest, seed, emit, start, stop)
+        _check_failures_file(fail_path, digest, seed)
+        existing_failures, last_failure = scan_failures(fail_path)
+        existing = state.records
+        last = max(
+            state.last.index if state.last is not None else start - 1,
+            last_failure if last_failure is not None else start - 1,
+        )
+        next_index = max(start, last + 1)
+        resumed_at = next_index
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(fail_path)
+
+    if stop is not None:
+        indices: Iterable[int] = range(next_index, stop)
+        planned = max(0, stop - next_index)
+    else:
+        indices = itertools.count(next_index)
+        planned = max(0, (target or 0) - existing)
+    abort_after = min(ABORT_AFTER, planned) if stop is not None else ABORT_AFTER
+    use_pool = isolate if isolate is not None else workers > 1
+    workers = max(1, min(workers, planned)) if planned else 1
+
+    stats = Profile() if profile else None
+    written = new_failures = duplicates = 0
+    size = 0
+    first_failure: Outcome | None = None
+    failure_stream = None
+    pool: WorkerPool | None = None
+    try:
+        stream = open(path, "ab" if resume else "wb", buffering=0)  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise CorpusError(f"cannot write corpus {path!r}: {exc.strerror}") from None
+    try:
+        if planned == 0:
+            outcomes: Iterator[Outcome] = iter(())
+        elif use_pool:
+            pool = WorkerPool(config, seed, emit, fmt, workers, timeout=timeout, profile=profile)
+            pool.__enter__()
+            outcomes = pool.run(indices)
+        else:
+            maker = RecordMaker(config, seed, emit, fmt, profile=profile)
+            outcomes = (maker.outcome(i) for i in indices)
+        with _progress(planned, progress) as bar:
+            for outcome in outcomes:
+                tick = time.perf_counter()
+                if outcome.ok:
+                    if deduper is not None and not deduper.accept(_payload(outcome.data, fmt), fmt):
+                        duplicates += 1
+                    else:
+                        stream.write(outcome.data)
+                        written += 1
+                        size += len(outcome.data)
+                        bar.update(1)
+                else:
+                    failure = Failure(
+                        index=outcome.index,
+                        seed=seed,
+                        config_digest=digest,
+                        kind=outcome.kind,
+                        message=outcome.message,
+                    )
+                    if failure_stream is None:
+                        failure_stream = open(fail_path, "ab", buffering=0)  # noqa: SIM115
+                    failure_stream.write(encode_failure(failure))
+                    new_failures += 1
+                    first_failure = first_failure or outcome
+                    if stop is not None:
+                        bar.update(1)
+                    if written == 0 and new_failures >= abort_after:
+                        raise GenerationError(
+                            f"record {first_failure.index} (config {config.name} {digest}, seed {seed}): "
+                            f"{first_failure.message} [the first {new_failures} record(s) of the run all "
+                            f"failed, see {fail_path}]"
+                        )
+                if stats is not None:
+                    stats.add(outcome.timings)
+                    stats.add_writer("write", time.perf_counter() - tick)
+                if deduper is not None and existing + written >= (target or 0):
+                    break
+    finally:
+        if pool is not None:
+            pool.close()
+        stream.close()
+        if failure_stream is not None:
+            failure_stream.close()
+    if stats is not None and pool is not None:
+        stats.add_writer("wait", pool.wait_seconds)
+    return RunSummary(
+        records=existing + written,
+        seconds=time.perf_counter() - started,
+        path=path,
+        bytes=os.path.getsize(path),
+        new=written,
+        failures=existing_failures + new_failures,
+        new_failures=new_failures,
+        duplicates=duplicates,
+        replaced_workers=pool.replaced if pool is not None else 0,
+        resumed_at=resumed_at,
+        profile=stats.table() if stats is not None else None,
+        dedup=deduper.summary() if deduper is not None else None,
+    )
 
 
 def generate(
@@ -140,12 +386,19 @@ def generate(
     emit: Iterable[str] | str = ("jaxpr", "stablehlo", "optimized_hlo"),
     fmt: str | None = None,
     progress: bool = True,
+    *,
+    resume: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    isolate: bool | None = None,
+    dedup: str | None = None,
+    profile: bool = False,
 ) -> RunSummary:
-    """Write records ``0 .. n-1`` of ``(config, seed)`` to ``out_path`` in index order.
+    """Write the records of indices ``0 .. n-1`` of ``(config, seed)`` to ``out_path`` in index order.
 
-    ``workers == 1`` runs in this process; more use a spawn pool (at most ``n`` processes). The
-    format comes from the suffix of ``out_path`` unless ``fmt`` is given. A tqdm bar goes to stderr
-    when ``progress`` and stderr is a terminal.
+    ``workers == 1`` runs in this process unless ``isolate``; more use a pool of spawned workers
+    (at most ``n``). The format comes from the suffix of ``out_path`` unless ``fmt`` is given. A
+    tqdm bar goes to stderr when ``progress`` and stderr is a terminal. With ``dedup``, ``n`` is
+    the number of records written (duplicates skipped). See the module docstring for the rest.
     """
     from jaxsynth.lowering import parse_emit
 
@@ -153,27 +406,26 @@ def generate(
         raise ValueError(f"n must be >= 0, got {n}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    kinds = parse_emit(emit)
-    kind = format_for(out_path, fmt)
-    workers = max(1, min(workers, n))
-    started = time.perf_counter()
-    if workers == 1:
-        chunks = generate_range(config, seed, 0, n, kinds, kind)
-    else:
-        chunks = _imap_pool(config, seed, 0, n, kinds, kind, workers)
-    size = 0
-    with open_writer(out_path, kind) as writer, _progress(n, progress) as bar:
-        for data in chunks:
-            writer.write_encoded(data)
-            size += len(data)
-            bar.update(1)
-        count = writer.count
-    return RunSummary(
-        records=count, seconds=time.perf_counter() - started, path=os.fspath(out_path), bytes=size
+    return run_indices(
+        config,
+        seed,
+        out_path,
+        format_for(out_path, fmt),
+        parse_emit(emit),
+        0,
+        None if dedup else n,
+        target=n if dedup else None,
+        workers=workers,
+        isolate=isolate,
+        timeout=timeout,
+        resume=resume,
+        dedup=dedup,
+        profile=profile,
+        progress=progress,
     )
 
 
-def _progress(total: int, enabled: bool):  # type: ignore[no-untyped-def]
+def _progress(total: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(

@@ -12,8 +12,10 @@ the texts come only from ``fn.__name__`` and its parameter names.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import jax
 
@@ -22,6 +24,7 @@ from .normalize import normalize_hlo, strip_mlir_locations
 __all__ = [
     "DEFAULT_EMIT",
     "FAST_COMPILE_OPTIONS",
+    "IR_CONTEXT_REUSE",
     "IR_KINDS",
     "LoweredTexts",
     "clear_caches",
@@ -51,6 +54,85 @@ DEFAULT_EMIT: tuple[str, ...] = ("jaxpr", "stablehlo", "optimized_hlo")
 FAST_COMPILE_OPTIONS: dict[str, str | bool | int] = {
     "xla_backend_optimization_level": 0,
 }
+
+
+#: Lowerings served by one shared MLIR context before it is replaced (0 disables sharing).
+#: JAX builds a fresh MLIR context for every lowering (``mlir.make_ir_context``: dialect
+#: registration and loading, about 4 ms on this hardware, a quarter of trace + lower). The
+#: context only owns uniqued types and attributes, never state that reaches the printed IR, so
+#: :func:`lower` hands JAX one context for many lowerings; replacing it every
+#: ``IR_CONTEXT_REUSE`` lowerings (and on :func:`clear_caches`) bounds what it interns.
+#: tests/test_scale.py checks every emitted text against unshared lowering.
+IR_CONTEXT_REUSE = 256
+
+_shared_context: dict[str, object] = {"context": None, "uses": 0}
+
+#: Partitioner :func:`lower` lowers and compiles with: ``False`` = GSPMD, ``True`` = Shardy (JAX's
+#: default), ``None`` = whatever JAX is configured with. Our programs run on one device and carry
+#: no sharding, so the partitioner has nothing to do, but Shardy still runs its MLIR passes at
+#: lowering and its import/export pipeline inside XLA at compile time. Without it every emitted
+#: text is identical (tests/test_scale.py checks) and a record is cheaper (bench_throughput.py).
+USE_SHARDY: bool | None = False
+
+
+def _drop_shared_context() -> None:
+    _shared_context["context"] = None
+    _shared_context["uses"] = 0
+
+
+@contextlib.contextmanager
+def _shared_ir_context() -> Iterator[None]:
+    """While active, JAX lowerings in this thread reuse one MLIR context (see :data:`IR_CONTEXT_REUSE`)."""
+    try:
+        from jax._src.interpreters import mlir
+    except ImportError:  # pragma: no cover - private module moved: lower as JAX does
+        yield
+        return
+    original = getattr(mlir, "make_ir_context", None)
+    if IR_CONTEXT_REUSE <= 0 or original is None or getattr(original, "_jaxsynth_shared", False):
+        yield
+        return
+
+    def shared() -> object:
+        if _shared_context["context"] is None or int(_shared_context["uses"]) >= IR_CONTEXT_REUSE:  # type: ignore[call-overload]
+            _shared_context["context"] = original()
+            _shared_context["uses"] = 0
+        _shared_context["uses"] = int(_shared_context["uses"]) + 1  # type: ignore[call-overload]
+        return _shared_context["context"]
+
+    shared._jaxsynth_shared = True  # type: ignore[attr-defined]
+    mlir.make_ir_context = shared
+    try:
+        yield
+    finally:
+        mlir.make_ir_context = original
+
+
+def _partitioner() -> contextlib.AbstractContextManager[object]:
+    if USE_SHARDY is None:
+        return contextlib.nullcontext()
+    try:
+        from jax._src import config as jax_config
+
+        return jax_config.use_shardy_partitioner(USE_SHARDY)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError):  # pragma: no cover - option gone: JAX's default
+        return contextlib.nullcontext()
+
+
+class _Clock:
+    """Adds the seconds spent in named stages to ``timings`` (a no-op when ``timings`` is None)."""
+
+    __slots__ = ("timings", "last")
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter() if timings is not None else 0.0
+
+    def lap(self, stage: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
+            self.last = now
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,9 +182,21 @@ def clear_caches() -> None:
     JAX caches per function and per lowered module. Entries keyed by objects
     that die are released, but a long run lowering millions of distinct
     functions should still call this every few hundred functions to bound
-    memory. It never changes any emitted text.
+    memory. It never changes any emitted text. Also replaces the MLIR context
+    that :func:`lower` shares between lowerings and drops JAX's per-function
+    record of traced argument types (``pjit._seen_qdds``), which
+    ``jax.clear_caches`` leaves growing.
     """
     jax.clear_caches()
+    _drop_shared_context()
+    try:  # per-function tracing-case records that jax.clear_caches() keeps: +1 MB per 1000 records
+        from jax._src import pjit as _pjit
+
+        seen = getattr(_pjit, "_seen_qdds", None)
+        if seen is not None:
+            seen.clear()
+    except ImportError:  # pragma: no cover - private module moved
+        pass
 
 
 def _check_arg_types(arg_types: Sequence[jax.ShapeDtypeStruct]) -> tuple[jax.ShapeDtypeStruct, ...]:
@@ -138,6 +232,7 @@ def lower(
     emit: str | Iterable[str] = DEFAULT_EMIT,
     grad: bool = False,
     fast_compile: bool = True,
+    timings: dict[str, float] | None = None,
 ) -> LoweredTexts:
     """Lower ``fn`` at ``arg_types`` and return the requested IR texts.
 
@@ -153,6 +248,9 @@ def lower(
         affected; StableHLO and HLO texts are still of ``fn``.
       fast_compile: compile with :data:`FAST_COMPILE_OPTIONS` (cheaper LLVM
         code generation, identical optimized HLO).
+      timings: if given, seconds spent per stage are added to it under the
+        keys ``trace``, ``jaxpr``, ``lower``, ``stablehlo``, ``hlo``,
+        ``compile`` and ``optimized_hlo`` (text extraction and normalization).
 
     Texts: ``jaxpr`` is ``str(jax.make_jaxpr(fn)(*arg_types))``; ``stablehlo``
     is the lowered module without debug info; ``hlo`` is the pre-optimization
@@ -161,20 +259,41 @@ def lower(
     """
     kinds = parse_emit(emit)
     args = _check_arg_types(arg_types)
+    with _partitioner():
+        return _lower(fn, args, kinds, grad, fast_compile, _Clock(timings))
+
+
+def _lower(
+    fn: Callable, args: tuple[jax.ShapeDtypeStruct, ...], kinds: tuple[str, ...], grad: bool,
+    fast_compile: bool, clock: _Clock,
+) -> LoweredTexts:
     needs_lowering = any(k in kinds for k in ("stablehlo", "hlo", "optimized_hlo"))
     traced = jax.jit(fn).trace(*args) if needs_lowering or (not grad) else None
+    clock.lap("trace")
 
     jaxpr = None
     if "jaxpr" in kinds:
         jaxpr = str(jax.make_jaxpr(jax.grad(fn))(*args) if grad else traced.jaxpr)
+        clock.lap("jaxpr")
 
     stablehlo = hlo = optimized = None
     if needs_lowering:
-        lowered = traced.lower()
+        with _shared_ir_context():
+            lowered = traced.lower()
+        clock.lap("lower")
         if "stablehlo" in kinds:
             stablehlo = strip_mlir_locations(lowered.as_text(debug_info=False))
+            clock.lap("stablehlo")
         if "hlo" in kinds:
             hlo = normalize_hlo(lowered.as_text(dialect="hlo", debug_info=False))
+            clock.lap("hlo")
         if "optimized_hlo" in kinds:
-            optimized = compile_text(lowered, fast_compile)
+            options = dict(FAST_COMPILE_OPTIONS) if fast_compile else {}
+            compiled = lowered.compile(options)
+            clock.lap("compile")
+            text = compiled.as_text()
+            if text is None:  # pragma: no cover - backends without a text view
+                raise RuntimeError("this XLA backend cannot print compiled HLO")
+            optimized = normalize_hlo(text)
+            clock.lap("optimized_hlo")
     return LoweredTexts(jaxpr=jaxpr, stablehlo=stablehlo, optimized_hlo=optimized, hlo=hlo)

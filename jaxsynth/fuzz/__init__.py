@@ -1,0 +1,51 @@
+"""Fuzzing XLA and JAX with typed random programs.
+
+Public API (imports no JAX; the worker processes do)::
+
+    from jaxsynth.fuzz import Settings, run_campaign
+    summary = run_campaign(Settings(config=load_config("default"), out=Path("fuzz-out"), count=1000))
+
+Modules: ``oracles`` (the differential checks), ``tolerance`` (dtype/depth tolerances, simulated
+rounding, discontinuities), ``reference`` (the instrumented numpy interpreter), ``isolate`` and
+``worker`` (subprocess workers with timeouts), ``reduce`` (typed DAG reduction), ``findings``
+(folders, repro.py, buckets), ``campaign`` (the loop), ``command`` (the click command), ``inject``
+(test-only fault injection). Names are loaded lazily, so ``python -m jaxsynth.fuzz.worker`` and
+``python -m jaxsynth.fuzz.inject`` start without importing the rest.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["DEFAULT_PASSES", "ORACLES", "Settings", "fuzz", "inputs_for", "parse_budget", "parse_oracles",
+           "run_campaign"]
+
+_SOURCES = {
+    "Settings": "campaign",
+    "inputs_for": "campaign",
+    "parse_budget": "campaign",
+    "run_campaign": "campaign",
+    "DEFAULT_PASSES": "oracles",
+    "ORACLES": "oracles",
+    "parse_oracles": "oracles",
+    "fuzz": "command",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jaxsynth.fuzz.campaign import Settings, inputs_for, parse_budget, run_campaign
+    from jaxsynth.fuzz.command import fuzz
+    from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, parse_oracles
+
+
+def __getattr__(name: str) -> Any:
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,567 @@
+"""The fuzzing campaign: test programs 0, 1, 2, ... of (config, seed) until a count or a time budget
+is reached, then reduce, triage and write every finding.
+
+Program ``i`` and its inputs depend only on (config, seed, i), so a finding's folder name (its index)
+and contents do not depend on the number of workers; only timing does. Each of ``workers`` threads
+owns one isolated worker process (:mod:`jaxsynth.fuzz.isolate`); the campaign process itself never
+imports JAX.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jaxsynth.fuzz.findings import (
+    Finding,
+    bucket_of,
+    program_record,
+    repro_source,
+    write_finding,
+    write_json,
+)
+from jaxsynth.fuzz.isolate import Outcome, Worker, WorkerStartError
+from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, Verdict
+from jaxsynth.fuzz.reduce import Reduced, Subject, op_count, reduce
+from jaxsynth.fuzz.worker import Task
+from jaxsynth.grammar import GrammarConfig
+from jaxsynth.synth import random_inputs, sample
+from jaxsynth.synth.program import Program
+
+__all__ = ["Settings", "inputs_for", "parse_budget", "run_campaign"]
+
+_INJECT_ENV = "JAXSYNTH_FUZZ_INJECT"  # see jaxsynth.fuzz.inject (test-only)
+
+
+@dataclass
+class Settings:
+    config: GrammarConfig
+    out: Path
+    seed: int = 0
+    count: int | None = None  #: programs to test (indices 0..count-1)
+    budget: float | None = None  #: seconds of testing
+    oracles: tuple[str, ...] = tuple(ORACLES)
+    workers: int = 1
+    timeout: float = 120.0  #: per program (all oracles); a worker still busy after it is a hang
+    reduce: bool = True
+    max_reductions: int = 50  #: findings reduced (the rest are written unreduced)
+    max_reduce_tests: int = 300
+    max_reduce_seconds: float = 300.0
+    triage: bool = True
+    verify: bool = True  #: run each written repro.py standalone and record its exit status
+    progress: bool = False
+    env: dict[str, str] | None = None  #: worker environment (default: this process's)
+    log: Callable[[str], None] = field(default=lambda message: None)
+
+
+def inputs_for(program: Program, seed: int, index: int) -> list[np.ndarray]:
+    """The concrete inputs of program ``index``: drawn from its declared ranges, seeded by (seed, index)."""
+    return random_inputs(program, np.random.default_rng([seed, index, 0xF022]))
+
+
+@dataclass
+class RawFinding:
+    index: int
+    oracle: str
+    kind: str
+    program: Program
+    inputs: list[np.ndarray]
+    verdict: Verdict | None = None
+    outcome: Outcome | None = None
+
+
+@dataclass
+class _State:
+    settings: Settings
+    next_index: int = 0
+    tested: int = 0
+    crashed_programs: int = 0
+    internal: int = 0
+    stop: bool = False
+    counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    closest: dict[str, tuple[float, int]] = field(default_factory=dict)  #: max error/tolerance of a pass
+    raw: list[RawFinding] = field(default_factory=list)
+    internal_messages: list[str] = field(default_factory=list)
+    fatal: BaseException | None = None  #: a worker that cannot start stops the campaign
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _limitation(oracle: str, verdict: Verdict, program: Program) -> str | None:
+    """A known limitation of JAX (documented behaviour, not a bug) that explains a verdict."""
+    from jaxsynth.fuzz.oracles import KNOWN_LIMITATIONS
+
+    for limitation in KNOWN_LIMITATIONS:
+        if limitation.oracle == oracle and limitation.matches(program, verdict):
+            return limitation.description
+    return None
+
+
+def _note_raw(state: _State, raw: RawFinding) -> None:
+    """Append one line per raw finding to ``raw-findings.jsonl`` (visible while the campaign runs)."""
+    state.raw.append(raw)
+    evidence = raw.verdict.detail if raw.verdict is not None else (raw.outcome.describe if raw.outcome else "")
+    line = {"index": raw.index, "oracle": raw.oracle, "kind": raw.kind, "detail": evidence[:300]}
+    with open(state.settings.out / "raw-findings.jsonl", "a") as f:
+        f.write(json.dumps(line) + "\n")
+
+
+def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome) -> None:
+    oracles = state.settings.oracles
+    with state.lock:
+        state.tested += 1
+        if outcome.kind == "internal":
+            state.internal += 1
+            if len(state.internal_messages) < 20:
+                state.internal_messages.append(f"program {index}: {outcome.message.strip()[-400:]}")
+            return
+        if outcome.kind in ("crash", "hang"):
+            state.crashed_programs += 1
+            state.counts[outcome.oracle or "?"][outcome.kind] += 1
+            _note_raw(state, RawFinding(index, outcome.oracle or oracles[0], outcome.kind, program, inputs,
+                                        outcome=outcome))
+            return
+        assert outcome.result is not None
+        for name, verdict in outcome.result.verdicts.items():
+            c = state.counts[name]
+            c["applied"] += 1
+            if verdict.ok and not verdict.skipped:
+                c["passed"] += 1
+                if verdict.ratio > state.closest.get(name, (0.0, -1))[0]:
+                    state.closest[name] = (verdict.ratio, index)
+            elif verdict.skipped and verdict.kind == "internal":
+                c["internal"] += 1
+                state.internal += 1
+                if len(state.internal_messages) < 20:
+                    state.internal_messages.append(f"program {index} ({name}): {verdict.detail[-400:]}")
+            elif verdict.skipped:
+                c["skipped_discontinuous" if "discontinu" in verdict.detail or "kink" in verdict.detail
+                  else "skipped_other"] += 1
+            elif _limitation(name, verdict, program) is not None:
+                c["known_limitation"] += 1
+            else:
+                c["failed" if verdict.kind == "wrong" else "errors"] += 1
+                _note_raw(state, RawFinding(index, name, verdict.kind, program, inputs, verdict=verdict))
+
+
+def _take_index(state: _State, deadline: float | None) -> int | None:
+    settings = state.settings
+    with state.lock:
+        if state.stop:
+            return None
+        if settings.count is not None and state.next_index >= settings.count:
+            return None
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
+        index = state.next_index
+        state.next_index += 1
+        return index
+
+
+def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> None:
+    settings = state.settings
+    while True:
+        index = _take_index(state, deadline)
+        if index is None:
+            return
+        program = sample(settings.config, settings.seed, index)
+        inputs = inputs_for(program, settings.seed, index)
+        task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index))
+        try:
+            outcome = worker.run(task, settings.timeout)
+        except WorkerStartError as exc:
+            with state.lock:
+                state.stop = True
+                state.fatal = exc
+            return
+        _record(state, index, program, inputs, outcome)
+        if bar is not None:
+            bar.update(1)
+
+
+def _oracle_seed(seed: int, index: int) -> int:
+    return (seed * 1_000_003 + index) % (2**63)
+
+
+# ---------------------------------------------------------------- findings
+
+
+def _exception_type(detail: str) -> str:
+    return detail.split(":", 1)[0]
+
+
+class _Reducer:
+    """Reduce, triage and write one finding, using one worker."""
+
+    def __init__(self, settings: Settings, worker: Worker, toolchain: dict[str, str]) -> None:
+        self.settings = settings
+        self.worker = worker
+        self.toolchain = toolchain
+
+    def task(self, subject: Subject, raw: RawFinding, **kwargs: Any) -> Task:
+        if raw.oracle == "passes":
+            kwargs.setdefault("passes_off", self.passes_of(raw))
+        return Task(subject.program, subject.input_list(), (raw.oracle,), seed=_oracle_seed(self.settings.seed,
+                                                                                            raw.index), **kwargs)
+
+    @staticmethod
+    def passes_of(raw: RawFinding) -> tuple[str, ...]:
+        data = raw.verdict.data if raw.verdict is not None else (raw.outcome.plan if raw.outcome else {})
+        return tuple(data.get("passes_off") or DEFAULT_PASSES)
+
+    def same_failure(self, raw: RawFinding, outcome: Outcome) -> Verdict | Outcome | None:
+        """The new verdict (or crash outcome) if ``outcome`` shows the same failure as ``raw``."""
+        if raw.kind in ("crash", "hang"):
+            original = raw.outcome
+            assert original is not None
+            if outcome.kind != raw.kind or outcome.oracle != original.oracle:
+                return None
+            if raw.kind == "crash" and (outcome.signal, outcome.exitcode) != (original.signal, original.exitcode):
+                return None
+            return outcome
+        if outcome.kind != "ok" or outcome.result is None:
+            return None
+        verdict = outcome.result.verdicts.get(raw.oracle)
+        if verdict is None or not verdict.failed or verdict.kind != raw.kind:
+            return None
+        if raw.kind == "error" and raw.verdict is not None:
+            if _exception_type(verdict.detail) != _exception_type(raw.verdict.detail):
+                return None
+        return verdict
+
+    def process(self, raw: RawFinding, do_reduce: bool, note: str | None = None) -> Finding:
+        settings = self.settings
+        original = Subject(raw.program, dict(zip(raw.program.body.params, raw.inputs, strict=True)))
+        latest: dict[str, Any] = {"evidence": raw.verdict if raw.verdict is not None else raw.outcome}
+
+        def interesting(candidate: Subject) -> bool:
+            outcome = self.worker.run(self.task(candidate, raw), settings.timeout)
+            evidence = self.same_failure(raw, outcome)
+            if evidence is not None:
+                latest["evidence"] = evidence
+            return evidence is not None
+
+        hint = [raw.verdict.output] if raw.verdict is not None and raw.verdict.output is not None else []
+        worst = raw.verdict.index if raw.verdict is not None else None
+        if do_reduce:
+            self.worker.spare = raw.kind in ("crash", "hang")
+            reduced = reduce(original, interesting, max_tests=settings.max_reduce_tests,
+                             max_seconds=settings.max_reduce_seconds, outputs_hint=hint, worst=worst)
+            self.worker.spare = False
+        else:
+            reduced = Reduced(original, 0, 0.0, (), False)
+        subject = reduced.subject
+        hlo = None
+        if raw.kind in ("wrong", "error"):
+            # one more run of the reduced program: fresh evidence and its optimized HLO
+            outcome = self.worker.run(self.task(subject, raw, want_hlo=True), settings.timeout)
+            evidence = self.same_failure(raw, outcome)
+            if evidence is not None:
+                latest["evidence"] = evidence
+            if outcome.result is not None:
+                hlo = outcome.result.hlo
+        evidence = latest["evidence"]
+        culprit, triage = (None, None)
+        if settings.triage and (raw.kind in ("wrong", "error") or raw.oracle == "passes"):
+            if self.toolchain.get("per_compile_pass_options", "true") == "true":
+                self.worker.spare = raw.kind in ("crash", "hang")
+                culprit, triage = self.culprit_pass(subject, raw)
+                self.worker.spare = False
+            else:
+                triage = "unavailable: this jaxlib cannot disable HLO passes per compile"
+        return self.write(raw, reduced, evidence, hlo, culprit, note or triage)
+
+    def culprit_pass(self, subject: Subject, raw: RawFinding) -> tuple[str | None, str]:
+        """The HLO pass whose disabling removes the discrepancy (for ``passes``: whose disabling creates it)."""
+        timeout = self.settings.timeout
+
+        def fails(**kwargs: Any) -> bool:
+            return self.same_failure(raw, self.worker.run(self.task(subject, raw, **kwargs), timeout)) is not None
+
+        if raw.oracle == "passes":
+            for name in self.passes_of(raw):
+                if fails(passes_off=(name,)):
+                    return name, f"disabling {name!r} alone reproduces it"
+            return None, "no single pass: needs several passes disabled together"
+        if fails(disabled=DEFAULT_PASSES):
+            return None, "still present with all listed HLO passes disabled (not pass-dependent)"
+        for name in DEFAULT_PASSES:
+            if not fails(disabled=(name,)):
+                return name, f"disabling {name!r} removes it"
+        return None, "removed only by disabling several passes together"
+
+    def write(self, raw: RawFinding, reduced: Reduced, evidence: Any, hlo: str | None, culprit: str | None,
+              triage: str | None) -> Finding:
+        settings = self.settings
+        subject = reduced.subject
+        program = subject.program
+        signal_name = None
+        if raw.kind == "crash" and raw.outcome is not None:
+            o = raw.outcome
+            import signal as _signal
+
+            signal_name = _signal.Signals(o.signal).name if o.signal else f"exit{o.exitcode}"
+        bucket, signature = bucket_of(raw.oracle, raw.kind, program, signal_name)
+        if isinstance(evidence, Verdict):
+            detail, error, tol, output = evidence.detail, evidence.error, evidence.tolerance, evidence.output
+            data = evidence.data
+        else:
+            assert isinstance(evidence, Outcome)
+            detail, error, tol, output = evidence.describe, None, None, None
+            data = evidence.plan
+        folder_name = f"{raw.index:06d}-{raw.oracle}-{raw.kind}"
+        folder = settings.out / "findings" / folder_name
+        finding = Finding(
+            index=raw.index,
+            oracle=raw.oracle,
+            kind=raw.kind,
+            detail=detail,
+            error=error,
+            tolerance=tol,
+            output=output,
+            bucket=bucket,
+            signature=signature,
+            signal=signal_name,
+            stage=f"{evidence.oracle}/{evidence.step}" if isinstance(evidence, Outcome) else None,
+            culprit_pass=culprit,
+            triage=triage,
+            original_ops=op_count(raw.program),
+            reduced_ops=op_count(program),
+            reduction_tests=reduced.tests,
+            reduction_seconds=round(reduced.seconds, 2),
+            reduction_steps=list(reduced.steps),
+            reduction_complete=reduced.complete,
+            stderr_tail=evidence.stderr_tail[-2000:] if isinstance(evidence, Outcome) else "",
+            toolchain=self.toolchain,
+            config=settings.config.name,
+            config_digest=settings.config.digest,
+            seed=settings.seed,
+            folder=f"findings/{folder_name}",
+        )
+        from jaxsynth.synth import render
+
+        title = f"jaxsynth fuzz finding {bucket}: {signature}"
+        repro = repro_source(oracle=raw.oracle, kind=raw.kind, title=title, detail=detail, source=render(program),
+                             inputs=subject.input_list(), data=data or {},
+                             hang_timeout=max(10.0, 2 * settings.timeout))
+        record = program_record(program, raw.program, config=settings.config.name, digest=settings.config.digest,
+                                seed=settings.seed, index=raw.index)
+        write_finding(folder, finding, record, repro, hlo)
+        if settings.verify:
+            finding.repro_status, finding.repro_output = self.verify(folder / "repro.py", raw.kind)
+            write_finding(folder, finding, record, repro, hlo)
+        return finding
+
+    def verify(self, repro: Path, kind: str) -> tuple[int | None, str]:
+        env = dict(self.worker.env)
+        env.setdefault("JAX_PLATFORMS", "cpu")
+        cmd = [sys.executable, str(repro)]
+        from jaxsynth.fuzz import inject
+
+        if inject.active() or env.get(inject.ENV):
+            cmd = [sys.executable, "-m", "jaxsynth.fuzz.inject", str(repro)]
+        timeout = max(30.0, self.settings.timeout) + 120.0
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=repro.parent)
+        except subprocess.TimeoutExpired:
+            return None, "repro.py did not finish"
+        text = (done.stdout + done.stderr).strip()
+        return done.returncode, text[-1500:]
+
+
+# ---------------------------------------------------------------- the campaign
+
+
+def _summary(state: _State, settings: Settings, findings: list[Finding], timing: dict[str, float],
+             toolchain: dict[str, str], status: str) -> dict[str, Any]:
+    buckets: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        b = buckets.setdefault(f.bucket, {"bucket": f.bucket, "signature": f.signature, "oracle": f.oracle,
+                                          "kind": f.kind, "count": 0, "findings": [], "culprit_pass": f.culprit_pass})
+        b["count"] += 1
+        b["findings"].append(f.folder)
+    per_oracle: dict[str, dict[str, Any]] = {}
+    for name in settings.oracles:
+        per_oracle[name] = dict(sorted(state.counts.get(name, Counter()).items()))
+        if name in state.closest:  # how close a passing comparison came to its tolerance (noise margin)
+            ratio, where = state.closest[name]
+            per_oracle[name]["max_error_over_tolerance"] = round(ratio, 4)
+            per_oracle[name]["max_error_over_tolerance_at"] = where
+    skipped = sum(c.get("skipped_discontinuous", 0) for c in state.counts.values())
+    testing = timing.get("testing_seconds", 0.0)
+    rate = state.tested / testing if testing > 0 else 0.0
+    return {
+        "status": status,
+        "programs_tested": state.tested,
+        "oracles": per_oracle,
+        "findings": len(findings) if status in ("done", "stopped") else len(state.raw),
+        "crashes": sum(1 for r in state.raw if r.kind == "crash"),
+        "hangs": sum(1 for r in state.raw if r.kind == "hang"),
+        "skipped_discontinuous": skipped,
+        "internal_errors": state.internal,
+        "internal_messages": state.internal_messages,
+        "buckets": sorted(buckets.values(), key=lambda b: (-b["count"], b["signature"])),
+        "finding_folders": [f.folder for f in findings],
+        "duration": round(timing.get("total_seconds", 0.0), 2),
+        "testing_seconds": round(testing, 2),
+        "reduction_seconds": round(timing.get("reduction_seconds", 0.0), 2),
+        "programs_per_second": round(rate, 3),
+        "programs_per_second_per_worker": round(rate / max(1, settings.workers), 3),
+        "workers": settings.workers,
+        "config": settings.config.name,
+        "config_digest": settings.config.digest,
+        "seed": settings.seed,
+        "count": settings.count,
+        "budget_seconds": settings.budget,
+        "timeout_seconds": settings.timeout,
+        "toolchain": toolchain,
+        "injected_fault": os.environ.get(_INJECT_ENV) or (settings.env or {}).get(_INJECT_ENV),
+    }
+
+
+def run_campaign(settings: Settings) -> dict[str, Any]:
+    """Run a campaign and write ``summary.json`` and the finding folders under ``settings.out``."""
+    settings.out.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    state = _State(settings)
+    workers = [Worker(env=settings.env) for _ in range(settings.workers)]
+    toolchain: dict[str, str] = {}
+    findings: list[Finding] = []
+    timing: dict[str, float] = {}
+    status = "running"
+    try:
+        toolchain = workers[0].start()
+        deadline = start + settings.budget if settings.budget is not None else None
+        bar = None
+        if settings.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=settings.count, unit="prog", desc="fuzz", file=sys.stderr, smoothing=0.05)
+        test_start = time.monotonic()
+        threads = [threading.Thread(target=_tester, args=(state, w, deadline, bar), daemon=True) for w in workers]
+        for t in threads:
+            t.start()
+        last_write = time.monotonic()
+        stopped = False
+        restore = _terminate_as_interrupt()
+        while any(t.is_alive() for t in threads):
+            try:
+                for t in threads:
+                    t.join(timeout=1.0)
+            except KeyboardInterrupt:
+                if stopped:
+                    raise
+                stopped = True
+                state.stop = True  # graceful: finish the programs in flight, then reduce and write findings
+                settings.log("stopping: finishing the programs in flight, then writing findings "
+                             "(interrupt again to abort)")
+            if time.monotonic() - last_write > 30:
+                timing = {"testing_seconds": time.monotonic() - test_start, "total_seconds": time.monotonic() - start}
+                write_json(settings.out / "summary.json", _summary(state, settings, [], timing, toolchain, "running"))
+                last_write = time.monotonic()
+        restore()
+        if bar is not None:
+            bar.close()
+        if state.fatal is not None:
+            raise state.fatal
+        timing["testing_seconds"] = time.monotonic() - test_start
+        settings.log(f"tested {state.tested} programs in {timing['testing_seconds']:.1f}s; "
+                     f"{len(state.raw)} raw findings")
+        reduce_start = time.monotonic()
+        findings = _process_findings(state, settings, workers, toolchain)
+        timing["reduction_seconds"] = time.monotonic() - reduce_start
+        status = "stopped" if stopped else "done"
+    except KeyboardInterrupt:
+        state.stop = True
+        status = "interrupted"
+        raise
+    finally:
+        for w in workers:
+            w.close()
+        timing["total_seconds"] = time.monotonic() - start
+        timing.setdefault("testing_seconds", timing["total_seconds"])
+        summary = _summary(state, settings, findings, timing, toolchain, status)
+        write_json(settings.out / "summary.json", summary)
+    return summary
+
+
+def _terminate_as_interrupt() -> Callable[[], None]:
+    """While testing, SIGTERM (and SIGINT, unless ignored) stop the campaign gracefully."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, interrupt)
+    if previous[signal.SIGINT] is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, interrupt)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def _process_findings(state: _State, settings: Settings, workers: list[Worker], toolchain: dict[str, str]
+                      ) -> list[Finding]:
+    raws = sorted(state.raw, key=lambda r: (r.index, list(ORACLES).index(r.oracle) if r.oracle in ORACLES else 99))
+    queue = list(enumerate(raws))
+    results: dict[int, Finding] = {}
+    lock = threading.Lock()
+
+    def run(worker: Worker) -> None:
+        reducer = _Reducer(settings, worker, toolchain)
+        while True:
+            with lock:
+                if not queue:
+                    return
+                position, raw = queue.pop(0)
+            do_reduce = settings.reduce and position < settings.max_reductions
+            try:
+                finding = reducer.process(raw, do_reduce=do_reduce)
+            except WorkerStartError:
+                raise
+            except Exception as exc:  # never lose a finding to a reducer bug: write it unreduced
+                settings.log(f"reduction of program {raw.index} ({raw.oracle}) failed: {type(exc).__name__}: {exc}")
+                note = f"reduction failed: {type(exc).__name__}: {exc}"[:300]
+                finding = reducer.process(raw, do_reduce=False, note=note)
+            settings.log(f"finding {finding.folder}: {finding.signature} (repro exit {finding.repro_status})")
+            with lock:
+                results[position] = finding
+
+    threads = [threading.Thread(target=run, args=(w,), daemon=True) for w in workers[: max(1, len(raws))]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [results[k] for k in sorted(results)]
+
+
+_BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh])\s*$")
+
+
+def parse_budget(text: str) -> float:
+    """``"30s"``, ``"10m"``, ``"2h"`` -> seconds; ValueError otherwise."""
+    match = _BUDGET.match(text)
+    if not match:
+        raise ValueError(f"bad budget {text!r}: expected a number with a unit, like 30s, 10m or 2h")
+    value = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+    if value <= 0:
+        raise ValueError(f"bad budget {text!r}: must be positive")
+    return value

@@ -1,0 +1,369 @@
+"""Findings on disk: one folder per finding, a standalone ``repro.py``, buckets and ``summary.json``.
+
+Folder ``<out>/findings/<NNNNNN>-<oracle>-<kind>/`` (NNNNNN is the program index):
+
+- ``repro.py`` — imports only jax, numpy and sys; holds the reduced program, its concrete inputs and
+  the expected values with their tolerance; prints what differs; exits 1 while the discrepancy is
+  present and 0 once it is fixed. For a crash it just runs the program (the crash kills it); for a
+  hang it exits 1 after a watchdog timeout (``faulthandler``, standard library). A ``passes`` repro
+  on a jaxlib without per-compile pass options reruns itself with ``XLA_FLAGS`` (os, subprocess).
+- ``program.json`` — the program record: provenance (config, seed, index), the original and reduced
+  Python sources, signature, input ranges, ops.
+- ``finding.json`` — oracle, kind, error vs tolerance, toolchain, bucket, triage.
+- ``optimized_hlo.txt`` — XLA's optimized HLO of the reduced program (when it compiles).
+
+A bucket is the signature ``oracle/kind/sorted reduced op multiset`` (plus the signal of a crash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from jaxsynth.synth import render, structural_hash
+from jaxsynth.synth.program import Program
+
+__all__ = ["Finding", "bucket_of", "program_record", "repro_source", "write_finding", "write_json"]
+
+
+class Finding(msgspec.Struct, kw_only=True):
+    """What ``finding.json`` holds (every field present, ``null`` when not applicable)."""
+
+    index: int
+    oracle: str
+    kind: str  #: wrong | error | crash | hang
+    detail: str
+    error: float | None = None
+    tolerance: float | None = None
+    output: int | None = None
+    bucket: str = ""
+    signature: str = ""
+    signal: str | None = None
+    stage: str | None = None
+    culprit_pass: str | None = None
+    triage: str | None = None
+    original_ops: int = 0
+    reduced_ops: int = 0
+    reduction_tests: int = 0
+    reduction_seconds: float = 0.0
+    reduction_steps: list[str] = msgspec.field(default_factory=list)
+    reduction_complete: bool = False
+    repro_status: int | None = None  #: exit status of repro.py, run standalone after writing it
+    repro_output: str = ""
+    stderr_tail: str = ""
+    toolchain: dict[str, str] = msgspec.field(default_factory=dict)
+    config: str = ""
+    config_digest: str = ""
+    seed: int = 0
+    folder: str = ""
+
+
+def _finite(x: float | None) -> float | None:
+    if x is None:
+        return None
+    return float(x) if math.isfinite(x) else None
+
+
+def ops_of(program: Program) -> list[str]:
+    return sorted(n.op for n in program.op_nodes())
+
+
+def bucket_of(oracle: str, kind: str, program: Program, signal: str | None = None) -> tuple[str, str]:
+    """(bucket id, signature) of a finding: its oracle, kind and reduced op multiset."""
+    counts = Counter(ops_of(program))
+    ops = ",".join(f"{op}*{n}" if n > 1 else op for op, n in sorted(counts.items()))
+    signature = f"{oracle}/{kind}{'/' + signal if signal else ''}/{ops or '(no ops)'}"
+    return hashlib.sha256(signature.encode()).hexdigest()[:10], signature
+
+
+def program_record(program: Program, original: Program, *, config: str, digest: str, seed: int, index: int
+                   ) -> dict[str, Any]:
+    return {
+        "config": config,
+        "config_digest": digest,
+        "seed": seed,
+        "index": index,
+        "function_name": program.name,
+        "python": render(program),
+        "signature": [str(t) for t in program.input_types],
+        "output_types": [str(t) for t in program.output_types],
+        "input_ranges": [[float(r.lo), float(r.hi)] for r in program.input_ranges],
+        "ops": ops_of(program),
+        "graph_hash": structural_hash(program),
+        "original_python": render(original),
+        "original_signature": [str(t) for t in original.input_types],
+        "original_ops": ops_of(original),
+        "original_graph_hash": structural_hash(original),
+    }
+
+
+# ---------------------------------------------------------------- repro.py
+
+def _dtype_expr(dtype: np.dtype) -> str:
+    name = np.dtype(dtype).name
+    if name == "bfloat16":
+        return "jnp.bfloat16"
+    if name == "bool":
+        return "np.bool_"
+    return f"np.{name}"
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool | np.bool_):
+        return "True" if v else "False"
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    f = float(v)
+    if math.isnan(f):
+        return "float('nan')"
+    if math.isinf(f):
+        return "float('inf')" if f > 0 else "-float('inf')"
+    return repr(f)
+
+
+def _nested(a: np.ndarray) -> str:
+    if a.ndim == 0:
+        return _scalar(a.item() if a.dtype.kind in "biu" else float(a))
+    return "[" + ", ".join(_nested(x) for x in a) + "]"
+
+
+def array_literal(a: Any) -> str:
+    """Source text that rebuilds ``a`` exactly (dtype and shape included)."""
+    a = np.asarray(a)
+    values = a.astype(np.float64) if a.dtype.kind == "f" or a.dtype.name == "bfloat16" else a
+    return f"np.array({_nested(values)}, dtype={_dtype_expr(a.dtype)})"
+
+
+def _list_literal(arrays: Sequence[Any]) -> str:
+    if not arrays:
+        return "[]"
+    return "[\n" + "".join(f"    {array_literal(a)},\n" for a in arrays) + "]"
+
+
+_CHECK = '''
+
+def check(name, got, expected, tol):
+    """Print how ``got`` compares with ``expected``; True when every element is within ``tol``."""
+    got = np.asarray(got).astype(np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    tol = np.broadcast_to(np.asarray(tol, dtype=np.float64), expected.shape)
+    if got.shape != expected.shape:
+        print(f"{name}: shape {got.shape}, expected {expected.shape}")
+        return False
+    with np.errstate(all="ignore"):
+        err = np.abs(got - expected)
+        bad = ~(err <= tol) & ~(np.isnan(got) & np.isnan(expected))
+    if not bad.any():
+        print(f"{name}: OK (max |difference| {err.max() if err.size else 0.0:.3g})")
+        return True
+    ratio = np.nan_to_num(err / np.where(tol > 0, tol, 1e-300), nan=np.inf)
+    worst = np.unravel_index(int(np.argmax(np.where(bad, ratio, -1.0))), expected.shape)
+    print(f"{name}: {int(bad.sum())} of {bad.size} elements differ; at {list(map(int, worst))}: "
+          f"got {float(got[worst])!r}, expected {float(expected[worst])!r}, "
+          f"|difference| {float(err[worst]):.6g} > tolerance {float(tol[worst]):.3g}")
+    return False
+
+
+def outputs(result):
+    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
+'''
+
+
+_DISABLED = '''
+
+def disabled_outputs(args):
+    """Outputs with PASSES disabled: per compile, or (older jaxlibs) through XLA_FLAGS in a child process."""
+    try:
+        return outputs(jax.jit(f).lower(*args).compile({"xla_disable_hlo_passes": PASSES})(*args))
+    except RuntimeError:
+        if "--disabled-outputs" in sys.argv:
+            raise
+    import io
+    import os
+    import subprocess
+
+    flags = os.environ.get("XLA_FLAGS", "") + " --xla_disable_hlo_passes=" + PASSES
+    child = subprocess.run([sys.executable, __file__, "--disabled-outputs"], capture_output=True, check=True,
+                           env=dict(os.environ, XLA_FLAGS=flags.strip()))
+    saved = np.load(io.BytesIO(child.stdout))
+    return tuple(saved[f"arr_{k}"] for k in range(len(saved.files)))
+
+
+if "--disabled-outputs" in sys.argv:  # the child: XLA_FLAGS already disable PASSES
+    import io
+
+    _result = jax.jit(f)(*[jnp.asarray(x) for x in INPUTS])
+    _buffer = io.BytesIO()
+    np.savez(_buffer, *[np.asarray(o) for o in (_result if isinstance(_result, (tuple, list)) else (_result,))])
+    sys.stdout.buffer.write(_buffer.getvalue())
+    sys.exit(0)
+'''
+
+
+def _program_body(source: str) -> str:
+    lines = source.splitlines()
+    body = [ln for ln in lines if not ln.startswith("import ")]
+    return "\n".join(body).strip("\n") + "\n"
+
+
+def repro_source(
+    *,
+    oracle: str,
+    kind: str,
+    title: str,
+    detail: str,
+    source: str,
+    inputs: Sequence[np.ndarray],
+    data: dict[str, Any],
+    hang_timeout: float = 60.0,
+) -> str:
+    """A standalone script reproducing one finding (see the module docstring)."""
+    x64 = oracle == "grad" and data.get("mode") == "f64"
+    program_source = data.get("source", source) if oracle == "grad" else source
+    header = [
+        f'"""{title}',
+        "",
+        *[line for line in detail.splitlines()],
+        "",
+        "Standalone: needs only jax and numpy. Exits 1 while the discrepancy is present, 0 once it is fixed.",
+        '"""',
+        "import sys",
+        "",
+    ]
+    if kind == "hang":
+        header += ["import faulthandler", "", f"faulthandler.dump_traceback_later({hang_timeout:g}, exit=True)  "
+                   "# still running then: the hang is present, exit 1", ""]
+    header += ["import jax", "import jax.numpy as jnp", "import jax.lax as lax", "import numpy as np", ""]
+    if x64:
+        header += ['jax.config.update("jax_enable_x64", True)', ""]
+    parts = ["\n".join(header), "", _program_body(program_source), "", f"INPUTS = {_list_literal(inputs)}", ""]
+    compare = kind == "wrong"
+    body: list[str] = []
+    if oracle in ("reference", "lowprec"):
+        if compare:
+            parts += [f"EXPECTED = {_list_literal(data['expected'])}",
+                      f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}"]
+        body += ["args = [jnp.asarray(x) for x in INPUTS]", "got = outputs(jax.jit(f)(*args))"]
+        if compare:
+            body += ["ok = all([check(f'jit output {k} vs reference', got[k], EXPECTED[k], TOLERANCE[k])",
+                     "          for k in CHECKED])"]
+    elif oracle == "eager":
+        if compare:
+            parts += [f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}"]
+        body += ["args = [jnp.asarray(x) for x in INPUTS]", "jitted = outputs(jax.jit(f)(*args))",
+                 "with jax.disable_jit():", "    eager = outputs(f(*args))"]
+        if compare:
+            body += ["ok = all([check(f'jit output {k} vs eager', jitted[k], eager[k], TOLERANCE[k])",
+                     "          for k in CHECKED])"]
+    elif oracle == "passes":
+        passes = ",".join(data.get("passes_off", []))
+        parts += [f"PASSES = {passes!r}"]
+        if compare:
+            parts += [f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}"]
+        parts += [_DISABLED]
+        body += ["args = [jnp.asarray(x) for x in INPUTS]",
+                 "default = outputs(jax.jit(f).lower(*args).compile({})(*args))",
+                 "disabled = disabled_outputs(args)"]
+        if compare:
+            body += ["ok = all([check(f'output {k}, default vs passes disabled', default[k], disabled[k],",
+                     "                TOLERANCE[k]) for k in CHECKED])"]
+    elif oracle == "vmap":
+        batched = data.get("batched", list(inputs))
+        parts += [f"BATCHED = {_list_literal(batched)}", f"IN_AXES = {tuple(data.get('in_axes', [0] * len(inputs)))!r}"]
+        if compare:
+            parts += [f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}"]
+        body += [
+            "args = [jnp.asarray(x) for x in BATCHED]",
+            "vmapped = outputs(jax.jit(jax.vmap(f, in_axes=IN_AXES))(*args))",
+            "size = next(x.shape[0] for x, a in zip(BATCHED, IN_AXES) if a == 0)",
+            "single = jax.jit(f)",
+            "examples = [outputs(single(*[x[b] if a == 0 else x for x, a in zip(args, IN_AXES)]))",
+            "            for b in range(size)]",
+            "looped = [np.stack([np.asarray(e[k]) for e in examples]) for k in range(len(vmapped))]",
+        ]
+        if compare:
+            body += ["ok = all([check(f'output {k}, vmap vs per-example jit', vmapped[k], looped[k], TOLERANCE[k]) "
+                     "for k in CHECKED])"]
+    elif oracle == "grad":
+        dtype = "np.float64" if x64 else "np.float32"
+        parts += [
+            f"WEIGHTS = {_list_literal(data.get('weights', []))}",
+            f"DIRECTIONS = {_list_literal(data.get('directions', []))}",
+            f"FLOAT_IN = {tuple(data.get('float_in', []))!r}",
+            f"FLOAT_OUT = {tuple(data.get('float_out', []))!r}",
+        ]
+        if compare:
+            parts += [f"EXPECTED = {_scalar(data['expected'])}  # directional derivative: "
+                      + ("finite differences of the float64 reference" if x64 else "float64 jax.grad"),
+                      f"TOLERANCE = {_scalar(data['tol'])}"]
+        body += [
+            f"args = [jnp.asarray(x.astype({dtype}) if i in FLOAT_IN else x) for i, x in enumerate(INPUTS)]",
+            "",
+            "def loss(*xs):",
+            "    outs = outputs(f(*xs))",
+            f"    return sum(jnp.sum(outs[k] * jnp.asarray(w, dtype={dtype})) for k, w in zip(FLOAT_OUT, WEIGHTS))",
+            "",
+            "grads = jax.jit(jax.grad(loss, argnums=FLOAT_IN))(*args)",
+            "derivative = sum(float(np.sum(np.asarray(g, dtype=np.float64) * v)) for g, v in zip(grads, DIRECTIONS))",
+        ]
+        if compare:
+            body += [
+                "ok = abs(derivative - EXPECTED) <= TOLERANCE",
+                "print(f'directional derivative of jax.grad: {derivative!r}, expected {EXPECTED!r}, '",
+                "      f'|difference| {abs(derivative - EXPECTED):.6g} (tolerance {TOLERANCE:.3g})')",
+            ]
+    else:  # pragma: no cover
+        raise ValueError(f"unknown oracle {oracle!r}")
+    parts.append(_CHECK)
+    main = ["", "", "def main():"]
+    if kind == "error":
+        main += ["    try:"] + [f"        {ln}" if ln else "" for ln in body]
+        main += ["    except Exception as exc:  # the finding: JAX raised on a valid program",
+                 "        print(f'{type(exc).__name__}: {exc}'.splitlines()[0])", "        return 1",
+                 "    print('no exception: fixed')", "    return 0"]
+    elif kind in ("crash", "hang"):
+        main += [f"    {ln}" if ln else "" for ln in body]
+        main += ["    print('completed without crashing or hanging: fixed')", "    return 0"]
+    else:
+        main += [f"    {ln}" if ln else "" for ln in body]
+        main += ["    if ok:", "        print('no discrepancy: fixed')", "    return 0 if ok else 1"]
+    parts += main + ["", "", 'if __name__ == "__main__":', "    sys.exit(main())", ""]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- folders
+
+
+def write_json(path: Path, payload: Any) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, msgspec.Struct):
+        return msgspec.to_builtins(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def write_finding(folder: Path, finding: Finding, record: dict[str, Any], repro: str, hlo: str | None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "repro.py").write_text(repro)
+    write_json(folder / "program.json", record)
+    finding.error = _finite(finding.error)
+    finding.tolerance = _finite(finding.tolerance)
+    write_json(folder / "finding.json", msgspec.to_builtins(finding))
+    if hlo:
+        (folder / "optimized_hlo.txt").write_text(hlo)

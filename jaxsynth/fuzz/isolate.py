@@ -1,0 +1,246 @@
+"""Isolation: compile and run programs in subprocess workers with timeouts.
+
+A :class:`Worker` owns one ``python -m jaxsynth.fuzz.worker`` process, started with
+``subprocess`` (fork + immediate exec, in a new session) from a parent that never uses JAX itself, so
+nothing is ever forked after JAX is loaded. :meth:`Worker.run` sends a task and waits for its result
+with a deadline:
+
+- the process dies (a signal such as SIGSEGV or SIGABRT, or a non-zero exit) -> ``crash`` outcome;
+- the deadline passes -> the process group is killed -> ``hang`` outcome;
+- either way the worker is replaced before the next task, and the outcome names the oracle and
+  step that were running (the worker reports each step before taking it) and the tail of the
+  worker's stderr (faulthandler prints the Python stack of a crash there).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from jaxsynth.fuzz.worker import Task, TaskResult, recv, send
+
+__all__ = ["Outcome", "Worker", "WorkerStartError"]
+
+STARTUP_TIMEOUT = 180.0
+TAIL_BYTES = 4000
+
+
+class WorkerStartError(RuntimeError):
+    """A worker process could not start (e.g. JAX cannot be imported)."""
+
+
+@dataclass
+class Outcome:
+    kind: str  #: "ok", "crash", "hang" or "internal"
+    result: TaskResult | None = None
+    oracle: str = ""  #: the oracle running when the worker crashed or hung
+    step: str = ""
+    plan: dict[str, Any] = field(default_factory=dict)  #: what that oracle had generated
+    signal: int | None = None
+    exitcode: int | None = None
+    stderr_tail: str = ""
+    message: str = ""  #: internal error text
+    seconds: float = 0.0
+
+    @property
+    def describe(self) -> str:
+        if self.kind == "crash":
+            how = f"signal {signal.Signals(self.signal).name}" if self.signal else f"exit status {self.exitcode}"
+            return f"worker died ({how}) during {self.oracle or '?'}/{self.step or '?'}"
+        if self.kind == "hang":
+            return f"no result within the timeout during {self.oracle or '?'}/{self.step or '?'}"
+        return self.kind
+
+
+class _Process:
+    def __init__(self, env: dict[str, str] | None) -> None:
+        self.log = tempfile.TemporaryFile(prefix="jaxsynth-fuzz-worker-")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jaxsynth.fuzz.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            start_new_session=True,
+            bufsize=0,
+        )
+        self.ready = False
+        self.toolchain: dict[str, str] = {}
+
+    def tail(self) -> str:
+        try:
+            self.log.flush()
+            size = self.log.seek(0, os.SEEK_END)
+            self.log.seek(max(0, size - TAIL_BYTES))
+            return self.log.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+        self.log.close()
+
+    def wait_readable(self, deadline: float) -> bool:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
+        return bool(ready)
+
+
+class Worker:
+    """One isolated worker process, restarted after a crash, a hang or ``max_tasks`` tasks.
+
+    With ``spare=True`` a replacement process is started ahead of time, so a crash costs no JAX
+    start-up on the next task (used while reducing crash findings)."""
+
+    _ids = itertools.count()
+
+    def __init__(self, env: dict[str, str] | None = None, max_tasks: int = 2000, spare: bool = False) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.max_tasks = max_tasks
+        self.spare = spare
+        self.id = next(self._ids)
+        self._proc: _Process | None = None
+        self._spare: _Process | None = None
+        self._tasks = 0
+        self._task_ids = itertools.count()
+        self.toolchain: dict[str, str] = {}
+        self.restarts = 0
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _new(self) -> _Process:
+        return _Process(self.env)
+
+    def _ensure(self) -> _Process:
+        if self._proc is not None and (self._proc.proc.poll() is not None or self._tasks >= self.max_tasks):
+            self._retire()
+        if self._proc is None:
+            if self._spare is not None:
+                self._proc, self._spare = self._spare, None
+            else:
+                self._proc = self._new()
+            self._tasks = 0
+        proc = self._proc
+        if not proc.ready:
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            message = recv(proc.proc.stdout) if proc.wait_readable(deadline) else None
+            if not message or message[0] != "ready":
+                tail = proc.tail()
+                self._retire()
+                raise WorkerStartError(f"fuzz worker failed to start: {tail.strip().splitlines()[-1:] or 'no output'}")
+            proc.ready = True
+            self.toolchain = message[1]
+        if self.spare and self._spare is None:
+            self._spare = self._new()
+        return proc
+
+    def _retire(self) -> None:
+        if self._proc is not None:
+            proc, self._proc = self._proc, None
+            if proc.proc.poll() is None and proc.ready:
+                try:
+                    send(proc.proc.stdin, ("exit",))
+                    proc.proc.wait(timeout=5)
+                except (OSError, subprocess.TimeoutExpired, BrokenPipeError):
+                    pass
+            proc.kill()
+            self.restarts += 1
+
+    def start(self) -> dict[str, str]:
+        """Start the process now (otherwise it starts with the first task); returns its toolchain."""
+        self._ensure()
+        return self.toolchain
+
+    def close(self) -> None:
+        self._retire()
+        if self._spare is not None:
+            self._spare.kill()
+            self._spare = None
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ tasks
+
+    def run(self, task: Task, timeout: float) -> Outcome:
+        proc = self._ensure()
+        task_id = next(self._task_ids)
+        start = time.monotonic()
+        deadline = start + timeout
+        oracle = step = ""
+        plan: dict[str, Any] = {}
+        try:
+            send(proc.proc.stdin, ("task", task_id, task))
+        except (BrokenPipeError, OSError):
+            return self._died(proc, oracle, step, plan, start)
+        self._tasks += 1
+        while True:
+            if not proc.wait_readable(deadline):
+                if proc.proc.poll() is not None:
+                    return self._died(proc, oracle, step, plan, start)
+                tail = proc.tail()
+                self._proc = None
+                proc.kill()
+                self.restarts += 1
+                return Outcome("hang", oracle=oracle, step=step, plan=plan, stderr_tail=tail,
+                               seconds=time.monotonic() - start)
+            try:
+                message = recv(proc.proc.stdout)
+            except (OSError, EOFError, ValueError):
+                message = None
+            if message is None:
+                return self._died(proc, oracle, step, plan, start)
+            kind = message[0]
+            if message[1] != task_id:
+                continue
+            if kind == "stage":
+                if message[2] != oracle:
+                    plan = {}
+                oracle, step = message[2], message[3]
+                if message[4]:
+                    plan.update(message[4])
+            elif kind == "result":
+                return Outcome("ok", result=message[2], seconds=time.monotonic() - start)
+            elif kind == "internal":
+                return Outcome("internal", oracle=oracle, step=step, message=message[2],
+                               seconds=time.monotonic() - start)
+
+    def _died(self, proc: _Process, oracle: str, step: str, plan: dict[str, Any], start: float) -> Outcome:
+        try:
+            code = proc.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            code = None
+        tail = proc.tail()
+        self._proc = None
+        proc.kill()
+        self.restarts += 1
+        sig = -code if code is not None and code < 0 else None
+        return Outcome("crash", oracle=oracle, step=step, plan=plan, signal=sig,
+                       exitcode=code, stderr_tail=tail, seconds=time.monotonic() - start)

@@ -1,0 +1,670 @@
+"""Oracles: named, selectable checks of one program on one set of inputs.
+
+Each oracle has ``applies(program)`` and ``check(case) -> Verdict``. ``check`` runs inside a worker
+process (it compiles and runs the program with JAX); everything JAX-related is imported lazily, so
+this module can be imported by the campaign without loading JAX.
+
+==========  ==========================================================================================
+reference   jitted XLA vs the numpy float64 reference interpreter of the typed IR
+eager       ``jax.jit`` vs op-by-op eager execution (``jax.disable_jit``)
+passes      XLA with default passes vs with a set of HLO optimization passes disabled
+grad        ``jax.grad`` vs finite differences of the float64 reference (float32 programs)
+vmap        ``jax.vmap(f)`` over a batch vs ``f`` applied to each example
+lowprec     float16/bfloat16/int8/uint8 programs vs the reference rounded to each node's dtype
+==========  ==========================================================================================
+
+Tolerances and the discontinuity rules are in :mod:`jaxsynth.fuzz.tolerance`. A mismatch that the
+discontinuity rules explain is a *skipped* verdict (``skipped_discontinuous`` in the summary), not a
+finding. An exception raised by JAX on a well-typed, in-domain program is a finding of kind ``error``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from jaxsynth.fuzz import reference, tolerance
+from jaxsynth.grammar.ops import REGISTRY
+from jaxsynth.grammar.types import DType
+from jaxsynth.synth import depth as program_depth
+from jaxsynth.synth import render
+from jaxsynth.synth.program import Program
+
+__all__ = [
+    "DEFAULT_PASSES",
+    "KNOWN_LIMITATIONS",
+    "ORACLES",
+    "Case",
+    "InternalError",
+    "Limitation",
+    "Oracle",
+    "Verdict",
+    "parse_oracles",
+    "run_oracles",
+]
+
+#: HLO optimization passes the ``passes`` oracle disables (XLA:CPU pass names). Each is a pure
+#: optimization: disabling it must never change a result beyond rounding. Triage bisects this list.
+DEFAULT_PASSES: tuple[str, ...] = (
+    "algsimp",
+    "fusion",
+    "cse",
+    "simplify-fp-conversions",
+    "transpose-folding",
+    "while-loop-simplifier",
+    "while-loop-invariant-code-motion",
+    "conditional-simplifier",
+    "reshape-mover",
+    "constant_folding",
+    "batch-dot-simplification",
+    "tuple-simplifier",
+    "zero_sized_hlo_elimination",
+    "small-while-loop-hoisting",
+)
+
+LOW_PRECISION = frozenset({DType.float16, DType.bfloat16, DType.int8, DType.uint8})
+
+
+class InternalError(Exception):
+    """A failure of jaxsynth itself (reference interpreter, rendering): never a finding."""
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    error: float = 0.0
+    tolerance: float = 0.0
+    detail: str = ""
+    skipped: bool = False  #: the check could not decide (e.g. a discontinuity within rounding error)
+    kind: str = "wrong"  #: "wrong" (a value differs) or "error" (JAX raised)
+    ratio: float = 0.0  #: error / tolerance at the worst element (how close a pass came to failing)
+    output: int | None = None  #: failing output position
+    index: tuple[int, ...] = ()  #: worst element of that output
+    data: dict[str, Any] = field(default_factory=dict)  #: what a repro needs (only on failure)
+
+    @property
+    def failed(self) -> bool:
+        return not self.ok and not self.skipped
+
+
+OK = Verdict(True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:500]
+
+
+def _as_tuple(result: Any, n: int) -> tuple[Any, ...]:
+    if n == 1 and not isinstance(result, tuple | list):
+        return (result,)
+    return tuple(result)
+
+
+def _np(x: Any) -> np.ndarray:
+    return np.asarray(x)
+
+
+def build_function(source: str, name: str) -> Callable:
+    namespace: dict[str, Any] = {"__name__": "jaxsynth_fuzz_program"}
+    exec(compile(source, "<jaxsynth-fuzz>", "exec"), namespace)  # noqa: S102 - source we rendered
+    return namespace[name]
+
+
+class Case:
+    """One program and its inputs inside a worker: compiled once, reference analysed once.
+
+    ``disabled`` passes are disabled in every compile of the case (triage); ``passes_off`` is the set
+    the ``passes`` oracle disables (default: a random half of :data:`DEFAULT_PASSES`, drawn from the
+    case's seed, so campaigns explore pass combinations). ``stage(step)`` reports progress to the
+    parent, so a crash or a hang can be attributed to the oracle and step that was running."""
+
+    def __init__(
+        self,
+        program: Program,
+        inputs: Sequence[np.ndarray],
+        *,
+        seed: int = 0,
+        disabled: Sequence[str] = (),
+        passes_off: Sequence[str] | None = None,
+        stage: Callable[[str, str, dict[str, Any] | None], None] | None = None,
+    ) -> None:
+        self.program = program
+        self.inputs = [np.asarray(x) for x in inputs]
+        self.seed = seed
+        self.disabled = tuple(disabled)
+        self.passes_off = None if passes_off is None else tuple(passes_off)
+        self._stage = stage or (lambda oracle, step, plan: None)
+        self.oracle = ""
+        self.plan: dict[str, Any] = {}  #: what the running oracle generated (for a crash's repro)
+        self.n_outputs = len(program.body.outputs)
+        try:
+            self.source = render(program)
+            self.depth = program_depth(program)
+        except Exception as exc:  # pragma: no cover - a renderer bug
+            raise InternalError(f"render: {_first_line(exc)}") from exc
+
+    def stage(self, step: str, plan: dict[str, Any] | None = None) -> None:
+        if plan:
+            self.plan.update(plan)
+        self._stage(self.oracle, step, plan)
+
+    def rng(self, salt: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, 0x0F022, salt])
+
+    def options(self, extra: Sequence[str] = ()) -> dict[str, Any]:
+        names = list(dict.fromkeys(self.disabled + tuple(extra)))
+        return {"xla_disable_hlo_passes": ",".join(names)} if names else {}
+
+    @property
+    def pass_options(self) -> bool:
+        from jaxsynth import compat
+
+        return compat.per_compile_pass_options()
+
+    @functools.cached_property
+    def fn(self) -> Callable:
+        return build_function(self.source, self.program.name)
+
+    @functools.cached_property
+    def device_inputs(self) -> list[Any]:
+        import jax
+
+        return [jax.device_put(x) for x in self.inputs]
+
+    def compile(self, fn: Callable, args: Sequence[Any], extra: Sequence[str] = ()) -> Callable:
+        from jaxsynth import compat
+
+        self.stage("compile")
+        return compat.compile(fn, args, self.options(extra))
+
+    @functools.cached_property
+    def compiled(self) -> Callable:
+        return self.compile(self.fn, self.device_inputs)
+
+    def call(self, executable: Callable, args: Sequence[Any]) -> tuple[np.ndarray, ...]:
+        self.stage("run")
+        return tuple(_np(o) for o in _as_tuple(executable(*args), self.n_outputs))
+
+    @functools.cached_property
+    def jit_out(self) -> tuple[np.ndarray, ...]:
+        return self.call(self.compiled, self.device_inputs)
+
+    def analyse(self, inputs: Sequence[np.ndarray] | None = None, **kwargs: Any) -> tolerance.Analysis:
+        try:
+            return tolerance.analyse(self.program, self.inputs if inputs is None else inputs, **kwargs)
+        except Exception as exc:
+            raise InternalError(f"reference: {_first_line(exc)}") from exc
+
+    @functools.cached_property
+    def analysis(self) -> tolerance.Analysis:
+        return self.analyse()
+
+    def tolerances(self, analysis: tolerance.Analysis, factor: float = 1.0, safety: float = tolerance.SAFETY
+                   ) -> list[np.ndarray]:
+        return [
+            tolerance.tolerance(t, self.depth, e, s * factor, safety)
+            for t, e, s in zip(self.program.output_types, analysis.outputs, analysis.spread, strict=True)
+        ]
+
+
+def _compare_all(
+    case: Case,
+    got: Sequence[np.ndarray],
+    expected: Sequence[np.ndarray],
+    tols: Sequence[np.ndarray],
+    analyses: Sequence[tolerance.Analysis],
+    what: str,
+    data: dict[str, Any],
+) -> Verdict:
+    """Compare every output; a failure fed by a discontinuity within rounding error is skipped."""
+    worst: tuple[int, tolerance.Comparison] | None = None
+    failing = []
+    closest = 0.0
+    for k, (g, e, t) in enumerate(zip(got, expected, tols, strict=True)):
+        c = tolerance.compare(g, e, t)
+        closest = max(closest, c.ratio)
+        if not c.ok:
+            failing.append(k)
+            if worst is None or c.ratio > worst[1].ratio:
+                worst = (k, c)
+    if worst is None:
+        return Verdict(True, ratio=closest)
+    k, c = worst
+    for analysis in analyses:
+        culprits = analysis.discontinuous(case.program, failing)
+        if culprits:
+            ops = sorted({case.program.node(n).op for n in culprits})
+            return Verdict(False, c.error, c.tolerance, f"discontinuity within rounding error at {', '.join(ops)}",
+                           skipped=True, output=k, index=c.index, ratio=c.ratio)
+    detail = (f"{what}: output {k} at {list(c.index)}: got {c.got!r}, expected {c.expected!r} "
+              f"(error {c.error:.3g} > tolerance {c.tolerance:.3g})")
+    return Verdict(False, c.error, c.tolerance, detail, output=k, index=c.index, ratio=c.ratio,
+                   data=dict(data, tolerance=[np.asarray(t) for t in tols], failing=failing))
+
+
+# ---------------------------------------------------------------- oracles
+
+
+class Oracle:
+    name = ""
+    description = ""
+
+    def applies(self, program: Program) -> bool:
+        return True
+
+    def check(self, case: Case) -> Verdict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<oracle {self.name}>"
+
+
+class ReferenceOracle(Oracle):
+    name = "reference"
+    description = "jitted XLA vs the numpy float64 reference interpreter"
+
+    def check(self, case: Case) -> Verdict:
+        got = case.jit_out
+        analysis = case.analysis
+        tols = case.tolerances(analysis)
+        return _compare_all(case, got, analysis.outputs, tols, [analysis], "jit vs reference",
+                            {"expected": list(analysis.outputs)})
+
+
+class EagerOracle(Oracle):
+    name = "eager"
+    description = "jax.jit vs op-by-op eager execution (jax.disable_jit)"
+
+    def check(self, case: Case) -> Verdict:
+        import jax
+
+        got = case.jit_out
+        case.stage("eager")
+        with jax.disable_jit():
+            eager = tuple(_np(o) for o in _as_tuple(case.fn(*case.device_inputs), case.n_outputs))
+        analysis = case.analysis
+        return _compare_all(case, got, eager, case.tolerances(analysis, factor=2.0), [analysis], "jit vs eager", {})
+
+
+class PassesOracle(Oracle):
+    name = "passes"
+    description = "XLA with default passes vs with HLO optimization passes disabled"
+
+    def check(self, case: Case) -> Verdict:
+        passes = case.passes_off
+        if passes is None and not case.pass_options:
+            passes = DEFAULT_PASSES  # one helper process, one XLA_FLAGS setting
+        if passes is None:
+            rng = case.rng(3)
+            passes = tuple(p for p in DEFAULT_PASSES if rng.random() < 0.5) or (DEFAULT_PASSES[0],)
+        got = case.jit_out
+        case.stage("plan", {"passes_off": list(passes)})
+        if case.pass_options:
+            executable = case.compile(case.fn, case.device_inputs, extra=passes)
+            other = case.call(executable, case.device_inputs)
+        else:
+            case.stage("helper")
+            other = _helper_outputs(case, tuple(passes))
+        analysis = case.analysis
+        return _compare_all(case, got, other, case.tolerances(analysis, factor=2.0), [analysis],
+                            f"default passes vs {','.join(passes)} disabled", {"passes_off": list(passes)})
+
+
+class LowPrecisionOracle(Oracle):
+    name = "lowprec"
+    description = "float16/bfloat16/int8/uint8 programs vs the reference rounded to each node's dtype"
+
+    #: The expected values are the reference with every result rounded to its node's dtype (storage
+    #: semantics of float16/bfloat16, exact int8/uint8). The tolerance is the reference oracle's: the
+    #: spread of the float64 reference under continuous simulated rounding. (A spread measured on the
+    #: rounded reference itself is quantized: a perturbation smaller than half an ulp rounds away, so
+    #: some elements get a zero spread by chance and XLA's legitimate excess precision -- one rounding
+    #: more or less per op -- looked like a bug. Campaign programs 3217 and 3388 of seed 0 showed it.)
+
+    def applies(self, program: Program) -> bool:
+        return any(t.dtype in LOW_PRECISION for n in program.walk() for t in n.types)
+
+    def check(self, case: Case) -> Verdict:
+        got = case.jit_out
+        rounded = case.analyse(round_to_dtype=True, ulps=1.0, salt=6)  # rounded outputs, their discontinuities
+        tols = case.tolerances(case.analysis)
+        return _compare_all(case, got, rounded.outputs, tols, [rounded, case.analysis], "jit vs rounded reference",
+                            {"expected": list(rounded.outputs)})
+
+
+class VmapOracle(Oracle):
+    name = "vmap"
+    description = "jax.vmap(f) over a batch vs f applied to each example"
+    BATCH = 3
+
+    def applies(self, program: Program) -> bool:
+        return len(program.body.params) > 0
+
+    def check(self, case: Case) -> Verdict:
+        import jax
+
+        program = case.program
+        rng = case.rng(5)
+        n = len(case.inputs)
+        axes = [0 if rng.random() < 0.7 else None for _ in range(n)]
+        if all(a is None for a in axes):
+            axes[int(rng.integers(n))] = 0
+        examples = [case.inputs]
+        for _ in range(self.BATCH - 1):
+            examples.append([_draw(t, r, rng) for t, r in zip(program.input_types, program.input_ranges, strict=True)])
+        examples = [[ex[i] if axes[i] == 0 else case.inputs[i] for i in range(n)] for ex in examples]
+        batched = [np.stack([ex[i] for ex in examples]) if axes[i] == 0 else case.inputs[i] for i in range(n)]
+        case.stage("plan", {"batched": batched, "in_axes": axes})
+        device_batched = [jax.device_put(x) for x in batched]
+        executable = case.compile(jax.vmap(case.fn, in_axes=tuple(axes)), device_batched)
+        got = case.call(executable, device_batched)
+        singles = [case.jit_out] + [case.call(case.compiled, [jax.device_put(x) for x in ex]) for ex in examples[1:]]
+        expected = tuple(np.stack([s[k] for s in singles]) for k in range(case.n_outputs))
+        analyses = [case.analysis] + [case.analyse(ex, salt=b + 1) for b, ex in enumerate(examples[1:])]
+        tols = [np.stack([case.tolerances(a, factor=2.0)[k] for a in analyses]) for k in range(case.n_outputs)]
+        return _compare_all(case, got, expected, tols, analyses, "vmap vs per-example jit",
+                            {"batched": batched, "in_axes": axes})
+
+
+_HELPERS: dict[tuple[str, ...], Any] = {}
+
+
+def _helper_outputs(case: Case, passes: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    """Jit outputs computed by a helper worker whose XLA_FLAGS disable ``passes`` (old jaxlibs)."""
+    import atexit
+    import os
+
+    from jaxsynth import compat
+    from jaxsynth.fuzz.isolate import Worker
+    from jaxsynth.fuzz.worker import Task
+
+    helper = _HELPERS.get(passes)
+    if helper is None:
+        for other in _HELPERS.values():
+            other.close()
+        _HELPERS.clear()
+        env = dict(os.environ, XLA_FLAGS=compat.xla_flags_disabling(passes))
+        helper = _HELPERS[passes] = Worker(env=env)
+        atexit.register(helper.close)
+    outcome = helper.run(Task(case.program, case.inputs, ("outputs",), seed=case.seed), timeout=600)
+    if outcome.kind != "ok" or outcome.result is None:
+        raise RuntimeError(f"passes-disabled helper process: {outcome.describe} {outcome.message}".strip())
+    return outcome.result.notes["outputs"]
+
+
+def _draw(t, r, rng: np.random.Generator) -> np.ndarray:
+    if t.dtype.is_bool:
+        a = rng.random(t.shape) < 0.5
+    elif t.dtype.is_int:
+        a = rng.integers(int(r.lo), int(r.hi) + 1, size=t.shape)
+    else:
+        a = rng.uniform(r.lo, r.hi, size=t.shape)
+    return np.asarray(a).astype(t.dtype.np_dtype)
+
+
+# ---------------------------------------------------------------- grad
+
+_KINK = frozenset({"maximum", "minimum", "max", "min", "abs", "clip", "norm", "sqrt"})
+
+
+def _kink_key(op: str, params: dict[str, Any], args: Sequence[np.ndarray]) -> tuple[np.ndarray, bool]:
+    """The 'which branch' pattern of a piecewise op, and whether the inputs sit exactly on a kink."""
+    x = np.asarray(args[0], dtype=np.float64)
+    if op in ("maximum", "minimum"):
+        d = x - np.asarray(args[1], dtype=np.float64)
+        return np.sign(d), bool(np.any(d == 0))
+    if op in ("abs", "sqrt"):
+        return np.sign(x), bool(np.any(x == 0))
+    if op == "clip":
+        lo, hi = params["lo"], params["hi"]
+        key = np.sign(x - lo) + 3 * np.sign(x - hi)
+        return key, bool(np.any((x == lo) | (x == hi)))
+    if op == "norm":
+        return np.asarray(np.sum(x * x) > 0), bool(np.sum(x * x) == 0)
+    if op in ("max", "min"):
+        axis = params.get("axis")
+        v = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
+        v = -v if op == "min" else v
+        top = np.sort(v, axis=-1)
+        tie = v.shape[-1] >= 2 and bool(np.any(top[..., -1] == top[..., -2]))
+        return np.argmax(v, axis=-1), tie
+    # discontinuous ops: the output pattern itself
+    from jaxsynth.grammar.ops import REGISTRY as _R
+
+    spec = _R[op]
+    return np.asarray(spec.reference(list(args), params)), False
+
+
+class GradOracle(Oracle):
+    name = "grad"
+    description = "jax.grad vs finite differences of the float64 reference (float32 programs)"
+
+    H = 1e-6  #: finite-difference step, relative to each input's half range
+    RTOL64 = 1e-6  #: float64 jax.grad vs Richardson-extrapolated central differences
+    #: float32 jax.grad vs float64 jax.grad: only gross differences. A float32 gradient can be far more
+    #: ill-conditioned than the function (tanh' is computed as 1 - tanh(x)**2, which is 0 in float32
+    #: for x > 9), and its rounding cannot be simulated from outside JAX's backward pass; derivative-rule
+    #: bugs are caught precisely by the float64 check, this one catches float32-only breakage.
+    RTOL32 = 0.05
+    ABS32 = 64 * DType.float32.eps
+
+    def applies(self, program: Program) -> bool:
+        from jaxsynth.grammar.ops_control import ControlSpec
+
+        types = [t for n in program.walk() for t in n.types]
+        if any(t.dtype.is_float and t.dtype is not DType.float32 for t in types):
+            return False
+        if not any(t.dtype is DType.float32 for t in program.input_types):
+            return False
+        if not any(t.dtype is DType.float32 for t in program.output_types):
+            return False
+        for node in program.walk():
+            if not node.is_op:
+                continue
+            spec = REGISTRY[node.op]
+            if node.op == "while_loop":
+                return False  # reverse-mode differentiation of while_loop is unsupported by design
+            if isinstance(spec, ControlSpec):
+                continue
+            if not spec.differentiable and node.type.dtype.is_float and node.op != "astype":
+                return False
+        from jaxsynth.fuzz.reduce import Invalid, retype
+
+        try:  # the float64 twin must exist (e.g. int mean is float32 by the type rule, whatever x64 says)
+            retype(program, {DType.float32: DType.float64})
+        except Invalid:
+            return False
+        return True
+
+    def check(self, case: Case) -> Verdict:
+        import jax
+        import jax.numpy as jnp
+
+        from jaxsynth import compat
+        from jaxsynth.fuzz.reduce import Invalid, retype
+
+        program = case.program
+        rng = case.rng(4)
+        float_in = [i for i, t in enumerate(program.input_types) if t.dtype is DType.float32]
+        float_out = [k for k, t in enumerate(program.output_types) if t.dtype is DType.float32]
+        weights = [rng.uniform(-1, 1, program.output_types[k].shape) for k in float_out]
+        h = self.H
+        directions = []
+        for i in float_in:
+            r = program.input_ranges[i]
+            x = case.inputs[i].astype(np.float64)
+            half = (r.hi - r.lo) / 2
+            v = rng.uniform(-1, 1, x.shape) * half
+            inside = (x - 2 * h * np.abs(v) >= r.lo) & (x + 2 * h * np.abs(v) <= r.hi)
+            directions.append(np.where(inside, v, 0.0))
+        if not any(np.any(v != 0) for v in directions):
+            return Verdict(True, detail="no direction inside the input ranges", skipped=True)
+        try:
+            program64 = retype(program, {DType.float32: DType.float64})
+        except Invalid as exc:
+            raise InternalError(f"grad: cannot retype to float64: {exc}") from exc
+
+        # finite differences of the float64 reference, with kink detection
+        watch = frozenset(n.id for n in program.walk() if n.op in _KINK or n.id in _disc_ids(program))
+
+        def loss_ref(t: float) -> tuple[float, float, dict[int, list], list[np.ndarray]]:
+            xs = [x.astype(np.float64) if i in float_in else x for i, x in enumerate(case.inputs)]
+            for i, v in zip(float_in, directions, strict=True):
+                xs[i] = xs[i] + t * v
+            try:
+                run = reference.run(program, xs, record=watch)
+            except Exception as exc:
+                raise InternalError(f"grad reference: {_first_line(exc)}") from exc
+            outs = [run.outputs[k].astype(np.float64) for k in float_out]
+            total = sum(float(np.sum(w * o)) for w, o in zip(weights, outs, strict=True))
+            size = sum(float(np.sum(np.abs(w * o))) for w, o in zip(weights, outs, strict=True))
+            return total, size, run.records, outs
+
+        steps = (0.0, h, -h, h / 2, -h / 2)
+        evaluations = {t: loss_ref(t) for t in steps}
+        if _kinked(program, watch, evaluations):
+            return Verdict(True, detail="kink or tie within the finite-difference step", skipped=True)
+        c1 = (evaluations[h][0] - evaluations[-h][0]) / (2 * h)
+        c2 = (evaluations[h / 2][0] - evaluations[-h / 2][0]) / h
+        fd = (4 * c2 - c1) / 3
+        fd_error = 4 * abs(c2 - c1) + 8 * np.finfo(np.float64).eps * evaluations[0.0][1] / h
+
+        def loss_of(fn: Callable, dtype: Any) -> Callable:
+            ws = [jnp.asarray(w, dtype=dtype) for w in weights]
+
+            def loss(*xs: Any) -> Any:
+                outs = _as_tuple(fn(*xs), case.n_outputs)
+                return sum(jnp.sum(outs[k] * w) for k, w in zip(float_out, ws, strict=True))
+
+            return loss
+
+        argnums = tuple(float_in)
+        source64 = render(program64)
+        data = {"weights": weights, "directions": directions, "float_in": float_in, "float_out": float_out}
+        case.stage("plan", dict(data, mode="f64", source=source64))
+        fn64 = build_function(source64, program.name)
+        case.stage("grad64")
+        with compat.enable_x64(True):
+            xs64 = [jax.device_put(x.astype(np.float64) if i in float_in else x) for i, x in enumerate(case.inputs)]
+            grad64 = case.compile(jax.grad(loss_of(fn64, jnp.float64), argnums=argnums), xs64)
+            g64 = [np.asarray(g, dtype=np.float64) for g in grad64(*xs64)]
+        d64 = sum(float(np.sum(g * v)) for g, v in zip(g64, directions, strict=True))
+        s64 = sum(float(np.sum(np.abs(g * v))) for g, v in zip(g64, directions, strict=True))
+        if not math.isfinite(d64):
+            return Verdict(True, detail="singular derivative (non-finite float64 gradient)", skipped=True)
+        tol64 = self.RTOL64 * (s64 + abs(fd)) + fd_error
+        ratio64 = abs(d64 - fd) / tol64 if tol64 > 0 else (0.0 if d64 == fd else math.inf)
+        if abs(d64 - fd) > tol64:
+            return Verdict(False, abs(d64 - fd), tol64, ratio=ratio64, detail=
+                           f"float64 jax.grad directional derivative {d64!r} vs finite differences {fd!r}",
+                           data=dict(data, mode="f64", source=source64, expected=fd, tol=tol64))  # noqa: E501
+        case.stage("plan", dict(data, mode="f32", source=case.source))
+        grad32 = case.compile(jax.grad(loss_of(case.fn, jnp.float32), argnums=argnums), case.device_inputs)
+        case.stage("run")
+        g32 = [np.asarray(g, dtype=np.float64) for g in grad32(*case.device_inputs)]
+        d32 = sum(float(np.sum(g * v)) for g, v in zip(g32, directions, strict=True))
+        # absolute floor: float32 rounding of the forward values the backward pass reuses, per unit weight
+        out_scale = sum(float(np.sum(np.abs(w) * np.maximum(1.0, np.abs(o))))
+                        for w, o in zip(weights, evaluations[0.0][3], strict=True))
+        v_scale = max(float(np.max(np.abs(v), initial=0.0)) for v in directions)
+        tol32 = self.RTOL32 * (s64 + abs(d64)) + self.ABS32 * out_scale * v_scale + fd_error
+        ratio32 = abs(d32 - d64) / tol32 if tol32 > 0 else math.inf
+        if not (abs(d32 - d64) <= tol32):
+            return Verdict(False, abs(d32 - d64) if math.isfinite(d32) else math.inf, tol32, ratio=ratio32, detail=
+                           f"float32 jax.grad directional derivative {d32!r} vs float64 {d64!r} (finite differences "
+                           f"{fd!r})", data=dict(data, mode="f32", source=case.source, expected=d64, tol=tol32))
+        return Verdict(True, ratio=max(ratio64, ratio32 if math.isfinite(ratio32) else 0.0))
+
+
+def _disc_ids(program: Program) -> frozenset[int]:
+    return tolerance._discontinuity_nodes(program)
+
+
+def _kinked(program: Program, watch: frozenset[int], evaluations: dict[float, tuple]) -> bool:
+    base = evaluations[0.0][2]
+    for node_id in watch:
+        node = program.node(node_id)
+        keys0 = []
+        for args in base.get(node_id, []):
+            key, tie = _kink_key(node.op, node.params, args)
+            if tie:
+                return True
+            keys0.append(key)
+        for t, (_, _, records, _) in evaluations.items():
+            if t == 0.0:
+                continue
+            runs = records.get(node_id, [])
+            if len(runs) != len(keys0):
+                return True
+            for key0, args in zip(keys0, runs, strict=True):
+                key, _ = _kink_key(node.op, node.params, args)
+                if not np.array_equal(key, key0):
+                    return True
+    return False
+
+
+@dataclass(frozen=True)
+class Limitation:
+    """Documented JAX behaviour that an oracle would otherwise report (known failures are data)."""
+
+    oracle: str
+    description: str
+    matches: Callable[[Program, Verdict], bool]
+
+
+KNOWN_LIMITATIONS: tuple[Limitation, ...] = (
+    Limitation(
+        "eager",
+        "under jax.disable_jit, lax.fori_loop runs a Python loop and passes its index as a Python int, "
+        "which has no array methods (jit passes an int32 array)",
+        lambda program, v: v.kind == "error"
+        and v.detail.startswith("AttributeError: 'int' object")
+        and any(n.op == "fori_loop" for n in program.walk()),
+    ),
+)
+
+
+ORACLES: dict[str, Oracle] = {
+    o.name: o
+    for o in (ReferenceOracle(), EagerOracle(), PassesOracle(), GradOracle(), VmapOracle(), LowPrecisionOracle())
+}
+
+
+def parse_oracles(spec: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``"reference,grad"`` (or ``"all"``) -> oracle names in canonical order; ValueError naming the bad one."""
+    if spec is None:
+        return tuple(ORACLES)
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    names = {s.strip() for s in items if s.strip()}
+    if "all" in names:
+        return tuple(ORACLES)
+    for name in sorted(names):
+        if name not in ORACLES:
+            raise ValueError(f"unknown oracle {name!r}; allowed: {', '.join(ORACLES)}, all")
+    if not names:
+        raise ValueError(f"no oracle selected; allowed: {', '.join(ORACLES)}, all")
+    return tuple(n for n in ORACLES if n in names)
+
+
+def run_oracles(case: Case, names: Sequence[str]) -> dict[str, Verdict]:
+    """Run the named oracles that apply to the case's program (JAX errors become ``error`` verdicts)."""
+    verdicts: dict[str, Verdict] = {}
+    for name in names:
+        oracle = ORACLES[name]
+        if not oracle.applies(case.program):
+            continue
+        case.oracle = name
+        case.plan = {}
+        try:
+            verdicts[name] = oracle.check(case)
+        except InternalError as exc:  # jaxsynth's own failure: reported, never a finding
+            verdicts[name] = Verdict(True, detail=str(exc), skipped=True, kind="internal")
+        except Exception as exc:
+            verdicts[name] = Verdict(False, math.inf, 0.0, _first_line(exc), kind="error", data=dict(case.plan))
+    return verdicts

@@ -1,0 +1,207 @@
+"""The numpy reference interpreter, instrumented for fuzzing.
+
+Same semantics as :func:`jaxsynth.synth.evaluate` (floats in float64, ints and bools in their own
+dtype, optional rounding of every result to its declared dtype), plus three hooks the oracles need:
+
+- **simulated rounding** (``noise``): every float op result is perturbed by a few units of its dtype's
+  epsilon, as an XLA implementation may round differently (fusion, excess precision, reassociated
+  reductions, approximated transcendentals). Sum-like ops (reductions, contractions) are perturbed
+  relative to the sum of the absolute values of their terms, as reassociation errors scale with that.
+  The noise of a value is a hash of (its bits, the node, the run): equal values of one node get equal
+  noise, so broadcast copies stay exact ties, as they are in XLA.
+- **records**: the argument values of selected nodes, for every execution, so the oracles can find
+  values that sit within rounding error of a discontinuity (a comparison threshold, an argmax tie).
+- **values**: the last value of every node, so reduction can turn a subterm into an input with the
+  same concrete value; with ``check_intervals`` every value is checked against its node's interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from jaxsynth.grammar.ops import REGISTRY
+from jaxsynth.grammar.ops_control import ControlSpec
+from jaxsynth.grammar.types import DType, TensorType
+from jaxsynth.synth.program import ITEM, Node, Program, Region
+
+__all__ = ["EXACT_OPS", "Noise", "Run", "run"]
+
+#: Ops whose float result involves no rounding: selections, shape ops, sign changes.
+EXACT_OPS = frozenset(
+    {"where", "clip", "maximum", "minimum", "max", "min", "abs", "negative", "floor", "ceil", "round",
+     "sign", "argmax", "argmin"}
+)
+_SUMLIKE = frozenset({"sum", "mean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy", "cross", "norm"})
+_PRODLIKE = frozenset({"prod", "cumprod"})
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_MIX2 = np.uint64(0xBF58476D1CE4E5B9)
+
+
+@dataclass(frozen=True, slots=True)
+class Noise:
+    """Simulated rounding: ``ulps`` epsilons of the node's dtype, from the hash stream ``salt``."""
+
+    salt: int
+    ulps: float
+
+
+@dataclass(slots=True)
+class Run:
+    outputs: tuple[np.ndarray, ...]
+    values: dict[int, np.ndarray] = field(default_factory=dict)  #: last value of each node
+    records: dict[int, list[tuple[np.ndarray, ...]]] = field(default_factory=dict)
+    unsound: list[int] = field(default_factory=list)  #: nodes whose value left their interval
+
+
+def _compute_dtype(t: TensorType) -> np.dtype:
+    return np.dtype(np.float64) if t.dtype.is_float else t.dtype.np_dtype
+
+
+def _as(value, t: TensorType, round_to_dtype: bool) -> np.ndarray:
+    array = np.asarray(value)
+    if round_to_dtype and t.dtype.is_float:
+        array = array.astype(t.dtype.np_dtype)
+    array = array.astype(_compute_dtype(t))
+    if array.shape != t.shape:
+        raise ValueError(f"reference produced shape {array.shape}, type rule says {t}")
+    return array
+
+
+def _uniform(value: np.ndarray, key: int) -> np.ndarray:
+    """Deterministic pseudo-random numbers in [-1, 1), one per element, keyed by the element's bits."""
+    bits = np.ascontiguousarray(value, dtype=np.float64).reshape(-1).view(np.uint64)
+    with np.errstate(over="ignore"):
+        h = bits * _MIX + np.uint64(key & 0xFFFFFFFFFFFFFFFF)
+        h ^= h >> np.uint64(29)
+        h *= _MIX2
+        h ^= h >> np.uint64(32)
+        h *= _MIX
+        h ^= h >> np.uint64(29)
+    u = (h >> np.uint64(11)).astype(np.float64) * (2.0 / 2**53) - 1.0
+    return u.reshape(np.shape(value))
+
+
+def _abs_terms(node: Node, args: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Sum of the absolute values of the terms a sum-like op adds up (its reassociation error scale)."""
+    spec = REGISTRY[node.op]
+    a = [np.abs(x.astype(np.float64)) for x in args]
+    if node.op == "saxpy":
+        return a[0] * a[1] + a[2]
+    if node.op == "cross":
+        x, y = a
+        return x[..., [1, 2, 0]] * y[..., [2, 0, 1]] + x[..., [2, 0, 1]] * y[..., [1, 2, 0]]
+    if node.op == "norm":
+        return None
+    return np.asarray(spec.reference(a, node.params), dtype=np.float64)
+
+
+def _reduced_count(node: Node, args: Sequence[np.ndarray]) -> int:
+    axis = node.params.get("axis")
+    shape = np.shape(args[0])
+    return int(np.prod(shape)) if axis is None else int(shape[axis])
+
+
+def _perturb(
+    node: Node, value: np.ndarray, args: Sequence[np.ndarray], noise: Noise, round_to: bool, source: DType | None
+) -> np.ndarray:
+    dtype: DType = node.type.dtype
+    if not dtype.is_float or node.op in EXACT_OPS or node.op in ("input", "param", ITEM):
+        return value
+    spec = REGISTRY.get(node.op)
+    if spec is not None and getattr(spec, "category", "") == "shape":
+        return value
+    if node.op == "astype" and source is not None:
+        if source.is_bool or (source.is_float and source.eps <= dtype.eps):
+            return value  # widening a float, or a bool: exact
+    key = (node.id + 1) * 0x100000001B3 + noise.salt * 0x9E37 + 1
+    eps = dtype.eps * noise.ulps
+    scale = eps
+    if node.op in _PRODLIKE:
+        scale = eps * max(1, _reduced_count(node, args))
+    out = value * (1.0 + scale * _uniform(value, key))
+    if node.op in _SUMLIKE:
+        terms = _abs_terms(node, args)
+        if terms is not None:
+            out = out + eps * terms * _uniform(value, key ^ 0x5A5A5A5A)
+    if round_to:
+        out = out.astype(dtype.np_dtype).astype(np.float64)
+    return out
+
+
+def run(
+    program: Program,
+    inputs: Sequence[np.ndarray],
+    *,
+    round_to_dtype: bool = False,
+    noise: Noise | None = None,
+    record: frozenset[int] = frozenset(),
+    keep_values: bool = False,
+    check_intervals: bool = False,
+) -> Run:
+    """Evaluate ``program`` on ``inputs`` with numpy (see the module docstring for the hooks)."""
+    env: dict[int, object] = {}
+    result = Run(outputs=())
+    unsound: set[int] = set()
+
+    def check(node: Node, value) -> None:
+        values = value if isinstance(value, tuple) else (value,)
+        for v, interval in zip(values, node.intervals, strict=False):
+            arr = np.asarray(v, dtype=np.float64)
+            if arr.size == 0:
+                continue
+            if not np.all(np.isfinite(arr)):
+                unsound.add(node.id)
+                continue
+            slack = max(1e-9, node.type.dtype.eps) * max(1.0, interval.mag)
+            if arr.min() < interval.lo - slack or arr.max() > interval.hi + slack:
+                unsound.add(node.id)
+
+    def body(region: Region, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        for param, arg in zip(region.params, args, strict=True):
+            env[param] = _as(arg, program.node(param).type, round_to_dtype)
+            if check_intervals:
+                check(program.node(param), env[param])
+        for node in region.nodes:
+            if node.op in ("input", "param"):
+                continue
+            if node.op in ("literal", "full"):
+                value = _as(np.full(node.type.shape, node.params["value"]), node.type, round_to_dtype)
+                if noise is not None:
+                    value = _perturb(node, value, (), noise, round_to_dtype, None)
+                env[node.id] = value
+            elif node.op == ITEM:
+                env[node.id] = env[node.args[0]][node.params["index"]]  # type: ignore[index]
+            else:
+                spec = REGISTRY[node.op]
+                args_ = [env[a] for a in node.args]
+                if node.id in record:
+                    result.records.setdefault(node.id, []).append(tuple(np.asarray(a) for a in args_))
+                if isinstance(spec, ControlSpec):
+                    bodies = [lambda *xs, r=r: body(r, xs) for r in node.regions]
+                    outs = spec.reference(args_, node.params, bodies)
+                    value = tuple(_as(o, t, round_to_dtype) for o, t in zip(outs, node.types, strict=True))
+                    env[node.id] = value if len(value) > 1 else value[0]
+                else:
+                    with np.errstate(all="ignore"):
+                        value = _as(spec.reference(args_, node.params), node.type, round_to_dtype)
+                        if noise is not None:
+                            source = program.node(node.args[0]).type.dtype if node.op == "astype" else None
+                            value = _perturb(node, value, args_, noise, round_to_dtype, source)
+                    env[node.id] = value
+            if check_intervals:
+                check(node, env[node.id])
+            if keep_values and not isinstance(env[node.id], tuple):
+                result.values[node.id] = env[node.id]  # type: ignore[assignment]
+        return tuple(env[o] for o in region.outputs)  # type: ignore[misc]
+
+    outputs = body(program.body, list(inputs))
+    result.outputs = tuple(np.asarray(o) for o in outputs)
+    result.unsound = sorted(unsound)
+    if keep_values:
+        for p in program.body.params:
+            result.values[p] = env[p]  # type: ignore[assignment]
+    return result
+

@@ -1,0 +1,252 @@
+"""Tolerances from dtype, program depth and simulated rounding; discontinuity detection.
+
+A float output of XLA is compared with the reference elementwise::
+
+    |got - expected| <= SAFETY * spread + eps(dtype) * (depth + 1) * |expected| + tiny(dtype)
+
+``spread`` is how far the reference moves when every float op result is perturbed by
+``NOISE_ULPS`` epsilons of its dtype (``RUNS`` runs, see :mod:`jaxsynth.fuzz.reference`). It is the
+program's own sensitivity to rounding at these inputs: cancellation, amplification by ``exp`` or a
+division, reassociated sums all show up in it, so no per-op constant has to guess them. The second
+term is the plain dtype-and-depth allowance. Ints and bools must match exactly.
+
+A mismatch is not reported as a bug when the program passes a discontinuity within rounding error:
+a comparison, ``floor``/``ceil``/``round``/``sign``, a float-to-int cast or an ``argmax`` tie whose
+inputs are within ``SAFETY`` times their own spread of the threshold (``near``), or when a discrete
+value (bool, int, branch taken) already changed under simulated rounding (``flips``). Only
+discontinuities that feed a failing output count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from jaxsynth.fuzz.reference import Noise, Run, run
+from jaxsynth.grammar.types import DType, TensorType
+from jaxsynth.synth.program import Node, Program
+
+__all__ = [
+    "NOISE_ULPS",
+    "RUNS",
+    "SAFETY",
+    "Analysis",
+    "Comparison",
+    "analyse",
+    "ancestors",
+    "compare",
+    "tolerance",
+]
+
+#: Epsilons of simulated rounding per op result.
+NOISE_ULPS = 2.0
+#: Perturbed reference runs per analysis.
+RUNS = 4
+#: Allowed error, in units of the observed rounding spread.
+SAFETY = 16.0
+
+_COMPARE = frozenset({"less", "less_equal", "greater", "greater_equal", "equal", "not_equal"})
+_ROUNDING = frozenset({"floor", "ceil", "round", "sign"})
+_ARG = frozenset({"argmax", "argmin"})
+DISCONTINUOUS = _COMPARE | _ROUNDING | _ARG | {"astype"}
+
+
+def _eps(dtype: DType) -> float:
+    return dtype.eps if dtype.is_float else 0.0
+
+
+def _tiny(dtype: DType) -> float:
+    import ml_dtypes
+
+    return float(ml_dtypes.finfo(dtype.np_dtype).tiny) if dtype.is_float else 0.0
+
+
+def tolerance(
+    t: TensorType, depth: int, expected: np.ndarray, spread: np.ndarray, safety: float = SAFETY
+) -> np.ndarray:
+    """Elementwise allowed absolute error of an output of type ``t`` (0 for ints and bools)."""
+    if not t.dtype.is_float:
+        return np.zeros(np.shape(expected))
+    expected = np.asarray(expected, dtype=np.float64)
+    return safety * np.asarray(spread, dtype=np.float64) + _eps(t.dtype) * (depth + 1) * np.abs(expected) + _tiny(
+        t.dtype
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    ok: bool
+    error: float  #: absolute error at the worst element (inf for NaN/inf or shape mismatch)
+    tolerance: float  #: allowed error at that element
+    ratio: float  #: error / tolerance at the worst element (inf when tolerance is 0)
+    index: tuple[int, ...]  #: the worst element
+    got: float
+    expected: float
+
+
+def compare(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> Comparison:
+    """Compare one output elementwise; the worst element is the one with the largest error / tolerance."""
+    got = np.asarray(got)
+    expected = np.asarray(expected)
+    if got.shape != expected.shape:
+        return Comparison(False, float("inf"), 0.0, float("inf"), (), float("nan"), float("nan"))
+    if got.size == 0:
+        return Comparison(True, 0.0, 0.0, 0.0, (), 0.0, 0.0)
+    g = got.astype(np.float64)
+    e = expected.astype(np.float64)
+    t = np.broadcast_to(np.asarray(tol, dtype=np.float64), e.shape)
+    with np.errstate(all="ignore"):
+        err = np.abs(g - e)
+        err = np.where(np.isnan(err) & ~(np.isnan(g) & np.isnan(e)), np.inf, err)
+        err = np.where(np.isnan(err), 0.0, err)  # both NaN: equal
+        ratio = np.where(err == 0, 0.0, np.where(t > 0, err / np.where(t > 0, t, 1.0), np.inf))
+    flat = int(np.argmax(ratio))
+    index = tuple(int(i) for i in np.unravel_index(flat, e.shape))
+    worst = float(ratio.reshape(-1)[flat])
+    return Comparison(
+        ok=bool(worst <= 1.0),
+        error=float(err.reshape(-1)[flat]),
+        tolerance=float(t.reshape(-1)[flat]),
+        ratio=worst,
+        index=index,
+        got=float(g.reshape(-1)[flat]),
+        expected=float(e.reshape(-1)[flat]),
+    )
+
+
+# ---------------------------------------------------------------- analysis
+
+
+@dataclass(slots=True)
+class Analysis:
+    """The reference at one set of inputs with its rounding spread and discontinuity information."""
+
+    outputs: tuple[np.ndarray, ...]
+    spread: tuple[np.ndarray, ...]
+    near: frozenset[int]  #: discontinuous nodes with an input within rounding error of a threshold
+    flips: frozenset[int]  #: nodes whose discrete value changed under simulated rounding
+    values: dict[int, np.ndarray]
+
+    def discontinuous(self, program: Program, outputs: Iterable[int]) -> list[int]:
+        """Discontinuous nodes (near a threshold or flipped) that feed the given output positions."""
+        feeding = ancestors(program, [program.body.outputs[k] for k in outputs])
+        return sorted((self.near | self.flips) & feeding)
+
+
+def _discontinuity_nodes(program: Program) -> frozenset[int]:
+    ids = set()
+    for node in program.walk():
+        if node.op not in DISCONTINUOUS or not node.args:
+            continue
+        source = program.node(node.args[0]).type.dtype
+        if node.op in _COMPARE and not any(program.node(a).type.dtype.is_float for a in node.args):
+            continue  # integer comparisons are exact
+        if node.op == "astype" and not (source.is_float and not node.type.dtype.is_float):
+            continue  # only float -> int/bool casts jump
+        if node.op in _ARG and not source.is_float:
+            continue
+        ids.add(node.id)
+    return frozenset(ids)
+
+
+def _threshold_distance(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
+    """Distance of the node's inputs to the nearest threshold, elementwise; continuous in the inputs
+    (a signed difference for comparisons, an unsigned distance to the nearest integer otherwise)."""
+    x = np.asarray(args[0], dtype=np.float64)
+    if node.op in _COMPARE:
+        return x - np.asarray(args[1], dtype=np.float64)
+    if node.op in ("floor", "ceil"):
+        return np.abs(x - np.rint(x))
+    if node.op == "round":
+        return np.abs(x - (np.floor(x) + 0.5))
+    if node.op == "sign":
+        return x
+    if node.op == "astype":
+        if node.type.dtype.is_bool:
+            return x
+        a = np.abs(x)
+        return np.where(a < 0.5, 1.0 - a, np.abs(a - np.maximum(1.0, np.rint(a))))
+    # argmax / argmin: gap between the best and second best along the axis
+    axis = node.params.get("axis")
+    v = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
+    if node.op == "argmin":
+        v = -v
+    if v.shape[-1] < 2:
+        return np.full(v.shape[:-1], np.inf)
+    top = np.sort(v, axis=-1)
+    return top[..., -1] - top[..., -2]
+
+
+def _near(node: Node, exact: Sequence[tuple[np.ndarray, ...]], perturbed: Sequence[Sequence[tuple[np.ndarray, ...]]],
+          safety: float) -> bool:
+    for k, args in enumerate(exact):
+        d0 = _threshold_distance(node, args)
+        spread = np.zeros(np.shape(d0))
+        for runs in perturbed:
+            if k < len(runs):
+                with np.errstate(all="ignore"):
+                    spread = np.maximum(spread, np.abs(_threshold_distance(node, runs[k]) - d0))
+        scale = max((float(np.max(np.abs(a))) for a in args if np.size(a) and np.asarray(a).dtype.kind == "f"),
+                    default=0.0)
+        floor = np.where(spread > 0, 1e-6 * scale, 0.0)
+        with np.errstate(all="ignore"):
+            if np.any(np.abs(d0) <= safety * spread + floor):
+                return True
+    return False
+
+
+def analyse(
+    program: Program,
+    inputs: Sequence[np.ndarray],
+    *,
+    round_to_dtype: bool = False,
+    ulps: float = NOISE_ULPS,
+    runs: int = RUNS,
+    safety: float = SAFETY,
+    salt: int = 0,
+) -> Analysis:
+    """Reference outputs at ``inputs``, their spread under simulated rounding, and discontinuities."""
+    watch = _discontinuity_nodes(program)
+    exact = run(program, inputs, round_to_dtype=round_to_dtype, record=watch, keep_values=True)
+    spread = [np.zeros(np.shape(o)) for o in exact.outputs]
+    perturbed: list[Run] = []
+    flips: set[int] = set()
+    for r in range(runs):
+        p = run(program, inputs, round_to_dtype=round_to_dtype, noise=Noise(salt * 1000 + r, ulps), record=watch,
+                keep_values=True)
+        perturbed.append(p)
+        for k, (a, b) in enumerate(zip(exact.outputs, p.outputs, strict=True)):
+            with np.errstate(all="ignore"):
+                spread[k] = np.maximum(spread[k], np.abs(a.astype(np.float64) - b.astype(np.float64)))
+        for node_id, value in exact.values.items():
+            if value.dtype.kind != "f" and node_id in p.values and not np.array_equal(value, p.values[node_id]):
+                flips.add(node_id)
+        for node_id in watch:
+            if len(exact.records.get(node_id, ())) != len(p.records.get(node_id, ())):
+                flips.add(node_id)  # a different branch was taken
+    near = {
+        node_id
+        for node_id in watch
+        if _near(program.node(node_id), exact.records.get(node_id, ()), [p.records.get(node_id, []) for p in perturbed],
+                 safety)
+    }
+    return Analysis(exact.outputs, tuple(spread), frozenset(near), frozenset(flips), exact.values)
+
+
+def ancestors(program: Program, roots: Iterable[int]) -> frozenset[int]:
+    """Every node the given nodes depend on (through operands and through control-flow bodies)."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        node = program.node(n)
+        stack.extend(node.args)
+        for region in node.regions:
+            stack.extend(region.outputs)
+            stack.extend(x.id for x in region.nodes)
+    return frozenset(seen)

@@ -1,0 +1,154 @@
+"""The fuzz worker process: ``python -m jaxsynth.fuzz.worker`` (spawned by :mod:`jaxsynth.fuzz.isolate`).
+
+Configures XLA for one thread before importing JAX, then serves tasks read from stdin and answers on
+stdout with length-prefixed pickles (the process's own stdout is redirected to stderr first, so
+nothing XLA prints can corrupt the channel). Before each risky step it reports the oracle and step,
+so the parent can attribute a crash or a hang to them.
+
+Messages to the parent: ``("ready", toolchain)``, ``("stage", task_id, oracle, step, plan)``,
+``("result", task_id, TaskResult)``, ``("internal", task_id, text)``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from jaxsynth.synth.program import Program
+
+_HEADER = struct.Struct(">Q")
+CLEAR_EVERY = 40  # eager execution caches one executable per primitive signature: ~10 MB a program
+
+
+@dataclass
+class Task:
+    program: Program
+    inputs: list[np.ndarray]
+    oracles: tuple[str, ...]
+    seed: int = 0
+    disabled: tuple[str, ...] = ()  #: passes disabled in every compile (triage)
+    passes_off: tuple[str, ...] | None = None  #: passes the ``passes`` oracle disables (None: drawn)
+    want_hlo: bool = False
+
+
+@dataclass
+class TaskResult:
+    verdicts: dict[str, Any]
+    hlo: str | None = None
+    seconds: float = 0.0
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def send(stream: BinaryIO, message: Any) -> None:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def recv(stream: BinaryIO) -> Any:
+    header = _read_exact(stream, _HEADER.size)
+    if header is None:
+        return None
+    (size,) = _HEADER.unpack(header)
+    payload = _read_exact(stream, size)
+    if payload is None:
+        return None
+    return pickle.loads(payload)  # noqa: S301 - our own parent process
+
+
+def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = stream.read(size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def handle(task: Task, stage) -> TaskResult:
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    start = time.monotonic()
+    case = Case(
+        task.program,
+        task.inputs,
+        seed=task.seed,
+        disabled=task.disabled,
+        passes_off=task.passes_off,
+        stage=stage,
+    )
+    if task.oracles == ("outputs",):  # a helper's job: just the jit outputs (see oracles._helper_outputs)
+        case.oracle = "outputs"
+        return TaskResult({}, None, time.monotonic() - start, {"outputs": case.jit_out})
+    verdicts = run_oracles(case, task.oracles)
+    hlo = None
+    if task.want_hlo:
+        try:
+            case.oracle = "hlo"
+            hlo = case.compiled.as_text()
+        except Exception as exc:  # the finding already says what failed
+            hlo = f"(no optimized HLO: {type(exc).__name__}: {exc})"
+    return TaskResult(verdicts, hlo, time.monotonic() - start)
+
+
+def main() -> None:
+    channel_in = os.fdopen(os.dup(0), "rb")
+    channel_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # C-level prints to stdout go to the worker log, not the channel
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    sys.stdout = sys.stderr
+
+    import faulthandler
+
+    faulthandler.enable()  # a crash leaves its Python stack in the worker log
+
+    from jaxsynth.lowering import configure_jax_for_workers
+
+    configure_jax_for_workers(1)
+    from jaxsynth import compat
+    from jaxsynth.fuzz import inject
+    from jaxsynth.fuzz.oracles import InternalError
+
+    inject.install()
+    import jax.numpy as jnp
+
+    jnp.zeros(()).block_until_ready()  # initialize the backend now, not inside the first task
+    send(channel_out, ("ready", compat.toolchain()))
+    done = 0
+    while True:
+        message = recv(channel_in)
+        if message is None or message[0] == "exit":
+            break
+        _, task_id, task = message
+
+        def stage(oracle: str, step: str, plan: dict[str, Any] | None = None, task_id=task_id) -> None:
+            send(channel_out, ("stage", task_id, oracle, step, plan))
+
+        try:
+            result = handle(task, stage)
+            send(channel_out, ("result", task_id, result))
+        except InternalError as exc:
+            send(channel_out, ("internal", task_id, str(exc)))
+        except Exception:
+            send(channel_out, ("internal", task_id, traceback.format_exc(limit=8)))
+        done += 1
+        if done % CLEAR_EVERY == 0:
+            compat.clear_caches()
+
+
+if __name__ == "__main__":
+    # Run the copy imported under its real name, so pickled classes are ``jaxsynth.fuzz.worker.*``.
+    from jaxsynth.fuzz import worker as _worker
+
+    _worker.main()

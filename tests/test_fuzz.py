@@ -1,0 +1,371 @@
+"""The fuzzer: injected bugs are found, isolated, reduced and written with a working repro; clean
+programs give no findings; reduction keeps programs well-typed; bad CLI input is one line, status 2.
+
+Campaign tests run real worker processes (each pays one JAX start-up); everything else runs in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxsynth.fuzz import Settings, parse_budget, run_campaign
+from jaxsynth.fuzz.findings import array_literal
+from jaxsynth.fuzz.reduce import Invalid, Subject, op_count, recheck, reduce, retype, validate
+from jaxsynth.grammar import DType, load_config, parse_config
+from jaxsynth.synth import random_inputs, render, sample
+from jaxsynth.synth.program import Program
+
+ADD_CONFIG = """
+[program]
+min_nodes = 3
+max_nodes = 6
+max_depth = 4
+max_nesting = 0
+max_inputs = 3
+
+[types]
+dtypes = { float32 = 1.0 }
+min_rank = 0
+max_rank = 2
+max_dim = 4
+
+[weights.categories]
+elementwise = 4.0
+unary = 2.0
+scalar_array = 0.0
+compare_logical = 0.0
+branching = 0.0
+bitwise = 0.0
+loops = 0.0
+reductions = 0.0
+linalg = 0.0
+shape = 0.0
+cast = 0.0
+
+[weights.ops]  # add is frequent; ops that some jax versions build from lax.add internally are off
+add = 4.0
+sigmoid = 0.0
+erf = 0.0
+log1p = 0.0
+expm1 = 0.0
+tan = 0.0
+power = 0.0
+"""
+
+
+def _env(inject: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "JAXSYNTH_FUZZ_INJECT"}
+    if inject:
+        env["JAXSYNTH_FUZZ_INJECT"] = inject
+    return env
+
+
+def _repro_status(path: Path, inject: str | None) -> int:
+    cmd = [sys.executable, str(path)]
+    if inject:
+        cmd = [sys.executable, "-m", "jaxsynth.fuzz.inject", str(path)]
+    done = subprocess.run(cmd, env=dict(_env(inject), JAX_PLATFORMS="cpu"), capture_output=True, text=True,
+                          timeout=300)
+    return done.returncode
+
+
+def _findings(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(out.glob("findings/*/finding.json"))]
+
+
+# ---------------------------------------------------------------- injected bugs
+
+
+def test_injected_wrong_add_is_found_reduced_and_reproduced(tmp_path: Path) -> None:
+    config = parse_config(ADD_CONFIG, name="add-heavy")
+    out = tmp_path / "wrong"
+    summary = run_campaign(Settings(config=config, out=out, count=2, oracles=("reference", "eager"),
+                                    env=_env("wrong-add"), timeout=120))
+    assert summary["programs_tested"] == 2
+    assert summary["injected_fault"] == "wrong-add"
+    # jit and eager share the broken path, so only the reference oracle sees it
+    assert summary["oracles"]["eager"].get("failed", 0) == 0
+    found = _findings(out)
+    assert found and all(f["oracle"] == "reference" and f["kind"] == "wrong" for f in found)
+    f = found[0]
+    record = json.loads((out / f["folder"] / "program.json").read_text())
+    assert f["reduced_ops"] <= 3 and f["reduced_ops"] <= f["original_ops"]
+    assert "add" in record["ops"] and len(record["ops"]) <= 3
+    assert f["error"] > f["tolerance"]
+    # not caused by an HLO pass (old jaxlibs cannot disable passes per compile: no triage there)
+    assert f["triage"].startswith(("still present", "unavailable"))
+    assert f["repro_status"] == 1  # verified by the campaign, under the injection
+    repro = out / f["folder"] / "repro.py"
+    imports = {line.split()[1] for line in repro.read_text().splitlines() if line.startswith("import ")}
+    assert imports <= {"sys", "jax", "jax.numpy", "jax.lax", "numpy"}
+    assert _repro_status(repro, "wrong-add") == 1
+    assert _repro_status(repro, None) == 0  # the "fixed" jax
+    assert summary["buckets"][0]["signature"].startswith("reference/wrong/")
+
+
+def test_injected_abort_is_a_crash_and_the_campaign_continues(tmp_path: Path) -> None:
+    out = tmp_path / "abort"
+    summary = run_campaign(Settings(config=load_config("elementwise"), out=out, count=6, oracles=("reference",),
+                                    env=_env("abort:sin"), timeout=60, max_reduce_seconds=60))
+    assert summary["programs_tested"] == 6
+    assert summary["crashes"] >= 1
+    crashes = [f for f in _findings(out) if f["kind"] == "crash"]
+    assert crashes and crashes[0]["signal"] == "SIGABRT" and crashes[0]["stage"].startswith("reference/")
+    # programs after the (first) crash were tested, and passed
+    assert summary["oracles"]["reference"]["passed"] == 6 - summary["crashes"]
+    assert min(f["index"] for f in crashes) < 5
+    record = json.loads((out / crashes[0]["folder"] / "program.json").read_text())
+    assert record["ops"] == ["sin"]  # reduced to the op that aborts
+    assert crashes[0]["repro_status"] not in (0, None)  # killed by the abort under the injection
+    assert _repro_status(out / crashes[0]["folder"] / "repro.py", None) == 0
+
+
+def test_injected_hang_is_a_hang_after_the_timeout(tmp_path: Path) -> None:
+    out = tmp_path / "hang"
+    summary = run_campaign(Settings(config=load_config("elementwise"), out=out, count=3, oracles=("reference",),
+                                    env=_env("hang:sin"), timeout=5, reduce=False, verify=False))
+    assert summary["programs_tested"] == 3
+    assert summary["hangs"] >= 1
+    hang = next(f for f in _findings(out) if f["kind"] == "hang")
+    assert "timeout" in hang["detail"] and hang["stage"].startswith("reference/")
+    assert (out / hang["folder"] / "repro.py").exists()
+
+
+# ---------------------------------------------------------------- no noise
+
+
+def _first_applicable(oracle, configs, count: int):
+    picked = []
+    for name in configs:
+        config = load_config(name)
+        for index in range(60):
+            program = sample(config, 0, index)
+            if oracle.applies(program):
+                picked.append((program, index))
+            if len(picked) == count:
+                return picked
+    return picked
+
+
+@pytest.mark.parametrize("name", ["reference", "eager", "passes", "grad", "vmap", "lowprec"])
+def test_oracles_report_nothing_on_clean_programs(name: str) -> None:
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import ORACLES, Case, run_oracles
+
+    configs = ["low-precision-ints", "default"] if name == "lowprec" else ["default", "control-flow"]
+    picked = _first_applicable(ORACLES[name], configs, 3)
+    assert len(picked) == 3
+    for program, index in picked:
+        verdict = run_oracles(Case(program, inputs_for(program, 0, index), seed=index), [name])[name]
+        assert not verdict.failed, f"{name} on program {index}: {verdict.detail}\n{render(program)}"
+
+
+def _floor_of_scaled() -> Program:
+    """f(x0) = jnp.floor(3.0 * x0) for x0: f32[2] in [0, 1], built by hand and rechecked."""
+    from jaxsynth.grammar import Interval, TensorType
+    from jaxsynth.synth.program import Node, Program, Region
+
+    vec, scalar = TensorType(DType.float32, (2,)), TensorType(DType.float32, ())
+    nodes = (
+        Node(0, "input", (), (vec,), (Interval(0.0, 1.0),)),
+        Node(1, "literal", (), (scalar,), (Interval(3.0, 3.0),), {"value": 3.0}),
+        Node(2, "scale", (1, 0), (vec,), (Interval(0.0, 3.0),), {"literal_args": (0,)}),
+        Node(3, "floor", (2,), (vec,), (Interval(0.0, 3.0),)),
+    )
+    return recheck(Program("f", Region("body", "function", 0, (0,), nodes, (3,))))
+
+
+def test_discontinuity_within_rounding_error_is_detected() -> None:
+    from jaxsynth.fuzz.tolerance import analyse
+
+    program = _floor_of_scaled()
+    assert "jnp.floor(3.0 * x0)" in render(program)
+    on_threshold = analyse(program, [np.array([1 / 3, 0.5], dtype=np.float32)])  # 3 * x0 ~ 1.0000000298
+    assert on_threshold.near == {3}
+    assert on_threshold.discontinuous(program, [0]) == [3]
+    away = analyse(program, [np.array([0.1, 0.5], dtype=np.float32)])
+    assert not away.near and not away.flips and away.discontinuous(program, [0]) == []
+
+
+# ---------------------------------------------------------------- reduction
+
+
+def test_reduction_keeps_every_candidate_well_typed_and_in_domain() -> None:
+    config = load_config("default")
+    seen = []
+
+    def interesting(subject: Subject) -> bool:
+        # every candidate the reducer offers has already been validated; check it again independently
+        checked = recheck(subject.program)
+        assert [str(t) for t in checked.input_types] == [str(t) for t in subject.program.input_types]
+        validate(subject.program, subject.inputs)
+        render(subject.program)
+        seen.append(subject)
+        return any(n.op in ("sin", "cos", "tanh") for n in subject.program.walk())
+
+    for index in range(40):
+        program = sample(config, 3, index)
+        if any(n.op in ("sin", "cos", "tanh") for n in program.walk()) and op_count(program) >= 6:
+            break
+    subject = Subject(program, dict(zip(program.body.params, random_inputs(program, np.random.default_rng(1)),
+                                        strict=True)))
+    reduced = reduce(subject, interesting, max_tests=150)
+    assert seen and reduced.complete
+    assert op_count(reduced.subject.program) == 1
+    assert {n.op for n in reduced.subject.program.op_nodes()} <= {"sin", "cos", "tanh"}
+    # the reduced program runs under jax.jit and its values lie in its intervals
+    import jax
+
+    from jaxsynth.fuzz import reference
+    from jaxsynth.fuzz.oracles import build_function
+
+    final = reduced.subject
+    fn = build_function(render(final.program), final.program.name)
+    got = jax.jit(fn)(*final.input_list())
+    assert reference.run(final.program, final.input_list(), check_intervals=True).unsound == []
+    assert np.all(np.isfinite(np.asarray(got)))
+
+
+def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() -> None:
+    for name in ("default", "control-flow", "low-precision-ints"):
+        config = load_config(name)
+        for index in range(25):
+            program = sample(config, 0, index)
+            checked = recheck(program)
+            for a in program.walk():
+                b = checked.node(a.id)
+                assert (a.types, a.intervals) == (b.types, b.intervals), (name, index, a.op)
+    program = sample(load_config("elementwise"), 0, 0)
+    assert all(t.dtype is DType.float64 for t in retype(program, {DType.float32: DType.float64}).input_types)
+    # params that encode shapes do not follow a dimension map: such candidates are rejected
+    config = load_config("default")
+    program = next(p for p in (sample(config, 0, i) for i in range(200))
+                   if any(n.op == "broadcast_to" and max(n.type.shape) > 1 for n in p.walk()))
+    node = next(n for n in program.walk() if n.op == "broadcast_to" and max(n.type.shape) > 1)
+    with pytest.raises(Invalid):
+        retype(program, dims={d: 1 for d in node.type.shape if d > 1})
+
+
+# ---------------------------------------------------------------- CLI and small helpers
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--budget", "10x"],
+        ["--budget", "0s"],
+        ["-n", "0"],
+        ["--oracles", "reference,bogus"],
+        ["--config", "no-such-config"],
+        ["--budget", "1m", "-n", "5"],
+        ["--workers", "0"],
+        ["--seed", "-1"],
+        ["--no-such-option"],
+    ],
+)
+def test_bad_cli_input_is_one_line_and_status_2(args: list[str], capsys: pytest.CaptureFixture[str],
+                                                  tmp_path: Path) -> None:
+    from jaxsynth.fuzz.command import run
+
+    status = run([*args, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_python_dash_m_bad_input() -> None:
+    done = subprocess.run([sys.executable, "-m", "jaxsynth.fuzz", "--budget", "soon"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
+
+
+def test_budget_parsing() -> None:
+    assert parse_budget("30s") == 30 and parse_budget("10m") == 600 and parse_budget("2h") == 7200
+    for bad in ("10", "m", "-3s", "1d"):
+        with pytest.raises(ValueError):
+            parse_budget(bad)
+
+
+def test_array_literals_round_trip_exactly() -> None:
+    import jax.numpy as jnp
+
+    arrays = [
+        np.array([[0.1, -2.5e-8]], dtype=np.float32),
+        np.array([1 / 3, 1e-5], dtype=np.float16),
+        np.array([3.14159, -0.001], dtype=jnp.bfloat16),
+        np.array([True, False]),
+        np.array([-128, 127], dtype=np.int8),
+        np.array(7, dtype=np.uint8),
+    ]
+    for a in arrays:
+        b = eval(array_literal(a), {"np": np, "jnp": jnp})  # noqa: S307 - our own literal
+        assert b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b)
+
+
+def _run_repro(source: str) -> int:
+    namespace: dict = {"__name__": "repro"}
+    exec(compile(source, "<repro>", "exec"), namespace)  # noqa: S102 - our own generated script
+    return namespace["main"]()
+
+
+def test_repro_scripts_of_every_oracle_run_and_judge(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each oracle's repro.py template runs; it exits 0 on consistent data and 1 on a discrepancy."""
+    import jax
+
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.findings import repro_source
+    from jaxsynth.fuzz.oracles import Case
+
+    config = parse_config(ADD_CONFIG)
+    program = sample(config, 0, 2)
+    case = Case(program, inputs_for(program, 0, 2))
+    expected = [np.asarray(o, dtype=np.float64) for o in case.analysis.outputs]
+    tols = case.tolerances(case.analysis, factor=2.0)
+    stacked = [np.stack([x, x]) for x in case.inputs]
+    weights = [np.ones(t.shape) for t in program.output_types]
+    directions = [np.ones(t.shape) for t in program.input_types]
+    grad = jax.grad(lambda *xs: sum(np.float32(1) * jax.numpy.sum(o) for o in
+                                    (case.fn(*xs) if isinstance(case.fn(*xs), tuple) else (case.fn(*xs),))),
+                    argnums=tuple(range(len(case.inputs))))(*case.inputs)
+    derivative = sum(float(np.sum(np.asarray(g, dtype=np.float64))) for g in grad)
+    everything = [0] * len(expected)
+    datas = {
+        "reference": {"expected": expected, "tolerance": tols, "failing": everything},
+        "lowprec": {"expected": expected, "tolerance": tols, "failing": everything},
+        "eager": {"tolerance": tols, "failing": everything},
+        "passes": {"passes_off": ["algsimp", "fusion"], "tolerance": tols, "failing": everything},
+        "vmap": {"batched": stacked, "in_axes": [0] * len(stacked), "failing": everything,
+                 "tolerance": [np.stack([t, t]) for t in tols]},
+        "grad": {"weights": weights, "directions": directions, "float_in": list(range(len(case.inputs))),
+                 "float_out": list(range(len(expected))), "mode": "f32", "source": case.source,
+                 "expected": derivative, "tol": 1e-3 * (1 + abs(derivative))},
+    }
+    from jaxsynth import compat
+
+    if not compat.per_compile_pass_options():  # the passes repro reruns itself under XLA_FLAGS there
+        del datas["passes"]
+    for oracle, data in datas.items():
+        source = repro_source(oracle=oracle, kind="wrong", title=f"test {oracle}", detail="", source=case.source,
+                              inputs=case.inputs, data=data)
+        assert _run_repro(source) == 0, (oracle, capsys.readouterr().out)
+        if oracle in ("reference", "lowprec"):
+            wrong = dict(data, expected=[e + 1.0 for e in expected])
+        elif oracle == "grad":
+            wrong = dict(data, expected=derivative + 1.0)
+        else:
+            wrong = dict(data, tolerance=[np.full(np.shape(t), -1.0) for t in data["tolerance"]])
+        source = repro_source(oracle=oracle, kind="wrong", title="", detail="", source=case.source,
+                              inputs=case.inputs, data=wrong)
+        assert _run_repro(source) == 1, oracle
+        error = repro_source(oracle=oracle, kind="error", title="", detail="", source=case.source,
+                             inputs=case.inputs, data=data)
+        assert _run_repro(error) == 0, oracle  # no exception: "fixed"

@@ -1,0 +1,149 @@
+"""Scale: the worker pool survives crashes, hangs and errors; shared MLIR contexts leave texts unchanged;
+--profile and --dedup. (Throughput and memory are benchmarks in bench/, never timed tests.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jaxsynth.cli import run
+from jaxsynth.corpus import encode_record, generate_corpus, iter_records, make_record
+from jaxsynth.corpus.failures import failures_path, read_failures
+from jaxsynth.corpus.run import GenerationError, generate_range
+from jaxsynth.corpus.workers import INJECT_FAULTS_ENV
+from jaxsynth.grammar import CATEGORIES, load_config, parse_config
+
+JAXPR = ("jaxpr",)
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config("default")
+
+
+def test_pool_replaces_crashed_and_hung_workers_and_records_failures(tmp_path, config, monkeypatch):
+    monkeypatch.setenv(INJECT_FAULTS_ENV, "2:crash,4:hang,5:error,6:abort")
+    path = tmp_path / "c.jsonl"
+    summary = generate_corpus(config, 7, 9, path, workers=2, emit=JAXPR, progress=False, timeout=5)
+    failed = {2, 4, 5, 6}
+    expected = b"".join(b for i in range(9) if i not in failed for b in generate_range(config, 7, i, i + 1, JAXPR))
+    assert path.read_bytes() == expected
+    failures = list(read_failures(failures_path(path)))
+    assert [(f.index, f.kind) for f in failures] == [(2, "crash"), (4, "hang"), (5, "error"), (6, "crash")]
+    assert "SIGSEGV" in failures[0].message and "SIGABRT" in failures[3].message
+    assert "5 s" in failures[1].message and "injected error at index 5" in failures[2].message
+    assert all(f.seed == 7 and f.config_digest == config.digest for f in failures)
+    assert summary.records == 5 and summary.failures == 4 and summary.replaced_workers == 3
+    assert any("listed in" in note for note in summary.notes())
+
+
+def test_in_process_error_is_skipped_and_listed(tmp_path, config, monkeypatch):
+    import jaxsynth.corpus.generate as generate_module
+
+    real = generate_module.sample
+
+    def flaky(cfg, seed, index):
+        if index == 1:
+            raise KeyError("boom")
+        return real(cfg, seed, index)
+
+    monkeypatch.setattr(generate_module, "sample", flaky)
+    path = tmp_path / "c.msgpack"
+    summary = generate_corpus(config, 3, 4, path, workers=1, emit=JAXPR, progress=False)
+    assert [r.index for r in iter_records(path)] == [0, 2, 3]
+    [failure] = read_failures(failures_path(path))
+    assert (failure.index, failure.kind, failure.message) == (1, "error", "KeyError: 'boom'")
+    assert summary.failures == 1 and summary.records == 3
+
+
+def test_a_run_whose_first_records_all_fail_stops(tmp_path, config, monkeypatch):
+    import jaxsynth.corpus.generate as generate_module
+
+    def broken(cfg, seed, index):
+        raise ValueError("no grammar")
+
+    monkeypatch.setattr(generate_module, "sample", broken)
+    with pytest.raises(GenerationError, match=r"record 0 .*ValueError: no grammar .*first 8 record"):
+        generate_corpus(config, 0, 50, tmp_path / "c.jsonl", emit=JAXPR, progress=False)
+    assert len(list(read_failures(failures_path(tmp_path / "c.jsonl")))) == 8
+
+
+def test_shared_ir_context_and_gspmd_leave_every_text_unchanged(monkeypatch):
+    """jaxsynth's lowering (shared MLIR context, GSPMD) against JAX's defaults (fresh context, Shardy)."""
+    from jaxsynth.lowering import core
+
+    kinds = ("jaxpr", "stablehlo", "optimized_hlo", "hlo")
+    for name in ("default", "control-flow", "reductions-linalg"):
+        config = load_config(name)
+        for index in range(3):
+            monkeypatch.setattr(core, "IR_CONTEXT_REUSE", 0)
+            monkeypatch.setattr(core, "USE_SHARDY", None)
+            default = encode_record(make_record(config, 2, index, kinds))
+            monkeypatch.setattr(core, "IR_CONTEXT_REUSE", 3)
+            monkeypatch.setattr(core, "USE_SHARDY", False)
+            ours = encode_record(make_record(config, 2, index, kinds))
+            assert default == ours, (name, index)
+
+
+def test_profile_summary(tmp_path, capsys):
+    status = run(["generate", "-n", "3", "--workers", "1", "--emit", "jaxpr,stablehlo", "--profile",
+                  "--no-progress", "-o", str(tmp_path / "c.jsonl")])
+    err = capsys.readouterr().err
+    assert status == 0
+    for stage in ("sample", "render", "trace", "lower", "stablehlo", "record", "all"):
+        assert f"  {stage} " in err, stage
+    assert err.strip().splitlines()[-1].startswith("wrote 3 records")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A grammar with so few programs that structural duplicates are common (one unary op)."""
+    weights = "\n".join(f"{c} = {1.0 if c == 'unary' else 0.0}" for c in CATEGORIES)
+    return parse_config(
+        f"""
+        name = "tiny"
+        [program]
+        min_nodes = 1
+        max_nodes = 1
+        max_depth = 1
+        min_inputs = 1
+        max_inputs = 1
+        max_outputs = 1
+        [types]
+        dtypes = {{ float32 = 1.0 }}
+        min_rank = 1
+        max_rank = 1
+        min_dim = 2
+        max_dim = 2
+        [weights.categories]
+        {weights}
+        """
+    )
+
+
+def test_dedup_writes_n_distinct_records_for_any_worker_count_and_resumes(tmp_path, tiny):
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    summary = generate_corpus(tiny, 0, 6, one, workers=1, emit=JAXPR, progress=False, dedup="structural")
+    generate_corpus(tiny, 0, 6, two, workers=2, emit=JAXPR, progress=False, dedup="structural")
+    assert one.read_bytes() == two.read_bytes()
+    records = list(iter_records(one))
+    assert len(records) == 6 and len({r.graph_hash for r in records}) == 6
+    assert summary.duplicates > 0 and records[-1].index > 5
+    lines = one.read_bytes().splitlines(keepends=True)
+    part = tmp_path / "part.jsonl"
+    part.write_bytes(b"".join(lines[:3]) + lines[3][:20])  # interrupted, torn 4th record
+    generate_corpus(tiny, 0, 6, part, emit=JAXPR, progress=False, dedup="structural", resume=True)
+    assert part.read_bytes() == one.read_bytes()
+
+
+def test_failures_file_lines_are_json(tmp_path, config, monkeypatch):
+    import jaxsynth.corpus.generate as generate_module
+
+    real = generate_module.sample
+    monkeypatch.setattr(
+        generate_module, "sample", lambda c, s, i: (_ for _ in ()).throw(KeyError(i)) if i == 0 else real(c, s, i)
+    )
+    generate_corpus(config, 0, 2, tmp_path / "c.jsonl", emit=JAXPR, progress=False)
+    line = (tmp_path / "c.jsonl.failures.jsonl").read_text().splitlines()[0]
+    assert list(json.loads(line)) == ["index", "seed", "config_digest", "kind", "message"]
