@@ -591,6 +591,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+def _register_fuzz() -> None:
+    from jaxsynth.fuzz.command import fuzz
+
+    cli.add_command(fuzz, "fuzz")
+
+
+_register_fuzz()
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Console entry point: ``jaxsynth ...``."""
     sys.exit(run(argv))
