@@ -11,6 +11,7 @@ import numpy as np
 
 from jaxsynth.grammar import DType, GrammarConfig, Interval, OpSpec, TensorType
 from jaxsynth.grammar.opspec import Proposal, literal
+from jaxsynth.synth.interpret import random_array
 from jaxsynth.synth.sample import proposal_context
 
 FLOAT_CANDIDATES = ((-3.0, 3.0), (0.5, 2.0), (-1.0, 1.0), (0.1, 1.0), (1.0, 3.0), (-2.0, -0.5))
@@ -39,18 +40,8 @@ class OpCase:
         return f"def op({params}):\n    return {expr}\n"
 
     def arrays(self, rng: np.random.Generator) -> list[np.ndarray]:
-        out = []
-        for i, (t, r) in enumerate(zip(self.types, self.intervals, strict=True)):
-            if i in self.literals:
-                continue
-            if t.dtype.is_bool:
-                a = rng.random(t.shape) < 0.5
-            elif t.dtype.is_int:
-                a = rng.integers(int(r.lo), int(r.hi) + 1, size=t.shape)
-            else:
-                a = rng.uniform(r.lo, r.hi, size=t.shape)
-            out.append(np.asarray(a).astype(t.dtype.np_dtype))
-        return out
+        return [random_array(t, r, rng) for i, (t, r) in enumerate(zip(self.types, self.intervals, strict=True))
+                if i not in self.literals]
 
 
 def _intersect(a: Interval, lo: float, hi: float) -> Interval | None:

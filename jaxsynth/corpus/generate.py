@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import math
 import operator
-import time
 from collections.abc import Callable, Iterable
 
 import jax
@@ -18,6 +17,7 @@ import jaxsynth
 from jaxsynth.corpus.record import SCHEMA_VERSION, Features, Record, Toolchain, encode_record
 from jaxsynth.grammar import REGISTRY, GrammarConfig
 from jaxsynth.lowering import DEFAULT_EMIT, lower, parse_emit
+from jaxsynth.lowering.core import StageClock
 from jaxsynth.synth import Program, depth, node_count, render, sample, structural_hash
 
 __all__ = [
@@ -110,22 +110,6 @@ def vmap_jaxpr(fn: Callable, arg_types: list[jax.ShapeDtypeStruct], batch: int) 
     return str(jax.make_jaxpr(jax.vmap(fn))(*batched))
 
 
-class _Stages:
-    """Adds seconds per named stage to ``timings``; a no-op when ``timings`` is None."""
-
-    __slots__ = ("timings", "last")
-
-    def __init__(self, timings: dict[str, float] | None) -> None:
-        self.timings = timings
-        self.last = time.perf_counter() if timings is not None else 0.0
-
-    def lap(self, stage: str) -> None:
-        if self.timings is not None:
-            now = time.perf_counter()
-            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
-            self.last = now
-
-
 def make_record(
     config: GrammarConfig,
     seed: int,
@@ -139,7 +123,7 @@ def make_record(
     ``exec`` and the stages of :func:`~jaxsynth.lowering.lower`.
     """
     kinds = parse_emit(emit)
-    clock = _Stages(timings)
+    clock = StageClock(timings)
     program = sample(config, seed, index)
     clock.lap("sample")
     source = render(program)

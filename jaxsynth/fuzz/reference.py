@@ -24,7 +24,8 @@ import numpy as np
 
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.ops_control import ControlSpec
-from jaxsynth.grammar.types import DType, TensorType
+from jaxsynth.grammar.types import DType
+from jaxsynth.synth.interpret import as_compute
 from jaxsynth.synth.program import ITEM, Node, Program, Region
 
 __all__ = ["EXACT_OPS", "Noise", "Run", "run"]
@@ -54,20 +55,6 @@ class Run:
     values: dict[int, np.ndarray] = field(default_factory=dict)  #: last value of each node
     records: dict[int, list[tuple[np.ndarray, ...]]] = field(default_factory=dict)
     unsound: list[int] = field(default_factory=list)  #: nodes whose value left their interval
-
-
-def _compute_dtype(t: TensorType) -> np.dtype:
-    return np.dtype(np.float64) if t.dtype.is_float else t.dtype.np_dtype
-
-
-def _as(value, t: TensorType, round_to_dtype: bool) -> np.ndarray:
-    array = np.asarray(value)
-    if round_to_dtype and t.dtype.is_float:
-        array = array.astype(t.dtype.np_dtype)
-    array = array.astype(_compute_dtype(t))
-    if array.shape != t.shape:
-        raise ValueError(f"reference produced shape {array.shape}, type rule says {t}")
-    return array
 
 
 def _uniform(value: np.ndarray, key: int) -> np.ndarray:
@@ -161,14 +148,14 @@ def run(
 
     def body(region: Region, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
         for param, arg in zip(region.params, args, strict=True):
-            env[param] = _as(arg, program.node(param).type, round_to_dtype)
+            env[param] = as_compute(arg, program.node(param).type, round_to_dtype)
             if check_intervals:
                 check(program.node(param), env[param])
         for node in region.nodes:
             if node.op in ("input", "param"):
                 continue
             if node.op in ("literal", "full"):
-                value = _as(np.full(node.type.shape, node.params["value"]), node.type, round_to_dtype)
+                value = as_compute(np.full(node.type.shape, node.params["value"]), node.type, round_to_dtype)
                 if noise is not None:
                     value = _perturb(node, value, (), noise, round_to_dtype, None)
                 env[node.id] = value
@@ -182,11 +169,11 @@ def run(
                 if isinstance(spec, ControlSpec):
                     bodies = [lambda *xs, r=r: body(r, xs) for r in node.regions]
                     outs = spec.reference(args_, node.params, bodies)
-                    value = tuple(_as(o, t, round_to_dtype) for o, t in zip(outs, node.types, strict=True))
+                    value = tuple(as_compute(o, t, round_to_dtype) for o, t in zip(outs, node.types, strict=True))
                     env[node.id] = value if len(value) > 1 else value[0]
                 else:
                     with np.errstate(all="ignore"):
-                        value = _as(spec.reference(args_, node.params), node.type, round_to_dtype)
+                        value = as_compute(spec.reference(args_, node.params), node.type, round_to_dtype)
                         if noise is not None:
                             source = program.node(node.args[0]).type.dtype if node.op == "astype" else None
                             value = _perturb(node, value, args_, noise, round_to_dtype, source)

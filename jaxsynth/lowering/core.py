@@ -119,7 +119,7 @@ def _partitioner() -> contextlib.AbstractContextManager[object]:
         return contextlib.nullcontext()
 
 
-class _Clock:
+class StageClock:
     """Adds the seconds spent in named stages to ``timings`` (a no-op when ``timings`` is None)."""
 
     __slots__ = ("timings", "last")
@@ -260,12 +260,12 @@ def lower(
     kinds = parse_emit(emit)
     args = _check_arg_types(arg_types)
     with _partitioner():
-        return _lower(fn, args, kinds, grad, fast_compile, _Clock(timings))
+        return _lower(fn, args, kinds, grad, fast_compile, StageClock(timings))
 
 
 def _lower(
     fn: Callable, args: tuple[jax.ShapeDtypeStruct, ...], kinds: tuple[str, ...], grad: bool,
-    fast_compile: bool, clock: _Clock,
+    fast_compile: bool, clock: StageClock,
 ) -> LoweredTexts:
     needs_lowering = any(k in kinds for k in ("stablehlo", "hlo", "optimized_hlo"))
     traced = jax.jit(fn).trace(*args) if needs_lowering or (not grad) else None

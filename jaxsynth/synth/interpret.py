@@ -13,7 +13,7 @@ import numpy as np
 
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.ops_control import ControlSpec
-from jaxsynth.grammar.types import TensorType
+from jaxsynth.grammar.types import Interval, TensorType
 from jaxsynth.synth.program import ITEM, Program, Region
 
 
@@ -21,13 +21,15 @@ def compute_dtype(t: TensorType) -> np.dtype:
     return np.dtype(np.float64) if t.dtype.is_float else t.dtype.np_dtype
 
 
-def _as(value, t: TensorType, round_to_dtype: bool) -> np.ndarray:
+def as_compute(value, t: TensorType, round_to_dtype: bool) -> np.ndarray:
+    """``value`` in the compute dtype of ``t`` (rounded through ``t``'s dtype first if asked);
+    raises ValueError when its shape disagrees with the type rule."""
     array = np.asarray(value)
     if round_to_dtype and t.dtype.is_float:
         array = array.astype(t.dtype.np_dtype)
     array = array.astype(compute_dtype(t))
     if array.shape != t.shape:
-        raise AssertionError(f"reference produced shape {array.shape}, type rule says {t}")
+        raise ValueError(f"reference produced shape {array.shape}, type rule says {t}")
     return array
 
 
@@ -37,12 +39,12 @@ def evaluate(program: Program, inputs: Sequence[np.ndarray], round_to_dtype: boo
 
     def run(region: Region, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
         for param, arg in zip(region.params, args, strict=True):
-            env[param] = _as(arg, program.node(param).type, round_to_dtype)
+            env[param] = as_compute(arg, program.node(param).type, round_to_dtype)
         for node in region.nodes:
             if node.op in ("input", "param"):
                 continue
             if node.op in ("literal", "full"):
-                env[node.id] = _as(np.full(node.type.shape, node.params["value"]), node.type, round_to_dtype)
+                env[node.id] = as_compute(np.full(node.type.shape, node.params["value"]), node.type, round_to_dtype)
                 continue
             if node.op == ITEM:
                 env[node.id] = env[node.args[0]][node.params["index"]]  # type: ignore[index]
@@ -52,25 +54,27 @@ def evaluate(program: Program, inputs: Sequence[np.ndarray], round_to_dtype: boo
             if isinstance(spec, ControlSpec):
                 bodies = [lambda *xs, r=r: run(r, xs) for r in node.regions]
                 outs = spec.reference(args_, node.params, bodies)
-                value = tuple(_as(o, t, round_to_dtype) for o, t in zip(outs, node.types, strict=True))
+                value = tuple(as_compute(o, t, round_to_dtype) for o, t in zip(outs, node.types, strict=True))
                 env[node.id] = value if len(value) > 1 else value[0]
             else:
                 with np.errstate(all="ignore"):
-                    env[node.id] = _as(spec.reference(args_, node.params), node.type, round_to_dtype)
+                    env[node.id] = as_compute(spec.reference(args_, node.params), node.type, round_to_dtype)
         return tuple(env[o] for o in region.outputs)  # type: ignore[misc]
 
     return run(program.body, list(inputs))
 
 
+def random_array(t: TensorType, r: Interval, rng: np.random.Generator) -> np.ndarray:
+    """An array of type ``t`` drawn uniformly from ``r`` (bools: fair coin flips)."""
+    if t.dtype.is_bool:
+        a = rng.random(t.shape) < 0.5
+    elif t.dtype.is_int:
+        a = rng.integers(int(r.lo), int(r.hi) + 1, size=t.shape)
+    else:
+        a = rng.uniform(r.lo, r.hi, size=t.shape)
+    return np.asarray(a).astype(t.dtype.np_dtype)
+
+
 def random_inputs(program: Program, rng: np.random.Generator) -> list[np.ndarray]:
     """Inputs drawn uniformly from each input's declared range, in the input's dtype."""
-    arrays = []
-    for t, r in zip(program.input_types, program.input_ranges, strict=True):
-        if t.dtype.is_bool:
-            a = rng.random(t.shape) < 0.5
-        elif t.dtype.is_int:
-            a = rng.integers(int(r.lo), int(r.hi) + 1, size=t.shape)
-        else:
-            a = rng.uniform(r.lo, r.hi, size=t.shape)
-        arrays.append(np.asarray(a).astype(t.dtype.np_dtype))
-    return arrays
+    return [random_array(t, r, rng) for t, r in zip(program.input_types, program.input_ranges, strict=True)]
