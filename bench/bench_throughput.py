@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def _setup() -> None:
+    """Every variant's process is set up as a generation worker: CPU, one XLA thread."""
     from jaxsynth.lowering import configure_jax_for_workers
 
     configure_jax_for_workers(1)
@@ -61,6 +62,9 @@ def _variant_fn(kind: str, config_name: str):  # type: ignore[no-untyped-def]
     from jaxsynth.synth import render, sample
 
     config = load_config(config_name)
+    if kind.endswith("-cached"):  # lower through JAX's per-module lowering cache (as before this work)
+        core.DIRECT_LOWERING = False
+        kind = kind[: -len("-cached")]
     if kind.endswith("-sdy"):  # lower with JAX's default partitioner, Shardy (as before this work)
         core.USE_SHARDY = None
         kind = kind[: -len("-sdy")]
@@ -114,15 +118,22 @@ def _variant_fn(kind: str, config_name: str):  # type: ignore[no-untyped-def]
 def _serve(conn, kind: str, config_name: str) -> None:  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     _setup()
-    fn = _variant_fn(kind, config_name)
-    conn.send("ready")
-    while (batch := conn.recv()) is not None:
-        total, texts = 0.0, {}
-        for i in batch:
-            seconds, text = fn(i)
-            total += seconds
-            texts[i] = text
-        conn.send((total, texts))
+    import contextlib
+
+    from jaxsynth.corpus.collector import tuned_collector
+
+    # jaxsynth's workers generate under a tuned garbage collector; the baselines run as plain scripts
+    tuned = kind.startswith(("fast", "full")) and not kind.endswith("-gc")
+    fn = _variant_fn(kind.removesuffix("-gc"), config_name)
+    with tuned_collector() if tuned else contextlib.nullcontext():
+        conn.send("ready")
+        while (batch := conn.recv()) is not None:
+            total, texts = 0.0, {}
+            for i in batch:
+                seconds, text = fn(i)
+                total += seconds
+                texts[i] = text
+            conn.send((total, texts))
 
 
 def _compare(kinds: dict[str, str], config_name: str, indices: list[int], batch: int, warmup: int):
@@ -171,9 +182,11 @@ def _report(tag: str, totals_runs: list[dict[str, float]], base: str, per: int, 
 def bench_fast(n: int, repeats: int, config_name: str) -> None:
     kinds = {
         "template baseline": "template",
-        "jaxsynth, fresh MLIR context, Shardy": "fast-fresh-sdy",
-        "  + shared MLIR context": "fast-sdy",
-        "  + GSPMD instead of Shardy (= jaxsynth now)": "fast",
+        "jaxsynth, fresh MLIR context, Shardy": "fast-fresh-sdy-cached-gc",
+        "  + shared MLIR context": "fast-sdy-cached-gc",
+        "  + GSPMD instead of Shardy": "fast-cached-gc",
+        "  + direct lowering": "fast-gc",
+        "  + tuned garbage collector (= jaxsynth now)": "fast",
     }
     runs = []
     for r in range(repeats):
@@ -187,10 +200,12 @@ def bench_fast(n: int, repeats: int, config_name: str) -> None:
 def bench_full(n: int, repeats: int, config_name: str) -> None:
     kinds = {
         "floor (trace+lower+compile, XLA defaults)": "floor",
-        "jaxsynth before: default compile, fresh ctx": "full-before-sdy",
-        "  + backend -O0 (FAST_COMPILE_OPTIONS)": "full-O0-sdy",
-        "  + shared MLIR context": "full-now-sdy",
-        "  + GSPMD instead of Shardy (= jaxsynth now)": "full-now",
+        "jaxsynth before: default compile, fresh ctx": "full-before-sdy-cached-gc",
+        "  + backend -O0 (FAST_COMPILE_OPTIONS)": "full-O0-sdy-cached-gc",
+        "  + shared MLIR context": "full-now-sdy-cached-gc",
+        "  + GSPMD instead of Shardy": "full-now-cached-gc",
+        "  + direct lowering": "full-now-gc",
+        "  + tuned garbage collector (= jaxsynth now)": "full-now",
     }
     runs = []
     mismatches = checked = 0

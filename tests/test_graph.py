@@ -7,7 +7,16 @@ from dataclasses import replace
 import networkx as nx
 
 from jaxsynth.grammar import load_config
-from jaxsynth.synth import depth, node_count, render, sample, structural_hash, to_networkx, topological_order
+from jaxsynth.synth import (
+    depth,
+    hash_and_depth,
+    node_count,
+    render,
+    sample,
+    structural_hash,
+    to_networkx,
+    topological_order,
+)
 from jaxsynth.synth.program import Node, Program, Region
 
 
@@ -80,3 +89,19 @@ def test_depth_of_a_chain():
         nodes.append(Node(i, "sin", (i - 1,), (t,), (Interval(-1, 1),)))
     program = Program("f", Region("body", "function", 0, (0,), tuple(nodes), (5,)))
     assert depth(program) == 5 and node_count(program) == 5
+
+
+def test_hash_and_depth_from_one_graph_match_the_separate_functions():
+    for name in ("default", "control-flow"):
+        config = load_config(name)
+        for index in range(40):
+            program = sample(config, 11, index)
+            assert hash_and_depth(program) == (structural_hash(program), depth(program))
+
+
+def test_reversed_graph_is_the_reverse():
+    program = sample(load_config("control-flow"), 0, 3)
+    forward = to_networkx(program)
+    backward = to_networkx(program, operands_first=False)
+    assert set(backward.edges) == {(b, a) for a, b in forward.edges}
+    assert all(backward.edges[b, a]["label"] == forward.edges[a, b]["label"] for a, b in forward.edges)

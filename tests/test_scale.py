@@ -69,21 +69,54 @@ def test_a_run_whose_first_records_all_fail_stops(tmp_path, config, monkeypatch)
     assert len(list(read_failures(failures_path(tmp_path / "c.jsonl")))) == 8
 
 
-def test_shared_ir_context_and_gspmd_leave_every_text_unchanged(monkeypatch):
-    """jaxsynth's lowering (shared MLIR context, GSPMD) against JAX's defaults (fresh context, Shardy)."""
+def _jax_default_lowering(monkeypatch, core) -> None:
+    monkeypatch.setattr(core, "IR_CONTEXT_REUSE", 0)
+    monkeypatch.setattr(core, "USE_SHARDY", None)
+    monkeypatch.setattr(core, "DIRECT_LOWERING", False)
+
+
+def _jaxsynth_lowering(monkeypatch, core) -> None:
+    monkeypatch.setattr(core, "IR_CONTEXT_REUSE", 3)
+    monkeypatch.setattr(core, "USE_SHARDY", False)
+    monkeypatch.setattr(core, "DIRECT_LOWERING", True)
+
+
+def test_jaxsynth_lowering_leaves_every_text_unchanged(monkeypatch):
+    """jaxsynth's lowering (shared MLIR context, GSPMD, direct lowering) against JAX's defaults (fresh
+    context, Shardy, per-module lowering cache), every IR kind, on the control-heavy configs."""
     from jaxsynth.lowering import core
 
     kinds = ("jaxpr", "stablehlo", "optimized_hlo", "hlo")
     for name in ("default", "control-flow", "reductions-linalg"):
         config = load_config(name)
         for index in range(3):
-            monkeypatch.setattr(core, "IR_CONTEXT_REUSE", 0)
-            monkeypatch.setattr(core, "USE_SHARDY", None)
+            _jax_default_lowering(monkeypatch, core)
             default = encode_record(make_record(config, 2, index, kinds))
-            monkeypatch.setattr(core, "IR_CONTEXT_REUSE", 3)
-            monkeypatch.setattr(core, "USE_SHARDY", False)
+            _jaxsynth_lowering(monkeypatch, core)
             ours = encode_record(make_record(config, 2, index, kinds))
             assert default == ours, (name, index)
+
+
+def test_direct_lowering_leaves_stablehlo_and_hlo_unchanged_on_every_config(monkeypatch):
+    """Direct lowering against JAX's lowering cache over 25 programs of every built-in config."""
+    from jaxsynth.grammar import builtin_names
+    from jaxsynth.lowering import core
+
+    kinds = ("stablehlo", "hlo")
+    direct_calls = []
+    original = core._InlinedRules.__contains__
+    monkeypatch.setattr(core._InlinedRules, "__contains__", lambda self, p: direct_calls.append(p) or original(self, p))
+    for name in builtin_names():
+        config = load_config(name)
+        for index in range(25):
+            monkeypatch.setattr(core, "DIRECT_LOWERING", False)
+            calls = len(direct_calls)
+            default = make_record(config, 7, index, kinds)
+            assert len(direct_calls) == calls  # JAX's own path: the stand-in is not installed
+            monkeypatch.setattr(core, "DIRECT_LOWERING", True)
+            ours = make_record(config, 7, index, kinds)
+            assert (default.stablehlo, default.hlo) == (ours.stablehlo, ours.hlo), (name, index)
+    assert len(direct_calls) > 1000  # the direct path really ran, equation by equation
 
 
 def test_profile_summary(tmp_path, capsys):

@@ -18,7 +18,7 @@ from jaxsynth.corpus.record import SCHEMA_VERSION, Features, Record, Toolchain, 
 from jaxsynth.grammar import REGISTRY, GrammarConfig
 from jaxsynth.lowering import DEFAULT_EMIT, lower, parse_emit
 from jaxsynth.lowering.core import StageClock
-from jaxsynth.synth import Program, depth, node_count, render, sample, structural_hash
+from jaxsynth.synth import Program, depth, hash_and_depth, node_count, render, sample
 
 __all__ = [
     "build_function",
@@ -63,14 +63,14 @@ def build_function(source: str, name: str) -> Callable:
     return fn
 
 
-def features_of(program: Program, source: str) -> Features:
-    """Structural features of ``program`` (rendered as ``source``)."""
+def features_of(program: Program, source: str, program_depth: int | None = None) -> Features:
+    """Structural features of ``program`` (rendered as ``source``; ``program_depth`` if already known)."""
     ops = sorted(node.op for node in program.op_nodes())
     return Features(
         ops=ops,
         categories=sorted({REGISTRY[op].category for op in ops}),
         node_count=node_count(program),
-        depth=depth(program),
+        depth=depth(program) if program_depth is None else program_depth,
         inputs=len(program.input_types),
         outputs=len(program.output_types),
         lines=len(source.splitlines()),
@@ -140,6 +140,7 @@ def make_record(
     if not all(math.isfinite(v) for pair in ranges for v in pair):
         raise ValueError(f"input ranges must be finite, got {ranges}")  # JSON has no inf/nan
     digest = config.digest
+    graph_hash, program_depth = hash_and_depth(program)
     return Record(
         schema_version=SCHEMA_VERSION,
         id=record_id(digest, seed, index),
@@ -156,8 +157,8 @@ def make_record(
         stablehlo=texts.stablehlo,
         optimized_hlo=texts.optimized_hlo,
         hlo=texts.hlo,
-        features=features_of(program, source),
-        graph_hash=structural_hash(program),
+        features=features_of(program, source, program_depth),
+        graph_hash=graph_hash,
         toolchain=toolchain(),
         grad_jaxpr=grad,
         vmap_jaxpr=vmap,

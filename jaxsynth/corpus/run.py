@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from jaxsynth.corpus.collector import tuned_collector
 from jaxsynth.corpus.failures import Failure, encode_failure, failures_path, read_failures
 from jaxsynth.corpus.profile import Profile
 from jaxsynth.corpus.record import CorpusError, format_for
@@ -154,8 +155,9 @@ def generate_range(
     Raises :class:`GenerationError` for a record that cannot be built.
     """
     maker = RecordMaker(config, seed, emit, fmt)
-    for index in range(start, stop):
-        yield maker(index)
+    with tuned_collector():
+        for index in range(start, stop):
+            yield maker(index)
 
 
 def chunksize_for(n: int, workers: int) -> int:
@@ -302,6 +304,7 @@ def run_indices(
     first_failure: Outcome | None = None
     failure_stream = None
     pool: WorkerPool | None = None
+    in_process = contextlib.ExitStack()
     try:
         stream = open(path, "ab" if resume else "wb", buffering=0)  # noqa: SIM115 - closed below
     except OSError as exc:
@@ -315,6 +318,7 @@ def run_indices(
             outcomes = pool.run(indices)
         else:
             maker = RecordMaker(config, seed, emit, fmt, profile=profile)
+            in_process.enter_context(tuned_collector())
             outcomes = (maker.outcome(i) for i in indices)
         with _progress(planned, progress) as bar:
             for outcome in outcomes:
@@ -354,6 +358,7 @@ def run_indices(
                 if deduper is not None and existing + written >= (target or 0):
                     break
     finally:
+        in_process.close()
         if pool is not None:
             pool.close()
         stream.close()

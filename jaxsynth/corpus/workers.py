@@ -33,7 +33,10 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from jaxsynth.corpus.collector import tuned_collector
+
 if TYPE_CHECKING:  # pragma: no cover
+    from jaxsynth.corpus.run import RecordMaker
     from jaxsynth.grammar import GrammarConfig
 
 __all__ = ["DEFAULT_TIMEOUT", "Outcome", "WorkerPool", "WorkerStartError"]
@@ -134,6 +137,14 @@ def _worker_main(
     maker = RecordMaker(config, seed, emit, fmt, profile=profile)
     faults = _injected_faults()
     try:
+        _serve(conn, maker, faults)
+    except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        return  # the parent went away or is stopping
+
+
+def _serve(conn: multiprocessing.connection.Connection, maker: RecordMaker, faults: dict[int, str]) -> None:
+    """Answer indices with outcomes until told to stop (``None``)."""
+    with tuned_collector():
         conn.send(("ready", os.getpid()))
         while True:
             index = conn.recv()
@@ -147,8 +158,6 @@ def _worker_main(
                     continue
             outcome = maker.outcome(index)
             conn.send((outcome.index, outcome.kind, outcome.data, outcome.message, outcome.timings))
-    except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
-        return  # the parent went away or is stopping
 
 
 # ---------------------------------------------------------------- the parent side

@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import jax
 
@@ -23,6 +24,7 @@ from .normalize import normalize_hlo, strip_mlir_locations
 
 __all__ = [
     "DEFAULT_EMIT",
+    "DIRECT_LOWERING",
     "FAST_COMPILE_OPTIONS",
     "IR_CONTEXT_REUSE",
     "IR_KINDS",
@@ -74,6 +76,17 @@ _shared_context: dict[str, object] = {"context": None, "uses": 0}
 #: text is identical (tests/test_scale.py checks) and a record is cheaper (bench_throughput.py).
 USE_SHARDY: bool | None = False
 
+#: Lower each equation straight into its function (``True``) instead of through JAX's per-module
+#: lowering cache (``False``, JAX's default). JAX >= 0.7 emits every equation's lowering as a
+#: separate MLIR function, keyed by primitive, types and params, and clones that function's body
+#: into the caller (``inlined_func_call``) or calls it; the point is to reuse the lowering of
+#: repeated identical equations within one module. Our programs rarely repeat an equation, so
+#: building and cloning a function per equation is pure overhead: about 45% of lowering time.
+#: Only equations whose rules JAX inlines anyway are lowered directly; rules registered with
+#: ``inline=False`` keep their out-of-line function and call, so every text is identical
+#: (tests/test_scale.py checks every emitted text against JAX's own lowering).
+DIRECT_LOWERING = True
+
 
 def _drop_shared_context() -> None:
     _shared_context["context"] = None
@@ -106,6 +119,49 @@ def _shared_ir_context() -> Iterator[None]:
         yield
     finally:
         mlir.make_ir_context = original
+
+
+class _InlinedRules:
+    """Set-like stand-in for ``mlir._uncacheable_primitives``: every primitive whose lowering JAX
+    would inline counts as uncacheable, so it is lowered in place; the rest behave as before."""
+
+    def __init__(self, mlir: Any, original: Any) -> None:
+        self.mlir = mlir
+        self.original = original
+
+    def __contains__(self, primitive: object) -> bool:
+        if primitive in self.original:
+            return True
+        common = self.mlir._lowerings.get(primitive)
+        if common is not None and not common.inline:
+            return False
+        return all(
+            (rule := per_platform.get(primitive)) is None or rule.inline
+            for per_platform in self.mlir._platform_specific_lowerings.values()
+        )
+
+    def add(self, primitive: object) -> None:  # JAX registers uncacheable rules lazily
+        self.original.add(primitive)
+
+
+@contextlib.contextmanager
+def _direct_lowering() -> Iterator[None]:
+    """While active, equations whose lowering JAX inlines are lowered in place (see :data:`DIRECT_LOWERING`)."""
+    try:
+        from jax._src.interpreters import mlir
+    except ImportError:  # pragma: no cover - private module moved: lower as JAX does
+        yield
+        return
+    original = getattr(mlir, "_uncacheable_primitives", None)
+    if (not DIRECT_LOWERING or not isinstance(original, set) or not hasattr(mlir, "_lowerings")
+            or not hasattr(mlir, "_platform_specific_lowerings")):
+        yield
+        return
+    mlir._uncacheable_primitives = _InlinedRules(mlir, original)
+    try:
+        yield
+    finally:
+        mlir._uncacheable_primitives = original
 
 
 def _partitioner() -> contextlib.AbstractContextManager[object]:
@@ -278,7 +334,7 @@ def _lower(
 
     stablehlo = hlo = optimized = None
     if needs_lowering:
-        with _shared_ir_context():
+        with _shared_ir_context(), _direct_lowering():
             lowered = traced.lower()
         clock.lap("lower")
         if "stablehlo" in kinds:

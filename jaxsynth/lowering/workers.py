@@ -43,6 +43,11 @@ def _backend_initialized() -> bool:
         return True
 
 
+def _check_threads(threads: object) -> None:
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ValueError(f"threads must be a positive int, got {threads!r}")
+
+
 def configure_jax_for_workers(threads: int = 1) -> dict[str, str]:
     """Configure the environment of a worker process so XLA:CPU uses ``threads`` threads.
 
@@ -57,8 +62,7 @@ def configure_jax_for_workers(threads: int = 1) -> dict[str, str]:
     the platform is also set through ``jax.config``. Returns the environment
     variables applied, as a dict.
     """
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise ValueError(f"threads must be a positive int, got {threads!r}")
+    _check_threads(threads)
     if _backend_initialized():
         warnings.warn(
             "configure_jax_for_workers() called after JAX initialized its backend; "
@@ -81,3 +85,4 @@ def configure_jax_for_workers(threads: int = 1) -> dict[str, str]:
 
         jax.config.update("jax_platforms", "cpu")
     return applied
+

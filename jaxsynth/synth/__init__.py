@@ -1,6 +1,6 @@
 """Sampling programs from a grammar config, rendering them as Python, and analysing them as graphs."""
 
-from jaxsynth.synth.graph import depth, node_count, structural_hash, to_networkx, topological_order
+from jaxsynth.synth.graph import depth, hash_and_depth, node_count, structural_hash, to_networkx, topological_order
 from jaxsynth.synth.interpret import evaluate, random_inputs
 from jaxsynth.synth.program import Node, Program, Region
 from jaxsynth.synth.render import render, render_module
@@ -13,6 +13,7 @@ __all__ = [
     "Region",
     "depth",
     "evaluate",
+    "hash_and_depth",
     "node_count",
     "random_inputs",
     "render",
