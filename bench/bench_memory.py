@@ -5,12 +5,12 @@
 
 Runs the worker's own code path (:class:`jaxsynth.corpus.run.RecordMaker`, which clears JAX's caches
 every ``CLEAR_CACHES_EVERY`` records and shares one MLIR context per ``IR_CONTEXT_REUSE``
-lowerings) in this process, pinned like a worker to one XLA thread, and samples RSS (from
+lowerings, under the worker's tuned garbage collector) in this process, set up like a worker (one
+XLA thread, pinned to the last CPU this process may use), and samples RSS (from
 ``/proc/self/statm``) every ``--every`` records into a CSV ``records,seconds,rss_mib``. Encoded
 records are counted, not stored. At the end it prints RSS after warm-up (the first ``--warmup``
 records), the minimum, maximum and last sample after warm-up, and the largest deviation from the
-warm-up figure in percent (the target: within +-10%). ``--resume-csv`` continues an interrupted
-CSV from its last row (same seed, so the same records).
+warm-up figure in percent (the target: within +-10%).
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from jaxsynth.lowering import configure_jax_for_workers
 
-    configure_jax_for_workers(1)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    configure_jax_for_workers(1, cpu=cpus[-1] if cpus else None)
+    from jaxsynth.corpus.collector import tuned_collector
     from jaxsynth.corpus.run import RecordMaker
     from jaxsynth.grammar import load_config
 
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[int, float, float]] = []
     started = time.perf_counter()
     size = 0
-    with open(args.csv, "w", newline="") as out:
+    with open(args.csv, "w", newline="") as out, tuned_collector():
         writer = csv.writer(out)
         writer.writerow(["records", "seconds", "rss_mib"])
         writer.writerow([0, 0.0, f"{rss_mib():.1f}"])

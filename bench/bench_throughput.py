@@ -6,28 +6,28 @@
     python bench/bench_throughput.py scaling [-n 300]   # two workers vs one, steady state
     python bench/bench_throughput.py all
 
-Every comparison runs its variants in one process, interleaved per function in rotating order,
 Every comparison runs each variant in a process of its own (so no variant warms JAX's caches for
-another), on the same functions, one small batch at a time with the order rotating per batch, so
-a noisy machine slows all variants alike. Figures are ratios of summed wall time over the same
+another), set up as a generation worker (one XLA thread; all variant processes pinned to the same
+CPU), on the same functions, one small batch at a time with the order rotating per batch, so a
+noisy machine slows all variants alike. Figures are ratios of summed wall time over the same
 functions (higher = jaxsynth faster), repeated ``--repeats`` times on fresh functions and
 processes, median reported.
 
-fast   jaxsynth's whole record (sample, render with libcst, exec, trace once, lower with a shared
-       MLIR context, print + normalize, features, graph hash, msgspec encode) against
-       bench/template_baseline.py (source text free; exec + make_jaxpr + jit.lower.as_text + JSON),
-       and what each step gave (shared MLIR context, GSPMD instead of Shardy).
+fast   jaxsynth's whole record (sample, render with libcst, exec, trace once, lower, print +
+       normalize, features, graph hash, msgspec encode) against bench/template_baseline.py (source
+       text free; exec + make_jaxpr + jit.lower.as_text + JSON), and what each step gave: shared
+       MLIR context (lowering.core.IR_CONTEXT_REUSE), GSPMD instead of Shardy (USE_SHARDY), direct
+       lowering (DIRECT_LOWERING), the tuned garbage collector (corpus.collector).
 full   jaxsynth's whole record with optimized HLO against the bare floor ``jit(fn).trace(*args)
        .lower().compile()`` with XLA's default options on the same programs (function built
        untimed), plus each step: default compile + fresh MLIR context per lowering (the pipeline
-       before this work), + backend -O0 (FAST_COMPILE_OPTIONS), + shared MLIR context, + GSPMD
-       instead of Shardy (lowering.core.USE_SHARDY). Also checks
-       that every optimized HLO text equals the default compile's (normalized) text.
-scaling records/s of a WorkerPool of two workers against one (each pinned to one XLA thread),
-       counted from the 10th record on, so worker start-up is excluded. The wall-clock ratio needs
-       two idle cores (the load average is printed beside it); on a shared machine the figure to
-       read is the projection from CPU time: 2 x (records per worker-CPU-second with two workers)
-       / (the same with one), which is what two idle cores would give, plus the writer's CPU cost.
+       before this work), + backend -O0 (FAST_COMPILE_OPTIONS), + the steps of ``fast``. Also
+       checks that every optimized HLO text equals the default compile's (normalized) text.
+scaling records/s of a pinned WorkerPool of two workers against one (each worker on one CPU, one
+       XLA thread), counted from the 10th record on, so worker start-up is excluded. The
+       wall-clock ratio needs two idle cores (the load average is printed beside it); on a shared
+       machine the figure to read is the projection from CPU time: 2 x (records per
+       worker-CPU-second with two workers) / (the same with one).
 """
 
 from __future__ import annotations
@@ -42,11 +42,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def _setup() -> None:
-    """Every variant's process is set up as a generation worker: CPU, one XLA thread."""
+def _setup(pin: bool = False) -> None:
+    """Set this process up as a generation worker: CPU platform, one XLA thread; with ``pin``, on
+    the last CPU this process may use, as a pinned worker is (every variant process runs there)."""
     from jaxsynth.lowering import configure_jax_for_workers
 
-    configure_jax_for_workers(1)
+    cpus = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") else []
+    configure_jax_for_workers(1, cpu=cpus[-1] if cpus else None)
 
 
 # ---------------------------------------------------------------- one process per variant
@@ -117,7 +119,7 @@ def _variant_fn(kind: str, config_name: str):  # type: ignore[no-untyped-def]
 
 def _serve(conn, kind: str, config_name: str) -> None:  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    _setup()
+    _setup(pin=True)
     import contextlib
 
     from jaxsynth.corpus.collector import tuned_collector
@@ -244,7 +246,7 @@ def bench_scaling(n: int, repeats: int, config_name: str, emit: str) -> None:
 
     def rate(workers: int, offset: int) -> tuple[float, float, float]:
         """(records/s wall, records per worker-CPU-second, writer CPU ms per record), from record 10 on."""
-        with WorkerPool(config, 0, kinds, "jsonl", workers) as pool:
+        with WorkerPool(config, 0, kinds, "jsonl", workers, pin=True) as pool:
             stamps, cpu = [], []
             parent0 = 0.0
             for k, _ in enumerate(pool.run(range(offset, offset + n))):

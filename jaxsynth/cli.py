@@ -160,6 +160,12 @@ def cli() -> None:
 )
 @click.option("--profile", is_flag=True, help="Print a per-stage timing summary at the end.")
 @click.option(
+    "--pin/--no-pin",
+    default=None,
+    help="Pin worker k to CPU k (mod the CPUs this process may use), so each worker keeps to one core "
+    "[default: pin when the workers fill every CPU].",
+)
+@click.option(
     "--engine",
     type=click.Choice(("local", "ray")),
     default="local",
@@ -190,6 +196,7 @@ def generate(
     isolate: bool | None,
     dedup: str | None,
     profile: bool,
+    pin: bool | None,
     engine: str,
     address: str | None,
     num_shards: int | None,
@@ -234,12 +241,12 @@ def generate(
 
             summary = generate_shard(
                 config, seed, shard[0], shard[1], n, out, kinds, fmt, workers=workers, isolate=isolate,
-                timeout=timeout, resume=resume, profile=profile, progress=progress,
+                timeout=timeout, resume=resume, profile=profile, progress=progress, pin=pin,
             )
         else:
             summary = run_generate(
                 config, seed, n, out, workers=workers, emit=kinds, fmt=fmt, progress=progress,
-                resume=resume, timeout=timeout, isolate=isolate, dedup=dedup, profile=profile,
+                resume=resume, timeout=timeout, isolate=isolate, dedup=dedup, profile=profile, pin=pin,
             )
     if summary.profile:
         click.echo(summary.profile, err=True)

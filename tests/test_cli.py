@@ -57,6 +57,10 @@ def test_one_and_two_workers_are_byte_identical(tmp_path, capsys):
     assert proc.stderr.strip().splitlines()[-1].startswith("wrote 12 records")
     assert one.read_bytes() == two.read_bytes()
     assert [r.index for r in iter_records(one)] == list(range(12))
+    pinned = tmp_path / "pinned.jsonl"  # pinning workers to CPUs changes no byte
+    proc = cli_process("generate", *common, "--workers", "2", "--pin", "-o", pinned)
+    assert proc.returncode == 0, proc.stderr
+    assert pinned.read_bytes() == one.read_bytes()
 
 
 def test_generate_msgpack_default_path(tmp_path, capsys, monkeypatch):

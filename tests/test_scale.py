@@ -38,6 +38,44 @@ def test_pool_replaces_crashed_and_hung_workers_and_records_failures(tmp_path, c
     assert any("listed in" in note for note in summary.notes())
 
 
+def _thread_affinities(pid: int) -> list[set[int]]:
+    import os
+
+    return [os.sched_getaffinity(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_pinned_workers_keep_every_thread_on_one_cpu(config):
+    import os
+
+    from jaxsynth.corpus.workers import WorkerPool
+
+    usable = sorted(os.sched_getaffinity(0))
+    expected = b"".join(generate_range(config, 3, 0, 4, JAXPR))
+    with WorkerPool(config, 3, JAXPR, "jsonl", 2, pin=True) as pool:
+        assert b"".join(o.data for o in pool.run(range(4))) == expected
+        for position, slot in enumerate(pool.slots):
+            cpu = usable[position % len(usable)]
+            threads = _thread_affinities(slot.process.pid)
+            assert len(threads) > 1 and all(a == {cpu} for a in threads), (position, threads)
+    with WorkerPool(config, 3, JAXPR, "jsonl", 1, pin=False) as pool:
+        assert b"".join(o.data for o in pool.run(range(4))) == expected
+        assert all(a == set(usable) for a in _thread_affinities(pool.slots[0].process.pid))
+
+
+def test_pools_pin_by_default_only_when_they_fill_the_cpus(config):
+    import os
+
+    from jaxsynth.corpus.workers import WorkerPool
+
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    assert WorkerPool(config, 0, JAXPR, "jsonl", max(1, len(usable))).cpus == usable
+    assert WorkerPool(config, 0, JAXPR, "jsonl", 1, pin=False).cpus == []
+    if len(usable) > 1:  # a pool smaller than the machine may share it with other runs: no pin
+        assert WorkerPool(config, 0, JAXPR, "jsonl", len(usable) - 1).cpus == []
+        assert WorkerPool(config, 0, JAXPR, "jsonl", 1, pin=True).cpus == usable
+
+
 def test_in_process_error_is_skipped_and_listed(tmp_path, config, monkeypatch):
     import jaxsynth.corpus.generate as generate_module
 
@@ -91,10 +129,13 @@ def test_jaxsynth_lowering_leaves_every_text_unchanged(monkeypatch):
         config = load_config(name)
         for index in range(3):
             _jax_default_lowering(monkeypatch, core)
+            core._drop_shared_context()
             default = encode_record(make_record(config, 2, index, kinds))
+            assert core._shared_context["uses"] == 0  # JAX's default path: nothing shared
             _jaxsynth_lowering(monkeypatch, core)
             ours = encode_record(make_record(config, 2, index, kinds))
             assert default == ours, (name, index)
+            assert core._shared_context["uses"] > 0  # the shared context really served the lowering
 
 
 def test_direct_lowering_leaves_stablehlo_and_hlo_unchanged_on_every_config(monkeypatch):

@@ -250,6 +250,7 @@ def run_indices(
     dedup: str | None = None,
     profile: bool = False,
     progress: bool = False,
+    pin: bool | None = None,
 ) -> RunSummary:
     """Write the records of indices ``start .. stop-1`` to ``out_path`` (the core of every engine).
 
@@ -313,7 +314,7 @@ def run_indices(
         if planned == 0:
             outcomes: Iterator[Outcome] = iter(())
         elif use_pool:
-            pool = WorkerPool(config, seed, emit, fmt, workers, timeout=timeout, profile=profile)
+            pool = WorkerPool(config, seed, emit, fmt, workers, timeout=timeout, profile=profile, pin=pin)
             pool.__enter__()
             outcomes = pool.run(indices)
         else:
@@ -397,11 +398,13 @@ def generate(
     isolate: bool | None = None,
     dedup: str | None = None,
     profile: bool = False,
+    pin: bool | None = None,
 ) -> RunSummary:
     """Write the records of indices ``0 .. n-1`` of ``(config, seed)`` to ``out_path`` in index order.
 
     ``workers == 1`` runs in this process unless ``isolate``; more use a pool of spawned workers
-    (at most ``n``). The format comes from the suffix of ``out_path`` unless ``fmt`` is given. A
+    (at most ``n``), each pinned to one CPU with ``pin`` (by default when they fill the CPUs; see
+    :class:`~jaxsynth.corpus.workers.WorkerPool`). The format comes from the suffix of ``out_path`` unless ``fmt`` is given. A
     tqdm bar goes to stderr when ``progress`` and stderr is a terminal. With ``dedup``, ``n`` is
     the number of records written (duplicates skipped). See the module docstring for the rest.
     """
@@ -427,6 +430,7 @@ def generate(
         dedup=dedup,
         profile=profile,
         progress=progress,
+        pin=pin,
     )
 
 

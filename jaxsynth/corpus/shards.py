@@ -145,6 +145,7 @@ def generate_shard(
     profile: bool = False,
     progress: bool = False,
     exact_path: bool = False,
+    pin: bool | None = None,
 ) -> RunSummary:
     """Write shard ``shard`` of ``num_shards`` of the corpus ``(config, seed)`` over ``[0, n)``.
 
@@ -185,6 +186,7 @@ def generate_shard(
         resume=resume,
         profile=profile,
         progress=progress,
+        pin=pin,
     )
     _write_marker(
         path,

@@ -123,13 +123,15 @@ def _worker_main(
     emit: tuple[str, ...],
     fmt: str,
     profile: bool,
+    cpu: int | None = None,
 ) -> None:
-    """Entry point of a worker: configure XLA, then answer indices until told to stop (``None``)."""
+    """Entry point of a worker: configure XLA (pinned to ``cpu`` if given), then answer indices
+    until told to stop (``None``)."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from jaxsynth.lowering import configure_jax_for_workers
 
-    configure_jax_for_workers(1)
+    configure_jax_for_workers(1, cpu=cpu)
     from jaxsynth.corpus.generate import toolchain
     from jaxsynth.corpus.run import RecordMaker
 
@@ -161,6 +163,13 @@ def _serve(conn: multiprocessing.connection.Connection, maker: RecordMaker, faul
 
 
 # ---------------------------------------------------------------- the parent side
+def _usable_cpus() -> list[int]:
+    """CPUs this process may run on, in order (empty where the OS cannot pin processes)."""
+    if not hasattr(os, "sched_getaffinity") or not hasattr(os, "sched_setaffinity"):
+        return []  # pragma: no cover - not Linux
+    return sorted(os.sched_getaffinity(0))
+
+
 class _Slot:
     """One worker process and the indices sent to it, oldest first."""
 
@@ -179,7 +188,11 @@ class WorkerPool:
     """``workers`` spawned processes making records of ``(config, seed, emit, fmt)``.
 
     Use as a context manager; :meth:`run` yields one :class:`Outcome` per index, in order.
-    ``timeout`` is per record, in seconds (``None``: wait forever).
+    ``timeout`` is per record, in seconds (``None``: wait forever). With ``pin``, worker ``k`` and
+    its replacements run on CPU ``k mod c`` of the ``c`` CPUs this process may use, so each worker
+    keeps to one core (see ``configure_jax_for_workers``). ``pin=None`` (the default) pins only
+    when the workers fill those CPUs: a smaller pool may share the machine with other runs (shards,
+    Ray tasks), and pinned pools of different runs would pile onto the same first CPUs.
     """
 
     def __init__(
@@ -192,10 +205,13 @@ class WorkerPool:
         timeout: float | None = DEFAULT_TIMEOUT,
         profile: bool = False,
         depth: int = 2,
+        pin: bool | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.args = (config, seed, emit, fmt, profile)
+        usable = _usable_cpus()
+        self.cpus = usable if (pin if pin is not None else workers >= len(usable)) else []
         self.workers = workers
         self.timeout = timeout
         self.depth = depth
@@ -206,17 +222,18 @@ class WorkerPool:
         self.wait_seconds = 0.0  #: parent time spent waiting for workers
 
     # ------------------------------------------------------------ lifecycle
-    def _spawn(self) -> _Slot:
+    def _spawn(self, position: int) -> _Slot:
         parent, child = self.context.Pipe(duplex=True)
+        cpu = self.cpus[position % len(self.cpus)] if self.cpus else None
         process = self.context.Process(
-            target=_worker_main, args=(child, *self.args), name="jaxsynth-worker", daemon=True
+            target=_worker_main, args=(child, *self.args, cpu), name="jaxsynth-worker", daemon=True
         )
         process.start()
         child.close()
         return _Slot(process, parent)
 
     def __enter__(self) -> WorkerPool:
-        self.slots = [self._spawn() for _ in range(self.workers)]
+        self.slots = [self._spawn(position) for position in range(self.workers)]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -242,7 +259,7 @@ class WorkerPool:
         slot.process.join()
         slot.conn.close()
         position = self.slots.index(slot)
-        self.slots[position] = self._spawn()
+        self.slots[position] = self._spawn(position)
 
     # ------------------------------------------------------------ scheduling
     def run(self, indices: Iterable[int], window: int | None = None) -> Iterator[Outcome]:

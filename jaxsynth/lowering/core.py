@@ -94,17 +94,31 @@ def _drop_shared_context() -> None:
 
 
 @contextlib.contextmanager
-def _shared_ir_context() -> Iterator[None]:
-    """While active, JAX lowerings in this thread reuse one MLIR context (see :data:`IR_CONTEXT_REUSE`)."""
+def _swapped_mlir_attribute(name: str, replacement: Callable[[Any, Any], Any]) -> Iterator[None]:
+    """While active, JAX's private ``mlir.<name>`` is ``replacement(mlir, original)``; left alone
+    when that returns ``None`` or the private module or attribute has moved (JAX then lowers as
+    it always does)."""
     try:
         from jax._src.interpreters import mlir
-    except ImportError:  # pragma: no cover - private module moved: lower as JAX does
+    except ImportError:  # pragma: no cover - private module moved
         yield
         return
-    original = getattr(mlir, "make_ir_context", None)
-    if IR_CONTEXT_REUSE <= 0 or original is None or getattr(original, "_jaxsynth_shared", False):
+    original = getattr(mlir, name, None)
+    swapped = replacement(mlir, original) if original is not None else None
+    if swapped is None:
         yield
         return
+    setattr(mlir, name, swapped)
+    try:
+        yield
+    finally:
+        setattr(mlir, name, original)
+
+
+def _sharing_context_factory(mlir: Any, original: Callable[[], object]) -> Callable[[], object] | None:
+    """A ``make_ir_context`` that hands out one context for :data:`IR_CONTEXT_REUSE` lowerings."""
+    if IR_CONTEXT_REUSE <= 0 or getattr(original, "_jaxsynth_shared", False):
+        return None
 
     def shared() -> object:
         if _shared_context["context"] is None or int(_shared_context["uses"]) >= IR_CONTEXT_REUSE:  # type: ignore[call-overload]
@@ -114,18 +128,14 @@ def _shared_ir_context() -> Iterator[None]:
         return _shared_context["context"]
 
     shared._jaxsynth_shared = True  # type: ignore[attr-defined]
-    mlir.make_ir_context = shared
-    try:
-        yield
-    finally:
-        mlir.make_ir_context = original
+    return shared
 
 
 class _InlinedRules:
     """Set-like stand-in for ``mlir._uncacheable_primitives``: every primitive whose lowering JAX
     would inline counts as uncacheable, so it is lowered in place; the rest behave as before."""
 
-    def __init__(self, mlir: Any, original: Any) -> None:
+    def __init__(self, mlir: Any, original: set[object]) -> None:
         self.mlir = mlir
         self.original = original
 
@@ -144,24 +154,22 @@ class _InlinedRules:
         self.original.add(primitive)
 
 
-@contextlib.contextmanager
-def _direct_lowering() -> Iterator[None]:
+def _inlined_rules(mlir: Any, original: object) -> _InlinedRules | None:
+    if not DIRECT_LOWERING or not isinstance(original, set):
+        return None
+    if not hasattr(mlir, "_lowerings") or not hasattr(mlir, "_platform_specific_lowerings"):
+        return None  # pragma: no cover - JAX's rule tables moved
+    return _InlinedRules(mlir, original)
+
+
+def _shared_ir_context() -> contextlib.AbstractContextManager[None]:
+    """While active, JAX lowerings in this thread reuse one MLIR context (see :data:`IR_CONTEXT_REUSE`)."""
+    return _swapped_mlir_attribute("make_ir_context", _sharing_context_factory)
+
+
+def _direct_lowering() -> contextlib.AbstractContextManager[None]:
     """While active, equations whose lowering JAX inlines are lowered in place (see :data:`DIRECT_LOWERING`)."""
-    try:
-        from jax._src.interpreters import mlir
-    except ImportError:  # pragma: no cover - private module moved: lower as JAX does
-        yield
-        return
-    original = getattr(mlir, "_uncacheable_primitives", None)
-    if (not DIRECT_LOWERING or not isinstance(original, set) or not hasattr(mlir, "_lowerings")
-            or not hasattr(mlir, "_platform_specific_lowerings")):
-        yield
-        return
-    mlir._uncacheable_primitives = _InlinedRules(mlir, original)
-    try:
-        yield
-    finally:
-        mlir._uncacheable_primitives = original
+    return _swapped_mlir_attribute("_uncacheable_primitives", _inlined_rules)
 
 
 def _partitioner() -> contextlib.AbstractContextManager[object]:

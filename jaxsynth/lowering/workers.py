@@ -13,6 +13,7 @@ a configured process against an unconfigured one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
@@ -43,12 +44,19 @@ def _backend_initialized() -> bool:
         return True
 
 
-def _check_threads(threads: object) -> None:
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise ValueError(f"threads must be a positive int, got {threads!r}")
+def _pin_every_thread(cpu: int) -> None:
+    """Pin every thread of this process to ``cpu`` (on Linux affinity is per thread; threads started
+    later inherit it). Threads may exist already: numpy's BLAS starts its pool on import."""
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:  # pragma: no cover - no /proc: the calling thread only
+        threads = [0]
+    for tid in threads:
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            os.sched_setaffinity(tid, {cpu})
 
 
-def configure_jax_for_workers(threads: int = 1) -> dict[str, str]:
+def configure_jax_for_workers(threads: int = 1, cpu: int | None = None) -> dict[str, str]:
     """Configure the environment of a worker process so XLA:CPU uses ``threads`` threads.
 
     Sets ``JAX_PLATFORMS=cpu``; with ``threads == 1`` adds
@@ -57,12 +65,21 @@ def configure_jax_for_workers(threads: int = 1) -> dict[str, str]:
     ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` to ``threads`` unless they
     are already set (the numpy reference runs in the same workers).
 
+    With ``cpu``, every thread of the process is also pinned to that CPU
+    (``os.sched_setaffinity``; ignored where the OS has no such call), and so is every thread
+    it starts afterwards. That is what
+    makes a worker use one core: XLA:CPU compiles on a thread pool sized by the machine's core
+    count whatever the flags say, and without the pin a lone worker keeps 1.2 cores busy.
+
     Only effective before JAX initializes its backend; call it first thing in a
     spawned worker. If ``jax`` is already imported but no backend exists yet,
     the platform is also set through ``jax.config``. Returns the environment
     variables applied, as a dict.
     """
-    _check_threads(threads)
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ValueError(f"threads must be a positive int, got {threads!r}")
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        _pin_every_thread(cpu)
     if _backend_initialized():
         warnings.warn(
             "configure_jax_for_workers() called after JAX initialized its backend; "
