@@ -17,7 +17,8 @@ fast   jaxsynth's whole record (sample, render with libcst, exec, trace once, lo
        normalize, features, graph hash, msgspec encode) against bench/template_baseline.py (source
        text free; exec + make_jaxpr + jit.lower.as_text + JSON), and what each step gave: shared
        MLIR context (lowering.core.IR_CONTEXT_REUSE), GSPMD instead of Shardy (USE_SHARDY), direct
-       lowering (DIRECT_LOWERING), the tuned garbage collector (corpus.collector).
+       lowering (DIRECT_LOWERING), lean JAX settings (LEAN_JAX_CONFIG), the tuned garbage
+       collector (corpus.collector).
 full   jaxsynth's whole record with optimized HLO against the bare floor ``jit(fn).trace(*args)
        .lower().compile()`` with XLA's default options on the same programs (function built
        untimed), plus each step: default compile + fresh MLIR context per lowering (the pipeline
@@ -64,6 +65,9 @@ def _variant_fn(kind: str, config_name: str):  # type: ignore[no-untyped-def]
     from jaxsynth.synth import render, sample
 
     config = load_config(config_name)
+    if kind.endswith("-nolean"):  # lower under JAX's default settings (as before this work)
+        core.LEAN_JAX_CONFIG = {}
+        kind = kind[: -len("-nolean")]
     if kind.endswith("-cached"):  # lower through JAX's per-module lowering cache (as before this work)
         core.DIRECT_LOWERING = False
         kind = kind[: -len("-cached")]
@@ -184,10 +188,11 @@ def _report(tag: str, totals_runs: list[dict[str, float]], base: str, per: int, 
 def bench_fast(n: int, repeats: int, config_name: str) -> None:
     kinds = {
         "template baseline": "template",
-        "jaxsynth, fresh MLIR context, Shardy": "fast-fresh-sdy-cached-gc",
-        "  + shared MLIR context": "fast-sdy-cached-gc",
-        "  + GSPMD instead of Shardy": "fast-cached-gc",
-        "  + direct lowering": "fast-gc",
+        "jaxsynth, fresh MLIR context, Shardy": "fast-fresh-sdy-cached-nolean-gc",
+        "  + shared MLIR context": "fast-sdy-cached-nolean-gc",
+        "  + GSPMD instead of Shardy": "fast-cached-nolean-gc",
+        "  + direct lowering": "fast-nolean-gc",
+        "  + lean JAX settings": "fast-gc",
         "  + tuned garbage collector (= jaxsynth now)": "fast",
     }
     runs = []
@@ -202,11 +207,12 @@ def bench_fast(n: int, repeats: int, config_name: str) -> None:
 def bench_full(n: int, repeats: int, config_name: str) -> None:
     kinds = {
         "floor (trace+lower+compile, XLA defaults)": "floor",
-        "jaxsynth before: default compile, fresh ctx": "full-before-sdy-cached-gc",
-        "  + backend -O0 (FAST_COMPILE_OPTIONS)": "full-O0-sdy-cached-gc",
-        "  + shared MLIR context": "full-now-sdy-cached-gc",
-        "  + GSPMD instead of Shardy": "full-now-cached-gc",
-        "  + direct lowering": "full-now-gc",
+        "jaxsynth before: default compile, fresh ctx": "full-before-sdy-cached-nolean-gc",
+        "  + backend -O0 (FAST_COMPILE_OPTIONS)": "full-O0-sdy-cached-nolean-gc",
+        "  + shared MLIR context": "full-now-sdy-cached-nolean-gc",
+        "  + GSPMD instead of Shardy": "full-now-cached-nolean-gc",
+        "  + direct lowering": "full-now-nolean-gc",
+        "  + lean JAX settings": "full-now-gc",
         "  + tuned garbage collector (= jaxsynth now)": "full-now",
     }
     runs = []

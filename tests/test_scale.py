@@ -111,17 +111,30 @@ def _jax_default_lowering(monkeypatch, core) -> None:
     monkeypatch.setattr(core, "IR_CONTEXT_REUSE", 0)
     monkeypatch.setattr(core, "USE_SHARDY", None)
     monkeypatch.setattr(core, "DIRECT_LOWERING", False)
+    monkeypatch.setattr(core, "LEAN_JAX_CONFIG", {})
 
 
 def _jaxsynth_lowering(monkeypatch, core) -> None:
     monkeypatch.setattr(core, "IR_CONTEXT_REUSE", 3)
     monkeypatch.setattr(core, "USE_SHARDY", False)
     monkeypatch.setattr(core, "DIRECT_LOWERING", True)
+    monkeypatch.setattr(core, "LEAN_JAX_CONFIG", LEAN)
+
+
+LEAN = {"traceback_in_locations_limit": 0, "mutable_array_checks": False}
+
+
+def test_lean_config_is_what_lower_uses():
+    from jaxsynth.lowering import core
+
+    assert core.LEAN_JAX_CONFIG == LEAN  # the tests below check exactly these settings
+    assert core.DIRECT_LOWERING and core.IR_CONTEXT_REUSE > 0 and core.USE_SHARDY is False
 
 
 def test_jaxsynth_lowering_leaves_every_text_unchanged(monkeypatch):
-    """jaxsynth's lowering (shared MLIR context, GSPMD, direct lowering) against JAX's defaults (fresh
-    context, Shardy, per-module lowering cache), every IR kind, on the control-heavy configs."""
+    """jaxsynth's lowering (shared MLIR context, GSPMD, direct lowering, lean JAX settings) against
+    JAX's defaults (fresh context, Shardy, per-module lowering cache), every IR kind, on the
+    control-heavy configs."""
     from jaxsynth.lowering import core
 
     kinds = ("jaxpr", "stablehlo", "optimized_hlo", "hlo")
@@ -138,25 +151,24 @@ def test_jaxsynth_lowering_leaves_every_text_unchanged(monkeypatch):
             assert core._shared_context["uses"] > 0  # the shared context really served the lowering
 
 
-def test_direct_lowering_leaves_stablehlo_and_hlo_unchanged_on_every_config(monkeypatch):
-    """Direct lowering against JAX's lowering cache over 25 programs of every built-in config."""
+def test_jaxsynth_lowering_leaves_jaxpr_stablehlo_and_hlo_unchanged_on_every_config(monkeypatch):
+    """The same comparison over 25 programs of every built-in config (no compile: fast)."""
     from jaxsynth.grammar import builtin_names
     from jaxsynth.lowering import core
 
-    kinds = ("stablehlo", "hlo")
+    kinds = ("jaxpr", "stablehlo", "hlo")
     direct_calls = []
     original = core._InlinedRules.__contains__
     monkeypatch.setattr(core._InlinedRules, "__contains__", lambda self, p: direct_calls.append(p) or original(self, p))
     for name in builtin_names():
         config = load_config(name)
         for index in range(25):
-            monkeypatch.setattr(core, "DIRECT_LOWERING", False)
+            _jax_default_lowering(monkeypatch, core)
             calls = len(direct_calls)
-            default = make_record(config, 7, index, kinds)
+            default = encode_record(make_record(config, 7, index, kinds))
             assert len(direct_calls) == calls  # JAX's own path: the stand-in is not installed
-            monkeypatch.setattr(core, "DIRECT_LOWERING", True)
-            ours = make_record(config, 7, index, kinds)
-            assert (default.stablehlo, default.hlo) == (ours.stablehlo, ours.hlo), (name, index)
+            _jaxsynth_lowering(monkeypatch, core)
+            assert encode_record(make_record(config, 7, index, kinds)) == default, (name, index)
     assert len(direct_calls) > 1000  # the direct path really ran, equation by equation
 
 

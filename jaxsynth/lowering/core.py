@@ -28,6 +28,7 @@ __all__ = [
     "FAST_COMPILE_OPTIONS",
     "IR_CONTEXT_REUSE",
     "IR_KINDS",
+    "LEAN_JAX_CONFIG",
     "LoweredTexts",
     "clear_caches",
     "compile_text",
@@ -86,6 +87,32 @@ USE_SHARDY: bool | None = False
 #: ``inline=False`` keep their out-of-line function and call, so every text is identical
 #: (tests/test_scale.py checks every emitted text against JAX's own lowering).
 DIRECT_LOWERING = True
+
+
+#: JAX settings :func:`lower` runs under: each saves work and changes no emitted text (tests/test_scale.py
+#: compares every text against JAX's defaults; bench/bench_throughput.py gives about 3% each).
+#: ``traceback_in_locations_limit=0``: no Python stack frames in MLIR locations (JAX's default keeps
+#: 100 per equation), which the texts, printed without debug info, never show.
+#: ``mutable_array_checks=False``: no check for aliased mutable-array arguments; lower() takes
+#: abstract ``ShapeDtypeStruct`` arguments only, never refs. An empty dict lowers under JAX's defaults.
+LEAN_JAX_CONFIG: dict[str, object] = {
+    "traceback_in_locations_limit": 0,
+    "mutable_array_checks": False,
+}
+
+
+def _lean_jax_config() -> contextlib.ExitStack:
+    """Enter the settings of :data:`LEAN_JAX_CONFIG` (those this JAX still has)."""
+    stack = contextlib.ExitStack()
+    try:
+        from jax._src import config as jax_config
+    except ImportError:  # pragma: no cover - private module moved: JAX's defaults
+        return stack
+    for name, value in LEAN_JAX_CONFIG.items():
+        state = getattr(jax_config, name, None)
+        if callable(state):
+            stack.enter_context(state(value))
+    return stack
 
 
 def _drop_shared_context() -> None:
@@ -323,7 +350,7 @@ def lower(
     """
     kinds = parse_emit(emit)
     args = _check_arg_types(arg_types)
-    with _partitioner():
+    with _partitioner(), _lean_jax_config():
         return _lower(fn, args, kinds, grad, fast_compile, StageClock(timings))
 
 
