@@ -4,7 +4,7 @@ Building one record allocates on the order of 10^5 short-lived objects inside JA
 equations, MLIR bindings). With CPython's default thresholds ``(700, 10, 10)`` a young collection
 runs every 700 net allocations and a full one every 100 young ones, and a full collection walks
 every live object: the ~160,000 module, JAX and XLA objects alive since start-up included. That
-costs about a tenth of a record's time (bench/bench_throughput.py, step "tuned collector").
+costs about a tenth of a record's time (bench/bench_throughput.py, step "tuned garbage collector").
 
 :func:`tuned_collector` moves the objects alive on entry into the permanent generation
 (``gc.freeze``), so collections no longer walk them, and raises the young threshold to

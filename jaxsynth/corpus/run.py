@@ -403,10 +403,11 @@ def generate(
     """Write the records of indices ``0 .. n-1`` of ``(config, seed)`` to ``out_path`` in index order.
 
     ``workers == 1`` runs in this process unless ``isolate``; more use a pool of spawned workers
-    (at most ``n``), each pinned to one CPU with ``pin`` (by default when they fill the CPUs; see
-    :class:`~jaxsynth.corpus.workers.WorkerPool`). The format comes from the suffix of ``out_path`` unless ``fmt`` is given. A
-    tqdm bar goes to stderr when ``progress`` and stderr is a terminal. With ``dedup``, ``n`` is
-    the number of records written (duplicates skipped). See the module docstring for the rest.
+    (at most ``n``), each pinned to one CPU with ``pin`` (by default only when they fill the CPUs;
+    see :class:`~jaxsynth.corpus.workers.WorkerPool`). The format comes from the suffix of
+    ``out_path`` unless ``fmt`` is given. A tqdm bar goes to stderr when ``progress`` and stderr is
+    a terminal. With ``dedup``, ``n`` is the number of records written (duplicates skipped). See
+    the module docstring for the rest.
     """
     from jaxsynth.lowering import parse_emit
 

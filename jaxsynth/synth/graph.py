@@ -23,11 +23,8 @@ def to_networkx(program: Program, operands_first: bool = True) -> nx.DiGraph:
     With ``operands_first=False`` every edge points the other way (from a node to its operands)."""
     graph = nx.DiGraph()
 
-    def edge(source: object, target: object, label: str) -> None:
-        if operands_first:
-            graph.add_edge(source, target, label=label)
-        else:
-            graph.add_edge(target, source, label=label)
+    def oriented(operand: object, user: object) -> tuple[object, object]:
+        return (operand, user) if operands_first else (user, operand)
 
     for node in program.walk():
         graph.add_node(node.id, label=_label(node, program))
@@ -35,21 +32,21 @@ def to_networkx(program: Program, operands_first: bool = True) -> nx.DiGraph:
         graph.nodes[input_id]["label"] += f"|input{position}"
     for node in program.walk():
         for k, arg in enumerate(node.args):
-            edge(arg, node.id, f"arg{k}")
+            graph.add_edge(*oriented(arg, node.id), label=f"arg{k}")
         for r, region in enumerate(node.regions):
             for j, param in enumerate(region.params):
                 graph.nodes[param]["label"] += f"|{node.op}.r{r}.p{j}"
             for k, out in enumerate(region.outputs):
-                if not graph.has_edge(*((out, node.id) if operands_first else (node.id, out))):
-                    edge(out, node.id, f"r{r}.out{k}")
+                if not graph.has_edge(*oriented(out, node.id)):
+                    graph.add_edge(*oriented(out, node.id), label=f"r{r}.out{k}")
     sink = "return"
     graph.add_node(sink, label="return")
     for k, out in enumerate(program.body.outputs):
-        key = (out, sink) if operands_first else (sink, out)
+        key = oriented(out, sink)
         if graph.has_edge(*key):
             graph.edges[key]["label"] += f",out{k}"
         else:
-            edge(out, sink, f"out{k}")
+            graph.add_edge(*key, label=f"out{k}")
     return graph
 
 
