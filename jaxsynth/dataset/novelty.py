@@ -22,6 +22,7 @@ weights, and :func:`epoch_configs` rebuilds the configs from it (for ``jaxsynth 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import multiprocessing
@@ -154,10 +155,18 @@ def derived_config(base: GrammarConfig, multipliers: dict[str, float]) -> Gramma
 _makers: dict[str, object] = {}
 
 
+_worker_scope = contextlib.ExitStack()  # held for the life of a pool process
+
+
 def _init_worker() -> None:
     from jaxsynth.lowering import configure_jax_for_workers
 
     configure_jax_for_workers(1)
+    from jaxsynth.corpus.collector import tuned_collector
+    from jaxsynth.corpus.generate import toolchain
+
+    toolchain()  # import JAX and start its backend, so the collector freezes them with the rest
+    _worker_scope.enter_context(tuned_collector())
 
 
 def _work(task: tuple[GrammarConfig, int, tuple[str, ...], str, int]) -> bytes:
