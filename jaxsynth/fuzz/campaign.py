@@ -366,11 +366,11 @@ class _Reducer:
     def verify(self, repro: Path, kind: str) -> tuple[int | None, str]:
         env = dict(self.worker.env)
         env.setdefault("JAX_PLATFORMS", "cpu")
-        cmd = [sys.executable, str(repro)]
+        cmd = [sys.executable, repro.name]  # run from its folder, so a relative --out works too
         from jaxsynth.fuzz import inject
 
         if inject.active() or env.get(inject.ENV):
-            cmd = [sys.executable, "-m", "jaxsynth.fuzz.inject", str(repro)]
+            cmd = [sys.executable, "-m", "jaxsynth.fuzz.inject", repro.name]
         timeout = max(30.0, self.settings.timeout) + 120.0
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=repro.parent)
