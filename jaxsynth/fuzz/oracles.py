@@ -32,7 +32,7 @@ from jaxsynth.fuzz import reference, tolerance
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.types import DType
 from jaxsynth.synth import depth as program_depth
-from jaxsynth.synth import render
+from jaxsynth.synth import random_inputs, render
 from jaxsynth.synth.program import Program
 
 __all__ = [
@@ -357,7 +357,7 @@ class VmapOracle(Oracle):
             axes[int(rng.integers(n))] = 0
         examples = [case.inputs]
         for _ in range(self.BATCH - 1):
-            examples.append([_draw(t, r, rng) for t, r in zip(program.input_types, program.input_ranges, strict=True)])
+            examples.append(random_inputs(program, rng))
         examples = [[ex[i] if axes[i] == 0 else case.inputs[i] for i in range(n)] for ex in examples]
         batched = [np.stack([ex[i] for ex in examples]) if axes[i] == 0 else case.inputs[i] for i in range(n)]
         case.stage("plan", {"batched": batched, "in_axes": axes})
@@ -396,16 +396,6 @@ def _helper_outputs(case: Case, passes: tuple[str, ...]) -> tuple[np.ndarray, ..
     if outcome.kind != "ok" or outcome.result is None:
         raise RuntimeError(f"passes-disabled helper process: {outcome.describe} {outcome.message}".strip())
     return outcome.result.notes["outputs"]
-
-
-def _draw(t, r, rng: np.random.Generator) -> np.ndarray:
-    if t.dtype.is_bool:
-        a = rng.random(t.shape) < 0.5
-    elif t.dtype.is_int:
-        a = rng.integers(int(r.lo), int(r.hi) + 1, size=t.shape)
-    else:
-        a = rng.uniform(r.lo, r.hi, size=t.shape)
-    return np.asarray(a).astype(t.dtype.np_dtype)
 
 
 # ---------------------------------------------------------------- grad
