@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, BinaryIO, Literal
+from typing import Annotated, BinaryIO, Literal, TypeVar
 
 import msgspec
 
@@ -39,6 +39,7 @@ __all__ = [
     "decode_record",
     "encode_payload",
     "encode_record",
+    "field_decoders",
     "format_for",
     "frame",
     "iter_raw",
@@ -46,6 +47,8 @@ __all__ = [
     "open_writer",
     "write",
 ]
+
+T = TypeVar("T")
 
 #: Version of the :class:`Record` layout; bumped whenever a field is appended.
 #: 2: appended ``grad_jaxpr`` and ``vmap_jaxpr``.
@@ -127,6 +130,12 @@ _json_encoder = msgspec.json.Encoder()
 _msgpack_encoder = msgspec.msgpack.Encoder()
 _json_decoder = msgspec.json.Decoder(Record)
 _msgpack_decoder = msgspec.msgpack.Decoder(Record)
+
+
+def field_decoders(fields: type[T]) -> dict[str, Callable[[bytes], T]]:
+    """Per format, a decoder of a record payload into ``fields``: a Struct naming a few of
+    :class:`Record`'s fields, so every other field is skipped unparsed."""
+    return {"jsonl": msgspec.json.Decoder(fields).decode, "msgpack": msgspec.msgpack.Decoder(fields).decode}
 
 
 def _check_format(fmt: str) -> Format:

@@ -26,7 +26,7 @@ from typing import Literal
 
 import msgspec
 
-from jaxsynth.corpus.record import CorpusError, format_for, iter_raw
+from jaxsynth.corpus.record import CorpusError, field_decoders, format_for, iter_raw
 
 __all__ = ["MODES", "DedupError", "Deduplicator", "Mode", "jaxpr_hash", "text_hash"]
 
@@ -46,10 +46,7 @@ class _Keys(msgspec.Struct):
     jaxpr: str | None = None
 
 
-_decoders = {
-    "jsonl": msgspec.json.Decoder(_Keys).decode,
-    "msgpack": msgspec.msgpack.Decoder(_Keys).decode,
-}
+_decoders = field_decoders(_Keys)
 
 
 def text_hash(text: str) -> str:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from jaxsynth.corpus.record import format_for, iter_raw, open_writer
+from jaxsynth.corpus.record import field_decoders, format_for, iter_raw, open_writer
 from jaxsynth.dataset.hlo import hlo_features
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,10 +78,7 @@ class _NoveltyKeys(msgspec.Struct):
     optimized_hlo: str | None = None
 
 
-_decoders = {
-    "jsonl": msgspec.json.Decoder(_NoveltyKeys).decode,
-    "msgpack": msgspec.msgpack.Decoder(_NoveltyKeys).decode,
-}
+_decoders = field_decoders(_NoveltyKeys)
 
 
 def _round(x: float) -> float:

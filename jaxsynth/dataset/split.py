@@ -27,7 +27,7 @@ from pathlib import Path
 
 import msgspec
 
-from jaxsynth.corpus.record import CorpusError, format_for, frame, iter_raw
+from jaxsynth.corpus.record import CorpusError, field_decoders, format_for, frame, iter_raw
 
 __all__ = [
     "MANIFEST",
@@ -64,10 +64,7 @@ class _SplitKeys(msgspec.Struct):
     features: _Ops
 
 
-_decoders = {
-    "jsonl": msgspec.json.Decoder(_SplitKeys).decode,
-    "msgpack": msgspec.msgpack.Decoder(_SplitKeys).decode,
-}
+_decoders = field_decoders(_SplitKeys)
 
 
 def parse_ratios(spec: str | Sequence[float]) -> tuple[float, ...]:
