@@ -1,7 +1,8 @@
 """The numpy reference interpreter, instrumented for fuzzing.
 
-Same semantics as :func:`jaxsynth.synth.evaluate` (floats in float64, ints and bools in their own
-dtype, optional rounding of every result to its declared dtype), plus three hooks the oracles need:
+:func:`jaxsynth.synth.evaluate` (floats in float64, ints and bools in their own dtype, optional
+rounding of every result to its declared dtype), with three hooks the oracles need, given to it as
+its ``visit`` function:
 
 - **simulated rounding** (``noise``): every float op result is perturbed by a few units of its dtype's
   epsilon, as an XLA implementation may round differently (fusion, excess precision, reassociated
@@ -25,8 +26,8 @@ import numpy as np
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.ops_control import ControlSpec
 from jaxsynth.grammar.types import DType
-from jaxsynth.synth.interpret import as_compute
-from jaxsynth.synth.program import ITEM, Node, Program, Region
+from jaxsynth.synth.interpret import evaluate
+from jaxsynth.synth.program import ITEM, Node, Program
 
 __all__ = ["EXACT_OPS", "Noise", "Run", "run"]
 
@@ -129,9 +130,9 @@ def run(
     check_intervals: bool = False,
 ) -> Run:
     """Evaluate ``program`` on ``inputs`` with numpy (see the module docstring for the hooks)."""
-    env: dict[int, object] = {}
     result = Run(outputs=())
     unsound: set[int] = set()
+    top_level_params = frozenset(program.body.params)
 
     def check(node: Node, value) -> None:
         values = value if isinstance(value, tuple) else (value,)
@@ -146,49 +147,23 @@ def run(
             if arr.min() < interval.lo - slack or arr.max() > interval.hi + slack:
                 unsound.add(node.id)
 
-    def body(region: Region, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
-        for param, arg in zip(region.params, args, strict=True):
-            env[param] = as_compute(arg, program.node(param).type, round_to_dtype)
-            if check_intervals:
-                check(program.node(param), env[param])
-        for node in region.nodes:
-            if node.op in ("input", "param"):
-                continue
-            if node.op in ("literal", "full"):
-                value = as_compute(np.full(node.type.shape, node.params["value"]), node.type, round_to_dtype)
-                if noise is not None:
-                    value = _perturb(node, value, (), noise, round_to_dtype, None)
-                env[node.id] = value
-            elif node.op == ITEM:
-                env[node.id] = env[node.args[0]][node.params["index"]]  # type: ignore[index]
-            else:
-                spec = REGISTRY[node.op]
-                args_ = [env[a] for a in node.args]
-                if node.id in record:
-                    result.records.setdefault(node.id, []).append(tuple(np.asarray(a) for a in args_))
-                if isinstance(spec, ControlSpec):
-                    bodies = [lambda *xs, r=r: body(r, xs) for r in node.regions]
-                    outs = spec.reference(args_, node.params, bodies)
-                    value = tuple(as_compute(o, t, round_to_dtype) for o, t in zip(outs, node.types, strict=True))
-                    env[node.id] = value if len(value) > 1 else value[0]
-                else:
-                    with np.errstate(all="ignore"):
-                        value = as_compute(spec.reference(args_, node.params), node.type, round_to_dtype)
-                        if noise is not None:
-                            source = program.node(node.args[0]).type.dtype if node.op == "astype" else None
-                            value = _perturb(node, value, args_, noise, round_to_dtype, source)
-                    env[node.id] = value
-            if check_intervals:
-                check(node, env[node.id])
-            if keep_values and not isinstance(env[node.id], tuple):
-                result.values[node.id] = env[node.id]  # type: ignore[assignment]
-        return tuple(env[o] for o in region.outputs)  # type: ignore[misc]
+    def visit(node: Node, args: Sequence[object], value):
+        parameter = node.op in ("input", "param")
+        spec = REGISTRY.get(node.op)  # None for inputs, parameters, literals and tuple projections
+        if node.id in record and spec is not None:
+            result.records.setdefault(node.id, []).append(tuple(np.asarray(a) for a in args))
+        rounds = node.op in ("literal", "full") or (spec is not None and not isinstance(spec, ControlSpec))
+        if noise is not None and rounds:
+            source = program.node(node.args[0]).type.dtype if node.op == "astype" else None
+            value = _perturb(node, value, args, noise, round_to_dtype, source)
+        if check_intervals:
+            check(node, value)
+        if keep_values and not isinstance(value, tuple) and (not parameter or node.id in top_level_params):
+            result.values[node.id] = value
+        return value
 
-    outputs = body(program.body, list(inputs))
+    outputs = evaluate(program, inputs, round_to_dtype, visit)
     result.outputs = tuple(np.asarray(o) for o in outputs)
     result.unsound = sorted(unsound)
-    if keep_values:
-        for p in program.body.params:
-            result.values[p] = env[p]  # type: ignore[assignment]
     return result
 

@@ -7,14 +7,14 @@ first rounded to its declared dtype, modelling float16/bfloat16 storage between 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.ops_control import ControlSpec
 from jaxsynth.grammar.types import Interval, TensorType
-from jaxsynth.synth.program import ITEM, Program, Region
+from jaxsynth.synth.program import ITEM, Node, Program, Region
 
 
 def compute_dtype(t: TensorType) -> np.dtype:
@@ -33,21 +33,37 @@ def as_compute(value, t: TensorType, round_to_dtype: bool) -> np.ndarray:
     return array
 
 
-def evaluate(program: Program, inputs: Sequence[np.ndarray], round_to_dtype: bool = False) -> tuple[np.ndarray, ...]:
-    """Run ``program`` on ``inputs`` with numpy; returns one array per output."""
+#: Called with each node, its operand values (``()`` for inputs, body parameters and literals) and
+#: the value just computed for it; returns the value to keep. Tuple projections pass the tuple.
+Visit = Callable[[Node, Sequence[object], object], object]
+
+
+def evaluate(
+    program: Program, inputs: Sequence[np.ndarray], round_to_dtype: bool = False, visit: Visit | None = None
+) -> tuple[np.ndarray, ...]:
+    """Run ``program`` on ``inputs`` with numpy; returns one array per output.
+
+    With ``visit``, every value (inputs and body parameters included, each time a body runs) passes
+    through it before later nodes read it (the fuzzer's reference instruments runs this way).
+    """
     env: dict[int, object] = {}
+
+    def keep(node: Node, args: Sequence[object], value: object) -> None:
+        env[node.id] = value if visit is None else visit(node, args, value)
 
     def run(region: Region, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
         for param, arg in zip(region.params, args, strict=True):
-            env[param] = as_compute(arg, program.node(param).type, round_to_dtype)
+            node = program.node(param)
+            keep(node, (), as_compute(arg, node.type, round_to_dtype))
         for node in region.nodes:
             if node.op in ("input", "param"):
                 continue
             if node.op in ("literal", "full"):
-                env[node.id] = as_compute(np.full(node.type.shape, node.params["value"]), node.type, round_to_dtype)
+                keep(node, (), as_compute(np.full(node.type.shape, node.params["value"]), node.type, round_to_dtype))
                 continue
             if node.op == ITEM:
-                env[node.id] = env[node.args[0]][node.params["index"]]  # type: ignore[index]
+                whole = env[node.args[0]]
+                keep(node, (whole,), whole[node.params["index"]])  # type: ignore[index]
                 continue
             spec = REGISTRY[node.op]
             args_ = [env[a] for a in node.args]
@@ -55,10 +71,10 @@ def evaluate(program: Program, inputs: Sequence[np.ndarray], round_to_dtype: boo
                 bodies = [lambda *xs, r=r: run(r, xs) for r in node.regions]
                 outs = spec.reference(args_, node.params, bodies)
                 value = tuple(as_compute(o, t, round_to_dtype) for o, t in zip(outs, node.types, strict=True))
-                env[node.id] = value if len(value) > 1 else value[0]
+                keep(node, args_, value if len(value) > 1 else value[0])
             else:
                 with np.errstate(all="ignore"):
-                    env[node.id] = as_compute(spec.reference(args_, node.params), node.type, round_to_dtype)
+                    keep(node, args_, as_compute(spec.reference(args_, node.params), node.type, round_to_dtype))
         return tuple(env[o] for o in region.outputs)  # type: ignore[misc]
 
     return run(program.body, list(inputs))
