@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
+from jaxsynth.cli_support import BadInput, first_line, run_command
 from jaxsynth.corpus.record import FORMATS, CorpusError, Record, encode_payload, format_for, iter_raw
 from jaxsynth.grammar import ConfigError, GrammarConfig, builtin_names, load_config
 
@@ -26,21 +27,6 @@ __all__ = ["cli", "main", "run"]
 
 _DEFAULT_EMIT = "jaxpr,stablehlo,optimized_hlo"
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".msgpack": "msgpack"}
-
-
-class BadInput(click.ClickException):
-    """A problem with the user's input: one line on stderr, exit status 2."""
-
-    exit_code = 2
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
-
-
-def _one_line(message: str) -> str:
-    return " ".join(part.strip() for part in message.strip().splitlines() if part.strip())
 
 
 def _load_config(name_or_path: str) -> GrammarConfig:
@@ -284,7 +270,7 @@ def _import_function(target: str) -> Callable[..., Any]:
     try:
         spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:
-        raise BadInput(f"cannot import {path!r}: {_first_line(exc)}") from None
+        raise BadInput(f"cannot import {path!r}: {first_line(exc)}") from None
     fn = getattr(module, name, None)
     if fn is None:
         raise BadInput(f"{path!r} defines no {name!r}")
@@ -318,7 +304,7 @@ def lower_command(target: str, args: tuple[str, ...], emit: str, grad: bool) -> 
             types = [parse_type(a) for a in args]
             texts = lower(fn, types, emit=kinds, grad=grad)
         except Exception as exc:
-            raise BadInput(f"cannot lower {target} at ({', '.join(args)}): {_first_line(exc)}") from None
+            raise BadInput(f"cannot lower {target} at ({', '.join(args)}): {first_line(exc)}") from None
     for kind, text in texts.present().items():
         click.echo(f"== {kind} ==")
         click.echo(text.rstrip("\n"))
@@ -565,37 +551,9 @@ def configs() -> int:
 
 
 # ---------------------------------------------------------------- entry points
-def _error(message: str) -> None:
-    click.echo(f"error: {_one_line(message)}", err=True)
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
-    try:
-        result = cli.main(
-            args=list(argv) if argv is not None else None, prog_name="jaxsynth", standalone_mode=False
-        )
-    except click.exceptions.NoArgsIsHelpError as exc:  # bare ``jaxsynth``: same as ``--help``
-        click.echo(exc.ctx.get_help() if exc.ctx else "")
-        return 0
-    except click.ClickException as exc:
-        _error(exc.format_message())
-        return exc.exit_code
-    except BrokenPipeError:  # e.g. ``jaxsynth stats c.jsonl | head``
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        _error("interrupted")
-        return 130
-    except (ConfigError, CorpusError) as exc:
-        _error(str(exc))
-        return 2
-    except Exception as exc:
-        if os.environ.get("JAXSYNTH_TRACEBACK"):
-            raise
-        _error(f"internal error: {_first_line(exc)} (set JAXSYNTH_TRACEBACK=1 for a traceback)")
-        return 1
-    return result if isinstance(result, int) else 0
+    return run_command(cli, argv, "jaxsynth")
 
 
 def _register_fuzz() -> None:

@@ -10,24 +10,15 @@ An interrupt (Ctrl-C, SIGINT or SIGTERM) stops testing new programs, then reduce
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+from jaxsynth.cli_support import BadInput, run_command
+
 __all__ = ["fuzz", "main", "run"]
-
-
-class BadInput(click.ClickException):
-    """A problem with the user's input: one line on stderr, exit status 2."""
-
-    exit_code = 2
-
-
-def _one_line(message: str) -> str:
-    return " ".join(part.strip() for part in message.strip().splitlines() if part.strip())
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,29 +89,9 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     return 0
 
 
-def _error(message: str) -> None:
-    click.echo(f"error: {_one_line(message)}", err=True)
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     """Run ``fuzz`` on ``argv`` and return the exit status (bad input: one line, status 2)."""
-    try:
-        result = fuzz.main(args=list(argv) if argv is not None else None, prog_name="jaxsynth fuzz",
-                           standalone_mode=False)
-    except click.ClickException as exc:
-        _error(exc.format_message())
-        return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        _error("interrupted")
-        return 130
-    except Exception as exc:
-        if os.environ.get("JAXSYNTH_TRACEBACK"):
-            raise
-        text = str(exc).strip().splitlines()
-        _error(f"internal error: {type(exc).__name__}: {text[0] if text else ''} "
-               "(set JAXSYNTH_TRACEBACK=1 for a traceback)")
-        return 1
-    return result if isinstance(result, int) else 0
+    return run_command(fuzz, argv, "jaxsynth fuzz")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
