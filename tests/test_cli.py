@@ -27,9 +27,9 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def cli_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in a real process (``python -m jaxsynth.cli``)."""
+    """Run the CLI in a real process (``python -m jaxsynth``)."""
     return subprocess.run(
-        [sys.executable, "-m", "jaxsynth.cli", *map(str, args)],
+        [sys.executable, "-m", "jaxsynth", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd or REPO,

@@ -274,9 +274,9 @@ def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() 
 )
 def test_bad_cli_input_is_one_line_and_status_2(args: list[str], capsys: pytest.CaptureFixture[str],
                                                   tmp_path: Path) -> None:
-    from jaxsynth.fuzz.command import run
+    from jaxsynth.cli import run
 
-    status = run([*args, "--out", str(tmp_path / "o")])
+    status = run(["fuzz", *args, "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("error: ") and err.count("\n") == 1, err
@@ -284,7 +284,7 @@ def test_bad_cli_input_is_one_line_and_status_2(args: list[str], capsys: pytest.
 
 
 def test_python_dash_m_bad_input() -> None:
-    done = subprocess.run([sys.executable, "-m", "jaxsynth.fuzz", "--budget", "soon"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "jaxsynth", "fuzz", "--budget", "soon"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")

@@ -49,7 +49,7 @@ def _count(path: Path) -> int:
 def test_kill_9_then_resume_is_byte_identical(tmp_path, reference):
     out = tmp_path / "c.jsonl"
     args = ["generate", "-n", str(N), "--seed", "1", "--emit", "jaxpr", "-o", str(out), "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-m", "jaxsynth.cli", *args, "--workers", "2"], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "jaxsynth", *args, "--workers", "2"], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while _count(out) < 4 and proc.poll() is None and time.monotonic() < deadline:

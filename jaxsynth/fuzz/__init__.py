@@ -8,9 +8,10 @@ Public API (imports no JAX; the worker processes do)::
 Modules: ``oracles`` (the differential checks), ``tolerance`` (dtype/depth tolerances, simulated
 rounding, discontinuities), ``reference`` (the instrumented numpy interpreter), ``isolate`` and
 ``worker`` (subprocess workers with timeouts), ``reduce`` (typed DAG reduction), ``findings``
-(folders, repro.py, buckets), ``campaign`` (the loop), ``command`` (the click command), ``inject``
-(test-only fault injection). Names are loaded lazily, so ``python -m jaxsynth.fuzz.worker`` and
-``python -m jaxsynth.fuzz.inject`` start without importing the rest.
+(folders, repro.py, buckets), ``campaign`` (the loop), ``inject``
+(test-only fault injection); the ``jaxsynth fuzz`` command is ``jaxsynth.cli.fuzz``. Names are
+loaded lazily, so ``python -m jaxsynth.fuzz.worker`` and ``python -m jaxsynth.fuzz.inject``
+start without importing the rest.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["DEFAULT_PASSES", "ORACLES", "Settings", "fuzz", "inputs_for", "parse_budget", "parse_oracles",
-           "run_campaign"]
+__all__ = ["DEFAULT_PASSES", "ORACLES", "Settings", "inputs_for", "parse_budget", "parse_oracles", "run_campaign"]
 
 _SOURCES = {
     "Settings": "campaign",
@@ -29,12 +29,10 @@ _SOURCES = {
     "DEFAULT_PASSES": "oracles",
     "ORACLES": "oracles",
     "parse_oracles": "oracles",
-    "fuzz": "command",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from jaxsynth.fuzz.campaign import Settings, inputs_for, parse_budget, run_campaign
-    from jaxsynth.fuzz.command import fuzz
     from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, parse_oracles
 
 

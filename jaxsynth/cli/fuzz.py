@@ -1,4 +1,4 @@
-"""The ``jaxsynth fuzz`` command (a click command; ``python -m jaxsynth.fuzz`` runs it standalone).
+"""The ``jaxsynth fuzz`` command.
 
     jaxsynth fuzz [--config NAME|PATH] [--seed S] [--budget 10m | -n N] [--out DIR] [--oracles LIST] [--workers W]
 
@@ -11,17 +11,16 @@ An interrupt (Ctrl-C, SIGINT or SIGTERM) stops testing new programs, then reduce
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
-from jaxsynth.cli_support import BadInput, run_command
+from jaxsynth.cli.support import BadInput
 
-__all__ = ["fuzz", "main", "run"]
+__all__ = ["fuzz"]
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command()
 @click.option("--config", "config_name", default="default", show_default=True, metavar="NAME|PATH",
               help="Built-in config name or path to a .toml grammar config.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
@@ -88,11 +87,3 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     )
     return 0
 
-
-def run(argv: Sequence[str] | None = None) -> int:
-    """Run ``fuzz`` on ``argv`` and return the exit status (bad input: one line, status 2)."""
-    return run_command(fuzz, argv, "jaxsynth fuzz")
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    sys.exit(run(argv))

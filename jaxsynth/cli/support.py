@@ -8,14 +8,27 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import click
 
 from jaxsynth.corpus.record import CorpusError
-from jaxsynth.grammar import ConfigError
+from jaxsynth.grammar import ConfigError, GrammarConfig, load_config
 
-__all__ = ["BadInput", "first_line", "one_line", "run_command"]
+__all__ = [
+    "DEFAULT_EMIT",
+    "BadInput",
+    "dataset_call",
+    "first_line",
+    "load_config_or_fail",
+    "one_line",
+    "parse_emit_option",
+    "prepare_jax",
+    "run_command",
+]
+
+DEFAULT_EMIT = "jaxpr,stablehlo,optimized_hlo"
 
 
 class BadInput(click.ClickException):
@@ -66,3 +79,42 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: s
         _error(f"internal error: {first_line(exc)} (set JAXSYNTH_TRACEBACK=1 for a traceback)")
         return 1
     return result if isinstance(result, int) else 0
+
+
+def load_config_or_fail(name_or_path: str) -> GrammarConfig:
+    try:
+        return load_config(name_or_path)
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def prepare_jax() -> None:
+    """Pin JAX to CPU and one XLA thread, as generation workers are, if JAX is not loaded yet."""
+    if "jax" not in sys.modules:
+        from jaxsynth.lowering import configure_jax_for_workers
+
+        configure_jax_for_workers(1)
+
+
+def parse_emit_option(spec: str) -> tuple[str, ...]:
+    from jaxsynth.lowering import parse_emit
+
+    try:
+        return parse_emit(spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--emit'") from None
+
+
+def dataset_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call into jaxsynth.dataset, turning bad input and missing extras into one-line errors."""
+    from jaxsynth.dataset.dedup import DedupError
+    from jaxsynth.dataset.novelty import NoveltyError
+    from jaxsynth.dataset.plots import MissingExtra
+    from jaxsynth.dataset.split import SplitError
+
+    try:
+        return fn(*args, **kwargs)
+    except (MissingExtra, SplitError, DedupError, NoveltyError) as exc:
+        raise BadInput(str(exc)) from None
+    except OSError as exc:
+        raise BadInput(f"{exc.strerror or exc}: {exc.filename!r}" if exc.filename else str(exc)) from None
