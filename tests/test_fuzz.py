@@ -263,7 +263,7 @@ def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() 
     [
         ["--budget", "10x"],
         ["--budget", "0s"],
-        ["-n", "0"],
+        ["-n", "-1"],
         ["--oracles", "reference,bogus"],
         ["--config", "no-such-config"],
         ["--budget", "1m", "-n", "5"],

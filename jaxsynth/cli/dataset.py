@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from jaxsynth.cli.support import dataset_call
+from jaxsynth.cli.support import dataset_call, out_option, seed_option
 
 
 @click.command()
@@ -46,14 +46,14 @@ def stats(corpus: str, top: int, plots_dir: str | None, report_dir: str | None) 
 
 @click.command("split")
 @click.argument("corpus", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output directory.")
+@out_option("Output directory.", directory=True, required=True)
 @click.option(
     "--ratios",
     default="0.9,0.05,0.05",
     show_default=True,
     help="train[,validation],test fractions summing to 1.",
 )
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Split seed.")
+@seed_option("Split seed.")
 @click.option(
     "--holdout-ops",
     "holdout",
@@ -61,17 +61,17 @@ def stats(corpus: str, top: int, plots_dir: str | None, report_dir: str | None) 
     metavar="OP[,OP...]",
     help="Send every record using all these ops to the test split; repeat for more combinations.",
 )
-def split_command(corpus: str, out_dir: str, ratios: str, seed: int, holdout: tuple[str, ...]) -> int:
+def split_command(corpus: str, out: str, ratios: str, seed: int, holdout: tuple[str, ...]) -> int:
     """Split a corpus by structure: no graph_hash is shared between train, validation and test."""
     from jaxsynth.dataset.split import parse_holdout, parse_ratios, split_corpus
     from jaxsynth.grammar import REGISTRY
 
     parsed = dataset_call(parse_ratios, ratios)
     combos = dataset_call(parse_holdout, holdout, REGISTRY)
-    summary = dataset_call(split_corpus, corpus, out_dir, parsed, seed=seed, holdout_ops=combos)
+    summary = dataset_call(split_corpus, corpus, out, parsed, seed=seed, holdout_ops=combos)
     click.echo(f"{summary}")
     click.echo(
-        f"wrote {', '.join(str(Path(out_dir) / f) for f in summary.files.values())} and splits.json", err=True
+        f"wrote {', '.join(str(Path(out) / f) for f in summary.files.values())} and splits.json", err=True
     )
     return 0
 

@@ -15,24 +15,20 @@ from pathlib import Path
 
 import click
 
-from jaxsynth.cli.support import BadInput
+from jaxsynth.cli.support import BadInput, config_option, count_option, out_option, seed_option, workers_option
 
 __all__ = ["fuzz"]
 
 
 @click.command()
-@click.option("--config", "config_name", default="default", show_default=True, metavar="NAME|PATH",
-              help="Built-in config name or path to a .toml grammar config.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@config_option()
+@seed_option()
 @click.option("--budget", default=None, metavar="TIME", help="Test programs for this long: 30s, 10m, 2h.")
-@click.option("-n", "count", type=click.IntRange(min=1), default=None,
-              help="Test programs 0..N-1 [default: 100 unless --budget is given].")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="fuzz-out", show_default=True,
-              help="Directory for summary.json and one folder per finding.")
+@count_option("Test programs 0..N-1 [default: 100 unless --budget is given].", default=None)
+@out_option("Directory for summary.json and one folder per finding.", directory=True, default="fuzz-out")
 @click.option("--oracles", default="all", show_default=True, metavar="LIST",
               help="Comma-separated oracles: reference, eager, passes, grad, vmap, lowprec, or all.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Isolated worker processes (one per core).")
+@workers_option(1, "Isolated worker processes; use one per core for a campaign.")
 def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out: str, oracles: str,
          workers: int) -> int:
     """Fuzz XLA and JAX with typed random programs: differential oracles, crash and hang isolation,

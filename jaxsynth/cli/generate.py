@@ -11,10 +11,15 @@ import click
 from jaxsynth.cli.support import (
     DEFAULT_EMIT,
     BadInput,
+    config_option,
+    count_option,
     dataset_call,
     load_config_or_fail,
+    out_option,
     parse_emit_option,
     prepare_jax,
+    seed_option,
+    workers_option,
 )
 from jaxsynth.corpus.record import FORMATS, CorpusError, Record, encode_payload, format_for, iter_raw
 from jaxsynth.grammar import GrammarConfig, builtin_names, load_config
@@ -23,34 +28,11 @@ _SUFFIX_FORMATS = {".jsonl": "jsonl", ".msgpack": "msgpack"}
 
 
 @click.command()
-@click.option(
-    "--config",
-    "config_name",
-    default="default",
-    show_default=True,
-    help="Built-in config name or path to a .toml grammar config.",
-)
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
-@click.option(
-    "-n",
-    "--count",
-    "n",
-    type=click.IntRange(min=0),
-    default=100,
-    show_default=True,
-    help="Number of records (indices 0..n-1).",
-)
-@click.option(
-    "-o",
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Output file [default: corpus.jsonl or corpus.msgpack].",
-)
-@click.option(
-    "--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: CPU count]."
-)
+@config_option()
+@seed_option()
+@count_option("Number of records (indices 0..N-1).", default=100)
+@out_option("Output file [default: corpus.jsonl or corpus.msgpack].", directory=False)
+@workers_option(None, "Worker processes [default: the CPU count].")
 @click.option("--emit", default=DEFAULT_EMIT, show_default=True, help="IR kinds to emit, comma separated.")
 @click.option(
     "--format",
@@ -132,7 +114,7 @@ _SUFFIX_FORMATS = {".jsonl": "jsonl", ".msgpack": "msgpack"}
 def generate(
     config_name: str,
     seed: int,
-    n: int,
+    count: int,
     out: str | None,
     workers: int | None,
     emit: str,
@@ -150,7 +132,7 @@ def generate(
     address: str | None,
     num_shards: int | None,
 ) -> int:
-    """Generate a corpus of records 0..n-1 of (config, seed).
+    """Generate a corpus of records 0..N-1 of (config, seed).
 
     Records that cannot be built (an exception, or a worker crash or hang inside XLA) are skipped
     and listed in OUT.failures.jsonl with their index, seed and kind.
@@ -169,7 +151,7 @@ def generate(
         prepare_jax()
         if shard_spec or engine != "local":
             raise BadInput("--novelty runs its epochs in order in one writer: drop --shard and --engine")
-        return _generate_novelty(config, seed, n, out, workers, kinds, fmt, progress, novelty, dedup, resume)
+        return _generate_novelty(config, seed, count, out, workers, kinds, fmt, progress, novelty, dedup, resume)
     shard = _parse_shard(shard_spec)
     if dedup and (shard or engine != "local"):
         raise BadInput("--dedup needs one writer that sees every record in order; drop --shard / --engine ray")
@@ -179,7 +161,7 @@ def generate(
         from jaxsynth.corpus.ray_engine import generate_ray
 
         summary = generate_ray(
-            config, seed, n, out, kinds, fmt, address=address, num_shards=num_shards, resume=resume,
+            config, seed, count, out, kinds, fmt, address=address, num_shards=num_shards, resume=resume,
             isolate=isolate is not False, timeout=timeout, progress=progress,
         )
     else:
@@ -189,12 +171,12 @@ def generate(
             from jaxsynth.corpus.shards import generate_shard
 
             summary = generate_shard(
-                config, seed, shard[0], shard[1], n, out, kinds, fmt, workers=workers, isolate=isolate,
+                config, seed, shard[0], shard[1], count, out, kinds, fmt, workers=workers, isolate=isolate,
                 timeout=timeout, resume=resume, profile=profile, progress=progress, pin=pin,
             )
         else:
             summary = run_generate(
-                config, seed, n, out, workers=workers, emit=kinds, fmt=fmt, progress=progress,
+                config, seed, count, out, workers=workers, emit=kinds, fmt=fmt, progress=progress,
                 resume=resume, timeout=timeout, isolate=isolate, dedup=dedup, profile=profile, pin=pin,
             )
     if summary.profile:

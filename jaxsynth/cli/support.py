@@ -118,3 +118,44 @@ def dataset_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise BadInput(str(exc)) from None
     except OSError as exc:
         raise BadInput(f"{exc.strerror or exc}: {exc.filename!r}" if exc.filename else str(exc)) from None
+
+
+# ---------------------------------------------------------------- the options every command spells the same way
+SEED_RANGE = click.IntRange(0, 2**63 - 1)
+
+
+def config_option(default: str | None = "default", help: str | None = None) -> Callable[[Any], Any]:
+    """``--config NAME|PATH`` (parameter ``config_name``)."""
+    return click.option(
+        "--config", "config_name", default=default, show_default=default is not None, metavar="NAME|PATH",
+        help=help or "Built-in config name (see `jaxsynth configs`) or path to a .toml grammar config.",
+    )
+
+
+def seed_option(help: str = "Seed: record i of a run depends only on (config, seed, i).") -> Callable[[Any], Any]:
+    """``--seed S`` (parameter ``seed``), 0 <= S < 2**63."""
+    return click.option("--seed", type=SEED_RANGE, default=0, show_default=True, help=help)
+
+
+def count_option(help: str, default: int | None) -> Callable[[Any], Any]:
+    """``-n/--count N`` (parameter ``count``), N >= 0."""
+    return click.option(
+        "-n", "--count", "count", type=click.IntRange(min=0), default=default, show_default=default is not None,
+        help=help,
+    )
+
+
+def out_option(help: str, *, directory: bool, default: str | None = None, required: bool = False):
+    """``-o/--out PATH`` (parameter ``out``): a file, or a directory with ``directory=True``."""
+    path = click.Path(file_okay=not directory, dir_okay=directory)
+    return click.option(
+        "-o", "--out", "out", type=path, default=default, required=required, show_default=default is not None,
+        metavar="DIR" if directory else "FILE", help=help,
+    )
+
+
+def workers_option(default: int | None, help: str) -> Callable[[Any], Any]:
+    """``--workers W`` (parameter ``workers``), W >= 1."""
+    return click.option(
+        "--workers", type=click.IntRange(min=1), default=default, show_default=default is not None, help=help
+    )
