@@ -33,6 +33,9 @@ CATEGORIES = (
     "cast",
     "nn",
     "special",
+    "bits",
+    "index",
+    "gradient",
 )
 
 

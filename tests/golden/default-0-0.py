@@ -4,5 +4,6 @@ import jax.lax as lax
 
 
 def f(x0, x1, x2, x3):
-    v0 = jnp.abs(jnp.concatenate([jnp.cos(jnp.squeeze(x1, axis=1)), x2, x3], axis=0))
-    return jnp.mean(jax.scipy.special.erfinv(x0), axis=1, keepdims=True), v0 / 2.0
+    v0 = jnp.min(jnp.flip(x0 / x1 / x2, axis=1), axis=1, keepdims=True)
+    v1 = jnp.square(jnp.round(jax.nn.softplus(x3 / jax.nn.log_sigmoid(x3))))
+    return v0, v1
