@@ -237,7 +237,7 @@ class _Builder:
         if dtype.is_bool:
             return Interval(0, 1)
         bounds = dtype.bounds if need is None else _intersect(dtype.bounds, need)
-        menu = FLOAT_RANGES if dtype.is_float else INT_RANGES
+        menu = FLOAT_RANGES if dtype.is_inexact else INT_RANGES
         lo, hi = self.draw.choice(menu)
         lo, hi = max(lo, bounds.lo), min(hi, bounds.hi)
         if lo > hi:
@@ -250,7 +250,7 @@ class _Builder:
     def literal(self, dtype: DType, need: Interval | None) -> int | None:
         if dtype.is_bool:
             return None
-        menu = FLOAT_LITERALS if dtype.is_float else INT_LITERALS
+        menu = FLOAT_LITERALS if dtype.is_inexact else INT_LITERALS
         allowed = dtype.bounds if need is None else _intersect(dtype.bounds, need)
         options = [v for v in menu if allowed is not None and allowed.lo <= v <= allowed.hi]
         if not options:
@@ -533,7 +533,7 @@ class _Builder:
         if t.dtype.is_bool:
             value: Any = self.draw.bernoulli(0.5)
         else:
-            menu = FLOAT_LITERALS if t.dtype.is_float else INT_LITERALS
+            menu = FLOAT_LITERALS if t.dtype.is_inexact else INT_LITERALS
             options = [v for v in menu if bounds.lo <= v <= bounds.hi]
             if not options:
                 return None
