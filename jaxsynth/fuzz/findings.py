@@ -243,7 +243,10 @@ def repro_source(
                    "# still running then: the hang is present, exit 1", ""]
     header += ["import jax", "import jax.numpy as jnp", "import jax.lax as lax", "import numpy as np", ""]
     if x64:
-        header += ['jax.config.update("jax_enable_x64", True)', ""]
+        header += ['if hasattr(jax.config, "jax_explicit_x64_dtypes"):  # float64 arrays, integer defaults stay 32-bit',
+                   '    jax.config.update("jax_explicit_x64_dtypes", "allow")',
+                   "else:",
+                   '    jax.config.update("jax_enable_x64", True)', ""]
     parts = ["\n".join(header), "", _program_body(program_source), "", f"INPUTS = {_list_literal(inputs)}", ""]
     compare = kind == "wrong"
     body: list[str] = []
@@ -305,7 +308,8 @@ def repro_source(
                       + ("finite differences of the float64 reference" if x64 else "float64 jax.grad"),
                       f"TOLERANCE = {_scalar(data['tol'])}"]
         body += [
-            f"args = [jnp.asarray(x.astype({dtype}) if i in FLOAT_IN else x) for i, x in enumerate(INPUTS)]",
+            f"args = [jnp.asarray(x, dtype={dtype}) if i in FLOAT_IN else jnp.asarray(x)",
+            "        for i, x in enumerate(INPUTS)]",
             "",
             "def loss(*xs):",
             "    outs = outputs(f(*xs))",

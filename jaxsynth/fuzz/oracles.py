@@ -476,7 +476,6 @@ class GradOracle(Oracle):
         import jax
         import jax.numpy as jnp
 
-        from jaxsynth import compat
         from jaxsynth.fuzz.reduce import Invalid, retype
 
         program = case.program
@@ -540,10 +539,14 @@ class GradOracle(Oracle):
         case.stage("plan", dict(data, mode="f64", source=source64))
         fn64 = build_function(source64, program.name)
         case.stage("grad64")
-        with compat.enable_x64(True):
-            xs64 = [jax.device_put(x.astype(np.float64) if i in float_in else x) for i, x in enumerate(case.inputs)]
-            grad64 = case.compile(jax.grad(loss_of(fn64, jnp.float64), argnums=argnums), xs64)
-            g64 = [np.asarray(g, dtype=np.float64) for g in grad64(*xs64)]
+        try:
+            g64 = self._grad64(case, fn64, loss_of, argnums, float_in)
+        except Exception as exc:
+            # The twin is the harness's own program: if the float32 gradient of the real program
+            # works, a failure of the twin is ours (never a finding); if it fails too, that is the finding.
+            case.stage("plan", dict(data, mode="f32", source=case.source))
+            case.compile(jax.grad(loss_of(case.fn, jnp.float32), argnums=argnums), case.device_inputs)
+            raise InternalError(f"grad: the float64 twin failed: {_first_line(exc)}") from exc
         d64 = sum(float(np.sum(g * v)) for g, v in zip(g64, directions, strict=True))
         s64 = sum(float(np.sum(np.abs(g * v))) for g, v in zip(g64, directions, strict=True))
         if not math.isfinite(d64):
@@ -570,6 +573,22 @@ class GradOracle(Oracle):
                            f"float32 jax.grad directional derivative {d32!r} vs float64 {d64!r} (finite differences "
                            f"{fd!r})", data=dict(data, mode="f32", source=case.source, expected=d64, tol=tol32))
         return Verdict(True, ratio=max(ratio64, ratio32 if math.isfinite(ratio32) else 0.0))
+
+
+    @staticmethod
+    def _grad64(case: Case, fn64: Callable, loss_of: Callable, argnums: tuple[int, ...], float_in: list[int]
+                ) -> list[np.ndarray]:
+        """The float64 twin's gradient, with integer semantics unchanged where this JAX allows it."""
+        import jax
+        import jax.numpy as jnp
+
+        from jaxsynth import compat
+
+        with compat.float64_twin():
+            xs64 = [jnp.asarray(x.astype(np.float64), dtype=jnp.float64) if i in float_in else jnp.asarray(x)
+                    for i, x in enumerate(case.inputs)]
+            grad64 = case.compile(jax.grad(loss_of(fn64, jnp.float64), argnums=argnums), xs64)
+            return [np.asarray(g, dtype=np.float64) for g in grad64(*xs64)]
 
 
 def _disc_ids(program: Program) -> frozenset[int]:
