@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,7 @@ import numpy as np
 from jaxsynth.synth import render, structural_hash
 from jaxsynth.synth.program import Program
 
-__all__ = ["Finding", "bucket_of", "program_record", "repro_source", "write_finding", "write_json"]
+__all__ = ["Finding", "bucket_of", "normalize_error", "program_record", "repro_source", "write_finding", "write_json"]
 
 
 class Finding(msgspec.Struct, kw_only=True):
@@ -64,6 +65,22 @@ class Finding(msgspec.Struct, kw_only=True):
     config_digest: str = ""
     seed: int = 0
     folder: str = ""
+    original_detail: str = ""  #: what the unreduced program showed (``detail`` is the reduced program's)
+    normalized_error: str | None = None  #: the error both must share (kind ``error``): see normalize_error
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+_NAME_NUMBER = re.compile(r"\b[A-Za-z_]*\d[\w.]*")
+
+
+def normalize_error(detail: str) -> str:
+    """The first line of an error with quoted text, numbers and numbered names masked.
+
+    A reduced program must fail with the same normalized error as the original: shapes, values and
+    variable names may change under reduction, the message may not."""
+    first = detail.strip().splitlines()[0] if detail.strip() else ""
+    first = _QUOTED.sub("'_'", first)
+    return _NAME_NUMBER.sub("#", first)
 
 
 def _finite(x: float | None) -> float | None:
@@ -371,3 +388,47 @@ def write_finding(folder: Path, finding: Finding, record: dict[str, Any], repro:
     write_json(folder / "finding.json", msgspec.to_builtins(finding))
     if hlo:
         (folder / "optimized_hlo.txt").write_text(hlo)
+
+
+# ---------------------------------------------------------------- the findings database
+
+DB_VERSION = 1
+
+
+def load_db(path: Path) -> dict[str, Any]:
+    """The persistent findings database (``--db``): every bucket any campaign reported, by id.
+
+    Raises ValueError with a one-line message for a file that is not such a database."""
+    if not path.exists():
+        return {"version": DB_VERSION, "buckets": {}}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read findings database {str(path)!r}: {exc}") from None
+    if not isinstance(data, dict) or data.get("version") != DB_VERSION or not isinstance(data.get("buckets"), dict):
+        raise ValueError(f"{str(path)!r} is not a jaxsynth findings database (version {DB_VERSION})")
+    return data
+
+
+def update_db(path: Path, buckets: Sequence[dict[str, Any]], provenance: dict[str, Any]) -> list[str]:
+    """Add a campaign's buckets to the database at ``path``; returns the ids that were new.
+
+    Each entry keeps where the bucket was first seen (config, seed, finding folder) and how many
+    campaigns reported it since. Written sorted, so the file depends only on its campaigns."""
+    db = load_db(path)
+    known = db["buckets"]
+    new = []
+    for b in buckets:
+        entry = known.get(b["bucket"])
+        if entry is None:
+            new.append(b["bucket"])
+            known[b["bucket"]] = {"signature": b["signature"], "oracle": b["oracle"], "kind": b["kind"],
+                                  "first_seen": dict(provenance, finding=b["findings"][0]), "campaigns": 1}
+        else:
+            entry["campaigns"] += 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"version": DB_VERSION, "buckets": dict(sorted(known.items()))}, indent=1,
+                              sort_keys=True) + "\n")
+    tmp.replace(path)
+    return new
