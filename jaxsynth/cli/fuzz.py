@@ -31,7 +31,8 @@ __all__ = ["fuzz"]
 @count_option("Test programs 0..N-1 [default: 100 unless --budget is given].", default=None)
 @out_option("Directory for summary.json and one folder per finding.", directory=True, default="fuzz-out")
 @click.option("--oracles", default="all", show_default=True, metavar="LIST",
-              help="Comma-separated oracles: reference, eager, passes, grad, vmap, lowprec, or all.")
+              help="Comma-separated oracles: reference, eager, passes, grad, vmap, lowprec, sharding, export, "
+                   "jitvmap, unroll, rewrite, or all.")
 @workers_option(1, "Isolated worker processes; use one per core for a campaign.")
 @click.option("--db", "db", default=None, metavar="FILE",
               help="Persistent findings database (JSON): record every bucket, report and fail only on new ones.")

@@ -45,6 +45,7 @@ from jaxsynth.synth.program import Program
 __all__ = ["Settings", "inputs_for", "parse_budget", "run_campaign", "run_repro"]
 
 _INJECT_ENV = "JAXSYNTH_FUZZ_INJECT"  # see jaxsynth.fuzz.inject (test-only)
+_FAULT_ENV = "JAXSYNTH_FUZZ_FAULT"  # see jaxsynth.fuzz.faults (test-only)
 
 
 @dataclass
@@ -148,6 +149,8 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
                 state.internal += 1
                 if len(state.internal_messages) < 20:
                     state.internal_messages.append(f"program {index} ({name}): {verdict.detail[-400:]}")
+            elif verdict.skipped and verdict.kind == "unsupported":
+                c["skipped_unsupported"] += 1
             elif verdict.skipped:
                 c["skipped_discontinuous" if "discontinu" in verdict.detail or "kink" in verdict.detail
                   else "skipped_other"] += 1
@@ -379,10 +382,10 @@ def run_repro(repro: Path, env: dict[str, str] | None = None, timeout: float = 3
     env = dict(os.environ if env is None else env)
     env.setdefault("JAX_PLATFORMS", "cpu")
     cmd = [sys.executable, repro.name]  # run from its folder, so a relative --out works too
-    from jaxsynth.fuzz import inject
+    from jaxsynth.fuzz import faults, inject
 
-    if inject.active() or env.get(inject.ENV):
-        cmd = [sys.executable, "-m", "jaxsynth.fuzz.inject", repro.name]
+    if inject.active() or env.get(inject.ENV) or faults.active() or env.get(faults.ENV):
+        cmd = [sys.executable, "-m", "jaxsynth.fuzz.faults", repro.name]  # installs both kinds
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=repro.parent)
     except subprocess.TimeoutExpired:
@@ -437,7 +440,8 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "budget_seconds": settings.budget,
         "timeout_seconds": settings.timeout,
         "toolchain": toolchain,
-        "injected_fault": os.environ.get(_INJECT_ENV) or (settings.env or {}).get(_INJECT_ENV),
+        "injected_fault": os.environ.get(_INJECT_ENV) or (settings.env or {}).get(_INJECT_ENV)
+        or os.environ.get(_FAULT_ENV) or (settings.env or {}).get(_FAULT_ENV),
     }
 
 

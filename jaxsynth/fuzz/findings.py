@@ -231,6 +231,38 @@ def _program_body(source: str) -> str:
     return "\n".join(body).strip("\n") + "\n"
 
 
+def _variant_repro(*, kind: str, title: str, detail: str, source: str, inputs: Sequence[np.ndarray],
+                   data: dict[str, Any]) -> str:
+    """repro.py of a metamorphic oracle: ``variant(args)`` (and ``baseline(args)``, default ``jax.jit(f)``)
+    are Python snippets the oracle wrote; it compares them elementwise within TOLERANCE."""
+    header = [f'"""{title}', "", *detail.splitlines(), "",
+              "Standalone: needs only jax and numpy. Exits 1 while the discrepancy is present, 0 once it is fixed.",
+              '"""', "import sys", ""]
+    if data.get("devices"):
+        header += ["import os", "",
+                   f"os.environ['XLA_FLAGS'] = os.environ.get('XLA_FLAGS', '') + "
+                   f"' --xla_force_host_platform_device_count={int(data['devices'])}'", ""]
+    header += ["import jax", "import jax.numpy as jnp", "import jax.lax as lax", "import numpy as np", ""]
+    parts = ["\n".join(header), "", _program_body(source), "", f"INPUTS = {_list_literal(inputs)}", ""]
+    if "batched" in data:
+        parts += [f"BATCHED = {_list_literal(data['batched'])}", ""]
+    compare = kind == "wrong"
+    if compare:
+        tolerance = data.get("tolerance")
+        parts += [f"TOLERANCE = {_list_literal(tolerance) if tolerance is not None else 'None'}",
+                  f"CHECKED = {list(data.get('failing', [0]))}", ""]
+    parts += [data["variant"].rstrip(), ""]
+    body = ["args = [jnp.asarray(x) for x in INPUTS]",
+            "other = variant(args)",
+            "base = baseline(args) if 'baseline' in globals() else outputs(jax.jit(f)(*args))"]
+    if compare:
+        body += ["ok = all([check(f'output {k}, variant vs baseline', other[k], base[k],",
+                 "                TOLERANCE[k] if TOLERANCE is not None else 1e-4 * (1 + np.abs(base[k])))",
+                 "          for k in CHECKED])"]
+    parts.append(_CHECK)
+    return "\n".join(parts) + _main(kind, body)
+
+
 def repro_source(
     *,
     oracle: str,
@@ -243,6 +275,8 @@ def repro_source(
     hang_timeout: float = 60.0,
 ) -> str:
     """A standalone script reproducing one finding (see the module docstring)."""
+    if "variant" in data:
+        return _variant_repro(kind=kind, title=title, detail=detail, source=source, inputs=inputs, data=data)
     x64 = oracle == "grad" and data.get("mode") == "f64"
     program_source = data.get("source", source) if oracle == "grad" else source
     header = [
@@ -344,6 +378,11 @@ def repro_source(
     else:  # pragma: no cover
         raise ValueError(f"unknown oracle {oracle!r}")
     parts.append(_CHECK)
+    return "\n".join(parts) + _main(kind, body)
+
+
+def _main(kind: str, body: Sequence[str]) -> str:
+    """``def main()`` around ``body`` (which sets ``ok`` for kind ``wrong``), and the exit-status footer."""
     main = ["", "", "def main():"]
     if kind == "error":
         main += ["    try:"] + [f"        {ln}" if ln else "" for ln in body]
@@ -356,8 +395,8 @@ def repro_source(
     else:
         main += [f"    {ln}" if ln else "" for ln in body]
         main += ["    if ok:", "        print('no discrepancy: fixed')", "    return 0 if ok else 1"]
-    parts += main + ["", "", 'if __name__ == "__main__":', "    sys.exit(main())", ""]
-    return "\n".join(parts)
+    main += ["", "", 'if __name__ == "__main__":', "    sys.exit(main())", ""]
+    return "\n" + "\n".join(main)
 
 
 # ---------------------------------------------------------------- folders

@@ -13,6 +13,10 @@ vmap        ``jax.vmap(f)`` over a batch vs ``f`` applied to each example
 lowprec     float16/bfloat16/int8/uint8 programs vs the reference rounded to each node's dtype
 ==========  ==========================================================================================
 
+The reference-free oracles ``sharding``, ``export``, ``jitvmap``, ``unroll`` and ``rewrite`` are in
+:mod:`jaxsynth.fuzz.metamorphic`; an oracle that cannot judge a program returns a skipped verdict of
+kind ``unsupported`` (counted, never a finding).
+
 Tolerances and the discontinuity rules are in :mod:`jaxsynth.fuzz.tolerance`. A mismatch that the
 discontinuity rules explain is a *skipped* verdict (``skipped_discontinuous`` in the summary), not a
 finding. An exception raised by JAX on a well-typed, in-domain program is a finding of kind ``error``.
@@ -143,6 +147,7 @@ class Case:
         self.oracle = ""
         self.plan: dict[str, Any] = {}  #: what the running oracle generated (for a crash's repro)
         self.n_outputs = len(program.body.outputs)
+        self._batches: dict[int, Batch] = {}
         try:
             self.source = render(program)
             self.depth = program_depth(program)
@@ -194,6 +199,12 @@ class Case:
     @functools.cached_property
     def jit_out(self) -> tuple[np.ndarray, ...]:
         return self.call(self.compiled, self.device_inputs)
+
+    def batch(self, size: int) -> Batch:
+        """The shared batch of ``size`` examples (see :class:`Batch`)."""
+        if size not in self._batches:
+            self._batches[size] = Batch(self, size)
+        return self._batches[size]
 
     def analyse(self, inputs: Sequence[np.ndarray] | None = None, **kwargs: Any) -> tolerance.Analysis:
         try:
@@ -349,27 +360,56 @@ class VmapOracle(Oracle):
     def check(self, case: Case) -> Verdict:
         import jax
 
+        b = case.batch(self.BATCH)
+        case.stage("plan", {"batched": b.batched, "in_axes": b.axes})
+        device_batched = [jax.device_put(x) for x in b.batched]
+        executable = case.compile(jax.vmap(case.fn, in_axes=tuple(b.axes)), device_batched)
+        got = case.call(executable, device_batched)
+        return _compare_all(case, got, b.expected(case), b.tolerances(case), b.analyses(case),
+                            "vmap vs per-example jit", {"batched": b.batched, "in_axes": b.axes})
+
+
+class Batch:
+    """A batch of examples around the case's inputs (example 0), drawn once per (case, size) and shared
+    by the oracles that batch (vmap, jitvmap, sharding): per-example jit outputs, reference analyses and
+    tolerances are computed once. ``axes[i]`` is 0 where input ``i`` is batched, None where shared."""
+
+    def __init__(self, case: Case, size: int) -> None:
         program = case.program
         rng = case.rng(5)
         n = len(case.inputs)
         axes = [0 if rng.random() < 0.7 else None for _ in range(n)]
-        if all(a is None for a in axes):
+        if n and all(a is None for a in axes):
             axes[int(rng.integers(n))] = 0
         examples = [case.inputs]
-        for _ in range(self.BATCH - 1):
+        for _ in range(size - 1):
             examples.append(random_inputs(program, rng))
-        examples = [[ex[i] if axes[i] == 0 else case.inputs[i] for i in range(n)] for ex in examples]
-        batched = [np.stack([ex[i] for ex in examples]) if axes[i] == 0 else case.inputs[i] for i in range(n)]
-        case.stage("plan", {"batched": batched, "in_axes": axes})
-        device_batched = [jax.device_put(x) for x in batched]
-        executable = case.compile(jax.vmap(case.fn, in_axes=tuple(axes)), device_batched)
-        got = case.call(executable, device_batched)
-        singles = [case.jit_out] + [case.call(case.compiled, [jax.device_put(x) for x in ex]) for ex in examples[1:]]
-        expected = tuple(np.stack([s[k] for s in singles]) for k in range(case.n_outputs))
-        analyses = [case.analysis] + [case.analyse(ex, salt=b + 1) for b, ex in enumerate(examples[1:])]
-        tols = [np.stack([case.tolerances(a, factor=2.0)[k] for a in analyses]) for k in range(case.n_outputs)]
-        return _compare_all(case, got, expected, tols, analyses, "vmap vs per-example jit",
-                            {"batched": batched, "in_axes": axes})
+        self.size = size
+        self.axes = axes
+        self.examples = [[ex[i] if axes[i] == 0 else case.inputs[i] for i in range(n)] for ex in examples]
+        self.batched = [np.stack([ex[i] for ex in self.examples]) if axes[i] == 0 else case.inputs[i]
+                        for i in range(n)]
+        self._expected: tuple[np.ndarray, ...] | None = None
+        self._analyses: list[tolerance.Analysis] | None = None
+
+    def expected(self, case: Case) -> tuple[np.ndarray, ...]:
+        """Per-example jit outputs (one compile, ``size`` runs), stacked."""
+        import jax
+
+        if self._expected is None:
+            singles = [case.jit_out] + [case.call(case.compiled, [jax.device_put(x) for x in ex])
+                                        for ex in self.examples[1:]]
+            self._expected = tuple(np.stack([s[k] for s in singles]) for k in range(case.n_outputs))
+        return self._expected
+
+    def analyses(self, case: Case) -> list[tolerance.Analysis]:
+        if self._analyses is None:
+            self._analyses = [case.analysis] + [case.analyse(ex, salt=b + 1) for b, ex in enumerate(self.examples[1:])]
+        return self._analyses
+
+    def tolerances(self, case: Case, factor: float = 2.0) -> list[np.ndarray]:
+        per = [case.tolerances(a, factor=factor) for a in self.analyses(case)]
+        return [np.stack([t[k] for t in per]) for k in range(case.n_outputs)]
 
 
 _HELPERS: dict[tuple[str, ...], Any] = {}
@@ -639,9 +679,12 @@ KNOWN_LIMITATIONS: tuple[Limitation, ...] = (
 )
 
 
+from jaxsynth.fuzz.metamorphic import METAMORPHIC  # noqa: E402 - it builds on the classes above
+
 ORACLES: dict[str, Oracle] = {
     o.name: o
-    for o in (ReferenceOracle(), EagerOracle(), PassesOracle(), GradOracle(), VmapOracle(), LowPrecisionOracle())
+    for o in (ReferenceOracle(), EagerOracle(), PassesOracle(), GradOracle(), VmapOracle(), LowPrecisionOracle(),
+              *METAMORPHIC)
 }
 
 
