@@ -4,7 +4,6 @@
 between those releases and that the fuzzer touches is wrapped here, each shim one small function:
 
 - ``enable_x64``: ``jax.enable_x64`` (new) or ``jax.experimental.enable_x64`` (0.4.x);
-- ``float64_twin``: explicit float64 with 32-bit integer defaults (``jax_explicit_x64_dtypes``), else x64;
 - ``clear_caches``: ``jax.clear_caches`` (>= 0.4.14; a no-op before);
 - ``compile``: ``jax.jit(f).lower(*args).compile(options)``; ``.lower`` works in every version (the
   ``.trace`` stage only exists from 0.4.30);
@@ -31,7 +30,6 @@ __all__ = [
     "clear_caches",
     "compile",
     "enable_x64",
-    "float64_twin",
     "jax_version",
     "per_compile_pass_options",
     "toolchain",
@@ -63,28 +61,6 @@ def enable_x64(flag: bool = True) -> contextlib.AbstractContextManager[Any]:
     from jax.experimental import enable_x64 as _enable
 
     return _enable() if flag else disable_x64()
-
-
-@contextlib.contextmanager
-def float64_twin() -> Any:
-    """A scope where explicit float64 arrays stay float64 while integer defaults stay 32-bit.
-
-    ``jax_explicit_x64_dtypes = "allow"`` (newer JAX) with x64 off keeps ``jnp.sum``/``argmax``/loop
-    indices int32, so a program retyped to float64 keeps its integer semantics. Yields ``True`` there;
-    on an older JAX it falls back to x64 mode and yields ``False`` (integer defaults widen to int64)."""
-    import jax
-
-    if hasattr(jax.config, "jax_explicit_x64_dtypes"):
-        previous = jax.config.jax_explicit_x64_dtypes
-        jax.config.update("jax_explicit_x64_dtypes", "allow")
-        try:
-            with enable_x64(False):
-                yield True
-        finally:
-            jax.config.update("jax_explicit_x64_dtypes", previous)
-        return
-    with enable_x64(True):
-        yield False
 
 
 def clear_caches() -> None:

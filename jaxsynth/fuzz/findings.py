@@ -294,10 +294,7 @@ def repro_source(
                    "# still running then: the hang is present, exit 1", ""]
     header += ["import jax", "import jax.numpy as jnp", "import jax.lax as lax", "import numpy as np", ""]
     if x64:
-        header += ['if hasattr(jax.config, "jax_explicit_x64_dtypes"):  # float64 arrays, integer defaults stay 32-bit',
-                   '    jax.config.update("jax_explicit_x64_dtypes", "allow")',
-                   "else:",
-                   '    jax.config.update("jax_enable_x64", True)', ""]
+        header += ['jax.config.update("jax_enable_x64", True)  # integer results are cast back to 32 bits in f', ""]
     parts = ["\n".join(header), "", _program_body(program_source), "", f"INPUTS = {_list_literal(inputs)}", ""]
     compare = kind == "wrong"
     body: list[str] = []

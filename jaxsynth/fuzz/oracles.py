@@ -535,7 +535,7 @@ class GradOracle(Oracle):
         if not any(np.any(v != 0) for v in directions):
             return Verdict(True, detail="no direction inside the input ranges", skipped=True)
         try:
-            program64 = retype(program, {DType.float32: DType.float64})
+            program64 = pin_integers(retype(program, {DType.float32: DType.float64}))
         except Invalid as exc:
             raise InternalError(f"grad: cannot retype to float64: {exc}") from exc
 
@@ -618,17 +618,41 @@ class GradOracle(Oracle):
     @staticmethod
     def _grad64(case: Case, fn64: Callable, loss_of: Callable, argnums: tuple[int, ...], float_in: list[int]
                 ) -> list[np.ndarray]:
-        """The float64 twin's gradient, with integer semantics unchanged where this JAX allows it."""
+        """The float64 twin's gradient under x64 (its integer results are pinned: see :func:`pin_integers`)."""
         import jax
         import jax.numpy as jnp
 
         from jaxsynth import compat
 
-        with compat.float64_twin():
+        with compat.enable_x64(True):
             xs64 = [jnp.asarray(x.astype(np.float64), dtype=jnp.float64) if i in float_in else jnp.asarray(x)
                     for i, x in enumerate(case.inputs)]
             grad64 = case.compile(jax.grad(loss_of(fn64, jnp.float64), argnums=argnums), xs64)
             return [np.asarray(g, dtype=np.float64) for g in grad64(*xs64)]
+
+
+def pin_integers(program: Program) -> Program:
+    """``program`` with every integer-valued result cast to its declared dtype (``.astype``).
+
+    Under x64, ``jnp.sum`` of int32, ``argmax`` and a ``fori_loop`` index are int64, so the float64 twin
+    would change integer semantics (a ``cond`` whose branches then differ in type fails to trace: a false
+    alarm). Declared dtypes are JAX's without x64, so a cast back restores them (exactly: wraparound
+    agrees modulo 2**32); in a program without x64 every cast is the identity."""
+    from jaxsynth.fuzz.reduce import rewrite
+    from jaxsynth.synth.program import ITEM, LEAF_KINDS, Node
+
+    next_id = max(n.id for n in program.walk()) + 1
+    inline: dict[int, list[Node]] = {}
+    for node in program.walk():
+        if node.op in LEAF_KINDS or len(node.types) != 1 or not node.type.dtype.is_int:
+            continue
+        if node.op != ITEM and not node.is_op:
+            continue
+        moved = Node(next_id, node.op, node.args, node.types, node.intervals, node.params, node.regions)
+        cast = Node(node.id, "astype", (next_id,), node.types, node.intervals, {"dtype": node.type.dtype})
+        inline[node.id] = [moved, cast]
+        next_id += 1
+    return rewrite(program, inline=inline) if inline else program
 
 
 def _disc_ids(program: Program) -> frozenset[int]:
