@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxsynth.fuzz.oracles import Case, Oracle, Verdict, _compare_all, _np, build_function
+from jaxsynth.fuzz.oracles import ORACLES, Case, Oracle, Verdict, _compare_all, _np, build_function
 from jaxsynth.grammar.types import DType, Interval, TensorType
 from jaxsynth.synth import render
 from jaxsynth.synth.program import Node, Program
@@ -464,3 +464,4 @@ class RewriteOracle(Oracle):
 
 
 METAMORPHIC: tuple[Oracle, ...] = (ShardingOracle(), ExportOracle(), JitVmapOracle(), UnrollOracle(), RewriteOracle())
+ORACLES.update((o.name, o) for o in METAMORPHIC)
