@@ -162,7 +162,7 @@ def test_rewrites_are_equivalent_programs() -> None:
     ("wrong-jitvmap", "jitvmap", 0.0),
     ("wrong-sharding", "sharding", 0.0),
     ("wrong-unroll", "unroll", 3.0),
-    ("wrong-double", "rewrite", 0.0),
+    ("wrong-transpose", "rewrite", 0.0),
 ])
 def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, oracle: str, loops: float) -> None:
     config = parse_config(FLOAT_LOOPS.replace("{loops}", str(loops)), name="float-loops")

@@ -9,7 +9,8 @@ another, by adding 0.01 to floating-point results there:
 ``wrong-jitvmap``   the batching rule of ``jit`` (so ``vmap(jit(f))`` differs from ``jit(vmap(f))``);
 ``wrong-sharding``  ``device_put`` onto a partitioned ``NamedSharding``, and ``shard_map`` results;
 ``wrong-unroll``    ``lax.scan``/``lax.fori_loop`` called with ``unroll`` > 1;
-``wrong-double``    the lowering of ``add`` whose two operands are the same value (``v + v``).
+``wrong-transpose`` the lowering of a (non-identity) float ``transpose`` — the ``rewrite`` oracle, whose
+                    transposes of transposes meet it where the original program has no transpose.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 from typing import Any
 
 ENV = "JAXSYNTH_FUZZ_FAULT"
-KINDS = ("wrong-export", "wrong-jitvmap", "wrong-sharding", "wrong-unroll", "wrong-double")
+KINDS = ("wrong-export", "wrong-jitvmap", "wrong-sharding", "wrong-unroll", "wrong-transpose")
 
 
 def active() -> str | None:
@@ -107,24 +108,24 @@ def install(spec: str | None = None) -> str | None:
             return _perturb(out) if unrolled(kwargs) else out
 
         lax.scan, lax.fori_loop = wrong_scan, wrong_fori
-    else:  # wrong-double
+    else:  # wrong-transpose
+        import numpy as np
         from jax import lax
         from jax._src.interpreters import mlir
+        from jax._src.lib.mlir.dialects import hlo
 
-        entry = mlir._lowerings[lax.add_p]
+        entry = mlir._lowerings[lax.transpose_p]
         rule = getattr(entry, "rule", entry)
 
-        def doubled_wrong(x: Any, y: Any) -> Any:
-            out = lax.sub(x, lax.neg(y))
-            return lax.sub(out, lax.neg(lax.full_like(out, 0.01))) if jax.numpy.issubdtype(out.dtype,
-                                                                                          jax.numpy.floating) else out
+        def transpose_rule(ctx: Any, x: Any, *, permutation: Any) -> Any:
+            out = rule(ctx, x, permutation=permutation)
+            aval = ctx.avals_out[0]
+            if len(permutation) >= 2 and tuple(permutation) != tuple(range(len(permutation))) and \
+                    np.issubdtype(aval.dtype, np.floating):
+                out = [hlo.add(out[0], mlir.full_like_aval(ctx, 0.01, aval))]
+            return out
 
-        wrong = mlir.lower_fun(doubled_wrong, multiple_results=False)
-
-        def add_rule(ctx: Any, x: Any, y: Any, **params: Any) -> Any:
-            return wrong(ctx, x, y) if x == y else rule(ctx, x, y, **params)
-
-        mlir.register_lowering(lax.add_p, add_rule)
+        mlir.register_lowering(lax.transpose_p, transpose_rule)
     return spec
 
 
