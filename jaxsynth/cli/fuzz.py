@@ -1,9 +1,13 @@
 """The ``jaxsynth fuzz`` command.
 
     jaxsynth fuzz [--config NAME|PATH] [--seed S] [--budget 10m | -n N] [--out DIR] [--oracles LIST] [--workers W]
+                  [--db FILE] [--exit-zero]
+    jaxsynth fuzz --rerun FINDING_DIR
 
-Bad input ends with one ``error: ...`` line on stderr and exit status 2, never a traceback. The
-exit status is 0 when the campaign ran, whether or not it found anything: read ``summary.json``.
+Bad input ends with one ``error: ...`` line on stderr and exit status 2, never a traceback. A
+campaign exits 1 when it has findings (with ``--db``: findings in buckets the database did not hold
+yet) and 0 otherwise; ``--exit-zero`` makes it 0 whenever the campaign ran. ``--rerun`` runs one
+finding's ``repro.py`` on the installed JAX: exit 1 while the bug is present, 0 once it is fixed.
 An interrupt (Ctrl-C, SIGINT or SIGTERM) stops testing new programs, then reduces and writes the findings so far
 (status ``stopped``); a second interrupt aborts.
 """
@@ -27,10 +31,16 @@ __all__ = ["fuzz"]
 @count_option("Test programs 0..N-1 [default: 100 unless --budget is given].", default=None)
 @out_option("Directory for summary.json and one folder per finding.", directory=True, default="fuzz-out")
 @click.option("--oracles", default="all", show_default=True, metavar="LIST",
-              help="Comma-separated oracles: reference, eager, passes, grad, vmap, lowprec, or all.")
+              help="Comma-separated oracles: reference, eager, passes, grad, vmap, lowprec, sharding, export, "
+                   "jitvmap, unroll, rewrite, or all.")
 @workers_option(1, "Isolated worker processes; use one per core for a campaign.")
+@click.option("--db", "db", default=None, metavar="FILE",
+              help="Persistent findings database (JSON): record every bucket, report and fail only on new ones.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when the campaign has findings.")
+@click.option("--rerun", default=None, metavar="FINDING_DIR",
+              help="Recheck one finding folder on the installed JAX (runs its repro.py) instead of a campaign.")
 def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out: str, oracles: str,
-         workers: int) -> int:
+         workers: int, db: str | None, exit_zero: bool, rerun: str | None) -> int:
     """Fuzz XLA and JAX with typed random programs: differential oracles, crash and hang isolation,
     typed reduction and triage. Writes OUT/summary.json and OUT/findings/<index>-<oracle>-<kind>/ with a
     standalone repro.py (exits 1 while the bug is present) per finding."""
@@ -38,6 +48,17 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     from jaxsynth.fuzz.oracles import parse_oracles
     from jaxsynth.grammar import ConfigError, load_config
 
+    if rerun is not None:
+        return _rerun(Path(rerun))
+    db_path = None
+    if db is not None:
+        from jaxsynth.fuzz.findings import load_db
+
+        db_path = Path(db)
+        try:
+            load_db(db_path)
+        except ValueError as exc:
+            raise BadInput(f"--db: {exc}") from None
     try:
         config = load_config(config_name)
     except ConfigError as exc:
@@ -69,6 +90,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         budget=seconds,
         oracles=names,
         workers=workers,
+        db=db_path,
         progress=sys.stderr.isatty(),
         log=lambda message: click.echo(message, err=True),
     )
@@ -81,5 +103,31 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         f"wrote {out_dir / 'summary.json'}",
         err=True,
     )
-    return 0
+    failing = summary["findings"]
+    if db_path is not None:
+        failing = len(summary.get("new_buckets", []))
+        click.echo(f"{failing} new buckets (not in {db_path})", err=True)
+    return 1 if failing and not exit_zero else 0
+
+
+def _rerun(folder: Path) -> int:
+    """Run a finding's repro.py: 1 while the bug is present, 0 once it is fixed."""
+    import json
+
+    from jaxsynth.fuzz.campaign import run_repro
+
+    repro, meta = folder / "repro.py", folder / "finding.json"
+    if not repro.is_file() or not meta.is_file():
+        raise BadInput(f"--rerun {str(folder)!r} is not a finding folder (needs repro.py and finding.json)")
+    try:
+        finding = json.loads(meta.read_text())
+        kind, signature = finding["kind"], finding.get("signature", "")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadInput(f"--rerun: cannot read {str(meta)!r}: {exc}") from None
+    status, output = run_repro(repro.resolve(), timeout=600.0)
+    present = status is None or status != 0  # None: a hang's repro did not finish
+    last = output.strip().splitlines()[-1] if output.strip() else ""
+    click.echo(f"{signature}: {'still present' if present else 'fixed'} (repro.py exit {status}; {kind}) {last}"
+               .rstrip(), err=True)
+    return 1 if present else 0
 

@@ -27,8 +27,10 @@ import numpy as np
 from jaxsynth.fuzz.findings import (
     Finding,
     bucket_of,
+    normalize_error,
     program_record,
     repro_source,
+    update_db,
     write_finding,
     write_json,
 )
@@ -40,9 +42,10 @@ from jaxsynth.grammar import GrammarConfig
 from jaxsynth.synth import random_inputs, sample
 from jaxsynth.synth.program import Program
 
-__all__ = ["Settings", "inputs_for", "parse_budget", "run_campaign"]
+__all__ = ["Settings", "inputs_for", "parse_budget", "run_campaign", "run_repro"]
 
 _INJECT_ENV = "JAXSYNTH_FUZZ_INJECT"  # see jaxsynth.fuzz.inject (test-only)
+_FAULT_ENV = "JAXSYNTH_FUZZ_FAULT"  # see jaxsynth.fuzz.faults (test-only)
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Settings:
     verify: bool = True  #: run each written repro.py standalone and record its exit status
     progress: bool = False
     env: dict[str, str] | None = None  #: worker environment (default: this process's)
+    db: Path | None = None  #: persistent findings database: ``new_buckets`` lists the buckets it did not hold
     log: Callable[[str], None] = field(default=lambda message: None)
 
 
@@ -145,6 +149,8 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
                 state.internal += 1
                 if len(state.internal_messages) < 20:
                     state.internal_messages.append(f"program {index} ({name}): {verdict.detail[-400:]}")
+            elif verdict.skipped and verdict.kind == "unsupported":
+                c["skipped_unsupported"] += 1
             elif verdict.skipped:
                 c["skipped_discontinuous" if "discontinu" in verdict.detail or "kink" in verdict.detail
                   else "skipped_other"] += 1
@@ -197,8 +203,10 @@ def _oracle_seed(seed: int, index: int) -> int:
 # ---------------------------------------------------------------- findings
 
 
-def _exception_type(detail: str) -> str:
-    return detail.split(":", 1)[0]
+def _evidence_text(evidence: Verdict | Outcome | None) -> str:
+    if isinstance(evidence, Verdict):
+        return evidence.detail
+    return evidence.describe if evidence is not None else ""
 
 
 class _Reducer:
@@ -236,7 +244,7 @@ class _Reducer:
         if verdict is None or not verdict.failed or verdict.kind != raw.kind:
             return None
         if raw.kind == "error" and raw.verdict is not None:
-            if _exception_type(verdict.detail) != _exception_type(raw.verdict.detail):
+            if normalize_error(verdict.detail) != normalize_error(raw.verdict.detail):
                 return None
         return verdict
 
@@ -348,6 +356,8 @@ class _Reducer:
             config_digest=settings.config.digest,
             seed=settings.seed,
             folder=f"findings/{folder_name}",
+            original_detail=_evidence_text(raw.verdict if raw.verdict is not None else raw.outcome),
+            normalized_error=normalize_error(detail) if raw.kind == "error" else None,
         )
         from jaxsynth.synth import render
 
@@ -364,20 +374,24 @@ class _Reducer:
         return finding
 
     def verify(self, repro: Path, kind: str) -> tuple[int | None, str]:
-        env = dict(self.worker.env)
-        env.setdefault("JAX_PLATFORMS", "cpu")
-        cmd = [sys.executable, repro.name]  # run from its folder, so a relative --out works too
-        from jaxsynth.fuzz import inject
+        return run_repro(repro, dict(self.worker.env), max(30.0, self.settings.timeout) + 120.0)
 
-        if inject.active() or env.get(inject.ENV):
-            cmd = [sys.executable, "-m", "jaxsynth.fuzz.inject", repro.name]
-        timeout = max(30.0, self.settings.timeout) + 120.0
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=repro.parent)
-        except subprocess.TimeoutExpired:
-            return None, "repro.py did not finish"
-        text = (done.stdout + done.stderr).strip()
-        return done.returncode, text[-1500:]
+
+def run_repro(repro: Path, env: dict[str, str] | None = None, timeout: float = 300.0) -> tuple[int | None, str]:
+    """Run a finding's standalone ``repro.py`` from its folder: (exit status or None on timeout, output tail)."""
+    env = dict(os.environ if env is None else env)
+    env.setdefault("JAX_PLATFORMS", "cpu")
+    cmd = [sys.executable, repro.name]  # run from its folder, so a relative --out works too
+    from jaxsynth.fuzz import faults, inject
+
+    if inject.active() or env.get(inject.ENV) or faults.active() or env.get(faults.ENV):
+        cmd = [sys.executable, "-m", "jaxsynth.fuzz.faults", repro.name]  # installs both kinds
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=repro.parent)
+    except subprocess.TimeoutExpired:
+        return None, "repro.py did not finish"
+    text = (done.stdout + done.stderr).strip()
+    return done.returncode, text[-1500:]
 
 
 # ---------------------------------------------------------------- the campaign
@@ -426,7 +440,8 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "budget_seconds": settings.budget,
         "timeout_seconds": settings.timeout,
         "toolchain": toolchain,
-        "injected_fault": os.environ.get(_INJECT_ENV) or (settings.env or {}).get(_INJECT_ENV),
+        "injected_fault": os.environ.get(_INJECT_ENV) or (settings.env or {}).get(_INJECT_ENV)
+        or os.environ.get(_FAULT_ENV) or (settings.env or {}).get(_FAULT_ENV),
     }
 
 
@@ -492,6 +507,10 @@ def run_campaign(settings: Settings) -> dict[str, Any]:
         timing["total_seconds"] = time.monotonic() - start
         timing.setdefault("testing_seconds", timing["total_seconds"])
         summary = _summary(state, settings, findings, timing, toolchain, status)
+        if settings.db is not None and status in ("done", "stopped"):
+            provenance = {"config": settings.config.name, "config_digest": settings.config.digest,
+                          "seed": settings.seed}
+            summary["new_buckets"] = update_db(settings.db, summary["buckets"], provenance)
         write_json(settings.out / "summary.json", summary)
     return summary
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,7 @@ import numpy as np
 from jaxsynth.synth import render, structural_hash
 from jaxsynth.synth.program import Program
 
-__all__ = ["Finding", "bucket_of", "program_record", "repro_source", "write_finding", "write_json"]
+__all__ = ["Finding", "bucket_of", "normalize_error", "program_record", "repro_source", "write_finding", "write_json"]
 
 
 class Finding(msgspec.Struct, kw_only=True):
@@ -64,6 +65,22 @@ class Finding(msgspec.Struct, kw_only=True):
     config_digest: str = ""
     seed: int = 0
     folder: str = ""
+    original_detail: str = ""  #: what the unreduced program showed (``detail`` is the reduced program's)
+    normalized_error: str | None = None  #: the error both must share (kind ``error``): see normalize_error
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+_NAME_NUMBER = re.compile(r"\b[A-Za-z_]*\d[\w.]*")
+
+
+def normalize_error(detail: str) -> str:
+    """The first line of an error with quoted text, numbers and numbered names masked.
+
+    A reduced program must fail with the same normalized error as the original: shapes, values and
+    variable names may change under reduction, the message may not."""
+    first = detail.strip().splitlines()[0] if detail.strip() else ""
+    first = _QUOTED.sub("'_'", first)
+    return _NAME_NUMBER.sub("#", first)
 
 
 def _finite(x: float | None) -> float | None:
@@ -214,6 +231,38 @@ def _program_body(source: str) -> str:
     return "\n".join(body).strip("\n") + "\n"
 
 
+def _variant_repro(*, kind: str, title: str, detail: str, source: str, inputs: Sequence[np.ndarray],
+                   data: dict[str, Any]) -> str:
+    """repro.py of a metamorphic oracle: ``variant(args)`` (and ``baseline(args)``, default ``jax.jit(f)``)
+    are Python snippets the oracle wrote; it compares them elementwise within TOLERANCE."""
+    header = [f'"""{title}', "", *detail.splitlines(), "",
+              "Standalone: needs only jax and numpy. Exits 1 while the discrepancy is present, 0 once it is fixed.",
+              '"""', "import sys", ""]
+    if data.get("devices"):
+        header += ["import os", "",
+                   f"os.environ['XLA_FLAGS'] = os.environ.get('XLA_FLAGS', '') + "
+                   f"' --xla_force_host_platform_device_count={int(data['devices'])}'", ""]
+    header += ["import jax", "import jax.numpy as jnp", "import jax.lax as lax", "import numpy as np", ""]
+    parts = ["\n".join(header), "", _program_body(source), "", f"INPUTS = {_list_literal(inputs)}", ""]
+    if "batched" in data:
+        parts += [f"BATCHED = {_list_literal(data['batched'])}", ""]
+    compare = kind == "wrong"
+    if compare:
+        tolerance = data.get("tolerance")
+        parts += [f"TOLERANCE = {_list_literal(tolerance) if tolerance is not None else 'None'}",
+                  f"CHECKED = {list(data.get('failing', [0]))}", ""]
+    parts += [data["variant"].rstrip(), ""]
+    body = ["args = [jnp.asarray(x) for x in INPUTS]",
+            "other = variant(args)",
+            "base = baseline(args) if 'baseline' in globals() else outputs(jax.jit(f)(*args))"]
+    if compare:
+        body += ["ok = all([check(f'output {k}, variant vs baseline', other[k], base[k],",
+                 "                TOLERANCE[k] if TOLERANCE is not None else 1e-4 * (1 + np.abs(base[k])))",
+                 "          for k in CHECKED])"]
+    parts.append(_CHECK)
+    return "\n".join(parts) + _main(kind, body)
+
+
 def repro_source(
     *,
     oracle: str,
@@ -226,6 +275,8 @@ def repro_source(
     hang_timeout: float = 60.0,
 ) -> str:
     """A standalone script reproducing one finding (see the module docstring)."""
+    if "variant" in data:
+        return _variant_repro(kind=kind, title=title, detail=detail, source=source, inputs=inputs, data=data)
     x64 = oracle == "grad" and data.get("mode") == "f64"
     program_source = data.get("source", source) if oracle == "grad" else source
     header = [
@@ -243,7 +294,7 @@ def repro_source(
                    "# still running then: the hang is present, exit 1", ""]
     header += ["import jax", "import jax.numpy as jnp", "import jax.lax as lax", "import numpy as np", ""]
     if x64:
-        header += ['jax.config.update("jax_enable_x64", True)', ""]
+        header += ['jax.config.update("jax_enable_x64", True)  # integer results are cast back to 32 bits in f', ""]
     parts = ["\n".join(header), "", _program_body(program_source), "", f"INPUTS = {_list_literal(inputs)}", ""]
     compare = kind == "wrong"
     body: list[str] = []
@@ -305,7 +356,8 @@ def repro_source(
                       + ("finite differences of the float64 reference" if x64 else "float64 jax.grad"),
                       f"TOLERANCE = {_scalar(data['tol'])}"]
         body += [
-            f"args = [jnp.asarray(x.astype({dtype}) if i in FLOAT_IN else x) for i, x in enumerate(INPUTS)]",
+            f"args = [jnp.asarray(x, dtype={dtype}) if i in FLOAT_IN else jnp.asarray(x)",
+            "        for i, x in enumerate(INPUTS)]",
             "",
             "def loss(*xs):",
             "    outs = outputs(f(*xs))",
@@ -323,6 +375,11 @@ def repro_source(
     else:  # pragma: no cover
         raise ValueError(f"unknown oracle {oracle!r}")
     parts.append(_CHECK)
+    return "\n".join(parts) + _main(kind, body)
+
+
+def _main(kind: str, body: Sequence[str]) -> str:
+    """``def main()`` around ``body`` (which sets ``ok`` for kind ``wrong``), and the exit-status footer."""
     main = ["", "", "def main():"]
     if kind == "error":
         main += ["    try:"] + [f"        {ln}" if ln else "" for ln in body]
@@ -335,8 +392,8 @@ def repro_source(
     else:
         main += [f"    {ln}" if ln else "" for ln in body]
         main += ["    if ok:", "        print('no discrepancy: fixed')", "    return 0 if ok else 1"]
-    parts += main + ["", "", 'if __name__ == "__main__":', "    sys.exit(main())", ""]
-    return "\n".join(parts)
+    main += ["", "", 'if __name__ == "__main__":', "    sys.exit(main())", ""]
+    return "\n" + "\n".join(main)
 
 
 # ---------------------------------------------------------------- folders
@@ -367,3 +424,47 @@ def write_finding(folder: Path, finding: Finding, record: dict[str, Any], repro:
     write_json(folder / "finding.json", msgspec.to_builtins(finding))
     if hlo:
         (folder / "optimized_hlo.txt").write_text(hlo)
+
+
+# ---------------------------------------------------------------- the findings database
+
+DB_VERSION = 1
+
+
+def load_db(path: Path) -> dict[str, Any]:
+    """The persistent findings database (``--db``): every bucket any campaign reported, by id.
+
+    Raises ValueError with a one-line message for a file that is not such a database."""
+    if not path.exists():
+        return {"version": DB_VERSION, "buckets": {}}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read findings database {str(path)!r}: {exc}") from None
+    if not isinstance(data, dict) or data.get("version") != DB_VERSION or not isinstance(data.get("buckets"), dict):
+        raise ValueError(f"{str(path)!r} is not a jaxsynth findings database (version {DB_VERSION})")
+    return data
+
+
+def update_db(path: Path, buckets: Sequence[dict[str, Any]], provenance: dict[str, Any]) -> list[str]:
+    """Add a campaign's buckets to the database at ``path``; returns the ids that were new.
+
+    Each entry keeps where the bucket was first seen (config, seed, finding folder) and how many
+    campaigns reported it since. Written sorted, so the file depends only on its campaigns."""
+    db = load_db(path)
+    known = db["buckets"]
+    new = []
+    for b in buckets:
+        entry = known.get(b["bucket"])
+        if entry is None:
+            new.append(b["bucket"])
+            known[b["bucket"]] = {"signature": b["signature"], "oracle": b["oracle"], "kind": b["kind"],
+                                  "first_seen": dict(provenance, finding=b["findings"][0]), "campaigns": 1}
+        else:
+            entry["campaigns"] += 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"version": DB_VERSION, "buckets": dict(sorted(known.items()))}, indent=1,
+                              sort_keys=True) + "\n")
+    tmp.replace(path)
+    return new

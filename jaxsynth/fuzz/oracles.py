@@ -13,6 +13,10 @@ vmap        ``jax.vmap(f)`` over a batch vs ``f`` applied to each example
 lowprec     float16/bfloat16/int8/uint8 programs vs the reference rounded to each node's dtype
 ==========  ==========================================================================================
 
+The reference-free oracles ``sharding``, ``export``, ``jitvmap``, ``unroll`` and ``rewrite`` are in
+:mod:`jaxsynth.fuzz.metamorphic`; an oracle that cannot judge a program returns a skipped verdict of
+kind ``unsupported`` (counted, never a finding).
+
 Tolerances and the discontinuity rules are in :mod:`jaxsynth.fuzz.tolerance`. A mismatch that the
 discontinuity rules explain is a *skipped* verdict (``skipped_discontinuous`` in the summary), not a
 finding. An exception raised by JAX on a well-typed, in-domain program is a finding of kind ``error``.
@@ -143,6 +147,7 @@ class Case:
         self.oracle = ""
         self.plan: dict[str, Any] = {}  #: what the running oracle generated (for a crash's repro)
         self.n_outputs = len(program.body.outputs)
+        self._batches: dict[int, Batch] = {}
         try:
             self.source = render(program)
             self.depth = program_depth(program)
@@ -194,6 +199,12 @@ class Case:
     @functools.cached_property
     def jit_out(self) -> tuple[np.ndarray, ...]:
         return self.call(self.compiled, self.device_inputs)
+
+    def batch(self, size: int) -> Batch:
+        """The shared batch of ``size`` examples (see :class:`Batch`)."""
+        if size not in self._batches:
+            self._batches[size] = Batch(self, size)
+        return self._batches[size]
 
     def analyse(self, inputs: Sequence[np.ndarray] | None = None, **kwargs: Any) -> tolerance.Analysis:
         try:
@@ -349,27 +360,56 @@ class VmapOracle(Oracle):
     def check(self, case: Case) -> Verdict:
         import jax
 
+        b = case.batch(self.BATCH)
+        case.stage("plan", {"batched": b.batched, "in_axes": b.axes})
+        device_batched = [jax.device_put(x) for x in b.batched]
+        executable = case.compile(jax.vmap(case.fn, in_axes=tuple(b.axes)), device_batched)
+        got = case.call(executable, device_batched)
+        return _compare_all(case, got, b.expected(case), b.tolerances(case), b.analyses(case),
+                            "vmap vs per-example jit", {"batched": b.batched, "in_axes": b.axes})
+
+
+class Batch:
+    """A batch of examples around the case's inputs (example 0), drawn once per (case, size) and shared
+    by the oracles that batch (vmap, jitvmap, sharding): per-example jit outputs, reference analyses and
+    tolerances are computed once. ``axes[i]`` is 0 where input ``i`` is batched, None where shared."""
+
+    def __init__(self, case: Case, size: int) -> None:
         program = case.program
         rng = case.rng(5)
         n = len(case.inputs)
         axes = [0 if rng.random() < 0.7 else None for _ in range(n)]
-        if all(a is None for a in axes):
+        if n and all(a is None for a in axes):
             axes[int(rng.integers(n))] = 0
         examples = [case.inputs]
-        for _ in range(self.BATCH - 1):
+        for _ in range(size - 1):
             examples.append(random_inputs(program, rng))
-        examples = [[ex[i] if axes[i] == 0 else case.inputs[i] for i in range(n)] for ex in examples]
-        batched = [np.stack([ex[i] for ex in examples]) if axes[i] == 0 else case.inputs[i] for i in range(n)]
-        case.stage("plan", {"batched": batched, "in_axes": axes})
-        device_batched = [jax.device_put(x) for x in batched]
-        executable = case.compile(jax.vmap(case.fn, in_axes=tuple(axes)), device_batched)
-        got = case.call(executable, device_batched)
-        singles = [case.jit_out] + [case.call(case.compiled, [jax.device_put(x) for x in ex]) for ex in examples[1:]]
-        expected = tuple(np.stack([s[k] for s in singles]) for k in range(case.n_outputs))
-        analyses = [case.analysis] + [case.analyse(ex, salt=b + 1) for b, ex in enumerate(examples[1:])]
-        tols = [np.stack([case.tolerances(a, factor=2.0)[k] for a in analyses]) for k in range(case.n_outputs)]
-        return _compare_all(case, got, expected, tols, analyses, "vmap vs per-example jit",
-                            {"batched": batched, "in_axes": axes})
+        self.size = size
+        self.axes = axes
+        self.examples = [[ex[i] if axes[i] == 0 else case.inputs[i] for i in range(n)] for ex in examples]
+        self.batched = [np.stack([ex[i] for ex in self.examples]) if axes[i] == 0 else case.inputs[i]
+                        for i in range(n)]
+        self._expected: tuple[np.ndarray, ...] | None = None
+        self._analyses: list[tolerance.Analysis] | None = None
+
+    def expected(self, case: Case) -> tuple[np.ndarray, ...]:
+        """Per-example jit outputs (one compile, ``size`` runs), stacked."""
+        import jax
+
+        if self._expected is None:
+            singles = [case.jit_out] + [case.call(case.compiled, [jax.device_put(x) for x in ex])
+                                        for ex in self.examples[1:]]
+            self._expected = tuple(np.stack([s[k] for s in singles]) for k in range(case.n_outputs))
+        return self._expected
+
+    def analyses(self, case: Case) -> list[tolerance.Analysis]:
+        if self._analyses is None:
+            self._analyses = [case.analysis] + [case.analyse(ex, salt=b + 1) for b, ex in enumerate(self.examples[1:])]
+        return self._analyses
+
+    def tolerances(self, case: Case, factor: float = 2.0) -> list[np.ndarray]:
+        per = [case.tolerances(a, factor=factor) for a in self.analyses(case)]
+        return [np.stack([t[k] for t in per]) for k in range(case.n_outputs)]
 
 
 _HELPERS: dict[tuple[str, ...], Any] = {}
@@ -476,7 +516,6 @@ class GradOracle(Oracle):
         import jax
         import jax.numpy as jnp
 
-        from jaxsynth import compat
         from jaxsynth.fuzz.reduce import Invalid, retype
 
         program = case.program
@@ -496,7 +535,7 @@ class GradOracle(Oracle):
         if not any(np.any(v != 0) for v in directions):
             return Verdict(True, detail="no direction inside the input ranges", skipped=True)
         try:
-            program64 = retype(program, {DType.float32: DType.float64})
+            program64 = pin_integers(retype(program, {DType.float32: DType.float64}))
         except Invalid as exc:
             raise InternalError(f"grad: cannot retype to float64: {exc}") from exc
 
@@ -540,10 +579,14 @@ class GradOracle(Oracle):
         case.stage("plan", dict(data, mode="f64", source=source64))
         fn64 = build_function(source64, program.name)
         case.stage("grad64")
-        with compat.enable_x64(True):
-            xs64 = [jax.device_put(x.astype(np.float64) if i in float_in else x) for i, x in enumerate(case.inputs)]
-            grad64 = case.compile(jax.grad(loss_of(fn64, jnp.float64), argnums=argnums), xs64)
-            g64 = [np.asarray(g, dtype=np.float64) for g in grad64(*xs64)]
+        try:
+            g64 = self._grad64(case, fn64, loss_of, argnums, float_in)
+        except Exception as exc:
+            # The twin is the harness's own program: if the float32 gradient of the real program
+            # works, a failure of the twin is ours (never a finding); if it fails too, that is the finding.
+            case.stage("plan", dict(data, mode="f32", source=case.source))
+            case.compile(jax.grad(loss_of(case.fn, jnp.float32), argnums=argnums), case.device_inputs)
+            raise InternalError(f"grad: the float64 twin failed: {_first_line(exc)}") from exc
         d64 = sum(float(np.sum(g * v)) for g, v in zip(g64, directions, strict=True))
         s64 = sum(float(np.sum(np.abs(g * v))) for g, v in zip(g64, directions, strict=True))
         if not math.isfinite(d64):
@@ -570,6 +613,46 @@ class GradOracle(Oracle):
                            f"float32 jax.grad directional derivative {d32!r} vs float64 {d64!r} (finite differences "
                            f"{fd!r})", data=dict(data, mode="f32", source=case.source, expected=d64, tol=tol32))
         return Verdict(True, ratio=max(ratio64, ratio32 if math.isfinite(ratio32) else 0.0))
+
+
+    @staticmethod
+    def _grad64(case: Case, fn64: Callable, loss_of: Callable, argnums: tuple[int, ...], float_in: list[int]
+                ) -> list[np.ndarray]:
+        """The float64 twin's gradient under x64 (its integer results are pinned: see :func:`pin_integers`)."""
+        import jax
+        import jax.numpy as jnp
+
+        from jaxsynth import compat
+
+        with compat.enable_x64(True):
+            xs64 = [jnp.asarray(x.astype(np.float64), dtype=jnp.float64) if i in float_in else jnp.asarray(x)
+                    for i, x in enumerate(case.inputs)]
+            grad64 = case.compile(jax.grad(loss_of(fn64, jnp.float64), argnums=argnums), xs64)
+            return [np.asarray(g, dtype=np.float64) for g in grad64(*xs64)]
+
+
+def pin_integers(program: Program) -> Program:
+    """``program`` with every integer-valued result cast to its declared dtype (``.astype``).
+
+    Under x64, ``jnp.sum`` of int32, ``argmax`` and a ``fori_loop`` index are int64, so the float64 twin
+    would change integer semantics (a ``cond`` whose branches then differ in type fails to trace: a false
+    alarm). Declared dtypes are JAX's without x64, so a cast back restores them (exactly: wraparound
+    agrees modulo 2**32); in a program without x64 every cast is the identity."""
+    from jaxsynth.fuzz.reduce import rewrite
+    from jaxsynth.synth.program import ITEM, LEAF_KINDS, Node
+
+    next_id = max(n.id for n in program.walk()) + 1
+    inline: dict[int, list[Node]] = {}
+    for node in program.walk():
+        if node.op in LEAF_KINDS or len(node.types) != 1 or not node.type.dtype.is_int:
+            continue
+        if node.op != ITEM and not node.is_op:
+            continue
+        moved = Node(next_id, node.op, node.args, node.types, node.intervals, node.params, node.regions)
+        cast = Node(node.id, "astype", (next_id,), node.types, node.intervals, {"dtype": node.type.dtype})
+        inline[node.id] = [moved, cast]
+        next_id += 1
+    return rewrite(program, inline=inline) if inline else program
 
 
 def _disc_ids(program: Program) -> frozenset[int]:
@@ -624,6 +707,10 @@ ORACLES: dict[str, Oracle] = {
     o.name: o
     for o in (ReferenceOracle(), EagerOracle(), PassesOracle(), GradOracle(), VmapOracle(), LowPrecisionOracle())
 }
+
+# The reference-free oracles build on the classes above and add themselves to ORACLES (either module may be
+# imported first).
+from jaxsynth.fuzz import metamorphic as _metamorphic  # noqa: E402, F401
 
 
 def parse_oracles(spec: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -113,14 +113,18 @@ def main() -> None:
 
     faulthandler.enable()  # a crash leaves its Python stack in the worker log
 
+    from jaxsynth.fuzz.metamorphic import DEVICES
     from jaxsynth.lowering import configure_jax_for_workers
 
+    # virtual CPU devices for the sharding oracle (jit still runs on device 0 unless told otherwise)
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={DEVICES}"
     configure_jax_for_workers(1)
     from jaxsynth import compat
-    from jaxsynth.fuzz import inject
+    from jaxsynth.fuzz import faults, inject
     from jaxsynth.fuzz.oracles import InternalError
 
     inject.install()
+    faults.install()
     import jax.numpy as jnp
 
     jnp.zeros(()).block_until_ready()  # initialize the backend now, not inside the first task

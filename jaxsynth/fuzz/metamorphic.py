@@ -1,0 +1,467 @@
+"""Reference-free (metamorphic) oracles: the same program run two ways that must agree.
+
+==========  ==========================================================================================
+sharding    jit over inputs placed with sampled ``NamedSharding``s on 8 virtual CPU devices, and
+            ``shard_map(vmap(f))`` over a batch split across the devices, vs one device
+export      ``jax.export``: serialize, deserialize and call, vs direct ``jax.jit``
+jitvmap     ``jit(vmap(f))`` vs ``vmap(jit(f))``
+unroll      ``lax.scan``/``lax.fori_loop`` with ``unroll`` and ``jax.checkpoint`` bodies vs plain (forward),
+            and the gradient of a checkpointed ``f`` vs of ``f``
+rewrite     an equivalent program by algebraic identities (commuted operands, ``(v + v) * 0.5`` for ``v``,
+            a transpose of a transpose) vs the original
+==========  ==========================================================================================
+
+Each is judged with the program's own tolerances (the reference interval analysis), so rounding
+differences between two valid compilations are not findings. A construct an oracle cannot judge
+(too few devices, no ``jax.export`` in this JAX, nothing to rewrite) is an explicit skip of kind
+``unsupported``, counted per oracle in the summary. Every variant carries a standalone Python
+snippet (``data["variant"]``) that ``repro.py`` runs against ``jax.jit(f)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from jaxsynth.fuzz.oracles import ORACLES, Case, Oracle, Verdict, _compare_all, _np, build_function
+from jaxsynth.grammar.types import DType, Interval, TensorType
+from jaxsynth.synth import render
+from jaxsynth.synth.program import Node, Program
+
+__all__ = ["DEVICES", "ExportOracle", "JitVmapOracle", "RewriteOracle", "ShardingOracle", "UnrollOracle",
+           "unsupported"]
+
+DEVICES = 8  #: virtual CPU devices of a fuzz worker (``--xla_force_host_platform_device_count``)
+
+
+def unsupported(why: str) -> Verdict:
+    """An explicit skip: the oracle cannot judge this program here (counted, never a finding)."""
+    return Verdict(True, detail=why, skipped=True, kind="unsupported")
+
+
+def _outputs(result: Any, n: int) -> tuple[np.ndarray, ...]:
+    if n == 1 and not isinstance(result, tuple | list):
+        return (_np(result),)
+    return tuple(_np(o) for o in result)
+
+
+# ---------------------------------------------------------------- export
+
+
+class ExportOracle(Oracle):
+    name = "export"
+    description = "jax.export serialize -> deserialize -> call vs direct jit"
+
+    VARIANT = """\
+def variant(args):
+    from jax import export
+    shapes = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in args]
+    blob = export.export(jax.jit(f))(*shapes).serialize()
+    return outputs(export.deserialize(blob).call(*args))
+"""
+
+    def check(self, case: Case) -> Verdict:
+        import jax
+
+        export = getattr(jax, "export", None)
+        if export is None:
+            try:
+                from jax.experimental import export  # type: ignore[no-redef]
+            except ImportError:
+                return unsupported("this JAX has no jax.export")
+        got = case.jit_out
+        case.stage("export")
+        shapes = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in case.device_inputs]
+        exported = export.export(jax.jit(case.fn))(*shapes)
+        try:
+            blob = exported.serialize()
+        except ImportError as exc:  # serialization needs the optional flatbuffers package
+            return unsupported(f"jax.export cannot serialize here: {exc}")
+        case.stage("deserialize")
+        restored = export.deserialize(blob)
+        case.stage("run")
+        other = _outputs(restored.call(*case.device_inputs), case.n_outputs)
+        return _compare_all(case, other, got, case.tolerances(case.analysis), [case.analysis],
+                            "exported round trip vs jit", {"variant": self.VARIANT})
+
+
+# ---------------------------------------------------------------- jit(vmap) vs vmap(jit)
+
+
+class JitVmapOracle(Oracle):
+    name = "jitvmap"
+    description = "jit(vmap(f)) vs vmap(jit(f)) over a batch"
+    BATCH = 3
+
+    def applies(self, program: Program) -> bool:
+        return len(program.body.params) > 0
+
+    def check(self, case: Case) -> Verdict:
+        import jax
+
+        b = case.batch(self.BATCH)
+        axes = tuple(b.axes)
+        case.stage("plan", {"batched": b.batched, "in_axes": b.axes})
+        args = [jax.device_put(x) for x in b.batched]
+        outer = case.call(case.compile(jax.vmap(case.fn, in_axes=axes), args), args)
+        inner = case.call(jax.vmap(jax.jit(case.fn), in_axes=axes), args)
+        variant = ("def variant(args):\n"
+                   f"    return outputs(jax.vmap(jax.jit(f), in_axes={axes!r})(*BATCHED))\n"
+                   "def baseline(args):\n"
+                   f"    return outputs(jax.jit(jax.vmap(f, in_axes={axes!r}))(*BATCHED))\n")
+        return _compare_all(case, inner, outer, b.tolerances(case), b.analyses(case), "vmap(jit(f)) vs jit(vmap(f))",
+                            {"variant": variant, "batched": b.batched})
+
+
+# ---------------------------------------------------------------- sharding
+
+
+def _mesh_shapes(n: int) -> list[tuple[int, ...]]:
+    return [(n,), (2, n // 2), (n // 2, 2)] if n >= 4 else [(n,)]
+
+
+def _sample_spec(shape: Sequence[int], mesh_shape: Sequence[int], rng: np.random.Generator) -> tuple:
+    """A PartitionSpec (as a tuple of axis names or None) sharding dims the mesh axes divide."""
+    names = [f"d{k}" for k in range(len(mesh_shape))]
+    free = list(range(len(mesh_shape)))
+    spec: list[str | None] = []
+    for dim in shape:
+        fits = [k for k in free if dim % mesh_shape[k] == 0 and mesh_shape[k] > 1]
+        if fits and rng.random() < 0.7:
+            k = fits[int(rng.integers(len(fits)))]
+            free.remove(k)
+            spec.append(names[k])
+        else:
+            spec.append(None)
+    return tuple(spec)
+
+
+def _no_replication_check(shard_map: Callable) -> dict[str, bool]:
+    """shard_map's type check of values varying over the mesh is off: a loop carry initialized from a
+    replicated input and updated from a sharded one is valid in ``f`` but would be rejected as a type error
+    (``check_vma``, earlier ``check_rep``); the comparison judges the values instead."""
+    import inspect
+
+    names = inspect.signature(shard_map).parameters
+    return {k: False for k in ("check_vma", "check_rep") if k in names}
+
+
+class ShardingOracle(Oracle):
+    name = "sharding"
+    description = "sampled NamedShardings and shard_map over 8 virtual CPU devices vs one device"
+
+    def check(self, case: Case) -> Verdict:
+        import jax
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+        devices = jax.devices()
+        if len(devices) < DEVICES:
+            return unsupported(f"{len(devices)} devices (the fuzz worker starts {DEVICES} virtual CPU devices)")
+        rng = case.rng(11)
+        shapes = _mesh_shapes(DEVICES)
+        mesh_shape = shapes[int(rng.integers(len(shapes)))]
+        names = tuple(f"d{k}" for k in range(len(mesh_shape)))
+        mesh = Mesh(np.array(devices[:DEVICES]).reshape(mesh_shape), names)
+        specs = [_sample_spec(x.shape, mesh_shape, rng) for x in case.inputs]
+        case.stage("plan", {"mesh": list(mesh_shape), "specs": specs})
+        got = case.jit_out
+        analysis = case.analysis
+        placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*spec))) for x, spec in zip(case.inputs, specs,
+                                                                                                   strict=True)]
+        sharded = case.call(case.compile(case.fn, placed), placed)
+        variant = ("import os  # noqa\n"
+                   "def variant(args):\n"
+                   "    from jax.sharding import Mesh, NamedSharding, PartitionSpec\n"
+                   f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]).reshape({mesh_shape!r}), {names!r})\n"
+                   f"    placed = [jax.device_put(a, NamedSharding(mesh, PartitionSpec(*s))) for a, s in "
+                   f"zip(args, {specs!r})]\n"
+                   "    return outputs(jax.jit(f)(*placed))\n")
+        verdict = _compare_all(case, sharded, got, case.tolerances(analysis), [analysis],
+                               f"jit with inputs sharded {specs} over mesh {mesh_shape} vs one device",
+                               {"variant": variant, "devices": DEVICES})
+        if verdict.failed or not case.inputs:
+            return verdict
+        return self._shard_map(case, verdict)
+
+    def _shard_map(self, case: Case, first: Verdict) -> Verdict:
+        """``shard_map(vmap(f))``: one example per device, against per-example jit."""
+        import jax
+        from jax.sharding import Mesh, PartitionSpec
+
+        shard_map = getattr(jax, "shard_map", None)
+        if shard_map is None:
+            try:
+                from jax.experimental.shard_map import shard_map  # type: ignore[no-redef]
+            except ImportError:
+                return first
+        b = case.batch(DEVICES)
+        axes = tuple(b.axes)
+        mesh = Mesh(np.array(jax.devices()[:DEVICES]), ("b",))
+        in_specs = tuple(PartitionSpec("b") if a == 0 else PartitionSpec() for a in axes)
+        mapped = shard_map(jax.vmap(case.fn, in_axes=axes), mesh=mesh, in_specs=in_specs,
+                           out_specs=PartitionSpec("b"), **_no_replication_check(shard_map))
+        case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes})
+        args = [jax.device_put(x) for x in b.batched]
+        got = case.call(case.compile(mapped, args), args)
+        variant = ("def variant(args):\n"
+                   "    from jax.sharding import Mesh, PartitionSpec as P\n"
+                   "    shard_map = getattr(jax, 'shard_map', None)\n"
+                   "    if shard_map is None:\n"
+                   "        from jax.experimental.shard_map import shard_map\n"
+                   f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]), ('b',))\n"
+                   f"    specs = tuple(P('b') if a == 0 else P() for a in {axes!r})\n"
+                   "    import inspect\n"
+                   "    names = inspect.signature(shard_map).parameters\n"
+                   "    check = {k: False for k in ('check_vma', 'check_rep') if k in names}\n"
+                   f"    g = shard_map(jax.vmap(f, in_axes={axes!r}), mesh=mesh, in_specs=specs, out_specs=P('b'),"
+                   " **check)\n"
+                   "    return outputs(jax.jit(g)(*BATCHED))\n"
+                   "def baseline(args):\n"
+                   "    single = jax.jit(f)\n"
+                   f"    rows = [outputs(single(*[x[i] if a == 0 else x for x, a in zip(BATCHED, {axes!r})]))\n"
+                   f"            for i in range({DEVICES})]\n"
+                   "    return [np.stack([np.asarray(r[k]) for r in rows]) for k in range(len(rows[0]))]\n")
+        verdict = _compare_all(case, got, b.expected(case), b.tolerances(case), b.analyses(case),
+                               "shard_map(vmap(f)) over 8 devices vs per-example jit",
+                               {"variant": variant, "devices": DEVICES, "batched": b.batched})
+        if verdict.failed:
+            return verdict
+        return Verdict(True, ratio=max(first.ratio, verdict.ratio))
+
+
+# ---------------------------------------------------------------- unroll and remat
+
+
+class _LaxVariant:
+    """``jax.lax`` seen by the program with ``scan``/``fori_loop`` unrolled and their bodies checkpointed."""
+
+    def __init__(self, unroll: int | bool, remat: bool) -> None:
+        import jax.lax
+
+        self._lax = jax.lax
+        self._unroll = unroll
+        self._remat = remat
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lax, name)
+
+    def _body(self, fn: Callable) -> Callable:
+        import jax
+
+        return jax.checkpoint(fn) if self._remat else fn
+
+    def scan(self, f: Callable, init: Any, xs: Any = None, length: Any = None, **kwargs: Any) -> Any:
+        return self._lax.scan(self._body(f), init, xs, length=length, unroll=self._unroll, **kwargs)
+
+    def fori_loop(self, lower: Any, upper: Any, body: Callable, init: Any, **kwargs: Any) -> Any:
+        return self._lax.fori_loop(lower, upper, self._body(body), init, unroll=self._unroll, **kwargs)
+
+
+_LOOPS = frozenset({"scan", "fori_loop"})
+
+
+class UnrollOracle(Oracle):
+    name = "unroll"
+    description = "scan/fori_loop with unroll and checkpointed bodies vs plain; grad of checkpoint(f) vs grad of f"
+
+    def applies(self, program: Program) -> bool:
+        return any(n.op in _LOOPS for n in program.walk())
+
+    def check(self, case: Case) -> Verdict:
+
+        rng = case.rng(12)
+        unroll = int(rng.choice([2, 3, 4]))
+        remat = bool(rng.random() < 0.5)
+        namespace: dict[str, Any] = {"__name__": "jaxsynth_fuzz_variant"}
+        exec(compile(case.source, "<jaxsynth-fuzz-unroll>", "exec"), namespace)  # noqa: S102 - source we rendered
+        namespace["lax"] = _LaxVariant(unroll, remat)
+        fn = namespace[case.program.name]
+        case.stage("plan", {"unroll": unroll, "remat": remat})
+        got = case.jit_out
+        args = case.device_inputs
+        other = case.call(case.compile(fn, args), args)
+        variant = ("def variant(args):\n"
+                   "    real = lax\n"
+                   "    class Lax:\n"
+                   "        def __getattr__(self, name):\n"
+                   "            return getattr(real, name)\n"
+                   "        def body(self, fn):\n"
+                   f"            return jax.checkpoint(fn) if {remat!r} else fn\n"
+                   "        def scan(self, f, init, xs=None, length=None, **kw):\n"
+                   f"            return real.scan(self.body(f), init, xs, length=length, unroll={unroll}, **kw)\n"
+                   "        def fori_loop(self, lo, hi, body, init, **kw):\n"
+                   f"            return real.fori_loop(lo, hi, self.body(body), init, unroll={unroll}, **kw)\n"
+                   "    g = type(f)(f.__code__, dict(f.__globals__, lax=Lax()), f.__name__)\n"
+                   "    return outputs(jax.jit(g)(*args))\n")
+        verdict = _compare_all(case, other, got, case.tolerances(case.analysis), [case.analysis],
+                               f"loops with unroll={unroll}{' and checkpointed bodies' if remat else ''} vs plain",
+                               {"variant": variant})
+        if verdict.failed or not remat:
+            return verdict
+        return self._grad(case, verdict)
+
+    @staticmethod
+    def _grad(case: Case, forward: Verdict) -> Verdict:
+        """The float32 gradient of ``jax.checkpoint(f)`` vs of ``f``, where the grad oracle applies."""
+        import jax
+        import jax.numpy as jnp
+
+        from jaxsynth.fuzz.oracles import ORACLES
+
+        if not ORACLES["grad"].applies(case.program):
+            return forward
+        program = case.program
+        float_in = [i for i, t in enumerate(program.input_types) if t.dtype is DType.float32]
+        float_out = [k for k, t in enumerate(program.output_types) if t.dtype is DType.float32]
+        rng = case.rng(13)
+        weights = [jnp.asarray(rng.uniform(-1, 1, program.output_types[k].shape), dtype=jnp.float32)
+                   for k in float_out]
+
+        def loss_of(fn: Callable) -> Callable:
+            def loss(*xs: Any) -> Any:
+                outs = fn(*xs)
+                outs = (outs,) if case.n_outputs == 1 and not isinstance(outs, tuple | list) else tuple(outs)
+                return sum(jnp.sum(outs[k] * w) for k, w in zip(float_out, weights, strict=True))
+
+            return loss
+
+        args = case.device_inputs
+        case.stage("grad")
+        plain = case.compile(jax.grad(loss_of(case.fn), argnums=tuple(float_in)), args)(*args)
+        case.stage("grad-remat")
+        remat = case.compile(jax.grad(loss_of(jax.checkpoint(case.fn)), argnums=tuple(float_in)), args)(*args)
+        worst = 0.0
+        for i, g, r in zip(float_in, plain, remat, strict=True):
+            g, r = np.asarray(g, dtype=np.float64), np.asarray(r, dtype=np.float64)
+            tol = 1e-4 * (np.abs(g) + 1.0)
+            err = np.abs(g - r)
+            bad = ~(err <= tol)
+            if np.any(bad):
+                at = tuple(int(v) for v in np.argwhere(bad)[0])
+                return Verdict(False, float(err[at]) if math.isfinite(err[at]) else math.inf, float(tol[at]),
+                               f"grad of jax.checkpoint(f) vs grad of f: input {i} at {list(at)}: "
+                               f"got {r[at]!r}, expected {g[at]!r}", ratio=float(err[at] / tol[at]),
+                               output=0, data={"variant": _GRAD_REMAT.format(weights=_arrays(weights),
+                                                                           float_in=tuple(float_in),
+                                                                           float_out=tuple(float_out))})
+            worst = max(worst, float(np.max(err / tol, initial=0.0)))
+        return Verdict(True, ratio=max(forward.ratio, worst))
+
+
+def _arrays(arrays: Sequence[Any]) -> str:
+    from jaxsynth.fuzz.findings import array_literal
+
+    return "[" + ", ".join(array_literal(np.asarray(a)) for a in arrays) + "]"
+
+
+_GRAD_REMAT = """\
+WEIGHTS = {weights}
+def _grads(fn, args):
+    def loss(*xs):
+        outs = outputs(fn(*xs))
+        return sum(jnp.sum(outs[k] * jnp.asarray(w)) for k, w in zip({float_out!r}, WEIGHTS))
+    return [np.asarray(g) for g in jax.jit(jax.grad(loss, argnums={float_in!r}))(*args)]
+def variant(args):
+    return _grads(jax.checkpoint(f), args)
+def baseline(args):
+    return _grads(f, args)
+"""
+
+
+# ---------------------------------------------------------------- rewrite
+
+_COMMUTATIVE = frozenset({"add", "multiply", "maximum", "minimum", "equal", "not_equal", "logical_and", "logical_or",
+                          "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor"})
+
+
+def _commute(node: Node) -> Node:
+    lits = node.params.get("literal_args", ())
+    params = dict(node.params)
+    if lits:
+        params["literal_args"] = tuple(sorted(1 - i for i in lits))
+    return Node(node.id, node.op, tuple(reversed(node.args)), node.types, node.intervals, params, node.regions)
+
+
+def rewrites(program: Program, rng: np.random.Generator, max_edits: int = 4) -> tuple[Program, list[str]]:
+    """An equivalent program: a few identities applied at random nodes (each candidate rechecked)."""
+    from jaxsynth.fuzz.reduce import Invalid, recheck, rewrite
+
+    next_id = max(n.id for n in program.walk()) + 1
+    candidates: list[tuple[str, Node]] = []
+    for node in program.walk():
+        if not node.is_op or node.regions or len(node.types) != 1:
+            continue
+        if node.op in _COMMUTATIVE and len(node.args) == 2:
+            candidates.append(("commute", node))
+        if node.type.dtype.is_float:
+            candidates.append(("double-halve", node))
+        if node.type.rank >= 2:
+            candidates.append(("transpose-twice", node))
+    order = rng.permutation(len(candidates)) if candidates else []
+    done: list[str] = []
+    current = program
+    for k in order:
+        if len(done) >= max_edits:
+            break
+        what, node = candidates[int(k)]
+        if current._index.get(node.id) is None:
+            continue
+        node = current.node(node.id)
+        try:
+            if what == "commute":
+                candidate = rewrite(current, replace={node.id: _commute(node)})
+            else:
+                moved = Node(next_id, node.op, node.args, node.types, node.intervals, node.params, node.regions)
+                t = node.type
+                if what == "double-halve":
+                    half = Node(next_id + 1, "literal", (), (TensorType(t.dtype, ()),), (Interval(0.5, 0.5),),
+                                {"value": 0.5})
+                    twice = Node(next_id + 2, "add", (next_id, next_id), (t,), (node.interval,))
+                    last = Node(node.id, "scale", (next_id + 1, next_id + 2), (t,), (node.interval,),
+                                {"literal_args": (0,)})
+                    spliced = [moved, half, twice, last]
+                else:
+                    perm = tuple(int(v) for v in rng.permutation(t.rank))
+                    inverse = tuple(int(v) for v in np.argsort(perm))
+                    once = Node(next_id + 1, "transpose", (next_id,), (t.with_shape(tuple(t.shape[i] for i in perm)),),
+                                (node.interval,), {"perm": perm})
+                    last = Node(node.id, "transpose", (next_id + 1,), (t,), (node.interval,), {"perm": inverse})
+                    spliced = [moved, once, last]
+                candidate = rewrite(current, inline={node.id: spliced})
+                next_id += 3
+            current = recheck(candidate)
+            done.append(f"{what} at v{node.id} ({node.op})")
+        except Invalid:
+            continue
+    return current, done
+
+
+class RewriteOracle(Oracle):
+    name = "rewrite"
+    description = "an equivalent program by algebraic identities vs the original"
+
+    def check(self, case: Case) -> Verdict:
+        rewritten, edits = rewrites(case.program, case.rng(14))
+        if not edits:
+            return unsupported("no identity applies to this program")
+        source = render(rewritten)
+        case.stage("plan", {"edits": edits, "source": source})
+        fn = build_function(source, rewritten.name)
+        got = case.jit_out
+        args = case.device_inputs
+        other = case.call(case.compile(fn, args), args)
+        variant = ("REWRITTEN = " + repr(source) + "\n"
+                   "def variant(args):\n"
+                   "    namespace = {}\n"
+                   "    exec(REWRITTEN, namespace)\n"
+                   f"    return outputs(jax.jit(namespace[{rewritten.name!r}])(*args))\n")
+        return _compare_all(case, other, got, case.tolerances(case.analysis, factor=2.0), [case.analysis],
+                            f"rewritten program ({'; '.join(edits)}) vs original", {"variant": variant,
+                                                                                    "edits": edits})
+
+
+METAMORPHIC: tuple[Oracle, ...] = (ShardingOracle(), ExportOracle(), JitVmapOracle(), UnrollOracle(), RewriteOracle())
+ORACLES.update((o.name, o) for o in METAMORPHIC)

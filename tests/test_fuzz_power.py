@@ -1,0 +1,233 @@
+"""Fuzzing power: no false alarms, faithful reduction, the reference-free oracles against injected
+faults, swarm and special-value generation, the findings database and the CI exit statuses.
+
+Campaign tests run real worker processes; the slow ones (one campaign per injected fault) run with
+``-m slow``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxsynth.fuzz import Settings, run_campaign
+from jaxsynth.fuzz.findings import load_db, normalize_error, update_db
+from jaxsynth.grammar import load_config, parse_config
+from jaxsynth.synth import render, sample
+
+FLOAT_LOOPS = """
+[program]
+min_nodes = 4
+max_nodes = 9
+max_depth = 5
+max_nesting = 1
+max_inputs = 2
+max_outputs = 1
+
+[types]
+dtypes = { float32 = 1.0 }
+min_rank = 1
+max_rank = 2
+min_dim = 2
+max_dim = 4
+
+[weights.categories]
+elementwise = 3.0
+unary = 1.0
+loops = {loops}
+scalar_array = 0.0
+compare_logical = 0.0
+branching = 0.0
+bitwise = 0.0
+reductions = 0.0
+linalg = 0.0
+shape = 0.0
+cast = 0.0
+
+[weights.ops]
+add = 4.0
+while_loop = 0.0
+sigmoid = 0.0
+erf = 0.0
+log1p = 0.0
+expm1 = 0.0
+tan = 0.0
+power = 0.0
+"""
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("JAXSYNTH_FUZZ_INJECT", "JAXSYNTH_FUZZ_FAULT")}
+    env.update(extra)
+    return env
+
+
+def _findings(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(out.glob("findings/*/finding.json"))]
+
+
+# ---------------------------------------------------------------- no false alarms
+
+
+@pytest.mark.parametrize(("config", "index"), [("default", 672), ("control-flow", 151)])
+def test_grad_twin_keeps_integer_semantics(config: str, index: int) -> None:
+    """The float64 twin of a program whose int32 sums/argmax feed a cond used to fail to trace under
+    x64 (int64 in one branch, int32 in the other): a false alarm. It must now be judged."""
+    from jaxsynth.fuzz.campaign import _oracle_seed, inputs_for
+    from jaxsynth.fuzz.oracles import ORACLES, Case, run_oracles
+
+    program = sample(load_config(config), 1, index)
+    if not ORACLES["grad"].applies(program):
+        pytest.skip("the sampler changed: this index is no longer a grad program")
+    verdict = run_oracles(Case(program, inputs_for(program, 1, index), seed=_oracle_seed(1, index)), ["grad"])["grad"]
+    assert not verdict.failed, verdict.detail
+    assert verdict.kind != "internal", verdict.detail
+
+
+def test_grad_twin_pins_integer_results() -> None:
+    """Every integer-valued result of the float64 twin is cast back to its declared dtype, so under x64
+    an int32 sum or argmax stays int32 (and, without x64, the casts change nothing)."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxsynth import compat
+    from jaxsynth.fuzz.oracles import build_function, pin_integers
+    from jaxsynth.fuzz.reduce import retype
+    from jaxsynth.grammar import DType
+
+    program = sample(load_config("default"), 1, 672)
+    twin = pin_integers(retype(program, {DType.float32: DType.float64}))
+    source = render(twin)
+    assert ".astype(jnp.int32)" in source and ".astype(jnp.int32)" not in render(program)
+    assert [t.dtype for t in twin.output_types] == [DType.float64 if t.dtype is DType.float32 else t.dtype
+                                                   for t in program.output_types]
+    fn = build_function(source, twin.name)
+    with compat.enable_x64(True):
+        shapes = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in twin.input_types]
+        outs = jax.eval_shape(fn, *shapes)  # traces: the cond branches agree
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    assert [o.dtype for o in outs] == [jnp.dtype(t.dtype.np_dtype) for t in twin.output_types]
+
+
+def test_normalized_error_masks_numbers_and_names_only() -> None:
+    a = normalize_error("TypeError: scan carry input and output must have equal types, got f32[4] and i32[3]\nmore")
+    b = normalize_error("TypeError: scan carry input and output must have equal types, got f32[2] and i32[1]")
+    c = normalize_error("TypeError: cond branches must have equal output types but they differ.")
+    assert a == b and "\n" not in a and "more" not in a
+    assert a != c
+    assert normalize_error("ValueError: bad name 'v12' at 3") == normalize_error("ValueError: bad name 'x0' at 7")
+
+
+# ---------------------------------------------------------------- rewrite identities (in-process)
+
+
+def test_rewrites_are_equivalent_programs() -> None:
+    from jaxsynth.fuzz.metamorphic import rewrites
+    from jaxsynth.fuzz.reference import run
+
+    config = load_config("default")
+    applied = 0
+    for index in range(12):
+        program = sample(config, 3, index)
+        rng = np.random.default_rng(index)
+        rewritten, edits = rewrites(program, rng)
+        if not edits:
+            continue
+        applied += len(edits)
+        assert render(rewritten) != render(program)
+        from jaxsynth.fuzz.campaign import inputs_for
+
+        xs = inputs_for(program, 3, index)
+        ref = run(program, xs).outputs
+        new_inputs = [xs[program.body.params.index(i)] for i in rewritten.body.params]
+        got = run(rewritten, new_inputs).outputs
+        for a, b in zip(ref, got, strict=True):
+            np.testing.assert_allclose(np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64),
+                                       rtol=1e-6, atol=1e-6)
+    assert applied >= 5
+
+
+# ---------------------------------------------------------------- injected faults: each new oracle
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fault", "oracle", "loops"), [
+    ("wrong-export", "export", 0.0),
+    ("wrong-jitvmap", "jitvmap", 0.0),
+    ("wrong-sharding", "sharding", 0.0),
+    ("wrong-unroll", "unroll", 3.0),
+    ("wrong-transpose", "rewrite", 0.0),
+])
+def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, oracle: str, loops: float) -> None:
+    config = parse_config(FLOAT_LOOPS.replace("{loops}", str(loops)), name="float-loops")
+    out = tmp_path / oracle
+    summary = run_campaign(Settings(config=config, out=out, count=4, oracles=(oracle,), seed=2,
+                                    env=_env(JAXSYNTH_FUZZ_FAULT=fault), timeout=120, max_reductions=1,
+                                    max_reduce_seconds=120, triage=False))
+    assert summary["injected_fault"] == fault
+    found = [f for f in _findings(out) if f["oracle"] == oracle]
+    assert found, summary["oracles"]
+    f = found[0]
+    assert f["kind"] == "wrong" and f["original_detail"]
+    assert f["reduced_ops"] <= f["original_ops"] and f["reduction_tests"] > 0
+    assert f["repro_status"] == 1, f["repro_output"]
+    repro = out / f["folder"] / "repro.py"
+    clean = subprocess.run([sys.executable, repro.name], cwd=repro.parent, capture_output=True, text=True,
+                           env=dict(_env(), JAX_PLATFORMS="cpu"), timeout=300)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+# ---------------------------------------------------------------- the findings database and exit statuses
+
+
+def test_findings_database_reports_only_new_buckets(tmp_path: Path) -> None:
+    db = tmp_path / "db.json"
+    first = [{"bucket": "aaa", "signature": "reference/wrong/add", "oracle": "reference", "kind": "wrong",
+              "findings": ["findings/000001-reference-wrong"]}]
+    assert update_db(db, first, {"config": "c", "seed": 0}) == ["aaa"]
+    second = first + [{"bucket": "bbb", "signature": "eager/error/sin", "oracle": "eager", "kind": "error",
+                       "findings": ["findings/000004-eager-error"]}]
+    assert update_db(db, second, {"config": "c", "seed": 1}) == ["bbb"]
+    data = load_db(db)
+    assert data["buckets"]["aaa"]["campaigns"] == 2 and data["buckets"]["aaa"]["first_seen"]["seed"] == 0
+    assert list(data["buckets"]) == ["aaa", "bbb"]
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a jaxsynth findings database"):
+        load_db(tmp_path / "bad.json")
+
+
+@pytest.mark.slow
+def test_cli_exit_status_db_and_rerun(tmp_path: Path) -> None:
+    """Findings: exit 1; --exit-zero: 0; --db: a second campaign with the same buckets exits 0;
+    --rerun: 1 while the fault is present, 0 without it."""
+    config = tmp_path / "float.toml"
+    config.write_text(FLOAT_LOOPS.replace("{loops}", "0.0"))
+    env = dict(_env(JAXSYNTH_FUZZ_INJECT="wrong-add"), JAX_PLATFORMS="cpu")
+    base = [sys.executable, "-m", "jaxsynth", "fuzz", "--config", str(config), "-n", "1", "--oracles", "reference",
+            "--db", str(tmp_path / "db.json")]
+
+    def fuzz(*args: str, environ: dict[str, str] = env) -> subprocess.CompletedProcess:
+        return subprocess.run([*base, *args], capture_output=True, text=True, env=environ, timeout=600)
+
+    first = fuzz("--out", str(tmp_path / "a"))
+    assert first.returncode == 1, first.stderr
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["findings"] >= 1 and summary["new_buckets"]
+    again = fuzz("--out", str(tmp_path / "b"))
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["new_buckets"] == []
+    folder = tmp_path / "a" / summary["finding_folders"][0]
+    rerun = [sys.executable, "-m", "jaxsynth", "fuzz", "--rerun", str(folder)]
+    present = subprocess.run(rerun, capture_output=True, text=True, env=env, timeout=300)
+    assert present.returncode == 1 and "still present" in present.stderr
+    fixed = subprocess.run(rerun, capture_output=True, text=True, env=dict(_env(), JAX_PLATFORMS="cpu"), timeout=300)
+    assert fixed.returncode == 0 and "fixed" in fixed.stderr
+    bad = subprocess.run([sys.executable, "-m", "jaxsynth", "fuzz", "--rerun", str(tmp_path)], capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --rerun")
