@@ -37,7 +37,8 @@ from jaxsynth.corpus.generate import encode_record, make_record
 from jaxsynth.grammar import load_config
 out = {{}}
 for name, seed, index in json.loads(sys.argv[1]):
-    out[f"{{name}}/{{seed}}/{{index}}"] = hashlib.sha256(encode_record(make_record(load_config(name), seed, index))).hexdigest()
+    data = encode_record(make_record(load_config(name), seed, index))
+    out[f"{{name}}/{{seed}}/{{index}}"] = hashlib.sha256(data).hexdigest()
 print(json.dumps(out, sort_keys=True))
 """
 
