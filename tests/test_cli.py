@@ -288,8 +288,8 @@ BAD_INPUTS = [
     (["generate", "--format", "xml"], ["'--format'"]),
     (["generate", "-n", "1", "-o", "{d}/x.jsonl", "--format", "msgpack"], ["does not match the suffix"]),
     (
-        ["generate", "-n", "1", "--emit", "jaxpr", "--workers", "1", "-o", "{d}/no/such/dir/c.jsonl"],
-        ["cannot write corpus"],
+        ["generate", "-n", "1", "--emit", "jaxpr", "--workers", "1", "-o", "{d}/corrupt.jsonl/c.jsonl"],
+        ["cannot write -o", "corrupt.jsonl/c.jsonl"],
     ),
     (["generate", "--bogus"], ["No such option '--bogus'"]),
     (["frobnicate"], ["No such command 'frobnicate'"]),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from jaxsynth.cli.support import dataset_call, out_option, seed_option
+from jaxsynth.cli.support import dataset_call, out_option, prepare_output, seed_option
 
 
 @click.command()
@@ -35,6 +35,9 @@ def stats(corpus: str, top: int, plots_dir: str | None, report_dir: str | None) 
         from jaxsynth.dataset.plots import require_matplotlib
 
         dataset_call(require_matplotlib)  # fail before the (long) pass over the corpus
+    for directory, option in ((report_dir, "--report"), (plots_dir, "--plots")):
+        if directory is not None:
+            prepare_output(directory, option, directory=True)
     result = corpus_stats(corpus)
     click.echo(text_report(result, top), nl=False)
     for directory, plots in ((report_dir, False), (plots_dir, True)):
@@ -68,6 +71,7 @@ def split_command(corpus: str, out: str, ratios: str, seed: int, holdout: tuple[
 
     parsed = dataset_call(parse_ratios, ratios)
     combos = dataset_call(parse_holdout, holdout, REGISTRY)
+    prepare_output(out, "-o", directory=True)
     summary = dataset_call(split_corpus, corpus, out, parsed, seed=seed, holdout_ops=combos)
     click.echo(f"{summary}")
     click.echo(
@@ -97,6 +101,7 @@ def export_command(corpus: str, parquet_dir: str, pretty_name: str | None, rows_
     """Export a corpus file or a `jaxsynth split` directory as Parquet with a HuggingFace dataset card."""
     from jaxsynth.dataset.export import export_parquet
 
+    prepare_output(parquet_dir, "--parquet", directory=True)
     summary = dataset_call(
         export_parquet, corpus, parquet_dir, rows_per_file=rows_per_file, pretty_name=pretty_name
     )

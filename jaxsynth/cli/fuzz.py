@@ -19,7 +19,15 @@ from pathlib import Path
 
 import click
 
-from jaxsynth.cli.support import BadInput, config_option, count_option, out_option, seed_option, workers_option
+from jaxsynth.cli.support import (
+    BadInput,
+    config_option,
+    count_option,
+    out_option,
+    prepare_output,
+    seed_option,
+    workers_option,
+)
 
 __all__ = ["fuzz"]
 
@@ -82,6 +90,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         raise BadInput(f"--out {out!r} is not a directory")
     if (out_dir / "findings").is_dir() and any((out_dir / "findings").iterdir()):
         raise BadInput(f"--out {out!r} already holds findings of another campaign; choose an empty directory")
+    prepare_output(out_dir, "--out", directory=True)
     settings = Settings(
         config=config,
         out=out_dir,

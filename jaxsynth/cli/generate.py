@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 
 from jaxsynth.cli.support import (
     DEFAULT_EMIT,
@@ -18,6 +18,7 @@ from jaxsynth.cli.support import (
     out_option,
     parse_emit_option,
     prepare_jax,
+    prepare_output,
     seed_option,
     workers_option,
 )
@@ -70,9 +71,8 @@ _SUFFIX_FORMATS = {".jsonl": "jsonl", ".msgpack": "msgpack"}
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=300.0,
-    show_default=True,
-    help="Seconds a worker may spend on one record before it is killed and replaced.",
+    default=None,
+    help="Seconds an isolated worker may spend on one record before it is killed and replaced [default: 300].",
 )
 @click.option(
     "--isolate/--in-process",
@@ -137,7 +137,7 @@ def generate(
     Records that cannot be built (an exception, or a worker crash or hang inside XLA) are skipped
     and listed in OUT.failures.jsonl with their index, seed and kind.
     """
-    from jaxsynth.corpus.run import generate as run_generate
+    from jaxsynth.corpus.spec import GenerateSpec, SpecError
 
     config = load_config_or_fail(config_name)
     suffix_format = _SUFFIX_FORMATS.get(Path(out).suffix) if out else None
@@ -145,40 +145,34 @@ def generate(
         raise BadInput(f"--format {fmt} does not match the suffix of {out!r} (a {suffix_format} file)")
     fmt = fmt or suffix_format or "jsonl"
     out = out or f"corpus.{fmt}"
-    workers = workers or os.cpu_count() or 1
     kinds = parse_emit_option(emit)
-    if novelty is not None:  # novelty-guided op weights: jaxsynth.dataset.novelty
-        prepare_jax()
-        if shard_spec or engine != "local":
-            raise BadInput("--novelty runs its epochs in order in one writer: drop --shard and --engine")
-        return _generate_novelty(config, seed, count, out, workers, kinds, fmt, progress, novelty, dedup, resume)
-    shard = _parse_shard(shard_spec)
-    if dedup and (shard or engine != "local"):
-        raise BadInput("--dedup needs one writer that sees every record in order; drop --shard / --engine ray")
-    if engine == "ray":
-        if shard:
-            raise BadInput("--engine ray runs every shard itself; drop --shard")
-        from jaxsynth.corpus.ray_engine import generate_ray
-
-        summary = generate_ray(
-            config, seed, count, out, kinds, fmt, address=address, num_shards=num_shards, resume=resume,
-            isolate=isolate is not False, timeout=timeout, progress=progress,
+    try:
+        spec = GenerateSpec.build(
+            config, seed, count, out, emit=kinds, fmt=fmt, workers=workers, dedup=dedup, novelty=novelty,
+            engine=engine, isolate=isolate, timeout=timeout, pin=pin, shard=_parse_shard(shard_spec),
+            address=address, num_shards=num_shards, resume=resume, profile=profile, progress=progress,
         )
-    else:
-        if not isolate and workers == 1:
-            prepare_jax()  # in-process runs pin JAX as the workers do, so output never depends on --workers
-        if shard:
-            from jaxsynth.corpus.shards import generate_shard
+    except SpecError as exc:
+        raise BadInput(str(exc)) from None
+    prepare_output(spec.out, "-o")
+    if spec.in_process:
+        prepare_jax()  # in-process runs configure JAX as the workers do
+    if spec.novelty is not None:
+        from jaxsynth.dataset.novelty import generate_novelty
 
-            summary = generate_shard(
-                config, seed, shard[0], shard[1], count, out, kinds, fmt, workers=workers, isolate=isolate,
-                timeout=timeout, resume=resume, profile=profile, progress=progress, pin=pin,
+        if spec.n <= spec.novelty:
+            click.echo(
+                f"warning: --novelty {spec.novelty} and -n {spec.n}: the run ends within its first epoch, which "
+                f"uses the config's own weights, so nothing is guided (guidance starts at record {spec.novelty})",
+                err=True,
             )
-        else:
-            summary = run_generate(
-                config, seed, count, out, workers=workers, emit=kinds, fmt=fmt, progress=progress,
-                resume=resume, timeout=timeout, isolate=isolate, dedup=dedup, profile=profile, pin=pin,
-            )
+
+        novelty_summary = dataset_call(generate_novelty, spec)
+        click.echo(f"wrote {novelty_summary}; epochs in {novelty_summary.manifest}", err=True)
+        return 0
+    from jaxsynth.corpus.run import run_spec
+
+    summary = run_spec(spec)
     if summary.profile:
         click.echo(summary.profile, err=True)
     for note in summary.notes():
@@ -198,43 +192,6 @@ def _parse_shard(spec: str | None) -> tuple[int, int] | None:
         raise click.BadParameter(str(exc), param_hint="'--shard'") from None
 
 
-def _generate_novelty(
-    config: GrammarConfig,
-    seed: int,
-    n: int,
-    out: str,
-    workers: int,
-    kinds: tuple[str, ...],
-    fmt: str,
-    progress: bool,
-    epoch: int,
-    dedup: str | None = None,
-    resume: bool = False,
-) -> int:
-    from jaxsynth.dataset.dedup import Deduplicator
-    from jaxsynth.dataset.novelty import generate_novelty
-
-    if "optimized_hlo" not in kinds:
-        raise BadInput("--novelty needs optimized_hlo in --emit (it reads each record's optimized HLO)")
-    deduper = dataset_call(Deduplicator, dedup) if dedup else None
-    summary = dataset_call(
-        generate_novelty,
-        config,
-        seed,
-        n,
-        out,
-        workers=workers,
-        emit=kinds,
-        fmt=fmt,
-        epoch=epoch,
-        progress=progress,
-        dedup=deduper,
-        resume=resume,
-    )
-    click.echo(f"wrote {summary}; epochs in {summary.manifest}", err=True)
-    return 0
-
-
 def _find(corpus: str, index: int) -> tuple[Record, bytes, str]:
     from jaxsynth.corpus.record import decode_record
 
@@ -250,11 +207,20 @@ def _find(corpus: str, index: int) -> tuple[Record, bytes, str]:
     raise BadInput(f"{corpus}: no record with index {index}")
 
 
-def _builtin_with_digest(digest: str) -> GrammarConfig | None:
+def _config_with_digest(corpus: str, digest: str) -> GrammarConfig | None:
+    """The config whose digest is ``digest``: a built-in one, or an epoch of the novelty run whose
+    manifest lies beside ``corpus``."""
     for name in builtin_names():
         config = load_config(name)
         if config.digest == digest:
             return config
+    from jaxsynth.dataset.novelty import manifest_configs, manifest_path
+
+    manifest = manifest_path(corpus)
+    if manifest.exists():
+        for config in dataset_call(manifest_configs, manifest):
+            if config.digest == digest:
+                return config
     return None
 
 
@@ -288,13 +254,16 @@ def replay(corpus: str, index: int, config_name: str | None) -> int:
     if config_name is not None:
         config = load_config_or_fail(config_name)
     else:
-        found = _builtin_with_digest(stored.config_digest)
+        found = _config_with_digest(corpus, stored.config_digest)
         if found is None:
             raise BadInput(
                 f"no built-in config has digest {stored.config_digest} (record {index} names config "
-                f"{stored.config_name!r}); pass --config"
+                f"{stored.config_name!r}), nor does a novelty manifest beside {corpus!r}; pass --config"
             )
         config = found
+    if config.digest == stored.config_digest:
+        # the digest is the config's identity; its name is only a label (a renamed copy of a file)
+        config = msgspec.structs.replace(config, name=stored.config_name)
     kinds = [k for k in IR_KINDS if getattr(stored, k) is not None] or ["jaxpr"]
     prepare_jax()
     from jaxsynth.corpus.generate import make_record

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -25,6 +27,7 @@ __all__ = [
     "one_line",
     "parse_emit_option",
     "prepare_jax",
+    "prepare_output",
     "run_command",
 ]
 
@@ -96,6 +99,34 @@ def prepare_jax() -> None:
         configure_jax_for_workers(1)
 
 
+def prepare_output(path: str | os.PathLike[str], option: str, *, directory: bool = False) -> Path:
+    """Make an output ready before any work starts, the same way for every command that writes.
+
+    Creates the missing parent folders of the file ``path`` (or the folder ``path`` itself with
+    ``directory``), then proves the folder writable by creating and removing a probe file in it
+    (permission bits do not tell: root ignores them, a read-only mount does not), and an existing
+    file writable by opening it for appending (its bytes are left alone). Raises :class:`BadInput`
+    (one line, exit 2) naming ``option``, the path and the reason.
+    """
+    target = Path(path)
+    folder = target if directory else target.parent
+    where = f"{option} {os.fspath(path)!r}"
+    if target.exists() and target.is_dir() != directory:
+        expected, found = ("directory", "a file") if directory else ("file", "a directory")
+        raise BadInput(f"{where} is {found}; expected a {expected}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".jaxsynth-probe-", dir=folder)
+        os.close(handle)
+        os.remove(probe)
+        if not directory and target.exists():
+            with open(target, "ab"):
+                pass
+    except OSError as exc:
+        raise BadInput(f"cannot write {where}: {exc.strerror or exc}") from None
+    return target
+
+
 def parse_emit_option(spec: str) -> tuple[str, ...]:
     from jaxsynth.lowering import parse_emit
 
@@ -107,7 +138,7 @@ def parse_emit_option(spec: str) -> tuple[str, ...]:
 
 def dataset_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call into jaxsynth.dataset, turning bad input and missing extras into one-line errors."""
-    from jaxsynth.dataset.dedup import DedupError
+    from jaxsynth.corpus.dedup import DedupError
     from jaxsynth.dataset.novelty import NoveltyError
     from jaxsynth.dataset.plots import MissingExtra
     from jaxsynth.dataset.split import SplitError

@@ -20,11 +20,13 @@ import importlib.metadata
 import math
 import os
 import shutil
+import socket
 import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
 from jaxsynth.corpus.failures import failures_path
+from jaxsynth.corpus.record import CorpusError
 from jaxsynth.corpus.run import RunSummary
 from jaxsynth.corpus.shards import (
     _complete,
@@ -40,10 +42,33 @@ from jaxsynth.corpus.workers import DEFAULT_TIMEOUT
 if TYPE_CHECKING:  # pragma: no cover
     from jaxsynth.grammar import GrammarConfig
 
-__all__ = ["SHARD_RECORDS", "generate_ray", "worker_env"]
+__all__ = ["ADDRESS_TIMEOUT", "SHARD_RECORDS", "check_address", "generate_ray", "worker_env"]
 
 #: Default shard size in records (at least four shards per cluster CPU are made when n allows).
 SHARD_RECORDS = 1000
+#: Seconds a Ray address may take to accept a TCP connection before the run gives up.
+ADDRESS_TIMEOUT = 10.0
+
+
+def check_address(address: str | None, timeout: float = ADDRESS_TIMEOUT) -> None:
+    """Fail fast, in one line, when nothing answers at a Ray cluster address.
+
+    ``ray.init`` at an address where nothing listens prints connection warnings for minutes and
+    never gives up; this tries one TCP connection first. ``None`` falls back to ``RAY_ADDRESS``;
+    no address, ``auto`` and ``local`` are not probed. Raises :class:`CorpusError`.
+    """
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address is None or address in ("auto", "local"):
+        return
+    host, sep, port = address.split("://", 1)[-1].rpartition(":")
+    if not sep or not port.isdigit():
+        raise CorpusError(f"Ray address {address!r}: expected HOST:PORT or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise CorpusError(f"no Ray cluster answers at {address!r}: {reason}") from None
 
 
 def worker_env() -> dict[str, str]:
@@ -86,7 +111,6 @@ def _ray_shard(
     versions: dict[str, str],
 ) -> tuple[bytes, bytes, dict[str, Any]]:
     """The Ray task: one shard, generated on this node; returns (records, failures lines, summary)."""
-    import socket
     import warnings
 
     here = _versions()
@@ -140,10 +164,11 @@ def generate_ray(
     start a local one; ``"auto"``: the cluster this machine belongs to). If Ray is already
     initialized in this process, that connection is used and left open.
     """
+    check_address(address)
     try:
         import ray
     except ImportError:
-        raise RuntimeError("--engine ray needs Ray: pip install 'jaxsynth[ray]'") from None
+        raise CorpusError("--engine ray needs Ray: pip install 'jaxsynth[ray]'") from None
     from jaxsynth.corpus.run import _progress
 
     started = time.perf_counter()

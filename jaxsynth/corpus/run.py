@@ -30,7 +30,7 @@ import itertools
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from jaxsynth.corpus.collector import tuned_collector
@@ -40,6 +40,8 @@ from jaxsynth.corpus.record import CorpusError, format_for
 from jaxsynth.corpus.workers import DEFAULT_TIMEOUT, Outcome, WorkerPool
 
 if TYPE_CHECKING:  # pragma: no cover
+    from jaxsynth.corpus.dedup import Deduplicator
+    from jaxsynth.corpus.spec import GenerateSpec
     from jaxsynth.grammar import GrammarConfig
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "chunksize_for",
     "generate",
     "generate_range",
+    "run_indices",
+    "run_spec",
 ]
 
 #: Records lowered between two ``clear_caches()`` calls, per process. Without it a worker's RSS
@@ -109,7 +113,8 @@ class RecordMaker:
     def _where(self, index: int) -> str:
         return f"record {index} (config {self.config.name} {self.config.digest}, seed {self.seed})"
 
-    def _make(self, index: int, timings: dict[str, float] | None) -> bytes:
+    def _make(self, index: int, timings: dict[str, float] | None) -> tuple[bytes, tuple[str, str | None]]:
+        from jaxsynth.corpus.dedup import jaxpr_hash
         from jaxsynth.corpus.generate import encode_record, make_record
         from jaxsynth.lowering import clear_caches
 
@@ -118,6 +123,7 @@ class RecordMaker:
             record = make_record(self.config, self.seed, index, self.emit, timings=timings)
             built = time.perf_counter()
             data = encode_record(record, self.format)
+            keys = (record.graph_hash, None if record.jaxpr is None else jaxpr_hash(record.jaxpr))
         finally:
             self.made += 1
             if self.made % CLEAR_CACHES_EVERY == 0:
@@ -130,19 +136,21 @@ class RecordMaker:
             inner = sum(v for k, v in timings.items() if k != "clear_caches")
             timings["record"] = max(0.0, built - started - inner)
             timings["encode"] = time.perf_counter() - built - timings.get("clear_caches", 0.0)
-        return data
+        return data, keys
 
     def __call__(self, index: int) -> bytes:
         try:
-            return self._make(index, None)
+            return self._make(index, None)[0]
         except Exception as exc:
             raise GenerationError(f"{self._where(index)}: {_one_line(exc)}") from exc
 
     def outcome(self, index: int) -> Outcome:
-        """The record of ``index`` as an :class:`Outcome`; an exception becomes an ``error`` outcome."""
+        """The record of ``index`` as an :class:`Outcome` (with its dedup keys); an exception becomes an
+        ``error`` outcome."""
         timings: dict[str, float] | None = {} if self.profile else None
         try:
-            return Outcome(index, "ok", self._make(index, timings), timings=timings)
+            data, keys = self._make(index, timings)
+            return Outcome(index, "ok", data, timings=timings, keys=keys)
         except Exception as exc:
             return Outcome(index, "error", message=_one_line(exc), timings=timings)
 
@@ -181,6 +189,7 @@ class RunSummary:
     skipped: bool = False  #: a completed shard found by its marker; nothing was done
     profile: str | None = None
     dedup: str | None = None  #: dedup summary line
+    next_index: int = -1  #: first index the run did not consume (-1: not known)
 
     @property
     def written(self) -> int:
@@ -247,29 +256,39 @@ def run_indices(
     isolate: bool | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     resume: bool = False,
-    dedup: str | None = None,
+    append: bool = False,
+    dedup: str | Deduplicator | None = None,
+    on_record: Callable[[bytes], None] | None = None,
     profile: bool = False,
     progress: bool = False,
     pin: bool | None = None,
+    pool: WorkerPool | None = None,
 ) -> RunSummary:
-    """Write the records of indices ``start .. stop-1`` to ``out_path`` (the core of every engine).
+    """Write the records of indices ``start .. stop-1`` to ``out_path``: the one range runner every
+    engine uses (the local pool, shards, Ray tasks and novelty epochs).
 
-    With ``dedup`` the indices run on from ``start`` without bound until ``target`` records are in
-    the file (``stop`` must be None). See the module docstring for workers, failures and resume.
+    The run ends at ``stop`` or once ``target`` records are in the file, whichever comes first
+    (``stop=None``: only ``target``; with ``dedup`` a target is required, since duplicates are
+    skipped). ``dedup`` is a mode or a :class:`~jaxsynth.corpus.dedup.Deduplicator` that carries its
+    state from an earlier range; it judges each record by the keys its worker handed back.
+    ``append`` adds to an existing file (and its failures file) as written, without scanning it
+    (the caller knows its state, e.g. the previous novelty epoch); ``resume`` scans it first.
+    ``on_record`` sees each written record's payload, in order. ``summary.next_index`` is the first
+    index not consumed. ``pool`` is a running :class:`WorkerPool` to use (and leave open) instead of
+    starting one, e.g. across novelty epochs. See the module docstring for workers, failures and resume.
     """
+    from jaxsynth.corpus.dedup import Deduplicator
     from jaxsynth.corpus.resume import check_resumable, scan, scan_failures
 
-    if (dedup is None) == (stop is None) or (dedup is not None and target is None):
-        raise ValueError("give stop without dedup, or dedup with target")
+    if stop is None and target is None:
+        raise ValueError("give stop, target, or both")
+    if dedup is not None and target is None:
+        raise ValueError("dedup needs a target (duplicates are skipped, so stop alone does not fix the count)")
     started = time.perf_counter()
     path = os.fspath(out_path)
     fail_path = failures_path(path)
     digest = config.digest
-    deduper = None
-    if dedup is not None:
-        from jaxsynth.dataset.dedup import Deduplicator
-
-        deduper = Deduplicator(dedup)
+    deduper = Deduplicator(dedup) if isinstance(dedup, str) else dedup
     existing = existing_failures = 0
     next_index = start
     resumed_at = None
@@ -285,37 +304,41 @@ def run_indices(
         )
         next_index = max(start, last + 1)
         resumed_at = next_index
-    else:
+    elif not append:
         with contextlib.suppress(FileNotFoundError):
             os.remove(fail_path)
 
+    wanted = max(0, target - existing) if target is not None else None
     if stop is not None:
         indices: Iterable[int] = range(next_index, stop)
-        planned = max(0, stop - next_index)
+        planned = max(0, stop - next_index) if wanted is None else min(wanted, max(0, stop - next_index))
     else:
         indices = itertools.count(next_index)
-        planned = max(0, (target or 0) - existing)
-    abort_after = min(ABORT_AFTER, planned) if stop is not None else ABORT_AFTER
-    use_pool = isolate if isolate is not None else workers > 1
+        planned = wanted or 0
+    abort_after = min(ABORT_AFTER, planned) if deduper is None else ABORT_AFTER
+    use_pool = pool is not None or (isolate if isolate is not None else workers > 1)
     workers = max(1, min(workers, planned)) if planned else 1
+    own_pool = pool is None
 
     stats = Profile() if profile else None
-    written = new_failures = duplicates = 0
-    size = 0
+    written = new_failures = duplicates = replaced_before = 0
     first_failure: Outcome | None = None
     failure_stream = None
-    pool: WorkerPool | None = None
     in_process = contextlib.ExitStack()
     try:
-        stream = open(path, "ab" if resume else "wb", buffering=0)  # noqa: SIM115 - closed below
+        stream = open(path, "ab" if resume or append else "wb", buffering=0)  # noqa: SIM115 - closed below
     except OSError as exc:
         raise CorpusError(f"cannot write corpus {path!r}: {exc.strerror}") from None
     try:
         if planned == 0:
             outcomes: Iterator[Outcome] = iter(())
         elif use_pool:
-            pool = WorkerPool(config, seed, emit, fmt, workers, timeout=timeout, profile=profile, pin=pin)
-            pool.__enter__()
+            if pool is None:
+                pool = WorkerPool(config, seed, emit, fmt, workers, timeout=timeout, profile=profile, pin=pin)
+                pool.__enter__()
+            else:
+                pool.set_config(config)
+            replaced_before = pool.replaced
             outcomes = pool.run(indices)
         else:
             maker = RecordMaker(config, seed, emit, fmt, profile=profile)
@@ -324,14 +347,16 @@ def run_indices(
         with _progress(planned, progress) as bar:
             for outcome in outcomes:
                 tick = time.perf_counter()
+                next_index = outcome.index + 1
                 if outcome.ok:
-                    if deduper is not None and not deduper.accept(_payload(outcome.data, fmt), fmt):
+                    if deduper is not None and not deduper.accept_keys(*outcome.keys):  # type: ignore[misc]
                         duplicates += 1
                     else:
                         stream.write(outcome.data)
                         written += 1
-                        size += len(outcome.data)
                         bar.update(1)
+                        if on_record is not None:
+                            on_record(_payload(outcome.data, fmt))
                 else:
                     failure = Failure(
                         index=outcome.index,
@@ -345,7 +370,7 @@ def run_indices(
                     failure_stream.write(encode_failure(failure))
                     new_failures += 1
                     first_failure = first_failure or outcome
-                    if stop is not None:
+                    if deduper is None:
                         bar.update(1)
                     if written == 0 and new_failures >= abort_after:
                         raise GenerationError(
@@ -356,11 +381,11 @@ def run_indices(
                 if stats is not None:
                     stats.add(outcome.timings)
                     stats.add_writer("write", time.perf_counter() - tick)
-                if deduper is not None and existing + written >= (target or 0):
+                if wanted is not None and written >= wanted:
                     break
     finally:
         in_process.close()
-        if pool is not None:
+        if pool is not None and own_pool:
             pool.close()
         stream.close()
         if failure_stream is not None:
@@ -376,10 +401,11 @@ def run_indices(
         failures=existing_failures + new_failures,
         new_failures=new_failures,
         duplicates=duplicates,
-        replaced_workers=pool.replaced if pool is not None else 0,
+        replaced_workers=pool.replaced - replaced_before if pool is not None and planned else 0,
         resumed_at=resumed_at,
         profile=stats.table() if stats is not None else None,
         dedup=deduper.summary() if deduper is not None else None,
+        next_index=next_index,
     )
 
 
@@ -432,6 +458,36 @@ def generate(
         profile=profile,
         progress=progress,
         pin=pin,
+    )
+
+
+def run_spec(spec: GenerateSpec) -> RunSummary:
+    """Run a plain generation spec (not novelty: :mod:`jaxsynth.dataset.novelty` drives its epochs through
+    :func:`run_indices`) on its engine: Ray tasks, one shard, or the whole range locally."""
+    from jaxsynth.corpus.spec import SpecError
+
+    if spec.novelty is not None:
+        raise SpecError("a novelty spec runs through jaxsynth.dataset.novelty.generate_novelty")
+    timeout = spec.timeout if spec.timeout is not None else DEFAULT_TIMEOUT
+    if spec.engine == "ray":
+        from jaxsynth.corpus.ray_engine import generate_ray
+
+        return generate_ray(
+            spec.config, spec.seed, spec.n, spec.out, spec.emit, spec.format, address=spec.address,
+            num_shards=spec.num_shards, resume=spec.resume, isolate=spec.isolate is not False, timeout=timeout,
+            progress=spec.progress,
+        )
+    options: dict[str, Any] = dict(
+        workers=spec.workers, isolate=spec.isolate, timeout=timeout, resume=spec.resume, profile=spec.profile,
+        progress=spec.progress, pin=spec.pin,
+    )
+    if spec.shard is not None:
+        from jaxsynth.corpus.shards import generate_shard
+
+        return generate_shard(spec.config, spec.seed, *spec.shard, spec.n, spec.out, spec.emit, spec.format, **options)
+    return run_indices(
+        spec.config, spec.seed, spec.out, spec.format, spec.emit, 0, None if spec.dedup else spec.n,
+        target=spec.n if spec.dedup else None, dedup=spec.dedup, **options,
     )
 
 

@@ -64,6 +64,7 @@ class Outcome:
     data: bytes = b""
     message: str = ""
     timings: dict[str, float] | None = None
+    keys: tuple[str, str | None] | None = None  #: ``(graph_hash, JAXPR hash)`` of an ``ok`` record, for dedup
 
     @property
     def ok(self) -> bool:
@@ -152,14 +153,19 @@ def _serve(conn: multiprocessing.connection.Connection, maker: RecordMaker, faul
             index = conn.recv()
             if index is None:
                 return
+            if isinstance(index, tuple):  # ("config", config): the indices that follow use it
+                made = maker.made
+                maker = type(maker)(index[1], maker.seed, maker.emit, maker.format, profile=maker.profile)
+                maker.made = made  # the clear_caches() cadence counts records, whatever their config
+                continue
             if index in faults:
                 try:
                     _inject(faults[index], index)
                 except RuntimeError as exc:
-                    conn.send((index, "error", b"", f"RuntimeError: {exc}", None))
+                    conn.send((index, "error", b"", f"RuntimeError: {exc}", None, None))
                     continue
             outcome = maker.outcome(index)
-            conn.send((outcome.index, outcome.kind, outcome.data, outcome.message, outcome.timings))
+            conn.send((outcome.index, outcome.kind, outcome.data, outcome.message, outcome.timings, outcome.keys))
 
 
 # ---------------------------------------------------------------- the parent side
@@ -252,6 +258,19 @@ class WorkerPool:
                 slot.process.join()
             slot.conn.close()
         self.slots = []
+
+    def set_config(self, config: GrammarConfig) -> None:
+        """Make the indices given from now on with ``config`` (e.g. a novelty epoch's weights).
+
+        Live workers get it through their pipe, ahead of those indices; replacements start with
+        it. Call it between runs, when no index is in flight.
+        """
+        if config is self.args[0]:
+            return
+        self.args = (config, *self.args[1:])
+        for slot in self.slots:
+            with contextlib.suppress(OSError):
+                slot.conn.send(("config", config))
 
     def _replace(self, slot: _Slot) -> None:
         if slot.process.is_alive():
@@ -358,11 +377,11 @@ class WorkerPool:
                     slot.ready = True
                     slot.start_head_clock()
                     continue
-                index, kind, data, text, timings = message
+                index, kind, data, text, timings, keys = message
                 if slot.queue and slot.queue[0] == index:
                     slot.queue.popleft()
                     slot.start_head_clock()
-                done[index] = Outcome(index, kind, data, text, timings)
+                done[index] = Outcome(index, kind, data, text, timings, keys)
         except (EOFError, OSError):
             return False
         return True

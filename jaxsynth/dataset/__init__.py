@@ -2,8 +2,8 @@
 
 Modules (each imported on its own; none imports JAX at import time):
 
-- ``dedup``: :class:`~jaxsynth.dataset.dedup.Deduplicator`, structural (``graph_hash``) and textual
-  (JAXPR hash) duplicate detection over encoded records; used by ``jaxsynth generate --dedup``.
+- ``dedup``: moved to :mod:`jaxsynth.corpus.dedup` (the corpus layer dedups while generating); this
+  name re-exports it.
 - ``hlo``: a small reader of optimized-HLO text (opcodes, fusions, feature sets).
 - ``stats``, ``report``, ``plots``: ``jaxsynth stats`` (plots need matplotlib, the ``dataset`` extra).
 - ``split``: leakage-safe splits by structure, with held-out op combinations (``jaxsynth split``).

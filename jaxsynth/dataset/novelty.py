@@ -15,9 +15,11 @@ in index order:
    (``strength`` defaults to :data:`DEFAULT_STRENGTH`), rounded to 3 significant digits.
 
 Within an epoch records are independent (``record(i) = F(config_k, seed, i)``), so the output is
-byte-identical for any worker count, as with plain generation. Each epoch's records carry the digest
-of that epoch's derived config; ``<out>.novelty.json`` lists every epoch's index range, digest and op
-weights, and :func:`epoch_configs` rebuilds the configs from it (for ``jaxsynth replay --config``).
+byte-identical for any worker count, as with plain generation; every epoch runs through the corpus
+layer's one range runner (:func:`jaxsynth.corpus.run.run_indices`). Each epoch's records carry the
+digest of that epoch's derived config; ``<out>.novelty.json`` lists every epoch's index range, digest
+and op weights, and the base config's settings, so :func:`manifest_configs` rebuilds every epoch's
+config from the manifest alone (``jaxsynth replay`` finds it beside the corpus).
 """
 
 from __future__ import annotations
@@ -25,22 +27,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import multiprocessing
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import msgspec
 
-from jaxsynth.corpus.record import field_decoders, format_for, iter_raw, open_writer
+from jaxsynth.corpus.record import field_decoders, iter_raw
 from jaxsynth.dataset.hlo import hlo_features
 
 if TYPE_CHECKING:  # pragma: no cover
-    from jaxsynth.dataset.dedup import Deduplicator
+    from jaxsynth.corpus.dedup import Deduplicator
+    from jaxsynth.corpus.spec import GenerateSpec
     from jaxsynth.grammar import GrammarConfig
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "derived_config",
     "epoch_configs",
     "generate_novelty",
+    "manifest_configs",
     "manifest_path",
 ]
 
@@ -148,35 +151,6 @@ def derived_config(base: GrammarConfig, multipliers: dict[str, float]) -> Gramma
     return validate(msgspec.structs.replace(base, weights=weights, name=f"{base.name}+novelty"))
 
 
-# ---------------------------------------------------------------- workers
-_makers: dict[str, object] = {}
-
-
-_worker_scope = contextlib.ExitStack()  # held for the life of a pool process
-
-
-def _init_worker() -> None:
-    from jaxsynth.lowering import configure_jax_for_workers
-
-    configure_jax_for_workers(1)
-    from jaxsynth.corpus.collector import tuned_collector
-    from jaxsynth.corpus.generate import toolchain
-
-    toolchain()  # import JAX and start its backend, so the collector freezes them with the rest
-    _worker_scope.enter_context(tuned_collector())
-
-
-def _work(task: tuple[GrammarConfig, int, tuple[str, ...], str, int]) -> bytes:
-    from jaxsynth.corpus.run import RecordMaker
-
-    config, seed, emit, fmt, index = task
-    maker = _makers.get(config.digest)
-    if maker is None:
-        _makers.clear()
-        maker = _makers[config.digest] = RecordMaker(config, seed, emit, fmt)
-    return maker(index)  # type: ignore[operator]
-
-
 @dataclasses.dataclass(frozen=True)
 class NoveltySummary:
     records: int
@@ -186,18 +160,35 @@ class NoveltySummary:
     distinct_features: int
     manifest: str
     curve: tuple[tuple[int, int], ...]  #: (records written, distinct HLO features) after each epoch
+    failures: int = 0  #: indices that failed (listed in OUT.failures.jsonl), as in plain generation
+    replaced_workers: int = 0
 
     def __str__(self) -> str:
         rate = self.records / self.seconds if self.seconds > 0 else float("inf")
         return (
             f"{self.records} records in {self.seconds:.1f} s ({rate:.1f} records/s) -> {self.path}; "
             f"novelty over {self.epochs} epochs: {self.distinct_features} distinct optimized-HLO features"
+            + (f"; {self.failures} failed record(s) skipped" if self.failures else "")
         )
 
 
 def manifest_path(out_path: str | os.PathLike[str]) -> Path:
     """Where :func:`generate_novelty` writes its per-epoch manifest: ``<out>.novelty.json``."""
     return Path(os.fspath(out_path) + ".novelty.json")
+
+
+def manifest_configs(manifest: str | os.PathLike[str]) -> list[GrammarConfig]:
+    """The config of every epoch of a novelty run, from its manifest alone (the base config's settings
+    are stored in it), e.g. for ``jaxsynth replay``; checked against the stored digests."""
+    from jaxsynth.grammar import ConfigError, GrammarConfig
+    from jaxsynth.grammar.config import validate
+
+    try:
+        data = json.loads(Path(manifest).read_text())
+        base = validate(msgspec.convert(data["base_settings"], type=GrammarConfig))
+    except (OSError, ValueError, KeyError, TypeError, msgspec.ValidationError, ConfigError) as exc:
+        raise NoveltyError(f"cannot read the novelty manifest {os.fspath(manifest)}: {exc}") from None
+    return epoch_configs(base, manifest)
 
 
 def epoch_configs(base: GrammarConfig, manifest: str | os.PathLike[str]) -> list[GrammarConfig]:
@@ -218,10 +209,10 @@ def epoch_configs(base: GrammarConfig, manifest: str | os.PathLike[str]) -> list
 
 
 def generate_novelty(
-    config: GrammarConfig,
-    seed: int,
-    n: int,
-    out_path: str | os.PathLike[str],
+    config: GrammarConfig | GenerateSpec,
+    seed: int | None = None,
+    n: int | None = None,
+    out_path: str | os.PathLike[str] | None = None,
     workers: int = 1,
     emit: Iterable[str] | str = ("jaxpr", "stablehlo", "optimized_hlo"),
     fmt: str | None = None,
@@ -233,44 +224,81 @@ def generate_novelty(
 ) -> NoveltySummary:
     """Write records ``0 .. n-1`` of ``(config, seed)`` with novelty-guided op weights (module docstring).
 
-    With ``dedup``, duplicates are skipped (and do not count toward the feature statistics) and, as
-    in plain generation, ``n`` is the number of records written: indices run on until it is reached.
-    With ``resume``, the records already in ``out_path`` (from a run with the same config, seed,
-    epoch and strength, per its manifest) are kept and the run continues after them, giving the same
-    bytes as an uninterrupted run; ``n`` may be larger than the first run's.
+    Takes a :class:`~jaxsynth.corpus.spec.GenerateSpec` with ``novelty`` set (its epoch length),
+    or the same settings as arguments. Every epoch runs through the one range runner
+    (:func:`jaxsynth.corpus.run.run_indices`) in one pool of isolated workers kept across epochs (or
+    in this process for one worker), with the same failures file, crash/hang isolation and progress
+    as plain generation. With ``dedup``, duplicates are skipped (and do not count toward the feature
+    statistics) and, as in plain generation, ``n`` is the number of records written: indices run on
+    until it is reached. With ``resume``, the records already in ``out_path`` (from a run with the
+    same config, seed, epoch and strength, per its manifest) are kept and the run continues after
+    them, giving the same bytes as an uninterrupted run; ``n`` may be larger than the first run's.
     """
-    from jaxsynth.grammar import REGISTRY
-    from jaxsynth.lowering import parse_emit
+    from jaxsynth.corpus.spec import GenerateSpec, SpecError
 
-    if n < 0 or workers < 1 or epoch < 1:
-        raise NoveltyError(f"need n >= 0, workers >= 1 and epoch >= 1, got {n}, {workers}, {epoch}")
-    kinds = parse_emit(emit)
-    if "optimized_hlo" not in kinds:
+    if isinstance(config, GenerateSpec):
+        spec = config
+    else:
+        if seed is None or n is None or out_path is None:
+            raise TypeError("generate_novelty(config, seed, n, out_path, ...) or generate_novelty(spec)")
+        if n < 0 or workers < 1 or epoch < 1:
+            raise NoveltyError(f"need n >= 0, workers >= 1 and epoch >= 1, got {n}, {workers}, {epoch}")
+        try:
+            spec = GenerateSpec.build(
+                config, seed, n, out_path, emit=emit, fmt=fmt, workers=workers, novelty=epoch,
+                dedup=dedup.mode if dedup is not None else None, resume=resume, progress=progress,
+            )
+        except SpecError as exc:
+            raise NoveltyError(str(exc)) from None
+    if spec.novelty is None:
+        raise NoveltyError("the spec has no novelty epoch")
+    if dedup is None and spec.dedup is not None:
+        from jaxsynth.corpus.dedup import Deduplicator
+
+        dedup = Deduplicator(spec.dedup)
+    return _run(spec, strength, dedup)
+
+
+def _run(spec: GenerateSpec, strength: float, dedup: Deduplicator | None) -> NoveltySummary:
+    from jaxsynth.corpus.failures import failures_path
+    from jaxsynth.corpus.run import DEFAULT_TIMEOUT, run_indices
+    from jaxsynth.corpus.workers import WorkerPool
+    from jaxsynth.grammar import REGISTRY
+
+    config, seed, n, epoch, kind = spec.config, spec.seed, spec.n, spec.novelty, spec.format
+    assert epoch is not None
+    if "optimized_hlo" not in spec.emit:
         raise NoveltyError("novelty-guided generation needs optimized_hlo in emit")
-    kind = format_for(out_path, fmt)
-    existing = _existing(out_path, kind, config, seed, epoch, strength) if resume else []
+    out_path = spec.out
+    existing = _existing(out_path, kind, config, seed, epoch, strength) if spec.resume else []
     if (len(existing) if dedup is not None else existing[-1][0] + 1 if existing else 0) > n:
         raise NoveltyError(f"cannot resume {os.fspath(out_path)} to n={n}: it already holds more records")
+    if not existing:  # a fresh run: start from empty files, as plain generation does
+        with open(out_path, "wb"):
+            pass
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(failures_path(out_path))
     op_names = sorted(REGISTRY)
     state = NoveltyState(strength)
     epochs: list[dict[str, object]] = []
     curve: list[tuple[int, int]] = []
     started = time.perf_counter()
-    workers = max(1, min(workers, n))
-    pool = None
-    if workers > 1:
-        context = multiprocessing.get_context("spawn")  # never fork a process that may have loaded JAX
-        pool = context.Pool(workers, initializer=_init_worker)
-    kept = 0  # existing records consumed
+    workers = max(1, min(spec.workers, n))
+    timeout = spec.timeout if spec.timeout is not None else DEFAULT_TIMEOUT
+    isolated = spec.isolate if spec.isolate is not None else workers > 1
+    pool = WorkerPool(config, seed, spec.emit, kind, workers, timeout=timeout, pin=spec.pin) if isolated else None
+    kept = failures = replaced = 0  # existing records consumed; failed indices; replaced workers
+    written = 0  # records in the file: kept + new
+
+    def observe(payload: bytes) -> None:
+        state.add_encoded(payload, kind)
+
     try:
-        with open_writer(out_path, kind, append=bool(existing)) as writer, _progress(n, progress) as bar:
-            written = 0  # records in the file: kept + new
-
-            def done() -> bool:
-                return written >= n if dedup is not None else k * epoch >= n
-
+        if pool is not None:
+            pool.__enter__()
+        with _progress(n, spec.progress) as bar:
             k = 0
-            while not done():
+            while (written < n) if dedup is not None else (k * epoch < n):
                 start = k * epoch
                 stop = start + epoch if dedup is not None else min(n, start + epoch)
                 multipliers = state.multipliers(op_names)
@@ -294,32 +322,31 @@ def generate_novelty(
                     written += 1
                     first = index + 1
                     bar.update(1)
-                made = _records(pool, epoch_config, seed, first, stop, kinds, kind, workers) if first < stop else ()
-                for index, payload in enumerate(made, first):
-                    body = payload[:-1] if kind == "jsonl" else payload[4:]
-                    if dedup is not None:
-                        if written >= n:
-                            epochs[-1]["stop"] = index  # the rest of the last epoch is not needed
-                            break
-                        if not dedup.accept(body, kind):
-                            continue
-                    writer.write_encoded(payload)
-                    state.add_encoded(body, kind)
-                    written += 1
-                    bar.update(1)
+                if first < stop and written < n:
+                    summary = run_indices(
+                        epoch_config, seed, out_path, kind, spec.emit, first, stop,
+                        target=n - written if dedup is not None else None, append=True, dedup=dedup,
+                        on_record=observe, workers=workers, isolate=isolated, timeout=timeout, pin=spec.pin,
+                        pool=pool,
+                    )
+                    written += summary.new
+                    failures += summary.new_failures
+                    replaced += summary.replaced_workers
+                    bar.update(summary.new)
+                    if dedup is not None and written >= n:
+                        epochs[-1]["stop"] = summary.next_index  # the rest of the last epoch is not needed
                 curve.append((state.records, state.distinct_features))
                 k += 1
-            count = writer.count
     finally:
         if pool is not None:
-            pool.terminate()  # every result was consumed, or the rest is not needed
-            pool.join()
+            pool.close()
     manifest = manifest_path(out_path)
     manifest.write_text(
         json.dumps(
             {
                 "base_config": config.name,
                 "base_digest": config.digest,
+                "base_settings": msgspec.to_builtins(config),
                 "seed": seed,
                 "n": n,
                 "epoch": epoch,
@@ -329,17 +356,20 @@ def generate_novelty(
                 "curve": curve,
             },
             indent=1,
+            sort_keys=False,
         )
         + "\n"
     )
     return NoveltySummary(
-        records=kept + count,
+        records=written,
         seconds=time.perf_counter() - started,
         path=os.fspath(out_path),
         epochs=len(epochs),
         distinct_features=state.distinct_features,
         manifest=os.fspath(manifest),
         curve=tuple(curve),
+        failures=failures,
+        replaced_workers=replaced,
     )
 
 
@@ -366,27 +396,6 @@ def _existing(
         except msgspec.DecodeError as exc:
             raise NoveltyError(f"cannot resume {os.fspath(path)}: record {number} is unreadable ({exc})") from None
     return records
-
-
-def _records(
-    pool: object,
-    config: GrammarConfig,
-    seed: int,
-    start: int,
-    stop: int,
-    emit: tuple[str, ...],
-    fmt: str,
-    workers: int,
-) -> Iterator[bytes]:
-    if pool is None:
-        from jaxsynth.corpus.run import generate_range
-
-        yield from generate_range(config, seed, start, stop, emit, fmt)
-        return
-    from jaxsynth.corpus.run import chunksize_for
-
-    tasks = ((config, seed, emit, fmt, i) for i in range(start, stop))
-    yield from pool.imap(_work, tasks, chunksize=chunksize_for(stop - start, workers))  # type: ignore[attr-defined]
 
 
 def _progress(total: int, enabled: bool):  # type: ignore[no-untyped-def]

@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from jaxsynth.corpus.dedup import text_hash
 from jaxsynth.corpus.record import Record, iter_records
-from jaxsynth.dataset.dedup import text_hash
 from jaxsynth.dataset.hlo import parse_hlo
 
 __all__ = ["HLO_SKELETON", "IR_FIELDS", "CorpusStats", "Distribution", "StatsAccumulator", "corpus_stats", "tokenize"]

@@ -5,7 +5,7 @@ Public API::
     from jaxsynth.lowering import lower, parse_type, parse_emit
     texts = lower(fn, [parse_type("f32[16,4]")], emit=parse_emit("jaxpr,stablehlo"))
 
-Modules: ``core`` (tracing, lowering, compiling), ``normalize`` (pure text
+Modules: ``core`` (tracing, lowering, compiling), ``kinds`` (IR kinds, ``emit``; no JAX), ``normalize`` (pure text
 normalizers), ``argtypes`` (``"f32[16,4]"`` strings), ``workers`` (worker
 process environment), ``samples`` (a fixed function set for tests/benchmarks).
 
@@ -33,13 +33,13 @@ __all__ = [
 ]
 
 _SOURCES = {
-    "DEFAULT_EMIT": "core",
+    "DEFAULT_EMIT": "kinds",
     "FAST_COMPILE_OPTIONS": "core",
-    "IR_KINDS": "core",
+    "IR_KINDS": "kinds",
     "LoweredTexts": "core",
     "clear_caches": "core",
     "lower": "core",
-    "parse_emit": "core",
+    "parse_emit": "kinds",
     "format_type": "argtypes",
     "parse_type": "argtypes",
     "configure_jax_for_workers": "workers",
@@ -47,15 +47,8 @@ _SOURCES = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from .argtypes import format_type, parse_type
-    from .core import (
-        DEFAULT_EMIT,
-        FAST_COMPILE_OPTIONS,
-        IR_KINDS,
-        LoweredTexts,
-        clear_caches,
-        lower,
-        parse_emit,
-    )
+    from .core import FAST_COMPILE_OPTIONS, LoweredTexts, clear_caches, lower
+    from .kinds import DEFAULT_EMIT, IR_KINDS, parse_emit
     from .workers import configure_jax_for_workers
 
 

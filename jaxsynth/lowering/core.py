@@ -20,6 +20,7 @@ from typing import Any
 
 import jax
 
+from .kinds import DEFAULT_EMIT, IR_KINDS, parse_emit
 from .normalize import normalize_hlo, strip_mlir_locations
 
 __all__ = [
@@ -30,16 +31,13 @@ __all__ = [
     "IR_KINDS",
     "LEAN_JAX_CONFIG",
     "LoweredTexts",
+    "TEXT_COMPILE_OPTIONS",
     "clear_caches",
+    "compile_options",
     "compile_text",
     "lower",
     "parse_emit",
 ]
-
-#: Every IR kind :func:`lower` can emit, in canonical order.
-IR_KINDS: tuple[str, ...] = ("jaxpr", "stablehlo", "optimized_hlo", "hlo")
-#: What :func:`lower` emits when not told otherwise.
-DEFAULT_EMIT: tuple[str, ...] = ("jaxpr", "stablehlo", "optimized_hlo")
 
 #: XLA compile options that make CPU compilation cheaper without changing the
 #: optimized HLO text. ``xla_backend_optimization_level=0`` runs LLVM at -O0
@@ -57,6 +55,24 @@ DEFAULT_EMIT: tuple[str, ...] = ("jaxpr", "stablehlo", "optimized_hlo")
 FAST_COMPILE_OPTIONS: dict[str, str | bool | int] = {
     "xla_backend_optimization_level": 0,
 }
+
+#: XLA compile options passed to every compile, because they change the optimized HLO text and
+#: would otherwise come from the process (``XLA_FLAGS``, set or not by whoever started it).
+#: ``xla_cpu_multi_thread_eigen``: with Eigen's thread pool XLA:CPU keeps some transposes as a
+#: separate fusion that a one-thread compile folds into the ``dot`` (record 279 of seed 9 of the
+#: default config). Generation workers set it in ``XLA_FLAGS``
+#: (:func:`~jaxsynth.lowering.configure_jax_for_workers`) but an in-process run whose JAX loaded
+#: first did not, so ``--workers 1`` and ``--workers 2`` wrote different corpora. Passed here,
+#: the text no longer depends on how the process was configured (tests/test_determinism.py).
+TEXT_COMPILE_OPTIONS: dict[str, str | bool | int] = {
+    "xla_cpu_multi_thread_eigen": False,
+}
+
+
+def compile_options(fast_compile: bool = True) -> dict[str, str | bool | int]:
+    """The options every compile of :func:`lower` passes: :data:`TEXT_COMPILE_OPTIONS`, plus
+    :data:`FAST_COMPILE_OPTIONS` with ``fast_compile``."""
+    return {**TEXT_COMPILE_OPTIONS, **(FAST_COMPILE_OPTIONS if fast_compile else {})}
 
 
 #: Lowerings served by one shared MLIR context before it is replaced (0 disables sharing).
@@ -245,29 +261,6 @@ class LoweredTexts:
         return {k: v for k in IR_KINDS if (v := getattr(self, k)) is not None}
 
 
-def parse_emit(spec: str | Iterable[str]) -> tuple[str, ...]:
-    """Parse ``"jaxpr,stablehlo"`` (or an iterable of names) into a tuple of IR kinds.
-
-    Whitespace and empty items are ignored, duplicates removed, and the result
-    ordered as :data:`IR_KINDS`. Raises ``ValueError`` naming the bad item and
-    the allowed values, or if nothing is requested.
-    """
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
-    names: set[str] = set()
-    for item in items:
-        if not isinstance(item, str):
-            raise ValueError(f"IR kind must be a string, got {item!r}; allowed: {', '.join(IR_KINDS)}")
-        name = item.strip()
-        if not name:
-            continue
-        if name not in IR_KINDS:
-            raise ValueError(f"unknown IR kind {name!r} in emit={spec!r}; allowed: {', '.join(IR_KINDS)}")
-        names.add(name)
-    if not names:
-        raise ValueError(f"emit={spec!r} requests no IR kind; allowed: {', '.join(IR_KINDS)}")
-    return tuple(k for k in IR_KINDS if k in names)
-
-
 def clear_caches() -> None:
     """Drop JAX's tracing, lowering and compilation caches (wraps ``jax.clear_caches``).
 
@@ -307,12 +300,11 @@ def _check_arg_types(arg_types: Sequence[jax.ShapeDtypeStruct]) -> tuple[jax.Sha
 def compile_text(lowered: jax.stages.Lowered, fast_compile: bool = True) -> str:
     """Compile a ``Lowered`` and return its normalized optimized HLO text.
 
-    With ``fast_compile`` the :data:`FAST_COMPILE_OPTIONS` are passed; the text
-    is the same either way. Options are always passed as a dict, so the
-    result is never served from the ``Lowered`` object's own executable cache.
+    Passes :func:`compile_options` (with ``fast_compile`` the :data:`FAST_COMPILE_OPTIONS`; the
+    text is the same either way). Options are always passed as a dict, so the result is never
+    served from the ``Lowered`` object's own executable cache.
     """
-    options = dict(FAST_COMPILE_OPTIONS) if fast_compile else {}
-    text = lowered.compile(options).as_text()
+    text = lowered.compile(compile_options(fast_compile)).as_text()
     if text is None:  # pragma: no cover - backends without a text view
         raise RuntimeError("this XLA backend cannot print compiled HLO")
     return normalize_hlo(text)
@@ -380,8 +372,7 @@ def _lower(
             hlo = normalize_hlo(lowered.as_text(dialect="hlo", debug_info=False))
             clock.lap("hlo")
         if "optimized_hlo" in kinds:
-            options = dict(FAST_COMPILE_OPTIONS) if fast_compile else {}
-            compiled = lowered.compile(options)
+            compiled = lowered.compile(compile_options(fast_compile))
             clock.lap("compile")
             text = compiled.as_text()
             if text is None:  # pragma: no cover - backends without a text view
