@@ -5,13 +5,15 @@ from __future__ import annotations
 from jaxsynth.grammar.ops_control import CONTROL_OPS, ControlSpec
 from jaxsynth.grammar.ops_elementwise import ELEMENTWISE_OPS
 from jaxsynth.grammar.ops_indexing import INDEXING_OPS
+from jaxsynth.grammar.ops_linalg import LINALG_OPS
 from jaxsynth.grammar.ops_sort import SORT_OPS
 from jaxsynth.grammar.ops_tensor import TENSOR_OPS
+from jaxsynth.grammar.ops_window import WINDOW_OPS
 from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
 
 Spec = OpSpec | ControlSpec
 
-OPS: tuple[OpSpec, ...] = ELEMENTWISE_OPS + TENSOR_OPS + INDEXING_OPS + SORT_OPS
+OPS: tuple[OpSpec, ...] = ELEMENTWISE_OPS + TENSOR_OPS + INDEXING_OPS + SORT_OPS + WINDOW_OPS + LINALG_OPS
 CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS
 
 
