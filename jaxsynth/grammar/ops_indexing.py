@@ -12,8 +12,8 @@ from __future__ import annotations
 import libcst as cst
 import numpy as np
 
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, atom, attribute, call, literal, method
 from jaxsynth.grammar.ops_tensor import _power_bound
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, atom, attribute, call, literal, method
 from jaxsynth.grammar.types import ALL, NUMERIC, DType, Interval, TensorType
 
 INDEX = DType.int32

@@ -340,6 +340,6 @@ LINALG_OPS: tuple[OpSpec, ...] = (
         lambda i, t, o, p: _loose(0.0, _sigma_max(t[0], i[0])),
         lambda a, p: np.linalg.svd(np.asarray(a[0], dtype=np.float64), compute_uv=False),
         lambda a, p: call("jnp.linalg.svd", a[0], compute_uv=False), differentiable=False),
-    _op("svd_fn", "svd_fn", _propose_svd_fn, lambda t, p: _matrix(t[0]), _svd_fn_range, _svd_fn_reference, _svd_fn_render,
-        differentiable=False),
+    _op("svd_fn", "svd_fn", _propose_svd_fn, lambda t, p: _matrix(t[0]), _svd_fn_range, _svd_fn_reference,
+        _svd_fn_render, differentiable=False),
 )

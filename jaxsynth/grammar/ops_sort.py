@@ -12,8 +12,8 @@ import math
 import libcst as cst
 import numpy as np
 
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dotted, literal
 from jaxsynth.grammar.ops_tensor import _power_bound
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dotted, literal
 from jaxsynth.grammar.types import FLOATS, NUMERIC, DType, Interval, TensorType
 
 MAX_RANK = 3
