@@ -22,7 +22,7 @@ STRUCT = [spec for spec in OPS if spec.category in FAMILIES]
 def _cases(spec, dtype, count: int):
     """Up to ``count`` cases of ``spec`` with distinct sources."""
     seen, cases = set(), []
-    for start in range(0, 40 * count, 37):
+    for start in range(0, 600, 23):
         case = find_case(spec, dtype, tries=60, start=start)
         if case is None or (key := (case.source(), tuple(map(str, case.types)))) in seen:
             continue
