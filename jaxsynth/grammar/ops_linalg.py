@@ -306,8 +306,10 @@ def _svd_fn_render(args, params):
 
 
 def _op(name, family, propose, type_rule, range_rule, reference, render, differentiable=True):
+    # Ops that need a square result are weighted up: the sampler asks for a square matrix only now and then.
+    weight = 2.5 if propose is _propose_square else 1.0
     return OpSpec(name=name, category="decomposition", family=family, dtypes=LINALG_FLOATS, propose=propose,
-                  type_rule=type_rule, range_rule=range_rule, reference=reference, render=render,
+                  type_rule=type_rule, range_rule=range_rule, reference=reference, render=render, weight=weight,
                   differentiable=differentiable)
 
 

@@ -71,8 +71,8 @@ def _propose_conv(t: TensorType, ctx: Context) -> Proposal | None:
     rhs_dil = tuple(2 if ctx.draw.bernoulli(0.2) else 1 for _ in range(nd))
     strides = tuple(2 if ctx.draw.bernoulli(0.3) else 1 for _ in range(nd))
     mode = ctx.draw.choice(("VALID", "SAME", "explicit"))
-    if mode == "SAME" and any(d > 1 for d in lhs_dil):
-        mode = "explicit"  # string padding is not defined for lhs dilation
+    if any(d > 1 for d in lhs_dil):
+        mode = "explicit"  # string padding is not accepted with lhs dilation
     kernel, spatial, pads = [], [], []
     for o, s, ld, rd in zip(out_spatial, strides, lhs_dil, rhs_dil, strict=True):
         k = ctx.draw.randint(1, 3)
