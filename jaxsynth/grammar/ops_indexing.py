@@ -1,6 +1,8 @@
 """Dynamic indexing: traced start indices, gathers and scatters.
 
-Every index is an int32 value computed in the program. Its operand carries a ``need`` interval, so
+Every index is an int32 value computed in the program. Under x64 a Python integer is int64, and
+``lax.dynamic_slice`` wants start indices of one type, so x64 programs slice one axis with the ``*_in_dim``
+forms (which build the other starts in the index's own type). Its operand carries a ``need`` interval, so
 the sampler only builds index values that are in bounds by construction, and every range rule here
 re-checks the index intervals (it returns ``None`` when they could leave the axis). Duplicate indices
 only reach the order-independent scatter combiners (add, multiply, min, max); ``.at[...].set`` takes a
@@ -52,11 +54,12 @@ def _propose_dynamic_slice(t: TensorType, ctx: Context) -> Proposal | None:
     if t.rank == 0 or t.rank > MAX_INDEX_RANK:
         return None
     extras = [ctx.draw.randint(0, 3) if ctx.draw.bernoulli(0.6) else 0 for _ in t.shape]
-    if not any(extras):
+    if not any(extras) or ctx.x64:
+        extras = [0] * t.rank
         extras[ctx.draw.randint(0, t.rank - 1)] = ctx.draw.randint(1, 3)
     x = t.with_shape(tuple(d + e for d, e in zip(t.shape, extras, strict=True)))
     axes = tuple(i for i, e in enumerate(extras) if e)
-    style = "in_dim" if len(axes) == 1 and ctx.draw.bernoulli(0.3) else "full"
+    style = "in_dim" if ctx.x64 or (len(axes) == 1 and ctx.draw.bernoulli(0.3)) else "full"
     operands = (Operand(x),) + tuple(index_operand(extras[i] + 1) for i in axes)
     return Proposal(operands, {"axes": axes, "sizes": t.shape, "style": style})
 
@@ -113,11 +116,13 @@ def _propose_dynamic_update_slice(t: TensorType, ctx: Context) -> Proposal | Non
     if t.rank == 0 or t.rank > MAX_INDEX_RANK or max(t.shape) < 2:
         return None
     update = [ctx.draw.randint(1, d) for d in t.shape]
+    if ctx.x64:
+        update = list(t.shape)
     if all(u == d for u, d in zip(update, t.shape, strict=True)):
         axis = ctx.draw.choice([i for i, d in enumerate(t.shape) if d >= 2])
         update[axis] = ctx.draw.randint(1, t.shape[axis] - 1)
     axes = tuple(i for i, (u, d) in enumerate(zip(update, t.shape, strict=True)) if u < d)
-    style = "in_dim" if len(axes) == 1 and ctx.draw.bernoulli(0.3) else "full"
+    style = "in_dim" if ctx.x64 or (len(axes) == 1 and ctx.draw.bernoulli(0.3)) else "full"
     operands = (Operand(t), Operand(t.with_shape(tuple(update)))) + tuple(
         index_operand(t.shape[i] - update[i] + 1) for i in axes)
     return Proposal(operands, {"axes": axes, "style": style, "rank": t.rank})
