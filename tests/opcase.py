@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
+import jax
+import jax.lax as lax
+import jax.numpy as jnp
 import libcst as cst
 import msgspec
 import numpy as np
 
 from jaxsynth.grammar import DType, GrammarConfig, Interval, OpSpec, TensorType
 from jaxsynth.grammar.opspec import Proposal, literal
-from jaxsynth.grammar.types import X64_ONLY
-from jaxsynth.synth.interpret import random_array
+from jaxsynth.grammar.types import FLOATS, X64_ONLY
+from jaxsynth.synth.interpret import compute_dtype, random_array
 from jaxsynth.synth.sample import proposal_context
 
 FLOAT_CANDIDATES = ((-3.0, 3.0), (0.5, 2.0), (-1.0, 1.0), (0.1, 1.0), (1.0, 3.0), (-2.0, -0.5))
@@ -59,10 +63,17 @@ def _operand_interval(t: TensorType, need: Interval | None, choice: int) -> Inte
     return None if bounds is None else _intersect(bounds, lo, hi)
 
 
-def find_case(spec: OpSpec, dtype: DType, tries: int = 400) -> OpCase | None:
-    """A proposal of ``spec`` with an operand of ``dtype`` whose domain holds on some candidate ranges."""
-    config = msgspec.convert({"types": {"dtypes": {dtype.name: 1.0}}}, GrammarConfig)
-    for attempt in range(tries):
+@functools.lru_cache(maxsize=None)
+def _config(dtype: DType) -> GrammarConfig:
+    """One config per dtype, so the sampler's per-config tables are built once."""
+    return msgspec.convert({"types": {"dtypes": {dtype.name: 1.0}}}, GrammarConfig)
+
+
+def find_case(spec: OpSpec, dtype: DType, tries: int = 400, start: int = 0) -> OpCase | None:
+    """A proposal of ``spec`` with an operand of ``dtype`` whose domain holds on some candidate ranges
+    (the first one from attempt ``start`` on; different starts give different cases)."""
+    config = _config(dtype)
+    for attempt in range(start, start + tries):
         ctx = proposal_context(config, seed=attempt, index=0)
         out_dtype = TEST_DTYPES[attempt % len(TEST_DTYPES)]
         rank = (attempt // len(TEST_DTYPES)) % 4
@@ -104,3 +115,47 @@ def _literal_in(r: Interval, dtype: DType) -> float | int:
         return min(2, int(r.hi))
     mid = (r.lo + r.hi) / 2
     return float(np.float16(mid)) if math.isfinite(mid) else float(r.lo)
+
+
+def _tolerance(dtype: DType, scale: float) -> tuple[float, float]:
+    if dtype not in FLOATS:
+        return 0.0, 0.0
+    eps = {DType.float32: 1e-6, DType.float16: 1e-3, DType.bfloat16: 8e-3}[dtype]
+    return 8 * eps, 8 * eps * max(1.0, scale)
+
+
+def check_case(case: OpCase, runs: int = 3) -> None:
+    """eval_shape agrees with the type rule; JAX agrees with the reference; values lie in the interval."""
+    spec = case.spec
+    namespace = {"jax": jax, "jnp": jnp, "lax": lax}
+    exec(case.source(), namespace)
+    fn = namespace["op"]
+    array_types = [t for i, t in enumerate(case.types) if i not in case.literals]
+    structs = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in array_types]
+
+    shape = jax.eval_shape(fn, *structs)
+    assert (shape.shape, np.dtype(shape.dtype)) == (case.out.shape, case.out.dtype.np_dtype), case.source()
+
+    rng = np.random.default_rng(0)
+    for _ in range(runs):
+        arrays = case.arrays(rng)
+        got = np.asarray(jax.jit(fn)(*arrays))
+        feed = iter(arrays)
+        operands = [
+            np.asarray(case.literals[i]) if i in case.literals else next(feed).astype(compute_dtype(t))
+            for i, t in enumerate(case.types)
+        ]
+        with np.errstate(all="ignore"):
+            want = np.asarray(spec.reference(operands, case.proposal.params))
+        want = want.astype(case.out.dtype.np_dtype)
+        rtol, atol = _tolerance(case.out.dtype, case.result.mag)
+        if case.out.dtype.is_float:
+            np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol,
+                                       err_msg=case.source())
+            assert np.all(np.isfinite(got.astype(np.float64)))
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=case.source())
+        values = got.astype(np.float64)
+        assert np.all(values >= case.result.lo) and np.all(values <= case.result.hi), (
+            f"{spec.name}: values {values.min()}..{values.max()} outside declared {case.result}"
+        )

@@ -7,7 +7,7 @@ import pytest
 from jaxsynth.grammar import ConfigError, builtin_names, load_config, parse_config
 
 BUILTINS = ["control-flow", "default", "elementwise", "low-precision-ints", "nn-special", "numerics",
-            "reductions-linalg"]
+            "reductions-linalg", "structured"]
 
 
 def test_builtins_ship_and_load():

@@ -3,60 +3,16 @@ reference on random in-domain inputs, and every result lies inside the op's decl
 
 from __future__ import annotations
 
-import jax
-import jax.lax as lax
-import jax.numpy as jnp
-import numpy as np
 import pytest
-from opcase import TEST_DTYPES, find_case
+from opcase import TEST_DTYPES, check_case, find_case
 
-from jaxsynth.grammar import OPS, DType
-from jaxsynth.grammar.types import FLOATS
-from jaxsynth.synth.interpret import compute_dtype
+from jaxsynth.grammar import OPS
 
 CASES = [(spec, d) for spec in OPS for d in TEST_DTYPES if d in spec.dtypes]
-
-
-def _tolerance(dtype: DType, scale: float) -> tuple[float, float]:
-    if dtype not in FLOATS:
-        return 0.0, 0.0
-    eps = {DType.float32: 1e-6, DType.float16: 1e-3, DType.bfloat16: 8e-3}[dtype]
-    return 8 * eps, 8 * eps * max(1.0, scale)
 
 
 @pytest.mark.parametrize(("spec", "dtype"), CASES, ids=[f"{s.name}-{d.name}" for s, d in CASES])
 def test_op(spec, dtype):
     case = find_case(spec, dtype)
     assert case is not None, f"no in-domain proposal of {spec.name} takes {dtype.name}"
-    namespace = {"jax": jax, "jnp": jnp, "lax": lax}
-    exec(case.source(), namespace)
-    fn = namespace["op"]
-    array_types = [t for i, t in enumerate(case.types) if i not in case.literals]
-    structs = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in array_types]
-
-    shape = jax.eval_shape(fn, *structs)
-    assert (shape.shape, np.dtype(shape.dtype)) == (case.out.shape, case.out.dtype.np_dtype), case.source()
-
-    rng = np.random.default_rng(0)
-    for _ in range(3):
-        arrays = case.arrays(rng)
-        got = np.asarray(jax.jit(fn)(*arrays))
-        feed = iter(arrays)
-        operands = [
-            np.asarray(case.literals[i]) if i in case.literals else next(feed).astype(compute_dtype(t))
-            for i, t in enumerate(case.types)
-        ]
-        with np.errstate(all="ignore"):
-            want = np.asarray(spec.reference(operands, case.proposal.params))
-        want = want.astype(case.out.dtype.np_dtype)
-        rtol, atol = _tolerance(case.out.dtype, case.result.mag)
-        if case.out.dtype.is_float:
-            np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol,
-                                       err_msg=case.source())
-            assert np.all(np.isfinite(got.astype(np.float64)))
-        else:
-            np.testing.assert_array_equal(got, want, err_msg=case.source())
-        values = got.astype(np.float64)
-        assert np.all(values >= case.result.lo) and np.all(values <= case.result.hi), (
-            f"{spec.name}: values {values.min()}..{values.max()} outside declared {case.result}"
-        )
+    check_case(case)

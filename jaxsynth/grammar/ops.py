@@ -6,13 +6,20 @@ from jaxsynth.grammar.ops_bits import BITS_OPS, GRADIENT_OPS
 from jaxsynth.grammar.ops_control import CONTROL_OPS, ControlSpec
 from jaxsynth.grammar.ops_elementwise import ELEMENTWISE_OPS
 from jaxsynth.grammar.ops_index import INDEX_OPS
+from jaxsynth.grammar.ops_indexing import INDEXING_OPS
+from jaxsynth.grammar.ops_linalg import LINALG_OPS
 from jaxsynth.grammar.ops_nn import NN_OPS
+from jaxsynth.grammar.ops_sort import SORT_OPS
 from jaxsynth.grammar.ops_tensor import TENSOR_OPS
+from jaxsynth.grammar.ops_window import WINDOW_OPS
 from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
 
 Spec = OpSpec | ControlSpec
 
-OPS: tuple[OpSpec, ...] = ELEMENTWISE_OPS + TENSOR_OPS + NN_OPS + BITS_OPS + GRADIENT_OPS + INDEX_OPS
+OPS: tuple[OpSpec, ...] = (
+    ELEMENTWISE_OPS + TENSOR_OPS + NN_OPS + BITS_OPS + GRADIENT_OPS + INDEX_OPS
+    + INDEXING_OPS + SORT_OPS + WINDOW_OPS + LINALG_OPS
+)
 CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS
 
 

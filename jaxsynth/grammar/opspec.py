@@ -36,6 +36,10 @@ CATEGORIES = (
     "bits",
     "index",
     "gradient",
+    "indexing",
+    "sorting",
+    "window",
+    "decomposition",
 )
 
 
@@ -49,10 +53,12 @@ class Draw(Protocol):
 
 
 class Context(Protocol):
-    """What ``propose`` may consult: the draw, the program's dim pool and the allowed dtypes."""
+    """What ``propose`` may consult: the draw, the program's dim pool, the allowed dtypes and whether
+    the program runs under x64 (where JAX's default integer result type is int64)."""
 
     draw: Draw
     dims: tuple[int, ...]
+    x64: bool
 
     def pick_dim(self) -> int: ...
     def pick_dtype(self, allowed: frozenset[DType]) -> DType | None: ...

@@ -1,0 +1,347 @@
+"""Dense linear algebra on well-conditioned matrices built by construction.
+
+Every factorization or solve takes a sampled matrix ``a`` and works on ``S = a @ a.T + c * I`` (or
+``a.T @ a + c * I``) with ``c >= 1``, which the rendering builds itself. ``S`` is symmetric positive
+definite with eigenvalues in ``[c, c + ||a||_F**2]``, so ``||inv(S)|| <= 1/c`` and every interval rule
+below follows from norm bounds; an ``a`` whose interval allows a condition number above ``COND_CAP``
+is rejected (float32 results would carry too little accuracy to compare).
+
+Outputs that are unique only up to sign or rotation are used in a form that is unique:
+``|Q|`` and ``|R|`` of a QR factorization (the factors of a full-rank matrix are unique up to the
+signs of Q's columns and R's rows), the matrix function ``V f(w) V^T`` built from ``eigh`` (unique even
+for repeated eigenvalues) and ``U f(s) V^T`` built from the SVD with ``f(0) = 0``. Eigenvalues and
+singular values are used as they are.
+
+An operand that is not a plain name is bound once with an assignment expression,
+``(gram := <expr>) @ gram.T``, so it is computed once (Python evaluates left to right, so nested
+bindings of the same name stay correct).
+"""
+
+from __future__ import annotations
+
+import math
+
+import libcst as cst
+import numpy as np
+
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, attribute, binop, call, literal, paren
+from jaxsynth.grammar.types import DType, Interval, TensorType
+
+LINALG_FLOATS = frozenset({DType.float32, DType.float64})
+#: Largest allowed bound on cond(S) = lambda_max / c.
+COND_CAP = 1000.0
+SHIFTS = (1.0, 2.0, 4.0)
+#: Relative slack added to every bound (rounding inside a factorization is not one op's rounding).
+SLACK = 1e-3
+
+
+def _loose(lo: float, hi: float) -> Interval:
+    pad = SLACK * max(abs(lo), abs(hi), 1.0)
+    return Interval(lo - pad, hi + pad)
+
+
+def _symmetric(bound: float) -> Interval:
+    return _loose(-bound, bound)
+
+
+def _bind(expr: cst.BaseExpression, name: str) -> tuple[cst.BaseExpression, cst.BaseExpression]:
+    """``expr`` for its first use and a name for the later ones (an assignment expression unless it is a name)."""
+    if isinstance(expr, cst.Name):
+        return expr, expr
+    return paren(cst.NamedExpr(target=cst.Name(name), value=expr)), cst.Name(name)
+
+
+def _index(expr: cst.BaseExpression, i: int) -> cst.Subscript:
+    return cst.Subscript(value=expr, slice=[cst.SubscriptElement(cst.Index(literal(i)))])
+
+
+# ---------------------------------------------------------------- S = a a^T + c I
+
+
+def _propose_gram(ctx: Context, n: int, dtype: DType) -> tuple[Operand, dict]:
+    m = ctx.pick_dim()
+    gram = ctx.draw.choice(("outer", "inner"))
+    shape = (n, m) if gram == "outer" else (m, n)
+    return Operand(TensorType(dtype, shape)), {"n": n, "m": m, "gram": gram, "c": ctx.draw.choice(SHIFTS)}
+
+
+def _gram_bounds(a: Interval, params) -> tuple[float, float] | None:
+    """(largest diagonal entry, largest eigenvalue) bounds of S, or None above the condition cap."""
+    square = a.mag**2
+    diagonal = params["c"] + params["m"] * square
+    top = params["c"] + params["n"] * params["m"] * square
+    return (diagonal, top) if top <= COND_CAP * params["c"] else None
+
+
+def gram_reference(a: np.ndarray, params) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    product = a @ a.T if params["gram"] == "outer" else a.T @ a
+    return product + params["c"] * np.eye(params["n"])
+
+
+def gram_render(a: cst.BaseExpression, params) -> cst.BaseExpression:
+    first, again = _bind(a, "gram")
+    if params["gram"] == "outer":
+        product = binop(first, cst.MatrixMultiply, attribute(again, "T"))
+    else:
+        product = binop(attribute(first, "T"), cst.MatrixMultiply, again)
+    eye = call("jnp.eye", literal(params["n"]), dtype=attribute(again, "dtype"))
+    return binop(product, cst.Add, binop(literal(params["c"]), cst.Multiply, eye))
+
+
+def _check_gram(a: TensorType, params) -> None:
+    n, m = params["n"], params["m"]
+    if a.dtype not in LINALG_FLOATS or a.shape != ((n, m) if params["gram"] == "outer" else (m, n)):
+        raise TypeError(f"{a} is not the {params['gram']} Gram operand of an {n}x{n} matrix")
+
+
+def _propose_square(t: TensorType, ctx: Context) -> Proposal | None:
+    if t.dtype not in LINALG_FLOATS or t.rank != 2 or t.shape[0] != t.shape[1]:
+        return None
+    operand, params = _propose_gram(ctx, t.shape[0], t.dtype)
+    params["part"] = ctx.draw.randint(0, 1)
+    params["fn"] = ctx.draw.choice(("sqrt", "log"))
+    return Proposal((operand,), params)
+
+
+def _square_type(types, params):
+    _check_gram(types[0], params)
+    return types[0].with_shape((params["n"], params["n"]))
+
+
+# ---------------------------------------------------------------- cholesky, inv, eigh, qr
+
+
+def _cholesky_range(ins, types, out, params):
+    bounds = _gram_bounds(ins[0], params)
+    return None if bounds is None else _symmetric(math.sqrt(bounds[0]))
+
+
+def _inv_range(ins, types, out, params):
+    return None if _gram_bounds(ins[0], params) is None else _symmetric(1.0 / params["c"])
+
+
+_FNS = {"sqrt": (np.sqrt, "jnp.sqrt"), "log": (np.log, "jnp.log")}
+
+
+def _eigh_fn_range(ins, types, out, params):
+    bounds = _gram_bounds(ins[0], params)
+    return None if bounds is None else _symmetric(float(_FNS[params["fn"]][0](bounds[1])))
+
+
+def _eigh_fn_reference(args, params):
+    w, v = np.linalg.eigh(gram_reference(args[0], params))
+    return (v * _FNS[params["fn"]][0](w)) @ v.T
+
+
+def _eigh_fn_render(args, params):
+    first, again = _bind(call("jnp.linalg.eigh", gram_render(args[0], params)), "eig")
+    scaled = binop(_index(first, 1), cst.Multiply, call(_FNS[params["fn"]][1], _index(again, 0)))
+    return binop(scaled, cst.MatrixMultiply, attribute(_index(again, 1), "T"))
+
+
+def _qr_range(ins, types, out, params):
+    bounds = _gram_bounds(ins[0], params)
+    if bounds is None:
+        return None
+    return _loose(0.0, 1.0) if params["part"] == 0 else _loose(0.0, math.sqrt(params["n"]) * bounds[0])
+
+
+def _qr_reference(args, params):
+    return np.abs(np.linalg.qr(gram_reference(args[0], params))[params["part"]])
+
+
+def _qr_render(args, params):
+    return call("jnp.abs", _index(call("jnp.linalg.qr", gram_render(args[0], params)), params["part"]))
+
+
+# ---------------------------------------------------------------- eigenvalues, slogdet
+
+
+def _propose_eigvals(t, ctx):
+    if t.dtype not in LINALG_FLOATS or t.rank != 1:
+        return None
+    operand, params = _propose_gram(ctx, t.shape[0], t.dtype)
+    params["style"] = ctx.draw.choice(("eigh", "eigvalsh"))
+    return Proposal((operand,), params)
+
+
+def _eigvals_range(ins, types, out, params):
+    bounds = _gram_bounds(ins[0], params)
+    return None if bounds is None else _loose(params["c"], bounds[1])
+
+
+def _eigvals_render(args, params):
+    s = gram_render(args[0], params)
+    return call("jnp.linalg.eigvalsh", s) if params["style"] == "eigvalsh" else _index(call("jnp.linalg.eigh", s), 0)
+
+
+def _propose_slogdet(t, ctx):
+    if t.dtype not in LINALG_FLOATS or t.rank != 0:
+        return None
+    operand, params = _propose_gram(ctx, ctx.pick_dim(), t.dtype)
+    return Proposal((operand,), params)
+
+
+def _slogdet_range(ins, types, out, params):
+    bounds = _gram_bounds(ins[0], params)
+    if bounds is None:
+        return None
+    n = params["n"]
+    return _loose(n * math.log(params["c"]), n * math.log(bounds[0]))  # Hadamard: det S <= prod S_ii
+
+
+def _slogdet_reference(args, params):
+    return np.linalg.slogdet(gram_reference(args[0], params))[1]
+
+
+# ---------------------------------------------------------------- solves
+
+
+def _propose_solve(t, ctx):
+    if t.dtype not in LINALG_FLOATS or t.rank not in (1, 2):
+        return None
+    operand, params = _propose_gram(ctx, t.shape[0], t.dtype)
+    params["lower"] = ctx.draw.bernoulli(0.7)
+    params["trans"] = ctx.draw.choice((0, 0, 1))
+    return Proposal((operand, Operand(t)), params)
+
+
+def _solve_type(types, params):
+    a, b = types
+    _check_gram(a, params)
+    if b.dtype is not a.dtype or b.rank not in (1, 2) or b.shape[0] != params["n"]:
+        raise TypeError(f"solve: right-hand side {b} does not match an {params['n']}x{params['n']} matrix")
+    return b
+
+
+def _solve_range(root: bool):
+    """|x_i| <= ||x||_2 <= ||inv(S)|| ||b||_2 with ||inv(S)|| <= 1/c (and ||inv(L)|| <= 1/sqrt(c) for the
+    Cholesky factor L of S)."""
+
+    def rule(ins, types, out, params):
+        if _gram_bounds(ins[0], params) is None:
+            return None
+        norm_b = math.sqrt(params["n"]) * ins[1].mag
+        return _symmetric(norm_b / (math.sqrt(params["c"]) if root else params["c"]))
+
+    return rule
+
+
+def _solve_reference(args, params):
+    return np.linalg.solve(gram_reference(args[0], params), np.asarray(args[1], dtype=np.float64))
+
+
+def _triangular(params, factor: np.ndarray) -> np.ndarray:
+    m = factor if params["lower"] else factor.T
+    return m.T if params["trans"] else m
+
+
+def _solve_triangular_reference(args, params):
+    factor = np.linalg.cholesky(gram_reference(args[0], params))
+    return np.linalg.solve(_triangular(params, factor), np.asarray(args[1], dtype=np.float64))
+
+
+def _solve_triangular_render(args, params):
+    factor = call("jnp.linalg.cholesky", gram_render(args[0], params))
+    if not params["lower"]:
+        factor = attribute(factor, "T")
+    kwargs = {"lower": params["lower"]}
+    if params["trans"]:
+        kwargs["trans"] = params["trans"]
+    return call("jax.scipy.linalg.solve_triangular", factor, args[1], **kwargs)
+
+
+def _lu_solve_render(args, params):
+    factors = call("jax.scipy.linalg.lu_factor", gram_render(args[0], params))
+    return call("jax.scipy.linalg.lu_solve", factors, args[1])
+
+
+# ---------------------------------------------------------------- SVD
+
+
+def _propose_svd(t, ctx):
+    if t.dtype not in LINALG_FLOATS or t.rank != 1:
+        return None
+    k, other = t.shape[0], ctx.pick_dim()
+    if other < k:
+        return None
+    shape = (k, other) if ctx.draw.bernoulli(0.5) else (other, k)
+    return Proposal((Operand(t.with_shape(shape)),), {})
+
+
+def _sigma_max(a: TensorType, x: Interval) -> float:
+    """||a||_2 <= ||a||_F <= sqrt(size) * max|a|."""
+    return math.sqrt(a.size) * x.mag
+
+
+def _matrix(t: TensorType) -> TensorType:
+    if t.rank != 2:
+        raise TypeError(f"svd: needs a matrix, got {t}")
+    return t
+
+
+def _propose_svd_fn(t, ctx):
+    if t.dtype not in LINALG_FLOATS or t.rank != 2:
+        return None
+    return Proposal((Operand(t),), {"fn": ctx.draw.choice(("identity", "sqrt"))})
+
+
+def _svd_fn_range(ins, types, out, params):
+    top = _sigma_max(types[0], ins[0])
+    return _symmetric(top if params["fn"] == "identity" else math.sqrt(top))
+
+
+def _svd_fn_reference(args, params):
+    u, s, vh = np.linalg.svd(np.asarray(args[0], dtype=np.float64), full_matrices=False)
+    return (u * (s if params["fn"] == "identity" else np.sqrt(s))) @ vh
+
+
+def _svd_fn_render(args, params):
+    first, again = _bind(call("jnp.linalg.svd", args[0], full_matrices=False), "usv")
+    s = _index(again, 1)
+    if params["fn"] == "sqrt":
+        s = call("jnp.sqrt", s)
+    return binop(binop(_index(first, 0), cst.Multiply, s), cst.MatrixMultiply, _index(again, 2))
+
+
+def _op(name, family, propose, type_rule, range_rule, reference, render, differentiable=True):
+    # Ops that need a square result are weighted up: the sampler asks for a square matrix only now and then.
+    weight = 2.5 if propose is _propose_square else 1.0
+    return OpSpec(name=name, category="decomposition", family=family, dtypes=LINALG_FLOATS, propose=propose,
+                  type_rule=type_rule, range_rule=range_rule, reference=reference, render=render, weight=weight,
+                  differentiable=differentiable)
+
+
+def _gram_op(fn: str):
+    return lambda a, p: call(fn, gram_render(a[0], p))
+
+
+LINALG_OPS: tuple[OpSpec, ...] = (
+    _op("cholesky", "cholesky", _propose_square, _square_type, _cholesky_range,
+        lambda a, p: np.linalg.cholesky(gram_reference(a[0], p)), _gram_op("jnp.linalg.cholesky")),
+    _op("inv", "inv", _propose_square, _square_type, _inv_range,
+        lambda a, p: np.linalg.inv(gram_reference(a[0], p)), _gram_op("jnp.linalg.inv")),
+    # The gradient of eigenvalues, of eigh's vectors and of singular values is not unique where they repeat
+    # (S = a a^T + cI repeats c whenever a is rank deficient), so these stay out of the gradient oracle.
+    _op("eigh_fn", "eigh_fn", _propose_square, _square_type, _eigh_fn_range, _eigh_fn_reference, _eigh_fn_render,
+        differentiable=False),
+    _op("qr", "qr", _propose_square, _square_type, _qr_range, _qr_reference, _qr_render, differentiable=False),
+    _op("eigh", "eigh", _propose_eigvals, lambda t, p: (_check_gram(t[0], p), t[0].with_shape((p["n"],)))[1],
+        _eigvals_range, lambda a, p: np.linalg.eigvalsh(gram_reference(a[0], p)), _eigvals_render,
+        differentiable=False),
+    _op("slogdet", "slogdet", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1],
+        _slogdet_range, _slogdet_reference,
+        lambda a, p: _index(call("jnp.linalg.slogdet", gram_render(a[0], p)), 1)),
+    _op("solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference,
+        lambda a, p: call("jnp.linalg.solve", gram_render(a[0], p), a[1])),
+    _op("lu_solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference, _lu_solve_render),
+    _op("solve_triangular", "solve", _propose_solve, _solve_type, _solve_range(True), _solve_triangular_reference,
+        _solve_triangular_render),
+    _op("svd", "svd", _propose_svd, lambda t, p: _matrix(t[0]).with_shape((min(t[0].shape),)),
+        lambda i, t, o, p: _loose(0.0, _sigma_max(t[0], i[0])),
+        lambda a, p: np.linalg.svd(np.asarray(a[0], dtype=np.float64), compute_uv=False),
+        lambda a, p: call("jnp.linalg.svd", a[0], compute_uv=False), differentiable=False),
+    _op("svd_fn", "svd_fn", _propose_svd_fn, lambda t, p: _matrix(t[0]), _svd_fn_range, _svd_fn_reference,
+        _svd_fn_render, differentiable=False),
+)

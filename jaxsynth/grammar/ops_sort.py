@@ -1,0 +1,232 @@
+"""Sorting and scans: ``jnp.sort``/``argsort``, ``lax.top_k``, ``lax.cummax``/``cummin``/``cumlogsumexp``
+and ``lax.associative_scan`` with a sampled associative combiner.
+
+Ties follow JAX's documented order: ``argsort(stable=True)`` keeps equal elements in index order and
+``top_k`` puts the lower index first; ``-0.0`` and ``0.0`` compare equal (as in numpy).
+"""
+
+from __future__ import annotations
+
+import math
+
+import libcst as cst
+import numpy as np
+
+from jaxsynth.grammar.ops_tensor import _power_bound
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dotted, literal
+from jaxsynth.grammar.types import FLOATS, NUMERIC, DType, Interval, TensorType
+
+MAX_RANK = 3
+
+
+def _same(ins, types, out, params) -> Interval:
+    return ins[0]
+
+
+def _propose_along_axis(dtypes: frozenset[DType], reverse: bool = False):
+    """Same-shape ops along one axis (sort, cummax, ...)."""
+
+    def propose(t: TensorType, ctx: Context) -> Proposal | None:
+        if t.rank == 0 or t.rank > MAX_RANK or t.dtype not in dtypes:
+            return None
+        params: dict = {"axis": ctx.draw.randint(0, t.rank - 1)}
+        if reverse:
+            params["reverse"] = ctx.draw.bernoulli(0.25)
+        return Proposal((Operand(t),), params)
+
+    return propose
+
+
+def _flip_if(x: np.ndarray, params) -> np.ndarray:
+    return np.flip(x, params["axis"]) if params.get("reverse") else x
+
+
+def _accumulate(ufunc):
+    def reference(args, params):
+        axis = params["axis"]
+        return _flip_if(ufunc.accumulate(_flip_if(args[0], params), axis=axis), params)
+
+    return reference
+
+
+def _render_cumulative(name: str):
+    def render(args, params):
+        kwargs = {"axis": params["axis"]}
+        if params.get("reverse"):
+            kwargs["reverse"] = True
+        return call(name, args[0], **kwargs)
+
+    return render
+
+
+# ---------------------------------------------------------------- sort / argsort / top_k
+
+
+def _propose_sort(t, ctx):
+    proposal = _propose_along_axis(NUMERIC)(t, ctx)
+    if proposal is not None:
+        proposal.params["descending"] = ctx.draw.bernoulli(0.2)
+    return proposal
+
+
+def _sort_reference(args, params):
+    out = np.sort(args[0], axis=params["axis"], kind="stable")
+    return np.flip(out, params["axis"]) if params["descending"] else out
+
+
+def _sort_render(args, params):
+    kwargs: dict = {"axis": params["axis"]}
+    if params["descending"]:
+        kwargs["descending"] = True
+    return call("jnp.sort", args[0], **kwargs)
+
+
+def _propose_argsort(t, ctx):
+    """int32 positions; never under x64, where ``argsort`` returns int64."""
+    if t.dtype is not DType.int32 or t.rank == 0 or t.rank > MAX_RANK or ctx.x64:
+        return None
+    source = ctx.pick_dtype(NUMERIC)
+    if source is None:
+        return None
+    return Proposal((Operand(t.with_dtype(source)),), {"axis": ctx.draw.randint(0, t.rank - 1)})
+
+
+def _argsort_reference(args, params):
+    return np.argsort(args[0], axis=params["axis"], kind="stable").astype(np.int32)
+
+
+def _positions(ins, types, out, params) -> Interval:
+    return Interval(0, types[0].shape[params["axis"]] - 1)
+
+
+def _propose_top_k(indices: bool):
+    def propose(t: TensorType, ctx: Context) -> Proposal | None:
+        if t.rank == 0 or t.rank > MAX_RANK:
+            return None
+        if indices:
+            if t.dtype is not DType.int32:
+                return None
+            source = ctx.pick_dtype(NUMERIC)
+        else:
+            source = t.dtype if t.dtype in NUMERIC else None
+        if source is None:
+            return None
+        axis = t.rank - 1 if ctx.draw.bernoulli(0.7) else ctx.draw.randint(0, t.rank - 1)
+        k = t.shape[axis]
+        n = k + ctx.draw.randint(0, 4)
+        if n < 1:
+            return None
+        shape = t.shape[:axis] + (n,) + t.shape[axis + 1 :]
+        return Proposal((Operand(TensorType(source, shape)),), {"k": k, "axis": axis, "last": axis == t.rank - 1})
+
+    return propose
+
+
+def _top_k_type(indices: bool):
+    def rule(types, params):
+        (x,) = types
+        axis, k = params["axis"], params["k"]
+        if axis >= x.rank or k > x.shape[axis]:
+            raise TypeError(f"top_k: k={k} larger than axis {axis} of {x}")
+        shape = x.shape[:axis] + (k,) + x.shape[axis + 1 :]
+        return TensorType(DType.int32 if indices else x.dtype, shape)
+
+    return rule
+
+
+def _top_k_reference(indices: bool):
+    def reference(args, params):
+        x, axis, k = args[0], params["axis"], params["k"]
+        order = np.argsort(-x.astype(np.float64), axis=axis, kind="stable")  # ties: lower index first
+        order = np.take(order, np.arange(k), axis=axis)
+        return order.astype(np.int32) if indices else np.take_along_axis(x, order, axis=axis)
+
+    return reference
+
+
+def _top_k_render(indices: bool):
+    def render(args, params):
+        kwargs = {} if params["last"] else {"axis": params["axis"]}
+        whole = call("lax.top_k", args[0], literal(params["k"]), **kwargs)
+        return cst.Subscript(value=whole, slice=[cst.SubscriptElement(cst.Index(literal(1 if indices else 0)))])
+
+    return render
+
+
+# ---------------------------------------------------------------- scans
+
+
+def _cumlogsumexp_range(ins, types, out, params):
+    n = types[0].shape[params["axis"]]
+    return Interval(ins[0].lo, ins[0].hi + math.log(max(n, 1)))
+
+
+#: associative_scan combiners: the function rendered, the numpy ufunc, and the dtypes it is sampled for.
+#: max/min scans are taken on integers only (cummax/cummin cover floats), so float scans stay differentiable.
+COMBINERS = {
+    "add": ("jnp.add", np.add, NUMERIC),
+    "multiply": ("jnp.multiply", np.multiply, NUMERIC),
+    "maximum": ("jnp.maximum", np.maximum, NUMERIC - FLOATS),
+    "minimum": ("jnp.minimum", np.minimum, NUMERIC - FLOATS),
+}
+
+
+def _propose_associative_scan(t, ctx):
+    proposal = _propose_along_axis(NUMERIC, reverse=True)(t, ctx)
+    if proposal is None:
+        return None
+    options = [name for name, (_, _, dtypes) in COMBINERS.items() if t.dtype in dtypes]
+    proposal.params["fn"] = ctx.draw.choice(options)
+    return proposal
+
+
+def _associative_scan_range(ins, types, out, params):
+    x, n, fn = ins[0], types[0].shape[params["axis"]], params["fn"]
+    if fn == "add":
+        return Interval(min(x.lo, n * x.lo), max(x.hi, n * x.hi))
+    if fn == "multiply":
+        return _power_bound(x, n) if n else x
+    return x
+
+
+def _associative_scan_reference(args, params):
+    ufunc = COMBINERS[params["fn"]][1]
+    return _accumulate(ufunc)(args, params)
+
+
+def _associative_scan_render(args, params):
+    kwargs: dict = {"axis": params["axis"]}
+    if params.get("reverse"):
+        kwargs["reverse"] = True
+    return call("lax.associative_scan", dotted(COMBINERS[params["fn"]][0]), args[0], **kwargs)
+
+
+def _op(name, propose, type_rule, range_rule, reference, render, dtypes=NUMERIC, differentiable=True, family=None):
+    return OpSpec(name=name, category="sorting", family=family or name, dtypes=dtypes, propose=propose,
+                  type_rule=type_rule, range_rule=range_rule, reference=reference, render=render,
+                  differentiable=differentiable)
+
+
+def _same_type(types, params):
+    return types[0]
+
+
+SORT_OPS: tuple[OpSpec, ...] = (
+    # sort, top_k values, cummax and cummin are differentiable in JAX, but their gradient jumps where two
+    # elements tie, which broadcast copies make common; the gradient oracle leaves them out.
+    _op("sort", _propose_sort, _same_type, _same, _sort_reference, _sort_render, differentiable=False),
+    _op("argsort", _propose_argsort, lambda t, p: t[0].with_dtype(DType.int32), _positions, _argsort_reference,
+        lambda a, p: call("jnp.argsort", a[0], axis=p["axis"], stable=True), differentiable=False),
+    _op("top_k", _propose_top_k(False), _top_k_type(False), _same, _top_k_reference(False), _top_k_render(False),
+        differentiable=False),
+    _op("top_k_indices", _propose_top_k(True), _top_k_type(True), _positions, _top_k_reference(True),
+        _top_k_render(True), differentiable=False),
+    _op("cummax", _propose_along_axis(NUMERIC, reverse=True), _same_type, _same, _accumulate(np.maximum),
+        _render_cumulative("lax.cummax"), differentiable=False, family="cumulative_extreme"),
+    _op("cummin", _propose_along_axis(NUMERIC, reverse=True), _same_type, _same, _accumulate(np.minimum),
+        _render_cumulative("lax.cummin"), differentiable=False, family="cumulative_extreme"),
+    _op("cumlogsumexp", _propose_along_axis(FLOATS, reverse=True), _same_type, _cumlogsumexp_range,
+        _accumulate(np.logaddexp), _render_cumulative("lax.cumlogsumexp"), dtypes=FLOATS),
+    _op("associative_scan", _propose_associative_scan, _same_type, _associative_scan_range,
+        _associative_scan_reference, _associative_scan_render),
+)

@@ -1,0 +1,359 @@
+"""Windows and convolution: ``lax.conv_general_dilated`` (1-D and 2-D), ``lax.reduce_window`` pooling and
+``jnp.convolve`` / ``jnp.correlate``, with numpy references written out by hand (no scipy).
+
+Tensors have rank <= 3 in every config, so a 2-D convolution takes an unbatched image (``x[None]`` adds the
+batch axis, ``[0]`` drops it) and a kernel stored with its two input/output feature axes merged (the
+rendering reshapes it to rank 4); an unbatched 1-D convolution does the same with rank 2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import libcst as cst
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, atom, binop, call, dotted, literal, method
+from jaxsynth.grammar.types import FLOATS, NUMERIC, DType, Interval, TensorType
+
+CONV_DTYPES = FLOATS
+#: (lhs, rhs, out) dimension-number strings by spatial rank and layout.
+LAYOUTS = {
+    (1, "channels_first"): ("NCH", "OIH", "NCH"),
+    (1, "channels_last"): ("NHC", "HIO", "NHC"),
+    (2, "channels_first"): ("NCHW", "OIHW", "NCHW"),
+    (2, "channels_last"): ("NHWC", "HWIO", "NHWC"),
+}
+
+
+def same_pads(size: int, window: int, stride: int) -> tuple[int, int]:
+    """XLA's ``SAME`` padding (``lax.padtype_to_pads``): output ``ceil(size / stride)``, extra on the high side."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + window - size, 0)
+    return total // 2, total - total // 2
+
+
+def window_out(size: int, window: int, stride: int, pads: tuple[int, int], dilation: int = 1) -> int:
+    """Output length of a strided window over ``size`` elements (dilated by ``dilation``) plus padding."""
+    span = (size - 1) * dilation + 1 + pads[0] + pads[1]
+    return (span - window) // stride + 1 if span >= window else 0
+
+
+def _pick_input(out: int, window: int, stride: int, ctx: Context, mode: str, dilation: int = 1):
+    """An input length and padding giving ``out`` windows, or None. ``mode``: VALID, SAME or explicit."""
+    if mode == "SAME":
+        size = out * stride - ctx.draw.randint(0, stride - 1)
+        return (size, same_pads(size, window, stride)) if size >= 1 else None
+    pads = (0, 0) if mode == "VALID" else (ctx.draw.randint(0, window - 1), ctx.draw.randint(0, window - 1))
+    for r in range(stride):
+        span = (out - 1) * stride + window + r - pads[0] - pads[1]
+        if span >= 1 and (span - 1) % dilation == 0:
+            size = (span - 1) // dilation + 1
+            if window_out(size, window, stride, pads, dilation) == out:
+                return size, pads
+    return None
+
+
+# ---------------------------------------------------------------- conv_general_dilated
+
+
+def _propose_conv(t: TensorType, ctx: Context) -> Proposal | None:
+    """Output rank 2: unbatched 1-D; rank 3: batched 1-D or unbatched 2-D."""
+    if t.dtype not in CONV_DTYPES or t.rank not in (2, 3):
+        return None
+    nd = 2 if t.rank == 3 and ctx.draw.bernoulli(0.5) else 1
+    batched = t.rank == 3 and nd == 1
+    layout = ctx.draw.choice(("channels_first", "channels_last"))
+    feature = t.shape[int(batched)] if layout == "channels_first" else t.shape[-1]
+    out_spatial = t.shape[-nd:] if layout == "channels_first" else t.shape[-nd - 1 : -1]
+    lhs_dil = tuple(2 if ctx.draw.bernoulli(0.15) else 1 for _ in range(nd))
+    rhs_dil = tuple(2 if ctx.draw.bernoulli(0.2) else 1 for _ in range(nd))
+    strides = tuple(2 if ctx.draw.bernoulli(0.3) else 1 for _ in range(nd))
+    mode = ctx.draw.choice(("VALID", "SAME", "explicit"))
+    if any(d > 1 for d in lhs_dil):
+        mode = "explicit"  # string padding is not accepted with lhs dilation
+    kernel, spatial, pads = [], [], []
+    for o, s, ld, rd in zip(out_spatial, strides, lhs_dil, rhs_dil, strict=True):
+        k = ctx.draw.randint(1, 3)
+        picked = _pick_input(o, (k - 1) * rd + 1, s, ctx, mode, ld)
+        if picked is None:
+            return None
+        kernel.append(k)
+        spatial.append(picked[0])
+        pads.append(picked[1])
+    groups = ctx.draw.choice([g for g in (1, 2, 3, feature) if feature % g == 0])
+    per_group = ctx.draw.randint(1, 3)
+    channels = groups * per_group
+    batch = (t.shape[0],) if batched else ()
+    if layout == "channels_first":
+        lhs = batch + (channels,) + tuple(spatial)
+        rhs = (feature, per_group * math.prod(kernel)) if nd == 2 else (feature, per_group, kernel[0])
+    else:
+        lhs = batch + tuple(spatial) + (channels,)
+        rhs = (kernel[0], kernel[1], per_group * feature) if nd == 2 else (kernel[0], per_group, feature)
+    params = {"nd": nd, "batched": batched, "layout": layout, "kernel": tuple(kernel), "in_per_group": per_group,
+              "features": feature, "strides": strides, "pads": tuple(pads), "padding": mode, "lhs_dilation": lhs_dil,
+              "rhs_dilation": rhs_dil, "groups": groups}
+    return Proposal((Operand(t.with_shape(lhs)), Operand(t.with_shape(rhs))), params)
+
+
+def _conv_rhs_shape(params) -> tuple[int, ...]:
+    """The kernel as conv_general_dilated sees it (rank nd + 2), in the layout's order."""
+    k, i, o = params["kernel"], params["in_per_group"], params["features"]
+    return (o, i) + k if params["layout"] == "channels_first" else k + (i, o)
+
+
+def _conv_type(types, params):
+    lhs, rhs = types
+    if lhs.dtype is not rhs.dtype:
+        raise TypeError(f"conv: lhs {lhs} and rhs {rhs} dtypes differ")
+    nd, first = params["nd"], params["layout"] == "channels_first"
+    full = lhs.shape if params["batched"] else (1,) + lhs.shape
+    if len(full) != nd + 2 or math.prod(rhs.shape) != math.prod(_conv_rhs_shape(params)):
+        raise TypeError(f"conv: operands {lhs}, {rhs} do not match the parameters")
+    channels = full[1] if first else full[-1]
+    if channels != params["groups"] * params["in_per_group"] or params["features"] % params["groups"]:
+        raise TypeError("conv: feature groups do not divide the channels")
+    spatial = full[2:] if first else full[1:-1]
+    out = tuple(
+        window_out(n, (k - 1) * rd + 1, s, p, ld)
+        for n, k, s, p, ld, rd in zip(spatial, params["kernel"], params["strides"], params["pads"],
+                                      params["lhs_dilation"], params["rhs_dilation"], strict=True)
+    )
+    if any(o < 1 for o in out):
+        raise TypeError("conv: empty output")
+    shape = (full[0], params["features"]) + out if first else (full[0],) + out + (params["features"],)
+    return lhs.with_shape(shape if params["batched"] else shape[1:])
+
+
+def _conv_range(ins, types, out, params):
+    terms = params["in_per_group"] * math.prod(params["kernel"])
+    a, b = ins
+    p = Interval.of(a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi)
+    return Interval(min(0.0, terms * p.lo), max(0.0, terms * p.hi))
+
+
+def _dilate(x: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
+    """Insert ``factor - 1`` zeros between elements along each trailing spatial axis."""
+    if all(f == 1 for f in factors):
+        return x
+    lead = x.ndim - len(factors)
+    shape = x.shape[:lead] + tuple((n - 1) * f + 1 for n, f in zip(x.shape[lead:], factors, strict=True))
+    out = np.zeros(shape, dtype=x.dtype)
+    out[(slice(None),) * lead + tuple(slice(None, None, f) for f in factors)] = x
+    return out
+
+
+def conv_reference(lhs: np.ndarray, rhs: np.ndarray, strides, pads, lhs_dilation, rhs_dilation, groups) -> np.ndarray:
+    """Cross-correlation of ``lhs`` (N, C, *spatial) with ``rhs`` (O, I, *kernel), as XLA's convolution."""
+    nd = lhs.ndim - 2
+    lhs = np.pad(_dilate(lhs, tuple(lhs_dilation)), ((0, 0), (0, 0)) + tuple(tuple(p) for p in pads))
+    rhs = _dilate(rhs, tuple(rhs_dilation))
+    windows = sliding_window_view(lhs, rhs.shape[2:], axis=tuple(range(2, 2 + nd)))
+    windows = windows[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides)]
+    n, c = lhs.shape[:2]
+    o = rhs.shape[0]
+    windows = windows.reshape((n, groups, c // groups) + windows.shape[2:])
+    kernel = rhs.reshape((groups, o // groups) + rhs.shape[1:])
+    spatial = "xy"[:nd]
+    taps = "ab"[:nd]
+    out = np.einsum(f"ngc{spatial}{taps},goc{taps}->ngo{spatial}", windows, kernel)
+    return out.reshape((n, o) + out.shape[3:])
+
+
+def _conv_reference(args, params):
+    lhs, rhs = args
+    first = params["layout"] == "channels_first"
+    if not params["batched"]:
+        lhs = lhs[None]
+    rhs = rhs.reshape(_conv_rhs_shape(params))
+    if not first:
+        lhs = np.moveaxis(lhs, -1, 1)
+        rhs = np.moveaxis(np.moveaxis(rhs, -1, 0), -1, 1)  # (*k, I, O) -> (O, I, *k)
+    out = conv_reference(lhs, rhs, params["strides"], params["pads"], params["lhs_dilation"],
+                         params["rhs_dilation"], params["groups"])
+    if not first:
+        out = np.moveaxis(out, 1, -1)
+    return out if params["batched"] else out[0]
+
+
+def _index0(expr: cst.BaseExpression, value) -> cst.Subscript:
+    return cst.Subscript(value=atom(expr), slice=[cst.SubscriptElement(cst.Index(literal(value)))])
+
+
+def _conv_render(args, params):
+    lhs, rhs = args
+    if not params["batched"]:
+        lhs = _index0(lhs, None)
+    if params["nd"] == 2:
+        rhs = method(rhs, "reshape", *(literal(d) for d in _conv_rhs_shape(params)))
+    kwargs: dict = {}
+    if params["padding"] == "explicit":
+        padding: cst.BaseExpression = literal(params["pads"])
+    else:
+        padding = cst.SimpleString(repr(params["padding"]))
+    if any(d > 1 for d in params["lhs_dilation"]):
+        kwargs["lhs_dilation"] = params["lhs_dilation"]
+    if any(d > 1 for d in params["rhs_dilation"]):
+        kwargs["rhs_dilation"] = params["rhs_dilation"]
+    kwargs["dimension_numbers"] = cst.Tuple(
+        [cst.Element(cst.SimpleString(repr(s))) for s in LAYOUTS[params["nd"], params["layout"]]])
+    if params["groups"] > 1:
+        kwargs["feature_group_count"] = params["groups"]
+    out = call("lax.conv_general_dilated", lhs, rhs, literal(params["strides"]), padding, **kwargs)
+    return out if params["batched"] else _index0(out, 0)
+
+
+# ---------------------------------------------------------------- reduce_window pooling
+
+
+def _propose_pool(dtypes: frozenset[DType]):
+    def propose(t: TensorType, ctx: Context) -> Proposal | None:
+        if t.rank == 0 or t.dtype not in dtypes:
+            return None
+        pooled = ctx.draw.randint(1, min(2, t.rank))
+        axes = tuple(range(t.rank - pooled, t.rank)) if ctx.draw.bernoulli(0.7) else tuple(range(pooled))
+        mode = ctx.draw.choice(("VALID", "SAME", "explicit"))
+        window, strides, pads, shape = [1] * t.rank, [1] * t.rank, [(0, 0)] * t.rank, list(t.shape)
+        for axis in axes:
+            w, s = ctx.draw.randint(1, 3), ctx.draw.randint(1, 2)
+            picked = _pick_input(t.shape[axis], w, s, ctx, mode)
+            if picked is None:
+                return None
+            size, pad = picked
+            if (t.shape[axis] - 1) * s - pad[0] > size - 1:
+                return None  # the last window would hold padding only
+            window[axis], strides[axis], pads[axis], shape[axis] = w, s, pad, size
+        params = {"window": tuple(window), "strides": tuple(strides), "pads": tuple(pads), "padding": mode}
+        return Proposal((Operand(t.with_shape(tuple(shape))),), params)
+
+    return propose
+
+
+def _pool_type(types, params):
+    (x,) = types
+    if x.rank != len(params["window"]):
+        raise TypeError(f"reduce_window: window rank {len(params['window'])} for operand {x}")
+    shape = tuple(window_out(n, w, s, p) for n, w, s, p in zip(x.shape, params["window"], params["strides"],
+                                                                params["pads"], strict=True))
+    if any(n < 1 for n in shape):
+        raise TypeError("reduce_window: empty output")
+    return x.with_shape(shape)
+
+
+def _padded(params) -> bool:
+    return any(p != (0, 0) for p in params["pads"])
+
+
+def _avg_pool_range(ins, types, out, params):
+    return ins[0].hull(Interval(0.0, 0.0)) if _padded(params) else ins[0]
+
+
+def _pool_init(dtype: np.dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def _pool_reference(kind: str):
+    def reference(args, params):
+        x = args[0]
+        init = _pool_init(x.dtype) if kind == "max" else 0
+        x = np.pad(x, params["pads"], constant_values=init)
+        windows = sliding_window_view(x, params["window"])
+        windows = windows[tuple(slice(None, None, s) for s in params["strides"])]
+        axes = tuple(range(x.ndim, 2 * x.ndim))
+        if kind == "max":
+            return windows.max(axis=axes)
+        return windows.sum(axis=axes) / math.prod(params["window"])
+
+    return reference
+
+
+_INT_MIN = {DType.int32: -(2**31), DType.int8: -128, DType.uint8: 0}
+
+
+def _pool_render(kind: str):
+    def render(args, params):
+        padding = literal(params["pads"]) if params["padding"] == "explicit" else cst.SimpleString(
+            repr(params["padding"]))
+        rest = (literal(params["window"]), literal(params["strides"]), padding)
+        if kind == "avg":
+            total = call("lax.reduce_window", args[0], literal(0.0), dotted("lax.add"), *rest)
+            return binop(total, cst.Divide, literal(float(math.prod(params["window"]))))
+        dtype = params["dtype"]
+        init = unary_minus_inf() if dtype.is_float else call(f"jnp.{dtype.jnp_name}", literal(_INT_MIN[dtype]))
+        return call("lax.reduce_window", args[0], init, dotted("lax.max"), *rest)
+
+    return render
+
+
+def unary_minus_inf() -> cst.BaseExpression:
+    return cst.UnaryOperation(operator=cst.Minus(), expression=dotted("jnp.inf"))
+
+
+def _with_dtype(propose):
+    def wrapped(t, ctx):
+        proposal = propose(t, ctx)
+        if proposal is not None:
+            proposal.params["dtype"] = t.dtype
+        return proposal
+
+    return wrapped
+
+
+# ---------------------------------------------------------------- jnp.convolve / jnp.correlate
+
+CONVOLVE_DTYPES = FLOATS  # jnp.convolve promotes integers to float
+
+
+def _propose_convolve(t: TensorType, ctx: Context) -> Proposal | None:
+    if t.rank != 1 or t.dtype not in CONVOLVE_DTYPES:
+        return None
+    length = t.shape[0]
+    mode = ctx.draw.choice(("full", "same", "valid"))
+    if mode == "full":
+        m = ctx.draw.randint(1, min(length, 5))
+        n = length - m + 1
+    elif mode == "same":
+        n, m = length, ctx.draw.randint(1, min(length, 5))
+    else:
+        m = ctx.draw.randint(1, 4)
+        n = length + m - 1
+    return Proposal((Operand(t.with_shape((n,))), Operand(t.with_shape((m,)))), {"mode": mode})
+
+
+def _convolve_type(types, params):
+    a, v = types
+    if a.rank != 1 or v.rank != 1 or a.dtype is not v.dtype:
+        raise TypeError(f"convolve: needs two vectors of one dtype, got {a}, {v}")
+    n, m = a.shape[0], v.shape[0]
+    length = {"full": n + m - 1, "same": max(n, m), "valid": max(n, m) - min(n, m) + 1}[params["mode"]]
+    return a.with_shape((length,))
+
+
+def _convolve_range(ins, types, out, params):
+    k = min(types[0].shape[0], types[1].shape[0])
+    a, b = ins
+    p = Interval.of(a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi)
+    return Interval(min(0.0, k * p.lo), max(0.0, k * p.hi))
+
+
+def _window(name, family, dtypes, propose, type_rule, range_rule, reference, render, differentiable=True):
+    return OpSpec(name=name, category="window", family=family, dtypes=dtypes, propose=propose, type_rule=type_rule,
+                  range_rule=range_rule, reference=reference, render=render, differentiable=differentiable)
+
+
+WINDOW_OPS: tuple[OpSpec, ...] = (
+    _window("conv", "conv", CONV_DTYPES, _propose_conv, _conv_type, _conv_range, _conv_reference, _conv_render),
+    # max pooling's gradient jumps where two elements of a window tie (common after broadcasts)
+    _window("max_pool", "max_pool", NUMERIC, _with_dtype(_propose_pool(NUMERIC)), _pool_type,
+            lambda i, t, o, p: i[0], _pool_reference("max"), _pool_render("max"), differentiable=False),
+    _window("avg_pool", "avg_pool", FLOATS, _with_dtype(_propose_pool(FLOATS)), _pool_type, _avg_pool_range,
+            _pool_reference("avg"), _pool_render("avg")),
+    _window("convolve", "convolve", CONVOLVE_DTYPES, _propose_convolve, _convolve_type, _convolve_range,
+            lambda a, p: np.convolve(a[0], a[1], mode=p["mode"]),
+            lambda a, p: call("jnp.convolve", a[0], a[1], mode=cst.SimpleString(repr(p["mode"])))),
+    _window("correlate", "convolve", CONVOLVE_DTYPES, _propose_convolve, _convolve_type, _convolve_range,
+            lambda a, p: np.correlate(a[0], a[1], mode=p["mode"]),
+            lambda a, p: call("jnp.correlate", a[0], a[1], mode=cst.SimpleString(repr(p["mode"])))),
+)

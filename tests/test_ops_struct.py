@@ -1,0 +1,117 @@
+"""The structured op families (indexing, sorting, window, decomposition) beyond the one case per
+(op, dtype) of test_ops: several proposals per op (ranks, axes, strides, paddings, layouts, modes),
+index soundness, unique scatter indices for ``set``, and the assignment-expression rendering."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import libcst as cst
+import numpy as np
+import pytest
+from opcase import TEST_DTYPES, check_case, find_case
+
+from jaxsynth.grammar import OPS, DType, GrammarConfig, Interval, TensorType
+from jaxsynth.grammar.ops import REGISTRY
+from jaxsynth.synth.sample import proposal_context
+
+FAMILIES = ("indexing", "sorting", "window", "decomposition")
+STRUCT = [spec for spec in OPS if spec.category in FAMILIES]
+
+
+def _cases(spec, dtype, count: int):
+    """Up to ``count`` cases of ``spec`` with distinct sources."""
+    seen, cases = set(), []
+    for start in range(0, 600, 23):
+        case = find_case(spec, dtype, tries=60, start=start)
+        if case is None or (key := (case.source(), tuple(map(str, case.types)))) in seen:
+            continue
+        seen.add(key)
+        cases.append(case)
+        if len(cases) == count:
+            break
+    return cases
+
+
+@pytest.mark.parametrize("spec", STRUCT, ids=[s.name for s in STRUCT])
+def test_several_cases_float32(spec):
+    cases = _cases(spec, DType.float32, 3)
+    assert len(cases) >= 2, f"{spec.name}: fewer than two distinct float32 cases"
+    for case in cases:
+        check_case(case, runs=1)
+
+
+SLOW = [(s, d) for s in STRUCT for d in TEST_DTYPES if d in s.dtypes]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("spec", "dtype"), SLOW, ids=[f"{s.name}-{d.name}" for s, d in SLOW])
+def test_many_cases_every_dtype(spec, dtype):
+    cases = _cases(spec, dtype, 10)
+    assert cases, f"{spec.name}: no case for {dtype.name}"
+    for case in cases:
+        check_case(case, runs=2)
+
+
+CONFIG = GrammarConfig()
+
+
+def _context(seed: int):
+    return proposal_context(CONFIG, seed=seed)
+
+
+def test_index_intervals_must_prove_bounds():
+    """A range rule rejects an index interval that could leave the axis, and accepts one that cannot."""
+    spec = REGISTRY["dynamic_slice"]
+    x, i = TensorType(DType.float32, (6,)), TensorType(DType.int32, ())
+    params = {"axes": (0,), "sizes": (4,), "style": "full"}
+    data = Interval(-1.0, 1.0)
+    assert spec.range_rule([data, Interval(0, 2)], [x, i], spec.type_rule([x, i], params), params) == data
+    assert spec.range_rule([data, Interval(0, 3)], [x, i], spec.type_rule([x, i], params), params) is None
+    assert spec.range_rule([data, Interval(-1, 2)], [x, i], spec.type_rule([x, i], params), params) is None
+    gather = REGISTRY["gather"]
+    idx = TensorType(DType.int32, (3,))
+    params = {"axis": 0, "mode": "clip"}
+    assert gather.range_rule([data, Interval(0, 5)], [x, idx], None, params) == data
+    assert gather.range_rule([data, Interval(0, 6)], [x, idx], None, params) is None
+
+
+def test_set_scatter_indices_never_repeat():
+    """``at_set`` takes a scalar traced index or distinct constants; the combiners may take repeated ones."""
+    spec, combine = REGISTRY["at_set"], REGISTRY["at_add"]
+    kinds, repeated = set(), 0
+    for seed in range(300):
+        ctx = _context(seed)
+        t = TensorType(DType.float32, (ctx.pick_dim(), 3))
+        proposal = spec.propose(t, ctx)
+        if "indices" in proposal.params:
+            indices = proposal.params["indices"]
+            assert len(set(indices)) == len(indices)
+            kinds.add("constant")
+        else:
+            assert proposal.operands[2].type.shape == (), "set must not take an index array"
+            kinds.add("traced")
+        other = combine.propose(t, _context(seed))
+        repeated += other.operands[-1].type.rank == 1
+    assert kinds == {"constant", "traced"} and repeated > 0
+
+
+def _run(source: str, *args):
+    namespace = {"jax": jax, "jnp": jnp}
+    exec(source, namespace)
+    return np.asarray(jax.jit(namespace["op"])(*args), dtype=np.float64)
+
+
+def test_nested_assignment_expressions_bind_the_right_values():
+    """eigh_fn of an expression that is itself an eigh_fn: both rebind ``eig`` and ``gram``, and the
+    rendered code still computes the composed reference."""
+    spec = REGISTRY["eigh_fn"]
+    inner = {"n": 3, "m": 3, "gram": "outer", "c": 2.0, "part": 0, "fn": "sqrt"}
+    outer = {"n": 3, "m": 3, "gram": "inner", "c": 1.0, "part": 0, "fn": "log"}
+    arg = cst.Call(func=cst.Attribute(cst.Name("jnp"), cst.Name("sin")), args=[cst.Arg(cst.Name("a0"))])
+    expr = spec.render([spec.render([arg], inner)], outer)
+    source = f"def op(a0):\n    return {cst.Module([]).code_for_node(expr)}\n"
+    assert source.count(":=") == 4, source
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 3))
+    want = spec.reference([spec.reference([np.sin(x)], inner)], outer)
+    np.testing.assert_allclose(_run(source, x.astype(np.float32)), want, rtol=1e-4, atol=1e-4, err_msg=source)
