@@ -61,9 +61,18 @@ class Region:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Program:
+    """A function: its name, its body, and how it reads (none of which changes what it computes).
+
+    ``names`` maps node ids (inputs and values) to name hints the renderer uses instead of ``x0``/``v0``
+    (deduplicated there); ``temporaries`` keeps ``v = ...; return v`` statements instead of inlining a
+    value whose only use is a ``return``.
+    """
+
     name: str
     body: Region
     _index: dict[int, Node] = field(default_factory=dict, repr=False)
+    names: dict[int, str] = field(default_factory=dict)
+    temporaries: bool = False
 
     def __post_init__(self) -> None:
         self._index.update({n.id: n for n in self.walk()})

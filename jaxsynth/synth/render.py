@@ -2,8 +2,12 @@
 
 A value used more than once, used inside a nested body, produced by control flow, or whose inline
 expression would grow past ``MAX_INLINE`` ops becomes a named statement; everything else is inlined
-into its single consumer. Names are deterministic: inputs ``x0, x1, ...``, temporaries ``v0, ...``,
-bodies ``scan_body0``, ``cond_true0``, ... numbered in program order.
+into its single consumer. A value whose only use is its body's ``return`` is returned inline (no
+``v0 = ...; return v0``) unless the program keeps such temporaries (``dead_code.single_use_temporaries``).
+Names are deterministic: inputs ``x0, x1, ...``, temporaries ``v0, ...``, bodies ``scan_body0``,
+``cond_true0``, ... numbered in program order; a node with a name hint (``Program.names``, from
+``style.names = "idiomatic"``) takes the hint instead, suffixed ``_1``, ``_2``, ... when it is taken.
+A fori loop body that ignores its index names it ``_``.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class _Renderer:
         self.captured: set[int] = set()
         self.counters: Counter[str] = Counter()
         self.names: dict[int, str] = {}
+        self.taken: set[str] = {"jax", "jnp", "lax", "_"}
         self.exprs: dict[int, cst.BaseExpression] = {}
         self.sizes: dict[int, int] = {}
         self._scan(program.body)
@@ -63,18 +68,32 @@ class _Renderer:
                 if self.home.get(a) != id(region):
                     self.captured.add(a)
             for r in node.regions:
-                self._scan(r)
+                self._scan(r)  # counts r's outputs as uses
                 for out in r.outputs:
-                    self.uses[out] += 1
                     if self.home.get(out) != id(r):
                         self.captured.add(out)
         for out in region.outputs:
             self.uses[out] += 1
 
     def fresh(self, prefix: str) -> str:
-        n = self.counters[prefix]
-        self.counters[prefix] += 1
-        return f"{prefix}{n}"
+        while True:
+            n = self.counters[prefix]
+            self.counters[prefix] += 1
+            if f"{prefix}{n}" not in self.taken:
+                self.taken.add(f"{prefix}{n}")
+                return f"{prefix}{n}"
+
+    def name_for(self, node_id: int, prefix: str) -> str:
+        """The node's hint if it has one (deduplicated), else the next generic ``prefix`` name."""
+        hint = self.program.names.get(node_id)
+        if hint is None:
+            return self.fresh(prefix)
+        name, n = hint, 0
+        while name in self.taken:
+            n += 1
+            name = f"{hint}_{n}"
+        self.taken.add(name)
+        return name
 
     def expr(self, node_id: int) -> cst.BaseExpression:
         if node_id in self.names:
@@ -93,16 +112,19 @@ class _Renderer:
                 self.sizes[node.id] = 0
                 continue
             spec = REGISTRY.get(node.op)
+            returned = self._returned_once(node, region)
             if isinstance(spec, ControlSpec):
-                statements.extend(self._control(node, spec))
+                statements.extend(self._control(node, spec, returned))
                 continue
             args = [self.expr(a) for a in node.args]
             value = self._full(node) if node.op == "full" else spec.render(args, node.params)
             inline_args = sum(self.sizes.get(a, 0) for a in node.args if a not in self.names)
             size = (2 if node.op in WIDE_OPS else 1) + inline_args
             is_output = node.id in region.outputs and len(region.outputs) > 1
-            if self.uses[node.id] != 1 or node.id in self.captured or size > (2 if is_output else MAX_INLINE):
-                name = self.fresh("v")
+            if not returned and (
+                self.uses[node.id] != 1 or node.id in self.captured or size > (2 if is_output else MAX_INLINE)
+            ):
+                name = self.name_for(node.id, "v")
                 statements.append(_assign(cst.Name(name), value))
                 self.names[node.id] = name
             else:
@@ -110,11 +132,16 @@ class _Renderer:
                 self.sizes[node.id] = size
         return statements
 
+    def _returned_once(self, node: Node, region: Region) -> bool:
+        """Whether the node's only use is its region's ``return`` (so naming it would be a dead temporary)."""
+        return (not self.program.temporaries and len(node.types) == 1 and self.uses[node.id] == 1
+                and node.id in region.outputs and node.id not in self.captured)
+
     def _full(self, node: Node) -> cst.BaseExpression:
         t = node.type
         return call("jnp.full", literal(t.shape), literal(node.params["value"]), dtype=dtype_expr(t.dtype))
 
-    def _control(self, node: Node, spec: ControlSpec) -> list[cst.BaseStatement]:
+    def _control(self, node: Node, spec: ControlSpec, returned: bool = False) -> list[cst.BaseStatement]:
         number = self.counters[node.op]
         self.counters[node.op] += 1
         roles = {
@@ -134,12 +161,16 @@ class _Renderer:
             names.append(f"while_cond{number}")
             statements.append(self._while_cond(names[-1], node.params["trips"]))
         value = spec.render([self.expr(a) for a in node.args], node.params, names)
+        if returned and node.op != "while_loop":
+            self.exprs[node.id] = value
+            self.sizes[node.id] = MAX_INLINE
+            return statements
         statements.append(_assign(self._targets(node), value))
         return statements
 
     def _targets(self, node: Node) -> cst.BaseAssignTargetExpression:
         if len(node.types) == 1:
-            name = self.fresh("v")
+            name = self.name_for(node.id, "v")
             self.names[node.id] = name
             target: list[cst.BaseExpression] = [cst.Name(name)]
         else:
@@ -147,7 +178,7 @@ class _Renderer:
             target = []
             for i in range(len(node.types)):
                 if i in items and self.uses[items[i]]:
-                    self.names[items[i]] = self.fresh("v")
+                    self.names[items[i]] = self.name_for(items[i], "v")
                     target.append(cst.Name(self.names[items[i]]))
                 else:
                     target.append(cst.Name("_"))
@@ -181,7 +212,8 @@ class _Renderer:
         if layout == "flat":
             signature = [bind("a", p) for p in params]
         elif layout == "index_carry":
-            signature = [bind("i", params[0]), bind_tuple("carry", params[1:])]
+            index = bind("i", params[0]) if self.uses[params[0]] else cst.Param(cst.Name("_"))
+            signature = [index, bind_tuple("carry", params[1:])]
         elif layout == "carry_x":
             signature = [bind_tuple("carry", params[:carries]), bind("s", params[carries])]
         else:  # state: a hidden trip counter first
@@ -221,7 +253,7 @@ class _Renderer:
         self._item_index = items
         params = []
         for p in self.program.body.params:
-            self.names[p] = self.fresh("x")
+            self.names[p] = self.name_for(p, "x")
             params.append(cst.Param(cst.Name(self.names[p])))
         body = self.block(self.program.body)
         outs = [self.expr(o) for o in self.program.body.outputs]
