@@ -139,10 +139,18 @@ def _bias(b: Builder, prefix: str, n: int, dtype: DType) -> int:
     return b.param(TensorType(dtype, (n,)), Interval(-0.1, 0.1), f"{prefix}_bias")
 
 
+#: Interval of a data input a composite creates itself (activations, gradients): a unit-scale range.
+DATA_RANGE = Interval(-1.0, 1.0)
+
+
 def _input_of(b: Builder, t: TensorType, budget: int, depth: int, hint: str, need_range: Interval | None = None
               ) -> int:
-    node = need(b.gen(t, budget, depth - 1, need_range))
-    return node
+    """The composite's data operand: a fresh input named ``hint`` (more often the smaller the budget), or a
+    value the sampler builds (possibly another composite: stacked layers)."""
+    if budget < 3 or b.draw.bernoulli(0.25):
+        interval = DATA_RANGE if need_range is None else need_range
+        return b.param(t, Interval(max(interval.lo, -1.0), min(interval.hi, 1.0)), hint)
+    return need(b.gen(t, budget, depth - 1, need_range))
 
 
 def _eps(dtype: DType) -> float:

@@ -471,7 +471,9 @@ class _Builder:
         args = self._operands(proposal.operands, budget - 1, depth)
         if args is None:
             return None
-        if spec.name == "where" and args[1] == args[2] and not self.dead.identical_select:
+        if spec.name == "where" and not self.dead.identical_select and _same_value(args[1], args[2], self.index):
+            return None
+        if spec.name == "broadcast_to" and not self.dead.reduce_broadcast and _full_reduction(self.index[args[0]]):
             return None
         types = [self.index[a].type for a in args]
         ins = [self.index[a].interval for a in args]
@@ -744,6 +746,24 @@ _MIXERS = {
     (False, True): ("add", "subtract", "multiply", "maximum", "minimum"),
     (False, False): ("add", "subtract", "maximum", "minimum"),
 }
+
+
+def _full_reduction(node: Node) -> bool:
+    return node.op in ("sum", "mean", "max", "min", "prod", "any", "all") and node.params.get("axis") is None
+
+
+def _same_value(a: int, b: int, index: dict[int, Node], depth: int = 8) -> bool:
+    """Whether nodes ``a`` and ``b`` compute the same value: one node, or the same op and params on the same
+    values (literals by value). Looks ``depth`` levels deep; deeper differences count as different."""
+    if a == b:
+        return True
+    x, y = index[a], index[b]
+    if depth == 0 or x.op != y.op or x.types != y.types or x.regions or y.regions or x.op in ("input", "param"):
+        return False
+    if x.op == "literal" or x.op == "full":
+        return x.params == y.params
+    return x.params == y.params and len(x.args) == len(y.args) and all(
+        _same_value(p, q, index, depth - 1) for p, q in zip(x.args, y.args, strict=True))
 
 
 def _round_dim(d: int, step: int, lo: int) -> int:
