@@ -30,8 +30,11 @@ _SUFFIX_FORMATS = {".jsonl": "jsonl", ".msgpack": "msgpack"}
 
 
 def _load_config(name_or_path: str) -> GrammarConfig:
+    """Load, validate, and check that the config can yield programs within its bounds (before work starts)."""
+    from jaxsynth.synth.sample import check_config
+
     try:
-        return load_config(name_or_path)
+        return check_config(load_config(name_or_path))
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
 

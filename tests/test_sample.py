@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -81,7 +82,8 @@ sys.stdout.write("\\n#----\\n".join(render(sample(config, 3, i)) for i in range(
 def test_same_source_in_a_fresh_process(name, tmp_path):
     runs = [
         subprocess.run([sys.executable, "-c", SCRIPT, name], capture_output=True, check=True, cwd=tmp_path,
-                       env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}).stdout
+                       env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin",
+                            "PYTHONPATH": os.environ.get("PYTHONPATH", "")}).stdout
         for seed in ("1", "2")
     ]
     assert runs[0] == runs[1]

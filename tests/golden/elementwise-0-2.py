@@ -3,5 +3,5 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0):
-    return jnp.sin(4.0 - jnp.round(x0))
+def f(x0, x1, x2):
+    return jnp.floor(jnp.round(x0)) - jnp.ceil(x1 / x2)
