@@ -39,7 +39,7 @@ def test_1000_default_programs_are_finite():
     _check_finite("default", 1000)
 
 
-@pytest.mark.parametrize("name", ["control-flow", "reductions-linalg", "low-precision-ints"])
+@pytest.mark.parametrize("name", ["control-flow", "reductions-linalg", "low-precision-ints", "nn-special"])
 def test_other_configs_are_finite(name):
     _check_finite(name, 150)
 

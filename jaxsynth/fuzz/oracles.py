@@ -400,7 +400,7 @@ def _helper_outputs(case: Case, passes: tuple[str, ...]) -> tuple[np.ndarray, ..
 
 # ---------------------------------------------------------------- grad
 
-_KINK = frozenset({"maximum", "minimum", "max", "min", "abs", "clip", "norm", "sqrt"})
+_KINK = frozenset({"maximum", "minimum", "max", "min", "abs", "clip", "norm", "sqrt", "relu", "relu6", "leaky_relu"})
 
 
 def _kink_key(op: str, params: dict[str, Any], args: Sequence[np.ndarray]) -> tuple[np.ndarray, bool]:
@@ -409,10 +409,10 @@ def _kink_key(op: str, params: dict[str, Any], args: Sequence[np.ndarray]) -> tu
     if op in ("maximum", "minimum"):
         d = x - np.asarray(args[1], dtype=np.float64)
         return np.sign(d), bool(np.any(d == 0))
-    if op in ("abs", "sqrt"):
+    if op in ("abs", "sqrt", "relu", "leaky_relu"):
         return np.sign(x), bool(np.any(x == 0))
-    if op == "clip":
-        lo, hi = params["lo"], params["hi"]
+    if op in ("clip", "relu6"):
+        lo, hi = (0.0, 6.0) if op == "relu6" else (params["lo"], params["hi"])
         key = np.sign(x - lo) + 3 * np.sign(x - hi)
         return key, bool(np.any((x == lo) | (x == hi)))
     if op == "norm":

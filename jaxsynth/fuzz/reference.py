@@ -110,8 +110,10 @@ def _perturb(
     if node.op in _PRODLIKE:
         scale = eps * max(1, _reduced_count(node, args))
     out = value * (1.0 + scale * _uniform(value, key))
-    if node.op in _SUMLIKE:
-        terms = _abs_terms(node, args)
+    error_scale = getattr(spec, "error_scale", None)
+    if node.op in _SUMLIKE or error_scale is not None:
+        terms = _abs_terms(node, args) if error_scale is None else error_scale(
+            [np.asarray(a, dtype=np.float64) for a in args], node.params)
         if terms is not None:
             out = out + eps * terms * _uniform(value, key ^ 0x5A5A5A5A)
     if round_to:

@@ -31,6 +31,8 @@ CATEGORIES = (
     "linalg",
     "shape",
     "cast",
+    "nn",
+    "special",
 )
 
 
@@ -98,6 +100,10 @@ class OpSpec:
     weight: float = 1.0
     regions: int = 0
     differentiable: bool = True
+    #: For ops whose rounding error is not relative to their result (cancellation, sums): called like
+    #: ``reference`` (float64 operands), it returns per output element the absolute error of one
+    #: evaluation in units of the result dtype's epsilon. The fuzzer's simulated rounding uses it.
+    error_scale: Reference | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

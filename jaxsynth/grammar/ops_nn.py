@@ -1,0 +1,427 @@
+"""jax.nn activations and normalizers, ``jax.scipy.special`` functions and ``jnp.logaddexp``.
+
+These are what put ``custom_jvp_call`` (relu, gelu, silu, softplus, logsumexp, softmax, ...) and the
+special-function primitives (``erf_inv``, ``lgamma``, ``digamma``, ``erfc``) into real JAXPRs.
+
+Every domain is kept by construction: ``erf_inv`` takes values in [-0.99, 0.99], ``logit`` in
+[0.01, 0.99], ``gammaln`` and ``digamma`` only positive arguments >= 0.1 (away from their poles at
+0, -1, -2, ...), ``xlogy`` a positive second operand. The numpy references use numpy and ``math``
+only (scipy is not a dependency): ``digamma`` by recurrence and the asymptotic series, ``erfinv`` by
+Newton steps on ``math.erf``.
+
+Ops whose rounding error is not relative to their result (cancellation in ``logsumexp``, ``logit``,
+``gammaln`` and ``digamma`` near their zeros, ``standardize``) declare an ``error_scale`` (see
+``OpSpec``) so the fuzzer's simulated rounding covers it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import libcst as cst
+import numpy as np
+
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call
+from jaxsynth.grammar.types import FLOATS, Interval, TensorType
+
+INF = math.inf
+SQRT2 = math.sqrt(2.0)
+
+
+# ---------------------------------------------------------------- scalar math (numpy-only references)
+
+
+def _vec(f: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
+    v = np.vectorize(f, otypes=[np.float64])
+    return lambda x: v(np.asarray(x, dtype=np.float64))
+
+
+erf = _vec(math.erf)
+erfc = _vec(math.erfc)
+lgamma = _vec(math.lgamma)
+
+
+def _digamma_scalar(x: float) -> float:
+    """psi(x) for x > 0: recurrence up to x >= 8, then the asymptotic series (error < 1e-13)."""
+    acc = 0.0
+    while x < 8.0:
+        acc -= 1.0 / x
+        x += 1.0
+    inv2 = 1.0 / (x * x)
+    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
+    return acc + math.log(x) - 0.5 / x - series
+
+
+digamma = _vec(_digamma_scalar)
+
+
+def _erfinv_scalar(y: float) -> float:
+    """erf^-1(y) for |y| < 1: a logarithmic first guess refined by Newton steps on ``math.erf``."""
+    if y == 0.0:
+        return 0.0
+    w = -math.log((1.0 - y) * (1.0 + y))
+    x = math.copysign(math.sqrt(max(w - math.log(max(w, 1e-300)) / 2, 0.0) if w > 1 else w * math.pi / 4), y)
+    for _ in range(60):
+        step = (math.erf(x) - y) / (2.0 / math.sqrt(math.pi) * math.exp(-x * x))
+        x -= step
+        if abs(step) <= 1e-16 * max(1.0, abs(x)):
+            break
+    return x
+
+
+erfinv = _vec(_erfinv_scalar)
+
+
+def _gelu(x: np.ndarray, approximate: bool) -> np.ndarray:
+    if approximate:
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1.0 + erf(x / SQRT2))
+
+
+def _gelu_scalar(x: float, approximate: bool) -> float:
+    return float(_gelu(np.asarray(x, dtype=np.float64), approximate))
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(x, 0.0)
+
+
+def _logsumexp(x: np.ndarray, axis) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+STANDARDIZE_EPSILON = 1e-5
+
+
+def _standardize(x: np.ndarray, axis: int) -> np.ndarray:
+    mean = np.mean(x, axis=axis, keepdims=True)
+    var = np.mean(np.square(x - mean), axis=axis, keepdims=True)
+    return (x - mean) / np.sqrt(var + STANDARDIZE_EPSILON)
+
+
+# ---------------------------------------------------------------- interval helpers
+
+
+def monotone(f: Callable[[float], float], x: Interval) -> Interval:
+    return Interval.of(f(x.lo), f(x.hi))
+
+
+def valley(f: Callable[[float], float], where: tuple[float, float], floor: float, x: Interval) -> Interval:
+    """Range of a function that decreases, then increases, with its minimum ``floor`` attained somewhere
+    in ``where``: the maximum is at an end point, the minimum too unless the interval meets ``where``."""
+    ends = (f(x.lo), f(x.hi))
+    lo = floor if x.lo <= where[1] and x.hi >= where[0] else min(ends)
+    return Interval(min(lo, *ends), max(ends))
+
+
+def _in(domain: Interval) -> Callable[[Interval], bool]:
+    return lambda x: x.within(domain)
+
+
+# ---------------------------------------------------------------- rows
+
+
+def _propose_unary(need: Interval | None = None, params: Callable[[TensorType, Context], dict] | None = None):
+    def propose(t: TensorType, ctx: Context) -> Proposal | None:
+        if t.dtype not in FLOATS:
+            return None
+        return Proposal((Operand(t, need),), params(t, ctx) if params else {})
+
+    return propose
+
+
+def _unary(
+    name: str,
+    render: str,
+    range_fn: Callable[[Interval, dict], Interval | None],
+    reference: Callable[[np.ndarray, dict], np.ndarray],
+    *,
+    category: str = "nn",
+    need: Interval | None = None,
+    params: Callable[[TensorType, Context], dict] | None = None,
+    kwargs: tuple[str, ...] = (),
+    error_scale=None,
+    weight: float = 1.0,
+) -> OpSpec:
+    """A float -> float elementwise row rendered ``render(x, **{k: params[k] for k in kwargs})``."""
+    family = f"{category}_{name}" if need is not None or params is not None else f"{category}_unary"
+    return OpSpec(
+        name=name,
+        category=category,
+        family=family,
+        dtypes=FLOATS,
+        propose=_propose_unary(need, params),
+        type_rule=lambda types, p: types[0],
+        range_rule=lambda ins, types, out, p: range_fn(ins[0], p),
+        reference=lambda args, p: reference(args[0], p),
+        render=lambda args, p: call(render, args[0], **{k: p[k] for k in kwargs}),
+        error_scale=error_scale,
+        weight=weight,
+    )
+
+
+def _relu6_range(x: Interval, p) -> Interval:
+    return Interval(min(max(x.lo, 0.0), 6.0), min(max(x.hi, 0.0), 6.0))
+
+
+def _elu_range(x: Interval, p) -> Interval:
+    return monotone(lambda v: v if v > 0 else math.expm1(v), x)
+
+
+def _leaky_range(x: Interval, p) -> Interval:
+    s = p["negative_slope"]
+    return monotone(lambda v: v if v >= 0 else s * v, x)
+
+
+def _gelu_range(x: Interval, p) -> Interval:
+    # gelu decreases on (-inf, ~-0.752] and increases after; its minimum is about -0.16997 (both forms).
+    return valley(lambda v: _gelu_scalar(v, p["approximate"]), (-0.76, -0.74), -0.1701, x)
+
+
+def _silu_scalar(v: float) -> float:
+    return v / (1.0 + math.exp(-v)) if v > -700 else 0.0
+
+
+def _silu_range(x: Interval, p) -> Interval:
+    # x * sigmoid(x): minimum about -0.278465 at x ~ -1.27846.
+    return valley(_silu_scalar, (-1.29, -1.27), -0.27847, x)
+
+
+def _softplus_scalar(v: float) -> float:
+    return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
+
+
+def _gelu_params(t, ctx):
+    return {"approximate": ctx.draw.bernoulli(0.5)}
+
+
+def _leaky_params(t, ctx):
+    return {"negative_slope": ctx.draw.choice((0.01, 0.2))}
+
+
+def _lgamma_range(x: Interval, p) -> Interval | None:
+    if x.lo < 0.1:
+        return None
+    # lgamma decreases on (0, 1.4616] and increases after; minimum -0.1214863.
+    return valley(math.lgamma, (1.46, 1.47), -0.12149, x)
+
+
+def _lgamma_error(args, p) -> np.ndarray:
+    # absolute, not relative, error near the zeros at 1 and 2: scale by the size of the terms
+    x = np.abs(args[0])
+    return 1.0 + np.abs(lgamma(x)) + np.abs(x * np.log(x))
+
+
+def _digamma_error(args, p) -> np.ndarray:
+    x = np.abs(args[0])
+    return 1.0 + np.abs(np.log(x)) + 1.0 / x
+
+
+def _logit_error(args, p) -> np.ndarray:
+    x = np.asarray(args[0])
+    return 1.0 + 1.0 / (x * (1.0 - x))
+
+
+ELEMENTWISE_NN = (
+    _unary("relu", "jax.nn.relu", lambda x, p: Interval(max(x.lo, 0.0), max(x.hi, 0.0)),
+           lambda x, p: np.maximum(x, 0.0), weight=2.0),
+    _unary("relu6", "jax.nn.relu6", _relu6_range, lambda x, p: np.clip(x, 0.0, 6.0)),
+    _unary("gelu", "jax.nn.gelu", _gelu_range, lambda x, p: _gelu(x, p["approximate"]), params=_gelu_params,
+           kwargs=("approximate",), weight=1.5),
+    _unary("silu", "jax.nn.silu", _silu_range, lambda x, p: x / (1.0 + np.exp(-x)), weight=1.5),
+    _unary("softplus", "jax.nn.softplus", lambda x, p: monotone(_softplus_scalar, x), lambda x, p: _softplus(x)),
+    _unary("log_sigmoid", "jax.nn.log_sigmoid", lambda x, p: monotone(lambda v: -_softplus_scalar(-v), x),
+           lambda x, p: -_softplus(-x)),
+    _unary("elu", "jax.nn.elu", _elu_range, lambda x, p: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))),
+    _unary("leaky_relu", "jax.nn.leaky_relu", _leaky_range,
+           lambda x, p: np.where(x >= 0, x, p["negative_slope"] * x), params=_leaky_params,
+           kwargs=("negative_slope",)),
+)
+
+SPECIAL_UNARY = (
+    _unary("erfc", "jax.scipy.special.erfc", lambda x, p: monotone(math.erfc, x), lambda x, p: erfc(x),
+           category="special"),
+    _unary("erf_inv", "jax.scipy.special.erfinv",
+           lambda x, p: monotone(_erfinv_scalar, x) if x.within(Interval(-0.995, 0.995)) else None,
+           lambda x, p: erfinv(x), category="special", need=Interval(-0.99, 0.99)),
+    _unary("lgamma", "jax.scipy.special.gammaln", _lgamma_range, lambda x, p: lgamma(x), category="special",
+           need=Interval(0.1, 30.0), error_scale=_lgamma_error),
+    _unary("digamma", "jax.scipy.special.digamma",
+           lambda x, p: monotone(_digamma_scalar, x) if x.lo >= 0.1 else None, lambda x, p: digamma(x),
+           category="special", need=Interval(0.1, 1e4), error_scale=_digamma_error),
+    _unary("logit", "jax.scipy.special.logit",
+           lambda x, p: monotone(lambda v: math.log(v / (1.0 - v)), x) if x.within(Interval(0.005, 0.995)) else None,
+           lambda x, p: np.log(x / (1.0 - x)), category="special", need=Interval(0.01, 0.99),
+           error_scale=_logit_error),
+)
+
+
+# ---------------------------------------------------------------- binary special functions
+
+
+def _propose_binary(need_second: Interval | None):
+    def propose(t: TensorType, ctx: Context) -> Proposal | None:
+        if t.dtype not in FLOATS:
+            return None
+        full = TensorType(t.dtype, t.shape)
+        part = TensorType(t.dtype, ctx.partner_shape(t.shape))
+        first, second = (full, part) if ctx.draw.bernoulli(0.5) else (part, full)
+        kind = "either" if not second.shape and second is part else "array"
+        return Proposal((Operand(first), Operand(second, need_second, kind)))
+
+    return propose
+
+
+def _broadcast_type(types, params) -> TensorType:
+    from jaxsynth.grammar.types import broadcast_shapes
+
+    shape = broadcast_shapes(*(t.shape for t in types))
+    if shape is None or types[0].dtype is not types[1].dtype:
+        raise TypeError(f"operands {[str(t) for t in types]} do not broadcast to one dtype")
+    return TensorType(types[0].dtype, shape)
+
+
+def _xlogy_range(ins, types, out, params) -> Interval | None:
+    x, y = ins
+    if y.lo < types[1].dtype.margin:
+        return None
+    ly = Interval(math.log(y.lo), math.log(y.hi))
+    return Interval.of(x.lo * ly.lo, x.lo * ly.hi, x.hi * ly.lo, x.hi * ly.hi)
+
+
+def _logaddexp_scalar(a: float, b: float) -> float:
+    m = max(a, b)
+    return m + math.log1p(math.exp(-abs(a - b)))
+
+
+def _logaddexp_error(args, p) -> np.ndarray:
+    return 1.0 + np.maximum(np.abs(args[0]), np.abs(args[1]))
+
+
+def _xlogy_reference(args, p) -> np.ndarray:
+    x, y = args
+    return np.where(x == 0, 0.0, x * np.log(y))
+
+
+SPECIAL_BINARY = (
+    OpSpec("xlogy", "special", "special_xlogy", FLOATS, _propose_binary(Interval(0.1, INF)), _broadcast_type,
+           _xlogy_range, _xlogy_reference, lambda a, p: call("jax.scipy.special.xlogy", *a)),
+    OpSpec("logaddexp", "special", "special_logaddexp", FLOATS, _propose_binary(None), _broadcast_type,
+           lambda i, t, o, p: Interval(_logaddexp_scalar(i[0].lo, i[1].lo), _logaddexp_scalar(i[0].hi, i[1].hi)),
+           lambda a, p: np.logaddexp(a[0], a[1]), lambda a, p: call("jnp.logaddexp", *a),
+           error_scale=_logaddexp_error),
+)
+
+
+# ---------------------------------------------------------------- along an axis: softmax family, logsumexp
+
+
+def _propose_axis(t: TensorType, ctx: Context) -> Proposal | None:
+    if t.dtype not in FLOATS or t.rank == 0:
+        return None
+    axis = ctx.draw.randint(-1, t.rank - 1)
+    return Proposal((Operand(t),), {"axis": axis})
+
+
+def _axis_len(t: TensorType, axis) -> int:
+    return t.size if axis is None else t.shape[axis]
+
+
+def _log_softmax_range(ins, types, out, params) -> Interval:
+    x, n = ins[0], _axis_len(types[0], params["axis"])
+    return Interval(x.lo - x.hi - math.log(n), 0.0)
+
+
+def _standardize_range(ins, types, out, params) -> Interval:
+    # |x_i - mean| / sqrt(var) <= sqrt(n - 1) for n samples; the stable two-pass variance keeps it.
+    b = math.sqrt(max(_axis_len(types[0], params["axis"]) - 1, 0)) * 1.01 + 1e-3
+    return Interval(-b, b)
+
+
+def _standardize_error(args, p) -> np.ndarray:
+    """Rounding of ``x - mean`` (about eps * (|x| + |mean|)) amplified by ``1 / sqrt(var + epsilon)``."""
+    x, axis = args[0], p["axis"]
+    mean = np.mean(x, axis=axis, keepdims=True)
+    var = np.mean(np.square(x - mean), axis=axis, keepdims=True)
+    n = x.shape[axis]
+    return 1.0 + (np.abs(x) + n * np.abs(mean) + np.mean(np.abs(x), axis=axis, keepdims=True) * n) / np.sqrt(
+        var + STANDARDIZE_EPSILON
+    )
+
+
+def _axis_error(args, p) -> np.ndarray:
+    """log_softmax: x - max - log(sum): its error scales with |x - max| and log(n), not with the result."""
+    x, axis = args[0], p["axis"]
+    return 1.0 + np.abs(x - np.max(x, axis=axis, keepdims=True)) + math.log(max(_axis_len_np(x, axis), 1))
+
+
+def _axis_len_np(x: np.ndarray, axis) -> int:
+    return x.size if axis is None else x.shape[axis]
+
+
+def _axis_row(name, render, range_rule, reference, *, kwargs=None, error_scale=None, weight=1.0):
+    return OpSpec(name, "nn", f"nn_{name}", FLOATS, _propose_axis, lambda types, p: types[0], range_rule,
+                  lambda a, p: reference(a[0], p["axis"]),
+                  lambda a, p: call(render, a[0], axis=p["axis"], **(kwargs or {})),
+                  error_scale=error_scale, weight=weight)
+
+
+def _propose_logsumexp(t: TensorType, ctx: Context) -> Proposal | None:
+    if t.dtype not in FLOATS or t.rank >= 3:
+        return None
+    if t.rank == 0 and ctx.draw.bernoulli(0.5):
+        shape = tuple(ctx.pick_dim() for _ in range(ctx.draw.randint(1, 2)))
+        return Proposal((Operand(t.with_shape(shape)),), {"axis": None})
+    axis = ctx.draw.randint(0, t.rank)
+    return Proposal((Operand(t.with_shape(t.shape[:axis] + (ctx.pick_dim(),) + t.shape[axis:])),), {"axis": axis})
+
+
+def _logsumexp_type(types, params) -> TensorType:
+    t, axis = types[0], params["axis"]
+    if axis is None:
+        return t.with_shape(())
+    if not 0 <= axis < t.rank:
+        raise ValueError(f"logsumexp: axis {axis} out of range for {t}")
+    return t.with_shape(t.shape[:axis] + t.shape[axis + 1 :])
+
+
+def _logsumexp_range(ins, types, out, params) -> Interval:
+    x, n = ins[0], _axis_len(types[0], params["axis"])
+    return Interval(x.lo, x.hi + math.log(n))
+
+
+def _logsumexp_error(args, p) -> np.ndarray:
+    x, axis = args[0], p["axis"]
+    m = np.max(np.abs(x), axis=axis)
+    return 1.0 + m + math.log(max(_axis_len_np(x, axis), 1))
+
+
+def _logsumexp_render(args, params):
+    if params["axis"] is None:
+        return call("jax.nn.logsumexp", args[0])
+    return call("jax.nn.logsumexp", args[0], axis=params["axis"])
+
+
+AXIS_NN = (
+    _axis_row("softmax", "jax.nn.softmax", lambda i, t, o, p: Interval(0.0, 1.0), _softmax, weight=1.5),
+    _axis_row("log_softmax", "jax.nn.log_softmax", _log_softmax_range, _log_softmax, error_scale=_axis_error),
+    _axis_row("standardize", "jax.nn.standardize", _standardize_range, _standardize,
+              kwargs={"algorithm": cst.SimpleString('"stable"')}, error_scale=_standardize_error),
+    OpSpec("logsumexp", "nn", "nn_logsumexp", FLOATS, _propose_logsumexp, _logsumexp_type, _logsumexp_range,
+           lambda a, p: _logsumexp(a[0], p["axis"]), _logsumexp_render, error_scale=_logsumexp_error),
+)
+
+NN_OPS = ELEMENTWISE_NN + AXIS_NN + SPECIAL_UNARY + SPECIAL_BINARY
