@@ -31,6 +31,7 @@ CATEGORIES = (
     "linalg",
     "shape",
     "cast",
+    "transforms",
 )
 
 

@@ -123,7 +123,7 @@ class _Renderer:
             "fori_loop": ["loop_body"],
             "while_loop": ["while_body"],
             "scan": ["scan_body"],
-        }[node.op]
+        }.get(node.op) or [f"{node.op}_{region.role}" for region in node.regions]
         statements: list[cst.BaseStatement] = []
         names = []
         for j, (region, role) in enumerate(zip(node.regions, roles, strict=True)):
@@ -135,7 +135,24 @@ class _Renderer:
             statements.append(self._while_cond(names[-1], node.params["trips"]))
         value = spec.render([self.expr(a) for a in node.args], node.params, names)
         statements.append(_assign(self._targets(node), value))
+        statements.extend(self._clip_outputs(node, spec))
         return statements
+
+    def _clip_outputs(self, node: Node, spec: ControlSpec) -> list[cst.BaseStatement]:
+        """``v = jnp.clip(v, -bound, bound)`` for each used output the row declares clipped."""
+        if not spec.clipped:
+            return []
+        if len(node.types) == 1:
+            named = {0: node.id}
+        else:
+            named = {n.params["index"]: n.id for n in self._items(node) if n.id in self.names}
+        bound = node.params["bound"]
+        out = []
+        for i in spec.clipped:
+            if i in named:
+                name = cst.Name(self.names[named[i]])
+                out.append(_assign(name, call("jnp.clip", name, literal(-bound), literal(bound))))
+        return out
 
     def _targets(self, node: Node) -> cst.BaseAssignTargetExpression:
         if len(node.types) == 1:

@@ -22,6 +22,7 @@ from typing import Any
 from jaxsynth.grammar.config import GrammarConfig
 from jaxsynth.grammar.ops import CONTROL, OPS, REGISTRY, Spec
 from jaxsynth.grammar.ops_control import ControlSpec, RegionSig
+from jaxsynth.grammar.ops_transform import SMOOTH_OPS
 from jaxsynth.grammar.opspec import Operand, OpSpec
 from jaxsynth.grammar.types import DType, Interval, Shape, TensorType
 from jaxsynth.synth.program import ITEM, Node, Program, Region
@@ -77,14 +78,16 @@ class Draw:
 
 
 class _Scope:
-    __slots__ = ("parent", "nodes", "params", "pool", "nesting")
+    __slots__ = ("parent", "nodes", "params", "pool", "nesting", "smooth")
 
-    def __init__(self, parent: _Scope | None) -> None:
+    def __init__(self, parent: _Scope | None, smooth: bool = False) -> None:
         self.parent = parent
         self.nodes: list[Node] = []
         self.params: list[int] = []
         self.pool: dict[TensorType, list[int]] = defaultdict(list)
         self.nesting = 0 if parent is None else parent.nesting + 1
+        #: A differentiated body (or a body nested in one): only smooth ops (``SMOOTH_OPS``) are sampled.
+        self.smooth = smooth or (parent is not None and parent.smooth)
 
     def chain(self):
         scope: _Scope | None = self
@@ -103,6 +106,7 @@ class _ConfigTables:
         self.config = config
         self.dtype_weights = config.dtype_weights()
         self.ops = _probe_tables(config)
+        self.smooth_ops = {key: _smooth_table(config, specs) for key, (specs, _) in self.ops.items()}
         self.siblings = {
             spec.name: tuple(s for s in _families()[spec.family] if s is not spec and config.op_weight(s.name) > 0)
             for spec in OPS
@@ -146,6 +150,20 @@ def _probe_tables(config: GrammarConfig) -> Table:
                         cum.append(total)
                 tables[(dtype, rank, control)] = (tuple(specs), tuple(cum))
     return tables
+
+
+def _smooth_table(config: GrammarConfig, specs: tuple[Spec, ...]) -> tuple[tuple[Spec, ...], tuple[float, ...]]:
+    """The ops of one table that a smooth (differentiated) body may use, with their cumulative weights."""
+    kept = tuple(s for s in specs if _smooth(s))
+    cum, total = [], 0.0
+    for spec in kept:
+        total += config.op_weight(spec.name)
+        cum.append(total)
+    return kept, tuple(cum)
+
+
+def _smooth(spec: Spec) -> bool:
+    return spec.smooth_safe if isinstance(spec, ControlSpec) else spec.name in SMOOTH_OPS
 
 
 @functools.lru_cache(maxsize=1)
@@ -290,7 +308,8 @@ class _Builder:
                 if shared is not None:
                     return shared
             control = self.scope.nesting < self.config.program.max_nesting
-            specs, cum = self.tables.get((t.dtype, t.rank, control), ((), ()))
+            tables = self.derived.smooth_ops if self.scope.smooth else self.tables
+            specs, cum = tables.get((t.dtype, t.rank, control), ((), ()))
             for _ in range(ATTEMPTS if specs else 0):
                 spec = self.draw.weighted(specs, cum)
                 mark = self.next_id
@@ -347,6 +366,8 @@ class _Builder:
         ins = [self.index[a].interval for a in args]
         for candidate in self._candidates(spec):
             if any(ty.dtype not in candidate.dtypes for ty in types):
+                continue
+            if self.scope.smooth and candidate.name not in SMOOTH_OPS:
                 continue
             if self.x64 and candidate.name in X64_FLOAT_OPERANDS_ONLY and not types[0].dtype.is_float:
                 continue
@@ -407,7 +428,7 @@ class _Builder:
         return items[proposal.answer]
 
     def _region(self, sig: RegionSig, budget: int, depth: int) -> Region | None:
-        saved, self.scope = self.scope, _Scope(self.scope)
+        saved, self.scope = self.scope, _Scope(self.scope, sig.smooth)
         try:
             for ty, interval in sig.params:
                 node = self._add("param", (), (ty,), (interval,))
@@ -415,8 +436,14 @@ class _Builder:
             outputs = []
             shares = self._split(budget, len(sig.outputs))
             for ty, inv, share in zip(sig.outputs, sig.invariants, shares, strict=True):
+                mark = self.next_id
                 node = self.gen(ty, max(share, 1), max(depth, 1), None, fresh=True)
-                if node is None:
+                for _ in range(ATTEMPTS if sig.smooth else 0):  # a derivative of a constant says little
+                    if node is None or self._depends(node, self.scope.params):
+                        break
+                    self._rollback(mark)
+                    node = self.gen(ty, max(share, 1), max(depth, 1), None, fresh=True)
+                if node is None or (sig.smooth and not self._depends(node, self.scope.params)):
                     return None
                 if inv is not None and not self.index[node].interval.within(inv):
                     node = self._clip(node, inv)
@@ -425,6 +452,21 @@ class _Builder:
             return Region(sig.role, sig.layout, sig.carries, tuple(scope.params), tuple(scope.nodes), tuple(outputs))
         finally:
             self.scope = saved
+
+    def _depends(self, node: int, params: Sequence[int]) -> bool:
+        """Whether ``node`` reads any of ``params`` (through operands and nested bodies)."""
+        targets, seen, stack = set(params), set(), [node]
+        while stack:
+            n = stack.pop()
+            if n in targets:
+                return True
+            if n in seen:
+                continue
+            seen.add(n)
+            stack.extend(self.index[n].args)
+            for region in self.index[n].regions:
+                stack.extend(region.outputs)
+        return False
 
     def _clip(self, node: int, inv: Interval) -> int:
         t = self.index[node].type
@@ -457,7 +499,7 @@ class _Builder:
             return self._add_input(t, bounds)
         if params:
             return self.draw.choice(params)
-        adapted = self._adapt(t, bounds)
+        adapted = None if self.scope.smooth else self._adapt(t, bounds)  # adapters clip, reduce by max, cast
         return adapted if adapted is not None else self._full(t, bounds)
 
     def _adapt(self, t: TensorType, bounds: Interval) -> int | None:
