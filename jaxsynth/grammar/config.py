@@ -40,6 +40,9 @@ class ProgramBounds(_Base, frozen=True):
     max_outputs: Annotated[int, msgspec.Meta(ge=1, le=8)] = 2
     share_prob: Probability = 0.3
     literal_prob: Probability = 0.25
+    #: Chance that a program takes some inputs as one pytree argument (a ``params`` dict, possibly nested,
+    #: or a ``state`` tuple), and, independently, that it returns some outputs as a dict or tuple.
+    pytree_prob: Probability = 0.0
 
 
 class TypeBounds(_Base, frozen=True):

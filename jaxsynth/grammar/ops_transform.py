@@ -276,9 +276,8 @@ def _vmap_outputs(types, params):
 
 
 def _vmap_reference(args, params, bodies):
-    n, y = params["size"], params["y"]
     ys = []
-    for k in range(n):
+    for k in range(params["size"]):
         xs = [x if a is None else np.take(x, k, axis=a) for x, a in zip(args, params["in_axes"], strict=True)]
         ys.append(bodies[0](*xs)[0])
     stacked = np.stack(ys, axis=params["out_axes"]) if ys else np.zeros(_vmap_outputs([], params)[0].shape)

@@ -15,7 +15,7 @@ import libcst as cst
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.ops_control import ControlSpec
 from jaxsynth.grammar.opspec import call, compare, dtype_expr, literal
-from jaxsynth.synth.program import ITEM, Node, Program, Region
+from jaxsynth.synth.program import ITEM, Node, Program, Region, Tree
 
 MAX_INLINE = 4
 #: Ops whose rendering is wide (lists, index arrays, shape tuples) count double toward MAX_INLINE.
@@ -237,14 +237,47 @@ class _Renderer:
                 items[node.args[0]].append(node)
         self._item_index = items
         params = []
-        for p in self.program.body.params:
-            self.names[p] = self.fresh("x")
-            params.append(cst.Param(cst.Name(self.names[p])))
-        body = self.block(self.program.body)
+        prologue: list[cst.BaseStatement] = []
+        leaves = self.program.body.params
+        for tree in self.program.arguments:
+            if tree.kind == "leaf":
+                self.names[leaves[tree.index]] = self.fresh("x")
+                params.append(cst.Param(cst.Name(self.names[leaves[tree.index]])))
+                continue
+            packed = self.fresh("params" if tree.kind == "dict" else "state")
+            params.append(cst.Param(cst.Name(packed)))
+            for index, path in _paths(tree, cst.Name(packed)):
+                self.names[leaves[index]] = self.fresh("x")
+                prologue.append(_assign(cst.Name(self.names[leaves[index]]), path))
+        body = prologue + self.block(self.program.body)
         outs = [self.expr(o) for o in self.program.body.outputs]
-        body.append(_statement(cst.Return(_bare_tuple(outs))))
+        body.append(_statement(cst.Return(_bare_tuple([_packed(t, outs) for t in self.program.results]))))
         fn = cst.FunctionDef(cst.Name(self.program.name), cst.Parameters(params), cst.IndentedBlock(body))
         return cst.Module(body=[fn])
+
+
+def _paths(tree: Tree, expr: cst.BaseExpression) -> list[tuple[int, cst.BaseExpression]]:
+    """(leaf position, ``expr["key"][0]...``) for each leaf of ``tree`` held by ``expr``."""
+    if tree.kind == "leaf":
+        return [(tree.index, expr)]
+    keys = [cst.SimpleString(f'"{k}"') for k in tree.keys] if tree.kind == "dict" else \
+        [literal(i) for i in range(len(tree.children))]
+    out = []
+    for key, child in zip(keys, tree.children, strict=True):
+        out.extend(_paths(child, cst.Subscript(expr, [cst.SubscriptElement(cst.Index(key))])))
+    return out
+
+
+def _packed(tree: Tree, outs: list[cst.BaseExpression]) -> cst.BaseExpression:
+    """The returned value for ``tree``: a dict display, a parenthesized tuple, or a leaf's expression."""
+    if tree.kind == "leaf":
+        return outs[tree.index]
+    items = [_packed(c, outs) for c in tree.children]
+    if tree.kind == "dict":
+        return cst.Dict([cst.DictElement(cst.SimpleString(f'"{k}"'), v) for k, v in zip(tree.keys, items, strict=True)])
+    if len(items) == 1:
+        return cst.Tuple([cst.Element(items[0], comma=cst.Comma())])
+    return cst.Tuple([cst.Element(i) for i in items])
 
 
 def render_module(program: Program, imports: bool = True) -> cst.Module:

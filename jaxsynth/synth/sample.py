@@ -25,7 +25,7 @@ from jaxsynth.grammar.ops_control import ControlSpec, RegionSig
 from jaxsynth.grammar.ops_transform import SMOOTH_OPS
 from jaxsynth.grammar.opspec import Operand, OpSpec
 from jaxsynth.grammar.types import DType, Interval, Shape, TensorType
-from jaxsynth.synth.program import ITEM, Node, Program, Region
+from jaxsynth.synth.program import ITEM, Node, Program, Region, Tree
 
 FLOAT_LITERALS = (0.5, 2.0, 3.0, 0.1, 1.5, 0.25, 10.0, -1.0, -0.5, 4.0, -2.0, 0.75)
 INT_LITERALS = (1, 2, 3, 4, 5, -1, -2, 10, 7, -3)
@@ -650,7 +650,54 @@ def _sample_once(config: GrammarConfig, draw: Draw) -> Program:
         outputs.append(node)
     builder.top.params.sort()
     body = Region("body", "function", 0, tuple(builder.top.params), tuple(builder.top.nodes), tuple(outputs))
-    return Program(config.function_name, prune(body, builder.index))
+    body = prune(body, builder.index)
+    in_trees = out_trees = ()
+    if bounds.pytree_prob > 0:  # no draw otherwise: configs without pytrees keep their programs
+        in_trees = _group(draw, len(body.params), bounds.pytree_prob, PARAM_KEYS)
+        out_trees = _group(draw, len(body.outputs), bounds.pytree_prob, RESULT_KEYS)
+    return Program(config.function_name, body, in_trees=in_trees, out_trees=out_trees)
+
+
+#: Dict keys of sampled pytrees (a params dict, returned metrics).
+PARAM_KEYS = ("w", "b", "kernel", "bias", "scale", "embedding", "mu", "nu", "count", "weight")
+RESULT_KEYS = ("loss", "grads", "logits", "aux", "state", "out", "metrics", "updates")
+
+
+def _group(draw: Draw, count: int, prob: float, names: tuple[str, ...]) -> tuple[Tree, ...]:
+    """Leaves ``0..count-1`` with a prefix of two or more grouped into one dict (sometimes nested) or tuple;
+    ``()`` (flat) when not drawn or when there are fewer than two values."""
+    if count < 2 or not draw.bernoulli(prob):
+        return ()
+    size = draw.randint(2, count)
+
+    def build(first: int, n: int, nest: bool) -> Tree:
+        if draw.bernoulli(0.3):
+            return Tree("tuple", children=tuple(Tree("leaf", first + i) for i in range(n)))
+        if nest and n >= 3 and draw.bernoulli(0.4):  # {"layer0": {...}, "out": leaf, ...}
+            inner = draw.randint(2, n - 1)
+            keys = sorted(_keys(draw, names, n - inner + 1))
+            slot = draw.randint(0, len(keys) - 1)
+            children, at = [], first
+            for k, _ in enumerate(keys):
+                if k == slot:
+                    children.append(build(at, inner, False))
+                    at += inner
+                else:
+                    children.append(Tree("leaf", at))
+                    at += 1
+            return Tree("dict", keys=tuple(keys), children=tuple(children))
+        return Tree("dict", keys=tuple(sorted(_keys(draw, names, n))),
+                    children=tuple(Tree("leaf", first + i) for i in range(n)))
+
+    return (build(0, size, True),) + tuple(Tree("leaf", i) for i in range(size, count))
+
+
+def _keys(draw: Draw, names: tuple[str, ...], n: int) -> list[str]:
+    pool = list(names)
+    out = []
+    for i in range(n):
+        out.append(pool.pop(draw.randint(0, len(pool) - 1)) if pool else f"k{i}")
+    return out
 
 
 def prune(body: Region, index: dict[int, Node]) -> Region:
