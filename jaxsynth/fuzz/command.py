@@ -83,6 +83,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         f"({summary['programs_per_second_per_worker']:.2f} programs/s per worker); "
         f"{summary['findings']} findings ({summary['crashes']} crashes, {summary['hangs']} hangs) in "
         f"{len(summary['buckets'])} buckets; {summary['skipped_discontinuous']} discontinuous comparisons skipped; "
+        f"{summary['skipped_construct']} checks skipped for constructs an oracle cannot check; "
         f"wrote {out_dir / 'summary.json'}",
         err=True,
     )

@@ -42,6 +42,9 @@ class ProgramBounds(_Base, frozen=True):
     literal_prob: Probability = 0.25
     #: Chance that a value of the function body is built by a composite (``[composites]``), when any has weight.
     composite_prob: Probability = 0.5
+    #: Chance that a program takes some inputs as one pytree argument (a ``params`` dict, possibly nested,
+    #: or a ``state`` tuple), and, independently, that it returns some outputs as a dict or tuple.
+    pytree_prob: Probability = 0.0
 
 
 class TypeBounds(_Base, frozen=True):
@@ -104,6 +107,9 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     "matmul": ("@", "jnp.matmul", "jnp.dot", "jnp.einsum"),
     "reductions": ("function", "method"),
     "relu": ("jnp.maximum", "jax.nn.relu"),
+    "gelu": ("jax.nn.gelu", "manual"),
+    "softmax": ("jax.nn.softmax", "manual"),
+    "log_softmax": ("jax.nn.log_softmax", "manual"),
 }
 
 

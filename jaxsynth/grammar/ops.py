@@ -6,12 +6,13 @@ from jaxsynth.grammar.ops_control import CONTROL_OPS, ControlSpec
 from jaxsynth.grammar.ops_elementwise import ELEMENTWISE_OPS
 from jaxsynth.grammar.ops_nn import NN_OPS
 from jaxsynth.grammar.ops_tensor import TENSOR_OPS
+from jaxsynth.grammar.ops_transform import TRANSFORM_OPS
 from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
 
 Spec = OpSpec | ControlSpec
 
 OPS: tuple[OpSpec, ...] = ELEMENTWISE_OPS + TENSOR_OPS + NN_OPS
-CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS
+CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS + TRANSFORM_OPS
 
 
 def _build_registry() -> dict[str, Spec]:

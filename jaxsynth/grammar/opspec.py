@@ -33,6 +33,7 @@ CATEGORIES = (
     "cast",
     "nn",
     "special",
+    "transforms",
 )
 
 

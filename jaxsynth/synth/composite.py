@@ -14,8 +14,9 @@ it (the intersection of both). Each bound is an identity of exact arithmetic tha
 by more than the margin added, so the fuzzer's interval checks still hold.
 
 Every decision draws from the program's one ``Draw``, so a program stays a function of
-(config, seed, index). Names (``logits``, ``attn_weights``, ``dense0_kernel``) are hints the renderer
-uses when ``style.names = "idiomatic"``.
+(config, seed, index). Names (``logits``, ``attn_weights``) are hints the renderer uses when
+``style.names = "idiomatic"``; a parameter's hint is a path (``dense_0/kernel``), and the sampler groups
+those into one nested ``params`` dict argument (``params["dense_0"]["kernel"]``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Builder(Protocol):
            refine: Interval | None = None) -> int | None: ...
     def const(self, dtype: DType, value: float) -> int: ...
     def spelling(self, key: str) -> str: ...
-    def counter(self, prefix: str) -> int: ...
+    def counter(self, prefix: str) -> str: ...
     def scan(self, carries: list[int], xs: int, body: Callable[..., tuple[list[int], int] | None], hint: str
              ) -> list[int] | None: ...
     def extra_output(self, node: int) -> None: ...
@@ -120,6 +121,8 @@ def _activation(b: Builder, x: int, hint: str | None = None) -> int:
         if b.spelling("relu") == "jax.nn.relu" and "relu" in REGISTRY:
             return need(b.op("relu", [x], {}, hint))
         return need(b.op("maximum", [x, _lit(b, dtype, 0.0)], {"literal_args": (1,)}, hint))
+    if kind == "gelu" and b.spelling("gelu") == "jax.nn.gelu" and "gelu" in REGISTRY:
+        return need(b.op("gelu", [x], {"approximate": b.draw.bernoulli(0.5)}, hint))
     if kind == "gelu":  # 0.5 * x * (1 + tanh(0.7978845608 * (x + 0.044715 * x**3)))
         cube = need(b.op("pow_scalar", [x], {"exponent": 3}))
         inner = need(b.op("add", [x, need(b.op("scale", [_lit(b, dtype, 0.044715), cube], {"literal_args": (0,)}))]))
@@ -132,11 +135,11 @@ def _activation(b: Builder, x: int, hint: str | None = None) -> int:
 
 def _kernel(b: Builder, prefix: str, fan_in: int, fan_out: int, dtype: DType) -> int:
     scale = 1.0 / fan_in
-    return b.param(TensorType(dtype, (fan_in, fan_out)), Interval(-scale, scale), f"{prefix}_kernel")
+    return b.param(TensorType(dtype, (fan_in, fan_out)), Interval(-scale, scale), f"{prefix}/kernel")
 
 
 def _bias(b: Builder, prefix: str, n: int, dtype: DType) -> int:
-    return b.param(TensorType(dtype, (n,)), Interval(-0.1, 0.1), f"{prefix}_bias")
+    return b.param(TensorType(dtype, (n,)), Interval(-0.1, 0.1), f"{prefix}/bias")
 
 
 #: Interval of a data input a composite creates itself (activations, gradients): a unit-scale range.
@@ -166,7 +169,7 @@ def dense(b: Builder, t: TensorType, budget: int, depth: int, activation: bool |
         raise Fail
     n = t.shape[-1]
     k = b.draw.choice(b.dims)
-    prefix = f"dense{b.counter('dense')}"
+    prefix = b.counter('dense')
     x = _input_of(b, t.with_shape(t.shape[:-1] + (k,)), budget - 3, depth, "x")
     kernel = _kernel(b, prefix, k, n, t.dtype)
     y = _matmul(b, x, kernel, "h" if activation is not False else "logits")
@@ -182,13 +185,13 @@ def mlp(b: Builder, t: TensorType, budget: int, depth: int) -> int:
         raise Fail
     n = t.shape[-1]
     hidden = b.draw.choice(b.dims)
-    prefix = f"mlp{b.counter('mlp')}"
+    prefix = b.counter('mlp')
     x = _input_of(b, t, budget - 7, depth, "x")
-    h = _matmul(b, x, _kernel(b, f"{prefix}_fc1", n, hidden, t.dtype), "h")
-    h = need(b.op("add", [h, _bias(b, f"{prefix}_fc1", hidden, t.dtype)], {}, "h"))
+    h = _matmul(b, x, _kernel(b, f"{prefix}/fc1", n, hidden, t.dtype), "h")
+    h = need(b.op("add", [h, _bias(b, f"{prefix}/fc1", hidden, t.dtype)], {}, "h"))
     h = _activation(b, h, "h")
-    y = _matmul(b, h, _kernel(b, f"{prefix}_fc2", hidden, n, t.dtype), "out")
-    y = need(b.op("add", [y, _bias(b, f"{prefix}_fc2", n, t.dtype)], {}, "out"))
+    y = _matmul(b, h, _kernel(b, f"{prefix}/fc2", hidden, n, t.dtype), "out")
+    y = need(b.op("add", [y, _bias(b, f"{prefix}/fc2", n, t.dtype)], {}, "out"))
     if b.draw.bernoulli(0.5):
         y = need(b.op("add", [x, y], {}, "out"))
     return y
@@ -204,14 +207,14 @@ def layer_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     if not _float(t) or t.rank < 1:
         raise Fail
     n = t.shape[-1]
-    prefix = f"layer_norm{b.counter('layer_norm')}"
+    prefix = b.counter('layer_norm')
     x = _input_of(b, t, budget - 9, depth, "x")
     mean = _reduce(b, "mean", x, -1, True, "mean")
     centered = need(b.op("subtract", [x, mean], {}, "centered"))
     var = _reduce(b, "mean", need(b.op("square", [centered])), -1, True, "var")
     inv = need(b.op("rsqrt", [need(b.op("offset", [var, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
     y = need(b.op("multiply", [centered, inv], {}, "normed", refine=_norm_bound(n)))
-    scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}_scale")
+    scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
     y = need(b.op("multiply", [y, scale], {}, "normed"))
     return need(b.op("add", [y, _bias(b, prefix, n, t.dtype)], {}, "normed"))
 
@@ -221,18 +224,21 @@ def rms_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     if not _float(t) or t.rank < 1:
         raise Fail
     n = t.shape[-1]
-    prefix = f"rms_norm{b.counter('rms_norm')}"
+    prefix = b.counter('rms_norm')
     x = _input_of(b, t, budget - 6, depth, "x")
     ms = _reduce(b, "mean", need(b.op("square", [x])), -1, True, "mean_square")
     inv = need(b.op("rsqrt", [need(b.op("offset", [ms, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
     y = need(b.op("multiply", [x, inv], {}, "normed", refine=_norm_bound(n)))
-    scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}_scale")
+    scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
     return need(b.op("multiply", [y, scale], {}, "normed"))
 
 
 def _softmax(b: Builder, scores: int, hint: str) -> int:
-    """``exp(s - max(s)) / sum(exp(s - max(s)))`` over the last axis, with its sound bounds."""
+    """``jax.nn.softmax(s, axis=-1)`` or, spelled out, ``exp(s - max(s)) / sum(exp(s - max(s)))`` with its
+    sound bounds."""
     dtype = b.type_of(scores).dtype
+    if b.spelling("softmax") == "jax.nn.softmax" and "softmax" in REGISTRY:
+        return need(b.op("softmax", [scores], {"axis": b.type_of(scores).rank - 1}, hint))
     peak = _reduce(b, "max", scores, -1, True)
     shifted = need(b.op("subtract", [scores, peak], {}, refine=Interval(-INF, 0.0)))
     e = need(b.op("exp", [shifted]))
@@ -256,11 +262,11 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     batch, seq, d = t.shape
     heads = b.draw.choice([h for h in (1, 2, 4, 8) if d % h == 0 and d // h >= 2] or [1])
     dh = d // heads
-    prefix = f"attn{b.counter('attn')}"
+    prefix = b.counter('attention')
     x = _input_of(b, t, budget - 16, depth, "x")
 
     def project(name: str) -> int:
-        y = _matmul(b, x, _kernel(b, f"{prefix}_{name}", d, d, t.dtype), name)
+        y = _matmul(b, x, _kernel(b, f"{prefix}/{name}", d, d, t.dtype), name)
         if heads == 1:
             return y
         y = need(b.op("reshape", [y], {"shape": (batch, seq, heads, dh), "style": "method"}, name))
@@ -281,7 +287,7 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     if heads > 1:
         out = need(b.op("transpose", [out], {"perm": (0, 2, 1, 3)}, "attn_out"))
         out = need(b.op("reshape", [out], {"shape": (batch, seq, d), "style": "method"}, "attn_out"))
-    out = _matmul(b, out, _kernel(b, f"{prefix}_out", d, d, t.dtype), "attn_out")
+    out = _matmul(b, out, _kernel(b, f"{prefix}/out", d, d, t.dtype), "attn_out")
     if b.draw.bernoulli(0.5):
         out = need(b.op("add", [x, out], {}, "hidden"))
     return out
@@ -299,8 +305,8 @@ def dropout(b: Builder, t: TensorType, budget: int, depth: int) -> int:
 
 
 def _cell_params(b: Builder, prefix: str, d_in: int, hidden: int, gates: int, dtype: DType) -> tuple[int, int, int]:
-    wx = b.param(TensorType(dtype, (d_in, gates * hidden)), Interval(-1 / d_in, 1 / d_in), f"{prefix}_w_x")
-    wh = b.param(TensorType(dtype, (hidden, gates * hidden)), Interval(-1 / hidden, 1 / hidden), f"{prefix}_w_h")
+    wx = b.param(TensorType(dtype, (d_in, gates * hidden)), Interval(-1 / d_in, 1 / d_in), f"{prefix}/w_x")
+    wh = b.param(TensorType(dtype, (hidden, gates * hidden)), Interval(-1 / hidden, 1 / hidden), f"{prefix}/w_h")
     return wx, wh, _bias(b, prefix, gates * hidden, dtype)
 
 
@@ -315,7 +321,7 @@ def _recurrent(kind: str):
             raise Fail
         batch, hidden = t.shape
         seq, d_in = b.draw.choice(b.dims), b.draw.choice(b.dims)
-        prefix = f"{kind}{b.counter(kind)}"
+        prefix = b.counter(kind)
         xs = _input_of(b, TensorType(t.dtype, (seq, batch, d_in)), budget - 8 - 4 * gates, depth, "xs")
         wx, wh, bias = _cell_params(b, prefix, d_in, hidden, gates, t.dtype)
         # the state's loop invariant is [-2, 2] (whole numbers around its range): tanh and clip stay inside
@@ -384,8 +390,11 @@ def cross_entropy(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     shape = (b.draw.choice(b.dims), b.draw.choice(b.dims))
     logits = _input_of(b, TensorType(t.dtype, shape), budget - 12, depth, "logits")
     labels = b.param(TensorType(t.dtype, shape), Interval(0.0, 1.0), "labels")
-    log_probs = need(b.op("subtract", [logits, _logsumexp(b, logits, "lse")], {}, "log_probs",
-                          refine=Interval(-INF, 0.0)))
+    if b.spelling("log_softmax") == "jax.nn.log_softmax" and "log_softmax" in REGISTRY:
+        log_probs = need(b.op("log_softmax", [logits], {"axis": 1}, "log_probs"))
+    else:
+        log_probs = need(b.op("subtract", [logits, _logsumexp(b, logits, "lse")], {}, "log_probs",
+                              refine=Interval(-INF, 0.0)))
     picked = _reduce(b, "sum", need(b.op("multiply", [labels, log_probs])), -1, False, "nll")
     return need(b.op("negative", [_reduce(b, "mean", picked, None, False)], {}, "loss"))
 
@@ -399,7 +408,7 @@ def sgd_momentum(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     if not _float(t) or t.rank < 1:
         raise Fail
     lr, mu = b.draw.choice((0.1, 0.01, 0.001)), b.draw.choice((0.9, 0.99))
-    params = b.param(t, Interval(-1.0, 1.0), "params")
+    params = b.param(t, Interval(-1.0, 1.0), "w")
     grads = _input_of(b, t, budget - 4, depth, "grads", Interval(-10.0, 10.0))
     velocity = b.param(t, Interval(-10.0, 10.0), "velocity")
     v = need(b.op("add", [need(b.op("scale", [_lit(b, t.dtype, mu), velocity], {"literal_args": (0,)})), grads], {},
@@ -416,7 +425,7 @@ def adam(b: Builder, t: TensorType, budget: int, depth: int) -> int:
         raise Fail
     lr, b1, b2, step = b.draw.choice((1e-3, 3e-4, 1e-2)), 0.9, 0.999, b.draw.randint(1, 100)
     eps = _eps(t.dtype)
-    params = b.param(t, Interval(-1.0, 1.0), "params")
+    params = b.param(t, Interval(-1.0, 1.0), "w")
     grads = _input_of(b, t, budget - 12, depth, "grads", Interval(-10.0, 10.0))
     mu = b.param(t, Interval(-10.0, 10.0), "mu")
     nu = b.param(t, Interval(0.0, 100.0), "nu")

@@ -19,7 +19,7 @@ import libcst as cst
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.ops_control import ControlSpec
 from jaxsynth.grammar.opspec import call, compare, dtype_expr, literal
-from jaxsynth.synth.program import ITEM, Node, Program, Region
+from jaxsynth.synth.program import ITEM, Node, Program, Region, Tree
 
 MAX_INLINE = 4
 #: Ops whose rendering is wide (lists, index arrays, shape tuples) count double toward MAX_INLINE.
@@ -83,11 +83,13 @@ class _Renderer:
                 self.taken.add(f"{prefix}{n}")
                 return f"{prefix}{n}"
 
-    def name_for(self, node_id: int, prefix: str) -> str:
-        """The node's hint if it has one (deduplicated), else the next generic ``prefix`` name."""
+    def name_for(self, node_id: int, prefix: str, bare: bool = False) -> str:
+        """The node's hint if it has one (deduplicated), else the next generic ``prefix`` name (``prefix``
+        itself first when ``bare``)."""
         hint = self.program.names.get(node_id)
-        if hint is None:
+        if hint is None and not bare:
             return self.fresh(prefix)
+        hint = (hint or prefix).rsplit("/", 1)[-1]  # a parameter path outside a params dict: its last key
         name, n = hint, 0
         while name in self.taken:
             n += 1
@@ -150,7 +152,7 @@ class _Renderer:
             "fori_loop": ["loop_body"],
             "while_loop": ["while_body"],
             "scan": ["scan_body"],
-        }[node.op]
+        }.get(node.op) or [f"{node.op}_{region.role}" for region in node.regions]
         statements: list[cst.BaseStatement] = []
         names = []
         for j, (region, role) in enumerate(zip(node.regions, roles, strict=True)):
@@ -166,7 +168,24 @@ class _Renderer:
             self.sizes[node.id] = MAX_INLINE
             return statements
         statements.append(_assign(self._targets(node), value))
+        statements.extend(self._clip_outputs(node, spec))
         return statements
+
+    def _clip_outputs(self, node: Node, spec: ControlSpec) -> list[cst.BaseStatement]:
+        """``v = jnp.clip(v, -bound, bound)`` for each used output the row declares clipped."""
+        if not spec.clipped:
+            return []
+        if len(node.types) == 1:
+            named = {0: node.id}
+        else:
+            named = {n.params["index"]: n.id for n in self._items(node) if n.id in self.names}
+        bound = node.params["bound"]
+        out = []
+        for i in spec.clipped:
+            if i in named:
+                name = cst.Name(self.names[named[i]])
+                out.append(_assign(name, call("jnp.clip", name, literal(-bound), literal(bound))))
+        return out
 
     def _targets(self, node: Node) -> cst.BaseAssignTargetExpression:
         if len(node.types) == 1:
@@ -252,14 +271,54 @@ class _Renderer:
                 items[node.args[0]].append(node)
         self._item_index = items
         params = []
-        for p in self.program.body.params:
-            self.names[p] = self.name_for(p, "x")
-            params.append(cst.Param(cst.Name(self.names[p])))
-        body = self.block(self.program.body)
+        prologue: list[cst.BaseStatement] = []
+        leaves = self.program.body.params
+        for tree in self.program.arguments:
+            if tree.kind == "leaf":
+                self.names[leaves[tree.index]] = self.name_for(leaves[tree.index], "x")
+                params.append(cst.Param(cst.Name(self.names[leaves[tree.index]])))
+                continue
+            if self.program.names:  # idiomatic: `params["dense_0"]["kernel"]` at each use
+                packed = self.name_for(-1, "params" if tree.kind == "dict" else "state", bare=True)
+                params.append(cst.Param(cst.Name(packed)))
+                for index, path in _paths(tree, cst.Name(packed)):
+                    self.exprs[leaves[index]] = path
+                    self.sizes[leaves[index]] = 0
+                continue
+            packed = self.fresh("params" if tree.kind == "dict" else "state")
+            params.append(cst.Param(cst.Name(packed)))
+            for index, path in _paths(tree, cst.Name(packed)):
+                self.names[leaves[index]] = self.fresh("x")
+                prologue.append(_assign(cst.Name(self.names[leaves[index]]), path))
+        body = prologue + self.block(self.program.body)
         outs = [self.expr(o) for o in self.program.body.outputs]
-        body.append(_statement(cst.Return(_bare_tuple(outs))))
+        body.append(_statement(cst.Return(_bare_tuple([_packed(t, outs) for t in self.program.results]))))
         fn = cst.FunctionDef(cst.Name(self.program.name), cst.Parameters(params), cst.IndentedBlock(body))
         return cst.Module(body=[fn])
+
+
+def _paths(tree: Tree, expr: cst.BaseExpression) -> list[tuple[int, cst.BaseExpression]]:
+    """(leaf position, ``expr["key"][0]...``) for each leaf of ``tree`` held by ``expr``."""
+    if tree.kind == "leaf":
+        return [(tree.index, expr)]
+    keys = [cst.SimpleString(f'"{k}"') for k in tree.keys] if tree.kind == "dict" else \
+        [literal(i) for i in range(len(tree.children))]
+    out = []
+    for key, child in zip(keys, tree.children, strict=True):
+        out.extend(_paths(child, cst.Subscript(expr, [cst.SubscriptElement(cst.Index(key))])))
+    return out
+
+
+def _packed(tree: Tree, outs: list[cst.BaseExpression]) -> cst.BaseExpression:
+    """The returned value for ``tree``: a dict display, a parenthesized tuple, or a leaf's expression."""
+    if tree.kind == "leaf":
+        return outs[tree.index]
+    items = [_packed(c, outs) for c in tree.children]
+    if tree.kind == "dict":
+        return cst.Dict([cst.DictElement(cst.SimpleString(f'"{k}"'), v) for k, v in zip(tree.keys, items, strict=True)])
+    if len(items) == 1:
+        return cst.Tuple([cst.Element(items[0], comma=cst.Comma())])
+    return cst.Tuple([cst.Element(i) for i in items])
 
 
 def render_module(program: Program, imports: bool = True) -> cst.Module:

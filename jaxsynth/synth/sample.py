@@ -23,9 +23,10 @@ from typing import Any
 from jaxsynth.grammar.config import DIM_CLASSES, SPELLINGS, ConfigError, GrammarConfig
 from jaxsynth.grammar.ops import CONTROL, OPS, REGISTRY, Spec
 from jaxsynth.grammar.ops_control import ControlSpec, RegionSig
+from jaxsynth.grammar.ops_transform import SMOOTH_OPS
 from jaxsynth.grammar.opspec import Operand, OpSpec
 from jaxsynth.grammar.types import DType, Interval, Shape, TensorType
-from jaxsynth.synth.program import ITEM, Node, Program, Region
+from jaxsynth.synth.program import ITEM, Node, Program, Region, Tree
 
 FLOAT_LITERALS = (0.5, 2.0, 3.0, 0.1, 1.5, 0.25, 10.0, -1.0, -0.5, 4.0, -2.0, 0.75)
 INT_LITERALS = (1, 2, 3, 4, 5, -1, -2, 10, 7, -3)
@@ -78,14 +79,16 @@ class Draw:
 
 
 class _Scope:
-    __slots__ = ("parent", "nodes", "params", "pool", "nesting")
+    __slots__ = ("parent", "nodes", "params", "pool", "nesting", "smooth")
 
-    def __init__(self, parent: _Scope | None) -> None:
+    def __init__(self, parent: _Scope | None, smooth: bool = False) -> None:
         self.parent = parent
         self.nodes: list[Node] = []
         self.params: list[int] = []
         self.pool: dict[TensorType, list[int]] = defaultdict(list)
         self.nesting = 0 if parent is None else parent.nesting + 1
+        #: A differentiated body (or a body nested in one): only smooth ops (``SMOOTH_OPS``) are sampled.
+        self.smooth = smooth or (parent is not None and parent.smooth)
 
     def chain(self):
         scope: _Scope | None = self
@@ -104,6 +107,7 @@ class _ConfigTables:
         self.config = config
         self.dtype_weights = config.dtype_weights()
         self.ops = _probe_tables(config)
+        self.smooth_ops = {key: _smooth_table(config, specs) for key, (specs, _) in self.ops.items()}
         self.siblings = {
             spec.name: tuple(s for s in _families()[spec.family] if s is not spec and config.op_weight(s.name) > 0)
             for spec in OPS
@@ -161,6 +165,20 @@ def _probe_tables(config: GrammarConfig) -> Table:
     return tables
 
 
+def _smooth_table(config: GrammarConfig, specs: tuple[Spec, ...]) -> tuple[tuple[Spec, ...], tuple[float, ...]]:
+    """The ops of one table that a smooth (differentiated) body may use, with their cumulative weights."""
+    kept = tuple(s for s in specs if _smooth(s))
+    cum, total = [], 0.0
+    for spec in kept:
+        total += config.op_weight(spec.name)
+        cum.append(total)
+    return kept, tuple(cum)
+
+
+def _smooth(spec: Spec) -> bool:
+    return spec.smooth_safe if isinstance(spec, ControlSpec) else spec.name in SMOOTH_OPS
+
+
 @functools.lru_cache(maxsize=1)
 def _families() -> dict[str, tuple[OpSpec, ...]]:
     families: dict[str, list[OpSpec]] = defaultdict(list)
@@ -198,7 +216,7 @@ class _Builder:
         self.hints: dict[int, str] = {}  #: node id -> name hint (``style.names = "idiomatic"`` only)
         self.idiomatic = config.style.names == "idiomatic"
         self.made_by: dict[int, str] = {}  #: node id -> composite that returned it
-        self.composite_log: list[tuple[int, str]] = []  #: (first id, counter prefix) of each composite built
+        self.instances = 0  #: composites started (for unique parameter paths; never rolled back)
         self.extras: list[int] = []  #: further outputs composites asked for (new optimizer state, ...)
         self.composites = ((), ()) if probing else self.derived.composites
         self.palette = frozenset(self.dtype_list)
@@ -321,7 +339,8 @@ class _Builder:
                 if node is not None:
                     return node
             control = self.scope.nesting < self.config.program.max_nesting
-            specs, cum = self.tables.get((t.dtype, t.rank, control), ((), ()))
+            tables = self.derived.smooth_ops if self.scope.smooth else self.tables
+            specs, cum = tables.get((t.dtype, t.rank, control), ((), ()))
             for _ in range(ATTEMPTS if specs else 0):
                 spec = self.draw.weighted(specs, cum)
                 mark = self.next_id
@@ -380,11 +399,11 @@ class _Builder:
         pinned = self.config.style.spellings.get(key)
         return pinned if pinned is not None else self.draw.choice(SPELLINGS[key])
 
-    def counter(self, prefix: str) -> int:
-        """How many composites named ``prefix`` this program has so far (rollback-safe numbering)."""
-        count = sum(1 for _, p in self.composite_log if p == prefix)
-        self.composite_log.append((self.next_id, prefix))
-        return count
+    def counter(self, prefix: str) -> str:
+        """A token unique in this program for one ``prefix`` composite (``dense#3``); ``_params_tree`` renumbers
+        the surviving ones ``dense_0, dense_1, ...`` in input order."""
+        self.instances += 1
+        return f"{prefix}#{self.instances}"
 
     def extra_output(self, node: int) -> None:
         self.extras.append(node)
@@ -427,8 +446,6 @@ class _Builder:
         """Forget every node created since id ``mark`` (a failed attempt leaves no trace but its draws)."""
         if self.next_id == mark:
             return
-        while self.composite_log and self.composite_log[-1][0] >= mark:
-            self.composite_log.pop()
         while self.extras and self.extras[-1] >= mark:
             self.extras.pop()
         for node_id in [n for n in self.hints if n >= mark]:
@@ -480,6 +497,8 @@ class _Builder:
         for candidate in self._candidates(spec):
             if any(ty.dtype not in candidate.dtypes for ty in types):
                 continue
+            if self.scope.smooth and candidate.name not in SMOOTH_OPS:
+                continue
             if self.x64 and candidate.name in X64_FLOAT_OPERANDS_ONLY and not types[0].dtype.is_float:
                 continue
             try:
@@ -521,7 +540,7 @@ class _Builder:
             if region is None:
                 return None
             regions.append(region)
-        if sigs and sigs[0].layout == "flat" and not self.dead.unused_params:
+        if spec.name in ("cond", "switch") and not self.dead.unused_params:
             args, regions = _drop_unused_operands(args, regions, len(args) - len(sigs[0].params), self.index)
             types, ins = [self.index[a].type for a in args], [self.index[a].interval for a in args]
         outs = spec.outputs(types, params)
@@ -542,7 +561,7 @@ class _Builder:
         return items[proposal.answer]
 
     def _region(self, sig: RegionSig, budget: int, depth: int) -> Region | None:
-        saved, self.scope = self.scope, _Scope(self.scope)
+        saved, self.scope = self.scope, _Scope(self.scope, sig.smooth)
         try:
             for ty, interval in sig.params:
                 node = self._add("param", (), (ty,), (interval,))
@@ -550,8 +569,14 @@ class _Builder:
             outputs = []
             shares = self._split(budget, len(sig.outputs))
             for ty, share in zip(sig.outputs, shares, strict=True):
+                mark = self.next_id
                 node = self.gen(ty, max(share, 1), max(depth, 1), None, fresh=True)
-                if node is None:
+                for _ in range(ATTEMPTS if sig.smooth else 0):  # a derivative of a constant says little
+                    if node is None or self._depends(node, self.scope.params):
+                        break
+                    self._rollback(mark)
+                    node = self.gen(ty, max(share, 1), max(depth, 1), None, fresh=True)
+                if node is None or (sig.smooth and not self._depends(node, self.scope.params)):
                     return None
                 outputs.append(node)
             if sig.layout != "flat" and not self.dead.unused_params:
@@ -567,6 +592,21 @@ class _Builder:
             return Region(sig.role, sig.layout, sig.carries, tuple(scope.params), tuple(scope.nodes), tuple(outputs))
         finally:
             self.scope = saved
+
+    def _depends(self, node: int, params: Sequence[int]) -> bool:
+        """Whether ``node`` reads any of ``params`` (through operands and nested bodies)."""
+        targets, seen, stack = set(params), set(), [node]
+        while stack:
+            n = stack.pop()
+            if n in targets:
+                return True
+            if n in seen:
+                continue
+            seen.add(n)
+            stack.extend(self.index[n].args)
+            for region in self.index[n].regions:
+                stack.extend(region.outputs)
+        return False
 
     def _clip(self, node: int, inv: Interval) -> int | None:
         """``node`` clipped into a loop invariant (``None`` when the config excludes ``clip``)."""
@@ -637,7 +677,7 @@ class _Builder:
             return self._add_input(t, bounds)
         if params:
             return self.draw.choice(params)
-        adapted = self._adapt(t, bounds)
+        adapted = None if self.scope.smooth else self._adapt(t, bounds)  # adapters clip, reduce by max, cast
         return adapted if adapted is not None else self._full(t, bounds)
 
     def _adapt(self, t: TensorType, bounds: Interval) -> int | None:
@@ -891,11 +931,99 @@ def _sample_once(config: GrammarConfig, draw: Draw) -> Program:
     outputs += [n for n in builder.extras if n not in outputs]
     builder.top.params.sort()
     body = Region("body", "function", 0, tuple(builder.top.params), tuple(builder.top.nodes), tuple(outputs))
+    body = prune(body, builder.index)
+    in_trees = out_trees = ()
+    if bounds.pytree_prob > 0:  # no draw otherwise: configs without pytrees keep their programs
+        in_trees = _group(draw, len(body.params), bounds.pytree_prob, PARAM_KEYS)
+        out_trees = _group(draw, len(body.outputs), bounds.pytree_prob, RESULT_KEYS)
     name = config.function_name
     if builder.idiomatic:
         name = builder.made_by.get(outputs[0]) or draw.choice(GENERIC_FUNCTIONS)
-    return Program(name, prune(body, builder.index), names=dict(sorted(builder.hints.items())),
-                   temporaries=config.dead_code.single_use_temporaries)
+        if not in_trees:
+            body, in_trees = _params_tree(body, builder.hints)
+    return Program(name, body, names=dict(sorted(builder.hints.items())),
+                   temporaries=config.dead_code.single_use_temporaries, in_trees=in_trees, out_trees=out_trees)
+
+
+def _params_tree(body: Region, hints: dict[int, str]) -> tuple[Region, tuple[Tree, ...]]:
+    """Inputs whose hint is a path (``dense_0/kernel``) grouped into one nested dict argument, first; the other
+    inputs follow as plain arguments. The inputs are reordered to JAX's flattening order (sorted keys)."""
+    root: dict[str, Any] = {}
+    numbers: dict[str, str] = {}  # "dense#7" -> "dense_0", in input order
+    for p in body.params:
+        hint = hints.get(p, "")
+        if "/" in hint:
+            *path, leaf = hint.split("/")
+            kind, _, _ = path[0].partition("#")
+            if path[0] not in numbers:
+                numbers[path[0]] = f"{kind}_{sum(1 for k in numbers if k.partition('#')[0] == kind)}"
+            path[0] = numbers[path[0]]
+            node = root
+            for key in path:
+                node = node.setdefault(key, {})
+            node[leaf] = p
+    if not root:
+        return body, ()
+    order: list[int] = []
+
+    def build(d: dict[str, Any]) -> Tree:
+        children = []
+        for key in sorted(d):
+            if isinstance(d[key], dict):
+                children.append(build(d[key]))
+            else:
+                children.append(Tree("leaf", len(order)))
+                order.append(d[key])
+        return Tree("dict", keys=tuple(sorted(d)), children=tuple(children))
+
+    tree = build(root)
+    others = [p for p in body.params if p not in order]
+    params = tuple(order + others)
+    trees = (tree,) + tuple(Tree("leaf", len(order) + i) for i in range(len(others)))
+    return Region(body.role, body.layout, body.carries, params, body.nodes, body.outputs), trees
+
+
+#: Dict keys of sampled pytrees (a params dict, returned metrics).
+PARAM_KEYS = ("w", "b", "kernel", "bias", "scale", "embedding", "mu", "nu", "count", "weight")
+RESULT_KEYS = ("loss", "grads", "logits", "aux", "state", "out", "metrics", "updates")
+
+
+def _group(draw: Draw, count: int, prob: float, names: tuple[str, ...]) -> tuple[Tree, ...]:
+    """Leaves ``0..count-1`` with a prefix of two or more grouped into one dict (sometimes nested) or tuple;
+    ``()`` (flat) when not drawn or when there are fewer than two values."""
+    if count < 2 or not draw.bernoulli(prob):
+        return ()
+    size = draw.randint(2, count)
+
+    def build(first: int, n: int, nest: bool) -> Tree:
+        if draw.bernoulli(0.3):
+            return Tree("tuple", children=tuple(Tree("leaf", first + i) for i in range(n)))
+        if nest and n >= 3 and draw.bernoulli(0.4):  # {"layer0": {...}, "out": leaf, ...}
+            inner = draw.randint(2, n - 1)
+            keys = sorted(_keys(draw, names, n - inner + 1))
+            slot = draw.randint(0, len(keys) - 1)
+            children, at = [], first
+            for k, _ in enumerate(keys):
+                if k == slot:
+                    children.append(build(at, inner, False))
+                    at += inner
+                else:
+                    children.append(Tree("leaf", at))
+                    at += 1
+            return Tree("dict", keys=tuple(keys), children=tuple(children))
+        return Tree("dict", keys=tuple(sorted(_keys(draw, names, n))),
+                    children=tuple(Tree("leaf", first + i) for i in range(n)))
+
+    return (build(0, size, True),) + tuple(Tree("leaf", i) for i in range(size, count))
+
+
+def _keys(draw: Draw, names: tuple[str, ...], n: int) -> list[str]:
+    pool = list(names)
+    out = []
+    for i in range(n):
+        out.append(pool.pop(draw.randint(0, len(pool) - 1)) if pool else f"k{i}")
+    return out
+
 
 
 def prune(body: Region, index: dict[int, Node]) -> Region:

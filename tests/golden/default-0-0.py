@@ -3,6 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2, x3):
-    v0 = jnp.abs(jnp.concatenate([jnp.cos(jnp.squeeze(x1, axis=1)), x2, x3], axis=0))
-    return jnp.mean(jax.scipy.special.erfinv(x0), axis=1, keepdims=True), v0 / 2.0
+def f(x0, x1, x2):
+    v0 = jnp.sign(-1.0 - jnp.log(x0))
+    v1 = jnp.clip(jnp.max(lax.rsqrt(x1 + x2), axis=0)[:11:2], -1.0, 1.0)
+    return v0, v1
