@@ -9,8 +9,8 @@ The five constructs match the config switches of ``[dead_code]`` (``jaxsynth.gra
 - ``identical_select``: ``jnp.where(c, x, x)`` / ``lax.select(c, x, x)``;
 - ``reduce_broadcast``: ``jnp.broadcast_to`` of a full reduction (``jnp.mean(x)``, ``x.max()``), directly
   or through a name assigned in the same function;
-- ``single_use_temporaries``: ``v = ...`` whose only read is the ``return`` right after it, as the returned
-  value or one item of the returned tuple (``return v`` or ``return v, w``).
+- ``single_use_temporaries``: ``v = ...`` whose only read is the ``return v`` right after it (a value
+  named before ``return v, w`` keeps a long tuple readable and is not counted).
 """
 
 from __future__ import annotations
@@ -95,9 +95,7 @@ def _single_use_temporaries(fn: ast.FunctionDef) -> int:
         name = stmt.targets[0].id
         if not isinstance(following, ast.Return) or loads[name] != 1:
             continue
-        value = following.value
-        items = value.elts if isinstance(value, ast.Tuple) else [value]
-        count += any(isinstance(item, ast.Name) and item.id == name for item in items)
+        count += isinstance(following.value, ast.Name) and following.value.id == name
     return count
 
 

@@ -2,7 +2,7 @@
 
 A value used more than once, used inside a nested body, produced by control flow, or whose inline
 expression would grow past ``MAX_INLINE`` ops becomes a named statement; everything else is inlined
-into its single consumer. A value whose only use is its body's ``return`` is returned inline (no
+into its single consumer. A body's only returned value, used nowhere else, is returned inline (no
 ``v0 = ...; return v0``) unless the program keeps such temporaries (``dead_code.single_use_temporaries``).
 Names are deterministic: inputs ``x0, x1, ...``, temporaries ``v0, ...``, bodies ``scan_body0``,
 ``cond_true0``, ... numbered in program order; a node with a name hint (``Program.names``, from
@@ -137,7 +137,7 @@ class _Renderer:
     def _returned_once(self, node: Node, region: Region) -> bool:
         """Whether the node's only use is its region's ``return`` (so naming it would be a dead temporary)."""
         return (not self.program.temporaries and len(node.types) == 1 and self.uses[node.id] == 1
-                and node.id in region.outputs and node.id not in self.captured)
+                and region.outputs == (node.id,) and node.id not in self.captured)
 
     def _full(self, node: Node) -> cst.BaseExpression:
         t = node.type
@@ -283,7 +283,7 @@ class _Renderer:
                 params.append(cst.Param(cst.Name(packed)))
                 for index, path in _paths(tree, cst.Name(packed)):
                     self.exprs[leaves[index]] = path
-                    self.sizes[leaves[index]] = 0
+                    self.sizes[leaves[index]] = 2  # a wide leaf: names come sooner
                 continue
             packed = self.fresh("params" if tree.kind == "dict" else "state")
             params.append(cst.Param(cst.Name(packed)))

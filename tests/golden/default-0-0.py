@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
-    v0 = jnp.sign(-1.0 - jnp.log(x0))
-    v1 = jnp.clip(jnp.max(lax.rsqrt(x1 + x2), axis=0)[:11:2], -1.0, 1.0)
-    return v0, v1
+def f(x0, x1):
+    v0 = jnp.sin(jnp.abs(jnp.log1p(jnp.logaddexp(x0, jax.nn.silu(x1)))))
+    v1 = jnp.expm1(jnp.sign(v0))
+    return v1, jnp.sin(v1)

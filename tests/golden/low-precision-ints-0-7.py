@@ -3,8 +3,8 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
-    v0 = lax.rsqrt(jnp.exp(jnp.log(x0)))
-    v1 = jnp.clip(jax.nn.sigmoid(jax.nn.standardize(x1 * jax.scipy.special.digamma(x2), axis=-1, algorithm="stable")), 0.0, 6.0)
-    v2 = jnp.minimum(v1, jnp.log1p(lax.rsqrt(x2)))
+def f(x0, x1, x2, x3):
+    v0 = jnp.logical_and(jnp.maximum(x0, -0.5) >= x0, x1)
+    v1 = (jnp.clip(x2, 0.0, 6.0) + 4.0)[::2]
+    v2 = jnp.power(v1, jnp.minimum(x3 * jnp.sign(x3), lax.rsqrt(v1)))
     return v0, v2
