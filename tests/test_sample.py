@@ -22,9 +22,11 @@ def default_programs():
 
 
 def test_every_category_within_500_default_programs(default_programs):
-    _, programs = default_programs
+    config, programs = default_programs
     seen = Counter(REGISTRY[n.op].category for p in programs for n in p.op_nodes())
-    assert set(CATEGORIES) <= set(seen), f"missing categories: {set(CATEGORIES) - set(seen)}"
+    wanted = {c for c in CATEGORIES if config.weights.categories.get(c, 1.0) > 0}
+    assert len(wanted) >= 11 and wanted <= set(seen), f"missing categories: {wanted - set(seen)}"
+    assert not {c for c in CATEGORIES if c not in wanted} & set(seen), "a category of weight 0 was sampled"
 
 
 def test_sizes_respect_node_bounds(default_programs):
@@ -49,6 +51,8 @@ def test_programs_are_dags_with_sharing(default_programs):
 def test_every_op_appears_when_its_weight_is_raised(op):
     base = msgspec.to_builtins(load_config("default"))
     base["weights"]["ops"] = {op: 200.0}
+    category = REGISTRY[op].category
+    base["weights"]["categories"][category] = base["weights"]["categories"].get(category, 1.0) or 1.0
     config = msgspec.convert(base, GrammarConfig)
     for index in range(60):
         if any(n.op == op for n in sample(config, 1, index).walk()):

@@ -23,6 +23,7 @@ from jaxsynth.cli.support import (
     BadInput,
     config_option,
     count_option,
+    load_config_or_fail,
     out_option,
     prepare_output,
     seed_option,
@@ -54,7 +55,6 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     standalone repro.py (exits 1 while the bug is present) per finding."""
     from jaxsynth.fuzz.campaign import Settings, parse_budget, run_campaign
     from jaxsynth.fuzz.oracles import parse_oracles
-    from jaxsynth.grammar import ConfigError, load_config
 
     if rerun is not None:
         return _rerun(Path(rerun))
@@ -67,10 +67,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
             load_db(db_path)
         except ValueError as exc:
             raise BadInput(f"--db: {exc}") from None
-    try:
-        config = load_config(config_name)
-    except ConfigError as exc:
-        raise BadInput(str(exc)) from None
+    config = load_config_or_fail(config_name)
     seconds = None
     if budget is not None:
         if count is not None:
@@ -109,6 +106,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         f"({summary['programs_per_second_per_worker']:.2f} programs/s per worker); "
         f"{summary['findings']} findings ({summary['crashes']} crashes, {summary['hangs']} hangs) in "
         f"{len(summary['buckets'])} buckets; {summary['skipped_discontinuous']} discontinuous comparisons skipped; "
+        f"{summary['skipped_construct']} checks skipped for constructs an oracle cannot check; "
         f"wrote {out_dir / 'summary.json'}",
         err=True,
     )

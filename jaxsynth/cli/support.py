@@ -85,8 +85,11 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: s
 
 
 def load_config_or_fail(name_or_path: str) -> GrammarConfig:
+    """Load and validate a config, and check that it can yield programs within its bounds (before work starts)."""
+    from jaxsynth.synth.sample import check_config
+
     try:
-        return load_config(name_or_path)
+        return check_config(load_config(name_or_path))
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
 

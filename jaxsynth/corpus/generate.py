@@ -12,6 +12,7 @@ import operator
 from collections.abc import Callable, Iterable
 
 import jax
+import msgspec
 
 import jaxsynth
 from jaxsynth.corpus.record import SCHEMA_VERSION, Features, Record, Toolchain, encode_record
@@ -132,10 +133,11 @@ def make_record(
     clock.lap("exec")
     with jax.enable_x64(config.types.x64):
         arg_types = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in program.input_types]
-        texts = lower(fn, arg_types, emit=kinds, timings=timings)
+        texts = lower(fn, program.pack_inputs(arg_types), emit=kinds, timings=timings)
         transforms = config.transforms
-        grad = grad_jaxpr(fn, program, arg_types) if transforms.grad else None
-        vmap = vmap_jaxpr(fn, arg_types, transforms.vmap_batch) if transforms.vmap else None
+        flat = program.flat_function(fn)
+        grad = grad_jaxpr(flat, program, arg_types) if transforms.grad else None
+        vmap = vmap_jaxpr(flat, arg_types, transforms.vmap_batch) if transforms.vmap else None
     ranges = [[float(r.lo), float(r.hi)] for r in program.input_ranges]
     if not all(math.isfinite(v) for pair in ranges for v in pair):
         raise ValueError(f"input ranges must be finite, got {ranges}")  # JSON has no inf/nan
@@ -162,4 +164,13 @@ def make_record(
         toolchain=toolchain(),
         grad_jaxpr=grad,
         vmap_jaxpr=vmap,
+        signature_tree=_tree_json(program.in_trees, program.input_types),
+        output_tree=_tree_json(program.out_trees, program.output_types),
     )
+
+
+def _tree_json(trees, types) -> str | None:
+    if not trees:
+        return None
+    names = [str(t) for t in types]
+    return msgspec.json.encode([t.describe(names) for t in trees]).decode()

@@ -52,7 +52,8 @@ T = TypeVar("T")
 
 #: Version of the :class:`Record` layout; bumped whenever a field is appended.
 #: 2: appended ``grad_jaxpr`` and ``vmap_jaxpr``.
-SCHEMA_VERSION = 2
+#: 3: appended ``signature_tree`` and ``output_tree``.
+SCHEMA_VERSION = 3
 #: Versions this reader decodes (older layouts lack the appended fields, which take their defaults).
 READABLE_VERSIONS = range(1, SCHEMA_VERSION + 1)
 #: File formats, in the order the CLI lists them.
@@ -123,6 +124,12 @@ class Record(_Base, frozen=True):
     # ---- schema 2 (appended; see GrammarConfig.transforms)
     grad_jaxpr: str | None = None  #: JAXPR of ``jax.grad`` of the scalarized output, if configured
     vmap_jaxpr: str | None = None  #: JAXPR of ``jax.vmap`` over a leading batch axis, if configured
+    # ---- schema 3 (appended; see ProgramBounds.pytree_prob)
+    #: JSON of the function's arguments when some are pytrees, the leaves written as their types in
+    #: ``signature`` order, e.g. ``[{"b": "f32[3]", "w": "f32[3,3]"}, "f32[]"]``; ``None`` for plain arrays.
+    signature_tree: str | None = None
+    #: The same for the returned values, over ``output_types``; ``None`` when the function returns arrays.
+    output_tree: str | None = None
 
 
 # ---------------------------------------------------------------- encoders and decoders, built once

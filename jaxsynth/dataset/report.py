@@ -64,6 +64,8 @@ def text_report(stats: CorpusStats, top: int = 20) -> str:
         d = stats.distributions[name]
         if d.values:
             lines.append(f"{name + ':':<22}{_distribution(d)}")
+    lines.append("dead code (records containing each): " + ", ".join(
+        f"{k} {stats.dead_code[k]} ({_pct(r)})" for k, r in stats.dead_code_rates().items()))
     lines.append(f"categories ({len(stats.categories)}; records using each):")
     lines.extend(_histogram(stats.categories, n))
     total_ops = sum(stats.ops.values())
@@ -112,6 +114,7 @@ def markdown_report(stats: CorpusStats, figures: dict[str, Path] | None = None, 
         ["records", f"{n:,}"],
         ["structural duplicate rate (repeated `graph_hash`)", _pct(stats.structural_duplicate_rate)],
         ["JAXPR duplicate rate", _pct(stats.jaxpr_duplicate_rate)],
+        *[[f"dead code: {k}", _pct(r)] for k, r in stats.dead_code_rates().items()],
         ["unique optimized-HLO ratio", _pct(unique_hlo)],
         ["unique optimized-HLO opcode-skeleton ratio", _pct(stats.unique_ratio(HLO_SKELETON))],
         ["distinct ops / categories", f"{len(stats.ops)} / {len(stats.categories)}"],

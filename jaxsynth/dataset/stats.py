@@ -18,6 +18,7 @@ from typing import Any
 
 from jaxsynth.corpus.dedup import text_hash
 from jaxsynth.corpus.record import Record, iter_records
+from jaxsynth.dataset.deadcode import DEAD_CONSTRUCTS, dead_constructs
 from jaxsynth.dataset.hlo import parse_hlo
 
 __all__ = ["HLO_SKELETON", "IR_FIELDS", "CorpusStats", "Distribution", "StatsAccumulator", "corpus_stats", "tokenize"]
@@ -35,6 +36,11 @@ HLO_SKELETON = "optimized_hlo_skeleton"
 def tokenize(text: str) -> list[str]:
     """Split ``text`` into identifier, number and single-punctuation tokens (see the module docstring)."""
     return _TOKEN.findall(text)
+
+
+def jaxpr_equations(text: str) -> int:
+    """Equations in a JAXPR's text: lines ``outs = primitive ...``, those of nested bodies included."""
+    return sum(1 for line in text.splitlines() if " = " in line)
 
 
 def token_count(text: str) -> int:
@@ -89,6 +95,11 @@ class CorpusStats:
     fusion_kinds: Counter[str]  #: fusion kind -> fusion instructions
     fused_opcodes: Counter[str]  #: opcode -> instructions inside fused computations
     hlo_features: Counter[str]  #: HLO feature (see jaxsynth.dataset.hlo) -> records containing it
+    dead_code: Counter[str] = dataclasses.field(default_factory=Counter)  #: dead construct -> records with it
+
+    def dead_code_rates(self) -> dict[str, float]:
+        """Fraction of records containing each dead construct (``jaxsynth.dataset.deadcode``)."""
+        return {k: (self.dead_code[k] / self.records if self.records else math.nan) for k in DEAD_CONSTRUCTS}
 
     def unique_ratio(self, field: str) -> float:
         """Distinct values / records that have the field (NaN when none has it)."""
@@ -134,6 +145,7 @@ class CorpusStats:
             "fusion_kinds": ordered(self.fusion_kinds),
             "fused_opcodes": ordered(self.fused_opcodes),
             "distinct_hlo_features": len(self.hlo_features),
+            "dead_code_rates": {k: _finite(v) for k, v in self.dead_code_rates().items()},
         }
 
 
@@ -149,6 +161,7 @@ DISTRIBUTIONS: dict[str, str] = {
     "inputs": "function inputs",
     "outputs": "function outputs",
     "python_tokens": "Python tokens",
+    "jaxpr_equations": "JAXPR equations (nested bodies included)",
     "jaxpr_tokens": "JAXPR tokens",
     "stablehlo_tokens": "StableHLO tokens",
     "optimized_hlo_tokens": "optimized-HLO tokens",
@@ -178,6 +191,7 @@ class StatsAccumulator:
         self.fusion_kinds: Counter[str] = Counter()
         self.fused_opcodes: Counter[str] = Counter()
         self.hlo_features: Counter[str] = Counter()
+        self.dead_code: Counter[str] = Counter()
 
     def add(self, record: Record) -> None:
         self.n += 1
@@ -203,6 +217,9 @@ class StatsAccumulator:
         v["inputs"].append(f.inputs)
         v["outputs"].append(f.outputs)
         v["python_tokens"].append(token_count(record.python))
+        self.dead_code.update(dead_constructs(record.python).keys())
+        if record.jaxpr is not None:
+            v["jaxpr_equations"].append(jaxpr_equations(record.jaxpr))
         for field in ("jaxpr", "stablehlo", "optimized_hlo"):
             text = getattr(record, field)
             if text is not None:
@@ -237,6 +254,7 @@ class StatsAccumulator:
             fusion_kinds=self.fusion_kinds,
             fused_opcodes=self.fused_opcodes,
             hlo_features=self.hlo_features,
+            dead_code=self.dead_code,
         )
 
 

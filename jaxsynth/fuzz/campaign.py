@@ -151,6 +151,8 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
                     state.internal_messages.append(f"program {index} ({name}): {verdict.detail[-400:]}")
             elif verdict.skipped and verdict.kind == "unsupported":
                 c["skipped_unsupported"] += 1
+            elif verdict.skipped and verdict.kind == "construct":
+                c["skipped_construct"] += 1
             elif verdict.skipped:
                 c["skipped_discontinuous" if "discontinu" in verdict.detail or "kink" in verdict.detail
                   else "skipped_other"] += 1
@@ -362,7 +364,7 @@ class _Reducer:
         from jaxsynth.synth import render
 
         title = f"jaxsynth fuzz finding {bucket}: {signature}"
-        repro = repro_source(oracle=raw.oracle, kind=raw.kind, title=title, detail=detail, source=render(program),
+        repro = repro_source(oracle=raw.oracle, kind=raw.kind, title=title, detail=detail, source=render(program.plain()),
                              inputs=subject.input_list(), data=data or {},
                              hang_timeout=max(10.0, 2 * settings.timeout))
         record = program_record(program, raw.program, config=settings.config.name, digest=settings.config.digest,
@@ -423,6 +425,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "crashes": sum(1 for r in state.raw if r.kind == "crash"),
         "hangs": sum(1 for r in state.raw if r.kind == "hang"),
         "skipped_discontinuous": skipped,
+        "skipped_construct": sum(c.get("skipped_construct", 0) for c in state.counts.values()),
         "internal_errors": state.internal,
         "internal_messages": state.internal_messages,
         "buckets": sorted(buckets.values(), key=lambda b: (-b["count"], b["signature"])),

@@ -174,7 +174,9 @@ class Case:
 
     @functools.cached_property
     def fn(self) -> Callable:
-        return build_function(self.source, self.program.name)
+        """The program as a function of the flat inputs returning the flat outputs (pytrees packed and
+        unpacked around the rendered function)."""
+        return self.program.flat_function(build_function(self.source, self.program.name))
 
     @functools.cached_property
     def device_inputs(self) -> list[Any]:
@@ -268,6 +270,11 @@ class Oracle:
 
     def applies(self, program: Program) -> bool:
         return True
+
+    def skip_reason(self, program: Program) -> str | None:
+        """Why this oracle must skip a program it otherwise applies to (a construct it cannot check);
+        the skip is a counted verdict (``skipped_construct``), never silent."""
+        return None
 
     def check(self, case: Case) -> Verdict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -512,6 +519,15 @@ class GradOracle(Oracle):
             return False
         return True
 
+    def skip_reason(self, program: Program) -> str | None:
+        from jaxsynth.grammar.ops_control import ControlSpec
+
+        inner = sorted({n.op for n in program.walk() if isinstance(REGISTRY.get(n.op), ControlSpec)
+                        and REGISTRY[n.op].approximate})
+        if inner:  # the reference of these is itself a finite difference; a second one would be noise
+            return f"derivative regions ({', '.join(inner)}) have finite-difference references"
+        return None
+
     def check(self, case: Case) -> Verdict:
         import jax
         import jax.numpy as jnp
@@ -735,6 +751,10 @@ def run_oracles(case: Case, names: Sequence[str]) -> dict[str, Verdict]:
     for name in names:
         oracle = ORACLES[name]
         if not oracle.applies(case.program):
+            continue
+        reason = oracle.skip_reason(case.program)
+        if reason is not None:
+            verdicts[name] = Verdict(True, detail=f"construct: {reason}", skipped=True, kind="construct")
             continue
         case.oracle = name
         case.plan = {}

@@ -10,6 +10,10 @@ its ``visit`` function:
   relative to the sum of the absolute values of their terms, as reassociation errors scale with that.
   The noise of a value is a hash of (its bits, the node, the run): equal values of one node get equal
   noise, so broadcast copies stay exact ties, as they are in XLA.
+- **approximate outputs** (``ControlSpec.approximate``: derivatives whose reference is a finite
+  difference): under noise they are perturbed by ``APPROX_REL`` of their value plus ``APPROX_ABS`` of their
+  clip bound, so the tolerance allows float32 derivative rounding, which cannot be simulated from outside
+  JAX's backward pass (the grad oracle's ``RTOL32`` has the same reason); gross derivative errors still fail.
 - **records**: the argument values of selected nodes, for every execution, so the oracles can find
   values that sit within rounding error of a discontinuity (a comparison threshold, an argmax tie).
 - **values**: the last value of every node, so reduction can turn a subterm into an input with the
@@ -38,6 +42,9 @@ EXACT_OPS = frozenset(
 )
 _SUMLIKE = frozenset({"sum", "mean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy", "cross", "norm"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
+#: Simulated error of an approximate (finite-difference) output: relative, and relative to its clip bound.
+APPROX_REL = 1e-2
+APPROX_ABS = 1e-3
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _MIX2 = np.uint64(0xBF58476D1CE4E5B9)
 
@@ -121,6 +128,16 @@ def _perturb(
     return out
 
 
+def _perturb_approximate(node: Node, spec: ControlSpec, value, noise: Noise):
+    values = list(value) if isinstance(value, tuple) else [value]
+    for k in spec.approximate:
+        v = np.asarray(values[k], dtype=np.float64)
+        key = (node.id + 1) * 0x100000001B3 + noise.salt * 0x9E37 + 7 + k
+        scale = APPROX_REL * np.abs(v) + APPROX_ABS * node.params.get("bound", 1.0)
+        values[k] = v + scale * _uniform(v, key)
+    return tuple(values) if isinstance(value, tuple) else values[0]
+
+
 def run(
     program: Program,
     inputs: Sequence[np.ndarray],
@@ -158,6 +175,8 @@ def run(
         if noise is not None and rounds:
             source = program.node(node.args[0]).type.dtype if node.op == "astype" else None
             value = _perturb(node, value, args, noise, round_to_dtype, source)
+        elif noise is not None and isinstance(spec, ControlSpec) and spec.approximate:
+            value = _perturb_approximate(node, spec, value, noise)
         if check_intervals:
             check(node, value)
         if keep_values and not isinstance(value, tuple) and (not parameter or node.id in top_level_params):

@@ -40,6 +40,11 @@ class ProgramBounds(_Base, frozen=True):
     max_outputs: Annotated[int, msgspec.Meta(ge=1, le=8)] = 2
     share_prob: Probability = 0.3
     literal_prob: Probability = 0.25
+    #: Chance that a value of the function body is built by a composite (``[composites]``), when any has weight.
+    composite_prob: Probability = 0.5
+    #: Chance that a program takes some inputs as one pytree argument (a ``params`` dict, possibly nested,
+    #: or a ``state`` tuple), and, independently, that it returns some outputs as a dict or tuple.
+    pytree_prob: Probability = 0.0
 
 
 class TypeBounds(_Base, frozen=True):
@@ -54,6 +59,15 @@ class TypeBounds(_Base, frozen=True):
     min_dim: Annotated[int, msgspec.Meta(ge=1, le=128)] = 1
     max_dim: Annotated[int, msgspec.Meta(ge=1, le=128)] = 8
     x64: bool = False
+    #: Shape classes (``small``, ``medium``, ``large``, see ``DIM_CLASSES``) with sampling weights: each program
+    #: draws its dims from one class. Empty (the default): dims come from ``[min_dim, max_dim]``.
+    dim_classes: dict[str, Weight] = msgspec.field(default_factory=dict)
+    #: Upper bound on the elements of any one value (keeps large dims from making huge tensors).
+    max_elements: Annotated[int, msgspec.Meta(ge=1, le=1 << 24)] = 1 << 20
+
+
+#: Shape classes: name -> (lowest, highest) dim.
+DIM_CLASSES: dict[str, tuple[int, int]] = {"small": (1, 8), "medium": (16, 256), "large": (512, 2048)}
 
 
 class Weights(_Base, frozen=True):
@@ -77,6 +91,41 @@ class Transforms(_Base, frozen=True):
     vmap_batch: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
 
 
+class DeadCode(_Base, frozen=True):
+    """Constructs that compute nothing useful. Each is never emitted unless its key is true (fuzzing
+    configs may ask for them); ``jaxsynth stats`` reports the rate of each (``jaxsynth.dataset.deadcode``)."""
+
+    zero_trip_loops: bool = False  #: ``lax.fori_loop(0, 0, ...)``, a while loop that never runs
+    unused_params: bool = False  #: body parameters and loop carries the body never reads
+    identical_select: bool = False  #: ``jnp.where(c, x, x)``
+    reduce_broadcast: bool = False  #: ``jnp.broadcast_to(jnp.mean(x), shape)`` adapters
+    single_use_temporaries: bool = False  #: ``v0 = ...; return v0``
+
+
+#: Spellings each op can be rendered with (the first is the one ``generic`` programs mostly use).
+SPELLINGS: dict[str, tuple[str, ...]] = {
+    "matmul": ("@", "jnp.matmul", "jnp.dot", "jnp.einsum"),
+    "reductions": ("function", "method"),
+    "relu": ("jnp.maximum", "jax.nn.relu"),
+    "gelu": ("jax.nn.gelu", "manual"),
+    "softmax": ("jax.nn.softmax", "manual"),
+    "log_softmax": ("jax.nn.log_softmax", "manual"),
+}
+
+
+class Style(_Base, frozen=True):
+    """How programs read: names and spellings.
+
+    ``names``: ``generic`` (``f(x0, x1)``, ``v0``) or ``idiomatic`` (names from the vocabulary of the
+    composite that made each value: ``logits``, ``attn_weights``, ``params_dense_0_kernel``).
+    ``spellings``: pin one spelling per key of ``SPELLINGS`` (``matmul = "jnp.einsum"``); unpinned
+    ones are drawn from the seed.
+    """
+
+    names: str = "generic"
+    spellings: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class GrammarConfig(_Base, frozen=True):
     name: str = "custom"
     function_name: str = "f"
@@ -84,6 +133,10 @@ class GrammarConfig(_Base, frozen=True):
     types: TypeBounds = msgspec.field(default_factory=TypeBounds)
     weights: Weights = msgspec.field(default_factory=Weights)
     transforms: Transforms = msgspec.field(default_factory=Transforms)
+    dead_code: DeadCode = msgspec.field(default_factory=DeadCode)
+    style: Style = msgspec.field(default_factory=Style)
+    #: Composite productions (``jaxsynth.synth.composite``) with sampling weights; empty: none.
+    composites: dict[str, Weight] = msgspec.field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -93,6 +146,10 @@ class GrammarConfig(_Base, frozen=True):
 
     def dtype_weights(self) -> dict[DType, float]:
         return {DType.parse(name): w for name, w in sorted(self.types.dtypes.items()) if w > 0}
+
+    def allows(self, name: str) -> bool:
+        """Whether op ``name`` may appear at all (a weight of 0 means never, adapters included)."""
+        return self.op_weight(name) > 0
 
     def op_weight(self, name: str) -> float:
         spec = REGISTRY[name]
@@ -128,6 +185,15 @@ def validate(config: GrammarConfig) -> GrammarConfig:
             raise ConfigError(f"config key `types.dtypes.{dtype.name}` needs `types.x64 = true` (JAX's x64 mode)")
     if not any(config.op_weight(name) > 0 for name in REGISTRY):
         raise ConfigError("config keys `weights`: every op has weight 0; allowed categories: " + ", ".join(CATEGORIES))
+    _check_keys("types.dim_classes", t.dim_classes, list(DIM_CLASSES))
+    if t.dim_classes and not any(w > 0 for w in t.dim_classes.values()):
+        raise ConfigError("config key `types.dim_classes`: at least one class needs a weight > 0")
+    if config.style.names not in ("generic", "idiomatic"):
+        raise ConfigError(f"config key `style.names` = {config.style.names!r}; allowed: generic, idiomatic")
+    _check_keys("style.spellings", config.style.spellings, list(SPELLINGS))
+    for key, value in config.style.spellings.items():
+        if value not in SPELLINGS[key]:
+            raise ConfigError(f"config key `style.spellings.{key}` = {value!r}; allowed: {', '.join(SPELLINGS[key])}")
     if not config.function_name.isidentifier():
         raise ConfigError(f"config key `function_name` = {config.function_name!r} is not a Python identifier")
     return config
@@ -140,6 +206,8 @@ _SECTIONS = {
     "types": TypeBounds,
     "weights": Weights,
     "transforms": Transforms,
+    "dead_code": DeadCode,
+    "style": Style,
 }
 
 

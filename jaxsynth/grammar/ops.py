@@ -11,6 +11,7 @@ from jaxsynth.grammar.ops_linalg import LINALG_OPS
 from jaxsynth.grammar.ops_nn import NN_OPS
 from jaxsynth.grammar.ops_sort import SORT_OPS
 from jaxsynth.grammar.ops_tensor import TENSOR_OPS
+from jaxsynth.grammar.ops_transform import TRANSFORM_OPS
 from jaxsynth.grammar.ops_window import WINDOW_OPS
 from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
 
@@ -20,7 +21,7 @@ OPS: tuple[OpSpec, ...] = (
     ELEMENTWISE_OPS + TENSOR_OPS + NN_OPS + BITS_OPS + GRADIENT_OPS + INDEX_OPS
     + INDEXING_OPS + SORT_OPS + WINDOW_OPS + LINALG_OPS
 )
-CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS
+CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS + TRANSFORM_OPS
 
 
 def _build_registry() -> dict[str, Spec]:

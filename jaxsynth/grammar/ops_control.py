@@ -37,6 +37,9 @@ class RegionSig:
     invariants: tuple[Interval | None, ...]
     layout: Layout
     carries: int = 0
+    #: The body is differentiated (``jax.grad``, ``jax.jvp``): the sampler fills it only with ops that are
+    #: smooth on their domain (see ``ops_transform.SMOOTH_OPS``), so finite differences are a sound reference.
+    smooth: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,14 @@ class ControlSpec:
     dtypes: frozenset[DType] = ALL
     differentiable: bool = True
     family: str = "control"
+    #: Outputs the renderer clips to ``[-params["bound"], params["bound"]]`` after the call (derivatives,
+    #: whose magnitude has no sound interval rule otherwise); the reference clips them the same way.
+    clipped: tuple[int, ...] = ()
+    #: The reference of these outputs is a float64 finite difference, not an exact computation; the fuzzer
+    #: checks them with a loose tolerance (see ``fuzz/reference.py``).
+    approximate: tuple[int, ...] = ()
+    #: Its bodies may be sampled inside a smooth (differentiated) body; they are smooth themselves then.
+    smooth_safe: bool = False
 
 
 def invariant(x: Interval, dtype: DType) -> Interval:

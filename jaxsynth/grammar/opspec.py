@@ -40,6 +40,7 @@ CATEGORIES = (
     "sorting",
     "window",
     "decomposition",
+    "transforms",
 )
 
 

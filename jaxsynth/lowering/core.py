@@ -284,9 +284,10 @@ def clear_caches() -> None:
         pass
 
 
-def _check_arg_types(arg_types: Sequence[jax.ShapeDtypeStruct]) -> tuple[jax.ShapeDtypeStruct, ...]:
+def _check_arg_types(arg_types: Sequence[Any]) -> tuple[Any, ...]:
+    """The arguments as a tuple; each is a ``ShapeDtypeStruct`` or a pytree (dict, tuple) of them."""
     out = tuple(arg_types)
-    for i, a in enumerate(out):
+    for i, a in enumerate(jax.tree_util.tree_leaves(out)):
         if not isinstance(a, jax.ShapeDtypeStruct):
             raise TypeError(f"arg_types[{i}] must be a jax.ShapeDtypeStruct, got {type(a).__name__}")
         if jax.dtypes.canonicalize_dtype(a.dtype) != a.dtype:
@@ -321,8 +322,8 @@ def lower(
     """Lower ``fn`` at ``arg_types`` and return the requested IR texts.
 
     Args:
-      fn: a function of ``len(arg_types)`` positional array arguments.
-      arg_types: abstract argument types (see ``parse_type``).
+      fn: a function of ``len(arg_types)`` positional arguments.
+      arg_types: abstract argument types (see ``parse_type``), or pytrees (dicts, tuples) of them.
       emit: IR kinds to produce, a subset of :data:`IR_KINDS` (a comma
         separated string or an iterable). Work is done only for what is asked:
         no lowering for ``jaxpr`` alone, no compilation without

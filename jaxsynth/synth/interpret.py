@@ -49,19 +49,21 @@ def evaluate(
     through it before later nodes read it (the fuzzer's reference instruments runs this way).
     """
     env: dict[int, object] = {}
+    quiet = [0]  # > 0 while a body runs exactly (no visit, no rounding) for a finite difference
 
     def keep(node: Node, args: Sequence[object], value: object) -> None:
-        env[node.id] = value if visit is None else visit(node, args, value)
+        env[node.id] = value if visit is None or quiet[0] else visit(node, args, value)
 
     def run(region: Region, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        rounding = round_to_dtype and not quiet[0]
         for param, arg in zip(region.params, args, strict=True):
             node = program.node(param)
-            keep(node, (), as_compute(arg, node.type, round_to_dtype))
+            keep(node, (), as_compute(arg, node.type, rounding))
         for node in region.nodes:
             if node.op in ("input", "param"):
                 continue
             if node.op in ("literal", "full"):
-                keep(node, (), as_compute(np.full(node.type.shape, node.params["value"]), node.type, round_to_dtype))
+                keep(node, (), as_compute(np.full(node.type.shape, node.params["value"]), node.type, rounding))
                 continue
             if node.op == ITEM:
                 whole = env[node.args[0]]
@@ -70,16 +72,37 @@ def evaluate(
             spec = REGISTRY[node.op]
             args_ = [env[a] for a in node.args]
             if isinstance(spec, ControlSpec):
-                bodies = [lambda *xs, r=r: run(r, xs) for r in node.regions]
+                bodies = [_Body(run, r, quiet) for r in node.regions]
                 outs = spec.reference(args_, node.params, bodies)
-                value = tuple(as_compute(o, t, round_to_dtype) for o, t in zip(outs, node.types, strict=True))
+                value = tuple(as_compute(o, t, rounding) for o, t in zip(outs, node.types, strict=True))
                 keep(node, args_, value if len(value) > 1 else value[0])
             else:
                 with np.errstate(all="ignore"):
-                    keep(node, args_, as_compute(spec.reference(args_, node.params), node.type, round_to_dtype))
+                    keep(node, args_, as_compute(spec.reference(args_, node.params), node.type, rounding))
         return tuple(env[o] for o in region.outputs)  # type: ignore[misc]
 
     return run(program.body, list(inputs))
+
+
+class _Body:
+    """A control op's body as a callable for its reference; ``exact`` runs it without the visit hook and
+    without rounding to storage dtypes (finite differences of a differentiated body need that)."""
+
+    __slots__ = ("_run", "_region", "_quiet")
+
+    def __init__(self, run: Callable, region: Region, quiet: list[int]) -> None:
+        self._run, self._region, self._quiet = run, region, quiet
+
+    def __call__(self, *xs: np.ndarray) -> tuple[np.ndarray, ...]:
+        return self._run(self._region, xs)
+
+    def exact(self, *xs: np.ndarray) -> tuple[np.ndarray, ...]:
+        self._quiet[0] += 1
+        try:
+            with np.errstate(all="ignore"):
+                return self._run(self._region, xs)
+        finally:
+            self._quiet[0] -= 1
 
 
 def random_array(t: TensorType, r: Interval, rng: np.random.Generator) -> np.ndarray:

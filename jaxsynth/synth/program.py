@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from jaxsynth.grammar.types import Interval, TensorType
 
@@ -59,14 +59,125 @@ class Region:
     outputs: tuple[int, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """How flat values are grouped into one Python argument or return value (a pytree).
+
+    ``leaf``: the flat value at position ``index``; ``dict``: ``{keys[i]: children[i]}`` with the keys
+    sorted, so that the leaves, in order, are JAX's flattening order; ``tuple``: ``(children...)``.
+    """
+
+    kind: Literal["leaf", "dict", "tuple"]
+    index: int = -1
+    keys: tuple[str, ...] = ()
+    children: tuple[Tree, ...] = ()
+
+    def leaves(self) -> list[int]:
+        """Flat positions, in JAX's flattening order."""
+        if self.kind == "leaf":
+            return [self.index]
+        return [i for c in self.children for i in c.leaves()]
+
+    def pack(self, values: Sequence[Any]) -> Any:
+        """The Python structure holding ``values[leaf]`` at each leaf."""
+        if self.kind == "leaf":
+            return values[self.index]
+        items = [c.pack(values) for c in self.children]
+        return dict(zip(self.keys, items, strict=True)) if self.kind == "dict" else tuple(items)
+
+    def flatten(self, value: Any) -> list[Any]:
+        """Inverse of ``pack``: the leaves of ``value`` in order (a ValueError names a mismatch)."""
+        if self.kind == "leaf":
+            return [value]
+        if self.kind == "dict":
+            if not isinstance(value, dict) or tuple(sorted(value)) != self.keys:
+                raise ValueError(f"expected a dict with keys {list(self.keys)}, got {type(value).__name__}")
+            parts = [value[k] for k in self.keys]
+        else:
+            if not isinstance(value, tuple | list) or len(value) != len(self.children):
+                raise ValueError(f"expected a tuple of {len(self.children)}, got {type(value).__name__}")
+            parts = list(value)
+        return [x for c, v in zip(self.children, parts, strict=True) for x in c.flatten(v)]
+
+    def describe(self, names: Sequence[str]) -> Any:
+        """``pack`` of ``names`` (e.g. type strings): a JSON-able picture of the structure."""
+        if self.kind == "tuple":
+            return [c.describe(names) for c in self.children]
+        return self.pack(names) if self.kind == "leaf" else {k: c.describe(names)
+                                                              for k, c in zip(self.keys, self.children, strict=True)}
+
+
+def flat_trees(count: int) -> tuple[Tree, ...]:
+    return tuple(Tree("leaf", i) for i in range(count))
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Program:
+    """A function: its name, its body, and how it reads (none of which changes what it computes).
+
+    ``names`` maps node ids (inputs and values) to name hints the renderer uses instead of ``x0``/``v0``
+    (deduplicated there); ``temporaries`` keeps ``v = ...; return v`` statements instead of inlining a
+    value whose only use is a ``return``. ``in_trees``/``out_trees`` group the flat inputs/outputs into the
+    function's arguments and returned values (dicts and tuples: pytrees); empty means one plain array per
+    argument and per returned value.
+    """
+
     name: str
     body: Region
     _index: dict[int, Node] = field(default_factory=dict, repr=False)
+    names: dict[int, str] = field(default_factory=dict)
+    temporaries: bool = False
+    in_trees: tuple[Tree, ...] = ()
+    out_trees: tuple[Tree, ...] = ()
 
     def __post_init__(self) -> None:
         self._index.update({n.id: n for n in self.walk()})
+        for trees, count, what in ((self.in_trees, len(self.body.params), "inputs"),
+                                   (self.out_trees, len(self.body.outputs), "outputs")):
+            if trees and sorted(i for t in trees for i in t.leaves()) != list(range(count)):
+                raise ValueError(f"program {self.name}: the {what} trees do not cover each of {count} values once")
+            if trees and [i for t in trees for i in t.leaves()] != list(range(count)):
+                raise ValueError(f"program {self.name}: the {what} trees must hold the values in order")
+
+    @property
+    def arguments(self) -> tuple[Tree, ...]:
+        return self.in_trees or flat_trees(len(self.body.params))
+
+    @property
+    def results(self) -> tuple[Tree, ...]:
+        return self.out_trees or flat_trees(len(self.body.outputs))
+
+    @property
+    def structured(self) -> bool:
+        return bool(self.in_trees or self.out_trees)
+
+    def pack_inputs(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        """Flat input values -> the function's positional arguments."""
+        return tuple(t.pack(values) for t in self.arguments)
+
+    def flatten_outputs(self, result: Any) -> tuple[Any, ...]:
+        """What the function returned -> the flat output values."""
+        results = self.results
+        parts = (result,) if len(results) == 1 else tuple(result)
+        return tuple(x for t, v in zip(results, parts, strict=True) for x in t.flatten(v))
+
+    def plain(self) -> Program:
+        """The same program with plain array arguments and results (no pytrees)."""
+        return Program(self.name, self.body) if self.structured else self
+
+    def flat_function(self, fn: Callable) -> Callable:
+        """``fn`` (the rendered function) as a function of the flat inputs returning the flat outputs
+        (a bare value for a single output, as an unstructured program's function returns)."""
+        if not self.structured:
+            return fn
+        single = len(self.body.outputs) == 1
+
+        def flat(*values: Any) -> Any:
+            outs = self.flatten_outputs(fn(*self.pack_inputs(values)))
+            return outs[0] if single else outs
+
+        flat.__name__ = getattr(fn, "__name__", self.name)
+        return flat
 
     def node(self, node_id: int) -> Node:
         return self._index[node_id]

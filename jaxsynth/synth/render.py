@@ -2,8 +2,12 @@
 
 A value used more than once, used inside a nested body, produced by control flow, or whose inline
 expression would grow past ``MAX_INLINE`` ops becomes a named statement; everything else is inlined
-into its single consumer. Names are deterministic: inputs ``x0, x1, ...``, temporaries ``v0, ...``,
-bodies ``scan_body0``, ``cond_true0``, ... numbered in program order.
+into its single consumer. A body's only returned value, used nowhere else, is returned inline (no
+``v0 = ...; return v0``) unless the program keeps such temporaries (``dead_code.single_use_temporaries``).
+Names are deterministic: inputs ``x0, x1, ...``, temporaries ``v0, ...``, bodies ``scan_body0``,
+``cond_true0``, ... numbered in program order; a node with a name hint (``Program.names``, from
+``style.names = "idiomatic"``) takes the hint instead, suffixed ``_1``, ``_2``, ... when it is taken.
+A fori loop body that ignores its index names it ``_``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import libcst as cst
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.ops_control import ControlSpec
 from jaxsynth.grammar.opspec import call, compare, dtype_expr, literal
-from jaxsynth.synth.program import ITEM, Node, Program, Region
+from jaxsynth.synth.program import ITEM, Node, Program, Region, Tree
 
 MAX_INLINE = 4
 #: Ops whose rendering is wide (lists, index arrays, shape tuples) count double toward MAX_INLINE.
@@ -54,6 +58,7 @@ class _Renderer:
         self.captured: set[int] = set()
         self.counters: Counter[str] = Counter()
         self.names: dict[int, str] = {}
+        self.taken: set[str] = {"jax", "jnp", "lax", "_"}
         self.exprs: dict[int, cst.BaseExpression] = {}
         self.sizes: dict[int, int] = {}
         self._scan(program.body)
@@ -67,18 +72,34 @@ class _Renderer:
                 if self.home.get(a) != id(region):
                     self.captured.add(a)
             for r in node.regions:
-                self._scan(r)
+                self._scan(r)  # counts r's outputs as uses
                 for out in r.outputs:
-                    self.uses[out] += 1
                     if self.home.get(out) != id(r):
                         self.captured.add(out)
         for out in region.outputs:
             self.uses[out] += 1
 
     def fresh(self, prefix: str) -> str:
-        n = self.counters[prefix]
-        self.counters[prefix] += 1
-        return f"{prefix}{n}"
+        while True:
+            n = self.counters[prefix]
+            self.counters[prefix] += 1
+            if f"{prefix}{n}" not in self.taken:
+                self.taken.add(f"{prefix}{n}")
+                return f"{prefix}{n}"
+
+    def name_for(self, node_id: int, prefix: str, bare: bool = False) -> str:
+        """The node's hint if it has one (deduplicated), else the next generic ``prefix`` name (``prefix``
+        itself first when ``bare``)."""
+        hint = self.program.names.get(node_id)
+        if hint is None and not bare:
+            return self.fresh(prefix)
+        hint = (hint or prefix).rsplit("/", 1)[-1]  # a parameter path outside a params dict: its last key
+        name, n = hint, 0
+        while name in self.taken:
+            n += 1
+            name = f"{hint}_{n}"
+        self.taken.add(name)
+        return name
 
     def expr(self, node_id: int) -> cst.BaseExpression:
         if node_id in self.names:
@@ -97,16 +118,19 @@ class _Renderer:
                 self.sizes[node.id] = 0
                 continue
             spec = REGISTRY.get(node.op)
+            returned = self._returned_once(node, region)
             if isinstance(spec, ControlSpec):
-                statements.extend(self._control(node, spec))
+                statements.extend(self._control(node, spec, returned))
                 continue
             args = [self.expr(a) for a in node.args]
             value = self._full(node) if node.op == "full" else spec.render(args, node.params)
             inline_args = sum(self.sizes.get(a, 0) for a in node.args if a not in self.names)
             size = (2 if node.op in WIDE_OPS else 1) + inline_args
             is_output = node.id in region.outputs and len(region.outputs) > 1
-            if self.uses[node.id] != 1 or node.id in self.captured or size > (2 if is_output else MAX_INLINE):
-                name = self.fresh("v")
+            if not returned and (
+                self.uses[node.id] != 1 or node.id in self.captured or size > (2 if is_output else MAX_INLINE)
+            ):
+                name = self.name_for(node.id, "v")
                 statements.append(_assign(cst.Name(name), value))
                 self.names[node.id] = name
             else:
@@ -114,11 +138,16 @@ class _Renderer:
                 self.sizes[node.id] = size
         return statements
 
+    def _returned_once(self, node: Node, region: Region) -> bool:
+        """Whether the node's only use is its region's ``return`` (so naming it would be a dead temporary)."""
+        return (not self.program.temporaries and len(node.types) == 1 and self.uses[node.id] == 1
+                and region.outputs == (node.id,) and node.id not in self.captured)
+
     def _full(self, node: Node) -> cst.BaseExpression:
         t = node.type
         return call("jnp.full", literal(t.shape), literal(node.params["value"]), dtype=dtype_expr(t.dtype))
 
-    def _control(self, node: Node, spec: ControlSpec) -> list[cst.BaseStatement]:
+    def _control(self, node: Node, spec: ControlSpec, returned: bool = False) -> list[cst.BaseStatement]:
         number = self.counters[node.op]
         self.counters[node.op] += 1
         roles = {
@@ -127,7 +156,7 @@ class _Renderer:
             "fori_loop": ["loop_body"],
             "while_loop": ["while_body"],
             "scan": ["scan_body"],
-        }[node.op]
+        }.get(node.op) or [f"{node.op}_{region.role}" for region in node.regions]
         statements: list[cst.BaseStatement] = []
         names = []
         for j, (region, role) in enumerate(zip(node.regions, roles, strict=True)):
@@ -138,12 +167,33 @@ class _Renderer:
             names.append(f"while_cond{number}")
             statements.append(self._while_cond(names[-1], node.params["trips"]))
         value = spec.render([self.expr(a) for a in node.args], node.params, names)
+        if returned and node.op != "while_loop":
+            self.exprs[node.id] = value
+            self.sizes[node.id] = MAX_INLINE
+            return statements
         statements.append(_assign(self._targets(node), value))
+        statements.extend(self._clip_outputs(node, spec))
         return statements
+
+    def _clip_outputs(self, node: Node, spec: ControlSpec) -> list[cst.BaseStatement]:
+        """``v = jnp.clip(v, -bound, bound)`` for each used output the row declares clipped."""
+        if not spec.clipped:
+            return []
+        if len(node.types) == 1:
+            named = {0: node.id}
+        else:
+            named = {n.params["index"]: n.id for n in self._items(node) if n.id in self.names}
+        bound = node.params["bound"]
+        out = []
+        for i in spec.clipped:
+            if i in named:
+                name = cst.Name(self.names[named[i]])
+                out.append(_assign(name, call("jnp.clip", name, literal(-bound), literal(bound))))
+        return out
 
     def _targets(self, node: Node) -> cst.BaseAssignTargetExpression:
         if len(node.types) == 1:
-            name = self.fresh("v")
+            name = self.name_for(node.id, "v")
             self.names[node.id] = name
             target: list[cst.BaseExpression] = [cst.Name(name)]
         else:
@@ -151,7 +201,7 @@ class _Renderer:
             target = []
             for i in range(len(node.types)):
                 if i in items and self.uses[items[i]]:
-                    self.names[items[i]] = self.fresh("v")
+                    self.names[items[i]] = self.name_for(items[i], "v")
                     target.append(cst.Name(self.names[items[i]]))
                 else:
                     target.append(cst.Name("_"))
@@ -182,10 +232,11 @@ class _Renderer:
             prologue.append(_assign(_bare_tuple([cst.Name(self.names[i]) for i in ids]), cst.Name(packed)))  # type: ignore[arg-type]
             return cst.Param(cst.Name(packed))
 
-        if layout == "flat":
-            signature = [bind("a", p) for p in params]
+        if layout == "flat":  # a branch that ignores an operand the others read names it _aN
+            signature = [bind("a", p) if self.uses[p] else bind("_a", p) for p in params]
         elif layout == "index_carry":
-            signature = [bind("i", params[0]), bind_tuple("carry", params[1:])]
+            index = bind("i", params[0]) if self.uses[params[0]] else cst.Param(cst.Name("_"))
+            signature = [index, bind_tuple("carry", params[1:])]
         elif layout == "carry_x":
             signature = [bind_tuple("carry", params[:carries]), bind("s", params[carries])]
         else:  # state: a hidden trip counter first
@@ -224,14 +275,54 @@ class _Renderer:
                 items[node.args[0]].append(node)
         self._item_index = items
         params = []
-        for p in self.program.body.params:
-            self.names[p] = self.fresh("x")
-            params.append(cst.Param(cst.Name(self.names[p])))
-        body = self.block(self.program.body)
+        prologue: list[cst.BaseStatement] = []
+        leaves = self.program.body.params
+        for tree in self.program.arguments:
+            if tree.kind == "leaf":
+                self.names[leaves[tree.index]] = self.name_for(leaves[tree.index], "x")
+                params.append(cst.Param(cst.Name(self.names[leaves[tree.index]])))
+                continue
+            if self.program.names:  # idiomatic: `params["dense_0"]["kernel"]` at each use
+                packed = self.name_for(-1, "params" if tree.kind == "dict" else "state", bare=True)
+                params.append(cst.Param(cst.Name(packed)))
+                for index, path in _paths(tree, cst.Name(packed)):
+                    self.exprs[leaves[index]] = path
+                    self.sizes[leaves[index]] = 2  # a wide leaf: names come sooner
+                continue
+            packed = self.fresh("params" if tree.kind == "dict" else "state")
+            params.append(cst.Param(cst.Name(packed)))
+            for index, path in _paths(tree, cst.Name(packed)):
+                self.names[leaves[index]] = self.fresh("x")
+                prologue.append(_assign(cst.Name(self.names[leaves[index]]), path))
+        body = prologue + self.block(self.program.body)
         outs = [self.expr(o) for o in self.program.body.outputs]
-        body.append(_statement(cst.Return(_bare_tuple(outs))))
+        body.append(_statement(cst.Return(_bare_tuple([_packed(t, outs) for t in self.program.results]))))
         fn = cst.FunctionDef(cst.Name(self.program.name), cst.Parameters(params), cst.IndentedBlock(body))
         return cst.Module(body=[fn])
+
+
+def _paths(tree: Tree, expr: cst.BaseExpression) -> list[tuple[int, cst.BaseExpression]]:
+    """(leaf position, ``expr["key"][0]...``) for each leaf of ``tree`` held by ``expr``."""
+    if tree.kind == "leaf":
+        return [(tree.index, expr)]
+    keys = [cst.SimpleString(f'"{k}"') for k in tree.keys] if tree.kind == "dict" else \
+        [literal(i) for i in range(len(tree.children))]
+    out = []
+    for key, child in zip(keys, tree.children, strict=True):
+        out.extend(_paths(child, cst.Subscript(expr, [cst.SubscriptElement(cst.Index(key))])))
+    return out
+
+
+def _packed(tree: Tree, outs: list[cst.BaseExpression]) -> cst.BaseExpression:
+    """The returned value for ``tree``: a dict display, a parenthesized tuple, or a leaf's expression."""
+    if tree.kind == "leaf":
+        return outs[tree.index]
+    items = [_packed(c, outs) for c in tree.children]
+    if tree.kind == "dict":
+        return cst.Dict([cst.DictElement(cst.SimpleString(f'"{k}"'), v) for k, v in zip(tree.keys, items, strict=True)])
+    if len(items) == 1:
+        return cst.Tuple([cst.Element(items[0], comma=cst.Comma())])
+    return cst.Tuple([cst.Element(i) for i in items])
 
 
 def render_module(program: Program, imports: bool = True) -> cst.Module:

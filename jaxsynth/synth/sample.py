@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import math
 import random
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from jaxsynth.grammar.config import GrammarConfig
+from jaxsynth.grammar.config import DIM_CLASSES, SPELLINGS, ConfigError, GrammarConfig
 from jaxsynth.grammar.ops import CONTROL, OPS, REGISTRY, Spec
 from jaxsynth.grammar.ops_control import ControlSpec, RegionSig
+from jaxsynth.grammar.ops_transform import SMOOTH_OPS
 from jaxsynth.grammar.opspec import Operand, OpSpec
 from jaxsynth.grammar.types import DType, Interval, Shape, TensorType
-from jaxsynth.synth.program import ITEM, Node, Program, Region
+from jaxsynth.synth.program import ITEM, Node, Program, Region, Tree
 
 FLOAT_LITERALS = (0.5, 2.0, 3.0, 0.1, 1.5, 0.25, 10.0, -1.0, -0.5, 4.0, -2.0, 0.75)
 INT_LITERALS = (1, 2, 3, 4, 5, -1, -2, 10, 7, -3)
@@ -77,14 +79,16 @@ class Draw:
 
 
 class _Scope:
-    __slots__ = ("parent", "nodes", "params", "pool", "nesting")
+    __slots__ = ("parent", "nodes", "params", "pool", "nesting", "smooth")
 
-    def __init__(self, parent: _Scope | None) -> None:
+    def __init__(self, parent: _Scope | None, smooth: bool = False) -> None:
         self.parent = parent
         self.nodes: list[Node] = []
         self.params: list[int] = []
         self.pool: dict[TensorType, list[int]] = defaultdict(list)
         self.nesting = 0 if parent is None else parent.nesting + 1
+        #: A differentiated body (or a body nested in one): only smooth ops (``SMOOTH_OPS``) are sampled.
+        self.smooth = smooth or (parent is not None and parent.smooth)
 
     def chain(self):
         scope: _Scope | None = self
@@ -103,10 +107,23 @@ class _ConfigTables:
         self.config = config
         self.dtype_weights = config.dtype_weights()
         self.ops = _probe_tables(config)
+        self.smooth_ops = {key: _smooth_table(config, specs) for key, (specs, _) in self.ops.items()}
         self.siblings = {
             spec.name: tuple(s for s in _families()[spec.family] if s is not spec and config.op_weight(s.name) > 0)
             for spec in OPS
         }
+        types = config.types
+        #: (dtype, rank) pairs some op with weight > 0 can produce: the only result types a program picks.
+        self.producible = tuple(
+            (dtype, rank) for dtype in self.dtype_weights for rank in range(types.min_rank, types.max_rank + 1)
+            if self.ops.get((dtype, rank, False), ((),))[0]
+        )
+        from jaxsynth.synth.composite import COMPOSITES
+
+        chosen = [(COMPOSITES[name], w) for name, w in sorted(config.composites.items()) if w > 0 and name in COMPOSITES]
+        self.composites = (tuple(c for c, _ in chosen), tuple(itertools.accumulate(w for _, w in chosen)))
+        self.classes = tuple((name, DIM_CLASSES[name]) for name, w in sorted(types.dim_classes.items()) if w > 0)
+        self.class_cum = tuple(itertools.accumulate(w for _, w in sorted(types.dim_classes.items()) if w > 0))
 
 
 _TABLES: dict[int, _ConfigTables] = {}
@@ -148,6 +165,20 @@ def _probe_tables(config: GrammarConfig) -> Table:
     return tables
 
 
+def _smooth_table(config: GrammarConfig, specs: tuple[Spec, ...]) -> tuple[tuple[Spec, ...], tuple[float, ...]]:
+    """The ops of one table that a smooth (differentiated) body may use, with their cumulative weights."""
+    kept = tuple(s for s in specs if _smooth(s))
+    cum, total = [], 0.0
+    for spec in kept:
+        total += config.op_weight(spec.name)
+        cum.append(total)
+    return kept, tuple(cum)
+
+
+def _smooth(spec: Spec) -> bool:
+    return spec.smooth_safe if isinstance(spec, ControlSpec) else spec.name in SMOOTH_OPS
+
+
 @functools.lru_cache(maxsize=1)
 def _families() -> dict[str, tuple[OpSpec, ...]]:
     families: dict[str, list[OpSpec]] = defaultdict(list)
@@ -171,17 +202,30 @@ class _Builder:
         self.top = _Scope(None)
         self.scope = self.top
         types = config.types
-        pool = sorted({draw.randint(types.min_dim, types.max_dim) for _ in range(draw.randint(2, 3))})
-        if types.min_dim <= 3 <= types.max_dim and draw.bernoulli(0.3):
+        lo, hi = types.min_dim, types.max_dim
+        step = 1
+        if not probing and self.derived.classes:
+            lo, hi = draw.weighted(self.derived.classes, self.derived.class_cum)[1]
+            step = 8 if hi <= 256 and lo > 8 else (128 if lo > 256 else 1)  # real widths are multiples of 8
+        pool = sorted({_round_dim(draw.randint(lo, hi), step, lo) for _ in range(draw.randint(2, 3))})
+        if lo <= 3 <= hi and draw.bernoulli(0.3):
             pool = sorted(set(pool) | {3})
         self.dims = tuple(pool) if not probing else (2, 3, 4)
+        self.dead = config.dead_code
+        self.max_elements = types.max_elements
+        self.hints: dict[int, str] = {}  #: node id -> name hint (``style.names = "idiomatic"`` only)
+        self.idiomatic = config.style.names == "idiomatic"
+        self.made_by: dict[int, str] = {}  #: node id -> composite that returned it
+        self.instances = 0  #: composites started (for unique parameter paths; never rolled back)
+        self.extras: list[int] = []  #: further outputs composites asked for (new optimizer state, ...)
+        self.composites = ((), ()) if probing else self.derived.composites
         self.palette = frozenset(self.dtype_list)
         if not probing:  # one or two dtypes per program keeps inputs few and programs coherent
             self.palette = frozenset(self.pick_dtype(self.palette) for _ in range(draw.randint(1, 2)))
         self.tables = None if probing else self.derived.ops
         self.max_rank = types.max_rank
         self.x64 = types.x64
-        self.max_extent = 4 * types.max_dim + 8  # slicing, padding and concatenation grow dims
+        self.max_extent = 4 * max(hi, types.max_dim) + 8  # slicing, padding and concatenation grow dims
 
     # ------------------------------------------------------------ Context protocol
 
@@ -225,8 +269,8 @@ class _Builder:
             self.scope.pool[types[0]].append(node.id)
         return node.id
 
-    def _add_input(self, t: TensorType, need: Interval | None) -> int:
-        interval = self._input_range(t.dtype, need)
+    def _add_input(self, t: TensorType, need: Interval | None, interval: Interval | None = None) -> int:
+        interval = interval if interval is not None else self._input_range(t.dtype, need)
         saved, self.scope = self.scope, self.top
         node_id = self._add("input", (), (t,), (interval,))
         self.top.params.append(node_id)
@@ -275,7 +319,7 @@ class _Builder:
         ``siblings`` are the operands already chosen for the same op: shared values and leaves avoid
         them where there is an alternative, so ``f(x, x)`` stays rare. ``fresh`` skips sharing, so a
         body's output computes something rather than returning a value it was given."""
-        if t.rank > self.max_rank or (t.shape and max(t.shape) > self.max_extent):
+        if t.rank > self.max_rank or (t.shape and (max(t.shape) > self.max_extent or t.size > self.max_elements)):
             return None
         if kind == "literal" or (kind == "either" and self.draw.bernoulli(self.config.program.literal_prob)):
             node = self.literal(t.dtype, need)
@@ -289,8 +333,14 @@ class _Builder:
                 shared = self._shared(t, bounds, siblings)
                 if shared is not None:
                     return shared
+            comps, comp_cum = self.composites
+            if comps and self.scope is self.top and self.draw.bernoulli(self.config.program.composite_prob):
+                node = self._try_composite(self.draw.weighted(comps, comp_cum), t, budget, depth, bounds)
+                if node is not None:
+                    return node
             control = self.scope.nesting < self.config.program.max_nesting
-            specs, cum = self.tables.get((t.dtype, t.rank, control), ((), ()))
+            tables = self.derived.smooth_ops if self.scope.smooth else self.tables
+            specs, cum = tables.get((t.dtype, t.rank, control), ((), ()))
             for _ in range(ATTEMPTS if specs else 0):
                 spec = self.draw.weighted(specs, cum)
                 mark = self.next_id
@@ -303,10 +353,105 @@ class _Builder:
                 self._rollback(mark)
         return self._leaf(t, bounds, siblings)
 
+    def _try_composite(self, comp, t: TensorType, budget: int, depth: int, bounds: Interval) -> int | None:
+        """A value of type ``t`` built by composite ``comp`` (``synth.composite``), or ``None`` leaving no trace."""
+        from jaxsynth.synth.composite import Fail
+
+        if budget < comp.cost:
+            return None
+        mark = self.next_id
+        try:
+            node = comp.build(self, t, budget, depth)
+        except Fail:
+            node = None
+        if node is None or self.index[node].type != t or not self.index[node].interval.within(bounds):
+            self._rollback(mark)
+            return None
+        self.made_by[node] = comp.function
+        return node
+
+    # ------------------------------------------------------------ what composites use (synth.composite.Builder)
+
+    def type_of(self, node: int) -> TensorType:
+        return self.index[node].type
+
+    def interval_of(self, node: int) -> Interval:
+        return self.index[node].interval
+
+    def param(self, t: TensorType, interval: Interval, hint: str) -> int:
+        """A new function input of type ``t`` ranging over ``interval`` (a weight, a mask, optimizer state)."""
+        node = self._add_input(t, None, interval)
+        self._hint(node, hint)
+        return node
+
+    def op(self, name: str, args: list[int], params: dict[str, Any] | None = None, hint: str | None = None,
+           refine: Interval | None = None) -> int | None:
+        node = self._apply(name, args, dict(params or {}), refine)
+        if node is not None and hint:
+            self._hint(node, hint)
+        return node
+
+    def const(self, dtype: DType, value: float) -> int:
+        value = int(value) if dtype.is_int else float(value)
+        return self._add("literal", (), (TensorType(dtype, ()),), (Interval(value, value),), {"value": value})
+
+    def spelling(self, key: str) -> str:
+        pinned = self.config.style.spellings.get(key)
+        return pinned if pinned is not None else self.draw.choice(SPELLINGS[key])
+
+    def counter(self, prefix: str) -> str:
+        """A token unique in this program for one ``prefix`` composite (``dense#3``); ``_params_tree`` renumbers
+        the surviving ones ``dense_0, dense_1, ...`` in input order."""
+        self.instances += 1
+        return f"{prefix}#{self.instances}"
+
+    def extra_output(self, node: int) -> None:
+        self.extras.append(node)
+
+    def scan(self, carries: list[int], xs: int, body, hint: str) -> list[int] | None:
+        """``lax.scan`` of ``body(carry_params, x_param) -> (new_carries, y)`` over ``xs``; the new carries must
+        stay within the carries' loop invariants. Returns the scan's outputs (final carries, then stacked ys)."""
+        from jaxsynth.grammar.ops_control import SCAN, invariant
+
+        types = [self.index[c].type for c in carries] + [self.index[xs].type]
+        ins = [self.index[c].interval for c in carries] + [self.index[xs].interval]
+        inv = [invariant(x, ty.dtype) for ty, x in zip(types, ins, strict=False)]
+        saved, self.scope = self.scope, _Scope(self.scope)
+        try:
+            params = [self._add("param", (), (ty,), (x,)) for ty, x in zip(types[:-1], inv, strict=False)]
+            params.append(self._add("param", (), (types[-1].with_shape(types[-1].shape[1:]),), (ins[-1],)))
+            self.scope.params.extend(params)
+            new_carries, y = body(params[:-1], params[-1])
+            outputs = [*new_carries, y]
+            if any(not self.index[o].interval.within(i) for o, i in zip(new_carries, inv[:-1], strict=True)):
+                return None
+            region = Region("body", "carry_x", len(carries), tuple(params), tuple(self.scope.nodes), tuple(outputs))
+        finally:
+            self.scope = saved
+        scan_params = {"carries": len(carries), "y": self.index[y].type, "length": types[-1].shape[0]}
+        outs = SCAN.outputs(types, scan_params)
+        raw = SCAN.ranges(ins, types, scan_params, [[self.index[o].interval for o in outputs]])
+        ranges = tuple(r.widen(o.dtype) for r, o in zip(raw, outs, strict=True))
+        node = self._add("scan", [*carries, xs], outs, ranges, scan_params, (region,))
+        items = [self._add(ITEM, (node,), (o,), (r,), {"index": i}) for i, (o, r) in enumerate(zip(outs, ranges,
+                                                                                                      strict=True))]
+        self._hint(items[-1], hint)
+        return items
+
+    def _hint(self, node: int, hint: str) -> None:
+        if self.idiomatic:
+            self.hints[node] = hint
+
     def _rollback(self, mark: int) -> None:
         """Forget every node created since id ``mark`` (a failed attempt leaves no trace but its draws)."""
         if self.next_id == mark:
             return
+        while self.extras and self.extras[-1] >= mark:
+            self.extras.pop()
+        for node_id in [n for n in self.hints if n >= mark]:
+            del self.hints[node_id]
+        for node_id in [n for n in self.made_by if n >= mark]:
+            del self.made_by[node_id]
         for scope in self.scope.chain():
             while scope.nodes and scope.nodes[-1].id >= mark:
                 scope.nodes.pop()
@@ -343,10 +488,16 @@ class _Builder:
         args = self._operands(proposal.operands, budget - 1, depth)
         if args is None:
             return None
+        if spec.name == "where" and not self.dead.identical_select and _same_value(args[1], args[2], self.index):
+            return None
+        if spec.name == "broadcast_to" and not self.dead.reduce_broadcast and _full_reduction(self.index[args[0]]):
+            return None
         types = [self.index[a].type for a in args]
         ins = [self.index[a].interval for a in args]
         for candidate in self._candidates(spec):
             if any(ty.dtype not in candidate.dtypes for ty in types):
+                continue
+            if self.scope.smooth and candidate.name not in SMOOTH_OPS:
                 continue
             if self.x64 and candidate.name in X64_FLOAT_OPERANDS_ONLY and not types[0].dtype.is_float:
                 continue
@@ -373,7 +524,7 @@ class _Builder:
 
     def _try_control(self, spec: ControlSpec, t: TensorType, budget: int, depth: int, bounds: Interval) -> int | None:
         proposal = spec.propose(t, self)
-        if proposal is None:
+        if proposal is None or (proposal.params.get("trips") == 0 and not self.dead.zero_trip_loops):
             return None
         operand_budget, region_budget = self._split(max(budget - 1, 0), 2)
         args = self._operands(proposal.operands, operand_budget, depth)
@@ -389,6 +540,9 @@ class _Builder:
             if region is None:
                 return None
             regions.append(region)
+        if spec.name in ("cond", "switch") and not self.dead.unused_params:
+            args, regions = _drop_unused_operands(args, regions, len(args) - len(sigs[0].params), self.index)
+            types, ins = [self.index[a].type for a in args], [self.index[a].interval for a in args]
         outs = spec.outputs(types, params)
         if outs[proposal.answer] != t:
             return None
@@ -407,31 +561,97 @@ class _Builder:
         return items[proposal.answer]
 
     def _region(self, sig: RegionSig, budget: int, depth: int) -> Region | None:
-        saved, self.scope = self.scope, _Scope(self.scope)
+        saved, self.scope = self.scope, _Scope(self.scope, sig.smooth)
         try:
             for ty, interval in sig.params:
                 node = self._add("param", (), (ty,), (interval,))
                 self.scope.params.append(node)
             outputs = []
             shares = self._split(budget, len(sig.outputs))
-            for ty, inv, share in zip(sig.outputs, sig.invariants, shares, strict=True):
+            for ty, share in zip(sig.outputs, shares, strict=True):
+                mark = self.next_id
                 node = self.gen(ty, max(share, 1), max(depth, 1), None, fresh=True)
-                if node is None:
+                for _ in range(ATTEMPTS if sig.smooth else 0):  # a derivative of a constant says little
+                    if node is None or self._depends(node, self.scope.params):
+                        break
+                    self._rollback(mark)
+                    node = self.gen(ty, max(share, 1), max(depth, 1), None, fresh=True)
+                if node is None or (sig.smooth and not self._depends(node, self.scope.params)):
                     return None
-                if inv is not None and not self.index[node].interval.within(inv):
-                    node = self._clip(node, inv)
                 outputs.append(node)
+            if sig.layout != "flat" and not self.dead.unused_params:
+                if not self._use_every_carry(sig, outputs):
+                    return None
+            for k, inv in enumerate(sig.invariants):
+                if inv is not None and not self.index[outputs[k]].interval.within(inv):
+                    clipped = self._clip(outputs[k], inv)
+                    if clipped is None:
+                        return None
+                    outputs[k] = clipped
             scope = self.scope
             return Region(sig.role, sig.layout, sig.carries, tuple(scope.params), tuple(scope.nodes), tuple(outputs))
         finally:
             self.scope = saved
 
-    def _clip(self, node: int, inv: Interval) -> int:
+    def _depends(self, node: int, params: Sequence[int]) -> bool:
+        """Whether ``node`` reads any of ``params`` (through operands and nested bodies)."""
+        targets, seen, stack = set(params), set(), [node]
+        while stack:
+            n = stack.pop()
+            if n in targets:
+                return True
+            if n in seen:
+                continue
+            seen.add(n)
+            stack.extend(self.index[n].args)
+            for region in self.index[n].regions:
+                stack.extend(region.outputs)
+        return False
+
+    def _clip(self, node: int, inv: Interval) -> int | None:
+        """``node`` clipped into a loop invariant (``None`` when the config excludes ``clip``)."""
+        if not self.config.allows("clip"):
+            return None
         t = self.index[node].type
         lo, hi = (int(inv.lo), int(inv.hi)) if t.dtype.is_int else (float(inv.lo), float(inv.hi))
         x = self.index[node].interval
         result = Interval(min(max(x.lo, lo), hi), max(min(x.hi, hi), lo))
         return self._add("clip", (node,), (t,), (result,), {"lo": lo, "hi": hi})
+
+    def _use_every_carry(self, sig: RegionSig, outputs: list[int]) -> bool:
+        """Make a loop body read every carry (and a scan body its ``x``): an unread one is mixed into the
+        output it feeds (carry ``k`` into output ``k``, ``x`` into the stacked output) by an elementwise op.
+        A fori loop's index is exempt (the API passes it; the renderer names an unread one ``_``)."""
+        params = list(self.scope.params)
+        if sig.layout == "index_carry":
+            params = params[1:]
+        used = _reachable(outputs, self.index)
+        for k, p in enumerate(params):
+            if p in used:
+                continue
+            mixed = self._mix(outputs[k], p)
+            if mixed is None:
+                return False
+            outputs[k] = mixed
+            used.add(p)
+        return True
+
+    def _mix(self, node: int, param: int) -> int | None:
+        """``op(node, param)`` of ``node``'s type, with ``param`` cast and broadcast as needed."""
+        t, p = self.index[node].type, self.index[param].type
+        if not _broadcasts(p.shape, t.shape):
+            return None
+        if p.dtype is not t.dtype:
+            param = self._convert(param, t.dtype)
+            if param is None:
+                return None
+        ops = _MIXERS[t.dtype.is_bool, t.dtype.is_float]
+        for name in sorted(ops, key=lambda _: self.draw.random()):
+            pair = [param, node] if self.draw.bernoulli(0.5) else [node, param]
+            mixed = self._apply(name, pair, {})
+            if mixed is not None and self.index[mixed].type == t:
+                return mixed
+        return None
 
     def _shared(self, t: TensorType, bounds: Interval, siblings: tuple[int, ...] = ()) -> int | None:
         options = [n for s in self.scope.chain() for n in s.pool.get(t, ())
@@ -457,13 +677,16 @@ class _Builder:
             return self._add_input(t, bounds)
         if params:
             return self.draw.choice(params)
-        adapted = self._adapt(t, bounds)
+        adapted = None if self.scope.smooth else self._adapt(t, bounds)  # adapters clip, reduce by max, cast
         return adapted if adapted is not None else self._full(t, bounds)
 
     def _adapt(self, t: TensorType, bounds: Interval) -> int | None:
         """With no input left to create, derive a value of type ``t`` from an existing one:
         cast its dtype, then reshape, broadcast, or reduce-and-broadcast it to ``t``'s shape."""
         values = [n for s in self.scope.chain() for n in s.params]
+        if not self.dead.reduce_broadcast:
+            values = [n for n in values if self.index[n].type.size == t.size
+                      or _broadcasts(self.index[n].type.shape, t.shape)]
         if not values:
             return None
         same = [n for n in values if self.index[n].type.dtype is t.dtype]
@@ -516,15 +739,20 @@ class _Builder:
             return None if threshold is None else self._apply(op, [node, threshold], {"literal_args": (1,)})
         return self._apply("astype", [node], {"dtype": dtype})
 
-    def _apply(self, name: str, args: list[int], params: dict[str, Any]) -> int | None:
-        """Add op ``name`` on ``args`` if its type and range rules accept them."""
+    def _apply(self, name: str, args: list[int], params: dict[str, Any], refine: Interval | None = None) -> int | None:
+        """Add op ``name`` on ``args`` if its type and range rules accept them. ``refine`` is a sound bound the
+        caller knows (a composite's identity, see ``synth.composite``): the result interval is intersected with it."""
         spec = REGISTRY[name]
         assert isinstance(spec, OpSpec)
+        if not self.config.allows(name):
+            return None
         types = [self.index[a].type for a in args]
         if any(ty.dtype not in spec.dtypes for ty in types):
             return None
         out = spec.type_rule(types, params)
         result = spec.range_rule([self.index[a].interval for a in args], types, out, params)
+        if result is not None and refine is not None:
+            result = _intersect(result, refine)
         if result is None or not (result := result.widen(out.dtype)).within(out.dtype.bounds):
             return None
         return self._add(name, args, (out,), (result,), params)
@@ -541,10 +769,79 @@ class _Builder:
         return self._add("full", (), (t,), (Interval(float(value), float(value)),), {"value": value})
 
     def random_type(self) -> TensorType:
-        types = self.config.types
-        rank = self.draw.randint(types.min_rank, types.max_rank)
-        dtype = self.pick_dtype(self.palette)
-        return TensorType(dtype, tuple(self.pick_dim() for _ in range(rank)))
+        """A result type some allowed op can produce (from this program's palette where possible)."""
+        producible = self.derived.producible
+        palette = frozenset(d for d, _ in producible) & self.palette or frozenset(d for d, _ in producible)
+        dtype = self.pick_dtype(palette)
+        rank = self.draw.choice([r for d, r in producible if d is dtype])
+        shape = tuple(self.pick_dim() for _ in range(rank))
+        while shape and math.prod(shape) > self.max_elements:  # large dims: fewer of them
+            shape = shape[1:]
+        return TensorType(dtype, shape)
+
+
+#: Elementwise ops that fold an unread loop carry into a body output, keyed by (is_bool, is_float).
+_MIXERS = {
+    (True, False): ("logical_and", "logical_or", "logical_xor"),
+    (False, True): ("add", "subtract", "multiply", "maximum", "minimum"),
+    (False, False): ("add", "subtract", "maximum", "minimum"),
+}
+
+
+def _full_reduction(node: Node) -> bool:
+    return node.op in ("sum", "mean", "max", "min", "prod", "any", "all") and node.params.get("axis") is None
+
+
+def _same_value(a: int, b: int, index: dict[int, Node], depth: int = 8) -> bool:
+    """Whether nodes ``a`` and ``b`` compute the same value: one node, or the same op and params on the same
+    values (literals by value). Looks ``depth`` levels deep; deeper differences count as different."""
+    if a == b:
+        return True
+    x, y = index[a], index[b]
+    if depth == 0 or x.op != y.op or x.types != y.types or x.regions or y.regions or x.op in ("input", "param"):
+        return False
+    if x.op == "literal" or x.op == "full":
+        return x.params == y.params
+    return x.params == y.params and len(x.args) == len(y.args) and all(
+        _same_value(p, q, index, depth - 1) for p, q in zip(x.args, y.args, strict=True))
+
+
+def _round_dim(d: int, step: int, lo: int) -> int:
+    return max(lo, d - d % step)
+
+
+def _reachable(outputs: Sequence[int], index: dict[int, Node]) -> set[int]:
+    """Ids the given outputs depend on, through operands and nested bodies' outputs and captures."""
+    seen: set[int] = set()
+    stack = list(outputs)
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        node = index[n]
+        stack.extend(node.args)
+        for region in node.regions:
+            stack.extend(region.outputs)
+            stack.extend(a for inner in region.nodes for a in inner.args)
+    return seen
+
+
+def _drop_unused_operands(
+    args: list[int], regions: list[Region], first: int, index: dict[int, Node]
+) -> tuple[list[int], list[Region]]:
+    """Branch operands (from ``args[first]`` on) that no branch reads, removed from the call and every branch."""
+    used = _reachable([o for r in regions for o in r.outputs], index)
+    keep = [j for j in range(len(args) - first) if any(r.params[j] in used for r in regions)]
+    if len(keep) == len(args) - first:
+        return args, regions
+    new_args = args[:first] + [args[first + j] for j in keep]
+    new_regions = []
+    for r in regions:
+        dropped = {r.params[j] for j in range(len(r.params)) if j not in keep}
+        new_regions.append(Region(r.role, r.layout, r.carries, tuple(r.params[j] for j in keep),
+                                  tuple(n for n in r.nodes if n.id not in dropped), r.outputs))
+    return new_args, new_regions
 
 
 #: Reductions that turn a value into a scalar of the same dtype, keyed by (is_bool, is_float).
@@ -567,6 +864,31 @@ def _intersect(a: Interval, b: Interval) -> Interval | None:
 
 
 MAX_TRIES = 8
+#: Function names for idiomatic programs whose first output no composite made.
+GENERIC_FUNCTIONS = ("forward", "compute", "apply_fn", "transform", "step_fn", "kernel")
+
+
+def check_config(config: GrammarConfig) -> GrammarConfig:
+    """Raise ``ConfigError`` (one line, naming the keys) when ``config`` cannot yield programs within its bounds:
+    no op with weight > 0 produces any configured dtype at any configured rank, or no sample reaches
+    ``program.min_nodes`` op nodes. Cheap (cached tables and a few samples); run before work starts."""
+    tables = _tables(config)
+    if not tables.producible:
+        dtypes = ", ".join(sorted(d.name for d in tables.dtype_weights))
+        raise ConfigError(
+            f"config keys `weights` and `types`: no op with weight > 0 applies to dtypes {dtypes} at ranks "
+            f"{config.types.min_rank}..{config.types.max_rank}; raise the weight of an op that does"
+        )
+    from jaxsynth.synth.composite import check_composites
+
+    check_composites(config)
+    sizes = [len(sample(config, 0, i).op_nodes()) for i in range(4)]
+    if max(sizes) < config.program.min_nodes:
+        raise ConfigError(
+            f"config key `program.min_nodes` = {config.program.min_nodes}: the allowed ops yield programs of at most "
+            f"{max(sizes)} op nodes; lower it or allow more ops"
+        )
+    return config
 
 
 def proposal_context(config: GrammarConfig, seed: int = 0, index: int = 0):
@@ -606,9 +928,102 @@ def _sample_once(config: GrammarConfig, draw: Draw) -> Program:
         while node is None:
             node = builder.gen(builder.random_type(), max(share, 1), bounds.max_depth)
         outputs.append(node)
+    outputs += [n for n in builder.extras if n not in outputs]
     builder.top.params.sort()
     body = Region("body", "function", 0, tuple(builder.top.params), tuple(builder.top.nodes), tuple(outputs))
-    return Program(config.function_name, prune(body, builder.index))
+    body = prune(body, builder.index)
+    in_trees = out_trees = ()
+    if bounds.pytree_prob > 0:  # no draw otherwise: configs without pytrees keep their programs
+        in_trees = _group(draw, len(body.params), bounds.pytree_prob, PARAM_KEYS)
+        out_trees = _group(draw, len(body.outputs), bounds.pytree_prob, RESULT_KEYS)
+    name = config.function_name
+    if builder.idiomatic:
+        name = builder.made_by.get(outputs[0]) or draw.choice(GENERIC_FUNCTIONS)
+        if not in_trees:
+            body, in_trees = _params_tree(body, builder.hints)
+    return Program(name, body, names=dict(sorted(builder.hints.items())),
+                   temporaries=config.dead_code.single_use_temporaries, in_trees=in_trees, out_trees=out_trees)
+
+
+def _params_tree(body: Region, hints: dict[int, str]) -> tuple[Region, tuple[Tree, ...]]:
+    """Inputs whose hint is a path (``dense_0/kernel``) grouped into one nested dict argument, first; the other
+    inputs follow as plain arguments. The inputs are reordered to JAX's flattening order (sorted keys)."""
+    root: dict[str, Any] = {}
+    numbers: dict[str, str] = {}  # "dense#7" -> "dense_0", in input order
+    for p in body.params:
+        hint = hints.get(p, "")
+        if "/" in hint:
+            *path, leaf = hint.split("/")
+            kind, _, _ = path[0].partition("#")
+            if path[0] not in numbers:
+                numbers[path[0]] = f"{kind}_{sum(1 for k in numbers if k.partition('#')[0] == kind)}"
+            path[0] = numbers[path[0]]
+            node = root
+            for key in path:
+                node = node.setdefault(key, {})
+            node[leaf] = p
+    if not root:
+        return body, ()
+    order: list[int] = []
+
+    def build(d: dict[str, Any]) -> Tree:
+        children = []
+        for key in sorted(d):
+            if isinstance(d[key], dict):
+                children.append(build(d[key]))
+            else:
+                children.append(Tree("leaf", len(order)))
+                order.append(d[key])
+        return Tree("dict", keys=tuple(sorted(d)), children=tuple(children))
+
+    tree = build(root)
+    others = [p for p in body.params if p not in order]
+    params = tuple(order + others)
+    trees = (tree,) + tuple(Tree("leaf", len(order) + i) for i in range(len(others)))
+    return Region(body.role, body.layout, body.carries, params, body.nodes, body.outputs), trees
+
+
+#: Dict keys of sampled pytrees (a params dict, returned metrics).
+PARAM_KEYS = ("w", "b", "kernel", "bias", "scale", "embedding", "mu", "nu", "count", "weight")
+RESULT_KEYS = ("loss", "grads", "logits", "aux", "state", "out", "metrics", "updates")
+
+
+def _group(draw: Draw, count: int, prob: float, names: tuple[str, ...]) -> tuple[Tree, ...]:
+    """Leaves ``0..count-1`` with a prefix of two or more grouped into one dict (sometimes nested) or tuple;
+    ``()`` (flat) when not drawn or when there are fewer than two values."""
+    if count < 2 or not draw.bernoulli(prob):
+        return ()
+    size = draw.randint(2, count)
+
+    def build(first: int, n: int, nest: bool) -> Tree:
+        if draw.bernoulli(0.3):
+            return Tree("tuple", children=tuple(Tree("leaf", first + i) for i in range(n)))
+        if nest and n >= 3 and draw.bernoulli(0.4):  # {"layer0": {...}, "out": leaf, ...}
+            inner = draw.randint(2, n - 1)
+            keys = sorted(_keys(draw, names, n - inner + 1))
+            slot = draw.randint(0, len(keys) - 1)
+            children, at = [], first
+            for k, _ in enumerate(keys):
+                if k == slot:
+                    children.append(build(at, inner, False))
+                    at += inner
+                else:
+                    children.append(Tree("leaf", at))
+                    at += 1
+            return Tree("dict", keys=tuple(keys), children=tuple(children))
+        return Tree("dict", keys=tuple(sorted(_keys(draw, names, n))),
+                    children=tuple(Tree("leaf", first + i) for i in range(n)))
+
+    return (build(0, size, True),) + tuple(Tree("leaf", i) for i in range(size, count))
+
+
+def _keys(draw: Draw, names: tuple[str, ...], n: int) -> list[str]:
+    pool = list(names)
+    out = []
+    for i in range(n):
+        out.append(pool.pop(draw.randint(0, len(pool) - 1)) if pool else f"k{i}")
+    return out
+
 
 
 def prune(body: Region, index: dict[int, Node]) -> Region:
@@ -644,4 +1059,4 @@ def prune(body: Region, index: dict[int, Node]) -> Region:
     return rebuild(body)
 
 
-__all__ = ["Draw", "sample", "prune", "REGISTRY"]
+__all__ = ["Draw", "sample", "prune", "check_config", "REGISTRY"]

@@ -1,0 +1,503 @@
+"""Composite productions: model and training idioms that expand into ordinary op nodes of the table.
+
+A composite (``dense``, ``layer_norm``, ``attention``, ``lstm``, ``adam``, ...) is sampled like an op,
+where the config gives it a weight (``[composites]``): asked for a value of type ``t``, it builds the
+value from ops of the table through the sampler's own checked ``apply`` (type rule, range rule and
+the config's op weights hold for every node, so a weight of 0 still means never), creates parameter
+inputs with init-scale ranges (a kernel of fan-in ``d`` lies in ``[-1/d, 1/d]``), and asks the sampler
+for its data operands (which may be composites again: stacked layers). The result is a plain
+``Program``: interpreter, lowering, fuzzer and reducer need no special case.
+
+Where a composite knows a sound bound that interval arithmetic cannot see (``x - max(x) <= 0``,
+``sum(exp(x - max(x))) >= 1``, ``|layer_norm(x)| <= sqrt(n)``) it *refines* the node's interval with
+it (the intersection of both). Each bound is an identity of exact arithmetic that rounding cannot break
+by more than the margin added, so the fuzzer's interval checks still hold.
+
+Every decision draws from the program's one ``Draw``, so a program stays a function of
+(config, seed, index). Names (``logits``, ``attn_weights``) are hints the renderer uses when
+``style.names = "idiomatic"``; a parameter's hint is a path (``dense_0/kernel``), and the sampler groups
+those into one nested ``params`` dict argument (``params["dense_0"]["kernel"]``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from jaxsynth.grammar.config import SPELLINGS, ConfigError, GrammarConfig
+from jaxsynth.grammar.ops import REGISTRY
+from jaxsynth.grammar.types import DType, Interval, TensorType
+
+INF = math.inf
+
+
+class Builder(Protocol):
+    """What a composite may use of the sampler (``synth.sample._Builder``)."""
+
+    draw: Any
+    dims: tuple[int, ...]
+    config: GrammarConfig
+
+    def gen(self, t: TensorType, budget: int, depth: int, need: Interval | None = None) -> int | None: ...
+    def type_of(self, node: int) -> TensorType: ...
+    def interval_of(self, node: int) -> Interval: ...
+    def param(self, t: TensorType, interval: Interval, hint: str) -> int: ...
+    def op(self, name: str, args: list[int], params: dict[str, Any] | None = None, hint: str | None = None,
+           refine: Interval | None = None) -> int | None: ...
+    def const(self, dtype: DType, value: float) -> int: ...
+    def spelling(self, key: str) -> str: ...
+    def counter(self, prefix: str) -> str: ...
+    def scan(self, carries: list[int], xs: int, body: Callable[..., tuple[list[int], int] | None], hint: str
+             ) -> list[int] | None: ...
+    def extra_output(self, node: int) -> None: ...
+
+
+class Fail(Exception):
+    """This composite cannot produce the wanted value here (an expected rejection, not a bug)."""
+
+
+def need(node: int | None) -> int:
+    if node is None:
+        raise Fail
+    return node
+
+
+@dataclass(frozen=True, slots=True)
+class Composite:
+    """One production: ``build(builder, t, budget, depth)`` returns a node of type ``t`` or raises ``Fail``.
+
+    ``cost`` is about how many op nodes it adds itself (the rest of the budget goes to its inputs);
+    ``function`` names a function whose result it is (``style.names = "idiomatic"``)."""
+
+    name: str
+    build: Callable[[Builder, TensorType, int, int], int]
+    cost: int
+    function: str
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _float(t: TensorType) -> bool:
+    return t.dtype.is_float and t.dtype is not DType.float16
+
+
+def _lit(b: Builder, dtype: DType, value: float) -> int:
+    return b.const(dtype, value)
+
+
+def _matmul(b: Builder, x: int, w: int, hint: str | None = None) -> int:
+    """``x @ w`` for ``x`` of shape (..., k) and ``w`` of shape (k, n), in one of the seed's spellings."""
+    xt, wt = b.type_of(x), b.type_of(w)
+    k = wt.shape[0]
+    spelling = b.spelling("matmul")
+    if spelling == "jnp.einsum":
+        letters = "abcdefgh"[: xt.rank - 1]
+        spec = f"{letters}k,kn->{letters}n"
+        return need(b.op("einsum", [x, w], {"spec": spec, "k": k}, hint))
+    if spelling == "jnp.dot":
+        return need(b.op("dot", [x, w], {"k": k}, hint))
+    params = {"k": k} if spelling == "@" else {"k": k, "style": "fn"}
+    return need(b.op("matmul", [x, w], params, hint))
+
+
+def _reduce(b: Builder, name: str, x: int, axis: int | None, keepdims: bool, hint: str | None = None,
+            refine: Interval | None = None) -> int:
+    if axis is not None and axis < 0:  # the reduction rows take a non-negative axis
+        axis += b.type_of(x).rank
+    params: dict[str, Any] = {"axis": axis, "keepdims": keepdims}
+    if b.spelling("reductions") == "method":
+        params["style"] = "method"
+    return need(b.op(name, [x], params, hint, refine))
+
+
+def _activation(b: Builder, x: int, hint: str | None = None) -> int:
+    """relu (``jnp.maximum(x, 0)`` or ``jax.nn.relu``), tanh, sigmoid or gelu (tanh form, spelled out)."""
+    dtype = b.type_of(x).dtype
+    kind = b.draw.choice(("relu", "relu", "tanh", "sigmoid", "gelu"))
+    if kind == "relu":
+        if b.spelling("relu") == "jax.nn.relu" and "relu" in REGISTRY:
+            return need(b.op("relu", [x], {}, hint))
+        return need(b.op("maximum", [x, _lit(b, dtype, 0.0)], {"literal_args": (1,)}, hint))
+    if kind == "gelu" and b.spelling("gelu") == "jax.nn.gelu" and "gelu" in REGISTRY:
+        return need(b.op("gelu", [x], {"approximate": b.draw.bernoulli(0.5)}, hint))
+    if kind == "gelu":  # 0.5 * x * (1 + tanh(0.7978845608 * (x + 0.044715 * x**3)))
+        cube = need(b.op("pow_scalar", [x], {"exponent": 3}))
+        inner = need(b.op("add", [x, need(b.op("scale", [_lit(b, dtype, 0.044715), cube], {"literal_args": (0,)}))]))
+        t = need(b.op("tanh", [need(b.op("scale", [_lit(b, dtype, 0.7978845608), inner], {"literal_args": (0,)}))]))
+        half = need(b.op("scale", [_lit(b, dtype, 0.5), x], {"literal_args": (0,)}))
+        return need(b.op("multiply", [half, need(b.op("offset", [t, _lit(b, dtype, 1.0)], {"literal_args": (1,)}))],
+                         {}, hint))
+    return need(b.op(kind, [x], {}, hint))
+
+
+def _kernel(b: Builder, prefix: str, fan_in: int, fan_out: int, dtype: DType) -> int:
+    scale = 1.0 / fan_in
+    return b.param(TensorType(dtype, (fan_in, fan_out)), Interval(-scale, scale), f"{prefix}/kernel")
+
+
+def _bias(b: Builder, prefix: str, n: int, dtype: DType) -> int:
+    return b.param(TensorType(dtype, (n,)), Interval(-0.1, 0.1), f"{prefix}/bias")
+
+
+#: Interval of a data input a composite creates itself (activations, gradients): a unit-scale range.
+DATA_RANGE = Interval(-1.0, 1.0)
+
+
+def _input_of(b: Builder, t: TensorType, budget: int, depth: int, hint: str, need_range: Interval | None = None
+              ) -> int:
+    """The composite's data operand: a fresh input named ``hint`` (more often the smaller the budget), or a
+    value the sampler builds (possibly another composite: stacked layers)."""
+    if budget < 3 or b.draw.bernoulli(0.25):
+        interval = DATA_RANGE if need_range is None else need_range
+        return b.param(t, Interval(max(interval.lo, -1.0), min(interval.hi, 1.0)), hint)
+    return need(b.gen(t, budget, depth - 1, need_range))
+
+
+def _eps(dtype: DType) -> float:
+    return max(1e-3, dtype.margin)
+
+
+# ------------------------------------------------------------------------------------------------ layers
+
+
+def dense(b: Builder, t: TensorType, budget: int, depth: int, activation: bool | None = None) -> int:
+    """``act(x @ kernel + bias)`` for ``t`` of shape (..., n)."""
+    if not _float(t) or t.rank < 1 or t.rank > 3:
+        raise Fail
+    n = t.shape[-1]
+    k = b.draw.choice(b.dims)
+    prefix = b.counter('dense')
+    x = _input_of(b, t.with_shape(t.shape[:-1] + (k,)), budget - 3, depth, "x")
+    kernel = _kernel(b, prefix, k, n, t.dtype)
+    y = _matmul(b, x, kernel, "h" if activation is not False else "logits")
+    y = need(b.op("add", [y, _bias(b, prefix, n, t.dtype)], {}, "h"))
+    if activation is None:
+        activation = b.draw.bernoulli(0.7)
+    return _activation(b, y, "h") if activation else y
+
+
+def mlp(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """Two dense layers with an activation between them; a residual connection when shapes allow."""
+    if not _float(t) or t.rank < 1 or t.rank > 3:
+        raise Fail
+    n = t.shape[-1]
+    hidden = b.draw.choice(b.dims)
+    prefix = b.counter('mlp')
+    x = _input_of(b, t, budget - 7, depth, "x")
+    h = _matmul(b, x, _kernel(b, f"{prefix}/fc1", n, hidden, t.dtype), "h")
+    h = need(b.op("add", [h, _bias(b, f"{prefix}/fc1", hidden, t.dtype)], {}, "h"))
+    h = _activation(b, h, "h")
+    y = _matmul(b, h, _kernel(b, f"{prefix}/fc2", hidden, n, t.dtype), "out")
+    y = need(b.op("add", [y, _bias(b, f"{prefix}/fc2", n, t.dtype)], {}, "out"))
+    if b.draw.bernoulli(0.5):
+        y = need(b.op("add", [x, y], {}, "out"))
+    return y
+
+
+def _norm_bound(n: int) -> Interval:
+    bound = math.sqrt(n) * 1.01 + 1e-2
+    return Interval(-bound, bound)
+
+
+def layer_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """``(x - mean) * rsqrt(var + eps) * scale + bias`` over the last axis."""
+    if not _float(t) or t.rank < 1:
+        raise Fail
+    n = t.shape[-1]
+    prefix = b.counter('layer_norm')
+    x = _input_of(b, t, budget - 9, depth, "x")
+    mean = _reduce(b, "mean", x, -1, True, "mean")
+    centered = need(b.op("subtract", [x, mean], {}, "centered"))
+    var = _reduce(b, "mean", need(b.op("square", [centered])), -1, True, "var")
+    inv = need(b.op("rsqrt", [need(b.op("offset", [var, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
+    y = need(b.op("multiply", [centered, inv], {}, "normed", refine=_norm_bound(n)))
+    scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
+    y = need(b.op("multiply", [y, scale], {}, "normed"))
+    return need(b.op("add", [y, _bias(b, prefix, n, t.dtype)], {}, "normed"))
+
+
+def rms_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """``x * rsqrt(mean(x**2) + eps) * scale`` over the last axis."""
+    if not _float(t) or t.rank < 1:
+        raise Fail
+    n = t.shape[-1]
+    prefix = b.counter('rms_norm')
+    x = _input_of(b, t, budget - 6, depth, "x")
+    ms = _reduce(b, "mean", need(b.op("square", [x])), -1, True, "mean_square")
+    inv = need(b.op("rsqrt", [need(b.op("offset", [ms, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
+    y = need(b.op("multiply", [x, inv], {}, "normed", refine=_norm_bound(n)))
+    scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
+    return need(b.op("multiply", [y, scale], {}, "normed"))
+
+
+def _softmax(b: Builder, scores: int, hint: str) -> int:
+    """``jax.nn.softmax(s, axis=-1)`` or, spelled out, ``exp(s - max(s)) / sum(exp(s - max(s)))`` with its
+    sound bounds."""
+    dtype = b.type_of(scores).dtype
+    if b.spelling("softmax") == "jax.nn.softmax" and "softmax" in REGISTRY:
+        return need(b.op("softmax", [scores], {"axis": b.type_of(scores).rank - 1}, hint))
+    peak = _reduce(b, "max", scores, -1, True)
+    shifted = need(b.op("subtract", [scores, peak], {}, refine=Interval(-INF, 0.0)))
+    e = need(b.op("exp", [shifted]))
+    total = _reduce(b, "sum", e, -1, True, refine=Interval(1.0 - 4 * dtype.eps, INF))
+    return need(b.op("divide", [e, total], {}, hint, refine=Interval(0.0, 1.0 + 4 * dtype.eps)))
+
+
+def _logsumexp(b: Builder, x: int, hint: str) -> int:
+    dtype = b.type_of(x).dtype
+    peak = _reduce(b, "max", x, -1, True)
+    shifted = need(b.op("subtract", [x, peak], {}, refine=Interval(-INF, 0.0)))
+    total = _reduce(b, "sum", need(b.op("exp", [shifted])), -1, True, refine=Interval(1.0 - 4 * dtype.eps, INF))
+    return need(b.op("add", [need(b.op("log", [total])), peak], {}, hint))
+
+
+def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """Multi-head self-attention over (batch, seq, d_model): projections, heads split by reshape and
+    transpose, scaled scores, an optional mask (``jnp.where(mask, s, -1e9)``), softmax, output projection."""
+    if not _float(t) or t.rank != 3:
+        raise Fail
+    batch, seq, d = t.shape
+    heads = b.draw.choice([h for h in (1, 2, 4, 8) if d % h == 0 and d // h >= 2] or [1])
+    dh = d // heads
+    prefix = b.counter('attention')
+    x = _input_of(b, t, budget - 16, depth, "x")
+
+    def project(name: str) -> int:
+        y = _matmul(b, x, _kernel(b, f"{prefix}/{name}", d, d, t.dtype), name)
+        if heads == 1:
+            return y
+        y = need(b.op("reshape", [y], {"shape": (batch, seq, heads, dh), "style": "method"}, name))
+        return need(b.op("transpose", [y], {"perm": (0, 2, 1, 3)}, name))
+
+    q, k, v = project("q"), project("k"), project("v")
+    spec = "bqd,bkd->bqk" if heads == 1 else "bhqd,bhkd->bhqk"
+    scores = need(b.op("einsum", [q, k], {"spec": spec, "k": dh}, "scores"))
+    scores = need(b.op("scale", [_lit(b, t.dtype, round(1 / math.sqrt(dh), 6)), scores], {"literal_args": (0,)},
+                       "scores"))
+    if b.draw.bernoulli(0.6):
+        mask_shape = (seq, seq) if b.draw.bernoulli(0.5) else (batch,) + (1,) * (heads > 1) + (1, seq)
+        mask = b.param(TensorType(DType.bool, mask_shape), Interval(0, 1), "mask")
+        scores = need(b.op("where", [mask, scores, _lit(b, t.dtype, -1e9)], {}, "scores"))
+    weights = _softmax(b, scores, "attn_weights")
+    spec = "bqk,bkd->bqd" if heads == 1 else "bhqk,bhkd->bhqd"
+    out = need(b.op("einsum", [weights, v], {"spec": spec, "k": seq}, "attn_out"))
+    if heads > 1:
+        out = need(b.op("transpose", [out], {"perm": (0, 2, 1, 3)}, "attn_out"))
+        out = need(b.op("reshape", [out], {"shape": (batch, seq, d), "style": "method"}, "attn_out"))
+    out = _matmul(b, out, _kernel(b, f"{prefix}/out", d, d, t.dtype), "attn_out")
+    if b.draw.bernoulli(0.5):
+        out = need(b.op("add", [x, out], {}, "hidden"))
+    return out
+
+
+def dropout(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """``jnp.where(keep, x / keep_prob, 0)`` with the keep mask an input (a PRNG draw needs PRNG ops)."""
+    if not _float(t) or t.rank < 1:
+        raise Fail
+    keep_prob = b.draw.choice((0.5, 0.8, 0.9))
+    x = _input_of(b, t, budget - 2, depth, "x")
+    keep = b.param(TensorType(DType.bool, t.shape), Interval(0, 1), "keep_mask")
+    scaled = need(b.op("div_scalar", [x, _lit(b, t.dtype, keep_prob)], {"literal_args": (1,)}))
+    return need(b.op("where", [keep, scaled, _lit(b, t.dtype, 0.0)], {}, "dropped"))
+
+
+def _cell_params(b: Builder, prefix: str, d_in: int, hidden: int, gates: int, dtype: DType) -> tuple[int, int, int]:
+    wx = b.param(TensorType(dtype, (d_in, gates * hidden)), Interval(-1 / d_in, 1 / d_in), f"{prefix}/w_x")
+    wh = b.param(TensorType(dtype, (hidden, gates * hidden)), Interval(-1 / hidden, 1 / hidden), f"{prefix}/w_h")
+    return wx, wh, _bias(b, prefix, gates * hidden, dtype)
+
+
+def _recurrent(kind: str):
+    """An RNN (tanh), GRU or LSTM cell over a time-major sequence (seq, batch, d_in) under ``lax.scan``;
+    the result is the final hidden state (batch, hidden). LSTM's cell state is clipped to [-1, 1]
+    (``cell_clip``), GRU's new state likewise, so each carry keeps its interval over any trip count."""
+    gates = {"rnn": 1, "gru": 3, "lstm": 4}[kind]
+
+    def build(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+        if not _float(t) or t.rank != 2:
+            raise Fail
+        batch, hidden = t.shape
+        seq, d_in = b.draw.choice(b.dims), b.draw.choice(b.dims)
+        prefix = b.counter(kind)
+        xs = _input_of(b, TensorType(t.dtype, (seq, batch, d_in)), budget - 8 - 4 * gates, depth, "xs")
+        wx, wh, bias = _cell_params(b, prefix, d_in, hidden, gates, t.dtype)
+        # the state's loop invariant is [-2, 2] (whole numbers around its range): tanh and clip stay inside
+        h0 = b.param(t, Interval(-1.5, 1.5), "h0")
+        carries = [h0]
+        if kind == "lstm":
+            carries.append(b.param(t, Interval(-1.5, 1.5), "c0"))
+
+        def gate(z: int, i: int, hint: str) -> int:
+            if gates == 1:
+                return z
+            return need(b.op("slice", [z], {"axis": 1, "start": i * hidden, "stop": (i + 1) * hidden, "step": 1}, hint))
+
+        def body(carry: list[int], x: int) -> tuple[list[int], int]:
+            h = carry[0]
+            z = need(b.op("add", [_matmul(b, x, wx), _matmul(b, h, wh)], {}, "z"))
+            z = need(b.op("add", [z, bias], {}, "z"))
+            one = _lit(b, t.dtype, 1.0)
+            if kind == "rnn":
+                new_h = need(b.op("tanh", [z], {}, "h"))
+                return [new_h], new_h
+            if kind == "gru":
+                r = need(b.op("sigmoid", [gate(z, 0, "r")], {}, "r"))
+                u = need(b.op("sigmoid", [gate(z, 1, "u")], {}, "u"))
+                n = need(b.op("tanh", [need(b.op("multiply", [r, gate(z, 2, "n")]))], {}, "n"))
+                keep = need(b.op("multiply", [need(b.op("rsub", [one, u], {"literal_args": (0,)})), h]))
+                new_h = need(b.op("add", [keep, need(b.op("multiply", [u, n]))], {}, "h"))
+                new_h = need(b.op("clip", [new_h], {"lo": -1.0, "hi": 1.0}, "h"))
+                return [new_h], new_h
+            c = carry[1]
+            i_g = need(b.op("sigmoid", [gate(z, 0, "i")], {}, "i"))
+            f_g = need(b.op("sigmoid", [gate(z, 1, "f")], {}, "f"))
+            g_g = need(b.op("tanh", [gate(z, 2, "g")], {}, "g"))
+            o_g = need(b.op("sigmoid", [gate(z, 3, "o")], {}, "o"))
+            new_c = need(b.op("add", [need(b.op("multiply", [f_g, c])), need(b.op("multiply", [i_g, g_g]))], {}, "c"))
+            new_c = need(b.op("clip", [new_c], {"lo": -1.0, "hi": 1.0}, "c"))
+            new_h = need(b.op("multiply", [o_g, need(b.op("tanh", [new_c]))], {}, "h"))
+            return [new_h, new_c], new_h
+
+        outs = b.scan(carries, xs, body, f"{kind}_scan")
+        if outs is None:
+            raise Fail
+        return outs[0]
+
+    return build
+
+
+# ------------------------------------------------------------------------------------------------ losses
+
+
+def mse_loss(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """``jnp.mean((pred - target) ** 2)``: a float scalar."""
+    if not _float(t) or t.rank != 0:
+        raise Fail
+    shape = (b.draw.choice(b.dims), b.draw.choice(b.dims))
+    pred = _input_of(b, TensorType(t.dtype, shape), budget - 3, depth, "pred")
+    target = b.param(TensorType(t.dtype, shape), Interval(-1.0, 1.0), "targets")
+    err = need(b.op("subtract", [pred, target], {}, "err"))
+    return _reduce(b, "mean", need(b.op("square", [err])), None, False, "loss")
+
+
+def cross_entropy(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """``-mean(sum(labels * (logits - logsumexp(logits)), -1))`` with one-hot (or soft) labels: a scalar."""
+    if not _float(t) or t.rank != 0:
+        raise Fail
+    shape = (b.draw.choice(b.dims), b.draw.choice(b.dims))
+    logits = _input_of(b, TensorType(t.dtype, shape), budget - 12, depth, "logits")
+    labels = b.param(TensorType(t.dtype, shape), Interval(0.0, 1.0), "labels")
+    if b.spelling("log_softmax") == "jax.nn.log_softmax" and "log_softmax" in REGISTRY:
+        log_probs = need(b.op("log_softmax", [logits], {"axis": 1}, "log_probs"))
+    else:
+        log_probs = need(b.op("subtract", [logits, _logsumexp(b, logits, "lse")], {}, "log_probs",
+                              refine=Interval(-INF, 0.0)))
+    picked = _reduce(b, "sum", need(b.op("multiply", [labels, log_probs])), -1, False, "nll")
+    return need(b.op("negative", [_reduce(b, "mean", picked, None, False)], {}, "loss"))
+
+
+# ------------------------------------------------------------------------------------------------ optimizers
+
+
+def sgd_momentum(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """``velocity = momentum * velocity + grads; params = params - lr * velocity``; returns the new params
+    (and the new velocity as a further output)."""
+    if not _float(t) or t.rank < 1:
+        raise Fail
+    lr, mu = b.draw.choice((0.1, 0.01, 0.001)), b.draw.choice((0.9, 0.99))
+    params = b.param(t, Interval(-1.0, 1.0), "w")
+    grads = _input_of(b, t, budget - 4, depth, "grads", Interval(-10.0, 10.0))
+    velocity = b.param(t, Interval(-10.0, 10.0), "velocity")
+    v = need(b.op("add", [need(b.op("scale", [_lit(b, t.dtype, mu), velocity], {"literal_args": (0,)})), grads], {},
+                  "new_velocity"))
+    step = need(b.op("scale", [_lit(b, t.dtype, lr), v], {"literal_args": (0,)}, "step"))
+    b.extra_output(v)
+    return need(b.op("subtract", [params, step], {}, "new_params"))
+
+
+def adam(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """One Adam step with bias correction at a fixed step count; returns the new params (and the new
+    moments as further outputs)."""
+    if not _float(t) or t.rank < 1:
+        raise Fail
+    lr, b1, b2, step = b.draw.choice((1e-3, 3e-4, 1e-2)), 0.9, 0.999, b.draw.randint(1, 100)
+    eps = _eps(t.dtype)
+    params = b.param(t, Interval(-1.0, 1.0), "w")
+    grads = _input_of(b, t, budget - 12, depth, "grads", Interval(-10.0, 10.0))
+    mu = b.param(t, Interval(-10.0, 10.0), "mu")
+    nu = b.param(t, Interval(0.0, 100.0), "nu")
+    dtype = t.dtype
+
+    def ema(decay: float, old: int, new: int, hint: str) -> int:
+        kept = need(b.op("scale", [_lit(b, dtype, decay), old], {"literal_args": (0,)}))
+        fresh = need(b.op("scale", [_lit(b, dtype, round(1 - decay, 6)), new], {"literal_args": (0,)}))
+        return need(b.op("add", [kept, fresh], {}, hint))
+
+    m = ema(b1, mu, grads, "new_mu")
+    v = ema(b2, nu, need(b.op("square", [grads])), "new_nu")
+    m_hat = need(b.op("div_scalar", [m, _lit(b, dtype, round(1 - b1**step, 6))], {"literal_args": (1,)}, "mu_hat"))
+    v_hat = need(b.op("div_scalar", [v, _lit(b, dtype, round(1 - b2**step, 6))], {"literal_args": (1,)}, "nu_hat"))
+    denom = need(b.op("offset", [need(b.op("sqrt", [v_hat])), _lit(b, dtype, eps)], {"literal_args": (1,)}))
+    update = need(b.op("divide", [m_hat, denom], {}, "updates"))
+    b.extra_output(m)
+    b.extra_output(v)
+    return need(b.op("subtract", [params, need(b.op("scale", [_lit(b, dtype, lr), update], {"literal_args": (0,)}))],
+                     {}, "new_params"))
+
+
+def train_step(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """A linear-regression training step with its gradient written out (``jax.value_and_grad`` needs the
+    transformation regions): ``pred = x @ w + b``, ``loss = mean((pred - y)**2)``,
+    ``grad_w = x.T @ (2 * (pred - y) / n)``, ``w = w - lr * grad_w``; returns the loss and the new weights."""
+    if not _float(t) or t.rank != 0:
+        raise Fail
+    n, d, k = b.draw.choice(b.dims), b.draw.choice(b.dims), b.draw.choice(b.dims)
+    dtype, lr = t.dtype, b.draw.choice((0.1, 0.01))
+    x = _input_of(b, TensorType(dtype, (n, d)), budget - 10, depth, "x", Interval(-4.0, 4.0))
+    y = b.param(TensorType(dtype, (n, k)), Interval(-1.0, 1.0), "y")
+    w = _kernel(b, "linear", d, k, dtype)
+    pred = _matmul(b, x, w, "pred")
+    err = need(b.op("subtract", [pred, y], {}, "err"))
+    loss = _reduce(b, "mean", need(b.op("square", [err])), None, False, "loss")
+    xt = need(b.op("transpose", [x], {"perm": (1, 0)}, "x_t"))
+    scaled = need(b.op("scale", [_lit(b, dtype, round(2.0 / (n * k), 8)), err], {"literal_args": (0,)}, "d_pred"))
+    grad_w = _matmul(b, xt, scaled, "grad_w")
+    new_w = need(b.op("subtract", [w, need(b.op("scale", [_lit(b, dtype, lr), grad_w], {"literal_args": (0,)}))],
+                      {}, "new_w"))
+    b.extra_output(new_w)
+    return loss
+
+
+COMPOSITES: dict[str, Composite] = {
+    c.name: c
+    for c in (
+        Composite("dense", dense, 3, "dense"),
+        Composite("mlp", mlp, 7, "mlp_block"),
+        Composite("layer_norm", layer_norm, 9, "layer_norm"),
+        Composite("rms_norm", rms_norm, 6, "rms_norm"),
+        Composite("attention", attention, 20, "attention_block"),
+        Composite("dropout", dropout, 2, "dropout"),
+        Composite("rnn", _recurrent("rnn"), 8, "rnn_forward"),
+        Composite("gru", _recurrent("gru"), 20, "gru_forward"),
+        Composite("lstm", _recurrent("lstm"), 24, "lstm_forward"),
+        Composite("mse_loss", mse_loss, 3, "mse_loss"),
+        Composite("cross_entropy", cross_entropy, 12, "cross_entropy_loss"),
+        Composite("sgd_momentum", sgd_momentum, 4, "sgd_momentum_update"),
+        Composite("adam", adam, 14, "adam_update"),
+        Composite("train_step", train_step, 12, "train_step"),
+    )
+}
+
+
+def check_composites(config: GrammarConfig) -> None:
+    """Config keys ``composites.*`` must name productions of this module."""
+    for name in config.composites:
+        if name not in COMPOSITES:
+            raise ConfigError(f"config key `composites.{name}`: unknown name; allowed: {', '.join(COMPOSITES)}")
+
+
+def spelling_options(key: str) -> tuple[str, ...]:
+    return SPELLINGS[key]
