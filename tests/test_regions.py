@@ -1,0 +1,189 @@
+"""Transformations as regions (grad, value_and_grad, jvp, vmap, checkpoint, jit, lax.map) and pytree
+arguments and results: per-op checks like tests/test_ops.py (JAX's shapes, the numpy reference, interval
+soundness) on sampled programs containing each op, plus the pytree plumbing through rendering, lowering,
+records and the fuzzer's flat adapter."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import msgspec
+import numpy as np
+import pytest
+
+from jaxsynth.fuzz.reference import run as reference_run
+from jaxsynth.grammar import REGISTRY, GrammarConfig, load_config
+from jaxsynth.grammar.ops_transform import SMOOTH_OPS, TRANSFORM_OPS, finite_gradient
+from jaxsynth.synth import evaluate, random_inputs, render, sample
+from jaxsynth.synth.program import Program, Tree
+
+#: JAXPR text each transform must put into a program that uses it.
+PRIMITIVE = {"grad": "transpose|mul|add_any", "value_and_grad": "transpose|mul|add_any", "jvp": "mul|add|sin|cos",
+             "checkpoint": "remat", "jit": "jit[", "map": "scan[", "vmap": ""}
+
+
+def _config(**weights: float) -> GrammarConfig:
+    base = msgspec.to_builtins(load_config("transforms"))
+    base["weights"]["ops"] = weights
+    base["program"]["pytree_prob"] = 0.0
+    return msgspec.convert(base, GrammarConfig)
+
+
+def _programs_with(op: str, count: int) -> list[Program]:
+    config = _config(**{op: 100.0})
+    found = []
+    for index in range(200):
+        program = sample(config, 5, index)
+        if any(n.op == op for n in program.walk()):
+            found.append(program)
+            if len(found) == count:
+                break
+    return found
+
+
+def _function(program: Program):
+    namespace: dict = {}
+    exec(render(program), namespace)
+    return program.flat_function(namespace[program.name])
+
+
+@pytest.mark.parametrize("op", [s.name for s in TRANSFORM_OPS])
+def test_transform_op(op):
+    programs = _programs_with(op, 4)
+    assert len(programs) == 4, f"{op}: too few programs contain it"
+    spec = REGISTRY[op]
+    jaxprs = []
+    for program in programs:
+        fn = _function(program)
+        structs = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in program.input_types]
+        shapes = jax.eval_shape(fn, *structs)
+        shapes = shapes if isinstance(shapes, tuple) else (shapes,)
+        assert [(s.shape, np.dtype(s.dtype)) for s in shapes] == [(t.shape, t.dtype.np_dtype)
+                                                                   for t in program.output_types]
+        jaxprs.append(str(jax.make_jaxpr(fn)(*structs)))
+        rng = np.random.default_rng(0)
+        for _ in range(2):
+            inputs = random_inputs(program, rng)
+            got = jax.jit(fn)(*inputs)
+            got = got if isinstance(got, tuple) else (got,)
+            want = evaluate(program, inputs)
+            # a clipped derivative is compared loosely: its reference is a finite difference
+            loose = bool(spec.approximate)
+            for g, w in zip(got, want, strict=True):
+                g = np.asarray(g, dtype=np.float64)
+                assert np.all(np.isfinite(g))
+                np.testing.assert_allclose(g, w, rtol=1e-2 if loose else 1e-4, atol=1e-2 if loose else 1e-4,
+                                           err_msg=render(program))
+            checked = reference_run(program, inputs, check_intervals=True)
+            assert checked.unsound == [], (render(program), [program.node(n).op for n in checked.unsound])
+    # (a derivative of a linear body folds to constants, so the primitive is asked of one program of four)
+    assert any(p in jaxpr for p in PRIMITIVE[op].split("|") for jaxpr in jaxprs), (op, jaxprs)
+
+
+def test_differentiated_bodies_use_only_smooth_ops():
+    config = _config(grad=50.0, value_and_grad=50.0, jvp=50.0)
+    bodies = clipped = 0
+    for index in range(60):
+        program = sample(config, 9, index)
+        for node in program.walk():
+            spec = REGISTRY.get(node.op)
+            if node.op not in ("grad", "value_and_grad", "jvp"):
+                continue
+            bodies += 1
+            for inner in program.walk(node.regions[0]):
+                inner_spec = REGISTRY.get(inner.op)
+                if inner.is_op:
+                    assert inner.op in SMOOTH_OPS or getattr(inner_spec, "smooth_safe", False), inner.op
+            assert spec.clipped
+            clipped += "jnp.clip" in render(program)  # (absent when only the value is used)
+    assert bodies >= 20 and clipped >= 10
+
+
+def test_finite_gradient_matches_jax_grad():
+    body = lambda x: (np.sum(np.sin(x) * x**2),)  # noqa: E731
+    x = np.linspace(-2.0, 2.0, 7)
+    want = np.asarray(jax.grad(lambda v: jnp.sum(jnp.sin(v) * v**2))(jnp.asarray(x, jnp.float32)))
+    np.testing.assert_allclose(finite_gradient(body, x), want, rtol=1e-5, atol=1e-5)
+
+
+def test_vmap_axes_vary():
+    programs = _programs_with("vmap", 40)
+    params = [n.params for p in programs for n in p.walk() if n.op == "vmap"]
+    assert any(p["out_axes"] != 0 for p in params)
+    assert any(a not in (0, None) for p in params for a in p["in_axes"])
+    assert any(None in p["in_axes"] for p in params)
+
+
+# ---------------------------------------------------------------- pytrees
+
+
+def test_tree_pack_and_flatten_are_inverse():
+    tree = Tree("dict", keys=("b", "dense", "w"),
+                children=(Tree("leaf", 0), Tree("tuple", children=(Tree("leaf", 1), Tree("leaf", 2))),
+                          Tree("leaf", 3)))
+    packed = tree.pack(["B", "D0", "D1", "W"])
+    assert packed == {"b": "B", "dense": ("D0", "D1"), "w": "W"}
+    assert tree.flatten(packed) == ["B", "D0", "D1", "W"]
+    assert jax.tree_util.tree_leaves(tree.pack([1, 2, 3, 4])) == [1, 2, 3, 4]  # JAX flattens in leaf order
+    with pytest.raises(ValueError, match="keys"):
+        tree.flatten({"b": 1})
+
+
+def _pytree_programs(count: int) -> list[Program]:
+    base = msgspec.to_builtins(load_config("transforms"))
+    base["program"]["pytree_prob"] = 1.0
+    config = msgspec.convert(base, GrammarConfig)
+    return [p for p in (sample(config, 3, i) for i in range(count)) if p.structured]
+
+
+def test_pytree_programs_render_run_and_agree_with_reference():
+    programs = _pytree_programs(30)
+    assert len(programs) >= 15
+    kinds = {t.kind for p in programs for t in p.in_trees + p.out_trees}
+    assert {"dict", "tuple"} <= kinds
+    assert any(c.kind == "tuple" or c.kind == "dict" for p in programs for t in p.in_trees for c in t.children)
+    for program in programs[:12]:
+        source = render(program)
+        namespace: dict = {}
+        exec(source, namespace)
+        raw = namespace[program.name]
+        inputs = random_inputs(program, np.random.default_rng(1))
+        result = jax.jit(raw)(*program.pack_inputs(inputs))  # the function takes and returns pytrees
+        flat = program.flatten_outputs(result)
+        for got, want in zip(flat, evaluate(program, inputs), strict=True):
+            np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=1e-2, atol=1e-2, err_msg=source)
+        if program.in_trees and program.in_trees[0].kind == "dict":
+            assert "params0" in source.split("\n")[5]
+
+
+def test_pytree_record_signature_and_replay():
+    from jaxsynth.corpus.generate import make_record
+    from jaxsynth.corpus.record import encode_payload
+
+    base = msgspec.to_builtins(load_config("transforms"))
+    base["program"]["pytree_prob"] = 1.0
+    config = msgspec.convert(base, GrammarConfig)
+    for index in range(20):
+        record = make_record(config, 0, index, ["jaxpr"])
+        if record.signature_tree is not None:
+            break
+    else:
+        pytest.fail("no pytree record in 20")
+    tree = json.loads(record.signature_tree)
+    leaves = jax.tree_util.tree_leaves(tree)
+    assert leaves == record.signature  # the leaves, in order, are the flat signature
+    program = sample(config, 0, index)
+    namespace: dict = {}
+    exec(record.python, namespace)
+    structs = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in program.input_types]
+    assert record.jaxpr == str(jax.make_jaxpr(namespace[program.name])(*program.pack_inputs(structs)))
+    assert encode_payload(make_record(config, 0, index, ["jaxpr"])) == encode_payload(record)
+
+
+def test_flat_programs_keep_flat_records():
+    from jaxsynth.corpus.generate import make_record
+
+    record = make_record(load_config("elementwise"), 0, 0, ["jaxpr"])
+    assert record.signature_tree is None and record.output_tree is None
