@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from jaxsynth.grammar.ops_control import CONTROL_OPS, ControlSpec
 from jaxsynth.grammar.ops_elementwise import ELEMENTWISE_OPS
+from jaxsynth.grammar.ops_random import RANDOM_OPS
 from jaxsynth.grammar.ops_tensor import TENSOR_OPS
 from jaxsynth.grammar.ops_transform import TRANSFORM_OPS
 from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
 
 Spec = OpSpec | ControlSpec
 
-OPS: tuple[OpSpec, ...] = ELEMENTWISE_OPS + TENSOR_OPS
+OPS: tuple[OpSpec, ...] = ELEMENTWISE_OPS + TENSOR_OPS + RANDOM_OPS
 CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS + TRANSFORM_OPS
 
 

@@ -32,6 +32,7 @@ CATEGORIES = (
     "shape",
     "cast",
     "transforms",
+    "random",
 )
 
 

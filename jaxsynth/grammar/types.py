@@ -24,6 +24,10 @@ class DType(enum.Enum):
     int8 = "i8"
     uint8 = "u8"
     bool = "bool"
+    #: JAX's typed PRNG key (``jax.random.key``, threefry). Never a sampled result type or a config dtype:
+    #: keys are built by the PRNG ops (``ops_random.py``). The numpy interpreter holds a key array of
+    #: shape ``s`` as its key data, uint32 of shape ``s + (2,)``.
+    key = "key<fry>"
 
     # Members are singletons: identity hashing is exact and, unlike Enum's name-based hash, runs in C.
     # (Code must never iterate a set of dtypes to make a decision; iterate a tuple instead.)
@@ -55,14 +59,21 @@ class DType(enum.Enum):
         return "bool_" if self is DType.bool else self.name
 
     @property
+    def is_key(self) -> bool:
+        return self is DType.key
+
+    @property
     def np_dtype(self) -> np.dtype:
+        """The numpy dtype of a value (for a key: of its key data)."""
+        if self is DType.key:
+            return np.dtype(np.uint32)
         if self is DType.bfloat16:
             return np.dtype(ml_dtypes.bfloat16)
         return np.dtype("bool" if self is DType.bool else self.name)
 
     @property
     def bits(self) -> int:
-        return 1 if self is DType.bool else self.np_dtype.itemsize * 8
+        return 1 if self is DType.bool else 64 if self is DType.key else self.np_dtype.itemsize * 8
 
     @property
     def eps(self) -> float:
@@ -157,6 +168,7 @@ _BOUNDS = {
     DType.int8: Interval(-128, 127),
     DType.uint8: Interval(0, 255),
     DType.bool: Interval(0, 1),
+    DType.key: Interval(0, 2**32 - 1),  # of the key data
 }
 
 Shape = tuple[int, ...]

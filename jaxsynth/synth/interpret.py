@@ -25,6 +25,10 @@ def as_compute(value, t: TensorType, round_to_dtype: bool) -> np.ndarray:
     """``value`` in the compute dtype of ``t`` (rounded through ``t``'s dtype first if asked);
     raises ValueError when its shape disagrees with the type rule."""
     array = np.asarray(value)
+    if t.dtype.is_key:  # key data
+        if array.shape != t.shape + (2,):
+            raise ValueError(f"reference produced key data of shape {array.shape}, type rule says {t}")
+        return array.astype(np.uint32)
     if round_to_dtype and t.dtype.is_float:
         array = array.astype(t.dtype.np_dtype)
     array = array.astype(compute_dtype(t))

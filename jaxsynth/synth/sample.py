@@ -295,6 +295,8 @@ class _Builder:
         body's output computes something rather than returning a value it was given."""
         if t.rank > self.max_rank or (t.shape and max(t.shape) > self.max_extent):
             return None
+        if t.dtype.is_key:
+            return self._key(budget, depth)
         if kind == "literal" or (kind == "either" and self.draw.bernoulli(self.config.program.literal_prob)):
             node = self.literal(t.dtype, need)
             if node is not None or kind == "literal":
@@ -452,6 +454,25 @@ class _Builder:
             return Region(sig.role, sig.layout, sig.carries, tuple(scope.params), tuple(scope.nodes), tuple(outputs))
         finally:
             self.scope = saved
+
+    def _key(self, budget: int, depth: int) -> int | None:
+        """A PRNG key: shared from an enclosing scope, or ``fold_in``/``split`` of another key, or
+        ``jax.random.key(seed)`` (the root every key chain ends in). Keys are never inputs or results."""
+        key = TensorType(DType.key, ())
+        if self.draw.bernoulli(self.config.program.share_prob):
+            shared = self._shared(key, key.dtype.bounds)
+            if shared is not None:
+                return shared
+        derive = [n for n in ("fold_in", "split") if self.config.op_weight(n) > 0]
+        if derive and depth > 1 and budget > 1 and self.draw.bernoulli(0.5):
+            mark = self.next_id
+            node = self._try_op(REGISTRY[self.draw.choice(derive)], key, budget, depth, key.dtype.bounds)
+            if node is not None:
+                return node
+            self._rollback(mark)
+        if self.config.op_weight("random_key") <= 0:
+            return None
+        return self._try_op(REGISTRY["random_key"], key, budget, depth, key.dtype.bounds)
 
     def _depends(self, node: int, params: Sequence[int]) -> bool:
         """Whether ``node`` reads any of ``params`` (through operands and nested bodies)."""
