@@ -21,7 +21,8 @@ from jaxsynth.synth.program import Program, Tree
 
 #: JAXPR text each transform must put into a program that uses it.
 PRIMITIVE = {"grad": "transpose|mul|add_any", "value_and_grad": "transpose|mul|add_any", "jvp": "mul|add|sin|cos",
-             "checkpoint": "remat", "jit": "jit[", "map": "scan[", "vmap": ""}
+             "checkpoint": "remat", "jit": "jit[", "map": "scan[", "vmap": "", "custom_jvp": "custom_jvp_call",
+             "custom_vjp": "custom_vjp_call"}
 
 
 def _config(**weights: float) -> GrammarConfig:
@@ -254,3 +255,33 @@ def test_grad_oracle_skips_random_programs_explicitly():
     program = _random_programs("normal", 1)[0]
     assert "PRNG" in ORACLES["grad"].skip_reason(program)
     assert ORACLES["reference"].skip_reason(program) is None
+
+
+@pytest.mark.parametrize("op", ["custom_jvp", "custom_vjp"])
+def test_custom_rules_differentiate(op):
+    """The rules are exact: jax.grad through the decorated call equals jax.grad with the rules bypassed."""
+    for program in _programs_with(op, 2):
+        fn = _function(program)
+        floats = [i for i, t in enumerate(program.input_types) if t.dtype.is_float]
+        outs = [k for k, t in enumerate(program.output_types) if t.dtype.is_float]
+        if not floats or not outs:
+            continue
+        source = render(program)
+        plain = source.replace("@jax.custom_jvp", "").replace("@jax.custom_vjp", "")
+        plain = "\n".join(line for line in plain.splitlines() if ".defjvp" not in line and ".defvjp(" not in line)
+        namespace: dict = {}
+        exec(plain.replace(".fun", ""), namespace)
+        bypassed = program.flat_function(namespace[program.name])
+
+        def loss(f):
+            def scalar(*xs):
+                result = f(*xs)
+                result = result if isinstance(result, tuple) else (result,)
+                return sum(jnp.sum(result[k].astype(jnp.float32)) for k in outs)
+            return jax.grad(scalar, argnums=tuple(floats))
+
+        inputs = random_inputs(program, np.random.default_rng(3))
+        got = loss(fn)(*inputs)
+        want = loss(bypassed)(*inputs)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-5, err_msg=source)

@@ -78,9 +78,9 @@ class Draw:
 
 
 class _Scope:
-    __slots__ = ("parent", "nodes", "params", "pool", "nesting", "smooth")
+    __slots__ = ("parent", "nodes", "params", "pool", "nesting", "smooth", "closed", "sealed")
 
-    def __init__(self, parent: _Scope | None, smooth: bool = False) -> None:
+    def __init__(self, parent: _Scope | None, smooth: bool = False, closed: bool = False) -> None:
         self.parent = parent
         self.nodes: list[Node] = []
         self.params: list[int] = []
@@ -88,12 +88,23 @@ class _Scope:
         self.nesting = 0 if parent is None else parent.nesting + 1
         #: A differentiated body (or a body nested in one): only smooth ops (``SMOOTH_OPS``) are sampled.
         self.smooth = smooth or (parent is not None and parent.smooth)
+        #: A body that must not read values of enclosing scopes (``custom_vjp``: a closed-over value cannot
+        #: be differentiated); ``sealed`` when it or an enclosing body is closed (no new program inputs).
+        self.closed = closed
+        self.sealed = closed or (parent is not None and parent.sealed)
 
     def chain(self):
         scope: _Scope | None = self
         while scope is not None:
             yield scope
             scope = scope.parent
+
+    def visible(self):
+        """The scopes whose values this one may read: up to and including the nearest closed one."""
+        scope: _Scope | None = self
+        while scope is not None:
+            yield scope
+            scope = None if scope.closed else scope.parent
 
 
 Table = dict[tuple[DType, int, bool], tuple[tuple[Spec, ...], tuple[float, ...]]]
@@ -430,7 +441,7 @@ class _Builder:
         return items[proposal.answer]
 
     def _region(self, sig: RegionSig, budget: int, depth: int) -> Region | None:
-        saved, self.scope = self.scope, _Scope(self.scope, sig.smooth)
+        saved, self.scope = self.scope, _Scope(self.scope, sig.smooth, sig.closed)
         try:
             for ty, interval in sig.params:
                 node = self._add("param", (), (ty,), (interval,))
@@ -497,13 +508,13 @@ class _Builder:
         return self._add("clip", (node,), (t,), (result,), {"lo": lo, "hi": hi})
 
     def _shared(self, t: TensorType, bounds: Interval, siblings: tuple[int, ...] = ()) -> int | None:
-        options = [n for s in self.scope.chain() for n in s.pool.get(t, ())
+        options = [n for s in self.scope.visible() for n in s.pool.get(t, ())
                    if n not in siblings and self.index[n].interval.within(bounds)]
         return self.draw.choice(options) if options else None
 
     def _leaf(self, t: TensorType, bounds: Interval, siblings: tuple[int, ...] = ()) -> int | None:
         program = self.config.program
-        params = [n for s in self.scope.chain() for n in s.params
+        params = [n for s in self.scope.visible() for n in s.params
                   if self.index[n].type == t and self.index[n].interval.within(bounds)]
         fresh = [n for n in params if n not in siblings]
         if fresh or self.draw.bernoulli(0.5):
@@ -516,7 +527,7 @@ class _Builder:
             n_inputs >= program.max_inputs or self.draw.bernoulli(0.75)
         ):
             return self.draw.choice(params)
-        if n_inputs < program.max_inputs and t.rank >= self.config.types.min_rank:
+        if n_inputs < program.max_inputs and t.rank >= self.config.types.min_rank and not self.scope.sealed:
             return self._add_input(t, bounds)
         if params:
             return self.draw.choice(params)
@@ -526,7 +537,7 @@ class _Builder:
     def _adapt(self, t: TensorType, bounds: Interval) -> int | None:
         """With no input left to create, derive a value of type ``t`` from an existing one:
         cast its dtype, then reshape, broadcast, or reduce-and-broadcast it to ``t``'s shape."""
-        values = [n for s in self.scope.chain() for n in s.params]
+        values = [n for s in self.scope.visible() for n in s.params]
         if not values:
             return None
         same = [n for n in values if self.index[n].type.dtype is t.dtype]
