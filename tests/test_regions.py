@@ -273,7 +273,7 @@ def test_custom_rules_differentiate(op):
         exec(plain.replace(".fun", ""), namespace)
         bypassed = program.flat_function(namespace[program.name])
 
-        def loss(f):
+        def loss(f, outs=outs, floats=floats):
             def scalar(*xs):
                 result = f(*xs)
                 result = result if isinstance(result, tuple) else (result,)
