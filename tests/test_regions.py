@@ -22,7 +22,7 @@ from jaxsynth.synth.program import Program, Tree
 #: JAXPR text each transform must put into a program that uses it.
 PRIMITIVE = {"grad": "transpose|mul|add_any", "value_and_grad": "transpose|mul|add_any", "jvp": "mul|add|sin|cos",
              "checkpoint": "remat", "jit": "jit[", "map": "scan[", "vmap": "", "custom_jvp": "custom_jvp_call",
-             "custom_vjp": "custom_vjp_call"}
+             "custom_vjp": "custom_vjp_call", "tree_map": ""}
 
 
 def _config(**weights: float) -> GrammarConfig:

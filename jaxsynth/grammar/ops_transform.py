@@ -375,7 +375,62 @@ CUSTOM_VJP = ControlSpec(
     define=_define_custom_vjp,  # not smooth_safe: jax.jvp (a jvp region) of a custom_vjp function is an error
 )
 
+# ---------------------------------------------------------------- tree_map
+#
+# ``jax.tree_util.tree_map(fn, {"b": x0, "w": x1}, {"b": g0, "w": g1})`` over a dict or tuple of two or three
+# leaves of one type (one body serves every leaf), with one or two trees (an optimizer's ``p - lr * g``).
+
+TREE_KEYS = ("w", "b", "kernel", "bias", "scale", "mu", "nu")
+
+
+def _propose_tree_map(t: TensorType, ctx: Context) -> ControlProposal | None:
+    leaves, trees = ctx.draw.randint(2, 3), ctx.draw.randint(1, 2)
+    if ctx.draw.bernoulli(0.7):
+        pool = list(TREE_KEYS)
+        keys = tuple(sorted(pool.pop(ctx.draw.randint(0, len(pool) - 1)) for _ in range(leaves)))
+    else:
+        keys = ()
+    params = {"leaves": leaves, "trees": trees, "keys": keys, "out": t}
+    return ControlProposal(tuple(Operand(t) for _ in range(leaves * trees)), params, ctx.draw.randint(0, leaves - 1))
+
+
+def _tree_map_regions(types, intervals, params):
+    n = params["leaves"]
+    sig = []
+    for k in range(params["trees"]):
+        hull = intervals[k * n]
+        for r in intervals[k * n + 1 : (k + 1) * n]:
+            hull = hull.hull(r)
+        sig.append((params["out"], hull))
+    return (RegionSig("fn", tuple(sig), (params["out"],), (None,), "flat"),)
+
+
+def _tree_map_reference(args, params, bodies):
+    n = params["leaves"]
+    return tuple(bodies[0](*(args[k * n + i] for k in range(params["trees"])))[0] for i in range(n))
+
+
+def _tree_map_render(a, p, names):
+    n, keys = p["leaves"], p["keys"]
+    trees = []
+    for k in range(p["trees"]):
+        leaves = a[k * n : (k + 1) * n]
+        if keys:
+            trees.append(cst.Dict([cst.DictElement(cst.SimpleString(f'"{key}"'), v)
+                                   for key, v in zip(keys, leaves, strict=True)]))
+        else:
+            trees.append(cst.Tuple([cst.Element(v) for v in leaves]))
+    mapped = call("jax.tree_util.tree_map", cst.Name(names[0]), *trees)
+    return cst.Call(func=cst.Attribute(value=mapped, attr=cst.Name("values"))) if keys else mapped
+
+
+TREE_MAP = ControlSpec(
+    "tree_map", "transforms", _propose_tree_map, _tree_map_regions,
+    lambda t, p: (p["out"],) * p["leaves"], lambda ins, t, p, outs: (outs[0][0],) * p["leaves"],
+    _tree_map_reference, _tree_map_render, weight=0.8, smooth_safe=True,
+)
+
 TRANSFORM_OPS: tuple[ControlSpec, ...] = (GRAD, VALUE_AND_GRAD, JVP, CHECKPOINT, JIT, MAP, VMAP, CUSTOM_JVP,
-                                          CUSTOM_VJP)
+                                          CUSTOM_VJP, TREE_MAP)
 
 __all__ = ["SMOOTH_OPS", "TRANSFORM_OPS", "finite_gradient"]
