@@ -285,3 +285,27 @@ def test_custom_rules_differentiate(op):
         want = loss(bypassed)(*inputs)
         for g, w in zip(got, want, strict=True):
             np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-5, err_msg=source)
+
+
+def test_key_inputs_lower_as_key_typed_arguments():
+    from jaxsynth.corpus.generate import make_record
+    from jaxsynth.lowering.argtypes import parse_type
+
+    base = msgspec.to_builtins(load_config("transforms"))
+    base["weights"]["categories"] |= {"random": 8.0, "transforms": 0.3}
+    base["program"]["pytree_prob"] = 0.0
+    config = msgspec.convert(base, GrammarConfig)
+    for index in range(40):
+        record = make_record(config, 0, index, ["jaxpr"])
+        if "key<fry>[]" in record.signature:
+            break
+    else:
+        pytest.fail("no key input in 40 programs")
+    assert parse_type("key<fry>[]").dtype == jax.random.key(0).dtype
+    assert "key<fry>[]" in record.jaxpr.splitlines()[-1] or "key<fry>" in record.jaxpr
+    program = sample(config, 0, index)
+    inputs = random_inputs(program, np.random.default_rng(0))
+    got = jax.jit(_function(program))(*inputs)  # key data wrapped into keys by the flat function
+    got = got if isinstance(got, tuple) else (got,)
+    for g, w in zip(got, reference_run(program, inputs).outputs, strict=True):
+        np.testing.assert_allclose(np.asarray(g, np.float64), w, rtol=1e-3, atol=1e-3)

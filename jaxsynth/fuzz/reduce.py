@@ -294,7 +294,7 @@ def _cast(value: np.ndarray, t: TensorType) -> np.ndarray:
 
 
 def _as_input(subject: Subject, node: Node, value: np.ndarray) -> tuple[Program, Inputs] | None:
-    if len(node.types) != 1 or value is None or node.type.dtype.is_key:  # keys are never inputs
+    if len(node.types) != 1 or value is None or node.type.dtype.is_key:  # a derived key stays derived
         return None
     new_id = _next_id(subject.program)
     interval = node.interval

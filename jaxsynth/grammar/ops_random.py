@@ -2,8 +2,8 @@
 ``truncated_normal``, ``uniform``, ``bernoulli``, ``categorical``, ``randint``, ``permutation``.
 
 Keys are values of dtype ``DType.key`` (a key array of shape ``s``; the interpreter holds its key data,
-uint32 of shape ``s + (2,)``). The sampler builds them itself (``sample.py``: a literal or int32 seed,
-then ``split``/``fold_in``), never as a program's result.
+uint32 of shape ``s + (2,)``). The sampler makes them key-typed program inputs or builds them (``sample.py``:
+a literal or int32 seed, then ``split``/``fold_in``); they are never a program's result.
 
 **No numpy reference can exist** (threefry bits are JAX's definition): ``reference`` of these rows is
 JAX's own eager result of the op alone on the key data (``REFERENCE_SOURCE = "jax-eager"``), imported

@@ -25,8 +25,9 @@ class DType(enum.Enum):
     uint8 = "u8"
     bool = "bool"
     #: JAX's typed PRNG key (``jax.random.key``, threefry). Never a sampled result type or a config dtype:
-    #: keys are built by the PRNG ops (``ops_random.py``). The numpy interpreter holds a key array of
-    #: shape ``s`` as its key data, uint32 of shape ``s + (2,)``.
+    #: keys are program inputs or built by the PRNG ops (``ops_random.py``). The numpy interpreter (and the
+    #: flat function, ``Program.flat_function``) holds a key array of shape ``s`` as its key data, uint32
+    #: of shape ``s + (2,)``.
     key = "key<fry>"
 
     # Members are singletons: identity hashing is exact and, unlike Enum's name-based hash, runs in C.

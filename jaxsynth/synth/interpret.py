@@ -108,7 +108,9 @@ class _Body:
 
 
 def random_array(t: TensorType, r: Interval, rng: np.random.Generator) -> np.ndarray:
-    """An array of type ``t`` drawn uniformly from ``r`` (bools: fair coin flips)."""
+    """An array of type ``t`` drawn uniformly from ``r`` (bools: fair coin flips; keys: random key data)."""
+    if t.dtype.is_key:
+        return rng.integers(0, 2**32, size=t.shape + (2,), dtype=np.uint32)
     if t.dtype.is_bool:
         a = rng.random(t.shape) < 0.5
     elif t.dtype.is_int:

@@ -32,6 +32,8 @@ INT_LITERALS = (1, 2, 3, 4, 5, -1, -2, 10, 7, -3)
 FLOAT_RANGES = ((-1.0, 1.0), (0.0, 1.0), (-4.0, 4.0), (0.5, 2.0), (1.0, 10.0), (-10.0, 10.0), (0.1, 1.0), (-2.0, 0.0))
 INT_RANGES = ((-10, 10), (0, 100), (1, 20), (-100, 100), (0, 5), (-3, 3))
 ATTEMPTS = 4
+#: Chance that a key is a program input (a key-typed argument) rather than derived inside.
+KEY_INPUT_PROB = 0.25
 #: Under x64 (``types.x64 = true``) JAX's default integer and float widen to 64 bits. These ops (on
 #: these operands) would then change their result dtype, so x64 configs do not sample them.
 X64_NEVER = frozenset({"argmax", "argmin", "fori_loop"})
@@ -263,8 +265,8 @@ class _Builder:
         return node_id
 
     def _input_range(self, dtype: DType, need: Interval | None) -> Interval:
-        if dtype.is_bool:
-            return Interval(0, 1)
+        if dtype.is_bool or dtype.is_key:
+            return dtype.bounds
         bounds = dtype.bounds if need is None else _intersect(dtype.bounds, need)
         menu = FLOAT_RANGES if dtype.is_float else INT_RANGES
         lo, hi = self.draw.choice(menu)
@@ -467,13 +469,16 @@ class _Builder:
             self.scope = saved
 
     def _key(self, budget: int, depth: int) -> int | None:
-        """A PRNG key: shared from an enclosing scope, or ``fold_in``/``split`` of another key, or
-        ``jax.random.key(seed)`` (the root every key chain ends in). Keys are never inputs or results."""
+        """A PRNG key: shared from an enclosing scope, a key-typed program input, ``fold_in``/``split`` of
+        another key, or ``jax.random.key(seed)``. Keys are never a program's results."""
         key = TensorType(DType.key, ())
         if self.draw.bernoulli(self.config.program.share_prob):
             shared = self._shared(key, key.dtype.bounds)
             if shared is not None:
                 return shared
+        if (not self.scope.sealed and len(self.top.params) < self.config.program.max_inputs
+                and self.draw.bernoulli(KEY_INPUT_PROB)):
+            return self._add_input(key, None)
         derive = [n for n in ("fold_in", "split") if self.config.op_weight(n) > 0]
         if derive and depth > 1 and budget > 1 and self.draw.bernoulli(0.5):
             mark = self.next_id
