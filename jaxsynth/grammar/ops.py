@@ -9,6 +9,7 @@ from jaxsynth.grammar.ops_index import INDEX_OPS
 from jaxsynth.grammar.ops_indexing import INDEXING_OPS
 from jaxsynth.grammar.ops_linalg import LINALG_OPS
 from jaxsynth.grammar.ops_nn import NN_OPS
+from jaxsynth.grammar.ops_random import RANDOM_OPS
 from jaxsynth.grammar.ops_sort import SORT_OPS
 from jaxsynth.grammar.ops_tensor import TENSOR_OPS
 from jaxsynth.grammar.ops_transform import TRANSFORM_OPS
@@ -19,7 +20,7 @@ Spec = OpSpec | ControlSpec
 
 OPS: tuple[OpSpec, ...] = (
     ELEMENTWISE_OPS + TENSOR_OPS + NN_OPS + BITS_OPS + GRADIENT_OPS + INDEX_OPS
-    + INDEXING_OPS + SORT_OPS + WINDOW_OPS + LINALG_OPS
+    + INDEXING_OPS + SORT_OPS + WINDOW_OPS + LINALG_OPS + RANDOM_OPS
 )
 CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS + TRANSFORM_OPS
 

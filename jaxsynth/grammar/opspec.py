@@ -41,6 +41,7 @@ CATEGORIES = (
     "window",
     "decomposition",
     "transforms",
+    "random",
 )
 
 

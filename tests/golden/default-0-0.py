@@ -4,6 +4,6 @@ import jax.lax as lax
 
 
 def f(x0, x1):
-    v0 = jnp.sin(jnp.abs(jnp.log1p(jnp.logaddexp(x0, jax.nn.silu(x1)))))
-    v1 = jnp.expm1(jnp.sign(v0))
-    return v1, jnp.sin(v1)
+    v0 = jnp.sign(-1.0 - jnp.log(x0))
+    v1 = jnp.round(jnp.exp(-jnp.cos(jnp.mean(x1, axis=0))))
+    return v0, v1

@@ -4,5 +4,6 @@ import jax.lax as lax
 
 
 def f(x0):
-    v0 = jnp.take(jnp.flip(jnp.cumprod(jnp.log(x0), axis=0), axis=0), jnp.array([0, 0, 0, 0, 0, 0]), axis=0)
-    return jnp.log1p(jnp.clip(v0, 0.0, 6.0))
+    v0 = jnp.exp(jnp.exp(jax.nn.sigmoid(jnp.ceil(x0 - x0))))
+    v1 = v0.sum(axis=0)
+    return lax.rsqrt(v1) * v1
