@@ -269,9 +269,6 @@ def _pool_reference(kind: str):
     return reference
 
 
-_INT_MIN = {DType.int32: -(2**31), DType.int8: -128, DType.uint8: 0}
-
-
 def _pool_render(kind: str):
     def render(args, params):
         padding = literal(params["pads"]) if params["padding"] == "explicit" else cst.SimpleString(
@@ -281,7 +278,7 @@ def _pool_render(kind: str):
             total = call("lax.reduce_window", args[0], literal(0.0), dotted("lax.add"), *rest)
             return binop(total, cst.Divide, literal(float(math.prod(params["window"]))))
         dtype = params["dtype"]
-        init = unary_minus_inf() if dtype.is_float else call(f"jnp.{dtype.jnp_name}", literal(_INT_MIN[dtype]))
+        init = unary_minus_inf() if dtype.is_float else call(f"jnp.{dtype.jnp_name}", literal(int(dtype.bounds.lo)))
         return call("lax.reduce_window", args[0], init, dotted("lax.max"), *rest)
 
     return render
