@@ -114,6 +114,11 @@ def _perturb(
         terms = _abs_terms(node, args)
         if terms is not None:
             out = out + eps * terms * _uniform(value, key ^ 0x5A5A5A5A)
+    error_scale = getattr(spec, "error_scale", None)
+    if error_scale is not None:  # the op's own rounding model (sums of terms, matrix norms)
+        with np.errstate(all="ignore"):
+            scale = np.asarray(error_scale([np.asarray(a, dtype=np.float64) for a in args], node.params, value))
+        out = out + eps * scale * _uniform(value, key ^ 0x3C3C3C3C)
     if round_to:
         out = out.astype(dtype.np_dtype).astype(np.float64)
     return out

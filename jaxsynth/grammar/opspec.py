@@ -81,6 +81,7 @@ TypeRule = Callable[[Sequence[TensorType], Params], TensorType]
 RangeRule = Callable[[Sequence[Interval], Sequence[TensorType], TensorType, Params], Interval | None]
 Reference = Callable[..., np.ndarray]
 Render = Callable[..., cst.BaseExpression]
+ErrorScale = Callable[[Sequence[np.ndarray], Params, np.ndarray], "np.ndarray | float"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,11 @@ class OpSpec:
     weight: float = 1.0
     regions: int = 0
     differentiable: bool = True
+    #: The absolute rounding error the op can make, in units of its dtype's epsilon, from its float64
+    #: operands and exact result (elementwise or one number). ``None``: a few ulps of the result itself.
+    #: Sums grow with the sum of their terms' magnitudes; factorizations and solves with matrix norms
+    #: and condition numbers, so an entry that is exactly 0 may come out as eps * ||S||.
+    error_scale: ErrorScale | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
