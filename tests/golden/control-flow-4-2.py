@@ -3,16 +3,10 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
-    v0 = jnp.sqrt(x1)
-    def branch0_0(a0):
-        v1 = jnp.clip(v0, -2.0, 2.0)
-        return v1
-    def branch0_1(a1):
-        v2 = jnp.ceil(v0)
-        return v2
-    def branch0_2(a2):
-        v3 = x1 * a2
-        return v3
-    v4 = lax.switch(x2, [branch0_0, branch0_1, branch0_2], x1)
-    return jnp.mean(x0 + v0), v4
+def f(x0, x1, x2, x3):
+    def loop_body0(i0, c0):
+        v0 = jnp.clip(lax.cummin(x3, axis=0).mean(axis=0), -1.0, 1.0)
+        return v0
+    v1 = lax.fori_loop(0, 8, loop_body0, x2)
+    v2 = jnp.sin(jnp.where(x1, v1, x2))
+    return jnp.power(0.5, x0 / 3.0), v2

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
-    v0 = jnp.stack([jnp.stack([x1, x1, x1], axis=0).all(axis=2), x2.T.T], axis=1)
-    v1 = jnp.all(jnp.take(jnp.all(v0.any(axis=2), axis=1), jnp.array([2]), axis=0), axis=0, keepdims=True)
-    return jnp.stack([jnp.any(x0, axis=0), v1], axis=1)
+def f(x0, x1):
+    v0 = jnp.sqrt(jnp.sum(jnp.expm1(x0), axis=0)) != lax.reduce_window(jnp.cumsum(x1[:, :, 1:], axis=2), -jnp.inf, lax.max, (3, 1, 1), (2, 2, 1), 'VALID')
+    v1 = jnp.any(jnp.pad(jnp.transpose(v0, (1, 0, 2)), ((0, 0), (1, 0), (0, 0))), axis=2)
+    return jnp.flip(v1, axis=0)
