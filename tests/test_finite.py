@@ -46,7 +46,7 @@ def test_other_configs_are_finite(name):
 
 def test_structured_config_is_finite():
     """Structured programs compile slower (decompositions, convolutions): fewer of them by default."""
-    _check_finite("structured", 40)
+    _check_finite("structured", 25)
 
 
 @pytest.mark.slow
