@@ -101,9 +101,12 @@ def _dynamic_slice_reference(args, params):
 
 
 def _start_tuple(args, rank, axes) -> cst.BaseExpression:
+    """``(i0, 0, i1)``: a traced start on the sliced axes, 0 elsewhere (a 1-tuple keeps its comma)."""
     items = dict(zip(axes, args, strict=True))
-    return cst.Tuple([cst.Element(items.get(i, literal(0))) for i in range(rank)]) if rank > 1 else cst.Tuple(
-        [cst.Element(items.get(0, literal(0)), comma=cst.Comma())])
+    elements = [cst.Element(items.get(i, literal(0))) for i in range(rank)]
+    if rank == 1:
+        elements[0] = elements[0].with_changes(comma=cst.Comma())
+    return cst.Tuple(elements)
 
 
 def _dynamic_slice_render(args, params):
