@@ -46,6 +46,16 @@ def test_other_configs_are_finite(name):
     _check_finite(name, 150)
 
 
+def test_structured_config_is_finite():
+    """Structured programs compile slower (decompositions, convolutions): fewer of them by default."""
+    _check_finite("structured", 25)
+
+
+@pytest.mark.slow
+def test_structured_config_is_finite_300():
+    _check_finite("structured", 300)
+
+
 def test_jit_agrees_with_reference_interpreter():
     config = load_config("default")
     for index in range(150):

@@ -118,11 +118,13 @@ def _perturb(
         scale = eps * max(1, _reduced_count(node, args))
     out = value * (1.0 + scale * _uniform(value, key))
     error_scale = getattr(spec, "error_scale", None)
-    if node.op in _SUMLIKE or error_scale is not None:
-        terms = _abs_terms(node, args) if error_scale is None else error_scale(
-            [np.asarray(a, dtype=np.float64) for a in args], node.params)
-        if terms is not None:
-            out = out + eps * terms * _uniform(value, key ^ 0x5A5A5A5A)
+    if error_scale is not None:  # the op's own rounding model (sums of terms, cancellation, matrix norms)
+        with np.errstate(all="ignore"):
+            terms = np.asarray(error_scale([np.asarray(a, dtype=np.float64) for a in args], node.params, value))
+    else:
+        terms = _abs_terms(node, args) if node.op in _SUMLIKE else None
+    if terms is not None:
+        out = out + eps * terms * _uniform(value, key ^ 0x5A5A5A5A)
     if round_to:
         out = out.astype(dtype.np_dtype).astype(np.float64)
     return out

@@ -11,6 +11,8 @@ single traced index or a constant list of distinct indices.
 
 from __future__ import annotations
 
+import math
+
 import libcst as cst
 import numpy as np
 
@@ -99,9 +101,12 @@ def _dynamic_slice_reference(args, params):
 
 
 def _start_tuple(args, rank, axes) -> cst.BaseExpression:
+    """``(i0, 0, i1)``: a traced start on the sliced axes, 0 elsewhere (a 1-tuple keeps its comma)."""
     items = dict(zip(axes, args, strict=True))
-    return cst.Tuple([cst.Element(items.get(i, literal(0))) for i in range(rank)]) if rank > 1 else cst.Tuple(
-        [cst.Element(items.get(0, literal(0)), comma=cst.Comma())])
+    elements = [cst.Element(items.get(i, literal(0))) for i in range(rank)]
+    if rank == 1:
+        elements[0] = elements[0].with_changes(comma=cst.Comma())
+    return cst.Tuple(elements)
 
 
 def _dynamic_slice_render(args, params):
@@ -314,9 +319,13 @@ def _scatter_type(types, params):
     return x
 
 
+def _shape(t) -> tuple[int, ...]:
+    return t.shape if isinstance(t, TensorType) else tuple(t)
+
+
 def _scatter_count(types, params) -> int:
     """How many updates can land on one element (the index count; 1 for distinct indices)."""
-    return 1 if "indices" in params else max(1, types[2].size)
+    return 1 if "indices" in params else max(1, math.prod(_shape(types[2])))
 
 
 def _scatter_range(combine: str):
@@ -377,11 +386,21 @@ def _scatter_render(combine: str):
     return render
 
 
+def _scatter_error(combine: str):
+    """Repeated updates round once each: a sum of their magnitudes for add, k rounded products for multiply."""
+    reference = _scatter_reference(combine)
+    if combine == "add":
+        return lambda args, params, value: reference([np.abs(a) for a in args], params)
+    if combine == "multiply":
+        return lambda args, params, value: _scatter_count([np.shape(a) for a in args], params) * np.abs(value)
+    return None
+
+
 def _scatter(combine: str, family: str, dtypes, propose, differentiable: bool = True) -> OpSpec:
     return OpSpec(name=f"at_{combine}", category="indexing", family=family, dtypes=dtypes, propose=propose,
                   type_rule=_scatter_type, range_rule=_scatter_range(combine),
                   reference=_scatter_reference(combine), render=_scatter_render(combine),
-                  differentiable=differentiable)
+                  differentiable=differentiable, error_scale=_scatter_error(combine))
 
 
 _PROPOSE_COMBINE = _propose_scatter(unique=False)
@@ -421,7 +440,8 @@ INDEXING_OPS: tuple[OpSpec, ...] = (
            render=lambda a, p: call("jnp.take_along_axis", a[0], a[1], axis=p["axis"])),
     _scatter("set", "scatter_set", ALL, _propose_scatter(unique=True)),
     _scatter("add", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC),
-    _scatter("multiply", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC),
+    # JAX differentiates scatter-multiply only with unique_indices=True, which these indices are not.
+    _scatter("multiply", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC, differentiable=False),
     _scatter("min", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC, differentiable=False),
     _scatter("max", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC, differentiable=False),
 )

@@ -9,8 +9,9 @@ is rejected (float32 results would carry too little accuracy to compare).
 Outputs that are unique only up to sign or rotation are used in a form that is unique:
 ``|Q|`` and ``|R|`` of a QR factorization (the factors of a full-rank matrix are unique up to the
 signs of Q's columns and R's rows), the matrix function ``V f(w) V^T`` built from ``eigh`` (unique even
-for repeated eigenvalues) and ``U f(s) V^T`` built from the SVD with ``f(0) = 0``. Eigenvalues and
-singular values are used as they are.
+for repeated eigenvalues) and ``U diag(s) V^T`` rebuilt from the SVD (unique for any ``a``; another
+``f(s)`` would have to vanish at 0 and stay Lipschitz, or the rounding of tiny singular values would
+dominate). Eigenvalues and singular values are used as they are.
 
 An operand that is not a plain name is bound once with an assignment expression,
 ``(gram := <expr>) @ gram.T``, so it is computed once (Python evaluates left to right, so nested
@@ -284,33 +285,58 @@ def _matrix(t: TensorType) -> TensorType:
 def _propose_svd_fn(t, ctx):
     if t.dtype not in LINALG_FLOATS or t.rank != 2:
         return None
-    return Proposal((Operand(t),), {"fn": ctx.draw.choice(("identity", "sqrt"))})
+    return Proposal((Operand(t),), {})
 
 
 def _svd_fn_range(ins, types, out, params):
-    top = _sigma_max(types[0], ins[0])
-    return _symmetric(top if params["fn"] == "identity" else math.sqrt(top))
+    return _symmetric(_sigma_max(types[0], ins[0]))
 
 
 def _svd_fn_reference(args, params):
     u, s, vh = np.linalg.svd(np.asarray(args[0], dtype=np.float64), full_matrices=False)
-    return (u * (s if params["fn"] == "identity" else np.sqrt(s))) @ vh
+    return (u * s) @ vh
 
 
 def _svd_fn_render(args, params):
     first, again = _bind(call("jnp.linalg.svd", args[0], full_matrices=False), "usv")
-    s = _index(again, 1)
-    if params["fn"] == "sqrt":
-        s = call("jnp.sqrt", s)
-    return binop(binop(_index(first, 0), cst.Multiply, s), cst.MatrixMultiply, _index(again, 2))
+    return binop(binop(_index(first, 0), cst.Multiply, _index(again, 1)), cst.MatrixMultiply, _index(again, 2))
 
 
-def _op(name, family, propose, type_rule, range_rule, reference, render, differentiable=True):
+# ---------------------------------------------------------------- rounding error models (units of eps)
+
+
+def _spectrum(args, params) -> tuple[float, float]:
+    """(condition number, largest eigenvalue) of S."""
+    w = np.linalg.eigvalsh(gram_reference(args[0], params))
+    return float(w[-1] / w[0]), float(w[-1])
+
+
+def _conditioned(args, params, value) -> float:
+    """A backward-stable factorization or solve: n * cond(S) * |result|."""
+    cond, _ = _spectrum(args, params)
+    return params["n"] * cond * max(float(np.max(np.abs(value), initial=0.0)), 1.0)
+
+
+def _eigenvalue_error(args, params, value) -> float:
+    return params["n"] * _spectrum(args, params)[1]
+
+
+def _logdet_error(args, params, value) -> float:
+    return params["n"] * _spectrum(args, params)[0]
+
+
+def _singular_error(args, params, value) -> float:
+    a = np.asarray(args[0], dtype=np.float64)
+    return max(a.shape) * float(np.linalg.norm(a, 2))
+
+
+def _op(name, family, propose, type_rule, range_rule, reference, render, differentiable=True,
+        error_scale=_conditioned):
     # Ops that need a square result are weighted up: the sampler asks for a square matrix only now and then.
     weight = 2.5 if propose is _propose_square else 1.0
     return OpSpec(name=name, category="decomposition", family=family, dtypes=LINALG_FLOATS, propose=propose,
                   type_rule=type_rule, range_rule=range_rule, reference=reference, render=render, weight=weight,
-                  differentiable=differentiable)
+                  differentiable=differentiable, error_scale=error_scale)
 
 
 def _gram_op(fn: str):
@@ -329,10 +355,10 @@ LINALG_OPS: tuple[OpSpec, ...] = (
     _op("qr", "qr", _propose_square, _square_type, _qr_range, _qr_reference, _qr_render, differentiable=False),
     _op("eigh", "eigh", _propose_eigvals, lambda t, p: (_check_gram(t[0], p), t[0].with_shape((p["n"],)))[1],
         _eigvals_range, lambda a, p: np.linalg.eigvalsh(gram_reference(a[0], p)), _eigvals_render,
-        differentiable=False),
+        differentiable=False, error_scale=_eigenvalue_error),
     _op("slogdet", "slogdet", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1],
         _slogdet_range, _slogdet_reference,
-        lambda a, p: _index(call("jnp.linalg.slogdet", gram_render(a[0], p)), 1)),
+        lambda a, p: _index(call("jnp.linalg.slogdet", gram_render(a[0], p)), 1), error_scale=_logdet_error),
     _op("solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference,
         lambda a, p: call("jnp.linalg.solve", gram_render(a[0], p), a[1])),
     _op("lu_solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference, _lu_solve_render),
@@ -341,7 +367,8 @@ LINALG_OPS: tuple[OpSpec, ...] = (
     _op("svd", "svd", _propose_svd, lambda t, p: _matrix(t[0]).with_shape((min(t[0].shape),)),
         lambda i, t, o, p: _loose(0.0, _sigma_max(t[0], i[0])),
         lambda a, p: np.linalg.svd(np.asarray(a[0], dtype=np.float64), compute_uv=False),
-        lambda a, p: call("jnp.linalg.svd", a[0], compute_uv=False), differentiable=False),
+        lambda a, p: call("jnp.linalg.svd", a[0], compute_uv=False), differentiable=False,
+        error_scale=_singular_error),
     _op("svd_fn", "svd_fn", _propose_svd_fn, lambda t, p: _matrix(t[0]), _svd_fn_range, _svd_fn_reference,
-        _svd_fn_render, differentiable=False),
+        _svd_fn_render, differentiable=False, error_scale=_singular_error),
 )

@@ -219,18 +219,18 @@ def _lgamma_range(x: Interval, p) -> Interval | None:
     return valley(math.lgamma, (1.46, 1.47), -0.12149, x)
 
 
-def _lgamma_error(args, p) -> np.ndarray:
+def _lgamma_error(args, p, value) -> np.ndarray:
     # absolute, not relative, error near the zeros at 1 and 2: scale by the size of the terms
     x = np.abs(args[0])
     return 1.0 + np.abs(lgamma(x)) + np.abs(x * np.log(x))
 
 
-def _digamma_error(args, p) -> np.ndarray:
+def _digamma_error(args, p, value) -> np.ndarray:
     x = np.abs(args[0])
     return 1.0 + np.abs(np.log(x)) + 1.0 / x
 
 
-def _logit_error(args, p) -> np.ndarray:
+def _logit_error(args, p, value) -> np.ndarray:
     x = np.asarray(args[0])
     return 1.0 + 1.0 / (x * (1.0 - x))
 
@@ -307,7 +307,7 @@ def _logaddexp_scalar(a: float, b: float) -> float:
     return m + math.log1p(math.exp(-abs(a - b)))
 
 
-def _logaddexp_error(args, p) -> np.ndarray:
+def _logaddexp_error(args, p, value) -> np.ndarray:
     return 1.0 + np.maximum(np.abs(args[0]), np.abs(args[1]))
 
 
@@ -351,7 +351,7 @@ def _standardize_range(ins, types, out, params) -> Interval:
     return Interval(-b, b)
 
 
-def _standardize_error(args, p) -> np.ndarray:
+def _standardize_error(args, p, value) -> np.ndarray:
     """Rounding of ``x - mean`` (about eps * (|x| + |mean|)) amplified by ``1 / sqrt(var + epsilon)``."""
     x, axis = args[0], p["axis"]
     mean = np.mean(x, axis=axis, keepdims=True)
@@ -362,7 +362,7 @@ def _standardize_error(args, p) -> np.ndarray:
     )
 
 
-def _axis_error(args, p) -> np.ndarray:
+def _axis_error(args, p, value) -> np.ndarray:
     """log_softmax: x - max - log(sum): its error scales with |x - max| and log(n), not with the result."""
     x, axis = args[0], p["axis"]
     return 1.0 + np.abs(x - np.max(x, axis=axis, keepdims=True)) + math.log(max(_axis_len_np(x, axis), 1))
@@ -403,7 +403,7 @@ def _logsumexp_range(ins, types, out, params) -> Interval:
     return Interval(x.lo, x.hi + math.log(n))
 
 
-def _logsumexp_error(args, p) -> np.ndarray:
+def _logsumexp_error(args, p, value) -> np.ndarray:
     x, axis = args[0], p["axis"]
     m = np.max(np.abs(x), axis=axis)
     return 1.0 + m + math.log(max(_axis_len_np(x, axis), 1))

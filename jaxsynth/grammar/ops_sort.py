@@ -194,6 +194,12 @@ def _associative_scan_reference(args, params):
     return _accumulate(ufunc)(args, params)
 
 
+def _associative_scan_error(args, params, value):
+    if params["fn"] == "add":
+        return _associative_scan_reference([np.abs(args[0])], params)
+    return args[0].shape[params["axis"]] * np.abs(value)
+
+
 def _associative_scan_render(args, params):
     kwargs: dict = {"axis": params["axis"]}
     if params.get("reverse"):
@@ -201,10 +207,11 @@ def _associative_scan_render(args, params):
     return call("lax.associative_scan", dotted(COMBINERS[params["fn"]][0]), args[0], **kwargs)
 
 
-def _op(name, propose, type_rule, range_rule, reference, render, dtypes=NUMERIC, differentiable=True, family=None):
+def _op(name, propose, type_rule, range_rule, reference, render, dtypes=NUMERIC, differentiable=True, family=None,
+        error_scale=None):
     return OpSpec(name=name, category="sorting", family=family or name, dtypes=dtypes, propose=propose,
                   type_rule=type_rule, range_rule=range_rule, reference=reference, render=render,
-                  differentiable=differentiable)
+                  differentiable=differentiable, error_scale=error_scale)
 
 
 def _same_type(types, params):
@@ -228,5 +235,5 @@ SORT_OPS: tuple[OpSpec, ...] = (
     _op("cumlogsumexp", _propose_along_axis(FLOATS, reverse=True), _same_type, _cumlogsumexp_range,
         _accumulate(np.logaddexp), _render_cumulative("lax.cumlogsumexp"), dtypes=FLOATS),
     _op("associative_scan", _propose_associative_scan, _same_type, _associative_scan_range,
-        _associative_scan_reference, _associative_scan_render),
+        _associative_scan_reference, _associative_scan_render, error_scale=_associative_scan_error),
 )

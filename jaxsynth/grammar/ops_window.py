@@ -335,16 +335,23 @@ def _convolve_range(ins, types, out, params):
     return Interval(min(0.0, k * p.lo), max(0.0, k * p.hi))
 
 
-def _window(name, family, dtypes, propose, type_rule, range_rule, reference, render, differentiable=True):
+def sum_of_terms(reference):
+    """Error model of a sum: the same op on the terms' magnitudes (reassociation error scales with it)."""
+    return lambda args, params, value: reference([np.abs(a) for a in args], params)
+
+
+def _window(name, family, dtypes, propose, type_rule, range_rule, reference, render, differentiable=True,
+            summed=True):
     return OpSpec(name=name, category="window", family=family, dtypes=dtypes, propose=propose, type_rule=type_rule,
-                  range_rule=range_rule, reference=reference, render=render, differentiable=differentiable)
+                  range_rule=range_rule, reference=reference, render=render, differentiable=differentiable,
+                  error_scale=sum_of_terms(reference) if summed else None)
 
 
 WINDOW_OPS: tuple[OpSpec, ...] = (
     _window("conv", "conv", CONV_DTYPES, _propose_conv, _conv_type, _conv_range, _conv_reference, _conv_render),
     # max pooling's gradient jumps where two elements of a window tie (common after broadcasts)
     _window("max_pool", "max_pool", NUMERIC, _with_dtype(_propose_pool(NUMERIC)), _pool_type,
-            lambda i, t, o, p: i[0], _pool_reference("max"), _pool_render("max"), differentiable=False),
+            lambda i, t, o, p: i[0], _pool_reference("max"), _pool_render("max"), differentiable=False, summed=False),
     _window("avg_pool", "avg_pool", FLOATS, _with_dtype(_propose_pool(FLOATS)), _pool_type, _avg_pool_range,
             _pool_reference("avg"), _pool_render("avg")),
     _window("convolve", "convolve", CONVOLVE_DTYPES, _propose_convolve, _convolve_type, _convolve_range,

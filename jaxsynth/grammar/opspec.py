@@ -88,6 +88,7 @@ TypeRule = Callable[[Sequence[TensorType], Params], TensorType]
 RangeRule = Callable[[Sequence[Interval], Sequence[TensorType], TensorType, Params], Interval | None]
 Reference = Callable[..., np.ndarray]
 Render = Callable[..., cst.BaseExpression]
+ErrorScale = Callable[[Sequence[np.ndarray], Params, np.ndarray], "np.ndarray | float"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +112,11 @@ class OpSpec:
     weight: float = 1.0
     regions: int = 0
     differentiable: bool = True
-    #: For ops whose rounding error is not relative to their result (cancellation, sums): called like
-    #: ``reference`` (float64 operands), it returns per output element the absolute error of one
-    #: evaluation in units of the result dtype's epsilon. The fuzzer's simulated rounding uses it.
-    error_scale: Reference | None = None
+    #: The absolute rounding error the op can make, in units of its dtype's epsilon, from its float64
+    #: operands and exact result (elementwise or one number). ``None``: a few ulps of the result itself.
+    #: Sums grow with the sum of their terms' magnitudes; factorizations and solves with matrix norms
+    #: and condition numbers, so an entry that is exactly 0 may come out as eps * ||S||.
+    error_scale: ErrorScale | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

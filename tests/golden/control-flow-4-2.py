@@ -4,7 +4,9 @@ import jax.lax as lax
 
 
 def f(x0, x1, x2, x3):
-    v0 = jnp.sin(jnp.reshape(x0, ()).astype(jnp.float32) * x1)
-    v1 = -jnp.maximum(v0 + -2.0, v0)
-    v2 = jnp.logaddexp(jnp.sign(x2), jnp.where(x3, jnp.broadcast_to(x1, (1, 8)), x2))
-    return v1, v2
+    def loop_body0(i0, c0):
+        v0 = jnp.clip(lax.cummin(x3, axis=0).mean(axis=0), -1.0, 1.0)
+        return v0
+    v1 = lax.fori_loop(0, 8, loop_body0, x2)
+    v2 = jnp.sin(jnp.where(x1, v1, x2))
+    return jnp.power(0.5, x0 / 3.0), v2

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1):
-    v0 = jnp.sign(-1.0 - jnp.log(x0))
-    v1 = jnp.round(jnp.exp(-jnp.cos(jnp.mean(x1, axis=0))))
-    return v0, v1
+def f(x0, x1, x2):
+    v0 = jnp.flip(x0 / jnp.exp(jnp.cos(x0)) / x1, axis=1)
+    v1 = jnp.tanh(jnp.clip(-jnp.cos(x2), 0.0, 6.0))
+    return jnp.min(v0, axis=1, keepdims=True), jnp.exp(v1)

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
-    v0 = -jax.nn.log_sigmoid(jnp.min(jnp.sqrt(jnp.exp(x2)), axis=1, keepdims=True))
-    v1 = jnp.vdot(jnp.take(x0, jnp.array([0]), axis=0), jnp.einsum('ij,j->i', x1, x0) @ v0)
-    return jnp.floor(v1)
+def f(x0, x1):
+    v0 = jnp.sqrt(jnp.sum(jnp.expm1(x0), axis=0)) != lax.reduce_window(jnp.cumsum(x1[:, :, 1:], axis=2), -jnp.inf, lax.max, (3, 1, 1), (2, 2, 1), 'VALID')
+    v1 = jnp.any(jnp.pad(jnp.transpose(v0, (1, 0, 2)), ((0, 0), (1, 0), (0, 0))), axis=2)
+    return jnp.flip(v1, axis=0)
