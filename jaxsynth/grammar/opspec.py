@@ -36,6 +36,8 @@ CATEGORIES = (
     "bits",
     "index",
     "gradient",
+    "complex",
+    "fft",
 )
 
 
