@@ -482,6 +482,8 @@ def _cast_range(ins, types, out, params):
     x, target, source = ins[0], params["dtype"], types[0].dtype
     if target.is_bool:
         return Interval(0, 1)
+    if target.is_complex:  # (the sampler's adapters cast to complex; the imaginary part is 0)
+        return x.hull(Interval(0, 0)) if x.within(target.bounds) else None
     if not source.is_bool and not x.within(target.bounds):
         return None
     if target.is_int and source.is_float:
