@@ -44,9 +44,9 @@ lgamma = _vec(math.lgamma)
 
 
 def _digamma_scalar(x: float) -> float:
-    """psi(x) for x > 0: recurrence up to x >= 8, then the asymptotic series (error < 1e-13)."""
+    """psi(x) for x > 0: recurrence up to x >= 12, then the asymptotic series (error < 1e-14)."""
     acc = 0.0
-    while x < 8.0:
+    while x < 12.0:
         acc -= 1.0 / x
         x += 1.0
     inv2 = 1.0 / (x * x)
