@@ -5,11 +5,11 @@ dtypes out of old ops, new categories set explicitly in every built-in config, a
 from __future__ import annotations
 
 import math
-import tomllib
 from collections import Counter
 
 import numpy as np
 import pytest
+import tomllib
 
 from jaxsynth.grammar import OPS, REGISTRY, builtin_names, load_config
 from jaxsynth.grammar.config import builtin_dir
