@@ -15,7 +15,7 @@ import numpy as np
 
 from jaxsynth.grammar import DType, GrammarConfig, Interval, OpSpec, TensorType
 from jaxsynth.grammar.opspec import Proposal, literal
-from jaxsynth.grammar.types import FLOATS, X64_ONLY
+from jaxsynth.grammar.types import X64_ONLY
 from jaxsynth.synth.interpret import compute_dtype, random_array
 from jaxsynth.synth.sample import proposal_context
 
@@ -118,9 +118,9 @@ def _literal_in(r: Interval, dtype: DType) -> float | int:
 
 
 def _tolerance(dtype: DType, scale: float) -> tuple[float, float]:
-    if dtype not in FLOATS:
+    if not dtype.is_inexact:
         return 0.0, 0.0
-    eps = {DType.float32: 1e-6, DType.float16: 1e-3, DType.bfloat16: 8e-3}[dtype]
+    eps = {DType.float32: 1e-6, DType.float16: 1e-3, DType.bfloat16: 8e-3, DType.complex64: 1e-6}[dtype]
     return 8 * eps, 8 * eps * max(1.0, scale)
 
 
@@ -152,13 +152,15 @@ def check_case(case: OpCase, runs: int = 3) -> None:
         if spec.error_scale is not None and case.out.dtype.is_float:
             floats = [np.asarray(o, dtype=np.float64) for o in operands]
             atol = atol + 8 * case.out.dtype.eps * float(np.max(spec.error_scale(floats, case.proposal.params, want)))
-        if case.out.dtype.is_float:
-            np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol,
-                                       err_msg=case.source())
-            assert np.all(np.isfinite(got.astype(np.float64)))
+        if case.out.dtype.is_inexact:
+            wide = np.complex128 if case.out.dtype.is_complex else np.float64
+            np.testing.assert_allclose(got.astype(wide), want.astype(wide), rtol=rtol, atol=atol, err_msg=case.source())
+            assert np.all(np.isfinite(got.astype(wide)))
         else:
             np.testing.assert_array_equal(got, want, err_msg=case.source())
-        values = got.astype(np.float64)
+        # a complex value's interval bounds its real and its imaginary part
+        values = np.stack([got.real, got.imag]) if got.dtype.kind == "c" else got
+        values = values.astype(np.float64)
         assert np.all(values >= case.result.lo) and np.all(values <= case.result.hi), (
             f"{spec.name}: values {values.min()}..{values.max()} outside declared {case.result}"
         )

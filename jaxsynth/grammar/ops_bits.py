@@ -2,10 +2,11 @@
 ``lax.bitcast_convert_type`` (same-width pairs), ``lax.population_count``, ``lax.clz``,
 ``lax.shift_right_logical``; and ``lax.stop_gradient``.
 
-On finite-by-construction values ``isfinite`` is always true and ``isnan``/``isinf`` always false,
-but they are still real ops in a JAXPR. A float -> int bitcast yields the IEEE bit pattern (monotone in
-the value for each sign); an int -> float bitcast is only placed where the int's interval holds the
-bit patterns of normal floats of moderate size, so its result is finite, normal and bounded.
+On finite-by-construction values ``isfinite`` is always true and ``isnan``/``isinf`` always false, but they
+are still real ops in a JAXPR. A float -> int bitcast yields the IEEE bit pattern (monotone in the value for
+each sign) and takes only sign-definite floats away from zero, since the sign of a zero and the flushing of
+subnormals may differ between XLA and numpy; an int -> float bitcast is only placed where the int's interval
+holds the bit patterns of normal floats of moderate size, so its result is finite, normal and bounded.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ BITCAST_PAIRS = (
 #: Int -> float bitcasts take bit patterns of floats with magnitude in [2**-8, 2**8].
 FLOAT_BITS = Interval(float(np.float32(2.0**-8).view(np.int32)), float(np.float32(2.0**8).view(np.int32)))
 SIGN32 = 2**31
+SMALLEST_NORMAL = float(np.finfo(np.float32).tiny)
+INF = math.inf
 
 
 def _f32_bits(v: float) -> int:
@@ -100,6 +103,8 @@ def _propose_bitcast(t: TensorType, ctx: Context) -> Proposal | None:
     if source is None:
         return None
     need = None
+    if source.is_float:  # sign-definite: the bits of -0.0 and +0.0 (and of flushed subnormals) differ
+        need = Interval(2.0**-8, INF) if ctx.draw.bernoulli(0.7) else Interval(-INF, -(2.0**-8))
     if t.dtype.is_float:
         need = FLOAT_BITS
         if source is DType.int32 and ctx.draw.bernoulli(0.3):  # negative floats: sign bit set
@@ -112,8 +117,8 @@ def _bitcast_range(ins, types, out, params) -> Interval | None:
     if (source, target) not in BITCAST_PAIRS:
         return None
     if source.is_float:  # the bit pattern: monotone in |x| for each sign
-        if x.mag > 3e38:
-            return None
+        if x.mag > 3e38 or not x.excludes_zero(SMALLEST_NORMAL):
+            return None  # a zero's sign (and a subnormal's flushing) is not specified across backends
         parts = []
         if x.hi >= 0:
             parts.append(Interval(_f32_bits(abs(max(x.lo, 0.0))), _f32_bits(x.hi)))

@@ -25,6 +25,7 @@ from jaxsynth.grammar.opspec import (
 )
 from jaxsynth.grammar.types import (
     ALL,
+    COMPLEX,
     FLOATS,
     INTS,
     NUMERIC,
@@ -183,9 +184,9 @@ def _fn(path):
 
 
 BINARY = (
-    _binary("add", NUMERIC, lambda i, t, o, p: Interval(i[0].lo + i[1].lo, i[0].hi + i[1].hi),
+    _binary("add", NUMERIC | COMPLEX, lambda i, t, o, p: Interval(i[0].lo + i[1].lo, i[0].hi + i[1].hi),
             lambda a, p: a[0] + a[1], _infix(cst.Add), weight=2.0),
-    _binary("subtract", NUMERIC, lambda i, t, o, p: Interval(i[0].lo - i[1].hi, i[0].hi - i[1].lo),
+    _binary("subtract", NUMERIC | COMPLEX, lambda i, t, o, p: Interval(i[0].lo - i[1].hi, i[0].hi - i[1].lo),
             lambda a, p: a[0] - a[1], _infix(cst.Subtract), weight=1.5),
     _binary("multiply", NUMERIC, lambda i, t, o, p: corners(lambda x, y: x * y, i[0], i[1]),
             lambda a, p: a[0] * a[1], _infix(cst.Multiply), weight=2.0),
@@ -481,6 +482,8 @@ def _cast_range(ins, types, out, params):
     x, target, source = ins[0], params["dtype"], types[0].dtype
     if target.is_bool:
         return Interval(0, 1)
+    if target.is_complex:  # (the sampler's adapters cast to complex; the imaginary part is 0)
+        return x.hull(Interval(0, 0)) if x.within(target.bounds) else None
     if not source.is_bool and not x.within(target.bounds):
         return None
     if target.is_int and source.is_float:

@@ -42,6 +42,8 @@ CATEGORIES = (
     "decomposition",
     "transforms",
     "random",
+    "complex",
+    "fft",
 )
 
 

@@ -170,6 +170,8 @@ def _probe_tables(config: GrammarConfig) -> Table:
                     weight = config.op_weight(spec.name)
                     if weight <= 0 or (config.types.x64 and spec.name in X64_NEVER):
                         continue
+                    if isinstance(spec, ControlSpec) and dtype not in spec.dtypes:
+                        continue  # e.g. complex values are not carried through control flow
                     if any(spec.propose(t, probe) is not None for t in probes for _ in range(6)):
                         total += weight
                         specs.append(spec)
@@ -305,7 +307,7 @@ class _Builder:
         return Interval(lo, hi)
 
     def literal(self, dtype: DType, need: Interval | None) -> int | None:
-        if dtype.is_bool:
+        if dtype.is_bool or dtype.is_complex:  # (a complex operand is an array, never a Python literal)
             return None
         menu = FLOAT_LITERALS if dtype.is_inexact else INT_LITERALS
         allowed = dtype.bounds if need is None else _intersect(dtype.bounds, need)
@@ -538,6 +540,8 @@ class _Builder:
             yield siblings.pop(self.draw.randint(0, len(siblings) - 1))
 
     def _try_control(self, spec: ControlSpec, t: TensorType, budget: int, depth: int, bounds: Interval) -> int | None:
+        if t.dtype not in spec.dtypes:
+            return None
         proposal = spec.propose(t, self)
         if proposal is None or (proposal.params.get("trips") == 0 and not self.dead.zero_trip_loops):
             return None
@@ -803,7 +807,10 @@ class _Builder:
             if not options:
                 return None
             value = self.draw.choice(options)
-        return self._add("full", (), (t,), (Interval(float(value), float(value)),), {"value": value})
+        interval = Interval.of(float(value), 0.0) if t.dtype.is_complex else Interval(float(value), float(value))
+        if not interval.within(bounds):  # a complex fill's imaginary part is 0
+            return None
+        return self._add("full", (), (t,), (interval,), {"value": value})
 
     def random_type(self) -> TensorType:
         """A result type some allowed op can produce (from this program's palette where possible)."""
