@@ -690,26 +690,33 @@ def _sample_once(config: GrammarConfig, draw: Draw) -> Program:
     body = prune(body, builder.index)
     in_trees = out_trees = ()
     if bounds.pytree_prob > 0:  # no draw otherwise: configs without pytrees keep their programs
-        in_trees = _group(draw, len(body.params), bounds.pytree_prob, PARAM_KEYS)
-        out_trees = _group(draw, len(body.outputs), bounds.pytree_prob, RESULT_KEYS)
+        classes = [0]  # NamedTuple classes made so far (State0, State1, ...)
+        in_trees = _group(draw, len(body.params), bounds.pytree_prob, PARAM_KEYS, classes)
+        out_trees = _group(draw, len(body.outputs), bounds.pytree_prob, RESULT_KEYS, classes)
     return Program(config.function_name, body, in_trees=in_trees, out_trees=out_trees)
 
 
 #: Dict keys of sampled pytrees (a params dict, returned metrics).
 PARAM_KEYS = ("w", "b", "kernel", "bias", "scale", "embedding", "mu", "nu", "count", "weight")
 RESULT_KEYS = ("loss", "grads", "logits", "aux", "state", "out", "metrics", "updates")
+STATE_FIELDS = ("count", "mu", "nu", "step", "params", "momentum", "scale")
 
 
-def _group(draw: Draw, count: int, prob: float, names: tuple[str, ...]) -> tuple[Tree, ...]:
-    """Leaves ``0..count-1`` with a prefix of two or more grouped into one dict (sometimes nested) or tuple;
-    ``()`` (flat) when not drawn or when there are fewer than two values."""
+def _group(draw: Draw, count: int, prob: float, names: tuple[str, ...], classes: list[int]) -> tuple[Tree, ...]:
+    """Leaves ``0..count-1`` with a prefix of two or more grouped into one dict (sometimes nested), tuple or
+    NamedTuple; ``()`` (flat) when not drawn or when there are fewer than two values."""
     if count < 2 or not draw.bernoulli(prob):
         return ()
     size = draw.randint(2, count)
 
     def build(first: int, n: int, nest: bool) -> Tree:
         if draw.bernoulli(0.3):
-            return Tree("tuple", children=tuple(Tree("leaf", first + i) for i in range(n)))
+            leaves = tuple(Tree("leaf", first + i) for i in range(n))
+            if draw.bernoulli(0.5):  # an optimizer-state-like NamedTuple, fields in drawn (declared) order
+                classes[0] += 1
+                return Tree("namedtuple", keys=tuple(_keys(draw, STATE_FIELDS, n)), children=leaves,
+                            name=f"State{classes[0] - 1}")
+            return Tree("tuple", children=leaves)
         if nest and n >= 3 and draw.bernoulli(0.4):  # {"layer0": {...}, "out": leaf, ...}
             inner = draw.randint(2, n - 1)
             keys = sorted(_keys(draw, names, n - inner + 1))
