@@ -36,7 +36,7 @@ ATTEMPTS = 4
 KEY_INPUT_PROB = 0.25
 #: Under x64 (``types.x64 = true``) JAX's default integer and float widen to 64 bits. These ops (on
 #: these operands) would then change their result dtype, so x64 configs do not sample them.
-X64_NEVER = frozenset({"argmax", "argmin", "fori_loop"})
+X64_NEVER = frozenset({"argmax", "argmin", "fori_loop", "categorical"})
 X64_FLOAT_OPERANDS_ONLY = frozenset({"sum", "prod", "mean", "cumsum", "cumprod"})
 
 
