@@ -130,6 +130,16 @@ def test_tree_pack_and_flatten_are_inverse():
     assert jax.tree_util.tree_leaves(tree.pack([1, 2, 3, 4])) == [1, 2, 3, 4]  # JAX flattens in leaf order
     with pytest.raises(ValueError, match="keys"):
         tree.flatten({"b": 1})
+    from collections import namedtuple
+
+    state = Tree("namedtuple", keys=("mu", "count"), children=(Tree("leaf", 0), Tree("leaf", 1)), name="State0")
+    cls = namedtuple("State0", ["mu", "count"])
+    packed = state.pack(["M", "C"], {"State0": cls})
+    assert packed == cls("M", "C") and state.flatten(packed) == ["M", "C"]
+    assert jax.tree_util.tree_leaves(state.pack([1, 2], {"State0": cls})) == [1, 2]  # declared field order
+    assert state.describe(["f32[]", "i32[]"]) == {"State0": {"mu": "f32[]", "count": "i32[]"}}
+    with pytest.raises(ValueError, match="fields"):
+        state.flatten((1, 2))
 
 
 def _pytree_programs(count: int) -> list[Program]:
@@ -143,7 +153,7 @@ def test_pytree_programs_render_run_and_agree_with_reference():
     programs = _pytree_programs(30)
     assert len(programs) >= 15
     kinds = {t.kind for p in programs for t in p.in_trees + p.out_trees}
-    assert {"dict", "tuple"} <= kinds
+    assert {"dict", "tuple", "namedtuple"} <= kinds
     assert any(c.kind == "tuple" or c.kind == "dict" for p in programs for t in p.in_trees for c in t.children)
     for program in programs[:12]:
         source = render(program)
@@ -151,12 +161,12 @@ def test_pytree_programs_render_run_and_agree_with_reference():
         exec(source, namespace)
         raw = namespace[program.name]
         inputs = random_inputs(program, np.random.default_rng(1))
-        result = jax.jit(raw)(*program.pack_inputs(inputs))  # the function takes and returns pytrees
+        result = jax.jit(raw)(*program.pack_inputs(inputs, namespace))  # it takes and returns pytrees
         flat = program.flatten_outputs(result)
         for got, want in zip(flat, evaluate(program, inputs), strict=True):
             np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=1e-2, atol=1e-2, err_msg=source)
         if program.in_trees and program.in_trees[0].kind == "dict":
-            assert "params0" in source.split("\n")[5]
+            assert f"def {program.name}(params0" in source
 
 
 def test_pytree_record_signature_and_replay():
@@ -179,7 +189,7 @@ def test_pytree_record_signature_and_replay():
     namespace: dict = {}
     exec(record.python, namespace)
     structs = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in program.input_types]
-    assert record.jaxpr == str(jax.make_jaxpr(namespace[program.name])(*program.pack_inputs(structs)))
+    assert record.jaxpr == str(jax.make_jaxpr(namespace[program.name])(*program.pack_inputs(structs, namespace)))
     assert encode_payload(make_record(config, 0, index, ["jaxpr"])) == encode_payload(record)
 
 
