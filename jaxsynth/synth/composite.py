@@ -69,12 +69,14 @@ class Composite:
     """One production: ``build(builder, t, budget, depth)`` returns a node of type ``t`` or raises ``Fail``.
 
     ``cost`` is about how many op nodes it adds itself (the rest of the budget goes to its inputs);
-    ``function`` names a function whose result it is (``style.names = "idiomatic"``)."""
+    ``function`` names a function whose result it is (``style.names = "idiomatic"``); ``ranks`` are the
+    result ranks it can build (the sampler picks a function's result type from them)."""
 
     name: str
     build: Callable[[Builder, TensorType, int, int], int]
     cost: int
     function: str
+    ranks: tuple[int, ...] = (1, 2, 3)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -478,16 +480,16 @@ COMPOSITES: dict[str, Composite] = {
         Composite("mlp", mlp, 7, "mlp_block"),
         Composite("layer_norm", layer_norm, 9, "layer_norm"),
         Composite("rms_norm", rms_norm, 6, "rms_norm"),
-        Composite("attention", attention, 20, "attention_block"),
+        Composite("attention", attention, 20, "attention_block", (3,)),
         Composite("dropout", dropout, 2, "dropout"),
-        Composite("rnn", _recurrent("rnn"), 8, "rnn_forward"),
-        Composite("gru", _recurrent("gru"), 20, "gru_forward"),
-        Composite("lstm", _recurrent("lstm"), 24, "lstm_forward"),
-        Composite("mse_loss", mse_loss, 3, "mse_loss"),
-        Composite("cross_entropy", cross_entropy, 12, "cross_entropy_loss"),
+        Composite("rnn", _recurrent("rnn"), 8, "rnn_forward", (2,)),
+        Composite("gru", _recurrent("gru"), 20, "gru_forward", (2,)),
+        Composite("lstm", _recurrent("lstm"), 24, "lstm_forward", (2,)),
+        Composite("mse_loss", mse_loss, 3, "mse_loss", (0,)),
+        Composite("cross_entropy", cross_entropy, 12, "cross_entropy_loss", (0,)),
         Composite("sgd_momentum", sgd_momentum, 4, "sgd_momentum_update"),
         Composite("adam", adam, 14, "adam_update"),
-        Composite("train_step", train_step, 12, "train_step"),
+        Composite("train_step", train_step, 12, "train_step", (0,)),
     )
 }
 

@@ -543,6 +543,9 @@ class _Builder:
         if spec.name in ("cond", "switch") and not self.dead.unused_params:
             args, regions = _drop_unused_operands(args, regions, len(args) - len(sigs[0].params), self.index)
             types, ins = [self.index[a].type for a in args], [self.index[a].interval for a in args]
+        elif sigs and sigs[0].layout == "flat" and not self.dead.unused_params:  # transformations: every argument
+            if any(p not in _reachable(r.outputs, self.index) for r in regions for p in r.params):
+                return None
         outs = spec.outputs(types, params)
         if outs[proposal.answer] != t:
             return None
@@ -768,6 +771,25 @@ class _Builder:
             value = self.draw.choice(options)
         return self._add("full", (), (t,), (Interval(float(value), float(value)),), {"value": value})
 
+    def composite_output(self, budget: int, depth: int) -> int | None:
+        """With composites configured, a function result built by one: the composite is drawn first, then a
+        result type it can build (a float dtype of the palette, one of its ranks). ``None``: no composites,
+        or none of a few tries succeeded."""
+        comps, cum = self.composites
+        floats = frozenset(d for d in self.dtype_list if d.is_float)
+        for _ in range(ATTEMPTS if comps and floats else 0):
+            comp = self.draw.weighted(comps, cum)
+            dtype = self.pick_dtype(floats)
+            rank = self.draw.choice([r for r in comp.ranks if self.config.types.min_rank <= r <= self.max_rank]
+                                    or [comp.ranks[0]])
+            shape = tuple(self.pick_dim() for _ in range(rank))
+            if math.prod(shape) > self.max_elements:
+                continue
+            node = self._try_composite(comp, TensorType(dtype, shape), budget, depth, dtype.bounds)
+            if node is not None:
+                return node
+        return None
+
     def random_type(self) -> TensorType:
         """A result type some allowed op can produce (from this program's palette where possible)."""
         producible = self.derived.producible
@@ -924,7 +946,7 @@ def _sample_once(config: GrammarConfig, draw: Draw) -> Program:
     target = draw.randint(bounds.min_nodes, bounds.max_nodes)
     outputs: list[int] = []
     for share in builder._split(target, n_outputs):
-        node = None
+        node = builder.composite_output(max(share, 1), bounds.max_depth)
         while node is None:
             node = builder.gen(builder.random_type(), max(share, 1), bounds.max_depth)
         outputs.append(node)
