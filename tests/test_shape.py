@@ -169,7 +169,7 @@ def test_models_programs_use_every_composite_and_read_like_model_code(models):
     composite_functions = {c.function for c in COMPOSITES.values()}
     assert len(composite_functions & functions.keys()) >= 10, functions
     joined = "\n".join(sources)
-    for fragment in ('params["dense_', '"kernel"]', "lax.scan(", "jnp.clip(", "rsqrt(", "attn_weights", "loss",
+    for fragment in ('params["dense_', '"kernel"]', "lax.scan(", "jnp.clip(", "rsqrt(", "params[\"attention_", "loss",
                      "new_params", "new_velocity", "keep_mask", "mask"):
         assert fragment in joined, fragment
     assert not any(p.name == "f" for p in programs)

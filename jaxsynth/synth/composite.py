@@ -159,7 +159,9 @@ def _input_of(b: Builder, t: TensorType, budget: int, depth: int, hint: str, nee
 
 
 def _eps(dtype: DType) -> float:
-    return max(1e-3, dtype.margin)
+    """A norm's or Adam's epsilon: twice the dtype's domain margin (rsqrt and division keep that far from 0;
+    rounding of the rest must not eat the gap), so 2e-3 in float32 rather than the usual 1e-5."""
+    return 2 * dtype.margin
 
 
 # ------------------------------------------------------------------------------------------------ layers
@@ -213,7 +215,7 @@ def layer_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     x = _input_of(b, t, budget - 9, depth, "x")
     mean = _reduce(b, "mean", x, -1, True, "mean")
     centered = need(b.op("subtract", [x, mean], {}, "centered"))
-    var = _reduce(b, "mean", need(b.op("square", [centered])), -1, True, "var")
+    var = _reduce(b, "mean", need(b.op("square", [centered])), -1, True, "var", refine=Interval(0.0, INF))
     inv = need(b.op("rsqrt", [need(b.op("offset", [var, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
     y = need(b.op("multiply", [centered, inv], {}, "normed", refine=_norm_bound(n)))
     scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
@@ -228,7 +230,7 @@ def rms_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     n = t.shape[-1]
     prefix = b.counter('rms_norm')
     x = _input_of(b, t, budget - 6, depth, "x")
-    ms = _reduce(b, "mean", need(b.op("square", [x])), -1, True, "mean_square")
+    ms = _reduce(b, "mean", need(b.op("square", [x])), -1, True, "mean_square", refine=Interval(0.0, INF))
     inv = need(b.op("rsqrt", [need(b.op("offset", [ms, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
     y = need(b.op("multiply", [x, inv], {}, "normed", refine=_norm_bound(n)))
     scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
@@ -258,7 +260,7 @@ def _logsumexp(b: Builder, x: int, hint: str) -> int:
 
 def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     """Multi-head self-attention over (batch, seq, d_model): projections, heads split by reshape and
-    transpose, scaled scores, an optional mask (``jnp.where(mask, s, -1e9)``), softmax, output projection."""
+    transpose, scaled scores, an optional mask (``jnp.where(mask, s, -1e4)``: the grammar caps float magnitudes at 1e6), softmax, output projection."""
     if not _float(t) or t.rank != 3:
         raise Fail
     batch, seq, d = t.shape
@@ -282,7 +284,7 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     if b.draw.bernoulli(0.6):
         mask_shape = (seq, seq) if b.draw.bernoulli(0.5) else (batch,) + (1,) * (heads > 1) + (1, seq)
         mask = b.param(TensorType(DType.bool, mask_shape), Interval(0, 1), "mask")
-        scores = need(b.op("where", [mask, scores, _lit(b, t.dtype, -1e9)], {}, "scores"))
+        scores = need(b.op("where", [mask, scores, _lit(b, t.dtype, -1e4)], {}, "scores"))
     weights = _softmax(b, scores, "attn_weights")
     spec = "bqk,bkd->bqd" if heads == 1 else "bhqk,bhkd->bhqd"
     out = need(b.op("einsum", [weights, v], {"spec": spec, "k": seq}, "attn_out"))
@@ -433,15 +435,17 @@ def adam(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     nu = b.param(t, Interval(0.0, 100.0), "nu")
     dtype = t.dtype
 
-    def ema(decay: float, old: int, new: int, hint: str) -> int:
-        kept = need(b.op("scale", [_lit(b, dtype, decay), old], {"literal_args": (0,)}))
-        fresh = need(b.op("scale", [_lit(b, dtype, round(1 - decay, 6)), new], {"literal_args": (0,)}))
-        return need(b.op("add", [kept, fresh], {}, hint))
+    def ema(decay: float, old: int, new: int, hint: str, refine: Interval | None = None) -> int:
+        kept = need(b.op("scale", [_lit(b, dtype, decay), old], {"literal_args": (0,)}, refine=refine))
+        fresh = need(b.op("scale", [_lit(b, dtype, round(1 - decay, 6)), new], {"literal_args": (0,)}, refine=refine))
+        return need(b.op("add", [kept, fresh], {}, hint, refine))
 
+    nonnegative = Interval(0.0, INF)  # products and sums of nonnegative values (rounding keeps the sign)
     m = ema(b1, mu, grads, "new_mu")
-    v = ema(b2, nu, need(b.op("square", [grads])), "new_nu")
+    v = ema(b2, nu, need(b.op("square", [grads], refine=nonnegative)), "new_nu", nonnegative)
     m_hat = need(b.op("div_scalar", [m, _lit(b, dtype, round(1 - b1**step, 6))], {"literal_args": (1,)}, "mu_hat"))
-    v_hat = need(b.op("div_scalar", [v, _lit(b, dtype, round(1 - b2**step, 6))], {"literal_args": (1,)}, "nu_hat"))
+    v_hat = need(b.op("div_scalar", [v, _lit(b, dtype, round(1 - b2**step, 6))], {"literal_args": (1,)}, "nu_hat",
+                      nonnegative))
     denom = need(b.op("offset", [need(b.op("sqrt", [v_hat])), _lit(b, dtype, eps)], {"literal_args": (1,)}))
     update = need(b.op("divide", [m_hat, denom], {}, "updates"))
     b.extra_output(m)

@@ -380,6 +380,10 @@ class _Builder:
 
     def param(self, t: TensorType, interval: Interval, hint: str) -> int:
         """A new function input of type ``t`` ranging over ``interval`` (a weight, a mask, optimizer state)."""
+        if t.size > self.max_elements:
+            from jaxsynth.synth.composite import Fail
+
+            raise Fail
         node = self._add_input(t, None, interval)
         self._hint(node, hint)
         return node
@@ -387,6 +391,8 @@ class _Builder:
     def op(self, name: str, args: list[int], params: dict[str, Any] | None = None, hint: str | None = None,
            refine: Interval | None = None) -> int | None:
         node = self._apply(name, args, dict(params or {}), refine)
+        if node is not None and self.index[node].type.size > self.max_elements:
+            return None  # left for the composite's rollback
         if node is not None and hint:
             self._hint(node, hint)
         return node
@@ -754,9 +760,11 @@ class _Builder:
             return None
         out = spec.type_rule(types, params)
         result = spec.range_rule([self.index[a].interval for a in args], types, out, params)
-        if result is not None and refine is not None:
-            result = _intersect(result, refine)
-        if result is None or not (result := result.widen(out.dtype)).within(out.dtype.bounds):
+        if result is not None:
+            result = result.widen(out.dtype)
+            if refine is not None:  # a bound of the computed (rounded) value: applied after widening
+                result = _intersect(result, refine)
+        if result is None or not result.within(out.dtype.bounds):
             return None
         return self._add(name, args, (out,), (result,), params)
 
