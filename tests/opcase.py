@@ -11,12 +11,13 @@ import numpy as np
 
 from jaxsynth.grammar import DType, GrammarConfig, Interval, OpSpec, TensorType
 from jaxsynth.grammar.opspec import Proposal, literal
+from jaxsynth.grammar.types import X64_ONLY
 from jaxsynth.synth.interpret import random_array
 from jaxsynth.synth.sample import proposal_context
 
 FLOAT_CANDIDATES = ((-3.0, 3.0), (0.5, 2.0), (-1.0, 1.0), (0.1, 1.0), (1.0, 3.0), (-2.0, -0.5))
 INT_CANDIDATES = ((-10, 10), (1, 10), (0, 5), (-5, -1), (-3, 3), (0, 1), (10, 20))
-TEST_DTYPES = tuple(d for d in DType if d is not DType.float64)
+TEST_DTYPES = tuple(d for d in DType if d not in X64_ONLY)
 
 
 @dataclass
@@ -52,7 +53,7 @@ def _intersect(a: Interval, lo: float, hi: float) -> Interval | None:
 def _operand_interval(t: TensorType, need: Interval | None, choice: int) -> Interval | None:
     if t.dtype.is_bool:
         return Interval(0, 1)
-    table = FLOAT_CANDIDATES if t.dtype.is_float else INT_CANDIDATES
+    table = FLOAT_CANDIDATES if t.dtype.is_inexact else INT_CANDIDATES
     lo, hi = table[choice % len(table)]
     bounds = t.dtype.bounds if need is None else _intersect(t.dtype.bounds, need.lo, need.hi)
     return None if bounds is None else _intersect(bounds, lo, hi)
@@ -67,7 +68,10 @@ def find_case(spec: OpSpec, dtype: DType, tries: int = 400) -> OpCase | None:
         rank = (attempt // len(TEST_DTYPES)) % 4
         t = TensorType(out_dtype, tuple(ctx.pick_dim() for _ in range(rank)))
         proposal = spec.propose(t, ctx)
-        if proposal is None or not any(o.type.dtype is dtype for o in proposal.operands):
+        if proposal is None:
+            continue
+        # an op without operands (iota, eye, ...) is tested by the dtype it generates
+        if not any(o.type.dtype is dtype for o in proposal.operands) and (proposal.operands or t.dtype is not dtype):
             continue
         types = [o.type for o in proposal.operands]
         if any(ty.dtype not in spec.dtypes for ty in types):

@@ -39,7 +39,8 @@ def test_1000_default_programs_are_finite():
     _check_finite("default", 1000)
 
 
-@pytest.mark.parametrize("name", ["control-flow", "reductions-linalg", "low-precision-ints", "nn-special"])
+@pytest.mark.parametrize("name", ["control-flow", "reductions-linalg", "low-precision-ints", "nn-special",
+                                  "numerics"])
 def test_other_configs_are_finite(name):
     _check_finite(name, 150)
 
@@ -66,8 +67,10 @@ from jaxsynth.grammar import parse_config
 from jaxsynth.synth import evaluate, random_inputs, render, sample
 config = parse_config(sys.argv[1])
 rng = np.random.default_rng(0)
+seen = set()
 for index in range(60):
     program = sample(config, 0, index)
+    seen.update(t.dtype.name for node in program.walk() for t in node.types)
     namespace = {}
     exec(render(program), namespace)
     inputs = random_inputs(program, rng)
@@ -75,20 +78,25 @@ for index in range(60):
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     for out, want, t in zip(outputs, evaluate(program, inputs), program.output_types):
         assert out.dtype == t.dtype.np_dtype and out.shape == t.shape, (index, out.dtype, str(t))
-        if t.dtype.is_float:
-            assert np.all(np.isfinite(np.asarray(out, np.float64))), index
-            np.testing.assert_allclose(np.asarray(out, np.float64), want, rtol=1e-6, atol=1e-6)
+        if t.dtype.is_inexact:
+            wide = np.complex128 if t.dtype.is_complex else np.float64
+            assert np.all(np.isfinite(np.asarray(out, wide))), index
+            np.testing.assert_allclose(np.asarray(out, wide), want, rtol=1e-6, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(np.asarray(out), want)
+assert {"float64", "complex128"} <= seen, seen
 print("ok")
 """
 
 
 def test_float64_programs_under_x64():
-    """float64 is opt-in: with ``types.x64 = true`` programs type-check and run under jax_enable_x64."""
+    """float64 and complex128 are opt-in: with ``types.x64 = true`` programs type-check and run under
+    jax_enable_x64 (every op category at its default weight, so the nn, special, bits, index and fft ops too)."""
     import os
     import subprocess
     import sys
 
-    config = '[types]\ndtypes = { float64 = 2.0, float32 = 1.0, int32 = 1.0 }\nx64 = true\n'
+    config = '[types]\ndtypes = { float64 = 2.0, float32 = 1.0, int32 = 1.0, complex128 = 0.5 }\nx64 = true\n'
     env = dict(os.environ, JAX_ENABLE_X64="1", JAX_PLATFORMS="cpu")
     result = subprocess.run([sys.executable, "-c", X64_SCRIPT, config], capture_output=True, text=True, env=env)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]

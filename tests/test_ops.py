@@ -11,16 +11,15 @@ import pytest
 from opcase import TEST_DTYPES, find_case
 
 from jaxsynth.grammar import OPS, DType
-from jaxsynth.grammar.types import FLOATS
 from jaxsynth.synth.interpret import compute_dtype
 
 CASES = [(spec, d) for spec in OPS for d in TEST_DTYPES if d in spec.dtypes]
 
 
 def _tolerance(dtype: DType, scale: float) -> tuple[float, float]:
-    if dtype not in FLOATS:
+    if not dtype.is_inexact:
         return 0.0, 0.0
-    eps = {DType.float32: 1e-6, DType.float16: 1e-3, DType.bfloat16: 8e-3}[dtype]
+    eps = {DType.float32: 1e-6, DType.float16: 1e-3, DType.bfloat16: 8e-3, DType.complex64: 1e-6}[dtype]
     return 8 * eps, 8 * eps * max(1.0, scale)
 
 
@@ -50,13 +49,16 @@ def test_op(spec, dtype):
             want = np.asarray(spec.reference(operands, case.proposal.params))
         want = want.astype(case.out.dtype.np_dtype)
         rtol, atol = _tolerance(case.out.dtype, case.result.mag)
-        if case.out.dtype.is_float:
-            np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol,
+        if case.out.dtype.is_inexact:
+            wide = np.complex128 if case.out.dtype.is_complex else np.float64
+            np.testing.assert_allclose(got.astype(wide), want.astype(wide), rtol=rtol, atol=atol,
                                        err_msg=case.source())
-            assert np.all(np.isfinite(got.astype(np.float64)))
+            assert np.all(np.isfinite(got.astype(wide)))
         else:
             np.testing.assert_array_equal(got, want, err_msg=case.source())
-        values = got.astype(np.float64)
+        # a complex value's interval bounds its real and its imaginary part
+        values = np.stack([got.real, got.imag]) if got.dtype.kind == "c" else got
+        values = values.astype(np.float64)
         assert np.all(values >= case.result.lo) and np.all(values <= case.result.hi), (
             f"{spec.name}: values {values.min()}..{values.max()} outside declared {case.result}"
         )

@@ -67,7 +67,7 @@ class Run:
 
 def _uniform(value: np.ndarray, key: int) -> np.ndarray:
     """Deterministic pseudo-random numbers in [-1, 1), one per element, keyed by the element's bits."""
-    bits = np.ascontiguousarray(value, dtype=np.float64).reshape(-1).view(np.uint64)
+    bits = np.ascontiguousarray(np.real(value), dtype=np.float64).reshape(-1).view(np.uint64)
     with np.errstate(over="ignore"):
         h = bits * _MIX + np.uint64(key & 0xFFFFFFFFFFFFFFFF)
         h ^= h >> np.uint64(29)
@@ -103,7 +103,7 @@ def _perturb(
     node: Node, value: np.ndarray, args: Sequence[np.ndarray], noise: Noise, round_to: bool, source: DType | None
 ) -> np.ndarray:
     dtype: DType = node.type.dtype
-    if not dtype.is_float or node.op in EXACT_OPS or node.op in ("input", "param", ITEM):
+    if not dtype.is_inexact or node.op in EXACT_OPS or node.op in ("input", "param", ITEM):
         return value
     spec = REGISTRY.get(node.op)
     if spec is not None and getattr(spec, "category", "") == "shape":
@@ -120,11 +120,11 @@ def _perturb(
     error_scale = getattr(spec, "error_scale", None)
     if node.op in _SUMLIKE or error_scale is not None:
         terms = _abs_terms(node, args) if error_scale is None else error_scale(
-            [np.asarray(a, dtype=np.float64) for a in args], node.params)
+            [np.asarray(a, dtype=np.complex128 if np.iscomplexobj(a) else np.float64) for a in args], node.params)
         if terms is not None:
             out = out + eps * terms * _uniform(value, key ^ 0x5A5A5A5A)
     if round_to:
-        out = out.astype(dtype.np_dtype).astype(np.float64)
+        out = out.astype(dtype.np_dtype).astype(np.complex128 if dtype.is_complex else np.float64)
     return out
 
 
@@ -156,7 +156,8 @@ def run(
     def check(node: Node, value) -> None:
         values = value if isinstance(value, tuple) else (value,)
         for v, interval in zip(values, node.intervals, strict=False):
-            arr = np.asarray(v, dtype=np.float64)
+            arr = np.asarray(v)
+            arr = (np.stack([arr.real, arr.imag]) if np.iscomplexobj(arr) else arr).astype(np.float64)
             if arr.size == 0:
                 continue
             if not np.all(np.isfinite(arr)):

@@ -54,20 +54,24 @@ DISCONTINUOUS = _COMPARE | _ROUNDING | _ARG | {"astype"}
 
 
 def _eps(dtype: DType) -> float:
-    return dtype.eps if dtype.is_float else 0.0
+    return dtype.eps if dtype.is_inexact else 0.0
 
 
 def _tiny(dtype: DType) -> float:
     import ml_dtypes
 
-    return float(ml_dtypes.finfo(dtype.np_dtype).tiny) if dtype.is_float else 0.0
+    return float(ml_dtypes.finfo(dtype.real_dtype.np_dtype).tiny) if dtype.is_inexact else 0.0
+
+
+def _wide(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
 
 
 def tolerance(
     t: TensorType, depth: int, expected: np.ndarray, spread: np.ndarray, safety: float = SAFETY
 ) -> np.ndarray:
     """Elementwise allowed absolute error of an output of type ``t`` (0 for ints and bools)."""
-    if not t.dtype.is_float:
+    if not t.dtype.is_inexact:
         return np.zeros(np.shape(expected))
     expected = np.asarray(expected, dtype=np.float64)
     return safety * np.asarray(spread, dtype=np.float64) + _eps(t.dtype) * (depth + 1) * np.abs(expected) + _tiny(
@@ -90,6 +94,10 @@ def compare(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> Compariso
     """Compare one output elementwise; the worst element is the one with the largest error / tolerance."""
     got = np.asarray(got)
     expected = np.asarray(expected)
+    if got.shape == expected.shape and (np.iscomplexobj(got) or np.iscomplexobj(expected)):
+        # complex: the real and the imaginary part are compared each against the element's tolerance
+        tol = np.broadcast_to(np.asarray(tol, dtype=np.float64), expected.shape)[..., None]
+        got, expected = (np.stack([np.real(x), np.imag(x)], axis=-1) for x in (got, expected))
     if got.shape != expected.shape:
         return Comparison(False, float("inf"), 0.0, float("inf"), (), float("nan"), float("nan"))
     if got.size == 0:
@@ -219,9 +227,9 @@ def analyse(
         perturbed.append(p)
         for k, (a, b) in enumerate(zip(exact.outputs, p.outputs, strict=True)):
             with np.errstate(all="ignore"):
-                spread[k] = np.maximum(spread[k], np.abs(a.astype(np.float64) - b.astype(np.float64)))
+                spread[k] = np.maximum(spread[k], np.abs(_wide(a) - _wide(b)))
         for node_id, value in exact.values.items():
-            if value.dtype.kind != "f" and node_id in p.values and not np.array_equal(value, p.values[node_id]):
+            if value.dtype.kind not in "fc" and node_id in p.values and not np.array_equal(value, p.values[node_id]):
                 flips.add(node_id)
         for node_id in watch:
             if len(exact.records.get(node_id, ())) != len(p.records.get(node_id, ())):

@@ -11,7 +11,7 @@ import msgspec
 
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.opspec import CATEGORIES
-from jaxsynth.grammar.types import DType
+from jaxsynth.grammar.types import X64_ONLY, DType
 
 
 class ConfigError(ValueError):
@@ -180,8 +180,9 @@ def validate(config: GrammarConfig) -> GrammarConfig:
     _check_order("types.min_dim", t.min_dim, "types.max_dim", t.max_dim)
     if not any(w > 0 for w in t.dtypes.values()):
         raise ConfigError("config key `types.dtypes`: at least one dtype needs a weight > 0")
-    if t.dtypes.get("float64", 0) > 0 and not t.x64:
-        raise ConfigError("config key `types.dtypes.float64` needs `types.x64 = true` (JAX's x64 mode)")
+    for dtype in sorted(X64_ONLY, key=lambda d: d.name):
+        if t.dtypes.get(dtype.name, 0) > 0 and not t.x64:
+            raise ConfigError(f"config key `types.dtypes.{dtype.name}` needs `types.x64 = true` (JAX's x64 mode)")
     if not any(config.op_weight(name) > 0 for name in REGISTRY):
         raise ConfigError("config keys `weights`: every op has weight 0; allowed categories: " + ", ".join(CATEGORIES))
     _check_keys("types.dim_classes", t.dim_classes, list(DIM_CLASSES))

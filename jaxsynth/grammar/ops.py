@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from jaxsynth.grammar.ops_bits import BITS_OPS, GRADIENT_OPS
+from jaxsynth.grammar.ops_complex import COMPLEX_OPS, FFT_OPS
 from jaxsynth.grammar.ops_control import CONTROL_OPS, ControlSpec
 from jaxsynth.grammar.ops_elementwise import ELEMENTWISE_OPS
+from jaxsynth.grammar.ops_index import INDEX_OPS
 from jaxsynth.grammar.ops_nn import NN_OPS
 from jaxsynth.grammar.ops_tensor import TENSOR_OPS
 from jaxsynth.grammar.ops_transform import TRANSFORM_OPS
@@ -11,7 +14,8 @@ from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
 
 Spec = OpSpec | ControlSpec
 
-OPS: tuple[OpSpec, ...] = ELEMENTWISE_OPS + TENSOR_OPS + NN_OPS
+OPS: tuple[OpSpec, ...] = (ELEMENTWISE_OPS + TENSOR_OPS + NN_OPS + BITS_OPS + GRADIENT_OPS + INDEX_OPS + COMPLEX_OPS
+                           + FFT_OPS)
 CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS + TRANSFORM_OPS
 
 

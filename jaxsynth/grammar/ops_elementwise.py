@@ -25,9 +25,11 @@ from jaxsynth.grammar.opspec import (
 )
 from jaxsynth.grammar.types import (
     ALL,
+    COMPLEX,
     FLOATS,
     INTS,
     NUMERIC,
+    UNSIGNED,
     DType,
     Interval,
     TensorType,
@@ -107,7 +109,7 @@ def propose_elementwise(
 
 def nonzero_need(dtype: DType, ctx: Context) -> Interval:
     m = 1.0 if dtype.is_int else 0.25
-    if dtype is DType.uint8 or ctx.draw.bernoulli(0.75):
+    if dtype in UNSIGNED or ctx.draw.bernoulli(0.75):
         return Interval(m, INF)
     return Interval(-INF, -m)
 
@@ -182,9 +184,9 @@ def _fn(path):
 
 
 BINARY = (
-    _binary("add", NUMERIC, lambda i, t, o, p: Interval(i[0].lo + i[1].lo, i[0].hi + i[1].hi),
+    _binary("add", NUMERIC | COMPLEX, lambda i, t, o, p: Interval(i[0].lo + i[1].lo, i[0].hi + i[1].hi),
             lambda a, p: a[0] + a[1], _infix(cst.Add), weight=2.0),
-    _binary("subtract", NUMERIC, lambda i, t, o, p: Interval(i[0].lo - i[1].hi, i[0].hi - i[1].lo),
+    _binary("subtract", NUMERIC | COMPLEX, lambda i, t, o, p: Interval(i[0].lo - i[1].hi, i[0].hi - i[1].lo),
             lambda a, p: a[0] - a[1], _infix(cst.Subtract), weight=1.5),
     _binary("multiply", NUMERIC, lambda i, t, o, p: corners(lambda x, y: x * y, i[0], i[1]),
             lambda a, p: a[0] * a[1], _infix(cst.Multiply), weight=2.0),
@@ -223,7 +225,7 @@ def _scalar(name, propose, range_rule, reference, render, dtypes=NUMERIC):
 
 
 def _propose_pow_scalar(t, ctx):
-    if t.dtype not in NUMERIC - {DType.uint8} or t.rank == 0:
+    if t.dtype not in NUMERIC - UNSIGNED or t.rank == 0:
         return None
     return Proposal((Operand(t),), {"exponent": ctx.draw.choice((2, 3))})
 
@@ -256,7 +258,7 @@ SCALAR_ARRAY = (
             lambda a, p: a[0] / a[1], _infix(cst.Divide), FLOATS),
     _scalar("pow_scalar", _propose_pow_scalar, lambda i, t, o, p: _pow_scalar_range(i, t, o, p),
             lambda a, p: a[0] ** p["exponent"],
-            lambda a, p: binop(a[0], cst.Power, cst.Integer(str(p["exponent"]))), NUMERIC - {DType.uint8}),
+            lambda a, p: binop(a[0], cst.Power, cst.Integer(str(p["exponent"]))), NUMERIC - UNSIGNED),
     _scalar("saxpy", _propose_saxpy, _saxpy_range, lambda a, p: a[0] * a[1] + a[2],
             lambda a, p: binop(binop(a[0], cst.Multiply, a[1]), cst.Add, a[2])),
 )
@@ -355,10 +357,10 @@ UNARY_FLOAT = (
 )
 
 UNARY_NUMERIC = (
-    _unary("abs", NUMERIC - {DType.uint8}, _always(_abs_range), lambda a, p: np.abs(a[0]), _fn("jnp.abs")),
+    _unary("abs", NUMERIC - UNSIGNED, _always(_abs_range), lambda a, p: np.abs(a[0]), _fn("jnp.abs")),
     _unary("negative", SIGNED_NUMERIC, _always(lambda x: Interval(-x.hi, -x.lo)), lambda a, p: -a[0],
            lambda a, p: unary(cst.Minus, a[0])),
-    _unary("square", NUMERIC - {DType.uint8}, _always(square_range), lambda a, p: np.square(a[0]), _fn("jnp.square")),
+    _unary("square", NUMERIC - UNSIGNED, _always(square_range), lambda a, p: np.square(a[0]), _fn("jnp.square")),
     _unary("sign", SIGNED_NUMERIC, _always(lambda x: Interval(-1 if x.lo < 0 else 0, 1 if x.hi > 0 else 0)),
            lambda a, p: np.sign(a[0]), _fn("jnp.sign"), differentiable=False),
     OpSpec("clip", "unary", "clip", NUMERIC, _propose_clip, lambda t, p: t[0], _clip_range,
@@ -421,8 +423,9 @@ def _bitwise_range(kind: str):
 
 def _invert_range(ins, types, out, params):
     x = ins[0]
-    if types[0].dtype is DType.uint8:
-        return Interval(255 - x.hi, 255 - x.lo)
+    if types[0].dtype in UNSIGNED:
+        top = types[0].dtype.bounds.hi
+        return Interval(top - x.hi, top - x.lo)
     return Interval(-x.hi - 1, -x.lo - 1)
 
 
@@ -479,6 +482,8 @@ def _cast_range(ins, types, out, params):
     x, target, source = ins[0], params["dtype"], types[0].dtype
     if target.is_bool:
         return Interval(0, 1)
+    if target.is_complex:  # (the sampler's adapters cast to complex; the imaginary part is 0)
+        return x.hull(Interval(0, 0)) if x.within(target.bounds) else None
     if not source.is_bool and not x.within(target.bounds):
         return None
     if target.is_int and source.is_float:

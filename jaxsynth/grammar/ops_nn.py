@@ -20,10 +20,11 @@ import math
 from collections.abc import Callable
 
 import libcst as cst
+import ml_dtypes
 import numpy as np
 
 from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call
-from jaxsynth.grammar.types import FLOATS, Interval, TensorType
+from jaxsynth.grammar.types import FLOATS, DType, Interval, TensorType
 
 INF = math.inf
 SQRT2 = math.sqrt(2.0)
@@ -43,9 +44,9 @@ lgamma = _vec(math.lgamma)
 
 
 def _digamma_scalar(x: float) -> float:
-    """psi(x) for x > 0: recurrence up to x >= 8, then the asymptotic series (error < 1e-13)."""
+    """psi(x) for x > 0: recurrence up to x >= 12, then the asymptotic series (error < 1e-14)."""
     acc = 0.0
-    while x < 8.0:
+    while x < 12.0:
         acc -= 1.0 / x
         x += 1.0
     inv2 = 1.0 / (x * x)
@@ -127,8 +128,15 @@ def valley(f: Callable[[float], float], where: tuple[float, float], floor: float
     return Interval(min(lo, *ends), max(ends))
 
 
-def _in(domain: Interval) -> Callable[[Interval], bool]:
-    return lambda x: x.within(domain)
+def underflow_floor(dtype: DType) -> float:
+    """Results of exponentially small tails (erfc, softplus, ...) stay above sqrt(smallest normal), so
+    they are never flushed or subnormal, even after later products amplify them."""
+    return math.sqrt(float(ml_dtypes.finfo(dtype.np_dtype).tiny))
+
+
+def _negative_tail(f: Callable[[float], float]) -> Callable[[Interval, dict], float]:
+    """The tail toward -inf of a function that decays there (its value at ``x.lo``; 1 when x.lo >= -1)."""
+    return lambda x, p: f(x.lo) if x.lo < -1 else 1.0
 
 
 # ---------------------------------------------------------------- rows
@@ -154,9 +162,19 @@ def _unary(
     params: Callable[[TensorType, Context], dict] | None = None,
     kwargs: tuple[str, ...] = (),
     error_scale=None,
+    tail: Callable[[Interval, dict], float] | None = None,
     weight: float = 1.0,
 ) -> OpSpec:
-    """A float -> float elementwise row rendered ``render(x, **{k: params[k] for k in kwargs})``."""
+    """A float -> float elementwise row rendered ``render(x, **{k: params[k] for k in kwargs})``.
+
+    ``tail(x, params)`` is the smallest magnitude the op's exponentially decaying tail reaches on ``x``;
+    the op is placed only where it stays above ``underflow_floor`` of the dtype."""
+
+    def range_rule(ins, types, out, p):
+        if tail is not None and abs(tail(ins[0], p)) < underflow_floor(types[0].dtype):
+            return None
+        return range_fn(ins[0], p)
+
     family = f"{category}_{name}" if need is not None or params is not None else f"{category}_unary"
     return OpSpec(
         name=name,
@@ -165,7 +183,7 @@ def _unary(
         dtypes=FLOATS,
         propose=_propose_unary(need, params),
         type_rule=lambda types, p: types[0],
-        range_rule=lambda ins, types, out, p: range_fn(ins[0], p),
+        range_rule=range_rule,
         reference=lambda args, p: reference(args[0], p),
         render=lambda args, p: call(render, args[0], **{k: p[k] for k in kwargs}),
         error_scale=error_scale,
@@ -240,11 +258,14 @@ ELEMENTWISE_NN = (
            lambda x, p: np.maximum(x, 0.0), weight=2.0),
     _unary("relu6", "jax.nn.relu6", _relu6_range, lambda x, p: np.clip(x, 0.0, 6.0)),
     _unary("gelu", "jax.nn.gelu", _gelu_range, lambda x, p: _gelu(x, p["approximate"]), params=_gelu_params,
-           kwargs=("approximate",), weight=1.5),
-    _unary("silu", "jax.nn.silu", _silu_range, lambda x, p: x / (1.0 + np.exp(-x)), weight=1.5),
-    _unary("softplus", "jax.nn.softplus", lambda x, p: monotone(_softplus_scalar, x), lambda x, p: _softplus(x)),
+           kwargs=("approximate",), weight=1.5,
+           tail=lambda x, p: _gelu_scalar(x.lo, p["approximate"]) if x.lo < -1 else 1.0),
+    _unary("silu", "jax.nn.silu", _silu_range, lambda x, p: x / (1.0 + np.exp(-x)), weight=1.5,
+           tail=_negative_tail(_silu_scalar)),
+    _unary("softplus", "jax.nn.softplus", lambda x, p: monotone(_softplus_scalar, x), lambda x, p: _softplus(x),
+           tail=lambda x, p: _softplus_scalar(x.lo)),
     _unary("log_sigmoid", "jax.nn.log_sigmoid", lambda x, p: monotone(lambda v: -_softplus_scalar(-v), x),
-           lambda x, p: -_softplus(-x)),
+           lambda x, p: -_softplus(-x), tail=lambda x, p: _softplus_scalar(-x.hi)),
     _unary("elu", "jax.nn.elu", _elu_range, lambda x, p: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))),
     _unary("leaky_relu", "jax.nn.leaky_relu", _leaky_range,
            lambda x, p: np.where(x >= 0, x, p["negative_slope"] * x), params=_leaky_params,
@@ -253,7 +274,7 @@ ELEMENTWISE_NN = (
 
 SPECIAL_UNARY = (
     _unary("erfc", "jax.scipy.special.erfc", lambda x, p: monotone(math.erfc, x), lambda x, p: erfc(x),
-           category="special"),
+           category="special", tail=lambda x, p: math.erfc(x.hi)),
     _unary("erf_inv", "jax.scipy.special.erfinv",
            lambda x, p: monotone(_erfinv_scalar, x) if x.within(Interval(-0.995, 0.995)) else None,
            lambda x, p: erfinv(x), category="special", need=Interval(-0.99, 0.99)),
@@ -345,6 +366,14 @@ def _log_softmax_range(ins, types, out, params) -> Interval:
     return Interval(x.lo - x.hi - math.log(n), 0.0)
 
 
+def _softmax_range(ins, types, out, params) -> Interval | None:
+    # exp(x - max) must not underflow below the floor (a spread of about 43 in float32, 4.8 in float16)
+    x = ins[0]
+    if x.hi - x.lo > -math.log(underflow_floor(types[0].dtype)):
+        return None
+    return Interval(0.0, 1.0)
+
+
 def _standardize_range(ins, types, out, params) -> Interval:
     # |x_i - mean| / sqrt(var) <= sqrt(n - 1) for n samples; the stable two-pass variance keeps it.
     b = math.sqrt(max(_axis_len(types[0], params["axis"]) - 1, 0)) * 1.01 + 1e-3
@@ -416,7 +445,7 @@ def _logsumexp_render(args, params):
 
 
 AXIS_NN = (
-    _axis_row("softmax", "jax.nn.softmax", lambda i, t, o, p: Interval(0.0, 1.0), _softmax, weight=1.5),
+    _axis_row("softmax", "jax.nn.softmax", _softmax_range, _softmax, weight=1.5),
     _axis_row("log_softmax", "jax.nn.log_softmax", _log_softmax_range, _log_softmax, error_scale=_axis_error),
     _axis_row("standardize", "jax.nn.standardize", _standardize_range, _standardize,
               kwargs={"algorithm": cst.SimpleString('"stable"')}, error_scale=_standardize_error),

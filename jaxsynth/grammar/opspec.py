@@ -34,6 +34,11 @@ CATEGORIES = (
     "nn",
     "special",
     "transforms",
+    "bits",
+    "index",
+    "gradient",
+    "complex",
+    "fft",
 )
 
 

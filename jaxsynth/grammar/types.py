@@ -22,8 +22,11 @@ class DType(enum.Enum):
     bfloat16 = "bf16"
     int32 = "i32"
     int8 = "i8"
+    uint32 = "u32"
     uint8 = "u8"
     bool = "bool"
+    complex64 = "c64"
+    complex128 = "c128"
 
     # Members are singletons: identity hashing is exact and, unlike Enum's name-based hash, runs in C.
     # (Code must never iterate a set of dtypes to make a decision; iterate a tuple instead.)
@@ -46,6 +49,25 @@ class DType(enum.Enum):
         return self in (DType.int32, DType.int8)
 
     @property
+    def is_complex(self) -> bool:
+        return self in COMPLEX
+
+    @property
+    def is_inexact(self) -> bool:
+        """Float or complex: values drawn from float ranges, compared with a tolerance."""
+        return self in FLOATS or self in COMPLEX
+
+    @property
+    def real_dtype(self) -> DType:
+        """The float type of a complex type's parts (the dtype itself for the other types)."""
+        return _REAL.get(self, self)
+
+    @property
+    def complex_dtype(self) -> DType:
+        """The complex type whose parts are this float type."""
+        return _COMPLEX_OF[self]
+
+    @property
     def is_bool(self) -> bool:
         return self is DType.bool
 
@@ -66,7 +88,7 @@ class DType(enum.Enum):
 
     @property
     def eps(self) -> float:
-        """Relative rounding error of one operation (0 for exact types)."""
+        """Relative rounding error of one operation (0 for exact types; a complex type's is its parts')."""
         return _EPS[self]
 
     @property
@@ -94,13 +116,22 @@ class DType(enum.Enum):
 
 
 FLOATS = frozenset({DType.float64, DType.float32, DType.float16, DType.bfloat16})
-INTS = frozenset({DType.int32, DType.int8, DType.uint8})
+INTS = frozenset({DType.int32, DType.int8, DType.uint32, DType.uint8})
+UNSIGNED = frozenset({DType.uint32, DType.uint8})
+#: Complex values carry one Interval that bounds both their real and their imaginary parts (a box):
+#: sums and differences then follow the real rules part by part, and |z| <= sqrt(2) * mag.
+COMPLEX = frozenset({DType.complex64, DType.complex128})
 LOW_PRECISION = frozenset({DType.float16, DType.bfloat16})
 NUMERIC = FLOATS | INTS
 ALL = NUMERIC | {DType.bool}
+#: Types that need ``jax_enable_x64`` (``types.x64 = true``).
+X64_ONLY = frozenset({DType.float64, DType.complex128})
+_REAL = {DType.complex64: DType.float32, DType.complex128: DType.float64}
+_COMPLEX_OF = {DType.float32: DType.complex64, DType.float64: DType.complex128}
 
 _BOUNDS: dict[DType, Interval]
-_MARGIN = {DType.float64: 1e-3, DType.float32: 1e-3, DType.float16: 1e-2, DType.bfloat16: 1e-2}
+_MARGIN = {DType.float64: 1e-3, DType.float32: 1e-3, DType.float16: 1e-2, DType.bfloat16: 1e-2,
+           DType.complex64: 1e-3, DType.complex128: 1e-3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +161,7 @@ class Interval:
 
     def widen(self, dtype: DType) -> Interval:
         """Grow by the rounding error one float operation of ``dtype`` can add (no-op for ints)."""
-        if not dtype.is_float:
+        if not dtype.is_inexact:
             return self
         pad = 4 * dtype.eps * self.mag + 1e-30
         return Interval(self.lo - pad, self.hi + pad)
@@ -147,7 +178,7 @@ class Interval:
         return f"[{self.lo:g}, {self.hi:g}]"
 
 
-_EPS = {d: float(ml_dtypes.finfo(d.np_dtype).eps) if d in FLOATS else 0.0 for d in DType}
+_EPS = {d: float(ml_dtypes.finfo(d.real_dtype.np_dtype).eps) if d.is_inexact else 0.0 for d in DType}
 _BOUNDS = {
     DType.float64: Interval(-1e6, 1e6),
     DType.float32: Interval(-1e6, 1e6),
@@ -155,8 +186,11 @@ _BOUNDS = {
     DType.float16: Interval(-1e4, 1e4),
     DType.int32: Interval(-(2**31), 2**31 - 1),
     DType.int8: Interval(-128, 127),
+    DType.uint32: Interval(0, 2**32 - 1),
     DType.uint8: Interval(0, 255),
     DType.bool: Interval(0, 1),
+    DType.complex64: Interval(-1e6, 1e6),
+    DType.complex128: Interval(-1e6, 1e6),
 }
 
 Shape = tuple[int, ...]

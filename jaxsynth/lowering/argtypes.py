@@ -29,6 +29,8 @@ DTYPE_NAMES: dict[str, np.dtype] = {
     "u32": jnp.dtype("uint32"),
     "u8": jnp.dtype("uint8"),
     "bool": jnp.dtype("bool"),
+    "c64": jnp.dtype("complex64"),
+    "c128": jnp.dtype("complex128"),
 }
 _SHORT_BY_DTYPE: dict[np.dtype, str] = {dt: name for name, dt in DTYPE_NAMES.items()}
 _TYPE_RE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*\[([^\[\]]*)\]\s*$")

@@ -18,6 +18,8 @@ from jaxsynth.synth.program import ITEM, Node, Program, Region
 
 
 def compute_dtype(t: TensorType) -> np.dtype:
+    if t.dtype.is_complex:
+        return np.dtype(np.complex128)
     return np.dtype(np.float64) if t.dtype.is_float else t.dtype.np_dtype
 
 
@@ -25,7 +27,7 @@ def as_compute(value, t: TensorType, round_to_dtype: bool) -> np.ndarray:
     """``value`` in the compute dtype of ``t`` (rounded through ``t``'s dtype first if asked);
     raises ValueError when its shape disagrees with the type rule."""
     array = np.asarray(value)
-    if round_to_dtype and t.dtype.is_float:
+    if round_to_dtype and t.dtype.is_inexact:
         array = array.astype(t.dtype.np_dtype)
     array = array.astype(compute_dtype(t))
     if array.shape != t.shape:
@@ -104,11 +106,13 @@ class _Body:
 
 
 def random_array(t: TensorType, r: Interval, rng: np.random.Generator) -> np.ndarray:
-    """An array of type ``t`` drawn uniformly from ``r`` (bools: fair coin flips)."""
+    """An array of type ``t`` drawn uniformly from ``r`` (bools: fair coin flips; complex: both parts)."""
     if t.dtype.is_bool:
         a = rng.random(t.shape) < 0.5
     elif t.dtype.is_int:
         a = rng.integers(int(r.lo), int(r.hi) + 1, size=t.shape)
+    elif t.dtype.is_complex:  # the interval bounds the real and the imaginary part
+        a = rng.uniform(r.lo, r.hi, size=t.shape) + 1j * rng.uniform(r.lo, r.hi, size=t.shape)
     else:
         a = rng.uniform(r.lo, r.hi, size=t.shape)
     return np.asarray(a).astype(t.dtype.np_dtype)

@@ -25,6 +25,10 @@ MAX_INLINE = 4
 #: Ops whose rendering is wide (lists, index arrays, shape tuples) count double toward MAX_INLINE.
 WIDE_OPS = frozenset({"take", "concatenate", "stack", "einsum", "pad", "where", "broadcast_to", "clip", "reshape",
                       "transpose", "saxpy"})
+#: (jax.nn / jax.scipy.special / lax calls with long dotted names or keyword arguments)
+WIDE_OPS |= frozenset({"gelu", "leaky_relu", "softmax", "log_softmax", "standardize", "logsumexp", "erfc", "erf_inv",
+                       "lgamma", "digamma", "logit", "xlogy", "one_hot", "eye", "tri", "iota", "arange",
+                       "bitcast_convert_type", "shift_right_logical", "stop_gradient", "population_count"})
 HEADER = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\n\n\n"
 
 

@@ -157,6 +157,8 @@ def _probe_tables(config: GrammarConfig) -> Table:
                     weight = config.op_weight(spec.name)
                     if weight <= 0 or (config.types.x64 and spec.name in X64_NEVER):
                         continue
+                    if isinstance(spec, ControlSpec) and dtype not in spec.dtypes:
+                        continue  # e.g. complex values are not carried through control flow
                     if any(spec.propose(t, probe) is not None for t in probes for _ in range(6)):
                         total += weight
                         specs.append(spec)
@@ -281,7 +283,7 @@ class _Builder:
         if dtype.is_bool:
             return Interval(0, 1)
         bounds = dtype.bounds if need is None else _intersect(dtype.bounds, need)
-        menu = FLOAT_RANGES if dtype.is_float else INT_RANGES
+        menu = FLOAT_RANGES if dtype.is_inexact else INT_RANGES
         lo, hi = self.draw.choice(menu)
         lo, hi = max(lo, bounds.lo), min(hi, bounds.hi)
         if lo > hi:
@@ -292,9 +294,9 @@ class _Builder:
         return Interval(lo, hi)
 
     def literal(self, dtype: DType, need: Interval | None) -> int | None:
-        if dtype.is_bool:
+        if dtype.is_bool or dtype.is_complex:  # (a complex operand is an array, never a Python literal)
             return None
-        menu = FLOAT_LITERALS if dtype.is_float else INT_LITERALS
+        menu = FLOAT_LITERALS if dtype.is_inexact else INT_LITERALS
         allowed = dtype.bounds if need is None else _intersect(dtype.bounds, need)
         options = [v for v in menu if allowed is not None and allowed.lo <= v <= allowed.hi]
         if not options:
@@ -529,6 +531,8 @@ class _Builder:
             yield siblings.pop(self.draw.randint(0, len(siblings) - 1))
 
     def _try_control(self, spec: ControlSpec, t: TensorType, budget: int, depth: int, bounds: Interval) -> int | None:
+        if t.dtype not in spec.dtypes:
+            return None
         proposal = spec.propose(t, self)
         if proposal is None or (proposal.params.get("trips") == 0 and not self.dead.zero_trip_loops):
             return None
@@ -772,12 +776,15 @@ class _Builder:
         if t.dtype.is_bool:
             value: Any = self.draw.bernoulli(0.5)
         else:
-            menu = FLOAT_LITERALS if t.dtype.is_float else INT_LITERALS
+            menu = FLOAT_LITERALS if t.dtype.is_inexact else INT_LITERALS
             options = [v for v in menu if bounds.lo <= v <= bounds.hi]
             if not options:
                 return None
             value = self.draw.choice(options)
-        return self._add("full", (), (t,), (Interval(float(value), float(value)),), {"value": value})
+        interval = Interval.of(float(value), 0.0) if t.dtype.is_complex else Interval(float(value), float(value))
+        if not interval.within(bounds):  # a complex fill's imaginary part is 0
+            return None
+        return self._add("full", (), (t,), (interval,), {"value": value})
 
     def composite_output(self, budget: int, depth: int) -> int | None:
         """With composites configured, a function result built by one: the composite is drawn first, then a

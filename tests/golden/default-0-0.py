@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1):
-    v0 = jnp.sin(jnp.abs(jnp.log1p(jnp.logaddexp(x0, jax.nn.silu(x1)))))
-    v1 = jnp.expm1(jnp.sign(v0))
-    return v1, jnp.sin(v1)
+def f(x0, x1, x2, x3):
+    v0 = jnp.min(jnp.flip(x0 / x1 / x2, axis=1), axis=1, keepdims=True)
+    v1 = jnp.square(jnp.round(jax.nn.softplus(x3 / jax.nn.log_sigmoid(x3))))
+    return v0, v1

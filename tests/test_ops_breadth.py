@@ -1,0 +1,77 @@
+"""The breadth families (jax.nn / special, bits, index, complex / fft): what the per-op tests in
+test_ops.py do not show — scipy-free references against known values, dtype sets that keep the new
+dtypes out of old ops, new categories set explicitly in every built-in config, and their reach."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+import tomllib
+
+from jaxsynth.grammar import OPS, REGISTRY, builtin_names, load_config
+from jaxsynth.grammar.config import builtin_dir
+from jaxsynth.grammar.ops_nn import digamma, erfinv, lgamma, underflow_floor
+from jaxsynth.grammar.types import COMPLEX, DType, Interval, TensorType
+from jaxsynth.synth import sample
+
+NEW_CATEGORIES = ("nn", "special", "bits", "index", "gradient", "complex", "fft")
+
+
+def test_special_references_match_known_values():
+    # digamma(1) = -Euler's gamma, digamma(1/2) = -gamma - 2 ln 2, digamma(x + 1) = digamma(x) + 1/x
+    gamma = 0.5772156649015329
+    np.testing.assert_allclose(digamma(np.array([1.0, 0.5])), [-gamma, -gamma - 2 * math.log(2)], rtol=1e-13)
+    x = np.linspace(0.1, 30, 57)
+    np.testing.assert_allclose(digamma(x + 1), digamma(x) + 1 / x, rtol=1e-12, atol=1e-13)
+    y = np.linspace(-0.999, 0.999, 101)
+    np.testing.assert_allclose(np.vectorize(math.erf)(erfinv(y)), y, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(lgamma(np.array([0.5, 3.0])), [math.log(math.sqrt(math.pi)), math.log(2.0)])
+
+
+def test_new_dtypes_stay_out_of_old_ops():
+    """Complex values reach only ops whose rules are sound for them; unsigned ints skip abs and square."""
+    complex_ops = sorted(s.name for s in OPS if s.dtypes & COMPLEX)
+    assert complex_ops == sorted(["add", "subtract", "conj", "real", "imag", "complex_abs", "complex_multiply",
+                                  "fft", "ifft", "irfft"])
+    for name in ("abs", "square", "negative", "sum", "prod", "pow_scalar", "dot"):
+        assert DType.uint32 not in REGISTRY[name].dtypes, name
+
+
+def test_new_categories_are_explicit_in_every_builtin_config():
+    """A category missing from a config weighs 1.0, so every built-in config sets the new ones itself."""
+    for path in sorted(builtin_dir().glob("*.toml")):
+        categories = tomllib.loads(path.read_text())["weights"]["categories"]
+        missing = [c for c in NEW_CATEGORIES if c not in categories]
+        assert not missing, (path.name, missing)
+
+
+def test_breadth_configs_reach_every_new_op():
+    pooled: Counter[str] = Counter()
+    for name in ("nn-special", "numerics"):
+        config = load_config(name)
+        for index in range(300):
+            pooled.update(n.op for n in sample(config, 0, index).walk())
+    new_ops = [s.name for s in OPS if s.category in NEW_CATEGORIES]
+    assert len(new_ops) >= 45
+    assert [op for op in new_ops if pooled[op] == 0] == []
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_complex_only_where_configured(name):
+    config = load_config(name)
+    wants_complex = any(DType.parse(d).is_complex for d, w in config.types.dtypes.items() if w > 0)
+    seen = {t.dtype for i in range(40) for n in sample(config, 1, i).walk() for t in n.types}
+    assert bool(seen & COMPLEX) == wants_complex, name
+
+
+def test_tails_stay_above_the_underflow_floor():
+    """erfc and softplus are placed only where their results are normal after later products."""
+    erfc, softplus = REGISTRY["erfc"], REGISTRY["softplus"]
+    f32 = [TensorType(DType.float32, (3,))]
+    assert erfc.range_rule([Interval(0.0, 5.0)], f32, f32[0], {}) is not None
+    assert erfc.range_rule([Interval(0.0, 12.0)], f32, f32[0], {}) is None  # erfc(12) ~ 1e-64
+    assert softplus.range_rule([Interval(-120.0, 0.0)], f32, f32[0], {}) is None
+    assert math.erfc(5.0) > underflow_floor(DType.float32) > 1e-20
