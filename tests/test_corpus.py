@@ -51,6 +51,8 @@ def _jaxpr_of(record: Record) -> str:
     exec(compile(record.python, "<record>", "exec"), namespace)
     fn = namespace[record.function_name]
     args = [parse_type(t) for t in record.signature]
+    if record.signature_tree is not None:  # pytree arguments: the same leaves, grouped
+        args = jax.tree_util.tree_map(parse_type, json.loads(record.signature_tree))
     return str(jax.make_jaxpr(fn)(*args))
 
 
@@ -77,6 +79,8 @@ def test_field_names_are_the_public_contract():
         "toolchain",
         "grad_jaxpr",
         "vmap_jaxpr",
+        "signature_tree",
+        "output_tree",
     )
     assert Features.__struct_fields__ == (
         "ops",
@@ -94,7 +98,7 @@ def test_field_names_are_the_public_contract():
 
 def test_record_contents(config, few):
     record = few[1]
-    assert record.schema_version == SCHEMA_VERSION == 2
+    assert record.schema_version == SCHEMA_VERSION == 3
     assert record.id == f"{config.digest}-3-1" and (record.seed, record.index) == (3, 1)
     assert record.config_digest == config.digest and record.config_name == "default"
     assert record.function_name == config.function_name
@@ -188,7 +192,7 @@ def _corrupt(tmp_path: Path, few: list[Record], line: bytes, at: int = 2) -> Pat
             lambda d: json.dumps({k: v for k, v in d.items() if k != "graph_hash"}).encode() + b"\n",
             "graph_hash",
         ),
-        (lambda d: json.dumps({**d, "schema_version": 3}).encode() + b"\n", "schema_version 3"),
+        (lambda d: json.dumps({**d, "schema_version": 4}).encode() + b"\n", "schema_version 4"),
     ],
 )
 def test_jsonl_reader_names_the_corrupt_line(tmp_path, few, mutate, detail):

@@ -18,7 +18,8 @@ def _run(program):
     namespace: dict = {}
     exec(render(program), namespace)
     inputs = random_inputs(program, np.random.default_rng(program.body.params[0] if program.body.params else 0))
-    compiled = jax.jit(namespace[program.name]).lower(*inputs).compile(FAST)
+    fn = program.flat_function(namespace[program.name])  # pytrees and key inputs
+    compiled = jax.jit(fn).lower(*inputs).compile(FAST)
     outputs = compiled(*inputs)
     return inputs, outputs if isinstance(outputs, tuple) else (outputs,)
 
@@ -40,7 +41,7 @@ def test_1000_default_programs_are_finite():
 
 
 @pytest.mark.parametrize("name", ["control-flow", "reductions-linalg", "low-precision-ints", "nn-special",
-                                  "numerics"])
+                                  "numerics", "transforms", "structured", "models"])
 def test_other_configs_are_finite(name):
     _check_finite(name, 150)
 

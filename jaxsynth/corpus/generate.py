@@ -18,6 +18,7 @@ import jaxsynth
 from jaxsynth.corpus.record import SCHEMA_VERSION, Features, Record, Toolchain, encode_record
 from jaxsynth.grammar import REGISTRY, GrammarConfig
 from jaxsynth.lowering import DEFAULT_EMIT, lower, parse_emit
+from jaxsynth.lowering.argtypes import parse_type
 from jaxsynth.lowering.core import StageClock
 from jaxsynth.synth import Program, depth, hash_and_depth, node_count, render, sample
 
@@ -132,7 +133,7 @@ def make_record(
     fn = build_function(source, program.name)
     clock.lap("exec")
     with jax.enable_x64(config.types.x64):
-        arg_types = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in program.input_types]
+        arg_types = [parse_type(str(t)) for t in program.input_types]  # (key inputs are key-typed)
         texts = lower(fn, program.pack_inputs(arg_types), emit=kinds, timings=timings)
         transforms = config.transforms
         flat = program.flat_function(fn)

@@ -354,8 +354,8 @@ class _Reducer:
         from jaxsynth.synth import render
 
         title = f"jaxsynth fuzz finding {bucket}: {signature}"
-        repro = repro_source(oracle=raw.oracle, kind=raw.kind, title=title, detail=detail, source=render(program.plain()),
-                             inputs=subject.input_list(), data=data or {},
+        repro = repro_source(oracle=raw.oracle, kind=raw.kind, title=title, detail=detail,
+                             source=render(program.plain()), inputs=subject.input_list(), data=data or {},
                              hang_timeout=max(10.0, 2 * settings.timeout))
         record = program_record(program, raw.program, config=settings.config.name, digest=settings.config.digest,
                                 seed=settings.seed, index=raw.index)

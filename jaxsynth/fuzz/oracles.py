@@ -486,6 +486,8 @@ class GradOracle(Oracle):
                         and REGISTRY[n.op].approximate})
         if inner:  # the reference of these is itself a finite difference; a second one would be noise
             return f"derivative regions ({', '.join(inner)}) have finite-difference references"
+        if any(REGISTRY[n.op].category == "random" for n in program.walk() if n.is_op):
+            return "PRNG ops draw other numbers in the float64 twin"
         return None
 
     def check(self, case: Case) -> Verdict:

@@ -294,7 +294,7 @@ def _cast(value: np.ndarray, t: TensorType) -> np.ndarray:
 
 
 def _as_input(subject: Subject, node: Node, value: np.ndarray) -> tuple[Program, Inputs] | None:
-    if len(node.types) != 1 or value is None:
+    if len(node.types) != 1 or value is None or node.type.dtype.is_key:  # a derived key stays derived
         return None
     new_id = _next_id(subject.program)
     interval = node.interval
@@ -311,6 +311,8 @@ def _as_input(subject: Subject, node: Node, value: np.ndarray) -> tuple[Program,
 def _constant_values(node: Node, value: np.ndarray | None) -> list[float]:
     interval = node.interval
     options: list[float] = []
+    if node.type.dtype.is_key:  # a key has no literal form
+        return []
     if value is not None and np.size(value):
         flat = np.asarray(value).reshape(-1)
         options.append(float(flat[0]))

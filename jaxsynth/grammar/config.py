@@ -169,7 +169,7 @@ def _check_order(lo_key: str, lo: int, hi_key: str, hi: int) -> None:
 
 def validate(config: GrammarConfig) -> GrammarConfig:
     """Cross-field checks msgspec cannot express; returns the config unchanged when valid."""
-    _check_keys("types.dtypes", config.types.dtypes, [d.name for d in DType])
+    _check_keys("types.dtypes", config.types.dtypes, [d.name for d in DType if not d.is_key])
     _check_keys("weights.categories", config.weights.categories, list(CATEGORIES))
     _check_keys("weights.ops", config.weights.ops, sorted(REGISTRY))
     p, t = config.program, config.types

@@ -8,6 +8,7 @@ from jaxsynth.grammar.ops_control import CONTROL_OPS, ControlSpec
 from jaxsynth.grammar.ops_elementwise import ELEMENTWISE_OPS
 from jaxsynth.grammar.ops_index import INDEX_OPS
 from jaxsynth.grammar.ops_nn import NN_OPS
+from jaxsynth.grammar.ops_random import RANDOM_OPS
 from jaxsynth.grammar.ops_tensor import TENSOR_OPS
 from jaxsynth.grammar.ops_transform import TRANSFORM_OPS
 from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
@@ -15,7 +16,7 @@ from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
 Spec = OpSpec | ControlSpec
 
 OPS: tuple[OpSpec, ...] = (ELEMENTWISE_OPS + TENSOR_OPS + NN_OPS + BITS_OPS + GRADIENT_OPS + INDEX_OPS + COMPLEX_OPS
-                           + FFT_OPS)
+                           + FFT_OPS + RANDOM_OPS)
 CONTROL: tuple[ControlSpec, ...] = CONTROL_OPS + TRANSFORM_OPS
 
 

@@ -40,6 +40,8 @@ class RegionSig:
     #: The body is differentiated (``jax.grad``, ``jax.jvp``): the sampler fills it only with ops that are
     #: smooth on their domain (see ``ops_transform.SMOOTH_OPS``), so finite differences are a sound reference.
     smooth: bool = False
+    #: The body reads only its own parameters (and constants), never values of enclosing scopes.
+    closed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,9 @@ class ControlSpec:
     approximate: tuple[int, ...] = ()
     #: Its bodies may be sampled inside a smooth (differentiated) body; they are smooth themselves then.
     smooth_safe: bool = False
+    #: Statements that define the bodies, given their rendered ``def``s and names (default: the defs as
+    #: they are); e.g. ``@jax.custom_jvp`` on the def and the rule defs after it.
+    define: Callable[[Sequence[cst.FunctionDef], Sequence[str], Params], list[cst.BaseStatement]] | None = None
 
 
 def invariant(x: Interval, dtype: DType) -> Interval:

@@ -23,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import libcst as cst
+import libcst.helpers
 import numpy as np
 
 from jaxsynth.grammar.ops_control import ControlProposal, ControlSpec, RegionSig
 from jaxsynth.grammar.opspec import Context, Operand, call
-from jaxsynth.grammar.types import ALL, DType, Interval, TensorType
+from jaxsynth.grammar.types import ALL, FLOATS, DType, Interval, TensorType
 
 #: Ops that are differentiable everywhere on the domain their range rule admits (all float math here
 #: has margins around its singularities). Differentiated bodies are built from these only.
@@ -299,6 +300,137 @@ VMAP = ControlSpec(
     _vmap_reference, _vmap_render, weight=1.0, smooth_safe=True,
 )
 
-TRANSFORM_OPS: tuple[ControlSpec, ...] = (GRAD, VALUE_AND_GRAD, JVP, CHECKPOINT, JIT, MAP, VMAP)
+# ---------------------------------------------------------------- custom_jvp / custom_vjp
+#
+# A local function decorated with ``jax.custom_jvp`` / ``jax.custom_vjp`` with its rules, then called.
+# The rules are exact (they differentiate the undecorated function, ``fn.fun``, with ``jax.jvp`` /
+# ``jax.vjp``), so a program that differentiates the call (a grad region, the grad oracle, the record's
+# grad JAXPR) still has the true derivative; the JAXPR holds ``custom_jvp_call`` / ``custom_vjp_call``.
+# Their operands are floats (an int argument would need float0 tangents in the rules), and their bodies are
+# closed (they read only their parameters): JAX cannot differentiate a custom_vjp function with respect to a
+# value it closes over.
+
+
+def _propose_custom(t: TensorType, ctx: Context) -> ControlProposal | None:
+    if t.dtype not in FLOATS:
+        return None
+    count = ctx.draw.randint(1, 2)
+    types = [t] + [TensorType(ctx.pick_dtype(FLOATS) or t.dtype, ctx.partner_shape(t.shape))
+                   for _ in range(count - 1)]
+    return ControlProposal(tuple(Operand(ty) for ty in types), {"out": t})
+
+
+_JVP_RULE = """@{fn}.defjvp
+def {rule}(primals, tangents):
+    return jax.jvp({fn}.fun, primals, tangents)
+"""
+_VJP_RULES = """def {fwd}({params}):
+    return {fn}({params}), ({params},)
+"""
+_VJP_BWD = """def {bwd}(residuals, cotangent):
+    _, pullback = jax.vjp({fn}.fun, *residuals)
+    return pullback(cotangent)
+"""
+
+
+def _decorated(fn: cst.FunctionDef, decorator: str) -> cst.FunctionDef:
+    return fn.with_changes(decorators=[cst.Decorator(call(decorator).func)])
+
+
+def _define_custom_jvp(defs, names, params):
+    fn = cst.Name(names[0])
+    rule = libcst.helpers.parse_template_statement(_JVP_RULE, fn=fn, rule=cst.Name(f"{names[0]}_jvp"))
+    return [_decorated(defs[0], "jax.custom_jvp"), rule]
+
+
+def _define_custom_vjp(defs, names, params):
+    fn = cst.Name(names[0])
+    arity = len(defs[0].params.params)
+    args = ", ".join(p.name.value for p in defs[0].params.params)
+    fwd = libcst.helpers.parse_template_statement(
+        _VJP_RULES.replace("{params}", args) if arity else _VJP_RULES, fn=fn, fwd=cst.Name(f"{names[0]}_fwd"))
+    bwd = libcst.helpers.parse_template_statement(_VJP_BWD, fn=fn, bwd=cst.Name(f"{names[0]}_bwd"))
+    register = libcst.helpers.parse_template_statement(
+        "{fn}.defvjp({fwd}, {bwd})", fn=fn, fwd=cst.Name(f"{names[0]}_fwd"), bwd=cst.Name(f"{names[0]}_bwd"))
+    return [_decorated(defs[0], "jax.custom_vjp"), fwd, bwd, register]
+
+
+def _custom_call(a, p, names):
+    return cst.Call(func=cst.Name(names[0]), args=[cst.Arg(x) for x in a])
+
+
+def _closed_regions(types, intervals, params):
+    return (RegionSig("fn", tuple(zip(types, intervals, strict=True)), (params["out"],), (None,), "flat",
+                      closed=True),)
+
+
+CUSTOM_JVP = ControlSpec(
+    "custom_jvp", "transforms", _propose_custom, _closed_regions, lambda t, p: (p["out"],),
+    lambda ins, t, p, outs: (outs[0][0],), _wrap_reference, _custom_call, weight=0.7, dtypes=FLOATS,
+    smooth_safe=True, define=_define_custom_jvp,
+)
+CUSTOM_VJP = ControlSpec(
+    "custom_vjp", "transforms", _propose_custom, _closed_regions, lambda t, p: (p["out"],),
+    lambda ins, t, p, outs: (outs[0][0],), _wrap_reference, _custom_call, weight=0.7, dtypes=FLOATS,
+    define=_define_custom_vjp,  # not smooth_safe: jax.jvp (a jvp region) of a custom_vjp function is an error
+)
+
+# ---------------------------------------------------------------- tree_map
+#
+# ``jax.tree_util.tree_map(fn, {"b": x0, "w": x1}, {"b": g0, "w": g1})`` over a dict or tuple of two or three
+# leaves of one type (one body serves every leaf), with one or two trees (an optimizer's ``p - lr * g``).
+
+TREE_KEYS = ("w", "b", "kernel", "bias", "scale", "mu", "nu")
+
+
+def _propose_tree_map(t: TensorType, ctx: Context) -> ControlProposal | None:
+    leaves, trees = ctx.draw.randint(2, 3), ctx.draw.randint(1, 2)
+    if ctx.draw.bernoulli(0.7):
+        pool = list(TREE_KEYS)
+        keys = tuple(sorted(pool.pop(ctx.draw.randint(0, len(pool) - 1)) for _ in range(leaves)))
+    else:
+        keys = ()
+    params = {"leaves": leaves, "trees": trees, "keys": keys, "out": t}
+    return ControlProposal(tuple(Operand(t) for _ in range(leaves * trees)), params, ctx.draw.randint(0, leaves - 1))
+
+
+def _tree_map_regions(types, intervals, params):
+    n = params["leaves"]
+    sig = []
+    for k in range(params["trees"]):
+        hull = intervals[k * n]
+        for r in intervals[k * n + 1 : (k + 1) * n]:
+            hull = hull.hull(r)
+        sig.append((params["out"], hull))
+    return (RegionSig("fn", tuple(sig), (params["out"],), (None,), "flat"),)
+
+
+def _tree_map_reference(args, params, bodies):
+    n = params["leaves"]
+    return tuple(bodies[0](*(args[k * n + i] for k in range(params["trees"])))[0] for i in range(n))
+
+
+def _tree_map_render(a, p, names):
+    n, keys = p["leaves"], p["keys"]
+    trees = []
+    for k in range(p["trees"]):
+        leaves = a[k * n : (k + 1) * n]
+        if keys:
+            trees.append(cst.Dict([cst.DictElement(cst.SimpleString(f'"{key}"'), v)
+                                   for key, v in zip(keys, leaves, strict=True)]))
+        else:
+            trees.append(cst.Tuple([cst.Element(v) for v in leaves]))
+    mapped = call("jax.tree_util.tree_map", cst.Name(names[0]), *trees)
+    return cst.Call(func=cst.Attribute(value=mapped, attr=cst.Name("values"))) if keys else mapped
+
+
+TREE_MAP = ControlSpec(
+    "tree_map", "transforms", _propose_tree_map, _tree_map_regions,
+    lambda t, p: (p["out"],) * p["leaves"], lambda ins, t, p, outs: (outs[0][0],) * p["leaves"],
+    _tree_map_reference, _tree_map_render, weight=0.8, smooth_safe=True,
+)
+
+TRANSFORM_OPS: tuple[ControlSpec, ...] = (GRAD, VALUE_AND_GRAD, JVP, CHECKPOINT, JIT, MAP, VMAP, CUSTOM_JVP,
+                                          CUSTOM_VJP, TREE_MAP)
 
 __all__ = ["SMOOTH_OPS", "TRANSFORM_OPS", "finite_gradient"]

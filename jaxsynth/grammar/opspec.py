@@ -39,6 +39,7 @@ CATEGORIES = (
     "gradient",
     "complex",
     "fft",
+    "random",
 )
 
 

@@ -27,6 +27,11 @@ class DType(enum.Enum):
     bool = "bool"
     complex64 = "c64"
     complex128 = "c128"
+    #: JAX's typed PRNG key (``jax.random.key``, threefry). Never a sampled result type or a config dtype:
+    #: keys are program inputs or built by the PRNG ops (``ops_random.py``). The numpy interpreter (and the
+    #: flat function, ``Program.flat_function``) holds a key array of shape ``s`` as its key data, uint32
+    #: of shape ``s + (2,)``.
+    key = "key<fry>"
 
     # Members are singletons: identity hashing is exact and, unlike Enum's name-based hash, runs in C.
     # (Code must never iterate a set of dtypes to make a decision; iterate a tuple instead.)
@@ -77,14 +82,21 @@ class DType(enum.Enum):
         return "bool_" if self is DType.bool else self.name
 
     @property
+    def is_key(self) -> bool:
+        return self is DType.key
+
+    @property
     def np_dtype(self) -> np.dtype:
+        """The numpy dtype of a value (for a key: of its key data)."""
+        if self is DType.key:
+            return np.dtype(np.uint32)
         if self is DType.bfloat16:
             return np.dtype(ml_dtypes.bfloat16)
         return np.dtype("bool" if self is DType.bool else self.name)
 
     @property
     def bits(self) -> int:
-        return 1 if self is DType.bool else self.np_dtype.itemsize * 8
+        return 1 if self is DType.bool else 64 if self is DType.key else self.np_dtype.itemsize * 8
 
     @property
     def eps(self) -> float:
@@ -191,6 +203,7 @@ _BOUNDS = {
     DType.bool: Interval(0, 1),
     DType.complex64: Interval(-1e6, 1e6),
     DType.complex128: Interval(-1e6, 1e6),
+    DType.key: Interval(0, 2**32 - 1),  # of the key data
 }
 
 Shape = tuple[int, ...]

@@ -7,6 +7,7 @@ types parse fine, but lowering them needs ``jax_enable_x64`` (see ``lower``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -33,11 +34,19 @@ DTYPE_NAMES: dict[str, np.dtype] = {
     "c128": jnp.dtype("complex128"),
 }
 _SHORT_BY_DTYPE: dict[np.dtype, str] = {dt: name for name, dt in DTYPE_NAMES.items()}
-_TYPE_RE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*\[([^\[\]]*)\]\s*$")
+_TYPE_RE = re.compile(r"^\s*([A-Za-z0-9_]+|key<fry>)\s*\[([^\[\]]*)\]\s*$")
+#: JAX's typed PRNG key (threefry), as JAXPR prints it; parsed into a key-typed ShapeDtypeStruct.
+KEY_NAME = "key<fry>"
+
+
+@functools.lru_cache(maxsize=1)
+def key_dtype() -> object:
+    """The dtype of ``jax.random.key`` arrays (traced abstractly, nothing runs)."""
+    return jax.eval_shape(lambda: jax.random.key(0)).dtype
 
 
 def _allowed() -> str:
-    return ", ".join(DTYPE_NAMES)
+    return ", ".join([*DTYPE_NAMES, KEY_NAME])
 
 
 def parse_type(text: str) -> jax.ShapeDtypeStruct:
@@ -55,7 +64,7 @@ def parse_type(text: str) -> jax.ShapeDtypeStruct:
             f"(allowed dtypes: {_allowed()})"
         )
     name, dims = m.group(1), m.group(2).strip()
-    if name not in DTYPE_NAMES:
+    if name not in DTYPE_NAMES and name != KEY_NAME:
         raise ValueError(f"bad type {text!r}: unknown dtype {name!r} (allowed dtypes: {_allowed()})")
     shape: tuple[int, ...] = ()
     if dims:
@@ -66,7 +75,7 @@ def parse_type(text: str) -> jax.ShapeDtypeStruct:
                 "e.g. 'f32[16,4]'"
             )
         shape = tuple(int(p) for p in parts)
-    return jax.ShapeDtypeStruct(shape, DTYPE_NAMES[name])
+    return jax.ShapeDtypeStruct(shape, key_dtype() if name == KEY_NAME else DTYPE_NAMES[name])
 
 
 def _to_dtype(dtype: object) -> np.dtype:

@@ -297,6 +297,8 @@ def _check_arg_types(arg_types: Sequence[Any]) -> tuple[Any, ...]:
     for i, a in enumerate(jax.tree_util.tree_leaves(out)):
         if not isinstance(a, jax.ShapeDtypeStruct):
             raise TypeError(f"arg_types[{i}] must be a jax.ShapeDtypeStruct, got {type(a).__name__}")
+        if jax.dtypes.issubdtype(a.dtype, jax.dtypes.extended):
+            continue  # a typed PRNG key (key<fry>): no 64-bit narrowing applies
         if jax.dtypes.canonicalize_dtype(a.dtype) != a.dtype:
             raise ValueError(
                 f"arg_types[{i}] has 64-bit dtype {a.dtype.name}; enable jax_enable_x64 to lower it "

@@ -27,6 +27,10 @@ def as_compute(value, t: TensorType, round_to_dtype: bool) -> np.ndarray:
     """``value`` in the compute dtype of ``t`` (rounded through ``t``'s dtype first if asked);
     raises ValueError when its shape disagrees with the type rule."""
     array = np.asarray(value)
+    if t.dtype.is_key:  # key data
+        if array.shape != t.shape + (2,):
+            raise ValueError(f"reference produced key data of shape {array.shape}, type rule says {t}")
+        return array.astype(np.uint32)
     if round_to_dtype and t.dtype.is_inexact:
         array = array.astype(t.dtype.np_dtype)
     array = array.astype(compute_dtype(t))
@@ -106,7 +110,10 @@ class _Body:
 
 
 def random_array(t: TensorType, r: Interval, rng: np.random.Generator) -> np.ndarray:
-    """An array of type ``t`` drawn uniformly from ``r`` (bools: fair coin flips; complex: both parts)."""
+    """An array of type ``t`` drawn uniformly from ``r`` (bools: fair coin flips; complex: both parts; keys: random
+    key data)."""
+    if t.dtype.is_key:
+        return rng.integers(0, 2**32, size=t.shape + (2,), dtype=np.uint32)
     if t.dtype.is_bool:
         a = rng.random(t.shape) < 0.5
     elif t.dtype.is_int:

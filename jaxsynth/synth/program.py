@@ -167,12 +167,18 @@ class Program:
 
     def flat_function(self, fn: Callable) -> Callable:
         """``fn`` (the rendered function) as a function of the flat inputs returning the flat outputs
-        (a bare value for a single output, as an unstructured program's function returns)."""
-        if not self.structured:
+        (a bare value for a single output, as an unstructured program's function returns); a PRNG key
+        input is passed as its key data and wrapped into a key here."""
+        keys = [i for i, t in enumerate(self.input_types) if t.dtype.is_key]
+        if not self.structured and not keys:
             return fn
         single = len(self.body.outputs) == 1
 
         def flat(*values: Any) -> Any:
+            if keys:  # key inputs arrive as their key data (uint32[..., 2]), as the interpreter holds them
+                import jax
+
+                values = tuple(jax.random.wrap_key_data(v) if i in keys else v for i, v in enumerate(values))
             outs = self.flatten_outputs(fn(*self.pack_inputs(values)))
             return outs[0] if single else outs
 

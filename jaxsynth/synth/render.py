@@ -163,6 +163,8 @@ class _Renderer:
             name = f"{role}{j}" if node.op == "switch" else f"{role}{number}"
             names.append(name)
             statements.append(self._def(name, region))
+        if spec.define is not None:
+            statements = spec.define(statements, names, node.params)  # type: ignore[arg-type]
         if node.op == "while_loop":
             names.append(f"while_cond{number}")
             statements.append(self._while_cond(names[-1], node.params["trips"]))

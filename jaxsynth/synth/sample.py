@@ -33,6 +33,8 @@ INT_LITERALS = (1, 2, 3, 4, 5, -1, -2, 10, 7, -3)
 FLOAT_RANGES = ((-1.0, 1.0), (0.0, 1.0), (-4.0, 4.0), (0.5, 2.0), (1.0, 10.0), (-10.0, 10.0), (0.1, 1.0), (-2.0, 0.0))
 INT_RANGES = ((-10, 10), (0, 100), (1, 20), (-100, 100), (0, 5), (-3, 3))
 ATTEMPTS = 4
+#: Chance that a key is a program input (a key-typed argument) rather than derived inside.
+KEY_INPUT_PROB = 0.25
 #: Under x64 (``types.x64 = true``) JAX's default integer and float widen to 64 bits. These ops (on
 #: these operands) would then change their result dtype, so x64 configs do not sample them.
 X64_NEVER = frozenset({"argmax", "argmin", "fori_loop"})
@@ -79,9 +81,9 @@ class Draw:
 
 
 class _Scope:
-    __slots__ = ("parent", "nodes", "params", "pool", "nesting", "smooth")
+    __slots__ = ("parent", "nodes", "params", "pool", "nesting", "smooth", "closed", "sealed")
 
-    def __init__(self, parent: _Scope | None, smooth: bool = False) -> None:
+    def __init__(self, parent: _Scope | None, smooth: bool = False, closed: bool = False) -> None:
         self.parent = parent
         self.nodes: list[Node] = []
         self.params: list[int] = []
@@ -89,12 +91,23 @@ class _Scope:
         self.nesting = 0 if parent is None else parent.nesting + 1
         #: A differentiated body (or a body nested in one): only smooth ops (``SMOOTH_OPS``) are sampled.
         self.smooth = smooth or (parent is not None and parent.smooth)
+        #: A body that must not read values of enclosing scopes (``custom_vjp``: a closed-over value cannot
+        #: be differentiated); ``sealed`` when it or an enclosing body is closed (no new program inputs).
+        self.closed = closed
+        self.sealed = closed or (parent is not None and parent.sealed)
 
     def chain(self):
         scope: _Scope | None = self
         while scope is not None:
             yield scope
             scope = scope.parent
+
+    def visible(self):
+        """The scopes whose values this one may read: up to and including the nearest closed one."""
+        scope: _Scope | None = self
+        while scope is not None:
+            yield scope
+            scope = None if scope.closed else scope.parent
 
 
 Table = dict[tuple[DType, int, bool], tuple[tuple[Spec, ...], tuple[float, ...]]]
@@ -280,8 +293,8 @@ class _Builder:
         return node_id
 
     def _input_range(self, dtype: DType, need: Interval | None) -> Interval:
-        if dtype.is_bool:
-            return Interval(0, 1)
+        if dtype.is_bool or dtype.is_key:
+            return dtype.bounds
         bounds = dtype.bounds if need is None else _intersect(dtype.bounds, need)
         menu = FLOAT_RANGES if dtype.is_inexact else INT_RANGES
         lo, hi = self.draw.choice(menu)
@@ -323,6 +336,8 @@ class _Builder:
         body's output computes something rather than returning a value it was given."""
         if t.rank > self.max_rank or (t.shape and (max(t.shape) > self.max_extent or t.size > self.max_elements)):
             return None
+        if t.dtype.is_key:
+            return self._key(budget, depth)
         if kind == "literal" or (kind == "either" and self.draw.bernoulli(self.config.program.literal_prob)):
             node = self.literal(t.dtype, need)
             if node is not None or kind == "literal":
@@ -574,7 +589,7 @@ class _Builder:
         return items[proposal.answer]
 
     def _region(self, sig: RegionSig, budget: int, depth: int) -> Region | None:
-        saved, self.scope = self.scope, _Scope(self.scope, sig.smooth)
+        saved, self.scope = self.scope, _Scope(self.scope, sig.smooth, sig.closed)
         try:
             for ty, interval in sig.params:
                 node = self._add("param", (), (ty,), (interval,))
@@ -605,6 +620,28 @@ class _Builder:
             return Region(sig.role, sig.layout, sig.carries, tuple(scope.params), tuple(scope.nodes), tuple(outputs))
         finally:
             self.scope = saved
+
+    def _key(self, budget: int, depth: int) -> int | None:
+        """A PRNG key: shared from an enclosing scope, a key-typed program input, ``fold_in``/``split`` of
+        another key, or ``jax.random.key(seed)``. Keys are never a program's results."""
+        key = TensorType(DType.key, ())
+        if self.draw.bernoulli(self.config.program.share_prob):
+            shared = self._shared(key, key.dtype.bounds)
+            if shared is not None:
+                return shared
+        if (not self.scope.sealed and len(self.top.params) < self.config.program.max_inputs
+                and self.draw.bernoulli(KEY_INPUT_PROB)):
+            return self._add_input(key, None)
+        derive = [n for n in ("fold_in", "split") if self.config.op_weight(n) > 0]
+        if derive and depth > 1 and budget > 1 and self.draw.bernoulli(0.5):
+            mark = self.next_id
+            node = self._try_op(REGISTRY[self.draw.choice(derive)], key, budget, depth, key.dtype.bounds)
+            if node is not None:
+                return node
+            self._rollback(mark)
+        if self.config.op_weight("random_key") <= 0:
+            return None
+        return self._try_op(REGISTRY["random_key"], key, budget, depth, key.dtype.bounds)
 
     def _depends(self, node: int, params: Sequence[int]) -> bool:
         """Whether ``node`` reads any of ``params`` (through operands and nested bodies)."""
@@ -667,13 +704,13 @@ class _Builder:
         return None
 
     def _shared(self, t: TensorType, bounds: Interval, siblings: tuple[int, ...] = ()) -> int | None:
-        options = [n for s in self.scope.chain() for n in s.pool.get(t, ())
+        options = [n for s in self.scope.visible() for n in s.pool.get(t, ())
                    if n not in siblings and self.index[n].interval.within(bounds)]
         return self.draw.choice(options) if options else None
 
     def _leaf(self, t: TensorType, bounds: Interval, siblings: tuple[int, ...] = ()) -> int | None:
         program = self.config.program
-        params = [n for s in self.scope.chain() for n in s.params
+        params = [n for s in self.scope.visible() for n in s.params
                   if self.index[n].type == t and self.index[n].interval.within(bounds)]
         fresh = [n for n in params if n not in siblings]
         if fresh or self.draw.bernoulli(0.5):
@@ -686,7 +723,7 @@ class _Builder:
             n_inputs >= program.max_inputs or self.draw.bernoulli(0.75)
         ):
             return self.draw.choice(params)
-        if n_inputs < program.max_inputs and t.rank >= self.config.types.min_rank:
+        if n_inputs < program.max_inputs and t.rank >= self.config.types.min_rank and not self.scope.sealed:
             return self._add_input(t, bounds)
         if params:
             return self.draw.choice(params)
@@ -696,7 +733,7 @@ class _Builder:
     def _adapt(self, t: TensorType, bounds: Interval) -> int | None:
         """With no input left to create, derive a value of type ``t`` from an existing one:
         cast its dtype, then reshape, broadcast, or reduce-and-broadcast it to ``t``'s shape."""
-        values = [n for s in self.scope.chain() for n in s.params]
+        values = [n for s in self.scope.visible() for n in s.params]
         if not self.dead.reduce_broadcast:
             values = [n for n in values if self.index[n].type.size == t.size
                       or _broadcasts(self.index[n].type.shape, t.shape)]
