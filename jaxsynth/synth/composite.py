@@ -260,7 +260,8 @@ def _logsumexp(b: Builder, x: int, hint: str) -> int:
 
 def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     """Multi-head self-attention over (batch, seq, d_model): projections, heads split by reshape and
-    transpose, scaled scores, an optional mask (``jnp.where(mask, s, -1e4)``: the grammar caps float magnitudes at 1e6), softmax, output projection."""
+    transpose, scaled scores, an optional mask (``jnp.where(mask, s, -1e4)``: the grammar caps float magnitudes
+    at 1e6), softmax, output projection."""
     if not _float(t) or t.rank != 3:
         raise Fail
     batch, seq, d = t.shape

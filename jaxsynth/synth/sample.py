@@ -133,7 +133,8 @@ class _ConfigTables:
         )
         from jaxsynth.synth.composite import COMPOSITES
 
-        chosen = [(COMPOSITES[name], w) for name, w in sorted(config.composites.items()) if w > 0 and name in COMPOSITES]
+        chosen = [(COMPOSITES[name], w) for name, w in sorted(config.composites.items())
+                  if w > 0 and name in COMPOSITES]
         self.composites = (tuple(c for c, _ in chosen), tuple(itertools.accumulate(w for _, w in chosen)))
         self.classes = tuple((name, DIM_CLASSES[name]) for name, w in sorted(types.dim_classes.items()) if w > 0)
         self.class_cum = tuple(itertools.accumulate(w for _, w in sorted(types.dim_classes.items()) if w > 0))
