@@ -20,6 +20,7 @@ def sizes(name: str, n: int, seed: int) -> list[int]:
     from jaxsynth.corpus.generate import build_function
     from jaxsynth.dataset.stats import jaxpr_equations
     from jaxsynth.grammar import load_config
+    from jaxsynth.lowering.argtypes import parse_type
     from jaxsynth.synth import render, sample
 
     config = load_config(name)
@@ -28,7 +29,7 @@ def sizes(name: str, n: int, seed: int) -> list[int]:
         program = sample(config, seed, index)
         fn = build_function(render(program), program.name)
         with jax.enable_x64(config.types.x64):
-            args = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in program.input_types]
+            args = [parse_type(str(t)) for t in program.input_types]  # key inputs are key-typed
             out.append(jaxpr_equations(str(jax.make_jaxpr(fn)(*program.pack_inputs(args)))))
     return out
 

@@ -283,8 +283,13 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     scores = need(b.op("scale", [_lit(b, t.dtype, round(1 / math.sqrt(dh), 6)), scores], {"literal_args": (0,)},
                        "scores"))
     if b.draw.bernoulli(0.6):
-        mask_shape = (seq, seq) if b.draw.bernoulli(0.5) else (batch,) + (1,) * (heads > 1) + (1, seq)
-        mask = b.param(TensorType(DType.bool, mask_shape), Interval(0, 1), "mask")
+        causal = b.draw.bernoulli(0.5)
+        mask = None
+        if causal and b.config.allows("tri"):  # jnp.tri(seq, dtype=bool): position q sees keys k <= q
+            mask = b.op("tri", [], {"shape": (seq, seq), "k": 0, "dtype": DType.bool}, "causal_mask")
+        if mask is None:  # a padding mask (batch, 1, [1,] seq), or a causal one given as an input
+            mask_shape = (seq, seq) if causal else (batch,) + (1,) * (heads > 1) + (1, seq)
+            mask = b.param(TensorType(DType.bool, mask_shape), Interval(0, 1), "mask")
         scores = need(b.op("where", [mask, scores, _lit(b, t.dtype, -1e4)], {}, "scores"))
     weights = _softmax(b, scores, "attn_weights")
     spec = "bqk,bkd->bqd" if heads == 1 else "bhqk,bhkd->bhqd"
@@ -299,12 +304,18 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
 
 
 def dropout(b: Builder, t: TensorType, budget: int, depth: int) -> int:
-    """``jnp.where(keep, x / keep_prob, 0)`` with the keep mask an input (a PRNG draw needs PRNG ops)."""
+    """``keep = jax.random.bernoulli(rng, keep_prob, x.shape)``; ``jnp.where(keep, x / keep_prob, 0)``, the key
+    a program input; where the config excludes ``bernoulli``, the keep mask is an input instead."""
     if not _float(t) or t.rank < 1:
         raise Fail
     keep_prob = b.draw.choice((0.5, 0.8, 0.9))
     x = _input_of(b, t, budget - 2, depth, "x")
-    keep = b.param(TensorType(DType.bool, t.shape), Interval(0, 1), "keep_mask")
+    keep = None
+    if b.config.allows("bernoulli"):
+        rng = b.param(TensorType(DType.key, ()), DType.key.bounds, "rng")
+        keep = b.op("bernoulli", [rng], {"out": TensorType(DType.bool, t.shape), "p": keep_prob}, "keep")
+    if keep is None:
+        keep = b.param(TensorType(DType.bool, t.shape), Interval(0, 1), "keep_mask")
     scaled = need(b.op("div_scalar", [x, _lit(b, t.dtype, keep_prob)], {"literal_args": (1,)}))
     return need(b.op("where", [keep, scaled, _lit(b, t.dtype, 0.0)], {}, "dropped"))
 
@@ -394,7 +405,12 @@ def cross_entropy(b: Builder, t: TensorType, budget: int, depth: int) -> int:
         raise Fail
     shape = (b.draw.choice(b.dims), b.draw.choice(b.dims))
     logits = _input_of(b, TensorType(t.dtype, shape), budget - 12, depth, "logits")
-    labels = b.param(TensorType(t.dtype, shape), Interval(0.0, 1.0), "labels")
+    labels = None
+    if b.config.allows("one_hot") and b.draw.bernoulli(0.7):  # integer class labels, one-hot encoded
+        ids = b.param(TensorType(DType.int32, shape[:1]), Interval(0, shape[1] - 1), "labels")
+        labels = b.op("one_hot", [ids], {"num_classes": shape[1], "dtype": t.dtype}, "targets")
+    if labels is None:  # soft labels
+        labels = b.param(TensorType(t.dtype, shape), Interval(0.0, 1.0), "labels")
     if b.spelling("log_softmax") == "jax.nn.log_softmax" and "log_softmax" in REGISTRY:
         log_probs = need(b.op("log_softmax", [logits], {"axis": 1}, "log_probs"))
     else:
