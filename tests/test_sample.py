@@ -86,7 +86,7 @@ sys.stdout.write("\\n#----\\n".join(render(sample(config, 3, i)) for i in range(
 _PYTHONPATH = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
 
 
-@pytest.mark.parametrize("name", ["default", "control-flow", "low-precision-ints"])
+@pytest.mark.parametrize("name", builtin_names())
 def test_same_source_in_a_fresh_process(name, tmp_path):
     runs = [
         subprocess.run([sys.executable, "-c", SCRIPT, name], capture_output=True, check=True, cwd=tmp_path,

@@ -2,11 +2,11 @@
 ``lax.bitcast_convert_type`` (same-width pairs), ``lax.population_count``, ``lax.clz``,
 ``lax.shift_right_logical``; and ``lax.stop_gradient``.
 
-On finite-by-construction values ``isfinite`` is always true and ``isnan``/``isinf`` always false,
-but they are still real ops in a JAXPR. A float -> int bitcast yields the IEEE bit pattern (monotone in
-the value for each sign) and takes only sign-definite floats away from zero, since the sign of a zero
-and the flushing of subnormals may differ between XLA and numpy; an int -> float bitcast is only placed where the int's interval holds the
-bit patterns of normal floats of moderate size, so its result is finite, normal and bounded.
+On finite-by-construction values ``isfinite`` is always true and ``isnan``/``isinf`` always false, but they
+are still real ops in a JAXPR. A float -> int bitcast yields the IEEE bit pattern (monotone in the value for
+each sign) and takes only sign-definite floats away from zero, since the sign of a zero and the flushing of
+subnormals may differ between XLA and numpy; an int -> float bitcast is only placed where the int's interval
+holds the bit patterns of normal floats of moderate size, so its result is finite, normal and bounded.
 """
 
 from __future__ import annotations

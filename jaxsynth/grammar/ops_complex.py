@@ -20,8 +20,9 @@ import math
 import libcst as cst
 import numpy as np
 
+from jaxsynth.grammar.ops_elementwise import broadcast_type, propose_elementwise
 from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, binop, call
-from jaxsynth.grammar.types import COMPLEX, DType, Interval, TensorType, broadcast_shapes
+from jaxsynth.grammar.types import COMPLEX, DType, Interval, TensorType
 
 SQRT2 = math.sqrt(2.0)
 #: Float types that have a complex counterpart.
@@ -74,20 +75,6 @@ def _propose_same(t: TensorType, ctx: Context) -> Proposal | None:
 def _conj_range(ins, types, out, params) -> Interval:
     x = ins[0]
     return x.hull(Interval(-x.hi, -x.lo))
-
-
-def _propose_product(t: TensorType, ctx: Context) -> Proposal | None:
-    if t.dtype not in COMPLEX:
-        return None
-    part = t.with_shape(ctx.partner_shape(t.shape))
-    return Proposal((Operand(t), Operand(part)) if ctx.draw.bernoulli(0.5) else (Operand(part), Operand(t)))
-
-
-def _product_type(types, params) -> TensorType:
-    shape = broadcast_shapes(types[0].shape, types[1].shape)
-    if shape is None or types[0].dtype is not types[1].dtype:
-        raise TypeError(f"complex product: {types[0]} and {types[1]} do not broadcast to one type")
-    return types[0].with_shape(shape)
 
 
 def _product_range(ins, types, out, params) -> Interval:
@@ -194,7 +181,8 @@ COMPLEX_OPS = (
     _row("complex_abs", "complex", COMPLEX, _propose_part, _part_type,
          lambda i, t, o, p: Interval(0.0, SQRT2 * i[0].mag), lambda a, p: np.abs(a[0]),
          lambda a, p: call("jnp.abs", a[0])),
-    _row("complex_multiply", "complex", COMPLEX, _propose_product, _product_type, _product_range,
+    _row("complex_multiply", "complex", COMPLEX, propose_elementwise(COMPLEX, allow_literal=False), broadcast_type,
+         _product_range,
          lambda a, p: a[0] * a[1], lambda a, p: binop(a[0], cst.Multiply, a[1])),
 )
 

@@ -23,6 +23,7 @@ import libcst as cst
 import ml_dtypes
 import numpy as np
 
+from jaxsynth.grammar.ops_elementwise import broadcast_type, monotone, positive_need, propose_elementwise
 from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call
 from jaxsynth.grammar.types import FLOATS, DType, Interval, TensorType
 
@@ -114,10 +115,6 @@ def _standardize(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- interval helpers
-
-
-def monotone(f: Callable[[float], float], x: Interval) -> Interval:
-    return Interval.of(f(x.lo), f(x.hi))
 
 
 def valley(f: Callable[[float], float], where: tuple[float, float], floor: float, x: Interval) -> Interval:
@@ -293,28 +290,6 @@ SPECIAL_UNARY = (
 # ---------------------------------------------------------------- binary special functions
 
 
-def _propose_binary(need_second: Interval | None):
-    def propose(t: TensorType, ctx: Context) -> Proposal | None:
-        if t.dtype not in FLOATS:
-            return None
-        full = TensorType(t.dtype, t.shape)
-        part = TensorType(t.dtype, ctx.partner_shape(t.shape))
-        first, second = (full, part) if ctx.draw.bernoulli(0.5) else (part, full)
-        kind = "either" if not second.shape and second is part else "array"
-        return Proposal((Operand(first), Operand(second, need_second, kind)))
-
-    return propose
-
-
-def _broadcast_type(types, params) -> TensorType:
-    from jaxsynth.grammar.types import broadcast_shapes
-
-    shape = broadcast_shapes(*(t.shape for t in types))
-    if shape is None or types[0].dtype is not types[1].dtype:
-        raise TypeError(f"operands {[str(t) for t in types]} do not broadcast to one dtype")
-    return TensorType(types[0].dtype, shape)
-
-
 def _xlogy_range(ins, types, out, params) -> Interval | None:
     x, y = ins
     if y.lo < types[1].dtype.margin:
@@ -338,9 +313,10 @@ def _xlogy_reference(args, p) -> np.ndarray:
 
 
 SPECIAL_BINARY = (
-    OpSpec("xlogy", "special", "special_xlogy", FLOATS, _propose_binary(Interval(0.1, INF)), _broadcast_type,
+    OpSpec("xlogy", "special", "special_xlogy", FLOATS, propose_elementwise(FLOATS, needs=(None, positive_need)),
+           broadcast_type,
            _xlogy_range, _xlogy_reference, lambda a, p: call("jax.scipy.special.xlogy", *a)),
-    OpSpec("logaddexp", "special", "special_logaddexp", FLOATS, _propose_binary(None), _broadcast_type,
+    OpSpec("logaddexp", "special", "special_logaddexp", FLOATS, propose_elementwise(FLOATS), broadcast_type,
            lambda i, t, o, p: Interval(_logaddexp_scalar(i[0].lo, i[1].lo), _logaddexp_scalar(i[0].hi, i[1].hi)),
            lambda a, p: np.logaddexp(a[0], a[1]), lambda a, p: call("jnp.logaddexp", *a),
            error_scale=_logaddexp_error),
