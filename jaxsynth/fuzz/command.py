@@ -44,7 +44,9 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     from jaxsynth.grammar import ConfigError, load_config
 
     try:
-        config = load_config(config_name)
+        from jaxsynth.synth.sample import check_config
+
+        config = check_config(load_config(config_name))  # a config that cannot yield programs: exit 2 now
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
     seconds = None
