@@ -52,6 +52,8 @@ class Builder(Protocol):
     def scan(self, carries: list[int], xs: int, body: Callable[..., tuple[list[int], int] | None], hint: str
              ) -> list[int] | None: ...
     def extra_output(self, node: int) -> None: ...
+    def transform(self, name: str, args: list[int], body: Callable[[list[int]], list[int]], params: dict[str, Any],
+                  hint: str) -> list[int] | None: ...
 
 
 class Fail(Exception):
@@ -472,11 +474,16 @@ def adam(b: Builder, t: TensorType, budget: int, depth: int) -> int:
 
 
 def train_step(b: Builder, t: TensorType, budget: int, depth: int) -> int:
-    """A linear-regression training step with its gradient written out (``jax.value_and_grad`` needs the
-    transformation regions): ``pred = x @ w + b``, ``loss = mean((pred - y)**2)``,
-    ``grad_w = x.T @ (2 * (pred - y) / n)``, ``w = w - lr * grad_w``; returns the loss and the new weights."""
+    """A training step: ``loss, grads = jax.value_and_grad(loss_fn)(w)`` of a regression loss over a small
+    weight matrix (the gradient reference takes one finite difference per element), then
+    ``w - lr * grads``; returns the loss and the new weights. Where the config excludes ``value_and_grad``
+    (or drawn so), the gradient is written out: ``x.T @ (2 * (pred - y) / n)``."""
     if not _float(t) or t.rank != 0:
         raise Fail
+    if t.dtype is DType.float32 and b.draw.bernoulli(0.7):
+        node = _value_and_grad_step(b, t, budget, depth)
+        if node is not None:
+            return node
     n, d, k = b.draw.choice(b.dims), b.draw.choice(b.dims), b.draw.choice(b.dims)
     dtype, lr = t.dtype, b.draw.choice((0.1, 0.01))
     x = _input_of(b, TensorType(dtype, (n, d)), budget - 10, depth, "x", Interval(-4.0, 4.0))
@@ -489,6 +496,27 @@ def train_step(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     scaled = need(b.op("scale", [_lit(b, dtype, round(2.0 / (n * k), 8)), err], {"literal_args": (0,)}, "d_pred"))
     grad_w = _matmul(b, xt, scaled, "grad_w")
     new_w = need(b.op("subtract", [w, need(b.op("scale", [_lit(b, dtype, lr), grad_w], {"literal_args": (0,)}))],
+                      {}, "new_w"))
+    b.extra_output(new_w)
+    return loss
+
+
+def _value_and_grad_step(b: Builder, t: TensorType, budget: int, depth: int) -> int | None:
+    n, d, k = b.draw.choice(b.dims), b.draw.choice((2, 4, 8)), b.draw.choice((1, 2, 4, 8))
+    dtype, lr = t.dtype, b.draw.choice((0.1, 0.01))
+    x = _input_of(b, TensorType(dtype, (n, d)), budget - 10, depth, "x", Interval(-4.0, 4.0))
+    y = b.param(TensorType(dtype, (n, k)), Interval(-1.0, 1.0), "y")
+    w = _kernel(b, "linear", d, k, dtype)
+
+    def loss_fn(params: list[int]) -> list[int]:
+        err = need(b.op("subtract", [_matmul(b, x, params[0], "pred"), y], {}, "err"))
+        return [_reduce(b, "mean", need(b.op("square", [err])), None, False, "loss")]
+
+    outs = b.transform("value_and_grad", [w], loss_fn, {"bound": b.draw.choice((1.0, 10.0))}, "loss,grads")
+    if outs is None:
+        return None
+    loss, grads = outs
+    new_w = need(b.op("subtract", [w, need(b.op("scale", [_lit(b, dtype, lr), grads], {"literal_args": (0,)}))],
                       {}, "new_w"))
     b.extra_output(new_w)
     return loss

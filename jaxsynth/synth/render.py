@@ -169,7 +169,7 @@ class _Renderer:
             names.append(f"while_cond{number}")
             statements.append(self._while_cond(names[-1], node.params["trips"]))
         value = spec.render([self.expr(a) for a in node.args], node.params, names)
-        if returned and node.op != "while_loop":
+        if returned and node.op != "while_loop" and not spec.clipped:  # a clipped output needs its statement
             self.exprs[node.id] = value
             self.sizes[node.id] = MAX_INLINE
             return statements

@@ -462,6 +462,44 @@ class _Builder:
         self._hint(items[-1], hint)
         return items
 
+    def transform(self, name: str, args: list[int], body, params: dict[str, Any], hint: str) -> list[int] | None:
+        """Control op ``name`` (a transformation of ``ops_transform``, flat layout) of ``body(param_ids) ->
+        outputs`` applied to ``args``; a smooth body (differentiated) may use ``SMOOTH_OPS`` only. Returns the
+        op's outputs (``None`` where an op or a range rule refuses); ``hint`` names them, comma-separated."""
+        from jaxsynth.grammar.ops_transform import SMOOTH_OPS
+
+        spec = REGISTRY[name]
+        if not isinstance(spec, ControlSpec) or not self.config.allows(name):
+            return None
+        types = [self.index[a].type for a in args]
+        ins = [self.index[a].interval for a in args]
+        (sig,) = spec.regions(types, ins, params)
+        saved, self.scope = self.scope, _Scope(self.scope)
+        try:
+            self.scope.smooth = sig.smooth
+            ids = [self._add("param", (), (ty,), (x,)) for ty, x in sig.params]
+            self.scope.params.extend(ids)
+            outputs = body(ids)
+            nodes = tuple(self.scope.nodes)
+            if sig.smooth and any(n.is_op and n.op not in SMOOTH_OPS for n in nodes):
+                return None
+            region = Region(sig.role, sig.layout, 0, tuple(ids), nodes, tuple(outputs))
+        finally:
+            self.scope = saved
+        outs = spec.outputs(types, params)
+        raw = spec.ranges(ins, types, params, [[self.index[o].interval for o in outputs]])
+        ranges = tuple(r.widen(o.dtype) for r, o in zip(raw, outs, strict=True))
+        node = self._add(name, args, outs, ranges, params, (region,))
+        hints = hint.split(",")  # one name per output: "loss,grads"
+        if len(outs) == 1:
+            self._hint(node, hints[0])
+            return [node]
+        items = [self._add(ITEM, (node,), (o,), (r,), {"index": i}) for i, (o, r) in enumerate(zip(outs, ranges,
+                                                                                                    strict=True))]
+        for item, name in zip(items, hints, strict=False):
+            self._hint(item, name)
+        return items
+
     def _hint(self, node: int, hint: str) -> None:
         if self.idiomatic:
             self.hints[node] = hint
