@@ -11,9 +11,11 @@ from jaxsynth.synth import render, sample
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_readme_example_is_the_rendered_program():
+def test_readme_examples_are_the_rendered_programs():
     text = README.read_text()
-    match = re.search(r"Program (\d+) of `--config ([\w-]+) --seed (\d+)`.*?```python\n(.*?)```", text, re.S)
-    assert match, "README example block not found"
-    index, name, seed, source = int(match[1]), match[2], int(match[3]), match[4]
-    assert source == render(sample(load_config(name), seed, index))
+    matches = list(re.finditer(r"Program (\d+) of `--config ([\w-]+) --seed (\d+)`.*?```python\n(.*?)```", text,
+                               re.S))
+    assert len(matches) >= 2, "README example blocks not found"
+    for match in matches:
+        index, name, seed, source = int(match[1]), match[2], int(match[3]), match[4]
+        assert source == render(sample(load_config(name), seed, index)), (name, index)

@@ -52,6 +52,8 @@ class Builder(Protocol):
     def scan(self, carries: list[int], xs: int, body: Callable[..., tuple[list[int], int] | None], hint: str
              ) -> list[int] | None: ...
     def extra_output(self, node: int) -> None: ...
+    def transform(self, name: str, args: list[int], body: Callable[[list[int]], list[int]], params: dict[str, Any],
+                  hint: str) -> list[int] | None: ...
 
 
 class Fail(Exception):
@@ -69,12 +71,14 @@ class Composite:
     """One production: ``build(builder, t, budget, depth)`` returns a node of type ``t`` or raises ``Fail``.
 
     ``cost`` is about how many op nodes it adds itself (the rest of the budget goes to its inputs);
-    ``function`` names a function whose result it is (``style.names = "idiomatic"``)."""
+    ``function`` names a function whose result it is (``style.names = "idiomatic"``); ``ranks`` are the
+    result ranks it can build (the sampler picks a function's result type from them)."""
 
     name: str
     build: Callable[[Builder, TensorType, int, int], int]
     cost: int
     function: str
+    ranks: tuple[int, ...] = (1, 2, 3)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -157,7 +161,9 @@ def _input_of(b: Builder, t: TensorType, budget: int, depth: int, hint: str, nee
 
 
 def _eps(dtype: DType) -> float:
-    return max(1e-3, dtype.margin)
+    """A norm's or Adam's epsilon: twice the dtype's domain margin (rsqrt and division keep that far from 0;
+    rounding of the rest must not eat the gap), so 2e-3 in float32 rather than the usual 1e-5."""
+    return 2 * dtype.margin
 
 
 # ------------------------------------------------------------------------------------------------ layers
@@ -211,7 +217,7 @@ def layer_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     x = _input_of(b, t, budget - 9, depth, "x")
     mean = _reduce(b, "mean", x, -1, True, "mean")
     centered = need(b.op("subtract", [x, mean], {}, "centered"))
-    var = _reduce(b, "mean", need(b.op("square", [centered])), -1, True, "var")
+    var = _reduce(b, "mean", need(b.op("square", [centered])), -1, True, "var", refine=Interval(0.0, INF))
     inv = need(b.op("rsqrt", [need(b.op("offset", [var, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
     y = need(b.op("multiply", [centered, inv], {}, "normed", refine=_norm_bound(n)))
     scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
@@ -226,7 +232,7 @@ def rms_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     n = t.shape[-1]
     prefix = b.counter('rms_norm')
     x = _input_of(b, t, budget - 6, depth, "x")
-    ms = _reduce(b, "mean", need(b.op("square", [x])), -1, True, "mean_square")
+    ms = _reduce(b, "mean", need(b.op("square", [x])), -1, True, "mean_square", refine=Interval(0.0, INF))
     inv = need(b.op("rsqrt", [need(b.op("offset", [ms, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
     y = need(b.op("multiply", [x, inv], {}, "normed", refine=_norm_bound(n)))
     scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
@@ -256,7 +262,8 @@ def _logsumexp(b: Builder, x: int, hint: str) -> int:
 
 def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     """Multi-head self-attention over (batch, seq, d_model): projections, heads split by reshape and
-    transpose, scaled scores, an optional mask (``jnp.where(mask, s, -1e9)``), softmax, output projection."""
+    transpose, scaled scores, an optional mask (``jnp.where(mask, s, -1e4)``: the grammar caps float magnitudes
+    at 1e6), softmax, output projection."""
     if not _float(t) or t.rank != 3:
         raise Fail
     batch, seq, d = t.shape
@@ -278,9 +285,14 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     scores = need(b.op("scale", [_lit(b, t.dtype, round(1 / math.sqrt(dh), 6)), scores], {"literal_args": (0,)},
                        "scores"))
     if b.draw.bernoulli(0.6):
-        mask_shape = (seq, seq) if b.draw.bernoulli(0.5) else (batch,) + (1,) * (heads > 1) + (1, seq)
-        mask = b.param(TensorType(DType.bool, mask_shape), Interval(0, 1), "mask")
-        scores = need(b.op("where", [mask, scores, _lit(b, t.dtype, -1e9)], {}, "scores"))
+        causal = b.draw.bernoulli(0.5)
+        mask = None
+        if causal and b.config.allows("tri"):  # jnp.tri(seq, dtype=bool): position q sees keys k <= q
+            mask = b.op("tri", [], {"shape": (seq, seq), "k": 0, "dtype": DType.bool}, "causal_mask")
+        if mask is None:  # a padding mask (batch, 1, [1,] seq), or a causal one given as an input
+            mask_shape = (seq, seq) if causal else (batch,) + (1,) * (heads > 1) + (1, seq)
+            mask = b.param(TensorType(DType.bool, mask_shape), Interval(0, 1), "mask")
+        scores = need(b.op("where", [mask, scores, _lit(b, t.dtype, -1e4)], {}, "scores"))
     weights = _softmax(b, scores, "attn_weights")
     spec = "bqk,bkd->bqd" if heads == 1 else "bhqk,bhkd->bhqd"
     out = need(b.op("einsum", [weights, v], {"spec": spec, "k": seq}, "attn_out"))
@@ -294,12 +306,18 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
 
 
 def dropout(b: Builder, t: TensorType, budget: int, depth: int) -> int:
-    """``jnp.where(keep, x / keep_prob, 0)`` with the keep mask an input (a PRNG draw needs PRNG ops)."""
+    """``keep = jax.random.bernoulli(rng, keep_prob, x.shape)``; ``jnp.where(keep, x / keep_prob, 0)``, the key
+    a program input; where the config excludes ``bernoulli``, the keep mask is an input instead."""
     if not _float(t) or t.rank < 1:
         raise Fail
     keep_prob = b.draw.choice((0.5, 0.8, 0.9))
     x = _input_of(b, t, budget - 2, depth, "x")
-    keep = b.param(TensorType(DType.bool, t.shape), Interval(0, 1), "keep_mask")
+    keep = None
+    if b.config.allows("bernoulli"):
+        rng = b.param(TensorType(DType.key, ()), DType.key.bounds, "rng")
+        keep = b.op("bernoulli", [rng], {"out": TensorType(DType.bool, t.shape), "p": keep_prob}, "keep")
+    if keep is None:
+        keep = b.param(TensorType(DType.bool, t.shape), Interval(0, 1), "keep_mask")
     scaled = need(b.op("div_scalar", [x, _lit(b, t.dtype, keep_prob)], {"literal_args": (1,)}))
     return need(b.op("where", [keep, scaled, _lit(b, t.dtype, 0.0)], {}, "dropped"))
 
@@ -389,7 +407,12 @@ def cross_entropy(b: Builder, t: TensorType, budget: int, depth: int) -> int:
         raise Fail
     shape = (b.draw.choice(b.dims), b.draw.choice(b.dims))
     logits = _input_of(b, TensorType(t.dtype, shape), budget - 12, depth, "logits")
-    labels = b.param(TensorType(t.dtype, shape), Interval(0.0, 1.0), "labels")
+    labels = None
+    if b.config.allows("one_hot") and b.draw.bernoulli(0.7):  # integer class labels, one-hot encoded
+        ids = b.param(TensorType(DType.int32, shape[:1]), Interval(0, shape[1] - 1), "labels")
+        labels = b.op("one_hot", [ids], {"num_classes": shape[1], "dtype": t.dtype}, "targets")
+    if labels is None:  # soft labels
+        labels = b.param(TensorType(t.dtype, shape), Interval(0.0, 1.0), "labels")
     if b.spelling("log_softmax") == "jax.nn.log_softmax" and "log_softmax" in REGISTRY:
         log_probs = need(b.op("log_softmax", [logits], {"axis": 1}, "log_probs"))
     else:
@@ -431,15 +454,17 @@ def adam(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     nu = b.param(t, Interval(0.0, 100.0), "nu")
     dtype = t.dtype
 
-    def ema(decay: float, old: int, new: int, hint: str) -> int:
-        kept = need(b.op("scale", [_lit(b, dtype, decay), old], {"literal_args": (0,)}))
-        fresh = need(b.op("scale", [_lit(b, dtype, round(1 - decay, 6)), new], {"literal_args": (0,)}))
-        return need(b.op("add", [kept, fresh], {}, hint))
+    def ema(decay: float, old: int, new: int, hint: str, refine: Interval | None = None) -> int:
+        kept = need(b.op("scale", [_lit(b, dtype, decay), old], {"literal_args": (0,)}, refine=refine))
+        fresh = need(b.op("scale", [_lit(b, dtype, round(1 - decay, 6)), new], {"literal_args": (0,)}, refine=refine))
+        return need(b.op("add", [kept, fresh], {}, hint, refine))
 
+    nonnegative = Interval(0.0, INF)  # products and sums of nonnegative values (rounding keeps the sign)
     m = ema(b1, mu, grads, "new_mu")
-    v = ema(b2, nu, need(b.op("square", [grads])), "new_nu")
+    v = ema(b2, nu, need(b.op("square", [grads], refine=nonnegative)), "new_nu", nonnegative)
     m_hat = need(b.op("div_scalar", [m, _lit(b, dtype, round(1 - b1**step, 6))], {"literal_args": (1,)}, "mu_hat"))
-    v_hat = need(b.op("div_scalar", [v, _lit(b, dtype, round(1 - b2**step, 6))], {"literal_args": (1,)}, "nu_hat"))
+    v_hat = need(b.op("div_scalar", [v, _lit(b, dtype, round(1 - b2**step, 6))], {"literal_args": (1,)}, "nu_hat",
+                      nonnegative))
     denom = need(b.op("offset", [need(b.op("sqrt", [v_hat])), _lit(b, dtype, eps)], {"literal_args": (1,)}))
     update = need(b.op("divide", [m_hat, denom], {}, "updates"))
     b.extra_output(m)
@@ -449,11 +474,16 @@ def adam(b: Builder, t: TensorType, budget: int, depth: int) -> int:
 
 
 def train_step(b: Builder, t: TensorType, budget: int, depth: int) -> int:
-    """A linear-regression training step with its gradient written out (``jax.value_and_grad`` needs the
-    transformation regions): ``pred = x @ w + b``, ``loss = mean((pred - y)**2)``,
-    ``grad_w = x.T @ (2 * (pred - y) / n)``, ``w = w - lr * grad_w``; returns the loss and the new weights."""
+    """A training step: ``loss, grads = jax.value_and_grad(loss_fn)(w)`` of a regression loss over a small
+    weight matrix (the gradient reference takes one finite difference per element), then
+    ``w - lr * grads``; returns the loss and the new weights. Where the config excludes ``value_and_grad``
+    (or drawn so), the gradient is written out: ``x.T @ (2 * (pred - y) / n)``."""
     if not _float(t) or t.rank != 0:
         raise Fail
+    if t.dtype is DType.float32 and b.draw.bernoulli(0.7):
+        node = _value_and_grad_step(b, t, budget, depth)
+        if node is not None:
+            return node
     n, d, k = b.draw.choice(b.dims), b.draw.choice(b.dims), b.draw.choice(b.dims)
     dtype, lr = t.dtype, b.draw.choice((0.1, 0.01))
     x = _input_of(b, TensorType(dtype, (n, d)), budget - 10, depth, "x", Interval(-4.0, 4.0))
@@ -471,6 +501,27 @@ def train_step(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     return loss
 
 
+def _value_and_grad_step(b: Builder, t: TensorType, budget: int, depth: int) -> int | None:
+    n, d, k = b.draw.choice(b.dims), b.draw.choice((2, 4, 8)), b.draw.choice((1, 2, 4, 8))
+    dtype, lr = t.dtype, b.draw.choice((0.1, 0.01))
+    x = _input_of(b, TensorType(dtype, (n, d)), budget - 10, depth, "x", Interval(-4.0, 4.0))
+    y = b.param(TensorType(dtype, (n, k)), Interval(-1.0, 1.0), "y")
+    w = _kernel(b, "linear", d, k, dtype)
+
+    def loss_fn(params: list[int]) -> list[int]:
+        err = need(b.op("subtract", [_matmul(b, x, params[0], "pred"), y], {}, "err"))
+        return [_reduce(b, "mean", need(b.op("square", [err])), None, False, "loss")]
+
+    outs = b.transform("value_and_grad", [w], loss_fn, {"bound": b.draw.choice((1.0, 10.0))}, "loss,grads")
+    if outs is None:
+        return None
+    loss, grads = outs
+    new_w = need(b.op("subtract", [w, need(b.op("scale", [_lit(b, dtype, lr), grads], {"literal_args": (0,)}))],
+                      {}, "new_w"))
+    b.extra_output(new_w)
+    return loss
+
+
 COMPOSITES: dict[str, Composite] = {
     c.name: c
     for c in (
@@ -478,16 +529,16 @@ COMPOSITES: dict[str, Composite] = {
         Composite("mlp", mlp, 7, "mlp_block"),
         Composite("layer_norm", layer_norm, 9, "layer_norm"),
         Composite("rms_norm", rms_norm, 6, "rms_norm"),
-        Composite("attention", attention, 20, "attention_block"),
+        Composite("attention", attention, 20, "attention_block", (3,)),
         Composite("dropout", dropout, 2, "dropout"),
-        Composite("rnn", _recurrent("rnn"), 8, "rnn_forward"),
-        Composite("gru", _recurrent("gru"), 20, "gru_forward"),
-        Composite("lstm", _recurrent("lstm"), 24, "lstm_forward"),
-        Composite("mse_loss", mse_loss, 3, "mse_loss"),
-        Composite("cross_entropy", cross_entropy, 12, "cross_entropy_loss"),
+        Composite("rnn", _recurrent("rnn"), 8, "rnn_forward", (2,)),
+        Composite("gru", _recurrent("gru"), 20, "gru_forward", (2,)),
+        Composite("lstm", _recurrent("lstm"), 24, "lstm_forward", (2,)),
+        Composite("mse_loss", mse_loss, 3, "mse_loss", (0,)),
+        Composite("cross_entropy", cross_entropy, 12, "cross_entropy_loss", (0,)),
         Composite("sgd_momentum", sgd_momentum, 4, "sgd_momentum_update"),
         Composite("adam", adam, 14, "adam_update"),
-        Composite("train_step", train_step, 12, "train_step"),
+        Composite("train_step", train_step, 12, "train_step", (0,)),
     )
 }
 

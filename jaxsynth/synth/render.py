@@ -171,7 +171,7 @@ class _Renderer:
             names.append(f"while_cond{number}")
             statements.append(self._while_cond(names[-1], node.params["trips"]))
         value = spec.render([self.expr(a) for a in node.args], node.params, names)
-        if returned and node.op != "while_loop":
+        if returned and node.op != "while_loop" and not spec.clipped:  # a clipped output needs its statement
             self.exprs[node.id] = value
             self.sizes[node.id] = MAX_INLINE
             return statements
@@ -236,8 +236,9 @@ class _Renderer:
             prologue.append(_assign(_bare_tuple([cst.Name(self.names[i]) for i in ids]), cst.Name(packed)))  # type: ignore[arg-type]
             return cst.Param(cst.Name(packed))
 
-        if layout == "flat":  # a branch that ignores an operand the others read names it _aN
-            signature = [bind("a", p) if self.uses[p] else bind("_a", p) for p in params]
+        if layout == "flat":  # a cond/switch branch that ignores an operand the others read names it _aN
+            branch = region.role in ("true", "false") or region.role.startswith("branch")
+            signature = [bind("_a", p) if branch and not self.uses[p] else bind("a", p) for p in params]
         elif layout == "index_carry":
             index = bind("i", params[0]) if self.uses[params[0]] else cst.Param(cst.Name("_"))
             signature = [index, bind_tuple("carry", params[1:])]

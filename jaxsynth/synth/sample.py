@@ -133,7 +133,8 @@ class _ConfigTables:
         )
         from jaxsynth.synth.composite import COMPOSITES
 
-        chosen = [(COMPOSITES[name], w) for name, w in sorted(config.composites.items()) if w > 0 and name in COMPOSITES]
+        chosen = [(COMPOSITES[name], w) for name, w in sorted(config.composites.items())
+                  if w > 0 and name in COMPOSITES]
         self.composites = (tuple(c for c, _ in chosen), tuple(itertools.accumulate(w for _, w in chosen)))
         self.classes = tuple((name, DIM_CLASSES[name]) for name, w in sorted(types.dim_classes.items()) if w > 0)
         self.class_cum = tuple(itertools.accumulate(w for _, w in sorted(types.dim_classes.items()) if w > 0))
@@ -397,6 +398,10 @@ class _Builder:
 
     def param(self, t: TensorType, interval: Interval, hint: str) -> int:
         """A new function input of type ``t`` ranging over ``interval`` (a weight, a mask, optimizer state)."""
+        if t.size > self.max_elements:
+            from jaxsynth.synth.composite import Fail
+
+            raise Fail
         node = self._add_input(t, None, interval)
         self._hint(node, hint)
         return node
@@ -404,6 +409,8 @@ class _Builder:
     def op(self, name: str, args: list[int], params: dict[str, Any] | None = None, hint: str | None = None,
            refine: Interval | None = None) -> int | None:
         node = self._apply(name, args, dict(params or {}), refine)
+        if node is not None and self.index[node].type.size > self.max_elements:
+            return None  # left for the composite's rollback
         if node is not None and hint:
             self._hint(node, hint)
         return node
@@ -453,6 +460,44 @@ class _Builder:
         items = [self._add(ITEM, (node,), (o,), (r,), {"index": i}) for i, (o, r) in enumerate(zip(outs, ranges,
                                                                                                       strict=True))]
         self._hint(items[-1], hint)
+        return items
+
+    def transform(self, name: str, args: list[int], body, params: dict[str, Any], hint: str) -> list[int] | None:
+        """Control op ``name`` (a transformation of ``ops_transform``, flat layout) of ``body(param_ids) ->
+        outputs`` applied to ``args``; a smooth body (differentiated) may use ``SMOOTH_OPS`` only. Returns the
+        op's outputs (``None`` where an op or a range rule refuses); ``hint`` names them, comma-separated."""
+        from jaxsynth.grammar.ops_transform import SMOOTH_OPS
+
+        spec = REGISTRY[name]
+        if not isinstance(spec, ControlSpec) or not self.config.allows(name):
+            return None
+        types = [self.index[a].type for a in args]
+        ins = [self.index[a].interval for a in args]
+        (sig,) = spec.regions(types, ins, params)
+        saved, self.scope = self.scope, _Scope(self.scope)
+        try:
+            self.scope.smooth = sig.smooth
+            ids = [self._add("param", (), (ty,), (x,)) for ty, x in sig.params]
+            self.scope.params.extend(ids)
+            outputs = body(ids)
+            nodes = tuple(self.scope.nodes)
+            if sig.smooth and any(n.is_op and n.op not in SMOOTH_OPS for n in nodes):
+                return None
+            region = Region(sig.role, sig.layout, 0, tuple(ids), nodes, tuple(outputs))
+        finally:
+            self.scope = saved
+        outs = spec.outputs(types, params)
+        raw = spec.ranges(ins, types, params, [[self.index[o].interval for o in outputs]])
+        ranges = tuple(r.widen(o.dtype) for r, o in zip(raw, outs, strict=True))
+        node = self._add(name, args, outs, ranges, params, (region,))
+        hints = hint.split(",")  # one name per output: "loss,grads"
+        if len(outs) == 1:
+            self._hint(node, hints[0])
+            return [node]
+        items = [self._add(ITEM, (node,), (o,), (r,), {"index": i}) for i, (o, r) in enumerate(zip(outs, ranges,
+                                                                                                    strict=True))]
+        for item, name in zip(items, hints, strict=False):
+            self._hint(item, name)
         return items
 
     def _hint(self, node: int, hint: str) -> None:
@@ -562,6 +607,9 @@ class _Builder:
         if spec.name in ("cond", "switch") and not self.dead.unused_params:
             args, regions = _drop_unused_operands(args, regions, len(args) - len(sigs[0].params), self.index)
             types, ins = [self.index[a].type for a in args], [self.index[a].interval for a in args]
+        elif sigs and sigs[0].layout == "flat" and not self.dead.unused_params:  # transformations: every argument
+            if any(p not in _reachable(r.outputs, self.index) for r in regions for p in r.params):
+                return None
         outs = spec.outputs(types, params)
         if outs[proposal.answer] != t:
             return None
@@ -792,9 +840,11 @@ class _Builder:
             return None
         out = spec.type_rule(types, params)
         result = spec.range_rule([self.index[a].interval for a in args], types, out, params)
-        if result is not None and refine is not None:
-            result = _intersect(result, refine)
-        if result is None or not (result := result.widen(out.dtype)).within(out.dtype.bounds):
+        if result is not None:
+            result = result.widen(out.dtype)
+            if refine is not None:  # a bound of the computed (rounded) value: applied after widening
+                result = _intersect(result, refine)
+        if result is None or not result.within(out.dtype.bounds):
             return None
         return self._add(name, args, (out,), (result,), params)
 
@@ -811,6 +861,25 @@ class _Builder:
         if not interval.within(bounds):  # a complex fill's imaginary part is 0
             return None
         return self._add("full", (), (t,), (interval,), {"value": value})
+
+    def composite_output(self, budget: int, depth: int) -> int | None:
+        """With composites configured, a function result built by one: the composite is drawn first, then a
+        result type it can build (a float dtype of the palette, one of its ranks). ``None``: no composites,
+        or none of a few tries succeeded."""
+        comps, cum = self.composites
+        floats = frozenset(d for d in self.dtype_list if d.is_float)
+        for _ in range(ATTEMPTS if comps and floats else 0):
+            comp = self.draw.weighted(comps, cum)
+            dtype = self.pick_dtype(floats)
+            rank = self.draw.choice([r for r in comp.ranks if self.config.types.min_rank <= r <= self.max_rank]
+                                    or [comp.ranks[0]])
+            shape = tuple(self.pick_dim() for _ in range(rank))
+            if math.prod(shape) > self.max_elements:
+                continue
+            node = self._try_composite(comp, TensorType(dtype, shape), budget, depth, dtype.bounds)
+            if node is not None:
+                return node
+        return None
 
     def random_type(self) -> TensorType:
         """A result type some allowed op can produce (from this program's palette where possible)."""
@@ -968,7 +1037,7 @@ def _sample_once(config: GrammarConfig, draw: Draw) -> Program:
     target = draw.randint(bounds.min_nodes, bounds.max_nodes)
     outputs: list[int] = []
     for share in builder._split(target, n_outputs):
-        node = None
+        node = builder.composite_output(max(share, 1), bounds.max_depth)
         while node is None:
             node = builder.gen(builder.random_type(), max(share, 1), bounds.max_depth)
         outputs.append(node)

@@ -4,6 +4,7 @@ import jax.lax as lax
 
 
 def f(x0, x1, x2):
-    v0 = jnp.flip(x0 / jnp.exp(jnp.cos(x0)) / x1, axis=1)
-    v1 = jnp.tanh(jnp.clip(-jnp.cos(x2), 0.0, 6.0))
-    return jnp.min(v0, axis=1, keepdims=True), jnp.exp(v1)
+    v0 = jnp.square(jnp.sign(jnp.squeeze((x0 - x1) / x2, axis=0)))
+    v1 = jnp.expm1(jnp.clip(v0, 0.0, 1.0))
+    v2 = jnp.ceil(jax.nn.sigmoid(jnp.maximum(x2, jax.scipy.special.erf(x2))))
+    return v1, v2

@@ -1,0 +1,290 @@
+"""Program shape (issue 11) and weight-0 semantics (issue 10): the ``models`` config and its composites,
+realistic sizes, idiomatic names and spellings, no dead code unless a config asks, and configs that
+cannot yield programs rejected before work starts."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import jax
+import msgspec
+import numpy as np
+import pytest
+
+from jaxsynth.cli import run
+from jaxsynth.corpus.generate import build_function, make_record
+from jaxsynth.corpus.record import iter_records
+from jaxsynth.dataset.deadcode import DEAD_CONSTRUCTS, dead_constructs
+from jaxsynth.dataset.stats import StatsAccumulator, jaxpr_equations
+from jaxsynth.grammar import CATEGORIES, ConfigError, GrammarConfig, builtin_names, load_config, parse_config
+from jaxsynth.grammar.config import DIM_CLASSES
+from jaxsynth.lowering.argtypes import parse_type
+from jaxsynth.synth import evaluate, random_inputs, render, sample
+from jaxsynth.synth.composite import COMPOSITES
+from jaxsynth.synth.sample import check_config
+
+REPO = Path(__file__).resolve().parent.parent
+FAST = {"xla_backend_optimization_level": 0}
+
+
+def _ops(program) -> Counter[str]:
+    return Counter(n.op for n in program.op_nodes())
+
+
+@pytest.fixture(scope="module")
+def models():
+    config = load_config("models")
+    return config, [sample(config, 0, i) for i in range(40)]
+
+
+# ---------------------------------------------------------------- a weight of 0 means never
+
+
+def _with(base: str, extra: str) -> GrammarConfig:
+    return parse_config((REPO / "corpora" / f"{base}.toml").read_text() + extra)
+
+
+def test_weight_zero_ops_are_never_emitted_not_even_by_adapters():
+    excluded = {"reshape", "broadcast_to", "clip", "sum", "mean", "max", "min", "prod", "any", "all", "argmax",
+                "argmin", "cumsum", "cumprod", "abs", "astype"}
+    plain = load_config("control-flow")
+    seen = Counter(op for i in range(80) for op in _ops(sample(plain, 0, i)))
+    assert seen.keys() & excluded >= {"clip", "broadcast_to", "reshape"}, "the unrestricted config must show them"
+    config = parse_config(
+        (REPO / "corpora" / "control-flow.toml").read_text().replace("shape = 0.5", "shape = 0.0")
+        .replace("reductions = 1.0", "reductions = 0.0").replace("cast = 0.3", "cast = 0.0")
+        + "\n[weights.ops]\nclip = 0.0\nabs = 0.0\n"
+    )
+    programs = [sample(config, 0, i) for i in range(80)]
+    found = Counter(op for p in programs for op in _ops(p))
+    assert not (found.keys() & excluded), found.keys() & excluded
+    assert sum(found.values()) > 80 and ({"scan", "fori_loop", "while_loop"} & found.keys()), found
+
+
+def test_infeasible_config_exits_2_with_one_line_before_work(tmp_path, capsys):
+    text = "[types]\ndtypes = { bool = 1.0 }\n[weights.categories]\n" + "".join(
+        f"{c} = {1 if c == 'unary' else 0}\n" for c in CATEGORIES)  # unary ops are float-only
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="no op with weight > 0 applies to dtypes bool"):
+        check_config(parse_config(text))
+    out = tmp_path / "c.jsonl"
+    status = run(["generate", "--config", str(path), "-n", "3", "-o", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+def test_min_nodes_out_of_reach_is_a_config_error():
+    config = parse_config("[program]\nmin_nodes = 40\nmax_nodes = 60\nmax_depth = 1\n")
+    with pytest.raises(ConfigError, match="program.min_nodes"):
+        check_config(config)
+    check_config(load_config("default"))  # and a usable config passes
+
+
+# ---------------------------------------------------------------- dead code
+
+
+@pytest.mark.parametrize("name", [n if n != "models" else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in builtin_names()])
+def test_no_dead_construct_in_builtin_configs(name):
+    config = load_config(name)
+    count = 100 if name == "models" else 40
+    found = Counter()
+    for i in range(count):
+        found.update(dead_constructs(render(sample(config, 3, i))).keys())
+    rates = {k: found[k] / count for k in DEAD_CONSTRUCTS}
+    assert all(r < 0.01 for r in rates.values()), rates
+
+
+@pytest.mark.slow
+def test_dead_code_switches_bring_constructs_back():
+    config = _with("control-flow", "\n[dead_code]\nzero_trip_loops = true\nsingle_use_temporaries = true\n"
+                                   "unused_params = true\nidentical_select = true\n")
+    found = Counter()
+    for i in range(150):
+        found.update(dead_constructs(render(sample(config, 0, i))).keys())
+    assert found["zero_trip_loops"] > 0 and found["single_use_temporaries"] > 0 and found["unused_params"] > 0, found
+
+
+def test_dead_code_detector_finds_each_construct_and_nothing_in_clean_code():
+    dead = '''
+def f(x0, x1):
+    def loop_body0(i0, c0):
+        return c0 * 2.0
+    def while_body0(state0):
+        k0, c1, c2 = state0
+        return k0 + 1, c1, c1
+    def while_cond0(state1):
+        return state1[0] < 0
+    v0 = lax.fori_loop(0, 0, loop_body0, x0)
+    v1 = jnp.mean(x1)
+    v2 = jnp.where(x0 > 0, x1 + 1, x1 + 1) + jnp.broadcast_to(v1, (3,)) + jnp.broadcast_to(x1.max(), (3,))
+    v3 = v2 * v0
+    return v3
+'''
+    assert dead_constructs(dead) == Counter(zero_trip_loops=2, unused_params=2, identical_select=1,
+                                            reduce_broadcast=2, single_use_temporaries=1)
+    clean = '''
+def f(x0, x1):
+    def loop_body0(_, c0):
+        return c0 * x1
+    v0 = lax.fori_loop(0, 3, loop_body0, x0)
+    v1 = jnp.broadcast_to(jnp.mean(x1, axis=0), (3, 4))
+    v2 = v0 + 1
+    return jnp.where(x0 > 0, v0, v1), v2
+'''
+    assert dead_constructs(clean) == Counter()
+
+
+@pytest.mark.slow
+def test_stats_report_dead_code_rates_and_jaxpr_equations():
+    config = _with("control-flow", "\n[dead_code]\nzero_trip_loops = true\nsingle_use_temporaries = true\n")
+    acc = StatsAccumulator()
+    for i in range(12):
+        acc.add(make_record(config, 0, i, ("jaxpr",)))
+    stats = acc.finish()
+    rates = stats.to_json()["dead_code_rates"]
+    assert set(rates) == set(DEAD_CONSTRUCTS) and rates["single_use_temporaries"] > 0, rates
+    eqs = stats.distributions["jaxpr_equations"].values
+    assert len(eqs) == 12 and all(e > 0 for e in eqs)
+    assert jaxpr_equations("{ lambda ; a:f32[]. let b:f32[] = sin a; c:f32[] = cos b in (c,) }") == 1
+    assert jaxpr_equations("{ lambda ; a:f32[]. let\n    b:f32[] = sin a\n    c:f32[] = cos b\n  in (c,) }") == 2
+
+
+# ---------------------------------------------------------------- models: composites, sizes, names, spellings
+
+
+@pytest.mark.slow
+def test_models_programs_use_every_composite_and_read_like_model_code(models):
+    config, programs = models
+    sources = [render(p) for p in programs]
+    functions = Counter(p.name for p in programs)
+    composite_functions = {c.function for c in COMPOSITES.values()}
+    assert len(composite_functions & functions.keys()) >= 10, functions
+    joined = "\n".join(sources)
+    for fragment in ('params["dense_', '"kernel"]', "lax.scan(", "jnp.clip(", "rsqrt(", "params[\"attention_", "loss",
+                     "new_params", "new_velocity", "jax.random.bernoulli(", "jax.nn.one_hot("):
+        assert fragment in joined, fragment
+    assert not any(p.name == "f" for p in programs)
+
+
+@pytest.mark.slow
+def test_models_reach_realistic_jaxpr_sizes(models):
+    config, programs = models
+    sizes = []
+    for program in programs[:40]:
+        fn = build_function(render(program), program.name)
+        args = [parse_type(str(t)) for t in program.input_types]  # key inputs are key-typed
+        sizes.append(jaxpr_equations(str(jax.make_jaxpr(fn)(*program.pack_inputs(args)))))
+    assert statistics.median(sizes) >= 30, sorted(sizes)
+    assert max(sizes) > 100, sorted(sizes)
+
+
+@pytest.mark.slow
+def test_shape_classes_give_medium_and_large_dims(models):
+    _, programs = models
+    dims = Counter(d for p in programs for t in p.input_types for d in t.shape)
+    lo, hi = DIM_CLASSES["medium"]
+    assert sum(v for d, v in dims.items() if lo <= d <= hi) > sum(v for d, v in dims.items() if d <= 8)
+    assert any(d >= DIM_CLASSES["large"][0] for d in dims), sorted(dims)
+    config = load_config("models")
+    assert all(t.size <= config.types.max_elements for p in programs for t in p.input_types)
+
+
+@pytest.mark.slow
+def test_models_programs_are_finite_and_agree_with_the_reference(models):
+    config, programs = models
+    checked = 0
+    for program in programs[:12]:
+        if max(t.size for t in program.input_types) > 200_000:
+            continue
+        fn = build_function(render(program), program.name)
+        inputs = random_inputs(program, np.random.default_rng(0))
+        compiled = jax.jit(program.flat_function(fn)).lower(*inputs).compile(FAST)
+        outputs = compiled(*inputs)
+        outputs = outputs if isinstance(outputs, tuple | list) else (outputs,)
+        reference = evaluate(program, inputs)
+        for out, ref, t, r in zip(outputs, reference, program.output_types, [program.node(o).interval
+                                                                          for o in program.body.outputs],
+                                  strict=True):
+            out = np.asarray(out, dtype=np.float64)
+            assert np.all(np.isfinite(out)) and out.shape == t.shape
+            assert np.all((out >= r.lo - 1e-3 * (1 + abs(r.lo))) & (out <= r.hi + 1e-3 * (1 + abs(r.hi))))
+            tol = 5e-2 if t.dtype.name == "bfloat16" else 2e-3
+            np.testing.assert_allclose(out, np.asarray(ref, dtype=np.float64), rtol=tol, atol=tol)
+        checked += 1
+    assert checked >= 6
+
+
+def test_generic_names_stay_available():
+    config = load_config("models")
+    generic = msgspec.structs.replace(config, style=msgspec.structs.replace(config.style, names="generic"))
+    program = sample(generic, 0, 1)
+    source = render(program)
+    assert program.name == "f" and not program.names and "def f(x0" in source and "params[" not in source
+    idiomatic = render(sample(config, 0, 1))
+    assert idiomatic != source and 'params["' in idiomatic
+
+
+@pytest.mark.slow
+def test_spellings_vary_by_seed(models):
+    _, programs = models
+    joined = "\n".join(render(p) for p in programs)
+    for spelling in (" @ params[", "jnp.matmul(", "jnp.dot(", "k,kn->", "jax.nn.relu(", "jnp.maximum("):
+        assert spelling in joined, spelling
+
+
+def test_spellings_can_be_pinned():
+    pinned = _with("models", '\n[style.spellings]\nmatmul = "jnp.dot"\nrelu = "jnp.maximum"\n')
+    joined = "\n".join(render(sample(pinned, 0, i)) for i in range(6))
+    assert "jnp.dot(" in joined and "k,kn->" not in joined and "jnp.maximum(" in joined
+    with pytest.raises(ConfigError, match="style.spellings.matmul"):
+        _with("models", '\n[style.spellings]\nmatmul = "tensordot"\n')
+    with pytest.raises(ConfigError, match="composites.conv9"):
+        check_config(parse_config((REPO / "corpora" / "models.toml").read_text().replace(
+            "[composites]\n", "[composites]\nconv9 = 1.0\n")))
+
+
+# ---------------------------------------------------------------- determinism, resume and replay for models
+
+SCRIPT = """
+import sys
+from jaxsynth.grammar import load_config
+from jaxsynth.synth import render, sample
+config = load_config("models")
+sys.stdout.write("\\n#----\\n".join(render(sample(config, 5, i)) for i in range(8)))
+"""
+
+
+@pytest.mark.slow
+def test_models_programs_are_the_same_in_a_fresh_process(tmp_path):
+    import os
+
+    env = {"PYTHONHASHSEED": "7", "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, check=True, cwd=tmp_path, env=env)
+    config = load_config("models")
+    assert out.stdout.decode() == "\n#----\n".join(render(sample(config, 5, i)) for i in range(8))
+
+
+@pytest.mark.slow
+def test_models_resume_and_replay(tmp_path, capsys):
+    args = ["generate", "--config", "models", "-n", "4", "--seed", "2", "--emit", "jaxpr", "--workers", "1",
+            "--no-progress"]
+    full, part = tmp_path / "full.jsonl", tmp_path / "part.jsonl"
+    assert run([*args, "-o", str(full)]) == 0
+    lines = full.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 4
+    part.write_bytes(b"".join(lines[:2]) + lines[2][:40])  # interrupted mid-record
+    assert run([*args, "-o", str(part), "--resume"]) == 0
+    assert part.read_bytes() == full.read_bytes()
+    capsys.readouterr()
+    assert run(["replay", str(full), "--index", "3"]) == 0
+    assert capsys.readouterr().out == "record 3: identical\n"
+    records = list(iter_records(full))
+    assert all(json.loads(r.signature_tree)[0] for r in records if r.signature_tree)
