@@ -231,3 +231,40 @@ def test_cli_exit_status_db_and_rerun(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "jaxsynth", "fuzz", "--rerun", str(tmp_path)], capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: --rerun")
+
+
+# ---------------------------------------------------------------- swarm testing
+
+
+def test_swarm_subgrammars_are_deterministic_restrictions() -> None:
+    import math
+
+    from jaxsynth.fuzz.swarm import program_for, swarm_config
+
+    config = load_config("default")
+    shapes, dtypes_seen = set(), set()
+    for index in range(40):
+        sub, description = swarm_config(config, 5, index)
+        again, same = swarm_config(config, 5, index)
+        assert description == same and sub.digest == again.digest
+        assert set(description["dtypes"]) <= set(config.types.dtypes)
+        assert "fallback" in description or all(
+            sub.weights.categories.get(c, 1.0) == 0 for c in ("elementwise", "unary", "reductions", "linalg")
+            if c not in description["categories"])
+        shapes.add(description["shape"])
+        dtypes_seen.add(tuple(description["dtypes"]))
+        program, _ = program_for(config, 5, index, True)
+        assert render(program) == render(program_for(config, 5, index, True)[0])
+        assert {t.dtype.name for n in program.inputs for t in n.types} <= set(description["dtypes"]) | {"bool", "int32"}
+        if description["shape"] == "large":
+            assert max(math.prod(t.shape) for n in program.walk() for t in n.types) <= 2 * 1024 * 1024
+    assert len(shapes) >= 3 and len(dtypes_seen) >= 10
+    assert render(program_for(config, 5, 3, False)[0]) == render(sample(config, 5, 3))
+
+
+def test_swarm_draws_the_large_shape_class_at_a_low_rate() -> None:
+    from jaxsynth.fuzz.swarm import LARGE_RATE, swarm_config
+
+    config = load_config("elementwise")
+    large = sum(swarm_config(config, 0, i)[1]["shape"] == "large" for i in range(2000))
+    assert 0.3 * LARGE_RATE * 2000 <= large <= 2.5 * LARGE_RATE * 2000

@@ -37,9 +37,10 @@ from jaxsynth.fuzz.findings import (
 from jaxsynth.fuzz.isolate import Outcome, Worker, WorkerStartError
 from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, Verdict
 from jaxsynth.fuzz.reduce import Reduced, Subject, op_count, reduce
+from jaxsynth.fuzz.swarm import program_for
 from jaxsynth.fuzz.worker import Task
 from jaxsynth.grammar import GrammarConfig
-from jaxsynth.synth import random_inputs, sample
+from jaxsynth.synth import random_inputs
 from jaxsynth.synth.program import Program
 
 __all__ = ["Settings", "inputs_for", "parse_budget", "run_campaign", "run_repro"]
@@ -66,6 +67,7 @@ class Settings:
     verify: bool = True  #: run each written repro.py standalone and record its exit status
     progress: bool = False
     env: dict[str, str] | None = None  #: worker environment (default: this process's)
+    swarm: bool = False  #: sample each program from its own random sub-grammar (jaxsynth.fuzz.swarm)
     db: Path | None = None  #: persistent findings database: ``new_buckets`` lists the buckets it did not hold
     log: Callable[[str], None] = field(default=lambda message: None)
 
@@ -84,6 +86,7 @@ class RawFinding:
     inputs: list[np.ndarray]
     verdict: Verdict | None = None
     outcome: Outcome | None = None
+    swarm: dict[str, Any] | None = None
 
 
 @dataclass
@@ -98,6 +101,7 @@ class _State:
     closest: dict[str, tuple[float, int]] = field(default_factory=dict)  #: max error/tolerance of a pass
     raw: list[RawFinding] = field(default_factory=list)
     internal_messages: list[str] = field(default_factory=list)
+    shape_classes: Counter = field(default_factory=Counter)  #: swarm shape class -> programs
     fatal: BaseException | None = None  #: a worker that cannot start stops the campaign
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -121,10 +125,13 @@ def _note_raw(state: _State, raw: RawFinding) -> None:
         f.write(json.dumps(line) + "\n")
 
 
-def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome) -> None:
+def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome,
+            swarm: dict[str, Any] | None = None) -> None:
     oracles = state.settings.oracles
     with state.lock:
         state.tested += 1
+        if swarm is not None:
+            state.shape_classes[swarm["shape"]] += 1
         if outcome.kind == "internal":
             state.internal += 1
             if len(state.internal_messages) < 20:
@@ -134,7 +141,7 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
             state.crashed_programs += 1
             state.counts[outcome.oracle or "?"][outcome.kind] += 1
             _note_raw(state, RawFinding(index, outcome.oracle or oracles[0], outcome.kind, program, inputs,
-                                        outcome=outcome))
+                                        outcome=outcome, swarm=swarm))
             return
         assert outcome.result is not None
         for name, verdict in outcome.result.verdicts.items():
@@ -158,7 +165,7 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
                 c["known_limitation"] += 1
             else:
                 c["failed" if verdict.kind == "wrong" else "errors"] += 1
-                _note_raw(state, RawFinding(index, name, verdict.kind, program, inputs, verdict=verdict))
+                _note_raw(state, RawFinding(index, name, verdict.kind, program, inputs, verdict=verdict, swarm=swarm))
 
 
 def _take_index(state: _State, deadline: float | None) -> int | None:
@@ -181,7 +188,7 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
         index = _take_index(state, deadline)
         if index is None:
             return
-        program = sample(settings.config, settings.seed, index)
+        program, swarm = program_for(settings.config, settings.seed, index, settings.swarm)
         inputs = inputs_for(program, settings.seed, index)
         task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index))
         try:
@@ -191,7 +198,7 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
                 state.stop = True
                 state.fatal = exc
             return
-        _record(state, index, program, inputs, outcome)
+        _record(state, index, program, inputs, outcome, swarm)
         if bar is not None:
             bar.update(1)
 
@@ -358,6 +365,7 @@ class _Reducer:
             folder=f"findings/{folder_name}",
             original_detail=_evidence_text(raw.verdict if raw.verdict is not None else raw.outcome),
             normalized_error=normalize_error(detail) if raw.kind == "error" else None,
+            swarm=raw.swarm,
         )
         from jaxsynth.synth import render
 
@@ -424,6 +432,8 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "hangs": sum(1 for r in state.raw if r.kind == "hang"),
         "skipped_discontinuous": skipped,
         "internal_errors": state.internal,
+        "swarm": settings.swarm,
+        "swarm_shape_classes": dict(sorted(state.shape_classes.items())),
         "internal_messages": state.internal_messages,
         "buckets": sorted(buckets.values(), key=lambda b: (-b["count"], b["signature"])),
         "finding_folders": [f.folder for f in findings],

@@ -67,6 +67,7 @@ class Finding(msgspec.Struct, kw_only=True):
     folder: str = ""
     original_detail: str = ""  #: what the unreduced program showed (``detail`` is the reduced program's)
     normalized_error: str | None = None  #: the error both must share (kind ``error``): see normalize_error
+    swarm: dict[str, Any] | None = None  #: the swarm sub-grammar the program was sampled from (jaxsynth.fuzz.swarm)
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")

@@ -51,8 +51,8 @@ class TypeBounds(_Base, frozen=True):
     )
     min_rank: Annotated[int, msgspec.Meta(ge=0, le=3)] = 0
     max_rank: Annotated[int, msgspec.Meta(ge=0, le=3)] = 3
-    min_dim: Annotated[int, msgspec.Meta(ge=1, le=128)] = 1
-    max_dim: Annotated[int, msgspec.Meta(ge=1, le=128)] = 8
+    min_dim: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
+    max_dim: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 8  # large shapes: fuzz swarm testing
     x64: bool = False
 
 
