@@ -38,11 +38,14 @@ __all__ = ["fuzz"]
               help="Persistent findings database (JSON): record every bucket, report and fail only on new ones.")
 @click.option("--swarm/--no-swarm", default=True, show_default=True,
               help="Sample each program from a random subset of the config's ops, dtypes and shape classes.")
+@click.option("--special", is_flag=True,
+              help="Special-values mode: inputs with NaN, ±Inf, -0.0, subnormals and integer extremes, only ops "
+                   "with defined special-value semantics (on for configs with types.special_values).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when the campaign has findings.")
 @click.option("--rerun", default=None, metavar="FINDING_DIR",
               help="Recheck one finding folder on the installed JAX (runs its repro.py) instead of a campaign.")
 def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out: str, oracles: str,
-         workers: int, swarm: bool, db: str | None, exit_zero: bool, rerun: str | None) -> int:
+         workers: int, swarm: bool, special: bool, db: str | None, exit_zero: bool, rerun: str | None) -> int:
     """Fuzz XLA and JAX with typed random programs: differential oracles, crash and hang isolation,
     typed reduction and triage. Writes OUT/summary.json and OUT/findings/<index>-<oracle>-<kind>/ with a
     standalone repro.py (exits 1 while the bug is present) per finding."""
@@ -94,6 +97,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         workers=workers,
         db=db_path,
         swarm=swarm,
+        special=special,
         progress=sys.stderr.isatty(),
         log=lambda message: click.echo(message, err=True),
     )

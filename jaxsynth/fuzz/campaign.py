@@ -37,6 +37,7 @@ from jaxsynth.fuzz.findings import (
 from jaxsynth.fuzz.isolate import Outcome, Worker, WorkerStartError
 from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, Verdict
 from jaxsynth.fuzz.reduce import Reduced, Subject, op_count, reduce
+from jaxsynth.fuzz.special import special_config, special_inputs
 from jaxsynth.fuzz.swarm import program_for
 from jaxsynth.fuzz.worker import Task
 from jaxsynth.grammar import GrammarConfig
@@ -67,14 +68,19 @@ class Settings:
     verify: bool = True  #: run each written repro.py standalone and record its exit status
     progress: bool = False
     env: dict[str, str] | None = None  #: worker environment (default: this process's)
+    special: bool = False  #: special-values mode (jaxsynth.fuzz.special); on when the config asks for it
     swarm: bool = False  #: sample each program from its own random sub-grammar (jaxsynth.fuzz.swarm)
     db: Path | None = None  #: persistent findings database: ``new_buckets`` lists the buckets it did not hold
     log: Callable[[str], None] = field(default=lambda message: None)
 
 
-def inputs_for(program: Program, seed: int, index: int) -> list[np.ndarray]:
-    """The concrete inputs of program ``index``: drawn from its declared ranges, seeded by (seed, index)."""
-    return random_inputs(program, np.random.default_rng([seed, index, 0xF022]))
+def inputs_for(program: Program, seed: int, index: int, special: bool = False) -> list[np.ndarray]:
+    """The concrete inputs of program ``index``: drawn from its declared ranges, seeded by (seed, index);
+    in special-values mode, a quarter of their elements then made special (jaxsynth.fuzz.special)."""
+    inputs = random_inputs(program, np.random.default_rng([seed, index, 0xF022]))
+    if special:
+        inputs = special_inputs(program, inputs, np.random.default_rng([seed, index, 0x5BEC]))
+    return inputs
 
 
 @dataclass
@@ -189,8 +195,9 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
         if index is None:
             return
         program, swarm = program_for(settings.config, settings.seed, index, settings.swarm)
-        inputs = inputs_for(program, settings.seed, index)
-        task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index))
+        inputs = inputs_for(program, settings.seed, index, settings.special)
+        task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index),
+                    special=settings.special)
         try:
             outcome = worker.run(task, settings.timeout)
         except WorkerStartError as exc:
@@ -227,8 +234,8 @@ class _Reducer:
     def task(self, subject: Subject, raw: RawFinding, **kwargs: Any) -> Task:
         if raw.oracle == "passes":
             kwargs.setdefault("passes_off", self.passes_of(raw))
-        return Task(subject.program, subject.input_list(), (raw.oracle,), seed=_oracle_seed(self.settings.seed,
-                                                                                            raw.index), **kwargs)
+        return Task(subject.program, subject.input_list(), (raw.oracle,),
+                    seed=_oracle_seed(self.settings.seed, raw.index), special=self.settings.special, **kwargs)
 
     @staticmethod
     def passes_of(raw: RawFinding) -> tuple[str, ...]:
@@ -267,6 +274,9 @@ class _Reducer:
                 latest["evidence"] = evidence
             return evidence is not None
 
+        if settings.special and do_reduce:  # candidates must stay inside their intervals: special values never do
+            do_reduce = False
+            note = note or "not reduced: the reducer keeps every value inside its interval, special values are not"
         hint = [raw.verdict.output] if raw.verdict is not None and raw.verdict.output is not None else []
         worst = raw.verdict.index if raw.verdict is not None else None
         if do_reduce:
@@ -433,6 +443,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "skipped_discontinuous": skipped,
         "internal_errors": state.internal,
         "swarm": settings.swarm,
+        "special_values": settings.special,
         "swarm_shape_classes": dict(sorted(state.shape_classes.items())),
         "internal_messages": state.internal_messages,
         "buckets": sorted(buckets.values(), key=lambda b: (-b["count"], b["signature"])),
@@ -458,6 +469,10 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
 def run_campaign(settings: Settings) -> dict[str, Any]:
     """Run a campaign and write ``summary.json`` and the finding folders under ``settings.out``."""
     settings.out.mkdir(parents=True, exist_ok=True)
+    if settings.config.types.special_values:
+        settings.special = True
+    if settings.special:
+        settings.config = special_config(settings.config)
     start = time.monotonic()
     state = _State(settings)
     workers = [Worker(env=settings.env) for _ in range(settings.workers)]

@@ -137,8 +137,11 @@ class Case:
         disabled: Sequence[str] = (),
         passes_off: Sequence[str] | None = None,
         stage: Callable[[str, str, dict[str, Any] | None], None] | None = None,
+        special: bool = False,
     ) -> None:
         self.program = program
+        self.special = special  #: inputs hold special values (jaxsynth.fuzz.special): IEEE-class comparisons
+        self.flushed: tuple[np.ndarray, ...] = ()  #: special mode: the reference with subnormals flushed
         self.inputs = [np.asarray(x) for x in inputs]
         self.seed = seed
         self.disabled = tuple(disabled)
@@ -214,10 +217,24 @@ class Case:
 
     @functools.cached_property
     def analysis(self) -> tolerance.Analysis:
+        if self.special:  # the reference op by op in each node's dtype; no interval analysis outside the ranges
+            from jaxsynth.fuzz.special import references
+
+            try:
+                ieee, flushed = references(self.program, self.inputs)
+            except Exception as exc:
+                raise InternalError(f"special-values reference: {_first_line(exc)}") from exc
+            self.flushed = flushed
+            return tolerance.Analysis(ieee, tuple(np.zeros(o.shape) for o in ieee), frozenset(), frozenset(), {})
         return self.analyse()
 
     def tolerances(self, analysis: tolerance.Analysis, factor: float = 1.0, safety: float = tolerance.SAFETY
                    ) -> list[np.ndarray]:
+        if self.special:
+            from jaxsynth.fuzz.special import tolerance_for
+
+            return [factor * tolerance_for(t.dtype, self.depth, e)
+                    for t, e in zip(self.program.output_types, analysis.outputs, strict=True)]
         return [
             tolerance.tolerance(t, self.depth, e, s * factor, safety)
             for t, e, s in zip(self.program.output_types, analysis.outputs, analysis.spread, strict=True)
@@ -237,8 +254,13 @@ def _compare_all(
     worst: tuple[int, tolerance.Comparison] | None = None
     failing = []
     closest = 0.0
+    if case.special:
+        from jaxsynth.fuzz.special import compare_special
+
+        # against the reference: IEEE or flushed subnormals; between two XLA runs: each other
+        flushed = case.flushed if expected is case.analysis.outputs else expected
     for k, (g, e, t) in enumerate(zip(got, expected, tols, strict=True)):
-        c = tolerance.compare(g, e, t)
+        c = compare_special(g, [e, flushed[k]], t) if case.special else tolerance.compare(g, e, t)
         closest = max(closest, c.ratio)
         if not c.ok:
             failing.append(k)
@@ -731,10 +753,16 @@ def parse_oracles(spec: str | Sequence[str] | None) -> tuple[str, ...]:
 
 def run_oracles(case: Case, names: Sequence[str]) -> dict[str, Verdict]:
     """Run the named oracles that apply to the case's program (JAX errors become ``error`` verdicts)."""
+    from jaxsynth.fuzz.special import SPECIAL_ORACLES
+
     verdicts: dict[str, Verdict] = {}
     for name in names:
         oracle = ORACLES[name]
         if not oracle.applies(case.program):
+            continue
+        if case.special and name not in SPECIAL_ORACLES:
+            verdicts[name] = Verdict(True, detail="special-value inputs: not judged by this oracle", skipped=True,
+                                     kind="unsupported")
             continue
         case.oracle = name
         case.plan = {}

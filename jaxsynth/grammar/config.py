@@ -54,6 +54,9 @@ class TypeBounds(_Base, frozen=True):
     min_dim: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
     max_dim: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 8  # large shapes: fuzz swarm testing
     x64: bool = False
+    #: fuzzing only: inputs include NaN, ±Inf, -0.0, subnormals and integer extremes (integer arithmetic
+    #: wraps), and only ops with defined special-value semantics are sampled (``jaxsynth.fuzz.special``)
+    special_values: bool = False
 
 
 class Weights(_Base, frozen=True):
