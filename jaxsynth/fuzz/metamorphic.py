@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxsynth.fuzz.oracles import ORACLES, Case, Oracle, Verdict, _compare_all, _np, build_function
+from jaxsynth.fuzz.oracles import ORACLES, Case, Oracle, Verdict, _compare_all, _np, build_function, vmapped_outputs
 from jaxsynth.grammar.types import DType, Interval, TensorType
 from jaxsynth.synth import render
 from jaxsynth.synth.program import Node, Program
@@ -106,7 +106,8 @@ class JitVmapOracle(Oracle):
         axes = tuple(b.axes)
         case.stage("plan", {"batched": b.batched, "in_axes": b.axes})
         args = [jax.device_put(x) for x in b.batched]
-        outer = case.call(case.compile(jax.vmap(case.fn, in_axes=axes), args), args)
+        outer = vmapped_outputs(case, b)
+        case.stage("vmap(jit)")
         inner = case.call(jax.vmap(jax.jit(case.fn), in_axes=axes), args)
         variant = ("def variant(args):\n"
                    f"    return outputs(jax.vmap(jax.jit(f), in_axes={axes!r})(*BATCHED))\n"

@@ -73,6 +73,11 @@ DEFAULT_PASSES: tuple[str, ...] = (
 
 LOW_PRECISION = frozenset({DType.float16, DType.bfloat16, DType.int8, DType.uint8})
 
+#: Oracles of one case share what they can: batches with their per-example outputs and reference
+#: analyses (vmap, jitvmap, shard_map) and compiled variants (vmap's executable is jitvmap's jit(vmap(f))).
+#: False recomputes everything per oracle (``bench/bench_fuzz.py --before``); results are the same.
+SHARE = True
+
 
 class InternalError(Exception):
     """A failure of jaxsynth itself (reference interpreter, rendering): never a finding."""
@@ -151,6 +156,7 @@ class Case:
         self.plan: dict[str, Any] = {}  #: what the running oracle generated (for a crash's repro)
         self.n_outputs = len(program.body.outputs)
         self._batches: dict[int, Batch] = {}
+        self._shared: dict[Any, Any] = {}
         try:
             self.source = render(program)
             self.depth = program_depth(program)
@@ -205,9 +211,15 @@ class Case:
 
     def batch(self, size: int) -> Batch:
         """The shared batch of ``size`` examples (see :class:`Batch`)."""
-        if size not in self._batches:
+        if size not in self._batches or not SHARE:
             self._batches[size] = Batch(self, size)
         return self._batches[size]
+
+    def shared(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()`` once per case and ``key`` (a compiled variant and its outputs, say) when sharing is on."""
+        if key not in self._shared or not SHARE:
+            self._shared[key] = make()
+        return self._shared[key]
 
     def analyse(self, inputs: Sequence[np.ndarray] | None = None, **kwargs: Any) -> tolerance.Analysis:
         try:
@@ -380,15 +392,24 @@ class VmapOracle(Oracle):
         return len(program.body.params) > 0
 
     def check(self, case: Case) -> Verdict:
-        import jax
 
         b = case.batch(self.BATCH)
         case.stage("plan", {"batched": b.batched, "in_axes": b.axes})
-        device_batched = [jax.device_put(x) for x in b.batched]
-        executable = case.compile(jax.vmap(case.fn, in_axes=tuple(b.axes)), device_batched)
-        got = case.call(executable, device_batched)
+        got = vmapped_outputs(case, b)
         return _compare_all(case, got, b.expected(case), b.tolerances(case), b.analyses(case),
                             "vmap vs per-example jit", {"batched": b.batched, "in_axes": b.axes})
+
+
+def vmapped_outputs(case: Case, b: Batch) -> tuple[np.ndarray, ...]:
+    """Outputs of ``jit(vmap(f))`` on the batch ``b`` (compiled once per case: vmap and jitvmap share it)."""
+    import jax
+
+    def run() -> tuple[np.ndarray, ...]:
+        device_batched = [jax.device_put(x) for x in b.batched]
+        executable = case.compile(jax.vmap(case.fn, in_axes=tuple(b.axes)), device_batched)
+        return case.call(executable, device_batched)
+
+    return case.shared(("jit(vmap)", b.size, id(b)), run)
 
 
 class Batch:
