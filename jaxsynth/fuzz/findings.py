@@ -178,7 +178,7 @@ def check(name, got, expected, tol):
         return False
     with np.errstate(all="ignore"):
         err = np.abs(got - expected)
-        bad = ~(err <= tol) & ~(np.isnan(got) & np.isnan(expected)) & ~(got == expected)  # inf == inf
+        bad = ~(err <= tol) & ~(np.isnan(got) & np.isnan(expected)) & ~(np.isinf(got) & (got == expected))
     if not bad.any():
         print(f"{name}: OK (max |difference| {err.max() if err.size else 0.0:.3g})")
         return True
