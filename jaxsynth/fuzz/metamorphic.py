@@ -42,6 +42,17 @@ def unsupported(why: str) -> Verdict:
     return Verdict(True, detail=why, skipped=True, kind="unsupported")
 
 
+def _ours(what: str, run: Callable[[], Any]) -> Any:
+    """Run a variant that jaxsynth built (after the original compiled and ran): if it raises, the variant
+    is the suspect, so the failure is an internal error, never a finding."""
+    from jaxsynth.fuzz.oracles import InternalError, _first_line
+
+    try:
+        return run()
+    except Exception as exc:
+        raise InternalError(f"{what} failed: {_first_line(exc)}") from exc
+
+
 def _outputs(result: Any, n: int) -> tuple[np.ndarray, ...]:
     if n == 1 and not isinstance(result, tuple | list):
         return (_np(result),)
@@ -283,7 +294,7 @@ class UnrollOracle(Oracle):
         case.stage("plan", {"unroll": unroll, "remat": remat})
         got = case.jit_out
         args = case.device_inputs
-        other = case.call(case.compile(fn, args), args)
+        other = _ours("the unrolled variant", lambda: case.call(case.compile(fn, args), args))
         variant = ("def variant(args):\n"
                    "    real = lax\n"
                    "    class Lax:\n"
@@ -450,10 +461,10 @@ class RewriteOracle(Oracle):
             return unsupported("no identity applies to this program")
         source = render(rewritten)
         case.stage("plan", {"edits": edits, "source": source})
-        fn = build_function(source, rewritten.name)
         got = case.jit_out
         args = case.device_inputs
-        other = case.call(case.compile(fn, args), args)
+        other = _ours("the rewritten program", lambda: case.call(case.compile(build_function(source, rewritten.name),
+                                                                                args), args))
         variant = ("REWRITTEN = " + repr(source) + "\n"
                    "def variant(args):\n"
                    "    namespace = {}\n"
