@@ -6,7 +6,7 @@ import pytest
 
 from jaxsynth.grammar import ConfigError, builtin_names, load_config, parse_config
 
-BUILTINS = ["control-flow", "default", "elementwise", "low-precision-ints", "reductions-linalg"]
+BUILTINS = ["control-flow", "default", "elementwise", "fuzz-special", "low-precision-ints", "reductions-linalg"]
 
 
 def test_builtins_ship_and_load():
