@@ -334,3 +334,24 @@ def test_special_mode_oracles_judge_clean_programs() -> None:
             assert not verdicts[name].failed and not verdicts[name].skipped, (name, verdicts[name].detail)
             judged += 1
     assert judged == 12
+
+
+def test_a_failing_variant_built_by_jaxsynth_is_internal_not_a_finding(monkeypatch) -> None:
+    from jaxsynth.fuzz import metamorphic
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    def broken(source: str, name: str):
+        raise TypeError("our rewrite produced an ill-typed program")
+
+    monkeypatch.setattr(metamorphic, "build_function", broken)
+    config = load_config("elementwise")
+    for index in range(10):
+        program = sample(config, 0, index)
+        verdict = run_oracles(Case(program, inputs_for(program, 0, index), seed=index), ["rewrite"])["rewrite"]
+        if verdict.kind == "unsupported":
+            continue
+        assert verdict.skipped and not verdict.failed and verdict.kind == "internal"
+        assert "rewritten program failed: TypeError" in verdict.detail
+        return
+    pytest.fail("no program had a rewrite")
