@@ -87,14 +87,16 @@ def variant(args):
         case.stage("export")
         shapes = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in case.device_inputs]
         exported = export.export(jax.jit(case.fn))(*shapes)
+        serialize = getattr(exported, "serialize", None) or (lambda: export.serialize(exported))  # jax < 0.4.30
         try:
-            blob = exported.serialize()
+            blob = serialize()
         except ImportError as exc:  # serialization needs the optional flatbuffers package
             return unsupported(f"jax.export cannot serialize here: {exc}")
         case.stage("deserialize")
         restored = export.deserialize(blob)
+        call = getattr(restored, "call", None) or export.call_exported(restored)  # jax < 0.4.30
         case.stage("run")
-        other = _outputs(restored.call(*case.device_inputs), case.n_outputs)
+        other = _outputs(call(*case.device_inputs), case.n_outputs)
         return _compare_all(case, other, got, case.tolerances(case.analysis), [case.analysis],
                             "exported round trip vs jit", {"variant": self.VARIANT})
 
