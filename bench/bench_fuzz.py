@@ -2,6 +2,11 @@
 
     python bench/bench_fuzz.py -n 200                    # per-oracle seconds/program, in one process
     python bench/bench_fuzz.py -n 500 --campaign -w 2    # a real campaign (isolated workers)
+    python bench/bench_fuzz.py -n 200 --before-after     # the same programs, every oracle, sharing off vs on
+
+``--before`` turns off what the oracles of one program share (``jaxsynth.fuzz.oracles.SHARE``: batches,
+per-example outputs and analyses, the jit(vmap) executable), so each oracle recomputes them;
+``--before-after`` runs both, each in a fresh process (cold caches alike), and prints the ratio.
 
 The per-oracle figures are cumulative in program order: an oracle that runs after ``reference`` reuses
 its compiled executable and reference analysis (as in a worker), so ``reference`` carries those costs.
@@ -20,12 +25,19 @@ from collections import Counter
 from pathlib import Path
 
 
-def per_oracle(config_name: str, n: int, seed: int) -> dict:
+def per_oracle(config_name: str, n: int, seed: int, before: bool = False) -> dict:
+    import os
+
+    from jaxsynth.fuzz.metamorphic import DEVICES
     from jaxsynth.lowering import configure_jax_for_workers
 
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={DEVICES}"
     configure_jax_for_workers(1)
+    from jaxsynth.fuzz import oracles
     from jaxsynth.fuzz.campaign import inputs_for
     from jaxsynth.fuzz.oracles import ORACLES, Case, run_oracles
+
+    oracles.SHARE = not before
     from jaxsynth.grammar import load_config
     from jaxsynth.synth import sample
 
@@ -45,7 +57,7 @@ def per_oracle(config_name: str, n: int, seed: int) -> dict:
             applied[name] += 1
     total = time.perf_counter() - start
     return {
-        "mode": "in-process",
+        "mode": "in-process, before (sharing off)" if before else "in-process",
         "config": config_name,
         "programs": n,
         "programs_per_second": round(n / total, 3),
@@ -66,6 +78,18 @@ def campaign(config_name: str, n: int, seed: int, workers: int) -> dict:
     return {"mode": "campaign", "config": config_name, "workers": workers, **{k: summary[k] for k in keys}}
 
 
+def before_after(config_name: str, n: int, seed: int) -> dict:
+    import subprocess
+
+    results = {}
+    for label, extra in (("before", ["--before"]), ("after", [])):
+        done = subprocess.run([sys.executable, __file__, "-n", str(n), "--config", config_name, "--seed", str(seed),
+                               *extra], capture_output=True, text=True, check=True)
+        results[label] = json.loads(done.stdout)
+    ratio = results["after"]["programs_per_second"] / results["before"]["programs_per_second"]
+    return {"config": config_name, "programs": n, "ratio_after_over_before": round(ratio, 3), **results}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100)
@@ -73,11 +97,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--campaign", action="store_true", help="run a real campaign with isolated workers")
     parser.add_argument("-w", "--workers", type=int, default=1)
+    parser.add_argument("--before", action="store_true", help="oracles share nothing (the 'before' figure)")
+    parser.add_argument("--before-after", action="store_true", help="before and after on the same programs")
     args = parser.parse_args()
-    if args.campaign:
+    if args.before_after:
+        result = before_after(args.config, args.n, args.seed)
+    elif args.campaign:
         result = campaign(args.config, args.n, args.seed, args.workers)
     else:
-        result = per_oracle(args.config, args.n, args.seed)
+        result = per_oracle(args.config, args.n, args.seed, args.before)
     json.dump(result, sys.stdout, indent=2)
     print()
 

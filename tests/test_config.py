@@ -6,8 +6,8 @@ import pytest
 
 from jaxsynth.grammar import ConfigError, builtin_names, load_config, parse_config
 
-BUILTINS = ["control-flow", "default", "elementwise", "low-precision-ints", "models", "nn-special", "numerics",
-            "reductions-linalg", "structured", "transforms"]
+BUILTINS = ["control-flow", "default", "elementwise", "fuzz-special", "low-precision-ints", "models", "nn-special",
+            "numerics", "reductions-linalg", "structured", "transforms"]
 
 
 def test_builtins_ship_and_load():

@@ -156,7 +156,8 @@ def _first_applicable(oracle, configs, count: int):
     return picked
 
 
-@pytest.mark.parametrize("name", ["reference", "eager", "passes", "grad", "vmap", "lowprec"])
+@pytest.mark.parametrize("name", ["reference", "eager", "passes", "grad", "vmap", "lowprec", "export", "jitvmap",
+                                  "unroll", "rewrite"])
 def test_oracles_report_nothing_on_clean_programs(name: str) -> None:
     from jaxsynth.fuzz.campaign import inputs_for
     from jaxsynth.fuzz.oracles import ORACLES, Case, run_oracles

@@ -231,3 +231,127 @@ def test_cli_exit_status_db_and_rerun(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "jaxsynth", "fuzz", "--rerun", str(tmp_path)], capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: --rerun")
+
+
+# ---------------------------------------------------------------- swarm testing
+
+
+def test_swarm_subgrammars_are_deterministic_restrictions() -> None:
+    import math
+
+    from jaxsynth.fuzz.swarm import program_for, swarm_config
+
+    config = load_config("default")
+    shapes, dtypes_seen = set(), set()
+    for index in range(40):
+        sub, description = swarm_config(config, 5, index)
+        again, same = swarm_config(config, 5, index)
+        assert description == same and sub.digest == again.digest
+        assert set(description["dtypes"]) <= set(config.types.dtypes)
+        assert "fallback" in description or all(
+            sub.weights.categories.get(c, 1.0) == 0 for c in ("elementwise", "unary", "reductions", "linalg")
+            if c not in description["categories"])
+        shapes.add(description["shape"])
+        dtypes_seen.add(tuple(description["dtypes"]))
+        program, _ = program_for(config, 5, index, True)
+        assert render(program) == render(program_for(config, 5, index, True)[0])
+        assert {t.dtype.name for n in program.inputs for t in n.types} <= set(description["dtypes"]) | {"bool", "int32"}
+        if description["shape"] == "large":
+            assert max(math.prod(t.shape) for n in program.walk() for t in n.types) <= 2 * 1024 * 1024
+    assert len(shapes) >= 3 and len(dtypes_seen) >= 10
+    assert render(program_for(config, 5, 3, False)[0]) == render(sample(config, 5, 3))
+
+
+def test_swarm_draws_the_large_shape_class_at_a_low_rate() -> None:
+    from jaxsynth.fuzz.swarm import LARGE_RATE, swarm_config
+
+    config = load_config("elementwise")
+    large = sum(swarm_config(config, 0, i)[1]["shape"] == "large" for i in range(2000))
+    assert 0.3 * LARGE_RATE * 2000 <= large <= 2.5 * LARGE_RATE * 2000
+
+
+# ---------------------------------------------------------------- special values
+
+
+def test_special_inputs_and_ops() -> None:
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.special import special_config, special_ops
+    from jaxsynth.grammar.ops import REGISTRY
+
+    config = special_config(load_config("fuzz-special"))
+    allowed = set(special_ops())
+    assert "while_loop" not in allowed and "astype" not in allowed and "add" in allowed and "sum" in allowed
+    assert all(config.op_weight(n) == 0 for n in REGISTRY if n not in allowed)
+    kinds = set()
+    for index in range(30):
+        program = sample(config, 0, index)
+        assert {n.op for n in program.op_nodes()} <= allowed
+        plain, special = inputs_for(program, 0, index), inputs_for(program, 0, index, special=True)
+        assert inputs_for(program, 0, index, special=True)[0].tobytes() == special[0].tobytes()  # deterministic
+        for a, b in zip(plain, special, strict=True):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            if b.dtype.kind == "f":
+                v = b.astype(np.float64)
+                kinds |= {"nan"} if np.isnan(v).any() else set()
+                kinds |= {"inf"} if np.isinf(v).any() else set()
+                kinds |= {"-0"} if np.any((v == 0) & np.signbit(v)) else set()
+                kinds |= {"subnormal"} if np.any((v != 0) & (np.abs(v) < np.finfo(np.float32).tiny)) else set()
+            elif b.dtype.kind in "iu" and b.size:
+                info = np.iinfo(b.dtype)
+                kinds |= {"int-extreme"} if np.any((b == info.min) | (b == info.max)) else set()
+    assert kinds >= {"nan", "inf", "-0", "subnormal", "int-extreme"}
+
+
+def test_special_comparison_is_class_exact_and_accepts_flushed_subnormals() -> None:
+    from jaxsynth.fuzz.special import compare_special
+
+    nan, inf = np.nan, np.inf
+    ieee = np.array([nan, inf, -inf, 1.0, 1e-45], dtype=np.float32)
+    flushed = np.array([nan, inf, -inf, 1.0, 0.0], dtype=np.float32)
+    tol = np.full(5, 1e-6)
+    assert compare_special(ieee, [ieee, flushed], tol).ok
+    assert compare_special(flushed, [ieee, flushed], tol).ok
+    wrong = np.array([nan, inf, nan, 1.0, 0.0], dtype=np.float32)  # -inf became NaN
+    c = compare_special(wrong, [ieee, flushed], tol)
+    assert not c.ok and c.index == (2,) and np.isnan(c.got) and c.expected == -inf
+    assert not compare_special(np.array([nan, -inf, -inf, 1.0, 0.0]), [ieee, flushed], tol).ok  # sign of inf
+    assert not compare_special(np.array([nan, inf, -inf, 1.1, 0.0]), [ieee, flushed], tol).ok  # a finite value
+
+
+def test_special_mode_oracles_judge_clean_programs() -> None:
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.special import special_config
+
+    config = special_config(load_config("fuzz-special"))
+    judged = 0
+    for index in range(6):
+        program = sample(config, 2, index)
+        case = Case(program, inputs_for(program, 2, index, special=True), seed=index, special=True)
+        verdicts = run_oracles(case, ["reference", "eager", "grad", "export"])
+        assert verdicts["export"].skipped and verdicts["export"].kind == "unsupported"
+        for name in ("reference", "eager"):
+            assert not verdicts[name].failed and not verdicts[name].skipped, (name, verdicts[name].detail)
+            judged += 1
+    assert judged == 12
+
+
+def test_a_failing_variant_built_by_jaxsynth_is_internal_not_a_finding(monkeypatch) -> None:
+    from jaxsynth.fuzz import metamorphic
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    def broken(source: str, name: str):
+        raise TypeError("our rewrite produced an ill-typed program")
+
+    monkeypatch.setattr(metamorphic, "build_function", broken)
+    config = load_config("elementwise")
+    for index in range(10):
+        program = sample(config, 0, index)
+        verdict = run_oracles(Case(program, inputs_for(program, 0, index), seed=index), ["rewrite"])["rewrite"]
+        if verdict.kind == "unsupported":
+            continue
+        assert verdict.skipped and not verdict.failed and verdict.kind == "internal"
+        assert "rewritten program failed: TypeError" in verdict.detail
+        return
+    pytest.fail("no program had a rewrite")

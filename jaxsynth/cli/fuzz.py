@@ -45,11 +45,16 @@ __all__ = ["fuzz"]
 @workers_option(1, "Isolated worker processes; use one per core for a campaign.")
 @click.option("--db", "db", default=None, metavar="FILE",
               help="Persistent findings database (JSON): record every bucket, report and fail only on new ones.")
+@click.option("--swarm/--no-swarm", default=True, show_default=True,
+              help="Sample each program from a random subset of the config's ops, dtypes and shape classes.")
+@click.option("--special", is_flag=True,
+              help="Special-values mode: inputs with NaN, ±Inf, -0.0, subnormals and integer extremes, only ops "
+                   "with defined special-value semantics (on for configs with types.special_values).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when the campaign has findings.")
 @click.option("--rerun", default=None, metavar="FINDING_DIR",
               help="Recheck one finding folder on the installed JAX (runs its repro.py) instead of a campaign.")
 def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out: str, oracles: str,
-         workers: int, db: str | None, exit_zero: bool, rerun: str | None) -> int:
+         workers: int, swarm: bool, special: bool, db: str | None, exit_zero: bool, rerun: str | None) -> int:
     """Fuzz XLA and JAX with typed random programs: differential oracles, crash and hang isolation,
     typed reduction and triage. Writes OUT/summary.json and OUT/findings/<index>-<oracle>-<kind>/ with a
     standalone repro.py (exits 1 while the bug is present) per finding."""
@@ -97,6 +102,8 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         oracles=names,
         workers=workers,
         db=db_path,
+        swarm=swarm,
+        special=special,
         progress=sys.stderr.isatty(),
         log=lambda message: click.echo(message, err=True),
     )
@@ -106,7 +113,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         f"({summary['programs_per_second_per_worker']:.2f} programs/s per worker); "
         f"{summary['findings']} findings ({summary['crashes']} crashes, {summary['hangs']} hangs) in "
         f"{len(summary['buckets'])} buckets; {summary['skipped_discontinuous']} discontinuous comparisons skipped; "
-        f"{summary['skipped_construct']} checks skipped for constructs an oracle cannot check; "
+        f"{summary['skipped_unsupported']} checks skipped for constructs or inputs an oracle cannot judge; "
         f"wrote {out_dir / 'summary.json'}",
         err=True,
     )

@@ -37,9 +37,11 @@ from jaxsynth.fuzz.findings import (
 from jaxsynth.fuzz.isolate import Outcome, Worker, WorkerStartError
 from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, Verdict
 from jaxsynth.fuzz.reduce import Reduced, Subject, op_count, reduce
+from jaxsynth.fuzz.special import special_config, special_inputs
+from jaxsynth.fuzz.swarm import program_for
 from jaxsynth.fuzz.worker import Task
 from jaxsynth.grammar import GrammarConfig
-from jaxsynth.synth import random_inputs, sample
+from jaxsynth.synth import random_inputs
 from jaxsynth.synth.program import Program
 
 __all__ = ["Settings", "inputs_for", "parse_budget", "run_campaign", "run_repro"]
@@ -66,13 +68,19 @@ class Settings:
     verify: bool = True  #: run each written repro.py standalone and record its exit status
     progress: bool = False
     env: dict[str, str] | None = None  #: worker environment (default: this process's)
+    special: bool = False  #: special-values mode (jaxsynth.fuzz.special); on when the config asks for it
+    swarm: bool = False  #: sample each program from its own random sub-grammar (jaxsynth.fuzz.swarm)
     db: Path | None = None  #: persistent findings database: ``new_buckets`` lists the buckets it did not hold
     log: Callable[[str], None] = field(default=lambda message: None)
 
 
-def inputs_for(program: Program, seed: int, index: int) -> list[np.ndarray]:
-    """The concrete inputs of program ``index``: drawn from its declared ranges, seeded by (seed, index)."""
-    return random_inputs(program, np.random.default_rng([seed, index, 0xF022]))
+def inputs_for(program: Program, seed: int, index: int, special: bool = False) -> list[np.ndarray]:
+    """The concrete inputs of program ``index``: drawn from its declared ranges, seeded by (seed, index);
+    in special-values mode, a quarter of their elements then made special (jaxsynth.fuzz.special)."""
+    inputs = random_inputs(program, np.random.default_rng([seed, index, 0xF022]))
+    if special:
+        inputs = special_inputs(program, inputs, np.random.default_rng([seed, index, 0x5BEC]))
+    return inputs
 
 
 @dataclass
@@ -84,6 +92,7 @@ class RawFinding:
     inputs: list[np.ndarray]
     verdict: Verdict | None = None
     outcome: Outcome | None = None
+    swarm: dict[str, Any] | None = None
 
 
 @dataclass
@@ -98,6 +107,7 @@ class _State:
     closest: dict[str, tuple[float, int]] = field(default_factory=dict)  #: max error/tolerance of a pass
     raw: list[RawFinding] = field(default_factory=list)
     internal_messages: list[str] = field(default_factory=list)
+    shape_classes: Counter = field(default_factory=Counter)  #: swarm shape class -> programs
     fatal: BaseException | None = None  #: a worker that cannot start stops the campaign
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -121,10 +131,13 @@ def _note_raw(state: _State, raw: RawFinding) -> None:
         f.write(json.dumps(line) + "\n")
 
 
-def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome) -> None:
+def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome,
+            swarm: dict[str, Any] | None = None) -> None:
     oracles = state.settings.oracles
     with state.lock:
         state.tested += 1
+        if swarm is not None:
+            state.shape_classes[swarm["shape"]] += 1
         if outcome.kind == "internal":
             state.internal += 1
             if len(state.internal_messages) < 20:
@@ -134,7 +147,7 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
             state.crashed_programs += 1
             state.counts[outcome.oracle or "?"][outcome.kind] += 1
             _note_raw(state, RawFinding(index, outcome.oracle or oracles[0], outcome.kind, program, inputs,
-                                        outcome=outcome))
+                                        outcome=outcome, swarm=swarm))
             return
         assert outcome.result is not None
         for name, verdict in outcome.result.verdicts.items():
@@ -151,8 +164,6 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
                     state.internal_messages.append(f"program {index} ({name}): {verdict.detail[-400:]}")
             elif verdict.skipped and verdict.kind == "unsupported":
                 c["skipped_unsupported"] += 1
-            elif verdict.skipped and verdict.kind == "construct":
-                c["skipped_construct"] += 1
             elif verdict.skipped:
                 c["skipped_discontinuous" if "discontinu" in verdict.detail or "kink" in verdict.detail
                   else "skipped_other"] += 1
@@ -160,7 +171,7 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
                 c["known_limitation"] += 1
             else:
                 c["failed" if verdict.kind == "wrong" else "errors"] += 1
-                _note_raw(state, RawFinding(index, name, verdict.kind, program, inputs, verdict=verdict))
+                _note_raw(state, RawFinding(index, name, verdict.kind, program, inputs, verdict=verdict, swarm=swarm))
 
 
 def _take_index(state: _State, deadline: float | None) -> int | None:
@@ -183,9 +194,10 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
         index = _take_index(state, deadline)
         if index is None:
             return
-        program = sample(settings.config, settings.seed, index)
-        inputs = inputs_for(program, settings.seed, index)
-        task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index))
+        program, swarm = program_for(settings.config, settings.seed, index, settings.swarm)
+        inputs = inputs_for(program, settings.seed, index, settings.special)
+        task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index),
+                    special=settings.special)
         try:
             outcome = worker.run(task, settings.timeout)
         except WorkerStartError as exc:
@@ -193,7 +205,7 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
                 state.stop = True
                 state.fatal = exc
             return
-        _record(state, index, program, inputs, outcome)
+        _record(state, index, program, inputs, outcome, swarm)
         if bar is not None:
             bar.update(1)
 
@@ -222,8 +234,8 @@ class _Reducer:
     def task(self, subject: Subject, raw: RawFinding, **kwargs: Any) -> Task:
         if raw.oracle == "passes":
             kwargs.setdefault("passes_off", self.passes_of(raw))
-        return Task(subject.program, subject.input_list(), (raw.oracle,), seed=_oracle_seed(self.settings.seed,
-                                                                                            raw.index), **kwargs)
+        return Task(subject.program, subject.input_list(), (raw.oracle,),
+                    seed=_oracle_seed(self.settings.seed, raw.index), special=self.settings.special, **kwargs)
 
     @staticmethod
     def passes_of(raw: RawFinding) -> tuple[str, ...]:
@@ -262,6 +274,9 @@ class _Reducer:
                 latest["evidence"] = evidence
             return evidence is not None
 
+        if settings.special and do_reduce:  # candidates must stay inside their intervals: special values never do
+            do_reduce = False
+            note = note or "not reduced: the reducer keeps every value inside its interval, special values are not"
         hint = [raw.verdict.output] if raw.verdict is not None and raw.verdict.output is not None else []
         worst = raw.verdict.index if raw.verdict is not None else None
         if do_reduce:
@@ -360,6 +375,7 @@ class _Reducer:
             folder=f"findings/{folder_name}",
             original_detail=_evidence_text(raw.verdict if raw.verdict is not None else raw.outcome),
             normalized_error=normalize_error(detail) if raw.kind == "error" else None,
+            swarm=raw.swarm,
         )
         from jaxsynth.synth import render
 
@@ -425,8 +441,11 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "crashes": sum(1 for r in state.raw if r.kind == "crash"),
         "hangs": sum(1 for r in state.raw if r.kind == "hang"),
         "skipped_discontinuous": skipped,
-        "skipped_construct": sum(c.get("skipped_construct", 0) for c in state.counts.values()),
+        "skipped_unsupported": sum(c.get("skipped_unsupported", 0) for c in state.counts.values()),
         "internal_errors": state.internal,
+        "swarm": settings.swarm,
+        "special_values": settings.special,
+        "swarm_shape_classes": dict(sorted(state.shape_classes.items())),
         "internal_messages": state.internal_messages,
         "buckets": sorted(buckets.values(), key=lambda b: (-b["count"], b["signature"])),
         "finding_folders": [f.folder for f in findings],
@@ -451,6 +470,10 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
 def run_campaign(settings: Settings) -> dict[str, Any]:
     """Run a campaign and write ``summary.json`` and the finding folders under ``settings.out``."""
     settings.out.mkdir(parents=True, exist_ok=True)
+    if settings.config.types.special_values:
+        settings.special = True
+    if settings.special:
+        settings.config = special_config(settings.config)
     start = time.monotonic()
     state = _State(settings)
     workers = [Worker(env=settings.env) for _ in range(settings.workers)]

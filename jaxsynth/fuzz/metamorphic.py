@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxsynth.fuzz.oracles import ORACLES, Case, Oracle, Verdict, _compare_all, _np, build_function
+from jaxsynth.fuzz.oracles import ORACLES, Case, Oracle, Verdict, _compare_all, _np, build_function, vmapped_outputs
 from jaxsynth.grammar.types import DType, Interval, TensorType
 from jaxsynth.synth import render
 from jaxsynth.synth.program import Node, Program
@@ -40,6 +40,17 @@ DEVICES = 8  #: virtual CPU devices of a fuzz worker (``--xla_force_host_platfor
 def unsupported(why: str) -> Verdict:
     """An explicit skip: the oracle cannot judge this program here (counted, never a finding)."""
     return Verdict(True, detail=why, skipped=True, kind="unsupported")
+
+
+def _ours(what: str, run: Callable[[], Any]) -> Any:
+    """Run a variant that jaxsynth built (after the original compiled and ran): if it raises, the variant
+    is the suspect, so the failure is an internal error, never a finding."""
+    from jaxsynth.fuzz.oracles import InternalError, _first_line
+
+    try:
+        return run()
+    except Exception as exc:
+        raise InternalError(f"{what} failed: {_first_line(exc)}") from exc
 
 
 def _outputs(result: Any, n: int) -> tuple[np.ndarray, ...]:
@@ -76,14 +87,16 @@ def variant(args):
         case.stage("export")
         shapes = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in case.device_inputs]
         exported = export.export(jax.jit(case.fn))(*shapes)
+        serialize = getattr(exported, "serialize", None) or (lambda: export.serialize(exported))  # jax < 0.4.30
         try:
-            blob = exported.serialize()
+            blob = serialize()
         except ImportError as exc:  # serialization needs the optional flatbuffers package
             return unsupported(f"jax.export cannot serialize here: {exc}")
         case.stage("deserialize")
         restored = export.deserialize(blob)
+        call = getattr(restored, "call", None) or export.call_exported(restored)  # jax < 0.4.30
         case.stage("run")
-        other = _outputs(restored.call(*case.device_inputs), case.n_outputs)
+        other = _outputs(call(*case.device_inputs), case.n_outputs)
         return _compare_all(case, other, got, case.tolerances(case.analysis), [case.analysis],
                             "exported round trip vs jit", {"variant": self.VARIANT})
 
@@ -106,7 +119,8 @@ class JitVmapOracle(Oracle):
         axes = tuple(b.axes)
         case.stage("plan", {"batched": b.batched, "in_axes": b.axes})
         args = [jax.device_put(x) for x in b.batched]
-        outer = case.call(case.compile(jax.vmap(case.fn, in_axes=axes), args), args)
+        outer = vmapped_outputs(case, b)
+        case.stage("vmap(jit)")
         inner = case.call(jax.vmap(jax.jit(case.fn), in_axes=axes), args)
         variant = ("def variant(args):\n"
                    f"    return outputs(jax.vmap(jax.jit(f), in_axes={axes!r})(*BATCHED))\n"
@@ -282,7 +296,7 @@ class UnrollOracle(Oracle):
         case.stage("plan", {"unroll": unroll, "remat": remat})
         got = case.jit_out
         args = case.device_inputs
-        other = case.call(case.compile(fn, args), args)
+        other = _ours("the unrolled variant", lambda: case.call(case.compile(fn, args), args))
         variant = ("def variant(args):\n"
                    "    real = lax\n"
                    "    class Lax:\n"
@@ -449,10 +463,10 @@ class RewriteOracle(Oracle):
             return unsupported("no identity applies to this program")
         source = render(rewritten)
         case.stage("plan", {"edits": edits, "source": source})
-        fn = build_function(source, rewritten.name)
         got = case.jit_out
         args = case.device_inputs
-        other = case.call(case.compile(fn, args), args)
+        other = _ours("the rewritten program", lambda: case.call(case.compile(build_function(source, rewritten.name),
+                                                                                args), args))
         variant = ("REWRITTEN = " + repr(source) + "\n"
                    "def variant(args):\n"
                    "    namespace = {}\n"

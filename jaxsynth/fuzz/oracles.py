@@ -73,6 +73,11 @@ DEFAULT_PASSES: tuple[str, ...] = (
 
 LOW_PRECISION = frozenset({DType.float16, DType.bfloat16, DType.int8, DType.uint8})
 
+#: Oracles of one case share what they can: batches with their per-example outputs and reference
+#: analyses (vmap, jitvmap, shard_map) and compiled variants (vmap's executable is jitvmap's jit(vmap(f))).
+#: False recomputes everything per oracle (``bench/bench_fuzz.py --before``); results are the same.
+SHARE = True
+
 
 class InternalError(Exception):
     """A failure of jaxsynth itself (reference interpreter, rendering): never a finding."""
@@ -137,8 +142,11 @@ class Case:
         disabled: Sequence[str] = (),
         passes_off: Sequence[str] | None = None,
         stage: Callable[[str, str, dict[str, Any] | None], None] | None = None,
+        special: bool = False,
     ) -> None:
         self.program = program
+        self.special = special  #: inputs hold special values (jaxsynth.fuzz.special): IEEE-class comparisons
+        self.flushed: tuple[np.ndarray, ...] = ()  #: special mode: the reference with subnormals flushed
         self.inputs = [np.asarray(x) for x in inputs]
         self.seed = seed
         self.disabled = tuple(disabled)
@@ -148,6 +156,7 @@ class Case:
         self.plan: dict[str, Any] = {}  #: what the running oracle generated (for a crash's repro)
         self.n_outputs = len(program.body.outputs)
         self._batches: dict[int, Batch] = {}
+        self._shared: dict[Any, Any] = {}
         try:
             self.source = render(program)
             self.depth = program_depth(program)
@@ -204,9 +213,15 @@ class Case:
 
     def batch(self, size: int) -> Batch:
         """The shared batch of ``size`` examples (see :class:`Batch`)."""
-        if size not in self._batches:
+        if size not in self._batches or not SHARE:
             self._batches[size] = Batch(self, size)
         return self._batches[size]
+
+    def shared(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()`` once per case and ``key`` (a compiled variant and its outputs, say) when sharing is on."""
+        if key not in self._shared or not SHARE:
+            self._shared[key] = make()
+        return self._shared[key]
 
     def analyse(self, inputs: Sequence[np.ndarray] | None = None, **kwargs: Any) -> tolerance.Analysis:
         try:
@@ -216,10 +231,24 @@ class Case:
 
     @functools.cached_property
     def analysis(self) -> tolerance.Analysis:
+        if self.special:  # the reference op by op in each node's dtype; no interval analysis outside the ranges
+            from jaxsynth.fuzz.special import references
+
+            try:
+                ieee, flushed = references(self.program, self.inputs)
+            except Exception as exc:
+                raise InternalError(f"special-values reference: {_first_line(exc)}") from exc
+            self.flushed = flushed
+            return tolerance.Analysis(ieee, tuple(np.zeros(o.shape) for o in ieee), frozenset(), frozenset(), {})
         return self.analyse()
 
     def tolerances(self, analysis: tolerance.Analysis, factor: float = 1.0, safety: float = tolerance.SAFETY
                    ) -> list[np.ndarray]:
+        if self.special:
+            from jaxsynth.fuzz.special import tolerance_for
+
+            return [factor * tolerance_for(t.dtype, self.depth, e)
+                    for t, e in zip(self.program.output_types, analysis.outputs, strict=True)]
         return [
             tolerance.tolerance(t, self.depth, e, s * factor, safety)
             for t, e, s in zip(self.program.output_types, analysis.outputs, analysis.spread, strict=True)
@@ -239,8 +268,13 @@ def _compare_all(
     worst: tuple[int, tolerance.Comparison] | None = None
     failing = []
     closest = 0.0
+    if case.special:
+        from jaxsynth.fuzz.special import compare_special
+
+        # against the reference: IEEE or flushed subnormals; between two XLA runs: each other
+        flushed = case.flushed if expected is case.analysis.outputs else expected
     for k, (g, e, t) in enumerate(zip(got, expected, tols, strict=True)):
-        c = tolerance.compare(g, e, t)
+        c = compare_special(g, [e, flushed[k]], t) if case.special else tolerance.compare(g, e, t)
         closest = max(closest, c.ratio)
         if not c.ok:
             failing.append(k)
@@ -273,7 +307,7 @@ class Oracle:
 
     def skip_reason(self, program: Program) -> str | None:
         """Why this oracle must skip a program it otherwise applies to (a construct it cannot check);
-        the skip is a counted verdict (``skipped_construct``), never silent."""
+        the skip is a counted verdict (``skipped_unsupported``), never silent."""
         return None
 
     def check(self, case: Case) -> Verdict:  # pragma: no cover - abstract
@@ -365,15 +399,24 @@ class VmapOracle(Oracle):
         return len(program.body.params) > 0
 
     def check(self, case: Case) -> Verdict:
-        import jax
 
         b = case.batch(self.BATCH)
         case.stage("plan", {"batched": b.batched, "in_axes": b.axes})
-        device_batched = [jax.device_put(x) for x in b.batched]
-        executable = case.compile(jax.vmap(case.fn, in_axes=tuple(b.axes)), device_batched)
-        got = case.call(executable, device_batched)
+        got = vmapped_outputs(case, b)
         return _compare_all(case, got, b.expected(case), b.tolerances(case), b.analyses(case),
                             "vmap vs per-example jit", {"batched": b.batched, "in_axes": b.axes})
+
+
+def vmapped_outputs(case: Case, b: Batch) -> tuple[np.ndarray, ...]:
+    """Outputs of ``jit(vmap(f))`` on the batch ``b`` (compiled once per case: vmap and jitvmap share it)."""
+    import jax
+
+    def run() -> tuple[np.ndarray, ...]:
+        device_batched = [jax.device_put(x) for x in b.batched]
+        executable = case.compile(jax.vmap(case.fn, in_axes=tuple(b.axes)), device_batched)
+        return case.call(executable, device_batched)
+
+    return case.shared(("jit(vmap)", b.size, id(b)), run)
 
 
 class Batch:
@@ -749,6 +792,8 @@ def parse_oracles(spec: str | Sequence[str] | None) -> tuple[str, ...]:
 
 def run_oracles(case: Case, names: Sequence[str]) -> dict[str, Verdict]:
     """Run the named oracles that apply to the case's program (JAX errors become ``error`` verdicts)."""
+    from jaxsynth.fuzz.special import SPECIAL_ORACLES
+
     verdicts: dict[str, Verdict] = {}
     for name in names:
         oracle = ORACLES[name]
@@ -756,7 +801,10 @@ def run_oracles(case: Case, names: Sequence[str]) -> dict[str, Verdict]:
             continue
         reason = oracle.skip_reason(case.program)
         if reason is not None:
-            verdicts[name] = Verdict(True, detail=f"construct: {reason}", skipped=True, kind="construct")
+            verdicts[name] = Verdict(True, detail=f"construct: {reason}", skipped=True, kind="unsupported")
+        if case.special and name not in SPECIAL_ORACLES:
+            verdicts[name] = Verdict(True, detail="special-value inputs: not judged by this oracle", skipped=True,
+                                     kind="unsupported")
             continue
         case.oracle = name
         case.plan = {}

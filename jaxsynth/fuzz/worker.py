@@ -37,6 +37,7 @@ class Task:
     disabled: tuple[str, ...] = ()  #: passes disabled in every compile (triage)
     passes_off: tuple[str, ...] | None = None  #: passes the ``passes`` oracle disables (None: drawn)
     want_hlo: bool = False
+    special: bool = False  #: the inputs hold special values (jaxsynth.fuzz.special)
 
 
 @dataclass
@@ -86,6 +87,7 @@ def handle(task: Task, stage) -> TaskResult:
         disabled=task.disabled,
         passes_off=task.passes_off,
         stage=stage,
+        special=task.special,
     )
     if task.oracles == ("outputs",):  # a helper's job: just the jit outputs (see oracles._helper_outputs)
         case.oracle = "outputs"

@@ -56,9 +56,12 @@ class TypeBounds(_Base, frozen=True):
     )
     min_rank: Annotated[int, msgspec.Meta(ge=0, le=3)] = 0
     max_rank: Annotated[int, msgspec.Meta(ge=0, le=3)] = 3
-    min_dim: Annotated[int, msgspec.Meta(ge=1, le=128)] = 1
-    max_dim: Annotated[int, msgspec.Meta(ge=1, le=128)] = 8
+    min_dim: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
+    max_dim: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 8  # large shapes: fuzz swarm testing
     x64: bool = False
+    #: fuzzing only: inputs include NaN, ±Inf, -0.0, subnormals and integer extremes (integer arithmetic
+    #: wraps), and only ops with defined special-value semantics are sampled (``jaxsynth.fuzz.special``)
+    special_values: bool = False
     #: Shape classes (``small``, ``medium``, ``large``, see ``DIM_CLASSES``) with sampling weights: each program
     #: draws its dims from one class. Empty (the default): dims come from ``[min_dim, max_dim]``.
     dim_classes: dict[str, Weight] = msgspec.field(default_factory=dict)

@@ -159,6 +159,18 @@ def _floor_divide_range(ins, types, out, params):
     return corners(lambda x, y: math.floor(x / y), a, b)
 
 
+#: Ops with defined special-value semantics (see OpSpec.special_values) that numpy follows exactly.
+SPECIAL_VALUES = frozenset({
+    "add", "subtract", "multiply", "divide", "maximum", "minimum",
+    "scale", "offset", "rsub", "div_scalar", "saxpy",
+    "abs", "negative", "square", "sign", "sqrt", "exp", "log", "expm1", "log1p", "sin", "cos", "tanh", "floor",
+    "ceil", "round", "clip",
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "invert",
+    "where",
+})
+
+
 def _binary(name, dtypes, range_rule, reference, render, needs=(None, None), differentiable=True, weight=1.0):
     return OpSpec(
         name=name,
@@ -172,6 +184,7 @@ def _binary(name, dtypes, range_rule, reference, render, needs=(None, None), dif
         render=render,
         differentiable=differentiable,
         weight=weight,
+        special_values=name in SPECIAL_VALUES,
     )
 
 
@@ -221,7 +234,7 @@ def _propose_scalar(literal_first: bool, dtypes=NUMERIC, need=None):
 
 def _scalar(name, propose, range_rule, reference, render, dtypes=NUMERIC):
     return OpSpec(name, "scalar_array", f"scalar_{name}", dtypes, propose, broadcast_type, range_rule, reference,
-                  render)
+                  render, special_values=name in SPECIAL_VALUES)
 
 
 def _propose_pow_scalar(t, ctx):
@@ -297,7 +310,8 @@ def _abs_range(x: Interval) -> Interval:
 
 def _unary(name, dtypes, range_rule, reference, render, need=None, family="unary", differentiable=True, weight=1.0):
     return OpSpec(name, "unary", family, dtypes, _propose_unary(dtypes, need), lambda t, p: t[0], range_rule,
-                  reference, render, differentiable=differentiable, weight=weight)
+                  reference, render, differentiable=differentiable, weight=weight,
+                  special_values=name in SPECIAL_VALUES)
 
 
 def _always(f):
@@ -365,7 +379,7 @@ UNARY_NUMERIC = (
            lambda a, p: np.sign(a[0]), _fn("jnp.sign"), differentiable=False),
     OpSpec("clip", "unary", "clip", NUMERIC, _propose_clip, lambda t, p: t[0], _clip_range,
            lambda a, p: np.clip(a[0], p["lo"], p["hi"]),
-           lambda a, p: call("jnp.clip", a[0], literal(p["lo"]), literal(p["hi"]))),
+           lambda a, p: call("jnp.clip", a[0], literal(p["lo"]), literal(p["hi"])), special_values=True),
 )
 
 
@@ -380,13 +394,13 @@ def _compare(name, op, reference):
     return OpSpec(name, "compare_logical", "compare", NUMERIC,
                   propose_elementwise(BOOL, operand_dtypes=_compare_dtype),
                   to_bool(broadcast_type), bool_range, lambda a, p: reference(a[0], a[1]),
-                  lambda a, p: compare(a[0], op, a[1]), differentiable=False)
+                  lambda a, p: compare(a[0], op, a[1]), differentiable=False, special_values=name in SPECIAL_VALUES)
 
 
 def _logical(name, reference):
     return OpSpec(name, "compare_logical", "logical", BOOL, propose_elementwise(BOOL, allow_literal=False),
                   broadcast_type, bool_range, lambda a, p: reference(a[0], a[1]), _fn(f"jnp.{name}"),
-                  differentiable=False)
+                  differentiable=False, special_values=name in SPECIAL_VALUES)
 
 
 COMPARE_LOGICAL = (
@@ -400,7 +414,8 @@ COMPARE_LOGICAL = (
     _logical("logical_or", np.logical_or),
     _logical("logical_xor", np.logical_xor),
     OpSpec("logical_not", "compare_logical", "logical_not", BOOL, _propose_unary(BOOL), lambda t, p: t[0],
-           bool_range, lambda a, p: np.logical_not(a[0]), _fn("jnp.logical_not"), differentiable=False),
+           bool_range, lambda a, p: np.logical_not(a[0]), _fn("jnp.logical_not"), differentiable=False,
+           special_values=True),
 )
 
 
@@ -447,7 +462,8 @@ def _shift_range(direction: str):
 
 def _bitwise(name, op, kind, reference):
     return OpSpec(name, "bitwise", "bitwise", INTS, propose_elementwise(INTS), broadcast_type, _bitwise_range(kind),
-                  lambda a, p: reference(a[0], a[1]), _infix(op), differentiable=False)
+                  lambda a, p: reference(a[0], a[1]), _infix(op), differentiable=False,
+                  special_values=name in SPECIAL_VALUES)
 
 
 def _shift(name, op, reference):
@@ -461,7 +477,8 @@ BITWISE = (
     _bitwise("bitwise_or", cst.BitOr, "or", np.bitwise_or),
     _bitwise("bitwise_xor", cst.BitXor, "xor", np.bitwise_xor),
     OpSpec("invert", "bitwise", "invert", INTS, _propose_unary(INTS), lambda t, p: t[0], _invert_range,
-           lambda a, p: np.invert(a[0]), lambda a, p: unary(cst.BitInvert, a[0]), differentiable=False),
+           lambda a, p: np.invert(a[0]), lambda a, p: unary(cst.BitInvert, a[0]), differentiable=False,
+           special_values=True),
     _shift("left_shift", cst.LeftShift, np.left_shift),
     _shift("right_shift", cst.RightShift, np.right_shift),
 )
@@ -527,7 +544,7 @@ def _where_type(types, params):
 BRANCHING = (
     OpSpec("where", "branching", "where", ALL, _propose_where, _where_type,
            lambda i, t, o, p: i[1].hull(i[2]), lambda a, p: np.where(a[0], a[1], a[2]),
-           lambda a, p: call("jnp.where", *a), weight=2.0),
+           lambda a, p: call("jnp.where", *a), weight=2.0, special_values=True),
 )
 
 ELEMENTWISE_OPS = BINARY + SCALAR_ARRAY + UNARY_FLOAT + UNARY_NUMERIC + COMPARE_LOGICAL + BITWISE + CAST + BRANCHING

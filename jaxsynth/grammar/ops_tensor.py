@@ -177,7 +177,7 @@ def _reduction(name: str, sources: frozenset[DType], cumulative: bool = False, d
         propose = _with_style(propose)
     return OpSpec(name, "reductions", f"reduce_{name}", sources, propose, _reduction_type(name),
                   _reduction_range(name), _reduction_reference(name), _reduction_render(name),
-                  differentiable=differentiable)
+                  differentiable=differentiable, special_values=True)  # numpy's NaN/Inf propagation and wraparound
 
 
 REDUCTIONS = (
@@ -564,7 +564,8 @@ def _render_take(args, params):
 
 
 def _shape_op(name, propose, type_rule, reference, render, range_rule=_same):
-    return OpSpec(name, "shape", name, ALL, propose, type_rule, range_rule, reference, render)
+    return OpSpec(name, "shape", name, ALL, propose, type_rule, range_rule, reference, render,
+                  special_values=True)  # data movement: exact on every value
 
 
 def _render_expand_dims(a, p):

@@ -100,6 +100,10 @@ class OpSpec:
     ``family`` groups ops that accept each other's proposals (same operand types and params), so a
     sampler whose operands miss one op's domain can try a sibling on the same operands.
     ``regions`` > 0 marks structured control flow whose bodies the sampler builds (see ``control.py``).
+    ``special_values``: the op has defined semantics on NaN, ±Inf, -0.0, subnormals and integer extremes
+    (IEEE 754 / two's-complement wraparound) that its numpy ``reference`` follows exactly, so the fuzzer's
+    special-values mode may feed it such values. Default False: an op whose edge cases are
+    implementation-defined (float->int casts of NaN, shifts past the width, library routines) stays out.
     """
 
     name: str
@@ -119,6 +123,7 @@ class OpSpec:
     #: Sums grow with the sum of their terms' magnitudes; factorizations and solves with matrix norms
     #: and condition numbers, so an entry that is exactly 0 may come out as eps * ||S||.
     error_scale: ErrorScale | None = None
+    special_values: bool = False
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

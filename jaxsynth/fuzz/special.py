@@ -1,0 +1,153 @@
+"""Special-values mode: inputs with NaN, ±Inf, -0.0, subnormals and integer extremes.
+
+Finite-by-construction is the default; this mode deliberately leaves it. A campaign in this mode
+(``jaxsynth fuzz --special``, or a config with ``types.special_values = true`` such as the built-in
+``fuzz-special``) samples only ops whose row says ``special_values=True`` (IEEE 754 semantics, or
+two's-complement wraparound for integers, that the op's numpy reference follows exactly), plus
+``cond``/``switch``/``scan``/``fori_loop`` (never the data-dependent ``while_loop``). After the usual
+inputs are drawn, about a quarter of the elements of each float input become one of NaN, ±Inf, ±0.0 or
+a ±subnormal, and of each integer input one of the dtype's extremes, 0 or -1 (so integer arithmetic
+wraps around).
+
+The reference runs op by op with every result rounded to its declared dtype, so IEEE overflow,
+NaN and Inf propagation and integer wraparound happen where they happen in the program; a second run
+flushes every subnormal result to a signed zero (XLA:CPU's denormals-are-zero / flush-to-zero), and
+an element may match either. A comparison
+(``reference``, ``eager``, ``passes``) requires the same class for every element (NaN, +Inf, -Inf,
+finite; -0.0 equals +0.0) and finite values within a relative tolerance of the dtype's precision times
+the program's depth (plus the smallest normal number, absolute). Other oracles return an
+``unsupported`` skip on special inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import ml_dtypes
+import msgspec
+import numpy as np
+
+from jaxsynth.fuzz.tolerance import Comparison
+from jaxsynth.grammar import GrammarConfig
+from jaxsynth.grammar.ops import REGISTRY
+from jaxsynth.grammar.opspec import OpSpec
+from jaxsynth.grammar.types import DType
+from jaxsynth.synth.program import Program
+
+__all__ = ["FRACTION", "SPECIAL_ORACLES", "compare_special", "references", "special_config", "special_inputs",
+           "tolerance_for"]
+
+FRACTION = 0.25  #: of the elements of each input that become special
+SPECIAL_ORACLES = frozenset({"reference", "eager", "passes"})
+_CONTROL_OK = frozenset({"cond", "switch", "scan", "fori_loop"})
+
+
+def special_ops() -> list[str]:
+    """The ops a special-values program may use."""
+    return sorted(n for n, s in REGISTRY.items()
+                  if (isinstance(s, OpSpec) and s.special_values) or n in _CONTROL_OK)
+
+
+def special_config(config: GrammarConfig) -> GrammarConfig:
+    """``config`` with every op lacking defined special-value semantics at weight 0."""
+    allowed = set(special_ops())
+    ops = dict(config.weights.ops)
+    for name in REGISTRY:
+        if name not in allowed:
+            ops[name] = 0.0
+    return msgspec.structs.replace(config, weights=msgspec.structs.replace(config.weights, ops=ops))
+
+
+def _float_specials(dtype: np.dtype) -> np.ndarray:
+    tiny = float(ml_dtypes.finfo(dtype).smallest_subnormal)
+    return np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, 3 * tiny], dtype=np.float64)
+
+
+def special_inputs(program: Program, inputs: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """``inputs`` with about :data:`FRACTION` of each float/int input's elements made special."""
+    out = []
+    for node, x in zip(program.inputs, inputs, strict=True):
+        dtype = node.type.dtype
+        a = np.array(x, copy=True)
+        if dtype.is_bool or a.size == 0:
+            out.append(a)
+            continue
+        mask = rng.random(a.shape) < FRACTION
+        if dtype.is_float:
+            pool = _float_specials(dtype.np_dtype)
+        else:
+            info = np.iinfo(dtype.np_dtype)
+            pool = np.array([info.min, info.max, info.min + 1, info.max - 1, 0, -1 if info.min < 0 else 1],
+                            dtype=np.int64)
+        picks = pool[rng.integers(len(pool), size=a.shape)]
+        a = np.where(mask, picks.astype(dtype.np_dtype), a).astype(dtype.np_dtype)
+        out.append(np.asarray(a))
+    return out
+
+
+def tolerance_for(dtype: DType, depth: int, expected: np.ndarray) -> np.ndarray:
+    e = np.asarray(expected, dtype=np.float64)
+    if dtype.is_bool or dtype.is_int:
+        return np.zeros(e.shape)
+    eps = dtype.eps
+    tiny = float(ml_dtypes.finfo(dtype.np_dtype).tiny)
+    with np.errstate(all="ignore"):
+        return np.where(np.isfinite(e), 8 * (depth + 2) * eps * np.abs(e) + tiny, 0.0)
+
+
+def _flush(value: object, dtype_of: DType) -> object:
+    if isinstance(value, tuple):
+        return value
+    a = np.asarray(value)
+    if a.dtype.kind != "f" or not dtype_of.is_float:
+        return value
+    tiny = float(ml_dtypes.finfo(dtype_of.np_dtype).tiny)
+    with np.errstate(all="ignore"):
+        return np.where(np.abs(a) < tiny, np.copysign(0.0, a), a)
+
+
+def references(program: Program, inputs: Sequence[np.ndarray]) -> list[tuple[np.ndarray, ...]]:
+    """The outputs of the reference op by op in each node's dtype: with IEEE subnormals, and with every
+    subnormal value flushed to a signed zero (XLA:CPU runs with denormals-are-zero and flush-to-zero in
+    fused code, a documented design choice rather than a bug: either result is accepted per element)."""
+    from jaxsynth.fuzz import reference
+    from jaxsynth.synth.interpret import evaluate
+
+    ieee = reference.run(program, inputs, round_to_dtype=True).outputs
+    flushed = evaluate(program, inputs, True, lambda node, args, value: _flush(value, node.types[0].dtype)
+                       if len(node.types) == 1 else value)
+    return [tuple(ieee), tuple(np.asarray(o) for o in flushed)]
+
+
+def special_ratio(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """Per element: error / tolerance, 0 for the same special class (NaN, +Inf, -Inf), inf for a class
+    mismatch (finite vs NaN or Inf, or Infs of opposite signs)."""
+    g = np.asarray(got).astype(np.float64)
+    e = np.asarray(expected).astype(np.float64)
+    t = np.broadcast_to(np.asarray(tol, dtype=np.float64), e.shape)
+    same_class = (np.isnan(g) & np.isnan(e)) | (np.isinf(g) & np.isinf(e) & (np.sign(g) == np.sign(e)))
+    mismatch = ~same_class & (~np.isfinite(g) | ~np.isfinite(e))
+    with np.errstate(all="ignore"):
+        err = np.where(same_class | mismatch, 0.0, np.abs(g - e))
+        ratio = np.where(err == 0, 0.0, np.where(t > 0, err / np.where(t > 0, t, 1.0), np.inf))
+    return np.where(mismatch, np.inf, ratio)
+
+
+def compare_special(got: np.ndarray, expecteds: Sequence[np.ndarray], tol: np.ndarray) -> Comparison:
+    """Elementwise: ``got`` must match one of the ``expecteds`` (IEEE or flushed) within ``tol``."""
+    g = np.asarray(got)
+    if any(np.shape(e) != g.shape for e in expecteds):
+        return Comparison(False, float("inf"), 0.0, float("inf"), (), float("nan"), float("nan"))
+    if g.size == 0:
+        return Comparison(True, 0.0, 0.0, 0.0, (), 0.0, 0.0)
+    ratio = np.min(np.stack([special_ratio(g, e, tol) for e in expecteds]), axis=0)
+    flat = int(np.argmax(ratio))
+    index = tuple(int(i) for i in np.unravel_index(flat, g.shape))
+    e = np.asarray(expecteds[0], dtype=np.float64)[index]
+    got_v = float(np.asarray(g, dtype=np.float64)[index])
+    t = float(np.broadcast_to(np.asarray(tol, dtype=np.float64), g.shape)[index])
+    worst = float(ratio[index])
+    with np.errstate(all="ignore"):
+        error = abs(got_v - float(e)) if worst < math.inf else math.inf
+    return Comparison(worst <= 1.0, error, t, worst, index, got_v, float(e))
