@@ -97,6 +97,8 @@ class GenerateSpec:
             raise SpecError(f"unknown engine {self.engine!r}; allowed: {', '.join(ENGINES)}")
         if self.dedup is not None and self.dedup not in DEDUP_MODES:
             raise SpecError(f"unknown dedup mode {self.dedup!r}; allowed: {', '.join(DEDUP_MODES)}")
+        if self.dedup in ("jaxpr", "both") and "jaxpr" not in self.emit:
+            raise SpecError(f"--dedup {self.dedup} compares JAXPRs: add jaxpr to --emit")
         if self.timeout is not None and not self.timeout > 0:
             raise SpecError(f"timeout must be > 0 seconds, got {self.timeout}")
         if self.novelty is not None:
@@ -116,8 +118,9 @@ class GenerateSpec:
                 ("--profile", self.profile),
             ) if on]
             if given:
+                verb = "does" if len(given) == 1 else "do"
                 raise SpecError(
-                    f"{', '.join(given)} do(es) not apply to --engine ray (each Ray task runs one shard in one "
+                    f"{', '.join(given)} {verb} not apply to --engine ray (each Ray task runs one shard in one "
                     "worker process): drop it"
                 )
         else:
