@@ -252,3 +252,32 @@ def test_the_run_layer_imports_no_layer_above_it():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
+
+
+# ---------------------------------------------------------------- one isolation layer
+def test_one_fault_switch_serves_pools_and_fuzz_workers(monkeypatch):
+    from jaxsynth.workers import faults
+
+    for name in faults.ENVS:
+        monkeypatch.delenv(name, raising=False)
+    assert faults.index_faults() == {} and faults.jax_faults() == []
+    monkeypatch.setenv("JAXSYNTH_INJECT", "3:crash, 5:hang,wrong-add")
+    monkeypatch.setenv("JAXSYNTH_FUZZ_INJECT", "abort:cos")  # the older names are still read
+    assert faults.index_faults() == {3: "crash", 5: "hang"}
+    assert faults.jax_faults() == ["wrong-add", "abort:cos"]
+    with pytest.raises(ValueError, match="unknown index fault"):
+        faults.index_faults("2:explode")
+    with pytest.raises(RuntimeError, match="injected error at index 7"):
+        faults.fire("error", 7)
+
+
+def test_generation_and_fuzzing_share_the_outcome_type_and_the_mechanism():
+    from jaxsynth.corpus import workers as corpus_workers
+    from jaxsynth.fuzz import isolate
+    from jaxsynth.workers import ChildProcess, Outcome, WorkerPool
+
+    assert corpus_workers.Outcome is isolate.Outcome is Outcome
+    assert issubclass(corpus_workers.WorkerPool, WorkerPool)
+    assert issubclass(isolate._Process, ChildProcess)
+    crash = Outcome("crash", signal=11, oracle="reference", step="compile")
+    assert crash.describe == "worker died (signal SIGSEGV) during reference/compile" and not crash.ok

@@ -73,8 +73,8 @@ def check_address(address: str | None, timeout: float = ADDRESS_TIMEOUT) -> None
 
 def worker_env() -> dict[str, str]:
     """Environment of Ray workers: CPU platform, one XLA thread (what configure_jax_for_workers sets)."""
-    from jaxsynth.corpus.workers import INJECT_FAULTS_ENV
     from jaxsynth.lowering.workers import _merge_xla_flags
+    from jaxsynth.workers.faults import ENVS
 
     env = {
         "JAX_PLATFORMS": "cpu",
@@ -83,8 +83,9 @@ def worker_env() -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
-    if INJECT_FAULTS_ENV in os.environ:  # the testing hook reaches workers on every node
-        env[INJECT_FAULTS_ENV] = os.environ[INJECT_FAULTS_ENV]
+    for name in ENVS:  # the testing hook reaches workers on every node
+        if name in os.environ:
+            env[name] = os.environ[name]
     return env
 
 

@@ -110,6 +110,20 @@ class RecordMaker:
         self.profile = profile
         self.made = 0
 
+    # hooks of jaxsynth.workers.pool: start-up, the scope a worker serves in, and a new config
+    def warm_up(self) -> None:
+        """Import JAX and start its backend (before the first record's clock starts)."""
+        from jaxsynth.corpus.generate import toolchain
+
+        toolchain()
+
+    @staticmethod
+    def worker_scope() -> contextlib.AbstractContextManager[None]:
+        return tuned_collector()
+
+    def rebuilt(self, previous: RecordMaker) -> None:
+        self.made = previous.made  # the clear_caches() cadence counts records, whatever their config
+
     def _where(self, index: int) -> str:
         return f"record {index} (config {self.config.name} {self.config.digest}, seed {self.seed})"
 
@@ -150,9 +164,9 @@ class RecordMaker:
         timings: dict[str, float] | None = {} if self.profile else None
         try:
             data, keys = self._make(index, timings)
-            return Outcome(index, "ok", data, timings=timings, keys=keys)
+            return Outcome("ok", index, data, timings=timings, keys=keys)
         except Exception as exc:
-            return Outcome(index, "error", message=_one_line(exc), timings=timings)
+            return Outcome("error", index, message=_one_line(exc), timings=timings)
 
 
 def generate_range(
