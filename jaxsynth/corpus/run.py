@@ -54,6 +54,7 @@ __all__ = [
     "chunksize_for",
     "generate",
     "generate_range",
+    "progress_bar",
     "run_indices",
     "run_spec",
 ]
@@ -358,7 +359,7 @@ def run_indices(
             maker = RecordMaker(config, seed, emit, fmt, profile=profile)
             in_process.enter_context(tuned_collector())
             outcomes = (maker.outcome(i) for i in indices)
-        with _progress(planned, progress) as bar:
+        with progress_bar(planned, progress) as bar:
             for outcome in outcomes:
                 tick = time.perf_counter()
                 next_index = outcome.index + 1
@@ -505,7 +506,8 @@ def run_spec(spec: GenerateSpec) -> RunSummary:
     )
 
 
-def _progress(total: int, enabled: bool) -> Any:
+def progress_bar(total: int, enabled: bool) -> Any:
+    """The one progress bar of a run: tqdm on stderr, shown only when ``enabled`` and stderr is a terminal."""
     from tqdm import tqdm
 
     return tqdm(
