@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -24,8 +23,6 @@ from jaxsynth.cli.support import (
 )
 from jaxsynth.corpus.record import FORMATS, CorpusError, Record, encode_payload, format_for, iter_raw
 from jaxsynth.grammar import GrammarConfig, builtin_names, load_config
-
-_SUFFIX_FORMATS = {".jsonl": "jsonl", ".msgpack": "msgpack"}
 
 
 @click.command()
@@ -140,11 +137,6 @@ def generate(
     from jaxsynth.corpus.spec import GenerateSpec, SpecError
 
     config = load_config_or_fail(config_name)
-    suffix_format = _SUFFIX_FORMATS.get(Path(out).suffix) if out else None
-    if fmt and suffix_format and fmt != suffix_format:
-        raise BadInput(f"--format {fmt} does not match the suffix of {out!r} (a {suffix_format} file)")
-    fmt = fmt or suffix_format or "jsonl"
-    out = out or f"corpus.{fmt}"
     kinds = parse_emit_option(emit)
     try:
         spec = GenerateSpec.build(

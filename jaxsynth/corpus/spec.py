@@ -17,7 +17,7 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING
 
-from jaxsynth.corpus.record import CorpusError, format_for
+from jaxsynth.corpus.record import FORMATS, CorpusError, suffix_format
 from jaxsynth.lowering.kinds import DEFAULT_EMIT, parse_emit
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,20 +65,30 @@ class GenerateSpec:
         config: GrammarConfig,
         seed: int,
         n: int,
-        out: str | os.PathLike[str],
+        out: str | os.PathLike[str] | None,
         *,
         emit: str | Iterable[str] = DEFAULT_EMIT,
         fmt: str | None = None,
         workers: int | None = None,
         **options: object,
     ) -> GenerateSpec:
-        """Parse and check a run. ``workers=None``: the CPU count for local runs. Raises :class:`SpecError`."""
+        """Parse and check a run. Raises :class:`SpecError`.
+
+        The format is ``fmt``, else the suffix of ``out`` (``.jsonl``, ``.msgpack``), else jsonl; a
+        ``fmt`` the suffix contradicts is an error. ``out=None``: ``corpus.jsonl`` (or ``.msgpack``).
+        ``workers=None``: the CPU count for local runs.
+        """
         try:
             kinds = parse_emit(emit)
         except ValueError as exc:
             raise SpecError(f"emit: {exc}") from None
-        path = os.fspath(out)
-        kind = format_for(path, fmt)
+        named = suffix_format(out) if out is not None else None
+        if fmt is not None and fmt not in FORMATS:
+            raise SpecError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
+        if fmt and named and fmt != named:
+            raise SpecError(f"--format {fmt} does not match the suffix of {os.fspath(out)!r} (a {named} file)")
+        kind = fmt or named or "jsonl"
+        path = os.fspath(out) if out is not None else f"corpus.{kind}"
         spec = cls(config=config, seed=seed, n=n, out=path, emit=kinds, format=kind, workers=workers or 1,
                    **options)  # type: ignore[arg-type]
         spec._check(workers_given=workers is not None)
