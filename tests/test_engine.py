@@ -132,7 +132,7 @@ MISAPPLIED = [
     (["--address", "127.0.0.1:1"], ["--address", "--engine ray"]),
     (["--engine", "ray", "--workers", "2"], ["--workers", "does not apply to --engine ray"]),
     (["--engine", "ray", "--pin"], ["--pin", "--engine ray"]),
-    (["--engine", "ray", "--shard", "0/2"], ["--shard"]),
+    (["--engine", "ray", "--shard", "0/2"], ["drop --shard"]),
     (["--in-process", "--workers", "2"], ["--in-process", "drop --workers"]),
     (["--in-process", "--timeout", "5"], ["--timeout", "isolated workers"]),
     (["--workers", "1", "--pin"], ["--pin", "isolated workers"]),

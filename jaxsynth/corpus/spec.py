@@ -130,15 +130,15 @@ class GenerateSpec:
             if given:
                 verb = "does" if len(given) == 1 else "do"
                 raise SpecError(
-                    f"{', '.join(given)} {verb} not apply to --engine ray (each Ray task runs one shard in one "
-                    "worker process): drop it"
+                    f"{', '.join(given)} {verb} not apply to --engine ray (it runs every shard itself, each Ray "
+                    f"task in one worker process): drop {' and '.join(given)}"
                 )
         else:
             given = [name for name, on in (
                 ("--address", self.address is not None), ("--shards", self.num_shards is not None)
             ) if on]
             if given:
-                raise SpecError(f"{', '.join(given)} only apply to --engine ray: drop it or add --engine ray")
+                raise SpecError(f"{' and '.join(given)} only apply to --engine ray: add --engine ray or drop them")
         if self.isolate is False and self.workers > 1:
             raise SpecError(f"--in-process runs one worker in this process, not {self.workers}: drop --workers")
         if self.isolate is False or (self.isolate is None and self.engine == "local" and workers_given
@@ -147,8 +147,8 @@ class GenerateSpec:
                      if on]
             if given:
                 raise SpecError(
-                    f"{', '.join(given)} only apply to isolated workers, and this run makes its records in this "
-                    "process: add --isolate or drop it"
+                    f"{' and '.join(given)} only apply to isolated workers, and this run makes its records in "
+                    f"this process: add --isolate or drop {' and '.join(given)}"
                 )
 
     @property
