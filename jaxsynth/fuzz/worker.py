@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from jaxsynth.synth.program import Program
-from jaxsynth.workers.process import recv, send  # the shared frames (jaxsynth.workers)
+from jaxsynth.workers.process import die_with_parent, recv, send  # the shared isolation layer
 
 CLEAR_EVERY = 40  # eager execution caches one executable per primitive signature: ~10 MB a program
 
@@ -72,6 +72,7 @@ def handle(task: Task, stage) -> TaskResult:
 
 
 def main() -> None:
+    die_with_parent()  # a campaign killed with -9 leaves no worker behind
     channel_in = os.fdopen(os.dup(0), "rb")
     channel_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # C-level prints to stdout go to the worker log, not the channel
