@@ -140,6 +140,7 @@ MISAPPLIED = [
     (["--novelty", "2", "--engine", "ray"], ["--novelty", "--engine ray"]),
     (["--dedup", "jaxpr", "--emit", "stablehlo"], ["--dedup jaxpr", "add jaxpr to --emit"]),
     (["--novelty", "2", "--emit", "jaxpr"], ["--novelty needs optimized_hlo"]),
+    (["--novelty", "2", "--profile"], ["--profile does not apply to --novelty"]),
 ]
 
 

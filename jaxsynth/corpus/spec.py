@@ -116,6 +116,8 @@ class GenerateSpec:
                 raise SpecError(f"novelty epoch must be >= 1, got {self.novelty}")
             if "optimized_hlo" not in self.emit:
                 raise SpecError("--novelty needs optimized_hlo in --emit (it reads each record's optimized HLO)")
+            if self.profile:
+                raise SpecError("--profile does not apply to --novelty (it reports one run, not epochs): drop it")
         ordered = [name for name, on in (("--novelty", self.novelty is not None), ("--dedup", self.dedup)) if on]
         if ordered and (self.shard is not None or self.engine != "local"):
             raise SpecError(
