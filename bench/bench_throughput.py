@@ -4,6 +4,7 @@
     python bench/bench_throughput.py fast    [-n 400]   # --emit jaxpr,stablehlo vs the template baseline
     python bench/bench_throughput.py full    [-n 120]   # full records vs the trace+lower+compile floor
     python bench/bench_throughput.py scaling [-n 300]   # two workers vs one, steady state
+    python bench/bench_throughput.py process [-n 600]   # whole `jaxsynth generate` processes (issue 13)
     python bench/bench_throughput.py all
 
 Every comparison runs each variant in a process of its own (so no variant warms JAX's caches for
@@ -286,9 +287,73 @@ def bench_scaling(n: int, repeats: int, config_name: str, emit: str) -> None:
           f"(2 x records per worker-CPU-second with 2 workers / with 1)")
 
 
+def _whole_process(argv: list[str]) -> tuple[float, str]:
+    """Wall seconds of a whole process, and its stdout."""
+    import subprocess
+
+    started = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {proc.stderr.strip()[-500:]}")
+    return seconds, proc.stdout
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} (min {min(values):.3f}, max {max(values):.3f}, {len(values)} runs)"
+
+
+def bench_process(n: int, repeats: int, config_name: str) -> None:
+    import re
+    import tempfile
+
+    py = sys.executable
+    bench_dir = Path(__file__).resolve().parent
+    variants = {
+        "1 worker in-process": ["--workers", "1"],
+        "1 isolated worker": ["--workers", "1", "--isolate"],
+        "2 workers": ["--workers", "2"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in [*variants, "jaxpr,stablehlo", "template baseline"]}
+    with tempfile.TemporaryDirectory(prefix="jaxsynth-bench-") as tmp:
+        for r in range(repeats):
+            seed = 1000 + r
+            common = [py, "-m", "jaxsynth", "generate", "--config", config_name, "--seed", str(seed), "-n", str(n),
+                      "--no-progress"]
+            outputs = {}
+            names = list(variants)
+            names = names[r % len(names):] + names[: r % len(names)]
+            for name in names:
+                out = os.path.join(tmp, f"{name.replace(' ', '_')}.jsonl")
+                seconds, _ = _whole_process([*common, *variants[name], "-o", out])
+                times[name].append(seconds)
+                outputs[name] = Path(out).read_bytes()
+            same = len(set(outputs.values())) == 1
+            fast_out = os.path.join(tmp, "fast.jsonl")
+            pair = [("jaxpr,stablehlo", [*common, "--workers", "1", "--emit", "jaxpr,stablehlo", "-o", fast_out]),
+                    ("template baseline", [py, str(bench_dir / "template_baseline.py"), "-n", str(n), "--config",
+                                           config_name, "--seed", str(seed), "--out", os.path.join(tmp, "t.jsonl")])]
+            for name, argv in pair if r % 2 == 0 else pair[::-1]:
+                seconds, stdout = _whole_process(argv)
+                if name == "template baseline":
+                    prepared = re.search(r"prepared untimed in ([\d.]+) s", stdout)
+                    seconds -= float(prepared.group(1)) if prepared else 0.0
+                times[name].append(seconds)
+            print(f"  run {r}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in times.items())
+                  + f"; variants byte-identical: {same}; load {os.getloadavg()[0]:.1f}", flush=True)
+    one, iso, two = times["1 worker in-process"], times["1 isolated worker"], times["2 workers"]
+    print(f"[process] {config_name}, {n} full records, {os.cpu_count()} CPUs, whole processes:")
+    print(f"  2 workers / 1 worker in-process  = {_spread([a / b for a, b in zip(one, two, strict=True)])}")
+    print(f"  2 workers / 1 isolated worker    = {_spread([a / b for a, b in zip(iso, two, strict=True)])}")
+    ratio = [b / a for a, b in zip(times["jaxpr,stablehlo"], times["template baseline"], strict=True)]
+    print(f"  --emit jaxpr,stablehlo vs template baseline (baseline/jaxsynth) = {_spread(ratio)}")
+    for name, values in times.items():
+        print(f"  {name}: {_spread(values)} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("fast", "full", "scaling", "all"))
+    ap.add_argument("what", choices=("fast", "full", "scaling", "process", "all"))
     ap.add_argument("-n", type=int, default=None, help="functions (records) per comparison")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--config", default="default")
@@ -301,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_full(args.n or 120, args.repeats, args.config)
     if args.what in ("scaling", "all"):
         bench_scaling(args.n or 300, args.repeats, args.config, args.emit)
+    if args.what in ("process", "all"):
+        bench_process(args.n or 600, args.repeats, args.config)
     return 0
 
 

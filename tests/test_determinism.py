@@ -79,6 +79,24 @@ def test_parsing_emit_does_not_load_jax():
     assert proc.stdout.strip() == "False", proc.stderr
 
 
+def test_an_in_process_cli_run_configures_xla_before_jax_loads(tmp_path):
+    """The root of the record-279 difference: the CLI loaded JAX (parsing --emit) before it configured XLA."""
+    code = (
+        "import sys, jaxsynth.cli.generate as g\n"
+        "real = g.prepare_jax\n"
+        "def watched():\n"
+        "    print('jax loaded before prepare_jax:', 'jax' in sys.modules)\n"
+        "    real()\n"
+        "g.prepare_jax = watched\n"
+        "from jaxsynth.cli import run\n"
+        "sys.exit(run(['generate', '-n', '1', '--workers', '1', '--emit', 'jaxpr', '-o', sys.argv[1]]))\n"
+    )
+    out = tmp_path / "c.jsonl"
+    proc = subprocess.run([sys.executable, "-c", code, out], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "jax loaded before prepare_jax: False" and out.read_bytes().count(b"\n") == 1
+
+
 def _engines(tmp_path: Path, config_name: str, seed: int, n: int, emit: tuple[str, ...]) -> dict[str, bytes]:
     """The corpus ``[0, n)`` written by every engine: 1 worker in-process, 2 workers, 3 shards
     (concatenated), and a run interrupted at n/2 then resumed."""
@@ -105,8 +123,8 @@ def _engines(tmp_path: Path, config_name: str, seed: int, n: int, emit: tuple[st
 
 
 def test_workers_shards_and_resume_write_the_same_bytes(tmp_path):
-    out = _engines(tmp_path, "default", 9, 24, FULL)
-    assert out["1 worker"].count(b"\n") == 24
+    out = _engines(tmp_path, "default", 9, 16, FULL)
+    assert out["1 worker"].count(b"\n") == 16
     for name, data in out.items():
         assert data == out["1 worker"], name
 

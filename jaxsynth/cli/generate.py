@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -24,8 +23,6 @@ from jaxsynth.cli.support import (
 )
 from jaxsynth.corpus.record import FORMATS, CorpusError, Record, encode_payload, format_for, iter_raw
 from jaxsynth.grammar import GrammarConfig, builtin_names, load_config
-
-_SUFFIX_FORMATS = {".jsonl": "jsonl", ".msgpack": "msgpack"}
 
 
 @click.command()
@@ -112,25 +109,7 @@ _SUFFIX_FORMATS = {".jsonl": "jsonl", ".msgpack": "msgpack"}
     help="Ray tasks for --engine ray [default: 4 per cluster CPU, at most 1000 records each].",
 )
 def generate(
-    config_name: str,
-    seed: int,
-    count: int,
-    out: str | None,
-    workers: int | None,
-    emit: str,
-    fmt: str | None,
-    progress: bool,
-    novelty: int | None,
-    resume: bool,
-    shard_spec: str | None,
-    timeout: float,
-    isolate: bool | None,
-    dedup: str | None,
-    profile: bool,
-    pin: bool | None,
-    engine: str,
-    address: str | None,
-    num_shards: int | None,
+    config_name: str, count: int, out: str | None, emit: str, fmt: str | None, shard_spec: str | None, **options: Any
 ) -> int:
     """Generate a corpus of records 0..N-1 of (config, seed).
 
@@ -140,18 +119,11 @@ def generate(
     from jaxsynth.corpus.spec import GenerateSpec, SpecError
 
     config = load_config_or_fail(config_name)
-    suffix_format = _SUFFIX_FORMATS.get(Path(out).suffix) if out else None
-    if fmt and suffix_format and fmt != suffix_format:
-        raise BadInput(f"--format {fmt} does not match the suffix of {out!r} (a {suffix_format} file)")
-    fmt = fmt or suffix_format or "jsonl"
-    out = out or f"corpus.{fmt}"
     kinds = parse_emit_option(emit)
     try:
-        spec = GenerateSpec.build(
-            config, seed, count, out, emit=kinds, fmt=fmt, workers=workers, dedup=dedup, novelty=novelty,
-            engine=engine, isolate=isolate, timeout=timeout, pin=pin, shard=_parse_shard(shard_spec),
-            address=address, num_shards=num_shards, resume=resume, profile=profile, progress=progress,
-        )
+        # the other options are GenerateSpec's fields, by name: seed, workers, dedup, novelty, engine, ...
+        spec = GenerateSpec.build(config, options.pop("seed"), count, out, emit=kinds, fmt=fmt,
+                                  shard=_parse_shard(shard_spec), **options)
     except SpecError as exc:
         raise BadInput(str(exc)) from None
     prepare_output(spec.out, "-o")

@@ -7,9 +7,11 @@ Public API::
     for record in iter_records("corpus.jsonl"):
         ...
 
-Modules: ``record`` (the Struct and file formats), ``generate`` (one record), ``run`` (ranges and
-workers). Importing this package does not import JAX (``make_record`` and ``toolchain`` load it on
-first use), so spawned workers can configure XLA first. ``generate_corpus`` is
+Modules: ``record`` (the Struct and file formats), ``generate`` (one record), ``spec``
+(:class:`GenerateSpec`, a run parsed once), ``run`` (the one range runner, :func:`run_spec`),
+``workers`` (the generation pool on :mod:`jaxsynth.workers`), ``dedup``, ``shards``, ``ray_engine``.
+Importing this package does not import JAX (``make_record`` and ``toolchain`` load it on first
+use), so spawned workers can configure XLA first. ``generate_corpus`` is
 ``run.generate``: the name ``jaxsynth.corpus.generate`` belongs to the submodule.
 """
 
@@ -36,8 +38,9 @@ from jaxsynth.corpus.record import (
     open_writer,
     write,
 )
-from jaxsynth.corpus.run import GenerationError, RecordMaker, RunSummary, generate_range
+from jaxsynth.corpus.run import GenerationError, RecordMaker, RunSummary, generate_range, run_indices, run_spec
 from jaxsynth.corpus.run import generate as generate_corpus
+from jaxsynth.corpus.spec import GenerateSpec, SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     from jaxsynth.corpus.generate import build_function, make_record, record_id, toolchain
@@ -48,10 +51,12 @@ __all__ = [
     "CorpusError",
     "GenerationError",
     "Features",
+    "GenerateSpec",
     "Record",
     "RecordMaker",
     "RecordWriter",
     "RunSummary",
+    "SpecError",
     "Toolchain",
     "build_function",
     "decode_record",
@@ -66,6 +71,8 @@ __all__ = [
     "make_record",
     "open_writer",
     "record_id",
+    "run_indices",
+    "run_spec",
     "toolchain",
     "write",
 ]

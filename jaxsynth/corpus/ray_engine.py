@@ -29,13 +29,13 @@ from jaxsynth.corpus.failures import failures_path
 from jaxsynth.corpus.record import CorpusError
 from jaxsynth.corpus.run import RunSummary
 from jaxsynth.corpus.shards import (
-    _complete,
-    _identity,
-    _write_marker,
+    completed_marker,
     generate_shard,
     merge_shards,
     shard_bounds,
+    shard_identity,
     shard_path,
+    write_marker,
 )
 from jaxsynth.corpus.workers import DEFAULT_TIMEOUT
 
@@ -73,8 +73,8 @@ def check_address(address: str | None, timeout: float = ADDRESS_TIMEOUT) -> None
 
 def worker_env() -> dict[str, str]:
     """Environment of Ray workers: CPU platform, one XLA thread (what configure_jax_for_workers sets)."""
-    from jaxsynth.corpus.workers import INJECT_FAULTS_ENV
     from jaxsynth.lowering.workers import _merge_xla_flags
+    from jaxsynth.workers.faults import ENVS
 
     env = {
         "JAX_PLATFORMS": "cpu",
@@ -83,8 +83,9 @@ def worker_env() -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
-    if INJECT_FAULTS_ENV in os.environ:  # the testing hook reaches workers on every node
-        env[INJECT_FAULTS_ENV] = os.environ[INJECT_FAULTS_ENV]
+    for name in ENVS:  # the testing hook reaches workers on every node
+        if name in os.environ:
+            env[name] = os.environ[name]
     return env
 
 
@@ -169,7 +170,7 @@ def generate_ray(
         import ray
     except ImportError:
         raise CorpusError("--engine ray needs Ray: pip install 'jaxsynth[ray]'") from None
-    from jaxsynth.corpus.run import _progress
+    from jaxsynth.corpus.run import progress_bar
 
     started = time.perf_counter()
     out = os.fspath(out_path)
@@ -186,16 +187,16 @@ def generate_ray(
             num_shards = max(min(n, 4 * cpus), math.ceil(n / SHARD_RECORDS), 1)
         base = os.path.join(parts_dir, os.path.basename(out))
         parts = [shard_path(base, i, num_shards) for i in range(num_shards)]
-        identities = [_identity(config, seed, n, i, num_shards, emit, fmt) for i in range(num_shards)]
+        identities = [shard_identity(config, seed, n, i, num_shards, emit, fmt) for i in range(num_shards)]
         task = ray.remote(num_cpus=1, max_retries=2, runtime_env={"env_vars": worker_env()})(_ray_shard)
         versions = _versions()
         pending: dict[Any, int] = {}
         replaced = 0
         for i in range(num_shards):
-            if _complete(parts[i], identities[i]) is None:
+            if completed_marker(parts[i], identities[i]) is None:
                 ref = task.remote(config, seed, i, num_shards, n, emit, fmt, isolate, timeout, versions)
                 pending[ref] = i
-        with _progress(num_shards, progress) as bar:
+        with progress_bar(num_shards, progress) as bar:
             bar.update(num_shards - len(pending))
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
@@ -211,7 +212,7 @@ def generate_ray(
                     elif os.path.exists(failures_path(parts[i])):
                         os.remove(failures_path(parts[i]))
                     start, stop = shard_bounds(n, i, num_shards)
-                    _write_marker(
+                    write_marker(
                         parts[i],
                         {**identities[i], "start": start, "stop": stop, "records": info["records"],
                          "failures": info["failures"], "bytes": len(data)},

@@ -41,6 +41,7 @@ __all__ = [
     "encode_record",
     "field_decoders",
     "format_for",
+    "suffix_format",
     "frame",
     "iter_raw",
     "iter_records",
@@ -183,6 +184,11 @@ def decode_record(data: bytes, fmt: str = "jsonl") -> Record:
             f"{READABLE_VERSIONS.start}..{SCHEMA_VERSION})"
         )
     return record
+
+
+def suffix_format(path: str | os.PathLike[str]) -> Format | None:
+    """The format named by the suffix of ``path`` (``.jsonl`` / ``.msgpack``), or None."""
+    return _SUFFIXES.get(Path(path).suffix)  # type: ignore[return-value]
 
 
 def format_for(path: str | os.PathLike[str], fmt: str | None = None) -> Format:

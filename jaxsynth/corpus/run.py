@@ -54,6 +54,7 @@ __all__ = [
     "chunksize_for",
     "generate",
     "generate_range",
+    "progress_bar",
     "run_indices",
     "run_spec",
 ]
@@ -110,6 +111,20 @@ class RecordMaker:
         self.profile = profile
         self.made = 0
 
+    # hooks of jaxsynth.workers.pool: start-up, the scope a worker serves in, and a new config
+    def warm_up(self) -> None:
+        """Import JAX and start its backend (before the first record's clock starts)."""
+        from jaxsynth.corpus.generate import toolchain
+
+        toolchain()
+
+    @staticmethod
+    def worker_scope() -> contextlib.AbstractContextManager[None]:
+        return tuned_collector()
+
+    def rebuilt(self, previous: RecordMaker) -> None:
+        self.made = previous.made  # the clear_caches() cadence counts records, whatever their config
+
     def _where(self, index: int) -> str:
         return f"record {index} (config {self.config.name} {self.config.digest}, seed {self.seed})"
 
@@ -150,9 +165,9 @@ class RecordMaker:
         timings: dict[str, float] | None = {} if self.profile else None
         try:
             data, keys = self._make(index, timings)
-            return Outcome(index, "ok", data, timings=timings, keys=keys)
+            return Outcome("ok", index, data, timings=timings, keys=keys)
         except Exception as exc:
-            return Outcome(index, "error", message=_one_line(exc), timings=timings)
+            return Outcome("error", index, message=_one_line(exc), timings=timings)
 
 
 def generate_range(
@@ -344,7 +359,7 @@ def run_indices(
             maker = RecordMaker(config, seed, emit, fmt, profile=profile)
             in_process.enter_context(tuned_collector())
             outcomes = (maker.outcome(i) for i in indices)
-        with _progress(planned, progress) as bar:
+        with progress_bar(planned, progress) as bar:
             for outcome in outcomes:
                 tick = time.perf_counter()
                 next_index = outcome.index + 1
@@ -491,7 +506,8 @@ def run_spec(spec: GenerateSpec) -> RunSummary:
     )
 
 
-def _progress(total: int, enabled: bool) -> Any:
+def progress_bar(total: int, enabled: bool) -> Any:
+    """The one progress bar of a run: tqdm on stderr, shown only when ``enabled`` and stderr is a terminal."""
     from tqdm import tqdm
 
     return tqdm(

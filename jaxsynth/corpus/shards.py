@@ -39,13 +39,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "MARKER_SUFFIX",
+    "completed_marker",
     "generate_shard",
     "marker_path",
     "merge_shards",
     "parse_shard",
     "read_marker",
     "shard_bounds",
+    "shard_identity",
     "shard_path",
+    "write_marker",
 ]
 
 MARKER_SUFFIX = ".done"
@@ -81,7 +84,7 @@ def marker_path(shard_file: str | os.PathLike[str]) -> str:
     return os.fspath(shard_file) + MARKER_SUFFIX
 
 
-def _identity(
+def shard_identity(
     config: GrammarConfig, seed: int, n: int, shard: int, num_shards: int, emit: tuple[str, ...], fmt: str
 ) -> dict[str, object]:
     return {
@@ -106,7 +109,7 @@ def read_marker(shard_file: str | os.PathLike[str]) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def _complete(shard_file: str, identity: dict[str, object]) -> dict[str, object] | None:
+def completed_marker(shard_file: str, identity: dict[str, object]) -> dict[str, object] | None:
     marker = read_marker(shard_file)
     if marker is None or any(marker.get(k) != v for k, v in identity.items()):
         return None
@@ -118,7 +121,7 @@ def _complete(shard_file: str, identity: dict[str, object]) -> dict[str, object]
     return marker
 
 
-def _write_marker(shard_file: str, data: dict[str, object]) -> None:
+def write_marker(shard_file: str, data: dict[str, object]) -> None:
     tmp = marker_path(shard_file) + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, sort_keys=True)
@@ -158,8 +161,8 @@ def generate_shard(
     kind = format_for(out_path, fmt)
     start, stop = shard_bounds(n, shard, num_shards)
     path = os.fspath(out_path) if exact_path else shard_path(out_path, shard, num_shards)
-    identity = _identity(config, seed, n, shard, num_shards, kinds, kind)
-    done = _complete(path, identity)
+    identity = shard_identity(config, seed, n, shard, num_shards, kinds, kind)
+    done = completed_marker(path, identity)
     if done is not None:
         return RunSummary(
             records=int(done["records"]),  # type: ignore[call-overload]
@@ -188,7 +191,7 @@ def generate_shard(
         progress=progress,
         pin=pin,
     )
-    _write_marker(
+    write_marker(
         path,
         {**identity, "start": start, "stop": stop, "records": summary.records, "failures": summary.failures,
          "bytes": summary.bytes},

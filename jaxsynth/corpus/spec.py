@@ -17,7 +17,7 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING
 
-from jaxsynth.corpus.record import CorpusError, format_for
+from jaxsynth.corpus.record import FORMATS, CorpusError, suffix_format
 from jaxsynth.lowering.kinds import DEFAULT_EMIT, parse_emit
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,20 +65,30 @@ class GenerateSpec:
         config: GrammarConfig,
         seed: int,
         n: int,
-        out: str | os.PathLike[str],
+        out: str | os.PathLike[str] | None,
         *,
         emit: str | Iterable[str] = DEFAULT_EMIT,
         fmt: str | None = None,
         workers: int | None = None,
         **options: object,
     ) -> GenerateSpec:
-        """Parse and check a run. ``workers=None``: the CPU count for local runs. Raises :class:`SpecError`."""
+        """Parse and check a run. Raises :class:`SpecError`.
+
+        The format is ``fmt``, else the suffix of ``out`` (``.jsonl``, ``.msgpack``), else jsonl; a
+        ``fmt`` the suffix contradicts is an error. ``out=None``: ``corpus.jsonl`` (or ``.msgpack``).
+        ``workers=None``: the CPU count for local runs.
+        """
         try:
             kinds = parse_emit(emit)
         except ValueError as exc:
             raise SpecError(f"emit: {exc}") from None
-        path = os.fspath(out)
-        kind = format_for(path, fmt)
+        named = suffix_format(out) if out is not None else None
+        if fmt is not None and fmt not in FORMATS:
+            raise SpecError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
+        if fmt and named and fmt != named:
+            raise SpecError(f"--format {fmt} does not match the suffix of {os.fspath(out)!r} (a {named} file)")
+        kind = fmt or named or "jsonl"
+        path = os.fspath(out) if out is not None else f"corpus.{kind}"
         spec = cls(config=config, seed=seed, n=n, out=path, emit=kinds, format=kind, workers=workers or 1,
                    **options)  # type: ignore[arg-type]
         spec._check(workers_given=workers is not None)
@@ -97,6 +107,8 @@ class GenerateSpec:
             raise SpecError(f"unknown engine {self.engine!r}; allowed: {', '.join(ENGINES)}")
         if self.dedup is not None and self.dedup not in DEDUP_MODES:
             raise SpecError(f"unknown dedup mode {self.dedup!r}; allowed: {', '.join(DEDUP_MODES)}")
+        if self.dedup in ("jaxpr", "both") and "jaxpr" not in self.emit:
+            raise SpecError(f"--dedup {self.dedup} compares JAXPRs: add jaxpr to --emit")
         if self.timeout is not None and not self.timeout > 0:
             raise SpecError(f"timeout must be > 0 seconds, got {self.timeout}")
         if self.novelty is not None:
@@ -104,6 +116,8 @@ class GenerateSpec:
                 raise SpecError(f"novelty epoch must be >= 1, got {self.novelty}")
             if "optimized_hlo" not in self.emit:
                 raise SpecError("--novelty needs optimized_hlo in --emit (it reads each record's optimized HLO)")
+            if self.profile:
+                raise SpecError("--profile does not apply to --novelty (it reports one run, not epochs): drop it")
         ordered = [name for name, on in (("--novelty", self.novelty is not None), ("--dedup", self.dedup)) if on]
         if ordered and (self.shard is not None or self.engine != "local"):
             raise SpecError(
@@ -116,16 +130,17 @@ class GenerateSpec:
                 ("--profile", self.profile),
             ) if on]
             if given:
+                verb = "does" if len(given) == 1 else "do"
                 raise SpecError(
-                    f"{', '.join(given)} do(es) not apply to --engine ray (each Ray task runs one shard in one "
-                    "worker process): drop it"
+                    f"{', '.join(given)} {verb} not apply to --engine ray (it runs every shard itself, each Ray "
+                    f"task in one worker process): drop {' and '.join(given)}"
                 )
         else:
             given = [name for name, on in (
                 ("--address", self.address is not None), ("--shards", self.num_shards is not None)
             ) if on]
             if given:
-                raise SpecError(f"{', '.join(given)} only apply to --engine ray: drop it or add --engine ray")
+                raise SpecError(f"{' and '.join(given)} only apply to --engine ray: add --engine ray or drop them")
         if self.isolate is False and self.workers > 1:
             raise SpecError(f"--in-process runs one worker in this process, not {self.workers}: drop --workers")
         if self.isolate is False or (self.isolate is None and self.engine == "local" and workers_given
@@ -134,8 +149,8 @@ class GenerateSpec:
                      if on]
             if given:
                 raise SpecError(
-                    f"{', '.join(given)} only apply to isolated workers, and this run makes its records in this "
-                    "process: add --isolate or drop it"
+                    f"{' and '.join(given)} only apply to isolated workers, and this run makes its records in "
+                    f"this process: add --isolate or drop {' and '.join(given)}"
                 )
 
     @property

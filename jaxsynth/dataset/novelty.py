@@ -28,7 +28,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -261,7 +260,7 @@ def generate_novelty(
 
 def _run(spec: GenerateSpec, strength: float, dedup: Deduplicator | None) -> NoveltySummary:
     from jaxsynth.corpus.failures import failures_path
-    from jaxsynth.corpus.run import DEFAULT_TIMEOUT, run_indices
+    from jaxsynth.corpus.run import DEFAULT_TIMEOUT, progress_bar, run_indices
     from jaxsynth.corpus.workers import WorkerPool
     from jaxsynth.grammar import REGISTRY
 
@@ -296,7 +295,7 @@ def _run(spec: GenerateSpec, strength: float, dedup: Deduplicator | None) -> Nov
     try:
         if pool is not None:
             pool.__enter__()
-        with _progress(n, spec.progress) as bar:
+        with progress_bar(n, spec.progress) as bar:
             k = 0
             while (written < n) if dedup is not None else (k * epoch < n):
                 start = k * epoch
@@ -396,16 +395,3 @@ def _existing(
         except msgspec.DecodeError as exc:
             raise NoveltyError(f"cannot resume {os.fspath(path)}: record {number} is unreadable ({exc})") from None
     return records
-
-
-def _progress(total: int, enabled: bool):  # type: ignore[no-untyped-def]
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        unit="rec",
-        file=sys.stderr,
-        disable=not (enabled and sys.stderr.isatty()),
-        dynamic_ncols=True,
-        leave=False,
-    )

@@ -1,8 +1,10 @@
 """Isolation: compile and run programs in subprocess workers with timeouts.
 
-A :class:`Worker` owns one ``python -m jaxsynth.fuzz.worker`` process, started with
-``subprocess`` (fork + immediate exec, in a new session) from a parent that never uses JAX itself, so
-nothing is ever forked after JAX is loaded. :meth:`Worker.run` sends a task and waits for its result
+The mechanism (the child process in its own session, its stderr tail, frames, outcome types, fault
+injection) is :mod:`jaxsynth.workers`, shared with corpus generation; this module is the fuzzer's task
+protocol on top of it. A :class:`Worker` owns one ``python -m jaxsynth.fuzz.worker`` process, started
+with ``subprocess`` (fork + immediate exec, in a new session) from a parent that never uses JAX
+itself, so nothing is ever forked after JAX is loaded. :meth:`Worker.run` sends a task and waits for its result
 with a deadline:
 
 - the process dies (a signal such as SIGSEGV or SIGABRT, or a non-zero exit) -> ``crash`` outcome;
@@ -16,98 +18,27 @@ from __future__ import annotations
 
 import itertools
 import os
-import select
-import signal
 import subprocess
-import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from jaxsynth.fuzz.worker import Task, TaskResult, recv, send
+from jaxsynth.fuzz.worker import Task
+from jaxsynth.workers.outcome import Outcome
+from jaxsynth.workers.process import ChildProcess, recv, send
 
 __all__ = ["Outcome", "Worker", "WorkerStartError"]
 
 STARTUP_TIMEOUT = 180.0
-TAIL_BYTES = 4000
 
 
 class WorkerStartError(RuntimeError):
     """A worker process could not start (e.g. JAX cannot be imported)."""
 
 
-@dataclass
-class Outcome:
-    kind: str  #: "ok", "crash", "hang" or "internal"
-    result: TaskResult | None = None
-    oracle: str = ""  #: the oracle running when the worker crashed or hung
-    step: str = ""
-    plan: dict[str, Any] = field(default_factory=dict)  #: what that oracle had generated
-    signal: int | None = None
-    exitcode: int | None = None
-    stderr_tail: str = ""
-    message: str = ""  #: internal error text
-    seconds: float = 0.0
-
-    @property
-    def describe(self) -> str:
-        if self.kind == "crash":
-            how = f"signal {signal.Signals(self.signal).name}" if self.signal else f"exit status {self.exitcode}"
-            return f"worker died ({how}) during {self.oracle or '?'}/{self.step or '?'}"
-        if self.kind == "hang":
-            return f"no result within the timeout during {self.oracle or '?'}/{self.step or '?'}"
-        return self.kind
-
-
-class _Process:
+class _Process(ChildProcess):
     def __init__(self, env: dict[str, str] | None) -> None:
-        self.log = tempfile.TemporaryFile(prefix="jaxsynth-fuzz-worker-")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jaxsynth.fuzz.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            env=env,
-            start_new_session=True,
-            bufsize=0,
-        )
-        self.ready = False
+        super().__init__("jaxsynth.fuzz.worker", env)
         self.toolchain: dict[str, str] = {}
-
-    def tail(self) -> str:
-        try:
-            self.log.flush()
-            size = self.log.seek(0, os.SEEK_END)
-            self.log.seek(max(0, size - TAIL_BYTES))
-            return self.log.read().decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return ""
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.proc.kill()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            pass
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                if stream:
-                    stream.close()
-            except OSError:
-                pass
-        self.log.close()
-
-    def wait_readable(self, deadline: float) -> bool:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
-        return bool(ready)
 
 
 class Worker:
@@ -227,7 +158,7 @@ class Worker:
                 if message[4]:
                     plan.update(message[4])
             elif kind == "result":
-                return Outcome("ok", result=message[2], seconds=time.monotonic() - start)
+                return Outcome("ok", data=message[2], seconds=time.monotonic() - start)
             elif kind == "internal":
                 return Outcome("internal", oracle=oracle, step=step, message=message[2],
                                seconds=time.monotonic() - start)

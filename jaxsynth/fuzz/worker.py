@@ -12,19 +12,17 @@ Messages to the parent: ``("ready", toolchain)``, ``("stage", task_id, oracle, s
 from __future__ import annotations
 
 import os
-import pickle
-import struct
 import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
 from jaxsynth.synth.program import Program
+from jaxsynth.workers.process import die_with_parent, recv, send  # the shared isolation layer
 
-_HEADER = struct.Struct(">Q")
 CLEAR_EVERY = 40  # eager execution caches one executable per primitive signature: ~10 MB a program
 
 
@@ -46,34 +44,6 @@ class TaskResult:
     hlo: str | None = None
     seconds: float = 0.0
     notes: dict[str, Any] = field(default_factory=dict)
-
-
-def send(stream: BinaryIO, message: Any) -> None:
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(payload)) + payload)
-    stream.flush()
-
-
-def recv(stream: BinaryIO) -> Any:
-    header = _read_exact(stream, _HEADER.size)
-    if header is None:
-        return None
-    (size,) = _HEADER.unpack(header)
-    payload = _read_exact(stream, size)
-    if payload is None:
-        return None
-    return pickle.loads(payload)  # noqa: S301 - our own parent process
-
-
-def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
-    chunks = []
-    while size:
-        chunk = stream.read(size)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
 
 
 def handle(task: Task, stage) -> TaskResult:
@@ -104,6 +74,7 @@ def handle(task: Task, stage) -> TaskResult:
 
 
 def main() -> None:
+    die_with_parent()  # a campaign killed with -9 leaves no worker behind
     channel_in = os.fdopen(os.dup(0), "rb")
     channel_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # C-level prints to stdout go to the worker log, not the channel

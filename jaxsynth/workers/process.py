@@ -1,0 +1,149 @@
+"""The isolation mechanism: child processes, how they ended, and the frames they talk in.
+
+Never ``fork`` a process that has used JAX: pools ``spawn`` (:mod:`.pool`), and
+:class:`ChildProcess` runs ``python -m MODULE`` through ``subprocess`` (fork + immediate exec), in a
+new session so a hang can be killed with its whole process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, BinaryIO
+
+__all__ = ["TAIL_BYTES", "ChildProcess", "describe_exit", "die_with_parent", "recv", "send", "signal_name"]
+
+#: Bytes of a child's stderr kept for a crash report.
+TAIL_BYTES = 4000
+_HEADER = struct.Struct(">Q")
+
+
+def signal_name(number: int) -> str:
+    with contextlib.suppress(ValueError):
+        return signal.Signals(number).name
+    return f"signal {number}"
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """``worker killed by SIGSEGV``, ``worker exited with status 3``, ``worker vanished``."""
+    if exitcode is None:
+        return "worker vanished"
+    if exitcode < 0:
+        return f"worker killed by {signal_name(-exitcode)}"
+    return f"worker exited with status {exitcode}"
+
+
+def die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this process when its parent dies (e.g. ``kill -9`` of the run)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl
+            os._exit(0)
+
+
+# ---------------------------------------------------------------- frames: length-prefixed pickles
+def send(stream: BinaryIO, message: Any) -> None:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def recv(stream: BinaryIO) -> Any:
+    """The next message, or None at end of stream."""
+    header = _read_exact(stream, _HEADER.size)
+    if header is None:
+        return None
+    (size,) = _HEADER.unpack(header)
+    payload = _read_exact(stream, size)
+    if payload is None:
+        return None
+    return pickle.loads(payload)  # noqa: S301 - our own parent or child process
+
+
+def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = stream.read(size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+# ---------------------------------------------------------------- a child in its own session
+class ChildProcess:
+    """``python -m MODULE`` with pipes on stdin/stdout (frames) and stderr captured to a temporary file."""
+
+    def __init__(self, module: str, env: dict[str, str] | None) -> None:
+        self.log = tempfile.TemporaryFile(prefix="jaxsynth-worker-")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            start_new_session=True,
+            bufsize=0,
+        )
+        self.ready = False
+
+    @property
+    def stdin(self) -> BinaryIO:
+        return self.proc.stdin  # type: ignore[return-value]
+
+    @property
+    def stdout(self) -> BinaryIO:
+        return self.proc.stdout  # type: ignore[return-value]
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self) -> str:
+        """The last :data:`TAIL_BYTES` of the child's stderr."""
+        try:
+            self.log.flush()
+            size = self.log.seek(0, os.SEEK_END)
+            self.log.seek(max(0, size - TAIL_BYTES))
+            return self.log.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+
+    def wait_readable(self, deadline: float) -> bool:
+        """Whether the child has written something before ``deadline`` (``time.monotonic``)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
+        return bool(ready)
+
+    def wait(self, timeout: float = 30) -> int | None:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            return None
+
+    def kill(self) -> None:
+        """SIGKILL the child's whole process group and release its pipes and log."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        self.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                if stream:
+                    stream.close()
+        self.log.close()
