@@ -1,7 +1,8 @@
 """The ``jaxsynth`` command line: one click group, one module per command group.
 
     generate.py  generate, replay, configs       lower.py  lower
-    dataset.py   stats, split, export            fuzz.py   fuzz
+    dataset.py   stats, split, export, dedup,    fuzz.py   fuzz
+                 merge, coverage
     support.py   one-line errors, exit statuses and the option parsing the commands share
 
 Bad input (unknown config key, bad type string, missing file, corrupt corpus, usage errors) ends
@@ -36,6 +37,8 @@ for _command in (
     dataset.stats,
     dataset.split_command,
     dataset.export_command,
+    dataset.dedup_command,
+    dataset.merge_command,
     generate.configs,
     fuzz.fuzz,
 ):
