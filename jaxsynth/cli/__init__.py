@@ -25,7 +25,21 @@ from jaxsynth.cli.support import run_command
 __all__ = ["cli", "main", "run"]
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from jaxsynth.corpus.generate import toolchain
+
+    tools = toolchain()
+    click.echo(f"jaxsynth {tools.jaxsynth}, jax {tools.jax}, jaxlib {tools.jaxlib}, backend {tools.backend}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+    help="Print the versions of jaxsynth, jax and jaxlib and JAX's backend, and exit.",
+)
 def cli() -> None:
     """Typed-grammar random program synthesizer for JAX."""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from jaxsynth.cli.support import DEFAULT_EMIT, BadInput, first_line, parse_emit_option
+from jaxsynth.cli.support import DEFAULT_EMIT, BadInput, first_line, out_option
 
 
 def _import_function(target: str) -> Callable[..., Any]:
@@ -43,30 +43,71 @@ def _import_function(target: str) -> Callable[..., Any]:
 @click.command("lower")
 @click.argument("target", metavar="FILE.py:FUNC")
 @click.option(
-    "--arg", "args", multiple=True, metavar="TYPE", help="Argument type such as f32[16,4] or f32[]; repeat."
+    "--arg", "args", multiple=True, metavar="SPEC",
+    help="One argument, in order; repeat. A type such as f32[16,4], float32[] or bf16[8]; a pytree of types "
+    """as a dict, list or tuple literal, e.g. '{"w": "f32[8,4]", "b": "f32[4]"}'; or static:LITERAL for a """
+    "static (untraced) argument, e.g. static:3.",
 )
-@click.option("--emit", default=DEFAULT_EMIT, show_default=True, help="IR kinds to emit, comma separated.")
-@click.option("--grad", is_flag=True, help="Emit the JAXPR of jax.grad(FUNC) (w.r.t. the first argument).")
-def lower_command(target: str, args: tuple[str, ...], emit: str, grad: bool) -> int:
+@click.option(
+    "--emit", default=DEFAULT_EMIT, show_default=True,
+    help="Kinds to emit, comma separated: jaxpr, stablehlo, optimized_hlo, hlo, grad_jaxpr (jax.grad of the "
+    "float32 sum of the float outputs w.r.t. the float arguments), vmap_jaxpr (jax.vmap over a new axis of 4).",
+)
+@click.option(
+    "--grad", is_flag=True,
+    help="Lower jax.grad(FUNC) (w.r.t. the first argument; FUNC must return a float scalar) instead of FUNC: "
+    "applies to every emitted text, and each section is labelled (grad).",
+)
+@out_option(
+    "Also write the texts as one record in the corpus schema to this .jsonl or .msgpack file, to mix with "
+    "generated corpora.", directory=False,
+)
+def lower_command(target: str, args: tuple[str, ...], emit: str, grad: bool, out: str | None) -> int:
     """Lower a function of your own and print its IR texts (this imports, i.e. runs, FILE.py)."""
     import jax
 
-    from jaxsynth.lowering import lower, parse_type
+    from jaxsynth.lowering import LOWER_KINDS, lower, parse_arg, parse_emit
+    from jaxsynth.lowering.argtypes import Static, bind_static
 
-    kinds = parse_emit_option(emit)
     try:
-        types = [parse_type(a) for a in args]
+        kinds = parse_emit(emit, LOWER_KINDS)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--emit'") from None
+    if out is not None:
+        from jaxsynth.corpus.record import CorpusError, format_for
+
+        try:
+            format_for(out)
+        except CorpusError as exc:
+            raise BadInput(f"-o: {exc}") from None
+    try:
+        specs = [parse_arg(a) for a in args]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--arg'") from None
     fn = _import_function(target)
-    x64 = any(t.dtype.itemsize == 8 for t in types)
+    leaves = jax.tree_util.tree_leaves([s for s in specs if not isinstance(s, Static)])
+    x64 = any(t.dtype.itemsize == 8 for t in leaves)
     with jax.enable_x64(True) if x64 else contextlib.nullcontext():
         try:
-            types = [parse_type(a) for a in args]
-            texts = lower(fn, types, emit=kinds, grad=grad)
+            specs = [parse_arg(a) for a in args]  # dtypes are resolved under the x64 setting
+            bound, arg_types = bind_static(fn, specs)
+            if out is None:
+                texts = lower(bound, arg_types, emit=kinds, grad=grad).present()
+            else:
+                from jaxsynth.corpus.lowered import function_record
+
+                source = Path(target.rpartition(":")[0]).read_text()
+                record = function_record(bound, arg_types, source, emit=kinds, grad=grad)
+                texts = {k: getattr(record, k) for k in LOWER_KINDS if getattr(record, k) is not None}
         except Exception as exc:
             raise BadInput(f"cannot lower {target} at ({', '.join(args)}): {first_line(exc)}") from None
-    for kind, text in texts.present().items():
-        click.echo(f"== {kind} ==")
+    label = " (grad)" if grad else ""
+    for kind, text in texts.items():
+        click.echo(f"== {kind}{label} ==")
         click.echo(text.rstrip("\n"))
+    if out is not None:
+        from jaxsynth.corpus.record import write
+
+        write(out, [record])
+        click.echo(f"wrote 1 record to {out}", err=True)
     return 0

@@ -23,38 +23,49 @@ __all__ = [
     "DEFAULT_EMIT",
     "FAST_COMPILE_OPTIONS",
     "IR_KINDS",
+    "LOWER_KINDS",
     "LoweredTexts",
     "clear_caches",
     "configure_jax_for_workers",
     "format_type",
+    "grad_jaxpr",
     "lower",
+    "parse_arg",
     "parse_emit",
     "parse_type",
+    "vmap_jaxpr",
 ]
 
 _SOURCES = {
     "DEFAULT_EMIT": "core",
     "FAST_COMPILE_OPTIONS": "core",
     "IR_KINDS": "core",
+    "LOWER_KINDS": "core",
     "LoweredTexts": "core",
+    "grad_jaxpr": "core",
+    "vmap_jaxpr": "core",
     "clear_caches": "core",
     "lower": "core",
     "parse_emit": "core",
     "format_type": "argtypes",
     "parse_type": "argtypes",
+    "parse_arg": "argtypes",
     "configure_jax_for_workers": "workers",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .argtypes import format_type, parse_type
+    from .argtypes import format_type, parse_arg, parse_type
     from .core import (
         DEFAULT_EMIT,
         FAST_COMPILE_OPTIONS,
         IR_KINDS,
+        LOWER_KINDS,
         LoweredTexts,
         clear_caches,
+        grad_jaxpr,
         lower,
         parse_emit,
+        vmap_jaxpr,
     )
     from .workers import configure_jax_for_workers
 
