@@ -53,6 +53,7 @@ for _command in (
     dataset.export_command,
     dataset.dedup_command,
     dataset.merge_command,
+    dataset.coverage_command,
     generate.configs,
     fuzz.fuzz,
 ):

@@ -4,10 +4,12 @@ corpus files (jaxsynth.dataset). Each takes CORPUS...: files, globs, folders and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from jaxsynth.cli.support import (
+    BadInput,
     corpus_arguments,
     dataset_call,
     open_corpus_or_fail,
@@ -156,4 +158,87 @@ def merge_command(sources: tuple[str, ...], corpus_format: str | None, out: str)
     corpus = open_corpus_or_fail(sources, corpus_format)
     summary = dataset_call(merge_corpus, corpus, out)
     click.echo(f"wrote {summary}", err=True)
+    return 0
+
+
+def _manifest_targets(path: str) -> list[tuple[str, Any, list[str]]]:
+    """``TARGETS`` of a manifest file: a list of ``(name, function, [--arg spec, ...])``."""
+    from jaxsynth.cli.lower import import_module
+
+    targets = getattr(import_module(path), "TARGETS", None)
+    if not isinstance(targets, (list, tuple)) or not targets:
+        raise BadInput(f"{path!r} defines no TARGETS list of (name, function, [arg spec, ...])")
+    checked = []
+    for i, entry in enumerate(targets):
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 3 and isinstance(entry[0], str)
+                and callable(entry[1]) and isinstance(entry[2], (list, tuple))):
+            raise BadInput(f"{path!r}: TARGETS[{i}] is not (name, function, [arg spec, ...]): {entry!r}")
+        checked.append((entry[0], entry[1], [str(a) for a in entry[2]]))
+    return checked
+
+
+@click.command("coverage")
+@corpus_arguments
+@click.option(
+    "--against", "against", default=None, metavar="FILE.py:FUNC",
+    help="A function of your own to cover, lowered at the --arg types (this imports, i.e. runs, FILE.py).",
+)
+@click.option(
+    "--arg", "args", multiple=True, metavar="SPEC",
+    help="An argument of the --against function, as for `jaxsynth lower --arg`; repeat.",
+)
+@click.option(
+    "--against-records", "against_records", multiple=True, metavar="FILE",
+    help="Records (any corpus file, e.g. from `jaxsynth lower -o`) whose texts to cover; repeat.",
+)
+@click.option(
+    "--against-list", "against_list", multiple=True, metavar="MANIFEST.py",
+    help="A Python file defining TARGETS = [(name, function, [arg spec, ...]), ...] to cover; repeat "
+    "(e.g. tests/realcode/jax_reference.py).",
+)
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Missing items listed per family.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the full report (every missing item) as JSON to this file.")
+def coverage_command(
+    sources: tuple[str, ...], corpus_format: str | None, against: str | None, args: tuple[str, ...],
+    against_records: tuple[str, ...], against_list: tuple[str, ...], top: int, json_path: str | None,
+) -> int:
+    """How much of your code's JAXPR primitives, (primitive, dtype) pairs, StableHLO ops and optimized-HLO
+    opcodes occur in a corpus, distinct and weighted by occurrence, and what is missing, most frequent first."""
+    import json
+
+    from jaxsynth.dataset.coverage import coverage, records_profiles, texts_profile
+
+    if against is None and not against_records and not against_list:
+        raise BadInput("give a target: --against FILE.py:FUNC, --against-records FILE or --against-list FILE.py")
+    if args and against is None:
+        raise BadInput("--arg belongs to --against FILE.py:FUNC")
+    corpus = open_corpus_or_fail(sources, corpus_format)
+    records = [open_corpus_or_fail([path], None) for path in against_records]
+    functions: list[tuple[str, Any, list[str]]] = []
+    if against is not None:
+        from jaxsynth.cli.lower import import_function, parse_arg_options
+
+        parse_arg_options(args)  # a bad spec fails before anything is imported
+        functions.append((against, import_function(against), list(args)))
+    for manifest in against_list:
+        functions.extend(_manifest_targets(manifest))
+    targets = []
+    if functions:
+        from jaxsynth.cli.lower import lower_targets
+        from jaxsynth.cli.support import prepare_jax
+
+        prepare_jax()
+        for name, texts in lower_targets(functions, ("jaxpr", "stablehlo", "optimized_hlo")):
+            targets.append((name, texts_profile((texts.jaxpr,), texts.stablehlo, texts.optimized_hlo)))
+    for source in records:
+        targets.extend(records_profiles(source))
+    if not targets:
+        raise BadInput("no target could be lowered or read (see the lines above)")
+    report = coverage(corpus, targets)
+    click.echo(report.text(top), nl=False)
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(report.to_json(), indent=1) + "\n")
+        click.echo(f"wrote {json_path}", err=True)
     return 0

@@ -6,7 +6,7 @@ import contextlib
 import importlib.util
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,11 @@ import click
 from jaxsynth.cli.support import DEFAULT_EMIT, BadInput, first_line, out_option
 
 
-def _import_function(target: str) -> Callable[..., Any]:
-    path, sep, name = target.rpartition(":")
-    if not sep or not path.endswith(".py") or not name.isidentifier():
-        raise BadInput(f"expected FILE.py:FUNCTION, got {target!r}")
+def import_module(path: str) -> Any:
+    """Import the Python file ``path`` (this runs it) as a module; problems are bad input."""
     file = Path(path)
+    if not path.endswith(".py"):
+        raise BadInput(f"expected a .py file, got {path!r}")
     if not file.is_file():
         raise BadInput(f"no such file: {path!r}")
     module_name = "_jaxsynth_user_" + re.sub(r"\W", "_", file.stem)
@@ -32,12 +32,68 @@ def _import_function(target: str) -> Callable[..., Any]:
         spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:
         raise BadInput(f"cannot import {path!r}: {first_line(exc)}") from None
+    return module
+
+
+def import_function(target: str) -> Callable[..., Any]:
+    """The function named by ``FILE.py:FUNC`` (importing, i.e. running, FILE.py)."""
+    path, sep, name = target.rpartition(":")
+    if not sep or not path.endswith(".py") or not name.isidentifier():
+        raise BadInput(f"expected FILE.py:FUNCTION, got {target!r}")
+    module = import_module(path)
     fn = getattr(module, name, None)
     if fn is None:
         raise BadInput(f"{path!r} defines no {name!r}")
     if not callable(fn):
         raise BadInput(f"{path}:{name} is not callable")
     return fn
+
+
+def parse_arg_options(args: Sequence[str]) -> list[Any]:
+    """``--arg`` specs parsed (see :func:`jaxsynth.lowering.parse_arg`); a bad one is a usage error."""
+    from jaxsynth.lowering import parse_arg
+
+    try:
+        return [parse_arg(a) for a in args]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--arg'") from None
+
+
+def _x64_scope(specs: Sequence[Any]) -> contextlib.AbstractContextManager[Any]:
+    """JAX's x64 mode while lowering, when some argument is 64-bit."""
+    import jax
+
+    from jaxsynth.lowering.argtypes import Static
+
+    leaves = jax.tree_util.tree_leaves([s for s in specs if not isinstance(s, Static)])
+    return jax.enable_x64(True) if any(t.dtype.itemsize == 8 for t in leaves) else contextlib.nullcontext()
+
+
+def _bind(fn: Callable[..., Any], args: Sequence[str]) -> tuple[Callable[..., Any], list[Any]]:
+    """``fn`` with its static arguments bound, and the abstract types of the others (parsed inside the
+    x64 scope, so 64-bit dtypes stay 64-bit)."""
+    from jaxsynth.lowering import parse_arg
+    from jaxsynth.lowering.argtypes import bind_static
+
+    return bind_static(fn, [parse_arg(a) for a in args])
+
+
+def lower_targets(
+    targets: Sequence[tuple[str, Callable[..., Any], Sequence[str]]], emit: Sequence[str]
+) -> list[tuple[str, Any]]:
+    """``(name, LoweredTexts)`` of each ``(name, fn, --arg specs)``; a target that fails is skipped with a
+    ``skipped NAME: reason`` line on stderr."""
+    from jaxsynth.lowering import lower
+
+    lowered = []
+    for name, fn, args in targets:
+        try:
+            with _x64_scope(parse_arg_options(args)):
+                bound, arg_types = _bind(fn, args)
+                lowered.append((name, lower(bound, arg_types, emit=emit)))
+        except Exception as exc:
+            click.echo(f"skipped {name}: {first_line(exc)}", err=True)
+    return lowered
 
 
 @click.command("lower")
@@ -64,10 +120,8 @@ def _import_function(target: str) -> Callable[..., Any]:
 )
 def lower_command(target: str, args: tuple[str, ...], emit: str, grad: bool, out: str | None) -> int:
     """Lower a function of your own and print its IR texts (this imports, i.e. runs, FILE.py)."""
-    import jax
 
-    from jaxsynth.lowering import LOWER_KINDS, lower, parse_arg, parse_emit
-    from jaxsynth.lowering.argtypes import Static, bind_static
+    from jaxsynth.lowering import LOWER_KINDS, lower, parse_emit
 
     try:
         kinds = parse_emit(emit, LOWER_KINDS)
@@ -80,17 +134,11 @@ def lower_command(target: str, args: tuple[str, ...], emit: str, grad: bool, out
             format_for(out)
         except CorpusError as exc:
             raise BadInput(f"-o: {exc}") from None
-    try:
-        specs = [parse_arg(a) for a in args]
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--arg'") from None
-    fn = _import_function(target)
-    leaves = jax.tree_util.tree_leaves([s for s in specs if not isinstance(s, Static)])
-    x64 = any(t.dtype.itemsize == 8 for t in leaves)
-    with jax.enable_x64(True) if x64 else contextlib.nullcontext():
+    specs = parse_arg_options(args)
+    fn = import_function(target)
+    with _x64_scope(specs):
         try:
-            specs = [parse_arg(a) for a in args]  # dtypes are resolved under the x64 setting
-            bound, arg_types = bind_static(fn, specs)
+            bound, arg_types = _bind(fn, args)
             if out is None:
                 texts = lower(bound, arg_types, emit=kinds, grad=grad).present()
             else:
