@@ -23,6 +23,7 @@ inputs give the same report.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -30,7 +31,7 @@ from typing import Any
 import msgspec
 
 from jaxsynth.corpus.record import field_decoders
-from jaxsynth.corpus.sources import Corpus
+from jaxsynth.corpus.sources import Corpus, open_corpus
 from jaxsynth.dataset.hlo import parse_hlo
 from jaxsynth.lowering.irtext import jaxpr_equations, stablehlo_ops
 
@@ -201,16 +202,43 @@ class CoverageReport:
         return "\n".join(lines) + "\n"
 
 
+Target = tuple[str, Profile] | tuple[str, Callable, Sequence[Any]]
+
+
 def coverage(
-    corpus: Corpus | Profile, targets: Sequence[tuple[str, Profile]], corpus_name: str = "", records: int = 0
+    corpus: Corpus | Profile | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    targets: Sequence[Target],
+    corpus_name: str = "",
+    records: int = 0,
 ) -> CoverageReport:
-    """Coverage of ``targets`` (``(name, profile)`` pairs, pooled) by ``corpus`` (a corpus to read, or
-    its profile: then pass ``corpus_name`` and ``records`` for the report)."""
-    if isinstance(corpus, Corpus):
+    """Coverage of ``targets`` (pooled) by ``corpus``.
+
+    ``corpus`` is a :class:`~jaxsynth.corpus.sources.Corpus`, corpus sources (files, globs, folders),
+    or an already computed :class:`Profile` (then pass ``corpus_name`` and ``records`` for the report).
+    Each target is ``(name, profile)`` or ``(name, function, arg_types)``, where ``arg_types`` are
+    ``ShapeDtypeStruct`` pytrees or ``--arg`` spec strings (``"f32[8,4]"``); a function is lowered here.
+
+    >>> report = coverage("corpus.jsonl", [("relu", jax.nn.relu, ["f32[8,16]"])])
+    >>> report.family("jaxpr").distinct_ratio
+    """
+    if isinstance(corpus, Profile):
+        have = corpus
+    else:
+        if not isinstance(corpus, Corpus):
+            corpus = open_corpus(corpus)
         corpus_name = corpus.name
         have, records = corpus_profile(corpus)
-    else:
-        have = corpus
+    profiles: list[tuple[str, Profile]] = []
+    for target in targets:
+        if len(target) == 2:
+            profiles.append(target)  # type: ignore[arg-type]
+            continue
+        name, fn, arg_types = target  # type: ignore[misc]
+        from jaxsynth.lowering import parse_arg
+
+        parsed = [parse_arg(a) if isinstance(a, str) else a for a in arg_types]
+        profiles.append((name, function_profile(fn, parsed)))
+    targets = profiles
     pooled = Profile()
     for _, profile in targets:
         pooled.add(profile)
