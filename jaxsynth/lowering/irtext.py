@@ -3,7 +3,8 @@
 Readers of a corpus only have the texts (a record is never executed), so coverage, features of
 user records and statistics read the texts with these functions; they are not parsers.
 
-A JAXPR equation line is ``OUT:TYPE [OUT:TYPE ...] = primitive[params] operands``; nested JAXPRs
+A JAXPR equation is ``OUT:TYPE [OUT:TYPE ...] = primitive[params] operands``, on a line of its own or,
+in a short JAXPR printed on one line, after ``let`` or ``;``; nested JAXPRs
 (``scan``, ``cond``, ``pjit``, ``custom_jvp_call`` bodies) print their equations the same way, so
 they are found too. A StableHLO op is ``%x = stablehlo.add ...``, ``"stablehlo.while"(...)`` or an op
 at the start of a line (``stablehlo.return``, ``func.func``).
@@ -15,7 +16,9 @@ import re
 
 __all__ = ["jaxpr_equations", "stablehlo_ops"]
 
-_EQUATION = re.compile(r"^\s*((?:[A-Za-z_]\w*:\S+\s+)+)=\s+([A-Za-z_]\w*)(?=[\[\s]|$)", re.M)
+_EQUATION = re.compile(
+    r"(?:^\s*|\blet\s+|;\s+)((?:[A-Za-z_]\w*:[^\s;]+\s+)+)=\s+([A-Za-z_]\w*)(?=[\[\s;]|$)", re.M
+)
 _DTYPE = re.compile(r"^[A-Za-z_]\w*:([^\[\s{]+)")
 _STABLEHLO_OP = re.compile(r"(?:^\s*|=\s*)\"?([a-z_]+\.[a-z_][\w.]*)\"?(?=[\s(<{]|$)", re.M)
 
