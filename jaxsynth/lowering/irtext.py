@@ -17,7 +17,7 @@ import re
 __all__ = ["jaxpr_equations", "stablehlo_ops"]
 
 _EQUATION = re.compile(
-    r"(?:^\s*|\blet\s+|;\s+)((?:[A-Za-z_]\w*:[^\s;]+\s+)+)=\s+([A-Za-z_]\w*)(?=[\[\s;]|$)", re.M
+    r"(?:^\s*|\blet\s+|;\s+)((?:[A-Za-z_]\w*:[^\s;]+\s+)+)=\s+([A-Za-z_][\w\-]*)(?=[\[\s;]|$)", re.M
 )
 _DTYPE = re.compile(r"^[A-Za-z_]\w*:([^\[\s{]+)")
 _STABLEHLO_OP = re.compile(r"(?:^\s*|=\s*)\"?([a-z_]+\.[a-z_][\w.]*)\"?(?=[\s(<{]|$)", re.M)
