@@ -266,3 +266,15 @@ def test_texts_profile_reads_nested_jaxprs():
 def test_corpus_stats_takes_a_corpus(corpus150, shards):
     assert corpus_stats(open_corpus([str(p) for p in shards])).ops == corpus_stats(corpus150).ops
     assert Counter(corpus_stats(corpus150).ops)  # the comparison above compared non-empty counters
+
+
+def test_export_takes_several_sources(shards, tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    status, _, err = cli(capsys, "export", *shards, "--parquet", tmp_path / "pq")
+    assert status == 0, err
+    (table,) = [pq.read_table(p) for p in sorted((tmp_path / "pq" / "data").glob("*.parquet"))]
+    assert table.num_rows == 150 and table.column("index").to_pylist() == list(range(150))
+    card = (tmp_path / "pq" / "README.md").read_text()
+    assert "`corpus-00000-of-00003.jsonl`, `corpus-00001-of-00003.jsonl`" in card and str(tmp_path) not in card
