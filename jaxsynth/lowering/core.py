@@ -416,8 +416,8 @@ def lower(
         ``compile`` and ``optimized_hlo`` (text extraction and normalization).
       vmap_batch: the batch size of ``vmap_jaxpr``.
 
-    Texts: ``jaxpr`` is ``str(jax.make_jaxpr(fn)(*arg_types))`` (numpy scalar
-    reprs normalized); ``stablehlo`` is the lowered module without debug info;
+    Texts: ``jaxpr`` is ``str(jax.make_jaxpr(fn)(*arg_types))`` (with ``grad``,
+    of ``jax.grad(fn)`` with numpy scalar reprs normalized); ``stablehlo`` is the lowered module without debug info;
     ``hlo`` is the pre-optimization HLO and ``optimized_hlo`` the HLO after
     XLA's pass pipeline, both passed through
     :func:`~jaxsynth.lowering.normalize.normalize_hlo`; ``grad_jaxpr`` and
@@ -428,6 +428,8 @@ def lower(
     target = jax.grad(fn) if grad else fn
     with _partitioner(), _lean_jax_config():
         texts = _lower(target, args, kinds, fast_compile, StageClock(timings))
+    if grad and texts.jaxpr is not None:  # a gradient's JAXPR carries numpy reprs in its parameters
+        texts = dataclasses.replace(texts, jaxpr=normalize_jaxpr(texts.jaxpr))
     extra = {}
     if "grad_jaxpr" in kinds:
         extra["grad_jaxpr"] = grad_jaxpr(target, args)
@@ -447,7 +449,7 @@ def _lower(
 
     jaxpr = None
     if "jaxpr" in kinds:
-        jaxpr = normalize_jaxpr(str(traced.jaxpr))
+        jaxpr = str(traced.jaxpr)
         clock.lap("jaxpr")
 
     stablehlo = hlo = optimized = None
