@@ -95,7 +95,7 @@ def split_command(
     return 0
 
 
-@click.command("export")
+@click.command("export", short_help="Export a corpus or split as Parquet with a dataset card.")
 @corpus_arguments
 @click.option(
     "--parquet",
@@ -129,7 +129,7 @@ def export_command(
     return 0
 
 
-@click.command("dedup")
+@click.command("dedup", short_help="Drop duplicate structures or JAXPRs from a corpus.")
 @corpus_arguments
 @out_option("Output corpus file (format from its suffix).", directory=False, required=True)
 @click.option(
@@ -147,7 +147,7 @@ def dedup_command(sources: tuple[str, ...], corpus_format: str | None, out: str,
     return 0
 
 
-@click.command("merge")
+@click.command("merge", short_help="Join shards into one file, checking order and schema.")
 @corpus_arguments
 @out_option("Output corpus file (format from its suffix).", directory=False, required=True)
 def merge_command(sources: tuple[str, ...], corpus_format: str | None, out: str) -> int:
@@ -177,7 +177,7 @@ def _manifest_targets(path: str) -> list[tuple[str, Any, list[str]]]:
     return checked
 
 
-@click.command("coverage")
+@click.command("coverage", short_help="How much of your code's IR a corpus covers, and what it lacks.")
 @corpus_arguments
 @click.option(
     "--against", "against", default=None, metavar="FILE.py:FUNC",
