@@ -237,10 +237,15 @@ def test_lower_grad_and_emit(capsys):
     )
     assert status == 0, err
     sections = _sections(out)
-    assert list(sections) == ["jaxpr", "hlo"]
+    assert list(sections) == ["jaxpr (grad)", "hlo (grad)"]  # --grad applies to, and labels, every text
     args = [parse_type("f32[16]")] * 2
-    assert sections["jaxpr"] == str(jax.make_jaxpr(jax.grad(_example("dot")))(*args)) + "\n"
-    assert "in (" in sections["jaxpr"] and "f32[16]" in sections["jaxpr"]
+    graded = jax.grad(_example("dot"))
+    assert sections["jaxpr (grad)"] == str(jax.make_jaxpr(graded)(*args)) + "\n"
+    assert "in (" in sections["jaxpr (grad)"] and "f32[16]" in sections["jaxpr (grad)"]
+    from jaxsynth.lowering import lower
+
+    forward_hlo = lower(_example("dot"), args, emit="hlo").hlo
+    assert sections["hlo (grad)"].rstrip() == lower(graded, args, emit="hlo").hlo.rstrip() != forward_hlo.rstrip()
 
 
 def test_lower_in_a_real_process():

@@ -90,6 +90,7 @@ def test_export_a_single_file_is_one_train_split(corpus150, tmp_path, cache):
 
 def test_export_bad_input(tmp_path, capsys):
     assert run(["export", str(tmp_path / "missing.jsonl"), "--parquet", str(tmp_path / "o")]) == 2
-    assert run(["export", str(tmp_path), "--parquet", str(tmp_path / "o")]) == 2  # a directory without splits.json
+    # a folder that is neither a split (splits.json) nor holds corpus files
+    assert run(["export", str(tmp_path), "--parquet", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 2 and "No such file" in err and "splits.json" in err
+    assert err.count("\n") == 2 and "No such file" in err and "holds no corpus files" in err

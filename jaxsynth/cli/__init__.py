@@ -1,7 +1,8 @@
 """The ``jaxsynth`` command line: one click group, one module per command group.
 
     generate.py  generate, replay, configs       lower.py  lower
-    dataset.py   stats, split, export            fuzz.py   fuzz
+    dataset.py   stats, split, export, dedup,    fuzz.py   fuzz
+                 merge, coverage
     support.py   one-line errors, exit statuses and the option parsing the commands share
 
 Bad input (unknown config key, bad type string, missing file, corrupt corpus, usage errors) ends
@@ -24,7 +25,21 @@ from jaxsynth.cli.support import run_command
 __all__ = ["cli", "main", "run"]
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from jaxsynth.corpus.generate import toolchain
+
+    tools = toolchain()
+    click.echo(f"jaxsynth {tools.jaxsynth}, jax {tools.jax}, jaxlib {tools.jaxlib}, backend {tools.backend}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+    help="Print the versions of jaxsynth, jax and jaxlib and JAX's backend, and exit.",
+)
 def cli() -> None:
     """Typed-grammar random program synthesizer for JAX."""
 
@@ -36,6 +51,9 @@ for _command in (
     dataset.stats,
     dataset.split_command,
     dataset.export_command,
+    dataset.dedup_command,
+    dataset.merge_command,
+    dataset.coverage_command,
     generate.configs,
     fuzz.fuzz,
 ):

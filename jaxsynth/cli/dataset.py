@@ -1,16 +1,26 @@
-"""``jaxsynth stats``, ``split`` and ``export``: read-only tools over corpus files (jaxsynth.dataset)."""
+"""``jaxsynth stats``, ``split``, ``export``, ``dedup``, ``merge`` and ``coverage``: tools over existing
+corpus files (jaxsynth.dataset). Each takes CORPUS...: files, globs, folders and ``-`` (stdin), in order."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from jaxsynth.cli.support import dataset_call, out_option, prepare_output, seed_option
+from jaxsynth.cli.support import (
+    BadInput,
+    corpus_arguments,
+    dataset_call,
+    open_corpus_or_fail,
+    out_option,
+    prepare_output,
+    seed_option,
+)
 
 
 @click.command()
-@click.argument("corpus", type=click.Path(dir_okay=False))
+@corpus_arguments
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Rows per histogram.")
 @click.option(
     "--plots",
@@ -26,8 +36,10 @@ from jaxsynth.cli.support import dataset_call, out_option, prepare_output, seed_
     default=None,
     help="Write report.md and stats.json (no figures) to this directory.",
 )
-def stats(corpus: str, top: int, plots_dir: str | None, report_dir: str | None) -> int:
-    """Counts, histograms, distributions and uniqueness of a corpus file."""
+def stats(
+    sources: tuple[str, ...], corpus_format: str | None, top: int, plots_dir: str | None, report_dir: str | None
+) -> int:
+    """Counts, histograms, distributions and uniqueness of a corpus (one or more files, globs, folders)."""
     from jaxsynth.dataset.report import text_report, write_report
     from jaxsynth.dataset.stats import corpus_stats
 
@@ -38,7 +50,7 @@ def stats(corpus: str, top: int, plots_dir: str | None, report_dir: str | None) 
     for directory, option in ((report_dir, "--report"), (plots_dir, "--plots")):
         if directory is not None:
             prepare_output(directory, option, directory=True)
-    result = corpus_stats(corpus)
+    result = corpus_stats(open_corpus_or_fail(sources, corpus_format))
     click.echo(text_report(result, top), nl=False)
     for directory, plots in ((report_dir, False), (plots_dir, True)):
         if directory is not None and result.records:
@@ -48,8 +60,8 @@ def stats(corpus: str, top: int, plots_dir: str | None, report_dir: str | None) 
 
 
 @click.command("split")
-@click.argument("corpus", type=click.Path(dir_okay=False))
-@out_option("Output directory.", directory=True, required=True)
+@corpus_arguments
+@out_option("Output directory: train/validation/test files and splits.json.", directory=True, required=True)
 @click.option(
     "--ratios",
     default="0.9,0.05,0.05",
@@ -64,7 +76,14 @@ def stats(corpus: str, top: int, plots_dir: str | None, report_dir: str | None) 
     metavar="OP[,OP...]",
     help="Send every record using all these ops to the test split; repeat for more combinations.",
 )
-def split_command(corpus: str, out: str, ratios: str, seed: int, holdout: tuple[str, ...]) -> int:
+@click.option(
+    "--overwrite", is_flag=True,
+    help="Replace a previous split in a non-empty OUT (its split files and splits.json are removed first).",
+)
+def split_command(
+    sources: tuple[str, ...], corpus_format: str | None, out: str, ratios: str, seed: int,
+    holdout: tuple[str, ...], overwrite: bool,
+) -> int:
     """Split a corpus by structure: no graph_hash is shared between train, validation and test."""
     from jaxsynth.dataset.split import parse_holdout, parse_ratios, split_corpus
     from jaxsynth.grammar import REGISTRY
@@ -72,7 +91,8 @@ def split_command(corpus: str, out: str, ratios: str, seed: int, holdout: tuple[
     parsed = dataset_call(parse_ratios, ratios)
     combos = dataset_call(parse_holdout, holdout, REGISTRY)
     prepare_output(out, "-o", directory=True)
-    summary = dataset_call(split_corpus, corpus, out, parsed, seed=seed, holdout_ops=combos)
+    corpus = open_corpus_or_fail(sources, corpus_format)
+    summary = dataset_call(split_corpus, corpus, out, parsed, seed=seed, holdout_ops=combos, overwrite=overwrite)
     click.echo(f"{summary}")
     click.echo(
         f"wrote {', '.join(str(Path(out) / f) for f in summary.files.values())} and splits.json", err=True
@@ -80,8 +100,8 @@ def split_command(corpus: str, out: str, ratios: str, seed: int, holdout: tuple[
     return 0
 
 
-@click.command("export")
-@click.argument("corpus", type=click.Path())
+@click.command("export", short_help="Export a corpus or split as Parquet with a dataset card.")
+@corpus_arguments
 @click.option(
     "--parquet",
     "parquet_dir",
@@ -97,13 +117,134 @@ def split_command(corpus: str, out: str, ratios: str, seed: int, holdout: tuple[
     show_default=True,
     help="Parquet shard size.",
 )
-def export_command(corpus: str, parquet_dir: str, pretty_name: str | None, rows_per_file: int) -> int:
-    """Export a corpus file or a `jaxsynth split` directory as Parquet with a HuggingFace dataset card."""
+def export_command(
+    sources: tuple[str, ...], corpus_format: str | None, parquet_dir: str, pretty_name: str | None,
+    rows_per_file: int,
+) -> int:
+    """Export a corpus, or a `jaxsynth split` directory, as Parquet with a HuggingFace dataset card."""
     from jaxsynth.dataset.export import export_parquet
+    from jaxsynth.dataset.split import MANIFEST
 
     prepare_output(parquet_dir, "--parquet", directory=True)
+    split_dir = len(sources) == 1 and corpus_format is None and (Path(sources[0]) / MANIFEST).is_file()
+    corpus = sources[0] if split_dir else open_corpus_or_fail(sources, corpus_format)
     summary = dataset_call(
         export_parquet, corpus, parquet_dir, rows_per_file=rows_per_file, pretty_name=pretty_name
     )
     click.echo(f"wrote {summary}")
+    return 0
+
+
+@click.command("dedup", short_help="Drop duplicate structures or JAXPRs from a corpus.")
+@corpus_arguments
+@out_option("Output corpus file (format from its suffix).", directory=False, required=True)
+@click.option(
+    "--mode", type=click.Choice(("structural", "jaxpr", "both")), default="structural", show_default=True,
+    help="What makes a duplicate: the same graph_hash, the same JAXPR text, or either.",
+)
+def dedup_command(sources: tuple[str, ...], corpus_format: str | None, out: str, mode: str) -> int:
+    """Write the first record of each structure (or JAXPR) of a corpus to one file, in order."""
+    from jaxsynth.dataset.combine import dedup_corpus
+
+    corpus = open_corpus_or_fail(sources, corpus_format)
+    summary = dataset_call(dedup_corpus, corpus, out, mode)
+    click.echo(summary.note, err=True)
+    click.echo(f"wrote {summary}", err=True)
+    return 0
+
+
+@click.command("merge", short_help="Join shards into one file, checking order and schema.")
+@corpus_arguments
+@out_option("Output corpus file (format from its suffix).", directory=False, required=True)
+def merge_command(sources: tuple[str, ...], corpus_format: str | None, out: str) -> int:
+    """Join shards (or any corpus files) into one file, after checking that every shard is there, in
+    order, and that every record reads with this schema and its run's indices increase."""
+    from jaxsynth.dataset.combine import merge_corpus
+
+    corpus = open_corpus_or_fail(sources, corpus_format)
+    summary = dataset_call(merge_corpus, corpus, out)
+    click.echo(f"wrote {summary}", err=True)
+    return 0
+
+
+def _manifest_targets(path: str) -> list[tuple[str, Any, list[str]]]:
+    """``TARGETS`` of a manifest file: a list of ``(name, function, [--arg spec, ...])``."""
+    from jaxsynth.cli.lower import import_module
+
+    targets = getattr(import_module(path), "TARGETS", None)
+    if not isinstance(targets, (list, tuple)) or not targets:
+        raise BadInput(f"{path!r} defines no TARGETS list of (name, function, [arg spec, ...])")
+    checked = []
+    for i, entry in enumerate(targets):
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 3 and isinstance(entry[0], str)
+                and callable(entry[1]) and isinstance(entry[2], (list, tuple))):
+            raise BadInput(f"{path!r}: TARGETS[{i}] is not (name, function, [arg spec, ...]): {entry!r}")
+        checked.append((entry[0], entry[1], [str(a) for a in entry[2]]))
+    return checked
+
+
+@click.command("coverage", short_help="How much of your code's IR a corpus covers, and what it lacks.")
+@corpus_arguments
+@click.option(
+    "--against", "against", default=None, metavar="FILE.py:FUNC",
+    help="A function of your own to cover, lowered at the --arg types (this imports, i.e. runs, FILE.py).",
+)
+@click.option(
+    "--arg", "args", multiple=True, metavar="SPEC",
+    help="An argument of the --against function, as for `jaxsynth lower --arg`; repeat.",
+)
+@click.option(
+    "--against-records", "against_records", multiple=True, metavar="FILE",
+    help="Records (any corpus file, e.g. from `jaxsynth lower -o`) whose texts to cover; repeat.",
+)
+@click.option(
+    "--against-list", "against_list", multiple=True, metavar="MANIFEST.py",
+    help="A Python file defining TARGETS = [(name, function, [arg spec, ...]), ...] to cover; repeat "
+    "(e.g. tests/realcode/jax_reference.py).",
+)
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Missing items listed per family.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the full report (every missing item) as JSON to this file.")
+def coverage_command(
+    sources: tuple[str, ...], corpus_format: str | None, against: str | None, args: tuple[str, ...],
+    against_records: tuple[str, ...], against_list: tuple[str, ...], top: int, json_path: str | None,
+) -> int:
+    """How much of your code's JAXPR primitives, (primitive, dtype) pairs, StableHLO ops and optimized-HLO
+    opcodes occur in a corpus, distinct and weighted by occurrence, and what is missing, most frequent first."""
+    import json
+
+    from jaxsynth.dataset.coverage import coverage, records_profiles, texts_profile
+
+    if against is None and not against_records and not against_list:
+        raise BadInput("give a target: --against FILE.py:FUNC, --against-records FILE or --against-list FILE.py")
+    if args and against is None:
+        raise BadInput("--arg belongs to --against FILE.py:FUNC")
+    corpus = open_corpus_or_fail(sources, corpus_format)
+    records = [open_corpus_or_fail([path], None) for path in against_records]
+    functions: list[tuple[str, Any, list[str]]] = []
+    if against is not None:
+        from jaxsynth.cli.lower import import_function, parse_arg_options
+
+        parse_arg_options(args)  # a bad spec fails before anything is imported
+        functions.append((against, import_function(against), list(args)))
+    for manifest in against_list:
+        functions.extend(_manifest_targets(manifest))
+    targets = []
+    if functions:
+        from jaxsynth.cli.lower import lower_targets
+        from jaxsynth.cli.support import prepare_jax
+
+        prepare_jax()
+        for name, texts in lower_targets(functions, ("jaxpr", "stablehlo", "optimized_hlo")):
+            targets.append((name, texts_profile((texts.jaxpr,), texts.stablehlo, texts.optimized_hlo)))
+    for source in records:
+        targets.extend(records_profiles(source))
+    if not targets:
+        raise BadInput("no target could be lowered or read (see the lines above)")
+    report = coverage(corpus, targets)
+    click.echo(report.text(top), nl=False)
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(report.to_json(), indent=1) + "\n")
+        click.echo(f"wrote {json_path}", err=True)
     return 0

@@ -11,9 +11,11 @@ from jaxsynth.cli.support import (
     DEFAULT_EMIT,
     BadInput,
     config_option,
+    corpus_arguments,
     count_option,
     dataset_call,
     load_config_or_fail,
+    open_corpus_or_fail,
     out_option,
     parse_emit_option,
     prepare_jax,
@@ -21,7 +23,7 @@ from jaxsynth.cli.support import (
     seed_option,
     workers_option,
 )
-from jaxsynth.corpus.record import FORMATS, CorpusError, Record, encode_payload, format_for, iter_raw
+from jaxsynth.corpus.record import FORMATS, Record, encode_payload
 from jaxsynth.grammar import GrammarConfig, builtin_names, load_config
 
 
@@ -164,19 +166,15 @@ def _parse_shard(spec: str | None) -> tuple[int, int] | None:
         raise click.BadParameter(str(exc), param_hint="'--shard'") from None
 
 
-def _find(corpus: str, index: int) -> tuple[Record, bytes, str]:
-    from jaxsynth.corpus.record import decode_record
+def _find(sources: tuple[str, ...], corpus_format: str | None, index: int) -> tuple[Record, bytes, str]:
+    from jaxsynth.corpus.sources import decode_at
 
-    fmt = format_for(corpus)
-    for number, payload in iter_raw(corpus, fmt):
-        try:
-            record = decode_record(payload, fmt)
-        except Exception as exc:
-            where = "line" if fmt == "jsonl" else "record"
-            raise CorpusError(f"{corpus} {where} {number}: {exc}") from None
+    corpus = open_corpus_or_fail(sources, corpus_format)
+    for file, number, payload in corpus.iter_raw():
+        record = decode_at(file, number, payload)
         if record.index == index:
-            return record, payload, fmt
-    raise BadInput(f"{corpus}: no record with index {index}")
+            return record, payload, file.format
+    raise BadInput(f"{corpus.name}: no record with index {index}")
 
 
 def _config_with_digest(corpus: str, digest: str) -> GrammarConfig | None:
@@ -210,7 +208,7 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
 
 
 @click.command()
-@click.argument("corpus", type=click.Path(dir_okay=False))
+@corpus_arguments
 @click.option("--index", type=click.IntRange(min=0), required=True, help="The record's index field.")
 @click.option(
     "--config",
@@ -218,11 +216,11 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
     default=None,
     help="Config name or path [default: the built-in config with the record's digest].",
 )
-def replay(corpus: str, index: int, config_name: str | None) -> int:
+def replay(sources: tuple[str, ...], corpus_format: str | None, index: int, config_name: str | None) -> int:
     """Rebuild one record from its seed, index and config and prove it is byte-identical."""
     from jaxsynth.lowering import IR_KINDS
 
-    stored, payload, fmt = _find(corpus, index)
+    stored, payload, fmt = _find(sources, corpus_format, index)
     if config_name is not None:
         config = load_config_or_fail(config_name)
     else:

@@ -21,6 +21,8 @@ from jaxsynth.grammar import ConfigError, GrammarConfig, load_config
 __all__ = [
     "DEFAULT_EMIT",
     "BadInput",
+    "corpus_arguments",
+    "open_corpus_or_fail",
     "dataset_call",
     "first_line",
     "load_config_or_fail",
@@ -186,6 +188,29 @@ def out_option(help: str, *, directory: bool, default: str | None = None, requir
         "-o", "--out", "out", type=path, default=default, required=required, show_default=default is not None,
         metavar="DIR" if directory else "FILE", help=help,
     )
+
+
+def corpus_arguments(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``CORPUS...`` (parameter ``sources``) and ``--format`` (parameter ``corpus_format``): files, globs,
+    folders and ``-`` for standard input, read in order as one corpus (see :mod:`jaxsynth.corpus.sources`)."""
+    from jaxsynth.corpus.record import FORMATS
+
+    func = click.option(
+        "--format", "corpus_format", type=click.Choice(FORMATS), default=None,
+        help="Format of the input corpus: needed for msgpack on stdin ('-'), and overrides file suffixes "
+        "[default: from each file's suffix; jsonl on stdin].",
+    )(func)
+    return click.argument("sources", nargs=-1, required=True, metavar="CORPUS...")(func)
+
+
+def open_corpus_or_fail(sources: Sequence[str], fmt: str | None) -> Any:
+    """The :class:`~jaxsynth.corpus.sources.Corpus` of ``CORPUS...`` (bad sources: one line, exit 2)."""
+    from jaxsynth.corpus.sources import open_corpus
+
+    try:
+        return open_corpus(sources, fmt)
+    except CorpusError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def workers_option(default: int | None, help: str) -> Callable[[Any], Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 from collections.abc import Callable, Iterable
 
 import jax
@@ -20,6 +19,8 @@ from jaxsynth.grammar import REGISTRY, GrammarConfig
 from jaxsynth.lowering import DEFAULT_EMIT, lower, parse_emit
 from jaxsynth.lowering.argtypes import parse_type
 from jaxsynth.lowering.core import StageClock
+from jaxsynth.lowering.core import grad_jaxpr as lowering_grad_jaxpr
+from jaxsynth.lowering.core import vmap_jaxpr as lowering_vmap_jaxpr
 from jaxsynth.synth import Program, depth, hash_and_depth, node_count, render, sample
 
 __all__ = [
@@ -80,26 +81,11 @@ def features_of(program: Program, source: str, program_depth: int | None = None)
 
 
 def grad_jaxpr(fn: Callable, program: Program, arg_types: list[jax.ShapeDtypeStruct]) -> str | None:
-    """JAXPR of ``jax.grad`` of ``fn``'s scalarized output w.r.t. its floating-point inputs.
-
-    The scalarized output is the sum of every floating-point output's elements, each cast to
-    float32. ``None`` when the program has no floating-point input or no floating-point output, or
-    when JAX refuses reverse mode because a ``lax.while_loop`` lies on the differentiated path.
-    """
-    wrt = tuple(i for i, t in enumerate(program.input_types) if t.dtype.is_float)
-    outs = [i for i, t in enumerate(program.output_types) if t.dtype.is_float]
-    if not wrt or not outs:
-        return None
-    single = len(program.output_types) == 1
-
-    def scalarized(*args: jax.Array) -> jax.Array:
-        results = fn(*args)
-        results = (results,) if single else tuple(results)
-        parts = [jax.numpy.sum(results[i].astype(jax.numpy.float32)) for i in outs]
-        return functools.reduce(operator.add, parts)
-
+    """:func:`jaxsynth.lowering.grad_jaxpr` of ``fn``: the JAXPR of ``jax.grad`` of the float32 sum of
+    the floating-point outputs w.r.t. the floating-point inputs; ``None`` when there are none, or when
+    JAX refuses reverse mode because a ``lax.while_loop`` lies on the differentiated path."""
     try:
-        return str(jax.make_jaxpr(jax.grad(scalarized, argnums=wrt))(*arg_types))
+        return lowering_grad_jaxpr(fn, arg_types)
     except ValueError:
         if any(node.op == "while_loop" for node in program.op_nodes()):
             return None  # reverse-mode differentiation of while_loop is not defined
@@ -107,9 +93,8 @@ def grad_jaxpr(fn: Callable, program: Program, arg_types: list[jax.ShapeDtypeStr
 
 
 def vmap_jaxpr(fn: Callable, arg_types: list[jax.ShapeDtypeStruct], batch: int) -> str:
-    """JAXPR of ``jax.vmap(fn)`` over a new leading axis of size ``batch`` on every input."""
-    batched = [jax.ShapeDtypeStruct((batch, *a.shape), a.dtype) for a in arg_types]
-    return str(jax.make_jaxpr(jax.vmap(fn))(*batched))
+    """:func:`jaxsynth.lowering.vmap_jaxpr`: ``jax.vmap(fn)`` over a new leading axis of size ``batch``."""
+    return lowering_vmap_jaxpr(fn, arg_types, batch)
 
 
 def make_record(

@@ -43,6 +43,7 @@ __all__ = [
     "format_for",
     "suffix_format",
     "frame",
+    "iter_frames",
     "iter_raw",
     "iter_records",
     "open_writer",
@@ -241,7 +242,14 @@ def iter_raw(path: str | os.PathLike[str], fmt: str | None = None) -> Iterator[t
     except OSError as exc:
         raise CorpusError(f"cannot read corpus {name!r}: {exc.strerror}") from None
     with stream:
-        yield from (_frames_jsonl(stream) if kind == "jsonl" else _frames_msgpack(stream, name))
+        yield from iter_frames(stream, kind, name)
+
+
+def iter_frames(stream: BinaryIO, fmt: str, name: str = "<stream>") -> Iterator[tuple[int, bytes]]:
+    """:func:`iter_raw` over an open binary stream of format ``fmt`` (``name`` is used in errors)."""
+    if _check_format(fmt) == "jsonl":
+        return _frames_jsonl(stream)
+    return _frames_msgpack(stream, name)
 
 
 def _where(path: str | os.PathLike[str], kind: str, number: int) -> str:

@@ -22,7 +22,8 @@ from typing import Any
 
 import msgspec
 
-from jaxsynth.corpus.record import SCHEMA_VERSION, CorpusError, Record, iter_raw, iter_records
+from jaxsynth.corpus.record import SCHEMA_VERSION, Record
+from jaxsynth.corpus.sources import Corpus, open_corpus
 from jaxsynth.dataset.split import MANIFEST, read_manifest
 from jaxsynth.dataset.stats import StatsAccumulator
 
@@ -154,21 +155,20 @@ class ExportSummary(msgspec.Struct, kw_only=True):
         return f"{sum(self.splits.values())} records ({parts}) -> {self.out_dir}"
 
 
-def _sources(corpus: Path) -> dict[str, Path]:
-    """Split name -> corpus file: a split directory's files, or one file as the ``train`` split."""
-    if corpus.is_dir():
-        if not (corpus / MANIFEST).is_file():
-            raise CorpusError(f"{corpus}: a directory to export must hold a {MANIFEST} (from jaxsynth split)")
-        manifest = read_manifest(corpus)
-        return {name: corpus / manifest.files[name] for name in manifest.names}
-    if not corpus.is_file():
-        raise CorpusError(f"cannot read corpus {os.fspath(corpus)!r}: No such file or directory")
-    return {"train": corpus}
+def _sources(corpus: str | os.PathLike[str] | Corpus) -> dict[str, Corpus]:
+    """Split name -> corpus: a split directory's files, or the whole corpus as the ``train`` split."""
+    if isinstance(corpus, Corpus):
+        return {"train": corpus}
+    path = Path(corpus)
+    if path.is_dir() and (path / MANIFEST).is_file():
+        manifest = read_manifest(path)
+        return {name: open_corpus(path / manifest.files[name]) for name in manifest.names}
+    return {"train": open_corpus(path)}
 
 
-def _batches(path: Path, rows: int) -> Iterator[list[Record]]:
+def _batches(source: Corpus, rows: int) -> Iterator[list[Record]]:
     batch: list[Record] = []
-    for record in iter_records(path):
+    for record in source.iter_records():
         batch.append(record)
         if len(batch) == rows:
             yield batch
@@ -183,18 +183,19 @@ def _table(pa: Any, schema: Any, records: list[Record]) -> Any:
 
 
 def export_parquet(
-    corpus: str | os.PathLike[str],
+    corpus: str | os.PathLike[str] | Corpus,
     out_dir: str | os.PathLike[str],
     rows_per_file: int = ROWS_PER_FILE,
     pretty_name: str | None = None,
 ) -> ExportSummary:
-    """Write ``corpus`` (a file, or a ``jaxsynth split`` directory) as Parquet + dataset card."""
+    """Write ``corpus`` (a file, a :class:`~jaxsynth.corpus.sources.Corpus`, or a ``jaxsynth split``
+    directory) as Parquet + dataset card."""
     pa = _pyarrow()
     import pyarrow.parquet as pq
 
     if rows_per_file < 1:
         raise ValueError(f"rows_per_file must be >= 1, got {rows_per_file}")
-    sources = _sources(Path(corpus))
+    sources = _sources(corpus)
     out = Path(out_dir)
     data = out / "data"
     if data.exists():
@@ -205,9 +206,9 @@ def export_parquet(
     files: dict[str, list[str]] = {}
     sizes: dict[str, int] = {}
     arrow_bytes: dict[str, int] = {}
-    stats = StatsAccumulator(os.fspath(corpus))
+    stats = StatsAccumulator(corpus.name if isinstance(corpus, Corpus) else os.fspath(corpus))
     for split, path in sources.items():
-        total = sum(1 for _ in iter_raw(path))
+        total = sum(1 for _ in path.iter_raw())
         shards = max(1, -(-total // rows_per_file))
         counts[split], files[split], sizes[split] = 0, [], 0
         batches = _batches(path, rows_per_file)
@@ -261,7 +262,7 @@ def dataset_card(
     counts: dict[str, int],
     sizes: dict[str, int],
     arrow_bytes: dict[str, int],
-    sources: dict[str, Path],
+    sources: dict[str, Corpus],
     pretty_name: str | None = None,
 ) -> str:
     """README.md with the HuggingFace YAML header and a description of the corpus."""
@@ -365,5 +366,6 @@ def dataset_card(
             "`jaxsynth stats CORPUS --plots DIR` writes a full report with figures.",
             "",
         ]
-    body += [f"Source files: {', '.join(f'`{p.name}`' for p in sources.values())}.", ""]
+    names = [os.path.basename(f.name) for source in sources.values() for f in source.files]
+    body += [f"Source files: {', '.join(f'`{name}`' for name in names)}.", ""]
     return "\n".join(header + body)

@@ -144,7 +144,15 @@ def plot_stats(stats: CorpusStats, out_dir: str | os.PathLike[str], top: int = 3
 
     # 4. optimized HLO
     if stats.hlo_opcodes:
-        kinds = _top(stats.fusion_kinds, 8)
+        # Fusions by kind *and* root opcode: on CPU nearly every fusion is kLoop, and a panel of
+        # fusion kinds alone would be one bar; by root it carries information at every size.
+        roots: Counter[str] = Counter(
+            {f[12:]: n for f, n in stats.hlo_features.items() if f.startswith("fusion-root:")}
+        )
+        if roots:  # records containing each kind:root, as a share of all records
+            kinds = [(k, 100 * v / n) for k, v in _top(roots, 8)]
+        else:
+            kinds = [(k, float(v)) for k, v in _top(stats.fusion_kinds, 8)]
         fig = plt.figure(figsize=(11, 0.22 * max(top, 12) + 1.2))
         grid = fig.add_gridspec(2, 2, width_ratios=[1.4, 1], height_ratios=[len(kinds) + 1.5, top])
         ax1 = fig.add_subplot(grid[:, 0])
@@ -156,10 +164,13 @@ def plot_stats(stats: CorpusStats, out_dir: str | os.PathLike[str], top: int = 3
         )
         ax2 = fig.add_subplot(grid[0, 1])
         fusions = sum(stats.fusion_kinds.values())
-        _barh(ax2, [(k, v) for k, v in kinds], f"Fusion kinds ({fusions:,} fusions)", "", color=_ACCENT)
-        ax2.set_xscale("log")
+        kind_names = ", ".join(f"{k} {v:,}" for k, v in _top(stats.fusion_kinds, 4))
+        _barh(
+            ax2, kinds, f"Fusion kind:root ({fusions:,}: {kind_names})",
+            "% of records containing the fusion" if roots else "fusions", color=_ACCENT,
+        )
         for y, (_, v) in enumerate(kinds[::-1]):
-            ax2.annotate(f" {v:,}", (v, y), va="center", fontsize=8)
+            ax2.annotate(f" {v:.0f}%" if roots else f" {v:,.0f}", (v, y), va="center", fontsize=8)
         ax3 = fig.add_subplot(grid[1, 1])
         fused = [(k, v) for k, v in _top(stats.fused_opcodes, top) if k not in ("parameter", "constant")]
         _barh(ax3, fused, "Instructions inside fusions", "instructions", color=_ACCENT)

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import msgspec
 
-from jaxsynth.corpus.record import CorpusError, field_decoders, format_for, frame, iter_raw
+from jaxsynth.corpus.record import FORMATS, CorpusError, field_decoders, frame
+from jaxsynth.corpus.sources import Corpus, open_corpus
 
 __all__ = [
     "MANIFEST",
@@ -37,6 +38,7 @@ __all__ = [
     "assign",
     "parse_holdout",
     "parse_ratios",
+    "prepare_out_dir",
     "read_manifest",
     "split_corpus",
 ]
@@ -152,26 +154,57 @@ def _keys(payload: bytes, kind: str, where: str) -> _SplitKeys:
         raise CorpusError(f"{where}: {exc}") from None
 
 
+def _output_files(out: Path) -> list[Path]:
+    """Every file a split may write into ``out`` (any number of splits, either format, the manifest)."""
+    names = {name for group in SPLIT_NAMES.values() for name in group}
+    return [out / MANIFEST] + [out / f"{name}.{kind}" for name in sorted(names) for kind in FORMATS]
+
+
+def prepare_out_dir(out_dir: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Create ``out_dir``; refuse a non-empty one unless ``overwrite``, which removes every file a
+    split may have written there (other files are left alone), so no stale split survives."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SplitError(f"--out {os.fspath(out)!r} is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise SplitError(f"--out {os.fspath(out)!r} is not empty; pass --overwrite to replace a previous split")
+        for path in _output_files(out):
+            if path.is_file():
+                path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def split_corpus(
-    corpus: str | os.PathLike[str],
+    corpus: str | os.PathLike[str] | Corpus,
     out_dir: str | os.PathLike[str],
     ratios: Sequence[float] | str = (0.9, 0.05, 0.05),
     seed: int = 0,
     holdout_ops: Iterable[frozenset[str]] | Iterable[str] = (),
     fmt: str | None = None,
+    overwrite: bool = False,
 ) -> SplitSummary:
-    """Split ``corpus`` into ``out_dir`` (see the module docstring); returns the summary it also writes."""
+    """Split ``corpus`` (a file or a :class:`~jaxsynth.corpus.sources.Corpus`) into ``out_dir`` (see
+    the module docstring); returns the summary it also writes. A non-empty ``out_dir`` is refused
+    unless ``overwrite`` (see :func:`prepare_out_dir`)."""
     ratios = parse_ratios(ratios)
     combos = tuple(c if isinstance(c, frozenset) else parse_holdout([c])[0] for c in holdout_ops)
     names = SPLIT_NAMES[len(ratios)]
-    kind = format_for(corpus, fmt)
-    label = "line" if kind == "jsonl" else "record"
+    source = corpus if isinstance(corpus, Corpus) else open_corpus(corpus, fmt)
+    if len(source.formats) != 1:
+        raise SplitError(f"{source.name}: mixes jsonl and msgpack files; split one format at a time")
+    kind = source.formats[0]
+    outputs = {os.path.realpath(p) for p in _output_files(Path(out_dir))}
+    for file in source.files:
+        if file.path is not None and os.path.realpath(file.path) in outputs:
+            raise SplitError(f"--out {os.fspath(out_dir)!r} would overwrite the input {file.name!r}")
+    out = prepare_out_dir(out_dir, overwrite)
 
     # Pass 1: the split of every structure (hold-outs win for the whole group).
     group_split: dict[str, int] = {}
     held_groups: set[str] = set()
-    for number, payload in iter_raw(corpus, kind):
-        keys = _keys(payload, kind, f"{os.fspath(corpus)} {label} {number}")
+    for _, _, keys in source.decode_fields(_decoders):
         h = keys.graph_hash
         if h not in group_split:
             group_split[h] = assign(h, ratios, seed)
@@ -183,15 +216,13 @@ def split_corpus(
         group_split[h] = len(names) - 1
 
     # Pass 2: copy each record's bytes to its split.
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     files = {name: out / f"{name}.{kind}" for name in names}
     counts = dict.fromkeys(names, 0)
     held = 0
     streams = {name: open(path, "wb") for name, path in files.items()}  # noqa: SIM115 - closed below
     try:
-        for number, payload in iter_raw(corpus, kind):
-            h = _keys(payload, kind, f"{os.fspath(corpus)} {label} {number}").graph_hash
+        for file, number, payload in source.iter_raw():
+            h = _keys(payload, kind, file.where(number)).graph_hash
             name = names[group_split[h]]
             streams[name].write(frame(payload, kind))
             counts[name] += 1
@@ -203,7 +234,7 @@ def split_corpus(
     for index in group_split.values():
         group_counts[names[index]] += 1
     summary = SplitSummary(
-        source=os.fspath(corpus),
+        source=source.name,
         format=kind,
         records=sum(counts.values()),
         groups=len(group_split),

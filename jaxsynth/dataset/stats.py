@@ -18,6 +18,7 @@ from typing import Any
 
 from jaxsynth.corpus.dedup import text_hash
 from jaxsynth.corpus.record import Record, iter_records
+from jaxsynth.corpus.sources import Corpus
 from jaxsynth.dataset.deadcode import DEAD_CONSTRUCTS, dead_constructs
 from jaxsynth.dataset.hlo import parse_hlo
 
@@ -258,11 +259,14 @@ class StatsAccumulator:
         )
 
 
-def corpus_stats(source: str | os.PathLike[str] | Iterable[Record]) -> CorpusStats:
-    """Statistics of a corpus file (JSONL or msgpack) or of an iterable of records."""
+def corpus_stats(source: str | os.PathLike[str] | Corpus | Iterable[Record]) -> CorpusStats:
+    """Statistics of a corpus file (JSONL or msgpack), a :class:`~jaxsynth.corpus.sources.Corpus`
+    or an iterable of records."""
     if isinstance(source, (str, os.PathLike)):
         acc = StatsAccumulator(os.fspath(source))
         records: Iterable[Record] = iter_records(source)
+    elif isinstance(source, Corpus):
+        acc, records = StatsAccumulator(source.name), source.iter_records()
     else:
         acc, records = StatsAccumulator(), source
     for record in records:

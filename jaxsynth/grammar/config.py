@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from pathlib import Path
@@ -214,10 +215,65 @@ _SECTIONS = {
 }
 
 
-def _explain(error: msgspec.MsgspecError) -> str:
+def _dict_key(raw: object, where: str, error_message: str) -> str:
+    """``where`` with a ``[...]`` (a dict entry, as msgspec names it) replaced by the offending key:
+    the first key of that dict whose entry alone reproduces the error."""
+    head, _, tail = where.partition("[...]")
+    node: object = raw
+    for part in head.split(".") if head else []:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or not isinstance(raw, dict):
+        return where
+    for key, value in node.items():
+        trial = copy.deepcopy(raw)
+        target = trial
+        for part in head.split("."):
+            target = target[part]
+        target.clear()
+        target[key] = value
+        try:
+            msgspec.convert(trial, type=GrammarConfig)
+        except msgspec.ValidationError as exc:
+            if str(exc) == error_message:
+                return f"{head}.{key}{tail}` = {value!r}{'`' if False else ''}"
+    return where
+
+
+def _dict_key(raw: object, where: str, error_message: str) -> tuple[str, object] | None:
+    """``(path, value)`` of the dict entry that msgspec names ``where`` = ``a.b[...]``: the first key of
+    that dict whose entry alone reproduces the error (``a.b.key``), or ``None``."""
+    head, _, tail = where.partition("[...]")
+    if not isinstance(raw, dict) or not head or tail:
+        return None
+    parts = head.split(".")
+    node: object = raw
+    for part in parts:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return None
+    for key, value in node.items():
+        trial = copy.deepcopy(raw)
+        target = trial
+        for part in parts:
+            target = target[part]
+        target.clear()
+        target[key] = value
+        try:
+            msgspec.convert(trial, type=GrammarConfig)
+        except msgspec.ValidationError as exc:
+            if str(exc) == error_message:
+                return f"{head}.{key}", value
+    return None
+
+
+def _explain(error: msgspec.MsgspecError, raw: object = None) -> str:
     message = str(error)
     match = _PATH.search(message)
     where = match.group(1) if match else ""
+    value = ""
+    found = _dict_key(raw, where, message) if "[...]" in where else None
+    if found is not None:
+        where, value = found[0], f" = {found[1]!r}"
     if message.startswith("Object contains unknown field"):
         field = re.search(r"`([^`]*)`", message)
         struct = _SECTIONS.get(where)
@@ -225,7 +281,28 @@ def _explain(error: msgspec.MsgspecError) -> str:
         key = f"{where}.{field.group(1)}" if where and field else (field.group(1) if field else where)
         return f"config key `{key}`: unknown key; allowed: {allowed}"
     detail = re.sub(r"\s*-\s*at\s*`\$[^`]*`", "", message)
-    return f"config key `{where or '(top level)'}`: {detail}"
+    return f"config key `{where or '(top level)'}`{value}: {detail}"
+
+
+def _dtype_spellings(raw: object) -> None:
+    """``types.dtypes`` keys in either spelling (``f32`` or ``float32``) become the long name, in place."""
+    types = raw.get("types") if isinstance(raw, dict) else None
+    dtypes = types.get("dtypes") if isinstance(types, dict) else None
+    if not isinstance(dtypes, dict):
+        return
+    renamed: dict[object, object] = {}
+    for key, weight in dtypes.items():
+        name = key
+        if isinstance(key, str):
+            try:
+                name = DType.parse(key).name
+            except ValueError:
+                pass  # reported by validate() with the allowed names
+        if name in renamed:
+            raise ConfigError(f"config key `types.dtypes.{key}` names the same dtype as another key ({name})")
+        renamed[name] = weight
+    dtypes.clear()
+    dtypes.update(renamed)
 
 
 def parse_config(text: str, name: str = "custom") -> GrammarConfig:
@@ -236,10 +313,11 @@ def parse_config(text: str, name: str = "custom") -> GrammarConfig:
         raise ConfigError(f"config is not valid TOML: {exc}") from None
     if isinstance(raw, dict):
         raw.setdefault("name", name)
+    _dtype_spellings(raw)
     try:
         config = msgspec.convert(raw, type=GrammarConfig)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_explain(exc)) from None
+        raise ConfigError(_explain(exc, raw)) from None
     return validate(config)
 
 

@@ -23,32 +23,41 @@ __all__ = [
     "DEFAULT_EMIT",
     "FAST_COMPILE_OPTIONS",
     "IR_KINDS",
+    "LOWER_KINDS",
     "LoweredTexts",
     "clear_caches",
     "configure_jax_for_workers",
     "format_type",
+    "grad_jaxpr",
     "lower",
+    "parse_arg",
     "parse_emit",
     "parse_type",
+    "vmap_jaxpr",
 ]
 
 _SOURCES = {
     "DEFAULT_EMIT": "kinds",
     "FAST_COMPILE_OPTIONS": "core",
     "IR_KINDS": "kinds",
+    "LOWER_KINDS": "kinds",
+    "TRANSFORM_KINDS": "kinds",
     "LoweredTexts": "core",
+    "grad_jaxpr": "core",
+    "vmap_jaxpr": "core",
     "clear_caches": "core",
     "lower": "core",
     "parse_emit": "kinds",
     "format_type": "argtypes",
     "parse_type": "argtypes",
+    "parse_arg": "argtypes",
     "configure_jax_for_workers": "workers",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .argtypes import format_type, parse_type
-    from .core import FAST_COMPILE_OPTIONS, LoweredTexts, clear_caches, lower
-    from .kinds import DEFAULT_EMIT, IR_KINDS, parse_emit
+    from .argtypes import format_type, parse_arg, parse_type
+    from .core import FAST_COMPILE_OPTIONS, LoweredTexts, clear_caches, grad_jaxpr, lower, vmap_jaxpr
+    from .kinds import DEFAULT_EMIT, IR_KINDS, LOWER_KINDS, TRANSFORM_KINDS, parse_emit
     from .workers import configure_jax_for_workers
 
 

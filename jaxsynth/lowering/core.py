@@ -20,8 +20,8 @@ from typing import Any
 
 import jax
 
-from .kinds import DEFAULT_EMIT, IR_KINDS, parse_emit
-from .normalize import normalize_hlo, strip_mlir_locations
+from .kinds import DEFAULT_EMIT, IR_KINDS, LOWER_KINDS, TRANSFORM_KINDS, parse_emit  # noqa: F401 (re-exported)
+from .normalize import normalize_hlo, normalize_jaxpr, strip_mlir_locations
 
 __all__ = [
     "DEFAULT_EMIT",
@@ -30,13 +30,17 @@ __all__ = [
     "IR_CONTEXT_REUSE",
     "IR_KINDS",
     "LEAN_JAX_CONFIG",
+    "LOWER_KINDS",
+    "TRANSFORM_KINDS",
     "LoweredTexts",
     "TEXT_COMPILE_OPTIONS",
     "clear_caches",
     "compile_options",
     "compile_text",
+    "grad_jaxpr",
     "lower",
     "parse_emit",
+    "vmap_jaxpr",
 ]
 
 #: XLA compile options that make CPU compilation cheaper without changing the
@@ -247,18 +251,20 @@ class StageClock:
 class LoweredTexts:
     """IR texts of one function; a field is ``None`` when that kind was not emitted.
 
-    ``jaxpr`` is of ``jax.grad(fn)`` when :func:`lower` was called with
-    ``grad=True``; the other texts are always of ``fn`` itself.
+    With ``lower(..., grad=True)`` every text is of ``jax.grad(fn)`` (``grad`` is then true).
     """
 
     jaxpr: str | None = None
     stablehlo: str | None = None
     optimized_hlo: str | None = None
     hlo: str | None = None
+    grad_jaxpr: str | None = None  #: see :func:`grad_jaxpr`
+    vmap_jaxpr: str | None = None  #: see :func:`vmap_jaxpr`
+    grad: bool = False  #: whether the texts are of ``jax.grad(fn)``
 
     def present(self) -> dict[str, str]:
-        """The emitted texts, keyed by IR kind, in :data:`IR_KINDS` order."""
-        return {k: v for k in IR_KINDS if (v := getattr(self, k)) is not None}
+        """The emitted texts, keyed by kind, in :data:`LOWER_KINDS` order."""
+        return {k: v for k in LOWER_KINDS if (v := getattr(self, k)) is not None}
 
 
 def clear_caches() -> None:
@@ -284,20 +290,76 @@ def clear_caches() -> None:
         pass
 
 
+def _as_struct(leaf: Any, where: str) -> jax.ShapeDtypeStruct:
+    """A ``ShapeDtypeStruct``, or anything with a ``shape`` and a ``dtype`` that knows its numpy dtype
+    (the grammar's ``TensorType``), as a ``ShapeDtypeStruct``."""
+    if isinstance(leaf, jax.ShapeDtypeStruct):
+        return leaf
+    np_dtype = getattr(getattr(leaf, "dtype", None), "np_dtype", None)
+    shape = getattr(leaf, "shape", None)
+    if np_dtype is None or not isinstance(shape, tuple):
+        raise TypeError(
+            f"{where} must be a jax.ShapeDtypeStruct or a TensorType (or a pytree of them), got {type(leaf).__name__}"
+        )
+    return jax.ShapeDtypeStruct(shape, np_dtype)
+
+
 def _check_arg_types(arg_types: Sequence[Any]) -> tuple[Any, ...]:
-    """The arguments as a tuple; each is a ``ShapeDtypeStruct`` or a pytree (dict, tuple) of them."""
-    out = tuple(arg_types)
-    for i, a in enumerate(jax.tree_util.tree_leaves(out)):
-        if not isinstance(a, jax.ShapeDtypeStruct):
-            raise TypeError(f"arg_types[{i}] must be a jax.ShapeDtypeStruct, got {type(a).__name__}")
-        if jax.dtypes.issubdtype(a.dtype, jax.dtypes.extended):
-            continue  # a typed PRNG key (key<fry>): no 64-bit narrowing applies
-        if jax.dtypes.canonicalize_dtype(a.dtype) != a.dtype:
-            raise ValueError(
-                f"arg_types[{i}] has 64-bit dtype {a.dtype.name}; enable jax_enable_x64 to lower it "
-                "(otherwise JAX silently narrows it to 32 bits)"
-            )
-    return out
+    """Arguments as a tuple of pytrees of ``ShapeDtypeStruct`` (``TensorType`` leaves converted)."""
+    out = []
+    for i, arg in enumerate(arg_types):
+        leaves, tree = jax.tree_util.tree_flatten(arg, is_leaf=lambda x: hasattr(x, "shape"))
+        structs = []
+        for j, leaf in enumerate(leaves):
+            where = f"arg_types[{i}]" if tree.num_leaves == 1 and not tree.children() else f"arg_types[{i}] leaf {j}"
+            struct = _as_struct(leaf, where)
+            extended = jax.dtypes.issubdtype(struct.dtype, jax.dtypes.extended)  # a typed PRNG key (key<fry>)
+            if not extended and jax.dtypes.canonicalize_dtype(struct.dtype) != struct.dtype:
+                raise ValueError(
+                    f"{where} has 64-bit dtype {struct.dtype.name}; enable jax_enable_x64 to lower it "
+                    "(otherwise JAX silently narrows it to 32 bits)"
+                )
+            structs.append(struct)
+        out.append(jax.tree_util.tree_unflatten(tree, structs))
+    return tuple(out)
+
+
+def _is_float_tree(arg: Any) -> bool:
+    leaves = jax.tree_util.tree_leaves(arg)
+    return bool(leaves) and all(jax.numpy.issubdtype(leaf.dtype, jax.numpy.floating) for leaf in leaves)
+
+
+def grad_jaxpr(fn: Callable, arg_types: Sequence[Any]) -> str | None:
+    """JAXPR of ``jax.grad`` of ``fn``'s scalarized output w.r.t. its floating-point arguments.
+
+    The scalarized output is the sum of the elements of every floating-point output leaf, each cast
+    to float32; the gradient is taken w.r.t. every argument whose leaves are all floating point.
+    ``None`` when there is no such argument or no floating-point output. Arguments are pytrees of
+    ``ShapeDtypeStruct``; the text is normalized with :func:`~jaxsynth.lowering.normalize.normalize_jaxpr`.
+    """
+    args = _check_arg_types(arg_types)
+    wrt = tuple(i for i, a in enumerate(args) if _is_float_tree(a))
+    out_leaves = jax.tree_util.tree_leaves(jax.eval_shape(fn, *args))
+    outs = [i for i, t in enumerate(out_leaves) if jax.numpy.issubdtype(t.dtype, jax.numpy.floating)]
+    if not wrt or not outs:
+        return None
+
+    def scalarized(*a: Any) -> jax.Array:
+        results = jax.tree_util.tree_leaves(fn(*a))
+        parts = [jax.numpy.sum(results[i].astype(jax.numpy.float32)) for i in outs]
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total
+
+    return normalize_jaxpr(str(jax.make_jaxpr(jax.grad(scalarized, argnums=wrt))(*args)))
+
+
+def vmap_jaxpr(fn: Callable, arg_types: Sequence[Any], batch: int = 4) -> str:
+    """JAXPR of ``jax.vmap(fn)`` over a new leading axis of size ``batch`` on every argument leaf."""
+    args = _check_arg_types(arg_types)
+    batched = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((batch, *a.shape), a.dtype), args)
+    return normalize_jaxpr(str(jax.make_jaxpr(jax.vmap(fn))(*batched)))
 
 
 def compile_text(lowered: jax.stages.Lowered, fast_compile: bool = True) -> str:
@@ -315,52 +377,66 @@ def compile_text(lowered: jax.stages.Lowered, fast_compile: bool = True) -> str:
 
 def lower(
     fn: Callable,
-    arg_types: Sequence[jax.ShapeDtypeStruct],
+    arg_types: Sequence[Any],
     emit: str | Iterable[str] = DEFAULT_EMIT,
     grad: bool = False,
     fast_compile: bool = True,
     timings: dict[str, float] | None = None,
+    vmap_batch: int = 4,
 ) -> LoweredTexts:
     """Lower ``fn`` at ``arg_types`` and return the requested IR texts.
 
     Args:
       fn: a function of ``len(arg_types)`` positional arguments.
-      arg_types: abstract argument types (see ``parse_type``), or pytrees (dicts, tuples) of them.
-      emit: IR kinds to produce, a subset of :data:`IR_KINDS` (a comma
+      arg_types: abstract argument types: each a ``jax.ShapeDtypeStruct``, a
+        grammar ``TensorType`` (``program.input_types``), or a pytree (dict,
+        list, tuple) of them (see ``parse_type`` / ``parse_arg``).
+      emit: kinds to produce, a subset of :data:`LOWER_KINDS` (a comma
         separated string or an iterable). Work is done only for what is asked:
-        no lowering for ``jaxpr`` alone, no compilation without
-        ``optimized_hlo``.
-      grad: if true, the ``jaxpr`` text is of ``jax.grad(fn)`` (w.r.t. the
-        first argument; ``fn`` must return a float scalar). Only the JAXPR is
-        affected; StableHLO and HLO texts are still of ``fn``.
+        no lowering for JAXPRs alone, no compilation without ``optimized_hlo``.
+      grad: if true, every text is of ``jax.grad(fn)`` (w.r.t. the first
+        argument; ``fn`` must return a float scalar).
       fast_compile: compile with :data:`FAST_COMPILE_OPTIONS` (cheaper LLVM
         code generation, identical optimized HLO).
       timings: if given, seconds spent per stage are added to it under the
         keys ``trace``, ``jaxpr``, ``lower``, ``stablehlo``, ``hlo``,
         ``compile`` and ``optimized_hlo`` (text extraction and normalization).
+      vmap_batch: the batch size of ``vmap_jaxpr``.
 
-    Texts: ``jaxpr`` is ``str(jax.make_jaxpr(fn)(*arg_types))``; ``stablehlo``
-    is the lowered module without debug info; ``hlo`` is the pre-optimization
-    HLO and ``optimized_hlo`` the HLO after XLA's pass pipeline, both passed
-    through :func:`~jaxsynth.lowering.normalize.normalize_hlo`.
+    Texts: ``jaxpr`` is ``str(jax.make_jaxpr(fn)(*arg_types))`` (with ``grad``,
+    of ``jax.grad(fn)`` with numpy scalar reprs normalized); ``stablehlo`` is the lowered module without debug info;
+    ``hlo`` is the pre-optimization HLO and ``optimized_hlo`` the HLO after
+    XLA's pass pipeline, both passed through
+    :func:`~jaxsynth.lowering.normalize.normalize_hlo`; ``grad_jaxpr`` and
+    ``vmap_jaxpr`` are :func:`grad_jaxpr` and :func:`vmap_jaxpr`.
     """
-    kinds = parse_emit(emit)
+    kinds = parse_emit(emit, LOWER_KINDS)
     args = _check_arg_types(arg_types)
+    target = jax.grad(fn) if grad else fn
     with _partitioner(), _lean_jax_config():
-        return _lower(fn, args, kinds, grad, fast_compile, StageClock(timings))
+        texts = _lower(target, args, kinds, fast_compile, StageClock(timings))
+    if grad and texts.jaxpr is not None:  # a gradient's JAXPR carries numpy reprs in its parameters
+        texts = dataclasses.replace(texts, jaxpr=normalize_jaxpr(texts.jaxpr))
+    extra = {}
+    if "grad_jaxpr" in kinds:
+        extra["grad_jaxpr"] = grad_jaxpr(target, args)
+    if "vmap_jaxpr" in kinds:
+        extra["vmap_jaxpr"] = vmap_jaxpr(target, args, vmap_batch)
+    return dataclasses.replace(texts, grad=grad, **extra)
 
 
 def _lower(
-    fn: Callable, args: tuple[jax.ShapeDtypeStruct, ...], kinds: tuple[str, ...], grad: bool,
-    fast_compile: bool, clock: StageClock,
+    fn: Callable, args: tuple[Any, ...], kinds: tuple[str, ...], fast_compile: bool, clock: StageClock,
 ) -> LoweredTexts:
     needs_lowering = any(k in kinds for k in ("stablehlo", "hlo", "optimized_hlo"))
-    traced = jax.jit(fn).trace(*args) if needs_lowering or (not grad) else None
+    if not needs_lowering and "jaxpr" not in kinds:
+        return LoweredTexts()
+    traced = jax.jit(fn).trace(*args)
     clock.lap("trace")
 
     jaxpr = None
     if "jaxpr" in kinds:
-        jaxpr = str(jax.make_jaxpr(jax.grad(fn))(*args) if grad else traced.jaxpr)
+        jaxpr = str(traced.jaxpr)
         clock.lap("jaxpr")
 
     stablehlo = hlo = optimized = None

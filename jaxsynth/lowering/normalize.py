@@ -22,6 +22,7 @@ import re
 __all__ = [
     "HLO_DEBUG_TABLES",
     "normalize_hlo",
+    "normalize_jaxpr",
     "strip_hlo_attribute",
     "strip_hlo_debug_tables",
     "strip_mlir_locations",
@@ -30,6 +31,18 @@ __all__ = [
 
 #: Section headers of the stack-frame tables printed after the ``HloModule`` line.
 HLO_DEBUG_TABLES = ("FileNames", "FunctionNames", "FileLocations", "StackFrames")
+
+
+_NP_SCALAR = re.compile(r"\bnp\.(?:u?int\d+|float\d+|bfloat16|complex\d+|bool_?)\(([^()]*)\)")
+_NP_BOOL = re.compile(r"\bnp\.(True|False)_")
+
+
+def normalize_jaxpr(text: str) -> str:
+    """A JAXPR text with numpy scalar reprs as plain literals: ``np.int64(0)`` -> ``0``,
+    ``np.True_`` -> ``True``. JAX prints equation parameters with ``repr``, so a parameter that a
+    transformation computed with numpy (the padding of a transposed slice, in ``jax.grad``) shows
+    numpy's repr, which depends on numpy's version and says nothing about the program."""
+    return _NP_BOOL.sub(r"\1", _NP_SCALAR.sub(r"\1", text))
 
 
 def _skip_string(text: str, i: int) -> int:
