@@ -15,7 +15,7 @@ import pytest
 
 from jaxsynth.cli import run
 from jaxsynth.corpus import Record, decode_record, encode_payload, encode_record, iter_raw, iter_records, write
-from jaxsynth.dataset.dedup import DedupError, Deduplicator, jaxpr_hash
+from jaxsynth.corpus.dedup import DedupError, Deduplicator, jaxpr_hash
 from jaxsynth.dataset.hlo import hlo_features, parse_hlo
 from jaxsynth.dataset.report import markdown_report, text_report
 from jaxsynth.dataset.split import SplitError, assign, parse_holdout, parse_ratios, split_corpus

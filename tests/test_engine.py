@@ -235,9 +235,7 @@ def test_a_novelty_run_records_a_crashing_record_as_a_failure(tmp_path, monkeypa
 # ---------------------------------------------------------------- dedup in the corpus layer
 def test_dedup_uses_the_keys_the_worker_hands_back(tmp_path, monkeypatch):
     from jaxsynth.corpus import dedup as dedup_module
-    from jaxsynth.dataset.dedup import Deduplicator as Shimmed
 
-    assert Shimmed is dedup_module.Deduplicator  # the old import path still works
     decoded = []
     monkeypatch.setattr(dedup_module.Deduplicator, "keys", lambda self, *a: decoded.append(a))
     summary = generate_corpus(load_config("default"), 0, 4, tmp_path / "c.jsonl", emit=("jaxpr",), progress=False,

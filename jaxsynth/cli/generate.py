@@ -24,6 +24,7 @@ from jaxsynth.cli.support import (
     workers_option,
 )
 from jaxsynth.corpus.record import FORMATS, Record, encode_payload
+from jaxsynth.corpus.sources import CorpusFile
 from jaxsynth.grammar import GrammarConfig, builtin_names, load_config
 
 
@@ -166,28 +167,29 @@ def _parse_shard(spec: str | None) -> tuple[int, int] | None:
         raise click.BadParameter(str(exc), param_hint="'--shard'") from None
 
 
-def _find(sources: tuple[str, ...], corpus_format: str | None, index: int) -> tuple[Record, bytes, str]:
+def _find(sources: tuple[str, ...], corpus_format: str | None, index: int) -> tuple[Record, bytes, CorpusFile]:
+    """The record with ``index``, its stored bytes and the file that holds it."""
     from jaxsynth.corpus.sources import decode_at
 
     corpus = open_corpus_or_fail(sources, corpus_format)
     for file, number, payload in corpus.iter_raw():
         record = decode_at(file, number, payload)
         if record.index == index:
-            return record, payload, file.format
+            return record, payload, file
     raise BadInput(f"{corpus.name}: no record with index {index}")
 
 
-def _config_with_digest(corpus: str, digest: str) -> GrammarConfig | None:
+def _config_with_digest(corpus: str | None, digest: str) -> GrammarConfig | None:
     """The config whose digest is ``digest``: a built-in one, or an epoch of the novelty run whose
-    manifest lies beside ``corpus``."""
+    manifest lies beside the corpus file ``corpus`` (``None`` for standard input)."""
     for name in builtin_names():
         config = load_config(name)
         if config.digest == digest:
             return config
     from jaxsynth.dataset.novelty import manifest_configs, manifest_path
 
-    manifest = manifest_path(corpus)
-    if manifest.exists():
+    manifest = manifest_path(corpus) if corpus is not None else None
+    if manifest is not None and manifest.exists():
         for config in dataset_call(manifest_configs, manifest):
             if config.digest == digest:
                 return config
@@ -220,15 +222,15 @@ def replay(sources: tuple[str, ...], corpus_format: str | None, index: int, conf
     """Rebuild one record from its seed, index and config and prove it is byte-identical."""
     from jaxsynth.lowering import IR_KINDS
 
-    stored, payload, fmt = _find(sources, corpus_format, index)
+    stored, payload, file = _find(sources, corpus_format, index)
     if config_name is not None:
         config = load_config_or_fail(config_name)
     else:
-        found = _config_with_digest(corpus, stored.config_digest)
+        found = _config_with_digest(file.path, stored.config_digest)
         if found is None:
             raise BadInput(
                 f"no built-in config has digest {stored.config_digest} (record {index} names config "
-                f"{stored.config_name!r}), nor does a novelty manifest beside {corpus!r}; pass --config"
+                f"{stored.config_name!r}), nor does a novelty manifest beside {file.name!r}; pass --config"
             )
         config = found
     if config.digest == stored.config_digest:
@@ -239,7 +241,7 @@ def replay(sources: tuple[str, ...], corpus_format: str | None, index: int, conf
     from jaxsynth.corpus.generate import make_record
 
     rebuilt = make_record(config, stored.seed, stored.index, kinds)
-    if encode_payload(rebuilt, fmt) == payload:
+    if encode_payload(rebuilt, file.format) == payload:
         click.echo(f"record {index}: identical")
         return 0
     fields = _diff(stored, rebuilt)

@@ -102,8 +102,8 @@ def dedup_corpus(
     corpus: Corpus, out: str | os.PathLike[str], mode: str = "structural", fmt: str | None = None
 ) -> CombineSummary:
     """Write the first record of each key of ``mode`` (``structural``, ``jaxpr`` or ``both``; see
-    :class:`~jaxsynth.dataset.dedup.Deduplicator`) to ``out``, in corpus order."""
-    from jaxsynth.dataset.dedup import DedupError, Deduplicator
+    :class:`~jaxsynth.corpus.dedup.Deduplicator`) to ``out``, in corpus order."""
+    from jaxsynth.corpus.dedup import DedupError, Deduplicator
 
     path = os.fspath(out)
     kind = format_for(path, fmt)

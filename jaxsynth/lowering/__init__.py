@@ -24,6 +24,7 @@ __all__ = [
     "FAST_COMPILE_OPTIONS",
     "IR_KINDS",
     "LOWER_KINDS",
+    "TRANSFORM_KINDS",
     "LoweredTexts",
     "clear_caches",
     "configure_jax_for_workers",
