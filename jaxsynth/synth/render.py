@@ -1,7 +1,8 @@
 """Render a Program as a Python module with libcst (nodes, never string concatenation).
 
 A value used more than once, used inside a nested body, produced by control flow, or whose inline
-expression would grow past ``MAX_INLINE`` ops becomes a named statement; everything else is inlined
+expression would grow past ``MAX_INLINE`` ops becomes a named statement; so does the widest inline operand
+of an expression wider than ``MAX_WIDTH`` characters (until it fits); everything else is inlined
 into its single consumer. A body's only returned value, used nowhere else, is returned inline (no
 ``v0 = ...; return v0``) unless the program keeps such temporaries (``dead_code.single_use_temporaries``).
 Names are deterministic: inputs ``x0, x1, ...``, temporaries ``v0, ...``, bodies ``scan_body0``,
@@ -22,6 +23,8 @@ from jaxsynth.grammar.opspec import call, compare, dtype_expr, literal
 from jaxsynth.synth.program import ITEM, Node, Program, Region, Tree
 
 MAX_INLINE = 4
+#: An expression wider than this (in characters, estimated from its libcst nodes) names its widest operands.
+MAX_WIDTH = 96
 #: Ops whose rendering is wide (lists, index arrays, shape tuples) count double toward MAX_INLINE.
 WIDE_OPS = frozenset({"take", "concatenate", "stack", "einsum", "pad", "where", "broadcast_to", "clip", "reshape",
                       "transpose", "saxpy"})
@@ -32,6 +35,42 @@ WIDE_OPS |= frozenset({"gelu", "leaky_relu", "softmax", "log_softmax", "standard
 HEADER = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\n\n\n"
 #: The header of a program with NamedTuple arguments or results (the one extra import they need).
 HEADER_NAMEDTUPLE = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\nfrom typing import NamedTuple\n\n\n"
+
+
+_ATOMS = (cst.Name, cst.Integer, cst.Float, cst.SimpleString)
+
+
+def _width(node: cst.CSTNode, memo: dict[int, int]) -> int:
+    """About how many characters ``node`` renders to, without generating code (libcst's codegen costs
+    more than rendering itself). ``memo`` holds the widths of subexpressions already measured."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    if isinstance(node, _ATOMS):
+        width = len(node.value)
+    elif isinstance(node, cst.Attribute):
+        width = _width(node.value, memo) + 1 + len(node.attr.value)
+    elif isinstance(node, cst.Call):
+        width = _width(node.func, memo) + 2 + sum(
+            _width(a.value, memo) + 2 + (len(a.keyword.value) + 1 if a.keyword else 0) for a in node.args)
+    elif isinstance(node, cst.BinaryOperation):
+        width = _width(node.left, memo) + 3 + _width(node.right, memo)
+    elif isinstance(node, cst.UnaryOperation):
+        width = 1 + _width(node.expression, memo)
+    elif isinstance(node, cst.Comparison):
+        width = _width(node.left, memo) + sum(4 + _width(c.comparator, memo) for c in node.comparisons)
+    elif isinstance(node, cst.Subscript):
+        width = _width(node.value, memo) + 2 + sum(
+            3 + sum(_width(p, memo) for p in (getattr(e.slice, "value", None), getattr(e.slice, "lower", None),
+                                             getattr(e.slice, "upper", None)) if p is not None)
+            for e in node.slice)
+    elif isinstance(node, cst.Tuple | cst.List):
+        width = 2 + sum(2 + _width(e.value, memo) for e in node.elements)
+    elif isinstance(node, cst.NamedExpr):
+        width = _width(node.target, memo) + 4 + _width(node.value, memo)
+    else:
+        width = 16  # a construct the renderer rarely makes (lambda, ...): a fair guess
+    return width + 2 * len(getattr(node, "lpar", ()))
 
 
 def _statement(stmt: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
@@ -63,6 +102,8 @@ class _Renderer:
         self.taken: set[str] = {"jax", "jnp", "lax", "_"}
         self.exprs: dict[int, cst.BaseExpression] = {}
         self.sizes: dict[int, int] = {}
+        #: Widths of the expressions in ``exprs`` (keyed by ``id``: each stays alive in ``exprs``).
+        self.widths: dict[int, int] = {}
         self._scan(program.body)
 
     def _scan(self, region: Region) -> None:
@@ -124,8 +165,7 @@ class _Renderer:
             if isinstance(spec, ControlSpec):
                 statements.extend(self._control(node, spec, returned))
                 continue
-            args = [self.expr(a) for a in node.args]
-            value = self._full(node) if node.op == "full" else spec.render(args, node.params)
+            value, width = self._render(node, spec, statements)
             inline_args = sum(self.sizes.get(a, 0) for a in node.args if a not in self.names)
             size = (2 if node.op in WIDE_OPS else 1) + inline_args
             is_output = node.id in region.outputs and len(region.outputs) > 1
@@ -137,8 +177,25 @@ class _Renderer:
                 self.names[node.id] = name
             else:
                 self.exprs[node.id] = value
+                self.widths[id(value)] = width
                 self.sizes[node.id] = size
         return statements
+
+    def _render(self, node: Node, spec, statements: list[cst.BaseStatement]) -> tuple[cst.BaseExpression, int]:
+        """``node``'s expression; while it is wider than ``MAX_WIDTH``, its widest inline operand (an op, not
+        a leaf) becomes a named statement first (an inline operand has one use, so it may be computed here)."""
+        while True:
+            args = [self.expr(a) for a in node.args]
+            value = self._full(node) if node.op == "full" else spec.render(args, node.params)
+            width = _width(value, self.widths)
+            inline = [a for a in dict.fromkeys(node.args)
+                      if a not in self.names and self.sizes.get(a, 0) > 0 and self.program.node(a).is_op]
+            if width <= MAX_WIDTH or not inline:
+                return value, width
+            widest = max(inline, key=lambda a: _width(self.exprs[a], self.widths))
+            name = self.name_for(widest, "v")
+            statements.append(_assign(cst.Name(name), self.exprs[widest]))
+            self.names[widest] = name
 
     def _returned_once(self, node: Node, region: Region) -> bool:
         """Whether the node's only use is its region's ``return`` (so naming it would be a dead temporary)."""
