@@ -5,11 +5,13 @@ Public API (imports no JAX; the worker processes do)::
     from jaxsynth.fuzz import Settings, run_campaign
     summary = run_campaign(Settings(config=load_config("default"), out=Path("fuzz-out"), count=1000))
 
-Modules: ``oracles`` (the differential checks), ``tolerance`` (dtype/depth tolerances, simulated
+Modules: ``oracles`` (the differential checks), ``metamorphic`` (reference-free oracles: sharding,
+export, jitvmap, unroll, rewrite), ``special`` (special-values mode), ``swarm`` (per-program
+sub-grammars), ``tolerance`` (dtype/depth tolerances, simulated
 rounding, discontinuities), ``reference`` (the instrumented numpy interpreter), ``isolate`` and
 ``worker`` (subprocess workers with timeouts), ``reduce`` (typed DAG reduction), ``findings``
-(folders, repro.py, buckets), ``campaign`` (the loop), ``inject``
-(test-only fault injection); the ``jaxsynth fuzz`` command is ``jaxsynth.cli.fuzz``. Names are
+(folders, repro.py, buckets, the findings database), ``campaign`` (the loop), ``inject`` and
+``faults`` (test-only fault injection); the ``jaxsynth fuzz`` command is ``jaxsynth.cli.fuzz``. Names are
 loaded lazily, so ``python -m jaxsynth.fuzz.worker`` and ``python -m jaxsynth.fuzz.inject``
 start without importing the rest.
 """
