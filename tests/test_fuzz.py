@@ -214,7 +214,10 @@ def test_reduction_keeps_every_candidate_well_typed_and_in_domain() -> None:
 
     for index in range(40):
         program = sample(config, 3, index)
-        if any(n.op in ("sin", "cos", "tanh") for n in program.walk()) and op_count(program) >= 6:
+        # (the reducer cannot inline a body: a loop keeps its carry clip, a jvp whose primal ignores its
+        # operand keeps the operand alive; this test of well-typedness picks a straight-line program)
+        straight = not any(n.regions for n in program.walk())
+        if any(n.op in ("sin", "cos", "tanh") for n in program.walk()) and op_count(program) >= 6 and straight:
             break
     subject = Subject(program, dict(zip(program.body.params, random_inputs(program, np.random.default_rng(1)),
                                         strict=True)))
