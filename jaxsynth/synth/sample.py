@@ -478,10 +478,14 @@ class _Builder:
         if (prob > 0 and not self.scope.sealed and len(self.top.params) < self.config.program.max_inputs
                 and self.draw.bernoulli(prob)):
             return self._add_input(key, None)
-        derive = [n for n in ("fold_in", "split") if self.config.op_weight(n) > 0]
-        if derive and depth > 1 and budget > 1 and self.draw.bernoulli(0.5):
+        names = ("random_key", "fold_in", "split") if depth > 1 else ("random_key",)
+        cum, total = [], 0.0
+        for name in names:  # by the config's op weights, like any op
+            total += self.config.op_weight(name)
+            cum.append(total)
+        if total > 0 and (choice := self.draw.weighted(names, cum)) != "random_key":
             mark = self.next_id
-            node = self._try_op(REGISTRY[self.draw.choice(derive)], key, budget, depth, key.dtype.bounds)
+            node = self._try_op(REGISTRY[choice], key, budget, depth, key.dtype.bounds)
             if node is not None:
                 return node
             self._rollback(mark)

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
-    v0 = jnp.ceil(x0)
-    v1 = jnp.cos(jnp.sin(jnp.min(jnp.exp(v0) * v0, axis=0)))
-    return jnp.floor(jnp.sin(v1)), jax.random.permutation(jax.random.key(x1), x2)
+def f(x0):
+    v0 = jnp.expand_dims(jnp.exp(jnp.exp(jax.nn.sigmoid(x0) / 1.5)), axis=1)
+    v1 = lax.rsqrt(jnp.sqrt(v0))
+    return v1 * jnp.ceil(v1)
