@@ -133,9 +133,24 @@ def _same_type(types, params) -> TensorType:
     return params["out"]
 
 
-def _sampler(name, propose, range_rule, reference, render, differentiable=False, weight=1.0, operand=()):
+def _sampler(name, propose, range_rule, reference, render, differentiable=False, weight=1.0, operand=(),
+             error_scale=None):
     return OpSpec(name, "random", name, frozenset({KEY}) | frozenset(operand), propose, _same_type, range_rule,
-                  reference, render, weight=weight, differentiable=differentiable)
+                  reference, render, weight=weight, differentiable=differentiable, error_scale=error_scale)
+
+
+# A float draw is computed from values larger than it (``minval + u * (maxval - minval)``; ``erf_inv`` of a
+# uniform on (-1, 1)), so XLA's rounding (an FMA under fusion, or not) is absolute: its scale, from the params.
+def _uniform_error(args, params, value) -> float:
+    return max(abs(params["lo"]), abs(params["hi"]))
+
+
+def _normal_error(args, params, value) -> float:
+    return 2.0
+
+
+def _truncated_error(args, params, value) -> float:
+    return 2.0 * max(1.0, abs(params["lo"]), abs(params["hi"]))
 
 
 def _propose_float(t: TensorType, ctx: Context) -> Proposal | None:
@@ -268,11 +283,11 @@ RANDOM_OPS: tuple[OpSpec, ...] = (
     _key_op("fold_in", _propose_fold_in, _fold_in_reference, lambda a, p: call("jax.random.fold_in", a[0], a[1])),
     _key_op("split", _propose_split, _split_reference, _split_render),
     _sampler("normal", _propose_float, lambda i, t, o, p: Interval(-NORMAL_BOUND, NORMAL_BOUND),
-             _normal_reference, _normal_render),
+             _normal_reference, _normal_render, error_scale=_normal_error),
     _sampler("truncated_normal", _propose_float, lambda i, t, o, p: Interval(p["lo"], p["hi"]),
-             _truncated_reference, _truncated_render, weight=0.5),
+             _truncated_reference, _truncated_render, weight=0.5, error_scale=_truncated_error),
     _sampler("uniform", _propose_float, lambda i, t, o, p: Interval(p["lo"], p["hi"]),
-             _uniform_reference, _uniform_render),
+             _uniform_reference, _uniform_render, error_scale=_uniform_error),
     _sampler("bernoulli", _propose_bernoulli, lambda i, t, o, p: Interval(0, 1),
              _bernoulli_reference, _bernoulli_render),
     _sampler("randint", _propose_randint, lambda i, t, o, p: Interval(p["lo"], p["hi"] - 1),

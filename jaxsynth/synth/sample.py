@@ -33,8 +33,6 @@ INT_LITERALS = (1, 2, 3, 4, 5, -1, -2, 10, 7, -3)
 FLOAT_RANGES = ((-1.0, 1.0), (0.0, 1.0), (-4.0, 4.0), (0.5, 2.0), (1.0, 10.0), (-10.0, 10.0), (0.1, 1.0), (-2.0, 0.0))
 INT_RANGES = ((-10, 10), (0, 100), (1, 20), (-100, 100), (0, 5), (-3, 3))
 ATTEMPTS = 4
-#: Chance that a key is a program input (a key-typed argument) rather than derived inside.
-KEY_INPUT_PROB = 0.25
 #: Under x64 (``types.x64 = true``) JAX's default integer and float widen to 64 bits. These ops (on
 #: these operands) would then change their result dtype, so x64 configs do not sample them.
 X64_NEVER = frozenset({"argmax", "argmin", "fori_loop", "categorical"})
@@ -668,13 +666,18 @@ class _Builder:
             shared = self._shared(key, key.dtype.bounds)
             if shared is not None:
                 return shared
-        if (not self.scope.sealed and len(self.top.params) < self.config.program.max_inputs
-                and self.draw.bernoulli(KEY_INPUT_PROB)):
+        prob = self.config.program.key_input_prob
+        if (prob > 0 and not self.scope.sealed and len(self.top.params) < self.config.program.max_inputs
+                and self.draw.bernoulli(prob)):
             return self._add_input(key, None)
-        derive = [n for n in ("fold_in", "split") if self.config.op_weight(n) > 0]
-        if derive and depth > 1 and budget > 1 and self.draw.bernoulli(0.5):
+        names = ("random_key", "fold_in", "split") if depth > 1 else ("random_key",)
+        cum, total = [], 0.0
+        for name in names:  # by the config's op weights, like any op
+            total += self.config.op_weight(name)
+            cum.append(total)
+        if total > 0 and (choice := self.draw.weighted(names, cum)) != "random_key":
             mark = self.next_id
-            node = self._try_op(REGISTRY[self.draw.choice(derive)], key, budget, depth, key.dtype.bounds)
+            node = self._try_op(REGISTRY[choice], key, budget, depth, key.dtype.bounds)
             if node is not None:
                 return node
             self._rollback(mark)
