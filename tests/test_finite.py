@@ -41,9 +41,14 @@ def test_1000_default_programs_are_finite():
 
 
 @pytest.mark.parametrize("name", ["control-flow", "reductions-linalg", "low-precision-ints", "nn-special",
-                                  "numerics", "transforms", "models"])
+                                  "numerics", "transforms",
+                                  pytest.param("models", marks=pytest.mark.slow)])  # big programs: minutes
 def test_other_configs_are_finite(name):
     _check_finite(name, 150)
+
+
+def test_some_models_programs_are_finite():
+    _check_finite("models", 8)
 
 
 def test_jit_agrees_with_reference_interpreter():
