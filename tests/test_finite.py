@@ -81,7 +81,7 @@ for index in range(60):
     namespace = {}
     exec(render(program), namespace)
     inputs = random_inputs(program, rng)
-    outputs = jax.jit(namespace["f"])(*inputs)
+    outputs = jax.jit(program.flat_function(namespace["f"]))(*inputs)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     for out, want, t in zip(outputs, evaluate(program, inputs), program.output_types):
         assert out.dtype == t.dtype.np_dtype and out.shape == t.shape, (index, out.dtype, str(t))

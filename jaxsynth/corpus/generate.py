@@ -134,7 +134,7 @@ def make_record(
     clock.lap("exec")
     with jax.enable_x64(config.types.x64):
         arg_types = [parse_type(str(t)) for t in program.input_types]  # (key inputs are key-typed)
-        texts = lower(fn, program.pack_inputs(arg_types), emit=kinds, timings=timings)
+        texts = lower(fn, program.pack_inputs(arg_types, fn.__globals__), emit=kinds, timings=timings)
         transforms = config.transforms
         flat = program.flat_function(fn)
         grad = grad_jaxpr(flat, program, arg_types) if transforms.grad else None

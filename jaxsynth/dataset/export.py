@@ -52,6 +52,8 @@ _FIELD_DOCS: dict[str, str] = {
     "toolchain": "jax, jaxlib, backend and jaxsynth versions",
     "grad_jaxpr": "JAXPR of `jax.grad` of the float32 sum of the floating-point outputs (if configured)",
     "vmap_jaxpr": "JAXPR of `jax.vmap` over a leading batch axis (if configured)",
+    "signature_tree": "JSON of pytree arguments with leaf types in `signature` order (null: plain arrays)",
+    "output_tree": "JSON of pytree results with leaf types in `output_types` order (null: plain arrays)",
 }
 
 

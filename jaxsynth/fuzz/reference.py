@@ -42,6 +42,14 @@ EXACT_OPS = frozenset(
 )
 _SUMLIKE = frozenset({"sum", "mean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy", "cross", "norm"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
+#: PRNG ops whose float result is computed from values larger than it (``minval + u * (maxval - minval)``;
+#: ``erf_inv`` of a uniform on (-1, 1)), so XLA's rounding (an FMA under fusion, or not) is absolute:
+#: the scale of that rounding, from the op's params.
+_ABSOLUTE_ROUNDING = {
+    "uniform": lambda p: max(abs(p["lo"]), abs(p["hi"])),
+    "normal": lambda p: 2.0,
+    "truncated_normal": lambda p: 2.0 * max(1.0, abs(p["lo"]), abs(p["hi"])),
+}
 #: Simulated error of an approximate (finite-difference) output: relative, and relative to its clip bound.
 APPROX_REL = 1e-2
 APPROX_ABS = 1e-3
@@ -117,6 +125,8 @@ def _perturb(
     if node.op in _PRODLIKE:
         scale = eps * max(1, _reduced_count(node, args))
     out = value * (1.0 + scale * _uniform(value, key))
+    if node.op in _ABSOLUTE_ROUNDING:
+        out = out + eps * _ABSOLUTE_ROUNDING[node.op](node.params) * _uniform(value, key ^ 0x3C3C3C3C)
     error_scale = getattr(spec, "error_scale", None)
     if node.op in _SUMLIKE or error_scale is not None:
         terms = _abs_terms(node, args) if error_scale is None else error_scale(

@@ -45,6 +45,10 @@ class ProgramBounds(_Base, frozen=True):
     #: Chance that a program takes some inputs as one pytree argument (a ``params`` dict, possibly nested,
     #: or a ``state`` tuple), and, independently, that it returns some outputs as a dict or tuple.
     pytree_prob: Probability = 0.0
+    #: Chance that a PRNG key is a key-typed program input rather than derived inside. JAX lowers a key
+    #: argument with a sharding annotation whose text depends on the partitioner (Shardy by default,
+    #: GSPMD in jaxsynth's lowering), so these records' StableHLO/HLO differ from JAX's default there.
+    key_input_prob: Probability = 0.0
 
 
 class TypeBounds(_Base, frozen=True):

@@ -216,7 +216,8 @@ def _randint_reference(args, params):
 
 
 def _randint_render(a, p):
-    return call("jax.random.randint", a[0], literal(p["out"].shape), literal(p["lo"]), literal(p["hi"]))
+    return call("jax.random.randint", a[0], literal(p["out"].shape), literal(p["lo"]), literal(p["hi"]),
+                dtype=dtype_expr(p["out"].dtype))
 
 
 def _propose_categorical(t: TensorType, ctx: Context) -> Proposal | None:

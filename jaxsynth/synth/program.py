@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -64,13 +64,16 @@ class Tree:
     """How flat values are grouped into one Python argument or return value (a pytree).
 
     ``leaf``: the flat value at position ``index``; ``dict``: ``{keys[i]: children[i]}`` with the keys
-    sorted, so that the leaves, in order, are JAX's flattening order; ``tuple``: ``(children...)``.
+    sorted, so that the leaves, in order, are JAX's flattening order; ``tuple``: ``(children...)``;
+    ``namedtuple``: ``name(keys[0]=children[0], ...)``, a ``typing.NamedTuple`` class the rendered
+    module defines (its fields in declared order, which is JAX's flattening order).
     """
 
-    kind: Literal["leaf", "dict", "tuple"]
+    kind: Literal["leaf", "dict", "tuple", "namedtuple"]
     index: int = -1
     keys: tuple[str, ...] = ()
     children: tuple[Tree, ...] = ()
+    name: str = ""
 
     def leaves(self) -> list[int]:
         """Flat positions, in JAX's flattening order."""
@@ -78,12 +81,22 @@ class Tree:
             return [self.index]
         return [i for c in self.children for i in c.leaves()]
 
-    def pack(self, values: Sequence[Any]) -> Any:
-        """The Python structure holding ``values[leaf]`` at each leaf."""
+    def pack(self, values: Sequence[Any], classes: Mapping[str, Any] | None = None) -> Any:
+        """The Python structure holding ``values[leaf]`` at each leaf; a NamedTuple is built with its
+        class from ``classes`` (the rendered module's namespace)."""
         if self.kind == "leaf":
             return values[self.index]
-        items = [c.pack(values) for c in self.children]
+        items = [c.pack(values, classes) for c in self.children]
+        if self.kind == "namedtuple":
+            if classes is None or self.name not in classes:
+                raise ValueError(f"packing a {self.name} needs the namespace of the module that defines it")
+            return classes[self.name](*items)
         return dict(zip(self.keys, items, strict=True)) if self.kind == "dict" else tuple(items)
+
+    def classes(self) -> list[Tree]:
+        """The NamedTuple nodes of this tree, outer first."""
+        own = [self] if self.kind == "namedtuple" else []
+        return own + [t for c in self.children for t in c.classes()]
 
     def flatten(self, value: Any) -> list[Any]:
         """Inverse of ``pack``: the leaves of ``value`` in order (a ValueError names a mismatch)."""
@@ -96,13 +109,18 @@ class Tree:
         else:
             if not isinstance(value, tuple | list) or len(value) != len(self.children):
                 raise ValueError(f"expected a tuple of {len(self.children)}, got {type(value).__name__}")
+            if self.kind == "namedtuple" and getattr(value, "_fields", None) != self.keys:
+                raise ValueError(f"expected a {self.name} with fields {list(self.keys)}")
             parts = list(value)
         return [x for c, v in zip(self.children, parts, strict=True) for x in c.flatten(v)]
 
     def describe(self, names: Sequence[str]) -> Any:
-        """``pack`` of ``names`` (e.g. type strings): a JSON-able picture of the structure."""
+        """``pack`` of ``names`` (e.g. type strings): a JSON-able picture of the structure (a NamedTuple
+        as ``{"ClassName": {field: ...}}``)."""
         if self.kind == "tuple":
             return [c.describe(names) for c in self.children]
+        if self.kind == "namedtuple":
+            return {self.name: {k: c.describe(names) for k, c in zip(self.keys, self.children, strict=True)}}
         return self.pack(names) if self.kind == "leaf" else {k: c.describe(names)
                                                               for k, c in zip(self.keys, self.children, strict=True)}
 
@@ -151,9 +169,19 @@ class Program:
     def structured(self) -> bool:
         return bool(self.in_trees or self.out_trees)
 
-    def pack_inputs(self, values: Sequence[Any]) -> tuple[Any, ...]:
-        """Flat input values -> the function's positional arguments."""
-        return tuple(t.pack(values) for t in self.arguments)
+    def pack_inputs(self, values: Sequence[Any], classes: Mapping[str, Any] | None = None) -> tuple[Any, ...]:
+        """Flat input values -> the function's positional arguments (``classes``: the namespace of the
+        rendered module, for NamedTuple arguments; ``fn.__globals__`` of the rendered function)."""
+        return tuple(t.pack(values, classes) for t in self.arguments)
+
+    @property
+    def named_tuples(self) -> list[Tree]:
+        """Every NamedTuple in the arguments and results, each class once, in order of appearance."""
+        seen: dict[str, Tree] = {}
+        for tree in self.in_trees + self.out_trees:
+            for t in tree.classes():
+                seen.setdefault(t.name, t)
+        return list(seen.values())
 
     def flatten_outputs(self, result: Any) -> tuple[Any, ...]:
         """What the function returned -> the flat output values."""
@@ -179,7 +207,7 @@ class Program:
                 import jax
 
                 values = tuple(jax.random.wrap_key_data(v) if i in keys else v for i, v in enumerate(values))
-            outs = self.flatten_outputs(fn(*self.pack_inputs(values)))
+            outs = self.flatten_outputs(fn(*self.pack_inputs(values, getattr(fn, "__globals__", None))))
             return outs[0] if single else outs
 
         flat.__name__ = getattr(fn, "__name__", self.name)

@@ -30,6 +30,8 @@ WIDE_OPS |= frozenset({"gelu", "leaky_relu", "softmax", "log_softmax", "standard
                        "lgamma", "digamma", "logit", "xlogy", "one_hot", "eye", "tri", "iota", "arange",
                        "bitcast_convert_type", "shift_right_logical", "stop_gradient", "population_count"})
 HEADER = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\n\n\n"
+#: The header of a program with NamedTuple arguments or results (the one extra import they need).
+HEADER_NAMEDTUPLE = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\nfrom typing import NamedTuple\n\n\n"
 
 
 def _statement(stmt: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
@@ -292,7 +294,7 @@ class _Renderer:
                     self.exprs[leaves[index]] = path
                     self.sizes[leaves[index]] = 2  # a wide leaf: names come sooner
                 continue
-            packed = self.fresh("params" if tree.kind == "dict" else "state")
+            packed = self.fresh("params" if tree.kind == "dict" else "state")  # (a tuple or a NamedTuple)
             params.append(cst.Param(cst.Name(packed)))
             for index, path in _paths(tree, cst.Name(packed)):
                 self.names[leaves[index]] = self.fresh("x")
@@ -301,13 +303,28 @@ class _Renderer:
         outs = [self.expr(o) for o in self.program.body.outputs]
         body.append(_statement(cst.Return(_bare_tuple([_packed(t, outs) for t in self.program.results]))))
         fn = cst.FunctionDef(cst.Name(self.program.name), cst.Parameters(params), cst.IndentedBlock(body))
-        return cst.Module(body=[fn])
+        classes = [_named_tuple_class(t) for t in self.program.named_tuples]
+        spaced = [classes[0], *(c.with_changes(leading_lines=_TWO_LINES) for c in classes[1:])] if classes else []
+        return cst.Module(body=[*spaced, fn.with_changes(leading_lines=_TWO_LINES) if classes else fn])
+
+
+_TWO_LINES = [cst.EmptyLine(), cst.EmptyLine()]
+
+
+def _named_tuple_class(tree: Tree) -> cst.ClassDef:
+    """``class State0(NamedTuple):`` with one ``field: jax.Array`` line per field."""
+    fields = [_statement(cst.AnnAssign(cst.Name(k), cst.Annotation(call("jax.Array").func), None))
+              for k in tree.keys]
+    return cst.ClassDef(cst.Name(tree.name), cst.IndentedBlock(fields), bases=[cst.Arg(cst.Name("NamedTuple"))])
 
 
 def _paths(tree: Tree, expr: cst.BaseExpression) -> list[tuple[int, cst.BaseExpression]]:
-    """(leaf position, ``expr["key"][0]...``) for each leaf of ``tree`` held by ``expr``."""
+    """(leaf position, ``expr["key"][0].field...``) for each leaf of ``tree`` held by ``expr``."""
     if tree.kind == "leaf":
         return [(tree.index, expr)]
+    if tree.kind == "namedtuple":
+        return [p for k, c in zip(tree.keys, tree.children, strict=True)
+                for p in _paths(c, cst.Attribute(expr, cst.Name(k)))]
     keys = [cst.SimpleString(f'"{k}"') for k in tree.keys] if tree.kind == "dict" else \
         [literal(i) for i in range(len(tree.children))]
     out = []
@@ -321,6 +338,8 @@ def _packed(tree: Tree, outs: list[cst.BaseExpression]) -> cst.BaseExpression:
     if tree.kind == "leaf":
         return outs[tree.index]
     items = [_packed(c, outs) for c in tree.children]
+    if tree.kind == "namedtuple":
+        return call(tree.name, **dict(zip(tree.keys, items, strict=True)))
     if tree.kind == "dict":
         return cst.Dict([cst.DictElement(cst.SimpleString(f'"{k}"'), v) for k, v in zip(tree.keys, items, strict=True)])
     if len(items) == 1:
@@ -333,8 +352,9 @@ def render_module(program: Program, imports: bool = True) -> cst.Module:
     module = _Renderer(program).module()
     if not imports:
         return module
-    fn = module.body[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
-    return cst.Module(body=[*cst.parse_module(HEADER).body, fn])
+    first = module.body[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    header = HEADER_NAMEDTUPLE if program.named_tuples else HEADER
+    return cst.Module(body=[*cst.parse_module(header).body, first, *module.body[1:]])
 
 
 def render(program: Program, imports: bool = True) -> str:
@@ -343,4 +363,6 @@ def render(program: Program, imports: bool = True) -> str:
     The fixed import header is prepended as text; the function itself is always built and
     printed by libcst."""
     code = _Renderer(program).module().code
-    return HEADER + code if imports else code
+    if not imports:
+        return code
+    return (HEADER_NAMEDTUPLE if program.named_tuples else HEADER) + code

@@ -33,11 +33,9 @@ INT_LITERALS = (1, 2, 3, 4, 5, -1, -2, 10, 7, -3)
 FLOAT_RANGES = ((-1.0, 1.0), (0.0, 1.0), (-4.0, 4.0), (0.5, 2.0), (1.0, 10.0), (-10.0, 10.0), (0.1, 1.0), (-2.0, 0.0))
 INT_RANGES = ((-10, 10), (0, 100), (1, 20), (-100, 100), (0, 5), (-3, 3))
 ATTEMPTS = 4
-#: Chance that a key is a program input (a key-typed argument) rather than derived inside.
-KEY_INPUT_PROB = 0.25
 #: Under x64 (``types.x64 = true``) JAX's default integer and float widen to 64 bits. These ops (on
 #: these operands) would then change their result dtype, so x64 configs do not sample them.
-X64_NEVER = frozenset({"argmax", "argmin", "fori_loop"})
+X64_NEVER = frozenset({"argmax", "argmin", "fori_loop", "categorical"})
 X64_FLOAT_OPERANDS_ONLY = frozenset({"sum", "prod", "mean", "cumsum", "cumprod"})
 
 
@@ -668,8 +666,9 @@ class _Builder:
             shared = self._shared(key, key.dtype.bounds)
             if shared is not None:
                 return shared
-        if (not self.scope.sealed and len(self.top.params) < self.config.program.max_inputs
-                and self.draw.bernoulli(KEY_INPUT_PROB)):
+        prob = self.config.program.key_input_prob
+        if (prob > 0 and not self.scope.sealed and len(self.top.params) < self.config.program.max_inputs
+                and self.draw.bernoulli(prob)):
             return self._add_input(key, None)
         derive = [n for n in ("fold_in", "split") if self.config.op_weight(n) > 0]
         if derive and depth > 1 and budget > 1 and self.draw.bernoulli(0.5):
@@ -1047,8 +1046,9 @@ def _sample_once(config: GrammarConfig, draw: Draw) -> Program:
     body = prune(body, builder.index)
     in_trees = out_trees = ()
     if bounds.pytree_prob > 0:  # no draw otherwise: configs without pytrees keep their programs
-        in_trees = _group(draw, len(body.params), bounds.pytree_prob, PARAM_KEYS)
-        out_trees = _group(draw, len(body.outputs), bounds.pytree_prob, RESULT_KEYS)
+        classes = [0]  # NamedTuple classes made so far (State0, State1, ...)
+        in_trees = _group(draw, len(body.params), bounds.pytree_prob, PARAM_KEYS, classes)
+        out_trees = _group(draw, len(body.outputs), bounds.pytree_prob, RESULT_KEYS, classes)
     name = config.function_name
     if builder.idiomatic:
         name = builder.made_by.get(outputs[0]) or draw.choice(GENERIC_FUNCTIONS)
@@ -1099,18 +1099,24 @@ def _params_tree(body: Region, hints: dict[int, str]) -> tuple[Region, tuple[Tre
 #: Dict keys of sampled pytrees (a params dict, returned metrics).
 PARAM_KEYS = ("w", "b", "kernel", "bias", "scale", "embedding", "mu", "nu", "count", "weight")
 RESULT_KEYS = ("loss", "grads", "logits", "aux", "state", "out", "metrics", "updates")
+STATE_FIELDS = ("count", "mu", "nu", "step", "params", "momentum", "scale")
 
 
-def _group(draw: Draw, count: int, prob: float, names: tuple[str, ...]) -> tuple[Tree, ...]:
-    """Leaves ``0..count-1`` with a prefix of two or more grouped into one dict (sometimes nested) or tuple;
-    ``()`` (flat) when not drawn or when there are fewer than two values."""
+def _group(draw: Draw, count: int, prob: float, names: tuple[str, ...], classes: list[int]) -> tuple[Tree, ...]:
+    """Leaves ``0..count-1`` with a prefix of two or more grouped into one dict (sometimes nested), tuple or
+    NamedTuple; ``()`` (flat) when not drawn or when there are fewer than two values."""
     if count < 2 or not draw.bernoulli(prob):
         return ()
     size = draw.randint(2, count)
 
     def build(first: int, n: int, nest: bool) -> Tree:
         if draw.bernoulli(0.3):
-            return Tree("tuple", children=tuple(Tree("leaf", first + i) for i in range(n)))
+            leaves = tuple(Tree("leaf", first + i) for i in range(n))
+            if draw.bernoulli(0.5):  # an optimizer-state-like NamedTuple, fields in drawn (declared) order
+                classes[0] += 1
+                return Tree("namedtuple", keys=tuple(_keys(draw, STATE_FIELDS, n)), children=leaves,
+                            name=f"State{classes[0] - 1}")
+            return Tree("tuple", children=leaves)
         if nest and n >= 3 and draw.bernoulli(0.4):  # {"layer0": {...}, "out": leaf, ...}
             inner = draw.randint(2, n - 1)
             keys = sorted(_keys(draw, names, n - inner + 1))
