@@ -58,8 +58,8 @@ def test_transform_op(op):
     jaxprs = []
     for program in programs:
         fn = _function(program)
-        structs = [jax.ShapeDtypeStruct(t.shape + (2,), np.uint32) if t.dtype.is_key  # key data: see flat_function
-                   else jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in program.input_types]
+        structs = [jax.ShapeDtypeStruct(t.shape + (2,) if t.dtype.is_key else t.shape, t.dtype.np_dtype)
+                   for t in program.input_types]  # the flat function takes a key's data
         shapes = jax.eval_shape(fn, *structs)
         shapes = shapes if isinstance(shapes, tuple) else (shapes,)
         assert [(s.shape, np.dtype(s.dtype)) for s in shapes] == [(t.shape, t.dtype.np_dtype)

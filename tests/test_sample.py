@@ -25,6 +25,8 @@ def test_every_category_within_500_default_programs(default_programs):
     config, programs = default_programs
     seen = Counter(REGISTRY[n.op].category for p in programs for n in p.op_nodes())
     wanted = {c for c in CATEGORIES if config.weights.categories.get(c, 1.0) > 0}
+    # complex and fft need a complex dtype, which default does not configure (numerics does)
+    wanted -= {"complex", "fft"}
     assert len(wanted) >= 11 and wanted <= set(seen), f"missing categories: {wanted - set(seen)}"
     assert not {c for c in CATEGORIES if c not in wanted} & set(seen), "a category of weight 0 was sampled"
 

@@ -73,7 +73,7 @@ def tolerance(
     """Elementwise allowed absolute error of an output of type ``t`` (0 for ints and bools)."""
     if not t.dtype.is_inexact:
         return np.zeros(np.shape(expected))
-    expected = np.asarray(expected, dtype=np.float64)
+    expected = np.abs(np.asarray(expected)).astype(np.float64)  # (the modulus of a complex value)
     return safety * np.asarray(spread, dtype=np.float64) + _eps(t.dtype) * (depth + 1) * np.abs(expected) + _tiny(
         t.dtype
     )
