@@ -20,7 +20,11 @@ def test_default_enables_every_category():
     from jaxsynth.grammar import CATEGORIES
 
     config = load_config("default")
-    assert all(config.weights.categories.get(c, 1.0) > 0 for c in CATEGORIES)
+    complex_only = {"complex", "fft"}  # they need a complex dtype, which default does not sample; numerics does
+    assert all(config.weights.categories.get(c, 1.0) > 0 for c in CATEGORIES if c not in complex_only)
+    numerics = load_config("numerics")
+    assert all(numerics.weights.categories[c] > 0 for c in complex_only)
+    assert numerics.types.dtypes.get("complex64", 0) > 0
 
 
 @pytest.mark.parametrize(
