@@ -219,30 +219,6 @@ _SECTIONS = {
 }
 
 
-def _dict_key(raw: object, where: str, error_message: str) -> str:
-    """``where`` with a ``[...]`` (a dict entry, as msgspec names it) replaced by the offending key:
-    the first key of that dict whose entry alone reproduces the error."""
-    head, _, tail = where.partition("[...]")
-    node: object = raw
-    for part in head.split(".") if head else []:
-        node = node.get(part) if isinstance(node, dict) else None
-    if not isinstance(node, dict) or not isinstance(raw, dict):
-        return where
-    for key, value in node.items():
-        trial = copy.deepcopy(raw)
-        target = trial
-        for part in head.split("."):
-            target = target[part]
-        target.clear()
-        target[key] = value
-        try:
-            msgspec.convert(trial, type=GrammarConfig)
-        except msgspec.ValidationError as exc:
-            if str(exc) == error_message:
-                return f"{head}.{key}{tail}` = {value!r}{'`' if False else ''}"
-    return where
-
-
 def _dict_key(raw: object, where: str, error_message: str) -> tuple[str, object] | None:
     """``(path, value)`` of the dict entry that msgspec names ``where`` = ``a.b[...]``: the first key of
     that dict whose entry alone reproduces the error (``a.b.key``), or ``None``."""
