@@ -380,9 +380,13 @@ class _Reducer:
         from jaxsynth.synth import render
 
         title = f"jaxsynth fuzz finding {bucket}: {signature}"
-        repro = repro_source(oracle=raw.oracle, kind=raw.kind, title=title, detail=detail,
-                             source=render(program.plain()), inputs=subject.input_list(), data=data or {},
-                             hang_timeout=max(10.0, 2 * settings.timeout))
+        try:
+            repro = repro_source(oracle=raw.oracle, kind=raw.kind, title=title, detail=detail,
+                                 source=render(program.plain()), inputs=subject.input_list(), data=data or {},
+                                 hang_timeout=max(10.0, 2 * settings.timeout))
+        except ValueError as exc:  # an oracle that left no recipe for a standalone script: keep the finding
+            repro = (f'"""{title}\n\n{detail}\n\nNo standalone repro: {exc}. See finding.json and record.json."""\n'
+                     "import sys\n\nsys.exit(2)\n")
         record = program_record(program, raw.program, config=settings.config.name, digest=settings.config.digest,
                                 seed=settings.seed, index=raw.index)
         write_finding(folder, finding, record, repro, hlo)

@@ -84,7 +84,7 @@ def variant(args):
             except ImportError:
                 return unsupported("this JAX has no jax.export")
         got = case.jit_out
-        case.stage("export")
+        case.stage("export", {"variant": self.VARIANT})  # in the plan, so an error's repro.py has it too
         shapes = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in case.device_inputs]
         exported = export.export(jax.jit(case.fn))(*shapes)
         serialize = getattr(exported, "serialize", None) or (lambda: export.serialize(exported))  # jax < 0.4.30
@@ -119,13 +119,13 @@ class JitVmapOracle(Oracle):
         axes = tuple(b.axes)
         case.stage("plan", {"batched": b.batched, "in_axes": b.axes})
         args = [jax.device_put(x) for x in b.batched]
-        outer = vmapped_outputs(case, b)
-        case.stage("vmap(jit)")
-        inner = case.call(jax.vmap(jax.jit(case.fn), in_axes=axes), args)
         variant = ("def variant(args):\n"
                    f"    return outputs(jax.vmap(jax.jit(f), in_axes={axes!r})(*BATCHED))\n"
                    "def baseline(args):\n"
                    f"    return outputs(jax.jit(jax.vmap(f, in_axes={axes!r}))(*BATCHED))\n")
+        outer = vmapped_outputs(case, b)
+        case.stage("vmap(jit)", {"variant": variant})
+        inner = case.call(jax.vmap(jax.jit(case.fn), in_axes=axes), args)
         return _compare_all(case, inner, outer, b.tolerances(case), b.analyses(case), "vmap(jit(f)) vs jit(vmap(f))",
                             {"variant": variant, "batched": b.batched})
 
@@ -180,12 +180,6 @@ class ShardingOracle(Oracle):
         names = tuple(f"d{k}" for k in range(len(mesh_shape)))
         mesh = Mesh(np.array(devices[:DEVICES]).reshape(mesh_shape), names)
         specs = [_sample_spec(x.shape, mesh_shape, rng) for x in case.inputs]
-        case.stage("plan", {"mesh": list(mesh_shape), "specs": specs})
-        got = case.jit_out
-        analysis = case.analysis
-        placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*spec))) for x, spec in zip(case.inputs, specs,
-                                                                                                   strict=True)]
-        sharded = case.call(case.compile(case.fn, placed), placed)
         variant = ("import os  # noqa\n"
                    "def variant(args):\n"
                    "    from jax.sharding import Mesh, NamedSharding, PartitionSpec\n"
@@ -193,6 +187,13 @@ class ShardingOracle(Oracle):
                    f"    placed = [jax.device_put(a, NamedSharding(mesh, PartitionSpec(*s))) for a, s in "
                    f"zip(args, {specs!r})]\n"
                    "    return outputs(jax.jit(f)(*placed))\n")
+        # the variant is in the plan before it runs, so an error's repro.py has it too
+        case.stage("plan", {"mesh": list(mesh_shape), "specs": specs, "variant": variant, "devices": DEVICES})
+        got = case.jit_out
+        analysis = case.analysis
+        placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*spec))) for x, spec in zip(case.inputs, specs,
+                                                                                                   strict=True)]
+        sharded = case.call(case.compile(case.fn, placed), placed)
         verdict = _compare_all(case, sharded, got, case.tolerances(analysis), [analysis],
                                f"jit with inputs sharded {specs} over mesh {mesh_shape} vs one device",
                                {"variant": variant, "devices": DEVICES})
