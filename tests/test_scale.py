@@ -164,7 +164,7 @@ def test_jaxsynth_lowering_leaves_every_text_unchanged_on_every_config(monkeypat
     direct_calls = []
     original = core._InlinedRules.__contains__
     monkeypatch.setattr(core._InlinedRules, "__contains__", lambda self, p: direct_calls.append(p) or original(self, p))
-    skipped_keys = 0
+    skipped_keys = lapack = 0
     for name in builtin_names():
         config = load_config(name)
         for index in range(25):
@@ -180,9 +180,16 @@ def test_jaxsynth_lowering_leaves_every_text_unchanged_on_every_config(monkeypat
                 assert ours.jaxpr == msgspec.json.decode(default)["jaxpr"], (name, index)
                 skipped_keys += 1
                 continue
+            if "lapack_" in (ours.optimized_hlo or ""):
+                # LAPACK custom calls: Shardy (JAX's default) tags them with a sharding rule, GSPMD (ours)
+                # does not, and JAX caches the lowering of its jitted linalg helpers across the two modes
+                # in one process, so the default text here depends on which mode lowered them first
+                assert ours.jaxpr == msgspec.json.decode(default)["jaxpr"], (name, index)
+                lapack += 1
+                continue
             assert encode_record(ours) == default, (name, index)
     assert len(direct_calls) > 1000  # the direct path really ran, equation by equation
-    assert skipped_keys <= 10
+    assert skipped_keys <= 10 and lapack <= 40
 
 
 def test_profile_summary(tmp_path, capsys):
