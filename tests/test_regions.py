@@ -268,6 +268,19 @@ def test_grad_oracle_skips_random_programs_explicitly():
     assert ORACLES["reference"].skip_reason(program) is None
 
 
+def test_run_oracles_keeps_a_skip_verdict():
+    """A program the grad oracle must skip (its derivative regions have finite-difference references) gets a
+    counted ``unsupported`` verdict from run_oracles, and the oracle's check never runs on it."""
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    program = _programs_with("value_and_grad", 1)[0]
+    verdicts = run_oracles(Case(program, random_inputs(program, np.random.default_rng(0)), seed=0),
+                           ["grad", "reference"])
+    assert verdicts["grad"].skipped and verdicts["grad"].kind == "unsupported", verdicts["grad"]
+    assert "derivative regions" in verdicts["grad"].detail
+    assert not verdicts["reference"].skipped  # the other oracle did run
+
+
 @pytest.mark.parametrize("op", ["custom_jvp", "custom_vjp"])
 def test_custom_rules_differentiate(op):
     """The rules are exact: jax.grad through the decorated call equals jax.grad with the rules bypassed."""

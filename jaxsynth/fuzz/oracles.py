@@ -802,6 +802,7 @@ def run_oracles(case: Case, names: Sequence[str]) -> dict[str, Verdict]:
         reason = oracle.skip_reason(case.program)
         if reason is not None:
             verdicts[name] = Verdict(True, detail=f"construct: {reason}", skipped=True, kind="unsupported")
+            continue
         if case.special and name not in SPECIAL_ORACLES:
             verdicts[name] = Verdict(True, detail="special-value inputs: not judged by this oracle", skipped=True,
                                      kind="unsupported")
