@@ -13,30 +13,16 @@ import click
 import jax
 import jax.numpy as jnp
 import pytest
+from clitools import cli, one_line_error
 
 import jaxsynth
 from jaxsynth.cli import cli as cli_group
-from jaxsynth.cli import run
 from jaxsynth.corpus import iter_records
 from jaxsynth.grammar import ConfigError, load_config
 from jaxsynth.grammar.config import GrammarConfig, parse_config
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    status = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def one_line_error(status: int, err: str, *needles: str) -> None:
-    assert status == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
 
 
 def sections(out: str) -> dict[str, str]:

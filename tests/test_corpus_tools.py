@@ -10,27 +10,13 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from clitools import cli, one_line_error
 
-from jaxsynth.cli import run
 from jaxsynth.corpus import encode_record, iter_records, write
 from jaxsynth.corpus.record import CorpusError, Record
 from jaxsynth.corpus.sources import check_shards, open_corpus
 from jaxsynth.dataset.coverage import coverage, texts_profile
 from jaxsynth.dataset.stats import corpus_stats
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    status = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def one_line_error(status: int, err: str, *needles: str) -> None:
-    assert status == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from clitools import cli
 
-from jaxsynth.cli import run
 from jaxsynth.corpus import Record, decode_record, encode_payload, encode_record, iter_raw, iter_records, write
 from jaxsynth.corpus.dedup import DedupError, Deduplicator, jaxpr_hash
 from jaxsynth.dataset.hlo import hlo_features, parse_hlo
@@ -39,12 +39,6 @@ ENTRY %main.2 (x0.1: f32[6,1]) -> (f32[6,1], f32[]) {
   ROOT %tuple.1 = (f32[6,1]{1,0}, f32[]) tuple(%fusion, %dot.1)
 }
 """
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    status = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture(scope="module")

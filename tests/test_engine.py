@@ -12,28 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+from clitools import cli, one_line_error
 
-from jaxsynth.cli import run
 from jaxsynth.corpus import generate_corpus, iter_records
 from jaxsynth.corpus.spec import GenerateSpec, SpecError
 from jaxsynth.grammar import load_config
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    status = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def one_line_error(status: int, err: str, *needles: str) -> str:
-    assert status == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
