@@ -135,6 +135,7 @@ def test_lean_config_is_what_lower_uses():
     from jaxsynth.lowering import core
 
     assert core.LEAN_JAX_CONFIG == LEAN  # the tests below check exactly these settings
+    assert core.TEXT_JAX_CONFIG == {"traceback_in_locations_limit": 0}  # both sides of every comparison
     assert core.DIRECT_LOWERING and core.IR_CONTEXT_REUSE > 0 and core.USE_SHARDY is False
 
 
@@ -146,8 +147,8 @@ def test_jaxsynth_lowering_leaves_every_text_unchanged(monkeypatch):
 
     kinds = ("jaxpr", "stablehlo", "optimized_hlo", "hlo")
     cases = [(name, 2, index) for name in ("default", "control-flow", "reductions-linalg") for index in range(3)]
-    # XLA names these programs' instructions after their MLIR locations: without stack frames in
-    # the locations (traceback_in_locations_limit=0) their optimized HLO changes.
+    # XLA names these programs' instructions after their MLIR locations; both sides lower without
+    # stack frames in the locations (TEXT_JAX_CONFIG), the one setting that is part of the text.
     cases += [("default", 0, 129), ("default", 0, 314)]
     for name, seed, index in cases:
         config = load_config(name)

@@ -30,6 +30,7 @@ __all__ = [
     "IR_CONTEXT_REUSE",
     "IR_KINDS",
     "LEAN_JAX_CONFIG",
+    "TEXT_JAX_CONFIG",
     "LOWER_KINDS",
     "TRANSFORM_KINDS",
     "LoweredTexts",
@@ -109,27 +110,37 @@ USE_SHARDY: bool | None = False
 DIRECT_LOWERING = True
 
 
-#: JAX settings :func:`lower` runs under: each saves work and changes no emitted text (tests/test_scale.py
-#: compares every text against JAX's defaults). ``mutable_array_checks=False``: no check for aliased
-#: mutable-array arguments, at every jitted call while tracing; lower() takes abstract
-#: ``ShapeDtypeStruct`` arguments only, never refs. An empty dict lowers under JAX's defaults.
-#: Measured and rejected: ``traceback_in_locations_limit=0`` (no stack frames in MLIR locations)
-#: saves as much again, but XLA names some instructions after their locations, so 2 of 450
-#: optimized HLO texts changed (``pow_broadcast_in_dim_broadcast_in_dim.4`` became
-#: ``pow_broadcast_in_dim.4``).
+#: JAX settings that define the emitted text, applied to every lowering.
+#: ``traceback_in_locations_limit=0``: no stack frames in MLIR locations. XLA names some
+#: instructions after their locations, and the frames of a jitted JAX helper (``jax.random.split``,
+#: the threefry kernel) are those of whichever program traced it first in the process, since JAX
+#: caches the traced helper. With frames, the same program printed ``%get-tuple-element.63`` in one
+#: worker and ``%f.2`` in another (seed 1000 of the default config: 8 of 600 records differed between
+#: ``--workers 1`` and ``--workers 2``); without them the names come from the program alone
+#: (tests/test_determinism.py). Our texts print no locations anyway, so nothing else changes.
+TEXT_JAX_CONFIG: dict[str, object] = {
+    "traceback_in_locations_limit": 0,
+}
+
+#: JAX settings :func:`lower` runs under to save work; none changes an emitted text
+#: (tests/test_scale.py compares every text against JAX's defaults plus :data:`TEXT_JAX_CONFIG`).
+#: ``mutable_array_checks=False``: no check for aliased mutable-array arguments, at every jitted
+#: call while tracing; lower() takes abstract ``ShapeDtypeStruct`` arguments only, never refs. An
+#: empty dict lowers under JAX's defaults.
 LEAN_JAX_CONFIG: dict[str, object] = {
     "mutable_array_checks": False,
 }
 
 
-def _lean_jax_config() -> contextlib.ExitStack:
-    """Enter the settings of :data:`LEAN_JAX_CONFIG` (those this JAX still has)."""
+def _jax_settings() -> contextlib.ExitStack:
+    """Enter the settings of :data:`TEXT_JAX_CONFIG` and :data:`LEAN_JAX_CONFIG` (those this JAX
+    still has)."""
     stack = contextlib.ExitStack()
     try:
         from jax._src import config as jax_config
     except ImportError:  # pragma: no cover - private module moved: JAX's defaults
         return stack
-    for name, value in LEAN_JAX_CONFIG.items():
+    for name, value in {**TEXT_JAX_CONFIG, **LEAN_JAX_CONFIG}.items():
         state = getattr(jax_config, name, None)
         if callable(state):
             stack.enter_context(state(value))
@@ -413,7 +424,7 @@ def lower(
     kinds = parse_emit(emit, LOWER_KINDS)
     args = _check_arg_types(arg_types)
     target = jax.grad(fn) if grad else fn
-    with _partitioner(), _lean_jax_config():
+    with _partitioner(), _jax_settings():
         texts = _lower(target, args, kinds, fast_compile, StageClock(timings))
     if grad and texts.jaxpr is not None:  # a gradient's JAXPR carries numpy reprs in its parameters
         texts = dataclasses.replace(texts, jaxpr=normalize_jaxpr(texts.jaxpr))
