@@ -30,6 +30,12 @@ scaling records/s of a pinned WorkerPool of two workers against one (each worker
        wall-clock ratio needs two idle cores (the load average is printed beside it); on a shared
        machine the figure to read is the projection from CPU time: 2 x (records per
        worker-CPU-second with two workers) / (the same with one).
+process whole ``jaxsynth generate`` processes, 600 full records each: 1 worker in-process, 1
+       isolated worker, 1 worker confined to one CPU, 2 workers; ``--emit jaxpr,stablehlo`` against
+       the template baseline. Prints the cores each variant kept busy on average: a lone worker is
+       not a one-core process (XLA:CPU compiles on a thread pool sized by the machine), so on two
+       cores "2 workers / 1 worker" cannot reach 2 x; "2 workers / 1 worker on one CPU" is the
+       core-for-core ratio.
 """
 
 from __future__ import annotations
@@ -287,15 +293,28 @@ def bench_scaling(n: int, repeats: int, config_name: str, emit: str) -> None:
           f"(2 x records per worker-CPU-second with 2 workers / with 1)")
 
 
-def _whole_process(argv: list[str]) -> tuple[float, str]:
-    """Wall seconds of a whole process, and its stdout."""
+_CPU_SECONDS: dict[str, list[float]] = {}
+
+
+def _whole_process(argv: list[str], one_cpu: bool = False, name: str = "") -> tuple[float, str]:
+    """Wall seconds of a whole process, and its stdout. With ``one_cpu`` the process (and every
+    process and thread it starts) may run on the first CPU only. The CPU seconds it used (its own
+    and its children's) are added to ``_CPU_SECONDS[name]``."""
+    import resource
     import subprocess
 
+    def first_cpu() -> None:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, preexec_fn=first_cpu if one_cpu else None)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed: {proc.stderr.strip()[-500:]}")
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    _CPU_SECONDS.setdefault(name, []).append(cpu)
     return seconds, proc.stdout
 
 
@@ -312,8 +331,11 @@ def bench_process(n: int, repeats: int, config_name: str) -> None:
     variants = {
         "1 worker in-process": ["--workers", "1"],
         "1 isolated worker": ["--workers", "1", "--isolate"],
+        "1 worker on one CPU": ["--workers", "1"],
         "2 workers": ["--workers", "2"],
     }
+    if not hasattr(os, "sched_setaffinity"):
+        del variants["1 worker on one CPU"]
     times: dict[str, list[float]] = {name: [] for name in [*variants, "jaxpr,stablehlo", "template baseline"]}
     with tempfile.TemporaryDirectory(prefix="jaxsynth-bench-") as tmp:
         for r in range(repeats):
@@ -325,7 +347,7 @@ def bench_process(n: int, repeats: int, config_name: str) -> None:
             names = names[r % len(names):] + names[: r % len(names)]
             for name in names:
                 out = os.path.join(tmp, f"{name.replace(' ', '_')}.jsonl")
-                seconds, _ = _whole_process([*common, *variants[name], "-o", out])
+                seconds, _ = _whole_process([*common, *variants[name], "-o", out], "one CPU" in name, name)
                 times[name].append(seconds)
                 outputs[name] = Path(out).read_bytes()
             same = len(set(outputs.values())) == 1
@@ -334,7 +356,7 @@ def bench_process(n: int, repeats: int, config_name: str) -> None:
                     ("template baseline", [py, str(bench_dir / "template_baseline.py"), "-n", str(n), "--config",
                                            config_name, "--seed", str(seed), "--out", os.path.join(tmp, "t.jsonl")])]
             for name, argv in pair if r % 2 == 0 else pair[::-1]:
-                seconds, stdout = _whole_process(argv)
+                seconds, stdout = _whole_process(argv, name=name)
                 if name == "template baseline":
                     prepared = re.search(r"prepared untimed in ([\d.]+) s", stdout)
                     seconds -= float(prepared.group(1)) if prepared else 0.0
@@ -345,6 +367,12 @@ def bench_process(n: int, repeats: int, config_name: str) -> None:
     print(f"[process] {config_name}, {n} full records, {os.cpu_count()} CPUs, whole processes:")
     print(f"  2 workers / 1 worker in-process  = {_spread([a / b for a, b in zip(one, two, strict=True)])}")
     print(f"  2 workers / 1 isolated worker    = {_spread([a / b for a, b in zip(iso, two, strict=True)])}")
+    if "1 worker on one CPU" in times:
+        pinned = times["1 worker on one CPU"]
+        print(f"  2 workers / 1 worker on one CPU  = {_spread([a / b for a, b in zip(pinned, two, strict=True)])}")
+    for name in variants:
+        cores = [c / w for c, w in zip(_CPU_SECONDS[name], times[name], strict=True)]
+        print(f"  {name}: {_spread(cores)} cores busy on average (CPU seconds / wall seconds)")
     ratio = [b / a for a, b in zip(times["jaxpr,stablehlo"], times["template baseline"], strict=True)]
     print(f"  --emit jaxpr,stablehlo vs template baseline (baseline/jaxsynth) = {_spread(ratio)}")
     for name, values in times.items():
