@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -137,6 +138,52 @@ def test_normalized_error_masks_numbers_and_names_only() -> None:
     assert a == b and "\n" not in a and "more" not in a
     assert a != c
     assert normalize_error("ValueError: bad name 'v12' at 3") == normalize_error("ValueError: bad name 'x0' at 7")
+
+
+def test_mismatch_class_names_the_kind_of_difference() -> None:
+    from jaxsynth.fuzz.tolerance import mismatch_class
+
+    nan, inf = float("nan"), float("inf")
+    assert mismatch_class(nan, 1.0) == "nan" and mismatch_class(1.0, nan) == "lost-nan"
+    assert mismatch_class(inf, 1.0) == "inf" and mismatch_class(3.0, -inf) == "lost-inf"
+    assert mismatch_class(-inf, inf) == "inf-sign" and mismatch_class(nan, nan) == "shape"
+    assert mismatch_class(-2.0, 2.0) == "sign" and mismatch_class(0.0, 1e-3) == "sign"
+    assert mismatch_class(2.5, 2.0) == "value" and mismatch_class(-1.0, -7.0) == "value"
+
+
+def test_a_reduced_wrong_finding_must_show_the_same_kind_of_difference() -> None:
+    """A reduction step is kept only when the candidate fails with the same oracle, kind and kind of
+    difference: a program whose NaN the jit dropped must not become one whose value is merely off."""
+    from jaxsynth.fuzz.campaign import RawFinding, _Reducer
+    from jaxsynth.fuzz.oracles import Verdict
+
+    program = sample(load_config("elementwise"), 0, 0)
+    raw = RawFinding(0, "reference", "wrong", program, [],
+                     verdict=Verdict(False, detail="x", data={"mismatch": "lost-nan"}))
+
+    def outcome(verdict: Verdict):
+        return SimpleNamespace(kind="ok", result=SimpleNamespace(verdicts={"reference": verdict}))
+
+    reducer = _Reducer(None, None, {})  # type: ignore[arg-type]
+    same = Verdict(False, detail="y", data={"mismatch": "lost-nan"})
+    assert reducer.same_failure(raw, outcome(same)) is same
+    assert reducer.same_failure(raw, outcome(Verdict(False, detail="y", data={"mismatch": "value"}))) is None
+    assert reducer.same_failure(raw, outcome(Verdict(True))) is None
+    grad = RawFinding(0, "grad", "wrong", program, [],
+                      verdict=Verdict(False, data={"mismatch": "value", "mode": "f32"}))
+    f64 = Verdict(False, data={"mismatch": "value", "mode": "f64"})
+    assert reducer.same_failure(grad, SimpleNamespace(kind="ok", result=SimpleNamespace(verdicts={"grad": f64}))) is None
+
+
+def test_a_wrong_verdict_records_its_kind_of_difference() -> None:
+    from jaxsynth.fuzz.oracles import _compare_all
+    from jaxsynth.fuzz.tolerance import Analysis
+
+    program = sample(load_config("elementwise"), 0, 0)
+    case = SimpleNamespace(special=False, program=program)
+    analysis = Analysis((np.array([1.0, np.nan]),), (np.zeros(2),), frozenset(), frozenset(), {})
+    verdict = _compare_all(case, [np.array([1.0, 2.0])], analysis.outputs, [np.zeros(2)], [analysis], "jit", {})
+    assert verdict.failed and verdict.data["mismatch"] == "lost-nan"
 
 
 # ---------------------------------------------------------------- rewrite identities (in-process)

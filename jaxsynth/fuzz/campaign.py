@@ -260,6 +260,12 @@ class _Reducer:
         if raw.kind == "error" and raw.verdict is not None:
             if normalize_error(verdict.detail) != normalize_error(raw.verdict.detail):
                 return None
+        if raw.kind == "wrong" and raw.verdict is not None:
+            # the same mismatching output: the same kind of difference (NaN lost, sign, value...), and for
+            # the grad oracle the same comparison (float64 vs finite differences, or float32 vs float64)
+            for key in ("mismatch", "mode"):
+                if verdict.data.get(key) != raw.verdict.data.get(key):
+                    return None
         return verdict
 
     def process(self, raw: RawFinding, do_reduce: bool, note: str | None = None) -> Finding:
@@ -375,6 +381,7 @@ class _Reducer:
             folder=f"findings/{folder_name}",
             original_detail=_evidence_text(raw.verdict if raw.verdict is not None else raw.outcome),
             normalized_error=normalize_error(detail) if raw.kind == "error" else None,
+            mismatch=raw.verdict.data.get("mismatch") if raw.kind == "wrong" and raw.verdict is not None else None,
             swarm=raw.swarm,
         )
         from jaxsynth.synth import render

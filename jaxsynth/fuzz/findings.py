@@ -67,6 +67,8 @@ class Finding(msgspec.Struct, kw_only=True):
     folder: str = ""
     original_detail: str = ""  #: what the unreduced program showed (``detail`` is the reduced program's)
     normalized_error: str | None = None  #: the error both must share (kind ``error``): see normalize_error
+    #: the kind of difference both must share (kind ``wrong``): see jaxsynth.fuzz.tolerance.mismatch_class
+    mismatch: str | None = None
     swarm: dict[str, Any] | None = None  #: the swarm sub-grammar the program was sampled from (jaxsynth.fuzz.swarm)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from jaxsynth.fuzz.oracles import ORACLES, Case, Oracle, Verdict, _compare_all, _np, build_function, vmapped_outputs
+from jaxsynth.fuzz.tolerance import mismatch_class
 from jaxsynth.grammar.types import DType, Interval, TensorType
 from jaxsynth.synth import render
 from jaxsynth.synth.program import Node, Program
@@ -361,7 +362,8 @@ class UnrollOracle(Oracle):
                                f"got {r[at]!r}, expected {g[at]!r}", ratio=float(err[at] / tol[at]),
                                output=0, data={"variant": _GRAD_REMAT.format(weights=_arrays(weights),
                                                                            float_in=tuple(float_in),
-                                                                           float_out=tuple(float_out))})
+                                                                           float_out=tuple(float_out)),
+                                               "mismatch": mismatch_class(float(r[at]), float(g[at]))})
             worst = max(worst, float(np.max(err / tol, initial=0.0)))
         return Verdict(True, ratio=max(forward.ratio, worst))
 

@@ -292,7 +292,8 @@ def _compare_all(
     detail = (f"{what}: output {k} at {list(c.index)}: got {c.got!r}, expected {c.expected!r} "
               f"(error {c.error:.3g} > tolerance {c.tolerance:.3g})")
     return Verdict(False, c.error, c.tolerance, detail, output=k, index=c.index, ratio=c.ratio,
-                   data=dict(data, tolerance=[np.asarray(t) for t in tols], failing=failing))
+                   data=dict(data, tolerance=[np.asarray(t) for t in tols], failing=failing,
+                             mismatch=tolerance.mismatch_class(c.got, c.expected)))
 
 
 # ---------------------------------------------------------------- oracles
@@ -657,7 +658,8 @@ class GradOracle(Oracle):
         if abs(d64 - fd) > tol64:
             return Verdict(False, abs(d64 - fd), tol64, ratio=ratio64, detail=
                            f"float64 jax.grad directional derivative {d64!r} vs finite differences {fd!r}",
-                           data=dict(data, mode="f64", source=source64, expected=fd, tol=tol64))  # noqa: E501
+                           data=dict(data, mode="f64", source=source64, expected=fd, tol=tol64,
+                                     mismatch=tolerance.mismatch_class(d64, fd)))  # noqa: E501
         case.stage("plan", dict(data, mode="f32", source=case.source))
         grad32 = case.compile(jax.grad(loss_of(case.fn, jnp.float32), argnums=argnums), case.device_inputs)
         case.stage("run")
@@ -672,7 +674,8 @@ class GradOracle(Oracle):
         if not (abs(d32 - d64) <= tol32):
             return Verdict(False, abs(d32 - d64) if math.isfinite(d32) else math.inf, tol32, ratio=ratio32, detail=
                            f"float32 jax.grad directional derivative {d32!r} vs float64 {d64!r} (finite differences "
-                           f"{fd!r})", data=dict(data, mode="f32", source=case.source, expected=d64, tol=tol32))
+                           f"{fd!r})", data=dict(data, mode="f32", source=case.source, expected=d64, tol=tol32,
+                                                mismatch=tolerance.mismatch_class(d32, d64)))
         return Verdict(True, ratio=max(ratio64, ratio32 if math.isfinite(ratio32) else 0.0))
 
 

@@ -19,6 +19,8 @@ discontinuities that feed a failing output count.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -88,6 +90,29 @@ class Comparison:
     index: tuple[int, ...]  #: the worst element
     got: float
     expected: float
+
+
+def mismatch_class(got: float, expected: float) -> str:
+    """What kind of difference a wrong value is, for checking that a reduced program still shows the
+    same one: ``nan`` (got NaN, expected a number), ``lost-nan`` (expected NaN), ``inf`` (got an infinity
+    where a finite value was expected), ``lost-inf``, ``inf-sign`` (the other infinity), ``sign`` (finite
+    values of opposite sign, or a zero against a nonzero value), ``shape`` (no values to compare:
+    shapes differ), or ``value`` (finite values of the same sign, too far apart)."""
+    if math.isnan(got) and math.isnan(expected):
+        return "shape"
+    if math.isnan(got):
+        return "nan"
+    if math.isnan(expected):
+        return "lost-nan"
+    if math.isinf(got) and math.isinf(expected):
+        return "inf-sign"
+    if math.isinf(got):
+        return "inf"
+    if math.isinf(expected):
+        return "lost-inf"
+    if (got > 0) != (expected > 0) or (got == 0) != (expected == 0):
+        return "sign"
+    return "value"
 
 
 def compare(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> Comparison:
