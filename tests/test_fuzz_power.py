@@ -64,7 +64,7 @@ power = 0.0
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("JAXSYNTH_FUZZ_INJECT", "JAXSYNTH_FUZZ_FAULT")}
+    env = {k: v for k, v in os.environ.items() if k != "JAXSYNTH_INJECT"}
     env.update(extra)
     return env
 
@@ -230,7 +230,7 @@ def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, 
     config = parse_config(FLOAT_LOOPS.replace("{loops}", str(loops)), name="float-loops")
     out = tmp_path / oracle
     summary = run_campaign(Settings(config=config, out=out, count=4, oracles=(oracle,), seed=2,
-                                    env=_env(JAXSYNTH_FUZZ_FAULT=fault), timeout=120, max_reductions=1,
+                                    env=_env(JAXSYNTH_INJECT=fault), timeout=120, max_reductions=1,
                                     max_reduce_seconds=120, triage=False))
     assert summary["injected_fault"] == fault
     found = [f for f in _findings(out) if f["oracle"] == oracle]
@@ -270,7 +270,7 @@ def test_cli_exit_status_db_and_rerun(tmp_path: Path) -> None:
     --rerun: 1 while the fault is present, 0 without it."""
     config = tmp_path / "float.toml"
     config.write_text(FLOAT_LOOPS.replace("{loops}", "0.0"))
-    env = dict(_env(JAXSYNTH_FUZZ_INJECT="wrong-add"), JAX_PLATFORMS="cpu")
+    env = dict(_env(JAXSYNTH_INJECT="wrong-add"), JAX_PLATFORMS="cpu")
     base = [sys.executable, "-m", "jaxsynth", "fuzz", "--config", str(config), "-n", "1", "--oracles", "reference",
             "--db", str(tmp_path / "db.json")]
 
