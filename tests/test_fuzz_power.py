@@ -405,6 +405,54 @@ def test_special_mode_oracles_judge_clean_programs() -> None:
     assert judged == 12
 
 
+def test_special_mode_reduction_keeps_special_values_and_special_ops() -> None:
+    """A special-values program reduces while its candidates keep (and subterms turned into inputs take)
+    NaN and Inf values; every candidate is well-typed and uses only ops with special-value semantics."""
+    from jaxsynth.fuzz import reference
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.reduce import Subject, op_count, recheck, reduce, validate
+    from jaxsynth.fuzz.special import special_config, special_ops
+
+    config = special_config(load_config("fuzz-special"))
+    allowed = set(special_ops())
+
+    def nan_output(subject: Subject) -> bool:  # the reference the special-values oracles compare with
+        outputs = reference.run(subject.program, subject.input_list(), round_to_dtype=True).outputs
+        return any(o.dtype.kind == "f" and np.isnan(o.astype(np.float64)).any() for o in map(np.asarray, outputs))
+
+    subjects = []
+    for index in range(60):
+        program = sample(config, 0, index)
+        if op_count(program) >= 8:
+            subject = Subject(program, dict(zip(program.body.params, inputs_for(program, 0, index, special=True),
+                                                strict=True)))
+            if nan_output(subject):
+                subjects.append(subject)
+    assert len(subjects) >= 2
+    seen = []
+
+    def interesting(candidate: Subject) -> bool:
+        checked = recheck(candidate.program)  # well-typed: every type rule holds
+        assert [str(t) for t in checked.input_types] == [str(t) for t in candidate.program.input_types]
+        assert all(candidate.inputs[i].dtype == candidate.program.node(i).type.dtype.np_dtype
+                   for i in candidate.program.body.params)
+        validate(candidate.program, candidate.inputs, special=True)
+        render(candidate.program)
+        assert {n.op for n in candidate.program.op_nodes()} <= allowed
+        seen.append(candidate)
+        return op_count(candidate.program) >= 1 and nan_output(candidate)
+
+    for subject in subjects[:2]:
+        seen.clear()
+        reduced = reduce(subject, interesting, max_tests=300, special=True)
+        assert seen and reduced.complete
+        assert 1 <= op_count(reduced.subject.program) <= 3, reduced.steps
+        assert nan_output(reduced.subject)
+        # the NaN comes from special inputs, inherited or taken from the reference value of a subterm
+        assert any(x.dtype.kind == "f" and not np.isfinite(x.astype(np.float64)).all()
+                   for x in reduced.subject.input_list())
+
+
 def test_a_failing_variant_built_by_jaxsynth_is_internal_not_a_finding(monkeypatch) -> None:
     from jaxsynth.fuzz import metamorphic
     from jaxsynth.fuzz.campaign import inputs_for

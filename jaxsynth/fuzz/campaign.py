@@ -277,15 +277,13 @@ class _Reducer:
                 latest["evidence"] = evidence
             return evidence is not None
 
-        if settings.special and do_reduce:  # candidates must stay inside their intervals: special values never do
-            do_reduce = False
-            note = note or "not reduced: the reducer keeps every value inside its interval, special values are not"
         hint = [raw.verdict.output] if raw.verdict is not None and raw.verdict.output is not None else []
         worst = raw.verdict.index if raw.verdict is not None else None
         if do_reduce:
             self.worker.spare = raw.kind in ("crash", "hang")
             reduced = reduce(original, interesting, max_tests=settings.max_reduce_tests,
-                             max_seconds=settings.max_reduce_seconds, outputs_hint=hint, worst=worst)
+                             max_seconds=settings.max_reduce_seconds, outputs_hint=hint, worst=worst,
+                             special=settings.special)
             self.worker.spare = False
         else:
             reduced = Reduced(original, 0, 0.0, (), False)
