@@ -242,17 +242,35 @@ def test_the_run_layer_imports_no_layer_above_it():
 def test_one_fault_switch_serves_pools_and_fuzz_workers(monkeypatch):
     from jaxsynth.workers import faults
 
-    for name in faults.ENVS:
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv(faults.INJECT_ENV, raising=False)
     assert faults.index_faults() == {} and faults.jax_faults() == []
-    monkeypatch.setenv("JAXSYNTH_INJECT", "3:crash, 5:hang,wrong-add")
-    monkeypatch.setenv("JAXSYNTH_FUZZ_INJECT", "abort:cos")  # the older names are still read
+    monkeypatch.setenv("JAXSYNTH_INJECT", "3:crash, 5:hang,wrong-add,abort:cos,wrong-export")
     assert faults.index_faults() == {3: "crash", 5: "hang"}
-    assert faults.jax_faults() == ["wrong-add", "abort:cos"]
-    with pytest.raises(ValueError, match="unknown index fault"):
-        faults.index_faults("2:explode")
+    assert faults.jax_faults() == ["wrong-add", "abort:cos", "wrong-export"]
+    assert faults.parse(env={"JAXSYNTH_INJECT": "wrong-unroll"}).jax == ("wrong-unroll",)
+    for bad, needle in [("2:explode", "unknown index fault '2:explode'"), ("wrong-ad", "unknown fault 'wrong-ad'"),
+                        ("wrong-add:sin", "unknown fault 'wrong-add:sin'")]:
+        with pytest.raises(faults.FaultError, match=needle) as info:
+            faults.parse(bad)
+        assert "\n" not in str(info.value)
+        assert "wrong-transpose" in str(info.value) or bad[0].isdigit()  # the message lists every fault
     with pytest.raises(RuntimeError, match="injected error at index 7"):
         faults.fire("error", 7)
+
+
+def test_an_unknown_fault_is_a_one_line_error_when_workers_start(tmp_path, monkeypatch, capsys):
+    from jaxsynth.corpus.workers import WorkerPool
+    from jaxsynth.fuzz.isolate import Worker
+    from jaxsynth.workers.faults import FaultError
+
+    monkeypatch.setenv("JAXSYNTH_INJECT", "wrong-add,explode")
+    with pytest.raises(FaultError, match="unknown fault 'explode'"), \
+            WorkerPool(load_config("default"), 0, ("jaxpr",), "jsonl", workers=1):
+        pass
+    with pytest.raises(FaultError, match="unknown fault 'explode'"), Worker() as worker:
+        worker.start()
+    status, _, err = cli(capsys, "fuzz", "-n", "1", "--oracles", "reference", "--out", tmp_path / "f")
+    one_line_error(status, err, "JAXSYNTH_INJECT", "unknown fault 'explode'", "wrong-transpose")
 
 
 def test_generation_and_fuzzing_share_the_outcome_type_and_the_mechanism():

@@ -62,9 +62,9 @@ power = 0.0
 
 
 def _env(inject: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "JAXSYNTH_FUZZ_INJECT"}
+    env = {k: v for k, v in os.environ.items() if k != "JAXSYNTH_INJECT"}
     if inject:
-        env["JAXSYNTH_FUZZ_INJECT"] = inject
+        env["JAXSYNTH_INJECT"] = inject
     return env
 
 

@@ -17,6 +17,7 @@ import click
 
 from jaxsynth.corpus.record import CorpusError
 from jaxsynth.grammar import ConfigError, GrammarConfig, load_config
+from jaxsynth.workers.faults import FaultError
 
 __all__ = [
     "DEFAULT_EMIT",
@@ -75,7 +76,7 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: s
     except (click.exceptions.Abort, KeyboardInterrupt):
         _error("interrupted")
         return 130
-    except (ConfigError, CorpusError) as exc:
+    except (ConfigError, CorpusError, FaultError) as exc:  # FaultError: the test-only JAXSYNTH_INJECT
         _error(str(exc))
         return 2
     except Exception as exc:

@@ -74,7 +74,7 @@ def check_address(address: str | None, timeout: float = ADDRESS_TIMEOUT) -> None
 def worker_env() -> dict[str, str]:
     """Environment of Ray workers: CPU platform, one XLA thread (what configure_jax_for_workers sets)."""
     from jaxsynth.lowering.workers import _merge_xla_flags
-    from jaxsynth.workers.faults import ENVS
+    from jaxsynth.workers.faults import INJECT_ENV
 
     env = {
         "JAX_PLATFORMS": "cpu",
@@ -83,9 +83,8 @@ def worker_env() -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
-    for name in ENVS:  # the testing hook reaches workers on every node
-        if name in os.environ:
-            env[name] = os.environ[name]
+    if INJECT_ENV in os.environ:  # the testing hook reaches workers on every node
+        env[INJECT_ENV] = os.environ[INJECT_ENV]
     return env
 
 

@@ -10,8 +10,8 @@ export, jitvmap, unroll, rewrite), ``special`` (special-values mode), ``swarm`` 
 sub-grammars), ``tolerance`` (dtype/depth tolerances, simulated
 rounding, discontinuities), ``reference`` (the instrumented numpy interpreter), ``isolate`` and
 ``worker`` (subprocess workers with timeouts), ``reduce`` (typed DAG reduction), ``findings``
-(folders, repro.py, buckets, the findings database), ``campaign`` (the loop), ``inject`` and
-``faults`` (test-only fault injection); the ``jaxsynth fuzz`` command is ``jaxsynth.cli.fuzz``. Names are
+(folders, repro.py, buckets, the findings database), ``campaign`` (the loop), ``inject`` (installs
+the test-only JAX faults of ``JAXSYNTH_INJECT``); the ``jaxsynth fuzz`` command is ``jaxsynth.cli.fuzz``. Names are
 loaded lazily, so ``python -m jaxsynth.fuzz.worker`` and ``python -m jaxsynth.fuzz.inject``
 start without importing the rest.
 """

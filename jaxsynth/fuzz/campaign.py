@@ -43,12 +43,9 @@ from jaxsynth.fuzz.worker import Task
 from jaxsynth.grammar import GrammarConfig
 from jaxsynth.synth import random_inputs
 from jaxsynth.synth.program import Program
+from jaxsynth.workers.faults import INJECT_ENV
 
 __all__ = ["Settings", "inputs_for", "parse_budget", "run_campaign", "run_repro"]
-
-_INJECT_ENV = "JAXSYNTH_FUZZ_INJECT"  # see jaxsynth.fuzz.inject (test-only)
-_FAULT_ENV = "JAXSYNTH_FUZZ_FAULT"  # see jaxsynth.fuzz.faults (test-only)
-
 
 @dataclass
 class Settings:
@@ -280,15 +277,13 @@ class _Reducer:
                 latest["evidence"] = evidence
             return evidence is not None
 
-        if settings.special and do_reduce:  # candidates must stay inside their intervals: special values never do
-            do_reduce = False
-            note = note or "not reduced: the reducer keeps every value inside its interval, special values are not"
         hint = [raw.verdict.output] if raw.verdict is not None and raw.verdict.output is not None else []
         worst = raw.verdict.index if raw.verdict is not None else None
         if do_reduce:
             self.worker.spare = raw.kind in ("crash", "hang")
             reduced = reduce(original, interesting, max_tests=settings.max_reduce_tests,
-                             max_seconds=settings.max_reduce_seconds, outputs_hint=hint, worst=worst)
+                             max_seconds=settings.max_reduce_seconds, outputs_hint=hint, worst=worst,
+                             special=settings.special)
             self.worker.spare = False
         else:
             reduced = Reduced(original, 0, 0.0, (), False)
@@ -411,10 +406,10 @@ def run_repro(repro: Path, env: dict[str, str] | None = None, timeout: float = 3
     env = dict(os.environ if env is None else env)
     env.setdefault("JAX_PLATFORMS", "cpu")
     cmd = [sys.executable, repro.name]  # run from its folder, so a relative --out works too
-    from jaxsynth.fuzz import faults, inject
+    from jaxsynth.fuzz import inject
 
-    if inject.active() or env.get(inject.ENV) or faults.active() or env.get(faults.ENV):
-        cmd = [sys.executable, "-m", "jaxsynth.fuzz.faults", repro.name]  # installs both kinds
+    if inject.active(env):  # test-only faults (JAXSYNTH_INJECT): install them around the script
+        cmd = [sys.executable, "-m", "jaxsynth.fuzz.inject", repro.name]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=repro.parent)
     except subprocess.TimeoutExpired:
@@ -473,8 +468,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "budget_seconds": settings.budget,
         "timeout_seconds": settings.timeout,
         "toolchain": toolchain,
-        "injected_fault": os.environ.get(_INJECT_ENV) or (settings.env or {}).get(_INJECT_ENV)
-        or os.environ.get(_FAULT_ENV) or (settings.env or {}).get(_FAULT_ENV),
+        "injected_fault": (os.environ if settings.env is None else settings.env).get(INJECT_ENV) or None,
     }
 
 

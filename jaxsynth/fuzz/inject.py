@@ -1,8 +1,8 @@
-"""TEST-ONLY fault injection for the fuzzer: the JAX faults of the one switch, :mod:`jaxsynth.workers.faults`.
+"""TEST-ONLY fault injection for the fuzzer: installs the JAX faults of the one switch, ``JAXSYNTH_INJECT``.
 
-Active only when ``JAXSYNTH_INJECT`` (or its older name ``JAXSYNTH_FUZZ_INJECT``) names a JAX
-fault; read by fuzz worker processes at start-up (and by ``python -m jaxsynth.fuzz.inject SCRIPT``),
-never by the CLI or the campaign process. Do not set it for real campaigns: summary.json records it.
+:mod:`jaxsynth.workers.faults` parses the switch and knows every fault; this module patches JAX for the
+JAX faults. It runs in fuzz worker processes at start-up and in ``python -m jaxsynth.fuzz.inject SCRIPT``,
+never in the CLI or the campaign process. Do not set the switch for real campaigns: summary.json records it.
 
 ``wrong-add``
     the lowering of ``add_p`` (behind ``+`` and ``jnp.add``) adds an extra 0.01 to float results:
@@ -12,32 +12,189 @@ never by the CLI or the campaign process. Do not set it for real campaigns: summ
 ``hang[:OP]``
     calling ``jnp.OP`` (default ``sin``) blocks forever.
 
-``python -m jaxsynth.fuzz.inject SCRIPT [ARGS...]`` installs the injection named by the variable and
-runs SCRIPT as ``__main__`` (its exit status passes through): a standalone ``repro.py`` exits 1 under
-the injected bug and 0 without it.
+The faults of the metamorphic oracles each break exactly one path that one oracle compares against
+another, by adding 0.01 to floating-point results there:
+
+``wrong-export``    ``Exported.call`` (a broken deserialized module) — the ``export`` oracle;
+``wrong-jitvmap``   the batching rule of ``jit`` (so ``vmap(jit(f))`` differs from ``jit(vmap(f))``);
+``wrong-sharding``  ``device_put`` onto a partitioned ``NamedSharding``, and ``shard_map`` results;
+``wrong-unroll``    ``lax.scan``/``lax.fori_loop`` called with ``unroll`` > 1;
+``wrong-transpose`` the lowering of a (non-identity) float ``transpose`` — the ``rewrite`` oracle, whose
+                    transposes of transposes meet it where the original program has no transpose.
+
+``python -m jaxsynth.fuzz.inject SCRIPT [ARGS...]`` installs the faults named by the switch and runs
+SCRIPT as ``__main__`` (its exit status passes through): a standalone ``repro.py`` exits 1 under the
+injected bug and 0 without it.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+from collections.abc import Mapping
+from typing import Any
 
 from jaxsynth.workers import faults
 
-__all__ = ["ENV", "KINDS", "active", "install", "main"]
-
-#: The variable the campaign passes on to repro runs (``JAXSYNTH_INJECT`` is read too).
-ENV = "JAXSYNTH_FUZZ_INJECT"
-KINDS = faults.JAX_KINDS
+__all__ = ["active", "install", "main"]
 
 
-def active() -> str | None:
-    """The JAX faults set in the environment, or None."""
-    return ",".join(faults.jax_faults()) or None
+def active(env: Mapping[str, str] | None = None) -> str | None:
+    """The JAX faults set in ``env`` (default: the environment), comma-separated, or None."""
+    return ",".join(faults.parse(env=env).jax) or None
 
 
 def install(spec: str | None = None) -> str | None:
-    """Install the JAX faults named by ``spec`` (default: the environment); returns them."""
-    return faults.install(spec)
+    """Install the JAX faults named by ``spec`` (default: the environment); returns them, or None."""
+    items = faults.parse(spec).jax
+    for item in items:
+        _install_one(item)
+    return ",".join(items) or None
+
+
+def _install_one(item: str) -> None:
+    kind, _, op = item.partition(":")
+    if kind == "wrong-add":
+        _wrong_add()
+    elif kind in ("abort", "hang"):
+        _broken_op(kind, op or "sin", item)
+    else:
+        _oracle_fault(kind)
+
+
+def _wrong_add() -> None:
+    # A broken lowering rule: every add_p (``+``, ``jnp.add``; jit and eager alike) computes
+    # x - (-y), exact, plus 0.01 for floats. Lowering rules are looked up at compile time, so
+    # this works in every jax version, whatever captured ``lax.add`` at import.
+    import jax.numpy as jnp
+    from jax import lax
+    from jax._src.interpreters import mlir
+
+    def wrong_add(x, y):  # type: ignore[no-untyped-def]
+        result = lax.sub(x, lax.neg(y))
+        if jnp.issubdtype(result.dtype, jnp.floating):
+            result = lax.sub(result, lax.neg(lax.full_like(result, 0.01)))
+        return result
+
+    mlir.register_lowering(lax.add_p, mlir.lower_fun(wrong_add, multiple_results=False))
+
+
+def _broken_op(kind: str, name: str, item: str) -> None:
+    import jax.numpy as jnp
+
+    if not hasattr(jnp, name):
+        raise faults.FaultError(f"{faults.INJECT_ENV}={item!r}: jax.numpy has no {name!r}")
+    if kind == "abort":
+
+        def aborting(*args, **kwargs):  # type: ignore[no-untyped-def]
+            os.abort()
+
+        setattr(jnp, name, aborting)
+    else:
+
+        def hanging(*args, **kwargs):  # type: ignore[no-untyped-def]
+            while True:
+                time.sleep(3600)
+
+        setattr(jnp, name, hanging)
+
+
+def _perturb(tree: Any) -> Any:
+    import jax
+    import jax.numpy as jnp
+
+    def one(x: Any) -> Any:
+        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating):
+            return x + jnp.asarray(0.01, dtype=x.dtype)
+        return x
+
+    return jax.tree_util.tree_map(one, tree)
+
+
+def _oracle_fault(kind: str) -> None:
+    import jax
+
+    if kind == "wrong-export":
+        from jax._src.export import _export
+
+        call = _export.Exported.call
+
+        def wrong_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return _perturb(call(self, *args, **kwargs))
+
+        _export.Exported.call = wrong_call
+    elif kind == "wrong-jitvmap":
+        from jax._src import pjit
+        from jax._src.interpreters import batching
+
+        prim = getattr(pjit, "jit_p", None) or pjit.pjit_p
+        batcher = batching.fancy_primitive_batchers[prim]
+
+        def wrong_batcher(*args: Any, **kwargs: Any) -> Any:
+            vals, dims = batcher(*args, **kwargs)
+            return _perturb(list(vals)), dims
+
+        batching.fancy_primitive_batchers[prim] = wrong_batcher
+    elif kind == "wrong-sharding":
+        import numpy as np
+        from jax.sharding import NamedSharding
+
+        device_put = jax.device_put
+
+        def wrong_put(x: Any, device: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(device, NamedSharding) and any(p is not None for p in device.spec):
+                a = np.asarray(x)
+                if a.dtype.kind == "f":
+                    x = (a + np.asarray(0.01, a.dtype)).astype(a.dtype)
+            return device_put(x, device, *args, **kwargs)
+
+        jax.device_put = wrong_put
+        shard_map = getattr(jax, "shard_map", None)
+        if shard_map is not None:
+            def wrong_shard_map(f: Any, *args: Any, **kwargs: Any) -> Any:
+                mapped = shard_map(f, *args, **kwargs)
+                return lambda *xs: _perturb(mapped(*xs))
+
+            jax.shard_map = wrong_shard_map
+    elif kind == "wrong-unroll":
+        import jax.lax as lax
+
+        scan, fori_loop = lax.scan, lax.fori_loop
+
+        def unrolled(kwargs: dict[str, Any]) -> bool:
+            u = kwargs.get("unroll", 1)
+            return u is True or (not isinstance(u, bool) and isinstance(u, int) and u > 1)
+
+        def wrong_scan(*args: Any, **kwargs: Any) -> Any:
+            carry, ys = scan(*args, **kwargs)
+            return (_perturb(carry), ys) if unrolled(kwargs) else (carry, ys)
+
+        def wrong_fori(*args: Any, **kwargs: Any) -> Any:
+            out = fori_loop(*args, **kwargs)
+            return _perturb(out) if unrolled(kwargs) else out
+
+        lax.scan, lax.fori_loop = wrong_scan, wrong_fori
+    elif kind == "wrong-transpose":
+        import numpy as np
+        from jax import lax
+        from jax._src.interpreters import mlir
+        from jax._src.lib.mlir.dialects import hlo
+
+        entry = mlir._lowerings[lax.transpose_p]
+        rule = getattr(entry, "rule", entry)
+
+        def transpose_rule(ctx: Any, x: Any, *, permutation: Any) -> Any:
+            out = rule(ctx, x, permutation=permutation)
+            aval = ctx.avals_out[0]
+            if len(permutation) >= 2 and tuple(permutation) != tuple(range(len(permutation))) and \
+                    np.issubdtype(aval.dtype, np.floating):
+                out = [hlo.add(out[0], mlir.full_like_aval(ctx, 0.01, aval))]
+            return out
+
+        mlir.register_lowering(lax.transpose_p, transpose_rule)
+    else:
+        raise faults.FaultError(f"{faults.INJECT_ENV}: no installer for fault {kind!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -45,9 +202,14 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        print(f"usage: {ENV}=KIND python -m jaxsynth.fuzz.inject SCRIPT [ARGS...]", file=sys.stderr)
+        print(f"usage: {faults.INJECT_ENV}=FAULT[,FAULT...] python -m jaxsynth.fuzz.inject SCRIPT [ARGS...]",
+              file=sys.stderr)
         sys.exit(2)
-    install()
+    try:
+        install()
+    except faults.FaultError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     sys.argv = list(args)
     runpy.run_path(args[0], run_name="__main__")
 

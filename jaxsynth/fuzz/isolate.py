@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from jaxsynth.fuzz.worker import Task
+from jaxsynth.workers import faults
 from jaxsynth.workers.outcome import Outcome
 from jaxsynth.workers.process import ChildProcess, recv, send
 
@@ -64,6 +65,7 @@ class Worker:
     # ------------------------------------------------------------ lifecycle
 
     def _new(self) -> _Process:
+        faults.parse(env=self.env)  # an unknown test-only fault: a one-line FaultError, before any process starts
         return _Process(self.env)
 
     def _ensure(self) -> _Process:
@@ -82,7 +84,8 @@ class Worker:
             if not message or message[0] != "ready":
                 tail = proc.tail()
                 self._retire()
-                raise WorkerStartError(f"fuzz worker failed to start: {tail.strip().splitlines()[-1:] or 'no output'}")
+                last = tail.strip().splitlines()[-1] if tail.strip() else "no output"
+                raise WorkerStartError(f"fuzz worker failed to start: {last}")
             proc.ready = True
             self.toolchain = message[1]
         if self.spare and self._spare is None:

@@ -6,6 +6,13 @@ as in the sampler), loop carries must stay inside their invariants, and the refe
 candidate's concrete inputs with every value inside its interval. So every candidate the oracle
 sees is well-typed and in-domain, and a reduced finding is as real as the original.
 
+In special-values mode (``special=True``, :mod:`jaxsynth.fuzz.special`) the inputs hold NaN, ±Inf and
+integer extremes on purpose, so values are not required to lie inside their intervals (the intervals
+still describe the declared input ranges, and the type and range rules still apply); the reference
+runs op by op in each node's dtype, as the special-values oracles run it, and its values (NaN and Inf
+included) are what a subterm turned into an input holds. Reduction adds no op, so a candidate uses only
+ops of the original program (in this mode, ops whose row says ``special_values=True``).
+
 Edits, tried greedily from the outputs towards the inputs until none applies (deterministic):
 
 - keep a subset of the outputs;
@@ -156,8 +163,9 @@ def _check_node(node, reg, sig_params, nodes, region_fn, carry) -> Node:
     raise Invalid(f"unknown op {op!r}")
 
 
-def validate(program: Program, inputs: Inputs) -> Subject:
-    """Recheck, then run the reference: finite, every value inside its interval. Raises Invalid."""
+def validate(program: Program, inputs: Inputs, special: bool = False) -> Subject:
+    """Recheck, then run the reference: finite, every value inside its interval (in special-values
+    mode: the reference runs, values may be anything). Raises Invalid."""
     checked = recheck(program)
     for node_id in checked.body.params:
         if node_id not in inputs:
@@ -168,12 +176,18 @@ def validate(program: Program, inputs: Inputs) -> Subject:
             raise Invalid(f"input {node_id}: value {value.dtype}{list(value.shape)} is not {node.type}")
     subject = Subject(checked, {i: inputs[i] for i in checked.body.params})
     try:
-        result = reference.run(checked, subject.input_list(), check_intervals=True)
+        result = _reference(checked, subject.input_list(), special, check_intervals=not special)
     except (ValueError, TypeError, IndexError, KeyError, FloatingPointError) as exc:
         raise Invalid(f"reference failed: {exc}") from None
     if result.unsound:
         raise Invalid(f"values outside their intervals at nodes {result.unsound}")
     return subject
+
+
+def _reference(program: Program, inputs: Sequence[np.ndarray], special: bool, **hooks: Any) -> reference.Run:
+    """The reference the oracles compare with: float64 values, or (special-values mode) each op's
+    result rounded to its declared dtype, the IEEE reference of :func:`jaxsynth.fuzz.special.references`."""
+    return reference.run(program, inputs, round_to_dtype=special, **hooks)
 
 
 # ---------------------------------------------------------------- rewriting
@@ -459,11 +473,13 @@ def reduce(
     max_seconds: float = 300.0,
     outputs_hint: Sequence[int] = (),
     worst: Sequence[int] | None = None,
+    special: bool = False,
 ) -> Reduced:
     """Greedy typed reduction of ``subject`` while ``interesting`` holds (deterministic).
 
     ``interesting`` runs the failing oracle on a candidate; it is called only on candidates that
-    pass :func:`validate`, at most ``max_tests`` times and until ``max_seconds`` have passed."""
+    pass :func:`validate` (``special``: in special-values mode), at most ``max_tests`` times and until
+    ``max_seconds`` have passed."""
     start = time.monotonic()
     tests = 0
     steps: list[str] = []
@@ -479,7 +495,7 @@ def reduce(
             if not budget_left():
                 return False
             try:
-                candidate = validate(program, inputs)
+                candidate = validate(program, inputs, special)
             except Invalid:
                 continue
             if not _smaller(candidate, current):
@@ -496,7 +512,7 @@ def reduce(
         return False
 
     def values_of(s: Subject) -> dict[int, np.ndarray]:
-        return reference.run(s.program, s.input_list(), keep_values=True).values
+        return _reference(s.program, s.input_list(), special, keep_values=True).values
 
     progress = True
     while progress and budget_left():

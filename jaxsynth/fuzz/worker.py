@@ -93,11 +93,15 @@ def main() -> None:
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={DEVICES}"
     configure_jax_for_workers(1)
     from jaxsynth import compat
-    from jaxsynth.fuzz import faults, inject
+    from jaxsynth.fuzz import inject
     from jaxsynth.fuzz.oracles import InternalError
+    from jaxsynth.workers.faults import FaultError
 
-    inject.install()
-    faults.install()
+    try:
+        inject.install()  # test-only faults of JAXSYNTH_INJECT
+    except FaultError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     import jax.numpy as jnp
 
     jnp.zeros(()).block_until_ready()  # initialize the backend now, not inside the first task

@@ -171,6 +171,7 @@ class WorkerPool:
         return _Slot(process, parent)
 
     def __enter__(self) -> WorkerPool:
+        faults.parse()  # an unknown test-only fault: a one-line FaultError, before any worker starts
         self.slots = [self._spawn(position) for position in range(self.workers)]
         return self
 
