@@ -43,7 +43,7 @@ def measure(configs: dict[str, dict], reps: int) -> tuple[dict[str, list[float]]
     medians: dict[str, list[float]] = {name: [] for name in configs}
     mismatches: list[str] = []
     names = list(configs)
-    for s, lw in zip(samples, lowereds):
+    for s, lw in zip(samples, lowereds, strict=True):
         times: dict[str, list[float]] = {name: [] for name in configs}
         texts: dict[str, str] = {}
         for rep in range(reps):
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         med, tot = statistics.median(per_fn) * 1e3, sum(per_fn) * 1e3
         ratio = statistics.median(per_fn) / statistics.median(base)
         print(f"{name:48s} {med:10.2f} {tot:10.1f} {ratio:7.3f}")
-    per_fn_ratio = statistics.median(f / d for f, d in zip(medians["fast"], base))
+    per_fn_ratio = statistics.median(f / d for f, d in zip(medians["fast"], base, strict=True))
     print(f"median per-function ratio fast/default: {per_fn_ratio:.3f}")
     if args.end_to_end:
         e2e = end_to_end(max(1, args.reps // 2 + 1))

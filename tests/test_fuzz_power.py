@@ -172,7 +172,8 @@ def test_a_reduced_wrong_finding_must_show_the_same_kind_of_difference() -> None
     grad = RawFinding(0, "grad", "wrong", program, [],
                       verdict=Verdict(False, data={"mismatch": "value", "mode": "f32"}))
     f64 = Verdict(False, data={"mismatch": "value", "mode": "f64"})
-    assert reducer.same_failure(grad, SimpleNamespace(kind="ok", result=SimpleNamespace(verdicts={"grad": f64}))) is None
+    assert reducer.same_failure(grad, SimpleNamespace(kind="ok", result=SimpleNamespace(verdicts={"grad": f64}))) \
+        is None
 
 
 def test_a_wrong_verdict_records_its_kind_of_difference() -> None:

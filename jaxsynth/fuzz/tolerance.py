@@ -20,7 +20,6 @@ discontinuities that feed a failing output count.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
