@@ -9,10 +9,12 @@ import jax.numpy as jnp
 import libcst as cst
 import numpy as np
 import pytest
-from opcase import TEST_DTYPES, check_case, find_case
+from opcase import TEST_DTYPES, OpCase, check_case, find_case
 
 from jaxsynth.grammar import OPS, DType, GrammarConfig, Interval, TensorType
 from jaxsynth.grammar.ops import REGISTRY
+from jaxsynth.grammar.ops_window import same_pads
+from jaxsynth.grammar.opspec import Operand, Proposal
 from jaxsynth.synth.sample import proposal_context
 
 FAMILIES = ("indexing", "sorting", "window", "decomposition")
@@ -74,6 +76,51 @@ def test_index_intervals_must_prove_bounds():
     params = {"axis": 0, "mode": "clip"}
     assert gather.range_rule([data, Interval(0, 5)], [x, idx], None, params) == data
     assert gather.range_rule([data, Interval(0, 6)], [x, idx], None, params) is None
+
+
+def _fixed_case(name: str, types: list[TensorType], intervals: list[Interval], params: dict) -> OpCase:
+    """A case of op ``name`` with the given operands and parameters (what a composite passes to ``b.op``)."""
+    spec = REGISTRY[name]
+    out = spec.type_rule(types, params)
+    result = spec.range_rule(intervals, types, out, params).widen(out.dtype)
+    return OpCase(spec, Proposal(tuple(Operand(t) for t in types), params), intervals, {}, out, result)
+
+
+def _jaxpr(case: OpCase) -> str:
+    namespace = {"jax": jax, "jnp": jnp, "lax": jax.lax}
+    exec(case.source(), namespace)
+    return str(jax.make_jaxpr(namespace["op"])(*(jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype)
+                                                  for t in case.types)))
+
+
+def test_gather_take_spelling_is_an_embedding_lookup():
+    """``gather`` with ``style = "take"``: ``jnp.take(table, ids, axis=0)``, a JAXPR gather, the table's range."""
+    table, ids = TensorType(DType.float32, (11, 4)), TensorType(DType.int32, (2, 3))
+    case = _fixed_case("gather", [table, ids], [Interval(-0.5, 0.5), Interval(0, 10)], {"axis": 0, "style": "take"})
+    assert "jnp.take(a0, a1, axis=0)" in case.source() and case.out.shape == (2, 3, 4)
+    assert REGISTRY["gather"].range_rule(case.intervals, case.types, case.out, case.proposal.params) == Interval(
+        -0.5, 0.5)
+    check_case(case)
+    assert " gather[" in _jaxpr(case)
+    plain = _fixed_case("gather", [table, ids], [Interval(-0.5, 0.5), Interval(0, 10)], {"axis": 0})
+    assert "a0[a1]" in plain.source()
+
+
+@pytest.mark.parametrize(("padding", "stride"), [("SAME", 1), ("VALID", 2), ("SAME", 2)])
+def test_conv_takes_a_batched_nhwc_image_and_a_rank4_kernel(padding, stride):
+    """``full_kernel``: an HWIO kernel of rank 4 goes to ``lax.conv_general_dilated`` as it is (no reshape)."""
+    size, k = 7, 3
+    pads = same_pads(size, k, stride) if padding == "SAME" else (0, 0)
+    params = {"nd": 2, "batched": True, "layout": "channels_last", "kernel": (k, k), "in_per_group": 3,
+              "features": 4, "strides": (stride, stride), "pads": (pads, pads), "padding": padding,
+              "lhs_dilation": (1, 1), "rhs_dilation": (1, 1), "groups": 1, "full_kernel": True}
+    x, w = TensorType(DType.float32, (2, size, size, 3)), TensorType(DType.float32, (k, k, 3, 4))
+    case = _fixed_case("conv", [x, w], [Interval(-1.0, 1.0), Interval(-0.1, 0.1)], params)
+    assert "reshape" not in case.source() and "lax.conv_general_dilated(a0, a1," in case.source()
+    check_case(case)
+    assert "conv_general_dilated[" in _jaxpr(case)
+    with pytest.raises(TypeError, match="kernel"):
+        REGISTRY["conv"].type_rule([x, TensorType(DType.float32, (k, k, 12))], params)
 
 
 def test_set_scatter_indices_never_repeat():

@@ -18,7 +18,7 @@ import pytest
 
 from jaxsynth.cli import run
 from jaxsynth.corpus.generate import build_function, make_record
-from jaxsynth.corpus.record import iter_records
+from jaxsynth.corpus.record import encode_record, iter_records
 from jaxsynth.dataset.deadcode import DEAD_CONSTRUCTS, dead_constructs
 from jaxsynth.dataset.stats import StatsAccumulator, jaxpr_equations
 from jaxsynth.grammar import CATEGORIES, ConfigError, GrammarConfig, builtin_names, load_config, parse_config
@@ -249,6 +249,89 @@ def test_spellings_can_be_pinned():
     with pytest.raises(ConfigError, match="composites.conv9"):
         check_config(parse_config((REPO / "corpora" / "models.toml").read_text().replace(
             "[composites]\n", "[composites]\nconv9 = 1.0\n")))
+
+
+# ---------------------------------------------------------------- embedding lookups and conv + pool blocks
+
+
+def _only(name: str) -> GrammarConfig:
+    """``models`` with composite ``name`` the only one weighted."""
+    text = (REPO / "corpora" / "models.toml").read_text()
+    head, rest = text.split("[composites]\n", 1)
+    block, tail = rest.split("\n\n", 1)
+    weights = "".join(f"{line.split(' = ')[0]} = {1.0 if line.split(' = ')[0] == name else 0.0}\n"
+                      for line in block.splitlines())
+    return parse_config(f"{head}[composites]\n{weights}\n{tail}")
+
+
+def _check_values(program, inputs) -> None:
+    """jit agrees with the numpy reference, and every node's reference value lies in the node's interval."""
+
+    def visit(node, args, value):
+        if node.op != "input" and len(node.types) == 1 and node.type.dtype.is_float:
+            v, r = np.asarray(value, dtype=np.float64), node.interval
+            slack = 1e-3 * (1 + max(abs(r.lo), abs(r.hi)))
+            assert np.all((v >= r.lo - slack) & (v <= r.hi + slack)), (node.op, r, v.min(), v.max())
+        return value
+
+    fn = build_function(render(program), program.name)
+    compiled = jax.jit(program.flat_function(fn)).lower(*inputs).compile(FAST)
+    outputs = compiled(*inputs)
+    outputs = outputs if isinstance(outputs, tuple | list) else (outputs,)
+    for out, ref, t in zip(outputs, evaluate(program, inputs, visit=visit), program.output_types, strict=True):
+        out = np.asarray(out, dtype=np.float64)
+        assert np.all(np.isfinite(out)) and out.shape == t.shape
+        tol = 5e-2 if t.dtype.name == "bfloat16" else 2e-3
+        np.testing.assert_allclose(out, np.asarray(ref, dtype=np.float64), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize(("name", "idioms", "primitives"), [
+    ("embedding", (('"]["embedding"][tokens', 'jnp.take(params["embed_'),), ("gather[",)),
+    ("conv_block", (("lax.conv_general_dilated(images, params[\"conv_",), ("lax.max,", "lax.add,")),
+     ("conv_general_dilated[", "reduce_window_max[ reduce_window_sum[")),
+])
+def test_new_composites_read_like_flax_and_reexecute_to_their_jaxpr(name, idioms, primitives):
+    """Forced on, ``embedding`` and ``conv_block`` give programs named after them that spell the idiom
+    (``table[tokens]`` / ``jnp.take``; ``lax.conv_general_dilated`` + ``lax.reduce_window``), lower to a JAXPR
+    ``gather`` / ``conv_general_dilated`` + ``reduce_window_*``, rebuild byte-identically, re-execute to their
+    recorded JAXPR, and agree with the numpy reference inside every node's interval."""
+    config = _only(name)
+    function = COMPOSITES[name].function
+    emit = ("jaxpr",)
+    checked = 0
+    for index in range(40):
+        program = sample(config, 0, index)
+        if program.name != function:
+            continue
+        assert render(sample(config, 0, index)) == render(program)
+        record = make_record(config, 0, index, emit)
+        assert encode_record(make_record(config, 0, index, emit)) == encode_record(record)
+        for options in idioms:
+            assert any(o in record.python for o in options), (options, record.python)
+        for options in primitives:
+            assert any(o in record.jaxpr for o in options.split()), (options, record.jaxpr)
+        namespace: dict = {}
+        exec(compile(record.python, "<record>", "exec"), namespace)
+        args = program.pack_inputs([parse_type(str(t)) for t in program.input_types])
+        assert str(jax.make_jaxpr(namespace[record.function_name])(*args)) == record.jaxpr
+        assert all(t.size <= config.types.max_elements for t in program.input_types)
+        _check_values(program, random_inputs(program, np.random.default_rng(index)))
+        checked += 1
+        if checked == 3:
+            break
+    assert checked == 3, f"fewer than 3 programs named {function} in 40"
+
+
+def test_conv_block_and_embedding_vary_their_layers():
+    """Across seeds: both paddings, both strides, max and average pools, one and two layers; both embedding
+    spellings and the tied output projection."""
+    conv = "\n".join(render(p) for i in range(30) if (p := sample(_only("conv_block"), 1, i)).name == "conv_block")
+    for fragment in ("'SAME'", "'VALID', dimension_numbers", "(1, 1), 'S", "(2, 2), '", "lax.max,", "lax.add,",
+                     'params["conv_1"]', ".reshape("):
+        assert fragment in conv, fragment
+    embed = "\n".join(render(sample(_only("embedding"), 1, i)) for i in range(30))
+    for fragment in ("jnp.take(params[", '"]["embedding"][tokens', '"]["embedding"].T'):
+        assert fragment in embed, fragment
 
 
 # ---------------------------------------------------------------- determinism, resume and replay for models

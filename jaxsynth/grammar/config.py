@@ -118,6 +118,7 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     "gelu": ("jax.nn.gelu", "manual"),
     "softmax": ("jax.nn.softmax", "manual"),
     "log_softmax": ("jax.nn.log_softmax", "manual"),
+    "embedding": ("jnp.take", "index"),  # jnp.take(table, ids, axis=0) or table[ids]
 }
 
 

@@ -231,6 +231,14 @@ def _gather_reference(args, params):
     return np.take(args[0], args[1].astype(np.int64), axis=params["axis"])
 
 
+def _gather_render(args, params):
+    """``x[idx]`` / ``x[:, idx]``; with ``style = "take"``, ``jnp.take(x, idx, axis=axis)`` (how flax's
+    ``nn.Embed`` looks up its table; the proposals never set it, the embedding composite may)."""
+    if params.get("style") == "take":
+        return call("jnp.take", args[0], args[1], axis=params["axis"])
+    return _subscript(atom(args[0]), params["axis"], args[1])
+
+
 def _at(obj: cst.BaseExpression, axis: int, index: cst.BaseExpression) -> cst.Subscript:
     return _subscript(attribute(obj, "at"), axis, index)
 
@@ -429,8 +437,7 @@ INDEXING_OPS: tuple[OpSpec, ...] = (
            reference=_index_in_dim_reference,
            render=lambda a, p: call("lax.dynamic_index_in_dim", a[0], a[1], axis=p["axis"], keepdims=p["keepdims"])),
     OpSpec(name="gather", category="indexing", family="gather", dtypes=ALL, propose=_propose_gather,
-           type_rule=_gather_type, range_rule=_gather_range, reference=_gather_reference,
-           render=lambda a, p: _subscript(atom(a[0]), p["axis"], a[1])),
+           type_rule=_gather_type, range_rule=_gather_range, reference=_gather_reference, render=_gather_render),
     OpSpec(name="at_get", category="indexing", family="gather", dtypes=ALL, propose=_propose_gather,
            type_rule=_gather_type, range_rule=_gather_range, reference=_gather_reference,
            render=lambda a, p: method(_at(a[0], p["axis"], a[1]), "get", **_mode(p))),

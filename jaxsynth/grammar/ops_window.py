@@ -3,7 +3,8 @@
 
 Tensors have rank <= 3 in every config, so a 2-D convolution takes an unbatched image (``x[None]`` adds the
 batch axis, ``[0]`` drops it) and a kernel stored with its two input/output feature axes merged (the
-rendering reshapes it to rank 4); an unbatched 1-D convolution does the same with rank 2.
+rendering reshapes it to rank 4); an unbatched 1-D convolution does the same with rank 2. A composite
+(``conv_block``) may pass a batched rank-4 image and a kernel already of rank 4 (``full_kernel``: no reshape).
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def _conv_type(types, params):
     full = lhs.shape if params["batched"] else (1,) + lhs.shape
     if len(full) != nd + 2 or math.prod(rhs.shape) != math.prod(_conv_rhs_shape(params)):
         raise TypeError(f"conv: operands {lhs}, {rhs} do not match the parameters")
+    if params.get("full_kernel") and rhs.shape != _conv_rhs_shape(params):
+        raise TypeError(f"conv: kernel {rhs} is not of shape {_conv_rhs_shape(params)}")
     channels = full[1] if first else full[-1]
     if channels != params["groups"] * params["in_per_group"] or params["features"] % params["groups"]:
         raise TypeError("conv: feature groups do not divide the channels")
@@ -186,7 +189,7 @@ def _conv_render(args, params):
     lhs, rhs = args
     if not params["batched"]:
         lhs = _index0(lhs, None)
-    if params["nd"] == 2:
+    if params["nd"] == 2 and not params.get("full_kernel"):
         rhs = method(rhs, "reshape", *(literal(d) for d in _conv_rhs_shape(params)))
     kwargs: dict = {}
     if params["padding"] == "explicit":

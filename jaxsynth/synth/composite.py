@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from jaxsynth.grammar.config import SPELLINGS, ConfigError, GrammarConfig
 from jaxsynth.grammar.ops import REGISTRY
+from jaxsynth.grammar.ops_window import same_pads, window_out
 from jaxsynth.grammar.types import DType, Interval, TensorType
 
 INF = math.inf
@@ -322,6 +323,100 @@ def dropout(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     return need(b.op("where", [keep, scaled, _lit(b, t.dtype, 0.0)], {}, "dropped"))
 
 
+def _vocab_sizes(b: Builder, d: int) -> list[int]:
+    """Vocabulary sizes for an embedding of width ``d``: multiples of the program's dims whose table fits."""
+    limit = b.config.types.max_elements
+    return sorted({v for dim in b.dims for v in (dim, 4 * dim, 16 * dim) if v >= 2 and v * d <= limit}) or [2]
+
+
+def embedding(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """flax ``nn.Embed``: a table ``params["embed_N"]["embedding"]`` of shape (vocab, d_model) looked up at int32
+    token ids (batch, seq), ``jnp.take(table, tokens, axis=0)`` or ``table[tokens]`` (a JAXPR ``gather``), giving
+    (batch, seq, d_model). The ids range over [0, vocab - 1], so the gather's range rule proves them in bounds
+    and the result's interval is the table's. Sometimes the tied output projection instead (``t`` is then
+    (batch, seq, vocab)): ``logits = (embedded + x) @ table.T``."""
+    if not _float(t) or t.rank not in (2, 3):
+        raise Fail
+    tied = b.draw.bernoulli(0.25)
+    if tied:
+        vocab, d = t.shape[-1], b.draw.choice(b.dims)
+    else:
+        d = t.shape[-1]
+        vocab = b.draw.choice(_vocab_sizes(b, d))
+    prefix = b.counter("embed")
+    scale = 1.0 / math.sqrt(d)  # nn.Embed's default init: variance 1 / d_model
+    table = b.param(TensorType(t.dtype, (vocab, d)), Interval(-scale, scale), f"{prefix}/embedding")
+    tokens = b.param(TensorType(DType.int32, t.shape[:-1]), Interval(0, vocab - 1), "tokens")
+    params: dict[str, Any] = {"axis": 0}
+    if b.spelling("embedding") == "jnp.take":
+        params["style"] = "take"
+    embedded = need(b.op("gather", [table, tokens], params, "embedded"))
+    if not tied:
+        return embedded
+    x = _input_of(b, t.with_shape(t.shape[:-1] + (d,)), budget - 4, depth, "x")
+    h = need(b.op("add", [embedded, x], {}, "h"))
+    return _matmul(b, h, need(b.op("transpose", [table], {"perm": (1, 0)})), "logits")
+
+
+#: Image sides (feature maps, MNIST, CIFAR) and channel counts of a CNN layer.
+IMAGE_SIDES = (8, 16, 28, 32)
+CHANNELS = (8, 16, 32, 64)
+#: Multiply-adds of one convolution at most (its numpy reference serves the interpreter and the fuzzer).
+MAX_CONV_MACS = 50_000_000
+
+
+def _conv_sides(batch: int, side: int, c_in: int, layers, n: int, limit: int) -> int | None:
+    """The side of the last pooled feature map if every value of the block fits ``limit`` elements (and the
+    kernels and the dense head too), else ``None``."""
+    c = c_in
+    for k, stride, padding, c_out, _ in layers:
+        out = window_out(side, k, stride, same_pads(side, k, stride) if padding == "SAME" else (0, 0))
+        if out < 2 or batch * side * side * c > limit or batch * out * out * c_out > limit:
+            return None
+        if batch * out * out * k * k * c * c_out > MAX_CONV_MACS:
+            return None
+        side, c = out // 2, c_out
+    return side if side * side * c * n <= limit else None
+
+
+def conv_block(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """A flax CNN: one or two layers of ``nn.Conv`` over NHWC images (an HWIO kernel ``params["conv_N"]["kernel"]``
+    and a bias; ``SAME`` or ``VALID`` padding, stride 1 or 2) as ``lax.conv_general_dilated``, an activation, and
+    ``nn.max_pool`` / ``nn.avg_pool`` (window 2, stride 2) as ``lax.reduce_window``; then flattened and a dense
+    head: (batch, n). The images are an input (values of rank 4 lie beyond the sampler's ranks)."""
+    if not _float(t) or t.rank != 2:
+        raise Fail
+    batch, n = t.shape
+    layers = [(b.draw.choice((3, 3, 5, 1)), b.draw.choice((1, 1, 2)), b.draw.choice(("SAME", "VALID")),
+               b.draw.choice(CHANNELS), b.draw.choice(("max", "avg"))) for _ in range(b.draw.choice((1, 1, 2)))]
+    c_in = b.draw.choice((1, 3))
+    limit = b.config.types.max_elements
+    sides = [s for s in IMAGE_SIDES if _conv_sides(batch, s, c_in, layers, n, limit) is not None]
+    if not sides:
+        raise Fail
+    side, c, dtype = b.draw.choice(sides), c_in, t.dtype
+    x = b.param(TensorType(dtype, (batch, side, side, c_in)), DATA_RANGE, "images")
+    for k, stride, padding, c_out, pool in layers:
+        prefix = b.counter("conv")
+        fan_in = k * k * c
+        kernel = b.param(TensorType(dtype, (k, k, c, c_out)), Interval(-1 / fan_in, 1 / fan_in), f"{prefix}/kernel")
+        pads = same_pads(side, k, stride) if padding == "SAME" else (0, 0)
+        params = {"nd": 2, "batched": True, "layout": "channels_last", "kernel": (k, k), "in_per_group": c,
+                  "features": c_out, "strides": (stride, stride), "pads": (pads, pads), "padding": padding,
+                  "lhs_dilation": (1, 1), "rhs_dilation": (1, 1), "groups": 1, "full_kernel": True}
+        y = need(b.op("conv", [x, kernel], params, "conv"))
+        y = need(b.op("add", [y, _bias(b, prefix, c_out, dtype)], {}, "conv"))
+        y = _activation(b, y, "conv")
+        window = (1, 2, 2, 1)
+        x = need(b.op(f"{pool}_pool", [y], {"window": window, "strides": window, "pads": ((0, 0),) * 4,
+                                            "padding": "VALID", "dtype": dtype}, "pooled"))
+        side, c = b.type_of(x).shape[1], c_out
+    flat = need(b.op("reshape", [x], {"shape": (batch, side * side * c), "style": "method"}, "flat"))
+    head = b.counter("dense")
+    logits = _matmul(b, flat, _kernel(b, head, side * side * c, n, dtype), "logits")
+    return need(b.op("add", [logits, _bias(b, head, n, dtype)], {}, "logits"))
+
+
 def _cell_params(b: Builder, prefix: str, d_in: int, hidden: int, gates: int, dtype: DType) -> tuple[int, int, int]:
     wx = b.param(TensorType(dtype, (d_in, gates * hidden)), Interval(-1 / d_in, 1 / d_in), f"{prefix}/w_x")
     wh = b.param(TensorType(dtype, (hidden, gates * hidden)), Interval(-1 / hidden, 1 / hidden), f"{prefix}/w_h")
@@ -531,6 +626,8 @@ COMPOSITES: dict[str, Composite] = {
         Composite("rms_norm", rms_norm, 6, "rms_norm"),
         Composite("attention", attention, 20, "attention_block", (3,)),
         Composite("dropout", dropout, 2, "dropout"),
+        Composite("embedding", embedding, 2, "embed", (3,)),
+        Composite("conv_block", conv_block, 7, "conv_block", (2,)),
         Composite("rnn", _recurrent("rnn"), 8, "rnn_forward", (2,)),
         Composite("gru", _recurrent("gru"), 20, "gru_forward", (2,)),
         Composite("lstm", _recurrent("lstm"), 24, "lstm_forward", (2,)),
