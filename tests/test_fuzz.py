@@ -143,6 +143,83 @@ def test_injected_hang_is_a_hang_after_the_timeout(tmp_path: Path) -> None:
     assert (out / hang["folder"] / "repro.py").exists()
 
 
+def _stub_workers(monkeypatch, outcomes: list) -> list[float]:
+    """Worker.run answers ``outcomes`` in turn (no processes); returns the timeouts it was given."""
+    from jaxsynth.fuzz.isolate import Worker
+
+    timeouts: list[float] = []
+
+    def run(self, task, timeout: float):
+        timeouts.append(timeout)
+        return outcomes[min(len(timeouts), len(outcomes)) - 1]
+
+    monkeypatch.setattr(Worker, "run", run)
+    monkeypatch.setattr(Worker, "start", lambda self: {})
+    return timeouts
+
+
+def _clean_result(oracle: str):
+    from jaxsynth.fuzz.oracles import Verdict
+    from jaxsynth.fuzz.worker import TaskResult
+
+    return TaskResult({oracle: Verdict(True)})
+
+
+def test_a_slow_program_is_not_a_hang(tmp_path: Path, monkeypatch) -> None:
+    """No result within the timeout, but a rerun with 4x the timeout finishes: an internal error, not a finding."""
+    from jaxsynth.fuzz.isolate import Outcome
+
+    timeouts = _stub_workers(monkeypatch, [Outcome("hang", oracle="eager", step="eager", seconds=120.0),
+                                           Outcome("ok", data=_clean_result("eager"), seconds=310.0)])
+    out = tmp_path / "slow"
+    summary = run_campaign(Settings(config=parse_config(ADD_CONFIG), out=out, count=1, oracles=("eager",),
+                                    timeout=120, reduce=False, triage=False, verify=False))
+    assert timeouts == [120, 480]  # the confirming rerun: 4x the timeout
+    assert summary["findings"] == 0 and summary["hangs"] == 0 and summary["buckets"] == []
+    assert summary["internal_errors"] == 1 and "hang" not in summary["oracles"]["eager"]
+    assert summary["internal_messages"] == [
+        "program 0 (eager): no result within 120 s but finished in 310 s with 480 s: slow, not a hang"]
+    assert not (out / "findings").exists()
+
+
+@pytest.mark.parametrize("confirm", ["hang", "crash"])
+def test_a_hang_is_a_finding_only_when_a_longer_rerun_confirms_it(tmp_path: Path, monkeypatch, confirm: str) -> None:
+    from jaxsynth.fuzz.isolate import Outcome
+
+    hang = Outcome("hang", oracle="eager", step="eager", seconds=10.0)
+    other = hang if confirm == "hang" else Outcome("crash", oracle="eager", step="eager", signal=6, exitcode=-6)
+    _stub_workers(monkeypatch, [hang, other])
+    out = tmp_path / confirm
+    summary = run_campaign(Settings(config=parse_config(ADD_CONFIG), out=out, count=1, oracles=("eager",),
+                                    timeout=10, reduce=False, triage=False, verify=False))
+    if confirm == "hang":
+        assert summary["hangs"] == 1 and summary["findings"] == 1 and summary["internal_errors"] == 0
+        assert [f["kind"] for f in _findings(out)] == ["hang"]
+    else:  # not the same failure: no claim about JAX
+        assert summary["hangs"] == 0 and summary["findings"] == 0 and summary["internal_errors"] == 1
+        assert "not a confirmed hang" in summary["internal_messages"][0]
+
+
+def test_a_finding_whose_repro_does_not_show_it_is_flagged_unverified(tmp_path: Path, monkeypatch) -> None:
+    """A (fake) eager finding on a clean program: repro.py exits 0, so the finding is marked unverified."""
+    from jaxsynth.fuzz.isolate import Outcome
+    from jaxsynth.fuzz.oracles import Verdict
+    from jaxsynth.fuzz.worker import TaskResult
+
+    config = parse_config(ADD_CONFIG)
+    program = sample(config, 0, 0)
+    tolerance = [np.ones(t.shape) for t in program.output_types]
+    fake = Verdict(False, 1.0, 0.5, "jit vs eager differ (fake)", output=0,
+                   data={"tolerance": tolerance, "failing": [0], "mismatch": "value"})
+    _stub_workers(monkeypatch, [Outcome("ok", data=TaskResult({"eager": fake}))])
+    out = tmp_path / "fake"
+    summary = run_campaign(Settings(config=config, out=out, count=1, oracles=("eager",), swarm=False,
+                                    reduce=False, triage=False, env=_env(None)))
+    (f,) = _findings(out)
+    assert f["repro_status"] == 0 and f["repro_expected"] == 1 and f["verified"] is False
+    assert summary["unverified"] == [f["folder"]]
+
+
 # ---------------------------------------------------------------- no noise
 
 
@@ -380,3 +457,68 @@ def test_repro_scripts_of_every_oracle_run_and_judge(capsys: pytest.CaptureFixtu
         error = repro_source(oracle=oracle, kind="error", title="", detail="", source=case.source,
                              inputs=case.inputs, data=data)
         assert _run_repro(error) == 0, oracle  # no exception: "fixed"
+
+
+def _exit_status(source: str, tmp_path: Path) -> tuple[int, str]:
+    (tmp_path / "repro.py").write_text(source)
+    done = subprocess.run([sys.executable, "repro.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=dict(_env(None), JAX_PLATFORMS="cpu"))
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_repro_of_a_program_not_named_f_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``models`` programs have idiomatic names (``attention_block``); their repro calls them all the same."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.findings import repro_source
+    from jaxsynth.fuzz.oracles import Case
+
+    config = load_config("models")
+    program = next(p for p in (sample(config, 0, i) for i in range(20)) if p.name != "f")
+    case = Case(program, inputs_for(program, 0, 0))
+    source = render(program.plain())
+    expected = [np.asarray(o, dtype=np.float64) for o in case.analysis.outputs]
+    data = {"expected": expected, "tolerance": case.tolerances(case.analysis, factor=2.0),
+            "failing": list(range(len(expected)))}
+    reference = repro_source(oracle="reference", kind="wrong", title="t", detail="", source=source,
+                             inputs=case.inputs, data=data)
+    assert f"\nf = {program.name}\n" in reference
+    status, output = _exit_status(reference, tmp_path)
+    assert status == 0, output
+    # a metamorphic variant snippet and the grad oracle's float32 source (pytree arguments) call f too
+    variant = {"variant": "def variant(args):\n    return outputs(jax.jit(jax.vmap(f))(*[a[None] for a in args]))\n"
+               "def baseline(args):\n    return tuple(o[None] for o in outputs(jax.jit(f)(*args)))\n",
+               "tolerance": [np.full((1, *np.shape(e)), 1e-3) for e in expected], "failing": [0]}
+    assert _run_repro(repro_source(oracle="jitvmap", kind="wrong", title="", detail="", source=source,
+                                   inputs=case.inputs, data=variant)) == 0, capsys.readouterr().out
+    float_in = [i for i, t in enumerate(program.input_types) if t.dtype is DType.float32]
+    float_out = [k for k, t in enumerate(program.output_types) if t.dtype is DType.float32]
+    grad = {"weights": [np.ones(program.output_types[k].shape) for k in float_out],
+            "directions": [np.zeros(program.input_types[i].shape) for i in float_in], "float_in": float_in,
+            "float_out": float_out, "mode": "f32", "source": case.source, "expected": 0.0, "tol": 1.0}
+    assert program.structured and "params" in case.source and float_in and float_out
+    assert _run_repro(repro_source(oracle="grad", kind="wrong", title="", detail="", source=source,
+                                   inputs=case.inputs, data=grad)) == 0, capsys.readouterr().out
+
+
+def test_repro_exits_3_when_the_script_itself_fails(tmp_path: Path) -> None:
+    """1 means the finding is present, nothing else: a NameError, or for kind ``error`` another exception
+    type than the recorded one, is the script's failure (3)."""
+    from jaxsynth.fuzz.findings import repro_source
+
+    def repro(kind: str, detail: str, body: str) -> str:
+        source = f"import jax.numpy as jnp\n\n\ndef model_step(x):\n    {body}\n"
+        data = {"expected": [np.zeros(2)], "tolerance": [np.ones(2)], "failing": [0]}
+        return repro_source(oracle="reference", kind=kind, title="t", detail=detail, source=source,
+                            inputs=[np.zeros(2, np.float32)], data=data)
+
+    missing = "return jnp.sin(x) + undefined_name"
+    status, output = _exit_status(repro("wrong", "", missing), tmp_path)
+    assert status == 3 and "NameError" in output
+    assert _exit_status(repro("error", "NameError: name 'undefined_name' is not defined", missing), tmp_path)[0] == 3
+    raises = "raise TypeError('an unsupported operand')"
+    assert _exit_status(repro("error", "ValueError: something else", raises), tmp_path)[0] == 3
+    status, output = _exit_status(repro("error", "TypeError: an unsupported operand", raises), tmp_path)
+    assert status == 1 and "TypeError: an unsupported operand" in output
+    assert _exit_status(repro("crash", "worker died", missing), tmp_path)[0] == 3
+    with pytest.raises(ValueError, match="does not compile"):
+        repro("wrong", "", "return (")

@@ -5,6 +5,13 @@ Program ``i`` and its inputs depend only on (config, seed, i), so a finding's fo
 and contents do not depend on the number of workers; only timing does. Each of ``workers`` threads
 owns one isolated worker process (:mod:`jaxsynth.fuzz.isolate`); the campaign process itself never
 imports JAX.
+
+No false alarms from the harness itself: a ``hang`` (no result within ``timeout``) becomes a finding
+only once a rerun of the original program in a fresh worker, given ``HANG_CONFIRM_FACTOR`` times the
+timeout, still gives none; a program that finishes then was slow, not hung, and counts as an internal
+error. Each written ``repro.py`` is run standalone (``verify``); a finding whose repro does not exit
+with the status of its kind (1; a crash's own signal or status) is marked ``verified: false`` in
+``finding.json`` and listed under ``unverified`` in ``summary.json``.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from jaxsynth.fuzz.findings import (
+    PRESENT,
     Finding,
     bucket_of,
     normalize_error,
@@ -45,7 +53,10 @@ from jaxsynth.synth import random_inputs
 from jaxsynth.synth.program import Program
 from jaxsynth.workers.faults import INJECT_ENV
 
-__all__ = ["Settings", "inputs_for", "parse_budget", "run_campaign", "run_repro"]
+__all__ = ["HANG_CONFIRM_FACTOR", "Settings", "inputs_for", "parse_budget", "run_campaign", "run_repro"]
+
+#: A hang is confirmed by a rerun of the original program with this many times ``Settings.timeout``.
+HANG_CONFIRM_FACTOR = 4.0
 
 @dataclass
 class Settings:
@@ -90,6 +101,11 @@ class RawFinding:
     verdict: Verdict | None = None
     outcome: Outcome | None = None
     swarm: dict[str, Any] | None = None
+    confirmed: bool = False  #: a hang that a rerun with HANG_CONFIRM_FACTOR times the timeout confirmed
+
+
+class NotAFinding(Exception):
+    """A raw finding that the harness itself explains (a slow program taken for a hang): an internal error."""
 
 
 @dataclass
@@ -265,9 +281,34 @@ class _Reducer:
                     return None
         return verdict
 
+    def fresh_worker(self) -> Worker:
+        return Worker(env=self.worker.env)
+
+    def confirm_hang(self, raw: RawFinding, original: Subject) -> None:
+        """Rerun a hang's original program in a fresh worker with HANG_CONFIRM_FACTOR times the timeout;
+        raise NotAFinding unless it again gives no result."""
+        if raw.confirmed:
+            return
+        timeout = self.settings.timeout
+        longer = HANG_CONFIRM_FACTOR * timeout
+        with self.fresh_worker() as worker:
+            outcome = worker.run(self.task(original, raw), longer)
+        if self.same_failure(raw, outcome) is not None:
+            raw.confirmed = True
+            return
+        where = f"program {raw.index} ({raw.oracle})"
+        if outcome.kind == "ok":
+            raise NotAFinding(f"{where}: no result within {timeout:g} s but finished in {outcome.seconds:.0f} s "
+                              f"with {longer:g} s: slow, not a hang")
+        what = outcome.describe if outcome.kind in ("crash", "hang") else f"{outcome.kind}: {outcome.message}"
+        raise NotAFinding(f"{where}: no result within {timeout:g} s, but a rerun with {longer:g} s gave "
+                          f"{what.strip()[-300:]}: not a confirmed hang")
+
     def process(self, raw: RawFinding, do_reduce: bool, note: str | None = None) -> Finding:
         settings = self.settings
         original = Subject(raw.program, dict(zip(raw.program.body.params, raw.inputs, strict=True)))
+        if raw.kind == "hang":
+            self.confirm_hang(raw, original)  # slowness under load is not a hang
         latest: dict[str, Any] = {"evidence": raw.verdict if raw.verdict is not None else raw.outcome}
 
         def interesting(candidate: Subject) -> bool:
@@ -350,6 +391,7 @@ class _Reducer:
         folder = settings.out / "findings" / folder_name
         finding = Finding(
             index=raw.index,
+            repro_expected=expected_status(raw),
             oracle=raw.oracle,
             kind=raw.kind,
             detail=detail,
@@ -385,7 +427,7 @@ class _Reducer:
         try:
             repro = repro_source(oracle=raw.oracle, kind=raw.kind, title=title, detail=detail,
                                  source=render(program.plain()), inputs=subject.input_list(), data=data or {},
-                                 hang_timeout=max(10.0, 2 * settings.timeout))
+                                 hang_timeout=self.hang_timeout())
         except ValueError as exc:  # an oracle that left no recipe for a standalone script: keep the finding
             repro = (f'"""{title}\n\n{detail}\n\nNo standalone repro: {exc}. See finding.json and record.json."""\n'
                      "import sys\n\nsys.exit(2)\n")
@@ -394,11 +436,28 @@ class _Reducer:
         write_finding(folder, finding, record, repro, hlo)
         if settings.verify:
             finding.repro_status, finding.repro_output = self.verify(folder / "repro.py", raw.kind)
+            finding.verified = finding.repro_status == finding.repro_expected
             write_finding(folder, finding, record, repro, hlo)
         return finding
 
+    def hang_timeout(self) -> float:
+        """The watchdog of a hang's repro.py."""
+        return max(10.0, 2 * self.settings.timeout)
+
     def verify(self, repro: Path, kind: str) -> tuple[int | None, str]:
-        return run_repro(repro, dict(self.worker.env), max(30.0, self.settings.timeout) + 120.0)
+        # a hang's repro exits 1 from its watchdog: give it that long and the start-up besides
+        watchdog = self.hang_timeout() if kind == "hang" else max(30.0, self.settings.timeout)
+        return run_repro(repro, dict(self.worker.env), watchdog + 120.0)
+
+
+def expected_status(raw: RawFinding) -> int:
+    """The exit status of a repro.py that shows the finding: 1, or a crash's own signal (negative) or status."""
+    if raw.kind == "crash" and raw.outcome is not None:
+        if raw.outcome.exitcode is not None:
+            return raw.outcome.exitcode
+        if raw.outcome.signal:
+            return -raw.outcome.signal
+    return PRESENT
 
 
 def run_repro(repro: Path, env: dict[str, str] | None = None, timeout: float = 300.0) -> tuple[int | None, str]:
@@ -444,6 +503,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "programs_tested": state.tested,
         "oracles": per_oracle,
         "findings": len(findings) if status in ("done", "stopped") else len(state.raw),
+        "unverified": [f.folder for f in findings if f.verified is False],  #: repro.py did not show it
         "crashes": sum(1 for r in state.raw if r.kind == "crash"),
         "hangs": sum(1 for r in state.raw if r.kind == "hang"),
         "skipped_discontinuous": skipped,
@@ -584,14 +644,24 @@ def _process_findings(state: _State, settings: Settings, workers: list[Worker], 
                 position, raw = queue.pop(0)
             do_reduce = settings.reduce and position < settings.max_reductions
             try:
-                finding = reducer.process(raw, do_reduce=do_reduce)
-            except WorkerStartError:
-                raise
-            except Exception as exc:  # never lose a finding to a reducer bug: write it unreduced
-                settings.log(f"reduction of program {raw.index} ({raw.oracle}) failed: {type(exc).__name__}: {exc}")
-                note = f"reduction failed: {type(exc).__name__}: {exc}"[:300]
-                finding = reducer.process(raw, do_reduce=False, note=note)
-            settings.log(f"finding {finding.folder}: {finding.signature} (repro exit {finding.repro_status})")
+                try:
+                    finding = reducer.process(raw, do_reduce=do_reduce)
+                except (WorkerStartError, NotAFinding):
+                    raise
+                except Exception as exc:  # never lose a finding to a reducer bug: write it unreduced
+                    settings.log(f"reduction of program {raw.index} ({raw.oracle}) failed: "
+                                 f"{type(exc).__name__}: {exc}")
+                    note = f"reduction failed: {type(exc).__name__}: {exc}"[:300]
+                    finding = reducer.process(raw, do_reduce=False, note=note)
+            except NotAFinding as exc:
+                _dismiss(state, raw, str(exc))
+                settings.log(f"not a finding: {exc}")
+                continue
+            if finding.verified is False:
+                settings.log(f"finding {finding.folder}: {finding.signature} UNVERIFIED: repro.py exit "
+                             f"{finding.repro_status}, expected {finding.repro_expected}")
+            else:
+                settings.log(f"finding {finding.folder}: {finding.signature} (repro exit {finding.repro_status})")
             with lock:
                 results[position] = finding
 
@@ -601,6 +671,24 @@ def _process_findings(state: _State, settings: Settings, workers: list[Worker], 
     for t in threads:
         t.join()
     return [results[k] for k in sorted(results)]
+
+
+def _dismiss(state: _State, raw: RawFinding, message: str) -> None:
+    """Take a raw finding back (the harness explains it) and count it as an internal error instead."""
+    with state.lock:
+        state.raw.remove(raw)
+        if raw.outcome is not None and raw.kind in ("crash", "hang"):
+            counts = state.counts[raw.outcome.oracle or "?"]
+            counts[raw.kind] -= 1
+            if counts[raw.kind] <= 0:
+                del counts[raw.kind]
+            counts["internal"] += 1
+            state.crashed_programs -= 1
+        state.internal += 1
+        state.internal_messages.append(message)  # always listed, past the usual 20
+        with open(state.settings.out / "raw-findings.jsonl", "a") as f:
+            f.write(json.dumps({"index": raw.index, "oracle": raw.oracle, "kind": raw.kind,
+                                "dismissed": message[:300]}) + "\n")
 
 
 _BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh])\s*$")

@@ -2,11 +2,15 @@
 
 Folder ``<out>/findings/<NNNNNN>-<oracle>-<kind>/`` (NNNNNN is the program index):
 
-- ``repro.py`` — imports only jax, numpy and sys; holds the reduced program, its concrete inputs and
-  the expected values with their tolerance; prints what differs; exits 1 while the discrepancy is
-  present and 0 once it is fixed. For a crash it just runs the program (the crash kills it); for a
-  hang it exits 1 after a watchdog timeout (``faulthandler``, standard library). A ``passes`` repro
-  on a jaxlib without per-compile pass options reruns itself with ``XLA_FLAGS`` (os, subprocess).
+- ``repro.py`` — imports only jax, numpy and the standard library; holds the reduced program (bound
+  to ``f`` whatever its own name), its concrete inputs and the expected values with their tolerance;
+  prints what differs. Exit status 1 means the finding is present and nothing else: 1 while the
+  discrepancy is observed (for kind ``error``: JAX raises the recorded exception type, the first
+  token of the finding's ``detail``), 0 once it is fixed, 3 when the script itself fails (any other
+  exception, NameError or ImportError included: it prints the traceback). For a crash it just runs
+  the program (the crash kills it with the crash's signal or status); for a hang it exits 1 after a
+  watchdog timeout (``faulthandler``). A ``passes`` repro on a jaxlib without per-compile pass
+  options reruns itself with ``XLA_FLAGS`` (os, subprocess).
 - ``program.json`` — the program record: provenance (config, seed, index), the original and reduced
   Python sources, signature, input ranges, ops.
 - ``finding.json`` — oracle, kind, error vs tolerance, toolchain, bucket, triage.
@@ -17,6 +21,7 @@ A bucket is the signature ``oracle/kind/sorted reduced op multiset`` (plus the s
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import math
@@ -32,7 +37,8 @@ import numpy as np
 from jaxsynth.synth import render, structural_hash
 from jaxsynth.synth.program import Program
 
-__all__ = ["Finding", "bucket_of", "normalize_error", "program_record", "repro_source", "write_finding", "write_json"]
+__all__ = ["FIXED", "PRESENT", "SCRIPT_FAILED", "Finding", "bucket_of", "expected_error", "function_name",
+           "normalize_error", "program_record", "repro_source", "write_finding", "write_json"]
 
 
 class Finding(msgspec.Struct, kw_only=True):
@@ -70,6 +76,10 @@ class Finding(msgspec.Struct, kw_only=True):
     #: the kind of difference both must share (kind ``wrong``): see jaxsynth.fuzz.tolerance.mismatch_class
     mismatch: str | None = None
     swarm: dict[str, Any] | None = None  #: the swarm sub-grammar the program was sampled from (jaxsynth.fuzz.swarm)
+    #: the exit status repro.py has while the finding is present: 1, or a crash's own signal (negative) or status
+    repro_expected: int | None = None
+    #: repro_status == repro_expected: repro.py showed the finding (None: not run); false is flagged in summary.json
+    verified: bool | None = None
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
@@ -228,19 +238,83 @@ if "--disabled-outputs" in sys.argv:  # the child: XLA_FLAGS already disable PAS
 '''
 
 
+#: Exit statuses of repro.py (see the module docstring).
+PRESENT, FIXED, SCRIPT_FAILED = 1, 0, 3
+
+_STATUS_LINE = ("Standalone: needs only jax and numpy. Exits 1 while the discrepancy is present, 0 once it is "
+                "fixed,\n3 if this script itself fails (not evidence of the finding).")
+
+# Installed first: an exception that nothing in the script expects is the script's failure, never the
+# finding (an uncaught exception would exit 1). os._exit: an excepthook cannot change the exit status.
+_SCRIPT_FAILED = '''
+
+def script_failed(kind, exc, tb):
+    """An unexpected exception: print it and exit 3 (this script failed; the finding was not observed)."""
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    import os
+    import traceback
+
+    traceback.print_exception(kind, exc, tb)
+    print("repro.py itself failed (exit 3): this is not evidence of the finding", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(3)
+
+
+if __name__ == "__main__":
+    sys.excepthook = script_failed
+'''
+
+
+def function_name(source: str) -> str:
+    """The name of the one top-level function of a rendered program."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ValueError(f"the program source does not compile: {exc}") from None
+    names = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
+    if len(names) != 1:
+        raise ValueError(f"the program source defines {len(names)} top-level functions, expected one")
+    return names[0]
+
+
 def _program_body(source: str) -> str:
+    """The rendered program without its imports, bound to ``f`` (what the repro calls) whatever its name."""
     lines = source.splitlines()
     body = [ln for ln in lines if not ln.startswith("import ")]
-    return "\n".join(body).strip("\n") + "\n"
+    text = "\n".join(body).strip("\n") + "\n"
+    name = function_name(source)
+    if name != "f":
+        text += f"\n\nf = {name}\n"
+    return text
+
+
+def _header(title: str, detail: str) -> list[str]:
+    """The docstring, ``import sys`` and the exit-3 hook every repro.py starts with."""
+    return [f'"""{title}', "", *detail.splitlines(), "", _STATUS_LINE, '"""', "import sys", _SCRIPT_FAILED]
+
+
+def expected_error(detail: str) -> str | None:
+    """The exception type name a kind ``error`` finding records (``TypeName: message``), if any."""
+    match = re.match(r"\s*([A-Za-z_][\w.]*)\s*:", detail)
+    return match.group(1).rsplit(".", 1)[-1] if match else None
+
+
+def _checked(script: str) -> str:
+    """``script`` if it compiles; ValueError otherwise (a SyntaxError would exit 1 before any hook runs)."""
+    try:
+        compile(script, "repro.py", "exec")
+    except SyntaxError as exc:
+        raise ValueError(f"repro.py does not compile: {exc}") from None
+    return script
 
 
 def _variant_repro(*, kind: str, title: str, detail: str, source: str, inputs: Sequence[np.ndarray],
                    data: dict[str, Any]) -> str:
     """repro.py of a metamorphic oracle: ``variant(args)`` (and ``baseline(args)``, default ``jax.jit(f)``)
     are Python snippets the oracle wrote; it compares them elementwise within TOLERANCE."""
-    header = [f'"""{title}', "", *detail.splitlines(), "",
-              "Standalone: needs only jax and numpy. Exits 1 while the discrepancy is present, 0 once it is fixed.",
-              '"""', "import sys", ""]
+    header = _header(title, detail)
     if data.get("devices"):
         header += ["import os", "",
                    f"os.environ['XLA_FLAGS'] = os.environ.get('XLA_FLAGS', '') + "
@@ -263,7 +337,7 @@ def _variant_repro(*, kind: str, title: str, detail: str, source: str, inputs: S
                  "                TOLERANCE[k] if TOLERANCE is not None else 1e-4 * (1 + np.abs(base[k])))",
                  "          for k in CHECKED])"]
     parts.append(_CHECK)
-    return "\n".join(parts) + _main(kind, body)
+    return _checked("\n".join(parts) + _main(kind, body, detail))
 
 
 def repro_source(
@@ -281,17 +355,10 @@ def repro_source(
     if "variant" in data:
         return _variant_repro(kind=kind, title=title, detail=detail, source=source, inputs=inputs, data=data)
     x64 = oracle == "grad" and data.get("mode") == "f64"
-    program_source = data.get("source", source) if oracle == "grad" else source
-    header = [
-        f'"""{title}',
-        "",
-        *[line for line in detail.splitlines()],
-        "",
-        "Standalone: needs only jax and numpy. Exits 1 while the discrepancy is present, 0 once it is fixed.",
-        '"""',
-        "import sys",
-        "",
-    ]
+    # the grad oracle's float64 twin is its own (plain) program; its float32 source is the program itself,
+    # possibly with pytree arguments: ``source`` is that program with the flat arguments INPUTS holds
+    program_source = data.get("source", source) if x64 else source
+    header = _header(title, detail)
     if kind == "hang":
         header += ["import faulthandler", "", f"faulthandler.dump_traceback_later({hang_timeout:g}, exit=True)  "
                    "# still running then: the hang is present, exit 1", ""]
@@ -378,16 +445,25 @@ def repro_source(
     else:  # pragma: no cover
         raise ValueError(f"unknown oracle {oracle!r}")
     parts.append(_CHECK)
-    return "\n".join(parts) + _main(kind, body)
+    return _checked("\n".join(parts) + _main(kind, body, detail))
 
 
-def _main(kind: str, body: Sequence[str]) -> str:
-    """``def main()`` around ``body`` (which sets ``ok`` for kind ``wrong``), and the exit-status footer."""
+def _main(kind: str, body: Sequence[str], detail: str) -> str:
+    """``def main()`` around ``body`` (which sets ``ok`` for kind ``wrong``), and the exit-status footer.
+
+    Only the observed discrepancy returns 1; any exception ``main`` does not expect reaches the
+    script's hook and exits 3."""
     main = ["", "", "def main():"]
     if kind == "error":
+        main = ["", "", f"EXPECTED_ERROR = {expected_error(detail)!r}  # the exception type JAX raised",
+                "SCRIPT_ERRORS = (NameError, SyntaxError, ImportError)  # never the finding: this script is broken",
+                *main]
         main += ["    try:"] + [f"        {ln}" if ln else "" for ln in body]
-        main += ["    except Exception as exc:  # the finding: JAX raised on a valid program",
-                 "        print(f'{type(exc).__name__}: {exc}'.splitlines()[0])", "        return 1",
+        main += ["    except Exception as exc:",
+                 "        if type(exc).__name__ != EXPECTED_ERROR or isinstance(exc, SCRIPT_ERRORS):",
+                 "            raise  # not the recorded error: this script failed (exit 3)",
+                 "        print(f'{type(exc).__name__}: {exc}'.splitlines()[0])  # the finding: JAX raised it",
+                 "        return 1",
                  "    print('no exception: fixed')", "    return 0"]
     elif kind in ("crash", "hang"):
         main += [f"    {ln}" if ln else "" for ln in body]
