@@ -166,20 +166,23 @@ def _clean_result(oracle: str):
 
 
 def test_a_slow_program_is_not_a_hang(tmp_path: Path, monkeypatch) -> None:
-    """No result within the timeout, but a rerun with 4x the timeout finishes: an internal error, not a finding."""
+    """No result within the timeout, but a rerun with 4x the timeout finishes: an internal error, not a finding
+    (program 1); program 0 hangs in its rerun too: a hang finding."""
     from jaxsynth.fuzz.isolate import Outcome
 
-    timeouts = _stub_workers(monkeypatch, [Outcome("hang", oracle="eager", step="eager", seconds=120.0),
-                                           Outcome("ok", data=_clean_result("eager"), seconds=310.0)])
+    hang = Outcome("hang", oracle="eager", step="eager", seconds=120.0)
+    timeouts = _stub_workers(monkeypatch, [hang, hang, hang, Outcome("ok", data=_clean_result("eager"),
+                                                                      seconds=310.0)])
     out = tmp_path / "slow"
-    summary = run_campaign(Settings(config=parse_config(ADD_CONFIG), out=out, count=1, oracles=("eager",),
+    summary = run_campaign(Settings(config=parse_config(ADD_CONFIG), out=out, count=2, oracles=("eager",),
                                     timeout=120, reduce=False, triage=False, verify=False))
-    assert timeouts == [120, 480]  # the confirming rerun: 4x the timeout
-    assert summary["findings"] == 0 and summary["hangs"] == 0 and summary["buckets"] == []
-    assert summary["internal_errors"] == 1 and "hang" not in summary["oracles"]["eager"]
+    assert timeouts == [120, 120, 480, 480]  # the confirming reruns: 4x the timeout
+    assert summary["findings"] == 1 and summary["hangs"] == 1 and len(summary["buckets"]) == 1
+    assert summary["finding_folders"] == ["findings/000000-eager-hang"]
+    assert summary["internal_errors"] == 1 and summary["oracles"]["eager"] == {"hang": 1, "internal": 1}
     assert summary["internal_messages"] == [
-        "program 0 (eager): no result within 120 s but finished in 310 s with 480 s: slow, not a hang"]
-    assert not (out / "findings").exists()
+        "program 1 (eager): no result within 120 s but finished in 310 s with 480 s: slow, not a hang"]
+    assert [p.name for p in (out / "findings").iterdir()] == ["000000-eager-hang"]
 
 
 @pytest.mark.parametrize("confirm", ["hang", "crash"])

@@ -676,7 +676,7 @@ def _process_findings(state: _State, settings: Settings, workers: list[Worker], 
 def _dismiss(state: _State, raw: RawFinding, message: str) -> None:
     """Take a raw finding back (the harness explains it) and count it as an internal error instead."""
     with state.lock:
-        state.raw.remove(raw)
+        state.raw = [r for r in state.raw if r is not raw]  # this one (by identity, not ==)
         if raw.outcome is not None and raw.kind in ("crash", "hang"):
             counts = state.counts[raw.outcome.oracle or "?"]
             counts[raw.kind] -= 1
