@@ -525,3 +525,21 @@ def test_repro_exits_3_when_the_script_itself_fails(tmp_path: Path) -> None:
     assert _exit_status(repro("crash", "worker died", missing), tmp_path)[0] == 3
     with pytest.raises(ValueError, match="does not compile"):
         repro("wrong", "", "return (")
+
+
+@pytest.mark.parametrize(("status", "code", "says"), [(1, 1, "still present"), (0, 0, "fixed"), (3, 2, "exited 3")])
+def test_rerun_reads_the_repro_exit_status(tmp_path: Path, capsys, status: int, code: int, says: str) -> None:
+    """--rerun: exit 1 of repro.py is the finding, 0 is fixed, and anything else (3: the script itself
+    failed) is neither: a one-line error, exit 2."""
+    from clitools import cli, one_line_error
+
+    folder = tmp_path / "000001-reference-wrong"
+    folder.mkdir()
+    (folder / "repro.py").write_text(f"import sys\nprint('checked')\nsys.exit({status})\n")
+    (folder / "finding.json").write_text(json.dumps({"kind": "wrong", "signature": "reference/wrong/add",
+                                                       "repro_expected": 1}))
+    got, _, err = cli(capsys, "fuzz", "--rerun", folder)
+    if code == 2:
+        one_line_error(got, err, says, "--rerun")
+    else:
+        assert got == code and says in err

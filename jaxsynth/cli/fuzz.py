@@ -139,9 +139,15 @@ def _rerun(folder: Path) -> int:
     except (ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"--rerun: cannot read {str(meta)!r}: {exc}") from None
     status, output = run_repro(repro.resolve(), timeout=600.0)
-    present = status is None or status != 0  # None: a hang's repro did not finish
+    expected = finding.get("repro_expected", 1)
     last = output.strip().splitlines()[-1] if output.strip() else ""
-    click.echo(f"{signature}: {'still present' if present else 'fixed'} (repro.py exit {status}; {kind}) {last}"
-               .rstrip(), err=True)
-    return 1 if present else 0
+    if status is None or status == expected or (kind == "crash" and status not in (0, 2, 3)):
+        verdict, code = "still present", 1  # None: a hang's repro did not finish
+    elif status == 0:
+        verdict, code = "fixed", 0
+    else:  # 3: the script itself failed; 2: the finding had no standalone repro
+        raise BadInput(f"--rerun {str(folder)!r}: repro.py exited {status}, neither 'present' ({expected}) nor "
+                       f"'fixed' (0): {last or 'no output'}")
+    click.echo(f"{signature}: {verdict} (repro.py exit {status}; {kind}) {last}".rstrip(), err=True)
+    return code
 
