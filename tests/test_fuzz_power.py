@@ -216,6 +216,24 @@ def test_rewrites_are_equivalent_programs() -> None:
     assert applied >= 5
 
 
+def test_unroll_and_rewrite_judge_programs_with_pytree_arguments() -> None:
+    """``models`` programs take a nested params dict: the variants are called as the original is (flat
+    inputs packed into its pytrees, in its argument order), so neither oracle fails on its own variant."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    config = load_config("models")
+    judged = {"unroll": 0, "rewrite": 0}
+    for index in (1, 2, 7, 10, 13):  # seed 0: 10 and 13 have loops; 1, 2, 7 and 10 have rewrites that recheck
+        program = sample(config, 0, index)
+        assert program.structured
+        case = Case(program, inputs_for(program, 0, index), seed=index)
+        for name, verdict in run_oracles(case, ["unroll", "rewrite"]).items():
+            assert verdict.kind != "internal" and not verdict.failed, (index, name, verdict.detail)
+            judged[name] += not verdict.skipped
+    assert judged["unroll"] >= 2 and judged["rewrite"] >= 3, judged
+
+
 # ---------------------------------------------------------------- injected faults: each new oracle
 
 

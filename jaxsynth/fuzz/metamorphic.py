@@ -30,7 +30,7 @@ from jaxsynth.fuzz.oracles import ORACLES, Case, Oracle, Verdict, _compare_all, 
 from jaxsynth.fuzz.tolerance import mismatch_class
 from jaxsynth.grammar.types import DType, Interval, TensorType
 from jaxsynth.synth import render
-from jaxsynth.synth.program import Node, Program
+from jaxsynth.synth.program import Node, Program, Region
 
 __all__ = ["DEVICES", "ExportOracle", "JitVmapOracle", "RewriteOracle", "ShardingOracle", "UnrollOracle",
            "unsupported"]
@@ -294,7 +294,7 @@ class UnrollOracle(Oracle):
         namespace: dict[str, Any] = {"__name__": "jaxsynth_fuzz_variant"}
         exec(compile(case.source, "<jaxsynth-fuzz-unroll>", "exec"), namespace)  # noqa: S102 - source we rendered
         namespace["lax"] = _LaxVariant(unroll, remat)
-        fn = namespace[case.program.name]
+        fn = case.program.flat_function(namespace[case.program.name])  # flat inputs, as case.fn takes them
         case.stage("plan", {"unroll": unroll, "remat": remat})
         got = case.jit_out
         args = case.device_inputs
@@ -449,11 +449,25 @@ def rewrites(program: Program, rng: np.random.Generator, max_edits: int = 4) -> 
                     spliced = [moved, once, last]
                 candidate = rewrite(current, inline={node.id: spliced})
                 next_id += 3
-            current = recheck(candidate)
+            current = _like(program, recheck(candidate))
             done.append(f"{what} at v{node.id} ({node.op})")
         except Invalid:
             continue
     return current, done
+
+
+def _like(original: Program, rewritten: Program) -> Program:
+    """``rewritten`` (a rebuilt body: inputs sorted by id, no pytrees, no names) with ``original``'s inputs in
+    their order, its argument and result pytrees and its name hints, so it is called exactly as the original
+    (an identity keeps every input and the ids and order of the outputs)."""
+    from jaxsynth.fuzz.reduce import Invalid
+
+    body = rewritten.body
+    if sorted(body.params) != sorted(original.body.params) or body.outputs != original.body.outputs:
+        raise Invalid("the rewrite changed the inputs or outputs")
+    body = Region(body.role, body.layout, body.carries, original.body.params, body.nodes, body.outputs)
+    return Program(original.name, body, names=original.names, temporaries=original.temporaries,
+                   in_trees=original.in_trees, out_trees=original.out_trees)
 
 
 class RewriteOracle(Oracle):
@@ -463,14 +477,27 @@ class RewriteOracle(Oracle):
     def check(self, case: Case) -> Verdict:
         rewritten, edits = rewrites(case.program, case.rng(14))
         if not edits:
+            from jaxsynth.fuzz.reduce import Invalid, recheck
+
+            try:  # every edited program is rechecked; the interval recheck may reject the original itself
+                recheck(case.program)
+            except Invalid as exc:
+                return unsupported(f"the interval recheck rejects the original program ({exc})")
             return unsupported("no identity applies to this program")
+        # judged as the original is (case.fn): the rendered function with its pytree arguments, called on the flat
+        # inputs; the repro's f is the original with plain arguments, so its variant is the plain rewrite
         source = render(rewritten)
-        case.stage("plan", {"edits": edits, "source": source})
+        plain = render(rewritten.plain())
+        case.stage("plan", {"edits": edits, "source": plain})
         got = case.jit_out
         args = case.device_inputs
-        other = _ours("the rewritten program", lambda: case.call(case.compile(build_function(source, rewritten.name),
-                                                                                args), args))
-        variant = ("REWRITTEN = " + repr(source) + "\n"
+
+        def run() -> tuple[np.ndarray, ...]:
+            fn = rewritten.flat_function(build_function(source, rewritten.name))
+            return case.call(case.compile(fn, args), args)
+
+        other = _ours("the rewritten program", run)
+        variant = ("REWRITTEN = " + repr(plain) + "\n"
                    "def variant(args):\n"
                    "    namespace = {}\n"
                    "    exec(REWRITTEN, namespace)\n"
