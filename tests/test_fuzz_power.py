@@ -21,6 +21,7 @@ from jaxsynth.fuzz import Settings, run_campaign
 from jaxsynth.fuzz.findings import load_db, normalize_error, update_db
 from jaxsynth.grammar import load_config, parse_config
 from jaxsynth.synth import render, sample
+from jaxsynth.synth.program import Program
 
 FLOAT_LOOPS = """
 [program]
@@ -422,6 +423,58 @@ def test_special_mode_oracles_judge_clean_programs() -> None:
             assert not verdicts[name].failed and not verdicts[name].skipped, (name, verdicts[name].detail)
             judged += 1
     assert judged == 12
+
+
+def _chain(shape: tuple[int, ...], steps: list[tuple]) -> Program:
+    """``x0`` through ``steps``: ``(op,)`` unary, ``(op, value)`` binary with a ``jnp.full`` constant."""
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    f32 = TensorType(DType.float32, shape)
+    wide = (Interval(-1e30, 1e30),)
+    nodes = [Node(0, "input", (), (f32,), (Interval(0.0, 1.0),))]
+    for step in steps:
+        last, k = len(nodes) - 1, len(nodes)
+        if len(step) == 1:
+            nodes.append(Node(k, step[0], (last,), (f32,), wide))
+        else:
+            nodes += [Node(k, "full", (), (f32,), (Interval(step[1], step[1]),), {"value": step[1]}),
+                      Node(k + 1, step[0], (last, k), (f32,), wide)]
+    return Program("f", Region("body", "function", 0, (0,), tuple(nodes), (len(nodes) - 1,)))
+
+
+@pytest.mark.parametrize(("steps", "x"), [
+    # fuzz-special seed 7 #216 reduced: log(0.6055244) is 1 ulp (6e-8) off in XLA; "+ 0.5" cancels to -0.00166
+    ([("log",), ("subtract", -0.5)], [0.6055244, 0.5, np.nan, np.inf, 0.0, 1.0]),
+    # #280 reduced: expm1(1) is 1 ulp low; the product 20.6 moves 1 ulp (1.9e-6) and cos(20.6) ~ -0.19 with it
+    ([("expm1",), ("multiply", 11.997758865356445), ("cos",)], [1.0]),
+])
+def test_special_mode_allows_rounding_carried_into_a_cancellation(steps: list[tuple], x: list[float]) -> None:
+    """Each op of XLA's result is within an ulp of the float32 op on float32 inputs; the special-mode
+    tolerance includes the float64 reference's rounding spread, so the carried error is no finding."""
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    xs = np.array(x, dtype=np.float32).reshape(-1, 1)
+    case = Case(_chain(xs.shape, steps), [xs], seed=0, special=True)
+    verdict = run_oracles(case, ["reference"])["reference"]
+    assert verdict.ok and not verdict.skipped, verdict.detail
+    assert np.all(case.analysis.spread[0][np.isfinite(case.analysis.outputs[0])] > 0)
+
+
+def test_special_mode_still_fails_a_lost_nan_whatever_the_spread() -> None:
+    """fuzz-special seed 7 #98 (XLA:CPU's jnp.min dropping a NaN): NaN must stay NaN, the spread changes nothing."""
+    from jaxsynth.fuzz.oracles import Case, _compare_all
+
+    x = np.array([[0.5, 0.25], [np.nan, 0.75], [0.125, 1.0]], dtype=np.float32)
+    case = Case(_chain(x.shape, [("multiply", 3.0)]), [x], seed=0, special=True)
+    analysis = case.analysis
+    analysis.spread = (np.full(x.shape, 1e30),)
+    expected = analysis.outputs[0]
+    got = np.where(np.isnan(expected), 0.0, expected).astype(np.float32)  # the NaN at [1, 0] lost
+    verdict = _compare_all(case, [got], analysis.outputs, case.tolerances(analysis), [analysis], "jit", {})
+    assert verdict.failed and verdict.index == (1, 0) and verdict.data["mismatch"] == "lost-nan"
+    assert not _compare_all(case, [expected.astype(np.float32)], analysis.outputs, case.tolerances(analysis),
+                            [analysis], "jit", {}).failed
 
 
 def test_special_mode_reduction_keeps_special_values_and_special_ops() -> None:
