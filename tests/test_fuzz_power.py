@@ -235,6 +235,36 @@ def test_unroll_and_rewrite_judge_programs_with_pytree_arguments() -> None:
     assert judged["unroll"] >= 2 and judged["rewrite"] >= 3, judged
 
 
+def test_a_wrong_one_device_baseline_is_the_reference_oracles_finding_not_the_variants() -> None:
+    """A variant that matches the reference while one-device jit does not: a skipped ``baseline`` verdict (the
+    reference oracle reports it), so reduction cannot hop from the variant's bug to a bug of the baseline."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.metamorphic import _against_jit
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    def off(outputs):
+        return tuple((o + 1.0 + np.abs(o)).astype(o.dtype) if o.dtype.kind == "f" else o for o in outputs)
+
+    config = load_config("elementwise")
+    for index in range(20):
+        program = sample(config, 0, index)
+        if not all(t.dtype.is_float for t in program.output_types):
+            continue
+        case = Case(program, inputs_for(program, 0, index), seed=index)
+        right = case.jit_out
+        case.__dict__["jit_out"] = off(right)  # as if XLA:CPU's one-device executable were wrong
+        verdict = run_oracles(case, ["rewrite"])["rewrite"]
+        if verdict.kind == "unsupported":
+            continue
+        assert verdict.skipped and not verdict.failed and verdict.kind == "baseline", verdict.detail
+        assert "the one-device jit is wrong" in verdict.detail
+        # a variant that is wrong against the reference too stays a finding
+        assert _against_jit(case, off(off(right)), case.jit_out, "variant", {}).failed
+        assert not _against_jit(case, right, right, "variant", {}).failed
+        return
+    pytest.fail("no program with float outputs had a rewrite")
+
+
 # ---------------------------------------------------------------- injected faults: each new oracle
 
 
