@@ -21,6 +21,7 @@ from jaxsynth.fuzz import Settings, run_campaign
 from jaxsynth.fuzz.findings import load_db, normalize_error, update_db
 from jaxsynth.grammar import load_config, parse_config
 from jaxsynth.synth import render, sample
+from jaxsynth.synth.program import Program
 
 FLOAT_LOOPS = """
 [program]
@@ -216,6 +217,54 @@ def test_rewrites_are_equivalent_programs() -> None:
     assert applied >= 5
 
 
+def test_unroll_and_rewrite_judge_programs_with_pytree_arguments() -> None:
+    """``models`` programs take a nested params dict: the variants are called as the original is (flat
+    inputs packed into its pytrees, in its argument order), so neither oracle fails on its own variant."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    config = load_config("models")
+    judged = {"unroll": 0, "rewrite": 0}
+    for index in (1, 2, 7, 10, 13):  # seed 0: 10 and 13 have loops; 1, 2, 7 and 10 have rewrites that recheck
+        program = sample(config, 0, index)
+        assert program.structured
+        case = Case(program, inputs_for(program, 0, index), seed=index)
+        for name, verdict in run_oracles(case, ["unroll", "rewrite"]).items():
+            assert verdict.kind != "internal" and not verdict.failed, (index, name, verdict.detail)
+            judged[name] += not verdict.skipped
+    assert judged["unroll"] >= 2 and judged["rewrite"] >= 3, judged
+
+
+def test_a_wrong_one_device_baseline_is_the_reference_oracles_finding_not_the_variants() -> None:
+    """A variant that matches the reference while one-device jit does not: a skipped ``baseline`` verdict (the
+    reference oracle reports it), so reduction cannot hop from the variant's bug to a bug of the baseline."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.metamorphic import _against_jit
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    def off(outputs):
+        return tuple((o + 1.0 + np.abs(o)).astype(o.dtype) if o.dtype.kind == "f" else o for o in outputs)
+
+    config = load_config("elementwise")
+    for index in range(20):
+        program = sample(config, 0, index)
+        if not all(t.dtype.is_float for t in program.output_types):
+            continue
+        case = Case(program, inputs_for(program, 0, index), seed=index)
+        right = case.jit_out
+        case.__dict__["jit_out"] = off(right)  # as if XLA:CPU's one-device executable were wrong
+        verdict = run_oracles(case, ["rewrite"])["rewrite"]
+        if verdict.kind == "unsupported":
+            continue
+        assert verdict.skipped and not verdict.failed and verdict.kind == "baseline", verdict.detail
+        assert "the one-device jit is wrong" in verdict.detail
+        # a variant that is wrong against the reference too stays a finding
+        assert _against_jit(case, off(off(right)), case.jit_out, "variant", {}).failed
+        assert not _against_jit(case, right, right, "variant", {}).failed
+        return
+    pytest.fail("no program with float outputs had a rewrite")
+
+
 # ---------------------------------------------------------------- injected faults: each new oracle
 
 
@@ -404,6 +453,58 @@ def test_special_mode_oracles_judge_clean_programs() -> None:
             assert not verdicts[name].failed and not verdicts[name].skipped, (name, verdicts[name].detail)
             judged += 1
     assert judged == 12
+
+
+def _chain(shape: tuple[int, ...], steps: list[tuple]) -> Program:
+    """``x0`` through ``steps``: ``(op,)`` unary, ``(op, value)`` binary with a ``jnp.full`` constant."""
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    f32 = TensorType(DType.float32, shape)
+    wide = (Interval(-1e30, 1e30),)
+    nodes = [Node(0, "input", (), (f32,), (Interval(0.0, 1.0),))]
+    for step in steps:
+        last, k = len(nodes) - 1, len(nodes)
+        if len(step) == 1:
+            nodes.append(Node(k, step[0], (last,), (f32,), wide))
+        else:
+            nodes += [Node(k, "full", (), (f32,), (Interval(step[1], step[1]),), {"value": step[1]}),
+                      Node(k + 1, step[0], (last, k), (f32,), wide)]
+    return Program("f", Region("body", "function", 0, (0,), tuple(nodes), (len(nodes) - 1,)))
+
+
+@pytest.mark.parametrize(("steps", "x"), [
+    # fuzz-special seed 7 #216 reduced: log(0.6055244) is 1 ulp (6e-8) off in XLA; "+ 0.5" cancels to -0.00166
+    ([("log",), ("subtract", -0.5)], [0.6055244, 0.5, np.nan, np.inf, 0.0, 1.0]),
+    # #280 reduced: expm1(1) is 1 ulp low; the product 20.6 moves 1 ulp (1.9e-6) and cos(20.6) ~ -0.19 with it
+    ([("expm1",), ("multiply", 11.997758865356445), ("cos",)], [1.0]),
+])
+def test_special_mode_allows_rounding_carried_into_a_cancellation(steps: list[tuple], x: list[float]) -> None:
+    """Each op of XLA's result is within an ulp of the float32 op on float32 inputs; the special-mode
+    tolerance includes the float64 reference's rounding spread, so the carried error is no finding."""
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    xs = np.array(x, dtype=np.float32).reshape(-1, 1)
+    case = Case(_chain(xs.shape, steps), [xs], seed=0, special=True)
+    verdict = run_oracles(case, ["reference"])["reference"]
+    assert verdict.ok and not verdict.skipped, verdict.detail
+    assert np.all(case.analysis.spread[0][np.isfinite(case.analysis.outputs[0])] > 0)
+
+
+def test_special_mode_still_fails_a_lost_nan_whatever_the_spread() -> None:
+    """fuzz-special seed 7 #98 (XLA:CPU's jnp.min dropping a NaN): NaN must stay NaN, the spread changes nothing."""
+    from jaxsynth.fuzz.oracles import Case, _compare_all
+
+    x = np.array([[0.5, 0.25], [np.nan, 0.75], [0.125, 1.0]], dtype=np.float32)
+    case = Case(_chain(x.shape, [("multiply", 3.0)]), [x], seed=0, special=True)
+    analysis = case.analysis
+    analysis.spread = (np.full(x.shape, 1e30),)
+    expected = analysis.outputs[0]
+    got = np.where(np.isnan(expected), 0.0, expected).astype(np.float32)  # the NaN at [1, 0] lost
+    verdict = _compare_all(case, [got], analysis.outputs, case.tolerances(analysis), [analysis], "jit", {})
+    assert verdict.failed and verdict.index == (1, 0) and verdict.data["mismatch"] == "lost-nan"
+    assert not _compare_all(case, [expected.astype(np.float32)], analysis.outputs, case.tolerances(analysis),
+                            [analysis], "jit", {}).failed
 
 
 def test_special_mode_reduction_keeps_special_values_and_special_ops() -> None:

@@ -12,7 +12,9 @@ rewrite     an equivalent program by algebraic identities (commuted operands, ``
 ==========  ==========================================================================================
 
 Each is judged with the program's own tolerances (the reference interval analysis), so rounding
-differences between two valid compilations are not findings. A construct an oracle cannot judge
+differences between two valid compilations are not findings. A mismatch where one-device ``jax.jit`` is
+the wrong side (it fails against the reference, the variant passes) is a skipped verdict of kind
+``baseline``: the ``reference`` oracle's finding, not the variant's. A construct an oracle cannot judge
 (too few devices, no ``jax.export`` in this JAX, nothing to rewrite) is an explicit skip of kind
 ``unsupported``, counted per oracle in the summary. Every variant carries a standalone Python
 snippet (``data["variant"]``) that ``repro.py`` runs against ``jax.jit(f)``.
@@ -30,7 +32,7 @@ from jaxsynth.fuzz.oracles import ORACLES, Case, Oracle, Verdict, _compare_all, 
 from jaxsynth.fuzz.tolerance import mismatch_class
 from jaxsynth.grammar.types import DType, Interval, TensorType
 from jaxsynth.synth import render
-from jaxsynth.synth.program import Node, Program
+from jaxsynth.synth.program import Node, Program, Region
 
 __all__ = ["DEVICES", "ExportOracle", "JitVmapOracle", "RewriteOracle", "ShardingOracle", "UnrollOracle",
            "unsupported"]
@@ -58,6 +60,26 @@ def _outputs(result: Any, n: int) -> tuple[np.ndarray, ...]:
     if n == 1 and not isinstance(result, tuple | list):
         return (_np(result),)
     return tuple(_np(o) for o in result)
+
+
+def _against_jit(case: Case, other: Sequence[np.ndarray], got: Sequence[np.ndarray], what: str, data: dict[str, Any],
+                 factor: float = 1.0) -> Verdict:
+    """``other`` (a variant's outputs) vs ``got`` (one-device ``jax.jit``), within the program's tolerances.
+
+    A mismatch where the one-device jit is the one that is wrong (it fails against the reference, the variant
+    passes) is not this oracle's finding but the ``reference`` oracle's: a skipped verdict (kind ``baseline``).
+    Otherwise reduction hops from the variant's bug to a different bug of the baseline: a sharding finding
+    on conv + pool programs reduced to an XLA:CPU fusion that breaks the unsharded jit."""
+    analysis = case.analysis
+    verdict = _compare_all(case, other, got, case.tolerances(analysis, factor=factor), [analysis], what, data)
+    if not verdict.failed or case.special:
+        return verdict
+    tols = case.tolerances(analysis)
+    baseline = _compare_all(case, got, analysis.outputs, tols, [analysis], "jit vs reference", {})
+    if baseline.failed and not _compare_all(case, other, analysis.outputs, tols, [analysis], "", {}).failed:
+        return Verdict(True, verdict.error, verdict.tolerance, f"the one-device jit is wrong ({baseline.detail}); "
+                       "the variant matches the reference", skipped=True, kind="baseline", ratio=verdict.ratio)
+    return verdict
 
 
 # ---------------------------------------------------------------- export
@@ -98,8 +120,7 @@ def variant(args):
         call = getattr(restored, "call", None) or export.call_exported(restored)  # jax < 0.4.30
         case.stage("run")
         other = _outputs(call(*case.device_inputs), case.n_outputs)
-        return _compare_all(case, other, got, case.tolerances(case.analysis), [case.analysis],
-                            "exported round trip vs jit", {"variant": self.VARIANT})
+        return _against_jit(case, other, got, "exported round trip vs jit", {"variant": self.VARIANT})
 
 
 # ---------------------------------------------------------------- jit(vmap) vs vmap(jit)
@@ -191,14 +212,13 @@ class ShardingOracle(Oracle):
         # the variant is in the plan before it runs, so an error's repro.py has it too
         case.stage("plan", {"mesh": list(mesh_shape), "specs": specs, "variant": variant, "devices": DEVICES})
         got = case.jit_out
-        analysis = case.analysis
         placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*spec))) for x, spec in zip(case.inputs, specs,
                                                                                                    strict=True)]
         sharded = case.call(case.compile(case.fn, placed), placed)
-        verdict = _compare_all(case, sharded, got, case.tolerances(analysis), [analysis],
+        verdict = _against_jit(case, sharded, got,
                                f"jit with inputs sharded {specs} over mesh {mesh_shape} vs one device",
                                {"variant": variant, "devices": DEVICES})
-        if verdict.failed or not case.inputs:
+        if verdict.failed or verdict.skipped or not case.inputs:
             return verdict
         return self._shard_map(case, verdict)
 
@@ -294,7 +314,7 @@ class UnrollOracle(Oracle):
         namespace: dict[str, Any] = {"__name__": "jaxsynth_fuzz_variant"}
         exec(compile(case.source, "<jaxsynth-fuzz-unroll>", "exec"), namespace)  # noqa: S102 - source we rendered
         namespace["lax"] = _LaxVariant(unroll, remat)
-        fn = namespace[case.program.name]
+        fn = case.program.flat_function(namespace[case.program.name])  # flat inputs, as case.fn takes them
         case.stage("plan", {"unroll": unroll, "remat": remat})
         got = case.jit_out
         args = case.device_inputs
@@ -312,10 +332,10 @@ class UnrollOracle(Oracle):
                    f"            return real.fori_loop(lo, hi, self.body(body), init, unroll={unroll}, **kw)\n"
                    "    g = type(f)(f.__code__, dict(f.__globals__, lax=Lax()), f.__name__)\n"
                    "    return outputs(jax.jit(g)(*args))\n")
-        verdict = _compare_all(case, other, got, case.tolerances(case.analysis), [case.analysis],
+        verdict = _against_jit(case, other, got,
                                f"loops with unroll={unroll}{' and checkpointed bodies' if remat else ''} vs plain",
                                {"variant": variant})
-        if verdict.failed or not remat:
+        if verdict.failed or verdict.skipped or not remat:
             return verdict
         return self._grad(case, verdict)
 
@@ -449,11 +469,25 @@ def rewrites(program: Program, rng: np.random.Generator, max_edits: int = 4) -> 
                     spliced = [moved, once, last]
                 candidate = rewrite(current, inline={node.id: spliced})
                 next_id += 3
-            current = recheck(candidate)
+            current = _like(program, recheck(candidate))
             done.append(f"{what} at v{node.id} ({node.op})")
         except Invalid:
             continue
     return current, done
+
+
+def _like(original: Program, rewritten: Program) -> Program:
+    """``rewritten`` (a rebuilt body: inputs sorted by id, no pytrees, no names) with ``original``'s inputs in
+    their order, its argument and result pytrees and its name hints, so it is called exactly as the original
+    (an identity keeps every input and the ids and order of the outputs)."""
+    from jaxsynth.fuzz.reduce import Invalid
+
+    body = rewritten.body
+    if sorted(body.params) != sorted(original.body.params) or body.outputs != original.body.outputs:
+        raise Invalid("the rewrite changed the inputs or outputs")
+    body = Region(body.role, body.layout, body.carries, original.body.params, body.nodes, body.outputs)
+    return Program(original.name, body, names=original.names, temporaries=original.temporaries,
+                   in_trees=original.in_trees, out_trees=original.out_trees)
 
 
 class RewriteOracle(Oracle):
@@ -463,21 +497,33 @@ class RewriteOracle(Oracle):
     def check(self, case: Case) -> Verdict:
         rewritten, edits = rewrites(case.program, case.rng(14))
         if not edits:
+            from jaxsynth.fuzz.reduce import Invalid, recheck
+
+            try:  # every edited program is rechecked; the interval recheck may reject the original itself
+                recheck(case.program)
+            except Invalid as exc:
+                return unsupported(f"the interval recheck rejects the original program ({exc})")
             return unsupported("no identity applies to this program")
+        # judged as the original is (case.fn): the rendered function with its pytree arguments, called on the flat
+        # inputs; the repro's f is the original with plain arguments, so its variant is the plain rewrite
         source = render(rewritten)
-        case.stage("plan", {"edits": edits, "source": source})
+        plain = render(rewritten.plain())
+        case.stage("plan", {"edits": edits, "source": plain})
         got = case.jit_out
         args = case.device_inputs
-        other = _ours("the rewritten program", lambda: case.call(case.compile(build_function(source, rewritten.name),
-                                                                                args), args))
-        variant = ("REWRITTEN = " + repr(source) + "\n"
+
+        def run() -> tuple[np.ndarray, ...]:
+            fn = rewritten.flat_function(build_function(source, rewritten.name))
+            return case.call(case.compile(fn, args), args)
+
+        other = _ours("the rewritten program", run)
+        variant = ("REWRITTEN = " + repr(plain) + "\n"
                    "def variant(args):\n"
                    "    namespace = {}\n"
                    "    exec(REWRITTEN, namespace)\n"
                    f"    return outputs(jax.jit(namespace[{rewritten.name!r}])(*args))\n")
-        return _compare_all(case, other, got, case.tolerances(case.analysis, factor=2.0), [case.analysis],
-                            f"rewritten program ({'; '.join(edits)}) vs original", {"variant": variant,
-                                                                                    "edits": edits})
+        return _against_jit(case, other, got, f"rewritten program ({'; '.join(edits)}) vs original",
+                            {"variant": variant, "edits": edits}, factor=2.0)
 
 
 METAMORPHIC: tuple[Oracle, ...] = (ShardingOracle(), ExportOracle(), JitVmapOracle(), UnrollOracle(), RewriteOracle())

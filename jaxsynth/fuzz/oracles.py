@@ -231,15 +231,14 @@ class Case:
 
     @functools.cached_property
     def analysis(self) -> tolerance.Analysis:
-        if self.special:  # the reference op by op in each node's dtype; no interval analysis outside the ranges
-            from jaxsynth.fuzz.special import references
+        if self.special:  # the reference op by op in each node's dtype, the float64 reference's rounding spread
+            from jaxsynth.fuzz import special
 
             try:
-                ieee, flushed = references(self.program, self.inputs)
+                analysis, self.flushed = special.analyse(self.program, self.inputs)
             except Exception as exc:
                 raise InternalError(f"special-values reference: {_first_line(exc)}") from exc
-            self.flushed = flushed
-            return tolerance.Analysis(ieee, tuple(np.zeros(o.shape) for o in ieee), frozenset(), frozenset(), {})
+            return analysis
         return self.analyse()
 
     def tolerances(self, analysis: tolerance.Analysis, factor: float = 1.0, safety: float = tolerance.SAFETY
@@ -247,8 +246,8 @@ class Case:
         if self.special:
             from jaxsynth.fuzz.special import tolerance_for
 
-            return [factor * tolerance_for(t.dtype, self.depth, e)
-                    for t, e in zip(self.program.output_types, analysis.outputs, strict=True)]
+            return [factor * tolerance_for(t.dtype, self.depth, e, s, safety)
+                    for t, e, s in zip(self.program.output_types, analysis.outputs, analysis.spread, strict=True)]
         return [
             tolerance.tolerance(t, self.depth, e, s * factor, safety)
             for t, e, s in zip(self.program.output_types, analysis.outputs, analysis.spread, strict=True)

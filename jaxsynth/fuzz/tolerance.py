@@ -238,8 +238,12 @@ def analyse(
     runs: int = RUNS,
     safety: float = SAFETY,
     salt: int = 0,
+    finite_only: bool = False,
 ) -> Analysis:
-    """Reference outputs at ``inputs``, their spread under simulated rounding, and discontinuities."""
+    """Reference outputs at ``inputs``, their spread under simulated rounding, and discontinuities.
+
+    ``finite_only`` (special-value inputs): an element's spread is taken over the runs where both its exact
+    and its perturbed value are finite, 0 where there is none (NaN and Inf are compared by class)."""
     watch = _discontinuity_nodes(program)
     exact = run(program, inputs, round_to_dtype=round_to_dtype, record=watch, keep_values=True)
     spread = [np.zeros(np.shape(o)) for o in exact.outputs]
@@ -251,7 +255,10 @@ def analyse(
         perturbed.append(p)
         for k, (a, b) in enumerate(zip(exact.outputs, p.outputs, strict=True)):
             with np.errstate(all="ignore"):
-                spread[k] = np.maximum(spread[k], np.abs(_wide(a) - _wide(b)))
+                diff = np.abs(_wide(a) - _wide(b))
+                if finite_only:
+                    diff = np.where(np.isfinite(diff), diff, 0.0)
+                spread[k] = np.maximum(spread[k], diff)
         for node_id, value in exact.values.items():
             if value.dtype.kind not in "fc" and node_id in p.values and not np.array_equal(value, p.values[node_id]):
                 flips.add(node_id)

@@ -1,0 +1,48 @@
+"""XLA's SPMD partitioner multiplies a convolution by the size of an unrelated mesh axis when the input's spatial
+dim is sharded on a 2-D mesh.
+
+Found by ``jaxsynth fuzz`` with a small-dims conv + pool composite config (programs 7 and 19 of seed 0, the
+``sharding`` oracle): the sharded result differed from one device by 1e-4 and 1.6e-5, and by the same amounts
+with the program in float64 (where reordered sums differ by 1e-16), so not float rounding. Each needs two
+shardings: the image's W dim over mesh axis ``d1`` and the kernel's input-feature dim over ``d1`` (program 19),
+or its output-feature dim over ``d0`` (program 7). Minimal forms below, ``'SAME'`` 1x3 convolutions on a 2x2
+mesh: the result is exactly 2x the right one (summed over the replicated axis too). The same shardings on a
+1x2 mesh are right; Shardy and GSPMD alike. Related but different: jax-ml/jax#16894 (strided conv, batch and
+output-feature sharded; open); no upstream issue for this case was found.
+
+Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
+"""
+
+import os
+import sys
+
+os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+
+import jax  # noqa: E402
+import jax.lax as lax  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.sharding import Mesh, NamedSharding, PartitionSpec  # noqa: E402
+
+
+def f(x, w):
+    return lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+W_OVER_D1 = PartitionSpec(None, None, "d1", None)  # NHWC: W; HWIO: I
+CASES = [  # (x, w, x's spec, w's spec)
+    (np.arange(1, 9, dtype=np.float32).reshape(1, 1, 4, 2), np.ones((1, 3, 2, 1), np.float32), W_OVER_D1, W_OVER_D1),
+    (np.arange(1, 9, dtype=np.float32).reshape(1, 1, 8, 1), np.ones((1, 3, 1, 2), np.float32), W_OVER_D1,
+     PartitionSpec(None, None, None, "d0")),
+]
+ok = True
+for x, w, x_spec, w_spec in CASES:
+    want = np.asarray(jax.jit(f)(x, w))
+    for shape in ((2, 2), (1, 2)):
+        mesh = Mesh(np.array(jax.devices()[:shape[0] * shape[1]]).reshape(shape), ("d0", "d1"))
+        got = np.asarray(jax.jit(f)(jax.device_put(x, NamedSharding(mesh, x_spec)),
+                                    jax.device_put(w, NamedSharding(mesh, w_spec))))
+        good = np.array_equal(got, want)
+        print(f"x {x.shape} {tuple(x_spec)}, w {w.shape} {tuple(w_spec)}, mesh {shape}: "
+              f"{got[0, 0, :, 0].tolist()} vs one device {want[0, 0, :, 0].tolist()}: {'OK' if good else 'WRONG'}")
+        ok = ok and good
+sys.exit(0 if ok else 1)
