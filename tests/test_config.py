@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jaxsynth.grammar import ConfigError, builtin_names, load_config, parse_config
+from jaxsynth.grammar.config import builtin_dir
 
 BUILTINS = ["control-flow", "default", "elementwise", "fuzz-special", "low-precision-ints", "models", "nn-special",
             "numerics", "reductions-linalg", "structured", "transforms"]
@@ -85,3 +86,11 @@ def test_defaults_fill_missing_sections():
     config = parse_config("")
     assert config.program.max_nodes >= config.program.min_nodes
     assert config.types.dtypes["float32"] > 0
+
+
+def test_a_folder_named_like_a_builtin_config_does_not_shadow_it(tmp_path, monkeypatch):
+    """`jaxsynth fuzz --config numerics -o numerics` run twice from one folder: the output folder is not a
+    config file, so the name still means the built-in config."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "numerics").mkdir()
+    assert load_config("numerics").digest == load_config(builtin_dir() / "numerics.toml").digest

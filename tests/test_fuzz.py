@@ -543,3 +543,20 @@ def test_rerun_reads_the_repro_exit_status(tmp_path: Path, capsys, status: int, 
         one_line_error(got, err, says, "--rerun")
     else:
         assert got == code and says in err
+
+
+def test_a_worker_killed_by_sigkill_is_an_internal_error_not_a_crash_finding() -> None:
+    """SIGKILL comes from the out-of-memory killer (a large-shape program in a busy campaign), never from
+    XLA: it must not become a crash finding. SIGSEGV still does."""
+    from types import SimpleNamespace
+
+    from jaxsynth.fuzz.isolate import Worker
+
+    def died(code: int):
+        proc = SimpleNamespace(proc=SimpleNamespace(wait=lambda timeout: code), tail=lambda: "", kill=lambda: None)
+        return Worker()._died(proc, "passes", "run", {}, 0.0)  # type: ignore[arg-type]
+
+    killed = died(-signal.SIGKILL)
+    assert killed.kind == "internal" and "SIGKILL" in killed.message and "passes/run" in killed.message
+    segv = died(-signal.SIGSEGV)
+    assert segv.kind == "crash" and segv.signal == signal.SIGSEGV

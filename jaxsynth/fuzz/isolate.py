@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import subprocess
 import time
 from typing import Any
@@ -176,5 +177,12 @@ class Worker:
         proc.kill()
         self.restarts += 1
         sig = -code if code is not None and code < 0 else None
+        if sig == signal.SIGKILL:
+            # XLA does not kill itself with SIGKILL: the kernel's out-of-memory killer (or another process)
+            # did, so it says nothing about the program's compiler: an internal error, never a finding
+            return Outcome("internal", oracle=oracle, step=step,
+                           message=f"worker killed by SIGKILL during {oracle}/{step} after "
+                                   f"{time.monotonic() - start:.0f} s (out of memory?): not a crash of XLA",
+                           seconds=time.monotonic() - start)
         return Outcome("crash", oracle=oracle, step=step, plan=plan, signal=sig,
                        exitcode=code, stderr_tail=tail, seconds=time.monotonic() - start)

@@ -318,7 +318,7 @@ def builtin_names() -> list[str]:
 def load_config(name_or_path: str | Path = "default") -> GrammarConfig:
     """A built-in config by name (``default``, ``elementwise``, ...) or a TOML file by path."""
     path = Path(name_or_path)
-    if path.suffix != ".toml" and not path.exists():
+    if path.suffix != ".toml" and not path.is_file():  # a folder named like a built-in config is not a config
         candidate = builtin_dir() / f"{name_or_path}.toml"
         if not candidate.exists():
             known = ", ".join(builtin_names())
