@@ -527,6 +527,24 @@ def test_repro_exits_3_when_the_script_itself_fails(tmp_path: Path) -> None:
         repro("wrong", "", "return (")
 
 
+def test_an_error_repro_waits_for_asynchronous_results(tmp_path: Path) -> None:
+    """JAX dispatches asynchronously: an execution error (XLA:CPU's RET_CHECK in its FFT thunk on a sharded
+    program) is raised when the result is awaited, after the call returned. The repro must wait for every
+    result, or it reports 'no exception: fixed' while the bug is present."""
+    from jaxsynth.fuzz.findings import repro_source
+
+    variant = ("class Pending:\n"
+               "    def block_until_ready(self):\n"
+               "        raise RuntimeError('RET_CHECK failure at execution')\n\n\n"
+               "def variant(args):\n    return (Pending(),)\n\n\n"
+               "def baseline(args):\n    return (args[0],)\n")
+    source = "import jax.numpy as jnp\n\n\ndef f(x):\n    return jnp.sin(x)\n"
+    script = repro_source(oracle="sharding", kind="error", title="t", detail="RuntimeError: RET_CHECK failure",
+                          source=source, inputs=[np.zeros(2, np.float32)], data={"variant": variant})
+    status, output = _exit_status(script, tmp_path)
+    assert status == 1 and "RET_CHECK failure at execution" in output
+
+
 @pytest.mark.parametrize(("status", "code", "says"), [(1, 1, "still present"), (0, 0, "fixed"), (3, 2, "exited 3")])
 def test_rerun_reads_the_repro_exit_status(tmp_path: Path, capsys, status: int, code: int, says: str) -> None:
     """--rerun: exit 1 of repro.py is the finding, 0 is fixed, and anything else (3: the script itself

@@ -454,6 +454,10 @@ def _main(kind: str, body: Sequence[str], detail: str) -> str:
     Only the observed discrepancy returns 1; any exception ``main`` does not expect reaches the
     script's hook and exits 3."""
     main = ["", "", "def main():"]
+    if kind in ("error", "crash", "hang"):
+        # JAX dispatches asynchronously: an error (or crash) of the execution surfaces only when the results
+        # are waited for, after the statements that launched them have returned
+        body = [*body, "jax.block_until_ready([v for k, v in sorted(locals().items())])  # wait for every result"]
     if kind == "error":
         main = ["", "", f"EXPECTED_ERROR = {expected_error(detail)!r}  # the exception type JAX raised",
                 "SCRIPT_ERRORS = (NameError, SyntaxError, ImportError)  # never the finding: this script is broken",

@@ -1,0 +1,42 @@
+"""XLA:CPU fails a RET_CHECK in its FFT thunk on ``fft(conj(fft(x)))`` with ``x`` sharded on its last dim.
+
+Found by ``jaxsynth fuzz --config numerics --seed 21`` (program 184, the ``sharding`` oracle; reduced from 5 to
+3 ops). The program runs on one device, and with ``x`` sharded on its first dim; with ``x`` (complex64, 4x8)
+placed with ``PartitionSpec(None, 'd1')`` on a 4x2 mesh of virtual CPU devices, execution fails with
+``INTERNAL: RET_CHECK failure (xla/backends/cpu/runtime/fft_thunk.cc:168)
+LayoutUtil::IsMonotonicWithDim0Major(input_shape_.layout())``: the partitioned module hands the second FFT an
+operand in a non-default layout (the transposes around the all-to-all that reshards the FFT dim), which the
+thunk does not accept. ``fft(fft(x))`` and a single ``fft`` work at the same sharding; the ``conj`` between
+them is what keeps the layout from being normalized. No upstream issue for this case was found.
+
+The error is raised when the result is awaited (JAX dispatches asynchronously), hence ``block_until_ready``.
+Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
+"""
+
+import os
+import sys
+
+os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.sharding import Mesh, NamedSharding, PartitionSpec  # noqa: E402
+
+
+def f(x):
+    return jnp.fft.fft(jnp.conj(jnp.fft.fft(x)))
+
+
+x = (np.arange(32, dtype=np.float32).reshape(4, 8) + 1j).astype(np.complex64)
+expected = np.fft.fft(np.conj(np.fft.fft(x.astype(np.complex128))))
+mesh = Mesh(np.array(jax.devices()[:8]).reshape(4, 2), ("d0", "d1"))
+placed = jax.device_put(x, NamedSharding(mesh, PartitionSpec(None, "d1")))
+try:
+    got = np.asarray(jax.block_until_ready(jax.jit(f)(placed)))
+except Exception as exc:  # noqa: BLE001 - the bug: XLA rejects a valid sharded program
+    print(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+    sys.exit(1)
+ok = np.allclose(got, expected, rtol=1e-4, atol=1e-3)
+print("fixed: the sharded result matches numpy" if ok else "no error, but the sharded result is wrong")
+sys.exit(0 if ok else 1)
