@@ -574,3 +574,19 @@ def test_a_failing_variant_built_by_jaxsynth_is_internal_not_a_finding(monkeypat
         assert "rewritten program failed: TypeError" in verdict.detail
         return
     pytest.fail("no program had a rewrite")
+
+
+def test_large_shape_programs_have_no_loops() -> None:
+    """A loop multiplies its carries by its trips: with 10^6-element carries a scan of hundreds of steps ran for
+    minutes and exhausted memory (structured, seed 21, program 92). The large class leaves loops out."""
+    from jaxsynth.fuzz.swarm import program_for, swarm_config
+
+    config = load_config("structured")
+    assert config.weights.categories.get("loops", 1.0) > 0
+    large = [i for i in range(3000) if swarm_config(config, 21, i)[1]["shape"] == "large"][:6]
+    assert 92 in [i for i in range(93) if swarm_config(config, 21, i)[1]["shape"] == "large"]
+    for index in large:
+        sub, description = swarm_config(config, 21, index)
+        assert sub.weights.categories["loops"] == 0 and "loops" not in description["categories"]
+        program, _ = program_for(config, 21, index, True)
+        assert not any(n.op in ("scan", "fori_loop", "while_loop") for n in program.walk())
