@@ -590,3 +590,19 @@ def test_large_shape_programs_have_no_loops() -> None:
         assert sub.weights.categories["loops"] == 0 and "loops" not in description["categories"]
         program, _ = program_for(config, 21, index, True)
         assert not any(n.op in ("scan", "fori_loop", "while_loop") for n in program.walk())
+
+
+def test_rounding_spread_reaches_through_a_relu_at_exactly_zero() -> None:
+    """models, seed 21, program 146: ``standardize`` over a constant column is exactly 0 in the float64
+    reference and about 1e-5 in float32 (the rounding of x - mean(x), divided by sqrt(epsilon)); a relu follows.
+    The simulated rounding drew one sign for every such element in a run, all four runs drew it negative, the
+    relu hid it, and the zero spread made jit's 7.6e-6 a false alarm in the reference, eager, passes and
+    lowprec oracles. Runs now come in antithetic pairs."""
+    from jaxsynth.fuzz import tolerance
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.swarm import program_for
+
+    program, _ = program_for(load_config("models"), 21, 146, True)
+    analysis = tolerance.analyse(program, inputs_for(program, 21, 146))
+    assert analysis.outputs[0][17, 135] == 0.0
+    assert tolerance.SAFETY * analysis.spread[0][17, 135] >= 7.6e-6  # what jit computes there (jaxlib 0.10.2)

@@ -51,10 +51,15 @@ _MIX2 = np.uint64(0xBF58476D1CE4E5B9)
 
 @dataclass(frozen=True, slots=True)
 class Noise:
-    """Simulated rounding: ``ulps`` epsilons of the node's dtype, from the hash stream ``salt``."""
+    """Simulated rounding: ``ulps`` epsilons of the node's dtype, from the hash stream ``salt``, times
+    ``sign``. Runs come in antithetic pairs (``sign`` +1 and -1 on one stream): the stream is keyed by an
+    element's bits, so every element of one value (say the exact zeros of ``x - mean(x)`` over a constant
+    row) gets the same draw in a run, and a kink such as ``relu`` at exactly 0 would hide the rounding of
+    its input from every run whose draws happened to be negative."""
 
     salt: int
     ulps: float
+    sign: float = 1.0
 
 
 @dataclass(slots=True)
@@ -116,7 +121,7 @@ def _perturb(
     scale = eps
     if node.op in _PRODLIKE:
         scale = eps * max(1, _reduced_count(node, args))
-    out = value * (1.0 + scale * _uniform(value, key))
+    out = value * (1.0 + scale * noise.sign * _uniform(value, key))
     error_scale = getattr(spec, "error_scale", None)
     if error_scale is not None:  # the op's own rounding model (sums of terms, cancellation, matrix norms)
         wide = [np.asarray(a, dtype=np.complex128 if np.iscomplexobj(a) else np.float64) for a in args]
@@ -125,7 +130,7 @@ def _perturb(
     else:
         terms = _abs_terms(node, args) if node.op in _SUMLIKE else None
     if terms is not None:
-        out = out + eps * terms * _uniform(value, key ^ 0x5A5A5A5A)
+        out = out + eps * terms * noise.sign * _uniform(value, key ^ 0x5A5A5A5A)
     if round_to:
         out = out.astype(dtype.np_dtype).astype(np.complex128 if dtype.is_complex else np.float64)
     return out
@@ -137,7 +142,7 @@ def _perturb_approximate(node: Node, spec: ControlSpec, value, noise: Noise):
         v = np.asarray(values[k], dtype=np.float64)
         key = (node.id + 1) * 0x100000001B3 + noise.salt * 0x9E37 + 7 + k
         scale = APPROX_REL * np.abs(v) + APPROX_ABS * node.params.get("bound", 1.0)
-        values[k] = v + scale * _uniform(v, key)
+        values[k] = v + scale * noise.sign * _uniform(v, key)
     return tuple(values) if isinstance(value, tuple) else values[0]
 
 

@@ -250,7 +250,8 @@ def analyse(
     perturbed: list[Run] = []
     flips: set[int] = set()
     for r in range(runs):
-        p = run(program, inputs, round_to_dtype=round_to_dtype, noise=Noise(salt * 1000 + r, ulps), record=watch,
+        noise = Noise(salt * 1000 + r // 2, ulps, -1.0 if r % 2 else 1.0)  # antithetic pairs: see Noise
+        p = run(program, inputs, round_to_dtype=round_to_dtype, noise=noise, record=watch,
                 keep_values=True)
         perturbed.append(p)
         for k, (a, b) in enumerate(zip(exact.outputs, p.outputs, strict=True)):
