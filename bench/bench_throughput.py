@@ -293,13 +293,10 @@ def bench_scaling(n: int, repeats: int, config_name: str, emit: str) -> None:
           f"(2 x records per worker-CPU-second with 2 workers / with 1)")
 
 
-_CPU_SECONDS: dict[str, list[float]] = {}
-
-
-def _whole_process(argv: list[str], one_cpu: bool = False, name: str = "") -> tuple[float, str]:
-    """Wall seconds of a whole process, and its stdout. With ``one_cpu`` the process (and every
-    process and thread it starts) may run on the first CPU only. The CPU seconds it used (its own
-    and its children's) are added to ``_CPU_SECONDS[name]``."""
+def _whole_process(argv: list[str], one_cpu: bool = False) -> tuple[float, float, str]:
+    """Wall seconds of a whole process, the CPU seconds it used (its own and its children's), and its
+    stdout. With ``one_cpu`` the process (and every process and thread it starts) may run on the first
+    CPU only."""
     import resource
     import subprocess
 
@@ -314,8 +311,7 @@ def _whole_process(argv: list[str], one_cpu: bool = False, name: str = "") -> tu
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed: {proc.stderr.strip()[-500:]}")
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    _CPU_SECONDS.setdefault(name, []).append(cpu)
-    return seconds, proc.stdout
+    return seconds, cpu, proc.stdout
 
 
 def _spread(values: list[float]) -> str:
@@ -337,6 +333,7 @@ def bench_process(n: int, repeats: int, config_name: str) -> None:
     if not hasattr(os, "sched_setaffinity"):
         del variants["1 worker on one CPU"]
     times: dict[str, list[float]] = {name: [] for name in [*variants, "jaxpr,stablehlo", "template baseline"]}
+    cpu_seconds: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory(prefix="jaxsynth-bench-") as tmp:
         for r in range(repeats):
             seed = 1000 + r
@@ -347,8 +344,9 @@ def bench_process(n: int, repeats: int, config_name: str) -> None:
             names = names[r % len(names):] + names[: r % len(names)]
             for name in names:
                 out = os.path.join(tmp, f"{name.replace(' ', '_')}.jsonl")
-                seconds, _ = _whole_process([*common, *variants[name], "-o", out], "one CPU" in name, name)
+                seconds, cpu, _ = _whole_process([*common, *variants[name], "-o", out], "one CPU" in name)
                 times[name].append(seconds)
+                cpu_seconds[name].append(cpu)
                 outputs[name] = Path(out).read_bytes()
             same = len(set(outputs.values())) == 1
             fast_out = os.path.join(tmp, "fast.jsonl")
@@ -356,7 +354,7 @@ def bench_process(n: int, repeats: int, config_name: str) -> None:
                     ("template baseline", [py, str(bench_dir / "template_baseline.py"), "-n", str(n), "--config",
                                            config_name, "--seed", str(seed), "--out", os.path.join(tmp, "t.jsonl")])]
             for name, argv in pair if r % 2 == 0 else pair[::-1]:
-                seconds, stdout = _whole_process(argv, name=name)
+                seconds, _, stdout = _whole_process(argv)
                 if name == "template baseline":
                     prepared = re.search(r"prepared untimed in ([\d.]+) s", stdout)
                     seconds -= float(prepared.group(1)) if prepared else 0.0
@@ -371,7 +369,7 @@ def bench_process(n: int, repeats: int, config_name: str) -> None:
         pinned = times["1 worker on one CPU"]
         print(f"  2 workers / 1 worker on one CPU  = {_spread([a / b for a, b in zip(pinned, two, strict=True)])}")
     for name in variants:
-        cores = [c / w for c, w in zip(_CPU_SECONDS[name], times[name], strict=True)]
+        cores = [c / w for c, w in zip(cpu_seconds[name], times[name], strict=True)]
         print(f"  {name}: {_spread(cores)} cores busy on average (CPU seconds / wall seconds)")
     ratio = [b / a for a, b in zip(times["jaxpr,stablehlo"], times["template baseline"], strict=True)]
     print(f"  --emit jaxpr,stablehlo vs template baseline (baseline/jaxsynth) = {_spread(ratio)}")

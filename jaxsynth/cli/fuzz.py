@@ -141,8 +141,8 @@ def _rerun(folder: Path) -> int:
     status, output = run_repro(repro.resolve(), timeout=600.0)
     expected = finding.get("repro_expected", 1)
     last = output.strip().splitlines()[-1] if output.strip() else ""
-    if status is None or status == expected or (kind == "crash" and status not in (0, 2, 3)):
-        verdict, code = "still present", 1  # None: a hang's repro did not finish
+    if status is None or status == expected:  # the campaign's own check (finding.verified); None: a hang
+        verdict, code = "still present", 1
     elif status == 0:
         verdict, code = "fixed", 0
     else:  # 3: the script itself failed; 2: the finding had no standalone repro
