@@ -606,3 +606,118 @@ def test_rounding_spread_reaches_through_a_relu_at_exactly_zero() -> None:
     analysis = tolerance.analyse(program, inputs_for(program, 21, 146))
     assert analysis.outputs[0][17, 135] == 0.0
     assert tolerance.SAFETY * analysis.spread[0][17, 135] >= 7.6e-6  # what jit computes there (jaxlib 0.10.2)
+
+
+# ---------------------------------------------------------------- work skipped because its answer is known
+
+
+class _Compiles:
+    """Counts XLA compiles (JAX's backend-compile duration events) while active."""
+
+    def __enter__(self) -> _Compiles:
+        import jax.monitoring
+
+        self.count = 0
+        jax.monitoring.register_event_duration_secs_listener(self._seen)
+        return self
+
+    def _seen(self, event: str, seconds: float, **kwargs) -> None:
+        self.count += event.endswith("backend_compile_duration")
+
+    def __exit__(self, *exc) -> None:
+        import jax.monitoring
+
+        jax.monitoring.unregister_event_duration_listener(self._seen)
+
+
+def _cases(config: str, n: int):
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case
+
+    for index in range(n):
+        program = sample(load_config(config), 0, index)
+        if program.body.params:
+            yield Case(program, inputs_for(program, 0, index), seed=index)
+
+
+def test_jitvmap_is_decided_without_a_compile_only_when_both_sides_are_the_same_module(monkeypatch) -> None:
+    """``vmap(jit(f))`` is one ``jit`` of the batched body: where that body lowers to the module that
+    ``jit(vmap(f))`` compiled, the oracle passes as ``known`` without compiling it again; with sharing off it
+    compiles and runs it; and a batching rule of ``jit`` that changes anything is compiled, run and caught."""
+    from jax._src import pjit
+    from jax._src.interpreters import batching
+
+    from jaxsynth.fuzz import oracles
+    from jaxsynth.fuzz.oracles import run_oracles
+
+    known = 0
+    for case in _cases("default", 12):
+        run_oracles(case, ["vmap"])  # compiles jit(vmap(f)), shared with jitvmap
+        with _Compiles() as compiles:
+            verdict = run_oracles(case, ["jitvmap"])["jitvmap"]
+        assert verdict.ok and not verdict.skipped, verdict.detail
+        if verdict.kind == "known":
+            known += 1
+            assert compiles.count == 0
+    assert known >= 8, known
+
+    case = next(_cases("default", 12))
+    monkeypatch.setattr(oracles, "SHARE", False)
+    with _Compiles() as compiles:
+        verdict = run_oracles(case, ["jitvmap"])["jitvmap"]
+    assert verdict.ok and not verdict.skipped and verdict.kind != "known" and compiles.count >= 2
+
+    monkeypatch.setattr(oracles, "SHARE", True)
+    prim = getattr(pjit, "jit_p", None) or pjit.pjit_p
+    batcher = batching.fancy_primitive_batchers[prim]
+
+    def wrong(*args, **kwargs):
+        vals, dims = batcher(*args, **kwargs)
+        return [v * 1.5 + 1.0 if v.dtype.kind == "f" else v for v in vals], dims
+
+    monkeypatch.setitem(batching.fancy_primitive_batchers, prim, wrong)
+    caught = 0
+    for case in _cases("elementwise", 12):
+        if all(t.dtype.is_float for t in case.program.output_types):
+            verdict = run_oracles(case, ["vmap", "jitvmap"])["jitvmap"]  # (vmap meets jnp's inner jits too)
+            assert verdict.kind != "known", verdict.detail
+            caught += verdict.failed
+    assert caught >= 3, caught
+
+
+SHARD_MAP_COMPILES = """
+import json, jax.monitoring
+from jaxsynth.fuzz.campaign import inputs_for
+from jaxsynth.fuzz.oracles import Case, run_oracles
+from jaxsynth.grammar import load_config
+from jaxsynth.synth import sample
+
+counted = []
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, seconds, **kw: counted.append(1) if event.endswith("backend_compile_duration") else None)
+rows = []
+for index in range(8):
+    program = sample(load_config("default"), 0, index)
+    if not program.body.params:
+        continue
+    case = Case(program, inputs_for(program, 0, index), seed=index)
+    case.jit_out, case.batch(8).expected(case)  # the one-device baselines, compiled before counting
+    before = len(counted)
+    verdict = run_oracles(case, ["sharding"])["sharding"]
+    rows.append([index, verdict.ok, verdict.skipped, verdict.detail, len(counted) - before])
+print(json.dumps(rows))
+"""
+
+
+def test_shard_map_inputs_are_placed_without_resharding_programs() -> None:
+    """The sharding oracle compiles its two variants and nothing else: the shard_map batch is put on the
+    devices from host memory, not resharded from one device by a compiled slicing program per argument."""
+    env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    done = subprocess.run([sys.executable, "-c", SHARD_MAP_COMPILES], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(rows) >= 5
+    for index, ok, skipped, detail, compiles in rows:
+        assert ok and not skipped, (index, detail)
+        assert compiles == 2, (index, compiles)

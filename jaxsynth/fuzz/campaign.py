@@ -168,6 +168,8 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
             c["applied"] += 1
             if verdict.ok and not verdict.skipped:
                 c["passed"] += 1
+                if verdict.kind == "known":  # decided without compiling: the variant is a module already run
+                    c["passed_known"] += 1
                 if verdict.ratio > state.closest.get(name, (0.0, -1))[0]:
                     state.closest[name] = (verdict.ratio, index)
             elif verdict.skipped and verdict.kind == "internal":

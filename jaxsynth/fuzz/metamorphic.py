@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from jaxsynth.fuzz.oracles import ORACLES, Case, Oracle, Verdict, _compare_all, _np, build_function, vmapped_outputs
+from jaxsynth.fuzz import oracles as _oracles
+from jaxsynth.fuzz.oracles import (ORACLES, Case, Oracle, Verdict, _compare_all, _np, build_function, module_text,
+                                   vmapped_module, vmapped_outputs)
 from jaxsynth.fuzz.tolerance import mismatch_class
 from jaxsynth.grammar.types import DType, Interval, TensorType
 from jaxsynth.synth import render
@@ -147,9 +149,36 @@ class JitVmapOracle(Oracle):
                    f"    return outputs(jax.jit(jax.vmap(f, in_axes={axes!r}))(*BATCHED))\n")
         outer = vmapped_outputs(case, b)
         case.stage("vmap(jit)", {"variant": variant})
-        inner = case.call(jax.vmap(jax.jit(case.fn), in_axes=axes), args)
+        inner_fn = jax.vmap(jax.jit(case.fn), in_axes=axes)
+        if _oracles.SHARE and not case.options() and _one_jit_module(inner_fn, args) == vmapped_module(case, b):
+            return Verdict(True, detail="vmap(jit(f)) runs the module jit(vmap(f)) compiled: the same executable, "
+                           "not compiled twice", kind="known")
+        inner = case.call(inner_fn, args)
         return _compare_all(case, inner, outer, b.tolerances(case), b.analyses(case), "vmap(jit(f)) vs jit(vmap(f))",
                             {"variant": variant, "batched": b.batched})
+
+
+def _one_jit_module(fn: Callable, args: Sequence[Any]) -> str | None:
+    """When ``fn`` traces to a single ``jit`` applied to its own arguments and returning its results
+    (what ``vmap(jit(f))`` is: the batching rule of ``jit`` batches the body), the module JAX compiles
+    to run it, as :func:`module_text` prints it; otherwise None."""
+    import jax
+
+    try:
+        from jax.extend.core import jaxpr_as_fun
+    except ImportError:  # an old JAX: compile and run the variant
+        return None
+    closed = jax.make_jaxpr(fn)(*args)
+    jaxpr = closed.jaxpr
+    if len(jaxpr.eqns) != 1 or closed.consts:
+        return None
+    eqn = jaxpr.eqns[0]
+    params = eqn.params
+    if (eqn.primitive.name not in ("jit", "pjit") or list(eqn.invars) != list(jaxpr.invars)
+            or list(eqn.outvars) != list(jaxpr.outvars) or any(params.get("donated_invars", ()))
+            or params.get("keep_unused") or params.get("compiler_options_kvs")):
+        return None
+    return module_text(jax.jit(jaxpr_as_fun(params["jaxpr"])).lower(*args))
 
 
 # ---------------------------------------------------------------- sharding
@@ -225,7 +254,7 @@ class ShardingOracle(Oracle):
     def _shard_map(self, case: Case, first: Verdict) -> Verdict:
         """``shard_map(vmap(f))``: one example per device, against per-example jit."""
         import jax
-        from jax.sharding import Mesh, PartitionSpec
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
         shard_map = getattr(jax, "shard_map", None)
         if shard_map is None:
@@ -240,7 +269,9 @@ class ShardingOracle(Oracle):
         mapped = shard_map(jax.vmap(case.fn, in_axes=axes), mesh=mesh, in_specs=in_specs,
                            out_specs=PartitionSpec("b"), **_no_replication_check(shard_map))
         case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes})
-        args = [jax.device_put(x) for x in b.batched]
+        # placed from host memory where shard_map wants them: a one-device array would be resharded by a
+        # compiled slicing program per argument (JAX's _multi_slice), which cost more than the variant itself
+        args = [jax.device_put(x, NamedSharding(mesh, spec)) for x, spec in zip(b.batched, in_specs, strict=True)]
         got = case.call(case.compile(mapped, args), args)
         variant = ("def variant(args):\n"
                    "    from jax.sharding import Mesh, PartitionSpec as P\n"

@@ -157,6 +157,7 @@ class Case:
         self.n_outputs = len(program.body.outputs)
         self._batches: dict[int, Batch] = {}
         self._shared: dict[Any, Any] = {}
+        self._lowered: Any = None
         try:
             self.source = render(program)
             self.depth = program_depth(program)
@@ -193,11 +194,28 @@ class Case:
 
         return [jax.device_put(x) for x in self.inputs]
 
-    def compile(self, fn: Callable, args: Sequence[Any], extra: Sequence[str] = ()) -> Callable:
-        from jaxsynth import compat
+    def lower(self, fn: Callable, args: Sequence[Any]) -> Any:
+        """``jax.jit(fn)`` lowered at ``args``; the program at its own inputs is lowered once per case
+        (reference and passes compile that one module with different options)."""
+        import jax
 
+        if SHARE and fn is self.fn and args is self.device_inputs:
+            if self._lowered is None:
+                self.stage("lower")
+                self._lowered = jax.jit(fn).lower(*args)
+            return self._lowered
+        self.stage("lower")
+        return jax.jit(fn).lower(*args)
+
+    def compile(self, fn: Callable, args: Sequence[Any], extra: Sequence[str] = ()) -> Callable:
+        """``fn`` jitted, lowered at ``args`` and compiled with the case's XLA options plus ``extra``
+        disabled passes. Options go as a dict, possibly empty: JAX never hands out a cached executable
+        for a compile with options, so two compiles with different options never share one."""
+        return self.compile_lowered(self.lower(fn, args), extra)
+
+    def compile_lowered(self, lowered: Any, extra: Sequence[str] = ()) -> Callable:
         self.stage("compile")
-        return compat.compile(fn, args, self.options(extra))
+        return lowered.compile(dict(self.options(extra)))
 
     @functools.cached_property
     def compiled(self) -> Callable:
@@ -409,14 +427,37 @@ class VmapOracle(Oracle):
 
 def vmapped_outputs(case: Case, b: Batch) -> tuple[np.ndarray, ...]:
     """Outputs of ``jit(vmap(f))`` on the batch ``b`` (compiled once per case: vmap and jitvmap share it)."""
-    import jax
 
     def run() -> tuple[np.ndarray, ...]:
-        device_batched = [jax.device_put(x) for x in b.batched]
-        executable = case.compile(jax.vmap(case.fn, in_axes=tuple(b.axes)), device_batched)
-        return case.call(executable, device_batched)
+        lowered, args = _vmapped(case, b)
+        return case.call(case.compile_lowered(lowered), args)
 
     return case.shared(("jit(vmap)", b.size, id(b)), run)
+
+
+def vmapped_module(case: Case, b: Batch) -> str:
+    """The StableHLO module that :func:`vmapped_outputs` compiles, as :func:`module_text` prints it."""
+    return case.shared(("jit(vmap) module", b.size, id(b)), lambda: module_text(_vmapped(case, b)[0]))
+
+
+def _vmapped(case: Case, b: Batch) -> tuple[Any, list[Any]]:
+    """``jit(vmap(f))`` lowered on the batch ``b``, and the batch on the device (once per case and batch)."""
+    import jax
+
+    def lower() -> tuple[Any, list[Any]]:
+        args = [jax.device_put(x) for x in b.batched]
+        return case.lower(jax.vmap(case.fn, in_axes=tuple(b.axes)), args), args
+
+    return case.shared(("jit(vmap) lowered", b.size, id(b)), lower)
+
+
+def module_text(lowered: Any) -> str:
+    """A lowered module's StableHLO text without what never reaches the executable: the module's name
+    (``jit_`` + the function's) and the ``jax.result_info`` names of the results."""
+    import re
+
+    text = re.sub(r"^module @\S+", "module", lowered.as_text(), count=1)
+    return re.sub(r' \{jax\.result_info = "[^"]*"\}', "", text)
 
 
 class Batch:
