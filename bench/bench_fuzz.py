@@ -3,10 +3,14 @@
     python bench/bench_fuzz.py -n 200                    # per-oracle seconds/program, in one process
     python bench/bench_fuzz.py -n 500 --campaign -w 2    # a real campaign (isolated workers)
     python bench/bench_fuzz.py -n 200 --before-after     # the same programs, every oracle, sharing off vs on
+    python bench/bench_fuzz.py -n 150 --campaign --before-after --before-tree ../old-checkout
 
-``--before`` turns off what the oracles of one program share (``jaxsynth.fuzz.oracles.SHARE``: batches,
-per-example outputs and analyses, the jit(vmap) executable), so each oracle recomputes them;
-``--before-after`` runs both, each in a fresh process (cold caches alike), and prints the ratio.
+``--before`` turns off what the oracles of one program share and the work they skip because its answer is
+known (``jaxsynth.fuzz.oracles.SHARE``: batches, per-example outputs and analyses, the jit(vmap) executable,
+the program's lowering, a ``vmap(jit(f))`` that is the module ``jit(vmap(f))`` compiled), so each oracle
+recomputes them; ``--before-after`` runs both, each in a fresh process (cold caches alike), and prints the
+ratio. With ``--before-tree DIR`` the "before" side is another checkout of jaxsynth (imported from DIR, with
+whatever it shares), on the same programs where the grammar has not changed between the two.
 
 The per-oracle figures are cumulative in program order: an oracle that runs after ``reference`` reuses
 its compiled executable and reference analysis (as in a worker), so ``reference`` carries those costs.
@@ -78,16 +82,29 @@ def campaign(config_name: str, n: int, seed: int, workers: int) -> dict:
     return {"mode": "campaign", "config": config_name, "workers": workers, **{k: summary[k] for k in keys}}
 
 
-def before_after(config_name: str, n: int, seed: int) -> dict:
+def before_after(config_name: str, n: int, seed: int, campaign_workers: int | None = None,
+                 before_tree: str | None = None) -> dict:
+    import os
     import subprocess
 
     results = {}
-    for label, extra in (("before", ["--before"]), ("after", [])):
-        done = subprocess.run([sys.executable, __file__, "-n", str(n), "--config", config_name, "--seed", str(seed),
-                               *extra], capture_output=True, text=True, check=True)
+    common = ["-n", str(n), "--config", config_name, "--seed", str(seed)]
+    if campaign_workers is not None:
+        common += ["--campaign", "-w", str(campaign_workers)]
+    for label in ("before", "after"):
+        env = dict(os.environ)
+        extra = []
+        if label == "before" and before_tree is not None:
+            env["PYTHONPATH"] = os.pathsep.join([str(Path(before_tree).resolve()), env.get("PYTHONPATH", "")])
+        elif label == "before":
+            extra = ["--before"]
+        done = subprocess.run([sys.executable, __file__, *common, *extra], capture_output=True, text=True, check=True,
+                              env=env)
         results[label] = json.loads(done.stdout)
-    ratio = results["after"]["programs_per_second"] / results["before"]["programs_per_second"]
-    return {"config": config_name, "programs": n, "ratio_after_over_before": round(ratio, 3), **results}
+    key = "programs_per_second_per_worker" if campaign_workers is not None else "programs_per_second"
+    ratio = results["after"][key] / results["before"][key]
+    return {"config": config_name, "programs": n, "before_tree": before_tree,
+            "ratio_after_over_before": round(ratio, 3), **results}
 
 
 def main() -> None:
@@ -99,9 +116,14 @@ def main() -> None:
     parser.add_argument("-w", "--workers", type=int, default=1)
     parser.add_argument("--before", action="store_true", help="oracles share nothing (the 'before' figure)")
     parser.add_argument("--before-after", action="store_true", help="before and after on the same programs")
+    parser.add_argument("--before-tree", default=None, metavar="DIR",
+                        help="with --before-after: the 'before' side is the jaxsynth checkout in DIR")
     args = parser.parse_args()
+    if args.campaign and (args.before or (args.before_after and args.before_tree is None)):
+        parser.error("a campaign's workers cannot turn sharing off: compare campaigns with --before-tree DIR")
     if args.before_after:
-        result = before_after(args.config, args.n, args.seed)
+        result = before_after(args.config, args.n, args.seed, args.workers if args.campaign else None,
+                              args.before_tree)
     elif args.campaign:
         result = campaign(args.config, args.n, args.seed, args.workers)
     else:

@@ -356,6 +356,8 @@ def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() 
         ["--oracles", "reference,bogus"],
         ["--config", "no-such-config"],
         ["--budget", "1m", "-n", "5"],
+        ["--timeout", "0s"],
+        ["--timeout", "forever"],
         ["--workers", "0"],
         ["--seed", "-1"],
         ["--no-such-option"],
@@ -370,6 +372,22 @@ def test_bad_cli_input_is_one_line_and_status_2(args: list[str], capsys: pytest.
     assert status == 2
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err
+
+
+def test_cli_timeout_reaches_the_campaign(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from jaxsynth.cli import run
+    from jaxsynth.fuzz import campaign
+
+    seen = {}
+
+    def fake(settings):
+        seen["timeout"] = settings.timeout
+        raise SystemExit(0)
+
+    monkeypatch.setattr(campaign, "run_campaign", fake)
+    with pytest.raises(SystemExit):
+        run(["fuzz", "-n", "1", "--timeout", "10m", "--out", str(tmp_path / "o")])
+    assert seen == {"timeout": 600.0}
 
 
 def test_python_dash_m_bad_input() -> None:

@@ -51,10 +51,14 @@ __all__ = ["fuzz"]
               help="Special-values mode: inputs with NaN, ±Inf, -0.0, subnormals and integer extremes, only ops "
                    "with defined special-value semantics (on for configs with types.special_values).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when the campaign has findings.")
+@click.option("--timeout", "timeout", default="120s", show_default=True, metavar="TIME",
+              help="Per program, every oracle together: a worker still busy after it is a hang candidate, "
+                   "confirmed only by a rerun with 4x as long. Raise it for large programs (models).")
 @click.option("--rerun", default=None, metavar="FINDING_DIR",
               help="Recheck one finding folder on the installed JAX (runs its repro.py) instead of a campaign.")
 def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out: str, oracles: str,
-         workers: int, swarm: bool, special: bool, db: str | None, exit_zero: bool, rerun: str | None) -> int:
+         workers: int, swarm: bool, special: bool, db: str | None, exit_zero: bool, timeout: str,
+         rerun: str | None) -> int:
     """Fuzz XLA and JAX with typed random programs: differential oracles, crash and hang isolation,
     typed reduction and triage. Writes OUT/summary.json and OUT/findings/<index>-<oracle>-<kind>/ with a
     standalone repro.py (exits 1 while the bug is present) per finding."""
@@ -84,6 +88,10 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     elif count is None:
         count = 100
     try:
+        timeout_seconds = parse_budget(timeout)
+    except ValueError as exc:
+        raise BadInput(f"--timeout: {exc}") from None
+    try:
         names = parse_oracles(oracles)
     except ValueError as exc:
         raise BadInput(f"--oracles: {exc}") from None
@@ -104,6 +112,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         db=db_path,
         swarm=swarm,
         special=special,
+        timeout=timeout_seconds,
         progress=sys.stderr.isatty(),
         log=lambda message: click.echo(message, err=True),
     )

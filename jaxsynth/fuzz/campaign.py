@@ -700,8 +700,8 @@ def parse_budget(text: str) -> float:
     """``"30s"``, ``"10m"``, ``"2h"`` -> seconds; ValueError otherwise."""
     match = _BUDGET.match(text)
     if not match:
-        raise ValueError(f"bad budget {text!r}: expected a number with a unit, like 30s, 10m or 2h")
+        raise ValueError(f"bad duration {text!r}: expected a number with a unit, like 30s, 10m or 2h")
     value = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
     if value <= 0:
-        raise ValueError(f"bad budget {text!r}: must be positive")
+        raise ValueError(f"bad duration {text!r}: must be positive")
     return value
