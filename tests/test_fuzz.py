@@ -581,7 +581,7 @@ def test_rerun_reads_the_repro_exit_status(tmp_path: Path, capsys, status: int, 
         assert got == code and says in err
 
 
-def test_a_worker_killed_by_sigkill_is_an_internal_error_not_a_crash_finding() -> None:
+def test_a_worker_killed_from_outside_is_an_internal_error_not_a_crash_finding() -> None:
     """SIGKILL comes from the out-of-memory killer (a large-shape program in a busy campaign), never from
     XLA: it must not become a crash finding. SIGSEGV still does."""
     from types import SimpleNamespace
@@ -594,5 +594,7 @@ def test_a_worker_killed_by_sigkill_is_an_internal_error_not_a_crash_finding() -
 
     killed = died(-signal.SIGKILL)
     assert killed.kind == "internal" and "SIGKILL" in killed.message and "passes/run" in killed.message
+    stopped = died(-signal.SIGTERM)  # pkill of a worker: not XLA either
+    assert stopped.kind == "internal" and "SIGTERM" in stopped.message
     segv = died(-signal.SIGSEGV)
     assert segv.kind == "crash" and segv.signal == signal.SIGSEGV

@@ -112,3 +112,39 @@ def test_rendered_source_parses_and_compiles(name):
         assert cst.parse_module(source).code == source
         compile(source, "<jaxsynth>", "exec")
         assert all(len(line) <= 200 for line in source.splitlines())
+
+
+def test_a_grammar_that_cannot_build_what_a_composite_asks_for_fails_in_bounded_work(monkeypatch):
+    """Swarm program 25 of (models, 41) drops the categories its composites need: the sampler's retries
+    used to make 800,000 ``gen`` calls (a minute). A draw stops searching at WORK_LIMIT and ends the tries."""
+    import importlib
+
+    from jaxsynth.fuzz.swarm import program_for
+
+    module = importlib.import_module("jaxsynth.synth.sample")
+    calls = Counter()
+    gen = module._Builder.gen
+
+    def counted(self, *args, **kwargs):
+        calls["gen"] += 1
+        return gen(self, *args, **kwargs)
+
+    monkeypatch.setattr(module._Builder, "gen", counted)
+    program, _ = program_for(load_config("models"), 41, 25, True)
+    assert calls["gen"] <= 2 * module.WORK_LIMIT + 5000, calls
+    assert program.op_nodes() and "def " in render(program)
+    assert render(program_for(load_config("models"), 41, 25, True)[0]) == render(program)  # still deterministic
+
+
+@pytest.mark.parametrize("name", ["models", "transforms", "control-flow"])
+def test_full_configs_stay_far_below_the_work_limit(name):
+    """The limit only cuts searches that were failing: the built-in configs' own draws never reach it,
+    so their programs are what they were before it existed."""
+    import importlib
+
+    module = importlib.import_module("jaxsynth.synth.sample")
+    config = load_config(name)
+    for index in range(40):
+        draw = module.Draw(0, index)
+        _, exhausted = module._sample_once(config, draw)
+        assert not exhausted, index

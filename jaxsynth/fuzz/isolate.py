@@ -33,6 +33,12 @@ __all__ = ["Outcome", "Worker", "WorkerStartError"]
 STARTUP_TIMEOUT = 180.0
 
 
+#: Signals that come from outside a worker (the out-of-memory killer, a person, a job scheduler), never from
+#: a compiler crashing: a worker dead of one is an internal error. SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL
+#: and SIGTRAP are crashes.
+EXTERNAL_SIGNALS = frozenset({signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+
+
 class WorkerStartError(RuntimeError):
     """A worker process could not start (e.g. JAX cannot be imported)."""
 
@@ -177,12 +183,15 @@ class Worker:
         proc.kill()
         self.restarts += 1
         sig = -code if code is not None and code < 0 else None
-        if sig == signal.SIGKILL:
-            # XLA does not kill itself with SIGKILL: the kernel's out-of-memory killer (or another process)
-            # did, so it says nothing about the program's compiler: an internal error, never a finding
+        if sig in EXTERNAL_SIGNALS:
+            # XLA does not kill itself with these: the kernel's out-of-memory killer (SIGKILL), a person or
+            # a scheduler stopping jobs did, so it says nothing about the program's compiler: an internal
+            # error, never a finding
+            name = signal.Signals(sig).name
+            why = "out of memory?" if sig == signal.SIGKILL else "stopped from outside"
             return Outcome("internal", oracle=oracle, step=step,
-                           message=f"worker killed by SIGKILL during {oracle}/{step} after "
-                                   f"{time.monotonic() - start:.0f} s (out of memory?): not a crash of XLA",
+                           message=f"worker killed by {name} during {oracle}/{step} after "
+                                   f"{time.monotonic() - start:.0f} s ({why}): not a crash of XLA",
                            seconds=time.monotonic() - start)
         return Outcome("crash", oracle=oracle, step=step, plan=plan, signal=sig,
                        exitcode=code, stderr_tail=tail, seconds=time.monotonic() - start)

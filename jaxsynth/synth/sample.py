@@ -33,6 +33,12 @@ INT_LITERALS = (1, 2, 3, 4, 5, -1, -2, 10, 7, -3)
 FLOAT_RANGES = ((-1.0, 1.0), (0.0, 1.0), (-4.0, 4.0), (0.5, 2.0), (1.0, 10.0), (-10.0, 10.0), (0.1, 1.0), (-2.0, 0.0))
 INT_RANGES = ((-10, 10), (0, 100), (1, 20), (-100, 100), (0, 5), (-3, 3))
 ATTEMPTS = 4
+#: ``gen`` calls that building one function result may make before the sampler stops trying ops and
+#: composites and takes leaves (a result whose composites all failed gets a fresh allowance for plain ops). A search that fails deep retries ATTEMPTS times at every level: a sub-grammar that cannot build
+#: what a composite asks for (swarm testing drops whole categories from ``models``) made hundreds of
+#: thousands of calls and up to a minute per program. Full configs stay far below (``models`` at most
+#: about 8,000 in 300 programs, the others under 7,000), so their programs do not change.
+WORK_LIMIT = 20_000
 #: Under x64 (``types.x64 = true``) JAX's default integer and float widen to 64 bits. These ops (on
 #: these operands) would then change their result dtype, so x64 configs do not sample them.
 X64_NEVER = frozenset({"argmax", "argmin", "fori_loop", "categorical"})
@@ -212,6 +218,9 @@ class _Builder:
         self.dtype_list = tuple(weights)
         self.dtype_weights = weights
         self.next_id = 0
+        self.work = 0  #: gen calls so far (see WORK_LIMIT)
+        self.work_limit = WORK_LIMIT  #: past this many, gen takes leaves (raised per function result)
+        self.exhausted = False  #: some search reached its limit
         self.index: dict[int, Node] = {}
         self.top = _Scope(None)
         self.scope = self.top
@@ -335,6 +344,7 @@ class _Builder:
         body's output computes something rather than returning a value it was given."""
         if t.rank > self.max_rank or (t.shape and (max(t.shape) > self.max_extent or t.size > self.max_elements)):
             return None
+        self.work += 1
         if t.dtype.is_key:
             return self._key(budget, depth)
         if kind == "literal" or (kind == "either" and self.draw.bernoulli(self.config.program.literal_prob)):
@@ -344,7 +354,9 @@ class _Builder:
         bounds = t.dtype.bounds if need is None else _intersect(t.dtype.bounds, need)
         if bounds is None:
             return None
-        if budget > 0 and depth > 0:
+        if budget > 0 and depth > 0 and self.work >= self.work_limit:
+            self.exhausted = True
+        elif budget > 0 and depth > 0:
             if not fresh and self.draw.bernoulli(self.config.program.share_prob):
                 shared = self._shared(t, bounds, siblings)
                 if shared is not None:
@@ -1016,32 +1028,36 @@ def sample(config: GrammarConfig, seed: int, index: int) -> Program:
     """Program ``index`` of the corpus ``(config, seed)``; pure and deterministic.
 
     Draws up to ``MAX_TRIES`` candidates from the same stream and returns the first whose op count
-    lies in ``[min_nodes, max_nodes]`` (else the closest one).
+    lies in ``[min_nodes, max_nodes]`` (else the closest one). A candidate that used up ``WORK_LIMIT``
+    ends the tries: its grammar cannot build what it was asked for, and the next tries would not either.
     """
     draw = Draw(seed, index)
     bounds = config.program
     best, best_miss = None, math.inf
     for _ in range(MAX_TRIES):
-        program = _sample_once(config, draw)
+        program, exhausted = _sample_once(config, draw)
         size = len(program.op_nodes())
         miss = max(bounds.min_nodes - size, size - bounds.max_nodes, 0)
         if miss < best_miss:
             best, best_miss = program, miss
-        if miss == 0:
+        if miss == 0 or exhausted:
             break
     assert best is not None
     return best
 
 
-def _sample_once(config: GrammarConfig, draw: Draw) -> Program:
+def _sample_once(config: GrammarConfig, draw: Draw) -> tuple[Program, bool]:
+    """One candidate program, and whether its draw reached ``WORK_LIMIT``."""
     builder = _Builder(config, draw)
     bounds = config.program
     n_outputs = draw.randint(bounds.min_outputs, bounds.max_outputs)
     target = draw.randint(bounds.min_nodes, bounds.max_nodes)
     outputs: list[int] = []
     for share in builder._split(target, n_outputs):
+        builder.work_limit = builder.work + WORK_LIMIT
         node = builder.composite_output(max(share, 1), bounds.max_depth)
-        while node is None:
+        while node is None:  # a fresh allowance: after failed composites, plain ops can still build a result
+            builder.work_limit = builder.work + WORK_LIMIT
             node = builder.gen(builder.random_type(), max(share, 1), bounds.max_depth)
         outputs.append(node)
     outputs += [n for n in builder.extras if n not in outputs]
@@ -1058,8 +1074,9 @@ def _sample_once(config: GrammarConfig, draw: Draw) -> Program:
         name = builder.made_by.get(outputs[0]) or draw.choice(GENERIC_FUNCTIONS)
         if not in_trees:
             body, in_trees = _params_tree(body, builder.hints)
-    return Program(name, body, names=dict(sorted(builder.hints.items())),
-                   temporaries=config.dead_code.single_use_temporaries, in_trees=in_trees, out_trees=out_trees)
+    program = Program(name, body, names=dict(sorted(builder.hints.items())),
+                      temporaries=config.dead_code.single_use_temporaries, in_trees=in_trees, out_trees=out_trees)
+    return program, builder.exhausted
 
 
 def _params_tree(body: Region, hints: dict[int, str]) -> tuple[Region, tuple[Tree, ...]]:
