@@ -23,12 +23,11 @@ import functools
 import os
 import platform
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
     "clear_caches",
-    "compile",
     "enable_x64",
     "jax_version",
     "per_compile_pass_options",
@@ -68,16 +67,6 @@ def clear_caches() -> None:
 
     if hasattr(jax, "clear_caches"):
         jax.clear_caches()
-
-
-def compile(fn: Callable, args: Sequence[Any], options: dict[str, Any] | None = None) -> Callable:
-    """``fn`` jitted, lowered at ``args`` and compiled with XLA ``options`` (an executable callable).
-
-    Options are always passed as a dict (possibly empty) so that two compiles with different options
-    never share an executable."""
-    import jax
-
-    return jax.jit(fn).lower(*args).compile(dict(options or {}))
 
 
 @functools.cache

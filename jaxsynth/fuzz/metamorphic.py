@@ -29,8 +29,18 @@ from typing import Any
 import numpy as np
 
 from jaxsynth.fuzz import oracles as _oracles
-from jaxsynth.fuzz.oracles import (ORACLES, Case, Oracle, Verdict, _compare_all, _np, build_function, module_text,
-                                   vmapped_module, vmapped_outputs)
+from jaxsynth.fuzz.oracles import (
+    ORACLES,
+    Case,
+    Oracle,
+    Verdict,
+    _compare_all,
+    _np,
+    build_function,
+    module_text,
+    vmapped_module,
+    vmapped_outputs,
+)
 from jaxsynth.fuzz.tolerance import mismatch_class
 from jaxsynth.grammar.types import DType, Interval, TensorType
 from jaxsynth.synth import render

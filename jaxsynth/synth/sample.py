@@ -34,10 +34,11 @@ FLOAT_RANGES = ((-1.0, 1.0), (0.0, 1.0), (-4.0, 4.0), (0.5, 2.0), (1.0, 10.0), (
 INT_RANGES = ((-10, 10), (0, 100), (1, 20), (-100, 100), (0, 5), (-3, 3))
 ATTEMPTS = 4
 #: ``gen`` calls that building one function result may make before the sampler stops trying ops and
-#: composites and takes leaves (a result whose composites all failed gets a fresh allowance for plain ops). A search that fails deep retries ATTEMPTS times at every level: a sub-grammar that cannot build
-#: what a composite asks for (swarm testing drops whole categories from ``models``) made hundreds of
-#: thousands of calls and up to a minute per program. Full configs stay far below (``models`` at most
-#: about 8,000 in 300 programs, the others under 7,000), so their programs do not change.
+#: composites and takes leaves (a result whose composites all failed gets a fresh allowance for plain ops).
+#: A search that fails deep retries ATTEMPTS times at every level: a sub-grammar that cannot build what a
+#: composite asks for (swarm testing drops whole categories from ``models``) made hundreds of thousands of
+#: calls and up to a minute per program. Full configs stay far below (``models`` at most about 8,000 in
+#: 300 programs, the others under 7,000), so their programs do not change.
 WORK_LIMIT = 20_000
 #: Under x64 (``types.x64 = true``) JAX's default integer and float widen to 64 bits. These ops (on
 #: these operands) would then change their result dtype, so x64 configs do not sample them.
