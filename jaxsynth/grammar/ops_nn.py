@@ -234,15 +234,25 @@ def _lgamma_range(x: Interval, p) -> Interval | None:
     return valley(math.lgamma, (1.46, 1.47), -0.12149, x)
 
 
+#: XLA computes ``lgamma`` and ``digamma`` with a Lanczos approximation around ``t = x + 7.5``: their
+#: absolute error grows with the size of that formula's terms, ``(x + 0.5) log t``, ``t`` and the rounding of
+#: the Lanczos series (a constant 16 ulps), not only with the size of the result. Measured against the
+#: float64 references on 200,000 float32 points of [0.1, 1e4] (jaxlib 0.10.2): errors up to 19 eps for
+#: ``digamma`` (near 0.1) and 47 eps for ``gammaln`` (near 10), at most 0.7 of these scales. With the terms
+#: of the result alone, ``digamma`` of about 0.87 (10 eps off) failed a ``models`` campaign (seed 43, 161).
+LANCZOS_SERIES_ULPS = 16.0
+
+
 def _lgamma_error(args, p, value) -> np.ndarray:
     # absolute, not relative, error near the zeros at 1 and 2: scale by the size of the terms
     x = np.abs(args[0])
-    return 1.0 + np.abs(lgamma(x)) + np.abs(x * np.log(x))
+    t = x + 7.5
+    return 1.0 + np.abs(lgamma(x)) + np.abs(x * np.log(x)) + (x + 0.5) * np.log(t) + t + LANCZOS_SERIES_ULPS
 
 
 def _digamma_error(args, p, value) -> np.ndarray:
     x = np.abs(args[0])
-    return 1.0 + np.abs(np.log(x)) + 1.0 / x
+    return 1.0 + np.abs(np.log(x)) + 1.0 / x + np.log(x + 7.5) + LANCZOS_SERIES_ULPS
 
 
 def _logit_error(args, p, value) -> np.ndarray:
