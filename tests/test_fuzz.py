@@ -598,3 +598,21 @@ def test_a_worker_killed_from_outside_is_an_internal_error_not_a_crash_finding()
     assert stopped.kind == "internal" and "SIGTERM" in stopped.message
     segv = died(-signal.SIGSEGV)
     assert segv.kind == "crash" and segv.signal == signal.SIGSEGV
+
+
+def test_a_worker_holding_more_than_its_memory_share_is_restarted_before_the_next_program() -> None:
+    """Between programs, a worker over ``max_rss`` is replaced by a fresh process (results do not depend on
+    which process ran a program); without a limit the same process runs every program."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.isolate import Worker, memory_share
+    from jaxsynth.fuzz.worker import Task
+
+    config = load_config("elementwise")
+    tasks = [Task(p, inputs_for(p, 0, i), ("reference",), seed=i) for i, p in
+             ((i, sample(config, 0, i)) for i in range(3))]
+    for max_rss, restarts in ((1, 2), (0, 0)):
+        with Worker(max_rss=max_rss) as worker:
+            outcomes = [worker.run(task, 120) for task in tasks]
+            assert [o.kind for o in outcomes] == ["ok"] * 3
+            assert worker.restarts == restarts
+    assert memory_share(2) >= 2 << 30 and memory_share(1) >= memory_share(4)

@@ -42,7 +42,7 @@ from jaxsynth.fuzz.findings import (
     write_finding,
     write_json,
 )
-from jaxsynth.fuzz.isolate import Outcome, Worker, WorkerStartError
+from jaxsynth.fuzz.isolate import Outcome, Worker, WorkerStartError, memory_share
 from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, Verdict
 from jaxsynth.fuzz.reduce import Reduced, Subject, op_count, reduce
 from jaxsynth.fuzz.special import special_config, special_inputs
@@ -543,7 +543,7 @@ def run_campaign(settings: Settings) -> dict[str, Any]:
         settings.config = special_config(settings.config)
     start = time.monotonic()
     state = _State(settings)
-    workers = [Worker(env=settings.env) for _ in range(settings.workers)]
+    workers = [Worker(env=settings.env, max_rss=memory_share(settings.workers)) for _ in range(settings.workers)]
     toolchain: dict[str, str] = {}
     findings: list[Finding] = []
     timing: dict[str, float] = {}

@@ -49,17 +49,41 @@ class _Process(ChildProcess):
         self.toolchain: dict[str, str] = {}
 
 
+def memory_share(workers: int) -> int:
+    """Bytes a worker may hold between programs: half the machine's memory split among ``workers``, at
+    least 2 GiB (0, no limit, where the machine's memory is unknown)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+    return max(2 << 30, total // (2 * max(1, workers)))
+
+
+def _rss(pid: int) -> int:
+    """Resident memory of process ``pid`` in bytes (0 where /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 class Worker:
-    """One isolated worker process, restarted after a crash, a hang or ``max_tasks`` tasks.
+    """One isolated worker process, restarted after a crash, a hang, ``max_tasks`` tasks, or a task
+    after which it holds more than ``max_rss`` bytes (0: no limit). XLA executables, JAX's caches and
+    freed-but-kept heap make a worker's memory grow over hundreds of large programs; two workers that
+    each kept 5-10 GB left the next large program to the out-of-memory killer.
 
     With ``spare=True`` a replacement process is started ahead of time, so a crash costs no JAX
     start-up on the next task (used while reducing crash findings)."""
 
     _ids = itertools.count()
 
-    def __init__(self, env: dict[str, str] | None = None, max_tasks: int = 2000, spare: bool = False) -> None:
+    def __init__(self, env: dict[str, str] | None = None, max_tasks: int = 2000, spare: bool = False,
+                 max_rss: int = 0) -> None:
         self.env = dict(os.environ if env is None else env)
         self.max_tasks = max_tasks
+        self.max_rss = max_rss
         self.spare = spare
         self.id = next(self._ids)
         self._proc: _Process | None = None
@@ -76,7 +100,8 @@ class Worker:
         return _Process(self.env)
 
     def _ensure(self) -> _Process:
-        if self._proc is not None and (self._proc.proc.poll() is not None or self._tasks >= self.max_tasks):
+        if self._proc is not None and (self._proc.proc.poll() is not None or self._tasks >= self.max_tasks
+                                       or (self.max_rss and _rss(self._proc.proc.pid) > self.max_rss)):
             self._retire()
         if self._proc is None:
             if self._spare is not None:
