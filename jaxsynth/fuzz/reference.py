@@ -121,7 +121,8 @@ def _perturb(
     scale = eps
     if node.op in _PRODLIKE:
         scale = eps * max(1, _reduced_count(node, args))
-    out = value * (1.0 + scale * noise.sign * _uniform(value, key))
+    first = _uniform(value, key)
+    out = value * (1.0 + scale * noise.sign * first)
     error_scale = getattr(spec, "error_scale", None)
     if error_scale is not None:  # the op's own rounding model (sums of terms, cancellation, matrix norms)
         wide = [np.asarray(a, dtype=np.complex128 if np.iscomplexobj(a) else np.float64) for a in args]
@@ -130,7 +131,10 @@ def _perturb(
     else:
         terms = _abs_terms(node, args) if node.op in _SUMLIKE else None
     if terms is not None:
-        out = out + eps * terms * noise.sign * _uniform(value, key ^ 0x5A5A5A5A)
+        # at least half the scale, and the relative draw's sign (the two cannot cancel where the value is the
+        # sum of its terms): a reassociated sum's error is not small by the luck of an element's draws
+        u = _uniform(value, key ^ 0x5A5A5A5A)
+        out = out + eps * terms * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), first)
     if round_to:
         out = out.astype(dtype.np_dtype).astype(np.complex128 if dtype.is_complex else np.float64)
     return out
