@@ -779,3 +779,23 @@ def test_a_reassociated_sum_is_within_tolerance_at_every_element() -> None:
         offset = blocks[k][-1:]
     sharded = np.concatenate(blocks, axis=0)
     assert compare(sharded, one, tol).ok
+
+
+def test_a_periodic_op_of_an_undetermined_value_is_no_finding() -> None:
+    """models seed 43 program 556: ``cos`` of a bfloat16 dot product of 208 terms (values up to 464, one bf16
+    ulp there is 2): the rounding alone moves the angle by radians, so the result is not determined, and four
+    perturbed runs can land a whole period apart and measure no spread. Such a ``cos`` counts as a
+    discontinuity (a skipped comparison); ``cos`` of a well-determined value does not."""
+    from jaxsynth.fuzz import tolerance
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+
+    program, _ = program_for(load_config("models"), 43, 556, True)
+    verdict = run_oracles(Case(program, inputs_for(program, 43, 556), seed=556), ["reference"])["reference"]
+    assert verdict.skipped and not verdict.failed and "cos" in verdict.detail, verdict.detail
+
+    x = np.linspace(-3, 3, 64, dtype=np.float32).reshape(8, 8)
+    steps = [("cos",), ("multiply", 100.0), ("sin",)]
+    analysis = tolerance.analyse(_chain(x.shape, steps), [x])
+    assert not analysis.near  # float32: 100 * cos(x) moves by ~1e-5 rad, far from a period

@@ -14,7 +14,10 @@ A mismatch is not reported as a bug when the program passes a discontinuity with
 a comparison, ``floor``/``ceil``/``round``/``sign``, a float-to-int cast or an ``argmax`` tie whose
 inputs are within ``SAFETY`` times their own spread of the threshold (``near``), or when a discrete
 value (bool, int, branch taken) already changed under simulated rounding (``flips``). Only
-discontinuities that feed a failing output count.
+discontinuities that feed a failing output count. A periodic op (``sin``, ``cos``, ``tan``) whose input
+moves by more than ``PERIODIC_LIMIT`` radians under simulated rounding counts as ``near`` too: its result
+is not determined by the program (a bfloat16 dot product of a few hundred terms is off by a radian or
+more), and a few perturbed runs cannot measure a spread that wraps around the period.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +56,9 @@ _COMPARE = frozenset({"less", "less_equal", "greater", "greater_equal", "equal",
 _ROUNDING = frozenset({"floor", "ceil", "round", "sign"})
 _ARG = frozenset({"argmax", "argmin"})
 DISCONTINUOUS = _COMPARE | _ROUNDING | _ARG | {"astype"}
+PERIODIC = frozenset({"sin", "cos", "tan"})
+#: Input spread (radians) past which a periodic op's result is undetermined (see the module docstring).
+PERIODIC_LIMIT = 1.0
 
 
 def _eps(dtype: DType) -> float:
@@ -229,6 +236,22 @@ def _near(node: Node, exact: Sequence[tuple[np.ndarray, ...]], perturbed: Sequen
     return False
 
 
+def _wrapped(program: Program, exact: Any, perturbed: Sequence[Any]) -> set[int]:
+    """Periodic ops whose input moves by more than PERIODIC_LIMIT under simulated rounding."""
+    wrapped = set()
+    for node in program.walk():
+        if node.op not in PERIODIC or not node.args or node.args[0] not in exact.values:
+            continue
+        x0 = np.asarray(exact.values[node.args[0]], dtype=np.float64)
+        for p in perturbed:
+            x = p.values.get(node.args[0])
+            with np.errstate(all="ignore"):
+                if x is not None and np.any(np.abs(np.asarray(x, dtype=np.float64) - x0) > PERIODIC_LIMIT):
+                    wrapped.add(node.id)
+                    break
+    return wrapped
+
+
 def analyse(
     program: Program,
     inputs: Sequence[np.ndarray],
@@ -272,6 +295,7 @@ def analyse(
         if _near(program.node(node_id), exact.records.get(node_id, ()), [p.records.get(node_id, []) for p in perturbed],
                  safety)
     }
+    near |= _wrapped(program, exact, perturbed)
     return Analysis(exact.outputs, tuple(spread), frozenset(near), frozenset(flips), exact.values)
 
 
