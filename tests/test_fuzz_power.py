@@ -779,6 +779,12 @@ def test_a_reassociated_sum_is_within_tolerance_at_every_element() -> None:
         offset = blocks[k][-1:]
     sharded = np.concatenate(blocks, axis=0)
     assert compare(sharded, one, tol).ok
+    from jaxsynth.fuzz.tolerance import NOISE_ULPS, analyse
+
+    for sign in (1.0, -1.0):  # the two draws move a negative sum the same way too
+        spread = analyse(program, [sign * x]).spread[0]
+        floor = 0.5 * NOISE_ULPS * np.finfo(np.float32).eps * np.cumsum(np.abs(x.astype(np.float64)), axis=0)
+        assert np.all(spread >= 0.99 * floor), sign
 
 
 def test_a_periodic_op_of_an_undetermined_value_is_no_finding() -> None:

@@ -131,10 +131,10 @@ def _perturb(
     else:
         terms = _abs_terms(node, args) if node.op in _SUMLIKE else None
     if terms is not None:
-        # at least half the scale, and the relative draw's sign (the two cannot cancel where the value is the
-        # sum of its terms): a reassociated sum's error is not small by the luck of an element's draws
+        # at least half the scale, and the sign of the relative draw's move (the two cannot cancel where the
+        # value is the sum of its terms): a reassociated sum's error is not small by the luck of its draws
         u = _uniform(value, key ^ 0x5A5A5A5A)
-        out = out + eps * terms * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), first)
+        out = out + eps * terms * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), np.real(value) * first)
     if round_to:
         out = out.astype(dtype.np_dtype).astype(np.complex128 if dtype.is_complex else np.float64)
     return out
