@@ -805,3 +805,36 @@ def test_a_periodic_op_of_an_undetermined_value_is_no_finding() -> None:
     steps = [("cos",), ("multiply", 100.0), ("sin",)]
     analysis = tolerance.analyse(_chain(x.shape, steps), [x])
     assert not analysis.near  # float32: 100 * cos(x) moves by ~1e-5 rad, far from a period
+
+
+def test_float64_grad_of_an_exactly_zero_derivative_and_lowprec_excess_precision_are_no_findings(monkeypatch) -> None:
+    """models seed 45: program 518's float64 gradient is 2.6e-33 where every output is exactly 0 (rounding
+    residue; the float64 check now has an absolute floor like the float32 one); program 589's jit is exactly 0
+    like the unrounded reference, where the per-op rounded reference says 1.2e-4 (XLA may keep excess
+    precision). A result off from both references still fails ``lowprec``."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import ORACLES, Case, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+
+    for index, oracle in ((518, "grad"), (589, "lowprec")):
+        program, _ = program_for(load_config("models"), 45, index, True)
+        verdict = run_oracles(Case(program, inputs_for(program, 45, index), seed=index), [oracle])[oracle]
+        assert verdict.ok and not verdict.skipped, (index, verdict.detail)
+
+    program = next(p for p in (sample(load_config("low-precision-ints"), 0, i) for i in range(40))
+                   if ORACLES["lowprec"].applies(p) and all(t.dtype.is_float for t in p.output_types))
+    case = Case(program, inputs_for(program, 0, 0), seed=0)
+    real = case.analyse
+
+    def off_when_rounded(*args, **kwargs):  # a rounded reference far from the exact one
+        analysis = real(*args, **kwargs)
+        if kwargs.get("round_to_dtype"):
+            analysis = type(analysis)(tuple(o + 1.0 + np.abs(o) for o in analysis.outputs), analysis.spread,
+                                      analysis.near, analysis.flips, analysis.values)
+        return analysis
+
+    monkeypatch.setattr(case, "analyse", off_when_rounded)
+    verdict = run_oracles(case, ["lowprec"])["lowprec"]
+    assert verdict.ok and not verdict.skipped and "excess precision" in verdict.detail, verdict.detail
+    case.__dict__["jit_out"] = tuple(o + 2.0 * (1.0 + np.abs(o)) for o in case.jit_out)  # off from both
+    assert run_oracles(case, ["lowprec"])["lowprec"].failed

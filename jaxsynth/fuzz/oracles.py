@@ -404,8 +404,18 @@ class LowPrecisionOracle(Oracle):
         got = case.jit_out
         rounded = case.analyse(round_to_dtype=True, ulps=1.0, salt=6)  # rounded outputs, their discontinuities
         tols = case.tolerances(case.analysis)
-        return _compare_all(case, got, rounded.outputs, tols, [rounded, case.analysis], "jit vs rounded reference",
-                            {"expected": list(rounded.outputs)})
+        verdict = _compare_all(case, got, rounded.outputs, tols, [rounded, case.analysis], "jit vs rounded reference",
+                               {"expected": list(rounded.outputs)})
+        if not verdict.failed:
+            return verdict
+        # XLA may keep excess precision (fused ops in float32) instead of rounding every op: a result within
+        # tolerance of the unrounded reference is valid too (models seed 45, program 589: 0, as exactly,
+        # where the rounded reference said 1.2e-4)
+        exact = _compare_all(case, got, case.analysis.outputs, tols, [case.analysis], "", {})
+        if not exact.failed:
+            return Verdict(True, detail="within tolerance of the unrounded reference (excess precision)",
+                           ratio=exact.ratio)
+        return verdict
 
 
 class VmapOracle(Oracle):
@@ -574,6 +584,9 @@ class GradOracle(Oracle):
     #: bugs are caught precisely by the float64 check, this one catches float32-only breakage.
     RTOL32 = 0.05
     ABS32 = 64 * DType.float32.eps
+    #: float64 floor, per unit of output weight and direction: a derivative that is 0 in exact arithmetic
+    #: comes out as rounding residue (2.6e-33 where every output was exactly 0: models seed 45, program 518).
+    ABS64 = 64 * DType.float64.eps
 
     def applies(self, program: Program) -> bool:
         from jaxsynth.grammar.ops_control import ControlSpec
@@ -693,7 +706,10 @@ class GradOracle(Oracle):
         s64 = sum(float(np.sum(np.abs(g * v))) for g, v in zip(g64, directions, strict=True))
         if not math.isfinite(d64):
             return Verdict(True, detail="singular derivative (non-finite float64 gradient)", skipped=True)
-        tol64 = self.RTOL64 * (s64 + abs(fd)) + fd_error
+        out_scale = sum(float(np.sum(np.abs(w) * np.maximum(1.0, np.abs(o))))
+                        for w, o in zip(weights, evaluations[0.0][3], strict=True))
+        v_scale = max(float(np.max(np.abs(v), initial=0.0)) for v in directions)
+        tol64 = self.RTOL64 * (s64 + abs(fd)) + self.ABS64 * out_scale * v_scale + fd_error
         ratio64 = abs(d64 - fd) / tol64 if tol64 > 0 else (0.0 if d64 == fd else math.inf)
         if abs(d64 - fd) > tol64:
             return Verdict(False, abs(d64 - fd), tol64, ratio=ratio64, detail=
@@ -706,9 +722,6 @@ class GradOracle(Oracle):
         g32 = [np.asarray(g, dtype=np.float64) for g in grad32(*case.device_inputs)]
         d32 = sum(float(np.sum(g * v)) for g, v in zip(g32, directions, strict=True))
         # absolute floor: float32 rounding of the forward values the backward pass reuses, per unit weight
-        out_scale = sum(float(np.sum(np.abs(w) * np.maximum(1.0, np.abs(o))))
-                        for w, o in zip(weights, evaluations[0.0][3], strict=True))
-        v_scale = max(float(np.max(np.abs(v), initial=0.0)) for v in directions)
         tol32 = self.RTOL32 * (s64 + abs(d64)) + self.ABS32 * out_scale * v_scale + fd_error
         ratio32 = abs(d32 - d64) / tol32 if tol32 > 0 else math.inf
         if not (abs(d32 - d64) <= tol32):
