@@ -1,0 +1,29 @@
+"""XLA:CPU computes ``jax.nn.logsumexp(x, axis=1)`` of an f32[80, 80, 1] array wrong (errors around 1e-2 on values
+near 4.4) when the HLO pass ``algsimp`` is disabled; the default pipeline is right to 4e-7. ``jnp.log(jnp.sum(
+jnp.exp(x), axis=1))`` is right either way, so the culprit is in the max-shifted form JAX lowers logsumexp to
+(``reduce-max``, ``is-finite``/``select``, ``exp(x - max)``, ``reduce-add``, ``log``, ``+ max``) once the
+algebraic simplifier has not rewritten it. Disabling an optimization pass must not change results beyond
+rounding (``--xla_disable_hlo_passes`` is a supported flag), so either pass order leaves a bug: a wrong
+computation that ``algsimp`` happens to rewrite away.
+
+Found by ``jaxsynth fuzz --config models --seed 45`` (program 257, the ``passes`` oracle; reduced from a mixed
+bf16/f32 model block to ``logsumexp`` under ``vmap`` plus a constant, then by hand to the line below). No upstream
+issue for this case was found.
+
+Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
+"""
+import sys
+
+import jax
+import numpy as np
+
+x = np.random.default_rng(0).uniform(-0.04, 0.25, (80, 80, 1)).astype(np.float32)
+expected = np.log(np.sum(np.exp(x.astype(np.float64)), axis=1))
+lowered = jax.jit(lambda x: jax.nn.logsumexp(x, axis=1)).lower(x)
+default = np.asarray(lowered.compile({})(x))
+without = np.asarray(lowered.compile({"xla_disable_hlo_passes": "algsimp"})(x))
+print(f"default pipeline: max error {np.abs(default - expected).max():.2e}")
+print(f"algsimp disabled: max error {np.abs(without - expected).max():.2e}")
+tolerance = 1e-5  # 80 terms of size ~1 in float32: a few ulps of 4.4
+ok = np.abs(without - expected).max() <= tolerance and np.abs(default - expected).max() <= tolerance
+sys.exit(0 if ok else 1)
