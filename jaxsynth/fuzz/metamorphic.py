@@ -86,9 +86,8 @@ def _against_jit(case: Case, other: Sequence[np.ndarray], got: Sequence[np.ndarr
     verdict = _compare_all(case, other, got, case.tolerances(analysis, factor=factor), [analysis], what, data)
     if not verdict.failed or case.special:
         return verdict
-    tols = case.tolerances(analysis)
-    baseline = _compare_all(case, got, analysis.outputs, tols, [analysis], "jit vs reference", {})
-    if baseline.failed and not _compare_all(case, other, analysis.outputs, tols, [analysis], "", {}).failed:
+    baseline = case.versus_reference(got, "jit vs reference")
+    if baseline.failed and not case.versus_reference(other).failed:
         return Verdict(True, verdict.error, verdict.tolerance, f"the one-device jit is wrong ({baseline.detail}); "
                        "the variant matches the reference", skipped=True, kind="baseline", ratio=verdict.ratio)
     return verdict

@@ -157,7 +157,6 @@ class Case:
         self.n_outputs = len(program.body.outputs)
         self._batches: dict[int, Batch] = {}
         self._shared: dict[Any, Any] = {}
-        self._lowered: Any = None
         try:
             self.source = render(program)
             self.depth = program_depth(program)
@@ -199,13 +198,11 @@ class Case:
         (reference and passes compile that one module with different options)."""
         import jax
 
-        if SHARE and fn is self.fn and args is self.device_inputs:
-            if self._lowered is None:
-                self.stage("lower")
-                self._lowered = jax.jit(fn).lower(*args)
-            return self._lowered
-        self.stage("lower")
-        return jax.jit(fn).lower(*args)
+        def lower() -> Any:
+            self.stage("lower")
+            return jax.jit(fn).lower(*args)
+
+        return self.shared("program lowered", lower) if fn is self.fn and args is self.device_inputs else lower()
 
     def compile(self, fn: Callable, args: Sequence[Any], extra: Sequence[str] = ()) -> Callable:
         """``fn`` jitted, lowered at ``args`` and compiled with the case's XLA options plus ``extra``
@@ -258,6 +255,12 @@ class Case:
                 raise InternalError(f"special-values reference: {_first_line(exc)}") from exc
             return analysis
         return self.analyse()
+
+    def versus_reference(self, got: Sequence[np.ndarray], what: str = "", data: dict[str, Any] | None = None
+                         ) -> Verdict:
+        """``got`` against the reference's outputs, within the program's own tolerances."""
+        analysis = self.analysis
+        return _compare_all(self, got, analysis.outputs, self.tolerances(analysis), [analysis], what, data or {})
 
     def tolerances(self, analysis: tolerance.Analysis, factor: float = 1.0, safety: float = tolerance.SAFETY
                    ) -> list[np.ndarray]:
@@ -340,11 +343,7 @@ class ReferenceOracle(Oracle):
     description = "jitted XLA vs the numpy float64 reference interpreter"
 
     def check(self, case: Case) -> Verdict:
-        got = case.jit_out
-        analysis = case.analysis
-        tols = case.tolerances(analysis)
-        return _compare_all(case, got, analysis.outputs, tols, [analysis], "jit vs reference",
-                            {"expected": list(analysis.outputs)})
+        return case.versus_reference(case.jit_out, "jit vs reference", {"expected": list(case.analysis.outputs)})
 
 
 class EagerOracle(Oracle):
@@ -411,7 +410,7 @@ class LowPrecisionOracle(Oracle):
         # XLA may keep excess precision (fused ops in float32) instead of rounding every op: a result within
         # tolerance of the unrounded reference is valid too (models seed 45, program 589: 0, as exactly,
         # where the rounded reference said 1.2e-4)
-        exact = _compare_all(case, got, case.analysis.outputs, tols, [case.analysis], "", {})
+        exact = case.versus_reference(got)
         if not exact.failed:
             return Verdict(True, detail="within tolerance of the unrounded reference (excess precision)",
                            ratio=exact.ratio)
