@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxsynth.fuzz import Settings, parse_budget, run_campaign
+from jaxsynth.fuzz import Settings, parse_duration, run_campaign
 from jaxsynth.fuzz.findings import array_literal
 from jaxsynth.fuzz.reduce import Invalid, Subject, op_count, recheck, reduce, retype, validate
 from jaxsynth.grammar import DType, load_config, parse_config
@@ -397,11 +397,11 @@ def test_python_dash_m_bad_input() -> None:
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
 
 
-def test_budget_parsing() -> None:
-    assert parse_budget("30s") == 30 and parse_budget("10m") == 600 and parse_budget("2h") == 7200
+def test_duration_parsing() -> None:
+    assert parse_duration("30s") == 30 and parse_duration("10m") == 600 and parse_duration("2h") == 7200
     for bad in ("10", "m", "-3s", "1d"):
         with pytest.raises(ValueError):
-            parse_budget(bad)
+            parse_duration(bad)
 
 
 def test_array_literals_round_trip_exactly() -> None:

@@ -62,7 +62,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     """Fuzz XLA and JAX with typed random programs: differential oracles, crash and hang isolation,
     typed reduction and triage. Writes OUT/summary.json and OUT/findings/<index>-<oracle>-<kind>/ with a
     standalone repro.py (exits 1 while the bug is present) per finding."""
-    from jaxsynth.fuzz.campaign import Settings, parse_budget, run_campaign
+    from jaxsynth.fuzz.campaign import Settings, parse_duration, run_campaign
     from jaxsynth.fuzz.oracles import parse_oracles
 
     if rerun is not None:
@@ -82,13 +82,13 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         if count is not None:
             raise BadInput("give either --budget or -n, not both")
         try:
-            seconds = parse_budget(budget)
+            seconds = parse_duration(budget)
         except ValueError as exc:
             raise BadInput(f"--budget: {exc}") from None
     elif count is None:
         count = 100
     try:
-        timeout_seconds = parse_budget(timeout)
+        timeout_seconds = parse_duration(timeout)
     except ValueError as exc:
         raise BadInput(f"--timeout: {exc}") from None
     try:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["DEFAULT_PASSES", "ORACLES", "Settings", "inputs_for", "parse_budget", "parse_oracles", "run_campaign"]
+__all__ = ["DEFAULT_PASSES", "ORACLES", "Settings", "inputs_for", "parse_duration", "parse_oracles", "run_campaign"]
 
 _SOURCES = {
     "Settings": "campaign",
     "inputs_for": "campaign",
-    "parse_budget": "campaign",
+    "parse_duration": "campaign",
     "run_campaign": "campaign",
     "DEFAULT_PASSES": "oracles",
     "ORACLES": "oracles",
@@ -34,7 +34,7 @@ _SOURCES = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from jaxsynth.fuzz.campaign import Settings, inputs_for, parse_budget, run_campaign
+    from jaxsynth.fuzz.campaign import Settings, inputs_for, parse_duration, run_campaign
     from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, parse_oracles
 
 

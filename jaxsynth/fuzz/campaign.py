@@ -53,7 +53,7 @@ from jaxsynth.synth import random_inputs
 from jaxsynth.synth.program import Program
 from jaxsynth.workers.faults import INJECT_ENV
 
-__all__ = ["HANG_CONFIRM_FACTOR", "Settings", "inputs_for", "parse_budget", "run_campaign", "run_repro"]
+__all__ = ["HANG_CONFIRM_FACTOR", "Settings", "inputs_for", "parse_duration", "run_campaign", "run_repro"]
 
 #: A hang is confirmed by a rerun of the original program with this many times ``Settings.timeout``.
 HANG_CONFIRM_FACTOR = 4.0
@@ -693,12 +693,12 @@ def _dismiss(state: _State, raw: RawFinding, message: str) -> None:
                                 "dismissed": message[:300]}) + "\n")
 
 
-_BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh])\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh])\s*$")
 
 
-def parse_budget(text: str) -> float:
+def parse_duration(text: str) -> float:
     """``"30s"``, ``"10m"``, ``"2h"`` -> seconds; ValueError otherwise."""
-    match = _BUDGET.match(text)
+    match = _DURATION.match(text)
     if not match:
         raise ValueError(f"bad duration {text!r}: expected a number with a unit, like 30s, 10m or 2h")
     value = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
