@@ -255,6 +255,13 @@ def _digamma_error(args, p, value) -> np.ndarray:
     return 1.0 + np.abs(np.log(x)) + 1.0 / x + np.log(x + 7.5) + LANCZOS_SERIES_ULPS
 
 
+def _gelu_error(args, p, value) -> np.ndarray:
+    # x/2 * (1 + tanh(z)) (or 1 + erf on JAX releases before the erfc form): where x is very negative the
+    # cdf factor is a difference of two numbers near 1, so tanh's (erf's) few ulps of rounding at 1 become
+    # an absolute error of about |x| ulps in the result, however small the result is
+    return 1.0 + np.abs(args[0])
+
+
 def _logit_error(args, p, value) -> np.ndarray:
     x = np.asarray(args[0])
     return 1.0 + 1.0 / (x * (1.0 - x))
@@ -265,7 +272,7 @@ ELEMENTWISE_NN = (
            lambda x, p: np.maximum(x, 0.0), weight=2.0),
     _unary("relu6", "jax.nn.relu6", _relu6_range, lambda x, p: np.clip(x, 0.0, 6.0)),
     _unary("gelu", "jax.nn.gelu", _gelu_range, lambda x, p: _gelu(x, p["approximate"]), params=_gelu_params,
-           kwargs=("approximate",), weight=1.5,
+           kwargs=("approximate",), weight=1.5, error_scale=_gelu_error,
            tail=lambda x, p: _gelu_scalar(x.lo, p["approximate"]) if x.lo < -1 else 1.0),
     _unary("silu", "jax.nn.silu", _silu_range, lambda x, p: x / (1.0 + np.exp(-x)), weight=1.5,
            tail=_negative_tail(_silu_scalar)),
