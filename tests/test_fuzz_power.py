@@ -764,6 +764,41 @@ def test_special_function_error_scales_cover_xlas_lanczos_approximations() -> No
         assert verdict.ok and not verdict.skipped, verdict.detail
 
 
+def test_a_kink_does_not_hide_the_rounding_of_the_operand_it_discards() -> None:
+    """``maximum(exp(x0) * 1.5 - x1, 0)`` with ``x1`` the float32 rounding of ``exp(x0) * 1.5``: the difference is
+    within an ulp of the kink at 0, on either side. A perturbed run whose draws keep it below 0 measures no spread
+    there, and float32 (numpy's, standing in for XLA) lands an ulp above it; the reference's perturbed runs also
+    evaluate a kink on its operands' mirror images, so every element gets a spread (models seed 49 program 53: a
+    bfloat16 sum that cancels to 0.007, just under the other operand of a ``maximum``, came out 0.0156 in XLA)."""
+    from jaxsynth.fuzz.campaign import _oracle_seed, inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    n = 20000
+    v = TensorType(DType.float32, (n,))
+    wide = (Interval(-10.0, 10.0),)
+    nodes = (Node(0, "input", (), (v,), (Interval(0.0, 1.0),)), Node(1, "input", (), (v,), (Interval(0.0, 5.0),)),
+             Node(2, "exp", (0,), (v,), wide), Node(3, "full", (), (v,), (Interval(1.5, 1.5),), {"value": 1.5}),
+             Node(4, "multiply", (2, 3), (v,), wide), Node(5, "subtract", (4, 1), (v,), wide),
+             Node(6, "full", (), (v,), (Interval(0.0, 0.0),), {"value": 0.0}), Node(7, "maximum", (5, 6), (v,), wide))
+    program = Program("f", Region("body", "function", 0, (0, 1), nodes, (7,)))
+    x0 = np.random.default_rng(0).random(n, dtype=np.float32)
+    x1 = (np.exp(x0.astype(np.float64)) * 1.5).astype(np.float32)
+    case = Case(program, [x0, x1], seed=0)
+    (tol,) = case.tolerances(case.analysis)
+    float32 = np.maximum(np.exp(x0) * np.float32(1.5) - x1, np.float32(0.0)).astype(np.float64)
+    assert np.all(case.analysis.spread[0] > 0)
+    assert np.all(np.abs(float32 - case.analysis.outputs[0]) <= tol)
+    assert np.any(float32 > 0) and np.any(case.analysis.outputs[0] == 0)  # the kink is crossed both ways
+
+    program, _ = program_for(load_config("models"), 49, 53, True)
+    case = Case(program, inputs_for(program, 49, 53), seed=_oracle_seed(49, 53))
+    verdict = run_oracles(case, ["reference"])["reference"]
+    assert verdict.ok and not verdict.skipped, verdict.detail
+
+
 def test_a_reassociated_sum_is_within_tolerance_at_every_element() -> None:
     """``jnp.cumsum`` over 72 rows sharded 8 ways adds block sums in another order than one device does: a few
     eps times the sum of the terms. The simulated rounding of a sum-like op has a magnitude of at least half

@@ -10,6 +10,12 @@ its ``visit`` function:
   relative to the sum of the absolute values of their terms, as reassociation errors scale with that.
   The noise of a value is a hash of (its bits, the node, the run): equal values of one node get equal
   noise, so broadcast copies stay exact ties, as they are in XLA.
+- **kinks** (``KINKS``: ``maximum``, ``relu``, ``max`` over an axis, ``sort``, pooling, ...): an op that selects
+  among its operands hides the rounding of an operand that sits just on the losing side of the selection,
+  in every run whose draws happened to move it further away (the hash keys of a run's later nodes are the
+  perturbed bits, so antithetic pairs are antithetic only at the first rounding). At a top-level kink a
+  perturbed run therefore also evaluates the op on its operands' mirror images about their exact values,
+  and keeps, per element, whichever result is farther from the exact one.
 - **approximate outputs** (``ControlSpec.approximate``: derivatives whose reference is a finite
   difference): under noise they are perturbed by ``APPROX_REL`` of their value plus ``APPROX_ABS`` of their
   clip bound, so the tolerance allows float32 derivative rounding, which cannot be simulated from outside
@@ -33,7 +39,7 @@ from jaxsynth.grammar.types import DType
 from jaxsynth.synth.interpret import evaluate
 from jaxsynth.synth.program import ITEM, Node, Program
 
-__all__ = ["EXACT_OPS", "Noise", "Run", "run"]
+__all__ = ["EXACT_OPS", "KINKS", "Noise", "Run", "run"]
 
 #: Ops whose float result involves no rounding: selections, shape ops, sign changes.
 EXACT_OPS = frozenset(
@@ -42,6 +48,10 @@ EXACT_OPS = frozenset(
 )
 _SUMLIKE = frozenset({"sum", "mean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy", "cross", "norm"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
+#: Ops whose float result selects among (or clamps) their operands: continuous, with a kink where the selection
+#: changes. Their perturbed result is the farther of the op on the perturbed operands and on their mirror images.
+KINKS = frozenset({"maximum", "minimum", "clip", "max", "min", "abs", "relu", "relu6", "leaky_relu", "cummax",
+                   "cummin", "max_pool", "at_max", "at_min", "sort", "top_k"})
 #: Simulated error of an approximate (finite-difference) output: relative, and relative to its clip bound.
 APPROX_REL = 1e-2
 APPROX_ABS = 1e-3
@@ -140,6 +150,21 @@ def _perturb(
     return out
 
 
+def _farther_at_kink(node: Node, args: Sequence[object], value: np.ndarray, exact: dict[int, np.ndarray]) -> np.ndarray:
+    """``value`` (the kink op on perturbed operands) or the op on the operands' mirror images about their
+    exact values, per element whichever is farther from the node's exact value (see ``KINKS``)."""
+    mirrored = []
+    for arg_id, arg in zip(node.args, args, strict=True):
+        e = exact.get(arg_id)
+        arg = np.asarray(arg)
+        floating = arg.dtype.kind == "f"
+        mirrored.append(2.0 * e - arg if floating and e is not None and np.shape(e) == arg.shape else arg)
+    with np.errstate(all="ignore"):
+        other = np.asarray(REGISTRY[node.op].reference(mirrored, node.params), dtype=np.float64)
+        centre = exact[node.id]
+        return np.where(np.abs(other - centre) > np.abs(value - centre), other, value)
+
+
 def _perturb_approximate(node: Node, spec: ControlSpec, value, noise: Noise):
     values = list(value) if isinstance(value, tuple) else [value]
     for k in spec.approximate:
@@ -159,11 +184,18 @@ def run(
     record: frozenset[int] = frozenset(),
     keep_values: bool = False,
     check_intervals: bool = False,
+    exact: Run | None = None,
 ) -> Run:
-    """Evaluate ``program`` on ``inputs`` with numpy (see the module docstring for the hooks)."""
+    """Evaluate ``program`` on ``inputs`` with numpy (see the module docstring for the hooks).
+
+    ``exact``: the run without noise (with ``keep_values``) at the same inputs; under ``noise`` its values
+    are the centres the top-level kinks mirror their operands about."""
     result = Run(outputs=())
     unsound: set[int] = set()
     top_level_params = frozenset(program.body.params)
+    centres = exact.values if noise is not None and exact is not None else {}
+    mirror_at = frozenset(n.id for n in program.body.nodes
+                          if n.op in KINKS and n.id in centres and len(n.types) == 1 and n.type.dtype.is_float)
 
     def check(node: Node, value) -> None:
         values = value if isinstance(value, tuple) else (value,)
@@ -185,6 +217,10 @@ def run(
         if node.id in record and spec is not None:
             result.records.setdefault(node.id, []).append(tuple(np.asarray(a) for a in args))
         rounds = node.op in ("literal", "full") or (spec is not None and not isinstance(spec, ControlSpec))
+        if node.id in mirror_at:
+            value = _farther_at_kink(node, args, np.asarray(value, dtype=np.float64), centres)
+            if round_to_dtype:
+                value = value.astype(node.type.dtype.np_dtype).astype(np.float64)
         if noise is not None and rounds:
             source = program.node(node.args[0]).type.dtype if node.op == "astype" else None
             value = _perturb(node, value, args, noise, round_to_dtype, source)

@@ -275,7 +275,7 @@ def analyse(
     for r in range(runs):
         noise = Noise(salt * 1000 + r // 2, ulps, -1.0 if r % 2 else 1.0)  # antithetic pairs: see Noise
         p = run(program, inputs, round_to_dtype=round_to_dtype, noise=noise, record=watch,
-                keep_values=True)
+                keep_values=True, exact=exact)
         perturbed.append(p)
         for k, (a, b) in enumerate(zip(exact.outputs, p.outputs, strict=True)):
             with np.errstate(all="ignore"):
