@@ -1,0 +1,46 @@
+"""XLA:CPU dies of a stack overflow (SIGSEGV) while compiling ``jnp.maximum(y, 0) + jnp.exp(-jnp.abs(y))`` with
+``y = x.T`` on a bfloat16[2, 2] array once the HLO pass ``algsimp`` is disabled. The default pipeline compiles
+it, and float32 or float16 compile either way. gdb shows thousands of frames of
+``emitters::HloToMlir`` -> ``SubgraphConverter::ProvideOperand`` -> ``HloToMlir`` ... ending in
+``ComputeOutputToInputTransposeOpIndexing`` -> ``OperandIndexing::VerifyOrDie``: the fusion emitter recurses
+without end over the fused transpose (``CpuCompiler::RunBackend`` -> ``ThunkEmitter::EmitEntryComputation``).
+``--xla_disable_hlo_passes`` is a supported flag; a pass pipeline without ``algsimp`` must not crash the
+compiler. This is ``jax.nn.softplus(x.T)`` in bfloat16, the ``logaddexp`` JAX lowers softplus to.
+
+Found by ``jaxsynth fuzz --config models --seed 51`` (program 41, the ``passes`` oracle, which had disabled
+``algsimp``, ``cse``, ``simplify-fp-conversions`` and ``transpose-folding``: a bfloat16 softmax/standardize
+block over a transposed concatenation), reduced by hand to the line below. No upstream issue for it was found.
+
+Compiles in a child process. Exits 1 if the child dies of a signal (the bug), 0 if it compiles, 3 if it fails
+another way. jax/jaxlib 0.10.2: exits 1.
+"""
+import os
+import subprocess
+import sys
+
+
+def child() -> None:
+    import jax
+    import jax.numpy as jnp
+
+    def f(x):
+        y = x.T
+        return jnp.maximum(y, 0.0) + jnp.exp(-jnp.abs(y))
+
+    x = jnp.ones((2, 2), jnp.bfloat16)
+    jax.jit(f).lower(x).compile({"xla_disable_hlo_passes": "algsimp"})
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["child"]:
+        child()
+        sys.exit(0)
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), "child"], capture_output=True, text=True)
+    if done.returncode < 0:
+        print(f"the compiler died of signal {-done.returncode}")
+        sys.exit(1)
+    if done.returncode != 0:
+        print(done.stderr[-2000:])
+        sys.exit(3)
+    print("compiled")
+    sys.exit(0)
