@@ -799,6 +799,43 @@ def test_a_kink_does_not_hide_the_rounding_of_the_operand_it_discards() -> None:
     assert verdict.ok and not verdict.skipped, verdict.detail
 
 
+def test_a_low_precision_running_sum_may_stagnate() -> None:
+    """``jnp.cumsum`` of bfloat16 is a ``reduce_window`` in bfloat16: a partial sum may be rounded to bfloat16
+    after every term, and a sum of like terms then stops growing once they fall under half an ulp. XLA's SPMD
+    partitioner accumulates that way where one device does not (models seed 51 program 474: -2048 against
+    -4160 at the 636th of 640 terms of -6.53). The tolerance covers the sequential bfloat16 sum; a float32
+    running sum keeps the tight tolerance of a reassociated one."""
+    import ml_dtypes
+
+    from jaxsynth.fuzz.oracles import Case
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    def case(dtype: DType, x: np.ndarray) -> Case:
+        t = TensorType(dtype, x.shape)
+        nodes = (Node(0, "input", (), (t,), (Interval(-7.0, 0.0),)),
+                 Node(1, "cumsum", (0,), (t,), (Interval(-7.0 * x.shape[1], 0.0),), {"axis": 1}))
+        return Case(Program("f", Region("body", "function", 0, (0,), nodes, (1,))), [x], seed=0)
+
+    x = np.full((2, 640), -6.53125, dtype=ml_dtypes.bfloat16)
+    sequential = np.zeros(x.shape, dtype=np.float64)
+    acc = ml_dtypes.bfloat16(0.0)
+    for j in range(x.shape[1]):
+        acc = ml_dtypes.bfloat16(float(acc) + float(x[0, j]))
+        sequential[:, j] = float(acc)
+    c = case(DType.bfloat16, x)
+    (tol,) = c.tolerances(c.analysis)
+    exact = c.analysis.outputs[0]
+    assert sequential[0, -1] == -2048.0 and exact[0, -1] < -4000  # it does stagnate
+    assert np.all(np.abs(sequential - exact) <= tol)
+
+    y = np.random.default_rng(0).uniform(-7.0, 0.0, (2, 640)).astype(np.float32)
+    c32 = case(DType.float32, y)
+    (tol32,) = c32.tolerances(c32.analysis)
+    terms = np.cumsum(np.abs(y.astype(np.float64)), axis=1)
+    assert np.all(tol32 <= 70 * np.finfo(np.float32).eps * terms)  # no running-count factor in float32
+
+
 def test_a_reassociated_sum_is_within_tolerance_at_every_element() -> None:
     """``jnp.cumsum`` over 72 rows sharded 8 ways adds block sums in another order than one device does: a few
     eps times the sum of the terms. The simulated rounding of a sum-like op has a magnitude of at least half

@@ -48,6 +48,14 @@ EXACT_OPS = frozenset(
 )
 _SUMLIKE = frozenset({"sum", "mean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy", "cross", "norm"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
+#: Running ops that JAX lowers to a ``reduce_window`` in the storage dtype (``jnp.sum`` of a bfloat16 array
+#: accumulates in float32; ``jnp.cumsum`` does not): every partial result may be rounded to that dtype, in any
+#: order, so an element's error grows with the number of terms before it. A float16/bfloat16 running sum of
+#: like terms stagnates once they fall under half an ulp of the sum (bfloat16: after about 2^8 terms), and
+#: XLA's SPMD partitioner does accumulate that way where one device does not (models seed 51, program 474).
+_RUNNING = frozenset({"cumsum", "cumlogsumexp"})
+#: Dtypes whose running ops get that allowance: at most about 2^10 like terms before a sum stagnates.
+_RUNNING_EPS = 2.0**-11
 #: Ops whose float result selects among (or clamps) their operands: continuous, with a kink where the selection
 #: changes. Their perturbed result is the farther of the op on the perturbed operands and on their mirror images.
 KINKS = frozenset({"maximum", "minimum", "clip", "max", "min", "abs", "relu", "relu6", "leaky_relu", "cummax",
@@ -114,6 +122,15 @@ def _reduced_count(node: Node, args: Sequence[np.ndarray]) -> int:
     return int(np.prod(shape)) if axis is None else int(shape[axis])
 
 
+def _running_count(node: Node, shape: tuple[int, ...]) -> np.ndarray:
+    """The number of terms accumulated into each element of a running op's result (``1..n`` along its axis)."""
+    axis = node.params["axis"] % len(shape)
+    counts = np.arange(1, shape[axis] + 1, dtype=np.float64)
+    if node.params.get("reverse"):
+        counts = counts[::-1]
+    return counts.reshape([-1 if k == axis else 1 for k in range(len(shape))])
+
+
 def _perturb(
     node: Node, value: np.ndarray, args: Sequence[np.ndarray], noise: Noise, round_to: bool, source: DType | None
 ) -> np.ndarray:
@@ -129,8 +146,11 @@ def _perturb(
     key = (node.id + 1) * 0x100000001B3 + noise.salt * 0x9E37 + 1
     eps = dtype.eps * noise.ulps
     scale = eps
+    running = node.op in _RUNNING and dtype.eps >= _RUNNING_EPS and np.ndim(value) > 0
     if node.op in _PRODLIKE:
         scale = eps * max(1, _reduced_count(node, args))
+    elif running:
+        scale = eps * _running_count(node, np.shape(value))
     first = _uniform(value, key)
     out = value * (1.0 + scale * noise.sign * first)
     error_scale = getattr(spec, "error_scale", None)
@@ -140,6 +160,8 @@ def _perturb(
             terms = np.asarray(error_scale(wide, node.params, value))
     else:
         terms = _abs_terms(node, args) if node.op in _SUMLIKE else None
+    if terms is not None and running:
+        terms = terms * _running_count(node, np.shape(value))
     if terms is not None:
         # at least half the scale, and the sign of the relative draw's move (the two cannot cancel where the
         # value is the sum of its terms): a reassociated sum's error is not small by the luck of its draws
