@@ -491,6 +491,25 @@ def test_special_mode_allows_rounding_carried_into_a_cancellation(steps: list[tu
     assert np.all(case.analysis.spread[0][np.isfinite(case.analysis.outputs[0])] > 0)
 
 
+def test_rounding_that_leaves_the_domain_is_a_discontinuity() -> None:
+    """``sqrt(exp(x) - e)`` at ``x = 1``: exactly 0, and the square root of a negative number in the perturbed runs
+    that round ``exp`` down. The spread there is NaN, so no tolerance can judge the element; the node where the
+    values first leave the finite numbers counts as a discontinuity, and the comparison is skipped, never a
+    finding (models seed 51 program 686: ``sqrt(3 - relu(standardize(v)))`` over one element)."""
+    import math
+
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    program = _chain((1,), [("exp",), ("subtract", math.e), ("sqrt",)])
+    case = Case(program, [np.array([1.0], dtype=np.float32)], seed=0)
+    analysis = case.analysis
+    sqrt = program.body.outputs[0]
+    assert np.all(np.isfinite(analysis.outputs[0])) and not np.all(np.isfinite(analysis.spread[0]))
+    assert analysis.flips == frozenset({sqrt})  # where it leaves the finite numbers, not every node after
+    verdict = run_oracles(case, ["reference"])["reference"]
+    assert not verdict.failed, verdict.detail
+
+
 def test_special_mode_still_fails_a_lost_nan_whatever_the_spread() -> None:
     """fuzz-special seed 7 #98 (XLA:CPU's jnp.min dropping a NaN): NaN must stay NaN, the spread changes nothing."""
     from jaxsynth.fuzz.oracles import Case, _compare_all

@@ -13,7 +13,8 @@ term is the plain dtype-and-depth allowance. Ints and bools must match exactly.
 A mismatch is not reported as a bug when the program passes a discontinuity within rounding error:
 a comparison, ``floor``/``ceil``/``round``/``sign``, a float-to-int cast or an ``argmax`` tie whose
 inputs are within ``SAFETY`` times their own spread of the threshold (``near``), or when a discrete
-value (bool, int, branch taken) already changed under simulated rounding (``flips``). Only
+value (bool, int, branch taken) already changed under simulated rounding, or a finite value became NaN or
+Inf under it (``flips``: rounding alone takes the program out of its domain). Only
 discontinuities that feed a failing output count. A periodic op (``sin``, ``cos``, ``tan``) whose input
 moves by more than ``PERIODIC_LIMIT`` radians under simulated rounding counts as ``near`` too: its result
 is not determined by the program (a bfloat16 dot product of a few hundred terms is off by a radian or
@@ -165,7 +166,8 @@ class Analysis:
     outputs: tuple[np.ndarray, ...]
     spread: tuple[np.ndarray, ...]
     near: frozenset[int]  #: discontinuous nodes with an input within rounding error of a threshold
-    flips: frozenset[int]  #: nodes whose discrete value changed under simulated rounding
+    #: nodes whose discrete value changed under simulated rounding, or whose finite value became NaN or Inf
+    flips: frozenset[int]
     values: dict[int, np.ndarray]
 
     def discontinuous(self, program: Program, outputs: Iterable[int]) -> list[int]:
@@ -252,6 +254,12 @@ def _wrapped(program: Program, exact: Any, perturbed: Sequence[Any]) -> set[int]
     return wrapped
 
 
+def _finite_args(program: Program, node_id: int, values: dict[int, np.ndarray]) -> bool:
+    """Whether every float argument of the node is finite in ``values`` (it is where a value first leaves them)."""
+    args = [values.get(a) for a in program.node(node_id).args]
+    return all(np.all(np.isfinite(a)) for a in args if a is not None and a.dtype.kind in "fc")
+
+
 def analyse(
     program: Program,
     inputs: Sequence[np.ndarray],
@@ -284,8 +292,15 @@ def analyse(
                     diff = np.where(np.isfinite(diff), diff, 0.0)
                 spread[k] = np.maximum(spread[k], diff)
         for node_id, value in exact.values.items():
-            if value.dtype.kind not in "fc" and node_id in p.values and not np.array_equal(value, p.values[node_id]):
-                flips.add(node_id)
+            other = p.values.get(node_id)
+            if other is None:
+                continue
+            if value.dtype.kind not in "fc":
+                if not np.array_equal(value, other):
+                    flips.add(node_id)
+            elif (np.shape(value) == np.shape(other) and np.any(np.isfinite(value) & ~np.isfinite(other))
+                  and _finite_args(program, node_id, p.values)):
+                flips.add(node_id)  # rounding alone takes it out of the finite numbers: sqrt of a negative, overflow
         for node_id in watch:
             if len(exact.records.get(node_id, ())) != len(p.records.get(node_id, ())):
                 flips.add(node_id)  # a different branch was taken
