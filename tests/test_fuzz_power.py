@@ -510,6 +510,30 @@ def test_rounding_that_leaves_the_domain_is_a_discontinuity() -> None:
     assert not verdict.failed, verdict.detail
 
 
+def test_two_gradients_that_are_both_nan_agree() -> None:
+    """``unroll``'s gradient check (grad of ``jax.checkpoint(f)`` against grad of ``f``): NaN in both, or the same
+    infinity in both, is agreement; NaN against a number, or opposite infinities, is not."""
+    from jaxsynth.fuzz.metamorphic import _disagree
+
+    a = np.array([np.nan, np.inf, -np.inf, 1.0, np.nan, np.inf, 1.0, 2.0])
+    b = np.array([np.nan, np.inf, -np.inf, 1.0, 1.0, -np.inf, np.nan, 2.5])
+    with np.errstate(invalid="ignore"):
+        err = np.abs(a - b)
+    assert _disagree(a, b, err, np.full(a.shape, 1e-4)).tolist() == [False] * 4 + [True] * 4
+
+
+@pytest.mark.slow
+def test_unroll_grad_of_a_nan_gradient_is_no_finding() -> None:
+    """models seed 51 program 894: grad of ``jax.checkpoint(f)`` and grad of ``f`` are NaN at the same element."""
+    from jaxsynth.fuzz.campaign import _oracle_seed, inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+
+    program, _ = program_for(load_config("models"), 51, 894, True)
+    verdict = run_oracles(Case(program, inputs_for(program, 51, 894), seed=_oracle_seed(51, 894)), ["unroll"])["unroll"]
+    assert verdict.ok and not verdict.skipped, verdict.detail
+
+
 def test_special_mode_still_fails_a_lost_nan_whatever_the_spread() -> None:
     """fuzz-special seed 7 #98 (XLA:CPU's jnp.min dropping a NaN): NaN must stay NaN, the spread changes nothing."""
     from jaxsynth.fuzz.oracles import Case, _compare_all
