@@ -140,7 +140,7 @@ def compare(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> Compariso
     with np.errstate(all="ignore"):
         err = np.abs(g - e)
         err = np.where(np.isnan(err) & ~(np.isnan(g) & np.isnan(e)), np.inf, err)
-        err = np.where(np.isnan(err), 0.0, err)  # both NaN: equal
+        err = np.where(np.isnan(err) | (g == e), 0.0, err)  # both NaN, or the same infinity: equal
         ratio = np.where(err == 0, 0.0, np.where(t > 0, err / np.where(t > 0, t, 1.0), np.inf))
     flat = int(np.argmax(ratio))
     index = tuple(int(i) for i in np.unravel_index(flat, e.shape))
