@@ -43,6 +43,7 @@ __all__ = [
     "analyse",
     "ancestors",
     "compare",
+    "elementwise_error",
     "tolerance",
 ]
 
@@ -122,6 +123,17 @@ def mismatch_class(got: float, expected: float) -> str:
     return "value"
 
 
+def elementwise_error(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """``|got - expected|`` in float64, elementwise: 0 where both are NaN or the same infinity (they agree), inf
+    where only one is NaN or the infinities differ."""
+    g = np.asarray(got, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        err = np.abs(g - e)
+        err = np.where(np.isnan(err) & ~(np.isnan(g) & np.isnan(e)), np.inf, err)
+        return np.where(np.isnan(err) | (g == e), 0.0, err)
+
+
 def compare(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> Comparison:
     """Compare one output elementwise; the worst element is the one with the largest error / tolerance."""
     got = np.asarray(got)
@@ -137,10 +149,8 @@ def compare(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> Compariso
     g = got.astype(np.float64)
     e = expected.astype(np.float64)
     t = np.broadcast_to(np.asarray(tol, dtype=np.float64), e.shape)
+    err = elementwise_error(g, e)
     with np.errstate(all="ignore"):
-        err = np.abs(g - e)
-        err = np.where(np.isnan(err) & ~(np.isnan(g) & np.isnan(e)), np.inf, err)
-        err = np.where(np.isnan(err) | (g == e), 0.0, err)  # both NaN, or the same infinity: equal
         ratio = np.where(err == 0, 0.0, np.where(t > 0, err / np.where(t > 0, t, 1.0), np.inf))
     flat = int(np.argmax(ratio))
     index = tuple(int(i) for i in np.unravel_index(flat, e.shape))
