@@ -937,6 +937,51 @@ def test_a_periodic_op_of_an_undetermined_value_is_no_finding() -> None:
     assert not analysis.near  # float32: 100 * cos(x) moves by ~1e-5 rad, far from a period
 
 
+def _standardized(x: np.ndarray, shift: float) -> Program:
+    """``tanh(100 * standardize(x + shift))`` in the dtype of ``x`` (bfloat16 here), over axis 0."""
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    t = TensorType(DType.bfloat16, x.shape)
+    n = float(np.sqrt(x.shape[0]))
+    nodes = (Node(0, "input", (), (t,), (Interval(-4.0, 4.0),)),
+             Node(1, "full", (), (t,), (Interval(shift, shift),), {"value": shift}),
+             Node(2, "add", (0, 1), (t,), (Interval(shift - 4.0, shift + 4.0),)),
+             Node(3, "standardize", (2,), (t,), (Interval(-n, n),), {"axis": 0}),
+             Node(4, "full", (), (t,), (Interval(100.0, 100.0),), {"value": 100.0}),
+             Node(5, "multiply", (3, 4), (t,), (Interval(-100 * n, 100 * n),)),
+             Node(6, "tanh", (5,), (t,), (Interval(-1.0, 1.0),)))
+    return Program("f", Region("body", "function", 0, (0,), nodes, (6,)))
+
+
+def test_a_standardize_of_values_that_rounding_ties_is_no_finding() -> None:
+    """models seed 53 program 262: ``tanh(square(standardize(gammaln(v)) ** 3))`` where the 56 values of ``v``
+    differ by about 0.01 and bfloat16 rounds every one to 5.75, so XLA standardizes a constant row to 0 and the
+    output is 0, where the float64 reference gives 1. Perturbing each element independently never makes them tie,
+    and ``tanh`` hides the spread. A ``standardize`` whose row's standard deviation is within rounding of 0 is a
+    discontinuity; one of a row that varies well beyond rounding is not."""
+    import ml_dtypes
+
+    from jaxsynth.fuzz import tolerance
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+
+    tiny = np.linspace(0.0, 0.01, 56).astype(ml_dtypes.bfloat16)  # 5.75 + tiny rounds to 5.75 in bfloat16
+    program = _standardized(tiny, 5.75)
+    case = Case(program, [tiny], seed=0)
+    verdict = run_oracles(case, ["reference"])["reference"]
+    assert verdict.skipped and not verdict.failed and "standardize" in verdict.detail, verdict.detail
+    assert case.analysis.near == frozenset({3})
+
+    wide = np.linspace(-3.0, 3.0, 56).astype(ml_dtypes.bfloat16)
+    assert not tolerance.analyse(_standardized(wide, 5.75), [wide]).near
+
+    program, _ = program_for(load_config("models"), 53, 262, True)
+    verdict = run_oracles(Case(program, inputs_for(program, 53, 262), seed=262), ["reference"])["reference"]
+    assert verdict.skipped and not verdict.failed and "standardize" in verdict.detail, verdict.detail
+
+
 def test_float64_grad_of_an_exactly_zero_derivative_and_lowprec_excess_precision_are_no_findings(monkeypatch) -> None:
     """models seed 45: program 518's float64 gradient is 2.6e-33 where every output is exactly 0 (rounding
     residue; the float64 check now has an absolute floor like the float32 one); program 589's jit is exactly 0

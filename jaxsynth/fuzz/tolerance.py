@@ -11,8 +11,9 @@ division, reassociated sums all show up in it, so no per-op constant has to gues
 term is the plain dtype-and-depth allowance. Ints and bools must match exactly.
 
 A mismatch is not reported as a bug when the program passes a discontinuity within rounding error:
-a comparison, ``floor``/``ceil``/``round``/``sign``, a float-to-int cast or an ``argmax`` tie whose
-inputs are within ``SAFETY`` times their own spread of the threshold (``near``), or when a discrete
+a comparison, ``floor``/``ceil``/``round``/``sign``, a float-to-int cast, an ``argmax`` tie or a ``standardize``
+whose inputs are within ``SAFETY`` times their own spread of the threshold (for ``standardize``: a row whose
+standard deviation is within rounding of 0, which bfloat16 can round to a constant) (``near``), or when a discrete
 value (bool, int, branch taken) already changed under simulated rounding, or a finite value became NaN or
 Inf under it (``flips``: rounding alone takes the program out of its domain). Only
 discontinuities that feed a failing output count. A periodic op (``sin``, ``cos``, ``tan``) whose input
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from jaxsynth.fuzz.reference import Noise, Run, run
+from jaxsynth.grammar.ops_nn import STANDARDIZE_EPSILON
 from jaxsynth.grammar.types import DType, TensorType
 from jaxsynth.synth.program import Node, Program
 
@@ -57,7 +59,10 @@ SAFETY = 16.0
 _COMPARE = frozenset({"less", "less_equal", "greater", "greater_equal", "equal", "not_equal"})
 _ROUNDING = frozenset({"floor", "ceil", "round", "sign"})
 _ARG = frozenset({"argmax", "argmin"})
-DISCONTINUOUS = _COMPARE | _ROUNDING | _ARG | {"astype"}
+#: Ops that divide by their input's spread along an axis: where rounding can make the values tie (bfloat16
+#: rounds a row that varies by less than an ulp to one constant), the result is set by rounding, not by the program.
+_SPREAD = frozenset({"standardize"})
+DISCONTINUOUS = _COMPARE | _ROUNDING | _ARG | _SPREAD | {"astype"}
 PERIODIC = frozenset({"sin", "cos", "tan"})
 #: Input spread (radians) past which a periodic op's result is undetermined (see the module docstring).
 PERIODIC_LIMIT = 1.0
@@ -196,7 +201,7 @@ def _discontinuity_nodes(program: Program) -> frozenset[int]:
             continue  # integer comparisons are exact
         if node.op == "astype" and not (source.is_float and not node.type.dtype.is_float):
             continue  # only float -> int/bool casts jump
-        if node.op in _ARG and not source.is_float:
+        if node.op in _ARG | _SPREAD and not source.is_float:
             continue
         ids.add(node.id)
     return frozenset(ids)
@@ -214,6 +219,15 @@ def _threshold_distance(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
         return np.abs(x - (np.floor(x) + 0.5))
     if node.op == "sign":
         return x
+    if node.op in _SPREAD:
+        # distance to a constant row: the standard deviation along the axis, where a tie would move the result
+        # (about std / sqrt(std**2 + epsilon)) by more than rounding does; a row that is constant or nearly so
+        # standardizes to about 0 either way, and the op's error scale covers it
+        axis = node.params.get("axis")
+        x = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
+        std = np.std(x, axis=-1)
+        moved = std / np.sqrt(np.square(std) + STANDARDIZE_EPSILON) > SAFETY * NOISE_ULPS * node.type.dtype.eps
+        return np.where(moved & (x.shape[-1] > 1), std, np.inf)
     if node.op == "astype":
         if node.type.dtype.is_bool:
             return x
@@ -243,7 +257,7 @@ def _near(node: Node, exact: Sequence[tuple[np.ndarray, ...]], perturbed: Sequen
                     default=0.0)
         floor = np.where(spread > 0, 1e-6 * scale, 0.0)
         with np.errstate(all="ignore"):
-            if np.any(np.abs(d0) <= safety * spread + floor):
+            if np.any(np.isfinite(d0) & (np.abs(d0) <= safety * spread + floor)):  # inf: no threshold there
                 return True
     return False
 
