@@ -982,6 +982,37 @@ def test_a_standardize_of_values_that_rounding_ties_is_no_finding() -> None:
     assert verdict.skipped and not verdict.failed and "standardize" in verdict.detail, verdict.detail
 
 
+def test_a_sum_of_equal_values_does_not_round_in_lockstep() -> None:
+    """models seed 55 program 40: ``cross(v, elu(v))`` of a constant vector ``v`` is exactly 0, and the
+    simulated rounding drew the same error for each of its equal components, so a later ``cross(., b)`` (orthogonal
+    to ``(1, 1, 1)``) summed against nearly equal weights cancelled exactly in every run: tolerance 5e-9,
+    where XLA's fused multiply-adds leave 1.7e-8. A sum-like op's rounding is drawn per element, so that
+    ``sum(cross(cross(a, a), b))`` gets a spread of the size of its rounding."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+    from jaxsynth.fuzz.tolerance import analyse
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    v, s = TensorType(DType.float32, (3,)), TensorType(DType.float32, ())
+    nodes = (Node(0, "input", (), (v,), (Interval(1.0, 2.0),)), Node(1, "input", (), (v,), (Interval(-1.0, 1.0),)),
+             Node(2, "cross", (0, 0), (v,), (Interval(-8.0, 8.0),)),
+             Node(3, "cross", (2, 1), (v,), (Interval(-32.0, 32.0),)),
+             Node(4, "sum", (3,), (s,), (Interval(-96.0, 96.0),), {"axis": None}))
+    program = Program("f", Region("body", "function", 0, (0, 1), nodes, (4,)))
+    a = np.full(3, 1.6978569, dtype=np.float32)
+    b = np.array([-0.68, 1.41, -0.73], dtype=np.float32)
+    spread = analyse(program, [a, b]).spread[0]
+    rounding = np.finfo(np.float32).eps * float(a[0]) ** 2 * float(np.abs(b).max())
+    assert spread >= 0.1 * rounding, (spread, rounding)
+
+    program, _ = program_for(load_config("models"), 55, 40, True)
+    verdicts = run_oracles(Case(program, inputs_for(program, 55, 40), seed=40), ["reference", "eager"])
+    for name, verdict in verdicts.items():
+        assert verdict.ok and not verdict.skipped, (name, verdict.detail)
+
+
 def test_float64_grad_of_an_exactly_zero_derivative_and_lowprec_excess_precision_are_no_findings(monkeypatch) -> None:
     """models seed 45: program 518's float64 gradient is 2.6e-33 where every output is exactly 0 (rounding
     residue; the float64 check now has an absolute floor like the float32 one); program 589's jit is exactly 0

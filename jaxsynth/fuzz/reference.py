@@ -88,10 +88,13 @@ class Run:
     unsound: list[int] = field(default_factory=list)  #: nodes whose value left their interval
 
 
-def _uniform(value: np.ndarray, key: int) -> np.ndarray:
-    """Deterministic pseudo-random numbers in [-1, 1), one per element, keyed by the element's bits."""
+def _uniform(value: np.ndarray, key: int, *, positional: bool = False) -> np.ndarray:
+    """Deterministic pseudo-random numbers in [-1, 1), one per element, keyed by the element's bits (and, if
+    ``positional``, by its position too, so that equal elements get different draws)."""
     bits = np.ascontiguousarray(np.real(value), dtype=np.float64).reshape(-1).view(np.uint64)
     with np.errstate(over="ignore"):
+        if positional:
+            bits = bits ^ (np.arange(bits.size, dtype=np.uint64) * _MIX2)
         h = bits * _MIX + np.uint64(key & 0xFFFFFFFFFFFFFFFF)
         h ^= h >> np.uint64(29)
         h *= _MIX2
@@ -164,8 +167,13 @@ def _perturb(
         terms = terms * _running_count(node, np.shape(value))
     if terms is not None:
         # at least half the scale, and the sign of the relative draw's move (the two cannot cancel where the
-        # value is the sum of its terms): a reassociated sum's error is not small by the luck of its draws
-        u = _uniform(value, key ^ 0x5A5A5A5A)
+        # value is the sum of its terms): a reassociated sum's error is not small by the luck of its draws.
+        # Its size is drawn per position: the rounding of a sum depends on its terms, not on its value, and
+        # equal draws for equal values would keep a symmetry that XLA's rounding breaks (``cross(a, a)`` of
+        # a constant vector ``a`` is exactly 0 in every run, a multiple of ``(1, 1, 1)``, so a later
+        # ``cross(., b) @ w`` with nearly constant ``w`` cancels exactly; XLA's fused multiply-adds leave a
+        # different residue in each component: models seed 55, program 40)
+        u = _uniform(value, key ^ 0x5A5A5A5A, positional=True)
         out = out + eps * terms * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), np.real(value) * first)
     if round_to:
         out = out.astype(dtype.np_dtype).astype(np.complex128 if dtype.is_complex else np.float64)
