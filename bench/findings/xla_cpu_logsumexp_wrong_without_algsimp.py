@@ -10,7 +10,10 @@ Found by ``jaxsynth fuzz --config models --seed 45`` (program 257, the ``passes`
 bf16/f32 model block to ``logsumexp`` under ``vmap`` plus a constant, then by hand to the line below). No upstream
 issue for this case was found. ``jax.nn.softmax`` (``exp(x - max) / sum``) goes wrong the same way: over axis 0 of
 f32[64, 64, 64] it is off by 3.6% of its largest value with ``algsimp`` disabled (``--seed 51``, program 135, where
-the ``passes`` oracle had disabled ``algsimp`` and seven more passes); this script checks both.
+the ``passes`` oracle had disabled ``algsimp`` and seven more passes). ``jax.nn.log_softmax`` over axis 0 of
+f32[48, 48, 192] is right with ``algsimp`` alone disabled, but off by 0.3 on values near 5 once ``reshape-mover``
+is disabled too (``--seed 55``, programs 202 and 535, both found with ``algsimp`` and ``reshape-mover`` among the
+disabled passes); this script checks all three.
 
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
 """
@@ -37,4 +40,13 @@ for name, options in (("default pipeline", {}), ("algsimp disabled", {"xla_disab
     error = np.abs(np.asarray(lowered.compile(options)(y), dtype=np.float64) - expected).max() / expected.max()
     print(f"softmax, {name}: max error {error:.2e} of the largest value")
     ok = ok and error <= 1e-5  # 64 terms: a few ulps
+z = np.random.default_rng(0).uniform(-1.0, 1.0, (48, 48, 192)).astype(np.float32)
+z64 = z.astype(np.float64)
+expected = z64 - np.log(np.sum(np.exp(z64), axis=0))
+lowered = jax.jit(lambda z: jax.nn.log_softmax(z, axis=0)).lower(z)
+for name, options in (("default pipeline", {}), ("algsimp disabled", {"xla_disable_hlo_passes": "algsimp"}),
+                      ("algsimp, reshape-mover disabled", {"xla_disable_hlo_passes": "algsimp,reshape-mover"})):
+    error = np.abs(np.asarray(lowered.compile(options)(z), dtype=np.float64) - expected).max()
+    print(f"log_softmax, {name}: max error {error:.2e}")
+    ok = ok and error <= 1e-5  # 48 terms of size ~1: a few ulps of 4
 sys.exit(0 if ok else 1)
