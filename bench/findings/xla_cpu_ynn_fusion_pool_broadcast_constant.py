@@ -8,6 +8,10 @@ Found while reducing two ``sharding`` findings of ``jaxsynth fuzz`` with a conv 
 (2) a convolution with a ``jnp.full`` kernel -> 2x2 sum pool on f32[1,8,8,64] gives values like 7e10, and
 different ones from run to run. Eager (each op its own executable) is right, as is the same program with the
 kernel passed as an argument, or with ``XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-LIBRARY_FUSION_TYPE_REDUCE``.
+(3) with the HLO pass ``algsimp`` disabled (which otherwise folds the constant into the other operand), a plain
+``(jnp.full((144, 176), 2.75) * m).sum(axis=0)`` with ``m`` f32[144, 1] is one ``__ynn_fusion`` of a multiply by
+a broadcast constant and a reduce, and gives NaN (``jaxsynth fuzz --config models --seed 55``, program 608, the
+``passes`` oracle; reduced by hand from a 60-line program whose output was NaN only with ``algsimp`` disabled).
 Related, not the same: openxla/xla#48714 (YNN reduce_window drops base_dilation; open), jax-ml/jax#39257 (YNN
 fusion crash on a rank-8 broadcast-multiply-reduce in jaxlib 0.10.2; closed); no upstream issue for this case
 was found.
@@ -52,5 +56,14 @@ for name, fn, shape in (("max pool -> dense", pool_dense("max"), (3, 14, 14, 16)
     good = bool(np.allclose(got, want, rtol=1e-4, atol=1e-5))
     worst = np.unravel_index(int(np.argmax(np.nan_to_num(np.abs(got - want), nan=np.inf))), got.shape)
     print(f"{name}: jit {got[worst]!r}, eager {want[worst]!r} at {list(map(int, worst))}: {'OK' if good else 'WRONG'}")
+    ok = ok and good
+m = np.linspace(-4, 5, 144, dtype=np.float32).reshape(144, 1)
+lowered = jax.jit(lambda m: (jnp.full((144, 176), 2.75, jnp.float32) * m).sum(axis=0)).lower(m)
+want = 2.75 * m.astype(np.float64).sum(axis=0)
+for options in ({}, {"xla_disable_hlo_passes": "algsimp"}):
+    got = np.asarray(lowered.compile(options)(m))
+    good = bool(np.allclose(got, want, atol=1e-3))
+    print(f"constant * m, summed, {'algsimp disabled' if options else 'default pipeline'}: {got[0]!r}, "
+          f"expected {float(want[0])!r}: {'OK' if good else 'WRONG'}")
     ok = ok and good
 sys.exit(0 if ok else 1)
