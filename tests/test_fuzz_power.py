@@ -1013,6 +1013,24 @@ def test_a_sum_of_equal_values_does_not_round_in_lockstep() -> None:
         assert verdict.ok and not verdict.skipped, (name, verdict.detail)
 
 
+def test_a_subnormal_intermediate_that_xla_flushes_is_no_finding() -> None:
+    """models seed 55 program 1183: ``3 * sigmoid(v)`` where ``sigmoid(v)`` is a float32 subnormal. XLA:CPU
+    flushes it to zero (denormals-are-zero, flush-to-zero: a documented choice), so the output is 0 where the
+    reference says 2.7e-38, more than the smallest normal number that the tolerance allows for a flushed output.
+    A node with a subnormal value counts as a discontinuity; the same program away from underflow is judged."""
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    program = _chain((3,), [("sigmoid",), ("multiply", 3.0)])
+    case = Case(program, [np.array([-87.6, -3.0, 1.0], dtype=np.float32)], seed=0)
+    verdict = run_oracles(case, ["reference"])["reference"]
+    assert verdict.skipped and not verdict.failed and "sigmoid" in verdict.detail, verdict.detail
+    assert case.analysis.near == frozenset({1})
+
+    case = Case(program, [np.array([-80.0, -3.0, 1.0], dtype=np.float32)], seed=0)  # sigmoid(-80) = 1.8e-35
+    verdict = run_oracles(case, ["reference"])["reference"]
+    assert verdict.ok and not verdict.skipped and not case.analysis.near, verdict.detail
+
+
 def test_float64_grad_of_an_exactly_zero_derivative_and_lowprec_excess_precision_are_no_findings(monkeypatch) -> None:
     """models seed 45: program 518's float64 gradient is 2.6e-33 where every output is exactly 0 (rounding
     residue; the float64 check now has an absolute floor like the float32 one); program 589's jit is exactly 0

@@ -19,7 +19,8 @@ Inf under it (``flips``: rounding alone takes the program out of its domain). On
 discontinuities that feed a failing output count. A periodic op (``sin``, ``cos``, ``tan``) whose input
 moves by more than ``PERIODIC_LIMIT`` radians under simulated rounding counts as ``near`` too: its result
 is not determined by the program (a bfloat16 dot product of a few hundred terms is off by a radian or
-more), and a few perturbed runs cannot measure a spread that wraps around the period.
+more), and a few perturbed runs cannot measure a spread that wraps around the period. So does a value in the
+subnormal range of a float32, bfloat16 or float64 node: XLA:CPU flushes it to zero.
 """
 
 from __future__ import annotations
@@ -278,6 +279,28 @@ def _wrapped(program: Program, exact: Any, perturbed: Sequence[Any]) -> set[int]
     return wrapped
 
 
+#: Dtypes whose subnormals XLA:CPU flushes to zero (denormals-are-zero and flush-to-zero in float32 and float64
+#: arithmetic; bfloat16 is computed in float32, whose subnormals it shares). float16 is computed in float32 too,
+#: where its subnormals are normal numbers.
+_FLUSHED = {DType.float32: 2.0**-126, DType.bfloat16: 2.0**-126, DType.float64: 2.0**-1022}
+
+
+def _subnormal(program: Program, exact: Any) -> set[int]:
+    """Nodes with a subnormal value (in their dtype) under exact evaluation: XLA:CPU may flush it to zero, a
+    documented design choice, and a later op can scale that difference past any tolerance (``3 * sigmoid(x)``
+    at ``x = -87.6``: 0 in XLA, 2.7e-38 in the reference)."""
+    found = set()
+    for node_id, value in exact.values.items():
+        node = program.node(node_id)
+        tiny = _FLUSHED.get(node.type.dtype) if len(node.types) == 1 else None
+        if tiny is None or value.dtype.kind != "f":
+            continue
+        with np.errstate(all="ignore"):
+            if np.any((value != 0) & (np.abs(value) < tiny)):
+                found.add(node_id)
+    return found
+
+
 def _finite_args(program: Program, node_id: int, values: dict[int, np.ndarray]) -> bool:
     """Whether every float argument of the node is finite in ``values`` (it is where a value first leaves them)."""
     args = [values.get(a) for a in program.node(node_id).args]
@@ -334,7 +357,7 @@ def analyse(
         if _near(program.node(node_id), exact.records.get(node_id, ()), [p.records.get(node_id, []) for p in perturbed],
                  safety)
     }
-    near |= _wrapped(program, exact, perturbed)
+    near |= _wrapped(program, exact, perturbed) | _subnormal(program, exact)
     return Analysis(exact.outputs, tuple(spread), frozenset(near), frozenset(flips), exact.values)
 
 
