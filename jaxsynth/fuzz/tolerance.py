@@ -12,8 +12,8 @@ term is the plain dtype-and-depth allowance. Ints and bools must match exactly.
 
 A mismatch is not reported as a bug when the program passes a discontinuity within rounding error:
 a comparison, ``floor``/``ceil``/``round``/``sign``, a float-to-int cast, an ``argmax`` tie or a ``standardize``
-whose inputs are within ``SAFETY`` times their own spread of the threshold (for ``standardize``: a row whose
-standard deviation is within rounding of 0, which bfloat16 can round to a constant) (``near``), or when a discrete
+whose inputs are within ``SAFETY`` times their own spread of the threshold (``near``; for ``standardize`` the
+threshold is a constant row, which bfloat16 can round a row of nearly equal values to), or when a discrete
 value (bool, int, branch taken) already changed under simulated rounding, or a finite value became NaN or
 Inf under it (``flips``: rounding alone takes the program out of its domain). Only
 discontinuities that feed a failing output count. A periodic op (``sin``, ``cos``, ``tan``) whose input
