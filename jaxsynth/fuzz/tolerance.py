@@ -20,7 +20,7 @@ discontinuities that feed a failing output count. A periodic op (``sin``, ``cos`
 moves by more than ``PERIODIC_LIMIT`` radians under simulated rounding counts as ``near`` too: its result
 is not determined by the program (a bfloat16 dot product of a few hundred terms is off by a radian or
 more), and a few perturbed runs cannot measure a spread that wraps around the period. So does a value in the
-subnormal range of a float32, bfloat16 or float64 node: XLA:CPU flushes it to zero.
+subnormal range of its float dtype: XLA:CPU flushes it to zero.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 from jaxsynth.fuzz.reference import Noise, Run, run
@@ -279,10 +280,9 @@ def _wrapped(program: Program, exact: Any, perturbed: Sequence[Any]) -> set[int]
     return wrapped
 
 
-#: Dtypes whose subnormals XLA:CPU flushes to zero (denormals-are-zero and flush-to-zero in float32 and float64
-#: arithmetic; bfloat16 is computed in float32, whose subnormals it shares). float16 is computed in float32 too,
-#: where its subnormals are normal numbers.
-_FLUSHED = {DType.float32: 2.0**-126, DType.bfloat16: 2.0**-126, DType.float64: 2.0**-1022}
+#: The smallest normal number of each real float dtype: XLA:CPU may flush a smaller value to zero (denormals-are-zero
+#: and flush-to-zero; a float16 subnormal too: ``3 * sigmoid(x)`` at ``x = -12`` is 0 in float16).
+_TINY = {d: float(ml_dtypes.finfo(d.np_dtype).tiny) for d in DType if d.is_float}
 
 
 def _subnormal(program: Program, exact: Any) -> set[int]:
@@ -292,7 +292,7 @@ def _subnormal(program: Program, exact: Any) -> set[int]:
     found = set()
     for node_id, value in exact.values.items():
         node = program.node(node_id)
-        tiny = _FLUSHED.get(node.type.dtype) if len(node.types) == 1 else None
+        tiny = _TINY.get(node.type.dtype) if len(node.types) == 1 else None
         if tiny is None or value.dtype.kind != "f":
             continue
         with np.errstate(all="ignore"):
