@@ -1030,6 +1030,19 @@ def test_a_subnormal_intermediate_that_xla_flushes_is_no_finding() -> None:
     verdict = run_oracles(case, ["reference"])["reference"]
     assert verdict.ok and not verdict.skipped and not case.analysis.near, verdict.detail
 
+    # float16 too: 30 * sigmoid(-12) is 0 under jit, 1.8e-4 in the reference (sigmoid(-12) = 6.1e-6 is subnormal)
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    h = TensorType(DType.float16, (2,))
+    nodes = (Node(0, "input", (), (h,), (Interval(-12.0, 1.0),)), Node(1, "sigmoid", (0,), (h,), (Interval(0.0, 1.0),)),
+             Node(2, "full", (), (h,), (Interval(30.0, 30.0),), {"value": 30.0}),
+             Node(3, "multiply", (1, 2), (h,), (Interval(0.0, 30.0),)))
+    case = Case(Program("f", Region("body", "function", 0, (0,), nodes, (3,))), [np.array([-12.0, 1.0], np.float16)],
+                seed=0)
+    verdict = run_oracles(case, ["reference"])["reference"]
+    assert verdict.skipped and not verdict.failed and 1 in case.analysis.near, verdict.detail
+
 
 def test_float64_grad_of_an_exactly_zero_derivative_and_lowprec_excess_precision_are_no_findings(monkeypatch) -> None:
     """models seed 45: program 518's float64 gradient is 2.6e-33 where every output is exactly 0 (rounding
