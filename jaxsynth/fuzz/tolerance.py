@@ -30,7 +30,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 
 from jaxsynth.fuzz.reference import Noise, Run, run
@@ -280,21 +279,17 @@ def _wrapped(program: Program, exact: Any, perturbed: Sequence[Any]) -> set[int]
     return wrapped
 
 
-#: The smallest normal number of each real float dtype: XLA:CPU may flush a smaller value to zero (denormals-are-zero
-#: and flush-to-zero; a float16 subnormal too: ``3 * sigmoid(x)`` at ``x = -12`` is 0 in float16).
-_TINY = {d: float(ml_dtypes.finfo(d.np_dtype).tiny) for d in DType if d.is_float}
-
-
 def _subnormal(program: Program, exact: Any) -> set[int]:
     """Nodes with a subnormal value (in their dtype) under exact evaluation: XLA:CPU may flush it to zero, a
     documented design choice, and a later op can scale that difference past any tolerance (``3 * sigmoid(x)``
-    at ``x = -87.6``: 0 in XLA, 2.7e-38 in the reference)."""
+    at ``x = -87.6``: 0 in XLA, 2.7e-38 in the reference). Every float dtype, float16 too (``3 * sigmoid(x)``
+    at ``x = -12`` is 0 in float16)."""
     found = set()
     for node_id, value in exact.values.items():
         node = program.node(node_id)
-        tiny = _TINY.get(node.type.dtype) if len(node.types) == 1 else None
-        if tiny is None or value.dtype.kind != "f":
+        if len(node.types) != 1 or value.dtype.kind != "f":
             continue
+        tiny = _tiny(node.type.dtype)  # the smallest normal number, as in the tolerance's absolute floor
         with np.errstate(all="ignore"):
             if np.any((value != 0) & (np.abs(value) < tiny)):
                 found.add(node_id)
