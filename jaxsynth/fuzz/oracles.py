@@ -747,24 +747,34 @@ class GradOracle(Oracle):
             return [np.asarray(g, dtype=np.float64) for g in grad64(*xs64)]
 
 
+_SLICES = frozenset({"dynamic_slice", "dynamic_update_slice"})  #: ops whose start indices pin_integers types
+
+
 def pin_integers(program: Program) -> Program:
-    """``program`` with every integer-valued result cast to its declared dtype (``.astype``).
+    """``program`` with every integer-valued result cast to its declared dtype (``.astype``), and every
+    start index of a ``lax.dynamic_slice`` or ``lax.dynamic_update_slice`` cast to int32.
 
     Under x64, ``jnp.sum`` of int32, ``argmax`` and a ``fori_loop`` index are int64, so the float64 twin
     would change integer semantics (a ``cond`` whose branches then differ in type fails to trace: a false
     alarm). Declared dtypes are JAX's without x64, so a cast back restores them (exactly: wraparound
-    agrees modulo 2**32); in a program without x64 every cast is the identity."""
+    agrees modulo 2**32); in a program without x64 every cast is the identity. A Python integer start
+    (``0`` on an axis that is not sliced, or a literal index) is int64 under x64, and the slice rejects
+    a mix of int64 and int32 starts, so the twin renders every start as ``jnp.int32(...)``."""
     from jaxsynth.fuzz.reduce import rewrite
     from jaxsynth.synth.program import ITEM, LEAF_KINDS, Node
 
     next_id = max(n.id for n in program.walk()) + 1
     inline: dict[int, list[Node]] = {}
     for node in program.walk():
+        params = node.params
+        if node.op in _SLICES and params.get("style") == "full":
+            params = dict(params, typed_starts=True)
+            inline[node.id] = [Node(node.id, node.op, node.args, node.types, node.intervals, params, node.regions)]
         if node.op in LEAF_KINDS or len(node.types) != 1 or not node.type.dtype.is_int:
             continue
         if node.op != ITEM and not node.is_op:
             continue
-        moved = Node(next_id, node.op, node.args, node.types, node.intervals, node.params, node.regions)
+        moved = Node(next_id, node.op, node.args, node.types, node.intervals, params, node.regions)
         cast = Node(node.id, "astype", (next_id,), node.types, node.intervals, {"dtype": node.type.dtype})
         inline[node.id] = [moved, cast]
         next_id += 1

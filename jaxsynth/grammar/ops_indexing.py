@@ -100,10 +100,17 @@ def _dynamic_slice_reference(args, params):
     return x[tuple(slice(s, s + n) for s, n in zip(starts, params["sizes"], strict=True))]
 
 
-def _start_tuple(args, rank, axes) -> cst.BaseExpression:
-    """``(i0, 0, i1)``: a traced start on the sliced axes, 0 elsewhere (a 1-tuple keeps its comma)."""
+def _start_tuple(args, rank, axes, typed: bool = False) -> cst.BaseExpression:
+    """``(i0, 0, i1)``: a traced start on the sliced axes, 0 elsewhere (a 1-tuple keeps its comma).
+
+    ``typed`` (set by the grad oracle's x64 twin, never by the sampler) casts every start to int32, as in
+    ``(jnp.int32(i0), jnp.int32(0))``: under x64 a Python integer start is int64 and a traced one int32,
+    and ``lax.dynamic_slice`` rejects a mix."""
     items = dict(zip(axes, args, strict=True))
-    elements = [cst.Element(items.get(i, literal(0))) for i in range(rank)]
+    starts = [items.get(i, literal(0)) for i in range(rank)]
+    if typed:
+        starts = [call(f"jnp.{INDEX.jnp_name}", s) for s in starts]
+    elements = [cst.Element(s) for s in starts]
     if rank == 1:
         elements[0] = elements[0].with_changes(comma=cst.Comma())
     return cst.Tuple(elements)
@@ -114,7 +121,8 @@ def _dynamic_slice_render(args, params):
     if params["style"] == "in_dim":
         (axis,) = axes
         return call("lax.dynamic_slice_in_dim", args[0], args[1], literal(sizes[axis]), axis=axis)
-    return call("lax.dynamic_slice", args[0], _start_tuple(args[1:], len(sizes), axes), literal(tuple(sizes)))
+    starts = _start_tuple(args[1:], len(sizes), axes, params.get("typed_starts", False))
+    return call("lax.dynamic_slice", args[0], starts, literal(tuple(sizes)))
 
 
 def _propose_dynamic_update_slice(t: TensorType, ctx: Context) -> Proposal | None:
@@ -161,7 +169,8 @@ def _dynamic_update_slice_render(args, params):
     axes = params["axes"]
     if params["style"] == "in_dim":
         return call("lax.dynamic_update_slice_in_dim", args[0], args[1], args[2], axis=axes[0])
-    return call("lax.dynamic_update_slice", args[0], args[1], _start_tuple(args[2:], params["rank"], axes))
+    starts = _start_tuple(args[2:], params["rank"], axes, params.get("typed_starts", False))
+    return call("lax.dynamic_update_slice", args[0], args[1], starts)
 
 
 def _propose_index_in_dim(t: TensorType, ctx: Context) -> Proposal | None:
