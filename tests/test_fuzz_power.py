@@ -998,15 +998,19 @@ def test_a_standardize_of_values_that_rounding_ties_is_no_finding() -> None:
     program = _standardized(tiny, 5.75)
     case = Case(program, [tiny], seed=0)
     verdict = run_oracles(case, ["reference"])["reference"]
-    assert verdict.skipped and not verdict.failed and "standardize" in verdict.detail, verdict.detail
+    # skipped at standardize, or (since tanh takes the farther of its operand and its mirror image, see
+    # reference.MIRRORED) within a spread that covers the tie; never a finding
+    assert not verdict.failed and (not verdict.skipped or "standardize" in verdict.detail), verdict.detail
     assert case.analysis.near == frozenset({3})
 
     wide = np.linspace(-3.0, 3.0, 56).astype(ml_dtypes.bfloat16)
     assert not tolerance.analyse(_standardized(wide, 5.75), [wide]).near
 
     program, _ = program_for(load_config("models"), 53, 262, True)
-    verdict = run_oracles(Case(program, inputs_for(program, 53, 262), seed=262), ["reference"])["reference"]
-    assert verdict.skipped and not verdict.failed and "standardize" in verdict.detail, verdict.detail
+    case = Case(program, inputs_for(program, 53, 262), seed=262)
+    verdict = run_oracles(case, ["reference"])["reference"]
+    assert not verdict.failed and (not verdict.skipped or "standardize" in verdict.detail), verdict.detail
+    assert any(program.node(i).op == "standardize" for i in case.analysis.near)
 
 
 def test_a_sum_of_equal_values_does_not_round_in_lockstep() -> None:
@@ -1036,6 +1040,40 @@ def test_a_sum_of_equal_values_does_not_round_in_lockstep() -> None:
 
     program, _ = program_for(load_config("models"), 55, 40, True)
     verdicts = run_oracles(Case(program, inputs_for(program, 55, 40), seed=40), ["reference", "eager"])
+    for name, verdict in verdicts.items():
+        assert verdict.ok and not verdict.skipped, (name, verdict.detail)
+
+
+def test_a_one_sided_op_of_rounding_noise_gets_the_spread_of_both_sides() -> None:
+    """models seed 57 program 49: ``silu(standardize(v))`` where ``v`` is a bfloat16 row that is constant up to
+    rounding. The standardized row is rounding noise of about +-500; ``silu`` keeps one side of it. The hash-keyed
+    draws are antithetic only at the first rounding, so at about one element in 11 all four runs landed on the
+    flat side (spread 0) where XLA gave 1.9: a finding of reference, eager, passes and lowprec. The elementwise
+    math functions also take the farther of the op on their operands and on their mirror images."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.reference import MIRRORED
+    from jaxsynth.fuzz.swarm import program_for
+    from jaxsynth.fuzz.tolerance import analyse
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    assert {"silu", "exp", "sigmoid", "softplus", "relu", "maximum"} <= MIRRORED and "add" not in MIRRORED
+    row, scalar = TensorType(DType.bfloat16, (640,)), TensorType(DType.bfloat16, ())
+    nodes = (Node(0, "input", (), (row,), (Interval(-1.0, 1.0),)),  # silu(standardize(x * 1e-06 + 1.5))
+             Node(1, "literal", (), (scalar,), (Interval(1e-6, 1e-6),), {"value": 1e-6}),
+             Node(2, "scale", (0, 1), (row,), (Interval(-1e-6, 1e-6),), {"literal_args": (1,)}),
+             Node(3, "literal", (), (scalar,), (Interval(1.5, 1.5),), {"value": 1.5}),
+             Node(4, "offset", (2, 3), (row,), (Interval(1.4, 1.6),), {"literal_args": (1,)}),
+             Node(5, "standardize", (4,), (row,), (Interval(-26.0, 26.0),), {"axis": -1}),
+             Node(6, "silu", (5,), (row,), (Interval(-0.3, 26.0),)))
+    program = Program("f", Region("body", "function", 0, (0,), nodes, (6,)))
+    x = np.random.default_rng(0).uniform(-1, 1, 640).astype(DType.bfloat16.np_dtype)
+    spread = analyse(program, [x]).spread[0]
+    assert spread.min() > 1.0, (spread.min(), np.mean(spread < 1.0))  # under 1e-5 at 52 of 640 without MIRRORED
+
+    program, _ = program_for(load_config("models"), 57, 49, True)
+    verdicts = run_oracles(Case(program, inputs_for(program, 57, 49), seed=49), ["reference", "eager"])
     for name, verdict in verdicts.items():
         assert verdict.ok and not verdict.skipped, (name, verdict.detail)
 
