@@ -10,6 +10,12 @@ mesh: the result is exactly 2x the right one (summed over the replicated axis to
 1x2 mesh are right; Shardy and GSPMD alike. Related but different: jax-ml/jax#16894 (strided conv, batch and
 output-feature sharded; open); no upstream issue for this case was found.
 
+A grouped variant (``jaxsynth fuzz --config models --seed 59``, program 380, the ``sharding`` oracle; reduced by
+hand from a 60-line program whose output was 4x too large): a 1-D convolution with ``feature_group_count=3``,
+its kernel's output-feature dim sharded over ``d0`` and its output's spatial dim constrained to ``d1`` (the
+program's later ops asked for that), is exactly ``d0``'s size times too large: 4x on a 4x2 mesh, 2x on a 2x2
+mesh. The same with 2 or 4 groups, with one group, on a 4x1 mesh, or without the output constraint is right.
+
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
 """
 
@@ -45,4 +51,24 @@ for x, w, x_spec, w_spec in CASES:
         print(f"x {x.shape} {tuple(x_spec)}, w {w.shape} {tuple(w_spec)}, mesh {shape}: "
               f"{got[0, 0, :, 0].tolist()} vs one device {want[0, 0, :, 0].tolist()}: {'OK' if good else 'WRONG'}")
         ok = ok and good
+
+
+def grouped(x, w, mesh):  # NCH input, OIH kernel, 3 groups; the output's spatial dim over d1
+    y = lax.conv_general_dilated(x[None], w, (1,), "VALID", dimension_numbers=("NCH", "OIH", "NCH"),
+                                 feature_group_count=3)[0]
+    return jax.lax.with_sharding_constraint(y, NamedSharding(mesh, PartitionSpec(None, "d1")))
+
+
+x = np.arange(1, 28, dtype=np.float32).reshape(3, 9)
+w = np.ones((12, 1, 2), np.float32)
+for shape in ((4, 2), (4, 1)):
+    mesh = Mesh(np.array(jax.devices()[:shape[0] * shape[1]]).reshape(shape), ("d0", "d1"))
+    want = np.asarray(jax.jit(grouped, static_argnums=2)(x, w, mesh))
+    got = np.asarray(jax.jit(grouped, static_argnums=2)(
+        jax.device_put(x, NamedSharding(mesh, PartitionSpec())),
+        jax.device_put(w, NamedSharding(mesh, PartitionSpec("d0", None, None))), mesh))
+    good = np.array_equal(got, want)
+    print(f"grouped conv, 3 groups, x {x.shape}, w {w.shape} ('d0', None, None), output (None, 'd1'), mesh {shape}: "
+          f"{got[0, :4].tolist()} vs one device {want[0, :4].tolist()}: {'OK' if good else 'WRONG'}")
+    ok = ok and good
 sys.exit(0 if ok else 1)
