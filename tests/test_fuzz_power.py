@@ -1078,6 +1078,30 @@ def test_a_one_sided_op_of_rounding_noise_gets_the_spread_of_both_sides() -> Non
         assert verdict.ok and not verdict.skipped, (name, verdict.detail)
 
 
+def test_a_rounding_is_never_hidden_by_a_small_or_cancelling_draw() -> None:
+    """models seed 59 program 1494: ``rsqrt(x) - 2.0`` over f32[200, 152], where the output is about 0.05 and
+    its error is the rsqrt's rounding (half an ulp of 2.05). The relative draw was uniform in [-1, 1), so at one
+    element of 30,400 it was near 0 in every run and the tolerance (7.4e-8) was under half an ulp of the rsqrt
+    (1.2e-7): XLA's correctly rounded result failed. A draw is now at least half its scale, with a random sign;
+    the literal's draw could still cancel the rsqrt's in both antithetic pairs (1.3x half an ulp at worst), so
+    there are 4 pairs (6x)."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+    from jaxsynth.fuzz.tolerance import analyse, tolerance
+
+    program, _ = program_for(load_config("models"), 59, 1494, True)
+    assert "lax.rsqrt(x0) + -2.0" in render(program)
+    inputs = inputs_for(program, 59, 1494)
+    rsqrt = 1.0 / np.sqrt(inputs[0].astype(np.float64))
+    analysis = analyse(program, inputs)
+    tol = tolerance(program.output_types[0], 1, analysis.outputs[0], analysis.spread[0])
+    half_ulp = np.spacing(rsqrt.astype(np.float32)).astype(np.float64) / 2
+    assert (tol / half_ulp).min() > 4.0, (tol / half_ulp).min()  # 0.62 with uniform draws and 4 runs
+    verdict = run_oracles(Case(program, inputs, seed=1494), ["reference"])["reference"]
+    assert verdict.ok and not verdict.skipped, verdict.detail
+
+
 def test_a_subnormal_intermediate_that_xla_flushes_is_no_finding() -> None:
     """models seed 55 program 1183: ``3 * sigmoid(v)`` where ``sigmoid(v)`` is a float32 subnormal. XLA:CPU
     flushes it to zero (denormals-are-zero, flush-to-zero: a documented choice), so the output is 0 where the
