@@ -159,6 +159,25 @@ def test_grad_twin_types_every_dynamic_slice_start() -> None:
     assert verdict.ok and not verdict.skipped and verdict.kind != "internal", (verdict.kind, verdict.detail)
 
 
+def test_grad_twin_keeps_the_programs_input_order() -> None:
+    """models seed 59 program 2084: a parameter pytree whose leaves have higher node ids than the other inputs.
+    ``pin_integers`` rebuilt the program with its inputs sorted by id, so the twin took its arguments in another
+    order than the program (an internal error: "Incompatible shapes for broadcasting"; where shapes agree, a
+    different function)."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, pin_integers, run_oracles
+    from jaxsynth.fuzz.reduce import retype
+    from jaxsynth.fuzz.swarm import program_for
+    from jaxsynth.grammar import DType
+
+    program, _ = program_for(load_config("models"), 59, 2084, True)
+    assert list(program.body.params) != sorted(program.body.params)
+    twin = pin_integers(retype(program, {DType.float32: DType.float64}))
+    assert twin.body.params == program.body.params
+    verdict = run_oracles(Case(program, inputs_for(program, 59, 2084), seed=2084), ["grad"])["grad"]
+    assert verdict.kind != "internal" and not verdict.failed, (verdict.kind, verdict.detail)
+
+
 def test_normalized_error_masks_numbers_and_names_only() -> None:
     a = normalize_error("TypeError: scan carry input and output must have equal types, got f32[4] and i32[3]\nmore")
     b = normalize_error("TypeError: scan carry input and output must have equal types, got f32[2] and i32[1]")
