@@ -974,8 +974,12 @@ def test_a_periodic_op_of_an_undetermined_value_is_no_finding() -> None:
     from jaxsynth.fuzz.swarm import program_for
 
     program, _ = program_for(load_config("models"), 43, 556, True)
-    verdict = run_oracles(Case(program, inputs_for(program, 43, 556), seed=556), ["reference"])["reference"]
-    assert verdict.skipped and not verdict.failed and "cos" in verdict.detail, verdict.detail
+    case = Case(program, inputs_for(program, 43, 556), seed=556)
+    verdict = run_oracles(case, ["reference"])["reference"]
+    # skipped at cos, or (with 8 runs and mirror images at cos, see reference.MIRRORED) within a spread that
+    # covers it; never a finding
+    assert not verdict.failed and (not verdict.skipped or "cos" in verdict.detail), verdict.detail
+    assert any(program.node(i).op == "cos" for i in case.analysis.near)
 
     x = np.linspace(-3, 3, 64, dtype=np.float32).reshape(8, 8)
     steps = [("cos",), ("multiply", 100.0), ("sin",)]
