@@ -44,7 +44,7 @@ from jaxsynth.fuzz.oracles import (
 from jaxsynth.fuzz.tolerance import elementwise_error, mismatch_class
 from jaxsynth.grammar.types import DType, Interval, TensorType
 from jaxsynth.synth import render
-from jaxsynth.synth.program import Node, Program, Region
+from jaxsynth.synth.program import Node, Program
 
 __all__ = ["DEVICES", "ExportOracle", "JitVmapOracle", "RewriteOracle", "ShardingOracle", "UnrollOracle",
            "unsupported"]
@@ -517,15 +517,14 @@ def rewrites(program: Program, rng: np.random.Generator, max_edits: int = 4) -> 
 
 
 def _like(original: Program, rewritten: Program) -> Program:
-    """``rewritten`` (a rebuilt body: inputs sorted by id, no pytrees, no names) with ``original``'s inputs in
-    their order, its argument and result pytrees and its name hints, so it is called exactly as the original
-    (an identity keeps every input and the ids and order of the outputs)."""
+    """``rewritten`` (a rebuilt body: no pytrees, no names) with ``original``'s argument and result pytrees and
+    its name hints, so it is called exactly as the original (an identity keeps every input, in order, and the
+    ids and order of the outputs)."""
     from jaxsynth.fuzz.reduce import Invalid
 
     body = rewritten.body
-    if sorted(body.params) != sorted(original.body.params) or body.outputs != original.body.outputs:
+    if body.params != original.body.params or body.outputs != original.body.outputs:
         raise Invalid("the rewrite changed the inputs or outputs")
-    body = Region(body.role, body.layout, body.carries, original.body.params, body.nodes, body.outputs)
     return Program(original.name, body, names=original.names, temporaries=original.temporaries,
                    in_trees=original.in_trees, out_trees=original.out_trees)
 

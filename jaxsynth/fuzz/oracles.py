@@ -761,7 +761,7 @@ def pin_integers(program: Program) -> Program:
     (``0`` on an axis that is not sliced, or a literal index) is int64 under x64, and the slice rejects
     a mix of int64 and int32 starts, so the twin renders every start as ``jnp.int32(...)``."""
     from jaxsynth.fuzz.reduce import rewrite
-    from jaxsynth.synth.program import ITEM, LEAF_KINDS, Node, Region
+    from jaxsynth.synth.program import ITEM, LEAF_KINDS, Node
 
     next_id = max(n.id for n in program.walk()) + 1
     inline: dict[int, list[Node]] = {}
@@ -778,15 +778,7 @@ def pin_integers(program: Program) -> Program:
         cast = Node(node.id, "astype", (next_id,), node.types, node.intervals, {"dtype": node.type.dtype})
         inline[node.id] = [moved, cast]
         next_id += 1
-    if not inline:
-        return program
-    twin = rewrite(program, inline=inline)
-    # rewrite sorts the inputs by id; the twin takes the program's flat inputs, in the program's order (a
-    # models program's parameter pytree has other ids first: seed 59, program 2084 swapped its arguments)
-    order = {p: k for k, p in enumerate(program.body.params)}
-    body = twin.body
-    params = tuple(sorted(body.params, key=order.__getitem__))
-    return Program(twin.name, Region(body.role, body.layout, body.carries, params, body.nodes, body.outputs))
+    return rewrite(program, inline=inline) if inline else program
 
 
 def _disc_ids(program: Program) -> frozenset[int]:

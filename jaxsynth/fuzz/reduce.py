@@ -202,7 +202,8 @@ def rewrite(
     outputs: Sequence[int] | None = None,
     new_inputs: Sequence[Node] = (),
 ) -> Program:
-    """A rebuilt, pruned program: nodes replaced in place, uses redirected, nodes spliced in."""
+    """A rebuilt, pruned program: nodes replaced in place, uses redirected, nodes spliced in. The inputs keep
+    their order (``new_inputs`` last; an input that is no longer one is dropped)."""
     replace = replace or {}
     redirect = redirect or {}
     inline = inline or {}
@@ -235,7 +236,7 @@ def rewrite(
         body = Region(body.role, body.layout, body.carries, body.params, body.nodes, tuple(target(o) for o in outputs))
     index = {n.id: n for n in _walk_region(body)}
     pruned = prune(body, index)
-    params = tuple(sorted(p for p in pruned.params if index[p].op == "input"))
+    params = tuple(p for p in pruned.params if index[p].op == "input")  # in order, new inputs last
     pruned = Region(pruned.role, pruned.layout, pruned.carries, params, pruned.nodes, pruned.outputs)
     return Program(program.name, pruned)
 
