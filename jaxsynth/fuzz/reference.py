@@ -8,7 +8,8 @@ its ``visit`` function:
   epsilon (between half and all of ``Noise.ulps``, with a random sign), as an XLA implementation may round
   differently (fusion, excess precision, reassociated reductions, approximated transcendentals). Sum-like
   ops (reductions, contractions) are perturbed relative to the sum of the absolute values of their terms, as
-  reassociation errors scale with that.
+  reassociation errors scale with that, and beyond 64 terms also with the square root of their number (XLA may
+  add them sequentially); ops that add up products also by what flushing the subnormal ones to zero takes away.
   The noise of a value is a hash of (its bits, the node, the run): equal values of one node get equal
   noise, so broadcast copies stay exact ties, as they are in XLA.
 - **kinks** (``KINKS``: ``maximum``, ``relu``, ``max`` over an axis, ``sort``, pooling, ...): an op that selects
@@ -34,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import ml_dtypes
 import numpy as np
 
 from jaxsynth.grammar.ops import REGISTRY
@@ -51,6 +53,8 @@ EXACT_OPS = frozenset(
 )
 _SUMLIKE = frozenset({"sum", "mean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy", "cross", "norm"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
+#: Ops that add up products, which XLA:CPU flushes to zero where they are subnormal (``_flushed``).
+_PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxpy"})
 #: Running ops that JAX lowers to a ``reduce_window`` in the storage dtype (``jnp.sum`` of a bfloat16 array
 #: accumulates in float32; ``jnp.cumsum`` does not): every partial result may be rounded to that dtype, in any
 #: order, so an element's error grows with the number of terms before it. A float16/bfloat16 running sum of
@@ -59,6 +63,17 @@ _PRODLIKE = frozenset({"prod", "cumprod"})
 _RUNNING = frozenset({"cumsum", "cumlogsumexp"})
 #: Dtypes whose running ops get that allowance: at most about 2^10 like terms before a sum stagnates.
 _RUNNING_EPS = 2.0**-11
+#: Terms of a single- or double-precision sum-like op beyond which its allowance grows as the square root of
+#: their number (``_order_factor``). XLA may add terms in any order (a reduce that is not fused adds them in
+#: another order than a fused one), and a sequential float32 sum of ``n`` terms of one sign can be off by about
+#: ``2 sqrt(n) eps`` times the sum of their absolute values (a tree of them: at most ``log2(n) eps / 2``). The
+#: allowance of one sum-like op is ``SAFETY`` times a draw of at least half of ``NOISE_ULPS`` eps times that sum:
+#: 16 eps, which covers a sequential sum of up to 64 terms. ``jnp.mean(v ** 3)`` over 984,064 float32 values in
+#: [0, 216] with XLA's fusion disabled was off by 252 eps times the sum of its terms where the tolerance allowed
+#: 144; a sequential sum of them is off by 2,040 (models seed 61, program 257).
+_ORDERED_TERMS = 64
+#: Terms per element of a contraction, by (op, params, operand shapes): the same for every run.
+_CONTRACTION_TERMS: dict[tuple, float] = {}
 #: Ops whose float result selects among (or clamps) their operands: continuous, with a kink where the selection
 #: changes. Their perturbed result is the farther of the op on the perturbed operands and on their mirror images.
 KINKS = frozenset({"maximum", "minimum", "clip", "max", "min", "abs", "relu", "relu6", "leaky_relu", "cummax",
@@ -136,6 +151,55 @@ def _reduced_count(node: Node, args: Sequence[np.ndarray]) -> int:
     return int(np.prod(shape)) if axis is None else int(shape[axis])
 
 
+def _term_count(node: Node, args: Sequence[np.ndarray], value: np.ndarray) -> float | np.ndarray:
+    """The number of terms a sum-like op adds up into each element of its result."""
+    if node.op in ("saxpy", "cross"):
+        return 1.0 if node.op == "saxpy" else 2.0
+    if node.op in _RUNNING:
+        return _running_count(node, np.shape(value))
+    if node.op in ("sum", "mean", "norm"):
+        return np.size(args[0]) / max(1, np.size(value))
+    key = (node.op, repr(node.params), tuple(np.shape(a) for a in args))  # a contraction: the op on ones
+    if key not in _CONTRACTION_TERMS:
+        if len(_CONTRACTION_TERMS) >= 4096:
+            _CONTRACTION_TERMS.clear()
+        ones = [np.ones(np.shape(a)) for a in args]
+        _CONTRACTION_TERMS[key] = float(np.max(REGISTRY[node.op].reference(ones, node.params)))
+    return _CONTRACTION_TERMS[key]
+
+
+def _flushed(node: Node, args: Sequence[np.ndarray], value: np.ndarray, dtype: DType,
+             terms: np.ndarray | None) -> float | np.ndarray:
+    """How far a result of an op that adds up products (contractions, ``norm``, ``cross``, ``saxpy``) may move
+    when XLA:CPU flushes the subnormal ones to zero, a documented choice. A product is no node, so
+    ``tolerance``'s check of subnormal values cannot see it: ``jnp.linalg.norm`` of 18,304 values of about 1e-19
+    lost the squares under 1.2e-38 and was 3.1e-4 of itself below the reference (models seed 61, program 322).
+    ``norm``: exactly the squares under the smallest normal number. Others: that number times the number of
+    products, at most the sum of their absolute values. Low-precision products are computed in float32."""
+    tiny = min(float(np.finfo(np.float32).tiny), float(ml_dtypes.finfo(dtype.real_dtype.np_dtype).tiny))
+    with np.errstate(all="ignore"):
+        if node.op != "norm":
+            lost = tiny * _term_count(node, args, value)
+            return lost if terms is None else np.minimum(lost, terms)
+        square = np.square(np.abs(np.asarray(args[0], dtype=np.float64)))
+        small = np.where(square < tiny, square, 0.0)
+        lost = small.sum() if node.params["axis"] is None else small.sum(axis=-1)
+        norm = np.abs(np.asarray(value, dtype=np.float64))  # sqrt(S) - sqrt(S - lost) for S = norm ** 2
+        return np.where(lost > 0, lost / (norm + np.sqrt(np.maximum(0.0, np.square(norm) - lost))), 0.0)
+
+
+def _order_factor(node: Node, args: Sequence[np.ndarray], value: np.ndarray) -> float | np.ndarray:
+    """How much more than a tree sum's error a sum-like op's result may carry when XLA adds its terms in
+    another order: ``sqrt(n / _ORDERED_TERMS)`` for ``n`` terms per element, at least 1 (see ``_ORDERED_TERMS``)."""
+    if node.op in ("saxpy", "cross", "norm"):
+        return 1.0
+    if node.op not in _RUNNING and node.op not in ("sum", "mean"):  # a contraction: cheap bound first
+        bound = float(np.sqrt(np.size(args[0]) * np.size(args[-1]) / max(1, np.size(value))))
+        if bound <= _ORDERED_TERMS:  # sqrt(|a| |b| / |out|): its terms times the sqrt of its batch size
+            return 1.0
+    return np.sqrt(np.maximum(1.0, _term_count(node, args, value) / _ORDERED_TERMS))
+
+
 def _running_count(node: Node, shape: tuple[int, ...]) -> np.ndarray:
     """The number of terms accumulated into each element of a running op's result (``1..n`` along its axis)."""
     axis = node.params["axis"] % len(shape)
@@ -180,6 +244,8 @@ def _perturb(
         terms = _abs_terms(node, args) if node.op in _SUMLIKE else None
     if terms is not None and running:
         terms = terms * _running_count(node, np.shape(value))
+    elif terms is not None and error_scale is None and dtype.eps < _RUNNING_EPS:
+        terms = terms * _order_factor(node, args, value)
     if terms is not None:
         # at least half the scale, and the sign of the relative draw's move (the two cannot cancel where the
         # value is the sum of its terms): a reassociated sum's error is not small by the luck of its draws.
@@ -190,6 +256,9 @@ def _perturb(
         # different residue in each component: models seed 55, program 40)
         u = _uniform(value, key ^ 0x5A5A5A5A, positional=True)
         out = out + eps * terms * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), np.real(value) * first)
+    if node.op in _PRODUCTS:
+        u = _uniform(value, key ^ 0x3C3C3C3C, positional=True)
+        out = out + _flushed(node, args, value, dtype, terms) * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), u)
     if round_to:
         out = out.astype(dtype.np_dtype).astype(np.complex128 if dtype.is_complex else np.float64)
     return out
