@@ -185,6 +185,32 @@ def test_a_slow_program_is_not_a_hang(tmp_path: Path, monkeypatch) -> None:
     assert [p.name for p in (out / "findings").iterdir()] == ["000000-eager-hang"]
 
 
+def test_a_hang_or_crash_in_jaxsynths_own_reference_is_an_internal_error(tmp_path: Path, monkeypatch) -> None:
+    """Models seed 63 program 171: the reference analysis of a 96-step ``lax.scan`` took longer than the
+    timeout (its ``gammaln`` was a Python call per element) and was taken for a hang of XLA. A case reports
+    its reference work as the step in progress; no result within the timeout there is the harness's."""
+    from jaxsynth.fuzz.isolate import Outcome
+    from jaxsynth.fuzz.oracles import OWN_STEP, Case, run_oracles
+
+    steps: list[tuple[str, str]] = []
+    program = sample(parse_config(ADD_CONFIG), 0, 0)
+    case = Case(program, random_inputs(program, np.random.default_rng(0)),
+                stage=lambda oracle, step, plan: steps.append((oracle, step)))
+    assert run_oracles(case, ["reference"])["reference"].ok
+    assert ("reference", OWN_STEP) in steps and steps[-1] != ("reference", OWN_STEP)  # reported, then left
+    assert steps[steps.index(("reference", OWN_STEP)) + 1] == ("reference", "run")  # back to the step before it
+
+    timeouts = _stub_workers(monkeypatch, [Outcome("hang", oracle="sharding", step=OWN_STEP, seconds=300.0),
+                                           Outcome("crash", oracle="grad", step=OWN_STEP, signal=11, exitcode=-11)])
+    out = tmp_path / "own"
+    summary = run_campaign(Settings(config=parse_config(ADD_CONFIG), out=out, count=2, oracles=("sharding",),
+                                    timeout=300, reduce=False, triage=False, verify=False))
+    assert timeouts == [300, 300]  # no confirming rerun
+    assert summary["findings"] == 0 and summary["hangs"] == 0 and summary["crashes"] == 0
+    assert summary["internal_errors"] == 2
+    assert all("jaxsynth's own work" in m for m in summary["internal_messages"])
+
+
 @pytest.mark.parametrize("confirm", ["hang", "crash"])
 def test_a_hang_is_a_finding_only_when_a_longer_rerun_confirms_it(tmp_path: Path, monkeypatch, confirm: str) -> None:
     from jaxsynth.fuzz.isolate import Outcome

@@ -43,7 +43,7 @@ from jaxsynth.fuzz.findings import (
     write_json,
 )
 from jaxsynth.fuzz.isolate import Outcome, Worker, WorkerStartError, memory_share
-from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, Verdict
+from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, OWN_STEP, Verdict
 from jaxsynth.fuzz.reduce import Reduced, Subject, op_count, reduce
 from jaxsynth.fuzz.special import special_config, special_inputs
 from jaxsynth.fuzz.swarm import program_for
@@ -144,6 +144,13 @@ def _note_raw(state: _State, raw: RawFinding) -> None:
         f.write(json.dumps(line) + "\n")
 
 
+def _note_internal(state: _State, message: str) -> None:
+    """Count an internal error; the first 20 messages go into the summary."""
+    state.internal += 1
+    if len(state.internal_messages) < 20:
+        state.internal_messages.append(message)
+
+
 def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome,
             swarm: dict[str, Any] | None = None) -> None:
     oracles = state.settings.oracles
@@ -152,9 +159,10 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
         if swarm is not None:
             state.shape_classes[swarm["shape"]] += 1
         if outcome.kind == "internal":
-            state.internal += 1
-            if len(state.internal_messages) < 20:
-                state.internal_messages.append(f"program {index}: {outcome.message.strip()[-400:]}")
+            _note_internal(state, f"program {index}: {outcome.message.strip()[-400:]}")
+            return
+        if outcome.kind in ("crash", "hang") and outcome.step == OWN_STEP:  # jaxsynth's reference, not XLA
+            _note_internal(state, f"program {index}: {outcome.describe}: jaxsynth's own work, not JAX or XLA")
             return
         if outcome.kind in ("crash", "hang"):
             state.crashed_programs += 1
@@ -174,9 +182,7 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
                     state.closest[name] = (verdict.ratio, index)
             elif verdict.skipped and verdict.kind == "internal":
                 c["internal"] += 1
-                state.internal += 1
-                if len(state.internal_messages) < 20:
-                    state.internal_messages.append(f"program {index} ({name}): {verdict.detail[-400:]}")
+                _note_internal(state, f"program {index} ({name}): {verdict.detail[-400:]}")
             elif verdict.skipped and verdict.kind == "unsupported":
                 c["skipped_unsupported"] += 1
             elif verdict.skipped:

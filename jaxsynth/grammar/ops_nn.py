@@ -5,9 +5,10 @@ special-function primitives (``erf_inv``, ``lgamma``, ``digamma``, ``erfc``) int
 
 Every domain is kept by construction: ``erf_inv`` takes values in [-0.99, 0.99], ``logit`` in
 [0.01, 0.99], ``gammaln`` and ``digamma`` only positive arguments >= 0.1 (away from their poles at
-0, -1, -2, ...), ``xlogy`` a positive second operand. The numpy references use numpy and ``math``
-only (scipy is not a dependency): ``digamma`` by recurrence and the asymptotic series, ``erfinv`` by
-Newton steps on ``math.erf``.
+0, -1, -2, ...), ``xlogy`` a positive second operand. The numpy references of the special functions are
+``scipy.special`` ufuncs (the fuzzer evaluates them on arrays of up to 10^6 elements in every perturbed run),
+NaN outside their domain. The interval rules compute bounds with ``math`` and two scalar functions of their
+own: ``digamma`` by recurrence and the asymptotic series, ``erfinv`` by Newton steps on ``math.erf``.
 
 Ops whose rounding error is not relative to their result (cancellation in ``logsumexp``, ``logit``,
 ``gammaln`` and ``digamma`` near their zeros, ``standardize``) declare an ``error_scale`` (see
@@ -22,8 +23,9 @@ from collections.abc import Callable
 import libcst as cst
 import ml_dtypes
 import numpy as np
+import scipy.special
 
-from jaxsynth.grammar.ops_elementwise import broadcast_type, monotone, positive_need, propose_elementwise
+from jaxsynth.grammar.ops_elementwise import broadcast_type, erf, monotone, positive_need, propose_elementwise
 from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call
 from jaxsynth.grammar.types import FLOATS, DType, Interval, TensorType
 
@@ -34,23 +36,24 @@ SQRT2 = math.sqrt(2.0)
 # ---------------------------------------------------------------- scalar math (numpy-only references)
 
 
-def _vec(f: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
-    """``f`` elementwise, NaN outside its domain and where ``math`` raises (as a numpy ufunc gives NaN): the
-    fuzzer's perturbed runs may leave an op's domain by a rounding error, and a NaN there is a discontinuity."""
-
-    def safe(x: float) -> float:
-        try:
-            return f(x)
-        except (ValueError, OverflowError):
-            return math.nan
-
-    v = np.vectorize(safe, otypes=[np.float64])
-    return lambda x: v(np.asarray(x, dtype=np.float64))
+def _poles(x: np.ndarray) -> np.ndarray:
+    """Where ``gammaln`` and ``digamma`` have a pole (0, -1, -2, ...)."""
+    return (x <= 0) & (x == np.floor(x))
 
 
-erf = _vec(math.erf)
-erfc = _vec(math.erfc)
-lgamma = _vec(math.lgamma)
+def _outside(domain: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """``value`` with NaN outside ``domain``: the fuzzer's perturbed runs may leave an op's domain by a rounding
+    error, and a NaN there is a discontinuity (as a numpy ufunc's NaN is)."""
+    return np.where(domain, value, np.nan)
+
+
+def erfc(x: np.ndarray) -> np.ndarray:
+    return scipy.special.erfc(np.asarray(x, dtype=np.float64))
+
+
+def lgamma(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return _outside(~_poles(x), scipy.special.gammaln(x))
 
 
 def _digamma_scalar(x: float) -> float:
@@ -64,7 +67,9 @@ def _digamma_scalar(x: float) -> float:
     return acc + math.log(x) - 0.5 / x - series
 
 
-digamma = _vec(_digamma_scalar)
+def digamma(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return _outside(~_poles(x), scipy.special.digamma(x))
 
 
 def _erfinv_scalar(y: float) -> float:
@@ -81,7 +86,9 @@ def _erfinv_scalar(y: float) -> float:
     return x
 
 
-erfinv = _vec(_erfinv_scalar)
+def erfinv(y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float64)
+    return _outside(np.abs(y) < 1.0, scipy.special.erfinv(y))
 
 
 def _gelu(x: np.ndarray, approximate: bool) -> np.ndarray:
