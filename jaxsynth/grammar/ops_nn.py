@@ -33,7 +33,7 @@ INF = math.inf
 SQRT2 = math.sqrt(2.0)
 
 
-# ---------------------------------------------------------------- scalar math (numpy-only references)
+# ---------------------------------------------------------------- special functions (scipy.special references)
 
 
 def _poles(x: np.ndarray) -> np.ndarray:
