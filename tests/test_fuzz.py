@@ -143,6 +143,18 @@ def test_injected_hang_is_a_hang_after_the_timeout(tmp_path: Path) -> None:
     assert (out / hang["folder"] / "repro.py").exists()
 
 
+def test_fuzz_workers_start_with_one_blas_thread(monkeypatch) -> None:
+    """The child loads numpy's BLAS before it can configure itself, so the environment it is started with says
+    one thread (unless the caller chose); a BLAS thread per core made two busy workers spin in each other's way."""
+    from jaxsynth.fuzz.isolate import Worker
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    env = Worker().env
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "3"
+
+
 def _stub_workers(monkeypatch, outcomes: list) -> list[float]:
     """Worker.run answers ``outcomes`` in turn (no processes); returns the timeouts it was given."""
     from jaxsynth.fuzz.isolate import Worker

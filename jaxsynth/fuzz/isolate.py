@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from jaxsynth.fuzz.worker import Task
+from jaxsynth.lowering.workers import BLAS_THREAD_VARS
 from jaxsynth.workers import faults
 from jaxsynth.workers.outcome import Outcome
 from jaxsynth.workers.process import ChildProcess, recv, send
@@ -82,6 +83,13 @@ class Worker:
     def __init__(self, env: dict[str, str] | None = None, max_tasks: int = 2000, spare: bool = False,
                  max_rss: int = 0) -> None:
         self.env = dict(os.environ if env is None else env)
+        # One BLAS thread, as configure_jax_for_workers sets, but in the child's environment: the child loads
+        # numpy (and its BLAS) when it imports jaxsynth.fuzz, before it can configure itself. With a BLAS thread
+        # per core, busy workers spin in each other's way: beside a two-worker campaign on two cores, the reference
+        # analysis of a models program with small matmuls took 19.6 s of CPU, and 5.1 s with one thread (seed 65,
+        # program 256; its worker timed out in that analysis).
+        for var in BLAS_THREAD_VARS:
+            self.env.setdefault(var, "1")
         self.max_tasks = max_tasks
         self.max_rss = max_rss
         self.spare = spare

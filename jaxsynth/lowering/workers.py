@@ -18,9 +18,10 @@ import os
 import sys
 import warnings
 
-__all__ = ["configure_jax_for_workers"]
+__all__ = ["BLAS_THREAD_VARS", "configure_jax_for_workers"]
 
-_BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: What sets the number of threads of numpy's BLAS; read once, when numpy loads it.
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _merge_xla_flags(existing: str, flags: dict[str, str]) -> str:
@@ -94,7 +95,7 @@ def configure_jax_for_workers(threads: int = 1, cpu: int | None = None) -> dict[
         "JAX_PLATFORMS": "cpu",
         "XLA_FLAGS": _merge_xla_flags(os.environ.get("XLA_FLAGS", ""), flags),
     }
-    for var in _BLAS_THREAD_VARS:
+    for var in BLAS_THREAD_VARS:
         applied[var] = os.environ.get(var, str(threads))
     os.environ.update(applied)
     if "jax" in sys.modules and not _backend_initialized():
