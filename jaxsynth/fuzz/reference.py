@@ -64,7 +64,7 @@ _RUNNING = frozenset({"cumsum", "cumlogsumexp"})
 #: Dtypes whose running ops get that allowance: at most about 2^10 like terms before a sum stagnates.
 _RUNNING_EPS = 2.0**-11
 #: Terms of a single- or double-precision sum-like op beyond which its allowance grows as the square root of
-#: their number (``_order_factor``). XLA may add terms in any order (a reduce that is not fused adds them in
+#: their number (``_perturb``). XLA may add terms in any order (a reduce that is not fused adds them in
 #: another order than a fused one), and a sequential float32 sum of ``n`` terms of one sign can be off by about
 #: ``2 sqrt(n) eps`` times the sum of their absolute values (a tree of them: at most ``log2(n) eps / 2``). The
 #: allowance of one sum-like op is ``SAFETY`` times a draw of at least half of ``NOISE_ULPS`` eps times that sum:
@@ -188,18 +188,6 @@ def _flushed(node: Node, args: Sequence[np.ndarray], value: np.ndarray, dtype: D
         return np.where(lost > 0, lost / (norm + np.sqrt(np.maximum(0.0, np.square(norm) - lost))), 0.0)
 
 
-def _order_factor(node: Node, args: Sequence[np.ndarray], value: np.ndarray) -> float | np.ndarray:
-    """How much more than a tree sum's error a sum-like op's result may carry when XLA adds its terms in
-    another order: ``sqrt(n / _ORDERED_TERMS)`` for ``n`` terms per element, at least 1 (see ``_ORDERED_TERMS``)."""
-    if node.op in ("saxpy", "cross", "norm"):
-        return 1.0
-    if node.op not in _RUNNING and node.op not in ("sum", "mean"):  # a contraction: cheap bound first
-        bound = float(np.sqrt(np.size(args[0]) * np.size(args[-1]) / max(1, np.size(value))))
-        if bound <= _ORDERED_TERMS:  # sqrt(|a| |b| / |out|): its terms times the sqrt of its batch size
-            return 1.0
-    return np.sqrt(np.maximum(1.0, _term_count(node, args, value) / _ORDERED_TERMS))
-
-
 def _running_count(node: Node, shape: tuple[int, ...]) -> np.ndarray:
     """The number of terms accumulated into each element of a running op's result (``1..n`` along its axis)."""
     axis = node.params["axis"] % len(shape)
@@ -244,8 +232,8 @@ def _perturb(
         terms = _abs_terms(node, args) if node.op in _SUMLIKE else None
     if terms is not None and running:
         terms = terms * _running_count(node, np.shape(value))
-    elif terms is not None and error_scale is None and dtype.eps < _RUNNING_EPS:
-        terms = terms * _order_factor(node, args, value)
+    elif terms is not None and error_scale is None and dtype.eps < _RUNNING_EPS:  # any order, sequential too
+        terms = terms * np.sqrt(np.maximum(1.0, _term_count(node, args, value) / _ORDERED_TERMS))
     if terms is not None:
         # at least half the scale, and the sign of the relative draw's move (the two cannot cancel where the
         # value is the sum of its terms): a reassociated sum's error is not small by the luck of its draws.
