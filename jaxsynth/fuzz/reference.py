@@ -25,15 +25,18 @@ its ``visit`` function:
   clip bound, so the tolerance allows float32 derivative rounding, which cannot be simulated from outside
   JAX's backward pass (the grad oracle's ``RTOL32`` has the same reason); gross derivative errors still fail.
 - **records**: the argument values of selected nodes, for every execution, so the oracles can find
-  values that sit within rounding error of a discontinuity (a comparison threshold, an argmax tie).
+  values that sit within rounding error of a discontinuity (a comparison threshold, an argmax tie); or,
+  with ``summarize``, what that function keeps of them (a node in a loop body runs once per step, and its
+  arguments at every step of a long ``lax.map`` over large arrays would fill the memory).
 - **values**: the last value of every node, so reduction can turn a subterm into an input with the
   same concrete value; with ``check_intervals`` every value is checked against its node's interval.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ml_dtypes
 import numpy as np
@@ -110,7 +113,7 @@ class Noise:
 class Run:
     outputs: tuple[np.ndarray, ...]
     values: dict[int, np.ndarray] = field(default_factory=dict)  #: last value of each node
-    records: dict[int, list[tuple[np.ndarray, ...]]] = field(default_factory=dict)
+    records: dict[int, list[Any]] = field(default_factory=dict)  #: per node, its arguments (or summaries)
     unsound: list[int] = field(default_factory=list)  #: nodes whose value left their interval
 
 
@@ -284,6 +287,7 @@ def run(
     round_to_dtype: bool = False,
     noise: Noise | None = None,
     record: frozenset[int] = frozenset(),
+    summarize: Callable[[Node, tuple[np.ndarray, ...]], Any] | None = None,
     keep_values: bool = False,
     check_intervals: bool = False,
     exact: Run | None = None,
@@ -317,7 +321,8 @@ def run(
         parameter = node.op in ("input", "param")
         spec = REGISTRY.get(node.op)  # None for inputs, parameters, literals and tuple projections
         if node.id in record and spec is not None:
-            result.records.setdefault(node.id, []).append(tuple(np.asarray(a) for a in args))
+            arrays = tuple(np.asarray(a) for a in args)
+            result.records.setdefault(node.id, []).append(arrays if summarize is None else summarize(node, arrays))
         rounds = node.op in ("literal", "full") or (spec is not None and not isinstance(spec, ControlSpec))
         if node.id in mirror_at:
             value = _farther_at_kink(node, args, np.asarray(value, dtype=np.float64), centres)
