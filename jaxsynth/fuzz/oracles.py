@@ -696,7 +696,7 @@ class GradOracle(Oracle):
 
         steps = (0.0, h, -h, h / 2, -h / 2)
         evaluations = {t: loss_ref(t) for t in steps}
-        if _kinked(program, watch, evaluations):
+        if _kinked(watch, evaluations):
             return Verdict(True, detail="kink or tie within the finite-difference step", skipped=True)
         c1 = (evaluations[h][0] - evaluations[-h][0]) / (2 * h)
         c2 = (evaluations[h / 2][0] - evaluations[-h / 2][0]) / h
@@ -826,7 +826,7 @@ def _kink_summary(node: Node, args: tuple[np.ndarray, ...]) -> tuple[object, boo
     return digest.digest(), tie
 
 
-def _kinked(program: Program, watch: frozenset[int], evaluations: dict[float, tuple]) -> bool:
+def _kinked(watch: frozenset[int], evaluations: dict[float, tuple]) -> bool:
     """Whether a watched node's inputs sit on a kink at the base point, or its branch pattern (or how many
     times it ran) differs between the finite-difference evaluations."""
     base = evaluations[0.0][2]
