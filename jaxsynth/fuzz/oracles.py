@@ -816,7 +816,7 @@ def _kink_summary(node: Node, args: tuple[np.ndarray, ...]) -> tuple[object, boo
     arguments, once per step of a loop body (``lax.map`` of a 512-step body over f32[1408, 512] held 9 GB
     per evaluation); only its equality across the evaluations matters."""
     key, tie = _kink_key(node.op, node.params, args)
-    key = np.ascontiguousarray(key)
+    key = np.asarray(key)  # tobytes() is in C order whatever the layout
     if key.dtype.kind == "f":
         if np.isnan(key).any():
             return object(), tie  # NaN != NaN: such a pattern never matches another, as np.array_equal had it
@@ -831,11 +831,11 @@ def _kinked(watch: frozenset[int], evaluations: dict[float, tuple]) -> bool:
     times it ran) differs between the finite-difference evaluations."""
     base = evaluations[0.0][2]
     for node_id in watch:
-        keys0 = base.get(node_id, [])
-        if any(tie for _, tie in keys0):
+        if any(tie for _, tie in base.get(node_id, [])):
             return True
+        keys0 = [key for key, _ in base.get(node_id, [])]
         for t, (_, _, records, _) in evaluations.items():
-            if t != 0.0 and [key for key, _ in records.get(node_id, [])] != [key for key, _ in keys0]:
+            if t != 0.0 and [key for key, _ in records.get(node_id, [])] != keys0:
                 return True
     return False
 
