@@ -399,6 +399,9 @@ def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() 
         ["--workers", "0"],
         ["--seed", "-1"],
         ["--no-such-option"],
+        ["--config", "default,no-such-config"],
+        ["--config", "default,elementwise,default"],
+        ["--config", "default,,elementwise"],
     ],
 )
 def test_bad_cli_input_is_one_line_and_status_2(args: list[str], capsys: pytest.CaptureFixture[str],
@@ -654,3 +657,138 @@ def test_a_worker_holding_more_than_its_memory_share_is_restarted_before_the_nex
             assert [o.kind for o in outcomes] == ["ok"] * 3
             assert worker.restarts == restarts
     assert memory_share(2) >= 2 << 30 and memory_share(1) >= memory_share(4)
+
+
+# ---------------------------------------------------------------- several configs in one run
+
+
+def _fake_campaigns(monkeypatch: pytest.MonkeyPatch, results: dict[str, dict]) -> list:
+    """Replace each per-config campaign by a summary that the real ``_summary`` makes (so the totals are
+    taken over the keys campaigns really write), adjusted by ``results[config]``; returns the settings seen."""
+    from jaxsynth.fuzz import campaign
+
+    seen = []
+
+    def fake(settings):
+        seen.append(settings)
+        summary = campaign._summary(campaign._State(settings), settings, [], {"testing_seconds": 10.0}, {}, "done")
+        summary.update(results.get(settings.config.name, {}))
+        settings.out.mkdir(parents=True, exist_ok=True)
+        campaign.write_json(settings.out / "summary.json", summary)
+        return summary
+
+    monkeypatch.setattr(campaign, "run_campaign", fake)
+    return seen
+
+
+def test_several_configs_run_one_campaign_each_and_add_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """``--config a,b,c``: one campaign per config in OUT/<name>/, the budget split evenly, a shared
+    database, and OUT/summary.json with the totals: a bucket two configs found is one bucket."""
+    from jaxsynth.cli import run
+
+    bucket = {"bucket": "b1", "signature": "reference/wrong/add", "oracle": "reference", "kind": "wrong",
+              "count": 1, "findings": ["000003-reference-wrong"], "culprit_pass": None}
+    seen = _fake_campaigns(monkeypatch, {
+        "default": {"programs_tested": 40, "findings": 1, "buckets": [bucket], "new_buckets": ["b1"],
+                    "finding_folders": ["000003-reference-wrong"],
+                    "oracles": {"reference": {"applied": 40, "passed": 39, "failed": 1,
+                                              "max_error_over_tolerance": 0.5, "max_error_over_tolerance_at": 7}}},
+        "elementwise": {"programs_tested": 60,
+                        "oracles": {"reference": {"applied": 60, "passed": 60, "max_error_over_tolerance": 0.25,
+                                                  "max_error_over_tolerance_at": 2}}},
+        "control-flow": {"programs_tested": 20, "findings": 2, "crashes": 1, "new_buckets": ["b1"],
+                         "buckets": [dict(bucket, count=2, findings=["000001-reference-wrong", "000009-x"])],
+                         "finding_folders": ["000001-reference-wrong", "000009-x"],
+                         "oracles": {"reference": {"applied": 20, "passed": 18, "failed": 2}}},
+    })
+    out = tmp_path / "all"
+    status = run(["fuzz", "--config", "default,elementwise,control-flow", "--budget", "30m", "--workers", "2",
+                  "--oracles", "reference", "--db", str(tmp_path / "db.json"), "--out", str(out)])
+    assert status == 1  # a new bucket, and no --exit-zero
+    assert [s.config.name for s in seen] == ["default", "elementwise", "control-flow"]
+    assert [s.out for s in seen] == [out / "default", out / "elementwise", out / "control-flow"]
+    assert {s.budget for s in seen} == {600.0} and {s.db for s in seen} == {tmp_path / "db.json"}
+    total = json.loads((out / "summary.json").read_text())
+    assert total["status"] == "done" and total["programs_tested"] == 120 and total["findings"] == 3
+    assert total["new_buckets"] == ["b1"]
+    assert total["crashes"] == 1 and total["testing_seconds"] == 30.0 and total["programs_per_second"] == 4.0
+    assert total["oracles"]["reference"] == {"applied": 120, "passed": 117, "failed": 3,
+                                             "max_error_over_tolerance": 0.5,
+                                             "max_error_over_tolerance_at": "default/7"}
+    (merged,) = total["buckets"]
+    assert merged["count"] == 3 and merged["configs"] == ["default", "control-flow"]
+    assert merged["findings"] == ["default/000003-reference-wrong", "control-flow/000001-reference-wrong",
+                                  "control-flow/000009-x"]
+    assert [c["config"] for c in total["configs"]] == ["default", "elementwise", "control-flow"]
+    assert [c["programs_tested"] for c in total["configs"]] == [40, 60, 20]
+    assert all((out / c["summary"]).is_file() for c in total["configs"])
+    assert "tested 120 programs" in capsys.readouterr().err
+
+
+def test_a_stopped_config_ends_the_run_and_all_means_every_builtin(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    """An interrupted config ends the run (the rest are listed as not run); ``--config all`` is every built-in
+    config in name order, each with -n programs."""
+    from jaxsynth.cli import run
+    from jaxsynth.grammar import builtin_names
+
+    seen = _fake_campaigns(monkeypatch, {"default": {"status": "stopped"}})
+    out = tmp_path / "stop"
+    assert run(["fuzz", "--config", "elementwise,default,numerics", "-n", "5", "--out", str(out)]) == 0
+    assert [s.config.name for s in seen] == ["elementwise", "default"]
+    total = json.loads((out / "summary.json").read_text())
+    assert total["status"] == "stopped"
+    assert [(c["config"], c["status"]) for c in total["configs"]] == [
+        ("elementwise", "done"), ("default", "stopped"), ("numerics", "not run")]
+    assert not (out / "numerics").exists()
+
+    # a second interrupt aborts: the totals still hold the config in progress, from the summary it wrote
+    from jaxsynth.fuzz import campaign, run_campaigns
+
+    fake = campaign.run_campaign
+
+    def aborted(settings):
+        summary = fake(settings)
+        if settings.config.name == "default":
+            campaign.write_json(settings.out / "summary.json", dict(summary, status="interrupted",
+                                                                    programs_tested=7))
+            raise KeyboardInterrupt
+        return summary
+
+    monkeypatch.setattr(campaign, "run_campaign", aborted)
+    with pytest.raises(KeyboardInterrupt):
+        run_campaigns(Settings(config=load_config("default"), out=out, count=5),
+                      [load_config("elementwise"), load_config("default"), load_config("numerics")])
+    total = json.loads((out / "summary.json").read_text())
+    assert total["status"] == "interrupted" and total["programs_tested"] == 7
+    assert [c["status"] for c in total["configs"]] == ["done", "interrupted", "not run"]
+
+    seen = _fake_campaigns(monkeypatch, {})
+    assert run(["fuzz", "--config", "all", "-n", "3", "--out", str(tmp_path / "every")]) == 0
+    assert [s.config.name for s in seen] == builtin_names() and {s.count for s in seen} == {3}
+    assert {s.budget for s in seen} == {None}
+
+
+def test_several_configs_refuse_an_output_holding_findings(tmp_path: Path, capsys) -> None:
+    from clitools import cli, one_line_error
+
+    (tmp_path / "o" / "elementwise" / "findings" / "000001-reference-wrong").mkdir(parents=True)
+    got, _, err = cli(capsys, "fuzz", "--config", "default,elementwise", "-n", "1", "--out", tmp_path / "o")
+    one_line_error(got, err, "already holds findings", "elementwise")
+
+
+@pytest.mark.slow
+def test_several_configs_with_real_workers(tmp_path: Path) -> None:
+    """The totals of real campaigns: each config's folder and summary, and OUT/summary.json adding them."""
+    from jaxsynth.fuzz import run_campaigns
+
+    configs = [load_config("elementwise"), load_config("numerics")]
+    total = run_campaigns(Settings(config=configs[0], out=tmp_path, count=2, oracles=("reference", "eager")),
+                          configs)
+    assert total["status"] == "done" and total["programs_tested"] == 4
+    for c in total["configs"]:
+        own = json.loads((tmp_path / c["summary"]).read_text())
+        assert own["config"] == c["config"] and own["programs_tested"] == c["programs_tested"] == 2
+    assert total["oracles"]["reference"]["applied"] == 4
+    assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(total))

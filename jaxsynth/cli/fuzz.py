@@ -1,7 +1,7 @@
 """The ``jaxsynth fuzz`` command.
 
-    jaxsynth fuzz [--config NAME|PATH] [--seed S] [--budget 10m | -n N] [--out DIR] [--oracles LIST] [--workers W]
-                  [--db FILE] [--exit-zero]
+    jaxsynth fuzz [--config NAME|PATH|LIST|all] [--seed S] [--budget 10m | -n N] [--out DIR] [--oracles LIST]
+                  [--workers W] [--db FILE] [--exit-zero]
     jaxsynth fuzz --rerun FINDING_DIR
 
 Bad input ends with one ``error: ...`` line on stderr and exit status 2, never a traceback. A
@@ -9,13 +9,16 @@ campaign exits 1 when it has findings (with ``--db``: findings in buckets the da
 yet) and 0 otherwise; ``--exit-zero`` makes it 0 whenever the campaign ran. ``--rerun`` runs one
 finding's ``repro.py`` on the installed JAX: exit 1 while the bug is present, 0 once it is fixed.
 An interrupt (Ctrl-C, SIGINT or SIGTERM) stops testing new programs, then reduces and writes the findings so far
-(status ``stopped``); a second interrupt aborts.
+(status ``stopped``); a second interrupt aborts. With several configs (a list, or ``all``), each has its
+campaign in OUT/<name>/ and OUT/summary.json has the totals; an interrupt ends the run after the config in
+progress.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -30,11 +33,16 @@ from jaxsynth.cli.support import (
     workers_option,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from jaxsynth.grammar import GrammarConfig
+
 __all__ = ["fuzz"]
 
 
 @click.command()
-@config_option()
+@config_option(help="Built-in config name (see `jaxsynth configs`) or path to a .toml grammar config; a "
+                    "comma-separated list, or `all` for every built-in config, runs one campaign per config in "
+                    "OUT/<name>/ (-n programs of each; --budget split evenly) with the totals in OUT/summary.json.")
 @seed_option()
 @click.option("--budget", default=None, metavar="TIME", help="Test programs for this long: 30s, 10m, 2h.")
 @count_option("Test programs 0..N-1 [default: 100 unless --budget is given].", default=None)
@@ -62,7 +70,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     """Fuzz XLA and JAX with typed random programs: differential oracles, crash and hang isolation,
     typed reduction and triage. Writes OUT/summary.json and OUT/findings/<index>-<oracle>-<kind>/ with a
     standalone repro.py (exits 1 while the bug is present) per finding."""
-    from jaxsynth.fuzz.campaign import Settings, parse_duration, run_campaign
+    from jaxsynth.fuzz.campaign import Settings, parse_duration, run_campaign, run_campaigns
     from jaxsynth.fuzz.oracles import parse_oracles
 
     if rerun is not None:
@@ -76,7 +84,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
             load_db(db_path)
         except ValueError as exc:
             raise BadInput(f"--db: {exc}") from None
-    config = load_config_or_fail(config_name)
+    configs = _configs(config_name)
     seconds = None
     if budget is not None:
         if count is not None:
@@ -98,11 +106,14 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise BadInput(f"--out {out!r} is not a directory")
-    if (out_dir / "findings").is_dir() and any((out_dir / "findings").iterdir()):
-        raise BadInput(f"--out {out!r} already holds findings of another campaign; choose an empty directory")
+    several = len(configs) > 1
+    for folder in [out_dir / c.name for c in configs] if several else [out_dir]:
+        if (folder / "findings").is_dir() and any((folder / "findings").iterdir()):
+            raise BadInput(f"--out {str(folder)!r} already holds findings of another campaign; choose an empty "
+                           f"directory")
     prepare_output(out_dir, "--out", directory=True)
     settings = Settings(
-        config=config,
+        config=configs[0],
         out=out_dir,
         seed=seed,
         count=count,
@@ -116,7 +127,7 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         progress=sys.stderr.isatty(),
         log=lambda message: click.echo(message, err=True),
     )
-    summary = run_campaign(settings)
+    summary = run_campaigns(settings, configs) if several else run_campaign(settings)
     click.echo(
         f"tested {summary['programs_tested']} programs in {summary['testing_seconds']:.0f}s "
         f"({summary['programs_per_second_per_worker']:.2f} programs/s per worker); "
@@ -131,6 +142,23 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         failing = len(summary.get("new_buckets", []))
         click.echo(f"{failing} new buckets (not in {db_path})", err=True)
     return 1 if failing and not exit_zero else 0
+
+
+def _configs(spec: str) -> list[GrammarConfig]:
+    """The configs ``--config`` names: one, a comma-separated list, or ``all`` (every built-in config)."""
+    from jaxsynth.grammar import builtin_names
+
+    names = builtin_names() if spec == "all" else [name.strip() for name in spec.split(",")]
+    if "" in names:
+        raise BadInput(f"--config {spec!r}: an empty name in the list")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise BadInput(f"--config {spec!r}: {', '.join(twice)} given twice")
+    configs = [load_config_or_fail(name) for name in names]
+    same = sorted({c.name for c in configs if [d.name for d in configs].count(c.name) > 1})
+    if same:
+        raise BadInput(f"--config {spec!r}: two configs named {', '.join(same)} (each gets OUT/<name>/)")
+    return configs
 
 
 def _rerun(folder: Path) -> int:

@@ -21,20 +21,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["DEFAULT_PASSES", "ORACLES", "Settings", "inputs_for", "parse_duration", "parse_oracles", "run_campaign"]
+__all__ = ["DEFAULT_PASSES", "ORACLES", "Settings", "inputs_for", "parse_duration", "parse_oracles", "run_campaign",
+           "run_campaigns"]
 
 _SOURCES = {
     "Settings": "campaign",
     "inputs_for": "campaign",
     "parse_duration": "campaign",
     "run_campaign": "campaign",
+    "run_campaigns": "campaign",
     "DEFAULT_PASSES": "oracles",
     "ORACLES": "oracles",
     "parse_oracles": "oracles",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from jaxsynth.fuzz.campaign import Settings, inputs_for, parse_duration, run_campaign
+    from jaxsynth.fuzz.campaign import Settings, inputs_for, parse_duration, run_campaign, run_campaigns
     from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, parse_oracles
 
 

@@ -24,8 +24,8 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,8 @@ from jaxsynth.synth import random_inputs
 from jaxsynth.synth.program import Program
 from jaxsynth.workers.faults import INJECT_ENV
 
-__all__ = ["HANG_CONFIRM_FACTOR", "Settings", "inputs_for", "parse_duration", "run_campaign", "run_repro"]
+__all__ = ["HANG_CONFIRM_FACTOR", "Settings", "inputs_for", "parse_duration", "run_campaign", "run_campaigns",
+           "run_repro"]
 
 #: A hang is confirmed by a rerun of the original program with this many times ``Settings.timeout``.
 HANG_CONFIRM_FACTOR = 4.0
@@ -612,6 +613,112 @@ def run_campaign(settings: Settings) -> dict[str, Any]:
             summary["new_buckets"] = update_db(settings.db, summary["buckets"], provenance)
         write_json(settings.out / "summary.json", summary)
     return summary
+
+
+#: Totals of a multi-config campaign: the per-config summary counts that add up.
+_ADDED = ("programs_tested", "findings", "crashes", "hangs", "skipped_discontinuous", "skipped_unsupported",
+          "internal_errors")
+
+
+def run_campaigns(settings: Settings, configs: Sequence[GrammarConfig]) -> dict[str, Any]:
+    """One campaign per config, in the given order, each in ``settings.out / <config name>`` as
+    :func:`run_campaign` writes it, and the totals in ``settings.out / "summary.json"``.
+
+    ``settings.count`` programs of each config, or ``settings.budget`` split evenly between them (testing
+    time; each config's reduction comes on top). A shared ``--db`` makes a bucket that one config
+    reported old for the next. A campaign stopped by an interrupt ends the whole run (later configs are
+    listed as ``not run``); a second interrupt aborts it, and the totals of what ran are still written."""
+    names = [c.name for c in configs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two configs with one name: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    settings.out.mkdir(parents=True, exist_ok=True)
+    budget = settings.budget / len(configs) if settings.budget is not None else None
+    summaries: dict[str, dict[str, Any]] = {}
+    status = "running"
+    running: Path | None = None  # the output folder of the campaign in progress
+    try:
+        for config in configs:
+            log = settings.log
+            one = replace(settings, config=config, out=settings.out / config.name, budget=budget,
+                          log=lambda message, name=config.name: log(f"{name}: {message}"))
+            running = one.out
+            (running / "summary.json").unlink(missing_ok=True)  # an earlier run's, about to be replaced
+            summaries[config.name] = summary = run_campaign(one)
+            running = None
+            if summary["status"] != "done":
+                break
+        status = "done" if len(summaries) == len(configs) and all(
+            s["status"] == "done" for s in summaries.values()) else "stopped"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        if running is not None:  # run_campaign writes its summary whatever stops it
+            try:
+                summaries[running.name] = json.loads((running / "summary.json").read_text())
+            except (OSError, ValueError):
+                pass
+        raise
+    finally:
+        summary = _combined(settings, configs, summaries, status)
+        write_json(settings.out / "summary.json", summary)
+    return summary
+
+
+def _combined(settings: Settings, configs: Sequence[GrammarConfig], summaries: dict[str, dict[str, Any]],
+              status: str) -> dict[str, Any]:
+    """The totals of a multi-config campaign; paths to finding folders are relative to ``settings.out``."""
+    totals = {key: sum(s[key] for s in summaries.values()) for key in _ADDED}
+    oracles: dict[str, dict[str, Any]] = {}
+    buckets: dict[str, dict[str, Any]] = {}
+    for name, s in summaries.items():
+        for oracle, counts in s["oracles"].items():
+            into = oracles.setdefault(oracle, {})
+            for key, value in counts.items():
+                if key == "max_error_over_tolerance":
+                    if value >= into.get(key, -1.0):
+                        into[key] = value
+                        into["max_error_over_tolerance_at"] = f"{name}/{counts['max_error_over_tolerance_at']}"
+                elif key != "max_error_over_tolerance_at":
+                    into[key] = into.get(key, 0) + value
+        for b in s["buckets"]:  # a bucket is the same bug whichever config found it
+            into = buckets.setdefault(b["bucket"], dict(b, count=0, findings=[], configs=[]))
+            into["count"] += b["count"]
+            into["findings"] += [f"{name}/{folder}" for folder in b["findings"]]
+            into["configs"].append(name)
+    testing = sum(s["testing_seconds"] for s in summaries.values())
+    rate = totals["programs_tested"] / testing if testing > 0 else 0.0
+    first = next(iter(summaries.values()), {})
+    combined: dict[str, Any] = {
+        "status": status,
+        **totals,
+        "oracles": oracles,
+        "unverified": [f"{n}/{folder}" for n, s in summaries.items() for folder in s["unverified"]],
+        "buckets": sorted(buckets.values(), key=lambda b: (-b["count"], b["signature"])),
+        "finding_folders": [f"{n}/{folder}" for n, s in summaries.items() for folder in s["finding_folders"]],
+        "duration": round(sum(s["duration"] for s in summaries.values()), 2),
+        "testing_seconds": round(testing, 2),
+        "reduction_seconds": round(sum(s["reduction_seconds"] for s in summaries.values()), 2),
+        "programs_per_second": round(rate, 3),
+        "programs_per_second_per_worker": round(rate / max(1, settings.workers), 3),
+        "workers": settings.workers,
+        "configs": [
+            {"config": c.name, "config_digest": c.digest, "status": "not run", "summary": None}
+            if c.name not in summaries else
+            {"config": c.name, "config_digest": c.digest, "status": summaries[c.name]["status"],
+             "summary": f"{c.name}/summary.json",
+             **{key: summaries[c.name][key] for key in (*_ADDED, "testing_seconds", "programs_per_second")}}
+            for c in configs
+        ],
+        "seed": settings.seed,
+        "count": settings.count,
+        "budget_seconds": settings.budget,
+        "timeout_seconds": settings.timeout,
+        "swarm": settings.swarm,
+        "toolchain": first.get("toolchain", {}),
+        "injected_fault": first.get("injected_fault"),
+    }
+    if settings.db is not None:
+        combined["new_buckets"] = sorted({b for s in summaries.values() for b in s.get("new_buckets", [])})
+    return combined
 
 
 def _terminate_as_interrupt() -> Callable[[], None]:
