@@ -792,3 +792,27 @@ def test_several_configs_with_real_workers(tmp_path: Path) -> None:
         assert own["config"] == c["config"] and own["programs_tested"] == c["programs_tested"] == 2
     assert total["oracles"]["reference"]["applied"] == 4
     assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(total))
+
+
+def test_a_python_scalar_fori_loop_index_under_disable_jit_is_a_known_limitation() -> None:
+    """Eager ``fori_loop`` passes its index as a Python int, so ``(i0 >= 2).reshape(1)`` fails on a bool
+    (control-flow seed 90, program 696): documented JAX behaviour, never a finding. The same error in a
+    program without ``fori_loop`` is not explained by it."""
+    from jaxsynth.fuzz.campaign import _limitation, _oracle_seed, inputs_for
+    from jaxsynth.fuzz.oracles import Case, Verdict, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+
+    program, _ = program_for(load_config("control-flow"), 90, 696, True)
+    assert "(i0 >= 2).reshape(1)" in render(program)
+    verdict = run_oracles(Case(program, inputs_for(program, 90, 696), seed=_oracle_seed(90, 696)), ["eager"])["eager"]
+    assert verdict.kind == "error" and "'bool' object has no attribute 'reshape'" in verdict.detail
+    assert _limitation("eager", verdict, program) is not None
+    plain = sample(load_config("elementwise"), 0, 0)
+    assert not any(n.op == "fori_loop" for n in plain.walk())
+    for scalar in ("int", "bool", "float"):
+        error = Verdict(False, kind="error", detail=f"AttributeError: '{scalar}' object has no attribute 'astype'")
+        assert _limitation("eager", error, program) is not None
+        assert _limitation("eager", error, plain) is None
+        assert _limitation("reference", error, program) is None
+    other = Verdict(False, kind="error", detail="AttributeError: 'ArrayImpl' object has no attribute 'foo'")
+    assert _limitation("eager", other, program) is None
