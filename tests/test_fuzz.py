@@ -816,3 +816,25 @@ def test_a_python_scalar_fori_loop_index_under_disable_jit_is_a_known_limitation
         assert _limitation("reference", error, program) is None
     other = Verdict(False, kind="error", detail="AttributeError: 'ArrayImpl' object has no attribute 'foo'")
     assert _limitation("eager", other, program) is None
+
+
+def test_a_sampler_failure_is_an_internal_error_and_the_campaign_goes_on(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path) -> None:
+    """An exception in jaxsynth's own sampler used to end the tester thread silently (the campaign then
+    reported "done" with one worker fewer). It is an internal error of that program; the rest are tested."""
+    from jaxsynth.fuzz import campaign
+
+    real = campaign.program_for
+
+    def broken(config, seed, index, swarm):
+        if index == 1:
+            raise IndexError("list index out of range")
+        return real(config, seed, index, swarm)
+
+    monkeypatch.setattr(campaign, "program_for", broken)
+    summary = run_campaign(Settings(config=load_config("elementwise"), out=tmp_path, count=4,
+                                    oracles=("reference",), timeout=120))
+    assert summary["status"] == "done" and summary["programs_tested"] == 4
+    assert summary["internal_errors"] == 1 and summary["findings"] == 0
+    assert summary["internal_messages"] == ["program 1: sampling failed: IndexError: list index out of range"]
+    assert summary["oracles"]["reference"]["passed"] == 3

@@ -485,6 +485,27 @@ def test_swarm_subgrammars_are_deterministic_restrictions() -> None:
     assert render(program_for(config, 5, 3, False)[0]) == render(sample(config, 5, 3))
 
 
+def test_a_swarm_subgrammar_that_produces_nothing_falls_back_to_the_config() -> None:
+    """fuzz-special seed 90, programs 79 and 277: comparisons and loops over float16/float32/int8/uint8 in
+    special-values mode produce no kept dtype at any rank; the sampler raised IndexError and ended a
+    campaign worker's run. Such a sub-grammar falls back to the config, as one with no op left does."""
+    from jaxsynth.fuzz.special import special_config
+    from jaxsynth.fuzz.swarm import program_for, swarm_config
+    from jaxsynth.synth.sample import check_producible
+
+    config = special_config(load_config("fuzz-special"))
+    for index in (79, 277):
+        sub, description = swarm_config(config, 90, index)
+        assert sub is config and "no op with weight > 0 applies" in description["fallback"]
+        assert program_for(config, 90, index, True)[0].op_nodes()
+    fallbacks = 0
+    for index in range(200):
+        sub, description = swarm_config(config, 90, index)
+        check_producible(sub)
+        fallbacks += "fallback" in description
+    assert fallbacks < 20  # a fallback is rare: swarm still restricts nearly every program
+
+
 def test_swarm_draws_the_large_shape_class_at_a_low_rate() -> None:
     from jaxsynth.fuzz.swarm import LARGE_RATE, swarm_config
 

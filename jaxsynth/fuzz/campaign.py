@@ -216,8 +216,14 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
         index = _take_index(state, deadline)
         if index is None:
             return
-        program, swarm = program_for(settings.config, settings.seed, index, settings.swarm)
-        inputs = inputs_for(program, settings.seed, index, settings.special)
+        try:
+            program, swarm = program_for(settings.config, settings.seed, index, settings.swarm)
+            inputs = inputs_for(program, settings.seed, index, settings.special)
+        except Exception as exc:  # jaxsynth's own sampler: an internal error, never the end of this worker's run
+            with state.lock:
+                state.tested += 1
+                _note_internal(state, f"program {index}: sampling failed: {type(exc).__name__}: {exc}")
+            continue
         task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index),
                     special=settings.special)
         try:

@@ -21,6 +21,7 @@ from jaxsynth.grammar.config import ConfigError, validate
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.opspec import CATEGORIES
 from jaxsynth.synth import sample
+from jaxsynth.synth.sample import check_producible
 from jaxsynth.synth.program import Program
 
 __all__ = ["LARGE_RATE", "SHAPE_CLASSES", "program_for", "swarm_config"]
@@ -90,9 +91,10 @@ def swarm_config(config: GrammarConfig, seed: int, index: int) -> tuple[GrammarC
     weights = msgspec.structs.replace(config.weights, categories=categories, ops=ops)
     sub = msgspec.structs.replace(config, types=types, weights=weights)
     description = {"categories": kept, "dtypes": kept_dtypes, "shape": shape, "dropped_ops": dropped}
-    try:
-        return validate(sub), description
-    except ConfigError as exc:  # e.g. every op of the kept categories dropped: keep the config's ops
+    try:  # e.g. every op of the kept categories dropped, or none of them producing a kept dtype (in
+        # special-values mode, comparisons and loops over float16 and int8: fuzz-special seed 90, program 79)
+        return check_producible(validate(sub)), description
+    except ConfigError as exc:  # keep the config's ops
         description["fallback"] = str(exc)
         return config, description
 

@@ -1001,13 +1001,7 @@ def check_config(config: GrammarConfig) -> GrammarConfig:
     """Raise ``ConfigError`` (one line, naming the keys) when ``config`` cannot yield programs within its bounds:
     no op with weight > 0 produces any configured dtype at any configured rank, or no sample reaches
     ``program.min_nodes`` op nodes. Cheap (cached tables and a few samples); run before work starts."""
-    tables = _tables(config)
-    if not tables.producible:
-        dtypes = ", ".join(sorted(d.name for d in tables.dtype_weights))
-        raise ConfigError(
-            f"config keys `weights` and `types`: no op with weight > 0 applies to dtypes {dtypes} at ranks "
-            f"{config.types.min_rank}..{config.types.max_rank}; raise the weight of an op that does"
-        )
+    check_producible(config)
     from jaxsynth.synth.composite import check_composites
 
     check_composites(config)
@@ -1016,6 +1010,19 @@ def check_config(config: GrammarConfig) -> GrammarConfig:
         raise ConfigError(
             f"config key `program.min_nodes` = {config.program.min_nodes}: the allowed ops yield programs of at most "
             f"{max(sizes)} op nodes; lower it or allow more ops"
+        )
+    return config
+
+
+def check_producible(config: GrammarConfig) -> GrammarConfig:
+    """Raise ``ConfigError`` when no op with weight > 0 produces any configured dtype at any configured rank
+    (the first check of :func:`check_config`; cheap: the config's cached tables, no sample)."""
+    tables = _tables(config)
+    if not tables.producible:
+        dtypes = ", ".join(sorted(d.name for d in tables.dtype_weights))
+        raise ConfigError(
+            f"config keys `weights` and `types`: no op with weight > 0 applies to dtypes {dtypes} at ranks "
+            f"{config.types.min_rank}..{config.types.max_rank}; raise the weight of an op that does"
         )
     return config
 
