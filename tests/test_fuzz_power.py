@@ -1276,6 +1276,30 @@ def test_a_rounding_is_never_hidden_by_a_small_or_cancelling_draw() -> None:
     assert verdict.ok and not verdict.skipped, verdict.detail
 
 
+def test_complex_rounding_moves_both_parts_by_the_modulus() -> None:
+    """numerics seed 90 program 470: ``jnp.imag(jnp.conj(x1) * x1)`` is exactly 0, and so was every simulated
+    run (a real relative draw keeps a zero part zero), but XLA's eager complex multiply, with a fused
+    multiply-add, leaves the rounding of one product: 7.3e-9 where jit gave 0, a finding of eager and passes
+    against a tolerance of 3.4e-16. A complex result draws a complex relative error, as complex rounding is
+    modelled (fl(z) = z(1 + delta), delta complex): each part moves by up to eps times the modulus."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+    from jaxsynth.fuzz.tolerance import analyse
+    from jaxsynth.grammar.types import DType
+
+    program, _ = program_for(load_config("numerics"), 90, 470, True)
+    assert "jnp.imag(jnp.conj(x1) * x1)" in render(program)
+    inputs = inputs_for(program, 90, 470)
+    analysis = analyse(program, inputs)
+    assert not np.any(analysis.outputs[1])  # exactly 0 in the reference
+    modulus2 = np.abs(inputs[1].astype(np.complex128)) ** 2
+    assert np.all(analysis.spread[1] >= 0.5 * DType.float32.eps * modulus2)  # was 0 everywhere
+    verdicts = run_oracles(Case(program, inputs, seed=470), ["reference", "eager", "passes"])
+    for name, verdict in verdicts.items():
+        assert verdict.ok and not verdict.skipped, (name, verdict.detail)
+
+
 def test_a_subnormal_intermediate_that_xla_flushes_is_no_finding() -> None:
     """models seed 55 program 1183: ``3 * sigmoid(v)`` where ``sigmoid(v)`` is a float32 subnormal. XLA:CPU
     flushes it to zero (denormals-are-zero, flush-to-zero: a documented choice), so the output is 0 where the

@@ -226,6 +226,13 @@ def _perturb(
     u = _uniform(value, key)
     first = np.copysign(0.5 + 0.5 * np.abs(u), u)
     out = value * (1.0 + scale * noise.sign * first)
+    if dtype.is_complex:
+        # complex rounding is fl(z) = z (1 + delta) with a complex delta: each part can be off by eps |z|, not
+        # only by eps times itself. imag(conj(x) * x) is exactly 0, but a*b - b*a with a fused multiply-add
+        # leaves the rounding of one product (eager XLA gave 7.3e-9 where jit gave 0: numerics seed 90,
+        # program 470)
+        u = _uniform(value, key ^ 0x0F0F0F0F, positional=True)
+        out = out + 1j * value * scale * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), u)
     error_scale = getattr(spec, "error_scale", None)
     if error_scale is not None:  # the op's own rounding model (sums of terms, cancellation, matrix norms)
         wide = [np.asarray(a, dtype=np.complex128 if np.iscomplexobj(a) else np.float64) for a in args]
