@@ -1,0 +1,50 @@
+"""XLA's SPMD partitioner computes a scatter into one row or column wrong once `algsimp` has run, when the
+operand is sharded over 2 devices along the scattered dim. Two programs, both found by `jaxsynth fuzz --config
+structured --seed 90` (the `sharding` oracle) and reduced by the fuzzer, then by hand:
+
+- program 100: `lax.top_k(x, 6)[0].at[4].add(-2)` over an int32 [6, 10] with its rows split over 2 devices
+  (`P('d1', None)` on a (4, 2) mesh of 8 virtual CPU devices): row 2 of the result is
+  [93, 86, 52, 45, 38, 31] where [92, 85, 78, 71, 64, 57] is right;
+- program 415: `x.at[:, [3, 3, 3, 3]].add(x, mode='clip').at[:, 1].multiply(0.0, mode='clip')` over a
+  float32 [4, 4, 1] placed with `P('d0', 'd1', None)`: 4 elements are wrong.
+
+Each part alone (top_k, either scatter, top_k followed by `+ 1`) is right under the same sharding, and so is
+each program with another dim sharded, or with `algsimp` disabled (`XLA_FLAGS=--xla_disable_hlo_passes=algsimp`).
+Related upstream: openxla/xla#49005 (batch-sharded TopK index shapes on TPU; closed), openxla/xla#42481 (a
+scatter-add whose collectives the partitioner orders wrongly; closed); no upstream issue for these cases was
+found. Exits 1 while the bug is present.
+"""
+import os
+import sys
+
+os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax import lax  # noqa: E402
+from jax.sharding import Mesh, NamedSharding  # noqa: E402
+from jax.sharding import PartitionSpec as P  # noqa: E402
+
+
+def top_k_then_add_row(x):
+    return lax.top_k(x, 6)[0].at[4].add(jnp.full((6,), -2, dtype=jnp.int32))
+
+
+def add_then_multiply_column(x):
+    return x.at[:, jnp.full((4,), 3, dtype=jnp.int32)].add(x, mode="clip").at[:, 1].multiply(0.0, mode="clip")
+
+
+mesh = Mesh(np.array(jax.devices()[:8]).reshape((4, 2)), ("d0", "d1"))
+cases = [
+    (top_k_then_add_row, np.arange(60, dtype=np.int32).reshape(6, 10) * 7 % 97, P("d1", None)),
+    (add_then_multiply_column, (np.arange(16, dtype=np.float32).reshape(4, 4, 1) + 1) / 16, P("d0", "d1", None)),
+]
+present = False
+for f, x, spec in cases:
+    expected = np.asarray(jax.jit(f)(x))
+    got = np.asarray(jax.jit(f)(jax.device_put(x, NamedSharding(mesh, spec))))
+    wrong = int(np.sum(got != expected))
+    print(f"{f.__name__} sharded {spec}: {wrong} of {expected.size} elements differ from one device")
+    present |= wrong > 0
+sys.exit(1 if present else 0)
