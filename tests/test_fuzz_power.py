@@ -767,6 +767,27 @@ def test_large_shape_programs_have_no_loops() -> None:
         assert not any(n.op in ("scan", "fori_loop", "while_loop") for n in program.walk())
 
 
+def test_large_shape_programs_have_no_map_or_vmap() -> None:
+    """The reference steps through lax.map and vmap one slice at a time: a map over 518 rows of a map over 846
+    (transforms, seed 90, program 387) ran past the 2-minute timeout in the reference analysis, an internal
+    error. The large class leaves them out, as it does loops; other classes keep them."""
+    from jaxsynth.fuzz.swarm import ITERATING, program_for, swarm_config
+
+    config = load_config("transforms")
+    assert all(config.op_weight(name) > 0 for name in ITERATING)
+    large = [i for i in range(400) if swarm_config(config, 90, i)[1]["shape"] == "large"]
+    assert 387 in large
+    for index in large:
+        sub, description = swarm_config(config, 90, index)
+        if "transforms" in description["categories"]:
+            assert all(sub.op_weight(name) == 0 and name in description["dropped_ops"] for name in ITERATING)
+    program, _ = program_for(config, 90, 387, True)
+    assert not any(n.op in ITERATING for n in program.walk())
+    kept = [i for i in range(60) if swarm_config(config, 90, i)[1]["shape"] != "large"
+            and "transforms" in swarm_config(config, 90, i)[1]["categories"]]
+    assert any(swarm_config(config, 90, i)[0].op_weight("map") > 0 for i in kept)
+
+
 def test_rounding_spread_reaches_through_a_relu_at_exactly_zero(monkeypatch) -> None:
     """models, seed 21, program 146: ``standardize`` over a constant column is exactly 0 in the float64
     reference and about 1e-5 in float32 (the rounding of x - mean(x), divided by sqrt(epsilon)); a relu follows.
