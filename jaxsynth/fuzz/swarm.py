@@ -21,8 +21,8 @@ from jaxsynth.grammar.config import ConfigError, validate
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.opspec import CATEGORIES
 from jaxsynth.synth import sample
-from jaxsynth.synth.sample import check_producible
 from jaxsynth.synth.program import Program
+from jaxsynth.synth.sample import check_producible
 
 __all__ = ["ITERATING", "LARGE_RATE", "SHAPE_CLASSES", "program_for", "swarm_config"]
 
