@@ -682,6 +682,27 @@ def test_special_mode_still_fails_a_lost_nan_whatever_the_spread() -> None:
                             [analysis], "jit", {}).failed
 
 
+def test_special_mode_judges_a_flushed_alternative_with_its_own_tolerance() -> None:
+    """fuzz-special seed 91 program 2672: ``expm1(cos(clip(sqrt(x1), 0, 6)))`` where ``x1`` holds -1.4e-45. IEEE
+    says NaN (sqrt of a negative); XLA:CPU flushes the subnormal to -0.0 and gives expm1(cos(0)) = e - 1, as the
+    flushed reference does, one ulp apart. The tolerance came from the IEEE NaN, so it was 0 and the ulp was
+    a finding; it is now that of the flushed value there. A lost NaN still fails (the test above)."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.special import special_config
+    from jaxsynth.fuzz.swarm import program_for
+
+    program, _ = program_for(special_config(load_config("fuzz-special")), 91, 2672, True)
+    assert "jnp.expm1(jnp.cos(jnp.clip(jnp.sqrt(x1), 0.0, 6.0)))" in render(program)
+    case = Case(program, inputs_for(program, 91, 2672, True), seed=2672, special=True)
+    ieee, flushed = case.analysis.outputs[1], case.flushed[1]
+    assert np.isnan(ieee[2, 0]) and abs(float(flushed[2, 0]) - (np.e - 1)) < 1e-6
+    assert case.tolerances(case.analysis)[1][2, 0] > 1e-6
+    verdicts = run_oracles(case, ["reference", "eager", "passes"])
+    for name, verdict in verdicts.items():
+        assert verdict.ok and not verdict.skipped, (name, verdict.detail)
+
+
 def test_special_mode_reduction_keeps_special_values_and_special_ops() -> None:
     """A special-values program reduces while its candidates keep (and subterms turned into inputs take)
     NaN and Inf values; every candidate is well-typed and uses only ops with special-value semantics."""
