@@ -703,6 +703,30 @@ def test_special_mode_judges_a_flushed_alternative_with_its_own_tolerance() -> N
         assert verdict.ok and not verdict.skipped, (name, verdict.detail)
 
 
+def test_special_mode_accepts_two_xla_runs_that_each_match_a_reference() -> None:
+    """fuzz-special seed 91 programs 4783 and 4994: ``log`` of a negative subnormal is -inf in jit's fused code
+    (the input flushed to -0.0) and NaN in eager's lone op (IEEE); each matches one of the two references the
+    mode accepts, so ``eager`` and ``passes`` comparing the two runs with each other raised four false alarms.
+    An element passes where both runs match a reference; where one does not, it still fails."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.special import compare_special, special_config
+    from jaxsynth.fuzz.swarm import program_for
+
+    for index in (4783, 4994):
+        program, _ = program_for(special_config(load_config("fuzz-special")), 91, index, True)
+        assert "jnp.log(x0)" in render(program)
+        case = Case(program, inputs_for(program, 91, index, True), seed=index, special=True)
+        for name, verdict in run_oracles(case, ["reference", "eager", "passes"]).items():
+            assert verdict.ok and not verdict.skipped, (index, name, verdict.detail)
+
+    ieee, flushed = np.array([np.nan, 1.0]), np.array([-np.inf, 1.0])
+    tol = np.full(2, 1e-6)
+    assert compare_special(ieee, [flushed], tol, accepted=[ieee, flushed]).ok  # each run matches one reference
+    assert not compare_special(np.array([0.0, 1.0]), [flushed], tol, accepted=[ieee, flushed]).ok  # 0 matches none
+    assert not compare_special(ieee, [flushed], tol).ok  # without the references: a difference
+
+
 def test_special_mode_reduction_keeps_special_values_and_special_ops() -> None:
     """A special-values program reduces while its candidates keep (and subterms turned into inputs take)
     NaN and Inf values; every candidate is well-typed and uses only ops with special-value semantics."""
