@@ -7,6 +7,7 @@ Campaign tests run real worker processes; the slow ones (one campaign per inject
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -726,6 +727,41 @@ def test_special_mode_accepts_two_xla_runs_that_each_match_a_reference() -> None
     assert compare_special(ieee, [flushed], tol, accepted=[ieee, flushed]).ok  # each run matches one reference
     assert not compare_special(np.array([0.0, 1.0]), [flushed], tol, accepted=[ieee, flushed]).ok  # 0 matches none
     assert not compare_special(ieee, [flushed], tol).ok  # without the references: a difference
+
+
+def test_special_mode_skips_a_mismatch_that_xla_may_cause_by_regrouping_a_product_chain() -> None:
+    """fuzz-special seed 91 program 5912: ``(x0 * (x1 / 2.0) + x2) / 4.0`` in float16 with ``x0 = -inf`` and
+    ``x1 = 6e-8``. Op by op ``x1 / 2`` underflows to 0 and ``-inf * 0`` is NaN; XLA's algebraic simplifier
+    computes ``x1 * (x0 * 0.5)``, -inf, licensed reassociation. That element is regroupable and its mismatch
+    a skip; the other element (no over/underflow) is still judged, and a wrong value there fails."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.special import compare_special, regroupable, special_config
+    from jaxsynth.fuzz.swarm import program_for
+
+    program, _ = program_for(special_config(load_config("fuzz-special")), 91, 5912, True)
+    assert "x0 * (x1 / 2.0)" in render(program)
+    inputs = inputs_for(program, 91, 5912, True)
+    (mask,) = regroupable(program, inputs)
+    assert mask.tolist() == [True, False]
+    case = Case(program, inputs, seed=5912, special=True)
+    verdicts = run_oracles(case, ["reference", "eager", "passes"])
+    for name in ("reference", "eager"):  # jit gives -inf where the op-by-op reference and eager give NaN
+        assert verdicts[name].skipped and "regroup" in verdicts[name].detail, (name, verdicts[name].detail)
+    passes = verdicts["passes"]  # with algsimp among the passes turned off: NaN, and a skip too
+    assert passes.ok or (passes.skipped and "regroup" in passes.detail), passes.detail
+
+    expected, tol = case.analysis.outputs[0], case.tolerances(case.analysis)[0]
+    got = np.array([-np.inf, expected[1]])
+    assert not compare_special(got, [expected], tol).ok
+    assert compare_special(got, [expected], tol, exempt=mask).ok
+    assert np.isnan(expected[1])  # -inf * -0.0 without an over/underflow: judged, and 1.0 there fails
+    assert not compare_special(np.array([-np.inf, 1.0]), [expected], tol, exempt=mask).ok
+
+    # without a third factor there is nothing to regroup: x1 / 2.0 alone, underflow and all, stays judged
+    inner = next(n for n in program.walk() if n.op == "div_scalar" and n.args[0] in program.body.params)
+    two = Program(program.name, dataclasses.replace(program.body, outputs=(inner.id,)))
+    assert not any(m.any() for m in regroupable(two, inputs))
 
 
 def test_special_mode_reduction_keeps_special_values_and_special_ops() -> None:
