@@ -175,7 +175,7 @@ def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndar
             return value
         spec = REGISTRY.get(node.op)
         if node.regions:
-            masks[node.id] = masks.get(node.id, False) or any_of(_reads(node)) or in_body[0]
+            masks[node.id] = any_of(_reads(node)) or in_body[0]
             in_body[0] = False
         elif isinstance(spec, OpSpec) and spec.category in _ELEMENTWISE and not isinstance(value, tuple):
             m = masks.get(node.id, False)
@@ -183,7 +183,7 @@ def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndar
                 m = _broadcast_or(m, masks.get(a, False), node.type.shape)
             masks[node.id] = m
         else:
-            masks[node.id] = masks.get(node.id, False) or any_of(node.args)
+            masks[node.id] = any_of(node.args)
         return value
 
     evaluate(program, inputs, True, visit)
