@@ -103,4 +103,5 @@ def toolchain() -> dict[str, str]:
         "python": platform.python_version(),
         "platform": sys.platform,
         "per_compile_pass_options": str(per_compile_pass_options()).lower(),
+        "xla_flags": " ".join(os.environ.get("XLA_FLAGS", "").split()),  # a fuzz worker's, which its repros add
     }

@@ -105,7 +105,10 @@ def test_injected_wrong_add_is_found_reduced_and_reproduced(tmp_path: Path) -> N
     assert f["repro_status"] == 1  # verified by the campaign, under the injection
     repro = out / f["folder"] / "repro.py"
     imports = {line.split()[1] for line in repro.read_text().splitlines() if line.startswith("import ")}
-    assert imports <= {"sys", "jax", "jax.numpy", "jax.lax", "numpy"}
+    assert imports <= {"sys", "os", "jax", "jax.numpy", "jax.lax", "numpy"}
+    # the repro runs XLA as the worker did: its virtual devices and one Eigen thread
+    assert "--xla_force_host_platform_device_count=8" in f["toolchain"]["xla_flags"].split()
+    assert f"WORKER_XLA_FLAGS = {f['toolchain']['xla_flags']!r}" in repro.read_text()
     assert _repro_status(repro, "wrong-add") == 1
     assert _repro_status(repro, None) == 0  # the "fixed" jax
     assert summary["buckets"][0]["signature"].startswith("reference/wrong/")
@@ -584,6 +587,49 @@ def test_repro_exits_3_when_the_script_itself_fails(tmp_path: Path) -> None:
     assert _exit_status(repro("crash", "worker died", missing), tmp_path)[0] == 3
     with pytest.raises(ValueError, match="does not compile"):
         repro("wrong", "", "return (")
+
+
+def test_a_repro_adds_the_xla_flags_of_the_worker_before_jax_starts(tmp_path: Path) -> None:
+    """A crash of a passes-disabled softmax (models seed 92, program 39) happened only with the worker's
+    XLA_FLAGS (8 virtual devices, one Eigen thread): its repro, run without them, said 'fixed'. Every repro
+    now adds them; a sharding repro's device count is not added twice."""
+    from jaxsynth.fuzz.findings import repro_source
+
+    source = "import jax\n\n\ndef f(x):\n    return x * jax.device_count()\n"
+    x = np.ones(3, np.float32)
+    flags = "--xla_force_host_platform_device_count=8 --xla_cpu_multi_thread_eigen=false"
+
+    def script(xla_flags: str) -> str:
+        return repro_source(oracle="reference", kind="wrong", title="t", detail="", source=source, inputs=[x],
+                            data={"expected": [8 * x], "tolerance": [np.zeros(3)], "failing": [0]},
+                            xla_flags=xla_flags)
+
+    assert _exit_status(script(flags), tmp_path)[0] == 0  # 8 devices, as in the worker: x * 8 as expected
+    assert _exit_status(script(""), tmp_path)[0] == 1  # without them: one device
+    variant = repro_source(oracle="sharding", kind="error", title="t", detail="", source=source, inputs=[x],
+                           data={"variant": "def variant(args):\n    return (args[0],)\n", "devices": 8},
+                           xla_flags=flags)
+    assert variant.count("--xla_force_host_platform_device_count=8") == 1
+
+
+def test_an_intermittent_crash_gets_three_runs_to_show_and_other_kinds_one() -> None:
+    from jaxsynth.fuzz.campaign import CRASH_RUNS, verify_repro
+
+    def runs(*statuses: int):
+        seen = iter(statuses)
+        calls = []
+
+        def run() -> tuple[int, str]:
+            calls.append(1)
+            return next(seen), ""
+        return run, calls
+
+    run, calls = runs(0, -11, 0)
+    assert verify_repro(run, "crash", -11) == (-11, "") and len(calls) == 2  # stops at the crash
+    run, calls = runs(*[0] * CRASH_RUNS)
+    assert verify_repro(run, "crash", -11)[0] == 0 and len(calls) == CRASH_RUNS == 3  # never crashed: unverified
+    run, calls = runs(0, 1)
+    assert verify_repro(run, "wrong", 1)[0] == 0 and len(calls) == 1  # a wrong result is deterministic: one run
 
 
 def test_an_error_repro_waits_for_asynchronous_results(tmp_path: Path) -> None:

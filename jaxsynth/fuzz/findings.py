@@ -10,7 +10,9 @@ Folder ``<out>/findings/<NNNNNN>-<oracle>-<kind>/`` (NNNNNN is the program index
   exception, NameError or ImportError included: it prints the traceback). For a crash it just runs
   the program (the crash kills it with the crash's signal or status); for a hang it exits 1 after a
   watchdog timeout (``faulthandler``). A ``passes`` repro on a jaxlib without per-compile pass
-  options reruns itself with ``XLA_FLAGS`` (os, subprocess).
+  options reruns itself with ``XLA_FLAGS`` (os, subprocess). Every repro first adds the ``XLA_FLAGS`` the
+  fuzz worker ran with (``toolchain["xla_flags"]``: the virtual devices, one Eigen thread), so it runs
+  XLA as the worker did (a crash of the passes-disabled softmax in models seed 92, program 39, needs them).
 - ``program.json`` — the program record: provenance (config, seed, index), the original and reduced
   Python sources, signature, input ranges, ops.
 - ``finding.json`` — oracle, kind, error vs tolerance, toolchain, bucket, triage.
@@ -290,9 +292,14 @@ def _program_body(source: str) -> str:
     return text
 
 
-def _header(title: str, detail: str) -> list[str]:
-    """The docstring, ``import sys`` and the exit-3 hook every repro.py starts with."""
-    return [f'"""{title}', "", *detail.splitlines(), "", _STATUS_LINE, '"""', "import sys", _SCRIPT_FAILED]
+def _header(title: str, detail: str, xla_flags: str = "") -> list[str]:
+    """The docstring, ``import sys`` and the exit-3 hook every repro.py starts with, then ``xla_flags``
+    added to ``XLA_FLAGS`` (before jax is imported)."""
+    header = [f'"""{title}', "", *detail.splitlines(), "", _STATUS_LINE, '"""', "import sys", _SCRIPT_FAILED]
+    if xla_flags.split():
+        header += ["import os", "", f"WORKER_XLA_FLAGS = {' '.join(xla_flags.split())!r}  # as the fuzz worker ran",
+                   "os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + ' ' + WORKER_XLA_FLAGS).strip()", ""]
+    return header
 
 
 def expected_error(detail: str) -> str | None:
@@ -311,14 +318,13 @@ def _checked(script: str) -> str:
 
 
 def _variant_repro(*, kind: str, title: str, detail: str, source: str, inputs: Sequence[np.ndarray],
-                   data: dict[str, Any]) -> str:
+                   data: dict[str, Any], xla_flags: str) -> str:
     """repro.py of a metamorphic oracle: ``variant(args)`` (and ``baseline(args)``, default ``jax.jit(f)``)
     are Python snippets the oracle wrote; it compares them elementwise within TOLERANCE."""
-    header = _header(title, detail)
-    if data.get("devices"):
-        header += ["import os", "",
-                   f"os.environ['XLA_FLAGS'] = os.environ.get('XLA_FLAGS', '') + "
-                   f"' --xla_force_host_platform_device_count={int(data['devices'])}'", ""]
+    device_flag = f"--xla_force_host_platform_device_count={int(data['devices'])}" if data.get("devices") else ""
+    if device_flag and device_flag not in xla_flags.split():
+        xla_flags = f"{xla_flags} {device_flag}"
+    header = _header(title, detail, xla_flags)
     header += ["import jax", "import jax.numpy as jnp", "import jax.lax as lax", "import numpy as np", ""]
     parts = ["\n".join(header), "", _program_body(source), "", f"INPUTS = {_list_literal(inputs)}", ""]
     if "batched" in data:
@@ -350,15 +356,18 @@ def repro_source(
     inputs: Sequence[np.ndarray],
     data: dict[str, Any],
     hang_timeout: float = 60.0,
+    xla_flags: str = "",
 ) -> str:
-    """A standalone script reproducing one finding (see the module docstring)."""
+    """A standalone script reproducing one finding (see the module docstring); ``xla_flags``: the flags the
+    fuzz worker added to ``XLA_FLAGS``, which the script adds too."""
     if "variant" in data:
-        return _variant_repro(kind=kind, title=title, detail=detail, source=source, inputs=inputs, data=data)
+        return _variant_repro(kind=kind, title=title, detail=detail, source=source, inputs=inputs, data=data,
+                              xla_flags=xla_flags)
     x64 = oracle == "grad" and data.get("mode") == "f64"
     # the grad oracle's float64 twin is its own (plain) program; its float32 source is the program itself,
     # possibly with pytree arguments: ``source`` is that program with the flat arguments INPUTS holds
     program_source = data.get("source", source) if x64 else source
-    header = _header(title, detail)
+    header = _header(title, detail, xla_flags)
     if kind == "hang":
         header += ["import faulthandler", "", f"faulthandler.dump_traceback_later({hang_timeout:g}, exit=True)  "
                    "# still running then: the hang is present, exit 1", ""]
