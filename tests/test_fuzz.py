@@ -458,10 +458,26 @@ def test_array_literals_round_trip_exactly() -> None:
         np.array([True, False]),
         np.array([-128, 127], dtype=np.int8),
         np.array(7, dtype=np.uint8),
+        # complex inputs of a numerics program lost their imaginary parts (seed 92, program 23)
+        np.array([[0.1 + 0.6j, complex(np.nan, -1.0)]], dtype=np.complex64),
+        np.array(complex(-0.0, np.inf), dtype=np.complex128),
     ]
     for a in arrays:
         b = eval(array_literal(a), {"np": np, "jnp": jnp})  # noqa: S307 - our own literal
-        assert b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b)
+        assert b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b, equal_nan=True)
+        assert np.array_equal(np.signbit(np.real(a)), np.signbit(np.real(b)))
+
+
+def test_a_repro_check_compares_complex_values_whole() -> None:
+    """The repro's ``check`` casts to float64: a difference in the imaginary part only went unseen."""
+    from jaxsynth.fuzz.findings import _CHECK
+
+    namespace: dict = {"np": np}
+    exec(_CHECK, namespace)  # noqa: S102 - our own generated code
+    check = namespace["check"]
+    expected = np.array([1 + 2j, 3 - 1j], np.complex64)
+    assert check("same", expected.copy(), expected, 1e-6)
+    assert not check("imaginary part off", np.array([1 + 2j, 3 + 1j], np.complex64), expected, 1e-6)
 
 
 def _run_repro(source: str) -> int:

@@ -153,6 +153,8 @@ def _scalar(v: Any) -> str:
         return "True" if v else "False"
     if isinstance(v, int | np.integer):
         return str(int(v))
+    if isinstance(v, complex | np.complexfloating):
+        return f"complex({_scalar(v.real)}, {_scalar(v.imag)})"
     f = float(v)
     if math.isnan(f):
         return "float('nan')"
@@ -163,7 +165,7 @@ def _scalar(v: Any) -> str:
 
 def _nested(a: np.ndarray) -> str:
     if a.ndim == 0:
-        return _scalar(a.item() if a.dtype.kind in "biu" else float(a))
+        return _scalar(a.item() if a.dtype.kind in "biuc" else float(a))
     return "[" + ", ".join(_nested(x) for x in a) + "]"
 
 
@@ -184,8 +186,9 @@ _CHECK = '''
 
 def check(name, got, expected, tol):
     """Print how ``got`` compares with ``expected``; True when every element is within ``tol``."""
-    got = np.asarray(got).astype(np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
+    got, expected = np.asarray(got), np.asarray(expected)
+    wide = np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(expected) else np.float64
+    got, expected = got.astype(wide), expected.astype(wide)
     tol = np.broadcast_to(np.asarray(tol, dtype=np.float64), expected.shape)
     if got.shape != expected.shape:
         print(f"{name}: shape {got.shape}, expected {expected.shape}")
@@ -199,7 +202,7 @@ def check(name, got, expected, tol):
     ratio = np.nan_to_num(err / np.where(tol > 0, tol, 1e-300), nan=np.inf)
     worst = np.unravel_index(int(np.argmax(np.where(bad, ratio, -1.0))), expected.shape)
     print(f"{name}: {int(bad.sum())} of {bad.size} elements differ; at {list(map(int, worst))}: "
-          f"got {float(got[worst])!r}, expected {float(expected[worst])!r}, "
+          f"got {got[worst].item()!r}, expected {expected[worst].item()!r}, "
           f"|difference| {float(err[worst]):.6g} > tolerance {float(tol[worst]):.3g}")
     return False
 
