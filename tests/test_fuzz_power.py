@@ -747,7 +747,9 @@ def test_special_mode_skips_a_mismatch_that_xla_may_cause_by_regrouping_a_produc
     case = Case(program, inputs, seed=5912, special=True)
     verdicts = run_oracles(case, ["reference", "eager", "passes"])
     for name in ("reference", "eager"):  # jit gives -inf where the op-by-op reference and eager give NaN
+        # a campaign counts a skip whose detail says "discontinuity" as skipped_discontinuous
         assert verdicts[name].skipped and "regroup" in verdicts[name].detail, (name, verdicts[name].detail)
+        assert verdicts[name].detail.startswith("discontinuity")
     passes = verdicts["passes"]  # with algsimp among the passes turned off: NaN, and a skip too
     assert passes.ok or (passes.skipped and "regroup" in passes.detail), passes.detail
 
@@ -762,6 +764,32 @@ def test_special_mode_skips_a_mismatch_that_xla_may_cause_by_regrouping_a_produc
     inner = next(n for n in program.walk() if n.op == "div_scalar" and n.args[0] in program.body.params)
     two = Program(program.name, dataclasses.replace(program.body, outputs=(inner.id,)))
     assert not any(m.any() for m in regroupable(two, inputs))
+
+
+def test_a_reduction_marks_only_what_the_regroupable_elements_can_change() -> None:
+    """fuzz-special seed 92 program 3679: ``jnp.min(where(x0, 0.75, x1) / 0.5 / 3.0, axis=1)`` over rows that
+    each hold a NaN. Some quotients underflow (regroupable), but the min of a row with an unmarked NaN is NaN
+    whatever they are: marking the whole result skipped XLA's NaN-dropping min, a real bug, as regrouping."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.special import regroupable, special_config
+    from jaxsynth.fuzz.swarm import program_for
+
+    program, _ = program_for(special_config(load_config("fuzz-special")), 92, 3679, True)
+    assert "/ 0.5 / 3.0" in render(program) and "jnp.min(v0, axis=1)" in render(program)
+    inputs = inputs_for(program, 92, 3679, True)
+    quotient = next(n for n in program.walk() if n.op == "div_scalar" and program.node(n.args[0]).op == "div_scalar")
+    chain = Program(program.name, dataclasses.replace(program.body, outputs=(quotient.id,)))
+    (marked,) = regroupable(chain, inputs)
+    assert marked.any()  # the chain has regroupable elements
+    v0 = np.where(inputs[0], np.float32(0.75), inputs[1])
+    assert np.isnan(v0).any(axis=1).all()  # every row has a NaN of its own
+    (mask,) = regroupable(program, inputs)
+    assert mask.shape == (v0.shape[0],) and not mask.any()
+    # without the NaNs, the min of a row is marked exactly where a regroupable element can change it
+    clean = [inputs[0], np.where(np.isnan(inputs[1]), np.float32(1.0), inputs[1])]
+    (rows,) = regroupable(chain, clean)
+    (mask,) = regroupable(program, clean)
+    assert mask.any() and np.array_equal(mask, rows.any(axis=1))
 
 
 def test_special_mode_reduction_keeps_special_values_and_special_ops() -> None:

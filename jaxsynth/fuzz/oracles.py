@@ -344,9 +344,9 @@ def _compare_all(
         return Verdict(True, ratio=closest)
     k, c = worst
     if failing == regrouped:
-        return Verdict(False, c.error, c.tolerance, "an intermediate of a product chain over- or underflowed: XLA "
-                       "may regroup the chain (licensed reassociation)", skipped=True, output=k, index=c.index,
-                       ratio=c.ratio)
+        return Verdict(False, c.error, c.tolerance, "discontinuity: an intermediate of a product chain over- or "
+                       "underflowed, and XLA may regroup the chain (licensed reassociation)", skipped=True, output=k,
+                       index=c.index, ratio=c.ratio)
     for analysis in analyses:
         culprits = analysis.discontinuous(case.program, failing)
         if culprits:

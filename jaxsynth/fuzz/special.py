@@ -146,8 +146,11 @@ def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndar
     (``x1 / 2`` underflows to 0) and -inf as XLA computes it, ``x1 * (x0 * 0.5)`` (fuzz-special seed 91,
     program 5912). A mismatch confined to these elements is skipped as a discontinuity, never a finding.
 
-    Elementwise ops carry the mask element by element; any other op, and a control-flow op whose body
-    has such a chain, marks its whole result."""
+    Elementwise ops carry the mask element by element. Any other op marks the elements of its result that
+    change when its marked float operands are NaN (a ``min`` over a row that holds an unmarked NaN stays
+    NaN, whatever the regrouped elements are: seed 92, program 3679); where that cannot tell (a marked
+    integer or bool operand, a tuple result), and for a control-flow op whose body has such a chain or reads
+    a marked value, the whole result."""
     from jaxsynth.synth.interpret import evaluate
 
     top = {n.id for n in program.body.nodes}
@@ -182,6 +185,8 @@ def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndar
             for a in node.args:
                 m = _broadcast_or(m, masks.get(a, False), node.type.shape)
             masks[node.id] = m
+        elif isinstance(spec, OpSpec) and any_of(node.args):
+            masks[node.id] = _poisoned(node, spec, args, [masks.get(a, False) for a in node.args])
         else:
             masks[node.id] = any_of(node.args)
         return value
@@ -189,6 +194,31 @@ def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndar
     evaluate(program, inputs, True, visit)
     return tuple(np.broadcast_to(np.asarray(masks.get(o, False)), program.node(o).type.shape).copy()
                  for o in program.body.outputs)
+
+
+def _poisoned(node, spec: OpSpec, args: Sequence[object], masks: Sequence[np.ndarray | bool]) -> np.ndarray | bool:
+    """The elements of ``node``'s result that change when its marked operand elements are NaN."""
+    poisoned = []
+    for a, m in zip(args, masks, strict=True):
+        x = np.asarray(a)
+        if not np.any(m):
+            poisoned.append(a)
+        elif x.dtype.kind == "f":
+            poisoned.append(np.where(m, np.nan, x))
+        else:
+            return True
+    try:
+        with np.errstate(all="ignore"):
+            before = np.asarray(spec.reference(list(args), node.params))
+            after = np.asarray(spec.reference(poisoned, node.params))
+    except Exception:  # an op whose reference rejects NaN (an index operand, say): all of it
+        return True
+    if before.shape != after.shape or before.shape != node.type.shape:
+        return True
+    same = before == after
+    if before.dtype.kind in "fc":
+        same |= np.isnan(before) & np.isnan(after)
+    return ~same
 
 
 def _reads(node) -> list[int]:
