@@ -12,6 +12,10 @@ recomputes them; ``--before-after`` runs both, each in a fresh process (cold cac
 ratio. With ``--before-tree DIR`` the "before" side is another checkout of jaxsynth (imported from DIR, with
 whatever it shares), on the same programs where the grammar has not changed between the two.
 
+``xla_compile_share`` is the part of the run spent in XLA's backend compiles (``jax.monitoring``'s
+``backend_compile_duration``), also per oracle: a worker's time is mostly XLA compiling the ~20 modules
+of one program (eager's one-primitive executables among them), not jaxsynth's own work.
+
 The per-oracle figures are cumulative in program order: an oracle that runs after ``reference`` reuses
 its compiled executable and reference analysis (as in a worker), so ``reference`` carries those costs.
 Eager execution compiles each primitive once per signature; its cost falls as the cache warms up, so
@@ -48,6 +52,18 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False) -> dic
     config = load_config(config_name)
     seconds: Counter[str] = Counter()
     applied: Counter[str] = Counter()
+    compile_seconds: Counter[str] = Counter()  # XLA backend compiles (jax.monitoring), per oracle
+    compiles: Counter[str] = Counter()
+    running = [""]
+
+    def on_event(event: str, duration: float, **_: object) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            compile_seconds[running[0]] += duration
+            compiles[running[0]] += 1
+
+    from jax import monitoring
+
+    monitoring.register_event_duration_secs_listener(on_event)
     start = time.perf_counter()
     for index in range(n):
         program = sample(config, seed, index)
@@ -55,6 +71,7 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False) -> dic
         for name in ORACLES:
             if not ORACLES[name].applies(program):
                 continue
+            running[0] = name
             t = time.perf_counter()
             run_oracles(case, [name])
             seconds[name] += time.perf_counter() - t
@@ -65,7 +82,10 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False) -> dic
         "config": config_name,
         "programs": n,
         "programs_per_second": round(n / total, 3),
-        "seconds_per_program": {k: round(v / n, 4) for k, v in seconds.items()},
+        "seconds_per_program": {k: round(v / n, 4) for k, v in seconds.most_common()},
+        "xla_compile_share": round(sum(compile_seconds.values()) / total, 3),
+        "xla_compiles_per_program": round(sum(compiles.values()) / n, 2),
+        "xla_compile_seconds_per_program": {k: round(v / n, 4) for k, v in compile_seconds.most_common()},
         "applied": dict(applied),
     }
 
