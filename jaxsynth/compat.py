@@ -11,6 +11,10 @@ between those releases and that the fuzzer touches is wrapped here, each shim on
   jaxlibs (0.4.26 at least) reject this repeated field ("Protocol Buffer reflection usage error");
   there the ``passes`` oracle disables passes with ``XLA_FLAGS`` in a helper process instead
   (``xla_flags_disabling``) and triage by pass is unavailable;
+- ``jax_version``: the installed JAX's release, read from its package metadata without importing it (the
+  sampler asks, and must not load JAX before a worker configures it). An op whose rendering calls an API
+  newer than it (``OpSpec.since``: ``jax.nn.standardize(algorithm=...)`` from 0.10.1, ``lax.top_k(axis=...)``
+  from 0.8.1) is left out of sampling there, instead of failing in every program as a false finding;
 - ``toolchain``: versions for finding reports.
 
 Imports JAX lazily, so importing this module never initializes a backend.
@@ -44,10 +48,16 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+@functools.cache
 def jax_version() -> tuple[int, ...]:
-    import jax
+    from importlib import metadata
 
-    return _version_tuple(jax.__version__)
+    try:
+        return _version_tuple(metadata.version("jax"))
+    except metadata.PackageNotFoundError:  # a source checkout on sys.path
+        import jax
+
+        return _version_tuple(jax.__version__)
 
 
 def enable_x64(flag: bool = True) -> contextlib.AbstractContextManager[Any]:

@@ -91,6 +91,7 @@ def test_injected_wrong_add_is_found_reduced_and_reproduced(tmp_path: Path) -> N
                                     env=_env("wrong-add"), timeout=120))
     assert summary["programs_tested"] == 2
     assert summary["injected_fault"] == "wrong-add"
+    assert summary["unavailable_ops"] == {}  # every op renders on this JAX (a test in test_ops_breadth patches it)
     # jit and eager share the broken path, so only the reference oracle sees it
     assert summary["oracles"]["eager"].get("failed", 0) == 0
     found = _findings(out)

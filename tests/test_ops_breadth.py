@@ -75,3 +75,32 @@ def test_tails_stay_above_the_underflow_floor():
     assert erfc.range_rule([Interval(0.0, 12.0)], f32, f32[0], {}) is None  # erfc(12) ~ 1e-64
     assert softplus.range_rule([Interval(-120.0, 0.0)], f32, f32[0], {}) is None
     assert math.erfc(5.0) > underflow_floor(DType.float32) > 1e-20
+
+
+def test_an_op_whose_rendering_needs_a_newer_jax_is_left_out_there(monkeypatch) -> None:
+    """On JAX 0.4.26 (compat.jax_version patched), ``jax.nn.standardize(algorithm=...)`` (0.10.1) is never sampled
+    and ``lax.top_k`` takes the last axis only (``axis=`` from 0.8.1): otherwise every such program fails as a
+    false finding of an old JAX. On the installed JAX, the same programs hold both."""
+    from jaxsynth import compat
+    from jaxsynth.grammar import parse_config, unavailable_ops
+    from jaxsynth.synth import sample
+
+    def census() -> tuple[int, int, int]:
+        config = parse_config("[types]\ndtypes = { float32 = 1.0 }\nmin_rank = 2\n"
+                              "[weights.ops]\nstandardize = 30.0\ntop_k = 30.0\n", name="newer-apis")
+        standardize = top_k = other_axis = 0
+        for index in range(80):
+            for node in sample(config, 5, index).walk():
+                standardize += node.op == "standardize"
+                if node.op == "top_k":
+                    top_k += 1
+                    other_axis += not node.params["last"]
+        return standardize, top_k, other_axis
+
+    assert compat.jax_version() >= (0, 10, 1) and unavailable_ops() == {}
+    standardize, top_k, other_axis = census()
+    assert standardize > 10 and top_k > 10 and other_axis > 0
+    monkeypatch.setattr(compat, "jax_version", lambda: (0, 4, 26))
+    assert unavailable_ops() == {"standardize": "0.10.1"}
+    standardize, top_k, other_axis = census()
+    assert standardize == 0 and top_k > 10 and other_axis == 0

@@ -48,7 +48,7 @@ from jaxsynth.fuzz.reduce import Reduced, Subject, op_count, reduce
 from jaxsynth.fuzz.special import special_config, special_inputs
 from jaxsynth.fuzz.swarm import program_for
 from jaxsynth.fuzz.worker import Task
-from jaxsynth.grammar import GrammarConfig
+from jaxsynth.grammar import GrammarConfig, unavailable_ops
 from jaxsynth.synth import random_inputs
 from jaxsynth.synth.program import Program
 from jaxsynth.workers.faults import INJECT_ENV
@@ -556,6 +556,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "budget_seconds": settings.budget,
         "timeout_seconds": settings.timeout,
         "toolchain": toolchain,
+        "unavailable_ops": unavailable_ops(),  #: left out: their rendering needs a newer JAX
         "injected_fault": (os.environ if settings.env is None else settings.env).get(INJECT_ENV) or None,
     }
 
@@ -576,6 +577,8 @@ def run_campaign(settings: Settings) -> dict[str, Any]:
     status = "running"
     try:
         toolchain = workers[0].start()
+        for name, release in unavailable_ops().items():
+            settings.log(f"left out: {name} (its rendering needs JAX {release} or later)")
         deadline = start + settings.budget if settings.budget is not None else None
         bar = None
         if settings.progress:

@@ -1,7 +1,7 @@
 """The typed grammar: dtypes, tensor types, value intervals, the op table and the grammar config."""
 
 from jaxsynth.grammar.config import ConfigError, GrammarConfig, builtin_names, load_config, parse_config
-from jaxsynth.grammar.ops import CONTROL, OPS, OPS_BY_CATEGORY, REGISTRY, get_op
+from jaxsynth.grammar.ops import CONTROL, OPS, OPS_BY_CATEGORY, REGISTRY, get_op, unavailable_ops
 from jaxsynth.grammar.ops_control import ControlSpec
 from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
 from jaxsynth.grammar.types import DType, Interval, TensorType
@@ -23,4 +23,5 @@ __all__ = [
     "get_op",
     "load_config",
     "parse_config",
+    "unavailable_ops",
 ]

@@ -11,7 +11,7 @@ from typing import Annotated
 import msgspec
 
 from jaxsynth.grammar.ops import REGISTRY
-from jaxsynth.grammar.opspec import CATEGORIES
+from jaxsynth.grammar.opspec import CATEGORIES, available
 from jaxsynth.grammar.types import X64_ONLY, DType
 
 
@@ -161,7 +161,10 @@ class GrammarConfig(_Base, frozen=True):
         return self.op_weight(name) > 0
 
     def op_weight(self, name: str) -> float:
+        """The op's sampling weight; 0 where the installed JAX lacks an API its rendering needs."""
         spec = REGISTRY[name]
+        if not available(spec.since):
+            return 0.0
         return self.weights.categories.get(spec.category, 1.0) * self.weights.ops.get(name, 1.0) * spec.weight
 
 

@@ -15,7 +15,7 @@ from jaxsynth.grammar.ops_sort import SORT_OPS
 from jaxsynth.grammar.ops_tensor import TENSOR_OPS
 from jaxsynth.grammar.ops_transform import TRANSFORM_OPS
 from jaxsynth.grammar.ops_window import WINDOW_OPS
-from jaxsynth.grammar.opspec import CATEGORIES, OpSpec
+from jaxsynth.grammar.opspec import CATEGORIES, OpSpec, available
 
 Spec = OpSpec | ControlSpec
 
@@ -48,3 +48,9 @@ def get_op(name: str) -> Spec:
         return REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown op {name!r}; known ops: {', '.join(sorted(REGISTRY))}") from None
+
+
+def unavailable_ops() -> dict[str, str]:
+    """Ops whose rendering calls an API newer than the installed JAX, each with the release it needs
+    (``"0.10.1"``): configs give them weight 0 here (``OpSpec.since``)."""
+    return {name: ".".join(map(str, spec.since)) for name, spec in REGISTRY.items() if not available(spec.since)}

@@ -78,6 +78,8 @@ class ControlSpec:
     #: Statements that define the bodies, given their rendered ``def``s and names (default: the defs as
     #: they are); e.g. ``@jax.custom_jvp`` on the def and the rule defs after it.
     define: Callable[[Sequence[cst.FunctionDef], Sequence[str], Params], list[cst.BaseStatement]] | None = None
+    #: The first JAX release with every API the rendering calls (``OpSpec.since``).
+    since: tuple[int, ...] = ()
 
 
 def invariant(x: Interval, dtype: DType) -> Interval:

@@ -410,11 +410,11 @@ def _axis_len_np(x: np.ndarray, axis) -> int:
     return x.size if axis is None else x.shape[axis]
 
 
-def _axis_row(name, render, range_rule, reference, *, kwargs=None, error_scale=None, weight=1.0):
+def _axis_row(name, render, range_rule, reference, *, kwargs=None, error_scale=None, weight=1.0, since=()):
     return OpSpec(name, "nn", f"nn_{name}", FLOATS, _propose_axis, lambda types, p: types[0], range_rule,
                   lambda a, p: reference(a[0], p["axis"]),
                   lambda a, p: call(render, a[0], axis=p["axis"], **(kwargs or {})),
-                  error_scale=error_scale, weight=weight)
+                  error_scale=error_scale, weight=weight, since=since)
 
 
 def _propose_logsumexp(t: TensorType, ctx: Context) -> Proposal | None:
@@ -457,7 +457,8 @@ AXIS_NN = (
     _axis_row("softmax", "jax.nn.softmax", _softmax_range, _softmax, weight=1.5),
     _axis_row("log_softmax", "jax.nn.log_softmax", _log_softmax_range, _log_softmax, error_scale=_axis_error),
     _axis_row("standardize", "jax.nn.standardize", _standardize_range, _standardize,
-              kwargs={"algorithm": cst.SimpleString('"stable"')}, error_scale=_standardize_error),
+              kwargs={"algorithm": cst.SimpleString('"stable"')}, error_scale=_standardize_error,
+              since=(0, 10, 1)),  # the algorithm keyword
     OpSpec("logsumexp", "nn", "nn_logsumexp", FLOATS, _propose_logsumexp, _logsumexp_type, _logsumexp_range,
            lambda a, p: _logsumexp(a[0], p["axis"]), _logsumexp_render, error_scale=_logsumexp_error),
 )

@@ -13,7 +13,7 @@ import libcst as cst
 import numpy as np
 
 from jaxsynth.grammar.ops_tensor import _power_bound
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dotted, literal
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, available, call, dotted, literal
 from jaxsynth.grammar.types import FLOATS, NUMERIC, DType, Interval, TensorType
 
 MAX_RANK = 3
@@ -99,6 +99,10 @@ def _positions(ins, types, out, params) -> Interval:
     return Interval(0, types[0].shape[params["axis"]] - 1)
 
 
+#: the first JAX whose ``lax.top_k`` takes an ``axis`` (a top_k along another axis than the last renders it)
+_TOP_K_AXIS = (0, 8, 1)
+
+
 def _propose_top_k(indices: bool):
     def propose(t: TensorType, ctx: Context) -> Proposal | None:
         if t.rank == 0 or t.rank > MAX_RANK:
@@ -112,6 +116,8 @@ def _propose_top_k(indices: bool):
         if source is None:
             return None
         axis = t.rank - 1 if ctx.draw.bernoulli(0.7) else ctx.draw.randint(0, t.rank - 1)
+        if not available(_TOP_K_AXIS):  # an older lax.top_k takes no axis: the last one only
+            axis = t.rank - 1
         k = t.shape[axis]
         n = k + ctx.draw.randint(0, 4)
         if n < 1:

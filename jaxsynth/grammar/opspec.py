@@ -124,10 +124,22 @@ class OpSpec:
     #: and condition numbers, so an entry that is exactly 0 may come out as eps * ||S||.
     error_scale: ErrorScale | None = None
     special_values: bool = False
+    #: The first JAX release with every API the rendering calls (``(0, 10, 1)``): the op is left out of
+    #: sampling under an older one (:func:`available`), where it would fail as a false finding.
+    since: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
             raise ValueError(f"op {self.name}: unknown category {self.category!r}")
+
+
+def available(since: tuple[int, ...]) -> bool:
+    """Whether the installed JAX is release ``since`` or later (``OpSpec.since``; ``()``: any)."""
+    if not since:
+        return True
+    from jaxsynth import compat
+
+    return compat.jax_version() >= since
 
 
 # --------------------------------------------------------------------------------------------
