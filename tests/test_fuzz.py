@@ -18,6 +18,7 @@ import pytest
 
 from jaxsynth.fuzz import Settings, parse_duration, run_campaign
 from jaxsynth.fuzz.findings import array_literal
+from jaxsynth.fuzz.oracles import build_function
 from jaxsynth.fuzz.reduce import Invalid, Subject, op_count, recheck, reduce, retype, validate
 from jaxsynth.grammar import DType, load_config, parse_config
 from jaxsynth.synth import random_inputs, render, sample
@@ -539,6 +540,36 @@ def test_repro_scripts_of_every_oracle_run_and_judge(capsys: pytest.CaptureFixtu
         error = repro_source(oracle=oracle, kind="error", title="", detail="", source=case.source,
                              inputs=case.inputs, data=data)
         assert _run_repro(error) == 0, oracle  # no exception: "fixed"
+
+
+def test_a_passes_repro_child_hands_back_bfloat16_outputs(tmp_path: Path) -> None:
+    """Older jaxlibs disable passes only through XLA_FLAGS, so the passes repro reruns itself as a child that
+    writes its outputs with np.savez; bfloat16 came back as raw void bytes (|V2), and the repro failed with exit
+    3 (fuzz-special 808 on jax 0.4.26). The child writes what np.load can read, value for value."""
+    import io
+
+    import jax
+
+    from jaxsynth.fuzz.findings import repro_source
+
+    config = parse_config("[types]\ndtypes = { bfloat16 = 1.0 }\n", name="bf16")
+    program = next(p for p in (sample(config, 1, i) for i in range(50))
+                   if any(t.dtype is DType.bfloat16 for t in p.output_types))
+    inputs = random_inputs(program, np.random.default_rng(0))
+    source = repro_source(oracle="passes", kind="wrong", title="bf16", detail="", source=render(program.plain()),
+                          inputs=inputs, data={"passes_off": ["algsimp"], "failing": [0],
+                                               "tolerance": [np.zeros(t.shape) for t in program.output_types]})
+    (tmp_path / "repro.py").write_text(source)
+    child = subprocess.run([sys.executable, "repro.py", "--disabled-outputs"], cwd=tmp_path, capture_output=True,
+                           timeout=300, env=dict(_env(None), JAX_PLATFORMS="cpu"), check=True)
+    saved = np.load(io.BytesIO(child.stdout))
+    result = jax.jit(program.flat_function(build_function(render(program), program.name)))(*inputs)
+    expected = result if isinstance(result, tuple | list) else (result,)
+    assert len(saved.files) == len(expected)
+    for k, e in enumerate(expected):
+        got = saved[f"arr_{k}"]
+        assert got.dtype.kind != "V"
+        np.testing.assert_array_equal(got.astype(np.float64), np.asarray(e).astype(np.float64))
 
 
 def _exit_status(source: str, tmp_path: Path) -> tuple[int, str]:

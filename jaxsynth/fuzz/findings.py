@@ -236,8 +236,9 @@ if "--disabled-outputs" in sys.argv:  # the child: XLA_FLAGS already disable PAS
     import io
 
     _result = jax.jit(f)(*[jnp.asarray(x) for x in INPUTS])
-    _buffer = io.BytesIO()
-    np.savez(_buffer, *[np.asarray(o) for o in (_result if isinstance(_result, (tuple, list)) else (_result,))])
+    _arrays = [np.asarray(o) for o in (_result if isinstance(_result, (tuple, list)) else (_result,))]
+    _buffer = io.BytesIO()  # np.load cannot read bfloat16 back (a user-defined dtype): float32 holds it exactly
+    np.savez(_buffer, *[a.astype(np.float32) if a.dtype.isbuiltin == 2 else a for a in _arrays])
     sys.stdout.buffer.write(_buffer.getvalue())
     sys.exit(0)
 '''
