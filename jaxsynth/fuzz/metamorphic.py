@@ -277,11 +277,6 @@ class ShardingOracle(Oracle):
         in_specs = tuple(PartitionSpec("b") if a == 0 else PartitionSpec() for a in axes)
         mapped = shard_map(jax.vmap(case.fn, in_axes=axes), mesh=mesh, in_specs=in_specs,
                            out_specs=PartitionSpec("b"), **_no_replication_check(shard_map))
-        case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes})
-        # placed from host memory where shard_map wants them: a one-device array would be resharded by a
-        # compiled slicing program per argument (JAX's _multi_slice), which cost more than the variant itself
-        args = [jax.device_put(x, NamedSharding(mesh, spec)) for x, spec in zip(b.batched, in_specs, strict=True)]
-        got = case.call(case.compile(mapped, args), args)
         variant = ("def variant(args):\n"
                    "    from jax.sharding import Mesh, PartitionSpec as P\n"
                    "    shard_map = getattr(jax, 'shard_map', None)\n"
@@ -300,6 +295,13 @@ class ShardingOracle(Oracle):
                    f"    rows = [outputs(single(*[x[i] if a == 0 else x for x, a in zip(BATCHED, {axes!r})]))\n"
                    f"            for i in range({DEVICES})]\n"
                    "    return [np.stack([np.asarray(r[k]) for r in rows]) for k in range(len(rows[0]))]\n")
+        # the variant is in the plan before it compiles, so a crash's repro.py runs shard_map too (it ran the
+        # NamedSharding variant, which passed: control-flow seed 7, program 110 on jax 0.4.26, UNVERIFIED)
+        case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant})
+        # placed from host memory where shard_map wants them: a one-device array would be resharded by a
+        # compiled slicing program per argument (JAX's _multi_slice), which cost more than the variant itself
+        args = [jax.device_put(x, NamedSharding(mesh, spec)) for x, spec in zip(b.batched, in_specs, strict=True)]
+        got = case.call(case.compile(mapped, args), args)
         verdict = _compare_all(case, got, b.expected(case), b.tolerances(case), b.analyses(case),
                                "shard_map(vmap(f)) over 8 devices vs per-example jit",
                                {"variant": variant, "devices": DEVICES, "batched": b.batched})
