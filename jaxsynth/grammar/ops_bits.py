@@ -169,6 +169,19 @@ def _unsigned_view(x: np.ndarray) -> np.ndarray:
     return x.view(np.dtype(f"u{x.dtype.itemsize}"))
 
 
+def popcount(x: np.ndarray) -> np.ndarray:
+    """The set bits of each element, in ``x``'s dtype (two's complement for signed ints)."""
+    u = _unsigned_view(np.array(x))
+    counts = np.bitwise_count(u) if hasattr(np, "bitwise_count") else popcount_by_bytes(u)
+    return counts.astype(x.dtype)
+
+
+def popcount_by_bytes(u: np.ndarray) -> np.ndarray:
+    """``np.bitwise_count`` of unsigned ``u`` for numpy < 2.0 (which JAX 0.4.26 needs): its bytes unpacked."""
+    flat = np.ascontiguousarray(u).reshape(-1)
+    return np.unpackbits(flat.view(np.uint8).reshape(flat.size, u.itemsize), axis=1).sum(axis=1).reshape(u.shape)
+
+
 def _bit_length(v: float) -> int:
     return int(v).bit_length()
 
@@ -232,7 +245,7 @@ BITS_OPS = (
            _propose_bitcast, lambda t, p: t[0].with_dtype(p["dtype"]), _bitcast_range, _bitcast_reference,
            _bitcast_render, differentiable=False),
     OpSpec("population_count", "bits", "int_unary_bits", INTS, _propose_int_unary, lambda t, p: t[0], _popcount_range,
-           lambda a, p: np.bitwise_count(_unsigned_view(np.array(a[0]))).astype(a[0].dtype),
+           lambda a, p: popcount(a[0]),
            lambda a, p: call("lax.population_count", a[0]),
            differentiable=False),
     OpSpec("clz", "bits", "int_unary_bits", INTS, _propose_int_unary, lambda t, p: t[0], _clz_range, _clz_reference,
