@@ -572,6 +572,54 @@ def test_a_passes_repro_child_hands_back_bfloat16_outputs(tmp_path: Path) -> Non
         np.testing.assert_array_equal(got.astype(np.float64), np.asarray(e).astype(np.float64))
 
 
+def test_a_jax_error_in_the_passes_helper_keeps_its_name(monkeypatch) -> None:
+    """Older jaxlibs disable the passes oracle's passes in a helper process. An error JAX raised there became a
+    RuntimeError holding the helper's traceback (transforms seed 8, program 103 on jax 0.4.26: XLA's "negative
+    padding" error with algsimp disabled), which lost its bucket. It is raised under JAX's own name and text."""
+    from jaxsynth.fuzz import oracles
+    from jaxsynth.fuzz.worker import Task, handle
+    from jaxsynth.workers.outcome import Outcome
+
+    program = sample(load_config("default"), 0, 1)
+    inputs = random_inputs(program, np.random.default_rng(0))
+    message = "INTERNAL: Encountered negative padding in IrEmitter on CPU."
+
+    class XlaRuntimeError(RuntimeError):
+        pass
+
+    def fail(case):
+        raise XlaRuntimeError(message)
+
+    monkeypatch.setattr(oracles.Case, "jit_out", property(fail))
+    result = handle(Task(program, inputs, ("outputs",)), lambda *args: None)
+    assert result.notes == {"error": ("XlaRuntimeError", message)}
+
+    class Helper:
+        def run(self, task, timeout):
+            return Outcome("ok", data=result)
+
+    monkeypatch.setitem(oracles._HELPERS, ("algsimp",), Helper())
+    with pytest.raises(RuntimeError) as caught:
+        oracles._helper_outputs(oracles.Case(program, inputs), ("algsimp",))
+    assert oracles._first_line(caught.value) == f"XlaRuntimeError: {message}"
+
+
+def test_a_passes_repro_child_reports_a_jax_error_by_name(tmp_path: Path) -> None:
+    """The passes repro's child (older jaxlibs) exits 4 with JAX's error, which the parent raises under the same
+    name, so an error finding's repro exits 1 there; it failed as a script (exit 3)."""
+    from jaxsynth.fuzz.findings import repro_source
+
+    inputs = [np.ones((2, 3), np.float32)]
+    source = repro_source(oracle="passes", kind="error", title="error", detail="TypeError: reshape",
+                          source="def f(x0):\n    return jnp.reshape(x0, (7, 7))\n", inputs=inputs,
+                          data={"passes_off": ["algsimp"]})
+    (tmp_path / "repro.py").write_text(source)
+    child = subprocess.run([sys.executable, "repro.py", "--disabled-outputs"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300, env=dict(_env(None), JAX_PLATFORMS="cpu"))
+    assert child.returncode == 4, child.stderr[-1000:]
+    assert "DISABLED-ERROR TypeError: " in child.stderr
+
+
 def _exit_status(source: str, tmp_path: Path) -> tuple[int, str]:
     (tmp_path / "repro.py").write_text(source)
     done = subprocess.run([sys.executable, "repro.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,

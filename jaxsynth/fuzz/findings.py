@@ -226,8 +226,12 @@ def disabled_outputs(args):
     import subprocess
 
     flags = os.environ.get("XLA_FLAGS", "") + " --xla_disable_hlo_passes=" + PASSES
-    child = subprocess.run([sys.executable, __file__, "--disabled-outputs"], capture_output=True, check=True,
+    child = subprocess.run([sys.executable, __file__, "--disabled-outputs"], capture_output=True,
                            env=dict(os.environ, XLA_FLAGS=flags.strip()))
+    if child.returncode == 4:  # JAX raised with PASSES disabled: the same error here, under its own name
+        name, _, message = child.stderr.decode().rpartition("DISABLED-ERROR ")[2].partition(": ")
+        raise type(name, (Exception,), {})(message.strip())
+    child.check_returncode()
     saved = np.load(io.BytesIO(child.stdout))
     return tuple(saved[f"arr_{k}"] for k in range(len(saved.files)))
 
@@ -235,7 +239,11 @@ def disabled_outputs(args):
 if "--disabled-outputs" in sys.argv:  # the child: XLA_FLAGS already disable PASSES
     import io
 
-    _result = jax.jit(f)(*[jnp.asarray(x) for x in INPUTS])
+    try:
+        _result = jax.jit(f)(*[jnp.asarray(x) for x in INPUTS])
+    except Exception as _exc:  # JAX's error with PASSES disabled: the parent raises it (exit 4 says so)
+        print(f"DISABLED-ERROR {type(_exc).__name__}: {_exc}", file=sys.stderr)
+        sys.exit(4)
     _arrays = [np.asarray(o) for o in (_result if isinstance(_result, (tuple, list)) else (_result,))]
     _buffer = io.BytesIO()  # np.load cannot read bfloat16 back (a user-defined dtype): float32 holds it exactly
     np.savez(_buffer, *[a.astype(np.float32) if a.dtype.isbuiltin == 2 else a for a in _arrays])

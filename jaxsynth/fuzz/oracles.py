@@ -590,6 +590,9 @@ def _helper_outputs(case: Case, passes: tuple[str, ...]) -> tuple[np.ndarray, ..
     outcome = helper.run(Task(case.program, case.inputs, ("outputs",), seed=case.seed), timeout=600)
     if outcome.kind != "ok" or outcome.result is None:
         raise RuntimeError(f"passes-disabled helper process: {outcome.describe} {outcome.message}".strip())
+    if "error" in outcome.result.notes:  # JAX raised with the passes disabled: that error, under its own name
+        name, message = outcome.result.notes["error"]
+        raise type(name, (RuntimeError,), {})(message)
     return outcome.result.notes["outputs"]
 
 
