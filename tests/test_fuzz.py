@@ -680,6 +680,11 @@ def test_repro_exits_3_when_the_script_itself_fails(tmp_path: Path) -> None:
     assert _exit_status(repro("error", "ValueError: something else", raises), tmp_path)[0] == 3
     status, output = _exit_status(repro("error", "TypeError: an unsupported operand", raises), tmp_path)
     assert status == 1 and "TypeError: an unsupported operand" in output
+    # JAX renamed its runtime error (XlaRuntimeError, now JaxRuntimeError): a finding recorded on an older JAX
+    # (the FFT layout RET_CHECK on 0.4.26) is still present, not a failed script, when rerun on a newer one
+    runtime = "import jax\n    raise jax.errors.JaxRuntimeError('INTERNAL: RET_CHECK failure')"
+    status, output = _exit_status(repro("error", "XlaRuntimeError: INTERNAL: RET_CHECK failure", runtime), tmp_path)
+    assert status == 1 and "JaxRuntimeError: INTERNAL: RET_CHECK failure" in output
     assert _exit_status(repro("crash", "worker died", missing), tmp_path)[0] == 3
     with pytest.raises(ValueError, match="does not compile"):
         repro("wrong", "", "return (")

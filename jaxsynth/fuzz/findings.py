@@ -482,10 +482,12 @@ def _main(kind: str, body: Sequence[str], detail: str) -> str:
     if kind == "error":
         main = ["", "", f"EXPECTED_ERROR = {expected_error(detail)!r}  # the exception type JAX raised",
                 "SCRIPT_ERRORS = (NameError, SyntaxError, ImportError)  # never the finding: this script is broken",
+                "RENAMED = {'XlaRuntimeError': 'JaxRuntimeError'}  # one JAX error, under its old and new name",
                 *main]
         main += ["    try:"] + [f"        {ln}" if ln else "" for ln in body]
         main += ["    except Exception as exc:",
-                 "        if type(exc).__name__ != EXPECTED_ERROR or isinstance(exc, SCRIPT_ERRORS):",
+                 "        name = RENAMED.get(type(exc).__name__, type(exc).__name__)",
+                 "        if name != RENAMED.get(EXPECTED_ERROR, EXPECTED_ERROR) or isinstance(exc, SCRIPT_ERRORS):",
                  "            raise  # not the recorded error: this script failed (exit 3)",
                  "        print(f'{type(exc).__name__}: {exc}'.splitlines()[0])  # the finding: JAX raised it",
                  "        return 1",
