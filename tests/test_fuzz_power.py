@@ -1528,3 +1528,36 @@ def test_float64_grad_of_an_exactly_zero_derivative_and_lowprec_excess_precision
     assert verdict.ok and not verdict.skipped and "excess precision" in verdict.detail, verdict.detail
     case.__dict__["jit_out"] = tuple(o + 2.0 * (1.0 + np.abs(o)) for o in case.jit_out)  # off from both
     assert run_oracles(case, ["lowprec"])["lowprec"].failed
+
+
+def test_a_float_cast_to_a_narrower_type_and_back_may_keep_excess_precision() -> None:
+    """XLA:CPU in jaxlib 0.4.26 returns ``x`` for ``x.astype(float16).astype(float32)`` under jit: its default
+    ``xla_allow_excess_precision`` lets ``simplify-fp-conversions`` drop the pair (structured seed 8, program 110,
+    reported by the reference, eager and lowprec oracles). That result passes as excess precision; any other
+    value still fails, and a cast that is not cast back is never bypassed."""
+    from jaxsynth.fuzz.oracles import Case, EagerOracle, ReferenceOracle, excess_precision_twin, run_oracles
+    from jaxsynth.grammar import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    def program(*dtypes: DType) -> Program:
+        unit = (Interval(-1.0, 1.0),)
+        nodes = [Node(0, "input", (), (TensorType(DType.float32, ()),), unit)]
+        for k, dtype in enumerate(dtypes, start=1):
+            nodes.append(Node(k, "astype", (k - 1,), (TensorType(dtype, ()),), unit, {"dtype": dtype}))
+        return Program("f", Region("body", "function", 0, (0,), tuple(nodes), (len(nodes) - 1,)))
+
+    round_trip = program(DType.float16, DType.float32)
+    x = np.float32(-0.46317991614341736)
+    assert float(np.float16(x)) != float(x)
+    verdicts = run_oracles(Case(round_trip, [x], seed=0), ["reference", "eager", "passes"])
+    assert all(v.ok and not v.skipped and not v.detail for v in verdicts.values()), verdicts  # 0.10.2 rounds
+    for got, passes in ((x, True), (np.float32(np.float16(x)), True), (np.float32(x + 1e-3), False)):
+        case = Case(round_trip, [x], seed=0)
+        case.jit_out = (np.asarray(got),)  # what XLA returned
+        for oracle in (ReferenceOracle(), EagerOracle()):
+            verdict = oracle.check(case)
+            assert verdict.ok is passes, (oracle.name, got, verdict.detail)
+            assert verdict.detail.startswith("excess precision") is bool(passes and got == x), verdict.detail
+    assert excess_precision_twin(program(DType.float16)) is None  # not cast back
+    assert excess_precision_twin(program(DType.bfloat16, DType.float16)) is None  # not back to its own dtype
+    assert excess_precision_twin(program(DType.float64, DType.float32)) is None  # wider, not narrower
