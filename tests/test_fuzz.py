@@ -613,16 +613,14 @@ def test_a_passes_repro_child_reports_a_jax_error_by_name(tmp_path: Path) -> Non
     source = repro_source(oracle="passes", kind="error", title="error", detail="TypeError: reshape",
                           source="def f(x0):\n    return jnp.reshape(x0, (7, 7))\n", inputs=inputs,
                           data={"passes_off": ["algsimp"]})
-    (tmp_path / "repro.py").write_text(source)
-    child = subprocess.run([sys.executable, "repro.py", "--disabled-outputs"], cwd=tmp_path, capture_output=True,
-                           text=True, timeout=300, env=dict(_env(None), JAX_PLATFORMS="cpu"))
-    assert child.returncode == 4, child.stderr[-1000:]
-    assert "DISABLED-ERROR TypeError: " in child.stderr
+    status, output = _exit_status(source, tmp_path, "--disabled-outputs")
+    assert status == 4, output[-1000:]
+    assert "DISABLED-ERROR TypeError: " in output
 
 
-def _exit_status(source: str, tmp_path: Path) -> tuple[int, str]:
+def _exit_status(source: str, tmp_path: Path, *args: str) -> tuple[int, str]:
     (tmp_path / "repro.py").write_text(source)
-    done = subprocess.run([sys.executable, "repro.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    done = subprocess.run([sys.executable, "repro.py", *args], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env=dict(_env(None), JAX_PLATFORMS="cpu"))
     return done.returncode, done.stdout + done.stderr
 
