@@ -1561,3 +1561,36 @@ def test_a_float_cast_to_a_narrower_type_and_back_may_keep_excess_precision() ->
     assert excess_precision_twin(program(DType.float16)) is None  # not cast back
     assert excess_precision_twin(program(DType.bfloat16, DType.float16)) is None  # not back to its own dtype
     assert excess_precision_twin(program(DType.float64, DType.float32)) is None  # wider, not narrower
+
+
+def test_the_excess_precision_twin_bypasses_casts_inside_control_flow_bodies() -> None:
+    """``simplify-fp-conversions`` runs on every computation of the module, so XLA may drop a narrow-and-back
+    cast pair inside a ``switch`` branch as well as in the body. Structured seed 8, program 110 (swarm) has a
+    float16 round trip in each of its three branches and one after the switch: jaxlib 0.4.26 returns the input
+    itself under jit, which passes as excess precision only if the twin bypasses every one of them."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, ReferenceOracle, excess_precision_twin
+    from jaxsynth.fuzz.swarm import program_for
+    from jaxsynth.grammar import DType
+
+    program, _ = program_for(load_config("structured"), 8, 110, True)
+    switch = next(n for n in program.walk() if n.regions)
+    nested = [n for r in switch.regions for n in r.nodes if n.op == "astype"]
+    assert len(nested) == 6 and any(n.type.dtype is DType.float16 for n in nested)
+    twin = excess_precision_twin(program)
+    assert twin is not None
+    assert not [n.id for n in twin.walk() if any(t.dtype is DType.float16 for t in n.types)]  # every pair bypassed
+
+    inputs = inputs_for(program, 8, 110)
+    operand = next(i for i, n in enumerate(program.inputs) if n.id == switch.args[1])
+    x = np.float32(inputs[operand])
+    assert float(np.float16(x)) != float(x)  # the round trip changes this input
+    out = program.body.outputs.index(max(n.id for n in program.body.nodes if n.op == "astype"))
+    for got, passes in ((x, True), (np.float32(np.float16(x)), True), (np.float32(x + 1e-3), False)):
+        case = Case(program, inputs, seed=110)
+        jit_out = list(case.jit_out)
+        jit_out[out] = np.asarray(got)  # what XLA returned for the round-tripped output
+        case.jit_out = tuple(jit_out)
+        verdict = ReferenceOracle().check(case)
+        assert verdict.ok is passes, (got, verdict.detail)
+        assert verdict.detail.startswith("excess precision") is bool(passes and got == x), verdict.detail

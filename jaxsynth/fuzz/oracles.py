@@ -388,12 +388,12 @@ def excess_precision_twin(program: Program) -> Program | None:
     reading that value itself (``x.astype(float16).astype(float32)`` is ``x``), or None if it has no such pair.
 
     XLA may drop such a rounding: its default ``xla_allow_excess_precision`` lets ``simplify-fp-conversions``
-    remove the pair (XLA:CPU in jaxlib 0.4.26 does; structured seed 8, program 110). Only a pair in the
-    function's body is bypassed; ``reduce.rewrite`` rebuilds the body."""
+    remove the pair (XLA:CPU in jaxlib 0.4.26 does; structured seed 8, program 110). The pass runs on every
+    computation of the module, so pairs inside control-flow bodies and branches are bypassed too."""
     from jaxsynth.fuzz.reduce import Invalid, rewrite
 
     replace = {}
-    for node in program.body.nodes:
+    for node in program.walk():
         if node.op != "astype" or not node.args or not node.type.dtype.is_float:
             continue
         inner = program.node(node.args[0])
