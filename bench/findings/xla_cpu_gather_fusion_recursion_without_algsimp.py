@@ -4,8 +4,9 @@ default pipeline compiles it; so do one ``sigmoid``, and ``jnp.take(..., mode="c
 default ``mode="fill"``, whose gather is followed by a select of NaN for out-of-range indices). gdb shows about
 3,800 frames of ``emitters::HloToMlir`` -> ``SubgraphConverter::EmitInstruction`` ->
 ``SubgraphConverter::ProvideOperand`` -> ``HloToMlir`` ... on a compile thread
-(``PjRtCpuClient::CompileInternal``), ending in ``CreateDenseElementsAttrFromLiteral``: the fusion emitter recurses over the fused gather until the thread's stack runs out. ``--xla_disable_hlo_passes`` is a supported flag;
-a pass pipeline without ``algsimp`` must not crash the compiler. Probably the same emitter recursion as
+(``PjRtCpuClient::CompileInternal``), ending in ``CreateDenseElementsAttrFromLiteral``: the fusion emitter
+recurses over the fused gather until the thread's stack runs out. ``--xla_disable_hlo_passes`` is a supported
+flag; a pass pipeline without ``algsimp`` must not crash the compiler. Probably the same emitter recursion as
 ``xla_cpu_transpose_fusion_recursion_without_algsimp.py``, with a gather instead of a transpose.
 
 Found by ``jaxsynth fuzz --config all --seed 94`` (nn-special, program 173, the ``passes`` oracle:
