@@ -9,7 +9,7 @@ Found by ``jaxsynth fuzz --config all --seed 94`` (structured, program 178, the 
 ``x0.at[jnp.full((7,), 1)].get(mode='promise_in_bounds')[:, x1]`` written back with ``dynamic_update_slice``,
 culprit pass ``algsimp``), reduced by hand to the line below. Float32 and int32 alike. No upstream issue for it was
 found; ``bench/findings/xla_spmd_scatter_wrong_with_algsimp.py`` is another scatter that ``algsimp`` breaks, under
-SPMD. Exits 1 while present.
+SPMD. Exits 1 while present: on jax/jaxlib 0.4.35, 0.6.2 and 0.10.2; 0.4.26 is right.
 """
 import sys
 

@@ -7,7 +7,7 @@ passes oracles; `algsimp` disabled gives the op-by-op value).
 
 Upstream: openxla/xla#42732 (the `log(exp(x))` and `sqrt(x*x)` folds ignore intermediate overflow; closed) and
 jax-ml/jax#37919 (`sqrt(abs(square(x)))` at float32 max; closed); both show the overflow side only. Still present
-in jaxlib 0.10.2, including the underflow side. Exits 1 while present.
+in jaxlib 0.10.2, including the underflow side, and in every release tried since 0.4.26. Exits 1 while present.
 """
 import sys
 

@@ -15,7 +15,8 @@ Found by ``jaxsynth fuzz --config all --seed 94`` (nn-special, program 173, the 
 below. No upstream issue for it was found.
 
 Compiles in a child process. Exits 1 if the child dies of a signal (the bug), 0 if it compiles, 3 if it fails
-another way. jax/jaxlib 0.10.2: exits 1.
+another way. jax/jaxlib 0.10.2: exits 1. It compiles on 0.4.26, 0.4.35 and 0.6.2 (``algsimp`` disabled through
+``XLA_FLAGS`` on the older two), so it is a regression since 0.6.2.
 """
 import os
 import subprocess
