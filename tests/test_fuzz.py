@@ -367,6 +367,21 @@ def test_reduction_keeps_every_candidate_well_typed_and_in_domain() -> None:
     assert np.all(np.isfinite(np.asarray(got)))
 
 
+def test_a_complex_input_offers_the_real_part_of_its_value_as_a_constant_without_a_warning() -> None:
+    """The reducer tries an input's own first value as a constant; for a complex input that is its real part,
+    taken explicitly (``float()`` of a complex value warns in every campaign log)."""
+    import warnings
+
+    from jaxsynth.fuzz.reduce import _constant_values
+
+    config = load_config("numerics")
+    node = next(n for i in range(300) for n in sample(config, 1, i).inputs if n.type.dtype.is_complex)
+    value = np.array([0.25 - 3j], node.type.dtype.np_dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _constant_values(node, value)[0] == 0.25
+
+
 def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() -> None:
     for name in ("default", "control-flow", "low-precision-ints"):
         config = load_config(name)

@@ -330,7 +330,7 @@ def _constant_values(node: Node, value: np.ndarray | None) -> list[float]:
         return []
     if value is not None and np.size(value):
         flat = np.asarray(value).reshape(-1)
-        options.append(float(flat[0]))
+        options.append(float(np.real(flat[0])))  # a complex node tries its first value's real part
     options += [0.0, 1.0, -1.0, 2.0, 0.5]
     if node.type.dtype.is_bool:
         options = [1.0, 0.0]
