@@ -1551,13 +1551,13 @@ def test_a_float_cast_to_a_narrower_type_and_back_may_keep_excess_precision() ->
     assert float(np.float16(x)) != float(x)
     verdicts = run_oracles(Case(round_trip, [x], seed=0), ["reference", "eager", "passes"])
     assert all(v.ok and not v.skipped and not v.detail for v in verdicts.values()), verdicts  # 0.10.2 rounds
-    for got, passes in ((x, True), (np.float32(np.float16(x)), True), (np.float32(x + 1e-3), False)):
+
+    def round_trip_case(got: np.ndarray) -> Case:
         case = Case(round_trip, [x], seed=0)
-        case.jit_out = (np.asarray(got),)  # what XLA returned
-        for oracle in (ReferenceOracle(), EagerOracle()):
-            verdict = oracle.check(case)
-            assert verdict.ok is passes, (oracle.name, got, verdict.detail)
-            assert verdict.detail.startswith("excess precision") is bool(passes and got == x), verdict.detail
+        case.jit_out = (got,)  # what XLA returned
+        return case
+
+    _assert_only_the_unrounded_value_is_excess_precision(x, round_trip_case, (ReferenceOracle(), EagerOracle()))
     assert excess_precision_twin(program(DType.float16)) is None  # not cast back
     assert excess_precision_twin(program(DType.bfloat16, DType.float16)) is None  # not back to its own dtype
     assert excess_precision_twin(program(DType.float64, DType.float32)) is None  # wider, not narrower
@@ -1586,11 +1586,23 @@ def test_the_excess_precision_twin_bypasses_casts_inside_control_flow_bodies() -
     x = np.float32(inputs[operand])
     assert float(np.float16(x)) != float(x)  # the round trip changes this input
     out = program.body.outputs.index(max(n.id for n in program.body.nodes if n.op == "astype"))
-    for got, passes in ((x, True), (np.float32(np.float16(x)), True), (np.float32(x + 1e-3), False)):
+
+    def program_case(got: np.ndarray) -> Case:
         case = Case(program, inputs, seed=110)
         jit_out = list(case.jit_out)
-        jit_out[out] = np.asarray(got)  # what XLA returned for the round-tripped output
+        jit_out[out] = got  # what XLA returned for the round-tripped output
         case.jit_out = tuple(jit_out)
-        verdict = ReferenceOracle().check(case)
-        assert verdict.ok is passes, (got, verdict.detail)
-        assert verdict.detail.startswith("excess precision") is bool(passes and got == x), verdict.detail
+        return case
+
+    _assert_only_the_unrounded_value_is_excess_precision(x, program_case, (ReferenceOracle(),))
+
+
+def _assert_only_the_unrounded_value_is_excess_precision(x: np.float32, case_with, oracles) -> None:
+    """``case_with(got)`` is a case whose jit output for ``x``'s float16 round trip is ``got``: ``x`` itself (the
+    rounding dropped) passes as excess precision, the rounded value passes plainly, any other value fails."""
+    for got, passes in ((x, True), (np.float32(np.float16(x)), True), (np.float32(x + 1e-3), False)):
+        case = case_with(np.asarray(got))
+        for oracle in oracles:
+            verdict = oracle.check(case)
+            assert verdict.ok is passes, (oracle.name, got, verdict.detail)
+            assert verdict.detail.startswith("excess precision") is bool(passes and got == x), verdict.detail
