@@ -1,5 +1,5 @@
-"""XLA's SPMD partitioner multiplies a convolution by the size of an unrelated mesh axis when the input's spatial
-dim is sharded on a 2-D mesh.
+"""XLA's SPMD partitioner multiplies a convolution by the size of an unrelated mesh axis when a spatial dim of its
+input or kernel is sharded on a 2-D mesh.
 
 Found by ``jaxsynth fuzz`` with a small-dims conv + pool composite config (programs 7 and 19 of seed 0, the
 ``sharding`` oracle): the sharded result differed from one device by 1e-4 and 1.6e-5, and by the same amounts
@@ -15,6 +15,18 @@ hand from a 60-line program whose output was 4x too large): a 1-D convolution wi
 its kernel's output-feature dim sharded over ``d0`` and its output's spatial dim constrained to ``d1`` (the
 program's later ops asked for that), is exactly ``d0``'s size times too large: 4x on a 4x2 mesh, 2x on a 2x2
 mesh. The same with 2 or 4 groups, with one group, on a 4x1 mesh, or without the output constraint is right.
+
+Two simpler forms (``jaxsynth fuzz --config all --seed 96``, ``default`` programs 131 and 279, the ``sharding``
+oracle), each with one sharded argument on a 2x4 mesh and 4x too large (2x on a 2x2 mesh, right on 2x1):
+- ``jnp.correlate(x, k, mode='valid')`` of a float32 ``x`` of 6 elements sharded over ``d0``, with ``k`` 4 ones.
+  The window must be wider than a shard: with shards of 3, 4, 5 or 6 elements a kernel of up to as many taps is
+  right, and one tap more is 2x or 4x. Over ``d1`` of a 4x2 mesh it is 4x too.
+- a depthwise conv (``feature_group_count`` equal to the 3 channels) whose 2-tap kernel is sharded on its spatial
+  dim over ``d0``. The same kernel shape without groups is right.
+
+Across releases: the two ``'SAME'`` cases and the depthwise one are wrong on jaxlib 0.4.26, 0.4.35, 0.6.2 and
+0.10.2; the grouped case with the output constraint and the ``correlate`` are right on 0.4.26 to 0.6.2 and wrong
+on 0.10.2 (regressions since 0.6.2).
 
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
 """
@@ -71,4 +83,37 @@ for shape in ((4, 2), (4, 1)):
     print(f"grouped conv, 3 groups, x {x.shape}, w {w.shape} ('d0', None, None), output (None, 'd1'), mesh {shape}: "
           f"{got[0, :4].tolist()} vs one device {want[0, :4].tolist()}: {'OK' if good else 'WRONG'}")
     ok = ok and good
+
+
+def correlate(x, k):
+    return jax.numpy.correlate(x, k, mode="valid")
+
+
+def depthwise(w):  # a 2-tap kernel per channel, over the image's H
+    return lax.conv_general_dilated(np.ones((1, 2, 5, 3), np.float32), w, (1, 1), "VALID",
+                                    dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=3)[0]
+
+
+w = np.ones((2, 1, 1, 3), np.float32)
+want = np.asarray(jax.jit(depthwise)(w))
+for shape in ((2, 4), (2, 1)):
+    mesh = Mesh(np.array(jax.devices()[:shape[0] * shape[1]]).reshape(shape), ("d0", "d1"))
+    got = np.asarray(jax.jit(depthwise)(jax.device_put(w, NamedSharding(mesh, PartitionSpec("d0", None, None, None)))))
+    good = np.array_equal(got, want)
+    print(f"depthwise conv, w {w.shape} ('d0', None, None, None), mesh {shape}: {got[0, :2, 0].tolist()} "
+          f"vs one device {want[0, :2, 0].tolist()}: {'OK' if good else 'WRONG'}")
+    ok = ok and good
+
+
+x = np.arange(1, 7, dtype=np.float32)
+for taps in (3, 4):  # a shard holds 3 elements: 3 taps fit in one, 4 do not
+    k = np.ones(taps, np.float32)
+    want = np.asarray(jax.jit(correlate)(x, k))
+    for shape in ((2, 4), (2, 1)):
+        mesh = Mesh(np.array(jax.devices()[:shape[0] * shape[1]]).reshape(shape), ("d0", "d1"))
+        got = np.asarray(jax.jit(correlate)(jax.device_put(x, NamedSharding(mesh, PartitionSpec("d0"))), k))
+        good = np.array_equal(got, want)
+        print(f"correlate 'valid', x {x.shape} ('d0',), {taps} taps, mesh {shape}: {got.tolist()} "
+              f"vs one device {want.tolist()}: {'OK' if good else 'WRONG'}")
+        ok = ok and good
 sys.exit(0 if ok else 1)
