@@ -24,9 +24,10 @@ oracle), each with one sharded argument on a 2x4 mesh and 4x too large (2x on a 
 - a depthwise conv (``feature_group_count`` equal to the 3 channels) whose 2-tap kernel is sharded on its spatial
   dim over ``d0``. The same kernel shape without groups is right.
 
-Across releases: the two ``'SAME'`` cases and the depthwise one are wrong on jaxlib 0.4.26, 0.4.35, 0.6.2 and
-0.10.2; the grouped case with the output constraint and the ``correlate`` are right on 0.4.26 to 0.6.2 and wrong
-on 0.10.2 (regressions since 0.6.2).
+Across releases and partitioners: the two ``'SAME'`` cases and the depthwise one are wrong on jaxlib 0.4.26,
+0.4.35, 0.6.2 and 0.10.2, with Shardy and with GSPMD. The grouped case with the output constraint and the
+``correlate`` are wrong with Shardy only: on 0.10.2 they are right with ``jax_use_shardy_partitioner=False``, and
+so they are on 0.4.26 to 0.6.2, whose default was GSPMD.
 
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
 """
