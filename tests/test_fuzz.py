@@ -382,6 +382,34 @@ def test_a_complex_input_offers_the_real_part_of_its_value_as_a_constant_without
         assert _constant_values(node, value)[0] == 0.25
 
 
+def test_an_input_whose_first_value_is_negative_zero_becomes_a_constant_that_renders_and_keeps_its_sign() -> None:
+    """structured seed 96, program 386: the reducer offered an input's first value, -0.0, as a constant, and
+    rendering ``jnp.full(..., -0.0)`` raised (``"-0.0"`` is no float token), which cost the finding its
+    reduction. -0.0 renders as unary minus, like any negative number, and keeps its sign."""
+    import libcst as cst
+
+    from jaxsynth.fuzz.reduce import _input_constant_candidates
+    from jaxsynth.grammar.opspec import literal
+
+    for zero in (-0.0, np.float16(-0.0), np.float32(-0.0)):
+        code = cst.Module([]).code_for_node(literal(zero))
+        assert code == "-0.0" and np.signbit(eval(code)), (zero, code)
+    assert cst.Module([]).code_for_node(literal(0.0)) == "0.0"
+
+    config = load_config("default")
+    program = next(p for p in (sample(config, 0, i) for i in range(200))
+                   if sum(n.type.dtype.is_float for n in p.inputs) >= 2)
+    inputs = dict(zip(program.body.params, random_inputs(program, np.random.default_rng(0)), strict=True))
+    target = next(n for n in program.inputs if n.type.dtype.is_float)
+    inputs[target.id] = inputs[target.id].copy()
+    inputs[target.id].reshape(-1)[0] = -0.0
+    subject = validate(program, inputs)
+    label, candidate, _ = next(c for c in _input_constant_candidates(subject) if c[0] == f"constant input#{target.id}")
+    constant = candidate.node(target.id)
+    assert constant.op == "full" and constant.params["value"] == 0 and np.signbit(constant.params["value"])
+    assert "-0.0" in render(candidate)
+
+
 def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() -> None:
     for name in ("default", "control-flow", "low-precision-ints"):
         config = load_config(name)

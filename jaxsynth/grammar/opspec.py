@@ -218,7 +218,7 @@ def dotted(path: str) -> cst.BaseExpression:
 
 
 def literal(value: Any) -> cst.BaseExpression:
-    """A Python literal: bool, int, float (negative numbers as unary minus), or a tuple of them."""
+    """A Python literal: bool, int, float (negative numbers and -0.0 as unary minus), or a tuple of them."""
     if isinstance(value, bool | np.bool_):
         return cst.Name("True" if value else "False")
     if isinstance(value, tuple):
@@ -227,7 +227,7 @@ def literal(value: Any) -> cst.BaseExpression:
         return cst.Tuple([cst.Element(literal(v)) for v in value])
     if value is None:
         return cst.Name("None")
-    if value < 0:
+    if value < 0 or (value == 0 and np.signbit(value)):  # -0.0 too: "-0.0" is no float token, and keeps its sign
         return cst.UnaryOperation(operator=cst.Minus(), expression=literal(-value))
     if isinstance(value, int | np.integer):
         return cst.Integer(str(int(value)))
