@@ -404,7 +404,7 @@ def test_an_input_whose_first_value_is_negative_zero_becomes_a_constant_that_ren
     inputs[target.id] = inputs[target.id].copy()
     inputs[target.id].reshape(-1)[0] = -0.0
     subject = validate(program, inputs)
-    label, candidate, _ = next(c for c in _input_constant_candidates(subject) if c[0] == f"constant input#{target.id}")
+    _, candidate, _ = next(c for c in _input_constant_candidates(subject) if c[0] == f"constant input#{target.id}")
     constant = candidate.node(target.id)
     assert constant.op == "full" and constant.params["value"] == 0 and np.signbit(constant.params["value"])
     assert "-0.0" in render(candidate)
