@@ -1,5 +1,5 @@
 """XLA:CPU drops NaN from an elementwise `maximum` or `minimum` that it fuses into a sum inside a `__ynn_fusion`:
-`jnp.sum(jax.nn.relu(x), axis=0)` of a float32[64, 64] holding a row of NaN gives finite sums under jit, where
+`jnp.sum(jax.nn.relu(x), axis=0)` of a float32[64, 64] holding a row and a column of NaN gives finite sums under jit, where
 HLO's `maximum` propagates NaN (so numpy, JAX eager and XLA's own result for a 32x32 array give NaN in every
 column).
 
@@ -12,13 +12,12 @@ pipeline. Reduced by hand:
 - right for float32[32, 32] and smaller, where the optimized HLO has no `__ynn_fusion`;
 - right at every size with YNN's reduce fusions off
   (`XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-LIBRARY_FUSION_TYPE_REDUCE`);
-- right for `jnp.maximum(x, y)` of two arrays; the second operand is a constant in the cases that fail.
+- wrong too for `jnp.maximum(x, y)` of two float32[64, 64] arguments, with the NaN in `x`.
 
 Related: `xla_cpu_minmax_drops_nan.py` (min/max reductions of 4096 or more elements); tensorflow/tensorflow#116992
 and #119628 (TensorFlow's XLA:CPU `maximum`/`minimum`/`relu6` dropping NaN; both say JAX was right then). No
 upstream issue for this JAX/XLA case was found. jax/jaxlib 0.10.2: exits 1; 0.4.26, 0.4.35 and 0.6.2 (no YNN
-fusions): exits 0, a regression since 0.6.2. Exits 1 while the bug is present, 0
-once it is fixed.
+fusions): exits 0, a regression since 0.6.2. Exits 1 while the bug is present, 0 once it is fixed.
 """
 import sys
 
