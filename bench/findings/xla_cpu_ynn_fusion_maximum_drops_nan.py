@@ -1,7 +1,7 @@
 """XLA:CPU drops NaN from an elementwise `maximum` or `minimum` that it fuses into a sum inside a `__ynn_fusion`:
-`jnp.sum(jax.nn.relu(x), axis=0)` of a float32[64, 64] holding a row and a column of NaN gives finite sums under jit, where
-HLO's `maximum` propagates NaN (so numpy, JAX eager and XLA's own result for a 32x32 array give NaN in every
-column).
+`jnp.sum(jax.nn.relu(x), axis=0)` of a float32[64, 64] holding a row and a column of NaN gives finite sums under
+jit, where HLO's `maximum` propagates NaN (so numpy, JAX eager and XLA's own result for a 32x32 array give NaN in
+every column).
 
 Found by `jaxsynth fuzz --config all --seed 96` (fuzz-special program 764, the `passes` oracle, swarm shape class
 `large`): `jnp.mean(jnp.clip(x0, 0.0, 1.0), axis=0)` of a float32[526, 417] with NaN gave 0.477 where NaN is right,
