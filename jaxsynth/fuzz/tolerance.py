@@ -250,7 +250,8 @@ def _threshold_distance(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
 def _near(node: Node, exact: Sequence[tuple[np.ndarray, ...]], perturbed: Sequence[Sequence[tuple[np.ndarray, ...]]],
           safety: float) -> bool:
     for k, args in enumerate(exact):
-        d0 = _threshold_distance(node, args)
+        with np.errstate(all="ignore"):  # inf - inf at a comparison of two infinities: NaN, no threshold there
+            d0 = _threshold_distance(node, args)
         spread = np.zeros(np.shape(d0))
         for runs in perturbed:
             if k < len(runs):
