@@ -20,9 +20,11 @@ of the float64 reference, as in normal mode (:mod:`jaxsynth.fuzz.tolerance`): an
 ``expm1`` is a few ulps off, and a later cancelling subtraction or an amplifying ``cos`` turns that into a
 large relative error of the result. The spread is measured on the continuous float64 reference, not on
 the rounded one (a perturbation under half an ulp rounds away: see ``LowPrecisionOracle``), and only where
-the exact and perturbed values are finite. The one skip: a mismatch confined to elements that depend on a
+the exact and perturbed values are finite. Two skips: a mismatch confined to elements that depend on a
 chain of products in which an intermediate over- or underflowed (:func:`regroupable`), whose class XLA may
-change by licensed reassociation. Other oracles return an ``unsupported`` skip on special inputs.
+change by licensed reassociation; and, as in normal mode, a mismatch of finite values fed by a comparison,
+rounding or cast that simulated rounding flips or brings near its threshold (never a class mismatch:
+:func:`class_mismatch`). Other oracles return an ``unsupported`` skip on special inputs.
 """
 
 from __future__ import annotations
@@ -257,9 +259,9 @@ def _over_or_underflow(node, args: Sequence[object], value: object) -> np.ndarra
 
 
 def analyse(program: Program, inputs: Sequence[np.ndarray]) -> tuple[Analysis, tuple[np.ndarray, ...]]:
-    """The IEEE reference with the float64 reference's rounding spread (finite elements only), and the
-    flushed reference. The one discontinuity skip, :func:`regroupable`, is computed only where a comparison
-    fails: a class mismatch is otherwise always a finding."""
+    """The IEEE reference with the float64 reference's rounding spread (finite elements only) and its
+    threshold discontinuities, and the flushed reference. :func:`regroupable` is computed only where a
+    comparison fails."""
     ieee, flushed = references(program, inputs)
     rounding = analyse_rounding(program, inputs, finite_only=True)
     # a comparison (or a floor, round, cast to an integer...) whose operands rounding alone carries, or could carry,
