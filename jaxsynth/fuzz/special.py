@@ -264,10 +264,10 @@ def analyse(program: Program, inputs: Sequence[np.ndarray]) -> tuple[Analysis, t
     comparison fails."""
     ieee, flushed = references(program, inputs)
     rounding = analyse_rounding(program, inputs, finite_only=True)
-    # a comparison (or a floor, round, cast to an integer...) whose operands rounding alone carries, or could carry,
-    # across its threshold: XLA's licensed rewrites round differently (log(exp(x)) is folded to x, exact, where op by op it
-    # is 1 ulp off, and `!= x` flips: fuzz-special seed 97, program 403). Only such nodes, and only for a mismatch
-    # of finite values (:func:`class_mismatch` says where a NaN or an Inf is at stake, which is never skipped)
+    # a comparison (or a floor, round, cast to an integer...) whose operands rounding alone carries, or could
+    # carry, across its threshold: XLA's licensed rewrites round differently (log(exp(x)) is folded to x, exact,
+    # where op by op it is 1 ulp off, and `!= x` flips: fuzz-special seed 97, program 403). Only such nodes, and
+    # only for a mismatch of finite values (:func:`class_mismatch`: a NaN or an Inf at stake is never skipped)
     near = frozenset(n for n in rounding.near | rounding.flips if program.node(n).op in DISCONTINUOUS)
     return Analysis(ieee, rounding.spread, near, frozenset(), {}), flushed
 
