@@ -663,8 +663,8 @@ def test_a_passes_repro_child_reports_a_jax_error_by_name(tmp_path: Path) -> Non
 
 def _exit_status(source: str, tmp_path: Path, *args: str) -> tuple[int, str]:
     (tmp_path / "repro.py").write_text(source)
-    done = subprocess.run([sys.executable, "repro.py", *args], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                          env=dict(_env(None), JAX_PLATFORMS="cpu"))
+    done = subprocess.run([sys.executable, "repro.py", *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env=dict(_env(None), JAX_PLATFORMS="cpu"))
     return done.returncode, done.stdout + done.stderr
 
 
