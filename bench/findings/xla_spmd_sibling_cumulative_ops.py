@@ -8,7 +8,8 @@ jnp.cumprod(x1, axis=0) < lax.cummin(x1, axis=0))` with `x1` sharded over `d1` o
 integers, so no rounding is involved. Reduced by hand: wrong on a 1x2 mesh too, for `cummin` with `cumsum` or
 `cumprod`; right for `cummax` with `cumprod`, and for each op alone.
 
-Across releases: wrong on jaxlib 0.4.26, 0.4.35, 0.6.2 and 0.10.2. No upstream issue found. Exits 1 while the bug is present, 0 once it is fixed.
+Across releases: wrong on jaxlib 0.4.26, 0.4.35, 0.6.2 and 0.10.2 (on 0.4.26 each op alone is wrong too, an
+older bug fixed since). No upstream issue found. Exits 1 while the bug is present, 0 once it is fixed.
 jax/jaxlib 0.10.2: exits 1.
 """
 import os
