@@ -268,8 +268,17 @@ def analyse(program: Program, inputs: Sequence[np.ndarray]) -> tuple[Analysis, t
     # carry, across its threshold: XLA's licensed rewrites round differently (log(exp(x)) is folded to x, exact,
     # where op by op it is 1 ulp off, and `!= x` flips: fuzz-special seed 97, program 403). Only such nodes, and
     # only for a mismatch of finite values (:func:`class_mismatch`: a NaN or an Inf at stake is never skipped)
-    near = frozenset(n for n in rounding.near | rounding.flips if program.node(n).op in DISCONTINUOUS)
-    return Analysis(ieee, rounding.spread, near, frozenset(), {}), flushed
+    def threshold(nodes: frozenset[int]) -> frozenset[int]:
+        return frozenset(n for n in nodes if program.node(n).op in DISCONTINUOUS)
+
+    return Analysis(ieee, rounding.spread, threshold(rounding.near), threshold(rounding.flips), {}), flushed
+
+
+def _classes(g: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per element of two float64 arrays: the same special class (both NaN, or Infs of one sign), and a class
+    mismatch (finite vs NaN or Inf, or Infs of opposite signs)."""
+    same_class = (np.isnan(g) & np.isnan(e)) | (np.isinf(g) & np.isinf(e) & (np.sign(g) == np.sign(e)))
+    return same_class, ~same_class & (~np.isfinite(g) | ~np.isfinite(e))
 
 
 def class_mismatch(got: np.ndarray, expecteds: Sequence[np.ndarray]) -> bool:
@@ -278,11 +287,9 @@ def class_mismatch(got: np.ndarray, expecteds: Sequence[np.ndarray]) -> bool:
     g = np.asarray(got).astype(np.float64)
     differs = np.ones(g.shape, dtype=bool)
     for e in expecteds:
-        e = np.asarray(e).astype(np.float64)
-        if e.shape != g.shape:
+        if np.shape(e) != g.shape:
             return True
-        same = (np.isnan(g) & np.isnan(e)) | (g == e) & np.isinf(g) | (np.isfinite(g) & np.isfinite(e))
-        differs &= ~same
+        differs &= _classes(g, np.asarray(e).astype(np.float64))[1]
     return bool(differs.any())
 
 
@@ -292,8 +299,7 @@ def special_ratio(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> np.
     g = np.asarray(got).astype(np.float64)
     e = np.asarray(expected).astype(np.float64)
     t = np.broadcast_to(np.asarray(tol, dtype=np.float64), e.shape)
-    same_class = (np.isnan(g) & np.isnan(e)) | (np.isinf(g) & np.isinf(e) & (np.sign(g) == np.sign(e)))
-    mismatch = ~same_class & (~np.isfinite(g) | ~np.isfinite(e))
+    same_class, mismatch = _classes(g, e)
     with np.errstate(all="ignore"):
         err = np.where(same_class | mismatch, 0.0, np.abs(g - e))
         ratio = np.where(err == 0, 0.0, np.where(t > 0, err / np.where(t > 0, t, 1.0), np.inf))
