@@ -33,7 +33,7 @@ from collections import Counter
 from pathlib import Path
 
 
-def per_oracle(config_name: str, n: int, seed: int, before: bool = False) -> dict:
+def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm: bool = False) -> dict:
     import os
 
     from jaxsynth.fuzz.metamorphic import DEVICES
@@ -46,8 +46,8 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False) -> dic
     from jaxsynth.fuzz.oracles import ORACLES, Case, run_oracles
 
     oracles.SHARE = not before
+    from jaxsynth.fuzz.swarm import program_for
     from jaxsynth.grammar import load_config
-    from jaxsynth.synth import sample
 
     config = load_config(config_name)
     seconds: Counter[str] = Counter()
@@ -64,9 +64,11 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False) -> dic
     from jax import monitoring
 
     monitoring.register_event_duration_secs_listener(on_event)
+    slowest: list[tuple[float, int]] = []
     start = time.perf_counter()
     for index in range(n):
-        program = sample(config, seed, index)
+        began = time.perf_counter()
+        program, _ = program_for(config, seed, index, swarm)
         case = Case(program, inputs_for(program, seed, index), seed=index)
         for name in ORACLES:
             if not ORACLES[name].applies(program):
@@ -76,10 +78,12 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False) -> dic
             run_oracles(case, [name])
             seconds[name] += time.perf_counter() - t
             applied[name] += 1
+        slowest = sorted([*slowest, (time.perf_counter() - began, index)], reverse=True)[:5]
     total = time.perf_counter() - start
     return {
         "mode": "in-process, before (sharing off)" if before else "in-process",
         "config": config_name,
+        "swarm": swarm,
         "programs": n,
         "programs_per_second": round(n / total, 3),
         "seconds_per_program": {k: round(v / n, 4) for k, v in seconds.most_common()},
@@ -87,28 +91,30 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False) -> dic
         "xla_compiles_per_program": round(sum(compiles.values()) / n, 2),
         "xla_compile_seconds_per_program": {k: round(v / n, 4) for k, v in compile_seconds.most_common()},
         "applied": dict(applied),
+        "slowest_programs": {index: round(t, 2) for t, index in slowest},
     }
 
 
-def campaign(config_name: str, n: int, seed: int, workers: int) -> dict:
+def campaign(config_name: str, n: int, seed: int, workers: int, swarm: bool = False) -> dict:
     from jaxsynth.fuzz import Settings, run_campaign
     from jaxsynth.grammar import load_config
 
     with tempfile.TemporaryDirectory() as out:
         summary = run_campaign(Settings(config=load_config(config_name), out=Path(out), seed=seed, count=n,
-                                        workers=workers, reduce=False, verify=False))
+                                        workers=workers, reduce=False, verify=False, swarm=swarm))
     keys = ("programs_tested", "testing_seconds", "programs_per_second", "programs_per_second_per_worker",
             "findings", "crashes", "hangs", "skipped_discontinuous")
-    return {"mode": "campaign", "config": config_name, "workers": workers, **{k: summary[k] for k in keys}}
+    return {"mode": "campaign", "config": config_name, "swarm": swarm, "workers": workers,
+            **{k: summary[k] for k in keys}}
 
 
 def before_after(config_name: str, n: int, seed: int, campaign_workers: int | None = None,
-                 before_tree: str | None = None) -> dict:
+                 before_tree: str | None = None, swarm: bool = False) -> dict:
     import os
     import subprocess
 
     results = {}
-    common = ["-n", str(n), "--config", config_name, "--seed", str(seed)]
+    common = ["-n", str(n), "--config", config_name, "--seed", str(seed), *(["--swarm"] if swarm else [])]
     if campaign_workers is not None:
         common += ["--campaign", "-w", str(campaign_workers)]
     for label in ("before", "after"):
@@ -135,6 +141,8 @@ def main() -> None:
     parser.add_argument("--campaign", action="store_true", help="run a real campaign with isolated workers")
     parser.add_argument("-w", "--workers", type=int, default=1)
     parser.add_argument("--before", action="store_true", help="oracles share nothing (the 'before' figure)")
+    parser.add_argument("--swarm", action="store_true",
+                        help="programs from swarm sub-grammars, as `jaxsynth fuzz` draws them (default: the config's own)")
     parser.add_argument("--before-after", action="store_true", help="before and after on the same programs")
     parser.add_argument("--before-tree", default=None, metavar="DIR",
                         help="with --before-after: the 'before' side is the jaxsynth checkout in DIR")
@@ -143,11 +151,11 @@ def main() -> None:
         parser.error("a campaign's workers cannot turn sharing off: compare campaigns with --before-tree DIR")
     if args.before_after:
         result = before_after(args.config, args.n, args.seed, args.workers if args.campaign else None,
-                              args.before_tree)
+                              args.before_tree, args.swarm)
     elif args.campaign:
-        result = campaign(args.config, args.n, args.seed, args.workers)
+        result = campaign(args.config, args.n, args.seed, args.workers, args.swarm)
     else:
-        result = per_oracle(args.config, args.n, args.seed, args.before)
+        result = per_oracle(args.config, args.n, args.seed, args.before, args.swarm)
     json.dump(result, sys.stdout, indent=2)
     print()
 
