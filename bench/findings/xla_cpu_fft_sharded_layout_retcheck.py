@@ -7,7 +7,9 @@ placed with ``PartitionSpec(None, 'd1')`` on a 4x2 mesh of virtual CPU devices, 
 LayoutUtil::IsMonotonicWithDim0Major(input_shape_.layout())``: the partitioned module hands the second FFT an
 operand in a non-default layout (the transposes around the all-to-all that reshards the FFT dim), which the
 thunk does not accept. ``fft(fft(x))`` and a single ``fft`` work at the same sharding; the ``conj`` between
-them is what keeps the layout from being normalized. No upstream issue for this case was found.
+them is what keeps the layout from being normalized. An add does it too: ``ifft(fft(x) + zeros((1, 1)))`` fails
+the same way (``jaxsynth fuzz --config all --seed 98``, numerics programs 274 and 415, each reduced to that).
+No upstream issue for this case was found.
 
 The error is raised when the result is awaited (JAX dispatches asynchronously), hence ``block_until_ready``.
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
@@ -24,19 +26,28 @@ import numpy as np  # noqa: E402
 from jax.sharding import Mesh, NamedSharding, PartitionSpec  # noqa: E402
 
 
-def f(x):
+def fft_conj_fft(x):
     return jnp.fft.fft(jnp.conj(jnp.fft.fft(x)))
 
 
+def ifft_of_fft_plus_zero(x):
+    return jnp.fft.ifft(jnp.fft.fft(x) + jnp.zeros((1, 1), jnp.complex64))
+
+
 x = (np.arange(32, dtype=np.float32).reshape(4, 8) + 1j).astype(np.complex64)
-expected = np.fft.fft(np.conj(np.fft.fft(x.astype(np.complex128))))
+wide = x.astype(np.complex128)
 mesh = Mesh(np.array(jax.devices()[:8]).reshape(4, 2), ("d0", "d1"))
 placed = jax.device_put(x, NamedSharding(mesh, PartitionSpec(None, "d1")))
-try:
-    got = np.asarray(jax.block_until_ready(jax.jit(f)(placed)))
-except Exception as exc:  # noqa: BLE001 - the bug: XLA rejects a valid sharded program
-    print(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-    sys.exit(1)
-ok = np.allclose(got, expected, rtol=1e-4, atol=1e-3)
-print("fixed: the sharded result matches numpy" if ok else "no error, but the sharded result is wrong")
-sys.exit(0 if ok else 1)
+present = False
+for f, expected in ((fft_conj_fft, np.fft.fft(np.conj(np.fft.fft(wide)))), (ifft_of_fft_plus_zero, wide)):
+    try:
+        got = np.asarray(jax.block_until_ready(jax.jit(f)(placed)))
+    except Exception as exc:  # noqa: BLE001 - the bug: XLA rejects a valid sharded program
+        print(f"{f.__name__}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        present = True
+        continue
+    ok = np.allclose(got, expected, rtol=1e-4, atol=1e-3)
+    verdict = "fixed: the sharded result matches numpy" if ok else "no error, but the sharded result is wrong"
+    print(f"{f.__name__}: {verdict}")
+    present |= not ok
+sys.exit(1 if present else 0)
