@@ -8,6 +8,12 @@ CPU devices (the kernel's output-feature dim, of size 2, split over a mesh axis 
 openxla/xla#47945, a batch-sharded grouped conv, and tenstorrent/tt-metal#45396 for the same invariant
 under Shardy); no upstream issue for this exact case was found.
 
+A second form (structured program 198 of ``jaxsynth fuzz --config all --seed 98``, reduced to the conv): a grouped
+conv whose kernel (``HIO``, [1, 2, 4]) has its input-feature dim split 2 ways and its output-feature dim 4 ways
+fails with ``INVALID_ARGUMENT: feature_group_count must be a positive number, got 0``. Either split alone is
+right. This one is Shardy's: right with ``jax_use_shardy_partitioner=False``, and on 0.4.26-0.6.2 under their
+default GSPMD; 0.6.2 with Shardy fails the same way.
+
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
 """
 
@@ -27,16 +33,28 @@ def f(x, w):
                                     feature_group_count=2)[0]
 
 
-x = np.linspace(0.0, 1.0, 4 * 13, dtype=np.float32).reshape(4, 13)
-w = np.full((2, 2, 1), 0.5, dtype=np.float32)
-want = np.asarray(jax.jit(f)(x, w))
+def g(x, w):
+    return lax.conv_general_dilated(x, w, (2,), "VALID", dimension_numbers=("NHC", "HIO", "NHC"), feature_group_count=2)
+
+
 mesh = Mesh(np.array(jax.devices()[:8]).reshape(2, 4), ("d0", "d1"))
-w_sharded = jax.device_put(w, NamedSharding(mesh, PartitionSpec("d0", None, None)))
-try:
-    got = np.asarray(jax.jit(f)(x, w_sharded))
-except Exception as exc:  # the partitioner's INVALID_ARGUMENT
-    print(f"sharded kernel: {type(exc).__name__}: {str(exc).splitlines()[0]}")
-    sys.exit(1)
-ok = np.allclose(got, want, rtol=1e-5, atol=1e-6)
-print("sharded kernel:", "OK" if ok else "wrong values")
-sys.exit(0 if ok else 1)
+cases = [
+    ("sharded kernel (output features)", f, np.linspace(0.0, 1.0, 4 * 13, dtype=np.float32).reshape(4, 13),
+     np.full((2, 2, 1), 0.5, dtype=np.float32), PartitionSpec("d0", None, None)),
+    ("sharded kernel (input and output features)", g,
+     np.linspace(0.0, 1.0, 7 * 7 * 4, dtype=np.float32).reshape(7, 7, 4),
+     np.linspace(-1.0, 1.0, 8, dtype=np.float32).reshape(1, 2, 4), PartitionSpec(None, "d0", "d1")),
+]
+present = False
+for name, fn, x, w, spec in cases:
+    want = np.asarray(jax.jit(fn)(x, w))
+    try:
+        got = np.asarray(jax.jit(fn)(x, jax.device_put(w, NamedSharding(mesh, spec))))
+    except Exception as exc:  # the partitioner's INVALID_ARGUMENT
+        print(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        present = True
+        continue
+    ok = np.allclose(got, want, rtol=1e-5, atol=1e-6)
+    print(f"{name}:", "OK" if ok else "wrong values")
+    present |= not ok
+sys.exit(1 if present else 0)
