@@ -12,6 +12,12 @@ kernel passed as an argument, or with ``XLA_FLAGS=--xla_cpu_experimental_ynn_fus
 ``(jnp.full((144, 176), 2.75) * m).sum(axis=0)`` with ``m`` f32[144, 1] is one ``__ynn_fusion`` of a multiply by
 a broadcast constant and a reduce, and gives NaN (``jaxsynth fuzz --config models --seed 55``, program 608, the
 ``passes`` oracle; reduced by hand from a 60-line program whose output was NaN only with ``algsimp`` disabled).
+(4) in uint8, under the default pipeline: ``jnp.max(jnp.clip(jnp.clip(x, 0, 10), 0, 10), axis=1)`` of a u8[64, 64]
+is one ``__ynn_fusion`` of two ``minimum``s with one broadcast constant 10 and a max reduce, and gives values such
+as 3, 127 and 136 where 10 is right (``jaxsynth fuzz --config structured,fuzz-special,default,control-flow --seed
+99``, fuzz-special program 1617; reference, eager and passes oracles). ``jnp.clip`` is its own jit, so ``algsimp``
+does not merge the two minimums. Right for int8, int16, int32 and float32, at u8[8, 8], for one ``clip``, and with
+YNN's reduce fusions off; right on jaxlib 0.6.2 (a regression since).
 Related, not the same: openxla/xla#48714 (YNN reduce_window drops base_dilation; open), jax-ml/jax#39257 (YNN
 fusion crash on a rank-8 broadcast-multiply-reduce in jaxlib 0.10.2; closed); no upstream issue for this case
 was found.
@@ -66,4 +72,10 @@ for options in ({}, {"xla_disable_hlo_passes": "algsimp"}):
     print(f"constant * m, summed, {'algsimp disabled' if options else 'default pipeline'}: {got[0]!r}, "
           f"expected {float(want[0])!r}: {'OK' if good else 'WRONG'}")
     ok = ok and good
+x = rng.integers(0, 256, (64, 64), dtype=np.uint8)
+got = np.asarray(jax.jit(lambda x: jnp.max(jnp.clip(jnp.clip(x, 0, 10), 0, 10), axis=1))(x))
+good = bool((got == np.max(np.clip(x, 0, 10), axis=1)).all())
+print(f"uint8 max of clip(clip(x, 0, 10), 0, 10): {int((got != 10).sum())} of 64 rows not 10: "
+      f"{'OK' if good else 'WRONG'}")
+ok = ok and good
 sys.exit(0 if ok else 1)
