@@ -13,9 +13,8 @@ The `log(exp(x))` fold of that issue is still here too, and it changes more than
 `jnp.log(jnp.exp(89.0))` is 89 under jit and inf op by op, and float16 `x / jnp.log(jnp.exp(x))` at x = 2e-07 is 1
 under jit where op by op `exp` rounds to 1, `log` to 0 and the quotient is inf (fuzz-special program 280 of
 `jaxsynth fuzz --config structured,fuzz-special,default,control-flow --seed 99`; reference, eager and passes
-oracles, culprit pass `algsimp`; jax-ml/jax#38099, closed, is the overflow side). openxla/xla#45560 (closed) proposed
-gating both folds behind fast-math, as
-XLA already gates `A - A => 0`. Exits 1 while present.
+oracles, culprit pass `algsimp`; jax-ml/jax#38099, closed, is the overflow side). openxla/xla#45560 (closed)
+proposed gating both folds behind fast-math, as XLA already gates `A - A => 0`. Exits 1 while present.
 """
 import sys
 
