@@ -23,7 +23,7 @@ short runs overstate it.
 
 Per worker means per core: pin the in-process run (``taskset -c 0 python bench/bench_fuzz.py ...``), as a
 campaign's workers share the cores. Unpinned, one process runs XLA's compiles on a thread pool sized by the
-machine and reports up to ~1.7x a campaign worker's rate. ``--swarm`` draws the programs as ``jaxsynth fuzz``
+machine and reports more than a campaign worker reaches. ``--swarm`` draws the programs as ``jaxsynth fuzz``
 does (swarm sub-grammars, large shapes at a low rate); ``slowest_programs`` names the five that took longest.
 """
 
