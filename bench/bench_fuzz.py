@@ -147,7 +147,8 @@ def main() -> None:
     parser.add_argument("-w", "--workers", type=int, default=1)
     parser.add_argument("--before", action="store_true", help="oracles share nothing (the 'before' figure)")
     parser.add_argument("--swarm", action="store_true",
-                        help="programs from swarm sub-grammars, as `jaxsynth fuzz` draws them (default: the config's own)")
+                        help="programs from swarm sub-grammars, as `jaxsynth fuzz` draws them "
+                             "(default: the config's own)")
     parser.add_argument("--before-after", action="store_true", help="before and after on the same programs")
     parser.add_argument("--before-tree", default=None, metavar="DIR",
                         help="with --before-after: the 'before' side is the jaxsynth checkout in DIR")
