@@ -13,6 +13,7 @@ import libcst as cst
 import msgspec
 import numpy as np
 
+from jaxsynth.fuzz.reference import widened
 from jaxsynth.grammar import DType, GrammarConfig, Interval, OpSpec, TensorType
 from jaxsynth.grammar.opspec import Proposal, literal
 from jaxsynth.grammar.types import X64_ONLY
@@ -151,7 +152,7 @@ def check_case(case: OpCase, runs: int = 3) -> None:
         rtol, atol = _tolerance(case.out.dtype, case.result.mag)
         if spec.error_scale is not None and case.out.dtype.is_float:
             # widened as the fuzz reference widens them: a complex operand (irfft's) keeps its imaginary part
-            wide = [np.asarray(o, dtype=np.complex128 if np.iscomplexobj(o) else np.float64) for o in operands]
+            wide = [widened(o) for o in operands]
             atol = atol + 8 * case.out.dtype.eps * float(np.max(spec.error_scale(wide, case.proposal.params, want)))
         if case.out.dtype.is_inexact:
             wide = np.complex128 if case.out.dtype.is_complex else np.float64

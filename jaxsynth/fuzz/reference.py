@@ -117,6 +117,12 @@ class Run:
     unsound: list[int] = field(default_factory=list)  #: nodes whose value left their interval
 
 
+def widened(x: object) -> np.ndarray:
+    """``x`` in the reference's precision: complex128 if it is complex (its imaginary part kept), else float64."""
+    x = np.asarray(x)
+    return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
+
+
 def _uniform(value: np.ndarray, key: int, *, positional: bool = False) -> np.ndarray:
     """Deterministic pseudo-random numbers in [-1, 1), one per element, keyed by the element's bits (and, if
     ``positional``, by its position too, so that equal elements get different draws)."""
@@ -235,9 +241,8 @@ def _perturb(
         out = out + 1j * value * scale * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), u)
     error_scale = getattr(spec, "error_scale", None)
     if error_scale is not None:  # the op's own rounding model (sums of terms, cancellation, matrix norms)
-        wide = [np.asarray(a, dtype=np.complex128 if np.iscomplexobj(a) else np.float64) for a in args]
         with np.errstate(all="ignore"):
-            terms = np.asarray(error_scale(wide, node.params, value))
+            terms = np.asarray(error_scale([widened(a) for a in args], node.params, value))
     else:
         terms = _abs_terms(node, args) if node.op in _SUMLIKE else None
     if terms is not None and running:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxsynth.fuzz.reference import Noise, Run, run
+from jaxsynth.fuzz.reference import Noise, Run, run, widened
 from jaxsynth.grammar.ops_nn import STANDARDIZE_EPSILON
 from jaxsynth.grammar.types import DType, TensorType
 from jaxsynth.synth.program import Node, Program
@@ -79,10 +79,6 @@ def _tiny(dtype: DType) -> float:
     import ml_dtypes
 
     return float(ml_dtypes.finfo(dtype.real_dtype.np_dtype).tiny) if dtype.is_inexact else 0.0
-
-
-def _wide(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
 
 
 def tolerance(
@@ -332,7 +328,7 @@ def analyse(
         perturbed.append(p)
         for k, (a, b) in enumerate(zip(exact.outputs, p.outputs, strict=True)):
             with np.errstate(all="ignore"):
-                diff = np.abs(_wide(a) - _wide(b))
+                diff = np.abs(widened(a) - widened(b))
                 if finite_only:
                     diff = np.where(np.isfinite(diff), diff, 0.0)
                 spread[k] = np.maximum(spread[k], diff)
