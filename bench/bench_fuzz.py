@@ -16,8 +16,10 @@ whatever it shares), on the same programs where the grammar has not changed betw
 ``backend_compile_duration``), also per oracle: a worker's time is mostly XLA compiling the ~20 modules
 of one program (eager's one-primitive executables among them), not jaxsynth's own work.
 
-The per-oracle figures are cumulative in program order: an oracle that runs after ``reference`` reuses
-its compiled executable and reference analysis (as in a worker), so ``reference`` carries those costs.
+``seconds_per_program`` is each oracle's own time (``Case.seconds``, as a campaign's ``summary.json`` gives
+it) and ``(shared)`` the program's jit, run and reference analysis, which every oracle compares against
+(``Case.shared_seconds``). The compile figures are by the oracle that was running: ``reference``, which
+runs first, carries the shared compile.
 Eager execution compiles each primitive once per signature; its cost falls as the cache warms up, so
 short runs overstate it.
 
@@ -79,10 +81,10 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm:
             if not ORACLES[name].applies(program):
                 continue
             running[0] = name
-            t = time.perf_counter()
             run_oracles(case, [name])
-            seconds[name] += time.perf_counter() - t
             applied[name] += 1
+        seconds.update(case.seconds)
+        seconds["(shared)"] += case.shared_seconds
         slowest = sorted([*slowest, (time.perf_counter() - began, index)], reverse=True)[:5]
     total = time.perf_counter() - start
     return {

@@ -92,6 +92,9 @@ def test_injected_wrong_add_is_found_reduced_and_reproduced(tmp_path: Path) -> N
                                     env=_env("wrong-add"), timeout=120))
     assert summary["programs_tested"] == 2
     assert summary["injected_fault"] == "wrong-add"
+    # each oracle's own time in the workers, and the jit and reference they share, counted once
+    assert summary["oracles"]["reference"]["seconds"] >= 0 and summary["oracles"]["eager"]["seconds"] > 0
+    assert summary["shared_seconds"] > 0
     assert summary["unavailable_ops"] == {}  # every op renders on this JAX (a test in test_ops_breadth patches it)
     # jit and eager share the broken path, so only the reference oracle sees it
     assert summary["oracles"]["eager"].get("failed", 0) == 0
@@ -196,7 +199,8 @@ def test_a_slow_program_is_not_a_hang(tmp_path: Path, monkeypatch) -> None:
     assert timeouts == [120, 120, 480, 480]  # the confirming reruns: 4x the timeout
     assert summary["findings"] == 1 and summary["hangs"] == 1 and len(summary["buckets"]) == 1
     assert summary["finding_folders"] == ["findings/000000-eager-hang"]
-    assert summary["internal_errors"] == 1 and summary["oracles"]["eager"] == {"hang": 1, "internal": 1}
+    assert summary["internal_errors"] == 1
+    assert summary["oracles"]["eager"] == {"hang": 1, "internal": 1, "seconds": 0.0}  # stubs report no time
     assert summary["internal_messages"] == [
         "program 1 (eager): no result within 120 s but finished in 310 s with 480 s: slow, not a hang"]
     assert [p.name for p in (out / "findings").iterdir()] == ["000000-eager-hang"]
@@ -294,6 +298,39 @@ def test_oracles_report_nothing_on_clean_programs(name: str) -> None:
     for program, index in picked:
         verdict = run_oracles(Case(program, inputs_for(program, 0, index), seed=index), [name])[name]
         assert not verdict.failed, f"{name} on program {index}: {verdict.detail}\n{render(program)}"
+
+
+def test_each_oracle_is_timed_without_the_work_it_shares(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Case.seconds holds each oracle's own time; the program's jit and reference (the shared work, counted
+    once even when nested) go to Case.shared_seconds, whichever oracle needed them first. A fake clock makes
+    the figures exact."""
+    from types import SimpleNamespace
+
+    from jaxsynth.fuzz import oracles
+    from jaxsynth.fuzz.oracles import OK, Case, Oracle, run_oracles
+
+    clock = [0.0]
+    monkeypatch.setattr(oracles, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+
+    class Ticking(Oracle):
+        def __init__(self, name: str, own: float, shared: float) -> None:
+            self.name, self.own, self.shared = name, own, shared
+
+        def check(self, case: Case):
+            clock[0] += self.own
+            with case.shared_work():
+                clock[0] += self.shared / 2
+                with case.shared_work():  # nested shared work is not counted twice
+                    clock[0] += self.shared / 2
+            return OK
+
+    monkeypatch.setitem(oracles.ORACLES, "first", Ticking("first", 2.0, 8.0))
+    monkeypatch.setitem(oracles.ORACLES, "second", Ticking("second", 3.0, 0.0))
+    program = sample(parse_config(ADD_CONFIG), 0, 0)
+    case = Case(program, random_inputs(program, np.random.default_rng(0)))
+    verdicts = run_oracles(case, ["first", "second"])
+    assert set(verdicts) == {"first", "second"}
+    assert case.seconds == {"first": 2.0, "second": 3.0} and case.shared_seconds == 8.0
 
 
 def _floor_of_scaled() -> Program:
@@ -440,6 +477,8 @@ def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() 
         ["--budget", "0s"],
         ["-n", "-1"],
         ["--oracles", "reference,bogus"],
+        ["--oracles", "all,-bogus"],
+        ["--oracles", "reference,-reference"],
         ["--config", "no-such-config"],
         ["--budget", "1m", "-n", "5"],
         ["--timeout", "0s"],
@@ -477,6 +516,25 @@ def test_cli_timeout_reaches_the_campaign(monkeypatch: pytest.MonkeyPatch, tmp_p
     with pytest.raises(SystemExit):
         run(["fuzz", "-n", "1", "--timeout", "10m", "--out", str(tmp_path / "o")])
     assert seen == {"timeout": 600.0}
+
+
+@pytest.mark.parametrize("spec, left_out", [("all,-eager", {"eager"}), ("-eager,-grad", {"eager", "grad"}),
+                                             ("all", set())])
+def test_cli_oracles_leave_out_the_named_ones(spec: str, left_out: set[str], monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    from jaxsynth.cli import run
+    from jaxsynth.fuzz import ORACLES, campaign
+
+    seen = {}
+
+    def fake(settings):
+        seen["oracles"] = settings.oracles
+        raise SystemExit(0)
+
+    monkeypatch.setattr(campaign, "run_campaign", fake)
+    with pytest.raises(SystemExit):
+        run(["fuzz", "-n", "1", "--oracles", spec, "--out", str(tmp_path / "o")])
+    assert seen["oracles"] == tuple(n for n in ORACLES if n not in left_out)
 
 
 def test_python_dash_m_bad_input() -> None:
@@ -879,12 +937,12 @@ def test_several_configs_run_one_campaign_each_and_add_up(monkeypatch: pytest.Mo
               "count": 1, "findings": ["000003-reference-wrong"], "culprit_pass": None}
     seen = _fake_campaigns(monkeypatch, {
         "default": {"programs_tested": 40, "findings": 1, "buckets": [bucket], "new_buckets": ["b1"],
-                    "finding_folders": ["000003-reference-wrong"],
-                    "oracles": {"reference": {"applied": 40, "passed": 39, "failed": 1,
+                    "finding_folders": ["000003-reference-wrong"], "shared_seconds": 20.0,
+                    "oracles": {"reference": {"applied": 40, "passed": 39, "failed": 1, "seconds": 12.5,
                                               "max_error_over_tolerance": 0.5, "max_error_over_tolerance_at": 7}}},
-        "elementwise": {"programs_tested": 60,
+        "elementwise": {"programs_tested": 60, "shared_seconds": 10.5,
                         "oracles": {"reference": {"applied": 60, "passed": 60, "max_error_over_tolerance": 0.25,
-                                                  "max_error_over_tolerance_at": 2}}},
+                                                  "max_error_over_tolerance_at": 2, "seconds": 7.2}}},
         "control-flow": {"programs_tested": 20, "findings": 2, "crashes": 1, "new_buckets": ["b1"],
                          "buckets": [dict(bucket, count=2, findings=["000001-reference-wrong", "000009-x"])],
                          "finding_folders": ["000001-reference-wrong", "000009-x"],
@@ -901,7 +959,8 @@ def test_several_configs_run_one_campaign_each_and_add_up(monkeypatch: pytest.Mo
     assert total["status"] == "done" and total["programs_tested"] == 120 and total["findings"] == 3
     assert total["new_buckets"] == ["b1"]
     assert total["crashes"] == 1 and total["testing_seconds"] == 30.0 and total["programs_per_second"] == 4.0
-    assert total["oracles"]["reference"] == {"applied": 120, "passed": 117, "failed": 3,
+    assert total["shared_seconds"] == 30.5
+    assert total["oracles"]["reference"] == {"applied": 120, "passed": 117, "failed": 3, "seconds": 19.7,
                                              "max_error_over_tolerance": 0.5,
                                              "max_error_over_tolerance_at": "default/7"}
     (merged,) = total["buckets"]

@@ -49,7 +49,7 @@ __all__ = ["fuzz"]
 @out_option("Directory for summary.json and one folder per finding.", directory=True, default="fuzz-out")
 @click.option("--oracles", default="all", show_default=True, metavar="LIST",
               help="Comma-separated oracles: reference, eager, passes, grad, vmap, lowprec, sharding, export, "
-                   "jitvmap, unroll, rewrite, or all.")
+                   "jitvmap, unroll, rewrite, or all; -NAME leaves one out (all,-eager).")
 @workers_option(1, "Isolated worker processes; use one per core for a campaign.")
 @click.option("--db", "db", default=None, metavar="FILE",
               help="Persistent findings database (JSON): record every bucket, report and fail only on new ones.")

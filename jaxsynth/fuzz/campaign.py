@@ -120,6 +120,8 @@ class _State:
     stop: bool = False
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     closest: dict[str, tuple[float, int]] = field(default_factory=dict)  #: max error/tolerance of a pass
+    seconds: Counter = field(default_factory=Counter)  #: oracle -> its own time in the workers
+    shared_seconds: float = 0.0  #: the programs' jit and reference, which every oracle shares
     raw: list[RawFinding] = field(default_factory=list)
     internal_messages: list[str] = field(default_factory=list)
     shape_classes: Counter = field(default_factory=Counter)  #: swarm shape class -> programs
@@ -173,6 +175,8 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
                                         outcome=outcome, swarm=swarm))
             return
         assert outcome.result is not None
+        state.seconds.update(outcome.result.oracle_seconds)
+        state.shared_seconds += outcome.result.shared_seconds
         for name, verdict in outcome.result.verdicts.items():
             c = state.counts[name]
             c["applied"] += 1
@@ -523,6 +527,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
             ratio, where = state.closest[name]
             per_oracle[name]["max_error_over_tolerance"] = round(ratio, 4)
             per_oracle[name]["max_error_over_tolerance_at"] = where
+        per_oracle[name]["seconds"] = round(state.seconds.get(name, 0.0), 1)
     skipped = sum(c.get("skipped_discontinuous", 0) for c in state.counts.values())
     testing = timing.get("testing_seconds", 0.0)
     rate = state.tested / testing if testing > 0 else 0.0
@@ -546,6 +551,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "duration": round(timing.get("total_seconds", 0.0), 2),
         "testing_seconds": round(testing, 2),
         "reduction_seconds": round(timing.get("reduction_seconds", 0.0), 2),
+        "shared_seconds": round(state.shared_seconds, 1),
         "programs_per_second": round(rate, 3),
         "programs_per_second_per_worker": round(rate / max(1, settings.workers), 3),
         "workers": settings.workers,
@@ -699,6 +705,8 @@ def _combined(settings: Settings, configs: Sequence[GrammarConfig], summaries: d
                     if value >= into.get(key, -1.0):
                         into[key] = value
                         into["max_error_over_tolerance_at"] = f"{name}/{counts['max_error_over_tolerance_at']}"
+                elif key == "seconds":
+                    into[key] = round(into.get(key, 0.0) + value, 1)
                 elif key != "max_error_over_tolerance_at":
                     into[key] = into.get(key, 0) + value
         for b in s["buckets"]:  # a bucket is the same bug whichever config found it
@@ -719,6 +727,7 @@ def _combined(settings: Settings, configs: Sequence[GrammarConfig], summaries: d
         "duration": round(sum(s["duration"] for s in summaries.values()), 2),
         "testing_seconds": round(testing, 2),
         "reduction_seconds": round(sum(s["reduction_seconds"] for s in summaries.values()), 2),
+        "shared_seconds": round(sum(s["shared_seconds"] for s in summaries.values()), 1),
         "programs_per_second": round(rate, 3),
         "programs_per_second_per_worker": round(rate / max(1, settings.workers), 3),
         "workers": settings.workers,

@@ -28,6 +28,7 @@ import contextlib
 import functools
 import hashlib
 import math
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,6 +168,9 @@ class Case:
         self.n_outputs = len(program.body.outputs)
         self._batches: dict[int, Batch] = {}
         self._shared: dict[Any, Any] = {}
+        self.shared_seconds = 0.0  #: time in the program's own jit and reference, which every oracle compares to
+        self.seconds: dict[str, float] = {}  #: per oracle run (run_oracles), its own time: shared work left out
+        self._in_shared = False
         try:
             self.source = render(program)
             self.depth = program_depth(program)
@@ -178,6 +182,21 @@ class Case:
             self.plan.update(plan)
         self.step = step
         self._stage(self.oracle, step, plan)
+
+    @contextlib.contextmanager
+    def shared_work(self) -> Iterator[None]:
+        """Count the time inside as :attr:`shared_seconds` (the program's jit, its run and its reference,
+        which the oracles share), not the running oracle's; nested shared work is counted once."""
+        if self._in_shared:
+            yield
+            return
+        self._in_shared = True
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self._in_shared = False
+            self.shared_seconds += time.monotonic() - start
 
     @contextlib.contextmanager
     def own_step(self) -> Iterator[None]:
@@ -238,7 +257,8 @@ class Case:
 
     @functools.cached_property
     def compiled(self) -> Callable:
-        return self.compile(self.fn, self.device_inputs)
+        with self.shared_work():
+            return self.compile(self.fn, self.device_inputs)
 
     def call(self, executable: Callable, args: Sequence[Any]) -> tuple[np.ndarray, ...]:
         self.stage("run")
@@ -246,7 +266,8 @@ class Case:
 
     @functools.cached_property
     def jit_out(self) -> tuple[np.ndarray, ...]:
-        return self.call(self.compiled, self.device_inputs)
+        with self.shared_work():
+            return self.call(self.compiled, self.device_inputs)
 
     def batch(self, size: int) -> Batch:
         """The shared batch of ``size`` examples (see :class:`Batch`)."""
@@ -271,16 +292,17 @@ class Case:
 
     @functools.cached_property
     def analysis(self) -> tolerance.Analysis:
-        if self.special:  # the reference op by op in each node's dtype, the float64 reference's rounding spread
+        with self.shared_work():
+            if not self.special:
+                return self.analyse()
             from jaxsynth.fuzz import special
 
-            try:
+            try:  # the reference op by op in each node's dtype, the float64 reference's rounding spread
                 with self.own_step():
                     analysis, self.flushed = special.analyse(self.program, self.inputs)
             except Exception as exc:
                 raise InternalError(f"special-values reference: {_first_line(exc)}") from exc
             return analysis
-        return self.analyse()
 
     @functools.cached_property
     def excess(self) -> tolerance.Analysis | None:
@@ -971,19 +993,22 @@ from jaxsynth.fuzz import metamorphic as _metamorphic  # noqa: E402, F401
 
 
 def parse_oracles(spec: str | Sequence[str] | None) -> tuple[str, ...]:
-    """``"reference,grad"`` (or ``"all"``) -> oracle names in canonical order; ValueError naming the bad one."""
+    """``"reference,grad"``, ``"all"`` or ``"all,-eager"`` -> oracle names in canonical order; ValueError
+    naming the bad one. ``-NAME`` leaves an oracle out; exclusions alone (``"-eager,-grad"``) start from all."""
     if spec is None:
         return tuple(ORACLES)
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
-    names = {s.strip() for s in items if s.strip()}
-    if "all" in names:
-        return tuple(ORACLES)
-    for name in sorted(names):
+    items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else list(spec)) if s.strip()]
+    left_out = {s[1:].strip() for s in items if s.startswith("-")}
+    names = {s for s in items if not s.startswith("-")}
+    for name in sorted(names - {"all"} | left_out):
         if name not in ORACLES:
-            raise ValueError(f"unknown oracle {name!r}; allowed: {', '.join(ORACLES)}, all")
-    if not names:
-        raise ValueError(f"no oracle selected; allowed: {', '.join(ORACLES)}, all")
-    return tuple(n for n in ORACLES if n in names)
+            raise ValueError(f"unknown oracle {name!r}; allowed: {', '.join(ORACLES)}, all, -NAME to leave one out")
+    if "all" in names or (left_out and not names):
+        names = set(ORACLES)
+    chosen = tuple(n for n in ORACLES if n in names and n not in left_out)
+    if not chosen:
+        raise ValueError(f"no oracle selected; allowed: {', '.join(ORACLES)}, all, -NAME to leave one out")
+    return chosen
 
 
 def run_oracles(case: Case, names: Sequence[str]) -> dict[str, Verdict]:
@@ -1005,10 +1030,12 @@ def run_oracles(case: Case, names: Sequence[str]) -> dict[str, Verdict]:
             continue
         case.oracle = name
         case.plan = {}
+        shared_before, start = case.shared_seconds, time.monotonic()
         try:
             verdicts[name] = oracle.check(case)
         except InternalError as exc:  # jaxsynth's own failure: reported, never a finding
             verdicts[name] = Verdict(True, detail=str(exc), skipped=True, kind="internal")
         except Exception as exc:
             verdicts[name] = Verdict(False, math.inf, 0.0, _first_line(exc), kind="error", data=dict(case.plan))
+        case.seconds[name] = time.monotonic() - start - (case.shared_seconds - shared_before)
     return verdicts

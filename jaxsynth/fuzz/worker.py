@@ -44,6 +44,8 @@ class TaskResult:
     hlo: str | None = None
     seconds: float = 0.0
     notes: dict[str, Any] = field(default_factory=dict)
+    oracle_seconds: dict[str, float] = field(default_factory=dict)  #: each oracle's own time (Case.seconds)
+    shared_seconds: float = 0.0  #: the program's jit and reference, shared by the oracles (Case.shared_seconds)
 
 
 def handle(task: Task, stage) -> TaskResult:
@@ -74,7 +76,8 @@ def handle(task: Task, stage) -> TaskResult:
             hlo = case.compiled.as_text()
         except Exception as exc:  # the finding already says what failed
             hlo = f"(no optimized HLO: {type(exc).__name__}: {exc})"
-    return TaskResult(verdicts, hlo, time.monotonic() - start)
+    return TaskResult(verdicts, hlo, time.monotonic() - start, oracle_seconds=case.seconds,
+                      shared_seconds=case.shared_seconds)
 
 
 def main() -> None:
