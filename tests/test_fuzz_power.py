@@ -408,6 +408,58 @@ def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, 
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
 
+def test_constrained_source_names_the_values_it_constrains() -> None:
+    """Every ``vK = expr`` (the program's own body and nested loop bodies and branches) becomes
+    ``vK = _constrain(expr, 'vK')``, only the named ones when names are given; tuple targets stay."""
+    import ast
+
+    from jaxsynth.fuzz.metamorphic import constrained_source
+
+    source = ("import jax\n\n\ndef f(x0):\n    v0 = x0 + 1.0\n    def body(c0):\n        v1 = c0 * 2.0\n"
+              "        return v1\n    v2, v3 = body(v0), v0\n    v4 = body(v0)\n    return v4 + v2 + v3\n")
+    every = constrained_source(source, None)
+    assert "v0 = _constrain(x0 + 1.0, 'v0')" in every and "v1 = _constrain(c0 * 2.0, 'v1')" in every
+    assert "v2, v3 = body(v0), v0" in every and "v4 = _constrain(body(v0), 'v4')" in every
+    some = constrained_source(source, {"v4"})
+    assert some.count("_constrain(") == 1 and "v4 = _constrain(body(v0), 'v4')" in some
+    for text in (every, some):
+        ast.parse(text)
+        namespace = {"_constrain": lambda x, name: x}
+        exec(compile(text, "<test>", "exec"), namespace)  # noqa: S102 - the identity constraint: f unchanged
+        assert namespace["f"](1.0) == 2 * (2 * 2.0) + 2.0
+
+
+@pytest.mark.slow
+def test_sharding_oracle_catches_a_wrong_constraint_inside_the_program(tmp_path: Path) -> None:
+    """``wrong-constraint``: a value resharded inside the program by ``with_sharding_constraint`` is off by
+    0.01; the ``sharding`` oracle's constrained variant finds it, reduces it, and the repro shows it (exit 1)
+    only under the fault."""
+    from jaxsynth.fuzz.metamorphic import constrained_source
+    from jaxsynth.fuzz.swarm import program_for
+
+    text = FLOAT_LOOPS.replace("{loops}", "0.0").replace("min_dim = 2", "min_dim = 8").replace("max_dim = 4",
+                                                                                              "max_dim = 8")
+    config = parse_config(text, name="float-eights")
+    # a seed with two programs among 0..3 that have named values to constrain (every mesh divides 8)
+    seed = next(s for s in range(2, 50) if sum("_constrain(" in constrained_source(
+        render(program_for(config, s, i, False)[0].plain()), None) for i in range(4)) >= 2)
+    out = tmp_path / "constraint"
+    summary = run_campaign(Settings(config=config, out=out, count=4, oracles=("sharding",), seed=seed,
+                                    env=_env(JAXSYNTH_INJECT="wrong-constraint"), timeout=120, max_reductions=1,
+                                    max_reduce_seconds=120, triage=False))
+    found = [f for f in _findings(out) if f["oracle"] == "sharding"]
+    assert found, summary["oracles"]
+    f = found[0]
+    assert f["kind"] == "wrong" and "constrained" in f["original_detail"]
+    assert f["reduced_ops"] <= f["original_ops"] and f["reduction_tests"] > 0
+    assert f["repro_status"] == 1, f["repro_output"]
+    repro = out / f["folder"] / "repro.py"
+    assert "with_sharding_constraint" in repro.read_text()
+    clean = subprocess.run([sys.executable, repro.name], cwd=repro.parent, capture_output=True, text=True,
+                           env=dict(_env(), JAX_PLATFORMS="cpu"), timeout=300)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
 # ---------------------------------------------------------------- the findings database and exit statuses
 
 

@@ -18,6 +18,9 @@ another, by adding 0.01 to floating-point results there:
 ``wrong-export``    ``Exported.call`` (a broken deserialized module) — the ``export`` oracle;
 ``wrong-jitvmap``   the batching rule of ``jit`` (so ``vmap(jit(f))`` differs from ``jit(vmap(f))``);
 ``wrong-sharding``  ``device_put`` onto a partitioned ``NamedSharding``, and ``shard_map`` results;
+``wrong-constraint`` ``jax.lax.with_sharding_constraint`` to a partitioned ``NamedSharding`` (a value resharded
+                    inside the program); it also makes the ``sharding`` oracle constrain every named value of
+                    every program, not only its usual share, so the broken path is always taken;
 ``wrong-unroll``    ``lax.scan``/``lax.fori_loop`` called with ``unroll`` > 1;
 ``wrong-transpose`` the lowering of a (non-identity) float ``transpose`` — the ``rewrite`` oracle, whose
                     transposes of transposes meet it where the original program has no transpose.
@@ -157,6 +160,20 @@ def _oracle_fault(kind: str) -> None:
                 return lambda *xs: _perturb(mapped(*xs))
 
             jax.shard_map = wrong_shard_map
+    elif kind == "wrong-constraint":
+        from jax.sharding import NamedSharding
+
+        from jaxsynth.fuzz import metamorphic
+
+        constraint = jax.lax.with_sharding_constraint
+
+        def wrong_constraint(x: Any, sharding: Any) -> Any:
+            out = constraint(x, sharding)
+            partitioned = isinstance(sharding, NamedSharding) and any(p is not None for p in sharding.spec)
+            return _perturb(out) if partitioned else out
+
+        jax.lax.with_sharding_constraint = wrong_constraint
+        metamorphic.CONSTRAINED_SHARE = metamorphic.CONSTRAINED_VALUE_SHARE = 1.0
     elif kind == "wrong-unroll":
         import jax.lax as lax
 

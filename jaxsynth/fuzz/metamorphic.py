@@ -1,7 +1,8 @@
 """Reference-free (metamorphic) oracles: the same program run two ways that must agree.
 
 ==========  ==========================================================================================
-sharding    jit over inputs placed with sampled ``NamedSharding``s on 8 virtual CPU devices, and
+sharding    jit over inputs placed with sampled ``NamedSharding``s on 8 virtual CPU devices (for half of the
+            programs also with named values inside constrained to sampled shardings), and
             ``shard_map(vmap(f))`` over a batch split across the devices, vs one device
 export      ``jax.export``: serialize, deserialize and call, vs direct ``jax.jit``
 jitvmap     ``jit(vmap(f))`` vs ``vmap(jit(f))``
@@ -23,7 +24,9 @@ snippet (``data["variant"]``) that ``repro.py`` runs against ``jax.jit(f)``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import re
+import zlib
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,6 +53,9 @@ __all__ = ["DEVICES", "ExportOracle", "JitVmapOracle", "RewriteOracle", "Shardin
            "unsupported"]
 
 DEVICES = 8  #: virtual CPU devices of a fuzz worker (``--xla_force_host_platform_device_count``)
+#: The share of programs whose ``sharding`` variant also constrains values inside the program (resharding
+#: between ops), and of those values, the share constrained; the other programs shard only their inputs.
+CONSTRAINED_SHARE, CONSTRAINED_VALUE_SHARE = 0.5, 0.6
 
 
 def unsupported(why: str) -> Verdict:
@@ -66,6 +72,14 @@ def _ours(what: str, run: Callable[[], Any]) -> Any:
         return run()
     except Exception as exc:
         raise InternalError(f"{what} failed: {_first_line(exc)}") from exc
+
+
+def source_literal(source: str) -> str:
+    """A Python literal of a program's source for repro.py: a triple-quoted block that reads as the program
+    (``repr`` when the source holds quotes or backslashes that would need escaping)."""
+    if "\\" in source or "\"\"\"" in source or source.endswith("\""):
+        return repr(source)
+    return '"""\\\n' + source + '"""'
 
 
 def _outputs(result: Any, n: int) -> tuple[np.ndarray, ...]:
@@ -213,6 +227,36 @@ def _sample_spec(shape: Sequence[int], mesh_shape: Sequence[int], rng: np.random
     return tuple(spec)
 
 
+def constrained_source(source: str, names: Collection[str] | None) -> str:
+    """``source`` (a rendered program) with each named value of its function's own body, ``vK = expr``, as
+    ``vK = _constrain(expr, 'vK')`` (only those in ``names`` when given); values inside nested functions
+    (loop bodies, branches) and tuple targets are left as they are."""
+    import libcst as cst
+
+    class Constrain(cst.CSTTransformer):
+        def __init__(self) -> None:
+            self.depth = 0
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            self.depth += 1
+            return True
+
+        def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+            self.depth -= 1
+            return updated
+
+        def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+            target = updated.targets[0].target if len(updated.targets) == 1 else None
+            if self.depth < 1 or not isinstance(target, cst.Name) or not re.fullmatch(r"v\d+", target.value):
+                return updated
+            if names is not None and target.value not in names:
+                return updated
+            call = cst.Call(cst.Name("_constrain"), [cst.Arg(updated.value), cst.Arg(cst.SimpleString(repr(target.value)))])
+            return updated.with_changes(value=call)
+
+    return cst.parse_module(source).visit(Constrain()).code
+
+
 def _no_replication_check(shard_map: Callable) -> dict[str, bool]:
     """shard_map's type check of values varying over the mesh is off: a loop carry initialized from a
     replicated input and updated from a sharded one is valid in ``f`` but would be rejected as a type error
@@ -240,25 +284,78 @@ class ShardingOracle(Oracle):
         names = tuple(f"d{k}" for k in range(len(mesh_shape)))
         mesh = Mesh(np.array(devices[:DEVICES]).reshape(mesh_shape), names)
         specs = [_sample_spec(x.shape, mesh_shape, rng) for x in case.inputs]
-        variant = ("import os  # noqa\n"
-                   "def variant(args):\n"
-                   "    from jax.sharding import Mesh, NamedSharding, PartitionSpec\n"
-                   f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]).reshape({mesh_shape!r}), {names!r})\n"
-                   f"    placed = [jax.device_put(a, NamedSharding(mesh, PartitionSpec(*s))) for a, s in "
-                   f"zip(args, {specs!r})]\n"
-                   "    return outputs(jax.jit(f)(*placed))\n")
-        # the variant is in the plan before it runs, so an error's repro.py has it too
-        case.stage("plan", {"mesh": list(mesh_shape), "specs": specs, "variant": variant, "devices": DEVICES})
+        constrain = case.rng(15).random() < CONSTRAINED_SHARE
         got = case.jit_out
         placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*spec))) for x, spec in zip(case.inputs, specs,
                                                                                                    strict=True)]
-        sharded = case.call(case.compile(case.fn, placed), placed)
-        verdict = _against_jit(case, sharded, got,
-                               f"jit with inputs sharded {specs} over mesh {mesh_shape} vs one device",
-                               {"variant": variant, "devices": DEVICES})
+        mesh_line = f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]).reshape({mesh_shape!r}), {names!r})\n"
+        place_line = (f"    placed = [jax.device_put(a, NamedSharding(mesh, PartitionSpec(*s))) for a, s in "
+                      f"zip(args, {specs!r})]\n")
+        if constrain:
+            lowered, constraints, variant = self._constrained(case, mesh, mesh_shape, placed, mesh_line + place_line)
+            what = f"jit with inputs sharded {specs} and values constrained {constraints} over mesh {mesh_shape}"
+        else:
+            lowered, constraints = None, {}
+            variant = ("import os  # noqa\n"
+                       "def variant(args):\n"
+                       "    from jax.sharding import Mesh, NamedSharding, PartitionSpec\n"
+                       f"{mesh_line}{place_line}"
+                       "    return outputs(jax.jit(f)(*placed))\n")
+            what = f"jit with inputs sharded {specs} over mesh {mesh_shape}"
+        # the variant is in the plan before it compiles, so an error's repro.py has it too
+        case.stage("plan", {"mesh": list(mesh_shape), "specs": specs, "constraints": constraints, "variant": variant,
+                            "devices": DEVICES})
+        executable = case.compile(case.fn, placed) if lowered is None else case.compile_lowered(lowered)
+        sharded = case.call(executable, placed)
+        verdict = _against_jit(case, sharded, got, f"{what} vs one device", {"variant": variant, "devices": DEVICES})
         if verdict.failed or verdict.skipped or not case.inputs:
             return verdict
         return self._shard_map(case, verdict)
+
+    def _constrained(self, case: Case, mesh: Any, mesh_shape: tuple[int, ...], placed: Sequence[Any],
+                     placing: str) -> tuple[Any, dict[str, tuple], str]:
+        """The program lowered with some of its named values (``vK = ...`` in ``f``'s body) constrained to
+        sampled shardings (``jax.lax.with_sharding_constraint``), so the partitioner reshards between ops; the
+        constraints by name, and the variant for repro.py. A value's constraint depends on the case's seed and
+        the value's shape and dtype only, so a reduced program keeps those of the values it keeps. Tracing is
+        jaxsynth's work: an error there is an internal error."""
+        import jax
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        plain = case.program.plain()
+        chosen: dict[str, tuple] = {}
+
+        def constrain(x: Any, name: str) -> Any:
+            dtype = getattr(x, "dtype", None)
+            if dtype is None or not hasattr(x, "shape") or jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+                return x
+            rng = np.random.default_rng([case.seed, 0x5A4D, len(x.shape), *x.shape, zlib.crc32(str(dtype).encode())])
+            if rng.random() >= CONSTRAINED_VALUE_SHARE:
+                return x
+            chosen[name] = spec = _sample_spec(x.shape, mesh_shape, rng)
+            return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, PartitionSpec(*spec)))
+
+        def lower() -> Any:
+            namespace = {"_constrain": constrain}
+            source = constrained_source(render(plain), None)
+            fn = plain.flat_function(build_function(source, plain.name, namespace))
+            return case.lower(fn, placed)
+
+        case.stage("lower")
+        lowered = _ours("the program with sharding constraints", lower)
+        source = constrained_source(render(plain), set(chosen))
+        variant = (f"CONSTRAINED = {source_literal(source)}\n"
+                   "def variant(args):\n"
+                   "    from jax.sharding import Mesh, NamedSharding, PartitionSpec\n"
+                   f"{placing}"
+                   f"    constraints = {chosen!r}\n"
+                   "    def _constrain(x, name):  # the sharding of a value inside the program\n"
+                   "        return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, "
+                   "PartitionSpec(*constraints[name])))\n"
+                   "    namespace = {'_constrain': _constrain}\n"
+                   "    exec(CONSTRAINED, namespace)\n"
+                   f"    return outputs(jax.jit(namespace[{plain.name!r}])(*placed))\n")
+        return lowered, chosen, variant
 
     def _shard_map(self, case: Case, first: Verdict) -> Verdict:
         """``shard_map(vmap(f))``: one example per device, against per-example jit."""
@@ -558,7 +655,7 @@ class RewriteOracle(Oracle):
             return case.call(case.compile(fn, args), args)
 
         other = _ours("the rewritten program", run)
-        variant = ("REWRITTEN = " + repr(plain) + "\n"
+        variant = (f"REWRITTEN = {source_literal(plain)}\n"
                    "def variant(args):\n"
                    "    namespace = {}\n"
                    "    exec(REWRITTEN, namespace)\n"

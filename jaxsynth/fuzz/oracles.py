@@ -129,8 +129,9 @@ def _np(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def build_function(source: str, name: str) -> Callable:
-    namespace: dict[str, Any] = {"__name__": "jaxsynth_fuzz_program"}
+def build_function(source: str, name: str, namespace: dict[str, Any] | None = None) -> Callable:
+    """The function ``name`` that ``source`` defines, executed in ``namespace`` (names it may use) or a fresh one."""
+    namespace = {**(namespace or {}), "__name__": "jaxsynth_fuzz_program"}
     exec(compile(source, "<jaxsynth-fuzz>", "exec"), namespace)  # noqa: S102 - source we rendered
     return namespace[name]
 
