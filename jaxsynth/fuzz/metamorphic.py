@@ -316,23 +316,30 @@ class ShardingOracle(Oracle):
                      placing: str) -> tuple[Any, dict[str, tuple], str]:
         """The program lowered with some of its named values (``vK = ...`` in ``f``'s body) constrained to
         sampled shardings (``jax.lax.with_sharding_constraint``), so the partitioner reshards between ops; the
-        constraints by name, and the variant for repro.py. A value's constraint depends on the case's seed and
-        the value's shape and dtype only, so a reduced program keeps those of the values it keeps. Tracing is
-        jaxsynth's work: an error there is an internal error."""
+        constraints by name, and the variant for repro.py. A value's constraint depends on the case's seed,
+        the value's shape and dtype and how many values of that shape and dtype came before it, not on names
+        or node ids, so a reduced program mostly keeps those of the values it keeps. Tracing is jaxsynth's
+        work: an error there is an internal error."""
         import jax
         from jax.sharding import NamedSharding, PartitionSpec
 
         plain = case.program.plain()
-        chosen: dict[str, tuple] = {}
+        decided: dict[str, tuple | None] = {}  # a body traced twice constrains its values the same way
+        seen: dict[tuple, int] = {}  # values of each shape and dtype so far, in tracing order
 
         def constrain(x: Any, name: str) -> Any:
             dtype = getattr(x, "dtype", None)
             if dtype is None or not hasattr(x, "shape") or jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
                 return x
-            rng = np.random.default_rng([case.seed, 0x5A4D, len(x.shape), *x.shape, zlib.crc32(str(dtype).encode())])
-            if rng.random() >= CONSTRAINED_VALUE_SHARE:
+            if name not in decided:
+                kind = (*x.shape, zlib.crc32(str(dtype).encode()))
+                seen[kind] = ordinal = seen.get(kind, -1) + 1
+                rng = np.random.default_rng([case.seed, 0x5A4D, ordinal, len(x.shape), *kind])
+                decided[name] = _sample_spec(x.shape, mesh_shape, rng) if rng.random() < CONSTRAINED_VALUE_SHARE \
+                    else None
+            spec = decided[name]
+            if spec is None:
                 return x
-            chosen[name] = spec = _sample_spec(x.shape, mesh_shape, rng)
             return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, PartitionSpec(*spec)))
 
         def lower() -> Any:
@@ -343,6 +350,7 @@ class ShardingOracle(Oracle):
 
         case.stage("lower")
         lowered = _ours("the program with sharding constraints", lower)
+        chosen = {name: spec for name, spec in decided.items() if spec is not None}
         source = constrained_source(render(plain), set(chosen))
         variant = (f"CONSTRAINED = {source_literal(source)}\n"
                    "def variant(args):\n"
