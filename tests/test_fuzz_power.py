@@ -1147,6 +1147,47 @@ def test_a_failure_compiling_shard_map_has_the_shard_map_variant_in_its_plan() -
     assert "shard_map(jax.vmap(f" in variant and "def baseline" in variant
 
 
+SHARDING_CONSTRAINTS = """
+import json
+from jaxsynth.fuzz import metamorphic
+from jaxsynth.fuzz.campaign import inputs_for
+from jaxsynth.fuzz.oracles import Case, run_oracles
+from jaxsynth.grammar import load_config
+from jaxsynth.synth import sample
+
+metamorphic.CONSTRAINED_SHARE = 1.0
+rows = []
+for name in ("structured", "control-flow"):
+    for index in range(4):
+        program = sample(load_config(name), 0, index)
+        plans = []
+        case = Case(program, inputs_for(program, 0, index), seed=index,
+                    stage=lambda oracle, step, plan: plans.append(plan or {}))
+        verdict = run_oracles(case, ["sharding"])["sharding"]
+        variant = next(p["variant"] for p in plans if "constraints" in p)  # the first variant's plan
+        rows.append([name, index, verdict.ok, verdict.skipped, verdict.detail, case.plan.get("constraints"),
+                     variant])
+print(json.dumps(rows))
+"""
+
+
+def test_sharding_constraints_inside_real_programs_pass_and_reach_the_repro() -> None:
+    """With every program constrained, real programs pass the sharding oracle (identity constraints change no
+    value), most have values constrained, and the plan's variant (what repro.py runs) holds each constraint."""
+    env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    done = subprocess.run([sys.executable, "-c", SHARDING_CONSTRAINTS], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(rows) == 8
+    for name, index, ok, skipped, detail, constraints, variant in rows:
+        assert ok and not skipped, (name, index, detail)
+        assert isinstance(constraints, dict), (name, index)
+        for value, spec in constraints.items():
+            assert f"'{value}')" in variant and f"{value!r}: {tuple(spec)!r}" in variant, (name, index, variant)
+    assert sum(bool(row[5]) for row in rows) >= 4
+
+
 def test_special_function_error_scales_cover_xlas_lanczos_approximations() -> None:
     """XLA's float32 ``digamma`` and ``gammaln`` are Lanczos approximations, off by up to tens of ulps where
     their terms are large; the op table's error scales (units of eps, absolute) must cover that, or the
