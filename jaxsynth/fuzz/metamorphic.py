@@ -208,17 +208,25 @@ def _one_jit_module(fn: Callable, args: Sequence[Any]) -> str | None:
 
 
 def _mesh_shapes(n: int) -> list[tuple[int, ...]]:
-    return [(n,), (2, n // 2), (n // 2, 2)] if n >= 4 else [(n,)]
+    shapes = [(n,), (2, n // 2), (n // 2, 2)] if n >= 4 else [(n,)]
+    return shapes + [(2, 2, n // 4)] if n >= 8 and n % 4 == 0 else shapes
 
 
 def _sample_spec(shape: Sequence[int], mesh_shape: Sequence[int], rng: np.random.Generator) -> tuple:
-    """A PartitionSpec (as a tuple of axis names or None) sharding dims the mesh axes divide."""
+    """A PartitionSpec (as a tuple of entries: None, an axis name, or a tuple of axis names that split one dim
+    together, as in FSDP's ``P(('data', 'fsdp'))``) sharding dims the mesh axes divide."""
     names = [f"d{k}" for k in range(len(mesh_shape))]
     free = list(range(len(mesh_shape)))
-    spec: list[str | None] = []
+    spec: list[str | tuple[str, ...] | None] = []
     for dim in shape:
         fits = [k for k in free if dim % mesh_shape[k] == 0 and mesh_shape[k] > 1]
-        if fits and rng.random() < 0.7:
+        pairs = [(j, k) for j in fits for k in fits if j < k and dim % (mesh_shape[j] * mesh_shape[k]) == 0]
+        if pairs and rng.random() < 0.25:
+            j, k = pairs[int(rng.integers(len(pairs)))]
+            free.remove(j)
+            free.remove(k)
+            spec.append((names[j], names[k]))
+        elif fits and rng.random() < 0.7:
             k = fits[int(rng.integers(len(fits)))]
             free.remove(k)
             spec.append(names[k])
