@@ -236,9 +236,9 @@ def _sample_spec(shape: Sequence[int], mesh_shape: Sequence[int], rng: np.random
 
 
 def constrained_source(source: str, names: Collection[str] | None) -> str:
-    """``source`` (a rendered program) with each named value of its function's own body, ``vK = expr``, as
-    ``vK = _constrain(expr, 'vK')`` (only those in ``names`` when given); values inside nested functions
-    (loop bodies, branches) and tuple targets are left as they are."""
+    """``source`` (a rendered program) with each named value of its function, ``vK = expr`` (in its own body
+    and in the loop bodies and branches nested in it), as ``vK = _constrain(expr, 'vK')``, only those in
+    ``names`` when given; tuple targets are left as they are."""
     import libcst as cst
 
     class Constrain(cst.CSTTransformer):
@@ -259,8 +259,8 @@ def constrained_source(source: str, names: Collection[str] | None) -> str:
                 return updated
             if names is not None and target.value not in names:
                 return updated
-            call = cst.Call(cst.Name("_constrain"), [cst.Arg(updated.value), cst.Arg(cst.SimpleString(repr(target.value)))])
-            return updated.with_changes(value=call)
+            name = cst.SimpleString(repr(target.value))
+            return updated.with_changes(value=cst.Call(cst.Name("_constrain"), [cst.Arg(updated.value), cst.Arg(name)]))
 
     return cst.parse_module(source).visit(Constrain()).code
 
@@ -322,12 +322,12 @@ class ShardingOracle(Oracle):
 
     def _constrained(self, case: Case, mesh: Any, mesh_shape: tuple[int, ...], placed: Sequence[Any],
                      placing: str) -> tuple[Any, dict[str, tuple], str]:
-        """The program lowered with some of its named values (``vK = ...`` in ``f``'s body) constrained to
-        sampled shardings (``jax.lax.with_sharding_constraint``), so the partitioner reshards between ops; the
-        constraints by name, and the variant for repro.py. A value's constraint depends on the case's seed,
-        the value's shape and dtype and how many values of that shape and dtype came before it, not on names
-        or node ids, so a reduced program mostly keeps those of the values it keeps. Tracing is jaxsynth's
-        work: an error there is an internal error."""
+        """The program lowered with some of its named values (``vK = ...``, see :func:`constrained_source`)
+        constrained to sampled shardings (``jax.lax.with_sharding_constraint``), so the partitioner reshards
+        between ops; the constraints by name, and the variant for repro.py. A value's constraint depends on the
+        case's seed, the value's shape and dtype and how many values of that shape and dtype came before it,
+        not on names or node ids, so a reduced program mostly keeps those of the values it keeps. Tracing is
+        jaxsynth's work: an error there is an internal error."""
         import jax
         from jax.sharding import NamedSharding, PartitionSpec
 
