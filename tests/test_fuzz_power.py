@@ -410,7 +410,8 @@ def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, 
 
 def test_constrained_source_names_the_values_it_constrains() -> None:
     """Every ``vK = expr`` (the program's own body and nested loop bodies and branches) becomes
-    ``vK = _constrain(expr, 'vK')``, only the named ones when names are given; tuple targets stay."""
+    ``vK = _constrain(expr, 'vK')`` and each result of the function ``_constrain(result, 'outK')``, only the
+    named ones when names are given; tuple targets and the results of nested functions stay."""
     import ast
 
     from jaxsynth.fuzz.metamorphic import constrained_source
@@ -420,8 +421,11 @@ def test_constrained_source_names_the_values_it_constrains() -> None:
     every = constrained_source(source, None)
     assert "v0 = _constrain(x0 + 1.0, 'v0')" in every and "v1 = _constrain(c0 * 2.0, 'v1')" in every
     assert "v2, v3 = body(v0), v0" in every and "v4 = _constrain(body(v0), 'v4')" in every
+    assert "return _constrain(v4 + v2 + v3, 'out0')" in every and "        return v1\n" in every
     some = constrained_source(source, {"v4"})
     assert some.count("_constrain(") == 1 and "v4 = _constrain(body(v0), 'v4')" in some
+    pair = constrained_source("def f(x0):\n    return x0, x0 * 2\n", {"out1"})
+    assert "return x0, _constrain(x0 * 2, 'out1')" in pair
     for text in (every, some):
         ast.parse(text)
         namespace = {"_constrain": lambda x, name: x}
@@ -1183,8 +1187,9 @@ def test_sharding_constraints_inside_real_programs_pass_and_reach_the_repro() ->
     for name, index, ok, skipped, detail, constraints, variant in rows:
         assert ok and not skipped, (name, index, detail)
         assert isinstance(constraints, dict), (name, index)
-        for value, spec in constraints.items():
-            assert f"'{value}')" in variant and f"{value!r}: {tuple(spec)!r}" in variant, (name, index, variant)
+        for value, spec in constraints.items():  # JSON made the spec's tuples lists
+            spec = tuple(tuple(axes) if isinstance(axes, list) else axes for axes in spec)
+            assert f"'{value}')" in variant and f"{value!r}: {spec!r}" in variant, (name, index, variant)
     assert sum(bool(row[5]) for row in rows) >= 4
 
 

@@ -2,7 +2,7 @@
 
 ==========  ==========================================================================================
 sharding    jit over inputs placed with sampled ``NamedSharding``s on 8 virtual CPU devices (for half of the
-            programs also with named values inside constrained to sampled shardings), and
+            programs also with named values inside and results constrained to sampled shardings), and
             ``shard_map(vmap(f))`` over a batch split across the devices, vs one device
 export      ``jax.export``: serialize, deserialize and call, vs direct ``jax.jit``
 jitvmap     ``jit(vmap(f))`` vs ``vmap(jit(f))``
@@ -237,8 +237,9 @@ def _sample_spec(shape: Sequence[int], mesh_shape: Sequence[int], rng: np.random
 
 def constrained_source(source: str, names: Collection[str] | None) -> str:
     """``source`` (a rendered program) with each named value of its function, ``vK = expr`` (in its own body
-    and in the loop bodies and branches nested in it), as ``vK = _constrain(expr, 'vK')``, only those in
-    ``names`` when given; tuple targets are left as they are."""
+    and in the loop bodies and branches nested in it), as ``vK = _constrain(expr, 'vK')``, and its results
+    as ``_constrain(result, 'outK')``, only those in ``names`` when given; tuple targets are left as they
+    are."""
     import libcst as cst
 
     class Constrain(cst.CSTTransformer):
@@ -257,10 +258,21 @@ def constrained_source(source: str, names: Collection[str] | None) -> str:
             target = updated.targets[0].target if len(updated.targets) == 1 else None
             if self.depth < 1 or not isinstance(target, cst.Name) or not re.fullmatch(r"v\d+", target.value):
                 return updated
-            if names is not None and target.value not in names:
+            return updated.with_changes(value=wrap(updated.value, target.value))
+
+        def leave_Return(self, original: cst.Return, updated: cst.Return) -> cst.Return:
+            if self.depth != 1 or updated.value is None:  # the function's results, as out_shardings would be
                 return updated
-            name = cst.SimpleString(repr(target.value))
-            return updated.with_changes(value=cst.Call(cst.Name("_constrain"), [cst.Arg(updated.value), cst.Arg(name)]))
+            if isinstance(updated.value, cst.Tuple):
+                results = updated.value.elements
+                elements = [e.with_changes(value=wrap(e.value, f"out{k}")) for k, e in enumerate(results)]
+                return updated.with_changes(value=updated.value.with_changes(elements=elements))
+            return updated.with_changes(value=wrap(updated.value, "out0"))
+
+    def wrap(value: cst.BaseExpression, name: str) -> cst.BaseExpression:
+        if names is not None and name not in names:
+            return value
+        return cst.Call(cst.Name("_constrain"), [cst.Arg(value), cst.Arg(cst.SimpleString(repr(name)))])
 
     return cst.parse_module(source).visit(Constrain()).code
 
