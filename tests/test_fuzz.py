@@ -502,39 +502,35 @@ def test_bad_cli_input_is_one_line_and_status_2(args: list[str], capsys: pytest.
     assert "Traceback" not in err
 
 
-def test_cli_timeout_reaches_the_campaign(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _cli_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> Settings:
+    """The Settings that ``jaxsynth fuzz -n 1 ARGS`` hands to the campaign (which does not run)."""
     from jaxsynth.cli import run
     from jaxsynth.fuzz import campaign
 
-    seen = {}
+    seen = []
 
     def fake(settings):
-        seen["timeout"] = settings.timeout
+        seen.append(settings)
         raise SystemExit(0)
 
     monkeypatch.setattr(campaign, "run_campaign", fake)
     with pytest.raises(SystemExit):
-        run(["fuzz", "-n", "1", "--timeout", "10m", "--out", str(tmp_path / "o")])
-    assert seen == {"timeout": 600.0}
+        run(["fuzz", "-n", "1", *args, "--out", str(tmp_path / "o")])
+    return seen[0]
+
+
+def test_cli_timeout_reaches_the_campaign(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert _cli_settings(monkeypatch, tmp_path, "--timeout", "10m").timeout == 600.0
 
 
 @pytest.mark.parametrize("spec, left_out", [("all,-eager", {"eager"}), ("-eager,-grad", {"eager", "grad"}),
                                              ("all", set())])
 def test_cli_oracles_leave_out_the_named_ones(spec: str, left_out: set[str], monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
-    from jaxsynth.cli import run
-    from jaxsynth.fuzz import ORACLES, campaign
+    from jaxsynth.fuzz import ORACLES
 
-    seen = {}
-
-    def fake(settings):
-        seen["oracles"] = settings.oracles
-        raise SystemExit(0)
-
-    monkeypatch.setattr(campaign, "run_campaign", fake)
-    with pytest.raises(SystemExit):
-        run(["fuzz", "-n", "1", "--oracles", spec, "--out", str(tmp_path / "o")])
-    assert seen["oracles"] == tuple(n for n in ORACLES if n not in left_out)
+    settings = _cli_settings(monkeypatch, tmp_path, "--oracles", spec)
+    assert settings.oracles == tuple(n for n in ORACLES if n not in left_out)
 
 
 def test_python_dash_m_bad_input() -> None:
