@@ -14,6 +14,12 @@ fails with ``INVALID_ARGUMENT: feature_group_count must be a positive number, go
 right. This one is Shardy's: right with ``jax_use_shardy_partitioner=False``, and on 0.4.26-0.6.2 under their
 default GSPMD; 0.6.2 with Shardy fails the same way.
 
+A third form (structured program 367 of ``jaxsynth fuzz --config structured,... --oracles sharding --seed 102``,
+reduced by hand to the conv): a depthwise conv (``feature_group_count=4``, kernel ``HIO`` [1, 1, 4]) whose kernel
+has its output-feature dim split 2 ways **aborts the compiler** with ``free(): invalid pointer`` (heap corruption),
+under Shardy and GSPMD alike, on a 4x2 or a 2x2x2 mesh. Right on jaxlib 0.4.26 and 0.4.35; aborts on 0.6.2 and
+0.10.2. It runs in a subprocess here, so the abort is reported rather than ending this script.
+
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
 """
 
@@ -57,4 +63,31 @@ for name, fn, x, w, spec in cases:
     ok = np.allclose(got, want, rtol=1e-5, atol=1e-6)
     print(f"{name}:", "OK" if ok else "wrong values")
     present |= not ok
+
+DEPTHWISE = """
+import os
+os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+import jax, jax.lax as lax, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+mesh = Mesh(np.array(jax.devices()[:8]).reshape(4, 2), ("d0", "d1"))
+x = np.full((1, 4, 4), 0.86, dtype=np.float32)
+w = np.linspace(0.1, 0.4, 4, dtype=np.float32).reshape(1, 1, 4)
+f = jax.jit(lambda x, w: lax.conv_general_dilated(x, w, (1,), "VALID", dimension_numbers=("NHC", "HIO", "NHC"),
+                                                  feature_group_count=4))
+want = np.asarray(f(x, w))
+got = np.asarray(f(x, jax.device_put(w, NamedSharding(mesh, PartitionSpec(None, None, "d1")))))
+print("OK" if np.allclose(got, want, rtol=1e-5, atol=1e-6) else "wrong values")
+"""
+import subprocess  # noqa: E402
+
+done = subprocess.run([sys.executable, "-c", DEPTHWISE], capture_output=True, text=True, timeout=300)
+name = "depthwise conv, kernel sharded on output features"
+if done.returncode < 0:
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip() and not ln.startswith("    @")]
+    print(f"{name}: the compiler died of signal {-done.returncode} ({lines[-1] if lines else 'no message'})")
+    present = True
+else:
+    result = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr.strip()[-300:]
+    print(f"{name}: {result}")
+    present |= result != "OK"
 sys.exit(1 if present else 0)
