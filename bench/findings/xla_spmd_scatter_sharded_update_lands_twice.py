@@ -1,0 +1,39 @@
+"""XLA's SPMD partitioner also applies a scatter's update at element 0 when the update is a slice of a sharded array.
+
+Found by ``jaxsynth fuzz --config structured,control-flow,reductions-linalg,transforms --oracles sharding --seed
+102`` (structured program 497, the ``sharding`` oracle, whose variant also constrained the result to ``P('d1')``),
+reduced by the fuzzer, then by hand: ``x.at[[5]].multiply(lax.dynamic_slice(y, (3,), (1,)))`` of an int32[6] ``x``
+(replicated) and an int32[4] ``y`` split over 2 devices (``P('d1')`` on a (4, 2) mesh of 8 virtual CPU devices).
+With ``y`` all zeros, element 5 becomes 0, which is right, but element 0 becomes 0 too (72 is right). The same with
+``.min``; ``.set``, ``.add`` and ``.max`` with these values do not show it (an update of 0 added, or maxed into
+positive values, changes nothing). Right with ``y`` replicated, and on jaxlib 0.4.26 and 0.4.35; wrong on 0.6.2 and
+0.10.2, with Shardy or GSPMD, and with ``algsimp`` disabled (so not the family of
+``xla_spmd_scatter_wrong_with_algsimp.py``). No upstream issue found (searched openxla/xla for a sharded scatter
+update applied twice).
+
+Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
+"""
+
+import os
+import sys
+
+os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+
+import jax  # noqa: E402
+import jax.lax as lax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.sharding import Mesh, NamedSharding, PartitionSpec  # noqa: E402
+
+mesh = Mesh(np.array(jax.devices()[:8]).reshape(4, 2), ("d0", "d1"))
+x = np.array([72, 25, 25, 18, 18, 18], dtype=np.int32)
+y = np.zeros(4, dtype=np.int32)
+present = False
+for op in ("multiply", "min"):
+    f = jax.jit(lambda x, y, op=op: getattr(x.at[jnp.array([5])], op)(lax.dynamic_slice(y, (3,), (1,))))
+    want = np.asarray(f(x, y))
+    got = np.asarray(f(x, jax.device_put(y, NamedSharding(mesh, PartitionSpec("d1")))))
+    ok = bool((got == want).all())
+    print(f"x.at[[5]].{op}(y[3:4]) with y sharded: {got.tolist()}, expected {want.tolist()}", "OK" if ok else "WRONG")
+    present |= not ok
+sys.exit(1 if present else 0)
