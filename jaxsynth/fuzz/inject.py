@@ -115,6 +115,13 @@ def _perturb(tree: Any) -> Any:
     return jax.tree_util.tree_map(one, tree)
 
 
+def _partitioned(sharding: Any) -> bool:
+    """A ``NamedSharding`` that splits at least one dim over the mesh (not replicated)."""
+    from jax.sharding import NamedSharding
+
+    return isinstance(sharding, NamedSharding) and any(p is not None for p in sharding.spec)
+
+
 def _oracle_fault(kind: str) -> None:
     import jax
 
@@ -141,12 +148,11 @@ def _oracle_fault(kind: str) -> None:
         batching.fancy_primitive_batchers[prim] = wrong_batcher
     elif kind == "wrong-sharding":
         import numpy as np
-        from jax.sharding import NamedSharding
 
         device_put = jax.device_put
 
         def wrong_put(x: Any, device: Any = None, *args: Any, **kwargs: Any) -> Any:
-            if isinstance(device, NamedSharding) and any(p is not None for p in device.spec):
+            if _partitioned(device):
                 a = np.asarray(x)
                 if a.dtype.kind == "f":
                     x = (a + np.asarray(0.01, a.dtype)).astype(a.dtype)
@@ -161,16 +167,13 @@ def _oracle_fault(kind: str) -> None:
 
             jax.shard_map = wrong_shard_map
     elif kind == "wrong-constraint":
-        from jax.sharding import NamedSharding
-
         from jaxsynth.fuzz import metamorphic
 
         constraint = jax.lax.with_sharding_constraint
 
         def wrong_constraint(x: Any, sharding: Any) -> Any:
             out = constraint(x, sharding)
-            partitioned = isinstance(sharding, NamedSharding) and any(p is not None for p in sharding.spec)
-            return _perturb(out) if partitioned else out
+            return _perturb(out) if _partitioned(sharding) else out
 
         jax.lax.with_sharding_constraint = wrong_constraint
         metamorphic.CONSTRAINED_SHARE = metamorphic.CONSTRAINED_VALUE_SHARE = 1.0

@@ -344,6 +344,7 @@ class ShardingOracle(Oracle):
         from jax.sharding import NamedSharding, PartitionSpec
 
         plain = case.program.plain()
+        rendered = case.source if plain is case.program else render(plain)
         decided: dict[str, tuple | None] = {}  # a body traced twice constrains its values the same way
         seen: dict[tuple, int] = {}  # values of each shape and dtype so far, in tracing order
 
@@ -364,14 +365,14 @@ class ShardingOracle(Oracle):
 
         def lower() -> Any:
             namespace = {"_constrain": constrain}
-            source = constrained_source(render(plain), None)
+            source = constrained_source(rendered, None)
             fn = plain.flat_function(build_function(source, plain.name, namespace))
             return case.lower(fn, placed)
 
         case.stage("lower")
         lowered = _ours("the program with sharding constraints", lower)
         chosen = {name: spec for name, spec in decided.items() if spec is not None}
-        source = constrained_source(render(plain), set(chosen))
+        source = constrained_source(rendered, set(chosen))
         variant = (f"CONSTRAINED = {source_literal(source)}\n"
                    "def variant(args):\n"
                    "    from jax.sharding import Mesh, NamedSharding, PartitionSpec\n"
