@@ -1193,6 +1193,81 @@ def test_sharding_constraints_inside_real_programs_pass_and_reach_the_repro() ->
     assert sum(bool(row[5]) for row in rows) >= 4
 
 
+PARTIAL_MANUAL = """
+import json
+import jax
+from jaxsynth.fuzz import metamorphic
+from jaxsynth.fuzz.campaign import inputs_for
+from jaxsynth.fuzz.oracles import Case, run_oracles
+from jaxsynth.grammar import load_config
+from jaxsynth.synth import sample
+
+metamorphic.PARTIAL_AUTO_SHARE = 1.0
+metamorphic.CONSTRAINED_SHARE = 0.0
+rows = []
+for name in ("structured", "control-flow"):
+    for index in range(4):
+        program = sample(load_config(name), 0, index)
+        plans = []
+        case = Case(program, inputs_for(program, 0, index), seed=index,
+                    stage=lambda oracle, step, plan: plans.append(plan or {}))
+        verdict = run_oracles(case, ["sharding"])["sharding"]
+        variant = [p["variant"] for p in plans if p.get("shard_map")]
+        rows.append([name, index, verdict.ok, verdict.skipped, verdict.detail, case.plan.get("constraints"),
+                     variant[-1] if variant else None])
+print(json.dumps([metamorphic._partial_manual_lowers(getattr(jax, "shard_map", None)), rows]))
+"""
+
+
+def test_partial_manual_shard_map_passes_real_programs_and_reaches_the_repro() -> None:
+    """Where this JAX lowers a partial-manual shard_map, the ``sharding`` oracle's ``shard_map`` variant can
+    be manual over the batch axis only, each example split by the partitioner over the other axes (inputs
+    sharded, values inside constrained): real programs pass it, and the plan's variant (what repro.py runs)
+    is that shard_map, holding each constraint. Where it does not lower, the variant is the fully manual one."""
+    env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    done = subprocess.run([sys.executable, "-c", PARTIAL_MANUAL], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lowers, rows = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(rows) == 8
+    for name, index, ok, skipped, detail, constraints, variant in rows:
+        assert ok and not skipped, (name, index, detail)
+        assert variant is not None, (name, index)
+        assert ("axis_names={'b'}" in variant) == lowers, (name, index, variant)
+        if lowers:
+            assert isinstance(constraints, dict), (name, index)
+            for value, spec in constraints.items():  # JSON made the spec's tuples lists
+                spec = tuple(tuple(axes) if isinstance(axes, list) else axes for axes in spec)
+                assert f"'{value}')" in variant and f"{value!r}: {spec!r}" in variant, (name, index, variant)
+    if lowers:
+        assert sum(bool(row[5]) for row in rows) >= 4
+
+
+@pytest.mark.slow
+def test_sharding_oracle_catches_a_wrong_constraint_inside_a_partial_manual_shard_map(tmp_path: Path) -> None:
+    """``wrong-manual-constraint``: a value resharded inside a partial-manual ``shard_map`` is off by 0.01
+    (the NamedSharding variant is left unconstrained, so only the ``shard_map`` variant meets it); the
+    ``sharding`` oracle finds it, reduces it, and the repro shows it (exit 1) only under the fault."""
+    text = FLOAT_LOOPS.replace("{loops}", "0.0").replace("min_dim = 2", "min_dim = 8").replace("max_dim = 4",
+                                                                                              "max_dim = 8")
+    config = parse_config(text, name="float-eights")
+    out = tmp_path / "manual"
+    summary = run_campaign(Settings(config=config, out=out, count=4, oracles=("sharding",), seed=3,
+                                    env=_env(JAXSYNTH_INJECT="wrong-manual-constraint"), timeout=120,
+                                    max_reductions=1, max_reduce_seconds=120, triage=False))
+    found = [f for f in _findings(out) if f["oracle"] == "sharding"]
+    assert found, summary["oracles"]
+    f = found[0]
+    assert f["kind"] == "wrong" and "manual over 'b'" in f["original_detail"]
+    assert f["reduced_ops"] <= f["original_ops"] and f["reduction_tests"] > 0
+    assert f["repro_status"] == 1, f["repro_output"]
+    repro = out / f["folder"] / "repro.py"
+    assert "axis_names={'b'}" in repro.read_text() and "with_sharding_constraint" in repro.read_text()
+    clean = subprocess.run([sys.executable, repro.name], cwd=repro.parent, capture_output=True, text=True,
+                           env=dict(_env(), JAX_PLATFORMS="cpu"), timeout=300)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
 def test_special_function_error_scales_cover_xlas_lanczos_approximations() -> None:
     """XLA's float32 ``digamma`` and ``gammaln`` are Lanczos approximations, off by up to tens of ulps where
     their terms are large; the op table's error scales (units of eps, absolute) must cover that, or the

@@ -21,6 +21,9 @@ another, by adding 0.01 to floating-point results there:
 ``wrong-constraint`` ``jax.lax.with_sharding_constraint`` to a partitioned ``NamedSharding`` (a value resharded
                     inside the program); it also makes the ``sharding`` oracle constrain every named value of
                     every program, not only its usual share, so the broken path is always taken;
+``wrong-manual-constraint`` the same, only inside a partial-manual ``shard_map`` (a mesh axis is manual); it
+                    makes every ``shard_map`` variant partial-manual and leaves the NamedSharding variant
+                    unconstrained, so only the ``sharding`` oracle's ``shard_map`` variant meets it;
 ``wrong-unroll``    ``lax.scan``/``lax.fori_loop`` called with ``unroll`` > 1;
 ``wrong-transpose`` the lowering of a (non-identity) float ``transpose`` — the ``rewrite`` oracle, whose
                     transposes of transposes meet it where the original program has no transpose.
@@ -122,6 +125,11 @@ def _partitioned(sharding: Any) -> bool:
     return isinstance(sharding, NamedSharding) and any(p is not None for p in sharding.spec)
 
 
+def _manual(sharding: Any) -> bool:
+    """A sharding over a mesh with a manual axis (inside a partial-manual ``shard_map``)."""
+    return any("manual" in str(t).lower() for t in getattr(sharding.mesh, "axis_types", ()))
+
+
 def _oracle_fault(kind: str) -> None:
     import jax
 
@@ -166,17 +174,22 @@ def _oracle_fault(kind: str) -> None:
                 return lambda *xs: _perturb(mapped(*xs))
 
             jax.shard_map = wrong_shard_map
-    elif kind == "wrong-constraint":
+    elif kind in ("wrong-constraint", "wrong-manual-constraint"):
         from jaxsynth.fuzz import metamorphic
 
         constraint = jax.lax.with_sharding_constraint
+        manual_only = kind == "wrong-manual-constraint"
 
         def wrong_constraint(x: Any, sharding: Any) -> Any:
             out = constraint(x, sharding)
-            return _perturb(out) if _partitioned(sharding) else out
+            return _perturb(out) if _partitioned(sharding) and (not manual_only or _manual(sharding)) else out
 
         jax.lax.with_sharding_constraint = wrong_constraint
-        metamorphic.CONSTRAINED_SHARE = metamorphic.CONSTRAINED_VALUE_SHARE = 1.0
+        metamorphic.CONSTRAINED_VALUE_SHARE = 1.0
+        if manual_only:
+            metamorphic.CONSTRAINED_SHARE, metamorphic.PARTIAL_AUTO_SHARE = 0.0, 1.0
+        else:
+            metamorphic.CONSTRAINED_SHARE = 1.0
     elif kind == "wrong-unroll":
         import jax.lax as lax
 

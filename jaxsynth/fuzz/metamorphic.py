@@ -23,6 +23,7 @@ snippet (``data["variant"]``) that ``repro.py`` runs against ``jax.jit(f)``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import zlib
@@ -56,6 +57,9 @@ DEVICES = 8  #: virtual CPU devices of a fuzz worker (``--xla_force_host_platfor
 #: The share of programs whose ``sharding`` variant also constrains values inside the program (resharding
 #: between ops), and of those values, the share constrained; the other programs shard only their inputs.
 CONSTRAINED_SHARE, CONSTRAINED_VALUE_SHARE = 0.5, 0.6
+#: The share of programs whose ``shard_map`` variant is partial manual (manual over the batch axis only, the
+#: other axes left to XLA's partitioner), where this JAX has it, and the meshes it draws (batch axis first).
+PARTIAL_AUTO_SHARE, PARTIAL_AUTO_MESHES = 0.5, ((4, 2), (2, 4), (2, 2, 2))
 
 
 def unsupported(why: str) -> Verdict:
@@ -287,6 +291,34 @@ def _no_replication_check(shard_map: Callable) -> dict[str, bool]:
     return {k: False for k in ("check_vma", "check_rep") if k in names}
 
 
+@functools.cache
+def _partial_manual_lowers(shard_map: Callable) -> bool:
+    """Whether this JAX lowers a partial-manual ``shard_map`` (``axis_names``: manual over one mesh axis, the
+    others left to the partitioner) with a sharding constraint inside, as the ``sharding`` oracle builds one:
+    jax 0.6.2 has the API but raises ``NotImplementedError`` lowering it; older releases lack the API."""
+    import inspect
+
+    import jax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    if "axis_names" not in inspect.signature(shard_map).parameters or len(jax.devices()) < DEVICES:
+        return False
+    mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(PARTIAL_AUTO_MESHES[0]), ("b", "d0"))
+
+    def body(x: Any) -> Any:
+        inside = NamedSharding(jax.sharding.get_abstract_mesh(), PartitionSpec(None, "d0"))
+        return jax.lax.with_sharding_constraint(x * 2, inside)
+
+    mapped = shard_map(jax.vmap(body), mesh=mesh, in_specs=PartitionSpec("b"), out_specs=PartitionSpec("b"),
+                       axis_names={"b"}, **_no_replication_check(shard_map))
+    try:
+        jax.jit(mapped).lower(jax.ShapeDtypeStruct((DEVICES, 2, 2), np.float32,
+                                                   sharding=NamedSharding(mesh, PartitionSpec("b"))))
+    except Exception:  # noqa: BLE001 - whatever this JAX raises, it cannot build the variant
+        return False
+    return True
+
+
 class ShardingOracle(Oracle):
     name = "sharding"
     description = "sampled NamedShardings and shard_map over 8 virtual CPU devices vs one device"
@@ -334,18 +366,32 @@ class ShardingOracle(Oracle):
 
     def _constrained(self, case: Case, mesh: Any, mesh_shape: tuple[int, ...], placed: Sequence[Any],
                      placing: str) -> tuple[Any, dict[str, tuple], str]:
-        """The program lowered with some of its named values (``vK = ...``, see :func:`constrained_source`)
-        constrained to sampled shardings (``jax.lax.with_sharding_constraint``), so the partitioner reshards
-        between ops; the constraints by name, and the variant for repro.py. A value's constraint depends on the
-        case's seed, the value's shape and dtype and how many values of that shape and dtype came before it,
-        not on names or node ids, so a reduced program mostly keeps those of the values it keeps. Tracing is
-        jaxsynth's work: an error there is an internal error."""
+        """The program lowered with some of its named values constrained (:meth:`_constraining`), so the
+        partitioner reshards between ops; the constraints by name, and the variant for repro.py."""
+        from jax.sharding import NamedSharding
+
+        fn, chosen, source = self._constraining(case, mesh_shape, lambda spec: NamedSharding(mesh, spec))
+        case.stage("lower")
+        lowered = _ours("the program with sharding constraints", lambda: case.lower(fn, placed))
+        call = f"    return outputs(jax.jit(namespace[{case.program.plain().name!r}])(*placed))\n"
+        return lowered, chosen, _constraining_variant(source(), placing, chosen, call)
+
+    @staticmethod
+    def _constraining(case: Case, mesh_shape: tuple[int, ...], sharding: Callable[[Any], Any]
+                      ) -> tuple[Callable, dict[str, tuple], Callable[[], str]]:
+        """The program's flat function with some of its named values (``vK = ...``, see
+        :func:`constrained_source`) constrained by ``jax.lax.with_sharding_constraint`` to ``sharding`` of
+        PartitionSpecs sampled over ``mesh_shape`` (the mesh axes ``d0``, ``d1``...); the constraints it chose by name (filled
+        as it is traced) and, once traced, the source that makes exactly those. A value's constraint depends on
+        the case's seed, the value's shape and dtype and how many values of that shape and dtype came before
+        it, not on names or node ids, so a reduced program mostly keeps those of the values it keeps."""
         import jax
-        from jax.sharding import NamedSharding, PartitionSpec
+        from jax.sharding import PartitionSpec
 
         plain = case.program.plain()
         rendered = case.source if plain is case.program else render(plain)
         decided: dict[str, tuple | None] = {}  # a body traced twice constrains its values the same way
+        chosen: dict[str, tuple] = {}
         seen: dict[tuple, int] = {}  # values of each shape and dtype so far, in tracing order
 
         def constrain(x: Any, name: str) -> Any:
@@ -358,36 +404,22 @@ class ShardingOracle(Oracle):
                 rng = np.random.default_rng([case.seed, 0x5A4D, ordinal, len(x.shape), *kind])
                 decided[name] = _sample_spec(x.shape, mesh_shape, rng) if rng.random() < CONSTRAINED_VALUE_SHARE \
                     else None
+                if decided[name] is not None:
+                    chosen[name] = decided[name]
             spec = decided[name]
             if spec is None:
                 return x
-            return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, PartitionSpec(*spec)))
+            return jax.lax.with_sharding_constraint(x, sharding(PartitionSpec(*spec)))
 
-        def lower() -> Any:
-            namespace = {"_constrain": constrain}
-            source = constrained_source(rendered, None)
-            fn = plain.flat_function(build_function(source, plain.name, namespace))
-            return case.lower(fn, placed)
-
-        case.stage("lower")
-        lowered = _ours("the program with sharding constraints", lower)
-        chosen = {name: spec for name, spec in decided.items() if spec is not None}
-        source = constrained_source(rendered, set(chosen))
-        variant = (f"CONSTRAINED = {source_literal(source)}\n"
-                   "def variant(args):\n"
-                   "    from jax.sharding import Mesh, NamedSharding, PartitionSpec\n"
-                   f"{placing}"
-                   f"    constraints = {chosen!r}\n"
-                   "    def _constrain(x, name):  # the sharding of a value inside the program\n"
-                   "        return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, "
-                   "PartitionSpec(*constraints[name])))\n"
-                   "    namespace = {'_constrain': _constrain}\n"
-                   "    exec(CONSTRAINED, namespace)\n"
-                   f"    return outputs(jax.jit(namespace[{plain.name!r}])(*placed))\n")
-        return lowered, chosen, variant
+        fn = plain.flat_function(build_function(constrained_source(rendered, None), plain.name,
+                                                {"_constrain": constrain}))
+        return fn, chosen, lambda: constrained_source(rendered, set(chosen))
 
     def _shard_map(self, case: Case, first: Verdict) -> Verdict:
-        """``shard_map(vmap(f))``: one example per device, against per-example jit."""
+        """``shard_map(vmap(f))``: one example per device, against per-example jit. Where this JAX has
+        ``axis_names`` (partial manual), for a share of programs only the batch axis is manual and XLA's
+        partitioner splits each example over the other axes: its inputs sharded over them, and values inside
+        constrained (:meth:`_constraining`)."""
         import jax
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -399,41 +431,97 @@ class ShardingOracle(Oracle):
                 return first
         b = case.batch(DEVICES)
         axes = tuple(b.axes)
-        mesh = Mesh(np.array(jax.devices()[:DEVICES]), ("b",))
         in_specs = tuple(PartitionSpec("b") if a == 0 else PartitionSpec() for a in axes)
-        mapped = shard_map(jax.vmap(case.fn, in_axes=axes), mesh=mesh, in_specs=in_specs,
-                           out_specs=PartitionSpec("b"), **_no_replication_check(shard_map))
-        variant = ("def variant(args):\n"
-                   "    from jax.sharding import Mesh, PartitionSpec as P\n"
-                   "    shard_map = getattr(jax, 'shard_map', None)\n"
-                   "    if shard_map is None:\n"
-                   "        from jax.experimental.shard_map import shard_map\n"
-                   f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]), ('b',))\n"
-                   f"    specs = tuple(P('b') if a == 0 else P() for a in {axes!r})\n"
-                   "    import inspect\n"
-                   "    names = inspect.signature(shard_map).parameters\n"
-                   "    check = {k: False for k in ('check_vma', 'check_rep') if k in names}\n"
-                   f"    g = shard_map(jax.vmap(f, in_axes={axes!r}), mesh=mesh, in_specs=specs, out_specs=P('b'),"
-                   " **check)\n"
-                   "    return outputs(jax.jit(g)(*BATCHED))\n"
-                   "def baseline(args):\n"
-                   "    single = jax.jit(f)\n"
-                   f"    rows = [outputs(single(*[x[i] if a == 0 else x for x, a in zip(BATCHED, {axes!r})]))\n"
-                   f"            for i in range({DEVICES})]\n"
-                   "    return [np.stack([np.asarray(r[k]) for r in rows]) for k in range(len(rows[0]))]\n")
-        # the variant is in the plan before it compiles, so a crash's repro.py runs shard_map too (it ran the
-        # NamedSharding variant, which passed: control-flow seed 7, program 110 on jax 0.4.26, UNVERIFIED)
-        case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant})
-        # placed from host memory where shard_map wants them: a one-device array would be resharded by a
-        # compiled slicing program per argument (JAX's _multi_slice), which cost more than the variant itself
-        args = [jax.device_put(x, NamedSharding(mesh, spec)) for x, spec in zip(b.batched, in_specs, strict=True)]
-        got = case.call(case.compile(mapped, args), args)
-        verdict = _compare_all(case, got, b.expected(case), b.tolerances(case), b.analyses(case),
-                               "shard_map(vmap(f)) over 8 devices vs per-example jit",
+        check = _no_replication_check(shard_map)
+        rng = case.rng(16)
+        if rng.random() < PARTIAL_AUTO_SHARE and _partial_manual_lowers(shard_map):
+            mesh_shape = PARTIAL_AUTO_MESHES[int(rng.integers(len(PARTIAL_AUTO_MESHES)))]
+            auto = mesh_shape[1:]
+            names = ("b", *(f"d{k}" for k in range(len(auto))))
+            mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(mesh_shape), names)
+            # each example's dims split over the auto axes, as the partitioner may keep them inside
+            specs = [(("b",) if a == 0 else ()) + _sample_spec(x.shape[1:] if a == 0 else x.shape, auto, rng)
+                     for x, a in zip(b.batched, axes, strict=True)]
+            # inside shard_map, a value's sharding names the mesh in context, whose batch axis is manual
+            fn, chosen, source = self._constraining(
+                case, auto, lambda spec: NamedSharding(jax.sharding.get_abstract_mesh(), spec))
+            mapped = shard_map(jax.vmap(fn, in_axes=axes), mesh=mesh, in_specs=in_specs,
+                               out_specs=PartitionSpec("b"), axis_names={"b"}, **check)
+            args = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*s))) for x, s in zip(b.batched, specs,
+                                                                                              strict=True)]
+            case.stage("lower")
+            lowered = _ours("shard_map with sharding constraints", lambda: case.lower(mapped, args))
+            mesh_line = f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]).reshape({mesh_shape!r}), {names!r})\n"
+            name = case.program.plain().name
+            call = (f"    g = jax.shard_map(jax.vmap(namespace[{name!r}], in_axes={axes!r}), mesh=mesh, "
+                    "out_specs=PartitionSpec('b'),\n"
+                    f"                      in_specs=tuple(PartitionSpec('b') if a == 0 else PartitionSpec() for a in {axes!r}),"
+                    f" axis_names={{'b'}}, **{check!r})\n"
+                    "    placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*s))) for x, s in "
+                    f"zip(BATCHED, {specs!r})]\n"
+                    "    return outputs(jax.jit(g)(*placed))\n")
+            variant = _constraining_variant(source(), mesh_line, chosen, call,
+                                            mesh="jax.sharding.get_abstract_mesh()")
+            what = (f"shard_map(vmap(f)) manual over 'b' of mesh {mesh_shape} {names}, inputs sharded {specs}, "
+                    f"values constrained {chosen}, vs per-example jit")
+            case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant,
+                                "mesh": list(mesh_shape), "specs": specs, "constraints": chosen})
+            executable = case.compile_lowered(lowered)
+        else:
+            mesh = Mesh(np.array(jax.devices()[:DEVICES]), ("b",))
+            mapped = shard_map(jax.vmap(case.fn, in_axes=axes), mesh=mesh, in_specs=in_specs,
+                               out_specs=PartitionSpec("b"), **check)
+            variant = ("def variant(args):\n"
+                       "    from jax.sharding import Mesh, PartitionSpec as P\n"
+                       "    shard_map = getattr(jax, 'shard_map', None)\n"
+                       "    if shard_map is None:\n"
+                       "        from jax.experimental.shard_map import shard_map\n"
+                       f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]), ('b',))\n"
+                       f"    specs = tuple(P('b') if a == 0 else P() for a in {axes!r})\n"
+                       "    import inspect\n"
+                       "    names = inspect.signature(shard_map).parameters\n"
+                       "    check = {k: False for k in ('check_vma', 'check_rep') if k in names}\n"
+                       f"    g = shard_map(jax.vmap(f, in_axes={axes!r}), mesh=mesh, in_specs=specs, out_specs=P('b'),"
+                       " **check)\n"
+                       "    return outputs(jax.jit(g)(*BATCHED))\n")
+            what = "shard_map(vmap(f)) over 8 devices vs per-example jit"
+            # the variant is in the plan before it compiles, so a crash's repro.py runs shard_map too (it ran the
+            # NamedSharding variant, which passed: control-flow seed 7, program 110 on jax 0.4.26, UNVERIFIED)
+            case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant})
+            # placed from host memory where shard_map wants them: a one-device array would be resharded by a
+            # compiled slicing program per argument (JAX's _multi_slice), which cost more than the variant itself
+            args = [jax.device_put(x, NamedSharding(mesh, spec)) for x, spec in zip(b.batched, in_specs, strict=True)]
+            executable = case.compile(mapped, args)
+        variant += ("def baseline(args):\n"
+                    "    single = jax.jit(f)\n"
+                    f"    rows = [outputs(single(*[x[i] if a == 0 else x for x, a in zip(BATCHED, {axes!r})]))\n"
+                    f"            for i in range({DEVICES})]\n"
+                    "    return [np.stack([np.asarray(r[k]) for r in rows]) for k in range(len(rows[0]))]\n")
+        got = case.call(executable, args)
+        verdict = _compare_all(case, got, b.expected(case), b.tolerances(case), b.analyses(case), what,
                                {"variant": variant, "devices": DEVICES, "batched": b.batched})
         if verdict.failed:
             return verdict
         return Verdict(True, ratio=max(first.ratio, verdict.ratio))
+
+
+def _constraining_variant(source: str, setup: str, constraints: dict[str, tuple], call: str,
+                          mesh: str = "mesh") -> str:
+    """repro.py's ``variant`` for a program with values constrained: ``source`` (see
+    :func:`constrained_source`) run with ``constraints`` over the mesh ``setup`` makes (``mesh``: the
+    expression of the mesh a constraint names), then ``call``, which finds the program's function in
+    ``namespace``."""
+    return (f"CONSTRAINED = {source_literal(source)}\n"
+            "def variant(args):\n"
+            "    from jax.sharding import Mesh, NamedSharding, PartitionSpec\n"
+            f"{setup}"
+            f"    constraints = {constraints!r}\n"
+            "    def _constrain(x, name):  # the sharding of a value inside the program\n"
+            f"        return jax.lax.with_sharding_constraint(x, NamedSharding({mesh}, "
+            "PartitionSpec(*constraints[name])))\n"
+            "    namespace = {'_constrain': _constrain}\n"
+            "    exec(CONSTRAINED, namespace)\n"
+            f"{call}")
 
 
 # ---------------------------------------------------------------- unroll and remat

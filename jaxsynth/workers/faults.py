@@ -9,8 +9,8 @@ workers, fuzz workers, and ``python -m jaxsynth.fuzz.inject SCRIPT`` for a findi
 ``wrong-add`` | ``abort[:OP]`` | ``hang[:OP]`` (JAX faults, for fuzz workers)
     the lowering of ``add_p`` adds an extra 0.01 to float results (so jit *and* eager are wrong and
     the reference oracle fires); calling ``jnp.OP`` (default ``sin``) aborts the process or blocks.
-``wrong-export`` | ``wrong-jitvmap`` | ``wrong-sharding`` | ``wrong-constraint`` | ``wrong-unroll`` |
-``wrong-transpose``
+``wrong-export`` | ``wrong-jitvmap`` | ``wrong-sharding`` | ``wrong-constraint`` |
+``wrong-manual-constraint`` | ``wrong-unroll`` | ``wrong-transpose``
     (JAX faults for the metamorphic oracles) break the one path that one oracle compares.
 
 The JAX faults are installed by :mod:`jaxsynth.fuzz.inject` (this module imports no JAX). An unknown
@@ -33,7 +33,7 @@ INJECT_ENV = "JAXSYNTH_INJECT"
 INDEX_KINDS: tuple[str, ...] = ("crash", "abort", "hang", "error")
 #: JAX faults; ``abort`` and ``hang`` take an optional ``:OP``.
 JAX_KINDS: tuple[str, ...] = ("wrong-add", "abort", "hang", "wrong-export", "wrong-jitvmap", "wrong-sharding",
-                              "wrong-constraint", "wrong-unroll", "wrong-transpose")
+                              "wrong-constraint", "wrong-manual-constraint", "wrong-unroll", "wrong-transpose")
 _WITH_OP = ("abort", "hang")
 
 
