@@ -379,12 +379,12 @@ class ShardingOracle(Oracle):
     @staticmethod
     def _constraining(case: Case, mesh_shape: tuple[int, ...], sharding: Callable[[Any], Any]
                       ) -> tuple[Callable, dict[str, tuple], Callable[[], str]]:
-        """The program's flat function with some of its named values (``vK = ...``, see
-        :func:`constrained_source`) constrained by ``jax.lax.with_sharding_constraint`` to ``sharding`` of
-        PartitionSpecs sampled over ``mesh_shape`` (the mesh axes ``d0``, ``d1``...); the constraints it chose by name (filled
-        as it is traced) and, once traced, the source that makes exactly those. A value's constraint depends on
-        the case's seed, the value's shape and dtype and how many values of that shape and dtype came before
-        it, not on names or node ids, so a reduced program mostly keeps those of the values it keeps."""
+        """The program's flat function with some of its named values (``vK = ...``, see :func:`constrained_source`)
+        constrained by ``jax.lax.with_sharding_constraint`` to ``sharding`` of PartitionSpecs sampled over
+        ``mesh_shape`` (the mesh axes ``d0``, ``d1``...); the constraints it chose by name (filled as it is traced) and,
+        once traced, the source that makes exactly those. A value's constraint depends on the case's seed, the value's
+        shape and dtype and how many values of that shape and dtype came before it, not on names or node ids, so a
+        reduced program mostly keeps those of the values it keeps."""
         import jax
         from jax.sharding import PartitionSpec
 
@@ -455,8 +455,8 @@ class ShardingOracle(Oracle):
             name = case.program.plain().name
             call = (f"    g = jax.shard_map(jax.vmap(namespace[{name!r}], in_axes={axes!r}), mesh=mesh, "
                     "out_specs=PartitionSpec('b'),\n"
-                    f"                      in_specs=tuple(PartitionSpec('b') if a == 0 else PartitionSpec() for a in {axes!r}),"
-                    f" axis_names={{'b'}}, **{check!r})\n"
+                    "                      in_specs=tuple(PartitionSpec('b') if a == 0 else PartitionSpec() "
+                    f"for a in {axes!r}), axis_names={{'b'}}, **{check!r})\n"
                     "    placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*s))) for x, s in "
                     f"zip(BATCHED, {specs!r})]\n"
                     "    return outputs(jax.jit(g)(*placed))\n")
