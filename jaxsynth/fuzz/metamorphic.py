@@ -416,12 +416,10 @@ class ShardingOracle(Oracle):
         return fn, chosen, lambda: constrained_source(rendered, set(chosen))
 
     def _shard_map(self, case: Case, first: Verdict) -> Verdict:
-        """``shard_map(vmap(f))``: one example per device, against per-example jit. Where this JAX has
-        ``axis_names`` (partial manual), for a share of programs only the batch axis is manual and XLA's
-        partitioner splits each example over the other axes: its inputs sharded over them, and values inside
-        constrained (:meth:`_constraining`)."""
+        """``shard_map(vmap(f))``: one example per device, against per-example jit. Where this JAX lowers a
+        partial-manual shard_map (:func:`_partial_manual_lowers`), for a share of programs only the batch axis
+        is manual and XLA's partitioner splits each example over the other axes (:meth:`_partial_manual`)."""
         import jax
-        from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
         shard_map = getattr(jax, "shard_map", None)
         if shard_map is None:
@@ -430,68 +428,12 @@ class ShardingOracle(Oracle):
             except ImportError:
                 return first
         b = case.batch(DEVICES)
-        axes = tuple(b.axes)
-        in_specs = tuple(PartitionSpec("b") if a == 0 else PartitionSpec() for a in axes)
-        check = _no_replication_check(shard_map)
         rng = case.rng(16)
         if rng.random() < PARTIAL_AUTO_SHARE and _partial_manual_lowers(shard_map):
-            mesh_shape = PARTIAL_AUTO_MESHES[int(rng.integers(len(PARTIAL_AUTO_MESHES)))]
-            auto = mesh_shape[1:]
-            names = ("b", *(f"d{k}" for k in range(len(auto))))
-            mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(mesh_shape), names)
-            # each example's dims split over the auto axes, as the partitioner may keep them inside
-            specs = [(("b",) if a == 0 else ()) + _sample_spec(x.shape[1:] if a == 0 else x.shape, auto, rng)
-                     for x, a in zip(b.batched, axes, strict=True)]
-            # inside shard_map, a value's sharding names the mesh in context, whose batch axis is manual
-            fn, chosen, source = self._constraining(
-                case, auto, lambda spec: NamedSharding(jax.sharding.get_abstract_mesh(), spec))
-            mapped = shard_map(jax.vmap(fn, in_axes=axes), mesh=mesh, in_specs=in_specs,
-                               out_specs=PartitionSpec("b"), axis_names={"b"}, **check)
-            args = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*s))) for x, s in zip(b.batched, specs,
-                                                                                              strict=True)]
-            case.stage("lower")
-            lowered = _ours("shard_map with sharding constraints", lambda: case.lower(mapped, args))
-            mesh_line = f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]).reshape({mesh_shape!r}), {names!r})\n"
-            name = case.program.plain().name
-            call = (f"    g = jax.shard_map(jax.vmap(namespace[{name!r}], in_axes={axes!r}), mesh=mesh, "
-                    "out_specs=PartitionSpec('b'),\n"
-                    "                      in_specs=tuple(PartitionSpec('b') if a == 0 else PartitionSpec() "
-                    f"for a in {axes!r}), axis_names={{'b'}}, **{check!r})\n"
-                    "    placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*s))) for x, s in "
-                    f"zip(BATCHED, {specs!r})]\n"
-                    "    return outputs(jax.jit(g)(*placed))\n")
-            variant = _constraining_variant(source(), mesh_line, chosen, call,
-                                            mesh="jax.sharding.get_abstract_mesh()")
-            what = (f"shard_map(vmap(f)) manual over 'b' of mesh {mesh_shape} {names}, inputs sharded {specs}, "
-                    f"values constrained {chosen}, vs per-example jit")
-            case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant,
-                                "mesh": list(mesh_shape), "specs": specs, "constraints": chosen})
-            executable = case.compile_lowered(lowered)
+            executable, args, variant, what = self._partial_manual(case, b, shard_map, rng)
         else:
-            mesh = Mesh(np.array(jax.devices()[:DEVICES]), ("b",))
-            mapped = shard_map(jax.vmap(case.fn, in_axes=axes), mesh=mesh, in_specs=in_specs,
-                               out_specs=PartitionSpec("b"), **check)
-            variant = ("def variant(args):\n"
-                       "    from jax.sharding import Mesh, PartitionSpec as P\n"
-                       "    shard_map = getattr(jax, 'shard_map', None)\n"
-                       "    if shard_map is None:\n"
-                       "        from jax.experimental.shard_map import shard_map\n"
-                       f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]), ('b',))\n"
-                       f"    specs = tuple(P('b') if a == 0 else P() for a in {axes!r})\n"
-                       "    import inspect\n"
-                       "    names = inspect.signature(shard_map).parameters\n"
-                       "    check = {k: False for k in ('check_vma', 'check_rep') if k in names}\n"
-                       f"    g = shard_map(jax.vmap(f, in_axes={axes!r}), mesh=mesh, in_specs=specs, out_specs=P('b'),"
-                       " **check)\n"
-                       "    return outputs(jax.jit(g)(*BATCHED))\n")
-            what = "shard_map(vmap(f)) over 8 devices vs per-example jit"
-            # the variant is in the plan before it compiles, so a crash's repro.py runs shard_map too (it ran the
-            # NamedSharding variant, which passed: control-flow seed 7, program 110 on jax 0.4.26, UNVERIFIED)
-            case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant})
-            # placed from host memory where shard_map wants them: a one-device array would be resharded by a
-            # compiled slicing program per argument (JAX's _multi_slice), which cost more than the variant itself
-            args = [jax.device_put(x, NamedSharding(mesh, spec)) for x, spec in zip(b.batched, in_specs, strict=True)]
-            executable = case.compile(mapped, args)
+            executable, args, variant, what = self._fully_manual(case, b, shard_map)
+        axes = tuple(b.axes)
         variant += ("def baseline(args):\n"
                     "    single = jax.jit(f)\n"
                     f"    rows = [outputs(single(*[x[i] if a == 0 else x for x, a in zip(BATCHED, {axes!r})]))\n"
@@ -503,6 +445,82 @@ class ShardingOracle(Oracle):
         if verdict.failed:
             return verdict
         return Verdict(True, ratio=max(first.ratio, verdict.ratio))
+
+    @staticmethod
+    def _fully_manual(case: Case, b: Any, shard_map: Callable) -> tuple[Callable, list[Any], str, str]:
+        """The executable, arguments, repro variant and description of ``shard_map(vmap(f))`` over 8 devices,
+        the batch split over the one (manual) mesh axis."""
+        import jax
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+        axes = tuple(b.axes)
+        mesh = Mesh(np.array(jax.devices()[:DEVICES]), ("b",))
+        in_specs = tuple(PartitionSpec("b") if a == 0 else PartitionSpec() for a in axes)
+        mapped = shard_map(jax.vmap(case.fn, in_axes=axes), mesh=mesh, in_specs=in_specs,
+                           out_specs=PartitionSpec("b"), **_no_replication_check(shard_map))
+        variant = ("def variant(args):\n"
+                   "    from jax.sharding import Mesh, PartitionSpec as P\n"
+                   "    shard_map = getattr(jax, 'shard_map', None)\n"
+                   "    if shard_map is None:\n"
+                   "        from jax.experimental.shard_map import shard_map\n"
+                   f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]), ('b',))\n"
+                   f"    specs = tuple(P('b') if a == 0 else P() for a in {axes!r})\n"
+                   "    import inspect\n"
+                   "    names = inspect.signature(shard_map).parameters\n"
+                   "    check = {k: False for k in ('check_vma', 'check_rep') if k in names}\n"
+                   f"    g = shard_map(jax.vmap(f, in_axes={axes!r}), mesh=mesh, in_specs=specs, out_specs=P('b'),"
+                   " **check)\n"
+                   "    return outputs(jax.jit(g)(*BATCHED))\n")
+        # the variant is in the plan before it compiles, so a crash's repro.py runs shard_map too (it ran the
+        # NamedSharding variant, which passed: control-flow seed 7, program 110 on jax 0.4.26, UNVERIFIED)
+        case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant})
+        # placed from host memory where shard_map wants them: a one-device array would be resharded by a
+        # compiled slicing program per argument (JAX's _multi_slice), which cost more than the variant itself
+        args = [jax.device_put(x, NamedSharding(mesh, spec)) for x, spec in zip(b.batched, in_specs, strict=True)]
+        return case.compile(mapped, args), args, variant, "shard_map(vmap(f)) over 8 devices vs per-example jit"
+
+    def _partial_manual(self, case: Case, b: Any, shard_map: Callable, rng: np.random.Generator
+                        ) -> tuple[Callable, list[Any], str, str]:
+        """The same for ``shard_map(vmap(f))`` manual over the batch axis ``b`` of a sampled mesh only: XLA's
+        partitioner splits each example over the other (auto) axes, its inputs sharded over them and values
+        inside constrained (:meth:`_constraining`). Tracing it is jaxsynth's work: an error there is an
+        internal error."""
+        import jax
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+        axes = tuple(b.axes)
+        mesh_shape = PARTIAL_AUTO_MESHES[int(rng.integers(len(PARTIAL_AUTO_MESHES)))]
+        auto = mesh_shape[1:]
+        names = ("b", *(f"d{k}" for k in range(len(auto))))
+        mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(mesh_shape), names)
+        specs = [(("b",) if a == 0 else ()) + _sample_spec(x.shape[1:] if a == 0 else x.shape, auto, rng)
+                 for x, a in zip(b.batched, axes, strict=True)]
+        # inside shard_map, a value's sharding names the mesh in context, whose batch axis is manual
+        fn, chosen, source = self._constraining(
+            case, auto, lambda spec: NamedSharding(jax.sharding.get_abstract_mesh(), spec))
+        check = _no_replication_check(shard_map)
+        in_specs = tuple(PartitionSpec("b") if a == 0 else PartitionSpec() for a in axes)
+        mapped = shard_map(jax.vmap(fn, in_axes=axes), mesh=mesh, in_specs=in_specs, out_specs=PartitionSpec("b"),
+                           axis_names={"b"}, **check)
+        args = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*s))) for x, s in zip(b.batched, specs,
+                                                                                          strict=True)]
+        case.stage("lower")
+        lowered = _ours("shard_map with sharding constraints", lambda: case.lower(mapped, args))
+        mesh_line = f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]).reshape({mesh_shape!r}), {names!r})\n"
+        call = (f"    g = jax.shard_map(jax.vmap(namespace[{case.program.plain().name!r}], in_axes={axes!r}), "
+                "mesh=mesh, out_specs=PartitionSpec('b'),\n"
+                "                      in_specs=tuple(PartitionSpec('b') if a == 0 else PartitionSpec() "
+                f"for a in {axes!r}), axis_names={{'b'}}, **{check!r})\n"
+                "    placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*s))) for x, s in "
+                f"zip(BATCHED, {specs!r})]\n"
+                "    return outputs(jax.jit(g)(*placed))\n")
+        variant = _constraining_variant(source(), mesh_line, chosen, call, mesh="jax.sharding.get_abstract_mesh()")
+        # in the plan before it compiles, so a crash's repro.py runs it
+        case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant,
+                            "mesh": list(mesh_shape), "specs": specs, "constraints": chosen})
+        what = (f"shard_map(vmap(f)) manual over 'b' of mesh {mesh_shape} {names}, inputs sharded {specs}, "
+                f"values constrained {chosen}, vs per-example jit")
+        return case.compile_lowered(lowered), args, variant, what
 
 
 def _constraining_variant(source: str, setup: str, constraints: dict[str, tuple], call: str,
