@@ -1117,38 +1117,41 @@ def test_shard_map_inputs_are_placed_without_resharding_programs() -> None:
 
 
 SHARD_MAP_FAILS = """
-import json
+import json, sys
+from jaxsynth.fuzz import metamorphic
 from jaxsynth.fuzz.campaign import inputs_for
 from jaxsynth.fuzz.oracles import Case, run_oracles
 from jaxsynth.grammar import load_config
 from jaxsynth.synth import sample
 
+metamorphic.PARTIAL_AUTO_SHARE = float(sys.argv[1])
 program = next(p for p in (sample(load_config("default"), 0, i) for i in range(20)) if p.body.params)
 case = Case(program, inputs_for(program, 0, 0), seed=0)
-compile_one = case.compile
+compile_one = case.compile_lowered
 
-def compile_or_fail(fn, args, extra=()):
-    if fn is case.fn:  # the one-device jit and the NamedSharding variant compile f itself
-        return compile_one(fn, args, extra)
+def compile_or_fail(lowered, extra=()):
+    if not case.plan.get("shard_map"):  # the one-device jit and the NamedSharding variant
+        return compile_one(lowered, extra)
     raise RuntimeError("injected failure compiling shard_map(vmap(f))")
 
-case.compile = compile_or_fail
+case.compile_lowered = compile_or_fail
 verdict = run_oracles(case, ["sharding"])["sharding"]
 print(json.dumps([verdict.kind, verdict.detail, verdict.data.get("variant", "")]))
 """
 
 
 def test_a_failure_compiling_shard_map_has_the_shard_map_variant_in_its_plan() -> None:
-    """A crash or an error while ``shard_map(vmap(f))`` compiles gets a repro.py from the plan at that moment: it
-    must hold the shard_map variant. It held the NamedSharding variant, which had passed, so the repro of a real
+    """A crash or an error while ``shard_map(vmap(f))`` compiles (fully or partially manual) gets a repro.py from
+    the plan at that moment: it must hold that shard_map variant. It held the NamedSharding variant, which had passed, so the repro of a real
     SIGABRT there showed nothing (control-flow seed 7, program 110 on jax 0.4.26: UNVERIFIED)."""
     env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
-    done = subprocess.run([sys.executable, "-c", SHARD_MAP_FAILS], env=env, capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    kind, detail, variant = json.loads(done.stdout.strip().splitlines()[-1])
-    assert kind == "error" and "injected failure" in detail
-    assert "shard_map(jax.vmap(f" in variant and "def baseline" in variant
+    for share, form in (("0", "shard_map(jax.vmap(f, "), ("1", "shard_map(jax.vmap(namespace[")):  # fully, partially
+        done = subprocess.run([sys.executable, "-c", SHARD_MAP_FAILS, share], env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        kind, detail, variant = json.loads(done.stdout.strip().splitlines()[-1])
+        assert kind == "error" and "injected failure" in detail
+        assert form in variant and "def baseline" in variant, variant
 
 
 SHARDING_CONSTRAINTS = """

@@ -429,16 +429,17 @@ class ShardingOracle(Oracle):
                 return first
         b = case.batch(DEVICES)
         rng = case.rng(16)
-        if rng.random() < PARTIAL_AUTO_SHARE and _partial_manual_lowers(shard_map):
-            executable, args, variant, what = self._partial_manual(case, b, shard_map, rng)
-        else:
-            executable, args, variant, what = self._fully_manual(case, b, shard_map)
         axes = tuple(b.axes)
-        variant += ("def baseline(args):\n"
+        # repro.py's baseline: per-example jit, stacked
+        baseline = ("def baseline(args):\n"
                     "    single = jax.jit(f)\n"
                     f"    rows = [outputs(single(*[x[i] if a == 0 else x for x, a in zip(BATCHED, {axes!r})]))\n"
                     f"            for i in range({DEVICES})]\n"
                     "    return [np.stack([np.asarray(r[k]) for r in rows]) for k in range(len(rows[0]))]\n")
+        if rng.random() < PARTIAL_AUTO_SHARE and _partial_manual_lowers(shard_map):
+            executable, args, variant, what = self._partial_manual(case, b, shard_map, rng, baseline)
+        else:
+            executable, args, variant, what = self._fully_manual(case, b, shard_map, baseline)
         got = case.call(executable, args)
         verdict = _compare_all(case, got, b.expected(case), b.tolerances(case), b.analyses(case), what,
                                {"variant": variant, "devices": DEVICES, "batched": b.batched})
@@ -447,9 +448,9 @@ class ShardingOracle(Oracle):
         return Verdict(True, ratio=max(first.ratio, verdict.ratio))
 
     @staticmethod
-    def _fully_manual(case: Case, b: Any, shard_map: Callable) -> tuple[Callable, list[Any], str, str]:
-        """The executable, arguments, repro variant and description of ``shard_map(vmap(f))`` over 8 devices,
-        the batch split over the one (manual) mesh axis."""
+    def _fully_manual(case: Case, b: Any, shard_map: Callable, baseline: str) -> tuple[Callable, list[Any], str, str]:
+        """The executable, arguments, repro variant (``baseline`` appended) and description of
+        ``shard_map(vmap(f))`` over 8 devices, the batch split over the one (manual) mesh axis."""
         import jax
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -470,7 +471,7 @@ class ShardingOracle(Oracle):
                    "    check = {k: False for k in ('check_vma', 'check_rep') if k in names}\n"
                    f"    g = shard_map(jax.vmap(f, in_axes={axes!r}), mesh=mesh, in_specs=specs, out_specs=P('b'),"
                    " **check)\n"
-                   "    return outputs(jax.jit(g)(*BATCHED))\n")
+                   f"    return outputs(jax.jit(g)(*BATCHED))\n{baseline}")
         # the variant is in the plan before it compiles, so a crash's repro.py runs shard_map too (it ran the
         # NamedSharding variant, which passed: control-flow seed 7, program 110 on jax 0.4.26, UNVERIFIED)
         case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant})
@@ -479,7 +480,7 @@ class ShardingOracle(Oracle):
         args = [jax.device_put(x, NamedSharding(mesh, spec)) for x, spec in zip(b.batched, in_specs, strict=True)]
         return case.compile(mapped, args), args, variant, "shard_map(vmap(f)) over 8 devices vs per-example jit"
 
-    def _partial_manual(self, case: Case, b: Any, shard_map: Callable, rng: np.random.Generator
+    def _partial_manual(self, case: Case, b: Any, shard_map: Callable, rng: np.random.Generator, baseline: str
                         ) -> tuple[Callable, list[Any], str, str]:
         """The same for ``shard_map(vmap(f))`` manual over the batch axis ``b`` of a sampled mesh only: XLA's
         partitioner splits each example over the other (auto) axes, its inputs sharded over them and values
@@ -515,6 +516,7 @@ class ShardingOracle(Oracle):
                 f"zip(BATCHED, {specs!r})]\n"
                 "    return outputs(jax.jit(g)(*placed))\n")
         variant = _constraining_variant(source(), mesh_line, chosen, call, mesh="jax.sharding.get_abstract_mesh()")
+        variant += baseline
         # in the plan before it compiles, so a crash's repro.py runs it
         case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant,
                             "mesh": list(mesh_shape), "specs": specs, "constraints": chosen})
