@@ -1145,7 +1145,7 @@ def test_a_failure_compiling_shard_map_has_the_shard_map_variant_in_its_plan() -
     the plan at that moment: it must hold that shard_map variant. It held the NamedSharding variant, which had passed, so the repro of a real
     SIGABRT there showed nothing (control-flow seed 7, program 110 on jax 0.4.26: UNVERIFIED)."""
     env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
-    for share, form in (("0", "shard_map(jax.vmap(f, "), ("1", "shard_map(jax.vmap(namespace[")):  # fully, partially
+    for share, form in (("0", "shard_map(jax.vmap(f, "), ("1", "axis_names={'b'}")):  # fully, partially manual
         done = subprocess.run([sys.executable, "-c", SHARD_MAP_FAILS, share], env=env, capture_output=True,
                               text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-2000:]
@@ -1225,8 +1225,8 @@ print(json.dumps([metamorphic._partial_manual_lowers(getattr(jax, "shard_map", N
 def test_partial_manual_shard_map_passes_real_programs_and_reaches_the_repro() -> None:
     """Where this JAX lowers a partial-manual shard_map, the ``sharding`` oracle's ``shard_map`` variant can
     be manual over the batch axis only, each example split by the partitioner over the other axes (inputs
-    sharded, values inside constrained): real programs pass it, and the plan's variant (what repro.py runs)
-    is that shard_map, holding each constraint. Where it does not lower, the variant is the fully manual one."""
+    sharded, values inside constrained, for some the results all-gathered over the batch axis): real programs
+    pass it, and the plan's variant (what repro.py runs) is that shard_map, holding each constraint. Where it does not lower, the variant is the fully manual one."""
     env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
     done = subprocess.run([sys.executable, "-c", PARTIAL_MANUAL], env=env, capture_output=True, text=True,
                           timeout=600)
@@ -1244,6 +1244,9 @@ def test_partial_manual_shard_map_passes_real_programs_and_reaches_the_repro() -
                 assert f"'{value}')" in variant and f"{value!r}: {spec!r}" in variant, (name, index, variant)
     if lowers:
         assert sum(bool(row[5]) for row in rows) >= 4
+        gathered = sum("jax.lax.all_gather(y, 'b', tiled=True)" in row[6] and "out_specs=PartitionSpec()," in row[6]
+                       for row in rows)
+        assert 0 < gathered < len(rows)  # some results gathered to every device, some left split over b
 
 
 @pytest.mark.slow

@@ -3,7 +3,9 @@
 ==========  ==========================================================================================
 sharding    jit over inputs placed with sampled ``NamedSharding``s on 8 virtual CPU devices (for half of the
             programs also with named values inside and results constrained to sampled shardings), and
-            ``shard_map(vmap(f))`` over a batch split across the devices, vs one device
+            ``shard_map(vmap(f))`` over a batch split across the devices (for half of the programs manual
+            over the batch axis only, each example split by XLA's partitioner over the other mesh axes,
+            and for half of those its results all-gathered), vs one device
 export      ``jax.export``: serialize, deserialize and call, vs direct ``jax.jit``
 jitvmap     ``jit(vmap(f))`` vs ``vmap(jit(f))``
 unroll      ``lax.scan``/``lax.fori_loop`` with ``unroll`` and ``jax.checkpoint`` bodies vs plain (forward),
@@ -60,6 +62,8 @@ CONSTRAINED_SHARE, CONSTRAINED_VALUE_SHARE = 0.5, 0.6
 #: The share of programs whose ``shard_map`` variant is partial manual (manual over the batch axis only, the
 #: other axes left to XLA's partitioner), where this JAX has it, and the meshes it draws (batch axis first).
 PARTIAL_AUTO_SHARE, PARTIAL_AUTO_MESHES = 0.5, ((4, 2), (2, 4), (2, 2, 2))
+#: Of those, the share whose results are all-gathered over the manual axis (a collective inside shard_map).
+ALL_GATHER_SHARE = 0.5
 
 
 def unsupported(why: str) -> Verdict:
@@ -484,7 +488,8 @@ class ShardingOracle(Oracle):
                         ) -> tuple[Callable, list[Any], str, str]:
         """The same for ``shard_map(vmap(f))`` manual over the batch axis ``b`` of a sampled mesh only: XLA's
         partitioner splits each example over the other (auto) axes, its inputs sharded over them and values
-        inside constrained (:meth:`_constraining`). Tracing it is jaxsynth's work: an error there is an
+        inside constrained (:meth:`_constraining`); in a share of programs the results are all-gathered over
+        ``b``, so every device returns the whole batch. Tracing it is jaxsynth's work: an error there is an
         internal error."""
         import jax
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -499,17 +504,23 @@ class ShardingOracle(Oracle):
         # inside shard_map, a value's sharding names the mesh in context, whose batch axis is manual
         fn, chosen, source = self._constraining(
             case, auto, lambda spec: NamedSharding(jax.sharding.get_abstract_mesh(), spec))
+        # half the time every device gathers the whole batch (an all-gather over the manual axis)
+        gather = rng.random() < ALL_GATHER_SHARE
         check = _no_replication_check(shard_map)
         in_specs = tuple(PartitionSpec("b") if a == 0 else PartitionSpec() for a in axes)
-        mapped = shard_map(jax.vmap(fn, in_axes=axes), mesh=mesh, in_specs=in_specs, out_specs=PartitionSpec("b"),
-                           axis_names={"b"}, **check)
+        body = _all_gathered(jax.vmap(fn, in_axes=axes), "b") if gather else jax.vmap(fn, in_axes=axes)
+        mapped = shard_map(body, mesh=mesh, in_specs=in_specs, out_specs=PartitionSpec() if gather
+                           else PartitionSpec("b"), axis_names={"b"}, **check)
         args = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*s))) for x, s in zip(b.batched, specs,
                                                                                           strict=True)]
         case.stage("lower")
         lowered = _ours("shard_map with sharding constraints", lambda: case.lower(mapped, args))
         mesh_line = f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]).reshape({mesh_shape!r}), {names!r})\n"
-        call = (f"    g = jax.shard_map(jax.vmap(namespace[{case.program.plain().name!r}], in_axes={axes!r}), "
-                "mesh=mesh, out_specs=PartitionSpec('b'),\n"
+        call = (f"    body = jax.vmap(namespace[{case.program.plain().name!r}], in_axes={axes!r})\n"
+                + ("    gathered = lambda *xs: jax.tree_util.tree_map(lambda y: jax.lax.all_gather(y, 'b', tiled=True),"
+                   " body(*xs))\n" if gather else "")
+                + f"    g = jax.shard_map({'gathered' if gather else 'body'}, mesh=mesh, "
+                f"out_specs=PartitionSpec({'' if gather else repr('b')}),\n"
                 "                      in_specs=tuple(PartitionSpec('b') if a == 0 else PartitionSpec() "
                 f"for a in {axes!r}), axis_names={{'b'}}, **{check!r})\n"
                 "    placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*s))) for x, s in "
@@ -521,8 +532,19 @@ class ShardingOracle(Oracle):
         case.stage("plan", {"shard_map": True, "batched": b.batched, "in_axes": b.axes, "variant": variant,
                             "mesh": list(mesh_shape), "specs": specs, "constraints": chosen})
         what = (f"shard_map(vmap(f)) manual over 'b' of mesh {mesh_shape} {names}, inputs sharded {specs}, "
-                f"values constrained {chosen}, vs per-example jit")
+                f"values constrained {chosen}{', results all-gathered over b' if gather else ''}, vs per-example jit")
         return case.compile_lowered(lowered), args, variant, what
+
+
+def _all_gathered(fn: Callable, axis: str) -> Callable:
+    """``fn`` (inside ``shard_map``) with each result all-gathered over the manual mesh axis ``axis``, tiled:
+    every device holds the results of the whole batch."""
+    import jax
+
+    def gathered(*xs: Any) -> Any:
+        return jax.tree_util.tree_map(lambda y: jax.lax.all_gather(y, axis, tiled=True), fn(*xs))
+
+    return gathered
 
 
 def _constraining_variant(source: str, setup: str, constraints: dict[str, tuple], call: str,
