@@ -489,6 +489,8 @@ def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() 
         ["--config", "default,no-such-config"],
         ["--config", "default,elementwise,default"],
         ["--config", "default,,elementwise"],
+        ["--config", "fuzz-special", "--oracles", "sharding"],
+        ["--config", "default", "--special", "--oracles", "grad,vmap"],
     ],
 )
 def test_bad_cli_input_is_one_line_and_status_2(args: list[str], capsys: pytest.CaptureFixture[str],
@@ -531,6 +533,34 @@ def test_cli_oracles_leave_out_the_named_ones(spec: str, left_out: set[str], mon
 
     settings = _cli_settings(monkeypatch, tmp_path, "--oracles", spec)
     assert settings.oracles == tuple(n for n in ORACLES if n not in left_out)
+
+
+def test_cli_leaves_out_configs_the_oracles_cannot_judge(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Special-value inputs are judged by some oracles only: with none of them chosen, a special-values config
+    is left out of a multi-config campaign, with one line saying why, instead of generating programs that
+    no oracle tests; the rest still run, each in OUT/<name>/."""
+    from jaxsynth.cli import run
+    from jaxsynth.fuzz import campaign
+
+    seen = []
+
+    def fake(settings, configs):
+        seen.append((settings, [c.name for c in configs]))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(campaign, "run_campaigns", fake)
+    with pytest.raises(SystemExit):
+        run(["fuzz", "-n", "1", "--config", "fuzz-special,default", "--oracles", "sharding", "--out",
+             str(tmp_path / "o")])
+    assert seen[0][1] == ["default"]
+    err = capsys.readouterr().err
+    assert "left out fuzz-special: special-value inputs are judged only by eager, passes, reference" in err
+    seen.clear()
+    with pytest.raises(SystemExit):
+        run(["fuzz", "-n", "1", "--config", "fuzz-special,default", "--oracles", "sharding,passes", "--out",
+             str(tmp_path / "p")])
+    assert seen[0][1] == ["fuzz-special", "default"]
 
 
 def test_python_dash_m_bad_input() -> None:

@@ -103,10 +103,11 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         names = parse_oracles(oracles)
     except ValueError as exc:
         raise BadInput(f"--oracles: {exc}") from None
+    several = len(configs) > 1
+    configs = _judged(configs, names, oracles, special)
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise BadInput(f"--out {out!r} is not a directory")
-    several = len(configs) > 1
     for folder in [out_dir / c.name for c in configs] if several else [out_dir]:
         if (folder / "findings").is_dir() and any((folder / "findings").iterdir()):
             raise BadInput(f"--out {str(folder)!r} already holds findings of another campaign; choose an empty "
@@ -142,6 +143,26 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         failing = len(summary.get("new_buckets", []))
         click.echo(f"{failing} new buckets (not in {db_path})", err=True)
     return 1 if failing and not exit_zero else 0
+
+
+def _judged(configs: list[GrammarConfig], names: tuple[str, ...], spec: str, special: bool) -> list[GrammarConfig]:
+    """The configs whose programs one of the oracles ``names`` can judge: special-value inputs (``--special``,
+    or a config with ``types.special_values``) only some oracles judge. The others are left out with a line
+    saying so; if that leaves none, it is bad input."""
+    from jaxsynth.fuzz.special import SPECIAL_ORACLES
+
+    if SPECIAL_ORACLES & set(names):
+        return configs
+    unjudged = [c for c in configs if special or c.types.special_values]
+    if not unjudged:
+        return configs
+    why = (f"special-value inputs are judged only by {', '.join(sorted(SPECIAL_ORACLES))}, none of them in "
+           f"--oracles {spec!r}")
+    if len(unjudged) == len(configs):
+        raise BadInput(f"--config {', '.join(c.name for c in unjudged)}: {why}")
+    for config in unjudged:
+        click.echo(f"left out {config.name}: {why}", err=True)
+    return [c for c in configs if c not in unjudged]
 
 
 def _configs(spec: str) -> list[GrammarConfig]:
