@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -434,10 +435,16 @@ def test_constrained_source_names_the_values_it_constrains() -> None:
 
 
 @pytest.mark.slow
-def test_sharding_oracle_catches_a_wrong_constraint_inside_the_program(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fault, said, shown", [
+    ("wrong-constraint", "constrained", "with_sharding_constraint"),
+    ("wrong-manual-constraint", "manual over 'b'", "axis_names={'b'}"),
+])
+def test_sharding_oracle_catches_a_wrong_constraint_inside_the_program(fault: str, said: str, shown: str,
+                                                                       tmp_path: Path) -> None:
     """``wrong-constraint``: a value resharded inside the program by ``with_sharding_constraint`` is off by
     0.01; the ``sharding`` oracle's constrained variant finds it, reduces it, and the repro shows it (exit 1)
-    only under the fault."""
+    only under the fault. ``wrong-manual-constraint``: the same inside a partial-manual ``shard_map`` only
+    (the NamedSharding variant is left unconstrained), found by the ``shard_map`` variant."""
     from jaxsynth.fuzz.metamorphic import constrained_source
     from jaxsynth.fuzz.swarm import program_for
 
@@ -449,16 +456,16 @@ def test_sharding_oracle_catches_a_wrong_constraint_inside_the_program(tmp_path:
         render(program_for(config, s, i, False)[0].plain()), None) for i in range(4)) >= 2)
     out = tmp_path / "constraint"
     summary = run_campaign(Settings(config=config, out=out, count=4, oracles=("sharding",), seed=seed,
-                                    env=_env(JAXSYNTH_INJECT="wrong-constraint"), timeout=120, max_reductions=1,
+                                    env=_env(JAXSYNTH_INJECT=fault), timeout=120, max_reductions=1,
                                     max_reduce_seconds=120, triage=False))
     found = [f for f in _findings(out) if f["oracle"] == "sharding"]
     assert found, summary["oracles"]
     f = found[0]
-    assert f["kind"] == "wrong" and "constrained" in f["original_detail"]
+    assert f["kind"] == "wrong" and said in f["original_detail"]
     assert f["reduced_ops"] <= f["original_ops"] and f["reduction_tests"] > 0
     assert f["repro_status"] == 1, f["repro_output"]
     repro = out / f["folder"] / "repro.py"
-    assert "with_sharding_constraint" in repro.read_text()
+    assert "with_sharding_constraint" in repro.read_text() and shown in repro.read_text()
     clean = subprocess.run([sys.executable, repro.name], cwd=repro.parent, capture_output=True, text=True,
                            env=dict(_env(), JAX_PLATFORMS="cpu"), timeout=300)
     assert clean.returncode == 0, clean.stdout + clean.stderr
@@ -1142,8 +1149,9 @@ print(json.dumps([verdict.kind, verdict.detail, verdict.data.get("variant", "")]
 
 def test_a_failure_compiling_shard_map_has_the_shard_map_variant_in_its_plan() -> None:
     """A crash or an error while ``shard_map(vmap(f))`` compiles (fully or partially manual) gets a repro.py from
-    the plan at that moment: it must hold that shard_map variant. It held the NamedSharding variant, which had passed, so the repro of a real
-    SIGABRT there showed nothing (control-flow seed 7, program 110 on jax 0.4.26: UNVERIFIED)."""
+    the plan at that moment: it must hold that shard_map variant. It held the NamedSharding variant, which had
+    passed, so the repro of a real SIGABRT there showed nothing (control-flow seed 7, program 110 on jax 0.4.26:
+    UNVERIFIED)."""
     env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
     for share, form in (("0", "shard_map(jax.vmap(f, "), ("1", "axis_names={'b'}")):  # fully, partially manual
         done = subprocess.run([sys.executable, "-c", SHARD_MAP_FAILS, share], env=env, capture_output=True,
@@ -1154,50 +1162,8 @@ def test_a_failure_compiling_shard_map_has_the_shard_map_variant_in_its_plan() -
         assert form in variant and "def baseline" in variant, variant
 
 
-SHARDING_CONSTRAINTS = """
-import json
-from jaxsynth.fuzz import metamorphic
-from jaxsynth.fuzz.campaign import inputs_for
-from jaxsynth.fuzz.oracles import Case, run_oracles
-from jaxsynth.grammar import load_config
-from jaxsynth.synth import sample
-
-metamorphic.CONSTRAINED_SHARE = 1.0
-rows = []
-for name in ("structured", "control-flow"):
-    for index in range(4):
-        program = sample(load_config(name), 0, index)
-        plans = []
-        case = Case(program, inputs_for(program, 0, index), seed=index,
-                    stage=lambda oracle, step, plan: plans.append(plan or {}))
-        verdict = run_oracles(case, ["sharding"])["sharding"]
-        variant = next(p["variant"] for p in plans if "constraints" in p)  # the first variant's plan
-        rows.append([name, index, verdict.ok, verdict.skipped, verdict.detail, case.plan.get("constraints"),
-                     variant])
-print(json.dumps(rows))
-"""
-
-
-def test_sharding_constraints_inside_real_programs_pass_and_reach_the_repro() -> None:
-    """With every program constrained, real programs pass the sharding oracle (identity constraints change no
-    value), most have values constrained, and the plan's variant (what repro.py runs) holds each constraint."""
-    env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
-    done = subprocess.run([sys.executable, "-c", SHARDING_CONSTRAINTS], env=env, capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    rows = json.loads(done.stdout.strip().splitlines()[-1])
-    assert len(rows) == 8
-    for name, index, ok, skipped, detail, constraints, variant in rows:
-        assert ok and not skipped, (name, index, detail)
-        assert isinstance(constraints, dict), (name, index)
-        for value, spec in constraints.items():  # JSON made the spec's tuples lists
-            spec = tuple(tuple(axes) if isinstance(axes, list) else axes for axes in spec)
-            assert f"'{value}')" in variant and f"{value!r}: {spec!r}" in variant, (name, index, variant)
-    assert sum(bool(row[5]) for row in rows) >= 4
-
-
-PARTIAL_MANUAL = """
-import json
+SHARDING_PLANS = """
+import json, sys
 import jax
 from jaxsynth.fuzz import metamorphic
 from jaxsynth.fuzz.campaign import inputs_for
@@ -1205,8 +1171,8 @@ from jaxsynth.fuzz.oracles import Case, run_oracles
 from jaxsynth.grammar import load_config
 from jaxsynth.synth import sample
 
-metamorphic.PARTIAL_AUTO_SHARE = 1.0
-metamorphic.CONSTRAINED_SHARE = 0.0
+partial = sys.argv[1] == "partial-manual"  # else every NamedSharding variant constrained, no partial manual
+metamorphic.CONSTRAINED_SHARE, metamorphic.PARTIAL_AUTO_SHARE = (0.0, 1.0) if partial else (1.0, 0.0)
 rows = []
 for name in ("structured", "control-flow"):
     for index in range(4):
@@ -1215,20 +1181,20 @@ for name in ("structured", "control-flow"):
         case = Case(program, inputs_for(program, 0, index), seed=index,
                     stage=lambda oracle, step, plan: plans.append(plan or {}))
         verdict = run_oracles(case, ["sharding"])["sharding"]
-        variant = [p["variant"] for p in plans if p.get("shard_map")]
+        # the plan of the variant under test: the shard_map one, or the first (NamedSharding) one
+        variants = [p["variant"] for p in plans if (p.get("shard_map") if partial else "constraints" in p)]
         rows.append([name, index, verdict.ok, verdict.skipped, verdict.detail, case.plan.get("constraints"),
-                     variant[-1] if variant else None])
+                     (variants[-1] if partial else variants[0]) if variants else None])
 print(json.dumps([metamorphic._partial_manual_lowers(getattr(jax, "shard_map", None)), rows]))
 """
 
 
-def test_partial_manual_shard_map_passes_real_programs_and_reaches_the_repro() -> None:
-    """Where this JAX lowers a partial-manual shard_map, the ``sharding`` oracle's ``shard_map`` variant can
-    be manual over the batch axis only, each example split by the partitioner over the other axes (inputs
-    sharded, values inside constrained, for some the results all-gathered over the batch axis): real programs
-    pass it, and the plan's variant (what repro.py runs) is that shard_map, holding each constraint. Where it does not lower, the variant is the fully manual one."""
+def _sharding_plans(mode: str) -> tuple[bool, list[list[Any]]]:
+    """Run SHARDING_PLANS over 8 real programs: whether this JAX lowers a partial-manual shard_map, and per
+    program its name, index, verdict, the constraints chosen and the plan's variant (what repro.py runs),
+    after checking that each passed and that the variant holds each constraint."""
     env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
-    done = subprocess.run([sys.executable, "-c", PARTIAL_MANUAL], env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", SHARDING_PLANS, mode], env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     lowers, rows = json.loads(done.stdout.strip().splitlines()[-1])
@@ -1236,42 +1202,34 @@ def test_partial_manual_shard_map_passes_real_programs_and_reaches_the_repro() -
     for name, index, ok, skipped, detail, constraints, variant in rows:
         assert ok and not skipped, (name, index, detail)
         assert variant is not None, (name, index)
-        assert ("axis_names={'b'}" in variant) == lowers, (name, index, variant)
-        if lowers:
-            assert isinstance(constraints, dict), (name, index)
-            for value, spec in constraints.items():  # JSON made the spec's tuples lists
-                spec = tuple(tuple(axes) if isinstance(axes, list) else axes for axes in spec)
-                assert f"'{value}')" in variant and f"{value!r}: {spec!r}" in variant, (name, index, variant)
+        for value, spec in (constraints or {}).items():  # JSON made the spec's tuples lists
+            spec = tuple(tuple(axes) if isinstance(axes, list) else axes for axes in spec)
+            assert f"'{value}')" in variant and f"{value!r}: {spec!r}" in variant, (name, index, variant)
+    return lowers, rows
+
+
+def test_sharding_constraints_inside_real_programs_pass_and_reach_the_repro() -> None:
+    """With every program constrained, real programs pass the sharding oracle (identity constraints change no
+    value), most have values constrained, and the plan's variant (what repro.py runs) holds each constraint."""
+    _, rows = _sharding_plans("constrained")
+    assert all(isinstance(row[5], dict) for row in rows)
+    assert sum(bool(row[5]) for row in rows) >= 4
+
+
+def test_partial_manual_shard_map_passes_real_programs_and_reaches_the_repro() -> None:
+    """Where this JAX lowers a partial-manual shard_map, the ``sharding`` oracle's ``shard_map`` variant can
+    be manual over the batch axis only, each example split by the partitioner over the other axes (inputs
+    sharded, values inside constrained, for some the results all-gathered over the batch axis): real programs
+    pass it, and the plan's variant (what repro.py runs) is that shard_map, holding each constraint. Where it
+    does not lower, the variant is the fully manual one."""
+    lowers, rows = _sharding_plans("partial-manual")
+    assert all(("axis_names={'b'}" in row[6]) == lowers for row in rows), rows
     if lowers:
+        assert all(isinstance(row[5], dict) for row in rows)
         assert sum(bool(row[5]) for row in rows) >= 4
         gathered = sum("jax.lax.all_gather(y, 'b', tiled=True)" in row[6] and "out_specs=PartitionSpec()," in row[6]
                        for row in rows)
         assert 0 < gathered < len(rows)  # some results gathered to every device, some left split over b
-
-
-@pytest.mark.slow
-def test_sharding_oracle_catches_a_wrong_constraint_inside_a_partial_manual_shard_map(tmp_path: Path) -> None:
-    """``wrong-manual-constraint``: a value resharded inside a partial-manual ``shard_map`` is off by 0.01
-    (the NamedSharding variant is left unconstrained, so only the ``shard_map`` variant meets it); the
-    ``sharding`` oracle finds it, reduces it, and the repro shows it (exit 1) only under the fault."""
-    text = FLOAT_LOOPS.replace("{loops}", "0.0").replace("min_dim = 2", "min_dim = 8").replace("max_dim = 4",
-                                                                                              "max_dim = 8")
-    config = parse_config(text, name="float-eights")
-    out = tmp_path / "manual"
-    summary = run_campaign(Settings(config=config, out=out, count=4, oracles=("sharding",), seed=3,
-                                    env=_env(JAXSYNTH_INJECT="wrong-manual-constraint"), timeout=120,
-                                    max_reductions=1, max_reduce_seconds=120, triage=False))
-    found = [f for f in _findings(out) if f["oracle"] == "sharding"]
-    assert found, summary["oracles"]
-    f = found[0]
-    assert f["kind"] == "wrong" and "manual over 'b'" in f["original_detail"]
-    assert f["reduced_ops"] <= f["original_ops"] and f["reduction_tests"] > 0
-    assert f["repro_status"] == 1, f["repro_output"]
-    repro = out / f["folder"] / "repro.py"
-    assert "axis_names={'b'}" in repro.read_text() and "with_sharding_constraint" in repro.read_text()
-    clean = subprocess.run([sys.executable, repro.name], cwd=repro.parent, capture_output=True, text=True,
-                           env=dict(_env(), JAX_PLATFORMS="cpu"), timeout=300)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
 
 
 def test_special_function_error_scales_cover_xlas_lanczos_approximations() -> None:
