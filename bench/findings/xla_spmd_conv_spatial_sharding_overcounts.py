@@ -24,6 +24,12 @@ oracle), each with one sharded argument on a 2x4 mesh and 4x too large (2x on a 
 - a depthwise conv (``feature_group_count`` equal to the 3 channels) whose 2-tap kernel is sharded on its spatial
   dim over ``d0``. The same kernel shape without groups is right.
 
+A form found by the ``sharding`` oracle's partial-manual ``shard_map`` variant (``jaxsynth fuzz --config all
+--oracles sharding --seed 103``, ``reductions-linalg`` program 302; exactly 2x): a 1-D conv whose input's feature
+dim is constrained to ``d0`` and whose 2-tap kernel is split over ``d0`` on its spatial dim, on a 2x2x2 mesh. It
+is wrong under plain ``jax.jit`` too (below: 4x), and right when the input's batch dim is also sharded, or with
+either sharding alone. Wrong on jaxlib 0.4.35 and 0.6.2 as well.
+
 Across releases and partitioners: the two ``'SAME'`` cases and the depthwise one are wrong on jaxlib 0.4.26,
 0.4.35, 0.6.2 and 0.10.2, with Shardy and with GSPMD. The grouped case with the output constraint and the
 ``correlate`` are wrong with Shardy only: on 0.10.2 they are right with ``jax_use_shardy_partitioner=False``, and
@@ -105,6 +111,22 @@ for shape in ((2, 4), (2, 1)):
           f"vs one device {want[0, :2, 0].tolist()}: {'OK' if good else 'WRONG'}")
     ok = ok and good
 
+
+def features_constrained(x, w, mesh):  # NHC input with its feature dim over d0, HIO kernel
+    x = jax.lax.with_sharding_constraint(x, NamedSharding(mesh, PartitionSpec(None, None, "d0")))
+    return lax.conv_general_dilated(x, w, (1,), "VALID", dimension_numbers=("NHC", "HIO", "NHC"))
+
+
+x = np.linspace(0.5, 1.5, 2 * 9 * 2, dtype=np.float32).reshape(2, 9, 2)
+w = np.linspace(-1.0, 1.0, 4, dtype=np.float32).reshape(2, 2, 1)
+mesh = Mesh(np.array(jax.devices()[:8]).reshape(2, 2, 2), ("b", "d0", "d1"))
+want = np.asarray(jax.jit(features_constrained, static_argnums=2)(x, w, mesh))
+got = np.asarray(jax.jit(features_constrained, static_argnums=2)(
+    x, jax.device_put(w, NamedSharding(mesh, PartitionSpec("d0", None, None))), mesh))
+good = np.allclose(got, want, rtol=1e-5, atol=1e-5)
+print(f"conv, x's features constrained to d0, w {w.shape} ('d0', None, None), mesh (2, 2, 2): got/want "
+      f"{np.round(got / want, 4).ravel()[:3].tolist()}: {'OK' if good else 'WRONG'}")
+ok = ok and good
 
 x = np.arange(1, 7, dtype=np.float32)
 for taps in (3, 4):  # a shard holds 3 elements: 3 taps fit in one, 4 do not
