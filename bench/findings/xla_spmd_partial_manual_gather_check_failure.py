@@ -48,6 +48,7 @@ print("OK" if np.allclose(np.asarray(got), want) else "wrong values")
 """
 
 child = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True)
-lines = [ln for ln in (child.stdout + child.stderr).splitlines() if "Check failed" in ln or ln in ("OK", "wrong values")]
+output = (child.stdout + child.stderr).splitlines()
+lines = [ln for ln in output if "Check failed" in ln or ln in ("OK", "wrong values")]
 print(lines[0] if lines else f"exit {child.returncode}: {child.stderr.strip()[-300:]}")
 sys.exit(0 if child.returncode == 0 and lines == ["OK"] else 1)
