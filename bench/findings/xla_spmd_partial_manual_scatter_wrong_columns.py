@@ -13,7 +13,11 @@ come out as the *old* column 1:
 JAX's StableHLO is right (a scatter in an ``sdy.manual_computation``, then the constraint); the partitioned
 HLO computes the shard offset wrong. Wrong under Shardy and GSPMD alike, whether the constraint names the
 context's abstract mesh, the concrete mesh or a bare ``PartitionSpec`` under ``jax.set_mesh``; the same on
-jax/jaxlib 0.4.35 (``auto=``) and 0.6.2. Without the constraint it is right. No upstream issue found (searched
+jax/jaxlib 0.4.35 (``auto=``) and 0.6.2. Right without the constraint, right under plain ``jax.jit`` (no manual
+axis) whatever the input's sharding, and right with ``XLA_FLAGS=--xla_disable_hlo_passes=algsimp``. That, and
+the symptom (a one-column scatter that also lands on every other shard's first column), match
+``xla_spmd_scatter_wrong_with_algsimp.py``, whose cases need a second op before the scatter: likely the same
+partitioner bug, reached here by a lone scatter through a manual axis. No upstream issue found (searched
 openxla/xla and jax-ml/jax).
 
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
