@@ -1175,7 +1175,7 @@ partial = sys.argv[1] == "partial-manual"  # else every NamedSharding variant co
 metamorphic.CONSTRAINED_SHARE, metamorphic.PARTIAL_AUTO_SHARE = (0.0, 1.0) if partial else (1.0, 0.0)
 rows = []
 for name in ("structured", "control-flow"):
-    for index in range(4):
+    for index in range(3):
         program = sample(load_config(name), 0, index)
         plans = []
         case = Case(program, inputs_for(program, 0, index), seed=index,
@@ -1190,7 +1190,7 @@ print(json.dumps([metamorphic._partial_manual_lowers(getattr(jax, "shard_map", N
 
 
 def _sharding_plans(mode: str) -> tuple[bool, list[list[Any]]]:
-    """Run SHARDING_PLANS over 8 real programs: whether this JAX lowers a partial-manual shard_map, and per
+    """Run SHARDING_PLANS over 6 real programs: whether this JAX lowers a partial-manual shard_map, and per
     program its name, index, verdict, the constraints chosen and the plan's variant (what repro.py runs),
     after checking that each passed and that the variant holds each constraint."""
     env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
@@ -1198,7 +1198,7 @@ def _sharding_plans(mode: str) -> tuple[bool, list[list[Any]]]:
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     lowers, rows = json.loads(done.stdout.strip().splitlines()[-1])
-    assert len(rows) == 8
+    assert len(rows) == 6
     for name, index, ok, skipped, detail, constraints, variant in rows:
         assert ok and not skipped, (name, index, detail)
         assert variant is not None, (name, index)
@@ -1213,7 +1213,7 @@ def test_sharding_constraints_inside_real_programs_pass_and_reach_the_repro() ->
     value), most have values constrained, and the plan's variant (what repro.py runs) holds each constraint."""
     _, rows = _sharding_plans("constrained")
     assert all(isinstance(row[5], dict) for row in rows)
-    assert sum(bool(row[5]) for row in rows) >= 4
+    assert sum(bool(row[5]) for row in rows) >= 3
 
 
 def test_partial_manual_shard_map_passes_real_programs_and_reaches_the_repro() -> None:
@@ -1226,7 +1226,7 @@ def test_partial_manual_shard_map_passes_real_programs_and_reaches_the_repro() -
     assert all(("axis_names={'b'}" in row[6]) == lowers for row in rows), rows
     if lowers:
         assert all(isinstance(row[5], dict) for row in rows)
-        assert sum(bool(row[5]) for row in rows) >= 4
+        assert sum(bool(row[5]) for row in rows) >= 3
         gathered = sum("jax.lax.all_gather(y, 'b', tiled=True)" in row[6] and "out_specs=PartitionSpec()," in row[6]
                        for row in rows)
         assert 0 < gathered < len(rows)  # some results gathered to every device, some left split over b
