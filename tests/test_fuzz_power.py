@@ -1131,7 +1131,7 @@ from jaxsynth.fuzz.oracles import Case, run_oracles
 from jaxsynth.grammar import load_config
 from jaxsynth.synth import sample
 
-metamorphic.PARTIAL_AUTO_SHARE = float(sys.argv[1])
+metamorphic.PARTIAL_MANUAL_SHARE = float(sys.argv[1])
 program = next(p for p in (sample(load_config("default"), 0, i) for i in range(20)) if p.body.params)
 case = Case(program, inputs_for(program, 0, 0), seed=0)
 compile_one = case.compile_lowered
@@ -1172,7 +1172,7 @@ from jaxsynth.grammar import load_config
 from jaxsynth.synth import sample
 
 partial = sys.argv[1] == "partial-manual"  # else every NamedSharding variant constrained, no partial manual
-metamorphic.CONSTRAINED_SHARE, metamorphic.PARTIAL_AUTO_SHARE = (0.0, 1.0) if partial else (1.0, 0.0)
+metamorphic.CONSTRAINED_SHARE, metamorphic.PARTIAL_MANUAL_SHARE = (0.0, 1.0) if partial else (1.0, 0.0)
 rows = []
 for name in ("structured", "control-flow"):
     for index in range(3):

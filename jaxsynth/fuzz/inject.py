@@ -187,7 +187,7 @@ def _oracle_fault(kind: str) -> None:
         jax.lax.with_sharding_constraint = wrong_constraint
         metamorphic.CONSTRAINED_VALUE_SHARE = 1.0
         if manual_only:
-            metamorphic.CONSTRAINED_SHARE, metamorphic.PARTIAL_AUTO_SHARE = 0.0, 1.0
+            metamorphic.CONSTRAINED_SHARE, metamorphic.PARTIAL_MANUAL_SHARE = 0.0, 1.0
         else:
             metamorphic.CONSTRAINED_SHARE = 1.0
     elif kind == "wrong-unroll":

@@ -61,7 +61,7 @@ DEVICES = 8  #: virtual CPU devices of a fuzz worker (``--xla_force_host_platfor
 CONSTRAINED_SHARE, CONSTRAINED_VALUE_SHARE = 0.5, 0.6
 #: The share of programs whose ``shard_map`` variant is partial manual (manual over the batch axis only, the
 #: other axes left to XLA's partitioner), where this JAX has it, and the meshes it draws (batch axis first).
-PARTIAL_AUTO_SHARE, PARTIAL_AUTO_MESHES = 0.5, ((4, 2), (2, 4), (2, 2, 2))
+PARTIAL_MANUAL_SHARE, PARTIAL_MANUAL_MESHES = 0.5, ((4, 2), (2, 4), (2, 2, 2))
 #: Of those, the share whose results are all-gathered over the manual axis (a collective inside shard_map).
 ALL_GATHER_SHARE = 0.5
 
@@ -310,7 +310,7 @@ def _partial_manual_lowers(shard_map: Callable) -> bool:
 
     if "axis_names" not in inspect.signature(shard_map).parameters or len(jax.devices()) < DEVICES:
         return False
-    mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(PARTIAL_AUTO_MESHES[0]), ("b", "d0"))
+    mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(PARTIAL_MANUAL_MESHES[0]), ("b", "d0"))
 
     def body(x: Any) -> Any:
         inside = NamedSharding(jax.sharding.get_abstract_mesh(), PartitionSpec(None, "d0"))
@@ -443,7 +443,7 @@ class ShardingOracle(Oracle):
                     f"    rows = [outputs(single(*[x[i] if a == 0 else x for x, a in zip(BATCHED, {axes!r})]))\n"
                     f"            for i in range({DEVICES})]\n"
                     "    return [np.stack([np.asarray(r[k]) for r in rows]) for k in range(len(rows[0]))]\n")
-        if rng.random() < PARTIAL_AUTO_SHARE and _partial_manual_lowers(shard_map):
+        if rng.random() < PARTIAL_MANUAL_SHARE and _partial_manual_lowers(shard_map):
             executable, args, variant, what = self._partial_manual(case, b, shard_map, rng, baseline)
         else:
             executable, args, variant, what = self._fully_manual(case, b, shard_map, baseline)
@@ -498,7 +498,7 @@ class ShardingOracle(Oracle):
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
         axes = tuple(b.axes)
-        mesh_shape = PARTIAL_AUTO_MESHES[int(rng.integers(len(PARTIAL_AUTO_MESHES)))]
+        mesh_shape = PARTIAL_MANUAL_MESHES[int(rng.integers(len(PARTIAL_MANUAL_MESHES)))]
         auto = mesh_shape[1:]
         names = ("b", *(f"d{k}" for k in range(len(auto))))
         mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(mesh_shape), names)
