@@ -300,9 +300,9 @@ def _partial_manual_lowers(shard_map: Callable) -> bool:
     """Whether this JAX lowers a partial-manual ``shard_map`` (``axis_names``: manual over one mesh axis, the
     others left to the partitioner) with a sharding constraint inside, as the ``sharding`` oracle builds one:
     jax 0.6.2 has the API but raises ``NotImplementedError`` lowering it; older releases lack the API. (0.6.2
-    lowers a constraint naming the concrete ``Mesh``, but XLA then aborts in nearly every program, ``Check
-    failed: target.IsManualSubgroup() == sharding().IsManualSubgroup()``: one bucket that would drown the
-    rest, so that JAX gets the fully manual variant only.)"""
+    lowers a constraint naming the concrete ``Mesh``, but XLA then aborts in about half of the programs,
+    ``Check failed: target.IsManualSubgroup() == sharding().IsManualSubgroup()``: one bucket that would drown
+    the rest, and maybe the form's own fault, so that JAX gets the fully manual variant only.)"""
     import inspect
 
     import jax
