@@ -295,6 +295,21 @@ def _no_replication_check(shard_map: Callable) -> dict[str, bool]:
     return {k: False for k in ("check_vma", "check_rep") if k in names}
 
 
+def _mesh(mesh_shape: tuple[int, ...], names: tuple[str, ...]) -> tuple[Any, str]:
+    """A mesh of the first :data:`DEVICES` devices, and the line of repro.py's ``variant`` that makes it."""
+    import jax
+    from jax.sharding import Mesh
+
+    return (Mesh(np.array(jax.devices()[:DEVICES]).reshape(mesh_shape), names),
+            f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]).reshape({mesh_shape!r}), {names!r})\n")
+
+
+def _placing(arrays: str, specs: Sequence[tuple]) -> str:
+    """The line of repro.py's ``variant`` that places ``arrays`` on ``mesh`` with ``specs``, as ``placed``."""
+    return (f"    placed = [jax.device_put(a, NamedSharding(mesh, PartitionSpec(*s))) for a, s in "
+            f"zip({arrays}, {list(specs)!r})]\n")
+
+
 @functools.cache
 def _partial_manual_lowers(shard_map: Callable) -> bool:
     """Whether this JAX lowers a partial-manual ``shard_map`` (``axis_names``: manual over one mesh axis, the
@@ -306,11 +321,11 @@ def _partial_manual_lowers(shard_map: Callable) -> bool:
     import inspect
 
     import jax
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    from jax.sharding import NamedSharding, PartitionSpec
 
     if "axis_names" not in inspect.signature(shard_map).parameters or len(jax.devices()) < DEVICES:
         return False
-    mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(PARTIAL_MANUAL_MESHES[0]), ("b", "d0"))
+    mesh, _ = _mesh(PARTIAL_MANUAL_MESHES[0], ("b", "d0"))
 
     def body(x: Any) -> Any:
         inside = NamedSharding(jax.sharding.get_abstract_mesh(), PartitionSpec(None, "d0"))
@@ -332,7 +347,7 @@ class ShardingOracle(Oracle):
 
     def check(self, case: Case) -> Verdict:
         import jax
-        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+        from jax.sharding import NamedSharding, PartitionSpec
 
         devices = jax.devices()
         if len(devices) < DEVICES:
@@ -340,16 +355,13 @@ class ShardingOracle(Oracle):
         rng = case.rng(11)
         shapes = _mesh_shapes(DEVICES)
         mesh_shape = shapes[int(rng.integers(len(shapes)))]
-        names = tuple(f"d{k}" for k in range(len(mesh_shape)))
-        mesh = Mesh(np.array(devices[:DEVICES]).reshape(mesh_shape), names)
+        mesh, mesh_line = _mesh(mesh_shape, tuple(f"d{k}" for k in range(len(mesh_shape))))
         specs = [_sample_spec(x.shape, mesh_shape, rng) for x in case.inputs]
         constrain = case.rng(15).random() < CONSTRAINED_SHARE
         got = case.jit_out
         placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*spec))) for x, spec in zip(case.inputs, specs,
                                                                                                    strict=True)]
-        mesh_line = f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]).reshape({mesh_shape!r}), {names!r})\n"
-        place_line = (f"    placed = [jax.device_put(a, NamedSharding(mesh, PartitionSpec(*s))) for a, s in "
-                      f"zip(args, {specs!r})]\n")
+        place_line = _placing("args", specs)
         if constrain:
             lowered, constraints, variant = self._constrained(case, mesh, mesh_shape, placed, mesh_line + place_line)
             what = f"jit with inputs sharded {specs} and values constrained {constraints} over mesh {mesh_shape}"
@@ -495,13 +507,13 @@ class ShardingOracle(Oracle):
         ``b``, so every device returns the whole batch. Tracing it is jaxsynth's work: an error there is an
         internal error."""
         import jax
-        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+        from jax.sharding import NamedSharding, PartitionSpec
 
         axes = tuple(b.axes)
         mesh_shape = PARTIAL_MANUAL_MESHES[int(rng.integers(len(PARTIAL_MANUAL_MESHES)))]
         auto = mesh_shape[1:]
         names = ("b", *(f"d{k}" for k in range(len(auto))))
-        mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(mesh_shape), names)
+        mesh, mesh_line = _mesh(mesh_shape, names)
         specs = [(("b",) if a == 0 else ()) + _sample_spec(x.shape[1:] if a == 0 else x.shape, auto, rng)
                  for x, a in zip(b.batched, axes, strict=True)]
         # inside shard_map, a value's sharding names the mesh in context, whose batch axis is manual
@@ -518,7 +530,6 @@ class ShardingOracle(Oracle):
                                                                                           strict=True)]
         case.stage("lower")
         lowered = _ours("shard_map with sharding constraints", lambda: case.lower(mapped, args))
-        mesh_line = f"    mesh = Mesh(np.array(jax.devices()[:{DEVICES}]).reshape({mesh_shape!r}), {names!r})\n"
         call = (f"    body = jax.vmap(namespace[{case.program.plain().name!r}], in_axes={axes!r})\n"
                 + ("    gathered = lambda *xs: jax.tree_util.tree_map(lambda y: jax.lax.all_gather(y, 'b', tiled=True),"
                    " body(*xs))\n" if gather else "")
@@ -526,9 +537,8 @@ class ShardingOracle(Oracle):
                 f"out_specs=PartitionSpec({'' if gather else repr('b')}),\n"
                 "                      in_specs=tuple(PartitionSpec('b') if a == 0 else PartitionSpec() "
                 f"for a in {axes!r}), axis_names={{'b'}}, **{check!r})\n"
-                "    placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*s))) for x, s in "
-                f"zip(BATCHED, {specs!r})]\n"
-                "    return outputs(jax.jit(g)(*placed))\n")
+                + _placing("BATCHED", specs)
+                + "    return outputs(jax.jit(g)(*placed))\n")
         variant = _constraining_variant(source(), mesh_line, chosen, call, mesh="jax.sharding.get_abstract_mesh()")
         variant += baseline
         # in the plan before it compiles, so a crash's repro.py runs it
