@@ -137,6 +137,38 @@ def test_injected_abort_is_a_crash_and_the_campaign_continues(tmp_path: Path, mo
     assert _repro_status(out / crashes[0]["folder"] / "repro.py", None) == 0
 
 
+def test_crashes_at_one_check_site_are_one_bucket_and_only_the_first_is_reduced(tmp_path: Path, capsys,
+                                                                                   monkeypatch) -> None:
+    """Programs 0, 1 and 4 of elementwise seed 0 call tanh, with other ops each: under an injected CHECK
+    failure in tanh they crash at one site, so they are one bucket; program 0's finding is reduced, the
+    others are written as they are, and every repro shows the same site."""
+    from clitools import cli
+
+    out = tmp_path / "check"
+    summary = run_campaign(Settings(config=load_config("elementwise"), out=out, count=5, oracles=("reference",),
+                                    env=_env("check:tanh"), timeout=60, max_reduce_seconds=60))
+    crashes = [f for f in _findings(out) if f["kind"] == "crash"]
+    assert [f["index"] for f in crashes] == [0, 1, 4] and summary["crashes"] == 3
+    site = "injected_check.cc:1] Check failed: jnp.tanh is never called"
+    assert {f["crash_site"] for f in crashes} == {site} and all(f["detail"].endswith(site) for f in crashes)
+    assert len({f["bucket"] for f in crashes}) == 1 and len(summary["buckets"]) == 1
+    assert crashes[0]["signature"] == "reference/crash/SIGABRT/injected_check.cc:#] Check failed: jnp.tanh is never called"
+    assert crashes[0]["reduction_tests"] > 0 and crashes[0]["reduced_ops"] < crashes[0]["original_ops"]
+    for later in crashes[1:]:
+        assert later["reduction_tests"] == 0 and later["reduced_ops"] == later["original_ops"]
+        assert later["triage"] == "not reduced: the same crash as program 0 (its bucket)"
+    assert all(f["verified"] and site in f["repro_output"] for f in crashes)
+    # --rerun: the same site is the finding still present; another site is another crash, and says so
+    folder = out / crashes[1]["folder"]
+    monkeypatch.setenv("JAXSYNTH_INJECT", "check:tanh")
+    got, _, err = cli(capsys, "fuzz", "--rerun", folder)
+    assert got == 1 and "still present" in err
+    meta = json.loads((folder / "finding.json").read_text())
+    (folder / "finding.json").write_text(json.dumps({**meta, "crash_site": "spmd.cc:4] Check failed: other"}))
+    got, _, err = cli(capsys, "fuzz", "--rerun", folder)
+    assert got == 1 and f"crashes at another site: {site}" in err
+
+
 def test_injected_hang_is_a_hang_after_the_timeout(tmp_path: Path) -> None:
     out = tmp_path / "hang"
     config = load_config("elementwise")
@@ -900,17 +932,27 @@ def test_a_worker_killed_from_outside_is_an_internal_error_not_a_crash_finding()
     from types import SimpleNamespace
 
     from jaxsynth.fuzz.isolate import Worker
+    from jaxsynth.workers.process import TAIL_BYTES
 
     def died(code: int):
-        proc = SimpleNamespace(proc=SimpleNamespace(wait=lambda timeout: code), tail=lambda: "", kill=lambda: None)
+        def tail(size: int = TAIL_BYTES) -> str:
+            return stderr[-size:]
+
+        proc = SimpleNamespace(proc=SimpleNamespace(wait=lambda timeout: code), tail=tail, kill=lambda: None)
         return Worker()._died(proc, "passes", "run", {}, 0.0)  # type: ignore[arg-type]
 
+    stderr = ""
     killed = died(-signal.SIGKILL)
     assert killed.kind == "internal" and "SIGKILL" in killed.message and "passes/run" in killed.message
     stopped = died(-signal.SIGTERM)  # pkill of a worker: not XLA either
     assert stopped.kind == "internal" and "SIGTERM" in stopped.message
     segv = died(-signal.SIGSEGV)
-    assert segv.kind == "crash" and segv.signal == signal.SIGSEGV
+    assert segv.kind == "crash" and segv.signal == signal.SIGSEGV and segv.site == ""
+    # a CHECK failure's line, pushed out of the stderr tail by its stacks, is still the crash's site
+    stderr = "F1202 15:27:13.374130 3798 hlo.cc:12] Check failed: ok\n" + "    @ 0x1  xla::Frame()\n" * 400
+    abort = died(-signal.SIGABRT)
+    assert abort.kind == "crash" and abort.site == "hlo.cc:12] Check failed: ok" and "hlo.cc" not in abort.stderr_tail
+    assert abort.describe.endswith("during passes/run: hlo.cc:12] Check failed: ok")
 
 
 def test_a_worker_holding_more_than_its_memory_share_is_restarted_before_the_next_program() -> None:

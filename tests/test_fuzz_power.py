@@ -284,6 +284,97 @@ def test_a_reduced_wrong_finding_must_show_the_same_kind_of_difference() -> None
         is None
 
 
+CHECK_STDERR = """Warning: an earlier line of the worker
+E1202 15:27:13.001 3798 service.cc:9] an error log line, not fatal
+F1202 15:27:13.374130    3798 spmd_partitioner_util.cc:497] Check failed: a.num_groups() * 2 == b.size() (4 vs. 8)
+*** Check failure stack trace: ***
+    @     0x7f1740840634  absl::log_internal::LogMessage::SendToLog()
+""" + "    @     0x7f17408405b6  xla::spmd::SpmdPartitioner::RunImpl()\n" * 60 + """Fatal Python error: Aborted
+
+Current thread 0x00007f (most recent call first):
+  File "jax/_src/compiler.py", line 420 in wrapper
+"""
+
+
+def test_a_crash_site_is_the_line_where_the_process_said_why_it_aborted() -> None:
+    from jaxsynth.workers.process import SITE_BYTES, TAIL_BYTES, crash_site
+
+    assert len(CHECK_STDERR) > TAIL_BYTES  # a real CHECK's stacks push its line out of the usual tail
+    assert len(CHECK_STDERR) < SITE_BYTES
+    assert crash_site(CHECK_STDERR) == ("spmd_partitioner_util.cc:497] Check failed: a.num_groups() * 2 == b.size() "
+                                        "(4 vs. 8)")
+    assert crash_site("x\nfree(): invalid pointer\nFatal Python error: Aborted\n") == "free(): invalid pointer"
+    assert crash_site("double free or corruption (out)\n") == "double free or corruption (out)"
+    assert crash_site("LLVM ERROR: Cannot select: t5\n") == "LLVM ERROR: Cannot select: t5"
+    assert crash_site("terminate called after throwing an instance of 'std::bad_alloc'\n").startswith("terminate")
+    # a plain segfault names no site, nor does a non-fatal log line
+    assert crash_site("Fatal Python error: Segmentation fault\n\nCurrent thread 0x1:\n") == ""
+    assert crash_site("E1202 15:27:13.001 3798 service.cc:9] not fatal\n") == ""
+    # the last fatal line is the one the process died of
+    assert crash_site("F0101 00:00:00.0 1 a.cc:1] first\nF0101 00:00:00.0 1 b.cc:2] last\n") == "b.cc:2] last"
+
+
+def test_a_crash_with_a_site_is_bucketed_and_reduced_by_its_site() -> None:
+    """One assertion reached by many programs is one bucket, whatever their ops; a reduction that makes the
+    program crash at another site has found another bug and is not kept; a repro must show the same site."""
+    from jaxsynth.fuzz.campaign import RawFinding, _repeated_crashes, _Reducer, repro_shows
+    from jaxsynth.fuzz.findings import bucket_of
+    from jaxsynth.workers.outcome import Outcome
+
+    site = "spmd_partitioner_util.cc:497] Check failed: a == b (4 vs. 8)"
+    one, two = (sample(load_config("elementwise"), 0, i) for i in (0, 1))
+    assert sorted(n.op for n in one.op_nodes()) != sorted(n.op for n in two.op_nodes())
+    a, b = bucket_of("sharding", "crash", one, "SIGABRT", site), bucket_of("sharding", "crash", two, "SIGABRT", site)
+    assert a == b and a[1] == "sharding/crash/SIGABRT/spmd_partitioner_util.cc:#] Check failed: a == b (# vs. #)"
+    # another release's line number for the same assertion is the same bucket; another assertion is not
+    assert bucket_of("sharding", "crash", one, "SIGABRT", site.replace("497", "308")) == a
+    assert bucket_of("sharding", "crash", one, "SIGABRT", "other.cc:1] Check failed: c")[0] != a[0]
+    # without a site (a plain segfault), the op multiset as before
+    assert bucket_of("sharding", "crash", one, "SIGSEGV")[0] != bucket_of("sharding", "crash", two, "SIGSEGV")[0]
+
+    def crash(site: str, signal: int = 6) -> Outcome:
+        return Outcome("crash", signal=signal, oracle="sharding", step="compile", site=site)
+
+    raw = RawFinding(3, "sharding", "crash", one, [], outcome=crash(site))
+    reducer = _Reducer(None, None, {})  # type: ignore[arg-type]
+    assert reducer.same_failure(raw, crash(site.replace("497", "498"))) is not None
+    assert reducer.same_failure(raw, crash("other.cc:1] Check failed: c")) is None
+    assert reducer.same_failure(raw, crash("")) is None  # a segfault now: not the same crash
+    assert reducer.same_failure(raw, crash(site, signal=11)) is None
+    silent = RawFinding(3, "sharding", "crash", one, [], outcome=crash(""))
+    assert reducer.same_failure(silent, crash("any.cc:1] Check failed: d")) is not None  # the signal alone, as before
+
+    assert repro_shows(-6, f"F1202 15:27:13.374130 3798 {site}\n...\nFatal Python error: Aborted", -6, site)
+    assert not repro_shows(-6, "other.cc:1] Check failed: c", -6, site)
+    assert not repro_shows(0, "", -6, site) and repro_shows(-6, "", -6, "")
+
+    # of several crashes at one site only the first program's is reduced, decided in program order
+    raws = [RawFinding(3, "sharding", "crash", one, [], outcome=crash(site)),
+            RawFinding(5, "sharding", "crash", two, [], outcome=crash("")),
+            RawFinding(5, "reference", "wrong", two, []),
+            RawFinding(8, "sharding", "crash", two, [], outcome=crash(site.replace("497", "12"))),
+            RawFinding(9, "passes", "crash", two, [], outcome=crash(site)),
+            RawFinding(11, "sharding", "crash", one, [], outcome=crash("other.cc:1] Check failed: c")),
+            RawFinding(12, "sharding", "crash", one, [], outcome=crash(site))]
+    assert _repeated_crashes(raws) == {3: 3, 6: 3}
+
+
+def test_a_repro_run_keeps_the_crash_site_in_view(tmp_path: Path) -> None:
+    from jaxsynth.fuzz.campaign import run_repro
+    from jaxsynth.workers.process import crash_site
+
+    script = tmp_path / "repro.py"
+    script.write_text("import os, sys\n"
+                      "sys.stderr.write('F0101 00:00:00.000000 1 here.cc:7] Check failed: x\\n')\n"
+                      "sys.stderr.write('    @ frame\\n' * 500)\n"
+                      "sys.stderr.flush()\n"
+                      "os.abort()\n")
+    status, output = run_repro(script, timeout=60)
+    assert status == -6
+    assert output.startswith("F0101 00:00:00.000000 1 here.cc:7] Check failed: x\n...\n")
+    assert output.endswith("@ frame") and crash_site(output) == "here.cc:7] Check failed: x"
+
+
 def test_a_wrong_verdict_records_its_kind_of_difference() -> None:
     from jaxsynth.fuzz.oracles import _compare_all
     from jaxsynth.fuzz.tolerance import Analysis

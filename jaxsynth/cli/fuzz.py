@@ -186,7 +186,8 @@ def _rerun(folder: Path) -> int:
     """Run a finding's repro.py: 1 while the bug is present, 0 once it is fixed."""
     import json
 
-    from jaxsynth.fuzz.campaign import run_repro
+    from jaxsynth.fuzz.campaign import repro_shows, run_repro
+    from jaxsynth.workers.process import crash_site
 
     repro, meta = folder / "repro.py", folder / "finding.json"
     if not repro.is_file() or not meta.is_file():
@@ -197,10 +198,12 @@ def _rerun(folder: Path) -> int:
     except (ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"--rerun: cannot read {str(meta)!r}: {exc}") from None
     status, output = run_repro(repro.resolve(), timeout=600.0)
-    expected = finding.get("repro_expected", 1)
+    expected, site = finding.get("repro_expected", 1), finding.get("crash_site") or ""
     last = output.strip().splitlines()[-1] if output.strip() else ""
-    if status is None or status == expected:  # the campaign's own check (finding.verified); None: a hang
+    if status is None or repro_shows(status, output, expected, site):  # the campaign's check; None: a hang
         verdict, code = "still present", 1
+    elif status == expected:  # the same signal, but XLA now aborts elsewhere: another bug, this one may be fixed
+        verdict, code = f"crashes at another site: {crash_site(output) or 'none named'}", 1
     elif status == 0:
         verdict, code = "fixed", 0
     else:  # 3: the script itself failed; 2: the finding had no standalone repro

@@ -10,8 +10,10 @@ No false alarms from the harness itself: a ``hang`` (no result within ``timeout`
 only once a rerun of the original program in a fresh worker, given ``HANG_CONFIRM_FACTOR`` times the
 timeout, still gives none; a program that finishes then was slow, not hung, and counts as an internal
 error. Each written ``repro.py`` is run standalone (``verify``); a finding whose repro does not exit
-with the status of its kind (1; a crash's own signal or status) is marked ``verified: false`` in
-``finding.json`` and listed under ``unverified`` in ``summary.json``.
+with the status of its kind (1; a crash's own signal or status, and the crash's site where it named one) is
+marked ``verified: false`` in ``finding.json`` and listed under ``unverified`` in ``summary.json``. A crash
+that names its site (an XLA CHECK line) is bucketed by it; of several crashes at one site only the first
+program's is reduced.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from jaxsynth.grammar import GrammarConfig, unavailable_ops
 from jaxsynth.synth import random_inputs
 from jaxsynth.synth.program import Program
 from jaxsynth.workers.faults import INJECT_ENV
+from jaxsynth.workers.process import crash_site
 
 __all__ = ["HANG_CONFIRM_FACTOR", "Settings", "inputs_for", "parse_duration", "run_campaign", "run_campaigns",
            "run_repro"]
@@ -282,7 +285,7 @@ class _Reducer:
             assert original is not None
             if outcome.kind != raw.kind or outcome.oracle != original.oracle:
                 return None
-            if raw.kind == "crash" and (outcome.signal, outcome.exitcode) != (original.signal, original.exitcode):
+            if raw.kind == "crash" and not same_crash(outcome, original):
                 return None
             return outcome
         if outcome.kind != "ok" or outcome.result is None:
@@ -324,7 +327,8 @@ class _Reducer:
         raise NotAFinding(f"{where}: no result within {timeout:g} s, but a rerun with {longer:g} s gave "
                           f"{what.strip()[-300:]}: not a confirmed hang")
 
-    def process(self, raw: RawFinding, do_reduce: bool, note: str | None = None) -> Finding:
+    def process(self, raw: RawFinding, do_reduce: bool, note: str | None = None, do_triage: bool = True
+                ) -> Finding:
         settings = self.settings
         original = Subject(raw.program, dict(zip(raw.program.body.params, raw.inputs, strict=True)))
         if raw.kind == "hang":
@@ -360,7 +364,7 @@ class _Reducer:
                 hlo = outcome.result.hlo
         evidence = latest["evidence"]
         culprit, triage = (None, None)
-        if settings.triage and (raw.kind in ("wrong", "error") or raw.oracle == "passes"):
+        if do_triage and settings.triage and (raw.kind in ("wrong", "error") or raw.oracle == "passes"):
             if self.toolchain.get("per_compile_pass_options", "true") == "true":
                 self.worker.spare = raw.kind in ("crash", "hang")
                 culprit, triage = self.culprit_pass(subject, raw)
@@ -399,7 +403,8 @@ class _Reducer:
             import signal as _signal
 
             signal_name = _signal.Signals(o.signal).name if o.signal else f"exit{o.exitcode}"
-        bucket, signature = bucket_of(raw.oracle, raw.kind, program, signal_name)
+        site = raw.outcome.site if raw.kind == "crash" and raw.outcome is not None else ""
+        bucket, signature = bucket_of(raw.oracle, raw.kind, program, signal_name, site)
         if isinstance(evidence, Verdict):
             detail, error, tol, output = evidence.detail, evidence.error, evidence.tolerance, evidence.output
             data = evidence.data
@@ -421,6 +426,7 @@ class _Reducer:
             bucket=bucket,
             signature=signature,
             signal=signal_name,
+            crash_site=site or None,
             stage=f"{evidence.oracle}/{evidence.step}" if isinstance(evidence, Outcome) else None,
             culprit_pass=culprit,
             triage=triage,
@@ -456,8 +462,8 @@ class _Reducer:
         write_finding(folder, finding, record, repro, hlo)
         if settings.verify:
             finding.repro_status, finding.repro_output = verify_repro(
-                lambda: self.verify(folder / "repro.py", raw.kind), raw.kind, finding.repro_expected)
-            finding.verified = finding.repro_status == finding.repro_expected
+                lambda: self.verify(folder / "repro.py", raw.kind), raw.kind, finding.repro_expected, site)
+            finding.verified = repro_shows(finding.repro_status, finding.repro_output, finding.repro_expected, site)
             write_finding(folder, finding, record, repro, hlo)
         return finding
 
@@ -471,13 +477,29 @@ class _Reducer:
         return run_repro(repro, dict(self.worker.env), watchdog + 120.0)
 
 
-def verify_repro(run: Callable[[], tuple[int | None, str]], kind: str, expected: int) -> tuple[int | None, str]:
-    """``run()`` (a repro.py) once, or a crash's up to :data:`CRASH_RUNS` times until it exits ``expected``:
-    crashes can be intermittent (models seed 92, program 39: a passes-disabled softmax segfaults in about
-    two runs of three)."""
+def same_crash(outcome: Outcome, original: Outcome) -> bool:
+    """Whether ``outcome`` is the crash ``original`` was: the same signal or exit status and, where the
+    original named its site (an XLA CHECK line), the same normalized site. A reduction that slides to
+    another assertion has found another bug, not this one."""
+    if (outcome.signal, outcome.exitcode) != (original.signal, original.exitcode):
+        return False
+    return not original.site or normalize_error(outcome.site) == normalize_error(original.site)
+
+
+def repro_shows(status: int | None, output: str, expected: int, site: str = "") -> bool:
+    """Whether a repro.py run (:func:`run_repro`) showed the finding: the expected exit status and, for a
+    crash with a site, that same site in its output."""
+    return status == expected and (not site or normalize_error(crash_site(output)) == normalize_error(site))
+
+
+def verify_repro(run: Callable[[], tuple[int | None, str]], kind: str, expected: int, site: str = ""
+                 ) -> tuple[int | None, str]:
+    """``run()`` (a repro.py) once, or a crash's up to :data:`CRASH_RUNS` times until it shows the crash
+    (:func:`repro_shows`): crashes can be intermittent (models seed 92, program 39: a passes-disabled
+    softmax segfaults in about two runs of three)."""
     for _ in range(CRASH_RUNS if kind == "crash" else 1):
         status, output = run()
-        if status == expected:
+        if repro_shows(status, output, expected, site):
             break
     return status, output
 
@@ -505,8 +527,12 @@ def run_repro(repro: Path, env: dict[str, str] | None = None, timeout: float = 3
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=repro.parent)
     except subprocess.TimeoutExpired:
         return None, "repro.py did not finish"
-    text = (done.stdout + done.stderr).strip()
-    return done.returncode, text[-1500:]
+    text = (done.stdout + done.stderr).strip()[-1500:]
+    site = crash_site(done.stderr)
+    if site and site not in text:  # a CHECK line comes before its C++ and Python stacks: keep it in view
+        line = next(line for line in done.stderr.splitlines() if site in line)
+        text = f"{line.strip()}\n...\n{text}"
+    return done.returncode, text
 
 
 # ---------------------------------------------------------------- the campaign
@@ -780,6 +806,7 @@ def _process_findings(state: _State, settings: Settings, workers: list[Worker], 
     queue = list(enumerate(raws))
     results: dict[int, Finding] = {}
     lock = threading.Lock()
+    repeats = _repeated_crashes(raws)
 
     def run(worker: Worker) -> None:
         reducer = _Reducer(settings, worker, toolchain)
@@ -788,10 +815,12 @@ def _process_findings(state: _State, settings: Settings, workers: list[Worker], 
                 if not queue:
                     return
                 position, raw = queue.pop(0)
-            do_reduce = settings.reduce and position < settings.max_reductions
+            first = repeats.get(position)
+            do_reduce = settings.reduce and position < settings.max_reductions and first is None
+            repeat_note = None if first is None else f"not reduced: the same crash as program {first} (its bucket)"
             try:
                 try:
-                    finding = reducer.process(raw, do_reduce=do_reduce)
+                    finding = reducer.process(raw, do_reduce=do_reduce, note=repeat_note, do_triage=first is None)
                 except (WorkerStartError, NotAFinding):
                     raise
                 except Exception as exc:  # never lose a finding to a reducer bug: write it unreduced
@@ -817,6 +846,25 @@ def _process_findings(state: _State, settings: Settings, workers: list[Worker], 
     for t in threads:
         t.join()
     return [results[k] for k in sorted(results)]
+
+
+def _repeated_crashes(raws: Sequence[RawFinding]) -> dict[int, int]:
+    """Position in ``raws`` -> index of the program that crashed first with the same oracle, signal or
+    status and site, for every crash after that first: its bucket is known before any reduction (a site's
+    bucket has no ops), so only the first is reduced and triaged. Decided from ``raws`` alone, in program
+    order, so the findings do not depend on the number of workers."""
+    first: dict[tuple[Any, ...], int] = {}
+    repeats: dict[int, int] = {}
+    for position, raw in enumerate(raws):
+        outcome = raw.outcome
+        if raw.kind != "crash" or outcome is None or not outcome.site:
+            continue
+        key = (raw.oracle, outcome.signal, outcome.exitcode, normalize_error(outcome.site))
+        if key in first:
+            repeats[position] = first[key]
+        else:
+            first[key] = raw.index
+    return repeats
 
 
 def _dismiss(state: _State, raw: RawFinding, message: str) -> None:

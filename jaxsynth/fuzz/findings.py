@@ -18,7 +18,10 @@ Folder ``<out>/findings/<NNNNNN>-<oracle>-<kind>/`` (NNNNNN is the program index
 - ``finding.json`` — oracle, kind, error vs tolerance, toolchain, bucket, triage.
 - ``optimized_hlo.txt`` — XLA's optimized HLO of the reduced program (when it compiles).
 
-A bucket is the signature ``oracle/kind/sorted reduced op multiset`` (plus the signal of a crash).
+A bucket is the signature ``oracle/kind/sorted reduced op multiset`` (plus the signal of a crash). A crash
+that said where it aborted (its site: an XLA ``CHECK`` line, a glibc heap abort) is bucketed by that site
+instead, normalized as errors are, whatever its program: one compiler assertion reached by many programs is
+one bucket.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class Finding(msgspec.Struct, kw_only=True):
     bucket: str = ""
     signature: str = ""
     signal: str | None = None
+    #: where a crash said it aborted (jaxsynth.workers.process.crash_site); normalized, it is the crash's bucket
+    crash_site: str | None = None
     stage: str | None = None
     culprit_pass: str | None = None
     triage: str | None = None
@@ -108,11 +113,16 @@ def ops_of(program: Program) -> list[str]:
     return sorted(n.op for n in program.op_nodes())
 
 
-def bucket_of(oracle: str, kind: str, program: Program, signal: str | None = None) -> tuple[str, str]:
-    """(bucket id, signature) of a finding: its oracle, kind and reduced op multiset."""
-    counts = Counter(ops_of(program))
-    ops = ",".join(f"{op}*{n}" if n > 1 else op for op, n in sorted(counts.items()))
-    signature = f"{oracle}/{kind}{'/' + signal if signal else ''}/{ops or '(no ops)'}"
+def bucket_of(oracle: str, kind: str, program: Program, signal: str | None = None, site: str = ""
+              ) -> tuple[str, str]:
+    """(bucket id, signature) of a finding: its oracle, kind and reduced op multiset, or for a crash that
+    named its ``site``, the normalized site in place of the ops."""
+    if site:
+        what = normalize_error(site)
+    else:
+        counts = Counter(ops_of(program))
+        what = ",".join(f"{op}*{n}" if n > 1 else op for op, n in sorted(counts.items())) or "(no ops)"
+    signature = f"{oracle}/{kind}{'/' + signal if signal else ''}/{what}"
     return hashlib.sha256(signature.encode()).hexdigest()[:10], signature
 
 

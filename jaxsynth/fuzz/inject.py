@@ -9,6 +9,9 @@ never in the CLI or the campaign process. Do not set the switch for real campaig
     a deliberately broken backend path, so jit *and* eager are wrong and the reference oracle fires.
 ``abort[:OP]``
     calling ``jnp.OP`` (default ``sin``) aborts the process (SIGABRT), as a crashing compiler would.
+``check[:OP]``
+    the same, after the line an XLA ``CHECK`` failure prints (absl's FATAL log line, with a site:
+    ``injected_check.cc:1] Check failed: jnp.OP is never called``), so the crash has a site.
 ``hang[:OP]``
     calling ``jnp.OP`` (default ``sin``) blocks forever.
 
@@ -63,7 +66,7 @@ def _install_one(item: str) -> None:
     kind, _, op = item.partition(":")
     if kind == "wrong-add":
         _wrong_add()
-    elif kind in ("abort", "hang"):
+    elif kind in ("abort", "check", "hang"):
         _broken_op(kind, op or "sin", item)
     else:
         _oracle_fault(kind)
@@ -91,9 +94,13 @@ def _broken_op(kind: str, name: str, item: str) -> None:
 
     if not hasattr(jnp, name):
         raise faults.FaultError(f"{faults.INJECT_ENV}={item!r}: jax.numpy has no {name!r}")
-    if kind == "abort":
+    if kind in ("abort", "check"):
 
         def aborting(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if kind == "check":  # absl's FATAL line: severity and date, time, thread id, file:line] message
+                sys.stderr.write(f"F0101 00:00:00.000000 {os.getpid():>7} injected_check.cc:1] Check failed: "
+                                 f"jnp.{name} is never called\n")
+                sys.stderr.flush()
             os.abort()
 
         setattr(jnp, name, aborting)

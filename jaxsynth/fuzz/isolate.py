@@ -11,7 +11,8 @@ with a deadline:
 - the deadline passes -> the process group is killed -> ``hang`` outcome;
 - either way the worker is replaced before the next task, and the outcome names the oracle and
   step that were running (the worker reports each step before taking it) and the tail of the
-  worker's stderr (faulthandler prints the Python stack of a crash there).
+  worker's stderr (faulthandler prints the Python stack of a crash there); a crash's outcome also
+  names its site, the line where XLA said why it aborted (``file.cc:497] Check failed: ...``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from jaxsynth.fuzz.worker import Task
 from jaxsynth.lowering.workers import BLAS_THREAD_VARS
 from jaxsynth.workers import faults
 from jaxsynth.workers.outcome import Outcome
-from jaxsynth.workers.process import ChildProcess, recv, send
+from jaxsynth.workers.process import SITE_BYTES, ChildProcess, crash_site, recv, send
 
 __all__ = ["Outcome", "Worker", "WorkerStartError"]
 
@@ -211,7 +212,7 @@ class Worker:
             code = proc.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # pragma: no cover
             code = None
-        tail = proc.tail()
+        tail, site_text = proc.tail(), proc.tail(SITE_BYTES)
         self._proc = None
         proc.kill()
         self.restarts += 1
@@ -226,5 +227,5 @@ class Worker:
                            message=f"worker killed by {name} during {oracle}/{step} after "
                                    f"{time.monotonic() - start:.0f} s ({why}): not a crash of XLA",
                            seconds=time.monotonic() - start)
-        return Outcome("crash", oracle=oracle, step=step, plan=plan, signal=sig,
-                       exitcode=code, stderr_tail=tail, seconds=time.monotonic() - start)
+        return Outcome("crash", oracle=oracle, step=step, plan=plan, signal=sig, exitcode=code, stderr_tail=tail,
+                       site=crash_site(site_text), seconds=time.monotonic() - start)

@@ -6,9 +6,10 @@ workers, fuzz workers, and ``python -m jaxsynth.fuzz.inject SCRIPT`` for a findi
 ``INDEX:KIND`` (index faults, for pools that take indices: corpus generation)
     the worker that gets index ``INDEX`` dies of SIGSEGV (``crash``), aborts (``abort``), blocks
     forever (``hang``) or raises (``error``) instead of running the task; acted out by :func:`fire`.
-``wrong-add`` | ``abort[:OP]`` | ``hang[:OP]`` (JAX faults, for fuzz workers)
+``wrong-add`` | ``abort[:OP]`` | ``check[:OP]`` | ``hang[:OP]`` (JAX faults, for fuzz workers)
     the lowering of ``add_p`` adds an extra 0.01 to float results (so jit *and* eager are wrong and
-    the reference oracle fires); calling ``jnp.OP`` (default ``sin``) aborts the process or blocks.
+    the reference oracle fires); calling ``jnp.OP`` (default ``sin``) aborts the process silently, fails
+    a CHECK as XLA does (absl's FATAL line naming a site, then an abort) or blocks.
 ``wrong-export`` | ``wrong-jitvmap`` | ``wrong-sharding`` | ``wrong-constraint`` |
 ``wrong-manual-constraint`` | ``wrong-unroll`` | ``wrong-transpose``
     (JAX faults for the metamorphic oracles) break the one path that one oracle compares.
@@ -31,10 +32,11 @@ __all__ = ["INDEX_KINDS", "INJECT_ENV", "JAX_KINDS", "FaultError", "Faults", "fi
 
 INJECT_ENV = "JAXSYNTH_INJECT"
 INDEX_KINDS: tuple[str, ...] = ("crash", "abort", "hang", "error")
-#: JAX faults; ``abort`` and ``hang`` take an optional ``:OP``.
-JAX_KINDS: tuple[str, ...] = ("wrong-add", "abort", "hang", "wrong-export", "wrong-jitvmap", "wrong-sharding",
-                              "wrong-constraint", "wrong-manual-constraint", "wrong-unroll", "wrong-transpose")
-_WITH_OP = ("abort", "hang")
+#: JAX faults; ``abort``, ``check`` and ``hang`` take an optional ``:OP``.
+JAX_KINDS: tuple[str, ...] = ("wrong-add", "abort", "check", "hang", "wrong-export", "wrong-jitvmap",
+                              "wrong-sharding", "wrong-constraint", "wrong-manual-constraint", "wrong-unroll",
+                              "wrong-transpose")
+_WITH_OP = ("abort", "check", "hang")
 
 
 class FaultError(ValueError):

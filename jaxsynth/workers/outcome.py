@@ -25,6 +25,7 @@ class Outcome:
     exitcode: int | None = None  #: ``crash``: its exit status
     seconds: float = 0.0
     stderr_tail: str = ""  #: the end of the worker's stderr (a crash's Python stack)
+    site: str = ""  #: ``crash``: where the worker said it aborted (:func:`~jaxsynth.workers.process.crash_site`)
     oracle: str = ""  #: the stage the worker last reported before a crash or hang (fuzz: oracle, step)
     step: str = ""
     plan: dict[str, Any] = dataclasses.field(default_factory=dict)  #: what that stage had drawn
@@ -46,7 +47,8 @@ class Outcome:
 
         if self.kind == "crash":
             how = f"signal {signal_name(self.signal)}" if self.signal else f"exit status {self.exitcode}"
-            return f"worker died ({how}) during {self.oracle or '?'}/{self.step or '?'}"
+            site = f": {self.site}" if self.site else ""
+            return f"worker died ({how}) during {self.oracle or '?'}/{self.step or '?'}{site}"
         if self.kind == "hang":
             return f"no result within the timeout during {self.oracle or '?'}/{self.step or '?'}"
         return self.kind

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import re
 import select
 import signal
 import struct
@@ -19,10 +20,26 @@ import tempfile
 import time
 from typing import Any, BinaryIO
 
-__all__ = ["TAIL_BYTES", "ChildProcess", "describe_exit", "die_with_parent", "recv", "send", "signal_name"]
+__all__ = ["SITE_BYTES", "TAIL_BYTES", "ChildProcess", "crash_site", "describe_exit", "die_with_parent", "recv",
+           "send", "signal_name"]
 
 #: Bytes of a child's stderr kept for a crash report.
 TAIL_BYTES = 4000
+#: Bytes of a dead child's stderr searched for its :func:`crash_site`: an XLA CHECK failure's line comes
+#: before its C++ stack trace and Python's faulthandler stack, together often more than :data:`TAIL_BYTES`.
+SITE_BYTES = 1 << 16
+
+#: What a process that aborts itself prints last about why, one pattern a source: absl's FATAL log line
+#: (XLA's ``CHECK``/``LOG(FATAL)``: ``F1202 15:27:13.374130    3798 file.cc:497] Check failed: ...``),
+#: glibc's heap-corruption aborts, LLVM's fatal errors and an uncaught C++ exception.
+_FATAL = re.compile(
+    r"^F\d{4} [\d:.]+\s+\d+ (?P<absl>[\w.+-]+:\d+\] .*?)\s*$"
+    r"|^(?P<glibc>(?:free|malloc|realloc|munmap_chunk|malloc_consolidate)\(\): .+"
+    r"|double free or corruption.*|corrupted (?:size|double-linked list).*)$"
+    r"|^(?P<llvm>LLVM ERROR: .+)$"
+    r"|^(?P<cxx>terminate called after throwing an instance of .+)$",
+    re.MULTILINE,
+)
 _HEADER = struct.Struct(">Q")
 
 
@@ -39,6 +56,18 @@ def describe_exit(exitcode: int | None) -> str:
     if exitcode < 0:
         return f"worker killed by {signal_name(-exitcode)}"
     return f"worker exited with status {exitcode}"
+
+
+def crash_site(stderr: str) -> str:
+    """The line where a dead process said why it aborted (the last such line in ``stderr``), or "".
+
+    ``spmd_partitioner_util.cc:497] Check failed: ...`` for an XLA CHECK failure (the log prefix with
+    its time and thread dropped), ``free(): invalid pointer`` for glibc. A plain segfault says nothing
+    of where: "" then."""
+    site = ""
+    for match in _FATAL.finditer(stderr):
+        site = next(group for group in match.groups() if group is not None)
+    return site[:500]
 
 
 def die_with_parent() -> None:
@@ -110,12 +139,12 @@ class ChildProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def tail(self) -> str:
-        """The last :data:`TAIL_BYTES` of the child's stderr."""
+    def tail(self, size: int = TAIL_BYTES) -> str:
+        """The last ``size`` bytes of the child's stderr."""
         try:
             self.log.flush()
-            size = self.log.seek(0, os.SEEK_END)
-            self.log.seek(max(0, size - TAIL_BYTES))
+            end = self.log.seek(0, os.SEEK_END)
+            self.log.seek(max(0, end - size))
             return self.log.read().decode("utf-8", "replace")
         except (OSError, ValueError):
             return ""
