@@ -152,7 +152,8 @@ def test_crashes_at_one_check_site_are_one_bucket_and_only_the_first_is_reduced(
     site = "injected_check.cc:1] Check failed: jnp.tanh is never called"
     assert {f["crash_site"] for f in crashes} == {site} and all(f["detail"].endswith(site) for f in crashes)
     assert len({f["bucket"] for f in crashes}) == 1 and len(summary["buckets"]) == 1
-    assert crashes[0]["signature"] == "reference/crash/SIGABRT/injected_check.cc:#] Check failed: jnp.tanh is never called"
+    assert crashes[0]["signature"] == ("reference/crash/SIGABRT/injected_check.cc:#] Check failed: jnp.tanh is never "
+                                       "called")
     assert crashes[0]["reduction_tests"] > 0 and crashes[0]["reduced_ops"] < crashes[0]["original_ops"]
     for later in crashes[1:]:
         assert later["reduction_tests"] == 0 and later["reduced_ops"] == later["original_ops"]
