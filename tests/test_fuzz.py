@@ -119,53 +119,42 @@ def test_injected_wrong_add_is_found_reduced_and_reproduced(tmp_path: Path) -> N
     assert summary["buckets"][0]["signature"].startswith("reference/wrong/")
 
 
-def test_injected_abort_is_a_crash_and_the_campaign_continues(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    out = Path("abort")  # relative, as `jaxsynth fuzz --out abort` gives it
-    summary = run_campaign(Settings(config=load_config("elementwise"), out=out, count=6, oracles=("reference",),
-                                    env=_env("abort:sin"), timeout=60, max_reduce_seconds=60))
-    assert summary["programs_tested"] == 6
-    assert summary["crashes"] >= 1
-    crashes = [f for f in _findings(out) if f["kind"] == "crash"]
-    assert crashes and crashes[0]["signal"] == "SIGABRT" and crashes[0]["stage"].startswith("reference/")
-    # programs after the (first) crash were tested, and passed
-    assert summary["oracles"]["reference"]["passed"] == 6 - summary["crashes"]
-    assert min(f["index"] for f in crashes) < 5
-    record = json.loads((out / crashes[0]["folder"] / "program.json").read_text())
-    assert record["ops"] == ["sin"]  # reduced to the op that aborts
-    assert crashes[0]["repro_status"] == -signal.SIGABRT  # killed by the abort under the injection
-    assert _repro_status(out / crashes[0]["folder"] / "repro.py", None) == 0
-
-
-def test_crashes_at_one_check_site_are_one_bucket_and_only_the_first_is_reduced(tmp_path: Path, capsys,
-                                                                                   monkeypatch) -> None:
-    """Programs 0, 1 and 4 of elementwise seed 0 call tanh, with other ops each: under an injected CHECK
-    failure in tanh they crash at one site, so they are one bucket; program 0's finding is reduced, the
-    others are written as they are, and every repro shows the same site."""
+def test_an_injected_check_failure_is_a_crash_finding_bucketed_by_its_site(tmp_path: Path, capsys,
+                                                                             monkeypatch) -> None:
+    """Programs 0, 1 and 4 of elementwise seed 0 call tanh, with other ops each. Under an injected CHECK
+    failure in tanh each kills its worker, and the campaign goes on; the three crash at one site, so they
+    are one bucket, whatever their ops: program 0's finding is reduced (to the op that aborts), the others
+    are written as they are, and every repro shows the same site. (A crash without a site is bucketed by
+    its ops: test_a_crash_with_a_site_is_bucketed_and_reduced_by_its_site.)"""
     from clitools import cli
 
-    out = tmp_path / "check"
+    monkeypatch.chdir(tmp_path)
+    out = Path("check")  # relative, as `jaxsynth fuzz --out check` gives it
     summary = run_campaign(Settings(config=load_config("elementwise"), out=out, count=5, oracles=("reference",),
                                     env=_env("check:tanh"), timeout=60, max_reduce_seconds=60))
+    assert summary["programs_tested"] == 5 and summary["crashes"] == 3
+    assert summary["oracles"]["reference"]["passed"] == 2  # programs after a crash were tested, and passed
     crashes = [f for f in _findings(out) if f["kind"] == "crash"]
-    assert [f["index"] for f in crashes] == [0, 1, 4] and summary["crashes"] == 3
+    assert [f["index"] for f in crashes] == [0, 1, 4]
+    assert all(f["signal"] == "SIGABRT" and f["stage"].startswith("reference/") for f in crashes)
     site = "injected_check.cc:1] Check failed: jnp.tanh is never called"
     assert {f["crash_site"] for f in crashes} == {site} and all(f["detail"].endswith(site) for f in crashes)
     assert len({f["bucket"] for f in crashes}) == 1 and len(summary["buckets"]) == 1
     assert crashes[0]["signature"] == ("reference/crash/SIGABRT/injected_check.cc:#] Check failed: jnp.tanh is never "
                                        "called")
-    assert crashes[0]["reduction_tests"] > 0 and crashes[0]["reduced_ops"] < crashes[0]["original_ops"]
+    record = json.loads((out / crashes[0]["folder"] / "program.json").read_text())
+    assert record["ops"] == ["tanh"] and crashes[0]["reduction_tests"] > 0  # reduced to the op that aborts
     for later in crashes[1:]:
         assert later["reduction_tests"] == 0 and later["reduced_ops"] == later["original_ops"]
         assert later["triage"] == "not reduced: the same crash as program 0 (its bucket)"
-    assert all(f["verified"] and site in f["repro_output"] for f in crashes)
-    # --rerun: the same site is the finding still present; another site is another crash, and says so
+    # each repro was killed by the abort under the injection and printed the site
+    assert all(f["verified"] and f["repro_status"] == -signal.SIGABRT and site in f["repro_output"] for f in crashes)
+    assert _repro_status(out / crashes[0]["folder"] / "repro.py", None) == 0  # the "fixed" jax
+    # --rerun: a crash at another site than the finding's is another crash, and says so
     folder = out / crashes[1]["folder"]
-    monkeypatch.setenv("JAXSYNTH_INJECT", "check:tanh")
-    got, _, err = cli(capsys, "fuzz", "--rerun", folder)
-    assert got == 1 and "still present" in err
     meta = json.loads((folder / "finding.json").read_text())
     (folder / "finding.json").write_text(json.dumps({**meta, "crash_site": "spmd.cc:4] Check failed: other"}))
+    monkeypatch.setenv("JAXSYNTH_INJECT", "check:tanh")
     got, _, err = cli(capsys, "fuzz", "--rerun", folder)
     assert got == 1 and f"crashes at another site: {site}" in err
 
