@@ -121,21 +121,21 @@ def test_injected_wrong_add_is_found_reduced_and_reproduced(tmp_path: Path) -> N
 
 def test_an_injected_check_failure_is_a_crash_finding_bucketed_by_its_site(tmp_path: Path, capsys,
                                                                              monkeypatch) -> None:
-    """Programs 0, 1 and 4 of elementwise seed 0 call tanh, with other ops each. Under an injected CHECK
-    failure in tanh each kills its worker, and the campaign goes on; the three crash at one site, so they
-    are one bucket, whatever their ops: program 0's finding is reduced (to the op that aborts), the others
+    """Programs 0 and 1 of elementwise seed 0 call tanh, with other ops each (program 2 does not). Under an
+    injected CHECK failure in tanh each kills its worker, and the campaign goes on; the two crash at one site,
+    so they are one bucket, whatever their ops: program 0's finding is reduced (to the op that aborts), the others
     are written as they are, and every repro shows the same site. (A crash without a site is bucketed by
     its ops: test_a_crash_with_a_site_is_bucketed_and_reduced_by_its_site.)"""
     from clitools import cli
 
     monkeypatch.chdir(tmp_path)
     out = Path("check")  # relative, as `jaxsynth fuzz --out check` gives it
-    summary = run_campaign(Settings(config=load_config("elementwise"), out=out, count=5, oracles=("reference",),
+    summary = run_campaign(Settings(config=load_config("elementwise"), out=out, count=3, oracles=("reference",),
                                     env=_env("check:tanh"), timeout=60, max_reduce_seconds=60))
-    assert summary["programs_tested"] == 5 and summary["crashes"] == 3
-    assert summary["oracles"]["reference"]["passed"] == 2  # programs after a crash were tested, and passed
+    assert summary["programs_tested"] == 3 and summary["crashes"] == 2
+    assert summary["oracles"]["reference"]["passed"] == 1  # the program after the crashes was tested, and passed
     crashes = [f for f in _findings(out) if f["kind"] == "crash"]
-    assert [f["index"] for f in crashes] == [0, 1, 4]
+    assert [f["index"] for f in crashes] == [0, 1]
     assert all(f["signal"] == "SIGABRT" and f["stage"].startswith("reference/") for f in crashes)
     site = "injected_check.cc:1] Check failed: jnp.tanh is never called"
     assert {f["crash_site"] for f in crashes} == {site} and all(f["detail"].endswith(site) for f in crashes)
@@ -165,7 +165,7 @@ def test_injected_hang_is_a_hang_after_the_timeout(tmp_path: Path) -> None:
     # a seed whose programs 0..2 contain sin (the injected fault hangs there), whatever the sampler's stream
     seed = next(s for s in range(50) if any(n.op == "sin" for i in range(3) for n in sample(config, s, i).walk()))
     summary = run_campaign(Settings(config=config, out=out, count=3, seed=seed, oracles=("reference",),
-                                    env=_env("hang:sin"), timeout=5, reduce=False, verify=False))
+                                    env=_env("hang:sin"), timeout=3, reduce=False, verify=False))
     assert summary["programs_tested"] == 3
     assert summary["hangs"] >= 1
     hang = next(f for f in _findings(out) if f["kind"] == "hang")

@@ -162,7 +162,7 @@ def test_jaxsynth_lowering_leaves_every_text_unchanged(monkeypatch):
         assert core._shared_context["uses"] > 0  # the shared context really served the lowering
 
 
-@pytest.mark.parametrize("count", [8, pytest.param(40, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("count", [5, pytest.param(40, marks=pytest.mark.slow)])
 def test_jaxsynth_lowering_leaves_every_text_unchanged_on_every_config(monkeypatch, count):
     """The same comparison over ``count`` programs of every built-in config."""
     from jaxsynth.grammar import builtin_names
