@@ -146,7 +146,7 @@ def test_an_injected_check_failure_is_a_crash_finding_bucketed_by_its_site(tmp_p
     assert record["ops"] == ["tanh"] and crashes[0]["reduction_tests"] > 0  # reduced to the op that aborts
     for later in crashes[1:]:
         assert later["reduction_tests"] == 0 and later["reduced_ops"] == later["original_ops"]
-        assert later["triage"] == "not reduced: the same crash as program 0 (its bucket)"
+        assert later["triage"] == "not reduced: program 0 crashed at the same site first"
     # each repro was killed by the abort under the injection and printed the site
     assert all(f["verified"] and f["repro_status"] == -signal.SIGABRT and site in f["repro_output"] for f in crashes)
     assert _repro_status(out / crashes[0]["folder"] / "repro.py", None) == 0  # the "fixed" jax

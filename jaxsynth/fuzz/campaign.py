@@ -817,7 +817,7 @@ def _process_findings(state: _State, settings: Settings, workers: list[Worker], 
                 position, raw = queue.pop(0)
             first = repeats.get(position)
             do_reduce = settings.reduce and position < settings.max_reductions and first is None
-            repeat_note = None if first is None else f"not reduced: the same crash as program {first} (its bucket)"
+            repeat_note = None if first is None else f"not reduced: program {first} crashed at the same site first"
             try:
                 try:
                     finding = reducer.process(raw, do_reduce=do_reduce, note=repeat_note, do_triage=first is None)
