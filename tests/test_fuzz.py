@@ -138,7 +138,7 @@ def test_an_injected_check_failure_is_a_crash_finding_bucketed_by_its_site(tmp_p
     assert [f["index"] for f in crashes] == [0, 1]
     assert all(f["signal"] == "SIGABRT" and f["stage"].startswith("reference/") for f in crashes)
     site = "injected_check.cc:1] Check failed: jnp.tanh is never called"
-    assert {f["crash_site"] for f in crashes} == {site} and all(f["detail"].endswith(site) for f in crashes)
+    assert {f["site"] for f in crashes} == {site} and all(f["detail"].endswith(site) for f in crashes)
     assert len({f["bucket"] for f in crashes}) == 1 and len(summary["buckets"]) == 1
     assert crashes[0]["signature"] == ("reference/crash/SIGABRT/injected_check.cc:#] Check failed: jnp.tanh is never "
                                        "called")
@@ -146,14 +146,14 @@ def test_an_injected_check_failure_is_a_crash_finding_bucketed_by_its_site(tmp_p
     assert record["ops"] == ["tanh"] and crashes[0]["reduction_tests"] > 0  # reduced to the op that aborts
     for later in crashes[1:]:
         assert later["reduction_tests"] == 0 and later["reduced_ops"] == later["original_ops"]
-        assert later["triage"] == "not reduced: program 0 crashed at the same site first"
+        assert later["triage"] == "not reduced: program 0 failed at the same site first"
     # each repro was killed by the abort under the injection and printed the site
     assert all(f["verified"] and f["repro_status"] == -signal.SIGABRT and site in f["repro_output"] for f in crashes)
     assert _repro_status(out / crashes[0]["folder"] / "repro.py", None) == 0  # the "fixed" jax
     # --rerun: a crash at another site than the finding's is another crash, and says so
     folder = out / crashes[1]["folder"]
     meta = json.loads((folder / "finding.json").read_text())
-    (folder / "finding.json").write_text(json.dumps({**meta, "crash_site": "spmd.cc:4] Check failed: other"}))
+    (folder / "finding.json").write_text(json.dumps({**meta, "site": "spmd.cc:4] Check failed: other"}))
     monkeypatch.setenv("JAXSYNTH_INJECT", "check:tanh")
     got, _, err = cli(capsys, "fuzz", "--rerun", folder)
     assert got == 1 and f"crashes at another site: {site}" in err

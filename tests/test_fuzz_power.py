@@ -317,8 +317,9 @@ def test_a_crash_site_is_the_line_where_the_process_said_why_it_aborted() -> Non
 def test_a_crash_with_a_site_is_bucketed_and_reduced_by_its_site() -> None:
     """One assertion reached by many programs is one bucket, whatever their ops; a reduction that makes the
     program crash at another site has found another bug and is not kept; a repro must show the same site."""
-    from jaxsynth.fuzz.campaign import RawFinding, _repeated_crashes, _Reducer, repro_shows
-    from jaxsynth.fuzz.findings import bucket_of
+    from jaxsynth.fuzz.campaign import RawFinding, _repeated_sites, _Reducer, repro_shows
+    from jaxsynth.fuzz.oracles import Verdict
+    from jaxsynth.fuzz.findings import bucket_of, error_site
     from jaxsynth.workers.outcome import Outcome
 
     site = "spmd_partitioner_util.cc:497] Check failed: a == b (4 vs. 8)"
@@ -348,15 +349,29 @@ def test_a_crash_with_a_site_is_bucketed_and_reduced_by_its_site() -> None:
     assert not repro_shows(-6, "other.cc:1] Check failed: c", -6, site)
     assert not repro_shows(0, "", -6, site) and repro_shows(-6, "", -6, "")
 
-    # of several crashes at one site only the first program's is reduced, decided in program order
+    # an XLA RET_CHECK names its source line too: the error's first line is its site
+    ret_check = ("JaxRuntimeError: INTERNAL: RET_CHECK failure (external/xla/xla/backends/cpu/runtime/"
+                 "fft_thunk.cc:168) LayoutUtil::IsMonotonicWithDim0Major(input_shape_.layout())\nmore")
+    assert error_site(ret_check) == ret_check.splitlines()[0]
+    assert error_site("TypeError: cond branches must have equal output types") == ""
+    assert bucket_of("sharding", "error", one, site=error_site(ret_check)) == \
+        bucket_of("sharding", "error", two, site=error_site(ret_check.replace("168", "170")))
+
+    def error(detail: str) -> Verdict:
+        return Verdict(False, kind="error", detail=detail)
+
+    # of several failures at one site only the first program's is reduced, decided in program order
     raws = [RawFinding(3, "sharding", "crash", one, [], outcome=crash(site)),
             RawFinding(5, "sharding", "crash", two, [], outcome=crash("")),
             RawFinding(5, "reference", "wrong", two, []),
             RawFinding(8, "sharding", "crash", two, [], outcome=crash(site.replace("497", "12"))),
             RawFinding(9, "passes", "crash", two, [], outcome=crash(site)),
             RawFinding(11, "sharding", "crash", one, [], outcome=crash("other.cc:1] Check failed: c")),
-            RawFinding(12, "sharding", "crash", one, [], outcome=crash(site))]
-    assert _repeated_crashes(raws) == {3: 3, 6: 3}
+            RawFinding(12, "sharding", "crash", one, [], outcome=crash(site)),
+            RawFinding(13, "sharding", "error", one, [], verdict=error(ret_check)),
+            RawFinding(14, "sharding", "error", two, [], verdict=error("TypeError: x")),
+            RawFinding(15, "sharding", "error", two, [], verdict=error(ret_check.replace("168", "9")))]
+    assert _repeated_sites(raws) == {3: 3, 6: 3, 9: 13}
 
 
 def test_a_repro_run_keeps_the_crash_site_in_view(tmp_path: Path) -> None:

@@ -198,7 +198,8 @@ def _rerun(folder: Path) -> int:
     except (ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"--rerun: cannot read {str(meta)!r}: {exc}") from None
     status, output = run_repro(repro.resolve(), timeout=600.0)
-    expected, site = finding.get("repro_expected", 1), finding.get("crash_site") or ""
+    expected = finding.get("repro_expected", 1)
+    site = (finding.get("site") or "") if kind == "crash" else ""  # a RET_CHECK error's repro checks its type
     last = output.strip().splitlines()[-1] if output.strip() else ""
     if status is None or repro_shows(status, output, expected, site):  # the campaign's check; None: a hang
         verdict, code = "still present", 1

@@ -11,9 +11,9 @@ only once a rerun of the original program in a fresh worker, given ``HANG_CONFIR
 timeout, still gives none; a program that finishes then was slow, not hung, and counts as an internal
 error. Each written ``repro.py`` is run standalone (``verify``); a finding whose repro does not exit
 with the status of its kind (1; a crash's own signal or status, and the crash's site where it named one) is
-marked ``verified: false`` in ``finding.json`` and listed under ``unverified`` in ``summary.json``. A crash
-that names its site (an XLA CHECK line) is bucketed by it; of several crashes at one site only the first
-program's is reduced.
+marked ``verified: false`` in ``finding.json`` and listed under ``unverified`` in ``summary.json``. A failure
+with a site (a crash's XLA CHECK line, a RET_CHECK error) is bucketed by it; of several failures of one oracle
+at one site only the first program's is reduced.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from jaxsynth.fuzz.findings import (
     PRESENT,
     Finding,
     bucket_of,
+    error_site,
     normalize_error,
     program_record,
     repro_source,
@@ -403,8 +404,9 @@ class _Reducer:
             import signal as _signal
 
             signal_name = _signal.Signals(o.signal).name if o.signal else f"exit{o.exitcode}"
-        site = raw.outcome.site if raw.kind == "crash" and raw.outcome is not None else ""
+        site = _site(raw)
         bucket, signature = bucket_of(raw.oracle, raw.kind, program, signal_name, site)
+        shown = site if raw.kind == "crash" else ""  # what a repro must print besides its exit status
         if isinstance(evidence, Verdict):
             detail, error, tol, output = evidence.detail, evidence.error, evidence.tolerance, evidence.output
             data = evidence.data
@@ -426,7 +428,7 @@ class _Reducer:
             bucket=bucket,
             signature=signature,
             signal=signal_name,
-            crash_site=site or None,
+            site=site or None,
             stage=f"{evidence.oracle}/{evidence.step}" if isinstance(evidence, Outcome) else None,
             culprit_pass=culprit,
             triage=triage,
@@ -462,8 +464,8 @@ class _Reducer:
         write_finding(folder, finding, record, repro, hlo)
         if settings.verify:
             finding.repro_status, finding.repro_output = verify_repro(
-                lambda: self.verify(folder / "repro.py", raw.kind), raw.kind, finding.repro_expected, site)
-            finding.verified = repro_shows(finding.repro_status, finding.repro_output, finding.repro_expected, site)
+                lambda: self.verify(folder / "repro.py", raw.kind), raw.kind, finding.repro_expected, shown)
+            finding.verified = repro_shows(finding.repro_status, finding.repro_output, finding.repro_expected, shown)
             write_finding(folder, finding, record, repro, hlo)
         return finding
 
@@ -806,7 +808,7 @@ def _process_findings(state: _State, settings: Settings, workers: list[Worker], 
     queue = list(enumerate(raws))
     results: dict[int, Finding] = {}
     lock = threading.Lock()
-    repeats = _repeated_crashes(raws)
+    repeats = _repeated_sites(raws)
 
     def run(worker: Worker) -> None:
         reducer = _Reducer(settings, worker, toolchain)
@@ -817,7 +819,7 @@ def _process_findings(state: _State, settings: Settings, workers: list[Worker], 
                 position, raw = queue.pop(0)
             first = repeats.get(position)
             do_reduce = settings.reduce and position < settings.max_reductions and first is None
-            repeat_note = None if first is None else f"not reduced: program {first} crashed at the same site first"
+            repeat_note = None if first is None else f"not reduced: program {first} failed at the same site first"
             try:
                 try:
                     finding = reducer.process(raw, do_reduce=do_reduce, note=repeat_note, do_triage=first is None)
@@ -848,18 +850,29 @@ def _process_findings(state: _State, settings: Settings, workers: list[Worker], 
     return [results[k] for k in sorted(results)]
 
 
-def _repeated_crashes(raws: Sequence[RawFinding]) -> dict[int, int]:
-    """Position in ``raws`` -> index of the program that crashed first with the same oracle, signal or
-    status and site, for every crash after that first: its bucket is known before any reduction (a site's
-    bucket has no ops), so only the first is reduced and triaged. Decided from ``raws`` alone, in program
-    order, so the findings do not depend on the number of workers."""
+def _site(raw: RawFinding) -> str:
+    """Where XLA's assertion failed, if it said: a crash's CHECK line or a RET_CHECK error's; else ""."""
+    if raw.kind == "crash" and raw.outcome is not None:
+        return raw.outcome.site
+    if raw.kind == "error" and raw.verdict is not None:
+        return error_site(raw.verdict.detail)
+    return ""
+
+
+def _repeated_sites(raws: Sequence[RawFinding]) -> dict[int, int]:
+    """Position in ``raws`` -> index of the program that failed first with the same oracle, kind, signal or
+    status and :func:`_site`, for every such failure after that first: its bucket is known before any
+    reduction (a site's bucket has no ops), so only the first is reduced and triaged. Decided from ``raws``
+    alone, in program order, so the findings do not depend on the number of workers."""
     first: dict[tuple[Any, ...], int] = {}
     repeats: dict[int, int] = {}
     for position, raw in enumerate(raws):
-        outcome = raw.outcome
-        if raw.kind != "crash" or outcome is None or not outcome.site:
+        site = _site(raw)
+        if not site:
             continue
-        key = (raw.oracle, outcome.signal, outcome.exitcode, normalize_error(outcome.site))
+        outcome = raw.outcome
+        how = (outcome.signal, outcome.exitcode) if outcome is not None else (None, None)
+        key = (raw.oracle, raw.kind, *how, normalize_error(site))
         if key in first:
             repeats[position] = first[key]
         else:

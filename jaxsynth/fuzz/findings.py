@@ -18,10 +18,10 @@ Folder ``<out>/findings/<NNNNNN>-<oracle>-<kind>/`` (NNNNNN is the program index
 - ``finding.json`` — oracle, kind, error vs tolerance, toolchain, bucket, triage.
 - ``optimized_hlo.txt`` — XLA's optimized HLO of the reduced program (when it compiles).
 
-A bucket is the signature ``oracle/kind/sorted reduced op multiset`` (plus the signal of a crash). A crash
-that said where it aborted (its site: an XLA ``CHECK`` line, a glibc heap abort) is bucketed by that site
-instead, normalized as errors are, whatever its program: one compiler assertion reached by many programs is
-one bucket.
+A bucket is the signature ``oracle/kind/sorted reduced op multiset`` (plus the signal of a crash). A failure
+with a site is bucketed by that site instead, normalized as errors are, whatever its program: a crash that
+said where it aborted (an XLA ``CHECK`` line, a glibc heap abort), an error that an XLA ``RET_CHECK`` raised
+(it names its source line). One compiler assertion reached by many programs is one bucket.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ import numpy as np
 from jaxsynth.synth import render, structural_hash
 from jaxsynth.synth.program import Program
 
-__all__ = ["FIXED", "PRESENT", "SCRIPT_FAILED", "Finding", "bucket_of", "expected_error", "function_name",
+__all__ = ["FIXED", "PRESENT", "SCRIPT_FAILED", "Finding", "bucket_of", "error_site", "expected_error",
+           "function_name",
            "normalize_error", "program_record", "repro_source", "write_finding", "write_json"]
 
 
@@ -59,8 +60,9 @@ class Finding(msgspec.Struct, kw_only=True):
     bucket: str = ""
     signature: str = ""
     signal: str | None = None
-    #: where a crash said it aborted (jaxsynth.workers.process.crash_site); normalized, it is the crash's bucket
-    crash_site: str | None = None
+    #: where XLA's assertion failed: a crash's line (jaxsynth.workers.process.crash_site) or a RET_CHECK error's
+    #: (error_site); normalized, it is the finding's bucket
+    site: str | None = None
     stage: str | None = None
     culprit_pass: str | None = None
     triage: str | None = None
@@ -113,10 +115,17 @@ def ops_of(program: Program) -> list[str]:
     return sorted(n.op for n in program.op_nodes())
 
 
+def error_site(detail: str) -> str:
+    """The first line of an error that an XLA ``RET_CHECK`` raised (``INTERNAL: RET_CHECK failure
+    (xla/backends/cpu/runtime/fft_thunk.cc:168) ...``: it names its source line), or "" for any other error."""
+    first = detail.strip().splitlines()[0] if detail.strip() else ""
+    return first if "RET_CHECK failure (" in first else ""
+
+
 def bucket_of(oracle: str, kind: str, program: Program, signal: str | None = None, site: str = ""
               ) -> tuple[str, str]:
-    """(bucket id, signature) of a finding: its oracle, kind and reduced op multiset, or for a crash that
-    named its ``site``, the normalized site in place of the ops."""
+    """(bucket id, signature) of a finding: its oracle, kind and reduced op multiset, or for a failure with
+    a ``site`` (a crash's CHECK line, a RET_CHECK error), the normalized site in place of the ops."""
     if site:
         what = normalize_error(site)
     else:
