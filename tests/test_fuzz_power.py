@@ -1800,6 +1800,34 @@ def test_float64_grad_of_an_exactly_zero_derivative_and_lowprec_excess_precision
     assert run_oracles(case, ["lowprec"])["lowprec"].failed
 
 
+def test_a_bfloat16_result_that_jit_keeps_in_float32_is_excess_precision() -> None:
+    """models seed 104, program 9 (swarm): a bfloat16 subtraction, cast to float32, feeds ``standardize`` and two
+    contractions. Eager rounds the subtraction to bfloat16; jit keeps it in float32 (XLA's default
+    ``xla_allow_excess_precision``), and the two differed by more than the rounding spread allows at one element:
+    an eager and a sharding finding of a campaign. Jit fits the float64 reference and eager the reference rounded
+    op by op: excess precision, in the case's own outputs and in a batch's. A result off from both still fails."""
+    import jax
+
+    from jaxsynth.fuzz.campaign import _oracle_seed, inputs_for
+    from jaxsynth.fuzz.oracles import Case, _as_tuple, _excess_precision, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+
+    program, _ = program_for(load_config("models"), 104, 9, True)
+    case = Case(program, inputs_for(program, 104, 9), seed=_oracle_seed(104, 9))
+    verdict = run_oracles(case, ["eager"])["eager"]
+    assert verdict.ok and verdict.detail.startswith("excess precision"), verdict.detail
+    with jax.disable_jit():
+        eager = tuple(np.asarray(o) for o in _as_tuple(case.fn(*case.device_inputs), case.n_outputs))
+    batch = case.batch(2)
+    jit = batch.expected(case)
+    assert not _excess_precision(case, jit, jit, batch)  # nothing to explain
+    assert _excess_precision(case, [np.stack([e, j[1]]) for e, j in zip(eager, jit, strict=True)], jit, batch)
+    off = tuple(o + 2.0 * (1.0 + np.abs(o)) for o in eager)
+    assert not _excess_precision(case, [np.stack([e, j[1]]) for e, j in zip(off, jit, strict=True)], jit, batch)
+    case.__dict__["jit_out"] = off
+    assert run_oracles(case, ["eager"])["eager"].failed
+
+
 def test_a_float_cast_to_a_narrower_type_and_back_may_keep_excess_precision() -> None:
     """XLA:CPU in jaxlib 0.4.26 returns ``x`` for ``x.astype(float16).astype(float32)`` under jit: its default
     ``xla_allow_excess_precision`` lets ``simplify-fp-conversions`` drop the pair (structured seed 8, program 110,

@@ -186,7 +186,7 @@ class JitVmapOracle(Oracle):
                            "not compiled twice", kind="known")
         inner = case.call(inner_fn, args)
         return _compare_all(case, inner, outer, b.tolerances(case), b.analyses(case), "vmap(jit(f)) vs jit(vmap(f))",
-                            {"variant": variant, "batched": b.batched})
+                            {"variant": variant, "batched": b.batched}, b)
 
 
 def _one_jit_module(fn: Callable, args: Sequence[Any]) -> str | None:
@@ -461,7 +461,7 @@ class ShardingOracle(Oracle):
             executable, args, variant, what = self._fully_manual(case, b, shard_map, baseline)
         got = case.call(executable, args)
         verdict = _compare_all(case, got, b.expected(case), b.tolerances(case), b.analyses(case), what,
-                               {"variant": variant, "devices": DEVICES, "batched": b.batched})
+                               {"variant": variant, "devices": DEVICES, "batched": b.batched}, b)
         if verdict.failed:
             return verdict
         return Verdict(True, ratio=max(first.ratio, verdict.ratio))
