@@ -7,7 +7,8 @@ host: ``&`` and ``|`` crash, so does int32 -> int16 with ``&``; ``+`` instead of
 ``&`` of two int8 arguments, and the same through uint8 compile and run. Arrays of 2 or more elements crash, a
 1-element one does not. Disabling the ``fusion`` pass, or ``--xla_cpu_use_fusion_emitters=false``, avoids it;
 turning YNN fusions off does not, nor does ``--xla_cpu_max_isa=AVX2``. Earlier campaigns (on other hosts) never
-hit this one-line program, so the host may matter. No upstream issue found (searched openxla/xla and jax-ml/jax).
+hit this one-line program, so the host may matter. No upstream issue found (searched the stored openxla/xla
+issue threads).
 
 Each form compiles in a fresh child process, so a crash is reported rather than ending this script. Exits 1 while
 a bitwise form dies of SIGSEGV, 0 once none does, 3 if a child fails another way. jax/jaxlib 0.10.2: exits 1;
