@@ -345,9 +345,10 @@ def test_a_crash_with_a_site_is_bucketed_and_reduced_by_its_site() -> None:
     silent = RawFinding(3, "sharding", "crash", one, [], outcome=crash(""))
     assert reducer.same_failure(silent, crash("any.cc:1] Check failed: d")) is not None  # the signal alone, as before
 
-    assert repro_shows(-6, f"F1202 15:27:13.374130 3798 {site}\n...\nFatal Python error: Aborted", -6, site)
-    assert not repro_shows(-6, "other.cc:1] Check failed: c", -6, site)
-    assert not repro_shows(0, "", -6, site) and repro_shows(-6, "", -6, "")
+    assert repro_shows("crash", -6, f"F1202 15:27:13.374130 3798 {site}\n...\nFatal Python error: Aborted", -6, site)
+    assert not repro_shows("crash", -6, "other.cc:1] Check failed: c", -6, site)
+    assert not repro_shows("crash", 0, "", -6, site) and repro_shows("crash", -6, "", -6, "")
+    assert repro_shows("error", 1, "JaxRuntimeError: ...", 1, site)  # an error's repro checks its exception type
 
     # an XLA RET_CHECK names its source line too: the error's first line is its site
     ret_check = ("JaxRuntimeError: INTERNAL: RET_CHECK failure (external/xla/xla/backends/cpu/runtime/"

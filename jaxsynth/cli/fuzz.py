@@ -199,9 +199,8 @@ def _rerun(folder: Path) -> int:
         raise BadInput(f"--rerun: cannot read {str(meta)!r}: {exc}") from None
     status, output = run_repro(repro.resolve(), timeout=600.0)
     expected = finding.get("repro_expected", 1)
-    site = (finding.get("site") or "") if kind == "crash" else ""  # a RET_CHECK error's repro checks its type
     last = output.strip().splitlines()[-1] if output.strip() else ""
-    if status is None or repro_shows(status, output, expected, site):  # the campaign's check; None: a hang
+    if status is None or repro_shows(kind, status, output, expected, finding.get("site") or ""):  # None: a hang
         verdict, code = "still present", 1
     elif status == expected:  # the same signal, but XLA now aborts elsewhere: another bug, this one may be fixed
         verdict, code = f"crashes at another site: {crash_site(output) or 'none named'}", 1

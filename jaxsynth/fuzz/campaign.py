@@ -406,7 +406,6 @@ class _Reducer:
             signal_name = _signal.Signals(o.signal).name if o.signal else f"exit{o.exitcode}"
         site = _site(raw)
         bucket, signature = bucket_of(raw.oracle, raw.kind, program, signal_name, site)
-        shown = site if raw.kind == "crash" else ""  # what a repro must print besides its exit status
         if isinstance(evidence, Verdict):
             detail, error, tol, output = evidence.detail, evidence.error, evidence.tolerance, evidence.output
             data = evidence.data
@@ -464,8 +463,9 @@ class _Reducer:
         write_finding(folder, finding, record, repro, hlo)
         if settings.verify:
             finding.repro_status, finding.repro_output = verify_repro(
-                lambda: self.verify(folder / "repro.py", raw.kind), raw.kind, finding.repro_expected, shown)
-            finding.verified = repro_shows(finding.repro_status, finding.repro_output, finding.repro_expected, shown)
+                lambda: self.verify(folder / "repro.py", raw.kind), raw.kind, finding.repro_expected, site)
+            finding.verified = repro_shows(raw.kind, finding.repro_status, finding.repro_output, finding.repro_expected,
+                                           site)
             write_finding(folder, finding, record, repro, hlo)
         return finding
 
@@ -488,10 +488,13 @@ def same_crash(outcome: Outcome, original: Outcome) -> bool:
     return not original.site or normalize_error(outcome.site) == normalize_error(original.site)
 
 
-def repro_shows(status: int | None, output: str, expected: int, site: str = "") -> bool:
-    """Whether a repro.py run (:func:`run_repro`) showed the finding: the expected exit status and, for a
-    crash with a site, that same site in its output."""
-    return status == expected and (not site or normalize_error(crash_site(output)) == normalize_error(site))
+def repro_shows(kind: str, status: int | None, output: str, expected: int, site: str = "") -> bool:
+    """Whether a repro.py run (:func:`run_repro`) of a finding of ``kind`` showed it: the expected exit status
+    and, for a crash with a site, that same site in its output (a RET_CHECK error's repro checks the
+    exception type it raises, not its output)."""
+    if status != expected:
+        return False
+    return kind != "crash" or not site or normalize_error(crash_site(output)) == normalize_error(site)
 
 
 def verify_repro(run: Callable[[], tuple[int | None, str]], kind: str, expected: int, site: str = ""
@@ -501,7 +504,7 @@ def verify_repro(run: Callable[[], tuple[int | None, str]], kind: str, expected:
     softmax segfaults in about two runs of three)."""
     for _ in range(CRASH_RUNS if kind == "crash" else 1):
         status, output = run()
-        if repro_shows(status, output, expected, site):
+        if repro_shows(kind, status, output, expected, site):
             break
     return status, output
 

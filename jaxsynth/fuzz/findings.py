@@ -43,8 +43,7 @@ from jaxsynth.synth import render, structural_hash
 from jaxsynth.synth.program import Program
 
 __all__ = ["FIXED", "PRESENT", "SCRIPT_FAILED", "Finding", "bucket_of", "error_site", "expected_error",
-           "function_name",
-           "normalize_error", "program_record", "repro_source", "write_finding", "write_json"]
+           "function_name", "normalize_error", "program_record", "repro_source", "write_finding", "write_json"]
 
 
 class Finding(msgspec.Struct, kw_only=True):

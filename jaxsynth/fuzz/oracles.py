@@ -168,7 +168,6 @@ class Case:
         self.plan: dict[str, Any] = {}  #: what the running oracle generated (for a crash's repro)
         self.n_outputs = len(program.body.outputs)
         self._batches: dict[int, Batch] = {}
-        self._own_alternatives: list[tolerance.Analysis] | None = None
         self._shared: dict[Any, Any] = {}
         self.shared_seconds = 0.0  #: time in the program's own jit and reference, which every oracle compares to
         self.seconds: dict[str, float] = {}  #: per oracle run (run_oracles), its own time: shared work left out
@@ -311,16 +310,16 @@ class Case:
         """The program without its float casts to a narrower type and back (:func:`excess_precision_twin`)."""
         return excess_precision_twin(self.program)
 
-    def alternatives(self, inputs: Sequence[np.ndarray] | None = None, salt: int = 0) -> list[tolerance.Analysis]:
-        """Reference analyses, at ``inputs`` (default: the case's own, computed once), of what XLA's licensed
-        excess precision may compute instead of the reference (:func:`_excess_precision`): the program without
-        its narrow-and-back casts (:attr:`excess_twin`), and, when it has bfloat16 or float16 values, the
-        reference with every result rounded to its dtype, as op-by-op execution rounds it where jit may keep a
-        narrow result in float32. Only a failed comparison needs them."""
-        if inputs is None:
-            if self._own_alternatives is None:
-                self._own_alternatives = self.alternatives(self.inputs, salt)
-            return self._own_alternatives
+    @functools.cached_property
+    def own_alternatives(self) -> list[tolerance.Analysis]:
+        """:meth:`alternatives` at the case's own inputs; only a failed comparison needs them."""
+        return self.alternatives(self.inputs)
+
+    def alternatives(self, inputs: Sequence[np.ndarray], salt: int = 0) -> list[tolerance.Analysis]:
+        """Reference analyses, at ``inputs``, of what XLA's licensed excess precision may compute instead of
+        the reference (:func:`_excess_precision`): the program without its narrow-and-back casts
+        (:attr:`excess_twin`), and, when it has bfloat16 or float16 values, the reference with every result
+        rounded to its dtype, as op-by-op execution rounds it where jit may keep a narrow result in float32."""
         found = []
         if self.excess_twin is not None:
             found.append(self.analyse(inputs, program=self.excess_twin, salt=salt))
@@ -468,23 +467,22 @@ def _excess_precision(case: Case, got: Sequence[np.ndarray], expected: Sequence[
     size = () if batch is None else (batch.size,)
     if [np.shape(v) for v in (*got, *expected)] != [(*size, *shape) for shape in shapes] * 2:
         return False  # not the case's own outputs (or its batch's): the alternatives are for those
-    if not case.alternatives():
+    if not case.own_alternatives:
         return False
     if batch is None:
-        examples = [(got, expected, case.analysis, case.alternatives())]
+        examples = [(got, expected, case.analysis, case.own_alternatives)]
     else:
         examples = [([g[b] for g in got], [e[b] for e in expected], analysis,
-                     case.alternatives(batch.examples[b], salt=b) if b else case.alternatives())
+                     case.alternatives(batch.examples[b], salt=b) if b else case.own_alternatives)
                     for b, analysis in enumerate(batch.analyses(case))]
 
-    def fits(outputs: Sequence[np.ndarray], reference: tolerance.Analysis) -> bool:
-        tols = case.tolerances(reference, factor=2.0)
-        return all(tolerance.compare(o, w, t).ok for o, w, t in zip(outputs, reference.outputs, tols, strict=True))
+    def fits(outputs: Sequence[np.ndarray], wanted: Sequence[np.ndarray], tols: Sequence[np.ndarray]) -> bool:
+        return all(tolerance.compare(o, w, t).ok for o, w, t in zip(outputs, wanted, tols, strict=True))
 
     explained = False
     for sides_got, sides_expected, analysis, alternatives in examples:
-        references = (analysis, *alternatives)
-        sides = [[fits(side, reference) for reference in references] for side in (sides_got, sides_expected)]
+        references = [(a.outputs, case.tolerances(a, factor=2.0)) for a in (analysis, *alternatives)]
+        sides = [[fits(side, *reference) for reference in references] for side in (sides_got, sides_expected)]
         if not all(any(fit) for fit in sides):
             return False
         explained = explained or any(not fit[0] and any(fit[1:]) for fit in sides)
