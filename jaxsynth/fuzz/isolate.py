@@ -28,7 +28,7 @@ from jaxsynth.fuzz.worker import Task
 from jaxsynth.lowering.workers import BLAS_THREAD_VARS
 from jaxsynth.workers import faults
 from jaxsynth.workers.outcome import Outcome
-from jaxsynth.workers.process import SITE_BYTES, ChildProcess, crash_site, recv, send
+from jaxsynth.workers.process import SITE_BYTES, TAIL_BYTES, ChildProcess, crash_site, recv, send
 
 __all__ = ["Outcome", "Worker", "WorkerStartError"]
 
@@ -212,7 +212,8 @@ class Worker:
             code = proc.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # pragma: no cover
             code = None
-        tail, site_text = proc.tail(), proc.tail(SITE_BYTES)
+        site_text = proc.tail(SITE_BYTES)  # one read: the report's tail is its end
+        tail = site_text[-TAIL_BYTES:]
         self._proc = None
         proc.kill()
         self.restarts += 1
