@@ -8,8 +8,11 @@ Prints the median compile time per function for each set, the ratio, and
 whether the normalized optimized HLO is identical (it must be). With
 ``--each`` every option is also measured alone, and ``--end-to-end`` times
 ``lower(fn, types)`` (trace + lower + compile, default emit) both ways.
+``--option KEY=VALUE`` (repeatable) measures any other per-compile XLA option as its own set, the way a
+fuzz worker's compile cost could be cut: an option that leaves the optimized HLO as it is changes only
+XLA:CPU's backend (LLVM), and one that changes it changes what a campaign tests.
 
-Usage: python bench/bench_compile_flags.py [--reps 5] [--each] [--end-to-end]
+Usage: python bench/bench_compile_flags.py [--reps 5] [--each] [--end-to-end] [--option KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -59,6 +62,16 @@ def measure(configs: dict[str, dict], reps: int) -> tuple[dict[str, list[float]]
     return medians, mismatches
 
 
+def _option_value(text: str) -> bool | int | str:
+    """``true``/``false``, an integer, or the string itself: the types XLA's debug options take."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def end_to_end(reps: int) -> dict[str, float]:
     """Median over functions of the median ``lower()`` wall time, fast vs default compile."""
     samples = sample_functions()
@@ -81,17 +94,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=5, help="compiles per function and option set")
     ap.add_argument("--each", action="store_true", help="also measure every option alone")
     ap.add_argument("--end-to-end", action="store_true", help="also time lower() end to end")
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="also measure this XLA compile option alone (repeatable)")
     args = ap.parse_args(argv)
+    extra: dict[str, dict] = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("xla_"):
+            ap.error(f"--option {item!r}: expected xla_NAME=VALUE")
+        extra[item] = {key: _option_value(value)}
 
     configs: dict[str, dict] = {"default": {}, "fast": dict(FAST_COMPILE_OPTIONS)}
     if args.each:
         for key, value in FAST_COMPILE_OPTIONS.items():
             configs[f"{key}={value}"] = {key: value}
+    configs.update(extra)
 
     n = len(sample_functions())
     print(f"jax {jax.__version__}, backend {jax.default_backend()}, {n} functions, {args.reps} reps each")
     print(f"FAST_COMPILE_OPTIONS = {FAST_COMPILE_OPTIONS}")
-    medians, mismatches = measure(configs, args.reps)
+    medians, all_mismatches = measure(configs, args.reps)
+    # FAST_COMPILE_OPTIONS must leave the HLO as it is; an --option is measured and its effect reported
+    mismatches = [m for m in all_mismatches if not any(m.endswith(f"[{name}]") for name in extra)]
     base = medians["default"]
     print(f"{'options':48s} {'median ms':>10s} {'total ms':>10s} {'ratio':>7s}")
     for name, per_fn in medians.items():
@@ -106,10 +130,13 @@ def main(argv: list[str] | None = None) -> int:
             f"lower() end to end, median per function: default {e2e['default'] * 1e3:.2f} ms, "
             f"fast {e2e['fast'] * 1e3:.2f} ms, ratio {e2e['fast'] / e2e['default']:.3f}"
         )
+    for name in extra:
+        changed = sum(1 for m in all_mismatches if m.endswith(f"[{name}]"))
+        print(f"{name}: optimized HLO {'differs for ' + str(changed) if changed else 'identical for all'} of {n}")
     if mismatches:
         print(f"HLO MISMATCH for {len(mismatches)}: {', '.join(mismatches)}")
         return 1
-    print(f"optimized HLO identical to default for all {n} functions and {len(configs) - 1} option sets")
+    print(f"optimized HLO identical to default for all {n} functions and {len(configs) - 1 - len(extra)} option sets")
     return 0
 
 
