@@ -37,14 +37,14 @@ def _compile_seconds(lowered: jax.stages.Lowered, options: dict) -> tuple[float,
     return dt, normalize_hlo(compiled.as_text())
 
 
-def measure(configs: dict[str, dict], reps: int) -> tuple[dict[str, list[float]], list[str]]:
-    """Per config, the per-function median compile time; plus names whose HLO differs from 'default'."""
+def measure(configs: dict[str, dict], reps: int) -> tuple[dict[str, list[float]], dict[str, list[str]]]:
+    """Per config, the per-function median compile time, and the functions whose HLO differs from 'default'."""
     samples = sample_functions()
     lowereds = [jax.jit(s.fn).lower(*s.arg_types) for s in samples]
     for lw in lowereds:  # warm up LLVM/MLIR one-time initialization
         _compile_seconds(lw, {})
     medians: dict[str, list[float]] = {name: [] for name in configs}
-    mismatches: list[str] = []
+    mismatches: dict[str, list[str]] = {name: [] for name in configs}
     names = list(configs)
     for s, lw in zip(samples, lowereds, strict=True):
         times: dict[str, list[float]] = {name: [] for name in configs}
@@ -58,7 +58,7 @@ def measure(configs: dict[str, dict], reps: int) -> tuple[dict[str, list[float]]
         for name in configs:
             medians[name].append(statistics.median(times[name]))
             if texts[name] != texts["default"]:
-                mismatches.append(f"{s.name} [{name}]")
+                mismatches[name].append(s.name)
     return medians, mismatches
 
 
@@ -113,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     n = len(sample_functions())
     print(f"jax {jax.__version__}, backend {jax.default_backend()}, {n} functions, {args.reps} reps each")
     print(f"FAST_COMPILE_OPTIONS = {FAST_COMPILE_OPTIONS}")
-    medians, all_mismatches = measure(configs, args.reps)
+    medians, differing = measure(configs, args.reps)
     # FAST_COMPILE_OPTIONS must leave the HLO as it is; an --option is measured and its effect reported
-    mismatches = [m for m in all_mismatches if not any(m.endswith(f"[{name}]") for name in extra)]
+    mismatches = [f"{fn} [{name}]" for name, fns in differing.items() if name not in extra for fn in fns]
     base = medians["default"]
     print(f"{'options':48s} {'median ms':>10s} {'total ms':>10s} {'ratio':>7s}")
     for name, per_fn in medians.items():
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             f"fast {e2e['fast'] * 1e3:.2f} ms, ratio {e2e['fast'] / e2e['default']:.3f}"
         )
     for name in extra:
-        changed = sum(1 for m in all_mismatches if m.endswith(f"[{name}]"))
+        changed = len(differing[name])
         print(f"{name}: optimized HLO {'differs for ' + str(changed) if changed else 'identical for all'} of {n}")
     if mismatches:
         print(f"HLO MISMATCH for {len(mismatches)}: {', '.join(mismatches)}")
