@@ -10,9 +10,9 @@ every oracle compares against), how many findings and distinct buckets it raised
 of its own time: what leaving it out (``--oracles all,-NAME``) would save. ``reference`` does nothing but
 compare the shared jit with the shared float64 reference, so its hours include ``shared_seconds``.
 
-A bucket is a bug as the fuzzer tells them apart (oracle, kind and reduced op multiset or crash site), so two
-campaigns that find the same bug count it twice here; ``--db`` campaigns say which are new. Findings are
-checked by hand before they count as bugs (``bench/results/``); this only says where time went.
+A bucket is a bug as the fuzzer tells them apart (oracle, kind and reduced op multiset or crash site), counted
+once however many campaigns found it, as a multi-config summary counts it. Findings are checked by hand before
+they count as bugs (``bench/results/``); this only says where time went.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def load(paths: list[str]) -> list[dict]:
 def oracle_yield(summaries: list[dict]) -> dict:
     seconds: Counter[str] = Counter()
     findings: Counter[str] = Counter()
-    buckets: Counter[str] = Counter()
+    buckets: dict[str, set[str]] = {}  # per oracle, the bucket ids: a bucket is one bug whichever campaign found it
     shared = 0.0
     programs = 0
     for summary in summaries:
@@ -51,14 +51,15 @@ def oracle_yield(summaries: list[dict]) -> dict:
             seconds[name] += counts.get("seconds", 0.0)
         for bucket in summary.get("buckets", []):
             findings[bucket["oracle"]] += bucket["count"]
-            buckets[bucket["oracle"]] += 1
+            buckets.setdefault(bucket["oracle"], set()).add(bucket["bucket"])
     total = sum(seconds.values()) + shared
     rows = []
     for name, own in seconds.most_common():
+        found = len(buckets.get(name, ()))
         hours = (own + (shared if name == "reference" else 0.0)) / 3600
         rows.append({"oracle": name, "seconds": round(own, 1), "share": round(own / total, 4) if total else 0.0,
-                     "findings": findings[name], "buckets": buckets[name],
-                     "buckets_per_hour": round(buckets[name] / hours, 2) if hours else None})
+                     "findings": findings[name], "buckets": found,
+                     "buckets_per_hour": round(found / hours, 2) if hours else None})
     return {"campaigns": len(summaries), "programs": programs, "worker_seconds": round(total, 1),
             "shared_seconds": round(shared, 1), "oracles": rows}
 

@@ -14,20 +14,21 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=60)
 
 
-def _summary(folder: Path, seconds: dict[str, float], shared: float, buckets: list[tuple[str, int]]) -> Path:
+def _summary(folder: Path, seconds: dict[str, float], shared: float, buckets: list[tuple[str, str, int]]) -> Path:
     folder.mkdir()
     (folder / "summary.json").write_text(json.dumps({
         "programs_tested": 10, "shared_seconds": shared,
         "oracles": {name: {"applied": 10, "seconds": s} for name, s in seconds.items()},
-        "buckets": [{"bucket": f"b{k}", "oracle": oracle, "count": count} for k, (oracle, count) in enumerate(buckets)],
+        "buckets": [{"bucket": bucket, "oracle": oracle, "count": count} for bucket, oracle, count in buckets],
     }))
     return folder
 
 
 def test_sums_campaigns_per_oracle(tmp_path: Path) -> None:
     one = _summary(tmp_path / "one", {"eager": 1800.0, "sharding": 900.0, "reference": 0.0}, 900.0,
-                   [("sharding", 3), ("reference", 1)])
-    two = _summary(tmp_path / "two", {"eager": 1800.0, "sharding": 900.0, "reference": 0.0}, 0.0, [("sharding", 1)])
+                   [("crash-site", "sharding", 3), ("wrong-max", "reference", 1)])
+    two = _summary(tmp_path / "two", {"eager": 1800.0, "sharding": 900.0, "reference": 0.0}, 0.0,
+                   [("crash-site", "sharding", 2), ("wrong-scatter", "sharding", 1)])
     done = _run("--json", str(one), str(two / "summary.json"))  # a folder or its summary.json
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -35,7 +36,8 @@ def test_sums_campaigns_per_oracle(tmp_path: Path) -> None:
     rows = {row["oracle"]: row for row in result["oracles"]}
     assert [row["oracle"] for row in result["oracles"]][0] == "eager"  # most time first
     assert rows["eager"]["share"] == round(3600 / 6300, 4) and rows["eager"]["buckets_per_hour"] == 0.0
-    assert rows["sharding"]["findings"] == 4 and rows["sharding"]["buckets"] == 2
+    # the crash-site bucket found by both campaigns is one bug: 2 buckets of 6 findings
+    assert rows["sharding"]["findings"] == 6 and rows["sharding"]["buckets"] == 2
     assert rows["sharding"]["buckets_per_hour"] == 4.0  # 2 buckets in 1,800 s of its own
     assert rows["reference"]["buckets_per_hour"] == 4.0  # its hours are the shared work: 1 bucket in 900 s
     table = _run(str(one))
