@@ -4,10 +4,12 @@ its output the same way, replay proves novelty records and records of renamed co
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -271,6 +273,46 @@ def test_an_unknown_fault_is_a_one_line_error_when_workers_start(tmp_path, monke
         worker.start()
     status, _, err = cli(capsys, "fuzz", "-n", "1", "--oracles", "reference", "--out", tmp_path / "f")
     one_line_error(status, err, "JAXSYNTH_INJECT", "unknown fault 'explode'", "wrong-transpose")
+
+
+def test_a_child_outlives_the_thread_that_started_it(tmp_path, monkeypatch):
+    """die_with_parent has Linux kill a child when its parent dies, and to the kernel the parent is the *thread*
+    that started it: a fuzz worker started by a campaign's tester thread died (SIGKILL) when testing ended, under
+    the reduction that took it over. Every child now starts on a thread that lives as long as the process."""
+    from jaxsynth.workers import ChildProcess
+
+    (tmp_path / "waiting_child.py").write_text(
+        "import sys\nfrom jaxsynth.workers.process import die_with_parent\n"
+        "die_with_parent()\nsys.stdout.buffer.write(b'ready\\n'); sys.stdout.flush()\nsys.stdin.read()\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    started: dict[str, ChildProcess] = {}
+
+    def start() -> None:
+        child = started["child"] = ChildProcess("waiting_child", env)
+        assert child.stdout.readline() == b"ready\n"  # its parent-death signal is armed
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join()
+    child = started["child"]
+    try:
+        time.sleep(1.0)  # the kernel signals at the thread's exit
+        assert child.alive(), f"the child died with its starting thread: exit {child.proc.poll()}"
+    finally:
+        child.kill()
+
+    # the pool of corpus workers, started on a thread and used after that thread ended
+    from jaxsynth.corpus.workers import WorkerPool
+
+    monkeypatch.delenv("JAXSYNTH_INJECT", raising=False)
+    pools: list[WorkerPool] = []
+    thread = threading.Thread(target=lambda: pools.append(
+        WorkerPool(load_config("default"), 0, ("jaxpr",), "jsonl", workers=1).__enter__()))
+    thread.start()
+    thread.join()
+    with pools[0] as pool:
+        outcomes = list(pool.run([0, 1]))
+        assert [o.kind for o in outcomes] == ["ok", "ok"] and pool.replaced == 0
 
 
 def test_generation_and_fuzzing_share_the_outcome_type_and_the_mechanism():

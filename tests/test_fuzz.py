@@ -159,6 +159,73 @@ def test_an_injected_check_failure_is_a_crash_finding_bucketed_by_its_site(tmp_p
     assert got == 1 and f"crashes at another site: {site}" in err
 
 
+#: Summary keys that are measurements of the run, not results: everything else of a campaign's output is the same
+#: bytes whatever the number of workers.
+TIMING_KEYS = {"seconds", "duration", "testing_seconds", "reduction_seconds", "shared_seconds", "programs_per_second",
+               "programs_per_second_per_worker", "workers"}
+
+
+def _without_timing(value):
+    if isinstance(value, dict):
+        return {k: _without_timing(v) for k, v in value.items() if k not in TIMING_KEYS}
+    if isinstance(value, list):
+        return [_without_timing(v) for v in value]
+    return value
+
+
+def _campaign_files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != "summary.json"}
+
+
+def assert_same_campaign(a: Path, b: Path) -> None:
+    """Two campaign folders hold the same findings, journal and results, byte for byte (timings aside)."""
+    files_a, files_b = _campaign_files(a), _campaign_files(b)
+    assert sorted(files_a) == sorted(files_b)
+    for name in files_a:
+        assert files_a[name] == files_b[name], f"{name} differs"
+    summaries = [_without_timing(json.loads((out / "summary.json").read_text())) for out in (a, b)]
+    assert summaries[0] == summaries[1]
+
+
+def test_a_campaign_is_the_same_with_one_worker_or_two(tmp_path: Path) -> None:
+    """Findings, their reductions, repros, HLO texts and the raw journal do not depend on the number of workers.
+    Two workers used to reduce a finding differently: the second worker, started by a tester thread, was killed
+    with that thread (die_with_parent) and its first reduction test read as a candidate that fails no more; the
+    optimized HLO carried JAX's stack-frame tables (file paths, and frames of whichever program traced a helper
+    first); the journal was in the order findings came in."""
+    config = parse_config(ADD_CONFIG, name="add-heavy")
+    outs = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        summary = run_campaign(Settings(config=config, out=out, count=3, oracles=("reference", "rewrite"),
+                                        env=_env("wrong-add"), timeout=120, workers=workers, swarm=True))
+        assert summary["workers"] == workers and summary["internal_errors"] == 0
+        outs.append(out)
+    found = _findings(outs[0])
+    assert {f["oracle"] for f in found} == {"reference", "rewrite"} and all(f["reduction_tests"] for f in found)
+    hlo = (outs[0] / found[0]["folder"] / "optimized_hlo.txt").read_text()
+    assert hlo.startswith("HloModule") and "FileNames" not in hlo and "StackFrames" not in hlo
+    assert_same_campaign(*outs)
+
+
+@pytest.mark.slow
+def test_a_long_campaign_is_the_same_with_one_worker_or_two(tmp_path: Path) -> None:
+    """60 programs, every oracle: one worker clears JAX's caches after program 40 and restarts after each injected
+    crash (a CHECK failure in tanh, with its stacks in finding.json), two share the programs; the output is the
+    same bytes."""
+    outs = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        summary = run_campaign(Settings(config=load_config("elementwise"), out=out, count=60, env=_env("check:tanh"),
+                                        timeout=120, workers=workers, swarm=True, max_reductions=3))
+        assert summary["programs_tested"] == 60 and summary["crashes"] >= 2 and summary["internal_errors"] == 0
+        outs.append(out)
+    crash = next(f for f in _findings(outs[0]) if f["kind"] == "crash")
+    assert crash["stderr_tail"] and crash["repro_output"]
+    assert_same_campaign(*outs)
+
+
 def test_injected_hang_is_a_hang_after_the_timeout(tmp_path: Path) -> None:
     out = tmp_path / "hang"
     config = load_config("elementwise")

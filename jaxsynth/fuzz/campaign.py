@@ -55,7 +55,7 @@ from jaxsynth.grammar import GrammarConfig, unavailable_ops
 from jaxsynth.synth import random_inputs
 from jaxsynth.synth.program import Program
 from jaxsynth.workers.faults import INJECT_ENV
-from jaxsynth.workers.process import crash_site
+from jaxsynth.workers.process import crash_site, steady_text
 
 __all__ = ["HANG_CONFIRM_FACTOR", "Settings", "inputs_for", "parse_duration", "run_campaign", "run_campaigns",
            "run_repro"]
@@ -150,6 +150,18 @@ def _note_raw(state: _State, raw: RawFinding) -> None:
     line = {"index": raw.index, "oracle": raw.oracle, "kind": raw.kind, "detail": evidence[:300]}
     with open(state.settings.out / "raw-findings.jsonl", "a") as f:
         f.write(json.dumps(line) + "\n")
+
+
+def _order_raw_journal(out: Path) -> None:
+    """Rewrite ``raw-findings.jsonl`` in program order once the campaign is over: lines are appended as workers
+    find them (and dismissals as reductions end), an order that depends on the number of workers. A program's
+    own lines keep their order (its oracles ran in order in one worker); its dismissals follow them by oracle."""
+    path = out / "raw-findings.jsonl"
+    if not path.exists():
+        return
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines.sort(key=lambda line: (line["index"], "dismissed" in line, line["oracle"] if "dismissed" in line else ""))
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
 
 
 def _note_internal(state: _State, message: str) -> None:
@@ -434,10 +446,9 @@ class _Reducer:
             original_ops=op_count(raw.program),
             reduced_ops=op_count(program),
             reduction_tests=reduced.tests,
-            reduction_seconds=round(reduced.seconds, 2),
             reduction_steps=list(reduced.steps),
             reduction_complete=reduced.complete,
-            stderr_tail=evidence.stderr_tail[-2000:] if isinstance(evidence, Outcome) else "",
+            stderr_tail=steady_text(evidence.stderr_tail[-2000:]) if isinstance(evidence, Outcome) else "",
             toolchain=self.toolchain,
             config=settings.config.name,
             config_digest=settings.config.digest,
@@ -466,6 +477,7 @@ class _Reducer:
                 lambda: self.verify(folder / "repro.py", raw.kind), raw.kind, finding.repro_expected, site)
             finding.verified = repro_shows(raw.kind, finding.repro_status, finding.repro_output, finding.repro_expected,
                                            site)
+            finding.repro_output = steady_text(finding.repro_output)
             write_finding(folder, finding, record, repro, hlo)
         return finding
 
@@ -666,6 +678,8 @@ def run_campaign(settings: Settings) -> dict[str, Any]:
         timing["total_seconds"] = time.monotonic() - start
         timing.setdefault("testing_seconds", timing["total_seconds"])
         summary = _summary(state, settings, findings, timing, toolchain, status)
+        if status in ("done", "stopped"):
+            _order_raw_journal(settings.out)
         if settings.db is not None and status in ("done", "stopped"):
             provenance = {"config": settings.config.name, "config_digest": settings.config.digest,
                           "seed": settings.seed}

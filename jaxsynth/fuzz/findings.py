@@ -68,7 +68,6 @@ class Finding(msgspec.Struct, kw_only=True):
     original_ops: int = 0
     reduced_ops: int = 0
     reduction_tests: int = 0
-    reduction_seconds: float = 0.0
     reduction_steps: list[str] = msgspec.field(default_factory=list)
     reduction_complete: bool = False
     repro_status: int | None = None  #: exit status of repro.py, run standalone after writing it

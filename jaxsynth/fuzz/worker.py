@@ -34,7 +34,7 @@ class Task:
     seed: int = 0
     disabled: tuple[str, ...] = ()  #: passes disabled in every compile (triage)
     passes_off: tuple[str, ...] | None = None  #: passes the ``passes`` oracle disables (None: drawn)
-    want_hlo: bool = False
+    want_hlo: bool = False  #: also return the program's optimized HLO (normalized, as a corpus record's)
     special: bool = False  #: the inputs hold special values (jaxsynth.fuzz.special)
 
 
@@ -49,9 +49,15 @@ class TaskResult:
 
 
 def handle(task: Task, stage) -> TaskResult:
+    from jaxsynth import compat
     from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.lowering.normalize import normalize_hlo
 
     start = time.monotonic()
+    if task.want_hlo:
+        # JAX caches a traced helper (jit(silu), jax.random.split) with the frames of whichever program traced it
+        # first, and XLA names instructions after them: traced afresh, the text depends on this task alone
+        compat.clear_caches()
     case = Case(
         task.program,
         task.inputs,
@@ -73,7 +79,7 @@ def handle(task: Task, stage) -> TaskResult:
     if task.want_hlo:
         try:
             case.oracle = "hlo"
-            hlo = case.compiled.as_text()
+            hlo = normalize_hlo(case.compiled.as_text())  # no stack-frame tables: no file paths
         except Exception as exc:  # the finding already says what failed
             hlo = f"(no optimized HLO: {type(exc).__name__}: {exc})"
     return TaskResult(verdicts, hlo, time.monotonic() - start, oracle_seconds=case.seconds,

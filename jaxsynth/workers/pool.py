@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from jaxsynth.workers import faults
 from jaxsynth.workers.outcome import Outcome
-from jaxsynth.workers.process import describe_exit, die_with_parent
+from jaxsynth.workers.process import describe_exit, die_with_parent, start_child
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -166,7 +166,7 @@ class WorkerPool:
         process = self.context.Process(
             target=_worker_main, args=(child, self.factory, self.args, cpu), name="jaxsynth-worker", daemon=True
         )
-        process.start()
+        start_child(process.start)  # die_with_parent ties the worker to the thread that starts it
         child.close()
         return _Slot(process, parent)
 

@@ -17,11 +17,14 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from typing import Any, BinaryIO
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO, TypeVar
 
 __all__ = ["SITE_BYTES", "TAIL_BYTES", "ChildProcess", "crash_site", "describe_exit", "die_with_parent", "recv",
-           "send", "signal_name"]
+           "send", "signal_name", "start_child", "steady_text"]
 
 #: Bytes of a child's stderr kept for a crash report.
 TAIL_BYTES = 4000
@@ -70,8 +73,34 @@ def crash_site(stderr: str) -> str:
     return site[:500]
 
 
+def _sorted_modules(match: re.Match[str]) -> str:
+    return f"Extension modules: {', '.join(sorted(match.group(1).split(', ')))} ({match.group(2)})"
+
+
+#: What differs between two runs of one crash: an absl log line's time and thread (``E1203 06:29:39.243320   29642
+#: file.cc:58]``), addresses (ASLR: a C++ stack's frames, Python's ``Thread 0x00007f...``), a signal's time and CPU,
+#: and the order of faulthandler's list of extension modules (the order the process happened to import them in).
+_VOLATILE: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (re.compile(r"^([FEWI])\d{4} [\d:.]+\s+\d+ ", re.MULTILINE), r"\g<1>0000 00:00:00.000000 0 "),
+    (re.compile(r"\b0x[0-9a-fA-F]{4,}\b"), "0x_"),
+    (re.compile(r"received at time=\d+ on cpu \d+"), "received"),
+    (re.compile(r"^Extension modules: (.*) \((total: \d+)\)$", re.MULTILINE), _sorted_modules),
+)
+
+
+def steady_text(text: str) -> str:
+    """``text`` (a crash's stderr) with what differs from run to run masked (:data:`_VOLATILE`), so a finding
+    written twice is the same bytes; the lines, their order and every message stay (:func:`crash_site` still
+    finds the site)."""
+    for pattern, replacement in _VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def die_with_parent() -> None:
-    """Linux: have the kernel SIGKILL this process when its parent dies (e.g. ``kill -9`` of the run)."""
+    """Linux: have the kernel SIGKILL this process when its parent dies (e.g. ``kill -9`` of the run).
+
+    To the kernel the parent is the *thread* that started the child: start children with :func:`start_child`."""
     with contextlib.suppress(Exception):
         import ctypes
 
@@ -79,6 +108,29 @@ def die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         if os.getppid() == 1:  # the parent died before prctl
             os._exit(0)
+
+
+_T = TypeVar("_T")
+_starter: ThreadPoolExecutor | None = None
+_starter_lock = threading.Lock()
+
+
+def start_child(start: Callable[[], _T]) -> _T:
+    """``start()`` (a ``Popen``, a ``Process.start``) on a thread that lives as long as this process.
+
+    :func:`die_with_parent` has Linux kill a child when its parent dies, and for the kernel the parent is the
+    thread that started the child. A fuzz worker that a campaign's tester thread had started was SIGKILLed when
+    testing ended; the reduction that took the worker over next read "worker killed by SIGKILL" as a candidate
+    that no longer fails, so a 2-worker campaign reduced a finding differently from a 1-worker one. The main
+    thread lives as long as the process and starts its children itself; any other thread hands the start to
+    one long-lived thread."""
+    global _starter
+    if threading.current_thread() is threading.main_thread():
+        return start()
+    with _starter_lock:
+        if _starter is None:
+            _starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jaxsynth-child-starter")
+    return _starter.submit(start).result()
 
 
 # ---------------------------------------------------------------- frames: length-prefixed pickles
@@ -117,7 +169,7 @@ class ChildProcess:
 
     def __init__(self, module: str, env: dict[str, str] | None) -> None:
         self.log = tempfile.TemporaryFile(prefix="jaxsynth-worker-")
-        self.proc = subprocess.Popen(
+        self.proc = start_child(lambda: subprocess.Popen(
             [sys.executable, "-m", module],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -125,7 +177,7 @@ class ChildProcess:
             env=env,
             start_new_session=True,
             bufsize=0,
-        )
+        ))
         self.ready = False
 
     @property
