@@ -284,6 +284,41 @@ def test_a_reduced_wrong_finding_must_show_the_same_kind_of_difference() -> None
         is None
 
 
+def test_a_reduction_test_the_harness_failed_runs_again() -> None:
+    """A worker killed from outside (or any internal outcome) says nothing about a reduction candidate: it runs
+    once more before it counts as one that no longer fails (a killed worker read as 'no longer fails' made two
+    workers reduce a finding differently from one)."""
+    from jaxsynth.fuzz.campaign import RawFinding, _Reducer
+    from jaxsynth.fuzz.oracles import Verdict
+    from jaxsynth.fuzz.reduce import Subject
+    from jaxsynth.synth import random_inputs
+    from jaxsynth.workers.outcome import Outcome
+
+    program = sample(load_config("elementwise"), 0, 0)
+    inputs = random_inputs(program, np.random.default_rng(0))
+    subject = Subject(program, dict(zip(program.body.params, inputs, strict=True)))
+    raw = RawFinding(0, "reference", "wrong", program, inputs, verdict=Verdict(False, data={"mismatch": "value"}))
+    again = Verdict(False, data={"mismatch": "value"})
+
+    class Stub:
+        def __init__(self, outcomes):
+            self.outcomes, self.tasks = list(outcomes), 0
+
+        def run(self, task, timeout):
+            self.tasks += 1
+            return self.outcomes.pop(0)
+
+    killed = Outcome("internal", message="worker killed by SIGKILL during / after 0 s (out of memory?)")
+    ok = Outcome("ok", data=SimpleNamespace(verdicts={"reference": again}))
+    settings = SimpleNamespace(timeout=60.0, seed=0, special=False)
+    for outcomes, fails, runs in [([killed, ok], True, 2), ([ok], True, 1), ([killed, killed], False, 2),
+                                  ([Outcome("ok", data=SimpleNamespace(verdicts={"reference": Verdict(True)}))],
+                                   False, 1)]:
+        worker = Stub(outcomes)
+        reducer = _Reducer(settings, worker, {})  # type: ignore[arg-type]
+        assert (reducer.fails_alike(subject, raw) is not None) == fails and worker.tasks == runs
+
+
 CHECK_STDERR = """Warning: an earlier line of the worker
 E1202 15:27:13.001 3798 service.cc:9] an error log line, not fatal
 F1202 15:27:13.374130    3798 spmd_partitioner_util.cc:497] Check failed: a.num_groups() * 2 == b.size() (4 vs. 8)

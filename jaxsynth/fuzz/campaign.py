@@ -317,6 +317,17 @@ class _Reducer:
                     return None
         return verdict
 
+    def fails_alike(self, candidate: Subject, raw: RawFinding) -> Verdict | Outcome | None:
+        """Run ``raw``'s oracle on a reduction candidate: the evidence if it fails as ``raw`` did, else None.
+
+        An internal outcome (a worker killed from outside, say) tells nothing about the candidate: it runs once
+        more (a killed worker is replaced first) before it counts as a candidate that no longer fails."""
+        task = self.task(candidate, raw)
+        outcome = self.worker.run(task, self.settings.timeout)
+        if outcome.kind == "internal":
+            outcome = self.worker.run(task, self.settings.timeout)
+        return self.same_failure(raw, outcome)
+
     def fresh_worker(self) -> Worker:
         return Worker(env=self.worker.env)
 
@@ -349,8 +360,7 @@ class _Reducer:
         latest: dict[str, Any] = {"evidence": raw.verdict if raw.verdict is not None else raw.outcome}
 
         def interesting(candidate: Subject) -> bool:
-            outcome = self.worker.run(self.task(candidate, raw), settings.timeout)
-            evidence = self.same_failure(raw, outcome)
+            evidence = self.fails_alike(candidate, raw)
             if evidence is not None:
                 latest["evidence"] = evidence
             return evidence is not None
