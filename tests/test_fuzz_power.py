@@ -369,6 +369,10 @@ def test_a_crash_report_is_the_same_text_from_run_to_run() -> None:
     assert crash_site(first) == crash_site(CHECK_STDERR)  # the site survives, as it was
     assert "0x_  xla::spmd::SpmdPartitioner::RunImpl()" in first and "SIGABRT received ***" in first
     assert steady_text("shape (4, 8) at 0x10") == "shape (4, 8) at 0x10"  # small numbers are not addresses
+    # a tail starts at a line: where a cut by characters falls depends on the lengths masked
+    whole, tail = steady_text(CHECK_STDERR), steady_text(CHECK_STDERR, 1000)
+    assert 900 < len(tail) <= 1000 and whole.endswith(tail) and whole[len(whole) - len(tail) - 1] == "\n"
+    assert steady_text("short\ntext", 1000) == "short\ntext"
 
 
 def test_a_crash_with_a_site_is_bucketed_and_reduced_by_its_site() -> None:

@@ -458,7 +458,7 @@ class _Reducer:
             reduction_tests=reduced.tests,
             reduction_steps=list(reduced.steps),
             reduction_complete=reduced.complete,
-            stderr_tail=steady_text(evidence.stderr_tail[-2000:]) if isinstance(evidence, Outcome) else "",
+            stderr_tail=steady_text(evidence.stderr_tail, 2000) if isinstance(evidence, Outcome) else "",
             toolchain=self.toolchain,
             config=settings.config.name,
             config_digest=settings.config.digest,
@@ -487,7 +487,6 @@ class _Reducer:
                 lambda: self.verify(folder / "repro.py", raw.kind), raw.kind, finding.repro_expected, site)
             finding.verified = repro_shows(raw.kind, finding.repro_status, finding.repro_output, finding.repro_expected,
                                            site)
-            finding.repro_output = steady_text(finding.repro_output)
             write_finding(folder, finding, record, repro, hlo)
         return finding
 
@@ -554,11 +553,11 @@ def run_repro(repro: Path, env: dict[str, str] | None = None, timeout: float = 3
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=repro.parent)
     except subprocess.TimeoutExpired:
         return None, "repro.py did not finish"
-    text = (done.stdout + done.stderr).strip()[-1500:]
+    text = steady_text((done.stdout + done.stderr).strip(), 1500)  # the same text from run to run
     site = crash_site(done.stderr)
     if site and site not in text:  # a CHECK line comes before its C++ and Python stacks: keep it in view
         line = next(line for line in done.stderr.splitlines() if site in line)
-        text = f"{line.strip()}\n...\n{text}"
+        text = f"{steady_text(line.strip())}\n...\n{text}"
     return done.returncode, text
 
 

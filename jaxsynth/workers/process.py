@@ -88,12 +88,16 @@ _VOLATILE: tuple[tuple[re.Pattern[str], Any], ...] = (
 )
 
 
-def steady_text(text: str) -> str:
+def steady_text(text: str, size: int | None = None) -> str:
     """``text`` (a crash's stderr) with what differs from run to run masked (:data:`_VOLATILE`), so a finding
     written twice is the same bytes; the lines, their order and every message stay (:func:`crash_site` still
-    finds the site)."""
+    finds the site). With ``size``: its last ``size`` characters from the start of a line (the lengths of what is
+    masked vary, so a cut through a line would too)."""
     for pattern, replacement in _VOLATILE:
         text = pattern.sub(replacement, text)
+    if size is not None and len(text) > size:
+        text = text[-size:]
+        text = text[text.find("\n") + 1:]
     return text
 
 
