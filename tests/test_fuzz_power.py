@@ -365,7 +365,8 @@ def test_a_crash_report_is_the_same_text_from_run_to_run() -> None:
     assert first == second and first != CHECK_STDERR
     assert first.count("\n") == CHECK_STDERR.count("\n") + 2
     assert "Extension modules: jaxlib.x, numpy.random._common, scipy.linalg._fblas (total: 3)\n" in first
-    assert "F0000 00:00:00.000000 0 spmd_partitioner_util.cc:497] Check failed: a.num_groups() * 2 == b.size() (4 vs. 8)" in first
+    assert ("F0000 00:00:00.000000 0 spmd_partitioner_util.cc:497] Check failed: a.num_groups() * 2 == b.size() "
+            "(4 vs. 8)") in first
     assert crash_site(first) == crash_site(CHECK_STDERR)  # the site survives, as it was
     assert "0x_  xla::spmd::SpmdPartitioner::RunImpl()" in first and "SIGABRT received ***" in first
     assert steady_text("shape (4, 8) at 0x10") == "shape (4, 8) at 0x10"  # small numbers are not addresses
