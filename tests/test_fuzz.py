@@ -227,6 +227,123 @@ def test_a_campaign_is_the_same_with_one_worker_or_two(tmp_path: Path, monkeypat
     assert_same_campaign(*outs)
 
 
+def test_a_stopped_campaign_resumes_to_the_output_of_an_uninterrupted_one(tmp_path: Path, monkeypatch) -> None:
+    """``--resume``: a campaign stopped after two programs (the first clean, the second with a finding), then
+    resumed, writes what an uninterrupted one writes, byte for byte, and its findings database too: the clean
+    program is not tested again (its tally comes from the journal), the one with a finding is (its reduction needs
+    the evidence), and the bucket the stopped run recorded in ``--db`` is neither counted twice nor reported old."""
+    from jaxsynth.fuzz import campaign
+
+    config = parse_config(ADD_CONFIG, name="add-heavy")  # seed 8: an add in program 1 only
+
+    def settings(name: str, **kwargs) -> Settings:
+        return Settings(config=config, out=tmp_path / name, seed=8, count=3, oracles=("reference",), timeout=120,
+                        env=_env("wrong-add"), swarm=True, verify=False, db=tmp_path / f"{name}.json", **kwargs)
+
+    whole = run_campaign(settings("whole"))
+    assert [f["index"] for f in _findings(tmp_path / "whole")] == [1] and len(whole["new_buckets"]) == 1
+    record, tested = campaign._record, []
+
+    def counted(state, index, *args, **kwargs):
+        record(state, index, *args, **kwargs)
+        tested.append(index)
+        if len(tested) == 2 and not state.settings.resume:
+            state.stop = True  # what an interrupt does: test no new program
+
+    monkeypatch.setattr(campaign, "_record", counted)
+    stopped = run_campaign(settings("part"))
+    out = tmp_path / "part"
+    assert stopped["status"] == "stopped" and stopped["programs_tested"] == 2
+    assert stopped["new_buckets"] == whole["new_buckets"] and (out / campaign.JOURNAL).exists()
+    tested.clear()
+    resumed = run_campaign(settings("part", resume=True))
+    assert tested == [1, 2] and resumed["status"] == "done" and resumed["programs_tested"] == 3
+    assert not (out / campaign.JOURNAL).exists()
+    assert_same_campaign(tmp_path / "whole", out)
+    assert (tmp_path / "part.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
+    # a campaign that is done resumes to itself, testing nothing
+    tested.clear()
+    assert run_campaign(settings("part", resume=True)) == resumed and tested == []
+
+
+@pytest.mark.slow
+def test_a_killed_campaign_resumes_to_the_output_of_an_uninterrupted_one(tmp_path: Path) -> None:
+    """``kill -9`` of a ``jaxsynth fuzz`` process (its workers die with it) in the middle of a campaign with
+    findings, then ``--resume`` with two workers: the same bytes as one uninterrupted run with one worker."""
+    import time
+
+    args = ["--config", "elementwise", "-n", "12", "--seed", "8", "--oracles", "reference,rewrite", "--exit-zero"]
+    env = {**os.environ, **_env("wrong-add")}
+
+    def fuzz(out: Path, *extra: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "jaxsynth", "fuzz", *args, "--out", str(out),
+                                 "--db", str(out) + ".json", *extra], env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    assert fuzz(tmp_path / "whole").wait(timeout=1200) == 0
+    out = tmp_path / "part"
+    killed = fuzz(out)
+    journal = out / "progress.jsonl"
+    deadline = time.monotonic() + 600
+    while not (journal.exists() and journal.read_text().count("\n") >= 6) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    tested = journal.read_text().count("\n") - 1
+    assert 5 <= tested < 12 and not (out / "findings").exists()  # killed while testing, before any reduction
+    assert fuzz(out, "--resume", "--workers", "2").wait(timeout=1200) == 0
+    assert json.loads((out / "summary.json").read_text())["programs_tested"] == 12 and not journal.exists()
+    assert _findings(tmp_path / "whole")
+    assert_same_campaign(tmp_path / "whole", out)
+    assert Path(str(out) + ".json").read_bytes() == Path(str(tmp_path / "whole") + ".json").read_bytes()
+
+
+def test_resume_reads_a_journal_cut_by_a_kill(tmp_path: Path) -> None:
+    """A run killed while writing its journal leaves a torn last line: resume cuts it off and tests that program
+    again; another campaign's journal, or a folder holding a campaign without one, is refused in one line."""
+    from jaxsynth.fuzz.campaign import JOURNAL, _identity, _read_journal, resumable
+
+    settings = Settings(config=load_config("elementwise"), out=tmp_path, seed=3, count=5, resume=True)
+    assert resumable(settings) == "none"
+    head = json.dumps({"campaign": _identity(settings)}) + "\n"
+    line = json.dumps({"index": 0, "tally": {"counts": {"reference": {"applied": 1, "passed": 1}}}}) + "\n"
+    (tmp_path / JOURNAL).write_text(head + line + line[:20])
+    assert resumable(settings) == "partial"
+    assert [list(x) for x in _read_journal(tmp_path / JOURNAL)] == [["campaign"], ["index", "tally"]]
+    assert (tmp_path / JOURNAL).read_text() == head + line
+    with pytest.raises(ValueError, match="with seed 3, not 4"):
+        resumable(Settings(config=load_config("elementwise"), out=tmp_path, seed=4, count=5))
+    with pytest.raises(ValueError, match="with oracles"):
+        resumable(Settings(config=load_config("elementwise"), out=tmp_path, seed=3, count=5, oracles=("eager",)))
+    with pytest.raises(ValueError, match="cannot be resumed"):
+        resumable(Settings(config=load_config("elementwise"), out=tmp_path, seed=3, budget=60.0))
+    (tmp_path / JOURNAL).write_text("{not json\n")
+    with pytest.raises(ValueError, match="not a jaxsynth fuzz journal"):
+        resumable(settings)
+    (tmp_path / JOURNAL).unlink()
+    (tmp_path / "summary.json").write_text(json.dumps({"status": "stopped", **_identity(settings),
+                                                        "oracles": {}}))
+    with pytest.raises(ValueError, match="without its journal"):
+        resumable(settings)
+
+
+def test_cli_resume_and_unfinished_campaigns_are_checked_before_work(tmp_path: Path, capsys) -> None:
+    from clitools import cli, one_line_error
+
+    from jaxsynth.fuzz.campaign import JOURNAL, _identity
+
+    out = tmp_path / "o"
+    out.mkdir()
+    got, _, err = cli(capsys, "fuzz", "--resume", "--budget", "1m", "--out", out)
+    one_line_error(got, err, "--budget campaign cannot be resumed")
+    held = Settings(config=load_config("default"), out=out, seed=1, count=4, oracles=("reference",))
+    (out / JOURNAL).write_text(json.dumps({"campaign": _identity(held)}) + "\n")
+    got, _, err = cli(capsys, "fuzz", "-n", "4", "--seed", "1", "--oracles", "reference", "--out", out)
+    one_line_error(got, err, "holds an unfinished campaign", "--resume")
+    got, _, err = cli(capsys, "fuzz", "-n", "5", "--seed", "1", "--oracles", "reference", "--resume", "--out", out)
+    one_line_error(got, err, "cannot resume", "count 4, not 5")
+
+
 @pytest.mark.slow
 def test_a_long_campaign_is_the_same_with_one_worker_or_two(tmp_path: Path) -> None:
     """60 programs, every oracle: one worker clears JAX's caches after program 40 and restarts after each injected

@@ -1,7 +1,7 @@
 """The ``jaxsynth fuzz`` command.
 
     jaxsynth fuzz [--config NAME|PATH|LIST|all] [--seed S] [--budget 10m | -n N] [--out DIR] [--oracles LIST]
-                  [--workers W] [--db FILE] [--exit-zero]
+                  [--workers W] [--db FILE] [--exit-zero] [--resume]
     jaxsynth fuzz --rerun FINDING_DIR
 
 Bad input ends with one ``error: ...`` line on stderr and exit status 2, never a traceback. A
@@ -9,14 +9,16 @@ campaign exits 1 when it has findings (with ``--db``: findings in buckets the da
 yet) and 0 otherwise; ``--exit-zero`` makes it 0 whenever the campaign ran. ``--rerun`` runs one
 finding's ``repro.py`` on the installed JAX: exit 1 while the bug is present, 0 once it is fixed.
 An interrupt (Ctrl-C, SIGINT or SIGTERM) stops testing new programs, then reduces and writes the findings so far
-(status ``stopped``); a second interrupt aborts. With several configs (a list, or ``all``), each has its
-campaign in OUT/<name>/ and OUT/summary.json has the totals; an interrupt ends the run after the config in
-progress.
+(status ``stopped``); a second interrupt aborts. The same command with ``--resume`` continues a stopped (or
+killed) campaign where it was. With several configs (a list, or ``all``), each has its campaign in OUT/<name>/ and
+OUT/summary.json has the totals; an interrupt ends the run after the config in progress, and ``--resume`` skips the
+configs that were done.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +36,7 @@ from jaxsynth.cli.support import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from jaxsynth.fuzz.campaign import Settings
     from jaxsynth.grammar import GrammarConfig
 
 __all__ = ["fuzz"]
@@ -62,10 +65,14 @@ __all__ = ["fuzz"]
 @click.option("--timeout", "timeout", default="120s", show_default=True, metavar="TIME",
               help="Per program, every oracle together: a worker still busy after it is a hang candidate, "
                    "confirmed only by a rerun with 4x as long. Raise it for large programs (models).")
+@click.option("--resume", is_flag=True,
+              help="Continue the campaign OUT holds (stopped by an interrupt, or killed) with the same command: "
+                   "programs tested before are not tested again, and the finished output is the same as an "
+                   "uninterrupted campaign's. A campaign of -n programs only.")
 @click.option("--rerun", default=None, metavar="FINDING_DIR",
               help="Recheck one finding folder on the installed JAX (runs its repro.py) instead of a campaign.")
 def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out: str, oracles: str,
-         workers: int, swarm: bool, special: bool, db: str | None, exit_zero: bool, timeout: str,
+         workers: int, swarm: bool, special: bool, db: str | None, exit_zero: bool, timeout: str, resume: bool,
          rerun: str | None) -> int:
     """Fuzz XLA and JAX with typed random programs: differential oracles, crash and hang isolation,
     typed reduction and triage. Writes OUT/summary.json and OUT/findings/<index>-<oracle>-<kind>/ with a
@@ -108,11 +115,6 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise BadInput(f"--out {out!r} is not a directory")
-    for folder in [out_dir / c.name for c in configs] if several else [out_dir]:
-        if (folder / "findings").is_dir() and any((folder / "findings").iterdir()):
-            raise BadInput(f"--out {str(folder)!r} already holds findings of another campaign; choose an empty "
-                           f"directory")
-    prepare_output(out_dir, "--out", directory=True)
     settings = Settings(
         config=configs[0],
         out=out_dir,
@@ -126,8 +128,12 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         special=special,
         timeout=timeout_seconds,
         progress=sys.stderr.isatty(),
+        resume=resume,
         log=lambda message: click.echo(message, err=True),
     )
+    for config in configs:
+        _check_out(replace(settings, config=config, out=out_dir / config.name if several else out_dir))
+    prepare_output(out_dir, "--out", directory=True)
     summary = run_campaigns(settings, configs) if several else run_campaign(settings)
     click.echo(
         f"tested {summary['programs_tested']} programs in {summary['testing_seconds']:.0f}s "
@@ -143,6 +149,24 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         failing = len(summary.get("new_buckets", []))
         click.echo(f"{failing} new buckets (not in {db_path})", err=True)
     return 1 if failing and not exit_zero else 0
+
+
+def _check_out(settings: Settings) -> None:
+    """Bad input, before any work: ``--resume`` of a folder that holds another campaign (or of a --budget one), or
+    a new campaign in a folder that holds one with findings or an interrupted one, which it would replace."""
+    from jaxsynth.fuzz.campaign import JOURNAL, resumable
+
+    folder = str(settings.out)
+    if settings.resume:
+        try:
+            resumable(settings)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+    elif (settings.out / JOURNAL).exists():
+        raise BadInput(f"--out {folder!r} holds an unfinished campaign: continue it with --resume, or choose an "
+                       f"empty directory")
+    elif (settings.out / "findings").is_dir() and any((settings.out / "findings").iterdir()):
+        raise BadInput(f"--out {folder!r} already holds findings of another campaign; choose an empty directory")
 
 
 def _judged(configs: list[GrammarConfig], names: tuple[str, ...], spec: str, special: bool) -> list[GrammarConfig]:

@@ -57,8 +57,8 @@ from jaxsynth.synth.program import Program
 from jaxsynth.workers.faults import INJECT_ENV
 from jaxsynth.workers.process import crash_site, steady_text
 
-__all__ = ["HANG_CONFIRM_FACTOR", "Settings", "inputs_for", "parse_duration", "run_campaign", "run_campaigns",
-           "run_repro"]
+__all__ = ["HANG_CONFIRM_FACTOR", "JOURNAL", "Settings", "inputs_for", "parse_duration", "resumable", "run_campaign",
+           "run_campaigns", "run_repro"]
 
 #: A hang is confirmed by a rerun of the original program with this many times ``Settings.timeout``.
 HANG_CONFIRM_FACTOR = 4.0
@@ -85,6 +85,7 @@ class Settings:
     special: bool = False  #: special-values mode (jaxsynth.fuzz.special); on when the config asks for it
     swarm: bool = False  #: sample each program from its own random sub-grammar (jaxsynth.fuzz.swarm)
     db: Path | None = None  #: persistent findings database: ``new_buckets`` lists the buckets it did not hold
+    resume: bool = False  #: continue the campaign ``out`` holds (:func:`resumable`) instead of replacing it
     log: Callable[[str], None] = field(default=lambda message: None)
 
 
@@ -127,9 +128,13 @@ class _State:
     seconds: Counter = field(default_factory=Counter)  #: oracle -> its own time in the workers
     shared_seconds: float = 0.0  #: the programs' jit and reference, which every oracle shares
     raw: list[RawFinding] = field(default_factory=list)
-    internal_messages: list[str] = field(default_factory=list)
+    internal_messages: list[tuple[int, bool, str]] = field(default_factory=list)  #: (index, capped, message)
     shape_classes: Counter = field(default_factory=Counter)  #: swarm shape class -> programs
     fatal: BaseException | None = None  #: a worker that cannot start stops the campaign
+    done: set[int] = field(default_factory=set)  #: programs an earlier run of this campaign tested (--resume)
+    db_recorded: set[str] = field(default_factory=set)  #: buckets an earlier run already added to ``--db``
+    db_new: set[str] = field(default_factory=set)  #: of those, the ones the database did not hold then
+    earlier_seconds: float = 0.0  #: testing time of the earlier runs of this campaign
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -164,47 +169,177 @@ def _order_raw_journal(out: Path) -> None:
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
 
 
-def _note_internal(state: _State, message: str) -> None:
-    """Count an internal error; the first 20 messages go into the summary."""
+#: A campaign's journal in its output folder: the campaign's identity (:func:`_identity`), then a line per tested
+#: program, with what it added to the campaign (:func:`_tally`), or ``retest`` for a program with raw findings (the
+#: reduction needs their evidence, so a resumed run tests it again); a stopped run adds the buckets it recorded in
+#: ``--db``. ``--resume`` continues from it; a campaign that is done removes it.
+JOURNAL = "progress.jsonl"
+
+
+def _journal(out: Path, line: dict[str, Any]) -> None:
+    """Append one line to the journal: one ``write``, so a kill leaves at most a torn last line."""
+    with open(out / JOURNAL, "a") as f:
+        f.write(json.dumps(line, sort_keys=True) + "\n")
+
+
+def _identity(settings: Settings) -> dict[str, Any]:
+    """What makes two runs one campaign, under the names ``summary.json`` gives it: a resumed run must match it."""
+    env = os.environ if settings.env is None else settings.env
+    return {"config": settings.config.name, "config_digest": settings.config.digest, "seed": settings.seed,
+            "count": settings.count, "oracles": list(settings.oracles), "swarm": settings.swarm,
+            "special_values": settings.special, "timeout_seconds": settings.timeout,
+            "injected_fault": env.get(INJECT_ENV) or None}
+
+
+def _prepared(settings: Settings) -> Settings:
+    """``settings`` as the campaign runs them: special-values mode on where the config asks for it, and then the
+    config restricted to the ops with defined special-value semantics."""
+    if not (settings.special or settings.config.types.special_values):
+        return settings
+    return replace(settings, special=True, config=special_config(settings.config))
+
+
+def _read_journal(path: Path) -> list[dict[str, Any]]:
+    """The journal's lines; a torn last line (a run killed while writing it) is cut off the file."""
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    tail = lines.pop()  # after the last newline: b"" unless the last line is torn
+    try:
+        parsed = [json.loads(line) for line in lines]
+    except ValueError:
+        raise ValueError(f"{str(path)!r} is not a jaxsynth fuzz journal (an unreadable line)") from None
+    if tail:
+        with open(path, "r+b") as f:
+            f.truncate(len(data) - len(tail))
+    if not parsed or not isinstance(parsed[0], dict) or "campaign" not in parsed[0]:
+        raise ValueError(f"{str(path)!r} is not a jaxsynth fuzz journal (no campaign line)")
+    return parsed
+
+
+def resumable(settings: Settings) -> str:
+    """What ``settings.out`` holds of the campaign ``settings`` describe, for ``--resume``: ``"done"`` (its summary
+    says so), ``"partial"`` (the journal of a run that stopped or was killed) or ``"none"`` (nothing: start it).
+
+    Raises ValueError with a one-line message when the folder holds another campaign (by :func:`_identity`), one
+    it cannot continue, or when ``settings`` has a time budget instead of a program count."""
+    settings = _prepared(settings)
+    if settings.count is None:
+        raise ValueError("--resume continues a campaign of -n programs; a --budget campaign cannot be resumed")
+    where = str(settings.out)
+    summary: dict[str, Any] | None = None
+    if (settings.out / "summary.json").exists():
+        try:
+            summary = json.loads((settings.out / "summary.json").read_text())
+            held = {key: summary[key] for key in _identity(settings) if key != "oracles"}
+            held["oracles"] = list(summary["oracles"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"cannot resume {where!r}: its summary.json is not a campaign's ({exc})") from None
+    if summary is not None and summary.get("status") == "done":
+        state = "done"
+    elif (settings.out / JOURNAL).exists():
+        held, state = _read_journal(settings.out / JOURNAL)[0]["campaign"], "partial"
+    elif summary is not None or (settings.out / "findings").is_dir():
+        raise ValueError(f"cannot resume {where!r}: it holds a campaign without its journal ({JOURNAL})")
+    else:
+        return "none"
+    for key, value in _identity(settings).items():
+        if held.get(key) != value:
+            raise ValueError(f"cannot resume {where!r}: it holds a campaign with {key} {held.get(key)!r}, not "
+                             f"{value!r}")
+    return state
+
+
+def _start_journal(state: _State) -> None:
+    """A new campaign's files (replacing an earlier campaign's journal), or, with ``--resume``, the state of the
+    programs an earlier run tested; the programs it found something in are tested again, so that run's raw findings
+    and finding folders are removed (the run writes them again, as an uninterrupted one would)."""
+    import shutil
+
+    settings = state.settings
+    journal = settings.out / JOURNAL
+    if not settings.resume or not journal.exists():
+        journal.unlink(missing_ok=True)
+        (settings.out / "raw-findings.jsonl").unlink(missing_ok=True)
+        _journal(settings.out, {"campaign": _identity(settings)})
+        return
+    last: dict[int, dict[str, Any]] = {}  # a program tested again has a later line
+    for line in _read_journal(journal)[1:]:
+        if "index" in line:
+            last[line["index"]] = line
+        state.db_recorded.update(line.get("db_recorded", ()))
+        state.db_new.update(line.get("db_new", ()))
+    for index in sorted(last):
+        if "tally" in last[index]:
+            _fold(state, index, last[index]["tally"])
+            state.done.add(index)
+    try:
+        state.earlier_seconds = float(json.loads((settings.out / "summary.json").read_text())["testing_seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    (settings.out / "raw-findings.jsonl").unlink(missing_ok=True)
+    shutil.rmtree(settings.out / "findings", ignore_errors=True)
+    retest = len(last) - len(state.done)
+    settings.log(f"resuming: {len(state.done)} programs tested before, {retest} with findings to test again")
+
+
+def _note_internal(state: _State, index: int, message: str, always: bool = False) -> None:
+    """Count an internal error of program ``index``; the summary lists the messages of the first 20 programs, and
+    every message noted ``always``, in program order."""
     state.internal += 1
-    if len(state.internal_messages) < 20:
-        state.internal_messages.append(message)
+    state.internal_messages.append((index, not always, message))
+
+
+def _listed(messages: list[tuple[int, bool, str]], first: int = 20) -> list[str]:
+    """The internal-error messages a summary lists: those of the ``first`` programs that had one, and every one
+    noted ``always`` (a dismissed finding), in program order."""
+    listed = sorted({index for index, capped, _ in messages if capped})[:first]
+    return [message for index, capped, message in sorted(messages) if not capped or index in listed]
 
 
 def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome,
             swarm: dict[str, Any] | None = None) -> None:
-    oracles = state.settings.oracles
+    """Fold one tested program into the campaign's state and journal it (:data:`JOURNAL`)."""
+    tally, raws = _tally(state.settings, index, program, inputs, outcome, swarm)
     with state.lock:
-        state.tested += 1
-        if swarm is not None:
-            state.shape_classes[swarm["shape"]] += 1
-        if outcome.kind == "internal":
-            _note_internal(state, f"program {index}: {outcome.message.strip()[-400:]}")
-            return
-        if outcome.kind in ("crash", "hang") and outcome.step == OWN_STEP:  # jaxsynth's reference, not XLA
-            _note_internal(state, f"program {index}: {outcome.describe}: jaxsynth's own work, not JAX or XLA")
-            return
-        if outcome.kind in ("crash", "hang"):
-            state.crashed_programs += 1
-            state.counts[outcome.oracle or "?"][outcome.kind] += 1
-            _note_raw(state, RawFinding(index, outcome.oracle or oracles[0], outcome.kind, program, inputs,
-                                        outcome=outcome, swarm=swarm))
-            return
+        _fold(state, index, tally)
+        for raw in raws:
+            _note_raw(state, raw)
+        _journal(state.settings.out, {"index": index, "retest": True} if raws else {"index": index, "tally": tally})
+
+
+def _tally(settings: Settings, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome,
+           swarm: dict[str, Any] | None) -> tuple[dict[str, Any], list[RawFinding]]:
+    """What one tested program adds to a campaign (JSON, so a resumed campaign can add it again without
+    testing the program) and its raw findings."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    tally: dict[str, Any] = {"shape": swarm["shape"] if swarm is not None else None, "internal": [],
+                             "counts": counts}
+    raws: list[RawFinding] = []
+    if outcome.kind == "internal":
+        tally["internal"].append(f"program {index}: {outcome.message.strip()[-400:]}")
+    elif outcome.kind in ("crash", "hang") and outcome.step == OWN_STEP:  # jaxsynth's reference, not XLA
+        tally["internal"].append(f"program {index}: {outcome.describe}: jaxsynth's own work, not JAX or XLA")
+    elif outcome.kind in ("crash", "hang"):
+        tally["crashed"] = 1
+        counts[outcome.oracle or "?"][outcome.kind] += 1
+        raws.append(RawFinding(index, outcome.oracle or settings.oracles[0], outcome.kind, program, inputs,
+                               outcome=outcome, swarm=swarm))
+    else:
         assert outcome.result is not None
-        state.seconds.update(outcome.result.oracle_seconds)
-        state.shared_seconds += outcome.result.shared_seconds
+        tally["seconds"] = dict(outcome.result.oracle_seconds)
+        tally["shared"] = outcome.result.shared_seconds
+        closest = tally["closest"] = {}
         for name, verdict in outcome.result.verdicts.items():
-            c = state.counts[name]
+            c = counts[name]
             c["applied"] += 1
             if verdict.ok and not verdict.skipped:
                 c["passed"] += 1
                 if verdict.kind == "known":  # decided without compiling: the variant is a module already run
                     c["passed_known"] += 1
-                if verdict.ratio > state.closest.get(name, (0.0, -1))[0]:
-                    state.closest[name] = (verdict.ratio, index)
+                closest[name] = verdict.ratio
             elif verdict.skipped and verdict.kind == "internal":
                 c["internal"] += 1
-                _note_internal(state, f"program {index} ({name}): {verdict.detail[-400:]}")
+                tally["internal"].append(f"program {index} ({name}): {verdict.detail[-400:]}")
             elif verdict.skipped and verdict.kind == "unsupported":
                 c["skipped_unsupported"] += 1
             elif verdict.skipped:
@@ -214,7 +349,26 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
                 c["known_limitation"] += 1
             else:
                 c["failed" if verdict.kind == "wrong" else "errors"] += 1
-                _note_raw(state, RawFinding(index, name, verdict.kind, program, inputs, verdict=verdict, swarm=swarm))
+                raws.append(RawFinding(index, name, verdict.kind, program, inputs, verdict=verdict, swarm=swarm))
+    return tally, raws
+
+
+def _fold(state: _State, index: int, tally: dict[str, Any]) -> None:
+    """Add one program's :func:`_tally` to the state (the caller holds ``state.lock``)."""
+    state.tested += 1
+    if tally.get("shape") is not None:
+        state.shape_classes[tally["shape"]] += 1
+    for message in tally.get("internal", ()):
+        _note_internal(state, index, message)
+    state.crashed_programs += tally.get("crashed", 0)
+    for name, counts in tally.get("counts", {}).items():
+        state.counts[name].update(counts)
+    state.seconds.update(tally.get("seconds", {}))
+    state.shared_seconds += tally.get("shared", 0.0)
+    for name, ratio in tally.get("closest", {}).items():
+        best, at = state.closest.get(name, (0.0, 0))
+        if (ratio, -index) > (best, -at):  # of equal ratios the first program's, whatever order programs end in
+            state.closest[name] = (ratio, index)
 
 
 def _take_index(state: _State, deadline: float | None) -> int | None:
@@ -222,6 +376,8 @@ def _take_index(state: _State, deadline: float | None) -> int | None:
     with state.lock:
         if state.stop:
             return None
+        while state.next_index in state.done:  # tested by an earlier run of this campaign (--resume)
+            state.next_index += 1
         if settings.count is not None and state.next_index >= settings.count:
             return None
         if deadline is not None and time.monotonic() >= deadline:
@@ -242,8 +398,9 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
             inputs = inputs_for(program, settings.seed, index, settings.special)
         except Exception as exc:  # jaxsynth's own sampler: an internal error, never the end of this worker's run
             with state.lock:
-                state.tested += 1
-                _note_internal(state, f"program {index}: sampling failed: {type(exc).__name__}: {exc}")
+                tally = {"internal": [f"program {index}: sampling failed: {type(exc).__name__}: {exc}"]}
+                _fold(state, index, tally)
+                _journal(settings.out, {"index": index, "tally": tally})
             continue
         task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index),
                     special=settings.special)
@@ -581,7 +738,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
             per_oracle[name]["max_error_over_tolerance_at"] = where
         per_oracle[name]["seconds"] = round(state.seconds.get(name, 0.0), 1)
     skipped = sum(c.get("skipped_discontinuous", 0) for c in state.counts.values())
-    testing = timing.get("testing_seconds", 0.0)
+    testing = timing.get("testing_seconds", 0.0) + state.earlier_seconds
     rate = state.tested / testing if testing > 0 else 0.0
     return {
         "status": status,
@@ -597,7 +754,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "swarm": settings.swarm,
         "special_values": settings.special,
         "swarm_shape_classes": dict(sorted(state.shape_classes.items())),
-        "internal_messages": state.internal_messages,
+        "internal_messages": _listed(state.internal_messages),
         "buckets": sorted(buckets.values(), key=lambda b: (-b["count"], b["signature"])),
         "finding_folders": [f.folder for f in findings],
         "duration": round(timing.get("total_seconds", 0.0), 2),
@@ -621,13 +778,15 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
 
 def run_campaign(settings: Settings) -> dict[str, Any]:
     """Run a campaign and write ``summary.json`` and the finding folders under ``settings.out``."""
+    settings = _prepared(settings)
     settings.out.mkdir(parents=True, exist_ok=True)
-    if settings.config.types.special_values:
-        settings.special = True
-    if settings.special:
-        settings.config = special_config(settings.config)
+    if settings.resume and resumable(settings) == "done":
+        settings.log("done before: nothing to resume")
+        (settings.out / JOURNAL).unlink(missing_ok=True)
+        return json.loads((settings.out / "summary.json").read_text())
     start = time.monotonic()
     state = _State(settings)
+    _start_journal(state)
     workers = [Worker(env=settings.env, max_rss=memory_share(settings.workers)) for _ in range(settings.workers)]
     toolchain: dict[str, str] = {}
     findings: list[Finding] = []
@@ -642,7 +801,8 @@ def run_campaign(settings: Settings) -> dict[str, Any]:
         if settings.progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=settings.count, unit="prog", desc="fuzz", file=sys.stderr, smoothing=0.05)
+            bar = tqdm(total=settings.count, initial=len(state.done), unit="prog", desc="fuzz", file=sys.stderr,
+                       smoothing=0.05)
         test_start = time.monotonic()
         threads = [threading.Thread(target=_tester, args=(state, w, deadline, bar), daemon=True) for w in workers]
         for t in threads:
@@ -676,7 +836,8 @@ def run_campaign(settings: Settings) -> dict[str, Any]:
         reduce_start = time.monotonic()
         findings = _process_findings(state, settings, workers, toolchain)
         timing["reduction_seconds"] = time.monotonic() - reduce_start
-        status = "stopped" if stopped else "done"
+        unfinished = settings.count is not None and state.tested < settings.count
+        status = "stopped" if stopped or unfinished else "done"
     except KeyboardInterrupt:
         state.stop = True
         status = "interrupted"
@@ -690,11 +851,26 @@ def run_campaign(settings: Settings) -> dict[str, Any]:
         if status in ("done", "stopped"):
             _order_raw_journal(settings.out)
         if settings.db is not None and status in ("done", "stopped"):
-            provenance = {"config": settings.config.name, "config_digest": settings.config.digest,
-                          "seed": settings.seed}
-            summary["new_buckets"] = update_db(settings.db, summary["buckets"], provenance)
+            _record_in_db(state, summary)
         write_json(settings.out / "summary.json", summary)
+        if status == "done":
+            (settings.out / JOURNAL).unlink(missing_ok=True)
     return summary
+
+
+def _record_in_db(state: _State, summary: dict[str, Any]) -> None:
+    """Add the campaign's buckets to ``--db`` and list in ``summary["new_buckets"]`` those it did not hold. A
+    resumed campaign adds only the buckets its earlier runs did not (and the ones new to the database then stay
+    new); a stopped one journals what it added, for the run that resumes it."""
+    settings = state.settings
+    provenance = {"config": settings.config.name, "config_digest": settings.config.digest, "seed": settings.seed}
+    assert settings.db is not None
+    unrecorded = [b for b in summary["buckets"] if b["bucket"] not in state.db_recorded]
+    new = state.db_new | set(update_db(settings.db, unrecorded, provenance))
+    summary["new_buckets"] = [b["bucket"] for b in summary["buckets"] if b["bucket"] in new]
+    if summary["status"] == "stopped":
+        recorded = state.db_recorded | {b["bucket"] for b in unrecorded}
+        _journal(settings.out, {"db_recorded": sorted(recorded), "db_new": sorted(new)})
 
 
 #: Totals of a multi-config campaign: the per-config summary counts that add up.
@@ -724,7 +900,8 @@ def run_campaigns(settings: Settings, configs: Sequence[GrammarConfig]) -> dict[
             one = replace(settings, config=config, out=settings.out / config.name, budget=budget,
                           log=lambda message, name=config.name: log(f"{name}: {message}"))
             running = one.out
-            (running / "summary.json").unlink(missing_ok=True)  # an earlier run's, about to be replaced
+            if not settings.resume:
+                (running / "summary.json").unlink(missing_ok=True)  # an earlier run's, about to be replaced
             summaries[config.name] = summary = run_campaign(one)
             running = None
             if summary["status"] != "done":
@@ -917,8 +1094,7 @@ def _dismiss(state: _State, raw: RawFinding, message: str) -> None:
                 del counts[raw.kind]
             counts["internal"] += 1
             state.crashed_programs -= 1
-        state.internal += 1
-        state.internal_messages.append(message)  # always listed, past the usual 20
+        _note_internal(state, raw.index, message, always=True)
         with open(state.settings.out / "raw-findings.jsonl", "a") as f:
             f.write(json.dumps({"index": raw.index, "oracle": raw.oracle, "kind": raw.kind,
                                 "dismissed": message[:300]}) + "\n")
