@@ -1289,8 +1289,9 @@ def test_several_configs_refuse_an_output_holding_findings(tmp_path: Path, capsy
 
 @pytest.mark.slow
 def test_several_configs_with_real_workers(tmp_path: Path) -> None:
-    """The totals of real campaigns: each config's folder and summary, and OUT/summary.json adding them."""
-    from jaxsynth.fuzz import run_campaigns
+    """The totals of real campaigns: each config's folder and summary, and OUT/summary.json adding them; resumed,
+    the configs that are done are not run again."""
+    from jaxsynth.fuzz import campaign, run_campaigns
 
     configs = [load_config("elementwise"), load_config("numerics")]
     total = run_campaigns(Settings(config=configs[0], out=tmp_path, count=2, oracles=("reference", "eager")),
@@ -1301,6 +1302,17 @@ def test_several_configs_with_real_workers(tmp_path: Path) -> None:
         assert own["config"] == c["config"] and own["programs_tested"] == c["programs_tested"] == 2
     assert total["oracles"]["reference"]["applied"] == 4
     assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(total))
+    # --resume of a run whose configs are all done tests nothing and gives the same totals
+    (tmp_path / "numerics" / "summary.json").write_text(
+        (tmp_path / "numerics" / "summary.json").read_text().replace('"status": "done"', '"status": "stopped"'))
+    with pytest.raises(ValueError, match="without its journal"):  # what the CLI says before any work
+        campaign.resumable(Settings(config=configs[1], out=tmp_path / "numerics", count=2,
+                                    oracles=("reference", "eager"), resume=True))
+    (tmp_path / "numerics" / "summary.json").write_text(
+        (tmp_path / "numerics" / "summary.json").read_text().replace('"status": "stopped"', '"status": "done"'))
+    again = run_campaigns(Settings(config=configs[0], out=tmp_path, count=2, oracles=("reference", "eager"),
+                                   resume=True), configs)
+    assert json.loads(json.dumps(again)) == json.loads(json.dumps(total))
 
 
 def test_a_python_scalar_fori_loop_index_under_disable_jit_is_a_known_limitation() -> None:
