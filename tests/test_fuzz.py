@@ -188,82 +188,73 @@ def assert_same_campaign(a: Path, b: Path) -> None:
     assert summaries[0] == summaries[1]
 
 
-def test_a_campaign_is_the_same_with_one_worker_or_two(tmp_path: Path, monkeypatch) -> None:
-    """Findings, their reductions, repros, HLO texts and the raw journal do not depend on the number of workers.
+def test_a_campaign_is_the_same_with_one_worker_or_two_and_after_a_stop_and_resume(tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """Findings, their reductions, repros, HLO texts, the raw journal and the findings database do not depend on
+    the number of workers, nor on a stop and ``--resume``.
+
     Two workers used to reduce a finding differently: the second worker, started by a tester thread, was killed
     with that thread (die_with_parent) and, when the reduction that took it over came at the wrong moment, its
     first test read as a candidate that fails no more (else the worker was quietly restarted); the optimized HLO
     carried JAX's stack-frame tables (file paths, and frames of whichever program traced a helper first); the
-    journal was in the order findings came in."""
+    journal was in the order findings came in. Resumed after a stop at program 3 (programs 0 and 1 with findings,
+    2 clean), the clean program is not tested again (its tally comes from the journal), those with findings are
+    (their reduction needs the evidence), and the buckets the stopped run recorded in ``--db`` are neither counted
+    twice nor reported old."""
     from jaxsynth.fuzz import campaign
     from jaxsynth.fuzz.isolate import Worker
 
     started: list[int] = []  # a worker's id per process it started
+    tested: list[int] = []  # programs, in the order their results came in
+    record = campaign._record
 
     class Counted(Worker):
         def _new(self):
             started.append(self.id)
             return super()._new()
 
-    monkeypatch.setattr(campaign, "Worker", Counted)
-    config = parse_config(ADD_CONFIG, name="add-heavy")
-    outs = []
-    for workers in (1, 2):
-        out = tmp_path / f"w{workers}"
-        started.clear()
-        # two programs: each worker tests one, so the second is started by its tester thread (repros are run,
-        # and their outputs compared, by the slow test below)
-        summary = run_campaign(Settings(config=config, out=out, count=2, oracles=("reference", "rewrite"),
-                                        env=_env("wrong-add"), timeout=120, workers=workers, swarm=True,
-                                        verify=False))
-        assert summary["workers"] == workers and summary["internal_errors"] == 0
-        # nothing crashed or hung: each worker started one process, which lasted the whole campaign
-        assert len(started) == len(set(started)) == workers
-        outs.append(out)
-    found = _findings(outs[0])
-    assert {f["oracle"] for f in found} == {"reference", "rewrite"} and all(f["reduction_tests"] for f in found)
-    hlo = (outs[0] / found[0]["folder"] / "optimized_hlo.txt").read_text()
-    assert hlo.startswith("HloModule") and "FileNames" not in hlo and "StackFrames" not in hlo
-    assert_same_campaign(*outs)
-
-
-def test_a_stopped_campaign_resumes_to_the_output_of_an_uninterrupted_one(tmp_path: Path, monkeypatch) -> None:
-    """``--resume``: a campaign stopped after two programs (the first clean, the second with a finding), then
-    resumed, writes what an uninterrupted one writes, byte for byte, and its findings database too: the clean
-    program is not tested again (its tally comes from the journal), the one with a finding is (its reduction needs
-    the evidence), and the bucket the stopped run recorded in ``--db`` is neither counted twice nor reported old."""
-    from jaxsynth.fuzz import campaign
-
-    config = parse_config(ADD_CONFIG, name="add-heavy")  # seed 8: an add in program 1 only
-
-    def settings(name: str, **kwargs) -> Settings:
-        return Settings(config=config, out=tmp_path / name, seed=8, count=3, oracles=("reference",), timeout=120,
-                        env=_env("wrong-add"), swarm=True, verify=False, db=tmp_path / f"{name}.json", **kwargs)
-
-    whole = run_campaign(settings("whole"))
-    assert [f["index"] for f in _findings(tmp_path / "whole")] == [1] and len(whole["new_buckets"]) == 1
-    record, tested = campaign._record, []
-
     def counted(state, index, *args, **kwargs):
         record(state, index, *args, **kwargs)
         tested.append(index)
-        if len(tested) == 2 and not state.settings.resume:
+        if len(tested) == 3 and state.settings.out.name == "stopped" and not state.settings.resume:
             state.stop = True  # what an interrupt does: test no new program
 
+    monkeypatch.setattr(campaign, "Worker", Counted)
     monkeypatch.setattr(campaign, "_record", counted)
-    stopped = run_campaign(settings("part"))
-    out = tmp_path / "part"
-    assert stopped["status"] == "stopped" and stopped["programs_tested"] == 2
-    assert stopped["new_buckets"] == whole["new_buckets"] and (out / campaign.JOURNAL).exists()
-    tested.clear()
-    resumed = run_campaign(settings("part", resume=True))
-    assert tested == [1, 2] and resumed["status"] == "done" and resumed["programs_tested"] == 3
+    config = parse_config(ADD_CONFIG, name="add-heavy")  # seed 8: findings in programs 0, 1 and 3
+
+    def run(name: str, workers: int, **kwargs) -> dict:
+        started.clear()
+        tested.clear()
+        # each worker tests a program at least, so the second is started by its tester thread; the first two
+        # findings are reduced (repros are run, and their outputs compared, by the slow tests below)
+        return run_campaign(Settings(config=config, out=tmp_path / name, seed=8, count=4, workers=workers,
+                                     oracles=("reference", "rewrite"), env=_env("wrong-add"), timeout=120,
+                                     swarm=True, verify=False, max_reductions=2, db=tmp_path / f"{name}.json",
+                                     **kwargs))
+
+    for workers in (1, 2):
+        summary = run(f"w{workers}", workers)
+        assert summary["workers"] == workers and summary["internal_errors"] == 0
+        # nothing crashed or hung: each worker started one process, which lasted the whole campaign
+        assert len(started) == len(set(started)) == workers
+    found = _findings(tmp_path / "w1")
+    assert [(f["index"], f["oracle"], bool(f["reduction_tests"])) for f in found] == [
+        (0, "rewrite", True), (1, "reference", True), (3, "reference", False), (3, "rewrite", False)]
+    hlo = (tmp_path / "w1" / found[0]["folder"] / "optimized_hlo.txt").read_text()
+    assert hlo.startswith("HloModule") and "FileNames" not in hlo and "StackFrames" not in hlo
+    assert_same_campaign(tmp_path / "w1", tmp_path / "w2")
+
+    stopped = run("stopped", 1)
+    out = tmp_path / "stopped"
+    assert stopped["status"] == "stopped" and stopped["programs_tested"] == 3 and (out / campaign.JOURNAL).exists()
+    assert stopped["new_buckets"] and set(stopped["new_buckets"]) <= set(summary["new_buckets"])
+    resumed = run("stopped", 2, resume=True)
+    assert sorted(tested) == [0, 1, 3] and resumed["status"] == "done" and resumed["programs_tested"] == 4
     assert not (out / campaign.JOURNAL).exists()
-    assert_same_campaign(tmp_path / "whole", out)
-    assert (tmp_path / "part.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
-    # a campaign that is done resumes to itself, testing nothing
-    tested.clear()
-    assert run_campaign(settings("part", resume=True)) == resumed and tested == []
+    assert_same_campaign(tmp_path / "w1", out)
+    assert (tmp_path / "stopped.json").read_bytes() == (tmp_path / "w1.json").read_bytes()
+    assert run("stopped", 1, resume=True) == resumed and tested == [] and started == []  # done: nothing to do
 
 
 @pytest.mark.slow
