@@ -289,6 +289,27 @@ def test_a_killed_campaign_resumes_to_the_output_of_an_uninterrupted_one(tmp_pat
     assert Path(str(out) + ".json").read_bytes() == Path(str(tmp_path / "whole") + ".json").read_bytes()
 
 
+def test_a_program_that_every_oracle_skipped_is_tested_but_not_judged(tmp_path: Path) -> None:
+    """``programs_judged`` counts the programs some oracle gave a verdict on: a pass, a failure, a crash (until it is
+    dismissed as the harness's), not a program whose every check was skipped; a journal written before the count
+    existed folds to the same number (it is derived from the per-oracle counts)."""
+    from jaxsynth.fuzz.campaign import RawFinding, _dismiss, _fold, _State
+    from jaxsynth.fuzz.isolate import Outcome
+
+    state = _State(Settings(config=load_config("elementwise"), out=tmp_path))
+    _fold(state, 0, {"counts": {"reference": {"applied": 1, "skipped_unsupported": 1}}})
+    _fold(state, 1, {"counts": {"reference": {"applied": 1, "passed": 1}, "eager": {"skipped_other": 1}}})
+    _fold(state, 2, {"internal": ["program 2: sampling failed"]})
+    assert (state.tested, state.judged) == (3, 1)
+    _fold(state, 3, {"crashed": 1, "counts": {"sharding": {"crash": 1}}})
+    assert state.judged == 2
+    raw = RawFinding(3, "sharding", "crash", sample(load_config("elementwise"), 0, 0), [],
+                     outcome=Outcome(kind="crash", oracle="sharding"))
+    state.raw.append(raw)
+    _dismiss(state, raw, "worker killed from outside")
+    assert (state.judged, state.internal, dict(state.counts["sharding"])) == (1, 2, {"internal": 1})
+
+
 def test_resume_reads_a_journal_cut_by_a_kill(tmp_path: Path) -> None:
     """A run killed while writing its journal leaves a torn last line: resume cuts it off and tests that program
     again; another campaign's journal, or a folder holding a campaign without one, is refused in one line."""

@@ -136,7 +136,8 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     prepare_output(out_dir, "--out", directory=True)
     summary = run_campaigns(settings, configs) if several else run_campaign(settings)
     click.echo(
-        f"tested {summary['programs_tested']} programs in {summary['testing_seconds']:.0f}s "
+        f"tested {summary['programs_tested']} programs ({summary.get('programs_judged', '?')} judged by an oracle) "
+        f"in {summary['testing_seconds']:.0f}s "
         f"({summary['programs_per_second_per_worker']:.2f} programs/s per worker); "
         f"{summary['findings']} findings ({summary['crashes']} crashes, {summary['hangs']} hangs) in "
         f"{len(summary['buckets'])} buckets; {summary['skipped_discontinuous']} discontinuous comparisons skipped; "

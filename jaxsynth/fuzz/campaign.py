@@ -120,6 +120,7 @@ class _State:
     settings: Settings
     next_index: int = 0
     tested: int = 0
+    judged: int = 0  #: programs that some oracle gave a verdict on (passed, failed, crashed...), not only skips
     crashed_programs: int = 0
     internal: int = 0
     stop: bool = False
@@ -353,6 +354,10 @@ def _tally(settings: Settings, index: int, program: Program, inputs: list[np.nda
     return tally, raws
 
 
+#: Counts of a verdict, not a skip: a program with one of them was judged.
+_JUDGED = ("passed", "failed", "errors", "known_limitation", "crash", "hang")
+
+
 def _fold(state: _State, index: int, tally: dict[str, Any]) -> None:
     """Add one program's :func:`_tally` to the state (the caller holds ``state.lock``)."""
     state.tested += 1
@@ -361,6 +366,8 @@ def _fold(state: _State, index: int, tally: dict[str, Any]) -> None:
     for message in tally.get("internal", ()):
         _note_internal(state, index, message)
     state.crashed_programs += tally.get("crashed", 0)
+    if any(counts.get(key) for counts in tally.get("counts", {}).values() for key in _JUDGED):
+        state.judged += 1
     for name, counts in tally.get("counts", {}).items():
         state.counts[name].update(counts)
     state.seconds.update(tally.get("seconds", {}))
@@ -743,6 +750,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
     return {
         "status": status,
         "programs_tested": state.tested,
+        "programs_judged": state.judged,  #: tested programs that some oracle judged (not only skipped)
         "oracles": per_oracle,
         "findings": len(findings) if status in ("done", "stopped") else len(state.raw),
         "unverified": [f.folder for f in findings if f.verified is False],  #: repro.py did not show it
@@ -874,7 +882,7 @@ def _record_in_db(state: _State, summary: dict[str, Any]) -> None:
 
 
 #: Totals of a multi-config campaign: the per-config summary counts that add up.
-_ADDED = ("programs_tested", "findings", "crashes", "hangs", "skipped_discontinuous", "skipped_unsupported",
+_ADDED = ("programs_tested", "programs_judged", "findings", "crashes", "hangs", "skipped_discontinuous", "skipped_unsupported",
           "internal_errors")
 
 
@@ -925,7 +933,9 @@ def run_campaigns(settings: Settings, configs: Sequence[GrammarConfig]) -> dict[
 def _combined(settings: Settings, configs: Sequence[GrammarConfig], summaries: dict[str, dict[str, Any]],
               status: str) -> dict[str, Any]:
     """The totals of a multi-config campaign; paths to finding folders are relative to ``settings.out``."""
-    totals = {key: sum(s[key] for s in summaries.values()) for key in _ADDED}
+    # a key that a config's summary lacks (written by an older jaxsynth, resumed as done) has no total
+    totals = {key: sum(s[key] for s in summaries.values()) for key in _ADDED
+              if all(key in s for s in summaries.values())}
     oracles: dict[str, dict[str, Any]] = {}
     buckets: dict[str, dict[str, Any]] = {}
     for name, s in summaries.items():
@@ -967,7 +977,8 @@ def _combined(settings: Settings, configs: Sequence[GrammarConfig], summaries: d
             if c.name not in summaries else
             {"config": c.name, "config_digest": c.digest, "status": summaries[c.name]["status"],
              "summary": f"{c.name}/summary.json",
-             **{key: summaries[c.name][key] for key in (*_ADDED, "testing_seconds", "programs_per_second")}}
+             **{key: summaries[c.name][key] for key in (*_ADDED, "testing_seconds", "programs_per_second")
+                if key in summaries[c.name]}}
             for c in configs
         ],
         "seed": settings.seed,
@@ -1094,6 +1105,7 @@ def _dismiss(state: _State, raw: RawFinding, message: str) -> None:
                 del counts[raw.kind]
             counts["internal"] += 1
             state.crashed_programs -= 1
+            state.judged -= 1  # the crash was the program's one verdict (its worker died)
         _note_internal(state, raw.index, message, always=True)
         with open(state.settings.out / "raw-findings.jsonl", "a") as f:
             f.write(json.dumps({"index": raw.index, "oracle": raw.oracle, "kind": raw.kind,
