@@ -882,8 +882,8 @@ def _record_in_db(state: _State, summary: dict[str, Any]) -> None:
 
 
 #: Totals of a multi-config campaign: the per-config summary counts that add up.
-_ADDED = ("programs_tested", "programs_judged", "findings", "crashes", "hangs", "skipped_discontinuous", "skipped_unsupported",
-          "internal_errors")
+_ADDED = ("programs_tested", "programs_judged", "findings", "crashes", "hangs", "skipped_discontinuous",
+          "skipped_unsupported", "internal_errors")
 
 
 def run_campaigns(settings: Settings, configs: Sequence[GrammarConfig]) -> dict[str, Any]:
