@@ -3,10 +3,11 @@ reference on random in-domain inputs, and every result lies inside the op's decl
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from opcase import TEST_DTYPES, check_case, find_case
 
-from jaxsynth.grammar import OPS
+from jaxsynth.grammar import OPS, REGISTRY
 
 #: PRNG ops have no numpy reference; tests/test_regions.py checks them against JAX's eager result.
 CASES = [(spec, d) for spec in OPS if spec.category != "random" for d in TEST_DTYPES if d in spec.dtypes]
@@ -17,3 +18,26 @@ def test_op(spec, dtype):
     case = find_case(spec, dtype)
     assert case is not None, f"no in-domain proposal of {spec.name} takes {dtype.name}"
     check_case(case)
+
+
+CONTRACTIONS = [("dot", {}, (4, 5), (5, 6), np.dot), ("matmul", {}, (4, 5), (5, 6), np.matmul),
+                ("vdot", {}, (30,), (30,), np.vdot),
+                ("einsum", {"spec": "bij,bjk->bik"}, (3, 4, 5), (3, 5, 6),
+                 lambda a, b: np.einsum("bij,bjk->bik", a, b)),
+                ("einsum", {"spec": "ij,ij->i"}, (4, 5), (4, 5), lambda a, b: np.einsum("ij,ij->i", a, b))]
+
+
+@pytest.mark.parametrize(("name", "params", "left", "right", "numpy_loop"), CONTRACTIONS,
+                         ids=[f"{c[0]}-{c[1].get('spec', '')}" for c in CONTRACTIONS])
+def test_integer_contractions_are_exact_and_wrap_as_numpy_integer_loops(name, params, left, right, numpy_loop):
+    # the reference computes int32 contractions through float64 BLAS where every partial sum is exact, and
+    # must give numpy's own integer result: small values, products that wrap int32, and int32 extremes
+    # (past 2**53, where it keeps numpy's integer loop)
+    rng = np.random.default_rng(7)
+    for bound in (5, 60_000, 2**31 - 1):
+        a = rng.integers(-bound, bound, left, dtype=np.int32, endpoint=True)
+        b = rng.integers(-bound, bound, right, dtype=np.int32, endpoint=True)
+        a.flat[0] = -bound - 1  # abs() of int32's minimum wraps; the exactness bound must not
+        got, want = np.asarray(REGISTRY[name].reference([a, b], params)), np.asarray(numpy_loop(a, b))
+        assert got.dtype == want.dtype == np.int32
+        np.testing.assert_array_equal(got, want)

@@ -341,17 +341,32 @@ def _einsum_range(ins, types, out, params):
     return _contract_rule(ins, types, out, params)
 
 
+def _contract(product, a, b, blas=None):
+    """``product(a, b)`` (a numpy contraction) computed exactly: integer operands go through float64 BLAS
+    (``blas``, ``product`` by default) when every partial sum is an integer below 2**53, so exact in any
+    summation order, and wrap to their dtype as numpy's integer loops would (two's complement); numpy's
+    integer matmul uses no BLAS and takes seconds on the large shape class. Floats are left as they were."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu" or a.dtype != b.dtype or not a.size or not b.size:
+        return product(a, b)
+    largest = [max(-int(x.min()), int(x.max())) for x in (a, b)]  # Python ints: abs(int32 min) does not wrap
+    if largest[0] * largest[1] * min(a.size, b.size) >= 2**53:
+        return product(a, b)
+    wide = (blas or product)(a.astype(np.float64), b.astype(np.float64))
+    return np.asarray(wide).astype(np.int64).astype(a.dtype)
+
+
 def _linalg(name, propose, type_rule, range_rule, reference, render, dtypes=LINALG_DTYPES):
     return OpSpec(name, "linalg", name, dtypes, propose, type_rule, range_rule, reference, render)
 
 
 LINALG = (
-    _linalg("dot", _propose_dot, _dot_type, _contract_rule, lambda a, p: np.dot(a[0], a[1]),
+    _linalg("dot", _propose_dot, _dot_type, _contract_rule, lambda a, p: _contract(np.dot, *a),
             lambda a, p: call("jnp.dot", *a)),
-    _linalg("matmul", _propose_matmul, _matmul_type, _contract_rule, lambda a, p: np.matmul(a[0], a[1]),
+    _linalg("matmul", _propose_matmul, _matmul_type, _contract_rule, lambda a, p: _contract(np.matmul, *a),
             lambda a, p: binop(a[0], cst.MatrixMultiply, a[1]) if p.get("style") != "fn" else call("jnp.matmul", *a)),
     _linalg("vdot", _propose_vdot, lambda t, p: TensorType(t[0].dtype, ()), _contract_rule,
-            lambda a, p: np.vdot(a[0], a[1]), lambda a, p: call("jnp.vdot", *a)),
+            lambda a, p: _contract(np.vdot, *a), lambda a, p: call("jnp.vdot", *a)),
     _linalg("outer", _propose_outer, lambda t, p: TensorType(t[0].dtype, t[0].shape + t[1].shape), _contract_rule,
             lambda a, p: np.outer(a[0], a[1]), lambda a, p: call("jnp.outer", *a)),
     _linalg("cross", _propose_cross, lambda t, p: t[0], _cross_range, lambda a, p: np.cross(a[0], a[1]),
@@ -360,7 +375,9 @@ LINALG = (
             lambda a, p: call("jnp.linalg.norm", a[0]) if p["axis"] is None else call("jnp.linalg.norm", a[0], axis=-1),
             FLOATS),
     _linalg("einsum", _propose_einsum, _einsum_type, _einsum_range,
-            lambda a, p: np.einsum(p["spec"], *a),
+            lambda a, p: np.einsum(p["spec"], *a) if len(a) == 1 else
+            _contract(lambda x, y: np.einsum(p["spec"], x, y), *a,
+                      blas=lambda x, y: np.einsum(p["spec"], x, y, optimize=True)),
             lambda a, p: call("jnp.einsum", cst.SimpleString(repr(p["spec"])), *a)),
 )
 
