@@ -596,6 +596,117 @@ def test_discontinuity_within_rounding_error_is_detected() -> None:
     assert not away.near and not away.flips and away.discontinuous(program, [0]) == []
 
 
+# ---------------------------------------------------------------- reference budget
+
+
+def _squared_matmul(n: int) -> Program:
+    """f(x0) = jnp.tanh(x0 @ x0) for x0: f32[n, n] in [-1, 1], built by hand and rechecked."""
+    from jaxsynth.grammar import Interval, TensorType
+    from jaxsynth.synth.program import Node, Program, Region
+
+    m = TensorType(DType.float32, (n, n))
+    nodes = (
+        Node(0, "input", (), (m,), (Interval(-1.0, 1.0),)),
+        Node(1, "matmul", (0, 0), (m,), (Interval(-n, n),), {"k": n}),
+        Node(2, "tanh", (1,), (m,), (Interval(-1.0, 1.0),)),
+    )
+    return recheck(Program("f", Region("body", "function", 0, (0,), nodes, (2,))))
+
+
+def test_reference_work_is_counted_the_same_in_every_run_and_a_budget_stops_it() -> None:
+    from jaxsynth.fuzz import reference, tolerance
+    from jaxsynth.fuzz.reference import TERM_WORK, VISIT_WORK
+
+    n = 16
+    program = _squared_matmul(n)
+    assert "jnp.tanh(x0 @ x0)" in render(program)
+    x = [np.random.default_rng(0).uniform(-1, 1, (n, n)).astype(np.float32)]
+    one = reference.Budget(float("inf"))
+    reference.run(program, x, budget=one)
+    # two evaluations; the matmul reads 2 n^2 elements, writes n^2 and adds n terms into each; tanh: n^2 and n^2
+    assert one.spent == pytest.approx(2 * VISIT_WORK + 5 * n * n + TERM_WORK * n**3)
+    bigger = reference.Budget(float("inf"))
+    reference.run(_squared_matmul(2 * n), [np.tile(x[0], (2, 2))], budget=bigger)
+    assert bigger.spent == pytest.approx(2 * VISIT_WORK + 5 * (2 * n) ** 2 + TERM_WORK * (2 * n) ** 3)
+    whole = reference.Budget(float("inf"))
+    tolerance.analyse(program, x, budget=whole)
+    assert whole.spent == pytest.approx((tolerance.RUNS + 1) * one.spent)  # noise changes values, not the count
+    # room for the exact run but not for the perturbed ones: refused before any of them runs
+    short = reference.Budget(3 * one.spent)
+    with pytest.raises(reference.OverBudget, match="over its budget of .* element operations"):
+        tolerance.analyse(program, x, budget=short)
+    assert short.spent == one.spent
+    # less than one run: stopped part-way, and every later charge is refused at once
+    tiny = reference.Budget(VISIT_WORK)
+    with pytest.raises(reference.OverBudget):
+        reference.run(program, x, budget=tiny)
+    with pytest.raises(reference.OverBudget):
+        tolerance.analyse(program, x, budget=tiny)
+
+
+def test_a_program_past_its_reference_budget_is_unsupported_and_its_jax_errors_are_still_found() -> None:
+    from jaxsynth.fuzz import reference, tolerance
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.worker import Task, handle
+
+    n = 16
+    program = _squared_matmul(n)
+    x = [np.random.default_rng(1).uniform(-1, 1, (n, n)).astype(np.float32)]
+    names = ("reference", "eager", "vmap", "export")
+    unlimited = run_oracles(Case(program, x, seed=0), names)
+    assert {k: (v.ok, v.skipped) for k, v in unlimited.items()} == {k: (True, False) for k in names}
+
+    # the worker hands the task's budget to its case: nothing left, nothing judged, and no internal error
+    result = handle(Task(program, x, names, reference_budget=reference.VISIT_WORK), lambda *a: None)
+    assert {k: (v.skipped, v.kind) for k, v in result.verdicts.items()} == {k: (True, "unsupported") for k in names}
+    assert all("reference work over its budget" in v.detail for v in result.verdicts.values())
+
+    # room for the program's own analysis but not for vmap's batch of 3: the oracles that need no more judge it
+    own = reference.Budget(float("inf"))
+    tolerance.analyse(program, x, budget=own)
+    partial = run_oracles(Case(program, x, seed=0, reference_budget=1.5 * own.spent), names)
+    assert {k: (v.ok, v.skipped, v.kind) for k, v in partial.items()} == {
+        "reference": (True, False, "wrong"), "eager": (True, False, "wrong"), "vmap": (True, True, "unsupported"),
+        "export": (True, False, "wrong")}
+
+    # a JAX error needs no reference: it is a finding whatever the budget
+    broken = Case(program, x, seed=0, reference_budget=reference.VISIT_WORK)
+
+    def fails(*args):
+        raise ValueError("lowering rejected the program")
+
+    broken.__dict__["fn"] = fails  # the rendered function, as a cached property holds it
+    errors = run_oracles(broken, ("reference", "eager"))
+    assert {k: (v.failed, v.kind) for k, v in errors.items()} == {"reference": (True, "error"),
+                                                                   "eager": (True, "error")}
+    assert "lowering rejected the program" in errors["reference"].detail
+
+
+def test_a_campaign_gives_each_program_a_reference_budget_from_its_timeout(tmp_path: Path, monkeypatch) -> None:
+    from jaxsynth.fuzz.isolate import Outcome, Worker
+    from jaxsynth.fuzz.oracles import REFERENCE_SHARE, Verdict
+    from jaxsynth.fuzz.reference import WORK_PER_SECOND
+    from jaxsynth.fuzz.worker import TaskResult
+
+    budgets: list[float | None] = []
+    over = Verdict(True, detail="reference work over its budget of 1e+02 element operations", skipped=True,
+                   kind="unsupported")
+
+    def run(self, task, timeout: float):
+        budgets.append(task.reference_budget)
+        return Outcome("ok", data=TaskResult({"eager": over}))
+
+    monkeypatch.setattr(Worker, "run", run)
+    monkeypatch.setattr(Worker, "start", lambda self: {})
+    for timeout in (120, 30):
+        summary = run_campaign(Settings(config=parse_config(ADD_CONFIG), out=tmp_path / str(timeout), count=2,
+                                        oracles=("eager",), timeout=timeout, reduce=False, triage=False,
+                                        verify=False))
+        assert summary["skipped_unsupported"] == 2 and summary["internal_errors"] == 0
+        assert summary["programs_tested"] == 2 and summary["programs_judged"] == 0
+    assert budgets == [REFERENCE_SHARE * 120 * WORK_PER_SECOND] * 2 + [REFERENCE_SHARE * 30 * WORK_PER_SECOND] * 2
+
+
 # ---------------------------------------------------------------- reduction
 
 

@@ -46,7 +46,7 @@ from jaxsynth.fuzz.findings import (
     write_json,
 )
 from jaxsynth.fuzz.isolate import Outcome, Worker, WorkerStartError, memory_share
-from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, OWN_STEP, Verdict
+from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, OWN_STEP, Verdict, reference_budget
 from jaxsynth.fuzz.reduce import Reduced, Subject, op_count, reduce
 from jaxsynth.fuzz.special import special_config, special_inputs
 from jaxsynth.fuzz.swarm import program_for
@@ -410,7 +410,7 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
                 _journal(settings.out, {"index": index, "tally": tally})
             continue
         task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index),
-                    special=settings.special)
+                    special=settings.special, reference_budget=reference_budget(settings.timeout))
         try:
             outcome = worker.run(task, settings.timeout)
         except WorkerStartError as exc:
@@ -448,7 +448,8 @@ class _Reducer:
         if raw.oracle == "passes":
             kwargs.setdefault("passes_off", self.passes_of(raw))
         return Task(subject.program, subject.input_list(), (raw.oracle,),
-                    seed=_oracle_seed(self.settings.seed, raw.index), special=self.settings.special, **kwargs)
+                    seed=_oracle_seed(self.settings.seed, raw.index), special=self.settings.special,
+                    reference_budget=reference_budget(self.settings.timeout), **kwargs)
 
     @staticmethod
     def passes_of(raw: RawFinding) -> tuple[str, ...]:

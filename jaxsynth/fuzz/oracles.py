@@ -89,8 +89,20 @@ SHARE = True
 OWN_STEP = "reference analysis"
 
 
+#: The share of a program's timeout its reference work may take (:func:`reference_budget`).
+REFERENCE_SHARE = 0.5
+
+
 class InternalError(Exception):
     """A failure of jaxsynth itself (reference interpreter, rendering): never a finding."""
+
+
+def reference_budget(timeout: float) -> float:
+    """The reference work (:func:`jaxsynth.fuzz.reference.work`) a program may take when all its oracles have
+    ``timeout`` seconds: ``REFERENCE_SHARE`` of it at the reference's nominal speed. A program past it is
+    not judged against the reference by the oracles that would need more (``unsupported``), instead of losing
+    every verdict to the timeout; a count, not a clock, so the verdicts do not depend on the machine."""
+    return REFERENCE_SHARE * timeout * reference.WORK_PER_SECOND
 
 
 @dataclass
@@ -154,8 +166,11 @@ class Case:
         passes_off: Sequence[str] | None = None,
         stage: Callable[[str, str, dict[str, Any] | None], None] | None = None,
         special: bool = False,
+        reference_budget: float | None = None,
     ) -> None:
         self.program = program
+        #: the reference work left to this case's analyses (None: unlimited); see :func:`reference_budget`
+        self.budget = None if reference_budget is None else reference.Budget(reference_budget)
         self.special = special  #: inputs hold special values (jaxsynth.fuzz.special): IEEE-class comparisons
         self.flushed: tuple[np.ndarray, ...] = ()  #: special mode: the reference with subnormals flushed
         self.inputs = [np.asarray(x) for x in inputs]
@@ -287,7 +302,9 @@ class Case:
         try:
             with self.own_step():
                 return tolerance.analyse(self.program if program is None else program,
-                                         self.inputs if inputs is None else inputs, **kwargs)
+                                         self.inputs if inputs is None else inputs, budget=self.budget, **kwargs)
+        except reference.OverBudget:
+            raise
         except Exception as exc:
             raise InternalError(f"reference: {_first_line(exc)}") from exc
 
@@ -300,7 +317,9 @@ class Case:
 
             try:  # the reference op by op in each node's dtype, the float64 reference's rounding spread
                 with self.own_step():
-                    analysis, self.flushed = special.analyse(self.program, self.inputs)
+                    analysis, self.flushed = special.analyse(self.program, self.inputs, self.budget)
+            except reference.OverBudget:
+                raise
             except Exception as exc:
                 raise InternalError(f"special-values reference: {_first_line(exc)}") from exc
             return analysis
@@ -838,7 +857,9 @@ class GradOracle(Oracle):
                 xs[i] = xs[i] + t * v
             try:
                 with case.own_step():
-                    run = reference.run(program, xs, record=watch, summarize=_kink_summary)
+                    run = reference.run(program, xs, record=watch, summarize=_kink_summary, budget=case.budget)
+            except reference.OverBudget:
+                raise
             except Exception as exc:
                 raise InternalError(f"grad reference: {_first_line(exc)}") from exc
             outs = [run.outputs[k].astype(np.float64) for k in float_out]
@@ -1068,6 +1089,8 @@ def run_oracles(case: Case, names: Sequence[str]) -> dict[str, Verdict]:
             verdicts[name] = oracle.check(case)
         except InternalError as exc:  # jaxsynth's own failure: reported, never a finding
             verdicts[name] = Verdict(True, detail=str(exc), skipped=True, kind="internal")
+        except reference.OverBudget as exc:  # the program is too costly to judge against the reference
+            verdicts[name] = Verdict(True, detail=str(exc), skipped=True, kind="unsupported")
         except Exception as exc:
             verdicts[name] = Verdict(False, math.inf, 0.0, _first_line(exc), kind="error", data=dict(case.plan))
         case.seconds[name] = time.monotonic() - start - (case.shared_seconds - shared_before)

@@ -30,6 +30,9 @@ its ``visit`` function:
   arguments at every step of a long ``lax.map`` over large arrays would fill the memory).
 - **values**: the last value of every node, so reduction can turn a subterm into an input with the
   same concrete value; with ``check_intervals`` every value is checked against its node's interval.
+- **budget** (:class:`Budget`): every op evaluation is charged its work (:func:`work`), and a run stops with
+  :class:`OverBudget` once a program's reference work passes its budget. The charge is a count, not a time, so
+  whether a program is judged depends on the program and its inputs only, never on the machine or its load.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from jaxsynth.grammar.types import DType
 from jaxsynth.synth.interpret import evaluate
 from jaxsynth.synth.program import ITEM, Node, Program
 
-__all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "Noise", "Run", "run"]
+__all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "WORK_PER_SECOND", "Budget", "Noise", "OverBudget", "Run", "run", "work"]
 
 #: Ops whose float result involves no rounding: selections, shape ops, sign changes.
 EXACT_OPS = frozenset(
@@ -115,6 +118,64 @@ class Run:
     values: dict[int, np.ndarray] = field(default_factory=dict)  #: last value of each node
     records: dict[int, list[Any]] = field(default_factory=dict)  #: per node, its arguments (or summaries)
     unsound: list[int] = field(default_factory=list)  #: nodes whose value left their interval
+
+
+class OverBudget(Exception):
+    """A program's reference work went past its :class:`Budget`: the program is not judged against it."""
+
+
+@dataclass(slots=True)
+class Budget:
+    """The reference work one program may take, in :func:`work` units (element operations), over every run
+    made for it: the exact and perturbed runs of each analysis, at each input an oracle draws."""
+
+    limit: float
+    spent: float = 0.0
+
+    def charge(self, units: float) -> None:
+        self.spent += units
+        if self.spent > self.limit:
+            raise OverBudget(f"reference work over its budget of {self.limit:.2g} element operations")
+
+    def require(self, units: float) -> None:
+        """Fail now if ``units`` more would pass the limit (before starting runs whose cost is known)."""
+        if self.spent + units > self.limit:
+            raise OverBudget(f"reference work over its budget of {self.limit:.2g} element operations "
+                             f"(needs about {self.spent + units:.2g})")
+
+
+#: The reference's cost model (:func:`work`), in element operations. Fitted on 220 programs of four built-in
+#: configs (numpy 2.4, one x86 core): an element read or written takes about 9 ns, the Python around one op
+#: evaluation (noise hashing, records, dispatch) about 20 us (``VISIT_WORK`` elements), and a term of a
+#: contraction about 0.3 ns, as BLAS adds them up (``TERM_WORK`` of an element).
+VISIT_WORK = 2000.0
+TERM_WORK = 0.04
+#: Element operations per second of the reference at that speed (``Budget`` limits are set from seconds).
+WORK_PER_SECOND = 1.1e8
+#: Ops charged per term they add up into each result element (``_term_count``): contractions and
+#: convolutions, whose numpy references do the most arithmetic per element.
+_TERMED = frozenset({"dot", "matmul", "einsum", "vdot", "conv", "convolve", "correlate"})
+
+
+def _elements(x: object) -> int:
+    if isinstance(x, (tuple, list)):
+        return sum(_elements(v) for v in x)
+    return int(np.size(x))
+
+
+def work(node: Node, args: Sequence[object], value: object) -> float:
+    """What evaluating ``node`` once costs the reference, in element operations (see ``VISIT_WORK``): the
+    evaluation itself, the elements it reads and writes, and the terms contractions and convolutions add up
+    (a ``matmul`` of n x n matrices: n^3) or factorizations of n x n matrices take (n per element). A control
+    op's body is charged node by node as it runs."""
+    units = VISIT_WORK + _elements(args) + _elements(value)
+    spec = REGISTRY.get(node.op)
+    if node.op in _TERMED:
+        terms = _term_count(node, [np.asarray(a) for a in args], np.asarray(value))
+        units += TERM_WORK * float(np.size(value)) * float(np.max(terms))
+    elif spec is not None and getattr(spec, "category", "") == "decomposition" and args and np.ndim(args[0]):
+        units += TERM_WORK * float(np.size(args[0])) * np.shape(args[0])[-1]
+    return units
 
 
 def widened(x: object) -> np.ndarray:
@@ -303,11 +364,13 @@ def run(
     keep_values: bool = False,
     check_intervals: bool = False,
     exact: Run | None = None,
+    budget: Budget | None = None,
 ) -> Run:
     """Evaluate ``program`` on ``inputs`` with numpy (see the module docstring for the hooks).
 
     ``exact``: the run without noise (with ``keep_values``) at the same inputs; under ``noise`` its values
-    are the centres the top-level kinks mirror their operands about."""
+    are the centres the top-level kinks mirror their operands about. ``budget``: charged for every op
+    evaluated (:func:`work`); the run raises :class:`OverBudget` as soon as it is spent."""
     result = Run(outputs=())
     unsound: set[int] = set()
     top_level_params = frozenset(program.body.params)
@@ -332,6 +395,8 @@ def run(
     def visit(node: Node, args: Sequence[object], value):
         parameter = node.op in ("input", "param")
         spec = REGISTRY.get(node.op)  # None for inputs, parameters, literals and tuple projections
+        if budget is not None and not parameter:
+            budget.charge(work(node, args, value))
         if node.id in record and spec is not None:
             arrays = tuple(np.asarray(a) for a in args)
             result.records.setdefault(node.id, []).append(arrays if summarize is None else summarize(node, arrays))

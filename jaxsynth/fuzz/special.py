@@ -36,6 +36,7 @@ import ml_dtypes
 import msgspec
 import numpy as np
 
+from jaxsynth.fuzz.reference import Budget
 from jaxsynth.fuzz.tolerance import DISCONTINUOUS, SAFETY, Analysis, Comparison
 from jaxsynth.fuzz.tolerance import analyse as analyse_rounding
 from jaxsynth.grammar import GrammarConfig
@@ -127,14 +128,15 @@ def _flush(value: object, dtype_of: DType) -> object:
         return np.where(np.abs(a) < tiny, np.copysign(0.0, a), a)
 
 
-def references(program: Program, inputs: Sequence[np.ndarray]) -> list[tuple[np.ndarray, ...]]:
+def references(program: Program, inputs: Sequence[np.ndarray], budget: Budget | None = None
+               ) -> list[tuple[np.ndarray, ...]]:
     """The outputs of the reference op by op in each node's dtype: with IEEE subnormals, and with every
     subnormal value flushed to a signed zero (XLA:CPU runs with denormals-are-zero and flush-to-zero in
     fused code, a documented design choice rather than a bug: either result is accepted per element)."""
     from jaxsynth.fuzz import reference
     from jaxsynth.synth.interpret import evaluate
 
-    ieee = reference.run(program, inputs, round_to_dtype=True).outputs
+    ieee = reference.run(program, inputs, round_to_dtype=True, budget=budget).outputs
     flushed = evaluate(program, inputs, True, lambda node, args, value: _flush(value, node.types[0].dtype)
                        if len(node.types) == 1 else value)
     return [tuple(ieee), tuple(np.asarray(o) for o in flushed)]
@@ -258,12 +260,13 @@ def _over_or_underflow(node, args: Sequence[object], value: object) -> np.ndarra
     return event
 
 
-def analyse(program: Program, inputs: Sequence[np.ndarray]) -> tuple[Analysis, tuple[np.ndarray, ...]]:
+def analyse(program: Program, inputs: Sequence[np.ndarray], budget: Budget | None = None
+            ) -> tuple[Analysis, tuple[np.ndarray, ...]]:
     """The IEEE reference with the float64 reference's rounding spread (finite elements only) and its
     threshold discontinuities, and the flushed reference. :func:`regroupable` is computed only where a
     comparison fails."""
-    ieee, flushed = references(program, inputs)
-    rounding = analyse_rounding(program, inputs, finite_only=True)
+    ieee, flushed = references(program, inputs, budget)
+    rounding = analyse_rounding(program, inputs, finite_only=True, budget=budget)
     # a comparison (or a floor, round, cast to an integer...) whose operands rounding alone carries, or could
     # carry, across its threshold: XLA's licensed rewrites round differently (log(exp(x)) is folded to x, exact,
     # where op by op it is 1 ulp off, and `!= x` flips: fuzz-special seed 97, program 403). Only such nodes, and

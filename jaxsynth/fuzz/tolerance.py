@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxsynth.fuzz.reference import Noise, Run, run, widened
+from jaxsynth.fuzz.reference import Budget, Noise, Run, run, widened
 from jaxsynth.grammar.ops_nn import STANDARDIZE_EPSILON
 from jaxsynth.grammar.types import DType, TensorType
 from jaxsynth.synth.program import Node, Program
@@ -311,20 +311,26 @@ def analyse(
     safety: float = SAFETY,
     salt: int = 0,
     finite_only: bool = False,
+    budget: Budget | None = None,
 ) -> Analysis:
     """Reference outputs at ``inputs``, their spread under simulated rounding, and discontinuities.
 
     ``finite_only`` (special-value inputs): an element's spread is taken over the runs where both its exact
-    and its perturbed value are finite, 0 where there is none (NaN and Inf are compared by class)."""
+    and its perturbed value are finite, 0 where there is none (NaN and Inf are compared by class).
+    ``budget``: charged for every run; after the exact run, the perturbed ones are refused up front
+    (:class:`~jaxsynth.fuzz.reference.OverBudget`) if ``runs`` more like it would not fit."""
     watch = _discontinuity_nodes(program)
-    exact = run(program, inputs, round_to_dtype=round_to_dtype, record=watch, keep_values=True)
+    before = 0.0 if budget is None else budget.spent
+    exact = run(program, inputs, round_to_dtype=round_to_dtype, record=watch, keep_values=True, budget=budget)
+    if budget is not None:
+        budget.require(runs * (budget.spent - before))
     spread = [np.zeros(np.shape(o)) for o in exact.outputs]
     perturbed: list[Run] = []
     flips: set[int] = set()
     for r in range(runs):
         noise = Noise(salt * 1000 + r // 2, ulps, -1.0 if r % 2 else 1.0)  # antithetic pairs: see Noise
         p = run(program, inputs, round_to_dtype=round_to_dtype, noise=noise, record=watch,
-                keep_values=True, exact=exact)
+                keep_values=True, exact=exact, budget=budget)
         perturbed.append(p)
         for k, (a, b) in enumerate(zip(exact.outputs, p.outputs, strict=True)):
             with np.errstate(all="ignore"):

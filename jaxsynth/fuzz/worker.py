@@ -36,6 +36,7 @@ class Task:
     passes_off: tuple[str, ...] | None = None  #: passes the ``passes`` oracle disables (None: drawn)
     want_hlo: bool = False  #: also return the program's optimized HLO (normalized, as a corpus record's)
     special: bool = False  #: the inputs hold special values (jaxsynth.fuzz.special)
+    reference_budget: float | None = None  #: reference work the oracles may take (oracles.reference_budget)
 
 
 @dataclass
@@ -66,6 +67,7 @@ def handle(task: Task, stage) -> TaskResult:
         passes_off=task.passes_off,
         stage=stage,
         special=task.special,
+        reference_budget=task.reference_budget,
     )
     if task.oracles == ("outputs",):  # a helper's job: just the jit outputs (see oracles._helper_outputs)
         case.oracle = "outputs"
