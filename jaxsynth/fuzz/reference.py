@@ -145,12 +145,13 @@ class Budget:
 
 
 #: The reference's cost model (:func:`work`), in element operations. Fitted on 220 programs of four built-in
-#: configs (numpy 2.4, one x86 core): an element read or written takes about 9 ns, the Python around one op
-#: evaluation (noise hashing, records, dispatch) about 20 us (``VISIT_WORK`` elements), and a term of a
-#: contraction about 0.3 ns, as BLAS adds them up (``TERM_WORK`` of an element).
+#: configs (``bench/bench_reference_work.py``; numpy 2.4, one x86 core; two fits): an element read or written
+#: takes 7-9 ns, the Python around one op evaluation (noise hashing, records, dispatch) 6-20 us (``VISIT_WORK``
+#: elements), and a term of a contraction 0.3-0.4 ns, as BLAS adds them up (``TERM_WORK`` of an element).
 VISIT_WORK = 2000.0
 TERM_WORK = 0.04
-#: Element operations per second of the reference at that speed (``Budget`` limits are set from seconds).
+#: Element operations per second of the reference (``Budget`` limits are set from seconds): over those 220
+#: programs, 1.26e8 of them in 25 s.
 WORK_PER_SECOND = 1.1e8
 #: Ops charged per term they add up into each result element (``_term_count``): contractions and
 #: convolutions, whose numpy references do the most arithmetic per element.
@@ -169,12 +170,13 @@ def work(node: Node, args: Sequence[object], value: object) -> float:
     (a ``matmul`` of n x n matrices: n^3) or factorizations of n x n matrices take (n per element). A control
     op's body is charged node by node as it runs."""
     units = VISIT_WORK + _elements(args) + _elements(value)
-    spec = REGISTRY.get(node.op)
     if node.op in _TERMED:
         terms = _term_count(node, [np.asarray(a) for a in args], np.asarray(value))
         units += TERM_WORK * float(np.size(value)) * float(np.max(terms))
-    elif spec is not None and getattr(spec, "category", "") == "decomposition" and args and np.ndim(args[0]):
-        units += TERM_WORK * float(np.size(args[0])) * np.shape(args[0])[-1]
+    elif getattr(REGISTRY.get(node.op), "category", "") == "decomposition":
+        matrix = args[0] if args else None
+        if isinstance(matrix, np.ndarray) and matrix.ndim:
+            units += TERM_WORK * float(matrix.size) * matrix.shape[-1]
     return units
 
 
