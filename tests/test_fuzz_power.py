@@ -379,9 +379,9 @@ def test_a_crash_report_is_the_same_text_from_run_to_run() -> None:
 def test_a_crash_with_a_site_is_bucketed_and_reduced_by_its_site() -> None:
     """One assertion reached by many programs is one bucket, whatever their ops; a reduction that makes the
     program crash at another site has found another bug and is not kept; a repro must show the same site."""
-    from jaxsynth.fuzz.campaign import RawFinding, _repeated_sites, _Reducer, repro_shows
-    from jaxsynth.fuzz.oracles import Verdict
+    from jaxsynth.fuzz.campaign import RawFinding, _Reducer, _repeated_sites, repro_shows
     from jaxsynth.fuzz.findings import bucket_of, error_site
+    from jaxsynth.fuzz.oracles import Verdict
     from jaxsynth.workers.outcome import Outcome
 
     site = "spmd_partitioner_util.cc:497] Check failed: a == b (4 vs. 8)"

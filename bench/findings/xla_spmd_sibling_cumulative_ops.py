@@ -30,7 +30,7 @@ for name, second in (("cumsum", jnp.cumsum), ("cumprod", jnp.cumprod)):
     f = jax.jit(lambda x, second=second: (lax.cummin(x, axis=0), second(x, axis=0)))
     want = [np.asarray(a) for a in f(x)]
     got = [np.asarray(a) for a in f(jax.device_put(x, NamedSharding(mesh, PartitionSpec("d1"))))]
-    good = all(np.array_equal(a, b) for a, b in zip(got, want))
+    good = all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
     print(f"(cummin(x), {name}(x)), x sharded 2 ways: {[a.tolist() for a in got]}\n"
           f"    one device: {[a.tolist() for a in want]}: {'OK' if good else 'WRONG'}")
     ok = ok and good

@@ -903,9 +903,9 @@ def run_campaigns(settings: Settings, configs: Sequence[GrammarConfig]) -> dict[
     summaries: dict[str, dict[str, Any]] = {}
     status = "running"
     running: Path | None = None  # the output folder of the campaign in progress
+    log = settings.log
     try:
         for config in configs:
-            log = settings.log
             one = replace(settings, config=config, out=settings.out / config.name, budget=budget,
                           log=lambda message, name=config.name: log(f"{name}: {message}"))
             running = one.out
