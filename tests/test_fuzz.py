@@ -685,12 +685,11 @@ def test_a_program_past_its_reference_budget_is_unsupported_and_its_jax_errors_a
 def test_a_campaign_gives_each_program_a_reference_budget_from_its_timeout(tmp_path: Path, monkeypatch) -> None:
     from jaxsynth.fuzz.isolate import Outcome, Worker
     from jaxsynth.fuzz.oracles import REFERENCE_SHARE, Verdict
-    from jaxsynth.fuzz.reference import WORK_PER_SECOND
+    from jaxsynth.fuzz.reference import OVER_BUDGET, WORK_PER_SECOND
     from jaxsynth.fuzz.worker import TaskResult
 
     budgets: list[float | None] = []
-    over = Verdict(True, detail="reference work over its budget of 1e+02 element operations", skipped=True,
-                   kind="unsupported")
+    over = Verdict(True, detail=f"{OVER_BUDGET} of 1e+02 element operations", skipped=True, kind="unsupported")
 
     def run(self, task, timeout: float):
         budgets.append(task.reference_budget)
@@ -702,7 +701,8 @@ def test_a_campaign_gives_each_program_a_reference_budget_from_its_timeout(tmp_p
         summary = run_campaign(Settings(config=parse_config(ADD_CONFIG), out=tmp_path / str(timeout), count=2,
                                         oracles=("eager",), timeout=timeout, reduce=False, triage=False,
                                         verify=False))
-        assert summary["skipped_unsupported"] == 2 and summary["internal_errors"] == 0
+        assert summary["skipped_unsupported"] == 2 and summary["over_budget"] == 2
+        assert summary["oracles"]["eager"]["over_budget"] == 2 and summary["internal_errors"] == 0
         assert summary["programs_tested"] == 2 and summary["programs_judged"] == 0
     assert budgets == [REFERENCE_SHARE * 120 * WORK_PER_SECOND] * 2 + [REFERENCE_SHARE * 30 * WORK_PER_SECOND] * 2
 

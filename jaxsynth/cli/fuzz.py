@@ -141,7 +141,8 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         f"({summary['programs_per_second_per_worker']:.2f} programs/s per worker); "
         f"{summary['findings']} findings ({summary['crashes']} crashes, {summary['hangs']} hangs) in "
         f"{len(summary['buckets'])} buckets; {summary['skipped_discontinuous']} discontinuous comparisons skipped; "
-        f"{summary['skipped_unsupported']} checks skipped for constructs or inputs an oracle cannot judge; "
+        f"{summary['skipped_unsupported']} checks skipped for constructs or inputs an oracle cannot judge"
+        f"{_over_budget(summary)}; "
         f"wrote {out_dir / 'summary.json'}",
         err=True,
     )
@@ -150,6 +151,12 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
         failing = len(summary.get("new_buckets", []))
         click.echo(f"{failing} new buckets (not in {db_path})", err=True)
     return 1 if failing and not exit_zero else 0
+
+
+def _over_budget(summary: dict) -> str:
+    """Where the reference budget left checks out, how many of the unsupported ones it was."""
+    n = summary.get("over_budget", 0)
+    return f" ({n} of them: the program's reference analysis would take too long)" if n else ""
 
 
 def _check_out(settings: Settings) -> None:

@@ -48,6 +48,7 @@ from jaxsynth.fuzz.findings import (
 from jaxsynth.fuzz.isolate import Outcome, Worker, WorkerStartError, memory_share
 from jaxsynth.fuzz.oracles import DEFAULT_PASSES, ORACLES, OWN_STEP, Verdict, reference_budget
 from jaxsynth.fuzz.reduce import Reduced, Subject, op_count, reduce
+from jaxsynth.fuzz.reference import OVER_BUDGET
 from jaxsynth.fuzz.special import special_config, special_inputs
 from jaxsynth.fuzz.swarm import program_for
 from jaxsynth.fuzz.worker import Task
@@ -343,6 +344,8 @@ def _tally(settings: Settings, index: int, program: Program, inputs: list[np.nda
                 tally["internal"].append(f"program {index} ({name}): {verdict.detail[-400:]}")
             elif verdict.skipped and verdict.kind == "unsupported":
                 c["skipped_unsupported"] += 1
+                if verdict.detail.startswith(OVER_BUDGET):  # the program's reference would take too long
+                    c["over_budget"] += 1
             elif verdict.skipped:
                 c["skipped_discontinuous" if "discontinu" in verdict.detail or "kink" in verdict.detail
                   else "skipped_other"] += 1
@@ -759,6 +762,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "hangs": sum(1 for r in state.raw if r.kind == "hang"),
         "skipped_discontinuous": skipped,
         "skipped_unsupported": sum(c.get("skipped_unsupported", 0) for c in state.counts.values()),
+        "over_budget": sum(c.get("over_budget", 0) for c in state.counts.values()),  #: of skipped_unsupported
         "internal_errors": state.internal,
         "swarm": settings.swarm,
         "special_values": settings.special,
@@ -884,7 +888,7 @@ def _record_in_db(state: _State, summary: dict[str, Any]) -> None:
 
 #: Totals of a multi-config campaign: the per-config summary counts that add up.
 _ADDED = ("programs_tested", "programs_judged", "findings", "crashes", "hangs", "skipped_discontinuous",
-          "skipped_unsupported", "internal_errors")
+          "skipped_unsupported", "over_budget", "internal_errors")
 
 
 def run_campaigns(settings: Settings, configs: Sequence[GrammarConfig]) -> dict[str, Any]:

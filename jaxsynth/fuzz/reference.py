@@ -50,7 +50,8 @@ from jaxsynth.grammar.types import DType
 from jaxsynth.synth.interpret import evaluate
 from jaxsynth.synth.program import ITEM, Node, Program
 
-__all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "WORK_PER_SECOND", "Budget", "Noise", "OverBudget", "Run", "run", "work"]
+__all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "OVER_BUDGET", "WORK_PER_SECOND", "Budget", "Noise", "OverBudget", "Run",
+           "run", "work"]
 
 #: Ops whose float result involves no rounding: selections, shape ops, sign changes.
 EXACT_OPS = frozenset(
@@ -120,6 +121,10 @@ class Run:
     unsound: list[int] = field(default_factory=list)  #: nodes whose value left their interval
 
 
+#: How an :class:`OverBudget` message begins (a campaign counts these skips apart: ``over_budget``).
+OVER_BUDGET = "reference work over its budget"
+
+
 class OverBudget(Exception):
     """A program's reference work went past its :class:`Budget`: the program is not judged against it."""
 
@@ -135,12 +140,12 @@ class Budget:
     def charge(self, units: float) -> None:
         self.spent += units
         if self.spent > self.limit:
-            raise OverBudget(f"reference work over its budget of {self.limit:.2g} element operations")
+            raise OverBudget(f"{OVER_BUDGET} of {self.limit:.2g} element operations")
 
     def require(self, units: float) -> None:
         """Fail now if ``units`` more would pass the limit (before starting runs whose cost is known)."""
         if self.spent + units > self.limit:
-            raise OverBudget(f"reference work over its budget of {self.limit:.2g} element operations "
+            raise OverBudget(f"{OVER_BUDGET} of {self.limit:.2g} element operations "
                              f"(needs about {self.spent + units:.2g})")
 
 
