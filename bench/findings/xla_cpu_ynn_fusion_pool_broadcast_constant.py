@@ -18,13 +18,21 @@ as 3, 127 and 136 where 10 is right (``jaxsynth fuzz --config structured,fuzz-sp
 99``, fuzz-special program 1617; reference, eager and passes oracles). ``jnp.clip`` is its own jit, so ``algsimp``
 does not merge the two minimums. Right for int8, int16, int32 and float32, at u8[8, 8], for one ``clip``, and with
 YNN's reduce fusions off; right on jaxlib 0.6.2 (a regression since).
+(5) a broadcast argument instead of a constant, with ``algsimp`` disabled: ``(x1 + x0).mean(axis=1)`` for ``x0``
+f32[200, 32, 32] and ``x1`` f32[1, 32, 32] is one ``__ynn_fusion`` (the identity broadcast of ``x1`` that
+``algsimp`` would remove, a bitcast, a broadcast, the add and the reduce) whose results are off by up to 4 in
+6,200 of 6,400 elements, and whose process sometimes dies of SIGSEGV (2 of 5 runs); right with the default
+pipeline and with YNN's reduce fusions off (``jaxsynth fuzz --config models --seed 111``, program 96, the
+``passes`` oracle; reduced by jaxsynth from 42 ops to these 2). Run in a child process, which a crash ends.
 Related, not the same: openxla/xla#48714 (YNN reduce_window drops base_dilation; open), jax-ml/jax#39257 (YNN
 fusion crash on a rank-8 broadcast-multiply-reduce in jaxlib 0.10.2; closed); no upstream issue for this case
 was found.
 
-Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
+Exits 1 while the bug is present, 0 once it is fixed, 3 if case (5)'s child fails another way. jax/jaxlib 0.10.2:
+exits 1.
 """
 
+import subprocess
 import sys
 
 import jax
@@ -78,4 +86,23 @@ good = bool((got == np.max(np.clip(x, 0, 10), axis=1)).all())
 print(f"uint8 max of clip(clip(x, 0, 10), 0, 10): {int((got != 10).sum())} of 64 rows not 10: "
       f"{'OK' if good else 'WRONG'}")
 ok = ok and good
+BROADCAST_ARGUMENT = """
+import jax, numpy as np
+rng = np.random.default_rng(0)
+x0 = rng.uniform(-1000, 1000, (200, 32, 32)).astype(np.float32)
+x1 = rng.uniform(-2, 20, (1, 32, 32)).astype(np.float32)
+compiled = jax.jit(lambda x0, x1: (x1 + x0).mean(axis=1)).lower(x0, x1).compile({"xla_disable_hlo_passes": "algsimp"})
+error = np.abs(np.asarray(compiled(x0, x1)) - (x1.astype(np.float64) + x0).mean(axis=1))
+print(f"(x1 + x0).mean(axis=1), algsimp disabled: {int((error > 1e-2).sum())} of {error.size} elements off, "
+      f"by up to {error.max():.3g}: {'OK' if error.max() < 1e-2 else 'WRONG'}")
+raise SystemExit(0 if error.max() < 1e-2 else 1)
+"""
+child = subprocess.run([sys.executable, "-c", BROADCAST_ARGUMENT], capture_output=True, text=True)
+if child.returncode > 0 and "WRONG" not in child.stdout:  # not the bug: the child itself failed
+    print(f"(x1 + x0).mean(axis=1): the child failed (status {child.returncode}): {child.stderr.strip()[-500:]}",
+          file=sys.stderr)
+    sys.exit(3)
+print(child.stdout.strip() or f"(x1 + x0).mean(axis=1), algsimp disabled: the process died of signal "
+      f"{-child.returncode}: WRONG")
+ok = ok and child.returncode == 0
 sys.exit(0 if ok else 1)
