@@ -644,6 +644,53 @@ def test_reference_work_is_counted_the_same_in_every_run_and_a_budget_stops_it()
         tolerance.analyse(program, x, budget=tiny)
 
 
+def test_a_bodys_loop_invariant_nodes_are_evaluated_once_and_every_value_stays_the_same(monkeypatch) -> None:
+    """A loop body's nodes that read only values from outside it are evaluated once per evaluation of the
+    control op: less reference work, and the very same outputs, spreads, discontinuities and values (the
+    simulated rounding of a node is a hash of its operands, the same at every step)."""
+    from jaxsynth.fuzz import reference, tolerance
+    from jaxsynth.synth import interpret
+
+    def hoistable(program: Program) -> list[int]:
+        return [i for n in program.walk() for r in n.regions for i in interpret.loop_invariant(r)
+                if program.node(i).op not in ("literal", "full")]
+
+    config = load_config("control-flow")
+    picked = [(program, index) for index in range(80)
+              for program in [sample(config, 0, index)] if hoistable(program)][:6]
+    assert len(picked) == 6
+    program, _ = picked[0]
+    for node_id in hoistable(program):  # nothing it depends on is a body parameter or a control op
+        body = next(r for n in program.walk() for r in n.regions if node_id in {m.id for m in r.nodes})
+        inside = {n.id: n for n in body.nodes}
+        stack = [node_id]
+        while stack:
+            node = inside.get(stack.pop())
+            if node is not None:
+                assert node.id not in body.params and not node.regions
+                stack.extend(node.args)
+    saved = []
+    for program, index in picked:
+        x = random_inputs(program, np.random.default_rng(index))
+        runs = {}
+        for hoist in (False, True):
+            if not hoist:
+                monkeypatch.setattr(interpret, "loop_invariant", lambda region: frozenset())
+            else:
+                monkeypatch.undo()
+            budget = reference.Budget(float("inf"))
+            runs[hoist] = tolerance.analyse(program, x, budget=budget), budget.spent
+        (plain, plain_work), (hoisted, hoisted_work) = runs[False], runs[True]
+        for a, b in [*zip(plain.outputs, hoisted.outputs, strict=True), *zip(plain.spread, hoisted.spread, strict=True),
+                     *((plain.values[k], hoisted.values[k]) for k in plain.values)]:
+            assert np.asarray(a).dtype == np.asarray(b).dtype and np.array_equal(a, b, equal_nan=True), index
+        assert plain.values.keys() == hoisted.values.keys()
+        assert (plain.near, plain.flips) == (hoisted.near, hoisted.flips), index
+        assert hoisted_work <= plain_work
+        saved.append(plain_work - hoisted_work)
+    assert max(saved) > 0  # some body ran more than once
+
+
 def test_a_program_past_its_reference_budget_is_unsupported_and_its_jax_errors_are_still_found() -> None:
     from jaxsynth.fuzz import reference, tolerance
     from jaxsynth.fuzz.oracles import Case, run_oracles

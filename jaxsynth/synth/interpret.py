@@ -58,7 +58,9 @@ def evaluate(
     def keep(node: Node, args: Sequence[object], value: object) -> None:
         env[node.id] = value if visit is None or quiet[0] else visit(node, args, value)
 
-    def run(region: Region, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+    def run(region: Region, args: Sequence[np.ndarray], hoisted: dict[int, object] | None = None,
+            invariant: frozenset[int] = frozenset()) -> tuple[np.ndarray, ...]:
+        """``hoisted``: values of the ``invariant`` nodes, filled by the first call that computes them."""
         rounding = round_to_dtype and not quiet[0]
         for param, arg in zip(region.params, args, strict=True):
             node = program.node(param)
@@ -66,45 +68,75 @@ def evaluate(
         for node in region.nodes:
             if node.op in ("input", "param"):
                 continue
-            if node.op in ("literal", "full"):
-                keep(node, (), as_compute(np.full(node.type.shape, node.params["value"]), node.type, rounding))
+            if hoisted is not None and node.id in hoisted:
+                env[node.id] = hoisted[node.id]
                 continue
-            if node.op == ITEM:
-                whole = env[node.args[0]]
-                keep(node, (whole,), whole[node.params["index"]])  # type: ignore[index]
-                continue
-            spec = REGISTRY[node.op]
-            args_ = [env[a] for a in node.args]
-            if isinstance(spec, ControlSpec):
-                bodies = [_Body(run, r, quiet) for r in node.regions]
-                outs = spec.reference(args_, node.params, bodies)
-                value = tuple(as_compute(o, t, rounding) for o, t in zip(outs, node.types, strict=True))
-                keep(node, args_, value if len(value) > 1 else value[0])
-            else:
-                with np.errstate(all="ignore"):
-                    keep(node, args_, as_compute(spec.reference(args_, node.params), node.type, rounding))
+            compute(node, rounding)
+            if hoisted is not None and node.id in invariant:
+                hoisted[node.id] = env[node.id]
         return tuple(env[o] for o in region.outputs)  # type: ignore[misc]
+
+    def compute(node: Node, rounding: bool) -> None:
+        if node.op in ("literal", "full"):
+            keep(node, (), as_compute(np.full(node.type.shape, node.params["value"]), node.type, rounding))
+            return
+        if node.op == ITEM:
+            whole = env[node.args[0]]
+            keep(node, (whole,), whole[node.params["index"]])  # type: ignore[index]
+            return
+        spec = REGISTRY[node.op]
+        args_ = [env[a] for a in node.args]
+        if isinstance(spec, ControlSpec):
+            bodies = [_Body(run, r, quiet) for r in node.regions]
+            outs = spec.reference(args_, node.params, bodies)
+            value = tuple(as_compute(o, t, rounding) for o, t in zip(outs, node.types, strict=True))
+            keep(node, args_, value if len(value) > 1 else value[0])
+        else:
+            with np.errstate(all="ignore"):
+                keep(node, args_, as_compute(spec.reference(args_, node.params), node.type, rounding))
 
     return run(program.body, list(inputs))
 
 
+def loop_invariant(region: Region) -> frozenset[int]:
+    """The nodes of a body whose values do not depend on its parameters: ops (not control ops, whose own
+    bodies may read them) whose operands are all such nodes or values from outside the body."""
+    inside = set(region.params) | {n.id for n in region.nodes}
+    invariant: set[int] = set()
+    for node in region.nodes:
+        if node.op not in ("input", "param") and not node.regions and all(
+                a in invariant or a not in inside for a in node.args):
+            invariant.add(node.id)
+    return frozenset(invariant)
+
+
 class _Body:
     """A control op's body as a callable for its reference; ``exact`` runs it without the visit hook and
-    without rounding to storage dtypes (finite differences of a differentiated body need that)."""
+    without rounding to storage dtypes (finite differences of a differentiated body need that).
 
-    __slots__ = ("_run", "_region", "_quiet")
+    The body's :func:`loop_invariant` nodes are evaluated on its first call only, and their values reused
+    by the later calls of this evaluation of the control op (one set per ``exact`` mode): a ``lax.scan``
+    body that multiplies two closed-over matrices does it once, not once per step, as XLA hoists it. The
+    visit hook sees such a node once per evaluation; it gives the same value for the same node and operands
+    (the reference's simulated rounding is a hash of them), so every value is what it would be without."""
+
+    __slots__ = ("_run", "_region", "_quiet", "_hoisted", "_invariant")
 
     def __init__(self, run: Callable, region: Region, quiet: list[int]) -> None:
         self._run, self._region, self._quiet = run, region, quiet
+        self._hoisted: dict[bool, dict[int, object]] = {}
+        self._invariant: frozenset[int] | None = None
 
     def __call__(self, *xs: np.ndarray) -> tuple[np.ndarray, ...]:
-        return self._run(self._region, xs)
+        if self._invariant is None:
+            self._invariant = loop_invariant(self._region)
+        return self._run(self._region, xs, self._hoisted.setdefault(bool(self._quiet[0]), {}), self._invariant)
 
     def exact(self, *xs: np.ndarray) -> tuple[np.ndarray, ...]:
         self._quiet[0] += 1
         try:
             with np.errstate(all="ignore"):
-                return self._run(self._region, xs)
+                return self(*xs)
         finally:
             self._quiet[0] -= 1
 
