@@ -215,13 +215,19 @@ class Case:
             self.shared_seconds += time.monotonic() - start
 
     @contextlib.contextmanager
-    def own_step(self) -> Iterator[None]:
+    def own_step(self, what: str) -> Iterator[None]:
         """Report jaxsynth's own reference work as the step in progress (:data:`OWN_STEP`), then the step
-        that was in progress before: a crash or hang in it is an internal error, never a finding."""
+        that was in progress before: a crash or hang in it is an internal error, never a finding, and so is
+        an exception it raises (an :class:`InternalError` saying ``what`` failed). A program past its reference
+        budget raises :class:`~jaxsynth.fuzz.reference.OverBudget` as it is (``unsupported``)."""
         before = self.step
         self.stage(OWN_STEP)
         try:
             yield
+        except (reference.OverBudget, InternalError):
+            raise
+        except Exception as exc:
+            raise InternalError(f"{what}: {_first_line(exc)}") from exc
         finally:
             self.stage(before)
 
@@ -299,14 +305,9 @@ class Case:
 
     def analyse(self, inputs: Sequence[np.ndarray] | None = None, program: Program | None = None, **kwargs: Any
                 ) -> tolerance.Analysis:
-        try:
-            with self.own_step():
-                return tolerance.analyse(self.program if program is None else program,
-                                         self.inputs if inputs is None else inputs, budget=self.budget, **kwargs)
-        except reference.OverBudget:
-            raise
-        except Exception as exc:
-            raise InternalError(f"reference: {_first_line(exc)}") from exc
+        with self.own_step("reference"):
+            return tolerance.analyse(self.program if program is None else program,
+                                     self.inputs if inputs is None else inputs, budget=self.budget, **kwargs)
 
     @functools.cached_property
     def analysis(self) -> tolerance.Analysis:
@@ -315,13 +316,9 @@ class Case:
                 return self.analyse()
             from jaxsynth.fuzz import special
 
-            try:  # the reference op by op in each node's dtype, the float64 reference's rounding spread
-                with self.own_step():
-                    analysis, self.flushed = special.analyse(self.program, self.inputs, self.budget)
-            except reference.OverBudget:
-                raise
-            except Exception as exc:
-                raise InternalError(f"special-values reference: {_first_line(exc)}") from exc
+            # the reference op by op in each node's dtype, the float64 reference's rounding spread
+            with self.own_step("special-values reference"):
+                analysis, self.flushed = special.analyse(self.program, self.inputs, self.budget)
             return analysis
 
     @functools.cached_property
@@ -352,11 +349,8 @@ class Case:
         comparison needs them."""
         from jaxsynth.fuzz import special
 
-        try:
-            with self.own_step():
-                return special.regroupable(self.program, self.inputs)
-        except Exception as exc:
-            raise InternalError(f"special-values reference: {_first_line(exc)}") from exc
+        with self.own_step("special-values reference"):
+            return special.regroupable(self.program, self.inputs)
 
     def versus_reference(self, got: Sequence[np.ndarray], what: str = "", data: dict[str, Any] | None = None
                          ) -> Verdict:
@@ -855,13 +849,8 @@ class GradOracle(Oracle):
             xs = [x.astype(np.float64) if i in float_in else x for i, x in enumerate(case.inputs)]
             for i, v in zip(float_in, directions, strict=True):
                 xs[i] = xs[i] + t * v
-            try:
-                with case.own_step():
-                    run = reference.run(program, xs, record=watch, summarize=_kink_summary, budget=case.budget)
-            except reference.OverBudget:
-                raise
-            except Exception as exc:
-                raise InternalError(f"grad reference: {_first_line(exc)}") from exc
+            with case.own_step("grad reference"):
+                run = reference.run(program, xs, record=watch, summarize=_kink_summary, budget=case.budget)
             outs = [run.outputs[k].astype(np.float64) for k in float_out]
             total = sum(float(np.sum(w * o)) for w, o in zip(weights, outs, strict=True))
             size = sum(float(np.sum(np.abs(w * o))) for w, o in zip(weights, outs, strict=True))
