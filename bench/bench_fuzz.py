@@ -4,6 +4,7 @@
     python bench/bench_fuzz.py -n 500 --campaign -w 2    # a real campaign (isolated workers)
     python bench/bench_fuzz.py -n 200 --before-after     # the same programs, every oracle, sharing off vs on
     python bench/bench_fuzz.py -n 150 --campaign --before-after --before-tree ../old-checkout
+    python bench/bench_fuzz.py -n 200 --before-after --oracles all,-eager   # what leaving oracles out buys
 
 ``--before`` turns off what the oracles of one program share and the work they skip because its answer is
 known (``jaxsynth.fuzz.oracles.SHARE``: batches, per-example outputs and analyses, the jit(vmap) executable,
@@ -40,7 +41,8 @@ from collections import Counter
 from pathlib import Path
 
 
-def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm: bool = False) -> dict:
+def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm: bool = False,
+               oracle_spec: str | None = None) -> dict:
     import os
 
     from jaxsynth.fuzz.metamorphic import DEVICES
@@ -50,9 +52,10 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm:
     configure_jax_for_workers(1)
     from jaxsynth.fuzz import oracles
     from jaxsynth.fuzz.campaign import inputs_for
-    from jaxsynth.fuzz.oracles import ORACLES, Case, run_oracles
+    from jaxsynth.fuzz.oracles import ORACLES, Case, parse_oracles, run_oracles
 
     oracles.SHARE = not before
+    chosen = parse_oracles(oracle_spec)
     from jaxsynth.fuzz.swarm import program_for
     from jaxsynth.grammar import load_config
 
@@ -77,7 +80,7 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm:
         began = time.perf_counter()
         program, _ = program_for(config, seed, index, swarm)
         case = Case(program, inputs_for(program, seed, index), seed=index)
-        for name in ORACLES:
+        for name in chosen:
             if not ORACLES[name].applies(program):
                 continue
             running[0] = name
@@ -91,6 +94,7 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm:
         "mode": "in-process, before (sharing off)" if before else "in-process",
         "config": config_name,
         "swarm": swarm,
+        "oracles": ",".join(chosen),
         "programs": n,
         "programs_per_second": round(n / total, 3),
         "seconds_per_program": {k: round(v / n, 4) for k, v in seconds.most_common()},
@@ -116,7 +120,7 @@ def campaign(config_name: str, n: int, seed: int, workers: int, swarm: bool = Fa
 
 
 def before_after(config_name: str, n: int, seed: int, campaign_workers: int | None = None,
-                 before_tree: str | None = None, swarm: bool = False) -> dict:
+                 before_tree: str | None = None, swarm: bool = False, oracle_spec: str | None = None) -> dict:
     import os
     import subprocess
 
@@ -131,6 +135,8 @@ def before_after(config_name: str, n: int, seed: int, campaign_workers: int | No
             env["PYTHONPATH"] = os.pathsep.join([str(Path(before_tree).resolve()), env.get("PYTHONPATH", "")])
         elif label == "before":
             extra = ["--before"]
+        if label == "after" and oracle_spec is not None:
+            extra = ["--oracles", oracle_spec]
         done = subprocess.run([sys.executable, __file__, *common, *extra], capture_output=True, text=True, check=True,
                               env=env)
         results[label] = json.loads(done.stdout)
@@ -154,16 +160,28 @@ def main() -> None:
     parser.add_argument("--before-after", action="store_true", help="before and after on the same programs")
     parser.add_argument("--before-tree", default=None, metavar="DIR",
                         help="with --before-after: the 'before' side is the jaxsynth checkout in DIR")
+    parser.add_argument("--oracles", default=None, metavar="SPEC",
+                        help="the oracles to run, as `jaxsynth fuzz --oracles` takes them (default: all); with "
+                             "--before-after only the 'after' side's, so the ratio is what leaving some out buys")
     args = parser.parse_args()
+    if args.oracles is not None:
+        from jaxsynth.fuzz.oracles import parse_oracles
+
+        try:
+            parse_oracles(args.oracles)
+        except ValueError as exc:
+            parser.error(str(exc))
+    if args.campaign and args.oracles is not None:
+        parser.error("--oracles is for the in-process runs; a campaign takes `jaxsynth fuzz --oracles`")
     if args.campaign and (args.before or (args.before_after and args.before_tree is None)):
         parser.error("a campaign's workers cannot turn sharing off: compare campaigns with --before-tree DIR")
     if args.before_after:
         result = before_after(args.config, args.n, args.seed, args.workers if args.campaign else None,
-                              args.before_tree, args.swarm)
+                              args.before_tree, args.swarm, args.oracles)
     elif args.campaign:
         result = campaign(args.config, args.n, args.seed, args.workers, args.swarm)
     else:
-        result = per_oracle(args.config, args.n, args.seed, args.before, args.swarm)
+        result = per_oracle(args.config, args.n, args.seed, args.before, args.swarm, args.oracles)
     json.dump(result, sys.stdout, indent=2)
     print()
 

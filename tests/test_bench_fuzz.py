@@ -1,0 +1,32 @@
+"""bench/bench_fuzz.py: the oracles a throughput run measures (the figures themselves are never asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "bench_fuzz.py"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300)
+
+
+def test_a_run_measures_only_the_oracles_it_is_given() -> None:
+    done = _run("-n", "2", "--seed", "3", "--oracles", "reference,eager")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["oracles"] == "reference,eager"
+    assert set(result["applied"]) == {"reference", "eager"} and result["applied"]["eager"] == 2
+    assert set(result["seconds_per_program"]) <= {"reference", "eager", "(shared)"}
+    assert result["seconds_per_program"]["eager"] > 0
+
+
+def test_bad_oracle_lists_are_refused_in_one_line() -> None:
+    for args, words in ((["--oracles", "all,-bogus"], "unknown oracle 'bogus'"),
+                        (["--oracles", "all,-eager", "--campaign"], "a campaign takes `jaxsynth fuzz --oracles`")):
+        done = _run("-n", "1", *args)
+        assert done.returncode == 2 and done.stdout == ""
+        assert words in done.stderr.strip().splitlines()[-1]  # argparse: the usage, then the one error line
