@@ -1752,6 +1752,43 @@ def test_a_one_sided_op_of_rounding_noise_gets_the_spread_of_both_sides() -> Non
         assert verdict.ok and not verdict.skipped, (name, verdict.detail)
 
 
+def test_a_mirrored_op_keeps_the_direction_of_its_operands_error() -> None:
+    """elementwise seed 909 program 1184: ``v = square(-(x0 * gammaln(x1)))``, then ``v + log1p(v)``. Near
+    ``gammaln``'s zero at 2, ``v`` moves by its operand's rounding (about 34 eps absolute, the Lanczos terms) and
+    ``log1p(v)`` with it. ``log1p`` is a mirrored op, and where it is about linear its mirror image moves as far the
+    other way; taking the mirror's value turned its move against ``v``'s and the sum cancelled: a spread of 1.3e-9
+    where each term moved by 9.6e-8, and XLA's ``gammaln``, 4 eps off (within its error model), failed as a finding.
+    A mirrored op now moves as far as the farther of the two, in its own direction."""
+    from jaxsynth.fuzz.campaign import _oracle_seed, inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.reference import Noise, run
+    from jaxsynth.fuzz.tolerance import RUNS
+    from jaxsynth.fuzz.swarm import program_for
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    n = 4000
+    v = TensorType(DType.float32, (n,))
+    nodes = (Node(0, "input", (), (v,), (Interval(1.7, 2.3),)), Node(1, "lgamma", (0,), (v,), (Interval(-0.2, 0.2),)),
+             Node(2, "square", (1,), (v,), (Interval(0.0, 0.04),)), Node(3, "log1p", (2,), (v,), (Interval(0.0, 0.04),)),
+             Node(4, "add", (2, 3), (v,), (Interval(0.0, 0.08),)))
+    program = Program("f", Region("body", "function", 0, (0,), nodes, (4,)))
+    x = np.random.default_rng(0).uniform(1.7, 2.3, n).astype(np.float32)
+    exact = run(program, [x], keep_values=True)
+    for r in range(RUNS):
+        moved = run(program, [x], noise=Noise(r // 2, 2.0, -1.0 if r % 2 else 1.0), keep_values=True, exact=exact)
+        term = moved.values[2] - exact.values[2]
+        total = moved.values[4] - exact.values[4]
+        # the two terms move together: the sum moves by about twice the square's move, never less than it
+        assert np.all(np.abs(total) >= np.abs(term)), (r, np.mean(np.abs(total) < np.abs(term)))
+
+    program, _ = program_for(load_config("elementwise"), 909, 1184, True)
+    assert {n.op for n in program.walk()} >= {"lgamma", "square", "log1p", "add"}
+    case = Case(program, inputs_for(program, 909, 1184), seed=_oracle_seed(909, 1184))
+    verdict = run_oracles(case, ["reference"])["reference"]
+    assert verdict.ok and not verdict.skipped, verdict.detail
+
+
 def test_a_rounding_is_never_hidden_by_a_small_or_cancelling_draw() -> None:
     """models seed 59 program 1494: ``rsqrt(x) - 2.0`` over f32[200, 152], where the output is about 0.05 and
     its error is the rsqrt's rounding (half an ulp of 2.05). The relative draw was uniform in [-1, 1), so at one

@@ -4,7 +4,12 @@ row where it is ``[0, 0, x, x, x]``.
 
 Found by ``jaxsynth fuzz --config models --seed 59``, program 308, the ``vmap`` and ``sharding`` oracles: the program
 takes ``jnp.min(2 * jnp.cumsum(jnp.pad(x0, ((2, 2),)), axis=0))`` of an f32[1] input. Unbatched it is right;
-``jax.vmap`` makes the input f32[3, 1] and the jitted batch gives ``2 * x0`` instead of 0.
+``jax.vmap`` makes the input f32[3, 1] and the jitted batch gives ``2 * x0`` instead of 0. Also reached without a
+pad in the source: ``jnp.cumprod(jnp.ones((n, 3)).at[:, 1].set(x), axis=1)`` (or ``cumsum`` of ``zeros``, or a
+``vmap`` of the one-row form) is ``[x, x, x]`` per row where it is ``[1, x, x]``, as XLA turns a scatter into the
+middle of a constant 3-wide axis into a pad of 1 on each side (``jaxsynth fuzz --config all --seed 909 --oracles
+reference,passes,sharding``, control-flow program 1011, the ``sharding`` oracle's one-example-per-device
+``shard_map`` of ``vmap(f)``).
 
 The HLO before ``algsimp`` is ``reduce-window(pad(x, 0_0x2_2), window={size=1x5 pad=0_0x4_0})`` (JAX's cumsum);
 after it, ``broadcast(reshape(x))``. A ``reduce-window`` with the same net padding written directly is right, and

@@ -17,9 +17,10 @@ its ``visit`` function:
   in every run whose draws happened to move it further away (the hash keys of a run's later nodes are the
   perturbed bits, so antithetic pairs are antithetic only at the first rounding). At a top-level kink a
   perturbed run therefore also evaluates the op on its operands' mirror images about their exact values,
-  and keeps, per element, whichever result is farther from the exact one. The elementwise math functions
-  get the same (``MIRRORED``): ``silu``, ``exp`` or ``sigmoid`` of an operand whose rounding noise is larger
-  than the range where they are linear is flat on one side.
+  and, per element where that result is farther from the exact one, moves as far (in the direction the op on
+  the perturbed operands moved, so the node's error keeps its sign against its operands'). The elementwise
+  math functions get the same (``MIRRORED``): ``silu``, ``exp`` or ``sigmoid`` of an operand whose rounding
+  noise is larger than the range where they are linear is flat on one side.
 - **approximate outputs** (``ControlSpec.approximate``: derivatives whose reference is a finite
   difference): under noise they are perturbed by ``APPROX_REL`` of their value plus ``APPROX_ABS`` of their
   clip bound, so the tolerance allows float32 derivative rounding, which cannot be simulated from outside
@@ -82,11 +83,12 @@ _ORDERED_TERMS = 64
 #: Terms per element of a contraction, by (op, params, operand shapes): the same for every run.
 _CONTRACTION_TERMS: dict[tuple, float] = {}
 #: Ops whose float result selects among (or clamps) their operands: continuous, with a kink where the selection
-#: changes. Their perturbed result is the farther of the op on the perturbed operands and on their mirror images.
+#: changes. Their perturbed result moves as far as the farther of the op on the perturbed operands and on their
+#: mirror images (``_farther_at_kink``).
 KINKS = frozenset({"maximum", "minimum", "clip", "max", "min", "abs", "relu", "relu6", "leaky_relu", "cummax",
                    "cummin", "max_pool", "at_max", "at_min", "sort", "top_k"})
-#: Ops whose perturbed result is also the farther of the op on the perturbed operands and on their mirror images:
-#: the kinks, and the elementwise math functions (``unary``, ``nn``, ``special``), many of which flatten out on one
+#: Ops whose perturbed result also moves as far as the farther of the op on the perturbed operands and on their
+#: mirror images: the kinks, and the elementwise math functions (``unary``, ``nn``, ``special``), many of which flatten out on one
 #: side (``silu``, ``softplus``, ``exp``, ``sigmoid``). Where rounding noise at an operand is larger than the range
 #: over which the op is linear, every run may land on the flat side: a bfloat16 ``standardize`` of a row that is
 #: constant up to rounding is noise of about +-500, and ``silu`` of it was about 0 in all four runs (``RUNS`` was 4)
@@ -338,8 +340,13 @@ def _perturb(
 
 
 def _farther_at_kink(node: Node, args: Sequence[object], value: np.ndarray, exact: dict[int, np.ndarray]) -> np.ndarray:
-    """``value`` (the kink op on perturbed operands) or the op on the operands' mirror images about their
-    exact values, per element whichever is farther from the node's exact value (see ``MIRRORED``)."""
+    """``value`` (the kink op on perturbed operands), moved from the node's exact value as far as the op on the
+    operands' mirror images about their exact values moves where that is farther (see ``MIRRORED``), in the
+    direction ``value`` moved: the mirror's distance, never its direction. Where the op is about linear the two
+    move equally far in opposite directions; taking the mirror's would turn the node's error against its operands'
+    and cancel it in a later ``v + log1p(v)`` (elementwise seed 909, program 1184: a spread of 1.3e-9 where the
+    operands moved by 9.6e-8, and XLA's ``gammaln``, 4 eps off, failed). Where ``value`` did not move (the flat
+    side), the mirror's value."""
     mirrored = []
     for arg_id, arg in zip(node.args, args, strict=True):
         e = exact.get(arg_id)
@@ -349,7 +356,9 @@ def _farther_at_kink(node: Node, args: Sequence[object], value: np.ndarray, exac
     with np.errstate(all="ignore"):
         other = np.asarray(REGISTRY[node.op].reference(mirrored, node.params), dtype=np.float64)
         centre = exact[node.id]
-        return np.where(np.abs(other - centre) > np.abs(value - centre), other, value)
+        moved, mirror_moved = value - centre, other - centre
+        direction = np.where(moved != 0, np.sign(moved), np.sign(mirror_moved))
+        return np.where(np.abs(mirror_moved) > np.abs(moved), centre + direction * np.abs(mirror_moved), value)
 
 
 def _perturb_approximate(node: Node, spec: ControlSpec, value, noise: Noise):
