@@ -1762,16 +1762,16 @@ def test_a_mirrored_op_keeps_the_direction_of_its_operands_error() -> None:
     from jaxsynth.fuzz.campaign import _oracle_seed, inputs_for
     from jaxsynth.fuzz.oracles import Case, run_oracles
     from jaxsynth.fuzz.reference import Noise, run
-    from jaxsynth.fuzz.tolerance import RUNS
     from jaxsynth.fuzz.swarm import program_for
+    from jaxsynth.fuzz.tolerance import RUNS
     from jaxsynth.grammar.types import DType, Interval, TensorType
     from jaxsynth.synth.program import Node, Region
 
     n = 4000
-    v = TensorType(DType.float32, (n,))
-    nodes = (Node(0, "input", (), (v,), (Interval(1.7, 2.3),)), Node(1, "lgamma", (0,), (v,), (Interval(-0.2, 0.2),)),
-             Node(2, "square", (1,), (v,), (Interval(0.0, 0.04),)), Node(3, "log1p", (2,), (v,), (Interval(0.0, 0.04),)),
-             Node(4, "add", (2, 3), (v,), (Interval(0.0, 0.08),)))
+    v, small = TensorType(DType.float32, (n,)), (Interval(0.0, 0.08),)
+    nodes = (Node(0, "input", (), (v,), (Interval(1.7, 2.3),)),  # square(gammaln(x)) + log1p(square(gammaln(x)))
+             Node(1, "lgamma", (0,), (v,), (Interval(-0.2, 0.2),)), Node(2, "square", (1,), (v,), small),
+             Node(3, "log1p", (2,), (v,), small), Node(4, "add", (2, 3), (v,), small))
     program = Program("f", Region("body", "function", 0, (0,), nodes, (4,)))
     x = np.random.default_rng(0).uniform(1.7, 2.3, n).astype(np.float32)
     exact = run(program, [x], keep_values=True)
@@ -1868,6 +1868,20 @@ def test_a_subnormal_intermediate_that_xla_flushes_is_no_finding() -> None:
     assert verdict.skipped and not verdict.failed and 1 in case.analysis.near, verdict.detail
 
 
+def _move_the_rounded_reference_away(case, monkeypatch) -> None:
+    """Make the case's reference rounded op by op (an excess-precision alternative) far from the exact one."""
+    real = case.analyse
+
+    def off_when_rounded(*args, **kwargs):
+        analysis = real(*args, **kwargs)
+        if kwargs.get("round_to_dtype"):
+            analysis = type(analysis)(tuple(o + 1.0 + np.abs(o) for o in analysis.outputs), analysis.spread,
+                                      analysis.near, analysis.flips, analysis.values)
+        return analysis
+
+    monkeypatch.setattr(case, "analyse", off_when_rounded)
+
+
 def test_float64_grad_of_an_exactly_zero_derivative_and_lowprec_excess_precision_are_no_findings(monkeypatch) -> None:
     """models seed 45: program 518's float64 gradient is 2.6e-33 where every output is exactly 0 (rounding
     residue; the float64 check now has an absolute floor like the float32 one); program 589's jit is exactly 0
@@ -1885,16 +1899,7 @@ def test_float64_grad_of_an_exactly_zero_derivative_and_lowprec_excess_precision
     program = next(p for p in (sample(load_config("low-precision-ints"), 0, i) for i in range(40))
                    if ORACLES["lowprec"].applies(p) and all(t.dtype.is_float for t in p.output_types))
     case = Case(program, inputs_for(program, 0, 0), seed=0)
-    real = case.analyse
-
-    def off_when_rounded(*args, **kwargs):  # a rounded reference far from the exact one
-        analysis = real(*args, **kwargs)
-        if kwargs.get("round_to_dtype"):
-            analysis = type(analysis)(tuple(o + 1.0 + np.abs(o) for o in analysis.outputs), analysis.spread,
-                                      analysis.near, analysis.flips, analysis.values)
-        return analysis
-
-    monkeypatch.setattr(case, "analyse", off_when_rounded)
+    _move_the_rounded_reference_away(case, monkeypatch)
     verdict = run_oracles(case, ["lowprec"])["lowprec"]
     assert verdict.ok and not verdict.skipped and "excess precision" in verdict.detail, verdict.detail
     case.__dict__["jit_out"] = tuple(o + 2.0 * (1.0 + np.abs(o)) for o in case.jit_out)  # off from both
@@ -1919,16 +1924,7 @@ def test_a_bfloat16_result_that_jit_keeps_in_float32_is_excess_precision(monkeyp
     assert verdict.ok and not verdict.skipped, verdict.detail
 
     case = Case(program, inputs_for(program, 104, 9), seed=_oracle_seed(104, 9))
-    real = case.analyse
-
-    def off_when_rounded(*args, **kwargs):  # a rounded reference far from the exact one
-        analysis = real(*args, **kwargs)
-        if kwargs.get("round_to_dtype"):
-            analysis = type(analysis)(tuple(o + 1.0 + np.abs(o) for o in analysis.outputs), analysis.spread,
-                                      analysis.near, analysis.flips, analysis.values)
-        return analysis
-
-    monkeypatch.setattr(case, "analyse", off_when_rounded)
+    _move_the_rounded_reference_away(case, monkeypatch)
     batch = case.batch(2)
     jit = batch.expected(case)
     assert not _excess_precision(case, jit, jit, batch)  # nothing to explain

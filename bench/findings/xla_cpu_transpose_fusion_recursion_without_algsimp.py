@@ -5,10 +5,10 @@ it, and float32 or float16 compile either way. gdb shows thousands of frames of
 ``ComputeOutputToInputTransposeOpIndexing`` -> ``OperandIndexing::VerifyOrDie``: the fusion emitter recurses
 without end over the fused transpose (``CpuCompiler::RunBackend`` -> ``ThunkEmitter::EmitEntryComputation``).
 ``--xla_disable_hlo_passes`` is a supported flag; a pass pipeline without ``algsimp`` must not crash the
-compiler. This is ``jax.nn.softplus(x.T)`` in bfloat16, the ``logaddexp`` JAX lowers softplus to. The same recursion (about 3,770 frames) is reached by
-``sigmoid(sigmoid(jnp.transpose(c.at[:, i].set(u), (2, 1, 0))))``, ``c`` and ``u`` float32 constants, ``i`` an
-int32 input (``jaxsynth fuzz --config all --seed 909 --oracles reference,passes,sharding``, default program 1180,
-``algsimp`` disabled).
+compiler. This is ``jax.nn.softplus(x.T)`` in bfloat16, the ``logaddexp`` JAX lowers softplus to. The same
+recursion (about 3,770 frames) is reached by ``sigmoid(sigmoid(jnp.transpose(c.at[:, i].set(u), (2, 1, 0))))``,
+``c`` and ``u`` float32 constants, ``i`` an int32 input (``jaxsynth fuzz --config all --seed 909 --oracles
+reference,passes,sharding``, default program 1180, ``algsimp`` disabled).
 
 Found by ``jaxsynth fuzz --config models --seed 51`` (program 41, the ``passes`` oracle, which had disabled
 ``algsimp``, ``cse``, ``simplify-fp-conversions`` and ``transpose-folding``: a bfloat16 softmax/standardize

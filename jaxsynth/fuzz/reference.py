@@ -88,11 +88,12 @@ _CONTRACTION_TERMS: dict[tuple, float] = {}
 KINKS = frozenset({"maximum", "minimum", "clip", "max", "min", "abs", "relu", "relu6", "leaky_relu", "cummax",
                    "cummin", "max_pool", "at_max", "at_min", "sort", "top_k"})
 #: Ops whose perturbed result also moves as far as the farther of the op on the perturbed operands and on their
-#: mirror images: the kinks, and the elementwise math functions (``unary``, ``nn``, ``special``), many of which flatten out on one
-#: side (``silu``, ``softplus``, ``exp``, ``sigmoid``). Where rounding noise at an operand is larger than the range
-#: over which the op is linear, every run may land on the flat side: a bfloat16 ``standardize`` of a row that is
-#: constant up to rounding is noise of about +-500, and ``silu`` of it was about 0 in all four runs (``RUNS`` was 4)
-#: at about one element in 11, one of them where XLA gave 1.9 (models seed 57, program 49).
+#: mirror images: the kinks, and the elementwise math functions (``unary``, ``nn``, ``special``), many of which
+#: flatten out on one side (``silu``, ``softplus``, ``exp``, ``sigmoid``). Where rounding noise at an operand is
+#: larger than the range over which the op is linear, every run may land on the flat side: a bfloat16
+#: ``standardize`` of a row that is constant up to rounding is noise of about +-500, and ``silu`` of it was about 0
+#: in all four runs (``RUNS`` was 4) at about one element in 11, one of them where XLA gave 1.9 (models seed 57,
+#: program 49).
 MIRRORED = KINKS | frozenset(name for name, spec in REGISTRY.items()
                              if getattr(spec, "category", "") in ("unary", "nn", "special"))
 #: Simulated error of an approximate (finite-difference) output: relative, and relative to its clip bound.
