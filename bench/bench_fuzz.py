@@ -136,7 +136,7 @@ def before_after(config_name: str, n: int, seed: int, campaign_workers: int | No
         elif label == "before":
             extra = ["--before"]
         if label == "after" and oracle_spec is not None:
-            extra = ["--oracles", oracle_spec]
+            extra = [f"--oracles={oracle_spec}"]  # one argument: a spec may start with "-" ("-eager")
         done = subprocess.run([sys.executable, __file__, *common, *extra], capture_output=True, text=True, check=True,
                               env=env)
         results[label] = json.loads(done.stdout)

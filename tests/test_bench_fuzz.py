@@ -24,6 +24,14 @@ def test_a_run_measures_only_the_oracles_it_is_given() -> None:
     assert result["seconds_per_program"]["eager"] > 0
 
 
+def test_before_after_passes_an_exclusion_list_to_the_after_side() -> None:
+    done = _run("-n", "1", "--seed", "3", "--before-after", "--oracles=-eager,-sharding,-passes,-vmap,-jitvmap")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert "eager" in result["before"]["oracles"].split(",")
+    assert result["after"]["oracles"] == "reference,grad,lowprec,export,unroll,rewrite"
+
+
 def test_bad_oracle_lists_are_refused_in_one_line() -> None:
     for args, words in ((["--oracles", "all,-bogus"], "unknown oracle 'bogus'"),
                         (["--oracles", "all,-eager", "--campaign"], "a campaign takes `jaxsynth fuzz --oracles`")):

@@ -1783,7 +1783,7 @@ def test_a_mirrored_op_keeps_the_direction_of_its_operands_error() -> None:
         assert np.all(np.abs(total) >= np.abs(term)), (r, np.mean(np.abs(total) < np.abs(term)))
 
     program, _ = program_for(load_config("elementwise"), 909, 1184, True)
-    assert {n.op for n in program.walk()} >= {"lgamma", "square", "log1p", "add"}
+    assert {node.op for node in program.walk()} >= {"lgamma", "square", "log1p", "add"}
     case = Case(program, inputs_for(program, 909, 1184), seed=_oracle_seed(909, 1184))
     verdict = run_oracles(case, ["reference"])["reference"]
     assert verdict.ok and not verdict.skipped, verdict.detail
