@@ -238,6 +238,45 @@ def test_grad_twin_keeps_the_programs_input_order() -> None:
     verdict = run_oracles(Case(program, inputs_for(program, 59, 2084), seed=2084), ["grad"])["grad"]
     assert verdict.kind != "internal" and not verdict.failed, (verdict.kind, verdict.detail)
 
+def test_grad_measures_the_rounding_of_an_ill_conditioned_loss(monkeypatch) -> None:
+    """models seed 1001 program 148 ends in ``log(tanh(v + 4.0)).max(axis=0)``: ``tanh`` is within 1e-4 of 1, so
+    the float64 reference's ``log`` carries thousands of ulps of itself (the rounding of ``tanh``), and the finite
+    differences divided that by the step: -7.387334e-07 where the exact derivative (mpmath, 50 digits) and
+    JAX's float64 gradient are -7.387764e-07. The FD error bound counted one ulp per output (4.4e-13 of slack):
+    a false finding. A comparison that fails now measures the loss's rounding first (the float64 twin's spread).
+    Here by hand ``log(tanh(x + 8))``: three of these inputs failed before; a gradient 10% off still fails."""
+    from jaxsynth.fuzz.campaign import _oracle_seed, inputs_for
+    from jaxsynth.fuzz.oracles import Case, GradOracle, run_oracles
+    from jaxsynth.fuzz.swarm import program_for
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    n = 64
+    v, s = TensorType(DType.float32, (n,)), TensorType(DType.float32, ())
+    nodes = (Node(0, "input", (), (v,), (Interval(0.0, 1.0),)),
+             Node(1, "literal", (), (s,), (Interval(8.0, 8.0),), {"value": 8.0}),
+             Node(2, "offset", (0, 1), (v,), (Interval(8.0, 9.0),), {"literal_args": (1,)}),
+             Node(3, "tanh", (2,), (v,), (Interval(0.9999997, 1.0),)),
+             Node(4, "log", (3,), (v,), (Interval(-3e-7, 0.0),)))
+    program = Program("f", Region("body", "function", 0, (0,), nodes, (4,)))
+    inputs = {seed: np.random.default_rng(seed).uniform(0, 1, n).astype(np.float32) for seed in (0, 5, 12)}
+    for seed, x in inputs.items():
+        verdict = run_oracles(Case(program, [x], seed=seed), ["grad"])["grad"]
+        assert verdict.ok and not verdict.skipped, (seed, verdict.detail)
+
+    models = load_config("models")
+    real, _ = program_for(models, 1001, 148, True)
+    assert "jnp.log(jnp.tanh(" in render(real)
+    verdict = run_oracles(Case(real, inputs_for(real, 1001, 148), seed=_oracle_seed(1001, 148)), ["grad"])["grad"]
+    assert verdict.ok and not verdict.skipped, verdict.detail
+
+    exact = GradOracle._grad64
+    monkeypatch.setattr(GradOracle, "_grad64", staticmethod(lambda *args: [g * 1.1 for g in exact(*args)]))
+    for seed, x in inputs.items():
+        verdict = run_oracles(Case(program, [x], seed=seed), ["grad"])["grad"]
+        assert verdict.failed and "float64 jax.grad" in verdict.detail, (seed, verdict.detail)
+
+
 
 def test_normalized_error_masks_numbers_and_names_only() -> None:
     a = normalize_error("TypeError: scan carry input and output must have equal types, got f32[4] and i32[3]\nmore")
