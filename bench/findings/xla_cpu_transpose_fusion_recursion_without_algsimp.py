@@ -8,7 +8,10 @@ without end over the fused transpose (``CpuCompiler::RunBackend`` -> ``ThunkEmit
 compiler. This is ``jax.nn.softplus(x.T)`` in bfloat16, the ``logaddexp`` JAX lowers softplus to. The same
 recursion (about 3,770 frames) is reached by ``sigmoid(sigmoid(jnp.transpose(c.at[:, i].set(u), (2, 1, 0))))``,
 ``c`` and ``u`` float32 constants, ``i`` an int32 input (``jaxsynth fuzz --config all --seed 909 --oracles
-reference,passes,sharding``, default program 1180, ``algsimp`` disabled).
+reference,passes,sharding``, default program 1180, ``algsimp`` disabled), by
+``rsqrt(square(-exp(sigmoid(erf(jnp.cross(x, c))))))`` on float32[6, 1, 3] (``jnp.cross`` moves its axis with a
+transpose; default program 391 of ``--seed 1001``) and by a bfloat16 ``log1p(exp(v))`` of a ``vmap(...,
+out_axes=1)`` result (models program 193 of ``--seed 1001``); gdb shows the same ~3,770 frames in both.
 
 Found by ``jaxsynth fuzz --config models --seed 51`` (program 41, the ``passes`` oracle, which had disabled
 ``algsimp``, ``cse``, ``simplify-fp-conversions`` and ``transpose-folding``: a bfloat16 softmax/standardize
