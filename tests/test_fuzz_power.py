@@ -1828,6 +1828,31 @@ def test_a_mirrored_op_keeps_the_direction_of_its_operands_error() -> None:
     assert verdict.ok and not verdict.skipped, verdict.detail
 
 
+def test_log_softmax_at_its_largest_element_tolerates_a_contracted_product() -> None:
+    """nn-special seed 1004 program 36: ``log_softmax(c ** 3)`` with ``c ** 3`` near -589.5 at the largest element.
+    ``x - max`` is 0 there in exact arithmetic, and the reference perturbs ``x`` and its max alike, so the tolerance
+    was 1.7e-5; under sharding XLA fused the cube's last multiply into the subtraction (a fused multiply-add), and
+    the result was the unrounded product's remainder, -2.3e-5: a false finding of the ``sharding`` oracle. The op's
+    error model now counts ``|max|``: the tolerance covers half an ulp of ``x``."""
+    from jaxsynth.fuzz.oracles import Case
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    c = np.array([-9.940141, -9.713915, -8.3849, -9.417239], dtype=np.float32)
+    square = (c * c).astype(np.float32)
+    x = (square * c).astype(np.float32)
+    top = int(np.argmax(x))
+    contracted = float(square[top]) * float(c[top]) - float(x[top])  # fma(t, c, -max): the product unrounded
+    assert abs(contracted) > 2e-5
+    v = TensorType(DType.float32, (4,))
+    nodes = (Node(0, "input", (), (v,), (Interval(-1000.0, -500.0),)),
+             Node(1, "log_softmax", (0,), (v,), (Interval(-500.0, 0.0),), {"axis": 0}))
+    program = Program("f", Region("body", "function", 0, (0,), nodes, (1,)))
+    case = Case(program, [x], seed=0)
+    tol = case.tolerances(case.analysis, factor=2.0)[0]
+    assert abs(contracted) < tol[top] < 1e-2, (contracted, tol)
+
+
 def test_a_rounding_is_never_hidden_by_a_small_or_cancelling_draw() -> None:
     """models seed 59 program 1494: ``rsqrt(x) - 2.0`` over f32[200, 152], where the output is about 0.05 and
     its error is the rsqrt's rounding (half an ulp of 2.05). The relative draw was uniform in [-1, 1), so at one

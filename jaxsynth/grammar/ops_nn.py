@@ -401,9 +401,15 @@ def _standardize_error(args, p, value) -> np.ndarray:
 
 
 def _axis_error(args, p, value) -> np.ndarray:
-    """log_softmax: x - max - log(sum): its error scales with |x - max| and log(n), not with the result."""
+    """log_softmax: x - max - log(sum): its error scales with |x - max|, |max| and log(n), not with the result.
+
+    ``|max|``: at the largest element ``x - max`` is 0 in exact arithmetic, but XLA may compute ``x`` and the max
+    from different roundings of it (a multiply contracted into the subtraction as a fused multiply-add leaves its
+    product unrounded there): off by up to half an ulp of ``x`` (nn-special seed 1004, program 36: ``log_softmax``
+    of ``c ** 3`` near -589.5 was -2.3e-5 under sharding, the exact remainder of the cube's last product)."""
     x, axis = args[0], p["axis"]
-    return 1.0 + np.abs(x - np.max(x, axis=axis, keepdims=True)) + math.log(max(_axis_len_np(x, axis), 1))
+    top = np.max(x, axis=axis, keepdims=True)
+    return 1.0 + np.abs(x - top) + np.abs(top) + math.log(max(_axis_len_np(x, axis), 1))
 
 
 def _axis_len_np(x: np.ndarray, axis) -> int:
