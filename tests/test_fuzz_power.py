@@ -238,12 +238,14 @@ def test_grad_twin_keeps_the_programs_input_order() -> None:
     verdict = run_oracles(Case(program, inputs_for(program, 59, 2084), seed=2084), ["grad"])["grad"]
     assert verdict.kind != "internal" and not verdict.failed, (verdict.kind, verdict.detail)
 
+
 def test_grad_measures_the_rounding_of_an_ill_conditioned_loss(monkeypatch) -> None:
     """models seed 1001 program 148 ends in ``log(tanh(v + 4.0)).max(axis=0)``: ``tanh`` is within 1e-4 of 1, so
     the float64 reference's ``log`` carries thousands of ulps of itself (the rounding of ``tanh``), and the finite
     differences divided that by the step: -7.387334e-07 where the exact derivative (mpmath, 50 digits) and
     JAX's float64 gradient are -7.387764e-07. The FD error bound counted one ulp per output (4.4e-13 of slack):
-    a false finding. A comparison that fails now measures the loss's rounding first (the float64 twin's spread).
+    a false finding. A comparison that fails now gets a second look: a 100x wider step, with the loss's rounding
+    measured (the float64 twin's spread).
     Here by hand ``log(tanh(x + 8))``: three of these inputs failed before; a gradient 10% off still fails."""
     from jaxsynth.fuzz.campaign import _oracle_seed, inputs_for
     from jaxsynth.fuzz.oracles import Case, GradOracle, run_oracles
@@ -275,7 +277,6 @@ def test_grad_measures_the_rounding_of_an_ill_conditioned_loss(monkeypatch) -> N
     for seed, x in inputs.items():
         verdict = run_oracles(Case(program, [x], seed=seed), ["grad"])["grad"]
         assert verdict.failed and "float64 jax.grad" in verdict.detail, (seed, verdict.detail)
-
 
 
 def test_normalized_error_masks_numbers_and_names_only() -> None:
