@@ -828,6 +828,7 @@ class GradOracle(Oracle):
         float_out = [k for k, t in enumerate(program.output_types) if t.dtype is DType.float32]
         weights = [rng.uniform(-1, 1, program.output_types[k].shape) for k in float_out]
         h = self.H
+        base = [x.astype(np.float64) if i in float_in else x for i, x in enumerate(case.inputs)]
         halves = [(program.input_ranges[i].hi - program.input_ranges[i].lo) / 2 for i in float_in]
         drawn = [rng.uniform(-1, 1, case.inputs[i].shape) * half for i, half in zip(float_in, halves, strict=True)]
 
@@ -835,7 +836,7 @@ class GradOracle(Oracle):
             """The drawn directions, 0 at the elements whose finite-difference points leave the input's range."""
             out = []
             for i, v in zip(float_in, drawn, strict=True):
-                r, x = program.input_ranges[i], case.inputs[i].astype(np.float64)
+                r, x = program.input_ranges[i], base[i]
                 inside = (x - 2 * step * np.abs(v) >= r.lo) & (x + 2 * step * np.abs(v) <= r.hi)
                 out.append(np.where(inside, v, 0.0))
             return out
@@ -850,7 +851,6 @@ class GradOracle(Oracle):
 
         # finite differences of the float64 reference, with kink detection
         watch = frozenset(n.id for n in program.walk() if n.op in _KINK or n.id in _disc_ids(program))
-        base = [x.astype(np.float64) if i in float_in else x for i, x in enumerate(case.inputs)]
 
         def loss_ref(t: float, along: list[np.ndarray]) -> tuple[float, float, dict[int, list], list[np.ndarray]]:
             xs = list(base)
@@ -903,7 +903,7 @@ class GradOracle(Oracle):
             case.stage("plan", dict(data, mode="f32", source=case.source))
             case.compile(jax.grad(loss_of(case.fn, jnp.float32), argnums=argnums), case.device_inputs)
             raise InternalError(f"grad: the float64 twin failed: {_first_line(exc)}") from exc
-        d64 = sum(float(np.sum(g * v)) for g, v in zip(g64, directions, strict=True))
+        d64 = _directional(g64, directions)
         s64 = sum(float(np.sum(np.abs(g * v))) for g, v in zip(g64, directions, strict=True))
         if not math.isfinite(d64):
             return Verdict(True, detail="singular derivative (non-finite float64 gradient)", skipped=True)
@@ -935,7 +935,7 @@ class GradOracle(Oracle):
                 tol64 = tolerance64(directions, fd, truncation + 8 * noise / h)
                 ratio64 = _ratio(abs(d64 - fd), tol64)
             else:
-                d_wide = sum(float(np.sum(g * v)) for g, v in zip(g64, along, strict=True))
+                d_wide = _directional(g64, along)
                 wide_tol = tolerance64(along, wide[0], wide[1] + 8 * noise / self.H_WIDE)
                 ratio64 = min(ratio64, _ratio(abs(d_wide - wide[0]), wide_tol))
                 second = f"; at a {self.H_WIDE / h:g}x wider step {d_wide!r} vs {wide[0]!r} (tolerance {wide_tol:.3g})"
@@ -948,10 +948,10 @@ class GradOracle(Oracle):
         grad32 = case.compile(jax.grad(loss_of(case.fn, jnp.float32), argnums=argnums), case.device_inputs)
         case.stage("run")
         g32 = [np.asarray(g, dtype=np.float64) for g in grad32(*case.device_inputs)]
-        d32 = sum(float(np.sum(g * v)) for g, v in zip(g32, directions, strict=True))
+        d32 = _directional(g32, directions)
         # absolute floor: float32 rounding of the forward values the backward pass reuses, per unit weight
         tol32 = self.RTOL32 * (s64 + abs(d64)) + self.ABS32 * out_scale * v_scale + fd_error
-        ratio32 = abs(d32 - d64) / tol32 if tol32 > 0 else math.inf
+        ratio32 = _ratio(abs(d32 - d64), tol32)
         if not (abs(d32 - d64) <= tol32):
             return Verdict(False, abs(d32 - d64) if math.isfinite(d32) else math.inf, tol32, ratio=ratio32, detail=
                            f"float32 jax.grad directional derivative {d32!r} vs float64 {d64!r} (finite differences "
@@ -1028,6 +1028,11 @@ def _kink_summary(node: Node, args: tuple[np.ndarray, ...]) -> tuple[object, boo
     digest = hashlib.blake2b(repr((key.dtype.str, key.shape)).encode(), digest_size=16)
     digest.update(key.tobytes())
     return digest.digest(), tie
+
+
+def _directional(grads: Sequence[np.ndarray], along: Sequence[np.ndarray]) -> float:
+    """The directional derivative along ``along`` of a loss whose gradient is ``grads``."""
+    return sum(float(np.sum(g * v)) for g, v in zip(grads, along, strict=True))
 
 
 def _ratio(error: float, tol: float) -> float:
