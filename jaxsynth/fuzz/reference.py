@@ -9,7 +9,9 @@ its ``visit`` function:
   differently (fusion, excess precision, reassociated reductions, approximated transcendentals). Sum-like
   ops (reductions, contractions) are perturbed relative to the sum of the absolute values of their terms, as
   reassociation errors scale with that, and beyond 64 terms also with the square root of their number (XLA may
-  add them sequentially); ops that add up products also by what flushing the subnormal ones to zero takes away.
+  add them sequentially); ops that add up products also by what flushing the subnormal ones to zero takes away;
+  an ``add`` or ``subtract`` of a product also by the product's size, as a fused multiply-add may read it
+  unrounded (``_PRODUCTS_ROUNDED``).
   The noise of a value is a hash of (its bits, the node, the run): equal values of one node get equal
   noise, so broadcast copies stay exact ties, as they are in XLA.
 - **kinks** (``KINKS``: ``maximum``, ``relu``, ``max`` over an axis, ``sort``, pooling, ...): an op that selects
@@ -96,6 +98,21 @@ KINKS = frozenset({"maximum", "minimum", "clip", "max", "min", "abs", "relu", "r
 #: program 49).
 MIRRORED = KINKS | frozenset(name for name, spec in REGISTRY.items()
                              if getattr(spec, "category", "") in ("unary", "nn", "special"))
+#: Ops whose result is a rounded product (their last step a multiply: ``silu`` is ``x * sigmoid(x)``, a ``matmul``
+#: over one term is a multiply once ``algsimp`` has run). Where XLA:CPU fuses one into an ``add`` or ``subtract``,
+#: LLVM may contract the two into a fused multiply-add, which reads the product unrounded, while its other uses
+#: read it rounded: ``v - v.max(axis=0)`` with ``v = a * b`` is 0 at each column's largest element in the reference
+#: (the same rounded ``v`` on both sides, in every perturbed run), and up to half an ulp of ``v`` under XLA's SPMD
+#: partitioner, which duplicates the multiply into the subtraction's fusion (about 1 in 6 sampled shardings for
+#: ``a * b``, 1 in 2 for ``gelu``; nn-special seed 1004, program 36 showed it inside ``log_softmax``). An ``add``
+#: or ``subtract`` of such an operand, or of a view of one (``_PRODUCT_VIEWS``), is also perturbed by its magnitude
+#: (``_product_operands``).
+_PRODUCTS_ROUNDED = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "outer", "silu", "gelu",
+                               "dot", "matmul", "einsum", "vdot"})
+#: Ops XLA fuses along with their operands' elements (shape ops, indexing, negation): a product seen through them.
+_PRODUCT_VIEWS = frozenset({"negative", "at_get"} | {name for name, spec in REGISTRY.items()
+                                                     if getattr(spec, "category", "") in ("shape", "indexing")
+                                                     and not name.startswith("at_")})
 #: Simulated error of an approximate (finite-difference) output: relative, and relative to its clip bound.
 APPROX_REL = 1e-2
 APPROX_ABS = 1e-3
@@ -279,8 +296,30 @@ def _running_count(node: Node, shape: tuple[int, ...]) -> np.ndarray:
     return counts.reshape([-1 if k == axis else 1 for k in range(len(shape))])
 
 
+def _product_operands(program: Program) -> dict[int, tuple[int, ...]]:
+    """Per float ``add`` or ``subtract``, the positions of its operands that are rounded products
+    (``_PRODUCTS_ROUNDED``) or views of one (``_PRODUCT_VIEWS``)."""
+    seen: dict[int, bool] = {}
+
+    def product(node_id: int) -> bool:
+        if node_id not in seen:
+            node = program.node(node_id)
+            seen[node_id] = node.type.dtype.is_inexact and (
+                node.op in _PRODUCTS_ROUNDED or (node.op in _PRODUCT_VIEWS and any(map(product, node.args))))
+        return seen[node_id]
+
+    found = {}
+    for node in program.walk():
+        if node.op in ("add", "subtract") and node.type.dtype.is_inexact:
+            at = tuple(k for k, arg in enumerate(node.args) if product(arg))
+            if at:
+                found[node.id] = at
+    return found
+
+
 def _perturb(
-    node: Node, value: np.ndarray, args: Sequence[np.ndarray], noise: Noise, round_to: bool, source: DType | None
+    node: Node, value: np.ndarray, args: Sequence[np.ndarray], noise: Noise, round_to: bool, source: DType | None,
+    products: tuple[int, ...] = (),
 ) -> np.ndarray:
     dtype: DType = node.type.dtype
     if not dtype.is_inexact or node.op in EXACT_OPS or node.op in ("input", "param", ITEM):
@@ -332,6 +371,10 @@ def _perturb(
         # different residue in each component: models seed 55, program 40)
         u = _uniform(value, key ^ 0x5A5A5A5A, positional=True)
         out = out + eps * terms * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), np.real(value) * first)
+    if products:  # a product read unrounded by a fused multiply-add (``_PRODUCTS_ROUNDED``), moved as the draw moved
+        size = np.broadcast_to(sum(np.abs(np.asarray(args[k])).astype(np.float64) for k in products), np.shape(value))
+        u = _uniform(value, key ^ 0x6B6B6B6B, positional=True)
+        out = out + eps * size * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), np.real(value) * first)
     if node.op in _PRODUCTS:
         u = _uniform(value, key ^ 0x3C3C3C3C, positional=True)
         out = out + _flushed(node, args, value, dtype, terms) * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), u)
@@ -396,6 +439,7 @@ def run(
     centres = exact.values if noise is not None and exact is not None else {}
     mirror_at = frozenset(n.id for n in program.body.nodes
                           if n.op in MIRRORED and n.id in centres and len(n.types) == 1 and n.type.dtype.is_float)
+    products = _product_operands(program) if noise is not None else {}
 
     def check(node: Node, value) -> None:
         values = value if isinstance(value, tuple) else (value,)
@@ -426,7 +470,7 @@ def run(
                 value = value.astype(node.type.dtype.np_dtype).astype(np.float64)
         if noise is not None and rounds:
             source = program.node(node.args[0]).type.dtype if node.op == "astype" else None
-            value = _perturb(node, value, args, noise, round_to_dtype, source)
+            value = _perturb(node, value, args, noise, round_to_dtype, source, products.get(node.id, ()))
         elif noise is not None and isinstance(spec, ControlSpec) and spec.approximate:
             value = _perturb_approximate(node, spec, value, noise)
         if check_intervals:
