@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from jaxsynth.fuzz import Settings, parse_duration, run_campaign
-from jaxsynth.fuzz.findings import array_literal
+from jaxsynth.fuzz.findings import LITERAL_ELEMENTS, array_literal
 from jaxsynth.fuzz.oracles import build_function
 from jaxsynth.fuzz.reduce import Invalid, Subject, op_count, recheck, reduce, retype, validate
 from jaxsynth.grammar import DType, load_config, parse_config
@@ -985,10 +985,24 @@ def test_array_literals_round_trip_exactly() -> None:
         np.array([[0.1 + 0.6j, complex(np.nan, -1.0)]], dtype=np.complex64),
         np.array(complex(-0.0, np.inf), dtype=np.complex128),
     ]
+    # past LITERAL_ELEMENTS, as bytes: a models program's sharding batch written as nested lists made a repro.py
+    # whose compile check took the campaign to 19 GB (models seed 1005, program 124)
+    rng = np.random.default_rng(0)
+    big = rng.normal(size=(96, 72, 72)).astype(np.float32)
+    big[0, 0, :4] = [np.nan, -0.0, np.inf, 1e-42]
+    small_ints = np.clip(np.nan_to_num(big[:40], posinf=0.0) * 30, -128, 127).astype(np.int8)
+    arrays += [big, big[:, :, :2].astype(jnp.bfloat16), big[:40] > 0, small_ints,
+               (big[:2] + 1j * big[2:4]).astype(np.complex64), big[:, :, 0].T]  # the last one not C-contiguous
     for a in arrays:
-        b = eval(array_literal(a), {"np": np, "jnp": jnp})  # noqa: S307 - our own literal
+        text = array_literal(a)
+        b = eval(text, {"np": np, "jnp": jnp})  # noqa: S307 - our own literal
         assert b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b, equal_nan=True)
         assert np.array_equal(np.signbit(np.real(a)), np.signbit(np.real(b)))
+        if a.size > LITERAL_ELEMENTS:
+            assert "frombuffer" in text and len(text) < 1.4 * a.nbytes + 200, (a.shape, len(text))
+            b[...] = 0  # a writable copy, as a nested list's array is
+        else:
+            assert text.startswith("np.array(")
 
 
 def test_a_repro_check_compares_complex_values_whole() -> None:

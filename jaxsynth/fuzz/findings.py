@@ -27,10 +27,12 @@ said where it aborted (an XLA ``CHECK`` line, a glibc heap abort), an error that
 from __future__ import annotations
 
 import ast
+import base64
 import hashlib
 import json
 import math
 import re
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -186,9 +188,21 @@ def _nested(a: np.ndarray) -> str:
     return "[" + ", ".join(_nested(x) for x in a) + "]"
 
 
+#: Arrays with more elements than this are written as their bytes (zlib, base64), not as a nested list: the
+#: unreduced inputs of a ``models`` program under the ``sharding`` oracle (its batch of 8 besides) are tens of
+#: millions of numbers, and compiling that repro.py's literals to check it took the campaign's process to 19 GB
+#: (models seed 1005, program 124), where the out-of-memory killer ended it.
+LITERAL_ELEMENTS = 4096
+
+
 def array_literal(a: Any) -> str:
-    """Source text that rebuilds ``a`` exactly (dtype and shape included)."""
+    """Source text that rebuilds ``a`` exactly (dtype and shape included): a nested list, or, past
+    ``LITERAL_ELEMENTS``, an expression that decodes its bytes (still numpy and the standard library only)."""
     a = np.asarray(a)
+    if a.size > LITERAL_ELEMENTS:
+        packed = base64.b64encode(zlib.compress(np.ascontiguousarray(a).tobytes(), 6)).decode("ascii")
+        return (f"np.frombuffer(__import__('zlib').decompress(__import__('base64').b64decode('{packed}')), "
+                f"dtype={_dtype_expr(a.dtype)}).reshape({a.shape!r}).copy()")
     values = a.astype(np.float64) if a.dtype.kind == "f" or a.dtype.name == "bfloat16" else a
     return f"np.array({_nested(values)}, dtype={_dtype_expr(a.dtype)})"
 
