@@ -1875,7 +1875,7 @@ def test_a_product_minus_its_max_tolerates_a_contracted_multiply() -> None:
     there. An ``add`` or ``subtract`` of a product (or of a view of one) is now also perturbed by its magnitude; one
     of an input or an exact op is not (no multiply to contract)."""
     from jaxsynth.fuzz.oracles import Case
-    from jaxsynth.fuzz.reference import _product_operands
+    from jaxsynth.fuzz.reference import _contractible_operands
 
     rng = np.random.default_rng(0)
     xs = [rng.uniform(0.5, 3.0, (8, 6)).astype(np.float32) for _ in range(2)]
@@ -1888,7 +1888,7 @@ def test_a_product_minus_its_max_tolerates_a_contracted_multiply() -> None:
     assert np.all(tol[top] > 2 * half_ulp) and np.all(tol[top] < 256 * half_ulp), (tol[top], half_ulp)
 
     plain = _minus_column_max("maximum")  # a selection: exact, nothing to contract
-    assert _product_operands(plain) == {}
+    assert _contractible_operands(plain) == {}
     case = Case(plain, xs, seed=0)
     top = (np.argmax(np.maximum(xs[0], xs[1]), axis=0), np.arange(6))
     assert np.all(case.tolerances(case.analysis, factor=2.0)[0][top] < 1e-30)
@@ -1896,7 +1896,7 @@ def test_a_product_minus_its_max_tolerates_a_contracted_multiply() -> None:
     for op, params, shapes in (("silu", {}, ((8, 6),)), ("gelu", {"approximate": True}, ((8, 6),)),
                                ("matmul", {}, ((8, 1), (1, 6)))):
         program = _minus_column_max(op, params, shapes)
-        assert _product_operands(program) == {program.body.outputs[0]: (0,)}, op
+        assert _contractible_operands(program) == {program.body.outputs[0]: (0,)}, op
 
 
 CONTRACTED_SHARDING = """
@@ -1909,7 +1909,7 @@ from tests.test_fuzz_power import _minus_column_max
 rows = []
 for rule in ("new", "old"):
     if rule == "old":
-        reference._product_operands = lambda program: {}
+        reference._contractible_operands = lambda program: {}
     for op, params in (("multiply", {}), ("gelu", {"approximate": False})):
         program = _minus_column_max(op, params, ((8, 6), (8, 6)) if op == "multiply" else ((8, 6),))
         rng = np.random.default_rng(0)

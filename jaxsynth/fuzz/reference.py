@@ -11,7 +11,7 @@ its ``visit`` function:
   reassociation errors scale with that, and beyond 64 terms also with the square root of their number (XLA may
   add them sequentially); ops that add up products also by what flushing the subnormal ones to zero takes away;
   an ``add`` or ``subtract`` of a product also by the product's size, as a fused multiply-add may read it
-  unrounded (``_PRODUCTS_ROUNDED``).
+  unrounded (``_ENDS_IN_MULTIPLY``).
   The noise of a value is a hash of (its bits, the node, the run): equal values of one node get equal
   noise, so broadcast copies stay exact ties, as they are in XLA.
 - **kinks** (``KINKS``: ``maximum``, ``relu``, ``max`` over an axis, ``sort``, pooling, ...): an op that selects
@@ -105,14 +105,14 @@ MIRRORED = KINKS | frozenset(name for name, spec in REGISTRY.items()
 #: (the same rounded ``v`` on both sides, in every perturbed run), and up to half an ulp of ``v`` under XLA's SPMD
 #: partitioner, which duplicates the multiply into the subtraction's fusion (about 1 in 6 sampled shardings for
 #: ``a * b``, 1 in 2 for ``gelu``; nn-special seed 1004, program 36 showed it inside ``log_softmax``). An ``add``
-#: or ``subtract`` of such an operand, or of a view of one (``_PRODUCT_VIEWS``), is also perturbed by its magnitude
-#: (``_product_operands``).
-_PRODUCTS_ROUNDED = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "outer", "silu", "gelu",
-                               "dot", "matmul", "einsum", "vdot"})
+#: or ``subtract`` of such an operand, or of a view of one (``_FUSED_VIEWS``), is also perturbed by its magnitude
+#: (``_contractible_operands``).
+_ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "outer", "silu", "gelu",
+                                "dot", "matmul", "einsum", "vdot"})
 #: Ops XLA fuses along with their operands' elements (shape ops, indexing, negation): a product seen through them.
-_PRODUCT_VIEWS = frozenset({"negative", "at_get"} | {name for name, spec in REGISTRY.items()
-                                                     if getattr(spec, "category", "") in ("shape", "indexing")
-                                                     and not name.startswith("at_")})
+_FUSED_VIEWS = frozenset({"negative", "at_get"} | {name for name, spec in REGISTRY.items()
+                                                   if getattr(spec, "category", "") in ("shape", "indexing")
+                                                   and not name.startswith("at_")})
 #: Simulated error of an approximate (finite-difference) output: relative, and relative to its clip bound.
 APPROX_REL = 1e-2
 APPROX_ABS = 1e-3
@@ -296,16 +296,16 @@ def _running_count(node: Node, shape: tuple[int, ...]) -> np.ndarray:
     return counts.reshape([-1 if k == axis else 1 for k in range(len(shape))])
 
 
-def _product_operands(program: Program) -> dict[int, tuple[int, ...]]:
+def _contractible_operands(program: Program) -> dict[int, tuple[int, ...]]:
     """Per float ``add`` or ``subtract``, the positions of its operands that are rounded products
-    (``_PRODUCTS_ROUNDED``) or views of one (``_PRODUCT_VIEWS``)."""
+    (``_ENDS_IN_MULTIPLY``) or views of one (``_FUSED_VIEWS``)."""
     seen: dict[int, bool] = {}
 
     def product(node_id: int) -> bool:
         if node_id not in seen:
             node = program.node(node_id)
             seen[node_id] = node.type.dtype.is_inexact and (
-                node.op in _PRODUCTS_ROUNDED or (node.op in _PRODUCT_VIEWS and any(map(product, node.args))))
+                node.op in _ENDS_IN_MULTIPLY or (node.op in _FUSED_VIEWS and any(map(product, node.args))))
         return seen[node_id]
 
     found = {}
@@ -319,7 +319,7 @@ def _product_operands(program: Program) -> dict[int, tuple[int, ...]]:
 
 def _perturb(
     node: Node, value: np.ndarray, args: Sequence[np.ndarray], noise: Noise, round_to: bool, source: DType | None,
-    products: tuple[int, ...] = (),
+    contractible: tuple[int, ...] = (),
 ) -> np.ndarray:
     dtype: DType = node.type.dtype
     if not dtype.is_inexact or node.op in EXACT_OPS or node.op in ("input", "param", ITEM):
@@ -371,8 +371,9 @@ def _perturb(
         # different residue in each component: models seed 55, program 40)
         u = _uniform(value, key ^ 0x5A5A5A5A, positional=True)
         out = out + eps * terms * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), np.real(value) * first)
-    if products:  # a product read unrounded by a fused multiply-add (``_PRODUCTS_ROUNDED``), moved as the draw moved
-        size = np.broadcast_to(sum(np.abs(np.asarray(args[k])).astype(np.float64) for k in products), np.shape(value))
+    if contractible:  # a product read unrounded by a fused multiply-add (``_ENDS_IN_MULTIPLY``), moved as the draw
+        size = np.broadcast_to(sum(np.abs(np.asarray(args[k])).astype(np.float64) for k in contractible),
+                               np.shape(value))
         u = _uniform(value, key ^ 0x6B6B6B6B, positional=True)
         out = out + eps * size * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), np.real(value) * first)
     if node.op in _PRODUCTS:
@@ -439,7 +440,7 @@ def run(
     centres = exact.values if noise is not None and exact is not None else {}
     mirror_at = frozenset(n.id for n in program.body.nodes
                           if n.op in MIRRORED and n.id in centres and len(n.types) == 1 and n.type.dtype.is_float)
-    products = _product_operands(program) if noise is not None else {}
+    contractible = _contractible_operands(program) if noise is not None else {}
 
     def check(node: Node, value) -> None:
         values = value if isinstance(value, tuple) else (value,)
@@ -470,7 +471,7 @@ def run(
                 value = value.astype(node.type.dtype.np_dtype).astype(np.float64)
         if noise is not None and rounds:
             source = program.node(node.args[0]).type.dtype if node.op == "astype" else None
-            value = _perturb(node, value, args, noise, round_to_dtype, source, products.get(node.id, ()))
+            value = _perturb(node, value, args, noise, round_to_dtype, source, contractible.get(node.id, ()))
         elif noise is not None and isinstance(spec, ControlSpec) and spec.approximate:
             value = _perturb_approximate(node, spec, value, noise)
         if check_intervals:
