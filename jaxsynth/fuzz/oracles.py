@@ -904,19 +904,23 @@ class GradOracle(Oracle):
             case.compile(jax.grad(loss_of(case.fn, jnp.float32), argnums=argnums), case.device_inputs)
             raise InternalError(f"grad: the float64 twin failed: {_first_line(exc)}") from exc
         d64 = _directional(g64, directions)
-        s64 = sum(float(np.sum(np.abs(g * v))) for g, v in zip(g64, directions, strict=True))
         if not math.isfinite(d64):
             return Verdict(True, detail="singular derivative (non-finite float64 gradient)", skipped=True)
         out_scale = sum(float(np.sum(np.abs(w) * np.maximum(1.0, np.abs(o))))
                         for w, o in zip(weights, outputs0, strict=True))
-        v_scale = max(float(np.max(np.abs(v), initial=0.0)) for v in directions)
 
-        def tolerance64(along: list[np.ndarray], estimate: float, error: float) -> float:
-            size = sum(float(np.sum(np.abs(g * v))) for g, v in zip(g64, along, strict=True))
-            reach = max(float(np.max(np.abs(v), initial=0.0)) for v in along)
+        def scales(along: list[np.ndarray]) -> tuple[float, float]:
+            """The size of the float64 directional derivative's terms, and how far the direction reaches."""
+            return (sum(float(np.sum(np.abs(g * v))) for g, v in zip(g64, along, strict=True)),
+                    max(float(np.max(np.abs(v), initial=0.0)) for v in along))
+
+        s64, v_scale = scales(directions)
+
+        def tolerance64(scale: tuple[float, float], estimate: float, error: float) -> float:
+            size, reach = scale
             return self.RTOL64 * (size + abs(estimate)) + self.ABS64 * out_scale * reach + error
 
-        tol64 = tolerance64(directions, fd, fd_error)
+        tol64 = tolerance64((s64, v_scale), fd, fd_error)
         ratio64 = _ratio(abs(d64 - fd), tol64)
         second = ""
         if ratio64 > 1:
@@ -932,11 +936,11 @@ class GradOracle(Oracle):
             along = directions_at(self.H_WIDE)
             wide = differences(self.H_WIDE, along) if any(np.any(v != 0) for v in along) else None
             if wide is None:
-                tol64 = tolerance64(directions, fd, truncation + 8 * noise / h)
+                tol64 = tolerance64((s64, v_scale), fd, truncation + 8 * noise / h)
                 ratio64 = _ratio(abs(d64 - fd), tol64)
             else:
                 d_wide = _directional(g64, along)
-                wide_tol = tolerance64(along, wide[0], wide[1] + 8 * noise / self.H_WIDE)
+                wide_tol = tolerance64(scales(along), wide[0], wide[1] + 8 * noise / self.H_WIDE)
                 ratio64 = min(ratio64, _ratio(abs(d_wide - wide[0]), wide_tol))
                 second = f"; at a {self.H_WIDE / h:g}x wider step {d_wide!r} vs {wide[0]!r} (tolerance {wide_tol:.3g})"
         if ratio64 > 1:
