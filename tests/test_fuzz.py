@@ -198,9 +198,10 @@ def test_a_campaign_is_the_same_with_one_worker_or_two_and_after_a_stop_and_resu
     first test read as a candidate that fails no more (else the worker was quietly restarted); the optimized HLO
     carried JAX's stack-frame tables (file paths, and frames of whichever program traced a helper first); the
     journal was in the order findings came in. Resumed after a stop at program 3 (programs 0 and 1 with findings,
-    2 clean), the clean program is not tested again (its tally comes from the journal), those with findings are
-    (their reduction needs the evidence), and the buckets the stopped run recorded in ``--db`` are neither counted
-    twice nor reported old."""
+    2 clean), no program is tested again: the tallies come from the journal and the raw findings from the evidence
+    folder (a resumed run used to test programs with findings again, and an intermittent crash that did not recur
+    was lost), except where that evidence cannot be read (program 1's, here made unreadable): that program is
+    tested again. The buckets the stopped run recorded in ``--db`` are neither counted twice nor reported old."""
     from jaxsynth.fuzz import campaign
     from jaxsynth.fuzz.isolate import Worker
 
@@ -249,9 +250,12 @@ def test_a_campaign_is_the_same_with_one_worker_or_two_and_after_a_stop_and_resu
     out = tmp_path / "stopped"
     assert stopped["status"] == "stopped" and stopped["programs_tested"] == 3 and (out / campaign.JOURNAL).exists()
     assert stopped["new_buckets"] and set(stopped["new_buckets"]) <= set(summary["new_buckets"])
+    evidence = out / campaign.EVIDENCE
+    assert sorted(p.name for p in evidence.iterdir()) == ["0.pickle", "1.pickle"]
+    (evidence / "1.pickle").write_bytes(b"not a pickle")
     resumed = run("stopped", 2, resume=True)
-    assert sorted(tested) == [0, 1, 3] and resumed["status"] == "done" and resumed["programs_tested"] == 4
-    assert not (out / campaign.JOURNAL).exists()
+    assert sorted(tested) == [1, 3] and resumed["status"] == "done" and resumed["programs_tested"] == 4
+    assert not (out / campaign.JOURNAL).exists() and not evidence.exists()
     assert_same_campaign(tmp_path / "w1", out)
     assert (tmp_path / "stopped.json").read_bytes() == (tmp_path / "w1.json").read_bytes()
     assert run("stopped", 1, resume=True) == resumed and tested == [] and started == []  # done: nothing to do
@@ -284,6 +288,7 @@ def test_a_killed_campaign_resumes_to_the_output_of_an_uninterrupted_one(tmp_pat
     assert 5 <= tested < 12 and not (out / "findings").exists()  # killed while testing, before any reduction
     assert fuzz(out, "--resume", "--workers", "2").wait(timeout=1200) == 0
     assert json.loads((out / "summary.json").read_text())["programs_tested"] == 12 and not journal.exists()
+    assert not (out / "evidence").exists()
     assert _findings(tmp_path / "whole")
     assert_same_campaign(tmp_path / "whole", out)
     assert Path(str(out) + ".json").read_bytes() == Path(str(tmp_path / "whole") + ".json").read_bytes()
@@ -308,6 +313,36 @@ def test_a_program_that_every_oracle_skipped_is_tested_but_not_judged(tmp_path: 
     state.raw.append(raw)
     _dismiss(state, raw, "worker killed from outside")
     assert (state.judged, state.internal, dict(state.counts["sharding"])) == (1, 2, {"internal": 1})
+
+
+def test_raw_findings_evidence_reads_back_as_it_was_found(tmp_path: Path) -> None:
+    """The evidence a resumed run reduces from: a crash's outcome and a wrong value's verdict (arrays in its data)
+    read back equal, with the program, inputs and swarm draw made again from the seed; missing or unreadable
+    evidence reads as None (the program is tested again)."""
+    from jaxsynth.fuzz.campaign import RawFinding, _keep_evidence, _kept_evidence, inputs_for
+    from jaxsynth.fuzz.isolate import Outcome
+    from jaxsynth.fuzz.oracles import Verdict
+    from jaxsynth.fuzz.swarm import program_for
+
+    settings = Settings(config=load_config("elementwise"), out=tmp_path, seed=4, swarm=True)
+    program, swarm = program_for(settings.config, 4, 7, True)
+    inputs = inputs_for(program, 4, 7)
+    crash = Outcome(kind="crash", signal=6, oracle="sharding", step="run", plan={"mesh": [2, 4]},
+                    stderr_tail="F0000 check failed")
+    wrong = Verdict(False, 3.0, 1e-6, "output 0 differs", output=0, index=(1, 2),
+                    data={"tolerance": [np.full((2, 3), 1e-6, np.float32)], "mismatch": "value"})
+    _keep_evidence(tmp_path, 7, [RawFinding(7, "sharding", "crash", program, inputs, outcome=crash, swarm=swarm),
+                                 RawFinding(7, "reference", "wrong", program, inputs, verdict=wrong, swarm=swarm)])
+    back = _kept_evidence(settings, 7)
+    assert back is not None and [(r.oracle, r.kind) for r in back] == [("sharding", "crash"), ("reference", "wrong")]
+    assert back[0].outcome == crash and back[0].verdict is None and back[0].outcome.describe == crash.describe
+    assert back[1].verdict.detail == wrong.detail and back[1].verdict.index == (1, 2)
+    np.testing.assert_array_equal(back[1].verdict.data["tolerance"][0], wrong.data["tolerance"][0])
+    assert all(render(r.program) == render(program) and r.swarm == swarm for r in back)
+    assert all(a.tobytes() == b.tobytes() for r in back for a, b in zip(r.inputs, inputs, strict=True))
+    assert _kept_evidence(settings, 8) is None  # no evidence
+    (tmp_path / "evidence" / "7.pickle").write_bytes(b"\x80\x05truncated")
+    assert _kept_evidence(settings, 7) is None
 
 
 def test_resume_reads_a_journal_cut_by_a_kill(tmp_path: Path) -> None:

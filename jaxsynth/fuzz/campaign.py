@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -172,10 +174,17 @@ def _order_raw_journal(out: Path) -> None:
 
 
 #: A campaign's journal in its output folder: the campaign's identity (:func:`_identity`), then a line per tested
-#: program, with what it added to the campaign (:func:`_tally`), or ``retest`` for a program with raw findings (the
-#: reduction needs their evidence, so a resumed run tests it again); a stopped run adds the buckets it recorded in
-#: ``--db``. ``--resume`` continues from it; a campaign that is done removes it.
+#: program, with what it added to the campaign (:func:`_tally`) and, for a program with raw findings, ``evidence``
+#: (their verdicts are in :data:`EVIDENCE`); a stopped run adds the buckets it recorded in ``--db``. ``--resume``
+#: continues from it; a campaign that is done removes it. (A journal of jaxsynth before the evidence folder marks
+#: a program with raw findings ``retest``: a resumed run tests it again.)
 JOURNAL = "progress.jsonl"
+
+#: The folder, beside the journal, of the raw findings' evidence (the verdict or crash outcome of each, pickled
+#: per program: ``<index>.pickle``). ``--resume`` reduces an earlier run's findings from it, as the uninterrupted
+#: run would have, instead of testing those programs again, where an intermittent crash could fail to recur and be
+#: lost; the program and its inputs are drawn again from the seed. A campaign that is done removes it.
+EVIDENCE = "evidence"
 
 
 def _journal(out: Path, line: dict[str, Any]) -> None:
@@ -251,17 +260,42 @@ def resumable(settings: Settings) -> str:
     return state
 
 
-def _start_journal(state: _State) -> None:
-    """A new campaign's files (replacing an earlier campaign's journal), or, with ``--resume``, the state of the
-    programs an earlier run tested; the programs it found something in are tested again, so that run's raw findings
-    and finding folders are removed (the run writes them again, as an uninterrupted one would)."""
-    import shutil
+def _keep_evidence(out: Path, index: int, raws: list[RawFinding]) -> None:
+    """Write the evidence of program ``index``'s raw findings to :data:`EVIDENCE` (whole or not at all: a kill
+    while writing leaves a temporary file that nothing reads)."""
+    folder = out / EVIDENCE
+    folder.mkdir(exist_ok=True)
+    part = folder / f"{index}.pickle.part"
+    part.write_bytes(pickle.dumps([(r.oracle, r.kind, r.verdict, r.outcome) for r in raws],
+                                  protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(part, folder / f"{index}.pickle")
 
+
+def _kept_evidence(settings: Settings, index: int) -> list[RawFinding] | None:
+    """Program ``index``'s raw findings as an earlier run of the campaign found them (:func:`_keep_evidence`),
+    with the program, inputs and swarm draw made again from the seed; None where its evidence is missing or
+    unreadable (written by another jaxsynth, say): the program is then tested again."""
+    try:
+        kept = pickle.loads((settings.out / EVIDENCE / f"{index}.pickle").read_bytes())
+        program, swarm = program_for(settings.config, settings.seed, index, settings.swarm)
+        inputs = inputs_for(program, settings.seed, index, settings.special)
+        return [RawFinding(index, oracle, kind, program, inputs, verdict=verdict, outcome=outcome, swarm=swarm)
+                for oracle, kind, verdict, outcome in kept]
+    except Exception:  # noqa: BLE001 - any unreadable evidence means: test the program again
+        return None
+
+
+def _start_journal(state: _State) -> None:
+    """A new campaign's files (replacing an earlier campaign's journal and evidence), or, with ``--resume``, the
+    state of the programs an earlier run tested, their raw findings read back from :data:`EVIDENCE` (a program
+    whose evidence cannot be read is tested again); that run's raw-findings journal and finding folders are
+    removed (the run writes them again, as an uninterrupted one would)."""
     settings = state.settings
     journal = settings.out / JOURNAL
     if not settings.resume or not journal.exists():
         journal.unlink(missing_ok=True)
         (settings.out / "raw-findings.jsonl").unlink(missing_ok=True)
+        shutil.rmtree(settings.out / EVIDENCE, ignore_errors=True)
         _journal(settings.out, {"campaign": _identity(settings)})
         return
     last: dict[int, dict[str, Any]] = {}  # a program tested again has a later line
@@ -270,18 +304,27 @@ def _start_journal(state: _State) -> None:
             last[line["index"]] = line
         state.db_recorded.update(line.get("db_recorded", ()))
         state.db_new.update(line.get("db_new", ()))
+    (settings.out / "raw-findings.jsonl").unlink(missing_ok=True)
+    shutil.rmtree(settings.out / "findings", ignore_errors=True)
+    restored = 0
     for index in sorted(last):
-        if "tally" in last[index]:
-            _fold(state, index, last[index]["tally"])
-            state.done.add(index)
+        if "tally" not in last[index]:
+            continue
+        raws = _kept_evidence(settings, index) if last[index].get("evidence") else []
+        if raws is None:
+            continue
+        _fold(state, index, last[index]["tally"])
+        for raw in raws:
+            _note_raw(state, raw)
+        restored += bool(raws)
+        state.done.add(index)
     try:
         state.earlier_seconds = float(json.loads((settings.out / "summary.json").read_text())["testing_seconds"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    (settings.out / "raw-findings.jsonl").unlink(missing_ok=True)
-    shutil.rmtree(settings.out / "findings", ignore_errors=True)
     retest = len(last) - len(state.done)
-    settings.log(f"resuming: {len(state.done)} programs tested before, {retest} with findings to test again")
+    settings.log(f"resuming: {len(state.done)} programs tested before ({restored} with findings, read back from "
+                 f"{EVIDENCE}/), {retest} with findings to test again")
 
 
 def _note_internal(state: _State, index: int, message: str, always: bool = False) -> None:
@@ -302,11 +345,14 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
             swarm: dict[str, Any] | None = None) -> None:
     """Fold one tested program into the campaign's state and journal it (:data:`JOURNAL`)."""
     tally, raws = _tally(state.settings, index, program, inputs, outcome, swarm)
+    if raws:
+        _keep_evidence(state.settings.out, index, raws)  # before the journal line that points to it
     with state.lock:
         _fold(state, index, tally)
         for raw in raws:
             _note_raw(state, raw)
-        _journal(state.settings.out, {"index": index, "retest": True} if raws else {"index": index, "tally": tally})
+        _journal(state.settings.out, {"index": index, "tally": tally, "evidence": True} if raws
+                 else {"index": index, "tally": tally})
 
 
 def _tally(settings: Settings, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome,
@@ -868,6 +914,7 @@ def run_campaign(settings: Settings) -> dict[str, Any]:
         write_json(settings.out / "summary.json", summary)
         if status == "done":
             (settings.out / JOURNAL).unlink(missing_ok=True)
+            shutil.rmtree(settings.out / EVIDENCE, ignore_errors=True)
     return summary
 
 
