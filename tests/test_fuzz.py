@@ -477,6 +477,37 @@ def test_a_slow_program_is_not_a_hang(tmp_path: Path, monkeypatch) -> None:
     assert [p.name for p in (out / "findings").iterdir()] == ["000000-eager-hang"]
 
 
+def test_a_crash_that_does_not_recur_is_not_reduced_or_triaged(tmp_path: Path, monkeypatch) -> None:
+    """An intermittent crash (models seed 1007, program 244, a YNN SIGSEGV under the ``passes`` oracle) made every
+    reduction candidate and every triage step look like a fix: 79 candidates, none crashed, and the triage said
+    "needs several passes disabled together". The original program is run again first, up to CRASH_RUNS times: a
+    crash that does not recur stays a finding, unreduced and untriaged, with a note saying why; one that recurs
+    (here on its second run) is reduced and triaged as before."""
+    from jaxsynth.fuzz.campaign import CRASH_RUNS
+    from jaxsynth.fuzz.isolate import Outcome
+
+    crash = Outcome("crash", signal=signal.SIGSEGV, oracle="passes", step="run")
+    clean = Outcome("ok", data=_clean_result("passes"))
+    settings = {"config": parse_config(ADD_CONFIG), "count": 1, "oracles": ("passes",), "timeout": 60,
+                "verify": False}
+    runs = _stub_workers(monkeypatch, [crash] + [clean] * CRASH_RUNS)
+    summary = run_campaign(Settings(out=tmp_path / "once", **settings))
+    assert len(runs) == 1 + CRASH_RUNS  # the campaign's test, then the original again: nothing else
+    assert summary["findings"] == summary["crashes"] == 1 and summary["internal_errors"] == 0
+    (found,) = _findings(tmp_path / "once")
+    assert (found["reduction_tests"], found["reduction_steps"], found["culprit_pass"]) == (0, [], None)
+    assert found["triage"] == ("not reduced or triaged: the original program did not crash again in "
+                               f"{CRASH_RUNS} runs (intermittent)")
+    assert found["reduced_ops"] == found["original_ops"]
+
+    runs = _stub_workers(monkeypatch, [crash, clean, crash])  # from the third run on, everything crashes
+    summary = run_campaign(Settings(out=tmp_path / "twice", **settings))
+    (found,) = _findings(tmp_path / "twice")
+    assert summary["findings"] == 1 and found["reduction_tests"] > 0 and found["reduced_ops"] < found["original_ops"]
+    assert "not reduced" not in (found["triage"] or "") and found["triage"].startswith("disabling")
+    assert len(runs) == 3 + found["reduction_tests"] + 1  # the test, two looks at the original, reduction, triage
+
+
 def test_a_hang_or_crash_in_jaxsynths_own_reference_is_an_internal_error(tmp_path: Path, monkeypatch) -> None:
     """Models seed 63 program 171: the reference analysis of a 96-step ``lax.scan`` took longer than the
     timeout (its ``gammaln`` was a Python call per element) and was taken for a hang of XLA. A case reports

@@ -565,12 +565,28 @@ class _Reducer:
         raise NotAFinding(f"{where}: no result within {timeout:g} s, but a rerun with {longer:g} s gave "
                           f"{what.strip()[-300:]}: not a confirmed hang")
 
+    def recurs(self, raw: RawFinding, original: Subject) -> bool:
+        """Whether a crash recurs: the original program, run up to :data:`CRASH_RUNS` times, crashes as it did.
+        An intermittent crash can fail to (models seed 1007, program 244, a YNN SIGSEGV: none of 79 reduction
+        candidates crashed, and its triage read "needs several passes disabled together")."""
+        self.worker.spare = True  # a crash ends the worker: have the next one ready
+        try:
+            return any(self.fails_alike(original, raw) is not None for _ in range(CRASH_RUNS))
+        finally:
+            self.worker.spare = False
+
     def process(self, raw: RawFinding, do_reduce: bool, note: str | None = None, do_triage: bool = True
                 ) -> Finding:
         settings = self.settings
         original = Subject(raw.program, dict(zip(raw.program.body.params, raw.inputs, strict=True)))
         if raw.kind == "hang":
             self.confirm_hang(raw, original)  # slowness under load is not a hang
+        do_triage = do_triage and settings.triage and (raw.kind in ("wrong", "error") or raw.oracle == "passes")
+        if raw.kind == "crash" and (do_reduce or do_triage) and not self.recurs(raw, original):
+            # every candidate, and every pass the triage disables, would look like a fix
+            do_reduce = do_triage = False
+            note = note or (f"not reduced or triaged: the original program did not crash again in {CRASH_RUNS} "
+                            "runs (intermittent)")
         latest: dict[str, Any] = {"evidence": raw.verdict if raw.verdict is not None else raw.outcome}
 
         def interesting(candidate: Subject) -> bool:
@@ -601,7 +617,7 @@ class _Reducer:
                 hlo = outcome.result.hlo
         evidence = latest["evidence"]
         culprit, triage = (None, None)
-        if do_triage and settings.triage and (raw.kind in ("wrong", "error") or raw.oracle == "passes"):
+        if do_triage:
             if self.toolchain.get("per_compile_pass_options", "true") == "true":
                 self.worker.spare = raw.kind in ("crash", "hang")
                 culprit, triage = self.culprit_pass(subject, raw)
