@@ -8,7 +8,11 @@ Element 5 gets the right update, but element 0 is combined with a 0 as well, as 
 of the slice scattered a zero update at index 0: with ``y = [5, 6, 7, 8]``, ``.multiply`` gives ``[0, ..., 144]``
 and ``.min`` ``[0, ..., 8]`` where ``[72, ..., 144]`` and ``[72, ..., 8]`` are right; ``.add`` and ``.max`` (of
 positive values) cannot show a 0. Reductions-linalg program 776 of the same campaign is the same bug through a
-concatenation: ``x.at[[1] * 481].min(jnp.concatenate([a, b]))`` with ``b`` sharded makes element 0 zero. Right
+concatenation: ``x.at[[1] * 481].min(jnp.concatenate([a, b]))`` with ``b`` sharded makes element 0 zero. What goes
+into element 0 need not be a zero: low-precision-ints program 37 of ``jaxsynth fuzz --config all --seed 1008``,
+reduced to ``jnp.full((7,), c).at[[2] * 7].max(x[:7])`` of a float32[10] ``x`` split over 2 devices (``P('d0')`` on a
+(2, 4) mesh), combines element 0 with ``x[7]``, which lies outside the slice (``x`` zero but ``x[7] = 5``, ``c =
+0.25``: ``[5.0, 0.25, ...]`` where all 0.25 is right; ``x[8] = 5`` or ``x[9] = 5`` leave it right). Right
 with ``y`` replicated, and on jaxlib 0.4.26 and 0.4.35; wrong on 0.6.2 and 0.10.2, with Shardy or GSPMD, and with
 ``algsimp`` disabled (so not the family of ``xla_spmd_scatter_wrong_with_algsimp.py``). No upstream issue found
 (searched openxla/xla for a sharded scatter that writes a zero at index 0).
