@@ -15,7 +15,8 @@ operand bit-identically where the minimum is taken and where the mask is built. 
 loop fusions, each recomputing ``x2 * c + x1 ** 3``; the jitted forward value of row 1 is -1.3962007 where op by op
 gives -1.3962011 (one ulp at 4.4, the size of leaving ``x2 * c`` unrounded inside a fused multiply-add), so one
 fusion's copy of the operand does not equal the other's minimum. The same program with ``x0`` a closure constant,
-or with the ``where`` replaced by a full array argument, is right.
+or with the ``where`` replaced by a full array argument, is right. Right on jax/jaxlib 0.4.35 and 0.6.2 (whose jitted
+forward value of row 1 is the same -1.3962007, yet whose gradient is -8.0815525): a regression since.
 
 A known class: jax-ml/jax#40564 (the elementwise ``jnp.maximum``/``jnp.minimum`` JVP dropping a branch when XLA:GPU
 recomputes an operand with different rounding; closed by jax-ml/jax#40578, which changed only ``max_p``/``min_p``'s
