@@ -260,6 +260,13 @@ def resumable(settings: Settings) -> str:
     return state
 
 
+def _drawn(settings: Settings, index: int) -> tuple[Program, list[np.ndarray], dict[str, Any] | None]:
+    """Program ``index`` of the campaign, its inputs and its swarm draw: what testing it and ``--resume``
+    (:func:`_kept_evidence`) both take from the seed."""
+    program, swarm = program_for(settings.config, settings.seed, index, settings.swarm)
+    return program, inputs_for(program, settings.seed, index, settings.special), swarm
+
+
 def _keep_evidence(out: Path, index: int, raws: list[RawFinding]) -> None:
     """Write the evidence of program ``index``'s raw findings to :data:`EVIDENCE` (whole or not at all: a kill
     while writing leaves a temporary file that nothing reads)."""
@@ -277,8 +284,7 @@ def _kept_evidence(settings: Settings, index: int) -> list[RawFinding] | None:
     unreadable (written by another jaxsynth, say): the program is then tested again."""
     try:
         kept = pickle.loads((settings.out / EVIDENCE / f"{index}.pickle").read_bytes())
-        program, swarm = program_for(settings.config, settings.seed, index, settings.swarm)
-        inputs = inputs_for(program, settings.seed, index, settings.special)
+        program, inputs, swarm = _drawn(settings, index)
         return [RawFinding(index, oracle, kind, program, inputs, verdict=verdict, outcome=outcome, swarm=swarm)
                 for oracle, kind, verdict, outcome in kept]
     except Exception:  # noqa: BLE001 - any unreadable evidence means: test the program again
@@ -450,8 +456,7 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
         if index is None:
             return
         try:
-            program, swarm = program_for(settings.config, settings.seed, index, settings.swarm)
-            inputs = inputs_for(program, settings.seed, index, settings.special)
+            program, inputs, swarm = _drawn(settings, index)
         except Exception as exc:  # jaxsynth's own sampler: an internal error, never the end of this worker's run
             with state.lock:
                 tally = {"internal": [f"program {index}: sampling failed: {type(exc).__name__}: {exc}"]}
