@@ -12,6 +12,9 @@ reference,passes,sharding``, default program 1180, ``algsimp`` disabled), by
 ``rsqrt(square(-exp(sigmoid(erf(jnp.cross(x, c))))))`` on float32[6, 1, 3] (``jnp.cross`` moves its axis with a
 transpose; default program 391 of ``--seed 1001``) and by a bfloat16 ``log1p(exp(v))`` of a ``vmap(...,
 out_axes=1)`` result (models program 193 of ``--seed 1001``); gdb shows the same ~3,770 frames in both.
+A bfloat16 chain of ``cumsum``, ``silu``, ``matmul``, ``einsum`` and ``dot`` with constant operands (models
+program 10 of ``--seed 1012``) reaches it through a broadcast: 3,773 frames ending in
+``ComputeOutputToInputBroadcastOpIndexing`` -> ``OperandIndexing::VerifyOrDie``.
 
 Found by ``jaxsynth fuzz --config models --seed 51`` (program 41, the ``passes`` oracle, which had disabled
 ``algsimp``, ``cse``, ``simplify-fp-conversions`` and ``transpose-folding``: a bfloat16 softmax/standardize
