@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -253,7 +254,16 @@ def test_a_campaign_is_the_same_with_one_worker_or_two_and_after_a_stop_and_resu
     evidence = out / campaign.EVIDENCE
     assert sorted(p.name for p in evidence.iterdir()) == ["0.pickle", "1.pickle"]
     (evidence / "1.pickle").write_bytes(b"not a pickle")
+    # the timings add up over the runs: the stopped run's, made large here, plus the resumed run's own
+    earlier = {"testing_seconds": 7000.0, "reduction_seconds": 2000.0, "duration": 10000.0}
+    campaign.write_json(out / "summary.json", {**stopped, **earlier})
+    began = time.monotonic()
     resumed = run("stopped", 2, resume=True)
+    took = time.monotonic() - began
+    for key, seconds in earlier.items():
+        assert seconds < resumed[key] < seconds + took, key
+    assert resumed["duration"] > resumed["testing_seconds"] + resumed["reduction_seconds"]
+    assert resumed["programs_per_second"] == round(4 / resumed["testing_seconds"], 3)
     assert sorted(tested) == [1, 3] and resumed["status"] == "done" and resumed["programs_tested"] == 4
     assert not (out / campaign.JOURNAL).exists() and not evidence.exists()
     assert_same_campaign(tmp_path / "w1", out)
@@ -265,8 +275,6 @@ def test_a_campaign_is_the_same_with_one_worker_or_two_and_after_a_stop_and_resu
 def test_a_killed_campaign_resumes_to_the_output_of_an_uninterrupted_one(tmp_path: Path) -> None:
     """``kill -9`` of a ``jaxsynth fuzz`` process (its workers die with it) in the middle of a campaign with
     findings, then ``--resume`` with two workers: the same bytes as one uninterrupted run with one worker."""
-    import time
-
     args = ["--config", "elementwise", "-n", "12", "--seed", "8", "--oracles", "reference,rewrite", "--exit-zero"]
     env = {**os.environ, **_env("wrong-add")}
 

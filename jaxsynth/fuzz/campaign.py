@@ -138,7 +138,8 @@ class _State:
     done: set[int] = field(default_factory=set)  #: programs an earlier run of this campaign tested (--resume)
     db_recorded: set[str] = field(default_factory=set)  #: buckets an earlier run already added to ``--db``
     db_new: set[str] = field(default_factory=set)  #: of those, the ones the database did not hold then
-    earlier_seconds: float = 0.0  #: testing time of the earlier runs of this campaign
+    #: ``testing_seconds``, ``reduction_seconds`` and ``duration`` of the earlier runs of this campaign (--resume)
+    earlier: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -185,6 +186,10 @@ JOURNAL = "progress.jsonl"
 #: run would have, instead of testing those programs again, where an intermittent crash could fail to recur and be
 #: lost; the program and its inputs are drawn again from the seed. A campaign that is done removes it.
 EVIDENCE = "evidence"
+
+#: The timings of ``summary.json`` that add up over a campaign's runs: a resumed campaign's are its own plus the
+#: earlier runs' (read from the summary they left; a killed run's is at most 30 s old), as its counts are.
+EARLIER_TIMINGS = ("testing_seconds", "reduction_seconds", "duration")
 
 
 def _journal(out: Path, line: dict[str, Any]) -> None:
@@ -325,7 +330,8 @@ def _start_journal(state: _State) -> None:
         restored += bool(raws)
         state.done.add(index)
     try:
-        state.earlier_seconds = float(json.loads((settings.out / "summary.json").read_text())["testing_seconds"])
+        before = json.loads((settings.out / "summary.json").read_text())
+        state.earlier = {key: float(before[key]) for key in EARLIER_TIMINGS}
     except (OSError, ValueError, KeyError, TypeError):
         pass
     retest = len(last) - len(state.done)
@@ -816,7 +822,10 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
             per_oracle[name]["max_error_over_tolerance_at"] = where
         per_oracle[name]["seconds"] = round(state.seconds.get(name, 0.0), 1)
     skipped = sum(c.get("skipped_discontinuous", 0) for c in state.counts.values())
-    testing = timing.get("testing_seconds", 0.0) + state.earlier_seconds
+    earlier = state.earlier  # the earlier runs' of this campaign, added to this run's
+    testing = timing.get("testing_seconds", 0.0) + earlier.get("testing_seconds", 0.0)
+    duration = timing.get("total_seconds", 0.0) + earlier.get("duration", 0.0)
+    reduction = timing.get("reduction_seconds", 0.0) + earlier.get("reduction_seconds", 0.0)
     rate = state.tested / testing if testing > 0 else 0.0
     return {
         "status": status,
@@ -837,9 +846,9 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "internal_messages": _listed(state.internal_messages),
         "buckets": sorted(buckets.values(), key=lambda b: (-b["count"], b["signature"])),
         "finding_folders": [f.folder for f in findings],
-        "duration": round(timing.get("total_seconds", 0.0), 2),
+        "duration": round(duration, 2),
         "testing_seconds": round(testing, 2),
-        "reduction_seconds": round(timing.get("reduction_seconds", 0.0), 2),
+        "reduction_seconds": round(reduction, 2),
         "shared_seconds": round(state.shared_seconds, 1),
         "programs_per_second": round(rate, 3),
         "programs_per_second_per_worker": round(rate / max(1, settings.workers), 3),
