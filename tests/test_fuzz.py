@@ -202,7 +202,8 @@ def test_a_campaign_is_the_same_with_one_worker_or_two_and_after_a_stop_and_resu
     2 clean), no program is tested again: the tallies come from the journal and the raw findings from the evidence
     folder (a resumed run used to test programs with findings again, and an intermittent crash that did not recur
     was lost), except where that evidence cannot be read (program 1's, here made unreadable): that program is
-    tested again. The buckets the stopped run recorded in ``--db`` are neither counted twice nor reported old."""
+    tested again. The buckets the stopped run recorded in ``--db`` are neither counted twice nor reported old,
+    and the resumed summary's timings are both runs' together (its duration used to be the last run's alone)."""
     from jaxsynth.fuzz import campaign
     from jaxsynth.fuzz.isolate import Worker
 
