@@ -162,8 +162,8 @@ def test_an_injected_check_failure_is_a_crash_finding_bucketed_by_its_site(tmp_p
 
 #: Summary keys that are measurements of the run, not results: everything else of a campaign's output is the same
 #: bytes whatever the number of workers.
-TIMING_KEYS = {"seconds", "duration", "testing_seconds", "reduction_seconds", "shared_seconds", "programs_per_second",
-               "programs_per_second_per_worker", "workers"}
+TIMING_KEYS = {"seconds", "duration", "testing_seconds", "testing_worker_seconds", "reduction_seconds",
+               "shared_seconds", "programs_per_second", "programs_per_second_per_worker", "workers"}
 
 
 def _without_timing(value):
@@ -255,16 +255,19 @@ def test_a_campaign_is_the_same_with_one_worker_or_two_and_after_a_stop_and_resu
     evidence = out / campaign.EVIDENCE
     assert sorted(p.name for p in evidence.iterdir()) == ["0.pickle", "1.pickle"]
     (evidence / "1.pickle").write_bytes(b"not a pickle")
-    # the timings add up over the runs: the stopped run's, made large here, plus the resumed run's own
-    earlier = {"testing_seconds": 7000.0, "reduction_seconds": 2000.0, "duration": 10000.0}
+    # the timings add up over the runs: the stopped run's, made large here, plus the resumed run's own; the
+    # stopped run had one worker, the resumed one two, so a worker's rate is over the testing time of each worker
+    earlier = {"testing_seconds": 7000.0, "reduction_seconds": 2000.0, "duration": 10000.0,
+               "testing_worker_seconds": 7000.0}
     campaign.write_json(out / "summary.json", {**stopped, **earlier})
     began = time.monotonic()
     resumed = run("stopped", 2, resume=True)
     took = time.monotonic() - began
     for key, seconds in earlier.items():
-        assert seconds < resumed[key] < seconds + took, key
+        assert seconds < resumed[key] < seconds + 2 * took, key
     assert resumed["duration"] > resumed["testing_seconds"] + resumed["reduction_seconds"]
     assert resumed["programs_per_second"] == round(4 / resumed["testing_seconds"], 3)
+    assert resumed["programs_per_second_per_worker"] == round(4 / resumed["testing_worker_seconds"], 3) == 0.001
     assert sorted(tested) == [1, 3] and resumed["status"] == "done" and resumed["programs_tested"] == 4
     assert not (out / campaign.JOURNAL).exists() and not evidence.exists()
     assert_same_campaign(tmp_path / "w1", out)
@@ -1461,7 +1464,7 @@ def test_several_configs_run_one_campaign_each_and_add_up(monkeypatch: pytest.Mo
                     "finding_folders": ["000003-reference-wrong"], "shared_seconds": 20.0,
                     "oracles": {"reference": {"applied": 40, "passed": 39, "failed": 1, "seconds": 12.5,
                                               "max_error_over_tolerance": 0.5, "max_error_over_tolerance_at": 7}}},
-        "elementwise": {"programs_tested": 60, "shared_seconds": 10.5,
+        "elementwise": {"programs_tested": 60, "shared_seconds": 10.5, "testing_worker_seconds": 10.0,  # 1 worker
                         "oracles": {"reference": {"applied": 60, "passed": 60, "max_error_over_tolerance": 0.25,
                                                   "max_error_over_tolerance_at": 2, "seconds": 7.2}}},
         "control-flow": {"programs_tested": 20, "findings": 2, "crashes": 1, "new_buckets": ["b1"],
@@ -1480,6 +1483,7 @@ def test_several_configs_run_one_campaign_each_and_add_up(monkeypatch: pytest.Mo
     assert total["status"] == "done" and total["programs_tested"] == 120 and total["findings"] == 3
     assert total["new_buckets"] == ["b1"]
     assert total["crashes"] == 1 and total["testing_seconds"] == 30.0 and total["programs_per_second"] == 4.0
+    assert total["testing_worker_seconds"] == 50.0 and total["programs_per_second_per_worker"] == 2.4
     assert total["shared_seconds"] == 30.5
     assert total["oracles"]["reference"] == {"applied": 120, "passed": 117, "failed": 3, "seconds": 19.7,
                                              "max_error_over_tolerance": 0.5,

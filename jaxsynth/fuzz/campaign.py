@@ -189,7 +189,14 @@ EVIDENCE = "evidence"
 
 #: The timings of ``summary.json`` that add up over a campaign's runs: a resumed campaign's are its own plus the
 #: earlier runs' (read from the summary they left; a killed run's is at most 30 s old), as its counts are.
-EARLIER_TIMINGS = ("testing_seconds", "reduction_seconds", "duration")
+#: ``testing_worker_seconds`` is testing time times workers, summed over the runs (which may have had different
+#: worker counts): what ``programs_per_second_per_worker`` divides by.
+EARLIER_TIMINGS = ("testing_seconds", "testing_worker_seconds", "reduction_seconds", "duration")
+
+
+def _worker_seconds(summary: dict[str, Any]) -> float:
+    """``summary``'s testing time times workers (worked out for a summary written before it was recorded)."""
+    return float(summary.get("testing_worker_seconds", summary["testing_seconds"] * summary["workers"]))
 
 
 def _journal(out: Path, line: dict[str, Any]) -> None:
@@ -331,7 +338,8 @@ def _start_journal(state: _State) -> None:
         state.done.add(index)
     try:
         before = json.loads((settings.out / "summary.json").read_text())
-        state.earlier = {key: float(before[key]) for key in EARLIER_TIMINGS}
+        state.earlier = {key: float(before[key]) for key in EARLIER_TIMINGS if key != "testing_worker_seconds"}
+        state.earlier["testing_worker_seconds"] = _worker_seconds(before)
     except (OSError, ValueError, KeyError, TypeError):
         pass
     retest = len(last) - len(state.done)
@@ -824,6 +832,7 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
     skipped = sum(c.get("skipped_discontinuous", 0) for c in state.counts.values())
     earlier = state.earlier  # the earlier runs' of this campaign, added to this run's
     testing = timing.get("testing_seconds", 0.0) + earlier.get("testing_seconds", 0.0)
+    worker_seconds = timing.get("testing_seconds", 0.0) * settings.workers + earlier.get("testing_worker_seconds", 0.0)
     duration = timing.get("total_seconds", 0.0) + earlier.get("duration", 0.0)
     reduction = timing.get("reduction_seconds", 0.0) + earlier.get("reduction_seconds", 0.0)
     rate = state.tested / testing if testing > 0 else 0.0
@@ -848,10 +857,11 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "finding_folders": [f.folder for f in findings],
         "duration": round(duration, 2),
         "testing_seconds": round(testing, 2),
+        "testing_worker_seconds": round(worker_seconds, 2),
         "reduction_seconds": round(reduction, 2),
         "shared_seconds": round(state.shared_seconds, 1),
         "programs_per_second": round(rate, 3),
-        "programs_per_second_per_worker": round(rate / max(1, settings.workers), 3),
+        "programs_per_second_per_worker": round(state.tested / worker_seconds if worker_seconds > 0 else 0.0, 3),
         "workers": settings.workers,
         "config": settings.config.name,
         "config_digest": settings.config.digest,
@@ -1038,6 +1048,7 @@ def _combined(settings: Settings, configs: Sequence[GrammarConfig], summaries: d
             into["findings"] += [f"{name}/{folder}" for folder in b["findings"]]
             into["configs"].append(name)
     testing = sum(s["testing_seconds"] for s in summaries.values())
+    worker_seconds = sum(_worker_seconds(s) for s in summaries.values())
     rate = totals["programs_tested"] / testing if testing > 0 else 0.0
     first = next(iter(summaries.values()), {})
     combined: dict[str, Any] = {
@@ -1049,10 +1060,12 @@ def _combined(settings: Settings, configs: Sequence[GrammarConfig], summaries: d
         "finding_folders": [f"{n}/{folder}" for n, s in summaries.items() for folder in s["finding_folders"]],
         "duration": round(sum(s["duration"] for s in summaries.values()), 2),
         "testing_seconds": round(testing, 2),
+        "testing_worker_seconds": round(worker_seconds, 2),
         "reduction_seconds": round(sum(s["reduction_seconds"] for s in summaries.values()), 2),
         "shared_seconds": round(sum(s["shared_seconds"] for s in summaries.values()), 1),
         "programs_per_second": round(rate, 3),
-        "programs_per_second_per_worker": round(rate / max(1, settings.workers), 3),
+        "programs_per_second_per_worker": round(totals["programs_tested"] / worker_seconds if worker_seconds > 0
+                                                else 0.0, 3),
         "workers": settings.workers,
         "configs": [
             {"config": c.name, "config_digest": c.digest, "status": "not run", "summary": None}
