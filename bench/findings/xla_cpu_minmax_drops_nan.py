@@ -2,7 +2,12 @@
 --config fuzz-special`, program 98 of seed 7, swarm shape class `large`).
 
 jnp.min/jnp.max propagate NaN (as numpy does) up to 1024 elements, and return the min/max of the other
-elements from 4096 on: jit and eager alike, so only a reference catches it. Related upstream:
+elements from 4096 on: jit and eager alike, so only a reference catches it. At 4096 elements XLA puts the
+reduction into a `__ynn_fusion` (optimized HLO), and it is right at every size with YNN's reduce fusions off
+(`XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-LIBRARY_FUSION_TYPE_REDUCE`). Partial reductions too: seed 1014
+(fuzz-special program 72, shape class `large`) reduced to `x0.max(axis=0)` of a float32[764, 678] whose columns hold
+NaN and +inf, giving inf; by hand, along either axis, wrong once the operand has 4096 elements (64x64, 764x8, 8x764,
+2x2048), right below (32x32, 4x678) and for 764x1. Related upstream:
 openxla/xla#21461 (CPU reduce max of NaN differs for constants and parameters; open).
 Exits 1 while the bug is present, 0 once it is fixed.
 """
