@@ -19,9 +19,27 @@ operand is sharded over 2 devices along the scattered dim. Three programs, found
 Each part alone (top_k, either scatter, top_k followed by `+ 1`) is right under the same sharding, and so is
 each of the first two with another dim sharded. Every case is right with `algsimp` disabled
 (`XLA_FLAGS=--xla_disable_hlo_passes=algsimp`).
+
+The simplest form (structured program 49 of `jaxsynth fuzz --config all --seed 1015`, reduced by the fuzzer to
+four scatters, then by hand): a lone one-element scatter into an array that the partitioner holds whole and must
+return split. `lax.with_sharding_constraint(x, NamedSharding(mesh, P("d0"))).at[1].set(-1)` of an int32[8] `x`
+placed replicated (`P()`) on the mesh is wrong. By hand, for 1-D arrays of 4 to 24 elements split 2 or 4 ways
+(meshes of 2 and 4 devices, 2x4, 4x2 and 2x2x2 over either axis), for every index, combiner (`set`, `add`,
+`multiply`, `min`, `max`) and dtype tried (int32, float32): each other shard's element at the clamped local index
+gets the scattered element's old value (with `x = [1..8]` split in two, `.at[1].set(100)` gives
+`[1, 100, 3, 4, 2, 6, 7, 8]`); right when each shard holds one element, with `x` placed split (no whole copy), and
+with `x` passed as a NumPy array (the constraint then reaches the parameter); wrong on jaxlib 0.4.35, 0.6.2 and
+0.10.2. The optimized HLO shows why: the scatter has become a select of the update and
+`dynamic-slice(whole_x, local_index + clamp(offset))` (the old value, read from the whole copy at the global
+index), written by `dynamic-update-slice(local_shard, ..., local_index)`, whose index HLO clamps into the shard: on
+a shard that does not hold the element, the select keeps that old value and the clamped write puts it in the wrong
+place. Program 322 above compiles to the same select and write after an all-gather.
+
 Related upstream: openxla/xla#49005 (batch-sharded TopK index shapes on TPU; closed), openxla/xla#42481 (a
-scatter-add whose collectives the partitioner orders wrongly; closed); no upstream issue for these cases was
-found. Exits 1 while the bug is present.
+scatter-add whose collectives the partitioner orders wrongly; closed); open: jax-ml/jax#22827 (`.at[::2].set`
+after a sharding constraint, wrong on TPU), jax-ml/jax#23052 (scatter on sharded matrices), openxla/xla#49118 (a
+partitioned `dynamic-update-slice` whose start needs clamping). None of them is these cases: no upstream issue for
+them was found. Exits 1 while the bug is present.
 """
 import os
 import sys
@@ -49,10 +67,17 @@ def add_then_multiply_column(x):
 
 
 mesh = Mesh(np.array(jax.devices()[:8]).reshape((4, 2)), ("d0", "d1"))
+
+
+def split_then_set(x):
+    return lax.with_sharding_constraint(x, NamedSharding(mesh, P("d0"))).at[1].set(-1)
+
+
 cases = [
     (top_k_then_add_row, np.arange(60, dtype=np.int32).reshape(6, 10) * 7 % 97, P("d1", None)),
     (add_then_multiply_column, (np.arange(16, dtype=np.float32).reshape(4, 4, 1) + 1) / 16, P("d0", "d1", None)),
     (update_slice_then_max_column, np.arange(40, dtype=np.int32).reshape(5, 8) + 10, P(None, "d1")),
+    (split_then_set, np.arange(1, 9, dtype=np.int32), P()),
 ]
 present = False
 for f, x, spec in cases:
