@@ -1451,6 +1451,15 @@ def _fake_campaigns(monkeypatch: pytest.MonkeyPatch, results: dict[str, dict]) -
     return seen
 
 
+def test_a_summary_from_before_worker_seconds_were_recorded_reads_as_testing_time_times_workers() -> None:
+    """``--resume`` (and ``--config a,b`` over configs done earlier) read summaries an older jaxsynth wrote, which
+    lack ``testing_worker_seconds``: a worker's rate then counts that run's testing time once per worker."""
+    from jaxsynth.fuzz import campaign
+
+    assert campaign._worker_seconds({"testing_seconds": 10.0, "workers": 3}) == 30.0
+    assert campaign._worker_seconds({"testing_seconds": 10.0, "workers": 3, "testing_worker_seconds": 12.5}) == 12.5
+
+
 def test_several_configs_run_one_campaign_each_and_add_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """``--config a,b,c``: one campaign per config in OUT/<name>/, the budget split evenly, a shared
