@@ -188,15 +188,20 @@ JOURNAL = "progress.jsonl"
 EVIDENCE = "evidence"
 
 #: The timings of ``summary.json`` that add up over a campaign's runs: a resumed campaign's are its own plus the
-#: earlier runs' (read from the summary they left; a killed run's is at most 30 s old), as its counts are.
-#: ``testing_worker_seconds`` is testing time times workers, summed over the runs (which may have had different
-#: worker counts): what ``programs_per_second_per_worker`` divides by.
-EARLIER_TIMINGS = ("testing_seconds", "testing_worker_seconds", "reduction_seconds", "duration")
+#: earlier runs' (read from the summary they left; a killed run's is at most 30 s old), as its counts are; so does
+#: ``testing_worker_seconds`` (:func:`_worker_seconds`).
+EARLIER_TIMINGS = ("testing_seconds", "reduction_seconds", "duration")
 
 
 def _worker_seconds(summary: dict[str, Any]) -> float:
-    """``summary``'s testing time times workers (worked out for a summary written before it was recorded)."""
+    """``summary``'s testing time times workers, summed over its runs (which may have had different worker counts):
+    what ``programs_per_second_per_worker`` divides by (worked out for a summary written before it was recorded)."""
     return float(summary.get("testing_worker_seconds", summary["testing_seconds"] * summary["workers"]))
+
+
+def _per_second(count: int, seconds: float) -> float:
+    """A rate for ``summary.json``: ``count`` over ``seconds`` (0 when no time was spent)."""
+    return round(count / seconds if seconds > 0 else 0.0, 3)
 
 
 def _journal(out: Path, line: dict[str, Any]) -> None:
@@ -338,7 +343,7 @@ def _start_journal(state: _State) -> None:
         state.done.add(index)
     try:
         before = json.loads((settings.out / "summary.json").read_text())
-        state.earlier = {key: float(before[key]) for key in EARLIER_TIMINGS if key != "testing_worker_seconds"}
+        state.earlier = {key: float(before[key]) for key in EARLIER_TIMINGS}
         state.earlier["testing_worker_seconds"] = _worker_seconds(before)
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -835,7 +840,6 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
     worker_seconds = timing.get("testing_seconds", 0.0) * settings.workers + earlier.get("testing_worker_seconds", 0.0)
     duration = timing.get("total_seconds", 0.0) + earlier.get("duration", 0.0)
     reduction = timing.get("reduction_seconds", 0.0) + earlier.get("reduction_seconds", 0.0)
-    rate = state.tested / testing if testing > 0 else 0.0
     return {
         "status": status,
         "programs_tested": state.tested,
@@ -860,8 +864,8 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
         "testing_worker_seconds": round(worker_seconds, 2),
         "reduction_seconds": round(reduction, 2),
         "shared_seconds": round(state.shared_seconds, 1),
-        "programs_per_second": round(rate, 3),
-        "programs_per_second_per_worker": round(state.tested / worker_seconds if worker_seconds > 0 else 0.0, 3),
+        "programs_per_second": _per_second(state.tested, testing),
+        "programs_per_second_per_worker": _per_second(state.tested, worker_seconds),
         "workers": settings.workers,
         "config": settings.config.name,
         "config_digest": settings.config.digest,
@@ -1049,7 +1053,6 @@ def _combined(settings: Settings, configs: Sequence[GrammarConfig], summaries: d
             into["configs"].append(name)
     testing = sum(s["testing_seconds"] for s in summaries.values())
     worker_seconds = sum(_worker_seconds(s) for s in summaries.values())
-    rate = totals["programs_tested"] / testing if testing > 0 else 0.0
     first = next(iter(summaries.values()), {})
     combined: dict[str, Any] = {
         "status": status,
@@ -1063,9 +1066,8 @@ def _combined(settings: Settings, configs: Sequence[GrammarConfig], summaries: d
         "testing_worker_seconds": round(worker_seconds, 2),
         "reduction_seconds": round(sum(s["reduction_seconds"] for s in summaries.values()), 2),
         "shared_seconds": round(sum(s["shared_seconds"] for s in summaries.values()), 1),
-        "programs_per_second": round(rate, 3),
-        "programs_per_second_per_worker": round(totals["programs_tested"] / worker_seconds if worker_seconds > 0
-                                                else 0.0, 3),
+        "programs_per_second": _per_second(totals["programs_tested"], testing),
+        "programs_per_second_per_worker": _per_second(totals["programs_tested"], worker_seconds),
         "workers": settings.workers,
         "configs": [
             {"config": c.name, "config_digest": c.digest, "status": "not run", "summary": None}
