@@ -263,8 +263,9 @@ def test_a_campaign_is_the_same_with_one_worker_or_two_and_after_a_stop_and_resu
     began = time.monotonic()
     resumed = run("stopped", 2, resume=True)
     took = time.monotonic() - began
-    for key, seconds in earlier.items():  # two workers: the resumed run adds up to twice its time in worker-seconds
-        assert seconds < resumed[key] < seconds + (2 if key == "testing_worker_seconds" else 1) * took, key
+    for key, seconds in earlier.items():  # two workers: the resumed run adds up to twice its time in worker-seconds;
+        # summary.json rounds to 0.01 s, which can lift a figure measured inside the run just past `took`
+        assert seconds < resumed[key] <= seconds + (2 if key == "testing_worker_seconds" else 1) * took + 0.01, key
     assert resumed["duration"] > resumed["testing_seconds"] + resumed["reduction_seconds"]
     assert resumed["programs_per_second"] == round(4 / resumed["testing_seconds"], 3)
     assert resumed["programs_per_second_per_worker"] == round(4 / resumed["testing_worker_seconds"], 3) == 0.001
