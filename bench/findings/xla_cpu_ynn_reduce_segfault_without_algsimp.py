@@ -10,6 +10,11 @@ off (``XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-LIBRARY_FUSION_TYPE_RED
 against 3 of 6 with it on. Related, not the same: ``xla_cpu_ynn_transpose_segfault.py`` (a YNN executable built
 at run time crashes, with ``algsimp`` and ``cse`` disabled). No upstream issue for this case was found.
 
+Found again by seed 1018 (``models`` program 38, the ``passes`` oracle) in another form:
+``jnp.sum(jax.nn.sigmoid(jax.nn.sigmoid(x)), axis=0)`` of a bfloat16[512, 512] dies of SIGSEGV while running, with
+``algsimp,cse,constant_folding`` disabled (2 of 3 fresh processes; 3 of 3 with the oracle's nine passes), never with
+two of those three passes, in float32, at 64x64, or with YNN's reduce fusion off.
+
 Runs the program in up to 8 fresh child processes, with the fuzz worker's ``XLA_FLAGS``. Exits 1 if one dies of
 SIGSEGV (the bug), 0 if all 8 finish, 3 if a child fails another way. jax/jaxlib 0.10.2: exits 1.
 """
