@@ -16,6 +16,19 @@ A bfloat16 chain of ``cumsum``, ``silu``, ``matmul``, ``einsum`` and ``dot`` wit
 program 10 of ``--seed 1012``) reaches it through a broadcast: 3,773 frames ending in
 ``ComputeOutputToInputBroadcastOpIndexing`` -> ``OperandIndexing::VerifyOrDie``.
 
+The cause is before the emitter (found in session 30 by dumping the HLO after each pass,
+``XLA_FLAGS="--xla_dump_to=DIR --xla_dump_hlo_as_text --xla_dump_hlo_pass_re=.*"``): without ``algsimp`` to cancel
+``transpose(transpose(x))``, the ``reshape-mover`` pass of the ``simplification`` fixed-point pipeline moves the
+transpose across the bfloat16/float32 converts on every iteration and leaves the old ones behind, so the module
+grows by about 24 transposes per iteration (3 after the first ``reshape-mover``, 825 after the 39th, 991
+transpose/copy pairs in the optimized HLO of the line below) and the pipeline never reaches its fixed point. The
+emitter then recurses over a fusion thousands of instructions deep until the thread's stack runs out. With
+``algsimp,reshape-mover`` disabled it compiles. Seed 1019's ``models`` program 59 (``passes`` oracle, reduced to 12
+ops: a bfloat16 ``einsum('ij->ji')`` of a [40, 32] input through ``abs``, ``expm1``, ``cos``, ``exp``, ``cos`` and a
+dot) is the same: 1,739 transpose/copy pairs, a crash with 6,770 frames of ``ElementalIrEmitter`` ->
+``FusedIrEmitter`` (the legacy emitter this time, ending in ``IrArray::Index::SourceIndexOfTranspose``), right with
+``reshape-mover`` also disabled, in float32, float16, or with the default pipeline.
+
 Found by ``jaxsynth fuzz --config models --seed 51`` (program 41, the ``passes`` oracle, which had disabled
 ``algsimp``, ``cse``, ``simplify-fp-conversions`` and ``transpose-folding``: a bfloat16 softmax/standardize
 block over a transposed concatenation), reduced by hand to the line below. No upstream issue for it was found.
