@@ -24,6 +24,9 @@ f32[200, 32, 32] and ``x1`` f32[1, 32, 32] is one ``__ynn_fusion`` (the identity
 6,200 of 6,400 elements, and whose process sometimes dies of SIGSEGV (2 of 5 runs); right with the default
 pipeline and with YNN's reduce fusions off (``jaxsynth fuzz --config models --seed 111``, program 96, the
 ``passes`` oracle; reduced by jaxsynth from 42 ops to these 2). Run in a child process, which a crash ends.
+Found again by ``--seed 1019`` (models program 55): ``jnp.dot((x2 + x3).mean(axis=2), x4)`` with ``x2``
+f32[1, 1, 40] and ``x3`` f32[1, 240, 40] gave the right value, a wrong one (-14.608 for -14.963) or SIGSEGV from
+one fresh process to the next, with ``algsimp`` disabled; always right with YNN's reduce fusions off.
 Related, not the same: openxla/xla#48714 (YNN reduce_window drops base_dilation; open), jax-ml/jax#39257 (YNN
 fusion crash on a rank-8 broadcast-multiply-reduce in jaxlib 0.10.2; closed); no upstream issue for this case
 was found.
