@@ -1327,7 +1327,7 @@ def test_a_repro_adds_the_xla_flags_of_the_worker_before_jax_starts(tmp_path: Pa
     assert variant.count("--xla_force_host_platform_device_count=8") == 1
 
 
-def test_an_intermittent_crash_gets_three_runs_to_show_and_other_kinds_one() -> None:
+def test_an_intermittent_crash_gets_three_runs_to_show_and_other_kinds_one_unless_a_signal_cut_it_short() -> None:
     from jaxsynth.fuzz.campaign import CRASH_RUNS, verify_repro
 
     def runs(*statuses: int):
@@ -1344,7 +1344,14 @@ def test_an_intermittent_crash_gets_three_runs_to_show_and_other_kinds_one() -> 
     run, calls = runs(*[0] * CRASH_RUNS)
     assert verify_repro(run, "crash", -11)[0] == 0 and len(calls) == CRASH_RUNS == 3  # never crashed: unverified
     run, calls = runs(0, 1)
-    assert verify_repro(run, "wrong", 1)[0] == 0 and len(calls) == 1  # a wrong result is deterministic: one run
+    assert verify_repro(run, "wrong", 1)[0] == 0 and len(calls) == 1  # it finished and did not show it: one run
+    # a signal killed it before it compared (the bug, crashing this time, or another): run again
+    run, calls = runs(-11, 1, 0)
+    assert verify_repro(run, "wrong", 1) == (1, "") and len(calls) == 2
+    run, calls = runs(*[-11] * CRASH_RUNS)
+    assert verify_repro(run, "error", 1)[0] == -11 and len(calls) == CRASH_RUNS  # never got to it: unverified
+    run, calls = runs(3, 1)
+    assert verify_repro(run, "wrong", 1)[0] == 3 and len(calls) == 1  # the script itself failed: not again
 
 
 def test_an_error_repro_waits_for_asynchronous_results(tmp_path: Path) -> None:
