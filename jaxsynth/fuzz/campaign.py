@@ -777,13 +777,13 @@ def verify_repro(run: Callable[[], tuple[int | None, str]], kind: str, expected:
     """``run()`` (a repro.py) until it shows the finding (:func:`repro_shows`), at most :data:`CRASH_RUNS`
     times: crashes can be intermittent (models seed 92, program 39: a passes-disabled softmax segfaults in
     about two runs of three). Another kind's repro runs again only when a signal killed it before it could
-    compare (models seed 1019, program 55: a wrong value from a YNN fusion that, as often, segfaults
-    instead); a run that finished without the finding did not show it."""
+    compare (models seed 1019, program 55: a YNN fusion whose bug gave a wrong value in some processes and
+    a SIGSEGV in others); a run that finished without the finding did not show it."""
     for _ in range(CRASH_RUNS):
         status, output = run()
         if repro_shows(kind, status, output, expected, site):
             break
-        if kind != "crash" and not (status is not None and status < 0):
+        if kind != "crash" and (status is None or status >= 0):  # it finished (or timed out) without it
             break
     return status, output
 
