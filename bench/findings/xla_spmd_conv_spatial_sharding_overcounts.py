@@ -32,6 +32,12 @@ dim is constrained to ``d0`` and whose 2-tap kernel is split over ``d0`` on its 
 is wrong under plain ``jax.jit`` too (below: 4x), and right when the input's batch dim is also sharded, or with
 either sharding alone. Wrong on jaxlib 0.4.35 and 0.6.2 as well.
 
+A form with one sharded argument and one constraint (``jaxsynth fuzz --config all --seed 1022``, ``structured``
+program 66, the ``sharding`` oracle; reduced to one grouped, dilated 1-D conv, exactly 4x): the input's spatial
+dim over ``d1`` and the conv's output-feature dim constrained to ``d1``. By hand, with a 2-tap kernel of 8 output
+features over 8 positions: 4x on a 4x2 mesh, 2x on 2x2, right on 2x4, 1x2 and 4x1, and right without the
+constraint; one group or two, ``rhs_dilation`` 1 or 2 alike.
+
 Across releases and partitioners: the two ``'SAME'`` cases and the depthwise one are wrong on jaxlib 0.4.26,
 0.4.35, 0.6.2 and 0.10.2, with Shardy and with GSPMD. The grouped case with the output constraint and the
 ``correlate`` are wrong with Shardy only: on 0.10.2 they are right with ``jax_use_shardy_partitioner=False``, and
