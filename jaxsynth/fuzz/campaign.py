@@ -66,6 +66,8 @@ __all__ = ["HANG_CONFIRM_FACTOR", "JOURNAL", "Settings", "inputs_for", "parse_du
 #: A hang is confirmed by a rerun of the original program with this many times ``Settings.timeout``.
 HANG_CONFIRM_FACTOR = 4.0
 CRASH_RUNS = 3  #: runs a crash's repro.py gets to crash as the worker did, and any repro.py that a signal cut short
+RECHECKED = ("wrong", "error")  #: finding kinds whose program runs again in a fresh worker before it is one
+RECHECK_RUNS = 5  #: runs that program gets to fail as it did (a wrong value can be intermittent)
 
 @dataclass
 class Settings:
@@ -367,8 +369,9 @@ def _listed(messages: list[tuple[int, bool, str]], first: int = 20) -> list[str]
 
 
 def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome,
-            swarm: dict[str, Any] | None = None) -> None:
-    """Fold one tested program into the campaign's state and journal it (:data:`JOURNAL`)."""
+            swarm: dict[str, Any] | None = None) -> list[RawFinding]:
+    """Fold one tested program into the campaign's state and journal it (:data:`JOURNAL`); returns its raw
+    findings."""
     tally, raws = _tally(state.settings, index, program, inputs, outcome, swarm)
     if raws:
         _keep_evidence(state.settings.out, index, raws)  # before the journal line that points to it
@@ -378,6 +381,7 @@ def _record(state: _State, index: int, program: Program, inputs: list[np.ndarray
             _note_raw(state, raw)
         _journal(state.settings.out, {"index": index, "tally": tally, "evidence": True} if raws
                  else {"index": index, "tally": tally})
+    return raws
 
 
 def _tally(settings: Settings, index: int, program: Program, inputs: list[np.ndarray], outcome: Outcome,
@@ -491,7 +495,13 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
                 state.stop = True
                 state.fatal = exc
             return
-        _record(state, index, program, inputs, outcome, swarm)
+        raws = _record(state, index, program, inputs, outcome, swarm)
+        if any(raw.kind in RECHECKED for raw in raws):
+            # a failed run can leave the process in a state that the next program would inherit: on jaxlib
+            # 0.4.35, after the FFT thunk's RET_CHECK failed at run time, every later computation of that
+            # process failed with "Buffer Definition Event: Error dispatching computation" (seed 1024,
+            # numerics: 15 programs, down to `f(x0) = x0`); a crash or hang has ended the process already
+            worker.recycle()
         if bar is not None:
             bar.update(1)
 
@@ -589,15 +599,27 @@ class _Reducer:
         raise NotAFinding(f"{where}: no result within {timeout:g} s, but a rerun with {longer:g} s gave "
                           f"{what.strip()[-300:]}: not a confirmed hang")
 
-    def recurs(self, raw: RawFinding, original: Subject) -> bool:
-        """Whether a crash recurs: the original program, run up to :data:`CRASH_RUNS` times, crashes as it did.
+    def recurs(self, raw: RawFinding, original: Subject, runs: int = CRASH_RUNS) -> bool:
+        """Whether a failure recurs: the original program, run up to ``runs`` times, fails as it did.
         An intermittent crash can fail to (models seed 1007, program 244, a YNN SIGSEGV: none of 79 reduction
         candidates crashed, and its triage read "needs several passes disabled together")."""
-        self.worker.spare = True  # a crash ends the worker: have the next one ready
+        self.worker.spare = raw.kind == "crash"  # a crash ends the worker: have the next one ready
         try:
-            return any(self.fails_alike(original, raw) is not None for _ in range(CRASH_RUNS))
+            return any(self.fails_alike(original, raw) is not None for _ in range(runs))
         finally:
             self.worker.spare = False
+
+    def recheck(self, raw: RawFinding, original: Subject) -> None:
+        """Run a wrong value's or an error's original program again in a fresh worker, up to
+        :data:`RECHECK_RUNS` times; raise NotAFinding unless it fails as it did. One that fails only after
+        other programs ran in the same process is the harness's arrangement, not a finding about the program
+        (jaxlib 0.4.35: after one program's FFT error at run time, `f(x0) = x0` failed with the same error in
+        that worker, and passed in a fresh one). Its reduction runs in that fresh worker too."""
+        self.worker.recycle()
+        if self.recurs(raw, original, RECHECK_RUNS):
+            return
+        raise NotAFinding(f"program {raw.index} ({raw.oracle}, {raw.kind}): did not fail again in a fresh worker "
+                          f"in {RECHECK_RUNS} runs: it depended on what its worker ran before, or is intermittent")
 
     def process(self, raw: RawFinding, do_reduce: bool, note: str | None = None, do_triage: bool = True
                 ) -> Finding:
@@ -605,6 +627,8 @@ class _Reducer:
         original = Subject(raw.program, dict(zip(raw.program.body.params, raw.inputs, strict=True)))
         if raw.kind == "hang":
             self.confirm_hang(raw, original)  # slowness under load is not a hang
+        if raw.kind in RECHECKED:
+            self.recheck(raw, original)
         do_triage = do_triage and settings.triage and (raw.kind in ("wrong", "error") or raw.oracle == "passes")
         if raw.kind == "crash" and (do_reduce or do_triage) and not self.recurs(raw, original):
             # every candidate, and every pass the triage disables, would look like a fix

@@ -145,6 +145,11 @@ class Worker:
             proc.kill()
             self.restarts += 1
 
+    def recycle(self) -> None:
+        """End the process now: the next task starts in a fresh one (whatever state the last task left behind,
+        a later task does not inherit)."""
+        self._retire()
+
     def start(self) -> dict[str, str]:
         """Start the process now (otherwise it starts with the first task); returns its toolchain."""
         self._ensure()
