@@ -527,7 +527,7 @@ def test_a_crash_that_does_not_recur_is_not_reduced_or_triaged(tmp_path: Path, m
 def test_a_failure_that_needs_the_workers_earlier_programs_is_not_a_finding(tmp_path: Path, monkeypatch) -> None:
     """jaxlib 0.4.35, seed 1024, numerics: after one program's FFT error at run time, every later computation of
     that worker failed with "Buffer Definition Event: Error dispatching computation", down to ``f(x0) = x0``
-    (14 false findings). Now the worker is replaced after a program with a wrong value or an error, and each such
+    (16 false findings). Now the worker is replaced after a program with a wrong value or an error, and each such
     finding's program runs again in a fresh worker, up to RECHECK_RUNS times, before it is one: a failure that
     does not come back is an internal error; one that comes back (here on its third run) is a finding."""
     from jaxsynth.fuzz.campaign import RECHECK_RUNS

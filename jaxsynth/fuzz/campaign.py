@@ -500,7 +500,7 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
             # a failed run can leave the process in a state that the next program would inherit: on jaxlib
             # 0.4.35, after the FFT thunk's RET_CHECK failed at run time, every later computation of that
             # process failed with "Buffer Definition Event: Error dispatching computation" (seed 1024,
-            # numerics: 15 programs, down to `f(x0) = x0`); a crash or hang has ended the process already
+            # numerics: 16 programs, down to `f(x0) = x0`); a crash or hang has ended the process already
             worker.recycle()
         if bar is not None:
             bar.update(1)
