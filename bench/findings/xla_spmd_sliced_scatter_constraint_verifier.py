@@ -12,6 +12,11 @@ verifier failure on a valid program is a compiler bug whatever the sharding; the
 (``xla_spmd_scatter_gather_conv_verifier.py``, ``xla_spmd_embedding_take_verifier.py``) fail on a dynamic slice
 instead. No upstream issue found (searched openxla/xla for this verifier message).
 
+A form without a scatter (``jaxsynth fuzz --config all --seed 1025``, ``reductions-linalg`` program 98, reduced by
+the fuzzer to 8 ops, then by hand): ``jnp.concatenate([jnp.ones(1), x[:3]])[:3]`` constrained to be replicated, with
+``x`` a float32[4] split over ``d0`` of a 4x2 mesh, fails with the same message (``f32[4]`` for ``f32[3]``); it
+compiles without the final slice, without the constraint, or as a lone ``x[:3]`` constrained.
+
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
 """
 
