@@ -41,7 +41,7 @@ def test_default_enables_every_category():
         ("[types]\ndtypes = { float64 = 1.0 }", ["`types.dtypes.float64`", "x64"]),
         ("[types]\nmax_rank = 4", ["`types.max_rank`", "<= 3"]),
         ("[types]\ndtypes = { float32 = -1.0 }", ["`types.dtypes", ">= 0.0"]),
-        ("[weights.ops]\nsinh = 2.0", ["`weights.ops.sinh`", "allowed", "sin"]),
+        ("[weights.ops]\nsine = 2.0", ["`weights.ops.sine`", "allowed", "sin"]),
         ("[weights.categories]\nmagic = 2.0", ["`weights.categories.magic`", "allowed", "elementwise"]),
         ("[program\nmax_nodes = 3", ["not valid TOML"]),
         ("function_name = 'not a name'", ["`function_name`", "identifier"]),

@@ -592,3 +592,14 @@ def test_configure_jax_for_workers_fresh_process():
 @pytest.mark.parametrize("short, long", [("f32[2]", "float32[2]"), ("bf16[]", "bfloat16[]"), ("u8[3,1]", "uint8[3,1]")])
 def test_parse_type_accepts_both_dtype_spellings(short, long):
     assert parse_type(short) == parse_type(long)
+
+
+def test_vmap_jaxpr_of_a_function_without_arguments_maps_over_the_batch():
+    """A program whose inputs are all literals has no argument to map over; its vmap JAXPR still has the batch."""
+    import jax.numpy as jnp
+
+    from jaxsynth.lowering import vmap_jaxpr
+
+    text = vmap_jaxpr(lambda: jnp.arcsinh(jnp.full((3,), 0.5, dtype=jnp.float32)), [], 4)
+    assert "f32[4,3]" in text and "asinh" in text
+    assert "f32[5,2]" in vmap_jaxpr(lambda x: jnp.sinh(x), [jax.ShapeDtypeStruct((2,), jnp.float32)], 5)

@@ -271,9 +271,9 @@ def test_grad_oracle_skips_random_programs_explicitly():
 def test_run_oracles_keeps_a_skip_verdict():
     """A program the grad oracle must skip (its derivative regions have finite-difference references) gets a
     counted ``unsupported`` verdict from run_oracles, and the oracle's check never runs on it."""
-    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.oracles import ORACLES, Case, run_oracles
 
-    program = _programs_with("value_and_grad", 1)[0]
+    program = next(p for p in _programs_with("value_and_grad", 8) if ORACLES["grad"].applies(p))
     verdicts = run_oracles(Case(program, random_inputs(program, np.random.default_rng(0)), seed=0),
                            ["grad", "reference"])
     assert verdicts["grad"].skipped and verdicts["grad"].kind == "unsupported", verdicts["grad"]

@@ -69,6 +69,31 @@ def test_long_expressions_are_split_into_statements():
     assert max(len(line) for line in source.splitlines()) < 100
 
 
+@pytest.mark.parametrize("name", ["structured", "transforms", "models", "reductions-linalg"])
+def test_long_statements_are_wrapped_at_their_brackets_without_changing_the_program(name, monkeypatch):
+    """A statement that naming cannot shorten (a convolution's keywords, a ``return`` of several results, a long
+    signature) is wrapped at its outermost brackets, black's way: same syntax tree, every line within the limit."""
+    import ast
+    import importlib
+
+    render_module = importlib.import_module("jaxsynth.synth.render")
+    limit = render_module.LINE_LIMIT
+    config = load_config(name)
+    programs = [sample(config, 0, i) for i in range(120)]
+    wrapped = [render(p) for p in programs]
+    monkeypatch.setattr(render_module, "LINE_LIMIT", 10**6)
+    unwrapped = [render(p) for p in programs]
+    changed = 0
+    for w, u in zip(wrapped, unwrapped, strict=True):
+        assert ast.dump(ast.parse(w)) == ast.dump(ast.parse(u))
+        changed += w != u
+        if w != u:
+            assert max(len(line) for line in u.splitlines()) > limit
+            assert max(len(line) for line in w.splitlines()) <= limit
+            assert any(line.rstrip().endswith(("(", "[", "{")) for line in w.splitlines())
+    assert changed >= 1, "no statement needed wrapping: the test checks nothing"
+
+
 def test_rendered_program_runs_with_only_the_three_imports():
     config = load_config("control-flow")
     for index in range(30):

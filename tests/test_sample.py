@@ -13,6 +13,7 @@ import pytest
 
 from jaxsynth.grammar import CATEGORIES, REGISTRY, GrammarConfig, builtin_names, load_config
 from jaxsynth.synth import node_count, render, sample
+from jaxsynth.synth.render import LINE_LIMIT
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,7 @@ def test_rendered_source_parses_and_compiles(name):
         source = render(sample(config, 0, i))
         assert cst.parse_module(source).code == source
         compile(source, "<jaxsynth>", "exec")
-        assert all(len(line) <= 200 for line in source.splitlines())
+        assert all(len(line) <= LINE_LIMIT for line in source.splitlines()), (name, i)
 
 
 def test_a_grammar_that_cannot_build_what_a_composite_asks_for_fails_in_bounded_work(monkeypatch):

@@ -160,12 +160,21 @@ def _floor_divide_range(ins, types, out, params):
     return corners(lambda x, y: math.floor(x / y), a, b)
 
 
+def _arctan2_range(ins, types, out, params):
+    """``arctan2(y, x)`` with ``y`` away from 0: no branch cut (``y = ±0``, ``x < 0``) and no origin in reach, so the
+    op is continuous and smooth on the box, monotone in each operand there, and its extremes are at the corners."""
+    y, x = ins
+    if not y.excludes_zero(types[0].dtype.margin):
+        return None
+    return corners(math.atan2, y, x)
+
+
 #: Ops with defined special-value semantics (see OpSpec.special_values) that numpy follows exactly.
 SPECIAL_VALUES = frozenset({
     "add", "subtract", "multiply", "divide", "maximum", "minimum",
     "scale", "offset", "rsub", "div_scalar", "saxpy",
     "abs", "negative", "square", "sign", "sqrt", "exp", "log", "expm1", "log1p", "sin", "cos", "tanh", "floor",
-    "ceil", "round", "clip",
+    "ceil", "round", "clip", "arctan", "arcsinh", "arctanh", "arccos", "arccosh",
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "invert",
     "where",
@@ -216,6 +225,8 @@ BINARY = (
             needs=(None, nonzero_need), differentiable=False),
     _binary("floor_divide", INTS, _floor_divide_range, lambda a, p: np.floor_divide(a[0], a[1]),
             _infix(cst.FloorDivide), needs=(None, nonzero_need), differentiable=False),
+    _binary("arctan2", FLOATS, _arctan2_range, lambda a, p: np.arctan2(a[0], a[1]), _fn("jnp.arctan2"),
+            needs=(nonzero_need, None), weight=0.5),
 )
 
 
@@ -315,6 +326,24 @@ def _unary(name, dtypes, range_rule, reference, render, need=None, family="unary
                   special_values=name in SPECIAL_VALUES)
 
 
+#: arcsin, arccos and arctanh take operands in UNIT_DOMAIN (and the sampler aims at UNIT_NEED): the margin from
+#: ±1 keeps their derivatives (``1 / sqrt(1 - x^2)``, ``1 / (1 - x^2)``) and their sensitivity to an operand's
+#: rounding bounded, as ``tan``'s margin from ±pi/2 does. arccosh likewise stays ARCCOSH_LO above its branch point.
+UNIT_DOMAIN = Interval(-0.95, 0.95)
+UNIT_NEED = Interval(-0.9, 0.9)
+ARCCOSH_LO = 1.05
+
+
+def _hyperbolic_need(dtype: DType) -> Interval:
+    bound = min(4.0, _exp_hi(dtype))
+    return Interval(-bound, bound)
+
+
+def _cosh_range(x: Interval) -> Interval:
+    lo = 1.0 if x.lo <= 0 <= x.hi else min(math.cosh(x.lo), math.cosh(x.hi))
+    return Interval(lo, math.cosh(x.mag))
+
+
 def _always(f):
     return lambda ins, types, out, params: f(ins[0])
 
@@ -361,6 +390,23 @@ UNARY_FLOAT = (
     _unary("rsqrt", FLOATS, _guard(lambda x, d: x.lo >= d.margin, lambda x: monotone(lambda v: v**-0.5, x)),
            lambda a, p: 1.0 / np.sqrt(a[0]), _fn("lax.rsqrt"), need=lambda d: Interval(0.1, INF), family="unary_pos"),
     _unary("tanh", FLOATS, _always(lambda x: monotone(math.tanh, x)), lambda a, p: np.tanh(a[0]), _fn("jnp.tanh")),
+    _unary("arctan", FLOATS, _always(lambda x: monotone(math.atan, x)), lambda a, p: np.arctan(a[0]),
+           _fn("jnp.arctan")),
+    _unary("arcsinh", FLOATS, _always(lambda x: monotone(math.asinh, x)), lambda a, p: np.arcsinh(a[0]),
+           _fn("jnp.arcsinh")),
+    _unary("arcsin", FLOATS, _guard(lambda x, d: x.within(UNIT_DOMAIN), lambda x: monotone(math.asin, x)),
+           lambda a, p: np.arcsin(a[0]), _fn("jnp.arcsin"), need=lambda d: UNIT_NEED, family="unary_unit"),
+    _unary("arccos", FLOATS, _guard(lambda x, d: x.within(UNIT_DOMAIN), lambda x: monotone(math.acos, x)),
+           lambda a, p: np.arccos(a[0]), _fn("jnp.arccos"), need=lambda d: UNIT_NEED, family="unary_unit"),
+    _unary("arctanh", FLOATS, _guard(lambda x, d: x.within(UNIT_DOMAIN), lambda x: monotone(math.atanh, x)),
+           lambda a, p: np.arctanh(a[0]), _fn("jnp.arctanh"), need=lambda d: UNIT_NEED, family="unary_unit"),
+    _unary("arccosh", FLOATS, _guard(lambda x, d: x.lo >= ARCCOSH_LO, lambda x: monotone(math.acosh, x)),
+           lambda a, p: np.arccosh(a[0]), _fn("jnp.arccosh"), need=lambda d: Interval(1.1, INF),
+           family="unary_arccosh"),
+    _unary("sinh", FLOATS, _guard(lambda x, d: x.mag <= _exp_hi(d), lambda x: monotone(math.sinh, x)),
+           lambda a, p: np.sinh(a[0]), _fn("jnp.sinh"), need=_hyperbolic_need, family="unary_hyperbolic"),
+    _unary("cosh", FLOATS, _guard(lambda x, d: x.mag <= _exp_hi(d), _cosh_range),
+           lambda a, p: np.cosh(a[0]), _fn("jnp.cosh"), need=_hyperbolic_need, family="unary_hyperbolic"),
     _unary("sigmoid", FLOATS, _always(lambda x: Interval(0, 1)), lambda a, p: 1 / (1 + np.exp(-a[0])),
            _fn("jax.nn.sigmoid")),
     _unary("erf", FLOATS, _always(lambda x: monotone(math.erf, x)), lambda a, p: erf(a[0]),

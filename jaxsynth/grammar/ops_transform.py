@@ -35,6 +35,7 @@ from jaxsynth.grammar.types import ALL, FLOATS, DType, Interval, TensorType
 SMOOTH_OPS = frozenset({
     "add", "subtract", "multiply", "divide", "power", "scale", "offset", "rsub", "div_scalar", "pow_scalar",
     "saxpy", "sin", "cos", "tan", "exp", "expm1", "log", "log1p", "tanh", "sigmoid", "erf", "negative", "square",
+    "arctan", "arctan2", "arcsin", "arccos", "arctanh", "arcsinh", "arccosh", "sinh", "cosh",
     "sum", "mean", "prod", "cumsum", "cumprod", "dot", "matmul", "vdot", "outer", "cross", "einsum",
     "reshape", "transpose", "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "slice", "flip",
     "pad", "take",

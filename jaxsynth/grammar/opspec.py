@@ -145,7 +145,7 @@ def available(since: tuple[int, ...]) -> bool:
 # --------------------------------------------------------------------------------------------
 # libcst helpers shared by the op families. Precedence follows Python's grammar.
 
-_BINARY_PREC = {
+BINARY_PRECEDENCE = {
     cst.Power: 9,
     cst.Multiply: 7,
     cst.Divide: 7,
@@ -167,7 +167,7 @@ def _prec(expr: cst.BaseExpression) -> int:
     if getattr(expr, "lpar", None):
         return _ATOM
     if isinstance(expr, cst.BinaryOperation):
-        return _BINARY_PREC[type(expr.operator)]
+        return BINARY_PRECEDENCE[type(expr.operator)]
     if isinstance(expr, cst.UnaryOperation):
         return 8
     if isinstance(expr, cst.Comparison):
@@ -181,7 +181,7 @@ def paren(expr: cst.BaseExpression) -> cst.BaseExpression:
 
 def binop(left: cst.BaseExpression, op: type[cst.BaseBinaryOp], right: cst.BaseExpression) -> cst.BaseExpression:
     """``left <op> right`` with the parentheses Python's precedence requires, and no others."""
-    prec = _BINARY_PREC[op]
+    prec = BINARY_PRECEDENCE[op]
     right_assoc = op is cst.Power
     lp, rp = _prec(left), _prec(right)
     if lp < prec or (lp == prec and right_assoc) or (op is cst.Power and isinstance(left, cst.UnaryOperation)):

@@ -367,10 +367,11 @@ def grad_jaxpr(fn: Callable, arg_types: Sequence[Any]) -> str | None:
 
 
 def vmap_jaxpr(fn: Callable, arg_types: Sequence[Any], batch: int = 4) -> str:
-    """JAXPR of ``jax.vmap(fn)`` over a new leading axis of size ``batch`` on every argument leaf."""
+    """JAXPR of ``jax.vmap(fn)`` over a new leading axis of size ``batch`` on every argument leaf (a function
+    without arguments, such as one whose inputs are all literals, is mapped over ``batch`` too)."""
     args = _check_arg_types(arg_types)
     batched = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((batch, *a.shape), a.dtype), args)
-    return normalize_jaxpr(str(jax.make_jaxpr(jax.vmap(fn))(*batched)))
+    return normalize_jaxpr(str(jax.make_jaxpr(jax.vmap(fn, axis_size=batch))(*batched)))
 
 
 def compile_text(lowered: jax.stages.Lowered, fast_compile: bool = True) -> str:

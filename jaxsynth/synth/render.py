@@ -9,6 +9,11 @@ Names are deterministic: inputs ``x0, x1, ...``, temporaries ``v0, ...``, bodies
 ``cond_true0``, ... numbered in program order; a node with a name hint (``Program.names``, from
 ``style.names = "idiomatic"``) takes the hint instead, suffixed ``_1``, ``_2``, ... when it is taken.
 A fori loop body that ignores its index names it ``_``.
+
+A statement still longer than ``LINE_LIMIT`` characters (one call with many keyword arguments, such as a
+convolution, or a ``return`` of several results, cannot be shortened by naming) is wrapped as black wraps it:
+its outermost brackets open a block, with the contents on one indented line if they fit there and one item per
+line with a trailing comma if they do not.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import libcst as cst
 
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.ops_control import ControlSpec
-from jaxsynth.grammar.opspec import call, compare, dtype_expr, literal
+from jaxsynth.grammar.opspec import BINARY_PRECEDENCE, call, compare, dtype_expr, literal
 from jaxsynth.synth.program import ITEM, Node, Program, Region, Tree
 
 MAX_INLINE = 4
@@ -32,6 +37,8 @@ WIDE_OPS = frozenset({"take", "concatenate", "stack", "einsum", "pad", "where", 
 WIDE_OPS |= frozenset({"gelu", "leaky_relu", "softmax", "log_softmax", "standardize", "logsumexp", "erfc", "erf_inv",
                        "lgamma", "digamma", "logit", "xlogy", "one_hot", "eye", "tri", "iota", "arange",
                        "bitcast_convert_type", "shift_right_logical", "stop_gradient", "population_count"})
+#: A statement line longer than this (indentation included) is wrapped at its outermost brackets.
+LINE_LIMIT = 100
 HEADER = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\n\n\n"
 #: The header of a program with NamedTuple arguments or results (the one extra import they need).
 HEADER_NAMEDTUPLE = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\nfrom typing import NamedTuple\n\n\n"
@@ -360,12 +367,138 @@ class _Renderer:
         outs = [self.expr(o) for o in self.program.body.outputs]
         body.append(_statement(cst.Return(_bare_tuple([_packed(t, outs) for t in self.program.results]))))
         fn = cst.FunctionDef(cst.Name(self.program.name), cst.Parameters(params), cst.IndentedBlock(body))
+        fn = fn.visit(_Wrap(self.widths))
         classes = [_named_tuple_class(t) for t in self.program.named_tuples]
         spaced = [classes[0], *(c.with_changes(leading_lines=_TWO_LINES) for c in classes[1:])] if classes else []
         return cst.Module(body=[*spaced, fn.with_changes(leading_lines=_TWO_LINES) if classes else fn])
 
 
 _TWO_LINES = [cst.EmptyLine(), cst.EmptyLine()]
+_CODEGEN = cst.Module(body=[])
+_INDENT = "    "
+
+
+def _break(level: int) -> cst.ParenthesizedWhitespace:
+    """A line break inside brackets, the next line indented ``level`` steps past the block's indentation."""
+    return cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=True,
+                                       last_line=cst.SimpleWhitespace(_INDENT * level))
+
+
+def _wrapped(expr: cst.BaseExpression, room: int, level: int = 0) -> cst.BaseExpression | None:
+    """``expr`` with its outermost non-empty brackets (a call's arguments, a tuple's, list's or dict's items)
+    opened onto lines ``level + 1`` steps in: all on one line if that fits in ``room`` characters past the block's
+    indentation, else one per line with a trailing comma, each item too long for its line opened in turn. ``None``
+    when it has no brackets to open (a name, an operator expression)."""
+    if isinstance(expr, cst.Call):
+        if not expr.args:  # ``f(...).values()``: the brackets before the empty ones
+            inner = _wrapped(expr.func.value, room, level) if isinstance(expr.func, cst.Attribute) else None
+            return None if inner is None else expr.with_changes(func=expr.func.with_changes(value=inner))
+        args = _items(list(expr.args), room, level, "whitespace_after_arg")
+        return expr.with_changes(args=args, whitespace_before_args=_break(level + 1))
+    if isinstance(expr, cst.Subscript):  # ``conv(...)[0]``
+        inner = _wrapped(expr.value, room, level)
+        return None if inner is None else expr.with_changes(value=inner)
+    if isinstance(expr, cst.Tuple) and expr.elements:  # a bare ``return a, b`` gets black's parentheses
+        elements = _items(list(expr.elements), room, level, None)
+        if len(elements) == 1 and elements[0].comma == cst.MaybeSentinel.DEFAULT:
+            elements[0] = elements[0].with_changes(comma=cst.Comma())
+        return expr.with_changes(elements=elements, lpar=[cst.LeftParen(whitespace_after=_break(level + 1))],
+                                 rpar=[cst.RightParen(whitespace_before=_break(level))])
+    if isinstance(expr, cst.BinaryOperation) and not expr.lpar:  # ``a * b + c``: parentheses, a break before ``+``
+        return _split_operators(expr, BINARY_PRECEDENCE[type(expr.operator)], room, level + 1).with_changes(
+            lpar=[cst.LeftParen(whitespace_after=_break(level + 1))],
+            rpar=[cst.RightParen(whitespace_before=_break(level))])
+    if isinstance(expr, cst.List | cst.Dict) and expr.elements:
+        opening, closing = ("lbracket", "rbracket") if isinstance(expr, cst.List) else ("lbrace", "rbrace")
+        return expr.with_changes(
+            elements=_items(list(expr.elements), room, level, None),
+            **{opening: getattr(expr, opening).with_changes(whitespace_after=_break(level + 1)),
+               closing: getattr(expr, closing).with_changes(whitespace_before=_break(level))})
+    return None
+
+
+def _split_operators(expr: cst.BaseExpression, precedence: int, room: int, level: int) -> cst.BaseExpression:
+    """A line break before each operator of ``expr``'s top-level chain of operators of ``precedence``; an operand
+    too long for its line (``level`` steps in) opened in turn."""
+    if not isinstance(expr, cst.BinaryOperation) or expr.lpar or BINARY_PRECEDENCE[type(expr.operator)] != precedence:
+        if len(_CODEGEN.code_for_node(expr)) + 2 > room - len(_INDENT) * level:
+            return _wrapped(expr, room, level) or expr
+        return expr
+    return expr.with_changes(left=_split_operators(expr.left, precedence, room, level),
+                             operator=expr.operator.with_changes(whitespace_before=_break(level)),
+                             right=_split_operators(expr.right, -1, room, level))  # (-1: an operand, not a chain)
+
+
+def _length(item: cst.CSTNode) -> int:
+    """Characters of one bracketed item with its comma (a parameter prints only inside its ``Parameters``)."""
+    return len(_CODEGEN.code_for_node(cst.Parameters([item]) if isinstance(item, cst.Param) else item))
+
+
+def _items(items: list, room: int, level: int, closing_field: str | None) -> list:
+    """Opened brackets' items: on one line joined by ``", "`` if it fits, else one per line, each with a comma
+    (an item too long for its line opened in turn). ``closing_field`` is where the item type keeps the
+    whitespace before the closing bracket (a call's ``Arg``); ``None``: the bracket holds it."""
+    inner = room - len(_INDENT) * (level + 1)
+    joined = [item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if i < len(items) - 1
+                                else cst.MaybeSentinel.DEFAULT) for i, item in enumerate(items)]
+    per_line = sum(_length(item) for item in joined) > inner
+    out = []
+    for i, item in enumerate(joined if not per_line else items):
+        last = i == len(items) - 1
+        if per_line:
+            value = getattr(item, "value", None)
+            if value is not None and _length(item.with_changes(comma=cst.Comma())) > inner:
+                value = _wrapped(value, room, level + 1)
+                item = item if value is None else item.with_changes(value=value)
+            item = item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace("") if last
+                                                     else _break(level + 1)))
+        if last and closing_field:
+            item = item.with_changes(**{closing_field: _break(level)})
+        out.append(item)
+    if per_line and not closing_field:  # the bracket's own whitespace breaks the line; the comma ends it
+        out[-1] = out[-1].with_changes(comma=cst.Comma())
+    return out
+
+
+class _Wrap(cst.CSTTransformer):
+    """Wraps each assignment or ``return`` line longer than ``LINE_LIMIT`` at its outermost brackets (see the
+    module docstring). ``widths`` are the renderer's width estimates, so only lines that may be long are printed."""
+
+    def __init__(self, widths: dict[int, int]) -> None:
+        super().__init__()
+        self.widths = widths
+        self.depth = 0
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.depth += 1
+
+    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        self.depth -= 1
+        return updated
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        stmt = updated.body[0]
+        if len(updated.body) != 1 or not isinstance(stmt, cst.Assign | cst.Return) or stmt.value is None:
+            return updated
+        indent = len(_INDENT) * self.depth
+        if indent + 16 + _width(original.body[0].value, self.widths) <= LINE_LIMIT - 16:
+            return updated  # surely short (the estimate is within a few characters; targets are short)
+        if indent + len(_CODEGEN.code_for_node(updated).rstrip("\n")) <= LINE_LIMIT:
+            return updated
+        value = _wrapped(stmt.value, LINE_LIMIT - indent)
+        return updated if value is None else updated.with_changes(body=[stmt.with_changes(value=value)])
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        """A ``def`` line too long for ``LINE_LIMIT`` gets its parameters on their own lines, as black does."""
+        params = updated.params.params
+        header = updated.with_changes(body=cst.SimpleStatementSuite([cst.Pass()]), leading_lines=[])
+        indent = len(_INDENT) * self.depth
+        if not params or indent + len(_CODEGEN.code_for_node(header)) - len(" pass\n") <= LINE_LIMIT:
+            return updated
+        items = _items(list(params), LINE_LIMIT - indent, 0, "whitespace_after_param")
+        return updated.with_changes(params=updated.params.with_changes(params=items),
+                                    whitespace_before_params=_break(1))
 
 
 def _named_tuple_class(tree: Tree) -> cst.ClassDef:

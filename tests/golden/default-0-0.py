@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0):
-    v0 = jnp.sign(jnp.ceil(lax.rsqrt(x0))[-1])
-    v1 = jnp.expm1(jnp.clip(jnp.square(v0), 0.0, 1.0))
-    return v1, v0
+def f(x0, x1):
+    v0 = jax.scipy.special.erfc(jnp.cos(jax.scipy.special.erf(jnp.sinh(x0))))
+    v1 = jnp.sqrt(jnp.log1p(jnp.tanh(v0)))
+    return v1, jnp.arcsin(x1)

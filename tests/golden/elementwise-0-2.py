@@ -3,6 +3,5 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
-    v0 = jnp.square(x1 / -jax.nn.leaky_relu(x2, negative_slope=0.2))
-    return -jnp.sign(x0) - v0
+def f(x0, x1):
+    return jnp.round(jnp.square(x0)) * jnp.abs(jnp.minimum(jnp.arccosh(x1), x0))
