@@ -596,10 +596,11 @@ def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, 
 
     config = parse_config(FLOAT_LOOPS.replace("{loops}", str(loops)), name="float-loops")
     out = tmp_path / oracle
-    # a seed (from 2 on) with two programs among 0..3 that the oracle applies to, whatever the sampler's stream
-    # (one may hide the fault: a loop result clipped back into its invariant loses the fault's 0.01)
-    seed = next(s for s in range(2, 50) if sum(ORACLES[oracle].applies(program_for(config, s, i, False)[0])
-                                               for i in range(4)) >= 2)
+    # a seed (from 2 on) with three programs among 0..3 that the oracle applies to, whatever the sampler's stream
+    # (one may hide the fault: a loop result clipped back into its invariant loses the fault's 0.01; another may
+    # pass a discontinuity within rounding error, which the oracle skips)
+    seed = next(s for s in range(2, 400) if sum(ORACLES[oracle].applies(program_for(config, s, i, False)[0])
+                                               for i in range(4)) >= 3)
     summary = run_campaign(Settings(config=config, out=out, count=4, oracles=(oracle,), seed=seed,
                                     env=_env(JAXSYNTH_INJECT=fault), timeout=120, max_reductions=1,
                                     max_reduce_seconds=120, triage=False))
