@@ -123,3 +123,15 @@ def test_popcount_counts_bytes_where_numpy_has_no_bitwise_count() -> None:
             assert popcount(x).dtype == dtype and popcount(x).shape == shape
         assert popcount_by_bytes(np.array([info.max, info.min], dtype=dtype).view(f"u{np.dtype(dtype).itemsize}")
                                  ).tolist() == [np.dtype(dtype).itemsize * 8 - (info.min < 0), int(info.min < 0)]
+
+
+def test_the_scatter_add_error_scale_keeps_a_negative_index_as_it_is():
+    """fuzz seed 1030 (every oracle), program 26: ``x.at[:, idx].add(u)`` with idx = -1 over a dimension of 1; the
+    error scale took the magnitude of every argument, the index array too, and index 1 was out of bounds: an
+    internal error in every oracle. The scale is the sum of |u| landing on each element, plus |x|."""
+    spec = REGISTRY["at_add"]
+    x = np.array([[2.0], [-3.0]], dtype=np.float32)
+    u = np.array([[-1.0, 0.5], [4.0, -2.0]], dtype=np.float32)
+    index = np.array([-1, 0], dtype=np.int32)
+    scale = spec.error_scale([x, u, index], {"axis": 1}, None)
+    np.testing.assert_array_equal(scale, [[3.5], [9.0]])

@@ -407,7 +407,8 @@ def _scatter_error(combine: str):
     """Repeated updates round once each: a sum of their magnitudes for add, k rounded products for multiply."""
     reference = _scatter_reference(combine)
     if combine == "add":
-        return lambda args, params, value: reference([np.abs(a) for a in args], params)
+        # magnitudes of the operand and the updates; an index array stays as it is (-1 is not 1)
+        return lambda args, params, value: reference([np.abs(a) for a in args[:2]] + list(args[2:]), params)
     if combine == "multiply":
         return lambda args, params, value: _scatter_count([np.shape(a) for a in args], params) * np.abs(value)
     return None
