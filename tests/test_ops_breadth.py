@@ -135,3 +135,115 @@ def test_the_scatter_add_error_scale_keeps_a_negative_index_as_it_is():
     index = np.array([-1, 0], dtype=np.int32)
     scale = spec.error_scale([x, u, index], {"axis": 1}, None)
     np.testing.assert_array_equal(scale, [[3.5], [9.0]])
+
+
+#: Ops added for what real JAX code calls: data movement (exact) and unary math.
+REAL_CODE_SHAPE_OPS = ("roll", "tile", "repeat", "swapaxes", "moveaxis", "diagonal")
+REAL_CODE_UNARY_OPS = ("log2", "log10", "exp2", "cbrt", "reciprocal", "trunc")
+
+
+@pytest.mark.parametrize("name", REAL_CODE_SHAPE_OPS)
+def test_data_movement_ops_propose_exactly_the_wanted_type_and_match_numpy_bit_for_bit(name) -> None:
+    """Every proposal of the op for a wanted type gives that type by the type rule and by ``jax.eval_shape`` of its
+    rendering, and the rendered JAX moves the same elements as the numpy reference (bit for bit: no arithmetic).
+    Over many draws, so each variant is met: ``roll`` without an axis, ``tile`` with reps longer than the rank,
+    a negative ``moveaxis`` destination, ``diagonal`` with an offset and over a batch."""
+    import jax
+    import jax.numpy as jnp
+    import libcst as cst
+
+    from jaxsynth.synth.sample import proposal_context
+
+    spec = REGISTRY[name]
+    config = load_config("default")
+    rng = np.random.default_rng(0)
+    variants: Counter[str] = Counter()
+    checked = 0
+    for attempt in range(300):
+        ctx = proposal_context(config, seed=attempt, index=0)
+        want = TensorType(DType.float32, tuple(ctx.pick_dim() for _ in range(attempt % 4)))
+        proposal = spec.propose(want, ctx)
+        if proposal is None:
+            continue
+        types = [o.type for o in proposal.operands]
+        assert spec.type_rule(types, proposal.params) == want, (name, proposal)
+        source = cst.Module([]).code_for_node(spec.render([cst.Name("a")], proposal.params))
+        fn = eval(f"lambda a: {source}", {"jnp": jnp})
+        shape = jax.eval_shape(fn, jax.ShapeDtypeStruct(types[0].shape, np.float32))
+        assert shape.shape == want.shape, source
+        x = rng.standard_normal(types[0].shape).astype(np.float32)
+        np.testing.assert_array_equal(np.asarray(jax.jit(fn)(x)), spec.reference([x], proposal.params), source)
+        variants.update(_variants(name, proposal.params, types[0]))
+        checked += 1
+    assert checked >= 50, checked
+    expected = {"roll": {"no axis", "axis"}, "tile": {"longer reps", "reps"}, "moveaxis": {"negative", "positive"},
+                "diagonal": {"offset", "batched", "matrix"}, "swapaxes": {"method", "fn"}, "repeat": {"2", "3"}}
+    assert expected[name] <= set(variants), variants
+
+
+def _variants(name: str, params: dict, operand: TensorType) -> list[str]:
+    if name == "roll":
+        return ["no axis" if params["axis"] is None else "axis"]
+    if name == "tile":
+        return ["longer reps" if len(params["reps"]) > operand.rank else "reps"]
+    if name == "moveaxis":
+        return ["negative" if params["destination"] < 0 else "positive"]
+    if name == "diagonal":
+        return ["batched" if params["batched"] else "matrix"] + (["offset"] if params["offset"] else [])
+    if name == "swapaxes":
+        return [params["style"]]
+    return [str(params["repeats"])]
+
+
+def test_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them() -> None:
+    """The default config reaches every one of them, rendered as the ``jnp`` call (or method) real code writes."""
+    from jaxsynth.synth import render
+
+    config = load_config("default")
+    sources = "\n".join(render(sample(config, 0, index)) for index in range(300))
+    calls = {name: f"jnp.{name}(" for name in REAL_CODE_SHAPE_OPS + REAL_CODE_UNARY_OPS}
+    missing = [name for name, text in calls.items() if text not in sources]
+    assert missing == [], missing
+    assert ".swapaxes(" in sources
+
+
+def test_trunc_is_a_rounding_discontinuity_like_floor() -> None:
+    """``trunc`` jumps at every integer, as ``floor`` and ``ceil`` do: the fuzzer's reference skips elements whose
+    operand is within rounding of one (never a finding there) and treats its result as exact elsewhere."""
+    from jaxsynth.fuzz.reference import EXACT_OPS
+    from jaxsynth.fuzz.tolerance import DISCONTINUOUS, _threshold_distance
+    from jaxsynth.synth.program import Node
+
+    node = Node(1, "trunc", (0,), (TensorType(DType.float32, (4,)),), (Interval(-3.0, 3.0),))
+    assert "trunc" in DISCONTINUOUS and "trunc" in EXACT_OPS
+    distance = _threshold_distance(node, [np.array([2.9999, -1.25, 0.5, -2.0])])
+    np.testing.assert_allclose(distance, [1e-4, 0.25, 0.5, 0.0], atol=1e-12)
+    assert REGISTRY["trunc"].reference([np.array([-1.5, -0.0, 2.7])], {}).tolist() == [-1.0, -0.0, 2.0]
+
+
+def test_the_error_scales_of_var_and_std_cover_xla_on_constant_and_spread_rows() -> None:
+    """``jnp.var`` of a constant row is exactly 0, but XLA's mean of it is off by an ulp, and the centred squares
+    leave that ulp squared (``std``: the ulp itself): 19 of 35 constant float32 rows here. The op's error scale
+    (units of eps, absolute) covers XLA's result on constant and on spread rows, and is not so loose that a
+    relative error of 1e-4 on a spread row passes."""
+    import jax
+    import jax.numpy as jnp
+
+    eps = DType.float32.eps
+    rng = np.random.default_rng(0)
+    rows = [np.full((n,), c, np.float32) for n in (3, 5, 7, 11, 13) for c in (0.1, 0.3, 1 / 3, 0.7, 1.1, 2.9, 1e3 / 7)]
+    rows += [rng.uniform(lo, lo + 2.0, (n,)).astype(np.float32) for n in (2, 9, 64, 1000) for lo in (-1.0, 50.0)]
+    nonzero = 0
+    for name, fn in (("var", jnp.var), ("std", jnp.std)):
+        spec = REGISTRY[name]
+        for x, ddof in ((x, ddof) for x in rows for ddof in (0, 1)):
+            params = {"axis": 0, "keepdims": False, "ddof": ddof}
+            got = float(jax.jit(lambda v, d=ddof, f=fn: f(v, axis=0, ddof=d))(x))
+            exact = float(spec.reference([x.astype(np.float64)], params))
+            bound = eps * float(spec.error_scale([x.astype(np.float64)], params, np.float64(exact)))
+            assert abs(got - exact) <= bound, (name, x[:3], ddof, got, exact, bound)
+            if np.ptp(x) == 0:
+                nonzero += got != 0.0
+            else:
+                assert 1e-4 * exact > bound, (name, x[:3], bound)
+    assert nonzero >= 10  # the case the second-order term is for happens

@@ -173,6 +173,7 @@ def test_pytree_programs_render_run_and_agree_with_reference():
 def test_pytree_record_signature_and_replay():
     from jaxsynth.corpus.generate import make_record
     from jaxsynth.corpus.record import encode_payload
+    from jaxsynth.lowering.argtypes import parse_type
 
     base = msgspec.to_builtins(load_config("transforms"))
     base["program"]["pytree_prob"] = 1.0
@@ -189,7 +190,7 @@ def test_pytree_record_signature_and_replay():
     program = sample(config, 0, index)
     namespace: dict = {}
     exec(record.python, namespace)
-    structs = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in program.input_types]
+    structs = [parse_type(text) for text in record.signature]  # (a PRNG key argument too)
     assert record.jaxpr == str(jax.make_jaxpr(namespace[program.name])(*program.pack_inputs(structs, namespace)))
     assert encode_payload(make_record(config, 0, index, ["jaxpr"])) == encode_payload(record)
 

@@ -59,7 +59,7 @@ __all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "OVER_BUDGET", "WORK_PER_SECOND", "
 #: Ops whose float result involves no rounding: selections, shape ops, sign changes.
 EXACT_OPS = frozenset(
     {"where", "clip", "maximum", "minimum", "max", "min", "abs", "negative", "floor", "ceil", "round",
-     "sign", "argmax", "argmin"}
+     "trunc", "sign", "argmax", "argmin"}
 )
 _SUMLIKE = frozenset({"sum", "mean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy", "cross", "norm"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
@@ -95,9 +95,9 @@ KINKS = frozenset({"maximum", "minimum", "clip", "max", "min", "abs", "relu", "r
 #: larger than the range over which the op is linear, every run may land on the flat side: a bfloat16
 #: ``standardize`` of a row that is constant up to rounding is noise of about +-500, and ``silu`` of it was about 0
 #: in all four runs (``RUNS`` was 4) at about one element in 11, one of them where XLA gave 1.9 (models seed 57,
-#: program 49).
-MIRRORED = KINKS | frozenset(name for name, spec in REGISTRY.items()
-                             if getattr(spec, "category", "") in ("unary", "nn", "special"))
+#: program 49). ``var`` and ``std`` too: they flatten out (``std`` has a kink) at a row that is constant.
+MIRRORED = KINKS | frozenset({"var", "std"}) | frozenset(name for name, spec in REGISTRY.items()
+                                                         if getattr(spec, "category", "") in ("unary", "nn", "special"))
 #: Ops whose result is a rounded product (their last step a multiply: ``silu`` is ``x * sigmoid(x)``, a ``matmul``
 #: over one term is a multiply once ``algsimp`` has run). Where XLA:CPU fuses one into an ``add`` or ``subtract``,
 #: LLVM may contract the two into a fused multiply-add, which reads the product unrounded, while its other uses

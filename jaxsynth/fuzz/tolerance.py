@@ -60,7 +60,7 @@ RUNS = 8
 SAFETY = 16.0
 
 _COMPARE = frozenset({"less", "less_equal", "greater", "greater_equal", "equal", "not_equal"})
-_ROUNDING = frozenset({"floor", "ceil", "round", "sign"})
+_ROUNDING = frozenset({"floor", "ceil", "trunc", "round", "sign"})
 _ARG = frozenset({"argmax", "argmin"})
 #: Ops that divide by their input's spread along an axis: where rounding can make the values tie (bfloat16
 #: rounds a row that varies by less than an ulp to one constant), the result is set by rounding, not by the program.
@@ -212,7 +212,7 @@ def _threshold_distance(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
     x = np.asarray(args[0], dtype=np.float64)
     if node.op in _COMPARE:
         return x - np.asarray(args[1], dtype=np.float64)
-    if node.op in ("floor", "ceil"):
+    if node.op in ("floor", "ceil", "trunc"):
         return np.abs(x - np.rint(x))
     if node.op == "round":
         return np.abs(x - (np.floor(x) + 0.5))

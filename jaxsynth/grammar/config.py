@@ -119,6 +119,7 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     "softmax": ("jax.nn.softmax", "manual"),
     "log_softmax": ("jax.nn.log_softmax", "manual"),
     "embedding": ("jnp.take", "index"),  # jnp.take(table, ids, axis=0) or table[ids]
+    "variance": ("manual", "jnp.var"),  # layer norm: jnp.mean(jnp.square(x - mean)) or jnp.var(x)
 }
 
 

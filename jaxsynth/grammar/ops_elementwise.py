@@ -174,7 +174,7 @@ SPECIAL_VALUES = frozenset({
     "add", "subtract", "multiply", "divide", "maximum", "minimum",
     "scale", "offset", "rsub", "div_scalar", "saxpy",
     "abs", "negative", "square", "sign", "sqrt", "exp", "log", "expm1", "log1p", "sin", "cos", "tanh", "floor",
-    "ceil", "round", "clip", "arctan", "arcsinh", "arctanh", "arccos", "arccosh",
+    "ceil", "round", "trunc", "clip", "arctan", "arcsinh", "arctanh", "arccos", "arccosh",
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "invert",
     "where",
@@ -344,6 +344,19 @@ def _cosh_range(x: Interval) -> Interval:
     return Interval(lo, math.cosh(x.mag))
 
 
+def _propose_reciprocal(t, ctx):
+    if t.dtype not in FLOATS:
+        return None
+    return Proposal((Operand(t, nonzero_need(t.dtype, ctx)),))
+
+
+def _reciprocal_range(ins, types, out, params):
+    x = ins[0]
+    if not x.excludes_zero(types[0].dtype.margin):
+        return None
+    return monotone(lambda v: 1.0 / v, x)
+
+
 def _always(f):
     return lambda ins, types, out, params: f(ins[0])
 
@@ -385,6 +398,16 @@ UNARY_FLOAT = (
            lambda a, p: np.log(a[0]), _fn("jnp.log"), need=lambda d: Interval(0.1, INF), family="unary_pos"),
     _unary("log1p", FLOATS, _guard(lambda x, d: x.lo >= -0.9, lambda x: monotone(math.log1p, x)),
            lambda a, p: np.log1p(a[0]), _fn("jnp.log1p"), need=lambda d: Interval(-0.5, INF), family="unary_pos"),
+    _unary("log2", FLOATS, _guard(lambda x, d: x.lo >= d.margin, lambda x: monotone(math.log2, x)),
+           lambda a, p: np.log2(a[0]), _fn("jnp.log2"), need=lambda d: Interval(0.1, INF), family="unary_pos"),
+    _unary("log10", FLOATS, _guard(lambda x, d: x.lo >= d.margin, lambda x: monotone(math.log10, x)),
+           lambda a, p: np.log10(a[0]), _fn("jnp.log10"), need=lambda d: Interval(0.1, INF), family="unary_pos"),
+    _unary("exp2", FLOATS, _guard(lambda x, d: x.hi <= _exp_hi(d) / math.log(2.0), lambda x: monotone(math.exp2, x)),
+           lambda a, p: np.exp2(a[0]), _fn("jnp.exp2"), need=lambda d: Interval(-INF, min(4.0, _exp_hi(d))),
+           family="unary_exp"),
+    _unary("cbrt", FLOATS, _always(lambda x: monotone(math.cbrt, x)), lambda a, p: np.cbrt(a[0]), _fn("jnp.cbrt")),
+    OpSpec("reciprocal", "unary", "unary_reciprocal", FLOATS, _propose_reciprocal, lambda t, p: t[0],
+           _reciprocal_range, lambda a, p: 1.0 / a[0], _fn("jnp.reciprocal")),
     _unary("sqrt", FLOATS, _guard(lambda x, d: x.lo >= 0, lambda x: monotone(math.sqrt, x)),
            lambda a, p: np.sqrt(a[0]), _fn("jnp.sqrt"), need=lambda d: Interval(0.0, INF), family="unary_pos"),
     _unary("rsqrt", FLOATS, _guard(lambda x, d: x.lo >= d.margin, lambda x: monotone(lambda v: v**-0.5, x)),
@@ -415,6 +438,8 @@ UNARY_FLOAT = (
            _fn("jnp.floor"), differentiable=False),
     _unary("ceil", FLOATS, _always(lambda x: monotone(math.ceil, x)), lambda a, p: np.ceil(a[0]),
            _fn("jnp.ceil"), differentiable=False),
+    _unary("trunc", FLOATS, _always(lambda x: monotone(math.trunc, x)), lambda a, p: np.trunc(a[0]),
+           _fn("jnp.trunc"), differentiable=False),
     _unary("round", FLOATS, _always(lambda x: Interval(math.floor(x.lo), math.ceil(x.hi))),
            lambda a, p: np.round(a[0]), _fn("jnp.round"), differentiable=False),
 )

@@ -64,7 +64,7 @@ def _reduction_result_dtype(name: str, source: DType) -> DType:
         return source if source.is_float else DType.int32
     if name in ("cumsum", "cumprod"):
         return DType.int32 if source.is_bool else source
-    return source  # max, min
+    return source  # max, min, var, std (of floats)
 
 
 def _propose_reduction(name: str, sources: frozenset[DType], cumulative: bool = False):
@@ -128,6 +128,9 @@ def _reduction_range(name: str):
             return Interval(0, max(n - 1, 0))
         if name in ("any", "all"):
             return Interval(0, 1)
+        if name in ("var", "std"):  # at most half the operand's width from the mean, in every term
+            var = ((x.hi - x.lo) / 2) ** 2 * n / max(n - params["ddof"], 1)
+            return Interval(0.0, var if name == "var" else math.sqrt(var))
         return x  # mean, max, min
 
     return rule
@@ -142,6 +145,8 @@ def _reduction_reference(name: str):
             return fn(args[0], axis=axis)
         if name in ("mean",) and args[0].dtype.kind != "f":
             return np.mean(args[0].astype(np.float64), axis=axis, keepdims=params["keepdims"])
+        if name in ("var", "std"):
+            return fn(args[0], axis=axis, keepdims=params["keepdims"], ddof=params["ddof"])
         return fn(args[0], axis=axis, keepdims=params["keepdims"])
 
     return reference
@@ -154,6 +159,8 @@ def _reduction_render(name: str):
             kwargs["axis"] = params["axis"]
         if params.get("keepdims"):
             kwargs["keepdims"] = True
+        if params.get("ddof"):
+            kwargs["ddof"] = params["ddof"]
         if params.get("style") == "method" and name not in ("cumsum", "cumprod"):
             return method(args[0], name, **kwargs)
         return call(f"jnp.{name}", args[0], **kwargs)
@@ -171,13 +178,62 @@ def _with_style(propose):
     return wrapped
 
 
+def _with_ddof(propose):
+    """``ddof=1`` (the sample variance) now and then, where at least two terms are reduced."""
+    def wrapped(t, ctx):
+        proposal = propose(t, ctx)
+        if proposal is not None:
+            n = _reduced_count(proposal.operands[0].type.shape, proposal.params["axis"])
+            proposal.params["ddof"] = 1 if n >= 2 and ctx.draw.bernoulli(0.25) else 0
+        return proposal
+
+    return wrapped
+
+
+#: ``jnp.var`` computes in float32 at least (float16 and bfloat16 operands are upcast; float64 stays float64), so
+#: its mean is off by at most a float32 mean's error, and the square of that, in units of the result's epsilon
+#: (float32's or larger; float64's under x64, where the mean's error is float64's too), by at most float32's
+#: epsilon times the square of the mean's error in units of eps: the second-order term below.
+COMPUTE_EPS = DType.float32.eps
+
+
+def _spread_error(name: str):
+    """The absolute rounding error of ``var`` and ``std`` in units of eps, from their operand and exact result.
+    The computed mean is off by about ``(1 + sqrt(n)) eps mean(|x|)`` (a sum of n terms, in any order), and that
+    error moves every centred term alike: it cancels to first order in the variance (the centred terms sum to
+    0) and leaves its square, which is the whole result for a constant row (exactly 0 in the reference, an ulp of
+    ``x`` squared under XLA); ``std``, its square root, is off by the mean's error itself there, and by that
+    squared over twice the result where the result is larger. Everywhere else the squares and their sum add
+    ``(1 + sqrt(n)) eps`` of the result, twice over."""
+
+    def scale(args, params, value):
+        x, axis = args[0], params.get("axis")
+        n = _reduced_count(np.shape(x), axis)
+        terms = 1.0 + math.sqrt(n)
+        mean_error = terms * np.mean(np.abs(x), axis=axis, keepdims=params["keepdims"])
+        value = np.abs(value)
+        if name == "var":
+            return 2.0 * terms * value + COMPUTE_EPS * np.square(mean_error)
+        # sqrt(var + e) - sqrt(var) <= min(sqrt(e), e / (2 sqrt(var))) with e the mean's error squared
+        with np.errstate(divide="ignore"):
+            moved = np.minimum(mean_error, COMPUTE_EPS * np.square(mean_error) / (2.0 * value))
+        return moved + 2.0 * terms * value
+
+    return scale
+
+
 def _reduction(name: str, sources: frozenset[DType], cumulative: bool = False, differentiable: bool = True):
     propose = _propose_reduction(name, sources, cumulative)
-    if name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all"):
+    if name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all", "var", "std"):
         propose = _with_style(propose)
+    spread = name in ("var", "std")
+    if spread:
+        propose = _with_ddof(propose)
+    # numpy's NaN/Inf propagation and wraparound; a variance's inf - inf and -0.0 are left out
     return OpSpec(name, "reductions", f"reduce_{name}", sources, propose, _reduction_type(name),
                   _reduction_range(name), _reduction_reference(name), _reduction_render(name),
-                  differentiable=differentiable, special_values=True)  # numpy's NaN/Inf propagation and wraparound
+                  differentiable=differentiable, special_values=not spread,
+                  error_scale=_spread_error(name) if spread else None)
 
 
 REDUCTIONS = (
@@ -190,6 +246,9 @@ REDUCTIONS = (
     _reduction("argmin", NUMERIC, differentiable=False),
     _reduction("any", frozenset({DType.bool}), differentiable=False),
     _reduction("all", frozenset({DType.bool}), differentiable=False),
+    # std: a row that is constant (up to rounding) has no derivative; jax.grad gives NaN there
+    _reduction("var", FLOATS),
+    _reduction("std", FLOATS, differentiable=False),
     _reduction("cumsum", NUMERIC, cumulative=True),
     _reduction("cumprod", SIGNED_NUMERIC, cumulative=True),
 )
@@ -580,6 +639,151 @@ def _render_take(args, params):
     return call("jnp.take", args[0], indices, axis=params["axis"])
 
 
+def _propose_roll(t, ctx):
+    if t.rank == 0 or t.size < 2:
+        return None
+    if ctx.draw.bernoulli(0.2):  # no axis: the flattened array rolls
+        return Proposal((Operand(t),), {"shift": _nonzero_shift(t.size, ctx), "axis": None})
+    axes = [i for i, d in enumerate(t.shape) if d >= 2]
+    axis = ctx.draw.choice(axes)
+    return Proposal((Operand(t),), {"shift": _nonzero_shift(t.shape[axis], ctx), "axis": axis})
+
+
+def _nonzero_shift(d: int, ctx: Context) -> int:
+    """A shift that moves elements: 1..d-1 either way, now and then past the length (it wraps around)."""
+    shift = ctx.draw.randint(1, d - 1) + (d if ctx.draw.bernoulli(0.1) else 0)
+    return -shift if ctx.draw.bernoulli(0.4) else shift
+
+
+def _render_roll(args, params):
+    if params["axis"] is None:
+        return call("jnp.roll", args[0], literal(params["shift"]))
+    return call("jnp.roll", args[0], literal(params["shift"]), axis=params["axis"])
+
+
+#: Repeat counts of ``tile`` and ``repeat``: an output axis of length d comes from one of d / r for r dividing d.
+REPEATS = (2, 3, 4)
+
+
+def _repeat_counts(d: int) -> list[int]:
+    return [r for r in REPEATS if d % r == 0]
+
+
+def _propose_tile(t, ctx):
+    axes = [i for i, d in enumerate(t.shape) if _repeat_counts(d)]
+    if t.rank >= 2 and 2 <= t.shape[0] <= 4 and ctx.draw.bernoulli(0.25):
+        # reps longer than the operand's rank: a new leading axis (``jnp.tile(x, (3, 1, 1))``)
+        return Proposal((Operand(t.with_shape(t.shape[1:])),), {"reps": (t.shape[0],) + (1,) * (t.rank - 1)})
+    if not axes:
+        return None
+    reps = [1] * t.rank
+    for axis in axes:
+        if axis == axes[0] or ctx.draw.bernoulli(0.3):
+            reps[axis] = ctx.draw.choice(_repeat_counts(t.shape[axis]))
+    shape = tuple(d // r for d, r in zip(t.shape, reps, strict=True))
+    return Proposal((Operand(t.with_shape(shape)),), {"reps": tuple(reps)})
+
+
+def _tile_type(types, params):
+    (t,), reps = types, params["reps"]
+    shape = (1,) * (len(reps) - t.rank) + t.shape
+    return t.with_shape(tuple(d * r for d, r in zip(shape, reps, strict=True)))
+
+
+def _propose_repeat(t, ctx):
+    axes = [i for i, d in enumerate(t.shape) if _repeat_counts(d)]
+    if not axes:
+        return None
+    axis = ctx.draw.choice(axes)
+    repeats = ctx.draw.choice(_repeat_counts(t.shape[axis]))
+    return Proposal((Operand(_resize_axis(t, axis, t.shape[axis] // repeats)),), {"repeats": repeats, "axis": axis})
+
+
+def _propose_swapaxes(t, ctx):
+    if t.rank < 2:
+        return None
+    a = ctx.draw.randint(0, t.rank - 2)
+    b = ctx.draw.randint(a + 1, t.rank - 1)
+    if t.shape[a] == t.shape[b] and ctx.draw.bernoulli(0.5):
+        a, b = b, a  # same shape either way; both orders appear in real code
+    return Proposal((Operand(t.with_shape(_swapped(t.shape, a, b))),),
+                    {"axes": (a, b), "style": ctx.draw.choice(("fn", "fn", "method"))})
+
+
+def _swapped(shape: tuple[int, ...], a: int, b: int) -> tuple[int, ...]:
+    out = list(shape)
+    out[a], out[b] = out[b], out[a]
+    return tuple(out)
+
+
+def _render_swapaxes(args, params):
+    a, b = params["axes"]
+    if params["style"] == "method":
+        return method(args[0], "swapaxes", literal(a), literal(b))
+    return call("jnp.swapaxes", args[0], literal(a), literal(b))
+
+
+def _moved_order(rank: int, source: int, destination: int) -> list[int]:
+    """``jnp.moveaxis(x, source, destination).shape[i] == x.shape[order[i]]``."""
+    order = [i for i in range(rank) if i != source]
+    order.insert(destination, source)
+    return order
+
+
+def _propose_moveaxis(t, ctx):
+    if t.rank < 3:
+        return None
+    source = ctx.draw.randint(0, t.rank - 1)
+    destination = ctx.draw.choice([i for i in range(t.rank) if i != source])
+    order = _moved_order(t.rank, source, destination)
+    shape = [0] * t.rank
+    for i, j in enumerate(order):
+        shape[j] = t.shape[i]
+    # a negative destination, as in ``jnp.moveaxis(x, 1, -1)``, half the time it names the last axis
+    rendered = destination - t.rank if destination == t.rank - 1 and ctx.draw.bernoulli(0.5) else destination
+    return Proposal((Operand(t.with_shape(tuple(shape))),), {"source": source, "destination": rendered})
+
+
+def _moveaxis_type(types, params):
+    (t,) = types
+    order = _moved_order(t.rank, params["source"], params["destination"] % t.rank)
+    return t.with_shape(tuple(t.shape[i] for i in order))
+
+
+def _diagonal_length(n: int, m: int, offset: int) -> int:
+    return max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
+
+
+def _propose_diagonal(t, ctx):
+    if t.rank == 0 or t.rank > 2:  # an operand of rank 3 at most
+        return None
+    k = t.shape[-1]
+    offset = ctx.draw.choice((0, 0, 1, -1))
+    long, extra = k + abs(offset), ctx.draw.randint(0, 2)
+    n, m = (k + extra, long) if offset >= 0 else (long, k + extra)
+    if ctx.draw.bernoulli(0.5):  # the other side carries the extra rows or columns
+        n, m = (k, long + extra) if offset >= 0 else (long + extra, k)
+    if _diagonal_length(n, m, offset) != k:
+        return None
+    # the diagonal of the last two axes: ``jnp.diagonal``'s default axes (0, 1) on a matrix, named on a batch
+    return Proposal((Operand(t.with_shape(t.shape[:-1] + (n, m))),), {"offset": offset, "batched": t.rank >= 2})
+
+
+def _diagonal_type(types, params):
+    (t,) = types
+    if t.rank < 2:
+        raise TypeError(f"diagonal needs rank >= 2, got {t}")
+    n, m = t.shape[-2:]
+    return t.with_shape(t.shape[:-2] + (_diagonal_length(n, m, params["offset"]),))
+
+
+def _render_diagonal(args, params):
+    kwargs = {"offset": params["offset"]} if params["offset"] else {}
+    if params["batched"]:
+        kwargs.update(axis1=-2, axis2=-1)
+    return call("jnp.diagonal", args[0], **kwargs)
+
+
 def _shape_op(name, propose, type_rule, reference, render, range_rule=_same):
     return OpSpec(name, "shape", name, ALL, propose, type_rule, range_rule, reference, render,
                   special_values=True)  # data movement: exact on every value
@@ -618,6 +822,21 @@ SHAPE = (
               lambda t, p: t[0].with_shape(tuple(d + b + a for d, (b, a) in zip(t[0].shape, p["pad"], strict=True))),
               lambda a, p: np.pad(a[0], p["pad"]), lambda a, p: call("jnp.pad", a[0], literal(p["pad"])),
               lambda i, t, o, p: i[0].hull(Interval(0, 0))),
+    _shape_op("roll", _propose_roll, lambda t, p: t[0], lambda a, p: np.roll(a[0], p["shift"], axis=p["axis"]),
+              _render_roll),
+    _shape_op("tile", _propose_tile, _tile_type, lambda a, p: np.tile(a[0], p["reps"]),
+              lambda a, p: call("jnp.tile", a[0], literal(p["reps"]))),
+    _shape_op("repeat", _propose_repeat,
+              lambda t, p: _resize_axis(t[0], p["axis"], t[0].shape[p["axis"]] * p["repeats"]),
+              lambda a, p: np.repeat(a[0], p["repeats"], axis=p["axis"]),
+              lambda a, p: call("jnp.repeat", a[0], literal(p["repeats"]), axis=p["axis"])),
+    _shape_op("swapaxes", _propose_swapaxes, lambda t, p: t[0].with_shape(_swapped(t[0].shape, *p["axes"])),
+              lambda a, p: np.swapaxes(a[0], *p["axes"]), _render_swapaxes),
+    _shape_op("moveaxis", _propose_moveaxis, _moveaxis_type,
+              lambda a, p: np.moveaxis(a[0], p["source"], p["destination"]),
+              lambda a, p: call("jnp.moveaxis", a[0], literal(p["source"]), literal(p["destination"]))),
+    _shape_op("diagonal", _propose_diagonal, _diagonal_type,
+              lambda a, p: np.diagonal(a[0], p["offset"], -2, -1).copy(), _render_diagonal),
     _shape_op("take", _propose_take,
               lambda t, p: _resize_axis(t[0], p["axis"], len(p["indices"])),
               lambda a, p: np.take(a[0], p["indices"], axis=p["axis"]),

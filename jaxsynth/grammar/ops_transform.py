@@ -36,9 +36,10 @@ SMOOTH_OPS = frozenset({
     "add", "subtract", "multiply", "divide", "power", "scale", "offset", "rsub", "div_scalar", "pow_scalar",
     "saxpy", "sin", "cos", "tan", "exp", "expm1", "log", "log1p", "tanh", "sigmoid", "erf", "negative", "square",
     "arctan", "arctan2", "arcsin", "arccos", "arctanh", "arcsinh", "arccosh", "sinh", "cosh",
-    "sum", "mean", "prod", "cumsum", "cumprod", "dot", "matmul", "vdot", "outer", "cross", "einsum",
+    "log2", "log10", "exp2", "reciprocal",
+    "sum", "mean", "var", "prod", "cumsum", "cumprod", "dot", "matmul", "vdot", "outer", "cross", "einsum",
     "reshape", "transpose", "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "slice", "flip",
-    "pad", "take",
+    "pad", "take", "roll", "tile", "repeat", "swapaxes", "moveaxis", "diagonal",
 })
 #: Dtypes a differentiated parameter may have (float16/bfloat16 gradients are too coarse to compare).
 DIFF_DTYPES = frozenset({DType.float32, DType.float64})

@@ -109,10 +109,10 @@ def _matmul(b: Builder, x: int, w: int, hint: str | None = None) -> int:
 
 
 def _reduce(b: Builder, name: str, x: int, axis: int | None, keepdims: bool, hint: str | None = None,
-            refine: Interval | None = None) -> int:
+            refine: Interval | None = None, **extra: Any) -> int:
     if axis is not None and axis < 0:  # the reduction rows take a non-negative axis
         axis += b.type_of(x).rank
-    params: dict[str, Any] = {"axis": axis, "keepdims": keepdims}
+    params: dict[str, Any] = {"axis": axis, "keepdims": keepdims, **extra}
     if b.spelling("reductions") == "method":
         params["style"] = "method"
     return need(b.op(name, [x], params, hint, refine))
@@ -210,7 +210,7 @@ def _norm_bound(n: int) -> Interval:
 
 
 def layer_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
-    """``(x - mean) * rsqrt(var + eps) * scale + bias`` over the last axis."""
+    """``(x - mean) * rsqrt(var + eps) * scale + bias`` over the last axis (``var`` spelled out, or ``jnp.var``)."""
     if not _float(t) or t.rank < 1:
         raise Fail
     n = t.shape[-1]
@@ -218,7 +218,10 @@ def layer_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     x = _input_of(b, t, budget - 9, depth, "x")
     mean = _reduce(b, "mean", x, -1, True, "mean")
     centered = need(b.op("subtract", [x, mean], {}, "centered"))
-    var = _reduce(b, "mean", need(b.op("square", [centered])), -1, True, "var", refine=Interval(0.0, INF))
+    if b.spelling("variance") == "jnp.var" and b.config.allows("var"):
+        var = _reduce(b, "var", x, -1, True, "var", refine=Interval(0.0, INF), ddof=0)
+    else:
+        var = _reduce(b, "mean", need(b.op("square", [centered])), -1, True, "var", refine=Interval(0.0, INF))
     inv = need(b.op("rsqrt", [need(b.op("offset", [var, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
     y = need(b.op("multiply", [centered, inv], {}, "normed", refine=_norm_bound(n)))
     scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
@@ -263,8 +266,9 @@ def _logsumexp(b: Builder, x: int, hint: str) -> int:
 
 def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     """Multi-head self-attention over (batch, seq, d_model): projections, heads split by reshape and
-    transpose, scaled scores, an optional mask (``jnp.where(mask, s, -1e4)``: the grammar caps float magnitudes
-    at 1e6), softmax, output projection."""
+    transpose (or ``.swapaxes(1, 2)``), grouped-query attention now and then (fewer key/value heads, each
+    shared by a group of query heads through ``jnp.repeat``), scaled scores, an optional mask
+    (``jnp.where(mask, s, -1e4)``: the grammar caps float magnitudes at 1e6), softmax, output projection."""
     if not _float(t) or t.rank != 3:
         raise Fail
     batch, seq, d = t.shape
@@ -272,15 +276,26 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     dh = d // heads
     prefix = b.counter('attention')
     x = _input_of(b, t, budget - 16, depth, "x")
+    swap = heads > 1 and b.config.allows("swapaxes") and b.draw.bernoulli(0.4)
+    groups = (b.draw.choice([g for g in (2, 4) if heads % g == 0])
+              if heads > 1 and b.config.allows("repeat") and b.draw.bernoulli(0.3) else 1)
 
-    def project(name: str) -> int:
-        y = _matmul(b, x, _kernel(b, f"{prefix}/{name}", d, d, t.dtype), name)
-        if heads == 1:
-            return y
-        y = need(b.op("reshape", [y], {"shape": (batch, seq, heads, dh), "style": "method"}, name))
+    def heads_axis_swapped(y: int, name: str) -> int:  # (batch, seq, heads, dh) <-> (batch, heads, seq, dh)
+        if swap:
+            return need(b.op("swapaxes", [y], {"axes": (1, 2), "style": "method"}, name))
         return need(b.op("transpose", [y], {"perm": (0, 2, 1, 3)}, name))
 
-    q, k, v = project("q"), project("k"), project("v")
+    def project(name: str, n_heads: int = heads) -> int:
+        y = _matmul(b, x, _kernel(b, f"{prefix}/{name}", d, n_heads * dh, t.dtype), name)
+        if heads == 1:
+            return y
+        y = need(b.op("reshape", [y], {"shape": (batch, seq, n_heads, dh), "style": "method"}, name))
+        y = heads_axis_swapped(y, name)
+        if n_heads < heads:  # each key/value head serves ``groups`` query heads
+            y = need(b.op("repeat", [y], {"repeats": heads // n_heads, "axis": 1}, name))
+        return y
+
+    q, k, v = project("q"), project("k", heads // groups), project("v", heads // groups)
     spec = "bqd,bkd->bqk" if heads == 1 else "bhqd,bhkd->bhqk"
     scores = need(b.op("einsum", [q, k], {"spec": spec, "k": dh}, "scores"))
     scores = need(b.op("scale", [_lit(b, t.dtype, round(1 / math.sqrt(dh), 6)), scores], {"literal_args": (0,)},
@@ -298,7 +313,7 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     spec = "bqk,bkd->bqd" if heads == 1 else "bhqk,bhkd->bhqd"
     out = need(b.op("einsum", [weights, v], {"spec": spec, "k": seq}, "attn_out"))
     if heads > 1:
-        out = need(b.op("transpose", [out], {"perm": (0, 2, 1, 3)}, "attn_out"))
+        out = heads_axis_swapped(out, "attn_out")
         out = need(b.op("reshape", [out], {"shape": (batch, seq, d), "style": "method"}, "attn_out"))
     out = _matmul(b, out, _kernel(b, f"{prefix}/out", d, d, t.dtype), "attn_out")
     if b.draw.bernoulli(0.5):

@@ -4,5 +4,5 @@ import jax.lax as lax
 
 
 def f(x0, x1):
-    v0 = jnp.arccos(x0) * x1
-    return jnp.cross(v0, jnp.sinh(jnp.cos(v0)))
+    v0 = jnp.pad(jax.scipy.special.erfc(x0), ((0, 1),)).astype(jnp.bool_)
+    return v0, x1 - -2.0
