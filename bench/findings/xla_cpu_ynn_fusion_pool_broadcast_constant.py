@@ -26,7 +26,11 @@ pipeline and with YNN's reduce fusions off (``jaxsynth fuzz --config models --se
 ``passes`` oracle; reduced by jaxsynth from 42 ops to these 2). Run in a child process, which a crash ends.
 Found again by ``--seed 1019`` (models program 55): ``jnp.dot((x2 + x3).mean(axis=2), x4)`` with ``x2``
 f32[1, 1, 40] and ``x3`` f32[1, 240, 40] gave the right value, a wrong one (-14.608 for -14.963) or SIGSEGV from
-one fresh process to the next, with ``algsimp`` disabled; always right with YNN's reduce fusions off.
+one fresh process to the next, with ``algsimp`` disabled; always right with YNN's reduce fusions off. And by
+``--config models --seed 1033`` (program 189, ``passes``; reduced by jaxsynth from 38 ops to 10, then by hand):
+``jnp.tile(x.reshape(88, 104), (2, 1)).max(axis=0)`` of an f32[104, 88, 1] ``x`` (a tile is a broadcast and a
+reshape) is off by up to 0.0997 with ``algsimp`` disabled, in every run; right by default and with YNN's reduce
+fusions off.
 Related, not the same: openxla/xla#48714 (YNN reduce_window drops base_dilation; open), jax-ml/jax#39257 (YNN
 fusion crash on a rank-8 broadcast-multiply-reduce in jaxlib 0.10.2; closed); no upstream issue for this case
 was found.

@@ -7,8 +7,11 @@ in ``xla_spmd_scatter_gather_conv_verifier.py``: the same message. With the embe
 feature dim over ``d0``, the tokens i32[216] over ``d0`` and ``x`` f32[216, 80] over ``('d1', 'd0')``, compiling
 fails with ``INVALID_ARGUMENT: during context [hlo verifier]: Slice dim size 80 greater than dynamic slice
 dimension: 40``. The ``take`` alone compiles and is right, and so is the sum with any one of the three shardings
-replaced by a replicated one. A verifier failure on a valid program is a compiler bug whatever the sharding. No
-upstream issue for this case was found.
+replaced by a replicated one. A verifier failure on a valid program is a compiler bug whatever the sharding. Found
+again by ``--config models --seed 1033`` (program 11, ``sharding``): by hand ``table[tokens] * y`` with the table
+f32[32, 32] over ``('d1', 'd0')``, the tokens i32[208] over ``d0`` and ``y`` f32[208, 32] over ``('d1', 'd0')``
+fails the same way (``Slice dim size 32 greater than dynamic slice dimension: 16``) and compiles with ``y`` over
+``('d0', 'd1')`` or replicated. No upstream issue for this case was found.
 
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
 """
