@@ -231,13 +231,14 @@ def test_a_campaign_is_the_same_with_one_worker_or_two_and_after_a_stop_and_resu
     with that thread (die_with_parent) and, when the reduction that took it over came at the wrong moment, its
     first test read as a candidate that fails no more (else the worker was quietly restarted); the optimized HLO
     carried JAX's stack-frame tables (file paths, and frames of whichever program traced a helper first); the
-    journal was in the order findings came in. Resumed after a stop at program 3 (programs 0, 1 and 2 with
-    findings: the rewrite oracle's ``(v + v) * 0.5`` runs the broken add in any float program; a clean program's
-    tallies from the journal are the slow kill -9 test's), no program is tested again: the tallies come from the
-    journal and the raw findings from the evidence folder (a resumed run used to test programs with findings again, and an intermittent crash that did not recur
-    was lost), except where that evidence cannot be read (program 1's, here made unreadable): that program is
-    tested again. The buckets the stopped run recorded in ``--db`` are neither counted twice nor reported old,
-    and the resumed summary's timings are both runs' together (its duration used to be the last run's alone)."""
+    journal was in the order findings came in. Resumed after a stop at program 3 (programs 0, 1 and 2 with findings:
+    the rewrite oracle's ``(v + v) * 0.5`` runs the broken add in any float program; a clean program's tallies from
+    the journal are the slow kill -9 test's), no program is tested again: the tallies come from the journal and the
+    raw findings from the evidence folder (a resumed run used to test programs with findings again, and an
+    intermittent crash that did not recur was lost), except where that evidence cannot be read (program 1's, here
+    made unreadable): that program is tested again. The buckets the stopped run recorded in ``--db`` are neither
+    counted twice nor reported old, and the resumed summary's timings are both runs' together (its duration used to
+    be the last run's alone)."""
     from jaxsynth.fuzz import campaign
     from jaxsynth.fuzz.isolate import Worker
 

@@ -22,6 +22,7 @@ from jaxsynth.corpus.generate import build_function, make_record
 from jaxsynth.corpus.record import encode_record, iter_records
 from jaxsynth.dataset.deadcode import DEAD_CONSTRUCTS, dead_constructs
 from jaxsynth.dataset.stats import StatsAccumulator, jaxpr_equations
+from jaxsynth.fuzz.oracles import Case
 from jaxsynth.grammar import CATEGORIES, ConfigError, GrammarConfig, builtin_names, load_config, parse_config
 from jaxsynth.grammar.config import DIM_CLASSES
 from jaxsynth.lowering.argtypes import parse_type
@@ -211,14 +212,20 @@ def test_models_programs_are_finite_and_agree_with_the_reference(models):
         outputs = compiled(*inputs)
         outputs = outputs if isinstance(outputs, tuple | list) else (outputs,)
         reference = evaluate(program, inputs)
-        for out, ref, t, r in zip(outputs, reference, program.output_types, [program.node(o).interval
-                                                                          for o in program.body.outputs],
-                                  strict=True):
+        # where the program amplifies rounding (cbrt of a sum that cancels to about 0: program 10), the fuzzer's
+        # own bound from perturbed reference runs, which a wrong value still exceeds
+        case = Case(program, [np.asarray(x) for x in inputs])
+        spread = case.tolerances(case.analysis)
+        for out, ref, t, r, bound in zip(outputs, reference, program.output_types,
+                                         [program.node(o).interval for o in program.body.outputs], spread,
+                                         strict=True):
             out = np.asarray(out, dtype=np.float64)
             assert np.all(np.isfinite(out)) and out.shape == t.shape
             assert np.all((out >= r.lo - 1e-3 * (1 + abs(r.lo))) & (out <= r.hi + 1e-3 * (1 + abs(r.hi))))
             tol = 5e-2 if t.dtype.name == "bfloat16" else 2e-3
-            np.testing.assert_allclose(out, np.asarray(ref, dtype=np.float64), rtol=tol, atol=tol)
+            ref = np.asarray(ref, dtype=np.float64)
+            allowed = np.maximum(tol * (1 + np.abs(ref)), bound)
+            assert np.all(np.abs(out - ref) <= allowed), (program.name, float(np.max(np.abs(out - ref) - allowed)))
         checked += 1
     assert checked >= 6
 

@@ -106,7 +106,9 @@ USE_SHARDY: bool | None = False
 #: building and cloning a function per equation is pure overhead: about 45% of lowering time.
 #: Only equations whose rules JAX inlines anyway are lowered directly; rules registered with
 #: ``inline=False`` keep their out-of-line function and call, so every text is identical
-#: (tests/test_scale.py checks every emitted text against JAX's own lowering).
+#: (tests/test_scale.py checks every emitted text against JAX's own lowering). A program with a
+#: transformation's name scope around a ``jit`` call nested in a higher-order equation keeps JAX's path
+#: (:func:`_scoped_call`).
 DIRECT_LOWERING = True
 
 
@@ -229,6 +231,43 @@ def _shared_ir_context() -> contextlib.AbstractContextManager[None]:
 def _direct_lowering() -> contextlib.AbstractContextManager[None]:
     """While active, equations whose lowering JAX inlines are lowered in place (see :data:`DIRECT_LOWERING`)."""
     return _swapped_mlir_attribute("_uncacheable_primitives", _inlined_rules)
+
+
+def _sub_jaxprs(eqn: Any) -> list[Any]:
+    found = []
+    for value in eqn.params.values():
+        for item in value if isinstance(value, tuple | list) else (value,):
+            inner = getattr(item, "jaxpr", item)  # a ClosedJaxpr's, or a Jaxpr
+            if hasattr(inner, "eqns"):
+                found.append(inner)
+    return found
+
+
+def _calls_jit(jaxpr: Any) -> bool:
+    return any(eqn.primitive.name in ("jit", "pjit") or any(map(_calls_jit, _sub_jaxprs(eqn))) for eqn in jaxpr.eqns)
+
+
+def _scoped_call(jaxpr: Any, scoped: bool = False) -> bool:
+    """Whether lowering ``jaxpr`` directly would name a ``jit`` call differently from JAX. JAX lowers a cacheable
+    higher-order equation (``custom_jvp_call``, ``scan``) into a cached function from an empty name stack, so a
+    ``jit`` call inside it is named from its own scope alone (``jit_relu_``); lowered directly it also carries
+    the scope of a transformation around it (``vmap_jit_relu__`` inside a ``jax.vmap``: models seed 7, program
+    39). Only call names come from the scope; such programs keep JAX's path, so their texts stay JAX's."""
+    from jax._src.interpreters import mlir
+
+    uncacheable = getattr(mlir, "_uncacheable_primitives", set())
+    for eqn in jaxpr.eqns:
+        inner_scoped = scoped or bool(str(eqn.source_info.name_stack))
+        subs = _sub_jaxprs(eqn)
+        if not subs:
+            continue
+        if inner_scoped and eqn.primitive not in uncacheable and any(map(_calls_jit, subs)):
+            return True
+        # an equation lowered in place (uncacheable) passes its scope on; a cached one starts afresh in JAX, but
+        # directly lowered it passes it on too: either way the scope reaches its body here
+        if any(_scoped_call(sub, inner_scoped) for sub in subs):
+            return True
+    return False
 
 
 def _partitioner() -> contextlib.AbstractContextManager[object]:
@@ -453,7 +492,8 @@ def _lower(
 
     stablehlo = hlo = optimized = None
     if needs_lowering:
-        with _shared_ir_context(), _direct_lowering():
+        direct = _direct_lowering() if not _scoped_call(traced.jaxpr.jaxpr) else contextlib.nullcontext()
+        with _shared_ir_context(), direct:
             lowered = traced.lower()
         clock.lap("lower")
         if "stablehlo" in kinds:
