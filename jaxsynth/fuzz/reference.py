@@ -49,6 +49,7 @@ import numpy as np
 
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.ops_control import ControlSpec
+from jaxsynth.grammar.ops_tensor import SPREAD_REDUCTIONS
 from jaxsynth.grammar.types import DType
 from jaxsynth.synth.interpret import evaluate
 from jaxsynth.synth.program import ITEM, Node, Program
@@ -96,8 +97,8 @@ KINKS = frozenset({"maximum", "minimum", "clip", "max", "min", "abs", "relu", "r
 #: ``standardize`` of a row that is constant up to rounding is noise of about +-500, and ``silu`` of it was about 0
 #: in all four runs (``RUNS`` was 4) at about one element in 11, one of them where XLA gave 1.9 (models seed 57,
 #: program 49). ``var`` and ``std`` too: they flatten out (``std`` has a kink) at a row that is constant.
-MIRRORED = KINKS | frozenset({"var", "std"}) | frozenset(name for name, spec in REGISTRY.items()
-                                                         if getattr(spec, "category", "") in ("unary", "nn", "special"))
+MIRRORED = KINKS | SPREAD_REDUCTIONS | frozenset(name for name, spec in REGISTRY.items()
+                                                 if getattr(spec, "category", "") in ("unary", "nn", "special"))
 #: Ops whose result is a rounded product (their last step a multiply: ``silu`` is ``x * sigmoid(x)``, a ``matmul``
 #: over one term is a multiply once ``algsimp`` has run). Where XLA:CPU fuses one into an ``add`` or ``subtract``,
 #: LLVM may contract the two into a fused multiply-add, which reads the product unrounded, while its other uses

@@ -53,6 +53,10 @@ def _power_bound(x: Interval, n: int) -> Interval | None:
 # ---------------------------------------------------------------- reductions
 
 
+#: Reductions of a row's spread about its mean (``ddof`` in their params, an error scale of their own).
+SPREAD_REDUCTIONS = frozenset({"var", "std"})
+
+
 def _reduction_result_dtype(name: str, source: DType) -> DType:
     if name in ("argmax", "argmin"):
         return DType.int32
@@ -128,7 +132,7 @@ def _reduction_range(name: str):
             return Interval(0, max(n - 1, 0))
         if name in ("any", "all"):
             return Interval(0, 1)
-        if name in ("var", "std"):  # at most half the operand's width from the mean, in every term
+        if name in SPREAD_REDUCTIONS:  # at most half the operand's width from the mean, in every term
             var = ((x.hi - x.lo) / 2) ** 2 * n / max(n - params["ddof"], 1)
             return Interval(0.0, var if name == "var" else math.sqrt(var))
         return x  # mean, max, min
@@ -145,7 +149,7 @@ def _reduction_reference(name: str):
             return fn(args[0], axis=axis)
         if name in ("mean",) and args[0].dtype.kind != "f":
             return np.mean(args[0].astype(np.float64), axis=axis, keepdims=params["keepdims"])
-        if name in ("var", "std"):
+        if name in SPREAD_REDUCTIONS:
             return fn(args[0], axis=axis, keepdims=params["keepdims"], ddof=params["ddof"])
         return fn(args[0], axis=axis, keepdims=params["keepdims"])
 
@@ -224,9 +228,9 @@ def _spread_error(name: str):
 
 def _reduction(name: str, sources: frozenset[DType], cumulative: bool = False, differentiable: bool = True):
     propose = _propose_reduction(name, sources, cumulative)
-    if name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all", "var", "std"):
+    if name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all") or name in SPREAD_REDUCTIONS:
         propose = _with_style(propose)
-    spread = name in ("var", "std")
+    spread = name in SPREAD_REDUCTIONS
     if spread:
         propose = _with_ddof(propose)
     # numpy's NaN/Inf propagation and wraparound; a variance's inf - inf and -0.0 are left out

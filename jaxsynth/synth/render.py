@@ -39,6 +39,9 @@ WIDE_OPS |= frozenset({"gelu", "leaky_relu", "softmax", "log_softmax", "standard
                        "bitcast_convert_type", "shift_right_logical", "stop_gradient", "population_count"})
 #: A statement line longer than this (indentation included) is wrapped at its outermost brackets.
 LINE_LIMIT = 100
+#: Characters a statement's width estimate may be short by, and its target's length at most: a line whose
+#: estimate is this far under ``LINE_LIMIT`` on both counts is not printed to be measured.
+_ESTIMATE_SLACK = 16
 HEADER = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\n\n\n"
 #: The header of a program with NamedTuple arguments or results (the one extra import they need).
 HEADER_NAMEDTUPLE = "import jax\nimport jax.numpy as jnp\nimport jax.lax as lax\nfrom typing import NamedTuple\n\n\n"
@@ -482,7 +485,7 @@ class _Wrap(cst.CSTTransformer):
         if len(updated.body) != 1 or not isinstance(stmt, cst.Assign | cst.Return) or stmt.value is None:
             return updated
         indent = len(_INDENT) * self.depth
-        if indent + 16 + _width(original.body[0].value, self.widths) <= LINE_LIMIT - 16:
+        if indent + _ESTIMATE_SLACK + _width(original.body[0].value, self.widths) <= LINE_LIMIT - _ESTIMATE_SLACK:
             return updated  # surely short (the estimate is within a few characters; targets are short)
         if indent + len(_CODEGEN.code_for_node(updated).rstrip("\n")) <= LINE_LIMIT:
             return updated
