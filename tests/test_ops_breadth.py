@@ -247,3 +247,115 @@ def test_the_error_scales_of_var_and_std_cover_xla_on_constant_and_spread_rows()
             else:
                 assert 1e-4 * exact > bound, (name, x[:3], bound)
     assert nonzero >= 10  # the case the second-order term is for happens
+
+
+#: Session 34's ops: NaN-aware and sign-bit elementwise math, activations, NaN-ignoring reductions, ``diff``,
+#: ``trace``, ``kron``, ``linspace``. Each with the dtypes of the wanted types it is asked for.
+REAL_CODE_OPS_2 = {
+    "fmax": (DType.float32,), "fmin": (DType.float32,), "hypot": (DType.float32,), "copysign": (DType.float32,),
+    "fmod": (DType.int32, DType.int8), "nan_to_num": (DType.float32,), "signbit": (DType.bool,),
+    "selu": (DType.float32,), "celu": (DType.float32,), "hard_tanh": (DType.float32,),
+    "soft_sign": (DType.float32,), "hard_sigmoid": (DType.float32,), "hard_silu": (DType.float32,),
+    "glu": (DType.float32,), "nansum": (DType.float32,), "nanmean": (DType.float32,), "nanmax": (DType.float32,),
+    "nanmin": (DType.float32,), "count_nonzero": (DType.int32,), "diff": (DType.float32, DType.int32),
+    "trace": (DType.float32, DType.int32), "kron": (DType.float32, DType.int32), "linspace": (DType.float32,),
+}
+
+
+def _operand_values(t: TensorType, need: Interval | None, rng: np.random.Generator) -> np.ndarray:
+    """Values of an operand of type ``t`` inside its ``need`` (and [-4, 4]), a few exact zeros among floats."""
+    lo, hi = -4.0, 4.0
+    if need is not None:
+        lo, hi = max(lo, need.lo), min(hi, need.hi)
+    if t.dtype.is_bool:
+        return rng.random(t.shape) < 0.5
+    if t.dtype.is_int:
+        lo, hi = max(lo, float(t.dtype.bounds.lo)), min(hi, float(t.dtype.bounds.hi))
+        return rng.integers(math.ceil(lo), math.floor(hi) + 1, t.shape).astype(t.dtype.np_dtype)
+    x = rng.uniform(lo, hi, t.shape)
+    if lo <= 0 <= hi:
+        x[rng.random(t.shape) < 0.1] = 0.0
+    return x.astype(t.dtype.np_dtype)
+
+
+@pytest.mark.parametrize("name", sorted(REAL_CODE_OPS_2))
+def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name) -> None:
+    """Every proposal for a wanted type gives that type by the type rule and by ``jax.eval_shape`` of the rendered
+    call; the range rule, applied to the operands' actual intervals, holds the numpy reference's values; and jit
+    of the rendering matches the reference (exactly for exact ops, within a few ulps otherwise)."""
+    import jax
+    import jax.numpy as jnp
+    import libcst as cst
+    from jax import lax
+
+    from jaxsynth.fuzz.reference import EXACT_OPS
+    from jaxsynth.synth.sample import proposal_context
+
+    spec = REGISTRY[name]
+    config = load_config("default")
+    rng = np.random.default_rng(1)
+    checked = 0
+    for attempt in range(120):
+        ctx = proposal_context(config, seed=attempt, index=1)
+        dtype = REAL_CODE_OPS_2[name][attempt % len(REAL_CODE_OPS_2[name])]
+        rank = 1 if name == "linspace" else attempt % 4  # a generator of vectors
+        want = TensorType(dtype, tuple(ctx.pick_dim() for _ in range(rank)))
+        proposal = spec.propose(want, ctx)
+        if proposal is None:
+            continue
+        types = [o.type for o in proposal.operands]
+        assert spec.type_rule(types, proposal.params) == want, (name, proposal)
+        args = [_operand_values(o.type, o.need, rng) for o in proposal.operands]
+        names = [f"a{i}" for i in range(len(args))]
+        source = cst.Module([]).code_for_node(spec.render([cst.Name(n) for n in names], proposal.params))
+        fn = eval(f"lambda {', '.join(names)}: {source}", {"jnp": jnp, "jax": jax, "lax": lax})
+        out = jax.eval_shape(fn, *(jax.ShapeDtypeStruct(a.shape, a.dtype) for a in args))
+        assert (out.shape, np.dtype(out.dtype)) == (want.shape, want.dtype.np_dtype), source
+        wide = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in args]
+        expected = np.asarray(spec.reference(wide, proposal.params))
+        intervals = [Interval(float(np.min(a)), float(np.max(a))) if a.size else Interval(0, 0) for a in args]
+        bound = spec.range_rule(intervals, types, want, proposal.params)
+        if bound is None:  # the sampler would not place the op on these operands
+            continue
+        if expected.size:
+            assert bound.lo - 1e-9 <= float(np.min(expected)) and float(np.max(expected)) <= bound.hi + 1e-9, (
+                source, bound, expected)
+        got = np.asarray(jax.jit(fn)(*args))
+        if want.dtype.is_float and name not in EXACT_OPS:
+            np.testing.assert_allclose(got, expected, rtol=8 * want.dtype.eps, atol=8 * want.dtype.eps, err_msg=source)
+        else:
+            np.testing.assert_array_equal(got, expected.astype(want.dtype.np_dtype), err_msg=source)
+        checked += 1
+    assert checked >= 30, checked
+
+
+def test_session_34_ops_are_sampled_and_rendered_as_real_code_calls_them() -> None:
+    """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
+    float vector is wanted), reaches each of them, rendered as the call real code writes."""
+    import msgspec
+
+    from jaxsynth.synth import render
+
+    config = load_config("default")
+    ops = dict(config.weights.ops) | {name: 4.0 for name in REAL_CODE_OPS_2}
+    config = msgspec.structs.replace(config, weights=msgspec.structs.replace(config.weights, ops=ops))
+    sources = "\n".join(render(sample(config, 0, index)) for index in range(300))
+    prefix = {n: "jax.nn." for n in ("selu", "celu", "hard_tanh", "soft_sign", "hard_sigmoid", "hard_silu", "glu")}
+    missing = [n for n in REAL_CODE_OPS_2 if f"{prefix.get(n, 'jnp.')}{n}(" not in sources]
+    assert missing == [], missing
+
+
+def test_copysign_and_signbit_are_discontinuities_at_a_zero_sign() -> None:
+    """``copysign`` jumps where its second operand crosses 0 and ``signbit`` where its operand does: the fuzzer's
+    reference skips elements within rounding of that (never a finding there)."""
+    from jaxsynth.fuzz.tolerance import DISCONTINUOUS, _threshold_distance
+    from jaxsynth.synth.program import Node
+
+    t = TensorType(DType.float32, (3,))
+    a, b = np.array([2.0, -1.0, 3.0]), np.array([1e-9, -0.5, 0.0])
+    assert {"copysign", "signbit"} <= DISCONTINUOUS
+    copysign = Node(2, "copysign", (0, 1), (t,), (Interval(-3.0, 3.0),))
+    np.testing.assert_array_equal(_threshold_distance(copysign, [a, b]), b)
+    signbit = Node(2, "signbit", (0,), (t.with_dtype(DType.bool),), (Interval(0, 1),))
+    np.testing.assert_array_equal(_threshold_distance(signbit, [b]), b)
+    assert REGISTRY["copysign"].reference([a, np.array([-0.0, 1.0, -0.0])], {}).tolist() == [-2.0, 1.0, -3.0]

@@ -729,27 +729,30 @@ def _helper_outputs(case: Case, passes: tuple[str, ...]) -> tuple[np.ndarray, ..
 
 # ---------------------------------------------------------------- grad
 
-_KINK = frozenset({"maximum", "minimum", "max", "min", "abs", "clip", "norm", "sqrt", "relu", "relu6", "leaky_relu"})
+_KINK = frozenset({"maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "clip", "norm",
+                   "sqrt", "relu", "relu6", "leaky_relu", "selu", "hard_tanh", "hard_sigmoid", "hard_silu"})
+#: The clamping bounds of the clip-like kinks, on their operand.
+_CLAMPS = {"relu6": (0.0, 6.0), "hard_tanh": (-1.0, 1.0), "hard_sigmoid": (-3.0, 3.0), "hard_silu": (-3.0, 3.0)}
 
 
 def _kink_key(op: str, params: dict[str, Any], args: Sequence[np.ndarray]) -> tuple[np.ndarray, bool]:
     """The 'which branch' pattern of a piecewise op, and whether the inputs sit exactly on a kink."""
     x = np.asarray(args[0], dtype=np.float64)
-    if op in ("maximum", "minimum"):
+    if op in ("maximum", "minimum", "fmax", "fmin"):
         d = x - np.asarray(args[1], dtype=np.float64)
         return np.sign(d), bool(np.any(d == 0))
-    if op in ("abs", "sqrt", "relu", "leaky_relu"):
+    if op in ("abs", "sqrt", "relu", "leaky_relu", "selu"):
         return np.sign(x), bool(np.any(x == 0))
-    if op in ("clip", "relu6"):
-        lo, hi = (0.0, 6.0) if op == "relu6" else (params["lo"], params["hi"])
+    if op == "clip" or op in _CLAMPS:
+        lo, hi = _CLAMPS.get(op) or (params["lo"], params["hi"])
         key = np.sign(x - lo) + 3 * np.sign(x - hi)
         return key, bool(np.any((x == lo) | (x == hi)))
     if op == "norm":
         return np.asarray(np.sum(x * x) > 0), bool(np.sum(x * x) == 0)
-    if op in ("max", "min"):
+    if op in ("max", "min", "nanmax", "nanmin"):
         axis = params.get("axis")
         v = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
-        v = -v if op == "min" else v
+        v = -v if op.endswith("min") else v
         top = np.sort(v, axis=-1)
         tie = v.shape[-1] >= 2 and bool(np.any(top[..., -1] == top[..., -2]))
         return np.argmax(v, axis=-1), tie

@@ -59,10 +59,11 @@ __all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "OVER_BUDGET", "WORK_PER_SECOND", "
 
 #: Ops whose float result involves no rounding: selections, shape ops, sign changes.
 EXACT_OPS = frozenset(
-    {"where", "clip", "maximum", "minimum", "max", "min", "abs", "negative", "floor", "ceil", "round",
-     "trunc", "sign", "argmax", "argmin"}
+    {"where", "clip", "maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "negative",
+     "floor", "ceil", "round", "trunc", "sign", "copysign", "nan_to_num", "hard_tanh", "argmax", "argmin"}
 )
-_SUMLIKE = frozenset({"sum", "mean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy", "cross", "norm"})
+_SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy",
+                      "cross", "norm", "trace"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
 #: Ops that add up products, which XLA:CPU flushes to zero where they are subnormal (``_flushed``).
 _PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxpy"})
@@ -88,8 +89,9 @@ _CONTRACTION_TERMS: dict[tuple, float] = {}
 #: Ops whose float result selects among (or clamps) their operands: continuous, with a kink where the selection
 #: changes. Their perturbed result moves as far as the farther of the op on the perturbed operands and on their
 #: mirror images (``_farther_at_kink``).
-KINKS = frozenset({"maximum", "minimum", "clip", "max", "min", "abs", "relu", "relu6", "leaky_relu", "cummax",
-                   "cummin", "max_pool", "at_max", "at_min", "sort", "top_k"})
+KINKS = frozenset({"maximum", "minimum", "fmax", "fmin", "clip", "max", "min", "nanmax", "nanmin", "abs", "relu",
+                   "relu6", "leaky_relu", "hard_tanh", "hard_sigmoid", "hard_silu", "selu", "cummax", "cummin",
+                   "max_pool", "at_max", "at_min", "sort", "top_k"})
 #: Ops whose perturbed result also moves as far as the farther of the op on the perturbed operands and on their
 #: mirror images: the kinks, and the elementwise math functions (``unary``, ``nn``, ``special``), many of which
 #: flatten out on one side (``silu``, ``softplus``, ``exp``, ``sigmoid``). Where rounding noise at an operand is
@@ -108,8 +110,8 @@ MIRRORED = KINKS | SPREAD_REDUCTIONS | frozenset(name for name, spec in REGISTRY
 #: ``a * b``, 1 in 2 for ``gelu``; nn-special seed 1004, program 36 showed it inside ``log_softmax``). An ``add``
 #: or ``subtract`` of such an operand, or of a view of one (``_FUSED_VIEWS``), is also perturbed by its magnitude
 #: (``_contractible_operands``).
-_ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "outer", "silu", "gelu",
-                                "dot", "matmul", "einsum", "vdot"})
+_ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "outer", "kron", "silu", "gelu",
+                                "hard_silu", "glu", "dot", "matmul", "einsum", "vdot"})
 #: Ops XLA fuses along with their operands' elements (shape ops, indexing, negation): a product seen through them.
 _FUSED_VIEWS = frozenset({"negative", "at_get"} | {name for name, spec in REGISTRY.items()
                                                    if getattr(spec, "category", "") in ("shape", "indexing")
@@ -257,7 +259,7 @@ def _term_count(node: Node, args: Sequence[np.ndarray], value: np.ndarray) -> fl
         return 1.0 if node.op == "saxpy" else 2.0
     if node.op in _RUNNING:
         return _running_count(node, np.shape(value))
-    if node.op in ("sum", "mean", "norm"):
+    if node.op in ("sum", "mean", "nansum", "nanmean", "norm"):
         return np.size(args[0]) / max(1, np.size(value))
     key = (node.op, repr(node.params), tuple(np.shape(a) for a in args))  # a contraction: the op on ones
     if key not in _CONTRACTION_TERMS:

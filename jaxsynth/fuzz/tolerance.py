@@ -60,12 +60,14 @@ RUNS = 8
 SAFETY = 16.0
 
 _COMPARE = frozenset({"less", "less_equal", "greater", "greater_equal", "equal", "not_equal"})
-_ROUNDING = frozenset({"floor", "ceil", "trunc", "round", "sign"})
+_ROUNDING = frozenset({"floor", "ceil", "trunc", "round", "sign", "signbit"})
+#: Ops that take the sign of their second operand: a jump where it crosses 0.
+_SIGN_OF = frozenset({"copysign"})
 _ARG = frozenset({"argmax", "argmin"})
 #: Ops that divide by their input's spread along an axis: where rounding can make the values tie (bfloat16
 #: rounds a row that varies by less than an ulp to one constant), the result is set by rounding, not by the program.
 _SPREAD = frozenset({"standardize"})
-DISCONTINUOUS = _COMPARE | _ROUNDING | _ARG | _SPREAD | {"astype"}
+DISCONTINUOUS = _COMPARE | _ROUNDING | _SIGN_OF | _ARG | _SPREAD | {"astype"}
 PERIODIC = frozenset({"sin", "cos", "tan"})
 #: Input spread (radians) past which a periodic op's result is undetermined (see the module docstring).
 PERIODIC_LIMIT = 1.0
@@ -216,8 +218,10 @@ def _threshold_distance(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
         return np.abs(x - np.rint(x))
     if node.op == "round":
         return np.abs(x - (np.floor(x) + 0.5))
-    if node.op == "sign":
+    if node.op in ("sign", "signbit"):
         return x
+    if node.op in _SIGN_OF:
+        return np.asarray(args[1], dtype=np.float64)
     if node.op in _SPREAD:
         # distance to a constant row: the standard deviation along the axis, where a tie would move the result
         # (about std / sqrt(std**2 + epsilon)) by more than rounding does; a row that is constant or nearly so

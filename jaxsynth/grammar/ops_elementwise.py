@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import libcst as cst
+import ml_dtypes
 import numpy as np
 import scipy.special
 
@@ -169,15 +170,44 @@ def _arctan2_range(ins, types, out, params):
     return corners(math.atan2, y, x)
 
 
+def _nonneg_mag(x: Interval) -> tuple[float, float]:
+    """The least and greatest magnitude of a value in ``x``."""
+    return (0.0 if x.lo <= 0 <= x.hi else min(abs(x.lo), abs(x.hi))), x.mag
+
+
+def _hypot_range(ins, types, out, params):
+    (a_lo, a_hi), (b_lo, b_hi) = (_nonneg_mag(x) for x in ins)
+    return Interval(math.hypot(a_lo, b_lo), math.hypot(a_hi, b_hi))
+
+
+def _copysign_range(ins, types, out, params):
+    a, b = ins
+    lo, hi = _nonneg_mag(a)
+    if b.lo > 0:
+        return Interval(lo, hi)
+    if b.hi < 0:
+        return Interval(-hi, -lo)
+    return Interval(-hi, hi)  # a zero of either sign: ``copysign`` reads the sign bit
+
+
+def _fmod_range(ins, types, out, params):
+    """C's remainder (``lax.rem``): the dividend's sign, a magnitude below the divisor's and at most its own."""
+    a, b = ins
+    if not _int_divisor_ok(b):
+        return None
+    top = min(b.mag - 1, a.mag)
+    return Interval(0 if a.lo >= 0 else -top, 0 if a.hi <= 0 else top)
+
+
 #: Ops with defined special-value semantics (see OpSpec.special_values) that numpy follows exactly.
 SPECIAL_VALUES = frozenset({
-    "add", "subtract", "multiply", "divide", "maximum", "minimum",
+    "add", "subtract", "multiply", "divide", "maximum", "minimum", "fmax", "fmin", "hypot",
     "scale", "offset", "rsub", "div_scalar", "saxpy",
     "abs", "negative", "square", "sign", "sqrt", "exp", "log", "expm1", "log1p", "sin", "cos", "tanh", "floor",
     "ceil", "round", "trunc", "clip", "arctan", "arcsinh", "arctanh", "arccos", "arccosh",
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "invert",
-    "where",
+    "where", "nan_to_num",
 })
 
 
@@ -227,6 +257,19 @@ BINARY = (
             _infix(cst.FloorDivide), needs=(None, nonzero_need), differentiable=False),
     _binary("arctan2", FLOATS, _arctan2_range, lambda a, p: np.arctan2(a[0], a[1]), _fn("jnp.arctan2"),
             needs=(nonzero_need, None), weight=0.5),
+    # NaN-ignoring ``maximum``/``minimum``: the same on finite values, numpy's ``fmax``/``fmin`` on NaN
+    _binary("fmax", FLOATS, lambda i, t, o, p: Interval(max(i[0].lo, i[1].lo), max(i[0].hi, i[1].hi)),
+            lambda a, p: np.fmax(a[0], a[1]), _fn("jnp.fmax"), weight=0.5),
+    _binary("fmin", FLOATS, lambda i, t, o, p: Interval(min(i[0].lo, i[1].lo), min(i[0].hi, i[1].hi)),
+            lambda a, p: np.fmin(a[0], a[1]), _fn("jnp.fmin"), weight=0.5),
+    # not differentiable at the origin (a cone)
+    _binary("hypot", FLOATS, _hypot_range, lambda a, p: np.hypot(a[0], a[1]), _fn("jnp.hypot"),
+            differentiable=False, weight=0.5),
+    # a jump where the second operand changes sign (``tolerance.DISCONTINUOUS``)
+    _binary("copysign", FLOATS, _copysign_range, lambda a, p: np.copysign(a[0], a[1]), _fn("jnp.copysign"),
+            differentiable=False, weight=0.5),
+    _binary("fmod", INTS, _fmod_range, lambda a, p: np.fmod(a[0], a[1]), _fn("jnp.fmod"),
+            needs=(None, nonzero_need), differentiable=False, weight=0.5),
 )
 
 
@@ -444,6 +487,41 @@ UNARY_FLOAT = (
            lambda a, p: np.round(a[0]), _fn("jnp.round"), differentiable=False),
 )
 
+def _propose_nan_to_num(t, ctx):
+    """``jnp.nan_to_num(x)`` (NaN to 0, +-Inf to the dtype's largest finite value), or with the replacements
+    named as real code does; ``largest`` is the dtype's, for the reference (its values are float64)."""
+    if t.dtype not in FLOATS:
+        return None
+    params = {"largest": float(ml_dtypes.finfo(t.dtype.np_dtype).max)}
+    if ctx.draw.bernoulli(0.4):
+        params["replace"] = ctx.draw.choice(((0.0, 1.0, -1.0), (0.0, 0.0, 0.0), (0.0, 100.0, -100.0)))
+    return Proposal((Operand(t),), params)
+
+
+def _nan_to_num_reference(args, params):
+    nan, posinf, neginf = params.get("replace", (0.0, params["largest"], -params["largest"]))
+    return np.nan_to_num(args[0], nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _nan_to_num_render(args, params):
+    if "replace" not in params:
+        return call("jnp.nan_to_num", args[0])
+    nan, posinf, neginf = params["replace"]
+    return call("jnp.nan_to_num", args[0], nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _nan_to_num_range(ins, types, out, params):
+    # finite values pass unchanged (special-values programs go by their reference, not by ranges)
+    return ins[0]
+
+
+def _propose_signbit(t, ctx):
+    if not t.dtype.is_bool:
+        return None
+    dtype = ctx.pick_dtype(FLOATS)
+    return None if dtype is None else Proposal((Operand(TensorType(dtype, t.shape)),))
+
+
 UNARY_NUMERIC = (
     _unary("abs", NUMERIC - UNSIGNED, _always(_abs_range), lambda a, p: np.abs(a[0]), _fn("jnp.abs")),
     _unary("negative", SIGNED_NUMERIC, _always(lambda x: Interval(-x.hi, -x.lo)), lambda a, p: -a[0],
@@ -451,6 +529,12 @@ UNARY_NUMERIC = (
     _unary("square", NUMERIC - UNSIGNED, _always(square_range), lambda a, p: np.square(a[0]), _fn("jnp.square")),
     _unary("sign", SIGNED_NUMERIC, _always(lambda x: Interval(-1 if x.lo < 0 else 0, 1 if x.hi > 0 else 0)),
            lambda a, p: np.sign(a[0]), _fn("jnp.sign"), differentiable=False),
+    OpSpec("nan_to_num", "unary", "nan_to_num", FLOATS, _propose_nan_to_num, lambda t, p: t[0], _nan_to_num_range,
+           _nan_to_num_reference, _nan_to_num_render, special_values=True, weight=0.5),
+    # the sign bit: a comparison with 0 where the operand is nonzero (``tolerance.DISCONTINUOUS``); NaN's sign
+    # bit is unspecified, so no special values
+    OpSpec("signbit", "unary", "signbit", FLOATS, _propose_signbit, lambda t, p: t[0].with_dtype(DType.bool),
+           bool_range, lambda a, p: np.signbit(a[0]), _fn("jnp.signbit"), differentiable=False, weight=0.5),
     OpSpec("clip", "unary", "clip", NUMERIC, _propose_clip, lambda t, p: t[0], _clip_range,
            lambda a, p: np.clip(a[0], p["lo"], p["hi"]),
            lambda a, p: call("jnp.clip", a[0], literal(p["lo"]), literal(p["hi"])), special_values=True),

@@ -1,4 +1,4 @@
-"""Index generation: ``jnp.arange``, ``lax.iota``/``lax.broadcasted_iota``, ``jnp.eye``, ``jnp.tri``,
+"""Index generation: ``jnp.arange``, ``jnp.linspace``, ``lax.iota``/``lax.broadcasted_iota``, ``jnp.eye``, ``jnp.tri``,
 ``jnp.tril``/``jnp.triu`` and ``jax.nn.one_hot``.
 
 Generators take no operands (their sizes come from the wanted type) and always pass ``dtype=``, so
@@ -37,6 +37,23 @@ def _arange_render(args, params):
     if start == 0:
         return call("jnp.arange", literal(n), dtype=dtype)
     return call("jnp.arange", literal(start), literal(start + n), dtype=dtype)
+
+
+def _propose_linspace(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jnp.linspace(start, stop, n)`` from 0 or 1 upward (no cancellation to a zero that rounding misses),
+    now and then without its end point."""
+    if t.dtype not in GENERATED or not t.dtype.is_float or t.rank != 1 or t.shape[0] < 2:
+        return None
+    start = ctx.draw.choice((0.0, 0.0, 1.0))
+    stop = start + ctx.draw.choice((1.0, 2.0, 10.0))
+    return Proposal((), {"start": start, "stop": stop, "n": t.shape[0], "endpoint": not ctx.draw.bernoulli(0.2),
+                         "dtype": t.dtype})
+
+
+def _linspace_render(args, params):
+    kwargs = {} if params["endpoint"] else {"endpoint": False}
+    return call("jnp.linspace", literal(params["start"]), literal(params["stop"]), literal(params["n"]),
+                **kwargs, dtype=dtype_expr(params["dtype"]))
 
 
 def _propose_iota(t: TensorType, ctx: Context) -> Proposal | None:
@@ -132,6 +149,9 @@ INDEX_OPS = (
     _generator("arange", _propose_arange, lambda t, p: TensorType(p["dtype"], (p["n"],)),
                lambda i, t, o, p: Interval(p["start"], p["start"] + p["n"] - 1),
                lambda a, p: np.arange(p["start"], p["start"] + p["n"]), _arange_render),
+    _generator("linspace", _propose_linspace, lambda t, p: TensorType(p["dtype"], (p["n"],)),
+               lambda i, t, o, p: Interval(p["start"], p["stop"]),
+               lambda a, p: np.linspace(p["start"], p["stop"], p["n"], endpoint=p["endpoint"]), _linspace_render),
     _generator("iota", _propose_iota, _shape_type,
                lambda i, t, o, p: Interval(0, p["shape"][p["dimension"]] - 1), _iota_reference, _iota_render),
     _generator("eye", _propose_eye, _shape_type, lambda i, t, o, p: Interval(0, 1),

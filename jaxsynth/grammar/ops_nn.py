@@ -25,7 +25,14 @@ import ml_dtypes
 import numpy as np
 import scipy.special
 
-from jaxsynth.grammar.ops_elementwise import broadcast_type, erf, monotone, positive_need, propose_elementwise
+from jaxsynth.grammar.ops_elementwise import (
+    broadcast_type,
+    corners,
+    erf,
+    monotone,
+    positive_need,
+    propose_elementwise,
+)
 from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call
 from jaxsynth.grammar.types import FLOATS, DType, Interval, TensorType
 
@@ -166,7 +173,7 @@ def _propose_unary(need: Interval | None = None, params: Callable[[TensorType, C
 
 def _unary(
     name: str,
-    render: str,
+    render: str | Callable,
     range_fn: Callable[[Interval, dict], Interval | None],
     reference: Callable[[np.ndarray, dict], np.ndarray],
     *,
@@ -178,7 +185,8 @@ def _unary(
     tail: Callable[[Interval, dict], float] | None = None,
     weight: float = 1.0,
 ) -> OpSpec:
-    """A float -> float elementwise row rendered ``render(x, **{k: params[k] for k in kwargs})``.
+    """A float -> float elementwise row rendered ``render(x, **{k: params[k] for k in kwargs})`` (or by ``render``
+    itself where it is a function of the rendered operands and params).
 
     ``tail(x, params)`` is the smallest magnitude the op's exponentially decaying tail reaches on ``x``;
     the op is placed only where it stays above ``underflow_floor`` of the dtype."""
@@ -198,7 +206,7 @@ def _unary(
         type_rule=lambda types, p: types[0],
         range_rule=range_rule,
         reference=lambda args, p: reference(args[0], p),
-        render=lambda args, p: call(render, args[0], **{k: p[k] for k in kwargs}),
+        render=render if callable(render) else lambda args, p: call(render, args[0], **{k: p[k] for k in kwargs}),
         error_scale=error_scale,
         weight=weight,
     )
@@ -233,6 +241,36 @@ def _silu_range(x: Interval, p) -> Interval:
 
 def _softplus_scalar(v: float) -> float:
     return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
+
+
+#: ``jax.nn.selu``'s constants (Klambauer et al., 2017).
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _selu_scalar(v: float) -> float:
+    return SELU_SCALE * (v if v > 0 else SELU_ALPHA * math.expm1(v))
+
+
+def _celu_scalar(v: float, alpha: float) -> float:
+    return v if v > 0 else alpha * math.expm1(v / alpha)
+
+
+def _hard_silu_scalar(v: float) -> float:
+    return v * min(max(v + 3.0, 0.0), 6.0) / 6.0
+
+
+def _hard_silu_range(x: Interval, p) -> Interval:
+    # x * relu6(x + 3) / 6: 0 up to -3, down to its minimum -0.375 at -1.5, then up
+    return valley(_hard_silu_scalar, (-1.5, -1.5), -0.375, x)
+
+
+def _celu_params(t, ctx):
+    return {"alpha": ctx.draw.choice((1.0, 1.0, 0.5, 2.0))}
+
+
+def _celu_render(args, p):
+    return call("jax.nn.celu", args[0]) if p["alpha"] == 1.0 else call("jax.nn.celu", args[0], alpha=p["alpha"])
 
 
 def _gelu_params(t, ctx):
@@ -300,6 +338,20 @@ ELEMENTWISE_NN = (
     _unary("leaky_relu", "jax.nn.leaky_relu", _leaky_range,
            lambda x, p: np.where(x >= 0, x, p["negative_slope"] * x), params=_leaky_params,
            kwargs=("negative_slope",)),
+    _unary("selu", "jax.nn.selu", lambda x, p: monotone(_selu_scalar, x),
+           lambda x, p: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0))), weight=0.5),
+    _unary("celu", _celu_render, lambda x, p: monotone(lambda v: _celu_scalar(v, p["alpha"]), x),
+           lambda x, p: np.where(x > 0, x, p["alpha"] * np.expm1(np.minimum(x, 0.0) / p["alpha"])),
+           params=_celu_params, weight=0.5),
+    _unary("hard_tanh", "jax.nn.hard_tanh", lambda x, p: Interval(min(max(x.lo, -1.0), 1.0), max(min(x.hi, 1.0), -1.0)),
+           lambda x, p: np.clip(x, -1.0, 1.0), weight=0.5),
+    _unary("soft_sign", "jax.nn.soft_sign", lambda x, p: monotone(lambda v: v / (abs(v) + 1.0), x),
+           lambda x, p: x / (np.abs(x) + 1.0), weight=0.5),
+    _unary("hard_sigmoid", "jax.nn.hard_sigmoid",
+           lambda x, p: monotone(lambda v: min(max(v + 3.0, 0.0), 6.0) / 6.0, x),
+           lambda x, p: np.clip(x + 3.0, 0.0, 6.0) / 6.0, weight=0.5),
+    _unary("hard_silu", "jax.nn.hard_silu", _hard_silu_range, lambda x, p: x * np.clip(x + 3.0, 0.0, 6.0) / 6.0,
+           weight=0.5),
 )
 
 SPECIAL_UNARY = (
@@ -459,6 +511,46 @@ def _logsumexp_render(args, params):
     return call("jax.nn.logsumexp", args[0], axis=params["axis"])
 
 
+def _propose_glu(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jax.nn.glu(x, axis)``: the first half of ``x`` along the axis gated by the sigmoid of the second."""
+    if t.dtype not in FLOATS or t.rank == 0:
+        return None
+    axis = ctx.draw.choice((-1, -1, ctx.draw.randint(0, t.rank - 1)))
+    k = axis % t.rank
+    return Proposal((Operand(t.with_shape(t.shape[:k] + (2 * t.shape[k],) + t.shape[k + 1 :])),), {"axis": axis})
+
+
+def _glu_type(types, params) -> TensorType:
+    t, axis = types[0], params["axis"]
+    if t.rank == 0 or t.shape[axis] % 2:
+        raise ValueError(f"glu: axis {axis} of {t} does not split in two halves")
+    k = axis % t.rank
+    return t.with_shape(t.shape[:k] + (t.shape[k] // 2,) + t.shape[k + 1 :])
+
+
+def _sigmoid_scalar(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-v)) if v > -700 else 0.0
+
+
+def _glu_range(ins, types, out, params) -> Interval | None:
+    x = ins[0]
+    gate = Interval(_sigmoid_scalar(x.lo), _sigmoid_scalar(x.hi))
+    if gate.lo < underflow_floor(types[0].dtype):
+        return None
+    return corners(lambda a, g: a * g, x, gate)
+
+
+def _glu_reference(args, params) -> np.ndarray:
+    a, b = np.split(args[0], 2, axis=params["axis"])
+    return a / (1.0 + np.exp(-b))
+
+
+def _glu_render(args, params):
+    if params["axis"] == -1:
+        return call("jax.nn.glu", args[0])
+    return call("jax.nn.glu", args[0], axis=params["axis"])
+
+
 AXIS_NN = (
     _axis_row("softmax", "jax.nn.softmax", _softmax_range, _softmax, weight=1.5),
     _axis_row("log_softmax", "jax.nn.log_softmax", _log_softmax_range, _log_softmax, error_scale=_axis_error),
@@ -467,6 +559,8 @@ AXIS_NN = (
               since=(0, 10, 1)),  # the algorithm keyword
     OpSpec("logsumexp", "nn", "nn_logsumexp", FLOATS, _propose_logsumexp, _logsumexp_type, _logsumexp_range,
            lambda a, p: _logsumexp(a[0], p["axis"]), _logsumexp_render, error_scale=_logsumexp_error),
+    OpSpec("glu", "nn", "nn_glu", FLOATS, _propose_glu, _glu_type, _glu_range, _glu_reference, _glu_render,
+           weight=0.5),
 )
 
 NN_OPS = ELEMENTWISE_NN + AXIS_NN + SPECIAL_UNARY + SPECIAL_BINARY

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import libcst as cst
 import numpy as np
@@ -19,7 +20,7 @@ from jaxsynth.grammar.opspec import (
     literal,
     method,
 )
-from jaxsynth.grammar.types import ALL, FLOATS, NUMERIC, DType, Interval, TensorType
+from jaxsynth.grammar.types import ALL, FLOATS, INTS, NUMERIC, DType, Interval, TensorType
 
 SUMMABLE = FLOATS | {DType.int32, DType.int8}
 SIGNED_NUMERIC = FLOATS | {DType.int32, DType.int8}
@@ -55,6 +56,8 @@ def _power_bound(x: Interval, n: int) -> Interval | None:
 
 #: Reductions of a row's spread about its mean (``ddof`` in their params, an error scale of their own).
 SPREAD_REDUCTIONS = frozenset({"var", "std"})
+#: NaN-ignoring reductions: on finite values the same as their plain forms, numpy's on NaN.
+NAN_REDUCTIONS = frozenset({"nansum", "nanmean", "nanmax", "nanmin"})
 
 
 def _reduction_result_dtype(name: str, source: DType) -> DType:
@@ -66,6 +69,8 @@ def _reduction_result_dtype(name: str, source: DType) -> DType:
         return source if source.is_float else DType.float32
     if name in ("sum", "prod"):
         return source if source.is_float else DType.int32
+    if name == "count_nonzero":
+        return DType.int32
     if name in ("cumsum", "cumprod"):
         return DType.int32 if source.is_bool else source
     return source  # max, min, var, std (of floats)
@@ -122,8 +127,10 @@ def _reduction_range(name: str):
     def rule(ins, types, out, params):
         x = ins[0]
         n = _reduced_count(types[0].shape, params.get("axis"))
-        if name == "sum":
+        if name in ("sum", "nansum"):
             return Interval(n * x.lo, n * x.hi)
+        if name == "count_nonzero":
+            return Interval(0, n)
         if name == "cumsum":
             return Interval(min(x.lo, n * x.lo), max(x.hi, n * x.hi))
         if name in ("prod", "cumprod"):
@@ -135,16 +142,20 @@ def _reduction_range(name: str):
         if name in SPREAD_REDUCTIONS:  # at most half the operand's width from the mean, in every term
             var = ((x.hi - x.lo) / 2) ** 2 * n / max(n - params["ddof"], 1)
             return Interval(0.0, var if name == "var" else math.sqrt(var))
-        return x  # mean, max, min
+        return x  # mean, max, min and their NaN-ignoring forms
 
     return rule
 
 
 def _reduction_reference(name: str):
     fn = getattr(np, name)
+    if name in NAN_REDUCTIONS:
+        fn = _quiet(fn)
 
     def reference(args, params):
         axis = params.get("axis")
+        if name == "count_nonzero":
+            return np.asarray(fn(args[0], axis=axis, keepdims=params["keepdims"]), dtype=np.int32)
         if "keepdims" not in params:
             return fn(args[0], axis=axis)
         if name in ("mean",) and args[0].dtype.kind != "f":
@@ -154,6 +165,17 @@ def _reduction_reference(name: str):
         return fn(args[0], axis=axis, keepdims=params["keepdims"])
 
     return reference
+
+
+def _quiet(fn):
+    """A numpy NaN-ignoring reduction without its warning on a row of NaNs only (its result is NaN)."""
+
+    def quiet(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return fn(*args, **kwargs)
+
+    return quiet
 
 
 def _reduction_render(name: str):
@@ -240,6 +262,42 @@ def _reduction(name: str, sources: frozenset[DType], cumulative: bool = False, d
                   error_scale=_spread_error(name) if spread else None)
 
 
+def _propose_diff(t, ctx):
+    """``jnp.diff(x, n=1 or 2, axis=...)``: an operand ``n`` longer along the axis (the default, -1, or another)."""
+    if t.dtype not in SIGNED_NUMERIC or t.rank == 0:
+        return None
+    n = 2 if ctx.draw.bernoulli(0.2) else 1
+    axis = -1 if ctx.draw.bernoulli(0.5) else ctx.draw.randint(0, t.rank - 1)
+    return Proposal((Operand(_resize_axis(t, axis % t.rank, t.shape[axis] + n)),), {"n": n, "axis": axis})
+
+
+def _diff_type(types, params):
+    (t,), n, axis = types, params["n"], params["axis"]
+    if t.rank == 0 or t.shape[axis] <= n:
+        raise ValueError(f"diff: {t} has no {n}th difference along axis {axis}")
+    return _resize_axis(t, axis % t.rank, t.shape[axis] - n)
+
+
+def _diff_range(ins, types, out, params):
+    width = (ins[0].hi - ins[0].lo) * params["n"]
+    return Interval(-width, width)
+
+
+def _diff_error(args, params, value):
+    """The second difference rounds the first ones before subtracting them: their sizes, not the result's."""
+    if params["n"] == 1:
+        return np.abs(value)
+    first = np.moveaxis(np.abs(np.diff(args[0], axis=params["axis"])), params["axis"], -1)
+    return np.abs(value) + np.moveaxis(first[..., 1:] + first[..., :-1], -1, params["axis"])
+
+
+def _render_diff(args, params):
+    kwargs = {"n": params["n"]} if params["n"] != 1 else {}
+    if params["axis"] != -1:
+        kwargs["axis"] = params["axis"]
+    return call("jnp.diff", args[0], **kwargs)
+
+
 REDUCTIONS = (
     _reduction("sum", SUMMABLE | {DType.bool}),
     _reduction("mean", NUMERIC | {DType.bool}),
@@ -253,8 +311,17 @@ REDUCTIONS = (
     # std: a row that is constant (up to rounding) has no derivative; jax.grad gives NaN there
     _reduction("var", FLOATS),
     _reduction("std", FLOATS, differentiable=False),
+    _reduction("nansum", FLOATS),
+    _reduction("nanmean", FLOATS),
+    _reduction("nanmax", FLOATS),
+    _reduction("nanmin", FLOATS),
+    # an integer or bool operand: a float's count jumps where it crosses 0
+    _reduction("count_nonzero", INTS | {DType.bool}, differentiable=False),
     _reduction("cumsum", NUMERIC, cumulative=True),
     _reduction("cumprod", SIGNED_NUMERIC, cumulative=True),
+    OpSpec("diff", "reductions", "diff", SIGNED_NUMERIC, _propose_diff, _diff_type, _diff_range,
+           lambda a, p: np.diff(a[0], p["n"], axis=p["axis"]), _render_diff, error_scale=_diff_error,
+           special_values=True),
 )
 
 
@@ -419,8 +486,64 @@ def _contract(product, a, b, blas=None):
     return np.asarray(wide).astype(np.int64).astype(a.dtype)
 
 
-def _linalg(name, propose, type_rule, range_rule, reference, render, dtypes=LINALG_DTYPES):
-    return OpSpec(name, "linalg", name, dtypes, propose, type_rule, range_rule, reference, render)
+def _propose_trace(t, ctx):
+    """``jnp.trace`` of a matrix (offset 0 or +-1), or of each matrix of a batch (``axis1=1, axis2=2``)."""
+    if t.dtype not in LINALG_DTYPES or t.rank > 1:
+        return None
+    if t.rank == 1:
+        n = ctx.pick_dim()
+        return Proposal((Operand(t.with_shape(t.shape + (n, n))),), {"offset": 0, "batched": True})
+    offset = ctx.draw.choice((0, 0, 0, 1, -1))
+    n, m = ctx.pick_dim(), ctx.pick_dim()
+    if _diagonal_length(n, m, offset) == 0:
+        offset = 0
+    return Proposal((Operand(t.with_shape((n, m))),), {"offset": offset, "batched": False})
+
+
+def _trace_type(types, params):
+    (t,) = types
+    if t.rank != (3 if params["batched"] else 2):
+        raise TypeError(f"trace: wrong rank {t}")
+    return t.with_shape(t.shape[:1] if params["batched"] else ())
+
+
+def _trace_count(t: TensorType, params) -> int:
+    return _diagonal_length(t.shape[-2], t.shape[-1], params["offset"])
+
+
+def _trace_reference(args, params):
+    x = args[0]
+    axes = (1, 2) if params["batched"] else (0, 1)
+    return np.trace(x, params["offset"], *axes).astype(x.dtype)
+
+
+def _render_trace(args, params):
+    if params["batched"]:
+        return call("jnp.trace", args[0], axis1=1, axis2=2)
+    if params["offset"]:
+        return call("jnp.trace", args[0], offset=params["offset"])
+    return call("jnp.trace", args[0])
+
+
+def _propose_kron(t, ctx):
+    """``jnp.kron(a, b)`` of two vectors or two matrices: each output length a product of theirs."""
+    if t.dtype not in LINALG_DTYPES or t.rank not in (1, 2):
+        return None
+    left = tuple(ctx.draw.choice([p for p in range(1, d + 1) if d % p == 0]) for d in t.shape)
+    right = tuple(d // p for d, p in zip(t.shape, left, strict=True))
+    return Proposal((Operand(t.with_shape(left)), Operand(t.with_shape(right))), {"k": 1})
+
+
+def _kron_type(types, params):
+    a, b = types
+    if a.rank != b.rank:
+        raise TypeError(f"kron: ranks differ ({a}, {b})")
+    return a.with_shape(tuple(x * y for x, y in zip(a.shape, b.shape, strict=True)))
+
+
+def _linalg(name, propose, type_rule, range_rule, reference, render, dtypes=LINALG_DTYPES, special_values=False):
+    return OpSpec(name, "linalg", name, dtypes, propose, type_rule, range_rule, reference, render,
+                  special_values=special_values)
 
 
 LINALG = (
@@ -442,6 +565,11 @@ LINALG = (
             _contract(lambda x, y: np.einsum(p["spec"], x, y), *a,
                       blas=lambda x, y: np.einsum(p["spec"], x, y, optimize=True)),
             lambda a, p: call("jnp.einsum", cst.SimpleString(repr(p["spec"])), *a)),
+    _linalg("trace", _propose_trace, _trace_type,
+            lambda i, t, o, p: Interval(_trace_count(t[0], p) * i[0].lo, _trace_count(t[0], p) * i[0].hi),
+            _trace_reference, _render_trace, special_values=True),
+    _linalg("kron", _propose_kron, _kron_type, _contract_rule, lambda a, p: np.kron(a[0], a[1]),
+            lambda a, p: call("jnp.kron", *a), special_values=True),
 )
 
 
