@@ -37,7 +37,8 @@ SMOOTH_OPS = frozenset({
     "saxpy", "sin", "cos", "tan", "exp", "expm1", "log", "log1p", "tanh", "sigmoid", "erf", "negative", "square",
     "arctan", "arctan2", "arcsin", "arccos", "arctanh", "arcsinh", "arccosh", "sinh", "cosh",
     "log2", "log10", "exp2", "reciprocal", "soft_sign", "celu",
-    "sum", "mean", "var", "nansum", "nanmean", "trace", "kron", "diff", "prod", "cumsum", "cumprod", "dot", "matmul", "vdot", "outer", "cross", "einsum",
+    "sum", "mean", "var", "nansum", "nanmean", "prod", "cumsum", "cumprod", "diff", "dot", "matmul", "vdot",
+    "outer", "cross", "einsum", "trace", "kron",
     "reshape", "transpose", "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "slice", "flip",
     "pad", "take", "roll", "tile", "repeat", "swapaxes", "moveaxis", "diagonal",
 })

@@ -4,20 +4,14 @@ import jax.lax as lax
 
 
 def f(x0, x1, x2, x3):
-    def cond_true0(_a0):
-        return jnp.maximum(x1, 10.0)
-    def cond_false0(a0):
-        v0 = jnp.broadcast_to(x0.astype(jnp.int32), (4,))
-        v1 = jnp.cumprod(v0.at[x0.astype(jnp.int32)].set(a0.astype(jnp.int32)), axis=0)
-        v2 = jnp.take_along_axis(x3, jnp.broadcast_to(x0.astype(jnp.int32), (3,)), axis=0)
-        v3 = lax.associative_scan(jnp.multiply, v1, axis=0, reverse=True)
-        def scan_body0(c0, s0):
-            def loop_body0(_, c1):
-                return jnp.clip(jnp.where(x0, jnp.arccosh(a0 + 3.0), c1), -1.0, 100001.0)
-            v4 = lax.fori_loop(0, 4, loop_body0, jnp.where(x0, -0.5, s0))
-            v5 = jnp.clip(jnp.maximum(c0, jnp.where(x0, s0, x2)), -3.0, 2.0)
-            return v5, v4
-        v6, _ = lax.scan(scan_body0, jnp.where(x0, -2.0, a0), v2.at[v3].multiply(x3, mode='clip'))
-        return v6
-    v7 = lax.cond(x0, cond_true0, cond_false0, x2)
-    return jax.nn.sigmoid(jnp.sin(v7)), jnp.log2(x3)
+    v0 = lax.rsqrt(x2)
+    v1 = jnp.where(x0, x1 * jnp.log(v0), x2) + 10.0
+    v2 = jnp.power(jnp.abs(jnp.broadcast_to(x1, (8, 8))) + 1.5, x1)
+    def branch0_0(_a0):
+        return jnp.broadcast_to(x2, (3,))[jnp.clip(jnp.broadcast_to(x3, (8,)), 0, 2)]
+    def branch0_1(a0):
+        return jnp.exp2(jax.nn.standardize(a0, axis=-1, algorithm="stable"))
+    def branch0_2(a1):
+        return jnp.arcsinh(a1)
+    v3 = lax.switch(x3, [branch0_0, branch0_1, branch0_2], jnp.dot(v2, jnp.broadcast_to(x2, (8,))))
+    return jax.scipy.special.erf(jnp.fmin(v1, v0)), v3

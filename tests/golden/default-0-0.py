@@ -4,11 +4,6 @@ import jax.lax as lax
 
 
 def f(x0, x1, x2):
-    v0 = jnp.exp2(jnp.abs(jnp.exp(jnp.floor(jnp.sqrt(x0)))))
-    def cond_true0(a0):
-        return jnp.power(jnp.sqrt(x2), a0)
-    def cond_false0(_a0):
-        return jnp.arctan(x2)
-    v1 = lax.cond(x0 > x0, cond_true0, cond_false0, x1)
-    v2 = jax.nn.relu(jnp.ceil(jax.nn.silu(v1)))
-    return v0, v2
+    v0 = jnp.arcsinh(jnp.exp(jnp.ceil(lax.rsqrt(x0 + 0.25))))
+    v1 = jnp.minimum(jnp.expm1(jnp.clip(jnp.arcsinh(x1), -2.0, 2.0)), x1)
+    return jnp.exp2(v0), jax.scipy.special.xlogy(v1, x2)

@@ -4,4 +4,5 @@ import jax.lax as lax
 
 
 def f(x0, x1, x2):
-    return jnp.trunc(-x0) * jnp.round(jnp.power(jnp.arccos(jax.scipy.special.erf(x1)), x2))
+    v0 = jnp.abs(jnp.fmax(jnp.arctanh(jax.scipy.special.erf(x1)), x2))
+    return jnp.round(jnp.square(x0)) * v0
