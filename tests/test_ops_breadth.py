@@ -49,11 +49,13 @@ def test_new_categories_are_explicit_in_every_builtin_config():
 
 
 def test_breadth_configs_reach_every_new_op():
+    """Over two seeds: the rarest (``isinf``, ``isnan``, ``isfinite``: a bool from a float) come about 5 times in
+    300 programs of each config, so one seed could miss one by chance."""
     pooled: Counter[str] = Counter()
     for name in ("nn-special", "numerics"):
         config = load_config(name)
-        for index in range(300):
-            pooled.update(n.op for n in sample(config, 0, index).walk())
+        for seed, index in ((seed, index) for seed in (0, 1) for index in range(300)):
+            pooled.update(n.op for n in sample(config, seed, index).walk())
     new_ops = [s.name for s in OPS if s.category in NEW_CATEGORIES]
     assert len(new_ops) >= 45
     assert [op for op in new_ops if pooled[op] == 0] == []
@@ -295,7 +297,7 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
     config = load_config("default")
     rng = np.random.default_rng(1)
     checked = 0
-    for attempt in range(120):
+    for attempt in range(40):
         ctx = proposal_context(config, seed=attempt, index=1)
         dtype = REAL_CODE_OPS_2[name][attempt % len(REAL_CODE_OPS_2[name])]
         rank = 1 if name == "linspace" else attempt % 4  # a generator of vectors
@@ -326,7 +328,7 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
         else:
             np.testing.assert_array_equal(got, expected.astype(want.dtype.np_dtype), err_msg=source)
         checked += 1
-    assert checked >= 30, checked
+    assert checked >= 12, checked
 
 
 def test_session_34_ops_are_sampled_and_rendered_as_real_code_calls_them() -> None:

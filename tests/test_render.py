@@ -115,3 +115,14 @@ def test_names_are_deterministic_and_not_shadowed():
         defs = [n for n in cst.parse_module(source).body if isinstance(n, cst.FunctionDef)]
         params = [p.name.value for p in defs[0].params.params]
         assert params == [f"x{i}" for i in range(len(program.inputs))]
+
+
+def test_the_width_estimate_of_a_returned_dict_is_close_to_its_rendered_length():
+    """A long ``return {"aux": ..., "grads": ...}`` was taken for surely short (a dict had a fixed guess of 16
+    characters) and left at 130 characters; the estimate now measures its keys and values."""
+    from jaxsynth.synth.render import _ESTIMATE_SLACK, _width
+
+    source = ('{"aux": lax.rsqrt(jnp.nansum(v3)), '
+              '"grads": jax.random.uniform(v6, (5, 5), dtype=jnp.float32, minval=-3.0, maxval=0.0)}')
+    expr = cst.parse_expression(source)
+    assert abs(_width(expr, {}) - len(source)) <= _ESTIMATE_SLACK

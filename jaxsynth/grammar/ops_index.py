@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dtype_expr, literal
-from jaxsynth.grammar.types import ALL, NUMERIC, DType, Interval, TensorType
+from jaxsynth.grammar.types import ALL, FLOATS, NUMERIC, DType, Interval, TensorType
 
 GENERATED = NUMERIC - {DType.float64}
 
@@ -42,7 +42,7 @@ def _arange_render(args, params):
 def _propose_linspace(t: TensorType, ctx: Context) -> Proposal | None:
     """``jnp.linspace(start, stop, n)`` from 0 or 1 upward (no cancellation to a zero that rounding misses),
     now and then without its end point."""
-    if t.dtype not in GENERATED or not t.dtype.is_float or t.rank != 1 or t.shape[0] < 2:
+    if t.dtype not in GENERATED & FLOATS or t.rank != 1 or t.shape[0] < 2:
         return None
     start = ctx.draw.choice((0.0, 0.0, 1.0))
     stop = start + ctx.draw.choice((1.0, 2.0, 10.0))
@@ -151,7 +151,8 @@ INDEX_OPS = (
                lambda a, p: np.arange(p["start"], p["start"] + p["n"]), _arange_render),
     _generator("linspace", _propose_linspace, lambda t, p: TensorType(p["dtype"], (p["n"],)),
                lambda i, t, o, p: Interval(p["start"], p["stop"]),
-               lambda a, p: np.linspace(p["start"], p["stop"], p["n"], endpoint=p["endpoint"]), _linspace_render),
+               lambda a, p: np.linspace(p["start"], p["stop"], p["n"], endpoint=p["endpoint"]), _linspace_render,
+               GENERATED & FLOATS),
     _generator("iota", _propose_iota, _shape_type,
                lambda i, t, o, p: Interval(0, p["shape"][p["dimension"]] - 1), _iota_reference, _iota_render),
     _generator("eye", _propose_eye, _shape_type, lambda i, t, o, p: Interval(0, 1),

@@ -76,6 +76,8 @@ def _width(node: cst.CSTNode, memo: dict[int, int]) -> int:
             for e in node.slice)
     elif isinstance(node, cst.Tuple | cst.List):
         width = 2 + sum(2 + _width(e.value, memo) for e in node.elements)
+    elif isinstance(node, cst.Dict):  # a returned dict pytree: ``{"key": value, ...}``
+        width = 2 + sum(4 + _width(e.key, memo) + _width(e.value, memo) for e in node.elements)
     elif isinstance(node, cst.NamedExpr):
         width = _width(node.target, memo) + 4 + _width(node.value, memo)
     else:
