@@ -297,7 +297,7 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
     config = load_config("default")
     rng = np.random.default_rng(1)
     checked = 0
-    for attempt in range(40):
+    for attempt in range(24):
         ctx = proposal_context(config, seed=attempt, index=1)
         dtype = REAL_CODE_OPS_2[name][attempt % len(REAL_CODE_OPS_2[name])]
         rank = 1 if name == "linspace" else attempt % 4  # a generator of vectors
@@ -328,7 +328,7 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
         else:
             np.testing.assert_array_equal(got, expected.astype(want.dtype.np_dtype), err_msg=source)
         checked += 1
-    assert checked >= 12, checked
+    assert checked >= 8, checked
 
 
 def test_session_34_ops_are_sampled_and_rendered_as_real_code_calls_them() -> None:
