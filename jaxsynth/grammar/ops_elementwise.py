@@ -487,6 +487,7 @@ UNARY_FLOAT = (
            lambda a, p: np.round(a[0]), _fn("jnp.round"), differentiable=False),
 )
 
+
 def _propose_nan_to_num(t, ctx):
     """``jnp.nan_to_num(x)`` (NaN to 0, +-Inf to the dtype's largest finite value), or with the replacements
     named as real code does; ``largest`` is the dtype's, for the reference (its values are float64)."""
