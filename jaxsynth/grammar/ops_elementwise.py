@@ -170,19 +170,14 @@ def _arctan2_range(ins, types, out, params):
     return corners(math.atan2, y, x)
 
 
-def _nonneg_mag(x: Interval) -> tuple[float, float]:
-    """The least and greatest magnitude of a value in ``x``."""
-    return (0.0 if x.lo <= 0 <= x.hi else min(abs(x.lo), abs(x.hi))), x.mag
-
-
 def _hypot_range(ins, types, out, params):
-    (a_lo, a_hi), (b_lo, b_hi) = (_nonneg_mag(x) for x in ins)
-    return Interval(math.hypot(a_lo, b_lo), math.hypot(a_hi, b_hi))
+    a, b = (_abs_range(x) for x in ins)
+    return Interval(math.hypot(a.lo, b.lo), math.hypot(a.hi, b.hi))
 
 
 def _copysign_range(ins, types, out, params):
-    a, b = ins
-    lo, hi = _nonneg_mag(a)
+    magnitude, b = _abs_range(ins[0]), ins[1]
+    lo, hi = magnitude.lo, magnitude.hi
     if b.lo > 0:
         return Interval(lo, hi)
     if b.hi < 0:
