@@ -10,6 +10,7 @@ from pathlib import Path
 import jax
 import msgspec
 import pytest
+from records import jaxpr_of
 
 from jaxsynth.corpus import (
     SCHEMA_VERSION,
@@ -29,7 +30,6 @@ from jaxsynth.corpus import (
 )
 from jaxsynth.corpus.run import chunksize_for
 from jaxsynth.grammar import CATEGORIES, REGISTRY, load_config, parse_config
-from jaxsynth.lowering import parse_type
 
 FAST = ("jaxpr", "stablehlo")
 FORBIDDEN = ("loc(", "metadata=", ".py", "/tmp", "/root", "source_file")
@@ -47,13 +47,7 @@ def few(config) -> list[Record]:
 
 def _jaxpr_of(record: Record) -> str:
     """Re-execute a record's Python (in this test, on purpose) and trace it at its signature."""
-    namespace: dict[str, object] = {}
-    exec(compile(record.python, "<record>", "exec"), namespace)
-    fn = namespace[record.function_name]
-    args = [parse_type(t) for t in record.signature]
-    if record.signature_tree is not None:  # pytree arguments: the same leaves, grouped
-        args = jax.tree_util.tree_map(parse_type, json.loads(record.signature_tree))
-    return str(jax.make_jaxpr(fn)(*args))
+    return jaxpr_of(record.python, record.function_name, record.signature, record.signature_tree)
 
 
 # ---------------------------------------------------------------- schema
