@@ -60,13 +60,14 @@ __all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "OVER_BUDGET", "WORK_PER_SECOND", "
 #: Ops whose float result involves no rounding: selections, shape ops, sign changes.
 EXACT_OPS = frozenset(
     {"where", "clip", "maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "negative",
-     "floor", "ceil", "round", "trunc", "sign", "copysign", "nan_to_num", "hard_tanh", "argmax", "argmin"}
+     "floor", "ceil", "round", "trunc", "sign", "copysign", "nan_to_num", "hard_tanh", "argmax", "argmin",
+     "reduce_precision"}
 )
 _SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy",
-                      "cross", "norm", "trace"})
+                      "cross", "norm", "trace", "tensordot"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
 #: Ops that add up products, which XLA:CPU flushes to zero where they are subnormal (``_flushed``).
-_PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxpy"})
+_PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxpy", "tensordot", "matrix_power"})
 #: Running ops that JAX lowers to a ``reduce_window`` in the storage dtype (``jnp.sum`` of a bfloat16 array
 #: accumulates in float32; ``jnp.cumsum`` does not): every partial result may be rounded to that dtype, in any
 #: order, so an element's error grows with the number of terms before it. A float16/bfloat16 running sum of
@@ -91,7 +92,7 @@ _CONTRACTION_TERMS: dict[tuple, float] = {}
 #: mirror images (``_farther_at_kink``).
 KINKS = frozenset({"maximum", "minimum", "fmax", "fmin", "clip", "max", "min", "nanmax", "nanmin", "abs", "relu",
                    "relu6", "leaky_relu", "hard_tanh", "hard_sigmoid", "hard_silu", "selu", "cummax", "cummin",
-                   "max_pool", "at_max", "at_min", "sort", "top_k"})
+                   "max_pool", "at_max", "at_min", "sort", "top_k", "median", "quantile", "percentile", "ptp"})
 #: Ops whose perturbed result also moves as far as the farther of the op on the perturbed operands and on their
 #: mirror images: the kinks, and the elementwise math functions (``unary``, ``nn``, ``special``), many of which
 #: flatten out on one side (``silu``, ``softplus``, ``exp``, ``sigmoid``). Where rounding noise at an operand is
@@ -111,7 +112,8 @@ MIRRORED = KINKS | SPREAD_REDUCTIONS | frozenset(name for name, spec in REGISTRY
 #: or ``subtract`` of such an operand, or of a view of one (``_FUSED_VIEWS``), is also perturbed by its magnitude
 #: (``_contractible_operands``).
 _ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "outer", "kron", "silu", "gelu",
-                                "hard_silu", "glu", "dot", "matmul", "einsum", "vdot"})
+                                "hard_silu", "glu", "dot", "matmul", "einsum", "vdot", "mish", "tensordot",
+                                "matrix_power", "det", "resize", "dot_product_attention"})
 #: Ops XLA fuses along with their operands' elements (shape ops, indexing, negation): a product seen through them.
 _FUSED_VIEWS = frozenset({"negative", "at_get"} | {name for name, spec in REGISTRY.items()
                                                    if getattr(spec, "category", "") in ("shape", "indexing")

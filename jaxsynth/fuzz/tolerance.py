@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from jaxsynth.fuzz.reference import Budget, Noise, Run, run, widened
+from jaxsynth.grammar.ops_elementwise import reduce_precision_ulp
 from jaxsynth.grammar.ops_nn import STANDARDIZE_EPSILON
 from jaxsynth.grammar.types import DType, TensorType
 from jaxsynth.synth.program import Node, Program
@@ -60,7 +61,7 @@ RUNS = 8
 SAFETY = 16.0
 
 _COMPARE = frozenset({"less", "less_equal", "greater", "greater_equal", "equal", "not_equal"})
-_ROUNDING = frozenset({"floor", "ceil", "trunc", "round", "sign", "signbit"})
+_ROUNDING = frozenset({"floor", "ceil", "trunc", "round", "sign", "signbit", "reduce_precision"})
 #: Ops that take the sign of their second operand: a jump where it crosses 0.
 _SIGN_OF = frozenset({"copysign"})
 _ARG = frozenset({"argmax", "argmin"})
@@ -218,6 +219,9 @@ def _threshold_distance(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
         return np.abs(x - np.rint(x))
     if node.op == "round":
         return np.abs(x - (np.floor(x) + 0.5))
+    if node.op == "reduce_precision":  # to the nearest midpoint of the reduced format (its flush to 0 included)
+        ulp = reduce_precision_ulp(x, node.params)
+        return ulp * np.abs(x / ulp - (np.floor(x / ulp) + 0.5))
     if node.op in ("sign", "signbit"):
         return x
     if node.op in _SIGN_OF:

@@ -194,6 +194,26 @@ def _fmod_range(ins, types, out, params):
     return Interval(0 if a.lo >= 0 else -top, 0 if a.hi <= 0 else top)
 
 
+def _no_int_min(x: Interval, dtype: DType) -> bool:
+    """Whether ``abs`` is exact on ``x``: the most negative integer of a signed dtype has no positive twin."""
+    return not dtype.is_int or x.lo > dtype.bounds.lo
+
+
+def _gcd_range(ins, types, out, params):
+    """``jnp.gcd``: at most the larger magnitude (``gcd(0, 0)`` is 0); ``abs`` of each operand must be exact."""
+    a, b = ins
+    if not all(_no_int_min(x, t.dtype) for x, t in zip(ins, types, strict=True)):
+        return None
+    return Interval(0, max(a.mag, b.mag))
+
+
+def _lcm_range(ins, types, out, params):
+    """``jnp.lcm``: at most the product of the magnitudes, which must fit the dtype (checked by the sampler)."""
+    if _gcd_range(ins, types, out, params) is None:
+        return None
+    return Interval(0, ins[0].mag * ins[1].mag)
+
+
 #: Ops with defined special-value semantics (see OpSpec.special_values) that numpy follows exactly.
 SPECIAL_VALUES = frozenset({
     "add", "subtract", "multiply", "divide", "maximum", "minimum", "fmax", "fmin", "hypot",
@@ -265,6 +285,89 @@ BINARY = (
             differentiable=False, weight=0.5),
     _binary("fmod", INTS, _fmod_range, lambda a, p: np.fmod(a[0], a[1]), _fn("jnp.fmod"),
             needs=(None, nonzero_need), differentiable=False, weight=0.5),
+    # a while loop per element (Euclid's algorithm) in the lowered program
+    _binary("gcd", INTS, _gcd_range, lambda a, p: np.gcd(a[0], a[1]), _fn("jnp.gcd"), differentiable=False,
+            weight=0.5),
+    _binary("lcm", INTS, _lcm_range, lambda a, p: np.lcm(a[0], a[1]), _fn("jnp.lcm"), differentiable=False,
+            weight=0.5),
+)
+
+
+# ---------------------------------------------------------------- ldexp, reduce_precision
+
+
+def _propose_ldexp(t, ctx):
+    """``jnp.ldexp(x, n)``: ``x * 2**n`` with an int32 exponent in [-8, 8], of the same or a broadcast shape."""
+    if t.dtype not in FLOATS:
+        return None
+    exponent = TensorType(DType.int32, ctx.partner_shape(t.shape))
+    return Proposal((Operand(t), Operand(exponent, Interval(-8, 8))))
+
+
+def _ldexp_type(types, params):
+    x, n = types
+    if not x.dtype.is_float or not n.dtype.is_int:
+        raise TypeError(f"ldexp: needs a float and an integer ({x}, {n})")
+    return broadcast_type([x, n.with_dtype(x.dtype)], params)
+
+
+def _ldexp_range(ins, types, out, params):
+    x, n = ins
+    if n.lo < -8 or n.hi > 8:
+        return None
+    return corners(lambda v, e: v * 2.0**e, x, n)
+
+
+#: ``lax.reduce_precision``'s formats: (exponent bits, mantissa bits) of bfloat16, float16 and float8_e5m2.
+REDUCED_FORMATS = ((8, 7), (5, 10), (5, 2))
+
+
+def reduced_format(params) -> tuple[float, float]:
+    """The largest finite value and the smallest normal one of ``params``' reduced format."""
+    e, m = params["exponent_bits"], params["mantissa_bits"]
+    bias = 2 ** (e - 1) - 1
+    return (2.0 - 2.0**-m) * 2.0**bias, 2.0 ** (1 - bias)
+
+
+def reduce_precision_ulp(x: np.ndarray, params) -> np.ndarray:
+    """The spacing of the reduced format's significands at ``|x|``, as if its exponent had no lower bound."""
+    a = np.abs(np.asarray(x, dtype=np.float64))
+    return np.exp2(np.floor(np.log2(np.where(a > 0, a, 1.0))) - params["mantissa_bits"])
+
+
+def _reduce_precision_reference(args, params):
+    """XLA's rounding: to nearest, ties to even, in the reduced format's significand, then to a zero of the same
+    sign below the format's smallest normal number (XLA keeps no subnormals of the reduced format)."""
+    x = np.asarray(args[0])
+    ulp = reduce_precision_ulp(x, params)
+    rounded = np.rint(x.astype(np.float64) / ulp) * ulp
+    rounded = np.where(np.abs(rounded) < reduced_format(params)[1], np.copysign(0.0, x), rounded)
+    return rounded.astype(x.dtype)
+
+
+def _propose_reduce_precision(t, ctx):
+    if t.dtype not in (DType.float32, DType.float64):
+        return None
+    e, m = ctx.draw.choice(REDUCED_FORMATS)
+    return Proposal((Operand(t),), {"exponent_bits": e, "mantissa_bits": m})
+
+
+def _reduce_precision_range(ins, types, out, params):
+    x, largest = ins[0], reduced_format(params)[0]
+    if x.mag > largest / 2:  # far from the overflow to inf
+        return None
+    grow = 1.0 + 2.0 ** -params["mantissa_bits"]
+    return Interval(x.lo * grow if x.lo < 0 else x.lo / grow, x.hi * grow if x.hi > 0 else x.hi / grow)
+
+
+ROUNDING_FORMATS = (
+    OpSpec("ldexp", "elementwise", "ldexp", FLOATS, _propose_ldexp, _ldexp_type, _ldexp_range,
+           lambda a, p: np.ldexp(a[0], a[1].astype(np.int32)), _fn("jnp.ldexp"), weight=0.5),
+    # a rounding: a jump at each midpoint of the reduced format (``tolerance.DISCONTINUOUS``), exact elsewhere
+    OpSpec("reduce_precision", "cast", "reduce_precision", frozenset({DType.float32, DType.float64}),
+           _propose_reduce_precision, lambda t, p: t[0], _reduce_precision_range, _reduce_precision_reference,
+           lambda a, p: call("lax.reduce_precision", a[0], exponent_bits=p["exponent_bits"],
+                             mantissa_bits=p["mantissa_bits"]), differentiable=False, weight=0.5),
 )
 
 
@@ -701,4 +804,4 @@ BRANCHING = (
            lambda a, p: call("jnp.where", *a), weight=2.0, special_values=True),
 )
 
-ELEMENTWISE_OPS = BINARY + SCALAR_ARRAY + UNARY_FLOAT + UNARY_NUMERIC + COMPARE_LOGICAL + BITWISE + CAST + BRANCHING
+ELEMENTWISE_OPS = BINARY + ROUNDING_FORMATS + SCALAR_ARRAY + UNARY_FLOAT + UNARY_NUMERIC + COMPARE_LOGICAL + BITWISE + CAST + BRANCHING

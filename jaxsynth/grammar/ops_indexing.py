@@ -18,7 +18,7 @@ import numpy as np
 
 from jaxsynth.grammar.ops_tensor import _power_bound
 from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, atom, attribute, call, literal, method
-from jaxsynth.grammar.types import ALL, NUMERIC, DType, Interval, TensorType
+from jaxsynth.grammar.types import ALL, FLOATS, NUMERIC, DType, Interval, TensorType
 
 INDEX = DType.int32
 MAX_INDEX_RANK = 3  # rank of the indexed operand
@@ -434,6 +434,109 @@ def _numeric_only(propose):
 _PROPOSE_COMBINE_NUMERIC = _numeric_only(_PROPOSE_COMBINE)
 
 
+# ---------------------------------------------------------------- segment sums and bincount
+
+
+def _propose_segment_sum(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jax.ops.segment_sum(data, ids, num_segments=n)``: rows of ``data`` added into the ``n`` rows of the
+    result by an int32 id each, in [0, n - 1] (a segment no id names sums to 0)."""
+    if t.dtype not in NUMERIC or t.rank == 0:
+        return None
+    rows = ctx.pick_dim()
+    data = t.with_shape((rows,) + t.shape[1:])
+    return Proposal((Operand(data), index_operand(t.shape[0], (rows,))), {"num_segments": t.shape[0]})
+
+
+def _segment_sum_type(types, params):
+    data, ids = types
+    _check_index(ids, data.shape[:1])
+    if data.rank == 0:
+        raise TypeError("segment_sum: data must have a leading axis")
+    return data.with_shape((params["num_segments"],) + data.shape[1:])
+
+
+def _segment_sum_range(ins, types, out, params):
+    data, ids = ins
+    if not in_bounds(ids, params["num_segments"]):
+        return None
+    rows = types[0].shape[0]
+    return Interval(min(0.0, rows * data.lo), max(0.0, rows * data.hi))
+
+
+def _segment_sum_reference(args, params):
+    data, ids = np.asarray(args[0]), np.asarray(args[1]).astype(np.int64)
+    out = np.zeros((params["num_segments"],) + data.shape[1:], dtype=data.dtype)
+    np.add.at(out, ids, data)
+    return out
+
+
+def _segment_sum_error(args, params, value):
+    """The magnitudes of the rows added into each segment, in any order."""
+    return _segment_sum_reference([np.abs(args[0]), args[1]], params)
+
+
+def _propose_bincount(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jnp.bincount(x, length=n)`` of int32 values in [0, n - 1]: int32 counts; with float ``weights=`` of the
+    same length, their sums per bin."""
+    if t.rank != 1 or not (t.dtype is INDEX or t.dtype.is_float):
+        return None
+    count = ctx.pick_dim()
+    values = index_operand(t.shape[0], (count,))
+    if t.dtype is INDEX:
+        return Proposal((values,), {"length": t.shape[0]})
+    return Proposal((values, Operand(t.with_shape((count,)))), {"length": t.shape[0]})
+
+
+def _bincount_type(types, params):
+    _check_index(types[0])
+    if types[0].rank != 1 or (len(types) == 2 and types[1].shape != types[0].shape):
+        raise TypeError(f"bincount: operands {types} do not match")
+    dtype = types[1].dtype if len(types) == 2 else INDEX
+    return TensorType(dtype, (params["length"],))
+
+
+def _bincount_range(ins, types, out, params):
+    if not in_bounds(ins[0], params["length"]):
+        return None
+    n = types[0].shape[0]
+    if len(ins) == 1:
+        return Interval(0, n)
+    return Interval(min(0.0, n * ins[1].lo), max(0.0, n * ins[1].hi))
+
+
+def _bincount_reference(args, params):
+    values = np.asarray(args[0]).astype(np.int64)
+    if len(args) == 1:
+        return np.bincount(values, minlength=params["length"]).astype(np.int32)
+    return np.bincount(values, weights=args[1], minlength=params["length"]).astype(args[1].dtype)
+
+
+def _bincount_error(args, params, value):
+    if len(args) == 1:
+        return np.zeros(np.shape(value))
+    return np.bincount(np.asarray(args[0]).astype(np.int64), weights=np.abs(args[1]), minlength=params["length"])
+
+
+def _bincount_render(args, params):
+    if len(args) == 2:
+        return call("jnp.bincount", args[0], weights=args[1], length=params["length"])
+    return call("jnp.bincount", args[0], length=params["length"])
+
+
+SEGMENT_OPS = (
+    OpSpec(name="segment_sum", category="indexing", family="segment_sum", dtypes=NUMERIC,
+           propose=_propose_segment_sum, type_rule=_segment_sum_type, range_rule=_segment_sum_range,
+           reference=_segment_sum_reference,
+           render=lambda a, p: call("jax.ops.segment_sum", a[0], a[1], num_segments=p["num_segments"]),
+           error_scale=_segment_sum_error, special_values=True),
+    # a float bin's value is a sum of weights; an int32 bin's a count (int64 under x64: never sampled there)
+    OpSpec(name="bincount", category="indexing", family="bincount", dtypes=frozenset({INDEX}) | FLOATS,
+           propose=_propose_bincount, type_rule=_bincount_type, range_rule=_bincount_range,
+           reference=_bincount_reference, render=_bincount_render, error_scale=_bincount_error, weight=0.5,
+           special_values=True),
+)
+
+
 INDEXING_OPS: tuple[OpSpec, ...] = (
     OpSpec(name="dynamic_slice", category="indexing", family="dynamic_slice", dtypes=ALL,
            propose=_propose_dynamic_slice, type_rule=_dynamic_slice_type, range_rule=_dynamic_slice_range,
@@ -461,5 +564,5 @@ INDEXING_OPS: tuple[OpSpec, ...] = (
     _scatter("multiply", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC, differentiable=False),
     _scatter("min", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC, differentiable=False),
     _scatter("max", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC, differentiable=False),
-)
+) + SEGMENT_OPS
 

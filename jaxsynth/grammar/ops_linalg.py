@@ -196,6 +196,18 @@ def _slogdet_reference(args, params):
     return np.linalg.slogdet(gram_reference(args[0], params))[1]
 
 
+def _det_range(ins, types, out, params):
+    logdet = _slogdet_range(ins, types, out, params)
+    if logdet is None or logdet.hi > 700.0:
+        return None
+    return _loose(math.exp(logdet.lo), math.exp(logdet.hi))
+
+
+def _det_error(args, params, value) -> np.ndarray:
+    """The log-determinant's absolute error is the determinant's relative one."""
+    return np.abs(value) * _logdet_error(args, params, value)
+
+
 # ---------------------------------------------------------------- solves
 
 
@@ -359,6 +371,10 @@ LINALG_OPS: tuple[OpSpec, ...] = (
     _op("slogdet", "slogdet", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1],
         _slogdet_range, _slogdet_reference,
         lambda a, p: _index(call("jnp.linalg.slogdet", gram_render(a[0], p)), 1), error_scale=_logdet_error),
+    # an LU factorization and the product of its diagonal (slogdet's sum of logs, not taken)
+    _op("det", "slogdet", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1],
+        _det_range, lambda a, p: np.linalg.det(gram_reference(a[0], p)), _gram_op("jnp.linalg.det"),
+        error_scale=_det_error),
     _op("solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference,
         lambda a, p: call("jnp.linalg.solve", gram_render(a[0], p), a[1])),
     _op("lu_solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference, _lu_solve_render),

@@ -265,6 +265,27 @@ def _hard_silu_range(x: Interval, p) -> Interval:
     return valley(_hard_silu_scalar, (-1.5, -1.5), -0.375, x)
 
 
+def _mish_scalar(v: float) -> float:
+    return v * math.tanh(_softplus_scalar(v))
+
+
+def _squareplus_scalar(v: float, b: float) -> float:
+    return (v + math.sqrt(v * v + b)) / 2.0
+
+
+def _squareplus_params(t, ctx):
+    return {"b": ctx.draw.choice((4.0, 4.0, 1.0))}
+
+
+def _squareplus_render(args, p):
+    return call("jax.nn.squareplus", args[0]) if p["b"] == 4.0 else call("jax.nn.squareplus", args[0], b=p["b"])
+
+
+def _squareplus_error(args, p, value) -> np.ndarray:
+    # x + sqrt(x**2 + b) cancels where x is very negative: an error of about |x| ulps, whatever the result
+    return 1.0 + np.abs(args[0])
+
+
 def _celu_params(t, ctx):
     return {"alpha": ctx.draw.choice((1.0, 1.0, 0.5, 2.0))}
 
@@ -316,6 +337,37 @@ def _gelu_error(args, p, value) -> np.ndarray:
     return 1.0 + np.abs(args[0])
 
 
+def _ndtr_scalar(v: float) -> float:
+    return 0.5 * math.erfc(-v / SQRT2)
+
+
+def _ndtri_scalar(p: float) -> float:
+    return SQRT2 * _erfinv_scalar(2.0 * p - 1.0)
+
+
+def _absolute_error(args, p, value) -> np.ndarray:
+    """An error of an ulp of 1 (or of the result where larger): ``log_ndtr`` near 0 is ``log`` of a number near 1,
+    ``sinc`` a quotient of a rounded ``sin(pi x)`` by ``pi x``."""
+    return 1.0 + np.abs(value)
+
+
+def _i0e_range(x: Interval, p) -> Interval:
+    # decreases in |x| from i0e(0) = 1
+    far = max(abs(x.lo), abs(x.hi))
+    near = 0.0 if x.lo <= 0.0 <= x.hi else min(abs(x.lo), abs(x.hi))
+    return Interval(float(scipy.special.i0e(far)), float(scipy.special.i0e(near)))
+
+
+#: ``i1e``'s extremes: +-0.219092 at x ~ +-1.5451; odd, increasing on [-1.5451, 1.5451].
+I1E_PEAK = 0.2191
+
+
+def _i1e_range(x: Interval, p) -> Interval:
+    if x.within(Interval(-1.545, 1.545)):
+        return monotone(lambda v: float(scipy.special.i1e(v)), x)
+    return Interval(-I1E_PEAK, I1E_PEAK)
+
+
 def _logit_error(args, p, value) -> np.ndarray:
     x = np.asarray(args[0])
     return 1.0 + 1.0 / (x * (1.0 - x))
@@ -352,6 +404,12 @@ ELEMENTWISE_NN = (
            lambda x, p: np.clip(x + 3.0, 0.0, 6.0) / 6.0, weight=0.5),
     _unary("hard_silu", "jax.nn.hard_silu", _hard_silu_range, lambda x, p: x * np.clip(x + 3.0, 0.0, 6.0) / 6.0,
            weight=0.5),
+    # x * tanh(softplus(x)): its minimum about -0.308840 at x ~ -1.19236
+    _unary("mish", "jax.nn.mish", lambda x, p: valley(_mish_scalar, (-1.2, -1.18), -0.30885, x),
+           lambda x, p: x * np.tanh(_softplus(x)), tail=_negative_tail(_mish_scalar), weight=0.5),
+    _unary("squareplus", _squareplus_render, lambda x, p: monotone(lambda v: _squareplus_scalar(v, p["b"]), x),
+           lambda x, p: (x + np.sqrt(np.square(x) + p["b"])) / 2.0, params=_squareplus_params,
+           error_scale=_squareplus_error, weight=0.5),
 )
 
 SPECIAL_UNARY = (
@@ -369,6 +427,25 @@ SPECIAL_UNARY = (
            lambda x, p: monotone(lambda v: math.log(v / (1.0 - v)), x) if x.within(Interval(0.005, 0.995)) else None,
            lambda x, p: np.log(x / (1.0 - x)), category="special", need=Interval(0.01, 0.99),
            error_scale=_logit_error),
+    _unary("ndtr", "jax.scipy.special.ndtr", lambda x, p: monotone(_ndtr_scalar, x),
+           lambda x, p: scipy.special.ndtr(x), category="special", tail=lambda x, p: _ndtr_scalar(x.lo)),
+    # log_ndtr(x) ~ -x**2 / 2 for very negative x: bounded below by the need
+    _unary("log_ndtr", "jax.scipy.special.log_ndtr",
+           lambda x, p: monotone(lambda v: math.log(_ndtr_scalar(v)), x) if x.lo >= -30.0 else None,
+           lambda x, p: scipy.special.log_ndtr(x), category="special", need=Interval(-20.0, INF),
+           error_scale=_absolute_error),
+    # ndtri'(p) = 1 / pdf(ndtri(p)) <= 1 / (p (1 - p)) on [0.01, 0.99]: logit's error scale bounds it
+    _unary("ndtri", "jax.scipy.special.ndtri",
+           lambda x, p: monotone(_ndtri_scalar, x) if x.within(Interval(0.005, 0.995)) else None,
+           lambda x, p: _outside((x > 0.0) & (x < 1.0), scipy.special.ndtri(x)), category="special",
+           need=Interval(0.01, 0.99), error_scale=_logit_error),
+    _unary("i0e", "jax.scipy.special.i0e", _i0e_range, lambda x, p: scipy.special.i0e(x), category="special",
+           weight=0.5),
+    _unary("i1e", "jax.scipy.special.i1e", _i1e_range, lambda x, p: scipy.special.i1e(x), category="special",
+           weight=0.5),
+    # sin(pi x) / (pi x): its minimum about -0.217234 at x ~ +-1.4303
+    _unary("sinc", "jnp.sinc", lambda x, p: Interval(-0.21724, 1.0), lambda x, p: np.sinc(x), category="special",
+           error_scale=_absolute_error, weight=0.5),
 )
 
 
@@ -392,6 +469,11 @@ def _logaddexp_error(args, p, value) -> np.ndarray:
     return 1.0 + np.maximum(np.abs(args[0]), np.abs(args[1]))
 
 
+def _logaddexp2_scalar(a: float, b: float) -> float:
+    m = max(a, b)
+    return m + math.log2(1.0 + 2.0 ** -abs(a - b))
+
+
 def _xlogy_reference(args, p) -> np.ndarray:
     x, y = args
     return np.where(x == 0, 0.0, x * np.log(y))
@@ -405,6 +487,10 @@ SPECIAL_BINARY = (
            lambda i, t, o, p: Interval(_logaddexp_scalar(i[0].lo, i[1].lo), _logaddexp_scalar(i[0].hi, i[1].hi)),
            lambda a, p: np.logaddexp(a[0], a[1]), lambda a, p: call("jnp.logaddexp", *a),
            error_scale=_logaddexp_error),
+    OpSpec("logaddexp2", "special", "special_logaddexp", FLOATS, propose_elementwise(FLOATS), broadcast_type,
+           lambda i, t, o, p: Interval(_logaddexp2_scalar(i[0].lo, i[1].lo), _logaddexp2_scalar(i[0].hi, i[1].hi)),
+           lambda a, p: np.logaddexp2(a[0], a[1]), lambda a, p: call("jnp.logaddexp2", *a),
+           error_scale=_logaddexp_error, weight=0.5),
 )
 
 
@@ -563,4 +649,70 @@ AXIS_NN = (
            weight=0.5),
 )
 
-NN_OPS = ELEMENTWISE_NN + AXIS_NN + SPECIAL_UNARY + SPECIAL_BINARY
+
+# ---------------------------------------------------------------- jax.nn.dot_product_attention
+
+
+def _propose_attention(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jax.nn.dot_product_attention(q, k, v)`` unbatched: ``q`` of shape (T, N, H), ``k`` and ``v`` (S, K, H)
+    with ``K`` dividing ``N`` (grouped-query attention where ``K < N``); causal where ``S == T`` now and then."""
+    if t.dtype is not DType.float32 or t.rank != 3:
+        return None
+    length, heads, width = t.shape
+    kv_heads = ctx.draw.choice([k for k in range(1, heads + 1) if heads % k == 0])
+    causal = ctx.draw.bernoulli(0.3)
+    source = length if causal else ctx.pick_dim()
+    kv = t.with_shape((source, kv_heads, width))
+    return Proposal((Operand(t), Operand(kv), Operand(kv)), {"is_causal": causal})
+
+
+def _attention_type(types, params) -> TensorType:
+    q, k, v = types
+    if q.rank != 3 or k.shape != v.shape or k.rank != 3 or q.shape[2] != k.shape[2] or q.shape[1] % k.shape[1]:
+        raise TypeError(f"dot_product_attention: operands {q}, {k}, {v} do not match")
+    if params["is_causal"] and q.shape[0] != k.shape[0]:
+        raise TypeError("dot_product_attention: a causal mask here needs as many keys as queries")
+    return q
+
+
+def _attention_logits(q: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """(N, T, S) scaled logits, ``k``'s heads repeated for their query groups."""
+    k = np.repeat(k, q.shape[1] // k.shape[1], axis=1)
+    return np.einsum("tnh,snh->nts", q, k) / math.sqrt(q.shape[2])
+
+
+def _attention_reference(args, params) -> np.ndarray:
+    q, k, v = args
+    logits = _attention_logits(q, k)
+    if params["is_causal"]:
+        logits = np.where(np.tril(np.ones(logits.shape[1:], dtype=bool)), logits, -np.inf)
+    weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)
+    v = np.repeat(v, q.shape[1] // v.shape[1], axis=1)
+    return np.einsum("nts,snh->tnh", weights, v)
+
+
+def _attention_error(args, params, value) -> np.ndarray:
+    """A logit off by ``e`` moves its weight by ``e`` of itself, so the output by ``e`` times the largest value:
+    the logits' error is that of their sums of products (in float32), the softmax's and the weighted sum's a few
+    ulps of the largest value."""
+    q, k, v = (np.abs(a) for a in args)
+    terms = _attention_logits(q, k).max(axis=-1)  # (N, T): the largest sum of |q k| per query
+    largest = np.repeat(v, q.shape[1] // v.shape[1], axis=1).max(axis=0)  # (N, H)
+    return largest[None, :, :] * (4.0 + 2.0 * np.moveaxis(terms, 0, 1)[:, :, None])
+
+
+def _attention_render(args, params):
+    if params["is_causal"]:
+        return call("jax.nn.dot_product_attention", *args, is_causal=True)
+    return call("jax.nn.dot_product_attention", *args)
+
+
+ATTENTION = (
+    # a convex combination of the values: within their range
+    OpSpec("dot_product_attention", "nn", "nn_attention", frozenset({DType.float32}), _propose_attention,
+           _attention_type, lambda i, t, o, p: i[2], _attention_reference, _attention_render,
+           error_scale=_attention_error, weight=0.5),
+)
+
+NN_OPS = ELEMENTWISE_NN + AXIS_NN + SPECIAL_UNARY + SPECIAL_BINARY + ATTENTION

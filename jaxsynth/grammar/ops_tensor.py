@@ -56,6 +56,11 @@ def _power_bound(x: Interval, n: int) -> Interval | None:
 
 #: Reductions of a row's spread about its mean (``ddof`` in their params, an error scale of their own).
 SPREAD_REDUCTIONS = frozenset({"var", "std"})
+#: Order statistics: one element of each sorted row, or a weighted mean of two neighbours (``q`` and ``method``).
+ORDER_STATISTICS = frozenset({"median", "quantile", "percentile"})
+#: ``quantile``'s and ``percentile``'s levels (of 1 and of 100), and their interpolation methods.
+QUANTILES = {"quantile": (0.1, 0.25, 0.5, 0.75, 0.9), "percentile": (5.0, 25.0, 50.0, 90.0, 99.0)}
+QUANTILE_METHODS = ("linear", "linear", "linear", "lower", "higher", "midpoint", "nearest")
 #: NaN-ignoring reductions: on finite values the same as their plain forms, numpy's on NaN.
 NAN_REDUCTIONS = frozenset({"nansum", "nanmean", "nanmax", "nanmin"})
 
@@ -131,6 +136,8 @@ def _reduction_range(name: str):
             return Interval(n * x.lo, n * x.hi)
         if name == "count_nonzero":
             return Interval(0, n)
+        if name == "ptp":
+            return Interval(0, x.hi - x.lo)
         if name == "cumsum":
             return Interval(min(x.lo, n * x.lo), max(x.hi, n * x.hi))
         if name in ("prod", "cumprod"):
@@ -162,6 +169,8 @@ def _reduction_reference(name: str):
             return np.mean(args[0].astype(np.float64), axis=axis, keepdims=params["keepdims"])
         if name in SPREAD_REDUCTIONS:
             return fn(args[0], axis=axis, keepdims=params["keepdims"], ddof=params["ddof"])
+        if name in QUANTILES:
+            return fn(args[0], params["q"], axis=axis, keepdims=params["keepdims"], method=params["method"])
         return fn(args[0], axis=axis, keepdims=params["keepdims"])
 
     return reference
@@ -187,8 +196,12 @@ def _reduction_render(name: str):
             kwargs["keepdims"] = True
         if params.get("ddof"):
             kwargs["ddof"] = params["ddof"]
+        if params.get("method", "linear") != "linear":
+            kwargs["method"] = cst.SimpleString(repr(params["method"]))
         if params.get("style") == "method" and name not in ("cumsum", "cumprod"):
             return method(args[0], name, **kwargs)
+        if name in QUANTILES:
+            return call(f"jnp.{name}", args[0], literal(params["q"]), **kwargs)
         return call(f"jnp.{name}", args[0], **kwargs)
 
     return render
@@ -248,18 +261,48 @@ def _spread_error(name: str):
     return scale
 
 
+def _with_quantile(name: str, propose):
+    """A level and (now and then) an interpolation method other than ``linear``. Those others jump where the
+    level's position among the sorted row, ``q (n - 1)``, crosses an integer (``nearest``: a half): JAX computes it
+    in float32, numpy in float64, and ``0.9 * 10`` lands on either side of 9. They are used only where the
+    position is at least 0.1 from such a point; ``linear`` is continuous there."""
+    def wrapped(t, ctx):
+        proposal = propose(t, ctx)
+        if proposal is not None:
+            q, method = ctx.draw.choice(QUANTILES[name]), ctx.draw.choice(QUANTILE_METHODS)
+            n = _reduced_count(proposal.operands[0].type.shape, proposal.params["axis"])
+            position = (q / 100.0 if name == "percentile" else q) * (n - 1)
+            frac = position - math.floor(position)
+            if not (0.1 <= frac <= 0.4 or 0.6 <= frac <= 0.9):
+                method = "linear"
+            proposal.params.update(q=q, method=method)
+        return proposal
+
+    return wrapped
+
+
+def _order_error(args, params, value):
+    """Interpolating two neighbours ``a + t (b - a)`` (``t`` itself rounded) is off by ulps of the larger one."""
+    return np.max(np.abs(args[0]), axis=params.get("axis"), keepdims=params["keepdims"])
+
+
 def _reduction(name: str, sources: frozenset[DType], cumulative: bool = False, differentiable: bool = True):
     propose = _propose_reduction(name, sources, cumulative)
+    if name in QUANTILES:
+        propose = _with_quantile(name, propose)
     if name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all") or name in SPREAD_REDUCTIONS:
         propose = _with_style(propose)
     spread = name in SPREAD_REDUCTIONS
     if spread:
         propose = _with_ddof(propose)
-    # numpy's NaN/Inf propagation and wraparound; a variance's inf - inf and -0.0 are left out
+    error_scale = _spread_error(name) if spread else _order_error if name in ORDER_STATISTICS else None
+    # numpy's NaN/Inf propagation and wraparound; a variance's inf - inf and -0.0 are left out, as are the order
+    # statistics (JAX sorts NaN last, numpy's median of a row with a NaN is NaN) and ``ptp``'s signed zeros
     return OpSpec(name, "reductions", f"reduce_{name}", sources, propose, _reduction_type(name),
                   _reduction_range(name), _reduction_reference(name), _reduction_render(name),
-                  differentiable=differentiable, special_values=not spread,
-                  error_scale=_spread_error(name) if spread else None)
+                  differentiable=differentiable,
+                  special_values=not (spread or name in ORDER_STATISTICS or name == "ptp"),
+                  error_scale=error_scale)
 
 
 def _propose_diff(t, ctx):
@@ -317,6 +360,11 @@ REDUCTIONS = (
     _reduction("nanmin", FLOATS),
     # an integer or bool operand: a float's count jumps where it crosses 0
     _reduction("count_nonzero", INTS | {DType.bool}, differentiable=False),
+    # a kink wherever two elements of a row swap places; a tie has no derivative
+    _reduction("median", FLOATS, differentiable=False),
+    _reduction("quantile", FLOATS, differentiable=False),
+    _reduction("percentile", FLOATS, differentiable=False),
+    _reduction("ptp", NUMERIC, differentiable=False),
     _reduction("cumsum", NUMERIC, cumulative=True),
     _reduction("cumprod", SIGNED_NUMERIC, cumulative=True),
     OpSpec("diff", "reductions", "diff", SIGNED_NUMERIC, _propose_diff, _diff_type, _diff_range,
@@ -541,9 +589,86 @@ def _kron_type(types, params):
     return a.with_shape(tuple(x * y for x, y in zip(a.shape, b.shape, strict=True)))
 
 
-def _linalg(name, propose, type_rule, range_rule, reference, render, dtypes=LINALG_DTYPES, special_values=False):
+def _propose_tensordot(t, ctx):
+    """``jnp.tensordot(a, b, axes)``: ``a``'s last ``axes`` (1 or 2) dims against ``b``'s first; or, with a pair of
+    axis lists, ``a``'s and ``b``'s first dim against each other."""
+    if t.dtype not in LINALG_DTYPES or t.rank > 3:
+        return None
+    split = ctx.draw.randint(0, t.rank)
+    left, right = t.shape[:split], t.shape[split:]
+    count = ctx.draw.choice((1, 1, 2))
+    if ctx.draw.bernoulli(0.25):
+        count = 1
+        k = (ctx.pick_dim(),)
+        a, b, axes = k + left, k + right, ((0,), (0,))
+    else:
+        k = tuple(ctx.pick_dim() for _ in range(count))
+        a, b, axes = left + k, k + right, count
+    if len(a) > 3 or len(b) > 3:
+        return None
+    return Proposal((Operand(t.with_shape(a)), Operand(t.with_shape(b))), {"axes": axes, "k": math.prod(k)})
+
+
+def _tensordot_type(types, params):
+    a, b = types
+    axes = params["axes"]
+    if a.dtype is not b.dtype:
+        raise TypeError(f"tensordot: dtypes differ ({a}, {b})")
+    if isinstance(axes, int):
+        if axes > min(a.rank, b.rank) or a.shape[a.rank - axes:] != b.shape[:axes]:
+            raise TypeError(f"tensordot: {a} and {b} do not contract over {axes} axes")
+        return a.with_shape(a.shape[: a.rank - axes] + b.shape[axes:])
+    (i,), (j,) = axes
+    if a.rank == 0 or b.rank == 0 or a.shape[i] != b.shape[j]:
+        raise TypeError(f"tensordot: {a} and {b} do not contract over {axes}")
+    return a.with_shape(a.shape[:i] + a.shape[i + 1 :] + b.shape[:j] + b.shape[j + 1 :])
+
+
+def _tensordot_render(args, params):
+    axes = params["axes"]
+    if isinstance(axes, int):
+        return call("jnp.tensordot", *args, axes=axes)
+    return call("jnp.tensordot", *args, axes=literal(axes))
+
+
+def _propose_matrix_power(t, ctx):
+    """``jnp.linalg.matrix_power(a, n)`` of a square matrix, ``n`` 2 to 4 (repeated squaring)."""
+    if t.dtype not in LINALG_DTYPES or t.rank != 2 or t.shape[0] != t.shape[1]:
+        return None
+    return Proposal((Operand(t),), {"n": ctx.draw.choice((2, 2, 3, 4))})
+
+
+def _square(t: TensorType) -> TensorType:
+    if t.rank != 2 or t.shape[0] != t.shape[1]:
+        raise TypeError(f"matrix_power: {t} is not a square matrix")
+    return t
+
+
+def _matrix_power_range(ins, types, out, params):
+    """Every entry of ``a ** n`` is at most ``size ** (n - 1) * |a| ** n``."""
+    size, n = types[0].shape[0], params["n"]
+    bound = size ** (n - 1) * ins[0].mag**n
+    return Interval(0.0, bound) if ins[0].lo >= 0 else Interval(-bound, bound)
+
+
+def _matrix_power_reference(args, params):
+    a = np.asarray(args[0])
+    out = a
+    for _ in range(params["n"] - 1):
+        out = _contract(np.matmul, out, a)
+    return out
+
+
+def _matrix_power_error(args, params, value):
+    """Each of the ``n - 1`` products rounds its sums of terms: ``n - 1`` times ``|a| ** n``."""
+    a = np.abs(args[0])
+    return (params["n"] - 1) * np.linalg.matrix_power(a, params["n"])
+
+
+def _linalg(name, propose, type_rule, range_rule, reference, render, dtypes=LINALG_DTYPES, special_values=False,
+            error_scale=None):
     return OpSpec(name, "linalg", name, dtypes, propose, type_rule, range_rule, reference, render,
-                  special_values=special_values)
+                  special_values=special_values, error_scale=error_scale)
 
 
 LINALG = (
@@ -568,6 +693,11 @@ LINALG = (
     _linalg("trace", _propose_trace, _trace_type,
             lambda i, t, o, p: Interval(_trace_count(t[0], p) * i[0].lo, _trace_count(t[0], p) * i[0].hi),
             _trace_reference, _render_trace, special_values=True),
+    _linalg("tensordot", _propose_tensordot, _tensordot_type, _contract_rule,
+            lambda a, p: _contract(lambda x, y: np.tensordot(x, y, p["axes"]), *a), _tensordot_render),
+    _linalg("matrix_power", _propose_matrix_power, lambda t, p: _square(t[0]), _matrix_power_range,
+            _matrix_power_reference, lambda a, p: call("jnp.linalg.matrix_power", a[0], literal(p["n"])),
+            error_scale=_matrix_power_error),
     _linalg("kron", _propose_kron, _kron_type, _contract_rule, lambda a, p: np.kron(a[0], a[1]),
             lambda a, p: call("jnp.kron", *a), special_values=True),
 )

@@ -338,6 +338,84 @@ def _convolve_range(ins, types, out, params):
     return Interval(min(0.0, k * p.lo), max(0.0, k * p.hi))
 
 
+# ---------------------------------------------------------------- jax.image.resize
+
+#: ``jax.image.resize``'s kernels (``linear``: a triangle; ``cubic``: Keys' with a = -0.5), both continuous, as
+#: JAX's ``compute_weight_mat`` (antialiased: a downsampling kernel is widened by the scale).
+RESIZE_METHODS = ("linear", "linear", "cubic")
+
+
+def _resize_kernel(method: str, x: np.ndarray) -> np.ndarray:
+    if method == "linear":
+        return np.maximum(0.0, 1.0 - np.abs(x))
+    inner = ((1.5 * x - 2.5) * x) * x + 1.0
+    outer = ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
+    return np.where(x >= 2.0, 0.0, np.where(x >= 1.0, outer, inner))
+
+
+def resize_weights(size: int, out: int, method: str) -> np.ndarray:
+    """The (size, out) matrix that resamples one axis of ``size`` elements to ``out``, in float64."""
+    inv_scale = size / out
+    sample = (np.arange(out) + 0.5) * inv_scale - 0.5
+    x = np.abs(sample[None, :] - np.arange(size)[:, None]) / max(inv_scale, 1.0)
+    weights = _resize_kernel(method, x)
+    total = weights.sum(axis=0, keepdims=True)
+    eps32 = float(np.finfo(np.float32).eps)
+    weights = np.where(np.abs(total) > 1000.0 * eps32, weights / np.where(total != 0, total, 1.0), 0.0)
+    return np.where(((sample >= -0.5) & (sample <= size - 0.5))[None, :], weights, 0.0)
+
+
+def _resize_reference(args, params, magnitudes: bool = False):
+    x = np.asarray(args[0])
+    for axis, out in enumerate(params["shape"]):
+        if x.shape[axis] != out:
+            w = resize_weights(x.shape[axis], out, params["method"])
+            x = np.moveaxis(np.tensordot(x, np.abs(w) if magnitudes else w, axes=([axis], [0])), -1, axis)
+    return x
+
+
+def _propose_resize(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jax.image.resize(x, shape, method)``: one or two axes (of the last two, an image's) resized up or down."""
+    if t.dtype not in FLOATS or t.rank == 0:
+        return None
+    axes = range(max(0, t.rank - 2), t.rank) if t.rank >= 2 and ctx.draw.bernoulli(0.6) else (t.rank - 1,)
+    shape = list(t.shape)
+    for axis in axes:
+        size = ctx.pick_dim()  # another length: an axis of the same length is not resized
+        shape[axis] = size if size != t.shape[axis] else size + 1
+    params = {"shape": t.shape, "method": ctx.draw.choice(RESIZE_METHODS), "image": len(axes) == 2}
+    return Proposal((Operand(t.with_shape(tuple(shape))),), params)
+
+
+def _resize_type(types, params):
+    (x,) = types
+    if x.rank != len(params["shape"]) or x.rank == 0:
+        raise TypeError(f"resize: {x} is not of rank {len(params['shape'])}")
+    return x.with_shape(tuple(params["shape"]))
+
+
+def _resize_range(ins, types, out, params):
+    """A linear resize is a convex combination; a cubic one's weights sum to 1 with negative ones: its result
+    is at most the largest sum of their magnitudes per axis times the operand's magnitude."""
+    x = ins[0]
+    if params["method"] == "linear":
+        return x
+    gain = math.prod(float(np.abs(resize_weights(n, m, "cubic")).sum(axis=0).max())
+                     for n, m in zip(types[0].shape, params["shape"], strict=True) if n != m)
+    return Interval(-gain * x.mag, gain * x.mag)
+
+
+def _resize_error(args, params, value):
+    """Sums of products with weights that are themselves rounded (computed in the operand's dtype)."""
+    return 4.0 * _resize_reference([np.abs(args[0])], params, magnitudes=True)
+
+
+def _resize_render(args, params):
+    """An image's two axes resized are ``bilinear``/``bicubic`` (the same kernels), as image code writes them."""
+    method = ("bi" + params["method"]) if params["image"] else params["method"]
+    return call("jax.image.resize", args[0], literal(tuple(params["shape"])), cst.SimpleString(repr(method)))
+
+
 def sum_of_terms(reference):
     """Error model of a sum: the same op on the terms' magnitudes (reassociation error scales with it)."""
     return lambda args, params, value: reference([np.abs(a) for a in args], params)
@@ -363,4 +441,7 @@ WINDOW_OPS: tuple[OpSpec, ...] = (
     _window("correlate", "convolve", CONVOLVE_DTYPES, _propose_convolve, _convolve_type, _convolve_range,
             lambda a, p: np.correlate(a[0], a[1], mode=p["mode"]),
             lambda a, p: call("jnp.correlate", a[0], a[1], mode=cst.SimpleString(repr(p["mode"])))),
+    OpSpec(name="resize", category="window", family="resize", dtypes=FLOATS, propose=_propose_resize,
+           type_rule=_resize_type, range_rule=_resize_range, reference=_resize_reference, render=_resize_render,
+           error_scale=_resize_error, weight=0.5),
 )
