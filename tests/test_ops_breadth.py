@@ -349,19 +349,28 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
     assert checked >= 8, checked
 
 
-def test_session_34_ops_are_sampled_and_rendered_as_real_code_calls_them() -> None:
+#: How real code spells each op's call, where that is not ``jnp.<name>(``.
+CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign", "hard_sigmoid", "hard_silu", "glu",
+                                        "mish", "squareplus", "dot_product_attention")},
+         **{n: f"jax.scipy.special.{n}(" for n in ("ndtr", "log_ndtr", "ndtri", "i0e", "i1e")},
+         "reduce_precision": "lax.reduce_precision(", "segment_sum": "jax.ops.segment_sum(",
+         "matrix_power": "jnp.linalg.matrix_power(", "det": "jnp.linalg.det(", "resize": "jax.image.resize("}
+
+
+@pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3)], ids=["session34", "session35"])
+def test_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
-    float vector is wanted), reaches each of them, rendered as the call real code writes."""
+    float vector is wanted, ``det`` where a scalar is), reaches each of them, rendered as the call real code
+    writes."""
     import msgspec
 
     from jaxsynth.synth import render
 
     config = load_config("default")
-    ops = dict(config.weights.ops) | {name: 4.0 for name in REAL_CODE_OPS_2}
-    config = msgspec.structs.replace(config, weights=msgspec.structs.replace(config.weights, ops=ops))
-    sources = "\n".join(render(sample(config, 0, index)) for index in range(300))
-    prefix = {n: "jax.nn." for n in ("selu", "celu", "hard_tanh", "soft_sign", "hard_sigmoid", "hard_silu", "glu")}
-    missing = [n for n in REAL_CODE_OPS_2 if f"{prefix.get(n, 'jnp.')}{n}(" not in sources]
+    weights = dict(config.weights.ops) | {name: 12.0 if name == "det" else 4.0 for name in ops}
+    config = msgspec.structs.replace(config, weights=msgspec.structs.replace(config.weights, ops=weights))
+    sources = "\n".join(render(sample(config, seed, index)) for index in range(300))
+    missing = [n for n in ops if CALLS.get(n, f"jnp.{n}(") not in sources]
     assert missing == [], missing
 
 
@@ -379,3 +388,53 @@ def test_copysign_and_signbit_are_discontinuities_at_a_zero_sign() -> None:
     signbit = Node(2, "signbit", (0,), (t.with_dtype(DType.bool),), (Interval(0, 1),))
     np.testing.assert_array_equal(_threshold_distance(signbit, [b]), b)
     assert REGISTRY["copysign"].reference([a, np.array([-0.0, 1.0, -0.0])], {}).tolist() == [-2.0, 1.0, -3.0]
+
+
+def test_reduce_precision_rounds_as_xla_does_and_jumps_at_the_formats_midpoints() -> None:
+    """The reference rounds to the reduced format's significand and flushes what falls below its smallest normal
+    number to a signed zero (XLA keeps none of that format's subnormals; ml_dtypes' float16 would): equal to XLA bit
+    for bit on 100,000 values from 2^-30 to 2^9 of each format. The op is a rounding, so the fuzzer's reference
+    skips elements near a midpoint of the reduced format (its threshold distance)."""
+    import jax
+    from jax import lax
+
+    from jaxsynth.fuzz.tolerance import DISCONTINUOUS, _threshold_distance
+    from jaxsynth.grammar.ops_elementwise import REDUCED_FORMATS, reduced_format
+    from jaxsynth.synth.program import Node
+
+    spec = REGISTRY["reduce_precision"]
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(100_000) * np.exp2(rng.integers(-30, 10, 100_000))).astype(np.float32)
+    for e, m in REDUCED_FORMATS:
+        params = {"exponent_bits": e, "mantissa_bits": m}
+        v = x[np.abs(x) < reduced_format(params)[0] / 2]
+        got = np.asarray(jax.jit(lambda a, e=e, m=m: lax.reduce_precision(a, exponent_bits=e, mantissa_bits=m))(v))
+        expected = spec.reference([v], params)
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+        assert e == 8 or np.any((expected == 0) & (v != 0)), (e, m)  # float16's and float8's flush was met
+    assert "reduce_precision" in DISCONTINUOUS
+    node = Node(1, "reduce_precision", (0,), (TensorType(DType.float32, (3,)),), (Interval(-4.0, 4.0),),
+                {"exponent_bits": 8, "mantissa_bits": 7})
+    # bfloat16's spacing at [1, 2) is 2^-7: midpoints at 1 + 2^-8, 1 + 3 * 2^-8, ...
+    distance = _threshold_distance(node, [np.array([1.0 + 2.0**-8, 1.0, 1.0 + 2.0**-9])])
+    np.testing.assert_allclose(distance, [0.0, 2.0**-8, 2.0**-9])
+
+
+def test_the_resize_error_scale_covers_jax_float32_sample_positions() -> None:
+    """``jax.image.resize`` computes each sample position ``(i + 0.5) * (size / out) - 0.5`` in float32, a few ulps
+    of positions up to 813, and a cubic weight moves by that times its slope: fuzz seed 1050, program 156, was off
+    by 375 eps at output row 580 where a sum-of-terms scale allowed 12. The scale holds XLA's result within 0.9 of
+    itself on such an image, and an error of 1e-4 of the result is outside it."""
+    import jax
+
+    spec = REGISTRY["resize"]
+    x = np.random.default_rng(0).uniform(0.5, 2.0, (814, 335)).astype(np.float32)
+    for method in ("cubic", "linear"):
+        params = {"shape": (813, 334), "method": method, "image": True}
+        got = np.asarray(jax.jit(lambda a, method=method: jax.image.resize(a, (813, 334), method))(x))
+        wide = x.astype(np.float64)
+        expected = spec.reference([wide], params)
+        bound = DType.float32.eps * spec.error_scale([wide], params, expected)
+        assert np.max(np.abs(got - expected) / bound) < 0.9, method
+        assert np.max(np.abs(expected) * 1e-4 / bound) > 1.0, method

@@ -196,7 +196,7 @@ def _fmod_range(ins, types, out, params):
 
 def _no_int_min(x: Interval, dtype: DType) -> bool:
     """Whether ``abs`` is exact on ``x``: the most negative integer of a signed dtype has no positive twin."""
-    return not dtype.is_int or x.lo > dtype.bounds.lo
+    return not dtype.is_int or dtype.bounds.lo == 0 or x.lo > dtype.bounds.lo
 
 
 def _gcd_range(ins, types, out, params):
@@ -361,7 +361,8 @@ def _reduce_precision_range(ins, types, out, params):
 
 
 ROUNDING_FORMATS = (
-    OpSpec("ldexp", "elementwise", "ldexp", FLOATS, _propose_ldexp, _ldexp_type, _ldexp_range,
+    # its int32 exponent operand too (the sampler builds operands of an op's dtypes only)
+    OpSpec("ldexp", "elementwise", "ldexp", FLOATS | {DType.int32}, _propose_ldexp, _ldexp_type, _ldexp_range,
            lambda a, p: np.ldexp(a[0], a[1].astype(np.int32)), _fn("jnp.ldexp"), weight=0.5),
     # a rounding: a jump at each midpoint of the reduced format (``tolerance.DISCONTINUOUS``), exact elsewhere
     OpSpec("reduce_precision", "cast", "reduce_precision", frozenset({DType.float32, DType.float64}),

@@ -38,6 +38,8 @@ from jaxsynth.grammar.types import FLOATS, DType, Interval, TensorType
 
 INF = math.inf
 SQRT2 = math.sqrt(2.0)
+#: The dtypes of the ``jax.scipy.special`` functions that reject float16 and bfloat16 (``ndtr`` and its kin).
+WIDE_FLOATS = frozenset({DType.float32, DType.float64})
 
 
 # ---------------------------------------------------------------- special functions (scipy.special references)
@@ -162,9 +164,10 @@ def _negative_tail(f: Callable[[float], float]) -> Callable[[Interval, dict], fl
 # ---------------------------------------------------------------- rows
 
 
-def _propose_unary(need: Interval | None = None, params: Callable[[TensorType, Context], dict] | None = None):
+def _propose_unary(need: Interval | None = None, params: Callable[[TensorType, Context], dict] | None = None,
+                   dtypes: frozenset[DType] = FLOATS):
     def propose(t: TensorType, ctx: Context) -> Proposal | None:
-        if t.dtype not in FLOATS:
+        if t.dtype not in dtypes:
             return None
         return Proposal((Operand(t, need),), params(t, ctx) if params else {})
 
@@ -184,6 +187,7 @@ def _unary(
     error_scale=None,
     tail: Callable[[Interval, dict], float] | None = None,
     weight: float = 1.0,
+    dtypes: frozenset[DType] = FLOATS,
 ) -> OpSpec:
     """A float -> float elementwise row rendered ``render(x, **{k: params[k] for k in kwargs})`` (or by ``render``
     itself where it is a function of the rendered operands and params).
@@ -196,13 +200,13 @@ def _unary(
             return None
         return range_fn(ins[0], p)
 
-    family = f"{category}_{name}" if need is not None or params is not None else f"{category}_unary"
+    family = f"{category}_{name}" if need is not None or params is not None or dtypes != FLOATS else f"{category}_unary"
     return OpSpec(
         name=name,
         category=category,
         family=family,
-        dtypes=FLOATS,
-        propose=_propose_unary(need, params),
+        dtypes=dtypes,
+        propose=_propose_unary(need, params, dtypes),
         type_rule=lambda types, p: types[0],
         range_rule=range_rule,
         reference=lambda args, p: reference(args[0], p),
@@ -428,17 +432,18 @@ SPECIAL_UNARY = (
            lambda x, p: np.log(x / (1.0 - x)), category="special", need=Interval(0.01, 0.99),
            error_scale=_logit_error),
     _unary("ndtr", "jax.scipy.special.ndtr", lambda x, p: monotone(_ndtr_scalar, x),
-           lambda x, p: scipy.special.ndtr(x), category="special", tail=lambda x, p: _ndtr_scalar(x.lo)),
+           lambda x, p: scipy.special.ndtr(x), category="special", tail=lambda x, p: _ndtr_scalar(x.lo),
+           dtypes=WIDE_FLOATS),
     # log_ndtr(x) ~ -x**2 / 2 for very negative x: bounded below by the need
     _unary("log_ndtr", "jax.scipy.special.log_ndtr",
            lambda x, p: monotone(lambda v: math.log(_ndtr_scalar(v)), x) if x.lo >= -30.0 else None,
            lambda x, p: scipy.special.log_ndtr(x), category="special", need=Interval(-20.0, INF),
-           error_scale=_absolute_error),
+           error_scale=_absolute_error, dtypes=WIDE_FLOATS),
     # ndtri'(p) = 1 / pdf(ndtri(p)) <= 1 / (p (1 - p)) on [0.01, 0.99]: logit's error scale bounds it
     _unary("ndtri", "jax.scipy.special.ndtri",
            lambda x, p: monotone(_ndtri_scalar, x) if x.within(Interval(0.005, 0.995)) else None,
            lambda x, p: _outside((x > 0.0) & (x < 1.0), scipy.special.ndtri(x)), category="special",
-           need=Interval(0.01, 0.99), error_scale=_logit_error),
+           need=Interval(0.01, 0.99), error_scale=_logit_error, dtypes=WIDE_FLOATS),
     _unary("i0e", "jax.scipy.special.i0e", _i0e_range, lambda x, p: scipy.special.i0e(x), category="special",
            weight=0.5),
     _unary("i1e", "jax.scipy.special.i1e", _i1e_range, lambda x, p: scipy.special.i1e(x), category="special",
