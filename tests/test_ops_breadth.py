@@ -161,7 +161,7 @@ def test_data_movement_ops_propose_exactly_the_wanted_type_and_match_numpy_bit_f
     rng = np.random.default_rng(0)
     variants: Counter[str] = Counter()
     checked = 0
-    for attempt in range(300):
+    for attempt in range(100):
         ctx = proposal_context(config, seed=attempt, index=0)
         want = TensorType(DType.float32, tuple(ctx.pick_dim() for _ in range(attempt % 4)))
         proposal = spec.propose(want, ctx)
@@ -177,7 +177,7 @@ def test_data_movement_ops_propose_exactly_the_wanted_type_and_match_numpy_bit_f
         np.testing.assert_array_equal(np.asarray(jax.jit(fn)(x)), spec.reference([x], proposal.params), source)
         variants.update(_variants(name, proposal.params, types[0]))
         checked += 1
-    assert checked >= 50, checked
+    assert checked >= 20, checked
     expected = {"roll": {"no axis", "axis"}, "tile": {"longer reps", "reps"}, "moveaxis": {"negative", "positive"},
                 "diagonal": {"offset", "batched", "matrix"}, "swapaxes": {"method", "fn"}, "repeat": {"2", "3"}}
     assert expected[name] <= set(variants), variants
@@ -358,7 +358,7 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
 
 
 @pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3)], ids=["session34", "session35"])
-def test_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
+def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
     float vector is wanted, ``det`` where a scalar is), reaches each of them, rendered as the call real code
     writes."""

@@ -523,17 +523,18 @@ def _bincount_render(args, params):
     return call("jnp.bincount", args[0], length=params["length"])
 
 
+#: Not special-values ops: the special-values mode feeds integer extremes to index operands too, and JAX drops
+#: (``segment_sum``) or clips (``bincount``) an index outside the result where numpy raises.
 SEGMENT_OPS = (
     OpSpec(name="segment_sum", category="indexing", family="segment_sum", dtypes=NUMERIC,
            propose=_propose_segment_sum, type_rule=_segment_sum_type, range_rule=_segment_sum_range,
            reference=_segment_sum_reference,
            render=lambda a, p: call("jax.ops.segment_sum", a[0], a[1], num_segments=p["num_segments"]),
-           error_scale=_segment_sum_error, special_values=True),
+           error_scale=_segment_sum_error),
     # a float bin's value is a sum of weights; an int32 bin's a count (int64 under x64: never sampled there)
     OpSpec(name="bincount", category="indexing", family="bincount", dtypes=frozenset({INDEX}) | FLOATS,
            propose=_propose_bincount, type_rule=_bincount_type, range_rule=_bincount_range,
-           reference=_bincount_reference, render=_bincount_render, error_scale=_bincount_error, weight=0.5,
-           special_values=True),
+           reference=_bincount_reference, render=_bincount_render, error_scale=_bincount_error, weight=0.5),
 )
 
 
