@@ -115,13 +115,17 @@ for index in range(60):
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     for out, want, t, node in zip(outputs, evaluate(program, inputs), program.output_types, program.body.outputs):
         assert out.dtype == t.dtype.np_dtype and out.shape == t.shape, (index, out.dtype, str(t))
+        # the bits of a rounded float, reinterpreted as an integer, differ in the last place (cosh, index 59), and a
+        # PRNG key seeded with them draws other numbers altogether (hard_sigmoid, index 25): values compared only
+        # where no bitcast feeds them
+        bits = any(program.node(a).op == "bitcast_convert_type" for a in ancestors(program, [node]))
         if t.dtype.is_inexact:
             wide = np.complex128 if t.dtype.is_complex else np.float64
             assert np.all(np.isfinite(np.asarray(out, wide))), index
             tol = 1e-3 if t.dtype.name == "float32" else 1e-6  # (a float32 standardize of near-ties: 7e-6)
-            np.testing.assert_allclose(np.asarray(out, wide), want, rtol=tol, atol=tol)
-        elif not any(program.node(a).op == "bitcast_convert_type" for a in ancestors(program, [node])):
-            # (the bits of a rounded float, reinterpreted as an integer, differ in the last place: cosh, index 59)
+            if not bits:
+                np.testing.assert_allclose(np.asarray(out, wide), want, rtol=tol, atol=tol)
+        elif not bits:
             np.testing.assert_array_equal(np.asarray(out), want)
 assert {"float64", "complex128"} <= seen, seen
 print("ok")

@@ -542,7 +542,8 @@ def test_unroll_and_rewrite_judge_programs_with_pytree_arguments() -> None:
     wanted = {"unroll": 2, "rewrite": 3}
     for index in range(60):  # seed 0's programs, until two with loops and three with rewrites were judged
         program = sample(config, 0, index)
-        assert program.structured
+        if not program.structured:  # a composite with no weights (a loss of inputs alone) takes flat arguments
+            continue
         names = [name for name in judged if judged[name] < wanted[name] and ORACLES[name].applies(program)]
         if not names:
             continue

@@ -85,7 +85,8 @@ def test_resume_of_a_complete_file_does_nothing(tmp_path, config, reference):
 
 def test_resume_refuses_another_commands_file(tmp_path, config, reference):
     out = tmp_path / "c.jsonl"
-    out.write_bytes(reference["jsonl"][:5000])
+    data = reference["jsonl"]
+    out.write_bytes(data[: data.index(b"\n") + 100])  # one whole record, then a torn one
     with pytest.raises(CorpusError, match="seed 1, not 2"):
         generate_corpus(config, 2, N, out, emit=JAXPR, progress=False, resume=True)
     with pytest.raises(CorpusError, match="IR kinds jaxpr, not jaxpr,stablehlo"):

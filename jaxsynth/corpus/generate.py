@@ -83,12 +83,17 @@ def features_of(program: Program, source: str, program_depth: int | None = None)
 def grad_jaxpr(fn: Callable, program: Program, arg_types: list[jax.ShapeDtypeStruct]) -> str | None:
     """:func:`jaxsynth.lowering.grad_jaxpr` of ``fn``: the JAXPR of ``jax.grad`` of the float32 sum of
     the floating-point outputs w.r.t. the floating-point inputs; ``None`` when there are none, or when
-    JAX refuses reverse mode because a ``lax.while_loop`` lies on the differentiated path."""
+    JAX refuses reverse mode: a ``lax.while_loop`` on the differentiated path, or a primitive with no
+    differentiation rule (``nextafter``; only ops the table marks non-differentiable)."""
     try:
         return lowering_grad_jaxpr(fn, arg_types)
     except ValueError:
         if any(node.op == "while_loop" for node in program.op_nodes()):
             return None  # reverse-mode differentiation of while_loop is not defined
+        raise
+    except NotImplementedError:
+        if any(not getattr(REGISTRY.get(node.op), "differentiable", True) for node in program.op_nodes()):
+            return None
         raise
 
 

@@ -464,9 +464,11 @@ def _segment_sum_range(ins, types, out, params):
 
 
 def _segment_sum_reference(args, params):
+    """numpy's ``add.at``; an id outside [0, n) adds nowhere, as JAX drops it (only special values reach one)."""
     data, ids = np.asarray(args[0]), np.asarray(args[1]).astype(np.int64)
     out = np.zeros((params["num_segments"],) + data.shape[1:], dtype=data.dtype)
-    np.add.at(out, ids, data)
+    kept = (ids >= 0) & (ids < params["num_segments"])
+    np.add.at(out, ids[kept], data[kept])
     return out
 
 
@@ -505,16 +507,20 @@ def _bincount_range(ins, types, out, params):
 
 
 def _bincount_reference(args, params):
-    values = np.asarray(args[0]).astype(np.int64)
+    """numpy's ``bincount``; JAX counts a negative value in bin 0 and drops one past the last bin (only special
+    values reach either)."""
+    values = np.maximum(np.asarray(args[0]).astype(np.int64), 0)
+    kept = values < params["length"]
     if len(args) == 1:
-        return np.bincount(values, minlength=params["length"]).astype(np.int32)
-    return np.bincount(values, weights=args[1], minlength=params["length"]).astype(args[1].dtype)
+        return np.bincount(values[kept], minlength=params["length"]).astype(np.int32)
+    weights = np.asarray(args[1])
+    return np.bincount(values[kept], weights=weights[kept], minlength=params["length"]).astype(weights.dtype)
 
 
 def _bincount_error(args, params, value):
     if len(args) == 1:
         return np.zeros(np.shape(value))
-    return np.bincount(np.asarray(args[0]).astype(np.int64), weights=np.abs(args[1]), minlength=params["length"])
+    return _bincount_reference([args[0], np.abs(args[1])], params)
 
 
 def _bincount_render(args, params):
@@ -523,18 +529,18 @@ def _bincount_render(args, params):
     return call("jnp.bincount", args[0], length=params["length"])
 
 
-#: Not special-values ops: the special-values mode feeds integer extremes to index operands too, and JAX drops
-#: (``segment_sum``) or clips (``bincount``) an index outside the result where numpy raises.
+#: Special-values ops: the references follow JAX on the integer extremes that mode feeds index operands too.
 SEGMENT_OPS = (
     OpSpec(name="segment_sum", category="indexing", family="segment_sum", dtypes=NUMERIC,
            propose=_propose_segment_sum, type_rule=_segment_sum_type, range_rule=_segment_sum_range,
            reference=_segment_sum_reference,
            render=lambda a, p: call("jax.ops.segment_sum", a[0], a[1], num_segments=p["num_segments"]),
-           error_scale=_segment_sum_error),
+           error_scale=_segment_sum_error, special_values=True),
     # a float bin's value is a sum of weights; an int32 bin's a count (int64 under x64: never sampled there)
     OpSpec(name="bincount", category="indexing", family="bincount", dtypes=frozenset({INDEX}) | FLOATS,
            propose=_propose_bincount, type_rule=_bincount_type, range_rule=_bincount_range,
-           reference=_bincount_reference, render=_bincount_render, error_scale=_bincount_error, weight=0.5),
+           reference=_bincount_reference, render=_bincount_render, error_scale=_bincount_error, weight=0.5,
+           special_values=True),
 )
 
 
