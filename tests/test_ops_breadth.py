@@ -314,7 +314,7 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
     config = load_config("default")
     rng = np.random.default_rng(1)
     checked = 0
-    for attempt in range(24):
+    for attempt in range(16):
         ctx = proposal_context(config, seed=attempt, index=1)
         dtype = REAL_CODE_OPS[name][attempt % len(REAL_CODE_OPS[name])]
         rank = RANKS.get(name, attempt % 4)
@@ -346,7 +346,7 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
         else:
             np.testing.assert_array_equal(got, expected.astype(want.dtype.np_dtype), err_msg=source)
         checked += 1
-    assert checked >= 8, checked
+    assert checked >= 6, checked
 
 
 #: How real code spells each op's call, where that is not ``jnp.<name>(``.
