@@ -91,8 +91,9 @@ def test_grad_twin_keeps_integer_semantics(config: str) -> None:
     from jaxsynth.grammar import DType
 
     judged = 0
+    grammar = load_config(config)  # once: the sampler derives its tables per config object
     for index in range(600):
-        program = sample(load_config(config), 1, index)
+        program = sample(grammar, 1, index)
         ops = {n.op for n in program.walk()}
         int_reduced = any(n.is_op and n.type.dtype is DType.int32 for n in program.walk())
         if not (ops & {"cond", "switch"} and int_reduced and ORACLES["grad"].applies(program)):
@@ -118,8 +119,9 @@ def test_grad_twin_pins_integer_results() -> None:
     from jaxsynth.fuzz.reduce import retype
     from jaxsynth.grammar import DType
 
+    grammar = load_config("default")
     for index in range(400):  # a program with int32 results among float32 ones (program 672 of the issue was one)
-        program = sample(load_config("default"), 1, index)
+        program = sample(grammar, 1, index)
         twin = pin_integers(retype(program, {DType.float32: DType.float64}))
         source = render(twin)
         if ".astype(jnp.int32)" in source and ".astype(jnp.int32)" not in render(program):
@@ -1259,8 +1261,9 @@ def _cases(config: str, n: int):
     from jaxsynth.fuzz.campaign import inputs_for
     from jaxsynth.fuzz.oracles import Case
 
+    grammar = load_config(config)
     for index in range(n):
-        program = sample(load_config(config), 0, index)
+        program = sample(grammar, 0, index)
         if program.body.params:
             yield Case(program, inputs_for(program, 0, index), seed=index)
 
@@ -1321,8 +1324,9 @@ counted = []
 jax.monitoring.register_event_duration_secs_listener(
     lambda event, seconds, **kw: counted.append(1) if event.endswith("backend_compile_duration") else None)
 rows = []
+grammar = load_config("default")
 for index in range(8):
-    program = sample(load_config("default"), 0, index)
+    program = sample(grammar, 0, index)
     if not program.body.params:
         continue
     case = Case(program, inputs_for(program, 0, index), seed=index)
@@ -1357,7 +1361,8 @@ from jaxsynth.grammar import load_config
 from jaxsynth.synth import sample
 
 metamorphic.PARTIAL_MANUAL_SHARE = float(sys.argv[1])
-program = next(p for p in (sample(load_config("default"), 0, i) for i in range(20)) if p.body.params)
+grammar = load_config("default")
+program = next(p for p in (sample(grammar, 0, i) for i in range(20)) if p.body.params)
 case = Case(program, inputs_for(program, 0, 0), seed=0)
 compile_one = case.compile_lowered
 
@@ -2054,7 +2059,8 @@ def test_float64_grad_of_an_exactly_zero_derivative_and_lowprec_excess_precision
 
     # the first program whose verdict turns on the moved reference (one that its result does not meet alone
     # and that has no discontinuity within the moved distance): accepted as excess precision
-    for program in (p for p in (sample(load_config("low-precision-ints"), 0, i) for i in range(40))
+    grammar = load_config("low-precision-ints")
+    for program in (p for p in (sample(grammar, 0, i) for i in range(40))
                     if ORACLES["lowprec"].applies(p) and all(t.dtype.is_float for t in p.output_types)):
         case = Case(program, inputs_for(program, 0, 0), seed=0)
         _move_the_rounded_reference_away(case, monkeypatch)

@@ -122,7 +122,6 @@ class _ConfigTables:
     """Everything the sampler derives from a config alone, computed once per config."""
 
     def __init__(self, config: GrammarConfig) -> None:
-        self.config = config
         self.dtype_weights = config.dtype_weights()
         self.ops = _probe_tables(config)
         self.smooth_ops = {key: _smooth_table(config, specs) for key, (specs, _) in self.ops.items()}
@@ -145,16 +144,20 @@ class _ConfigTables:
         self.class_cum = tuple(itertools.accumulate(w for _, w in sorted(types.dim_classes.items()) if w > 0))
 
 
-_TABLES: dict[int, _ConfigTables] = {}
+_TABLES: dict[tuple[str, tuple[int, ...]], _ConfigTables] = {}
 
 
 def _tables(config: GrammarConfig) -> _ConfigTables:
-    """The derived tables of ``config`` (cached by identity; the cache keeps the config alive)."""
-    entry = _TABLES.get(id(config))
-    if entry is None or entry.config is not config:
+    """The derived tables of ``config``, cached by its content (``digest``) and the installed JAX's version (which
+    ops it has): ``sample(load_config(name), seed, i)`` in a loop probes the op table once, not per call (0.3 s)."""
+    from jaxsynth import compat
+
+    key = (config.digest, compat.jax_version())
+    entry = _TABLES.get(key)
+    if entry is None:
         if len(_TABLES) > 64:
             _TABLES.clear()
-        entry = _TABLES[id(config)] = _ConfigTables(config)
+        entry = _TABLES[key] = _ConfigTables(config)
     return entry
 
 
