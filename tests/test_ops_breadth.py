@@ -438,3 +438,24 @@ def test_the_resize_error_scale_covers_jax_float32_sample_positions() -> None:
         bound = DType.float32.eps * spec.error_scale([wide], params, expected)
         assert np.max(np.abs(got - expected) / bound) < 0.9, method
         assert np.max(np.abs(expected) * 1e-4 / bound) > 1.0, method
+
+
+def test_segment_sum_and_bincount_follow_jax_on_ids_outside_the_result() -> None:
+    """Special-values mode feeds integer extremes to index operands too (a segment id of -2^31): JAX drops an id
+    outside [0, n) from ``segment_sum`` and a value past the last bin from ``bincount``, and counts a negative
+    value in bin 0; numpy's ``add.at`` and ``bincount`` would raise (fuzz seed 1052: an internal error per such
+    program before the references followed JAX)."""
+    import jax
+    import jax.numpy as jnp
+
+    data = np.array([1.0, 2.0, 4.0, 8.0, 16.0, np.nan], dtype=np.float32)
+    ids = np.array([0, -1, 2, 2**31 - 1, -(2**31), 3], dtype=np.int32)
+    segment_sum, bincount = REGISTRY["segment_sum"], REGISTRY["bincount"]
+    assert segment_sum.special_values and bincount.special_values
+    got = jax.jit(lambda d, i: jax.ops.segment_sum(d, i, num_segments=3))(data, ids)
+    np.testing.assert_array_equal(got, segment_sum.reference([data, ids], {"num_segments": 3}))
+    weighted = jax.jit(lambda i, w: jnp.bincount(i, weights=w, length=4))(ids, data)
+    np.testing.assert_array_equal(weighted, bincount.reference([ids, data], {"length": 4}))
+    counts = jax.jit(lambda i: jnp.bincount(i, length=3))(ids)
+    np.testing.assert_array_equal(counts, bincount.reference([ids], {"length": 3}))
+    assert counts.tolist() == [3, 0, 1]  # 0, -1 and -2^31 in bin 0; 2 in bin 2; 3 and 2^31 - 1 dropped

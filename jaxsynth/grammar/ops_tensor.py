@@ -597,8 +597,7 @@ def _propose_tensordot(t, ctx):
     split = ctx.draw.randint(0, t.rank)
     left, right = t.shape[:split], t.shape[split:]
     count = ctx.draw.choice((1, 1, 2))
-    if ctx.draw.bernoulli(0.25):
-        count = 1
+    if ctx.draw.bernoulli(0.25):  # a pair of axis lists: one dim each
         k = (ctx.pick_dim(),)
         a, b, axes = k + left, k + right, ((0,), (0,))
     else:
