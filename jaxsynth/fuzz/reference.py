@@ -185,7 +185,7 @@ TERM_WORK = 0.04
 WORK_PER_SECOND = 1.1e8
 #: Ops charged per term they add up into each result element (``_term_count``): contractions and
 #: convolutions, whose numpy references do the most arithmetic per element.
-_TERMED = frozenset({"dot", "matmul", "einsum", "vdot", "conv", "convolve", "correlate"})
+_TERMED = frozenset({"dot", "matmul", "einsum", "vdot", "tensordot", "conv", "convolve", "correlate"})
 
 
 def _elements(x: object) -> int:
