@@ -55,6 +55,19 @@ reductions = 0.0
 linalg = 0.0
 shape = 0.0
 cast = 0.0
+nn = 0.0
+special = 0.0
+bits = 0.0
+index = 0.0
+gradient = 0.0
+indexing = 0.0
+sorting = 0.0
+window = 0.0
+decomposition = 0.0
+transforms = 0.0
+random = 0.0
+complex = 0.0
+fft = 0.0
 
 [weights.ops]
 add = 4.0

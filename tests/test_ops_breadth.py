@@ -266,8 +266,9 @@ REAL_CODE_OPS_2 = {
 REAL_CODE_OPS_3 = {
     "mish": (DType.float32,), "squareplus": (DType.float32,), "ndtr": (DType.float32,),
     "log_ndtr": (DType.float32,), "ndtri": (DType.float32,), "i0e": (DType.float32,), "i1e": (DType.float32,),
-    "sinc": (DType.float32,), "logaddexp2": (DType.float32,), "dot_product_attention": (DType.float32,),
-    "gcd": (DType.int32, DType.int8, DType.uint8), "lcm": (DType.int32, DType.int8), "ldexp": (DType.float32,),
+    "sinc": (DType.float32,), "logaddexp2": (DType.float32,),
+    "dot_product_attention": (DType.float32, DType.bfloat16),
+    "gcd": (DType.int32, DType.int8, DType.uint8), "lcm": (DType.int32, DType.int8),
     "reduce_precision": (DType.float32,), "median": (DType.float32,), "quantile": (DType.float32,),
     "percentile": (DType.float32,), "ptp": (DType.float32, DType.int32, DType.uint8),
     "segment_sum": (DType.float32, DType.int32), "bincount": (DType.int32, DType.float32),
@@ -330,7 +331,8 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
         fn = eval(f"lambda {', '.join(names)}: {source}", {"jnp": jnp, "jax": jax, "lax": lax})
         out = jax.eval_shape(fn, *(jax.ShapeDtypeStruct(a.shape, a.dtype) for a in args))
         assert (out.shape, np.dtype(out.dtype)) == (want.shape, want.dtype.np_dtype), source
-        wide = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in args]
+        wide = [a.astype(np.float64) if o.type.dtype.is_float else a
+                for a, o in zip(args, proposal.operands, strict=True)]
         expected = np.asarray(spec.reference(wide, proposal.params))
         intervals = [Interval(float(np.min(a)), float(np.max(a))) if a.size else Interval(0, 0) for a in args]
         bound = spec.range_rule(intervals, types, want, proposal.params)
@@ -341,6 +343,7 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
                 source, bound, expected)
         got = np.asarray(jax.jit(fn)(*args))
         if want.dtype.is_float and name not in EXACT_OPS:  # a few ulps of the op's own error scale
+            got = got.astype(np.float64)
             scale = np.abs(expected) if spec.error_scale is None else spec.error_scale(wide, proposal.params, expected)
             assert np.all(np.abs(got - expected) <= 8 * want.dtype.eps * (1.0 + scale)), (source, got, expected)
         else:
@@ -459,3 +462,37 @@ def test_segment_sum_and_bincount_follow_jax_on_ids_outside_the_result() -> None
     counts = jax.jit(lambda i: jnp.bincount(i, length=3))(ids)
     np.testing.assert_array_equal(counts, bincount.reference([ids], {"length": 3}))
     assert counts.tolist() == [3, 0, 1]  # 0, -1 and -2^31 in bin 0; 2 in bin 2; 3 and 2^31 - 1 dropped
+
+
+def test_models_attention_is_spelled_as_the_fused_call_or_by_hand_and_both_compute_it() -> None:
+    """``[style.spellings] attention``: the fused spelling calls ``jax.nn.dot_product_attention`` on batched
+    (batch, seq, heads, dh) projections (grouped-query natively, no ``jnp.repeat``), the other never does; jit of a
+    fused program agrees with the reference interpreter."""
+    import jax
+    import msgspec
+
+    from jaxsynth.synth import evaluate, random_inputs, render
+
+    config = load_config("models")
+
+    def pinned(spelling: str):
+        style = msgspec.structs.replace(config.style, spellings={"attention": spelling})
+        return msgspec.structs.replace(config, style=style, composites={"attention": 1.0})
+
+    fused, manual = pinned("jax.nn.dot_product_attention"), pinned("manual")
+    assert not any("dot_product_attention(q" in render(sample(manual, 0, i)) for i in range(10))
+    for index in range(20):
+        program = sample(fused, 0, index)
+        calls = [n for n in program.walk() if n.op == "dot_product_attention" and n.types[0].rank == 4]
+        if calls and all(t.dtype is DType.float32 for t in program.output_types):
+            break
+    else:
+        raise AssertionError("no fused float32 attention program in 20")
+    assert "jax.nn.dot_product_attention(q" in render(program) and "jnp.repeat" not in render(program)
+    namespace: dict = {}
+    exec(render(program), namespace)
+    inputs = random_inputs(program, np.random.default_rng(0))
+    got = jax.jit(program.flat_function(namespace[program.name]))(*inputs)
+    got = got if isinstance(got, tuple) else (got,)
+    for out, want in zip(got, evaluate(program, inputs), strict=True):
+        np.testing.assert_allclose(np.asarray(out, np.float64), want, rtol=1e-3, atol=1e-3)

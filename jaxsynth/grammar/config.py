@@ -117,6 +117,8 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     "relu": ("jnp.maximum", "jax.nn.relu"),
     "gelu": ("jax.nn.gelu", "manual"),
     "softmax": ("jax.nn.softmax", "manual"),
+    # multi-head attention: scores, mask and softmax spelled out, or the fused jax.nn.dot_product_attention
+    "attention": ("manual", "jax.nn.dot_product_attention"),
     "log_softmax": ("jax.nn.log_softmax", "manual"),
     "embedding": ("jnp.take", "index"),  # jnp.take(table, ids, axis=0) or table[ids]
     "variance": ("manual", "jnp.var"),  # layer norm: jnp.mean(jnp.square(x - mean)) or jnp.var(x)

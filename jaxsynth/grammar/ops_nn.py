@@ -657,11 +657,15 @@ AXIS_NN = (
 
 # ---------------------------------------------------------------- jax.nn.dot_product_attention
 
+#: ``jax.nn.dot_product_attention``'s dtypes on CPU (its XLA implementation computes the logits in float32).
+ATTENTION_DTYPES = frozenset({DType.float32, DType.bfloat16})
+
 
 def _propose_attention(t: TensorType, ctx: Context) -> Proposal | None:
     """``jax.nn.dot_product_attention(q, k, v)`` unbatched: ``q`` of shape (T, N, H), ``k`` and ``v`` (S, K, H)
-    with ``K`` dividing ``N`` (grouped-query attention where ``K < N``); causal where ``S == T`` now and then."""
-    if t.dtype is not DType.float32 or t.rank != 3:
+    with ``K`` dividing ``N`` (grouped-query attention where ``K < N``); causal where ``S == T`` now and then.
+    (The ``models`` attention composite passes batched (B, T, N, H) operands.)"""
+    if t.dtype not in ATTENTION_DTYPES or t.rank != 3:
         return None
     length, heads, width = t.shape
     kv_heads = ctx.draw.choice([k for k in range(1, heads + 1) if heads % k == 0])
@@ -673,38 +677,40 @@ def _propose_attention(t: TensorType, ctx: Context) -> Proposal | None:
 
 def _attention_type(types, params) -> TensorType:
     q, k, v = types
-    if q.rank != 3 or k.shape != v.shape or k.rank != 3 or q.shape[2] != k.shape[2] or q.shape[1] % k.shape[1]:
+    if (q.rank not in (3, 4) or k.shape != v.shape or k.rank != q.rank or q.shape[-1] != k.shape[-1]
+            or q.shape[-2] % k.shape[-2] or q.shape[:-3] != k.shape[:-3] or q.dtype is not k.dtype
+            or k.dtype is not v.dtype):
         raise TypeError(f"dot_product_attention: operands {q}, {k}, {v} do not match")
-    if params["is_causal"] and q.shape[0] != k.shape[0]:
+    if params["is_causal"] and q.shape[-3] != k.shape[-3]:
         raise TypeError("dot_product_attention: a causal mask here needs as many keys as queries")
     return q
 
 
 def _attention_logits(q: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """(N, T, S) scaled logits, ``k``'s heads repeated for their query groups."""
-    k = np.repeat(k, q.shape[1] // k.shape[1], axis=1)
-    return np.einsum("tnh,snh->nts", q, k) / math.sqrt(q.shape[2])
+    """(..., N, T, S) scaled logits, ``k``'s heads repeated for their query groups."""
+    k = np.repeat(k, q.shape[-2] // k.shape[-2], axis=-2)
+    return np.einsum("...tnh,...snh->...nts", q, k) / math.sqrt(q.shape[-1])
 
 
 def _attention_reference(args, params) -> np.ndarray:
     q, k, v = args
     logits = _attention_logits(q, k)
     if params["is_causal"]:
-        logits = np.where(np.tril(np.ones(logits.shape[1:], dtype=bool)), logits, -np.inf)
+        logits = np.where(np.tril(np.ones(logits.shape[-2:], dtype=bool)), logits, -np.inf)
     weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
     weights /= weights.sum(axis=-1, keepdims=True)
-    v = np.repeat(v, q.shape[1] // v.shape[1], axis=1)
-    return np.einsum("nts,snh->tnh", weights, v)
+    v = np.repeat(v, q.shape[-2] // v.shape[-2], axis=-2)
+    return np.einsum("...nts,...snh->...tnh", weights, v)
 
 
 def _attention_error(args, params, value) -> np.ndarray:
     """A logit off by ``e`` moves its weight by ``e`` of itself, so the output by ``e`` times the largest value:
     the logits' error is that of their sums of products (in float32), the softmax's and the weighted sum's a few
-    ulps of the largest value."""
+    ulps of the largest value (of the operands' dtype: bfloat16 weights are rounded to it)."""
     q, k, v = (np.abs(a) for a in args)
-    terms = _attention_logits(q, k).max(axis=-1)  # (N, T): the largest sum of |q k| per query
-    largest = np.repeat(v, q.shape[1] // v.shape[1], axis=1).max(axis=0)  # (N, H)
-    return largest[None, :, :] * (4.0 + 2.0 * np.moveaxis(terms, 0, 1)[:, :, None])
+    terms = _attention_logits(q, k).max(axis=-1)  # (..., N, T): the largest sum of |q k| per query
+    largest = np.repeat(v, q.shape[-2] // v.shape[-2], axis=-2).max(axis=-3)  # (..., N, H)
+    return largest[..., None, :, :] * (4.0 + 2.0 * np.swapaxes(terms, -1, -2)[..., None])
 
 
 def _attention_render(args, params):
@@ -715,7 +721,7 @@ def _attention_render(args, params):
 
 ATTENTION = (
     # a convex combination of the values: within their range
-    OpSpec("dot_product_attention", "nn", "nn_attention", frozenset({DType.float32}), _propose_attention,
+    OpSpec("dot_product_attention", "nn", "nn_attention", ATTENTION_DTYPES, _propose_attention,
            _attention_type, lambda i, t, o, p: i[2], _attention_reference, _attention_render,
            error_scale=_attention_error, weight=0.5),
 )

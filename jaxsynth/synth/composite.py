@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from jaxsynth.grammar.config import SPELLINGS, ConfigError, GrammarConfig
 from jaxsynth.grammar.ops import REGISTRY
+from jaxsynth.grammar.ops_nn import ATTENTION_DTYPES
 from jaxsynth.grammar.ops_window import same_pads, window_out
 from jaxsynth.grammar.types import DType, Interval, TensorType
 
@@ -295,6 +296,9 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
             y = need(b.op("repeat", [y], {"repeats": heads // n_heads, "axis": 1}, name))
         return y
 
+    if (heads > 1 and t.dtype in ATTENTION_DTYPES and b.config.allows("dot_product_attention")
+            and b.spelling("attention") == "jax.nn.dot_product_attention"):
+        return _attention_output(b, t, x, _fused_attention(b, t, x, prefix, heads, groups), prefix)
     q, k, v = project("q"), project("k", heads // groups), project("v", heads // groups)
     spec = "bqd,bkd->bqk" if heads == 1 else "bhqd,bhkd->bhqk"
     scores = need(b.op("einsum", [q, k], {"spec": spec, "k": dh}, "scores"))
@@ -315,10 +319,32 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     if heads > 1:
         out = heads_axis_swapped(out, "attn_out")
         out = need(b.op("reshape", [out], {"shape": (batch, seq, d), "style": "method"}, "attn_out"))
+    return _attention_output(b, t, x, out, prefix)
+
+
+def _attention_output(b: Builder, t: TensorType, x: int, out: int, prefix: str) -> int:
+    """The output projection of the heads' concatenated (batch, seq, d_model) result, and a residual now and then."""
+    d = t.shape[-1]
     out = _matmul(b, out, _kernel(b, f"{prefix}/out", d, d, t.dtype), "attn_out")
     if b.draw.bernoulli(0.5):
         out = need(b.op("add", [x, out], {}, "hidden"))
     return out
+
+
+def _fused_attention(b: Builder, t: TensorType, x: int, prefix: str, heads: int, groups: int) -> int:
+    """The heads' (batch, seq, d_model) result of the same attention as one ``jax.nn.dot_product_attention`` over
+    (batch, seq, heads, dh) projections, as recent model code writes it: key/value heads shared natively (no
+    ``jnp.repeat``), ``is_causal=True`` now and then (a padding mask is the spelled-out form's)."""
+    batch, seq, d = t.shape
+    dh = d // heads
+
+    def project(name: str, n_heads: int) -> int:
+        y = _matmul(b, x, _kernel(b, f"{prefix}/{name}", d, n_heads * dh, t.dtype), name)
+        return need(b.op("reshape", [y], {"shape": (batch, seq, n_heads, dh), "style": "method"}, name))
+
+    q, k, v = project("q", heads), project("k", heads // groups), project("v", heads // groups)
+    out = need(b.op("dot_product_attention", [q, k, v], {"is_causal": b.draw.bernoulli(0.4)}, "attn_out"))
+    return need(b.op("reshape", [out], {"shape": (batch, seq, d), "style": "method"}, "attn_out"))
 
 
 def dropout(b: Builder, t: TensorType, budget: int, depth: int) -> int:

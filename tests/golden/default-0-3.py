@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
-    v0 = jnp.arcsin(jnp.fmin(jnp.arccosh(x0).reshape(6, 1, 6), 0.1))
-    v1 = jnp.minimum(jax.nn.sigmoid(x1), jnp.cosh(jax.nn.relu(jnp.nan_to_num(jnp.abs(x2)))))
-    return jnp.arctan(jnp.cumprod(jnp.fmax(v0, v1), axis=1))
+def f(x0, x1):
+    v0 = lax.rsqrt(jnp.take(jnp.cosh(jnp.sum(x1, axis=2)), jnp.array([0]), axis=0))
+    v1 = jnp.fmax(jnp.arccos(x0), jnp.log10(jax.nn.hard_sigmoid(x0)) / v0)
+    return jnp.arctan(jnp.cumprod(v1, axis=1))
