@@ -267,7 +267,7 @@ REAL_CODE_OPS_3 = {
     "mish": (DType.float32,), "squareplus": (DType.float32,), "ndtr": (DType.float32,),
     "log_ndtr": (DType.float32,), "ndtri": (DType.float32,), "i0e": (DType.float32,), "i1e": (DType.float32,),
     "sinc": (DType.float32,), "logaddexp2": (DType.float32,),
-    "dot_product_attention": (DType.float32, DType.bfloat16),
+    "dot_product_attention": (DType.float32,),
     "gcd": (DType.int32, DType.int8, DType.uint8), "lcm": (DType.int32, DType.int8),
     "reduce_precision": (DType.float32,), "median": (DType.float32,), "quantile": (DType.float32,),
     "percentile": (DType.float32,), "ptp": (DType.float32, DType.int32, DType.uint8),

@@ -657,8 +657,9 @@ AXIS_NN = (
 
 # ---------------------------------------------------------------- jax.nn.dot_product_attention
 
-#: ``jax.nn.dot_product_attention``'s dtypes on CPU (its XLA implementation computes the logits in float32).
-ATTENTION_DTYPES = frozenset({DType.float32, DType.bfloat16})
+#: ``jax.nn.dot_product_attention``'s dtypes here: float32 (bfloat16 operands fail to compile on XLA:CPU in some
+#: shapes, ``Algorithm not supported by the ElementalIrEmitter: ALG_DOT_BF16_BF16_F32``, jaxlib 0.10.2).
+ATTENTION_DTYPES = frozenset({DType.float32})
 
 
 def _propose_attention(t: TensorType, ctx: Context) -> Proposal | None:
@@ -706,7 +707,7 @@ def _attention_reference(args, params) -> np.ndarray:
 def _attention_error(args, params, value) -> np.ndarray:
     """A logit off by ``e`` moves its weight by ``e`` of itself, so the output by ``e`` times the largest value:
     the logits' error is that of their sums of products (in float32), the softmax's and the weighted sum's a few
-    ulps of the largest value (of the operands' dtype: bfloat16 weights are rounded to it)."""
+    ulps of the largest value."""
     q, k, v = (np.abs(a) for a in args)
     terms = _attention_logits(q, k).max(axis=-1)  # (..., N, T): the largest sum of |q k| per query
     largest = np.repeat(v, q.shape[-2] // v.shape[-2], axis=-2).max(axis=-3)  # (..., N, H)
