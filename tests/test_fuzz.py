@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from configs import only_categories
 from historical import historical
 from records import jaxpr_of
 
@@ -27,6 +28,7 @@ from jaxsynth.grammar import DType, load_config, parse_config
 from jaxsynth.synth import random_inputs, render, sample
 from jaxsynth.synth.program import Program
 
+# elementwise and unary ops only
 ADD_CONFIG = """
 [program]
 min_nodes = 3
@@ -41,32 +43,7 @@ min_rank = 0
 max_rank = 2
 max_dim = 4
 
-[weights.categories]  # elementwise and unary ops only
-elementwise = 4.0
-unary = 2.0
-scalar_array = 0.0
-compare_logical = 0.0
-bitwise = 0.0
-branching = 0.0
-loops = 0.0
-reductions = 0.0
-linalg = 0.0
-shape = 0.0
-cast = 0.0
-nn = 0.0
-special = 0.0
-bits = 0.0
-index = 0.0
-gradient = 0.0
-indexing = 0.0
-sorting = 0.0
-window = 0.0
-decomposition = 0.0
-transforms = 0.0
-random = 0.0
-complex = 0.0
-fft = 0.0
-
+""" + only_categories(elementwise=4.0, unary=2.0) + """
 [weights.ops]  # add is frequent; ops that some jax versions build from lax.add internally are off
 add = 4.0
 sigmoid = 0.0

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from configs import only_categories
 from historical import historical
 
 from jaxsynth.fuzz import Settings, run_campaign
@@ -43,32 +44,7 @@ max_rank = 2
 min_dim = 2
 max_dim = 4
 
-[weights.categories]
-elementwise = 3.0
-unary = 1.0
-loops = {loops}
-scalar_array = 0.0
-compare_logical = 0.0
-branching = 0.0
-bitwise = 0.0
-reductions = 0.0
-linalg = 0.0
-shape = 0.0
-cast = 0.0
-nn = 0.0
-special = 0.0
-bits = 0.0
-index = 0.0
-gradient = 0.0
-indexing = 0.0
-sorting = 0.0
-window = 0.0
-decomposition = 0.0
-transforms = 0.0
-random = 0.0
-complex = 0.0
-fft = 0.0
-
+""" + only_categories(elementwise=3.0, unary=1.0, loops="{loops}") + """
 [weights.ops]
 add = 4.0
 while_loop = 0.0
