@@ -792,6 +792,25 @@ def test_reference_work_is_counted_the_same_in_every_run_and_a_budget_stops_it()
         tolerance.analyse(program, x, budget=tiny)
 
 
+def test_attention_and_resizing_are_charged_for_the_products_they_add_up() -> None:
+    """An attention call adds up ``2 S`` products and softmaxes ``S / H`` logits per result element, a resize one
+    product per input element along each resized axis: both grow with the keys (the input), not only with the
+    elements read and written (a fused-attention program ran past its timeout when they were not charged)."""
+    from types import SimpleNamespace
+
+    from jaxsynth.fuzz.reference import TERM_WORK, VISIT_WORK, work
+
+    attention = SimpleNamespace(op="dot_product_attention", params={"is_causal": False})
+    for keys in (32, 64):
+        q, kv = np.zeros((2, 8, 4, 16)), np.zeros((2, keys, 2, 16))
+        read_written = 2 * q.size + 2 * kv.size
+        assert work(attention, [q, kv, kv], q) == pytest.approx(
+            VISIT_WORK + read_written + q.size * keys * (2 * TERM_WORK + 1 / 16))
+    resize = SimpleNamespace(op="resize", params={"shape": (6, 20)})
+    x, y = np.zeros((6, 10)), np.zeros((6, 20))
+    assert work(resize, [x], y) == pytest.approx(VISIT_WORK + x.size + y.size + TERM_WORK * y.size * 10)
+
+
 def test_a_bodys_loop_invariant_nodes_are_evaluated_once_and_every_value_stays_the_same(monkeypatch) -> None:
     """A loop body's nodes that read only values from outside it are evaluated once per evaluation of the
     control op: less reference work, and the very same outputs, spreads, discontinuities and values (the

@@ -275,7 +275,14 @@ REAL_CODE_OPS_3 = {
     "tensordot": (DType.float32, DType.int32), "matrix_power": (DType.float32, DType.int32), "det": (DType.float32,),
     "resize": (DType.float32,),
 }
-REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3
+#: Session 36's: binning, spectrum shifts, the normal distribution's density, entropy terms, polynomials.
+REAL_CODE_OPS_4 = {
+    "searchsorted": (DType.int32,), "fftshift": (DType.float32, DType.float16),
+    "ifftshift": (DType.float32, DType.bfloat16), "norm_logpdf": (DType.float32, DType.float16),
+    "norm_pdf": (DType.float32,), "entr": (DType.float32,), "polyval": (DType.float32, DType.bfloat16),
+    "xlog1py": (DType.float32,),
+}
+REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4
 
 
 #: The rank of the wanted type where the op makes only one (default: 0 to 3 in turn).
@@ -357,21 +364,29 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
                                         "mish", "squareplus", "dot_product_attention")},
          **{n: f"jax.scipy.special.{n}(" for n in ("ndtr", "log_ndtr", "ndtri", "i0e", "i1e")},
          "reduce_precision": "lax.reduce_precision(", "segment_sum": "jax.ops.segment_sum(",
-         "matrix_power": "jnp.linalg.matrix_power(", "det": "jnp.linalg.det(", "resize": "jax.image.resize("}
+         "matrix_power": "jnp.linalg.matrix_power(", "det": "jnp.linalg.det(", "resize": "jax.image.resize(",
+         "fftshift": "jnp.fft.fftshift(", "ifftshift": "jnp.fft.ifftshift(",
+         "norm_logpdf": "jax.scipy.stats.norm.logpdf(", "norm_pdf": "jax.scipy.stats.norm.pdf(",
+         "entr": "jax.scipy.special.entr(", "xlog1py": "jax.scipy.special.xlog1py("}
 
 
-@pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3)], ids=["session34", "session35"])
+@pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4)],
+                         ids=["session34", "session35", "session36"])
 def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
-    float vector is wanted, ``det`` where a scalar is), reaches each of them, rendered as the call real code
-    writes."""
+    float vector is wanted, ``det`` where a scalar is) and their categories on, reaches each of them, rendered as
+    the call real code writes."""
     import msgspec
 
     from jaxsynth.synth import render
 
     config = load_config("default")
-    weights = dict(config.weights.ops) | {name: 12.0 if name == "det" else 4.0 for name in ops}
-    config = msgspec.structs.replace(config, weights=msgspec.structs.replace(config.weights, ops=weights))
+    weights = dict(config.weights.ops) | {name: 12.0 if name in ("det", "linspace") else 4.0 for name in ops}
+    # a category the config leaves out (``fft``) at 1
+    categories = dict(config.weights.categories) | {
+        c: 1.0 for c in {REGISTRY[n].category for n in ops} if not config.weights.categories.get(c)}
+    config = msgspec.structs.replace(config, weights=msgspec.structs.replace(config.weights, ops=weights,
+                                                                             categories=categories))
     sources = "\n".join(render(sample(config, seed, index)) for index in range(300))
     missing = [n for n in ops if CALLS.get(n, f"jnp.{n}(") not in sources]
     assert missing == [], missing

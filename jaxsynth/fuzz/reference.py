@@ -61,7 +61,7 @@ __all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "OVER_BUDGET", "WORK_PER_SECOND", "
 EXACT_OPS = frozenset(
     {"where", "clip", "maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "negative",
      "floor", "ceil", "round", "trunc", "sign", "copysign", "nan_to_num", "hard_tanh", "argmax", "argmin",
-     "reduce_precision"}
+     "reduce_precision", "fftshift", "ifftshift"}
 )
 _SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy",
                       "cross", "norm", "trace", "tensordot"})
@@ -188,6 +188,18 @@ WORK_PER_SECOND = 1.1e8
 _TERMED = frozenset({"dot", "matmul", "einsum", "vdot", "tensordot", "conv", "convolve", "correlate"})
 
 
+#: Ops whose references do a known amount of work per result element (in :func:`work` units), from the params
+#: and the operand shapes. Attention (``S`` keys, head size ``H``): the logits' ``S`` sums of ``H`` products and
+#: the weighted sum's ``S`` terms (``2 S`` terms), and the softmax over ``S / H`` logits per result element, each
+#: an element op (measured: 7-15 ns a logit). A resize: one tensordot per resized axis, one term per input
+#: element along it.
+_WORK_PER_ELEMENT: dict[str, Callable[[Node, list[tuple[int, ...]]], float]] = {
+    "dot_product_attention": lambda node, shapes: shapes[1][-3] * (2.0 * TERM_WORK + 1.0 / shapes[1][-1]),
+    "resize": lambda node, shapes: TERM_WORK * sum(n for n, m in zip(shapes[0], node.params["shape"], strict=True)
+                                                   if n != m),
+}
+
+
 def _elements(x: object) -> int:
     if isinstance(x, (tuple, list)):
         return sum(_elements(v) for v in x)
@@ -196,8 +208,8 @@ def _elements(x: object) -> int:
 
 def work(node: Node, args: Sequence[object], value: object) -> float:
     """What evaluating ``node`` once costs the reference, in element operations (see ``VISIT_WORK``): the
-    evaluation itself, the elements it reads and writes, and the terms contractions and convolutions add up
-    (a ``matmul`` of n x n matrices: n^3) or factorizations of n x n matrices take (n per element). A control
+    evaluation itself, the elements it reads and writes, and the terms contractions, convolutions, attention
+    and resizing add up (a ``matmul`` of n x n matrices: n^3) or factorizations of n x n matrices take (n per element). A control
     op's body is charged node by node as it runs (its loop-invariant nodes once per loop, as the interpreter
     evaluates them); the exact evaluations of a derivative's body for its finite difference run without the
     hook, and are not charged."""
@@ -205,6 +217,8 @@ def work(node: Node, args: Sequence[object], value: object) -> float:
     if node.op in _TERMED:
         terms = _term_count(node, [np.asarray(a) for a in args], np.asarray(value))
         units += TERM_WORK * float(np.size(value)) * float(np.max(terms))
+    elif node.op in _WORK_PER_ELEMENT:
+        units += float(np.size(value)) * _WORK_PER_ELEMENT[node.op](node, [np.shape(a) for a in args])
     elif getattr(REGISTRY.get(node.op), "category", "") == "decomposition":
         matrix = args[0] if args else None
         if isinstance(matrix, np.ndarray) and matrix.ndim:

@@ -68,7 +68,9 @@ _ARG = frozenset({"argmax", "argmin"})
 #: Ops that divide by their input's spread along an axis: where rounding can make the values tie (bfloat16
 #: rounds a row that varies by less than an ulp to one constant), the result is set by rounding, not by the program.
 _SPREAD = frozenset({"standardize"})
-DISCONTINUOUS = _COMPARE | _ROUNDING | _SIGN_OF | _ARG | _SPREAD | {"astype"}
+#: Ops that bucket their operand among literal boundaries (``params["bins"]``): a jump at each boundary.
+_BUCKETS = frozenset({"searchsorted"})
+DISCONTINUOUS = _COMPARE | _ROUNDING | _SIGN_OF | _ARG | _SPREAD | _BUCKETS | {"astype"}
 PERIODIC = frozenset({"sin", "cos", "tan"})
 #: Input spread (radians) past which a periodic op's result is undetermined (see the module docstring).
 PERIODIC_LIMIT = 1.0
@@ -203,7 +205,7 @@ def _discontinuity_nodes(program: Program) -> frozenset[int]:
             continue  # integer comparisons are exact
         if node.op == "astype" and not (source.is_float and not node.type.dtype.is_float):
             continue  # only float -> int/bool casts jump
-        if node.op in _ARG | _SPREAD and not source.is_float:
+        if node.op in _ARG | _SPREAD | _BUCKETS and not source.is_float:
             continue
         ids.add(node.id)
     return frozenset(ids)
@@ -226,6 +228,9 @@ def _threshold_distance(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
         return x
     if node.op in _SIGN_OF:
         return np.asarray(args[1], dtype=np.float64)
+    if node.op in _BUCKETS:  # to the nearest boundary
+        bins = np.asarray(node.params["bins"], dtype=np.float64)
+        return np.min(np.abs(x[..., None] - bins), axis=-1)
     if node.op in _SPREAD:
         # distance to a constant row: the standard deviation along the axis, where a tie would move the result
         # (about std / sqrt(std**2 + epsilon)) by more than rounding does; a row that is constant or nearly so

@@ -1,5 +1,5 @@
 """Complex values and FFTs: ``lax.complex``, ``jnp.real/imag/conj/abs``, complex products, and
-``jnp.fft.fft/ifft/rfft/irfft`` along the last axis.
+``jnp.fft.fft/ifft/rfft/irfft`` along the last axis, ``jnp.fft.fftshift/ifftshift`` over one or every axis.
 
 Interval rule (see ``types.COMPLEX``): a complex value's Interval bounds both its real and its
 imaginary part. Sums and differences of complex values then follow the real rules (``add`` and
@@ -22,7 +22,7 @@ import numpy as np
 
 from jaxsynth.grammar.ops_elementwise import broadcast_type, propose_elementwise
 from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, binop, call
-from jaxsynth.grammar.types import COMPLEX, DType, Interval, TensorType
+from jaxsynth.grammar.types import COMPLEX, FLOATS, DType, Interval, TensorType
 
 SQRT2 = math.sqrt(2.0)
 #: Float types that have a complex counterpart.
@@ -164,9 +164,29 @@ def _irfft_error(args, params, value) -> np.ndarray:
     return np.broadcast_to(terms, z.shape[:-1] + (n,))
 
 
-def _row(name, category, dtypes, propose, type_rule, range_rule, reference, render, error_scale=None):
+def _row(name, category, dtypes, propose, type_rule, range_rule, reference, render, error_scale=None, **kwargs):
     return OpSpec(name, category, name, dtypes, propose, type_rule, range_rule, reference, render,
-                  error_scale=error_scale)
+                  error_scale=error_scale, **kwargs)
+
+
+#: ``jnp.fft.fftshift``/``ifftshift``'s dtypes: the spectra and signals they reorder.
+SHIFT_DTYPES = COMPLEX | FLOATS
+
+
+def _propose_shift(t: TensorType, ctx: Context) -> Proposal | None:
+    """Every axis (``axes=None``, the default) or one of them."""
+    if t.dtype not in SHIFT_DTYPES or t.rank == 0:
+        return None
+    return Proposal((Operand(t),), {"axes": None if ctx.draw.bernoulli(0.5) else ctx.draw.randint(0, t.rank - 1)})
+
+
+def _shift_render(name: str):
+    def render(args, params):
+        if params["axes"] is None:
+            return call(name, args[0])
+        return call(name, args[0], axes=params["axes"])
+
+    return render
 
 
 COMPLEX_OPS = (
@@ -196,4 +216,10 @@ FFT_OPS = (
     _row("irfft", "fft", COMPLEX, _propose_irfft, _irfft_type, lambda i, t, o, p: Interval(-SQRT2 * i[0].mag,
                                                                                            SQRT2 * i[0].mag),
          lambda a, p: np.fft.irfft(a[0], axis=-1), lambda a, p: call("jnp.fft.irfft", a[0]), _irfft_error),
+    # half a turn of each axis (``fftshift``: the zero frequency to the middle; ``ifftshift`` undoes it): exact
+    _row("fftshift", "fft", SHIFT_DTYPES, _propose_shift, lambda t, p: t[0], lambda i, t, o, p: i[0],
+         lambda a, p: np.fft.fftshift(a[0], axes=p["axes"]), _shift_render("jnp.fft.fftshift"), special_values=True),
+    _row("ifftshift", "fft", SHIFT_DTYPES, _propose_shift, lambda t, p: t[0], lambda i, t, o, p: i[0],
+         lambda a, p: np.fft.ifftshift(a[0], axes=p["axes"]), _shift_render("jnp.fft.ifftshift"),
+         special_values=True),
 )

@@ -33,7 +33,7 @@ from jaxsynth.grammar.ops_elementwise import (
     positive_need,
     propose_elementwise,
 )
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dtype_expr, literal
 from jaxsynth.grammar.types import FLOATS, DType, Interval, TensorType
 
 INF = math.inf
@@ -416,6 +416,107 @@ ELEMENTWISE_NN = (
            error_scale=_squareplus_error, weight=0.5),
 )
 
+# ---------------------------------------------------------------- jax.scipy.stats.norm, entr, polyval
+
+#: ``jax.scipy.stats.norm``'s ``loc`` and ``scale`` as literals (0 and 1 are the defaults and left out).
+NORM_LOCS = (0.0, -1.0, 0.5, 2.0)
+NORM_SCALES = (1.0, 0.5, 2.0)
+
+
+def _norm_params(t: TensorType, ctx: Context) -> dict:
+    loc = 0.0 if ctx.draw.bernoulli(0.5) else ctx.draw.choice(NORM_LOCS[1:])
+    return {"loc": loc, "scale": 1.0 if ctx.draw.bernoulli(0.5) else ctx.draw.choice(NORM_SCALES[1:])}
+
+
+def _norm_logpdf_scalar(v: float, p) -> float:
+    z = (v - p["loc"]) / p["scale"]
+    return -0.5 * z * z - math.log(p["scale"]) - 0.5 * math.log(2 * math.pi)
+
+
+def _norm_logpdf_range(x: Interval, p) -> Interval:
+    """A parabola opening downwards, its top at ``loc``."""
+    ends = (_norm_logpdf_scalar(x.lo, p), _norm_logpdf_scalar(x.hi, p))
+    top = _norm_logpdf_scalar(p["loc"], p) if x.lo <= p["loc"] <= x.hi else max(ends)
+    return Interval(min(ends), top)
+
+
+def _norm_logpdf_reference(x: np.ndarray, p) -> np.ndarray:
+    z = (x - p["loc"]) / p["scale"]
+    return -0.5 * z * z - math.log(p["scale"]) - 0.5 * math.log(2 * math.pi)
+
+
+def _norm_logpdf_error(args, p, value) -> np.ndarray:
+    """JAX adds ``log(2 pi scale**2)`` and ``(x - loc)**2 / scale**2``, then halves: an ulp of each term (they
+    cancel near ``loc`` where ``scale < 1``)."""
+    z = (args[0] - p["loc"]) / p["scale"]
+    return 2.0 + abs(math.log(2 * math.pi * p["scale"] ** 2)) + z * z
+
+
+def _norm_pdf_error(args, p, value) -> np.ndarray:
+    """``exp`` of the log density: its absolute error, relative to the density."""
+    return np.abs(value) * (1.0 + _norm_logpdf_error(args, p, value))
+
+
+def _norm_render(name: str):
+    def render(args, p):
+        kwargs = {k: p[k] for k, default in (("loc", 0.0), ("scale", 1.0)) if p[k] != default}
+        return call(name, args[0], **kwargs)
+
+    return render
+
+
+def _entr_scalar(v: float) -> float:
+    return -v * math.log(v) if v > 0 else 0.0
+
+
+def _entr_range(x: Interval, p) -> Interval:
+    """``-x log x`` is concave on [0, inf), its top ``1/e`` at ``x = 1/e``."""
+    ends = (_entr_scalar(x.lo), _entr_scalar(x.hi))
+    top = 1.0 / math.e if x.lo <= 1.0 / math.e <= x.hi else max(ends)
+    return Interval(min(ends), top)
+
+
+def _entr_error(args, p, value) -> np.ndarray:
+    """An ulp of ``log x``'s magnitude (and of 1 near ``x = 1``, where ``log x`` rounds) times ``x``."""
+    x = np.abs(args[0])
+    with np.errstate(divide="ignore"):
+        return x * (1.0 + np.abs(np.log(np.where(x > 0, x, 1.0))))
+
+
+#: ``jnp.polyval``'s degrees and the grid of its literal coefficients (exact in float32).
+POLYVAL_DEGREES = (1, 2, 3, 4)
+
+
+def _polyval_params(t: TensorType, ctx: Context) -> dict:
+    degree = ctx.draw.choice(POLYVAL_DEGREES)
+    coefficients = [ctx.draw.randint(-8, 8) / 4 for _ in range(degree + 1)]
+    if coefficients[0] == 0.0:
+        coefficients[0] = 1.0
+    return {"coefficients": tuple(coefficients), "dtype": t.dtype}
+
+
+def _polyval_range(x: Interval, p) -> Interval:
+    """Horner's rule in interval arithmetic (each step a product of intervals plus a constant): sound."""
+    out = Interval(p["coefficients"][0], p["coefficients"][0])
+    for c in p["coefficients"][1:]:
+        product = Interval.of(out.lo * x.lo, out.lo * x.hi, out.hi * x.lo, out.hi * x.hi)
+        out = Interval(product.lo + c, product.hi + c)
+    return out
+
+
+def _polyval_error(args, p, value) -> np.ndarray:
+    """Horner's rule rounds twice a step: ``2 n`` ulps of the sum of the terms' magnitudes ``|c_i| |x|^(n-i)``."""
+    x = np.abs(args[0])
+    return 2.0 * len(p["coefficients"]) * np.polyval(np.abs(np.asarray(p["coefficients"])), x)
+
+
+def _polyval_render(args, p):
+    """The coefficients in the operand's dtype (a float32 array would promote a bfloat16 operand)."""
+    coefficients = call("jnp.array", cst.List([cst.Element(literal(c)) for c in p["coefficients"]]),
+                        dtype=dtype_expr(p["dtype"]))
+    return call("jnp.polyval", coefficients, args[0])
+
+
 SPECIAL_UNARY = (
     _unary("erfc", "jax.scipy.special.erfc", lambda x, p: monotone(math.erfc, x), lambda x, p: erfc(x),
            category="special", tail=lambda x, p: math.erfc(x.hi)),
@@ -451,6 +552,19 @@ SPECIAL_UNARY = (
     # sin(pi x) / (pi x): its minimum about -0.217234 at x ~ +-1.4303
     _unary("sinc", "jnp.sinc", lambda x, p: Interval(-0.21724, 1.0), lambda x, p: np.sinc(x), category="special",
            error_scale=_absolute_error, weight=0.5),
+    # the operand within 50 of the mean: (x - loc)**2, which JAX computes first, stays finite in float16
+    _unary("norm_logpdf", _norm_render("jax.scipy.stats.norm.logpdf"), _norm_logpdf_range,
+           _norm_logpdf_reference, category="special", need=Interval(-50.0, 50.0), params=_norm_params,
+           error_scale=_norm_logpdf_error),
+    _unary("norm_pdf", _norm_render("jax.scipy.stats.norm.pdf"),
+           lambda x, p: monotone(math.exp, _norm_logpdf_range(x, p)),
+           lambda x, p: np.exp(_norm_logpdf_reference(x, p)), category="special", need=Interval(-50.0, 50.0),
+           params=_norm_params, error_scale=_norm_pdf_error,
+           tail=lambda x, p: math.exp(_norm_logpdf_range(x, p).lo)),
+    _unary("entr", "jax.scipy.special.entr", _entr_range, lambda x, p: -scipy.special.xlogy(x, x),
+           category="special", need=Interval(0.0, INF), error_scale=_entr_error, weight=0.5),
+    _unary("polyval", _polyval_render, _polyval_range, lambda x, p: np.polyval(np.asarray(p["coefficients"]), x),
+           category="special", params=_polyval_params, error_scale=_polyval_error, weight=0.5),
 )
 
 
@@ -479,6 +593,19 @@ def _logaddexp2_scalar(a: float, b: float) -> float:
     return m + math.log2(1.0 + 2.0 ** -abs(a - b))
 
 
+def _xlog1py_range(ins, types, out, params) -> Interval | None:
+    x, y = ins
+    if y.lo < -0.9:
+        return None
+    ly = Interval(math.log1p(y.lo), math.log1p(y.hi))
+    return Interval.of(x.lo * ly.lo, x.lo * ly.hi, x.hi * ly.lo, x.hi * ly.hi)
+
+
+def _xlog1py_reference(args, p) -> np.ndarray:
+    x, y = args
+    return np.where(x == 0, 0.0, x * np.log1p(y))
+
+
 def _xlogy_reference(args, p) -> np.ndarray:
     x, y = args
     return np.where(x == 0, 0.0, x * np.log(y))
@@ -488,6 +615,9 @@ SPECIAL_BINARY = (
     OpSpec("xlogy", "special", "special_xlogy", FLOATS, propose_elementwise(FLOATS, needs=(None, positive_need)),
            broadcast_type,
            _xlogy_range, _xlogy_reference, lambda a, p: call("jax.scipy.special.xlogy", *a)),
+    OpSpec("xlog1py", "special", "special_xlogy", FLOATS,
+           propose_elementwise(FLOATS, needs=(None, lambda dtype, ctx: Interval(-0.5, INF))), broadcast_type,
+           _xlog1py_range, _xlog1py_reference, lambda a, p: call("jax.scipy.special.xlog1py", *a), weight=0.5),
     OpSpec("logaddexp", "special", "special_logaddexp", FLOATS, propose_elementwise(FLOATS), broadcast_type,
            lambda i, t, o, p: Interval(_logaddexp_scalar(i[0].lo, i[1].lo), _logaddexp_scalar(i[0].hi, i[1].hi)),
            lambda a, p: np.logaddexp(a[0], a[1]), lambda a, p: call("jnp.logaddexp", *a),
@@ -690,7 +820,8 @@ def _attention_type(types, params) -> TensorType:
 def _attention_logits(q: np.ndarray, k: np.ndarray) -> np.ndarray:
     """(..., N, T, S) scaled logits, ``k``'s heads repeated for their query groups."""
     k = np.repeat(k, q.shape[-2] // k.shape[-2], axis=-2)
-    return np.einsum("...tnh,...snh->...nts", q, k) / math.sqrt(q.shape[-1])
+    # a stacked matmul (BLAS per matrix): numpy's einsum adds these up in its own loops, 20x slower
+    return np.matmul(np.swapaxes(q, -3, -2), np.moveaxis(k, -3, -1)) / math.sqrt(q.shape[-1])
 
 
 def _attention_reference(args, params) -> np.ndarray:
@@ -701,7 +832,7 @@ def _attention_reference(args, params) -> np.ndarray:
     weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
     weights /= weights.sum(axis=-1, keepdims=True)
     v = np.repeat(v, q.shape[-2] // v.shape[-2], axis=-2)
-    return np.einsum("...nts,...snh->...tnh", weights, v)
+    return np.swapaxes(np.matmul(weights, np.swapaxes(v, -3, -2)), -3, -2)  # (..., N, T, H) -> (..., T, N, H)
 
 
 def _attention_error(args, params, value) -> np.ndarray:

@@ -213,6 +213,59 @@ def _associative_scan_render(args, params):
     return call("lax.associative_scan", dotted(COMBINERS[params["fn"]][0]), args[0], **kwargs)
 
 
+# ---------------------------------------------------------------- searchsorted
+
+#: ``jnp.searchsorted``'s algorithms (``method=``): a binary search in a ``scan`` (the default), the same loop
+#: unrolled, a sort of the values with the boundaries, and one comparison of every value with every boundary.
+SEARCH_METHODS = ("scan", "scan_unrolled", "sort", "compare_all")
+
+
+def _propose_searchsorted(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jnp.searchsorted(jnp.array(bins), x)``: bucket ids (int32, also under x64) of ``x`` among 1-8 sorted
+    boundaries (a binning, as quantizers and histograms write it). The boundaries are literals on a grid of a
+    quarter of their scale, exact in every float dtype; integer ``x`` gets integer boundaries."""
+    if t.dtype is not DType.int32 or t.rank > MAX_RANK:
+        return None
+    source = ctx.pick_dtype(FLOATS | frozenset({DType.int32}))
+    if source is None:
+        return None
+    scale = 1.0 if not source.is_float else ctx.draw.choice((0.25, 1.0, 4.0, 16.0))
+    count = ctx.draw.randint(1, 8)
+    if source.is_float:
+        bins = sorted({ctx.draw.randint(-16, 16) * scale / 4 for _ in range(count)})
+    else:
+        bins = sorted({ctx.draw.randint(-8, 8) for _ in range(count)})
+    method = "scan" if ctx.draw.bernoulli(0.6) else ctx.draw.choice(SEARCH_METHODS)
+    return Proposal((Operand(t.with_dtype(source)),),
+                    {"bins": tuple(bins), "side": "right" if ctx.draw.bernoulli(0.3) else "left", "method": method})
+
+
+def _searchsorted_type(types, params):
+    if types[0].dtype not in FLOATS | frozenset({DType.int32}):
+        raise TypeError(f"searchsorted: values of {types[0]} are not float or int32")
+    return types[0].with_dtype(DType.int32)
+
+
+def _searchsorted_reference(args, params):
+    return np.searchsorted(np.asarray(params["bins"]), np.asarray(args[0]), side=params["side"]).astype(np.int32)
+
+
+def _searchsorted_range(ins, types, out, params) -> Interval:
+    bins = np.asarray(params["bins"])
+    return Interval(*(float(np.searchsorted(bins, v, side=params["side"])) for v in (ins[0].lo, ins[0].hi)))
+
+
+def _searchsorted_render(args, params):
+    bins = params["bins"]
+    kwargs: dict = {}
+    if params["side"] == "right":
+        kwargs["side"] = cst.SimpleString("'right'")
+    if params["method"] != "scan":
+        kwargs["method"] = cst.SimpleString(repr(params["method"]))
+    return call("jnp.searchsorted", call("jnp.array", cst.List([cst.Element(literal(b)) for b in bins])), args[0],
+                **kwargs)
+
+
 def _op(name, propose, type_rule, range_rule, reference, render, dtypes=NUMERIC, differentiable=True, family=None,
         error_scale=None):
     return OpSpec(name=name, category="sorting", family=family or name, dtypes=dtypes, propose=propose,
@@ -240,6 +293,9 @@ SORT_OPS: tuple[OpSpec, ...] = (
         _render_cumulative("lax.cummin"), differentiable=False, family="cumulative_extreme"),
     _op("cumlogsumexp", _propose_along_axis(FLOATS, reverse=True), _same_type, _cumlogsumexp_range,
         _accumulate(np.logaddexp), _render_cumulative("lax.cumlogsumexp"), dtypes=FLOATS),
+    # a step function of its operand: a jump at each boundary (``tolerance.DISCONTINUOUS``)
+    _op("searchsorted", _propose_searchsorted, _searchsorted_type, _searchsorted_range, _searchsorted_reference,
+        _searchsorted_render, dtypes=frozenset({DType.int32}), differentiable=False),
     _op("associative_scan", _propose_associative_scan, _same_type, _associative_scan_range,
         _associative_scan_reference, _associative_scan_render, error_scale=_associative_scan_error),
 )
