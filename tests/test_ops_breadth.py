@@ -35,7 +35,7 @@ def test_new_dtypes_stay_out_of_old_ops():
     """Complex values reach only ops whose rules are sound for them; unsigned ints skip abs and square."""
     complex_ops = sorted(s.name for s in OPS if s.dtypes & COMPLEX)
     assert complex_ops == sorted(["add", "subtract", "conj", "real", "imag", "complex_abs", "complex_multiply",
-                                  "fft", "ifft", "irfft"])
+                                  "fft", "ifft", "irfft", "fftshift", "ifftshift"])
     for name in ("abs", "square", "negative", "sum", "prod", "pow_scalar", "dot"):
         assert DType.uint32 not in REGISTRY[name].dtypes, name
 
@@ -406,6 +406,33 @@ def test_copysign_and_signbit_are_discontinuities_at_a_zero_sign() -> None:
     signbit = Node(2, "signbit", (0,), (t.with_dtype(DType.bool),), (Interval(0, 1),))
     np.testing.assert_array_equal(_threshold_distance(signbit, [b]), b)
     assert REGISTRY["copysign"].reference([a, np.array([-0.0, 1.0, -0.0])], {}).tolist() == [-2.0, 1.0, -3.0]
+
+
+def test_searchsorted_jumps_at_its_boundaries_and_ties_go_to_the_side_asked_for() -> None:
+    """``jnp.searchsorted`` of values on its boundaries puts them left or right of them as numpy does, with every
+    ``method=``; it is a step function, so the fuzzer's reference skips elements within rounding of a boundary
+    (its threshold distance: to the nearest boundary)."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxsynth.fuzz.tolerance import DISCONTINUOUS, _threshold_distance
+    from jaxsynth.grammar.ops_sort import SEARCH_METHODS
+    from jaxsynth.synth.program import Node
+
+    spec = REGISTRY["searchsorted"]
+    bins = (-1.0, 0.0, 0.25, 4.0)
+    x = np.array([-2.0, -1.0, -0.0, 0.0, 0.1, 0.25, 3.0, 4.0, 9.0], np.float32)
+    for side in ("left", "right"):
+        for method in SEARCH_METHODS:
+            params = {"bins": bins, "side": side, "method": method}
+            got = jax.jit(lambda v, s=side, m=method: jnp.searchsorted(jnp.array(bins), v, side=s, method=m))(x)
+            np.testing.assert_array_equal(np.asarray(got), spec.reference([x.astype(np.float64)], params))
+        assert spec.reference([x], {"bins": bins, "side": side}).tolist() == (
+            [0, 0, 1, 1, 2, 2, 3, 3, 4] if side == "left" else [0, 1, 2, 2, 2, 3, 3, 4, 4])
+    assert "searchsorted" in DISCONTINUOUS
+    node = Node(1, "searchsorted", (0,), (TensorType(DType.int32, (3,)),), (Interval(0, 4),),
+                params={"bins": bins, "side": "left", "method": "scan"})
+    np.testing.assert_allclose(_threshold_distance(node, [np.array([-0.9, 0.2, 5.0])]), [0.1, 0.05, 1.0])
 
 
 def test_reduce_precision_rounds_as_xla_does_and_jumps_at_the_formats_midpoints() -> None:

@@ -422,6 +422,15 @@ def _wrapped(expr: cst.BaseExpression, room: int, level: int = 0) -> cst.BaseExp
     return None
 
 
+def _wrapped_receiver(expr: cst.BaseExpression, room: int) -> cst.BaseExpression | None:
+    """A method call ``f(...).m(args)`` with ``f(...)``'s brackets opened and ``.m(args)`` after the closing one
+    (where opening ``m``'s own brackets leaves ``... f(...).m(`` too long, as black does); ``None`` for others."""
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):
+        return None
+    inner = _wrapped(expr.func.value, room)
+    return None if inner is None else expr.with_changes(func=expr.func.with_changes(value=inner))
+
+
 def _split_operators(expr: cst.BaseExpression, precedence: int, room: int, level: int) -> cst.BaseExpression:
     """A line break before each operator of ``expr``'s top-level chain of operators of ``precedence``; an operand
     too long for its line (``level`` steps in) opened in turn."""
@@ -491,8 +500,12 @@ class _Wrap(cst.CSTTransformer):
             return updated  # surely short (the estimate is within a few characters; targets are short)
         if indent + len(_CODEGEN.code_for_node(updated).rstrip("\n")) <= LINE_LIMIT:
             return updated
-        value = _wrapped(stmt.value, LINE_LIMIT - indent)
-        return updated if value is None else updated.with_changes(body=[stmt.with_changes(value=value)])
+        candidates = (_wrapped(stmt.value, LINE_LIMIT - indent), _wrapped_receiver(stmt.value, LINE_LIMIT - indent))
+        wrapped = [updated.with_changes(body=[stmt.with_changes(value=v)]) for v in candidates if v is not None]
+        for line in wrapped:  # black's order: the last brackets, else (a method call) its receiver's
+            if indent + max(len(t) for t in _CODEGEN.code_for_node(line).splitlines()) <= LINE_LIMIT:
+                return line
+        return wrapped[0] if wrapped else updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         """A ``def`` line too long for ``LINE_LIMIT`` gets its parameters on their own lines, as black does."""
