@@ -45,6 +45,8 @@ def test_default_enables_every_category():
         ("[weights.categories]\nmagic = 2.0", ["`weights.categories.magic`", "allowed", "elementwise"]),
         ("[program\nmax_nodes = 3", ["not valid TOML"]),
         ("function_name = 'not a name'", ["`function_name`", "identifier"]),
+        ("[types]\nspecial_values = true\ndtypes = { float32 = 1.0, complex64 = 1.0 }",
+         ["`types.dtypes.complex64`", "special-values mode", "real dtypes only"]),
     ],
 )
 def test_bad_config_names_key_and_allowed_values(text, fragments):

@@ -1130,6 +1130,21 @@ def test_cli_leaves_out_configs_the_oracles_cannot_judge(monkeypatch: pytest.Mon
     assert seen[0][1] == ["fuzz-special", "default"]
 
 
+def test_cli_special_mode_refuses_a_config_with_complex_dtypes_before_work(monkeypatch: pytest.MonkeyPatch,
+                                                                            tmp_path: Path, capsys) -> None:
+    """Special-value inputs and their comparisons are real: ``--special`` on a config that samples complex64
+    (``numerics``) is one line and exit 2 before any program, not an internal error per program."""
+    from jaxsynth.cli import run
+    from jaxsynth.fuzz import campaign
+
+    monkeypatch.setattr(campaign, "run_campaign", lambda settings: pytest.fail("the campaign started"))
+    assert run(["fuzz", "-n", "1", "--config", "numerics", "--special", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("error: --config numerics --special: config key `types.dtypes.complex64`: special-values mode "
+                   "(`types.special_values` or `--special`) takes real dtypes only")
+    assert _cli_settings(monkeypatch, tmp_path, "--config", "default", "--special").special
+
+
 def test_python_dash_m_bad_input() -> None:
     done = subprocess.run([sys.executable, "-m", "jaxsynth", "fuzz", "--budget", "soon"], capture_output=True,
                           text=True, timeout=120)

@@ -111,6 +111,8 @@ def fuzz(config_name: str, seed: int, budget: str | None, count: int | None, out
     except ValueError as exc:
         raise BadInput(f"--oracles: {exc}") from None
     several = len(configs) > 1
+    if special:
+        _check_special(configs)
     configs = _judged(configs, names, oracles, special)
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -175,6 +177,19 @@ def _check_out(settings: Settings) -> None:
                        f"empty directory")
     elif (settings.out / "findings").is_dir() and any((settings.out / "findings").iterdir()):
         raise BadInput(f"--out {folder!r} already holds findings of another campaign; choose an empty directory")
+
+
+def _check_special(configs: list[GrammarConfig]) -> None:
+    """``--special``: each config as if it set ``types.special_values`` must pass the config checks."""
+    import msgspec
+
+    from jaxsynth.grammar.config import ConfigError, validate
+
+    for config in configs:
+        try:
+            validate(msgspec.structs.replace(config, types=msgspec.structs.replace(config.types, special_values=True)))
+        except ConfigError as exc:
+            raise BadInput(f"--config {config.name} --special: {exc}") from None
 
 
 def _judged(configs: list[GrammarConfig], names: tuple[str, ...], spec: str, special: bool) -> list[GrammarConfig]:

@@ -198,6 +198,10 @@ def validate(config: GrammarConfig) -> GrammarConfig:
     for dtype in sorted(X64_ONLY, key=lambda d: d.name):
         if t.dtypes.get(dtype.name, 0) > 0 and not t.x64:
             raise ConfigError(f"config key `types.dtypes.{dtype.name}` needs `types.x64 = true` (JAX's x64 mode)")
+    if t.special_values:  # special-value inputs and their comparisons are real (NaN, ±Inf, -0.0, integer extremes)
+        for name in sorted(n for n, w in t.dtypes.items() if w > 0 and DType[n].is_complex):
+            raise ConfigError(f"config key `types.dtypes.{name}`: special-values mode (`types.special_values` or "
+                              "`--special`) takes real dtypes only")
     if not any(config.op_weight(name) > 0 for name in REGISTRY):
         raise ConfigError("config keys `weights`: every op has weight 0; allowed categories: " + ", ".join(CATEGORIES))
     _check_keys("types.dim_classes", t.dim_classes, list(DIM_CLASSES))
