@@ -275,18 +275,19 @@ REAL_CODE_OPS_3 = {
     "tensordot": (DType.float32, DType.int32), "matrix_power": (DType.float32, DType.int32), "det": (DType.float32,),
     "resize": (DType.float32,),
 }
-#: Session 36's: binning, spectrum shifts, the normal distribution's density, entropy terms, polynomials.
+#: Session 36's: binning, spectrum shifts, the normal distribution's density, entropy terms, polynomials,
+#: transposed convolutions.
 REAL_CODE_OPS_4 = {
     "searchsorted": (DType.int32,), "fftshift": (DType.float32, DType.float16),
     "ifftshift": (DType.float32, DType.bfloat16), "norm_logpdf": (DType.float32, DType.float16),
     "norm_pdf": (DType.float32,), "entr": (DType.float32,), "polyval": (DType.float32, DType.bfloat16),
-    "xlog1py": (DType.float32,),
+    "xlog1py": (DType.float32,), "conv_transpose": (DType.float32, DType.bfloat16),
 }
 REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4
 
 
 #: The rank of the wanted type where the op makes only one (default: 0 to 3 in turn).
-RANKS = {"linspace": 1, "dot_product_attention": 3, "bincount": 1, "matrix_power": 2, "det": 0}
+RANKS = {"conv_transpose": 3, "linspace": 1, "dot_product_attention": 3, "bincount": 1, "matrix_power": 2, "det": 0}
 
 
 def _operand_values(t: TensorType, need: Interval | None, rng: np.random.Generator) -> np.ndarray:
@@ -367,7 +368,8 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
          "matrix_power": "jnp.linalg.matrix_power(", "det": "jnp.linalg.det(", "resize": "jax.image.resize(",
          "fftshift": "jnp.fft.fftshift(", "ifftshift": "jnp.fft.ifftshift(",
          "norm_logpdf": "jax.scipy.stats.norm.logpdf(", "norm_pdf": "jax.scipy.stats.norm.pdf(",
-         "entr": "jax.scipy.special.entr(", "xlog1py": "jax.scipy.special.xlog1py("}
+         "entr": "jax.scipy.special.entr(", "xlog1py": "jax.scipy.special.xlog1py(",
+         "conv_transpose": "lax.conv_transpose("}
 
 
 @pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4)],

@@ -185,7 +185,8 @@ TERM_WORK = 0.04
 WORK_PER_SECOND = 1.1e8
 #: Ops charged per term they add up into each result element (``_term_count``): contractions and
 #: convolutions, whose numpy references do the most arithmetic per element.
-_TERMED = frozenset({"dot", "matmul", "einsum", "vdot", "tensordot", "conv", "convolve", "correlate"})
+_TERMED = frozenset({"dot", "matmul", "einsum", "vdot", "tensordot", "conv", "conv_transpose", "convolve",
+                     "correlate"})
 
 
 #: Ops whose references do a known amount of work per result element (in :func:`work` units), from the params

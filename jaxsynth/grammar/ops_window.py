@@ -1,5 +1,6 @@
-"""Windows and convolution: ``lax.conv_general_dilated`` (1-D and 2-D), ``lax.reduce_window`` pooling and
-``jnp.convolve`` / ``jnp.correlate``, with numpy references written out by hand (no scipy).
+"""Windows and convolution: ``lax.conv_general_dilated`` and ``lax.conv_transpose`` (1-D and 2-D),
+``lax.reduce_window`` pooling and ``jnp.convolve`` / ``jnp.correlate``, with numpy references written out by hand
+(no scipy).
 
 Tensors have rank <= 3 in every config, so a 2-D convolution takes an unbatched image (``x[None]`` adds the
 batch axis, ``[0]`` drops it) and a kernel stored with its two input/output feature axes merged (the
@@ -205,6 +206,128 @@ def _conv_render(args, params):
     if params["groups"] > 1:
         kwargs["feature_group_count"] = params["groups"]
     out = call("lax.conv_general_dilated", lhs, rhs, literal(params["strides"]), padding, **kwargs)
+    return out if params["batched"] else _index0(out, 0)
+
+
+# ---------------------------------------------------------------- conv_transpose
+
+#: ``lax.conv_transpose``'s default dimension numbers by spatial rank (channels last: flax's ``ConvTranspose``).
+TRANSPOSE_LAYOUTS = {1: ("NHC", "HIO", "NHC"), 2: ("NHWC", "HWIO", "NHWC")}
+
+
+def transpose_pads(k: int, s: int, padding: str) -> tuple[int, int]:
+    """The forward convolution's padding of one spatial dim of ``lax.conv_transpose`` with a kernel of ``k`` taps
+    (dilated) and stride ``s`` (JAX's ``_conv_transpose_padding`` for ``SAME`` and ``VALID``)."""
+    if padding == "SAME":
+        total = k + s - 2
+        before = k - 1 if s > k - 1 else -(-total // 2)
+    else:
+        total = k + s - 2 + max(k - s, 0)
+        before = k - 1
+    return before, total - before
+
+
+def _propose_conv_transpose(t: TensorType, ctx: Context) -> Proposal | None:
+    """An upsampling convolution (a decoder's, flax ``nn.ConvTranspose``): output rank 2 is an unbatched 1-D one,
+    rank 3 a batched 1-D or an unbatched 2-D one; stride 2 (or 1), ``SAME`` or ``VALID``; channels last (JAX's
+    default dimension numbers) or, now and then, first; ``transpose_kernel=True`` (the gradient of a conv) now and
+    then. ``SAME`` with stride ``s`` multiplies each spatial size by ``s``."""
+    if t.dtype not in CONV_DTYPES or t.rank not in (2, 3):
+        return None
+    nd = 2 if t.rank == 3 and ctx.draw.bernoulli(0.5) else 1
+    batched = t.rank == 3 and nd == 1
+    layout = "channels_first" if ctx.draw.bernoulli(0.3) else "channels_last"
+    feature = t.shape[int(batched)] if layout == "channels_first" else t.shape[-1]
+    out_spatial = t.shape[-nd:] if layout == "channels_first" else t.shape[-nd - 1 : -1]
+    padding = ctx.draw.choice(("SAME", "VALID"))
+    kernel, strides, spatial = [], [], []
+    for out in out_spatial:
+        k, s = ctx.draw.randint(1, 4), 2 if ctx.draw.bernoulli(0.6) else 1
+        pads = transpose_pads(k, s, padding)
+        size = next((n for n in range(1, out + 1) if window_out(n, k, 1, pads, s) == out), None)
+        if size is None:
+            return None
+        kernel.append(k)
+        strides.append(s)
+        spatial.append(size)
+    channels = ctx.draw.randint(1, 4)
+    batch = (t.shape[0],) if batched else ()
+    lhs = batch + ((channels,) + tuple(spatial) if layout == "channels_first" else tuple(spatial) + (channels,))
+    params = {"nd": nd, "batched": batched, "layout": layout, "kernel": tuple(kernel), "in_per_group": channels,
+              "features": feature, "strides": tuple(strides), "padding": padding,
+              "transpose_kernel": ctx.draw.bernoulli(0.2)}
+    return Proposal((Operand(t.with_shape(lhs)), Operand(t.with_shape(_stored_transpose_kernel(params)))), params)
+
+
+def _transpose_kernel_shape(params) -> tuple[int, ...]:
+    """The kernel as ``conv_transpose`` takes it (rank nd + 2): ``I`` the input channels and ``O`` the features,
+    swapped where ``transpose_kernel`` (which flips the taps and swaps the two back)."""
+    k, c, o = params["kernel"], params["in_per_group"], params["features"]
+    i, o = (o, c) if params["transpose_kernel"] else (c, o)
+    return (o, i) + k if params["layout"] == "channels_first" else k + (i, o)
+
+
+def _stored_transpose_kernel(params) -> tuple[int, ...]:
+    """The kernel operand: rank 3 at most (a 2-D kernel's two channel axes merged, reshaped in the rendering)."""
+    shape = _transpose_kernel_shape(params)
+    if params["nd"] == 1:
+        return shape
+    return (shape[0], math.prod(shape[1:])) if params["layout"] == "channels_first" else shape[:2] + (shape[2] * shape[3],)
+
+
+def _conv_transpose_type(types, params):
+    lhs, rhs = types
+    if lhs.dtype is not rhs.dtype:
+        raise TypeError(f"conv_transpose: lhs {lhs} and rhs {rhs} dtypes differ")
+    nd, first = params["nd"], params["layout"] == "channels_first"
+    full = lhs.shape if params["batched"] else (1,) + lhs.shape
+    if len(full) != nd + 2 or rhs.shape != _stored_transpose_kernel(params):
+        raise TypeError(f"conv_transpose: operands {lhs}, {rhs} do not match the parameters")
+    if (full[1] if first else full[-1]) != params["in_per_group"]:
+        raise TypeError("conv_transpose: input channels do not match the kernel")
+    spatial = full[2:] if first else full[1:-1]
+    out = tuple(window_out(n, k, 1, transpose_pads(k, s, params["padding"]), s)
+                for n, k, s in zip(spatial, params["kernel"], params["strides"], strict=True))
+    if any(o < 1 for o in out):
+        raise TypeError("conv_transpose: empty output")
+    shape = (full[0], params["features"]) + out if first else (full[0],) + out + (params["features"],)
+    return lhs.with_shape(shape if params["batched"] else shape[1:])
+
+
+def _conv_transpose_reference(args, params):
+    """A convolution of the input dilated by the strides (zeros between its elements), padded as JAX pads it."""
+    lhs, rhs = args
+    first, nd = params["layout"] == "channels_first", params["nd"]
+    if not params["batched"]:
+        lhs = lhs[None]
+    rhs = rhs.reshape(_transpose_kernel_shape(params))
+    if not first:
+        lhs = np.moveaxis(lhs, -1, 1)
+        rhs = np.moveaxis(np.moveaxis(rhs, -1, 0), -1, 1)  # (*k, I, O) -> (O, I, *k)
+    if params["transpose_kernel"]:
+        rhs = np.swapaxes(np.flip(rhs, axis=tuple(range(2, 2 + nd))), 0, 1)
+    pads = [transpose_pads(k, s, params["padding"]) for k, s in zip(params["kernel"], params["strides"], strict=True)]
+    out = conv_reference(lhs, rhs, (1,) * nd, pads, params["strides"], (1,) * nd, 1)
+    if not first:
+        out = np.moveaxis(out, 1, -1)
+    return out if params["batched"] else out[0]
+
+
+def _conv_transpose_render(args, params):
+    lhs, rhs = args
+    if not params["batched"]:
+        lhs = _index0(lhs, None)
+    if params["nd"] == 2:
+        rhs = method(rhs, "reshape", *(literal(d) for d in _transpose_kernel_shape(params)))
+    kwargs: dict = {}
+    if params["layout"] == "channels_first":
+        nd = params["nd"]
+        kwargs["dimension_numbers"] = cst.Tuple(
+            [cst.Element(cst.SimpleString(repr(s))) for s in LAYOUTS[nd, "channels_first"]])
+    if params["transpose_kernel"]:
+        kwargs["transpose_kernel"] = True
+    out = call("lax.conv_transpose", lhs, rhs, literal(params["strides"]),
+               cst.SimpleString(repr(params["padding"])), **kwargs)
     return out if params["batched"] else _index0(out, 0)
 
 
@@ -468,6 +591,8 @@ def _window(name, family, dtypes, propose, type_rule, range_rule, reference, ren
 
 WINDOW_OPS: tuple[OpSpec, ...] = (
     _window("conv", "conv", CONV_DTYPES, _propose_conv, _conv_type, _conv_range, _conv_reference, _conv_render),
+    _window("conv_transpose", "conv_transpose", CONV_DTYPES, _propose_conv_transpose, _conv_transpose_type, _conv_range,
+            _conv_transpose_reference, _conv_transpose_render),
     # max pooling's gradient jumps where two elements of a window tie (common after broadcasts)
     _window("max_pool", "max_pool", NUMERIC, _with_dtype(_propose_pool(NUMERIC)), _pool_type,
             lambda i, t, o, p: i[0], _pool_reference("max"), _pool_render("max"), differentiable=False, summed=False),
