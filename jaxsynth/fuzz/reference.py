@@ -210,10 +210,10 @@ def _elements(x: object) -> int:
 def work(node: Node, args: Sequence[object], value: object) -> float:
     """What evaluating ``node`` once costs the reference, in element operations (see ``VISIT_WORK``): the
     evaluation itself, the elements it reads and writes, and the terms contractions, convolutions, attention
-    and resizing add up (a ``matmul`` of n x n matrices: n^3) or factorizations of n x n matrices take (n per element). A control
-    op's body is charged node by node as it runs (its loop-invariant nodes once per loop, as the interpreter
-    evaluates them); the exact evaluations of a derivative's body for its finite difference run without the
-    hook, and are not charged."""
+    and resizing add up (a ``matmul`` of n x n matrices: n^3) or factorizations of n x n matrices take (n per
+    element). A control op's body is charged node by node as it runs (its loop-invariant nodes once per loop, as
+    the interpreter evaluates them); the exact evaluations of a derivative's body for its finite difference run
+    without the hook, and are not charged."""
     units = VISIT_WORK + _elements(args) + _elements(value)
     if node.op in _TERMED:
         terms = _term_count(node, [np.asarray(a) for a in args], np.asarray(value))

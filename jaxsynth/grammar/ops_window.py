@@ -272,7 +272,9 @@ def _stored_transpose_kernel(params) -> tuple[int, ...]:
     shape = _transpose_kernel_shape(params)
     if params["nd"] == 1:
         return shape
-    return (shape[0], math.prod(shape[1:])) if params["layout"] == "channels_first" else shape[:2] + (shape[2] * shape[3],)
+    if params["layout"] == "channels_first":
+        return shape[0], math.prod(shape[1:])
+    return shape[:2] + (shape[2] * shape[3],)
 
 
 def _conv_transpose_type(types, params):
