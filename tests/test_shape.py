@@ -304,12 +304,15 @@ def _flat(source: str) -> str:
     ("embedding", (('"]["embedding"][tokens', 'jnp.take(params["embed_'),), ("gather[",)),
     ("conv_block", (("lax.conv_general_dilated(images, params[\"conv_",), ("lax.max,", "lax.add,")),
      ("conv_general_dilated[", "reduce_window_max[ reduce_window_sum[")),
+    ("decoder", (('lax.conv_transpose(x, params["deconv_0"]["kernel"], (2, 2), \'SAME\')',), (".reshape(",)),
+     ("conv_general_dilated[", "lhs_dilation=(2,")),
 ])
 def test_new_composites_read_like_flax_and_reexecute_to_their_jaxpr(name, idioms, primitives):
-    """Forced on, ``embedding`` and ``conv_block`` give programs named after them that spell the idiom
-    (``table[tokens]`` / ``jnp.take``; ``lax.conv_general_dilated`` + ``lax.reduce_window``), lower to a JAXPR
-    ``gather`` / ``conv_general_dilated`` + ``reduce_window_*``, rebuild byte-identically, re-execute to their
-    recorded JAXPR, and agree with the numpy reference inside every node's interval."""
+    """Forced on, ``embedding``, ``conv_block`` and ``decoder`` give programs named after them that spell the idiom
+    (``table[tokens]`` / ``jnp.take``; ``lax.conv_general_dilated`` + ``lax.reduce_window``; a dense layer reshaped
+    to an image, then ``lax.conv_transpose``), lower to a JAXPR ``gather`` / ``conv_general_dilated`` +
+    ``reduce_window_*`` / ``conv_general_dilated`` with the input dilated, rebuild byte-identically, re-execute to
+    their recorded JAXPR, and agree with the numpy reference inside every node's interval."""
     config = _only(name)
     function = COMPOSITES[name].function
     emit = ("jaxpr",)

@@ -5,7 +5,8 @@
 Tensors have rank <= 3 in every config, so a 2-D convolution takes an unbatched image (``x[None]`` adds the
 batch axis, ``[0]`` drops it) and a kernel stored with its two input/output feature axes merged (the
 rendering reshapes it to rank 4); an unbatched 1-D convolution does the same with rank 2. A composite
-(``conv_block``) may pass a batched rank-4 image and a kernel already of rank 4 (``full_kernel``: no reshape).
+(``conv_block``, ``decoder``) may pass a batched rank-4 image and a kernel already of rank 4 (``full_kernel``: no
+reshape).
 """
 
 from __future__ import annotations
@@ -283,7 +284,8 @@ def _conv_transpose_type(types, params):
         raise TypeError(f"conv_transpose: lhs {lhs} and rhs {rhs} dtypes differ")
     nd, first = params["nd"], params["layout"] == "channels_first"
     full = lhs.shape if params["batched"] else (1,) + lhs.shape
-    if len(full) != nd + 2 or rhs.shape != _stored_transpose_kernel(params):
+    kernel = _transpose_kernel_shape(params) if params.get("full_kernel") else _stored_transpose_kernel(params)
+    if len(full) != nd + 2 or rhs.shape != kernel:
         raise TypeError(f"conv_transpose: operands {lhs}, {rhs} do not match the parameters")
     if (full[1] if first else full[-1]) != params["in_per_group"]:
         raise TypeError("conv_transpose: input channels do not match the kernel")
@@ -319,7 +321,7 @@ def _conv_transpose_render(args, params):
     lhs, rhs = args
     if not params["batched"]:
         lhs = _index0(lhs, None)
-    if params["nd"] == 2:
+    if params["nd"] == 2 and not params.get("full_kernel"):
         rhs = method(rhs, "reshape", *(literal(d) for d in _transpose_kernel_shape(params)))
     kwargs: dict = {}
     if params["layout"] == "channels_first":

@@ -458,6 +458,63 @@ def conv_block(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     return need(b.op("add", [logits, _bias(b, head, n, dtype)], {}, "logits"))
 
 
+#: A decoder's first feature map side, its upsampling layers (stride 2 each) and its output channels.
+DECODER_SIDES = (1, 2, 4, 7, 8)
+DECODER_LAYERS = (1, 2)
+DECODER_OUT_CHANNELS = (1, 3, 2, 4)
+
+
+def _decoder_shapes(n: int) -> list[tuple[int, int, int]]:
+    """(first side, layers, output channels) whose output image, flattened, has ``n`` elements."""
+    return [(s0, layers, c) for s0 in DECODER_SIDES for layers in DECODER_LAYERS for c in DECODER_OUT_CHANNELS
+            if (s0 * 2**layers) ** 2 * c == n]
+
+
+def decoder(b: Builder, t: TensorType, budget: int, depth: int) -> int:
+    """A flax image decoder (a VAE's or a GAN generator's): a dense layer from a latent ``z`` to a small feature map,
+    reshaped to NHWC, then one or two ``nn.ConvTranspose`` layers (stride 2, ``SAME``: each doubles the side; an
+    HWIO kernel ``params["deconv_N"]["kernel"]`` and a bias) as ``lax.conv_transpose``, an activation between them
+    and a sigmoid (pixel intensities) or tanh at the end; the image flattened: (batch, n), where ``n`` is
+    side x side x channels of the image."""
+    if not _float(t) or t.rank != 2:
+        raise Fail
+    batch, n = t.shape
+    shapes = _decoder_shapes(n)
+    if not shapes:
+        raise Fail
+    side, layers, c_out = b.draw.choice(shapes)
+    dtype, limit = t.dtype, b.config.types.max_elements
+    c = b.draw.choice(CHANNELS)
+    d = b.draw.choice(b.dims)
+    if batch * side * side * c > limit or d * side * side * c > limit:
+        raise Fail
+    z = _input_of(b, TensorType(dtype, (batch, d)), budget - 6 - 5 * layers, depth, "z")
+    head = b.counter("dense")
+    h = need(b.op("add", [_matmul(b, z, _kernel(b, head, d, side * side * c, dtype)),
+                          _bias(b, head, side * side * c, dtype)], {}, "h"))
+    x = need(b.op("reshape", [_activation(b, h)], {"shape": (batch, side, side, c), "style": "method"}, "x"))
+    for layer in range(layers):
+        last = layer == layers - 1
+        c_next = c_out if last else b.draw.choice(tuple(k for k in CHANNELS if k <= c))
+        k = b.draw.choice((3, 4))
+        if batch * (2 * side) ** 2 * k * k * c * c_next > MAX_CONV_MACS or batch * (2 * side) ** 2 * c_next > limit:
+            raise Fail
+        prefix = b.counter("deconv")
+        fan_in = k * k * c
+        kernel = b.param(TensorType(dtype, (k, k, c, c_next)), Interval(-1 / fan_in, 1 / fan_in), f"{prefix}/kernel")
+        params = {"nd": 2, "batched": True, "layout": "channels_last", "kernel": (k, k), "in_per_group": c,
+                  "features": c_next, "strides": (2, 2), "padding": "SAME", "transpose_kernel": False,
+                  "full_kernel": True}
+        y = need(b.op("conv_transpose", [x, kernel], params, "y"))
+        y = need(b.op("add", [y, _bias(b, prefix, c_next, dtype)], {}, "y"))
+        if last:  # pixel intensities in [0, 1] (or [-1, 1])
+            x = need(b.op(b.draw.choice(("sigmoid", "sigmoid", "tanh")), [y], {}, "image"))
+        else:
+            x = _activation(b, y, "y")
+        side, c = 2 * side, c_next
+    return need(b.op("reshape", [x], {"shape": (batch, n), "style": "method"}, "flat"))
+
+
 def _cell_params(b: Builder, prefix: str, d_in: int, hidden: int, gates: int, dtype: DType) -> tuple[int, int, int]:
     wx = b.param(TensorType(dtype, (d_in, gates * hidden)), Interval(-1 / d_in, 1 / d_in), f"{prefix}/w_x")
     wh = b.param(TensorType(dtype, (hidden, gates * hidden)), Interval(-1 / hidden, 1 / hidden), f"{prefix}/w_h")
@@ -669,6 +726,7 @@ COMPOSITES: dict[str, Composite] = {
         Composite("dropout", dropout, 2, "dropout"),
         Composite("embedding", embedding, 2, "embed", (3,)),
         Composite("conv_block", conv_block, 7, "conv_block", (2,)),
+        Composite("decoder", decoder, 10, "decoder", (2,)),
         Composite("rnn", _recurrent("rnn"), 8, "rnn_forward", (2,)),
         Composite("gru", _recurrent("gru"), 20, "gru_forward", (2,)),
         Composite("lstm", _recurrent("lstm"), 24, "lstm_forward", (2,)),
