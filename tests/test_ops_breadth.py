@@ -376,8 +376,8 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
                          ids=["session34", "session35", "session36"])
 def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
-    float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is) and their categories on, reaches each of them, rendered as
-    the call real code writes."""
+    float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is) and their categories
+    on, reaches each of them, rendered as the call real code writes."""
     import msgspec
 
     from jaxsynth.synth import render
