@@ -107,29 +107,43 @@ def _conv_rhs_shape(params) -> tuple[int, ...]:
     return (o, i) + k if params["layout"] == "channels_first" else k + (i, o)
 
 
-def _conv_type(types, params):
+def _batched_input(name: str, types, params) -> tuple[tuple[int, ...], int, tuple[int, ...]]:
+    """A convolution's input shape with its batch axis (added where unbatched), its channels and spatial dims;
+    ``TypeError`` if the operands' dtypes differ or the input's rank does not fit ``nd``."""
     lhs, rhs = types
     if lhs.dtype is not rhs.dtype:
-        raise TypeError(f"conv: lhs {lhs} and rhs {rhs} dtypes differ")
-    nd, first = params["nd"], params["layout"] == "channels_first"
+        raise TypeError(f"{name}: lhs {lhs} and rhs {rhs} dtypes differ")
     full = lhs.shape if params["batched"] else (1,) + lhs.shape
-    if len(full) != nd + 2 or math.prod(rhs.shape) != math.prod(_conv_rhs_shape(params)):
-        raise TypeError(f"conv: operands {lhs}, {rhs} do not match the parameters")
+    if len(full) != params["nd"] + 2:
+        raise TypeError(f"{name}: input {lhs} does not match the parameters")
+    first = params["layout"] == "channels_first"
+    return full, full[1] if first else full[-1], full[2:] if first else full[1:-1]
+
+
+def _conv_output(name: str, lhs: TensorType, batch: int, out: tuple[int, ...], params) -> TensorType:
+    """The result type: ``out`` spatial dims and the features, in the layout's order, unbatched where the input was."""
+    if any(o < 1 for o in out):
+        raise TypeError(f"{name}: empty output")
+    first = params["layout"] == "channels_first"
+    shape = (batch, params["features"]) + out if first else (batch,) + out + (params["features"],)
+    return lhs.with_shape(shape if params["batched"] else shape[1:])
+
+
+def _conv_type(types, params):
+    full, channels, spatial = _batched_input("conv", types, params)
+    rhs = types[1]
+    if math.prod(rhs.shape) != math.prod(_conv_rhs_shape(params)):
+        raise TypeError(f"conv: kernel {rhs} does not match the parameters")
     if params.get("full_kernel") and rhs.shape != _conv_rhs_shape(params):
         raise TypeError(f"conv: kernel {rhs} is not of shape {_conv_rhs_shape(params)}")
-    channels = full[1] if first else full[-1]
     if channels != params["groups"] * params["in_per_group"] or params["features"] % params["groups"]:
         raise TypeError("conv: feature groups do not divide the channels")
-    spatial = full[2:] if first else full[1:-1]
     out = tuple(
         window_out(n, (k - 1) * rd + 1, s, p, ld)
         for n, k, s, p, ld, rd in zip(spatial, params["kernel"], params["strides"], params["pads"],
                                       params["lhs_dilation"], params["rhs_dilation"], strict=True)
     )
-    if any(o < 1 for o in out):
-        raise TypeError("conv: empty output")
-    shape = (full[0], params["features"]) + out if first else (full[0],) + out + (params["features"],)
-    return lhs.with_shape(shape if params["batched"] else shape[1:])
+    return _conv_output("conv", types[0], full[0], out, params)
 
 
 def _conv_range(ins, types, out, params):
@@ -167,32 +181,53 @@ def conv_reference(lhs: np.ndarray, rhs: np.ndarray, strides, pads, lhs_dilation
     return out.reshape((n, o) + out.shape[3:])
 
 
-def _conv_reference(args, params):
+def _channels_first(args, params, kernel_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """A convolution's operands as :func:`conv_reference` takes them: the input batched, (N, C, *spatial), and the
+    kernel of ``kernel_shape`` (in the layout's order) as (O, I, *k)."""
     lhs, rhs = args
-    first = params["layout"] == "channels_first"
     if not params["batched"]:
         lhs = lhs[None]
-    rhs = rhs.reshape(_conv_rhs_shape(params))
-    if not first:
+    rhs = rhs.reshape(kernel_shape)
+    if params["layout"] != "channels_first":
         lhs = np.moveaxis(lhs, -1, 1)
         rhs = np.moveaxis(np.moveaxis(rhs, -1, 0), -1, 1)  # (*k, I, O) -> (O, I, *k)
-    out = conv_reference(lhs, rhs, params["strides"], params["pads"], params["lhs_dilation"],
-                         params["rhs_dilation"], params["groups"])
-    if not first:
+    return lhs, rhs
+
+
+def _in_layout(out: np.ndarray, params) -> np.ndarray:
+    """:func:`conv_reference`'s (N, O, *spatial) result in the op's layout, unbatched where its input was."""
+    if params["layout"] != "channels_first":
         out = np.moveaxis(out, 1, -1)
     return out if params["batched"] else out[0]
+
+
+def _conv_reference(args, params):
+    lhs, rhs = _channels_first(args, params, _conv_rhs_shape(params))
+    return _in_layout(conv_reference(lhs, rhs, params["strides"], params["pads"], params["lhs_dilation"],
+                                     params["rhs_dilation"], params["groups"]), params)
 
 
 def _index0(expr: cst.BaseExpression, value) -> cst.Subscript:
     return cst.Subscript(value=atom(expr), slice=[cst.SubscriptElement(cst.Index(literal(value)))])
 
 
-def _conv_render(args, params):
+def _rendered_operands(args, params, kernel_shape: tuple[int, ...]) -> tuple[cst.BaseExpression, cst.BaseExpression]:
+    """A convolution's rendered operands: ``x[None]`` for an unbatched input, a 2-D kernel stored with its channel
+    axes merged reshaped to ``kernel_shape`` (rank 4)."""
     lhs, rhs = args
     if not params["batched"]:
         lhs = _index0(lhs, None)
     if params["nd"] == 2 and not params.get("full_kernel"):
-        rhs = method(rhs, "reshape", *(literal(d) for d in _conv_rhs_shape(params)))
+        rhs = method(rhs, "reshape", *(literal(d) for d in kernel_shape))
+    return lhs, rhs
+
+
+def _dimension_numbers(nd: int, layout: str) -> cst.Tuple:
+    return cst.Tuple([cst.Element(cst.SimpleString(repr(s))) for s in LAYOUTS[nd, layout]])
+
+
+def _conv_render(args, params):
+    lhs, rhs = _rendered_operands(args, params, _conv_rhs_shape(params))
     kwargs: dict = {}
     if params["padding"] == "explicit":
         padding: cst.BaseExpression = literal(params["pads"])
@@ -202,8 +237,7 @@ def _conv_render(args, params):
         kwargs["lhs_dilation"] = params["lhs_dilation"]
     if any(d > 1 for d in params["rhs_dilation"]):
         kwargs["rhs_dilation"] = params["rhs_dilation"]
-    kwargs["dimension_numbers"] = cst.Tuple(
-        [cst.Element(cst.SimpleString(repr(s))) for s in LAYOUTS[params["nd"], params["layout"]]])
+    kwargs["dimension_numbers"] = _dimension_numbers(params["nd"], params["layout"])
     if params["groups"] > 1:
         kwargs["feature_group_count"] = params["groups"]
     out = call("lax.conv_general_dilated", lhs, rhs, literal(params["strides"]), padding, **kwargs)
@@ -211,10 +245,6 @@ def _conv_render(args, params):
 
 
 # ---------------------------------------------------------------- conv_transpose
-
-#: ``lax.conv_transpose``'s default dimension numbers by spatial rank (channels last: flax's ``ConvTranspose``).
-TRANSPOSE_LAYOUTS = {1: ("NHC", "HIO", "NHC"), 2: ("NHWC", "HWIO", "NHWC")}
-
 
 def transpose_pads(k: int, s: int, padding: str) -> tuple[int, int]:
     """The forward convolution's padding of one spatial dim of ``lax.conv_transpose`` with a kernel of ``k`` taps
@@ -279,55 +309,32 @@ def _stored_transpose_kernel(params) -> tuple[int, ...]:
 
 
 def _conv_transpose_type(types, params):
-    lhs, rhs = types
-    if lhs.dtype is not rhs.dtype:
-        raise TypeError(f"conv_transpose: lhs {lhs} and rhs {rhs} dtypes differ")
-    nd, first = params["nd"], params["layout"] == "channels_first"
-    full = lhs.shape if params["batched"] else (1,) + lhs.shape
+    full, channels, spatial = _batched_input("conv_transpose", types, params)
     kernel = _transpose_kernel_shape(params) if params.get("full_kernel") else _stored_transpose_kernel(params)
-    if len(full) != nd + 2 or rhs.shape != kernel:
-        raise TypeError(f"conv_transpose: operands {lhs}, {rhs} do not match the parameters")
-    if (full[1] if first else full[-1]) != params["in_per_group"]:
+    if types[1].shape != kernel:
+        raise TypeError(f"conv_transpose: kernel {types[1]} is not of shape {kernel}")
+    if channels != params["in_per_group"]:
         raise TypeError("conv_transpose: input channels do not match the kernel")
-    spatial = full[2:] if first else full[1:-1]
     out = tuple(window_out(n, k, 1, transpose_pads(k, s, params["padding"]), s)
                 for n, k, s in zip(spatial, params["kernel"], params["strides"], strict=True))
-    if any(o < 1 for o in out):
-        raise TypeError("conv_transpose: empty output")
-    shape = (full[0], params["features"]) + out if first else (full[0],) + out + (params["features"],)
-    return lhs.with_shape(shape if params["batched"] else shape[1:])
+    return _conv_output("conv_transpose", types[0], full[0], out, params)
 
 
 def _conv_transpose_reference(args, params):
     """A convolution of the input dilated by the strides (zeros between its elements), padded as JAX pads it."""
-    lhs, rhs = args
-    first, nd = params["layout"] == "channels_first", params["nd"]
-    if not params["batched"]:
-        lhs = lhs[None]
-    rhs = rhs.reshape(_transpose_kernel_shape(params))
-    if not first:
-        lhs = np.moveaxis(lhs, -1, 1)
-        rhs = np.moveaxis(np.moveaxis(rhs, -1, 0), -1, 1)  # (*k, I, O) -> (O, I, *k)
+    lhs, rhs = _channels_first(args, params, _transpose_kernel_shape(params))
+    nd = params["nd"]
     if params["transpose_kernel"]:
         rhs = np.swapaxes(np.flip(rhs, axis=tuple(range(2, 2 + nd))), 0, 1)
     pads = [transpose_pads(k, s, params["padding"]) for k, s in zip(params["kernel"], params["strides"], strict=True)]
-    out = conv_reference(lhs, rhs, (1,) * nd, pads, params["strides"], (1,) * nd, 1)
-    if not first:
-        out = np.moveaxis(out, 1, -1)
-    return out if params["batched"] else out[0]
+    return _in_layout(conv_reference(lhs, rhs, (1,) * nd, pads, params["strides"], (1,) * nd, 1), params)
 
 
 def _conv_transpose_render(args, params):
-    lhs, rhs = args
-    if not params["batched"]:
-        lhs = _index0(lhs, None)
-    if params["nd"] == 2 and not params.get("full_kernel"):
-        rhs = method(rhs, "reshape", *(literal(d) for d in _transpose_kernel_shape(params)))
+    lhs, rhs = _rendered_operands(args, params, _transpose_kernel_shape(params))
     kwargs: dict = {}
-    if params["layout"] == "channels_first":
-        nd = params["nd"]
-        kwargs["dimension_numbers"] = cst.Tuple(
-            [cst.Element(cst.SimpleString(repr(s))) for s in LAYOUTS[nd, "channels_first"]])
+    if params["layout"] == "channels_first":  # (channels last is JAX's default)
+        kwargs["dimension_numbers"] = _dimension_numbers(params["nd"], "channels_first")
     if params["transpose_kernel"]:
         kwargs["transpose_kernel"] = True
     out = call("lax.conv_transpose", lhs, rhs, literal(params["strides"]),
