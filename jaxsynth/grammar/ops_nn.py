@@ -428,21 +428,17 @@ def _norm_params(t: TensorType, ctx: Context) -> dict:
     return {"loc": loc, "scale": 1.0 if ctx.draw.bernoulli(0.5) else ctx.draw.choice(NORM_SCALES[1:])}
 
 
-def _norm_logpdf_scalar(v: float, p) -> float:
-    z = (v - p["loc"]) / p["scale"]
+def _norm_logpdf_reference(x, p):
+    """Of an array or a float."""
+    z = (x - p["loc"]) / p["scale"]
     return -0.5 * z * z - math.log(p["scale"]) - 0.5 * math.log(2 * math.pi)
 
 
 def _norm_logpdf_range(x: Interval, p) -> Interval:
     """A parabola opening downwards, its top at ``loc``."""
-    ends = (_norm_logpdf_scalar(x.lo, p), _norm_logpdf_scalar(x.hi, p))
-    top = _norm_logpdf_scalar(p["loc"], p) if x.lo <= p["loc"] <= x.hi else max(ends)
+    ends = (_norm_logpdf_reference(x.lo, p), _norm_logpdf_reference(x.hi, p))
+    top = _norm_logpdf_reference(p["loc"], p) if x.lo <= p["loc"] <= x.hi else max(ends)
     return Interval(min(ends), top)
-
-
-def _norm_logpdf_reference(x: np.ndarray, p) -> np.ndarray:
-    z = (x - p["loc"]) / p["scale"]
-    return -0.5 * z * z - math.log(p["scale"]) - 0.5 * math.log(2 * math.pi)
 
 
 def _norm_logpdf_error(args, p, value) -> np.ndarray:
