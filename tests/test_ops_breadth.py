@@ -276,12 +276,13 @@ REAL_CODE_OPS_3 = {
     "resize": (DType.float32,),
 }
 #: Session 36's: binning, spectrum shifts, the normal distribution's density, entropy terms, polynomials,
-#: transposed convolutions.
+#: transposed convolutions, weighted means.
 REAL_CODE_OPS_4 = {
     "searchsorted": (DType.int32,), "fftshift": (DType.float32, DType.float16),
     "ifftshift": (DType.float32, DType.bfloat16), "norm_logpdf": (DType.float32, DType.float16),
     "norm_pdf": (DType.float32,), "entr": (DType.float32,), "polyval": (DType.float32, DType.bfloat16),
     "xlog1py": (DType.float32,), "conv_transpose": (DType.float32, DType.bfloat16),
+    "average": (DType.float32, DType.bfloat16),
 }
 REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4
 

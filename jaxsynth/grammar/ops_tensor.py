@@ -341,6 +341,57 @@ def _render_diff(args, params):
     return call("jnp.diff", args[0], **kwargs)
 
 
+#: ``jnp.average``'s dtypes: float16 is left out, as ``sum(x * w)`` of a long row may overflow it before the division.
+AVERAGE_DTYPES = FLOATS - {DType.float16}
+#: The weights' values: positive (their sum is the divisor) and at most 1.
+AVERAGE_WEIGHTS = Interval(0.1, 1.0)
+
+
+def _propose_average(t, ctx):
+    """``jnp.average(x, axis, weights=w)``: a weighted mean along an axis, with weights of ``x``'s shape or, now and
+    then, one per element of the axis; or of every element (``axis=None``) into a scalar."""
+    if t.dtype not in AVERAGE_DTYPES or t.rank > 2:
+        return None
+    if t.rank == 0 and ctx.draw.bernoulli(0.4):
+        shape = tuple(ctx.pick_dim() for _ in range(ctx.draw.randint(1, 2)))
+        return Proposal((Operand(t.with_shape(shape)), Operand(t.with_shape(shape), AVERAGE_WEIGHTS)), {"axis": None})
+    axis = ctx.draw.randint(0, t.rank)
+    shape = t.shape[:axis] + (ctx.pick_dim(),) + t.shape[axis:]
+    weights = shape if t.rank == 0 or ctx.draw.bernoulli(0.6) else (shape[axis],)
+    return Proposal((Operand(t.with_shape(shape)), Operand(t.with_shape(weights), AVERAGE_WEIGHTS)), {"axis": axis})
+
+
+def _average_type(types, params):
+    x, w = types
+    axis = params["axis"]
+    if x.dtype is not w.dtype or not (w.shape == x.shape or (axis is not None and w.shape == (x.shape[axis],))):
+        raise TypeError(f"average: weights {w} do not fit {x} along axis {axis}")
+    return x.with_shape(() if axis is None else x.shape[:axis] + x.shape[axis + 1:])
+
+
+def _average_weights(x: np.ndarray, w: np.ndarray, axis) -> np.ndarray:
+    """``w`` broadcast to ``x``'s shape (1-D weights lie along ``axis``)."""
+    if w.shape == x.shape:
+        return w
+    return np.broadcast_to(np.expand_dims(w, tuple(i for i in range(x.ndim) if i != axis)), x.shape)
+
+
+def _average_error(args, params, value):
+    """``sum(x * w) / sum(w)``: both sums' rounding (their terms' magnitudes, times the count, as a low-precision
+    running sum may round at every term) relative to the divisor."""
+    x, axis = np.asarray(args[0]), params["axis"]
+    w = _average_weights(x, np.asarray(args[1]), axis)
+    n = x.size if axis is None else x.shape[axis]
+    total = np.sum(w, axis=axis)
+    return n * (np.sum(np.abs(x) * w, axis=axis) + np.abs(value) * total) / total
+
+
+def _render_average(args, params):
+    if params["axis"] is None:
+        return call("jnp.average", args[0], weights=args[1])
+    return call("jnp.average", args[0], axis=params["axis"], weights=args[1])
+
+
 REDUCTIONS = (
     _reduction("sum", SUMMABLE | {DType.bool}),
     _reduction("mean", NUMERIC | {DType.bool}),
@@ -370,6 +421,10 @@ REDUCTIONS = (
     OpSpec("diff", "reductions", "diff", SIGNED_NUMERIC, _propose_diff, _diff_type, _diff_range,
            lambda a, p: np.diff(a[0], p["n"], axis=p["axis"]), _render_diff, error_scale=_diff_error,
            special_values=True),
+    # positive weights: the result lies between the least and the greatest value
+    OpSpec("average", "reductions", "average", AVERAGE_DTYPES, _propose_average, _average_type,
+           lambda i, t, o, p: i[0], lambda a, p: np.average(a[0], axis=p["axis"], weights=a[1]), _render_average,
+           error_scale=_average_error, weight=0.5),
 )
 
 
