@@ -1418,8 +1418,11 @@ metamorphic.CONSTRAINED_SHARE, metamorphic.PARTIAL_MANUAL_SHARE = (0.0, 1.0) if 
 rows = []
 for name in ("structured", "control-flow"):
     metamorphic.ALL_GATHER_SHARE = 1.0 if name == "structured" else 0.0  # both ways, whatever the draws
-    for index in range(3):
-        program = sample(load_config(name), 0, index)
+    # the first 3 programs without a grouped convolution: sharded, that one is an XLA bug (wrong values or heap
+    # corruption: bench/findings/xla_spmd_grouped_1x1_conv_sharded_channels.py)
+    drawn = ((i, sample(load_config(name), 0, i)) for i in range(20))
+    programs = [(i, p) for i, p in drawn if not any(n.op == "conv" and n.params["groups"] > 1 for n in p.walk())]
+    for index, program in programs[:3]:
         plans = []
         case = Case(program, inputs_for(program, 0, index), seed=index,
                     stage=lambda oracle, step, plan: plans.append(plan or {}))
@@ -1433,9 +1436,10 @@ print(json.dumps([metamorphic._partial_manual_lowers(getattr(jax, "shard_map", N
 
 
 def _sharding_plans(mode: str) -> tuple[bool, list[list[Any]]]:
-    """Run SHARDING_PLANS over 6 real programs: whether this JAX lowers a partial-manual shard_map, and per
-    program its name, index, verdict, the constraints chosen and the plan's variant (what repro.py runs),
-    after checking that each passed and that the variant holds each constraint."""
+    """Run SHARDING_PLANS over 6 real programs (3 of each of two configs, none with a grouped convolution): whether
+    this JAX lowers a partial-manual shard_map, and per program its name, index, verdict, the constraints chosen and
+    the plan's variant (what repro.py runs), after checking that each passed and that the variant holds each
+    constraint."""
     env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8")
     done = subprocess.run([sys.executable, "-c", SHARDING_PLANS, mode], env=env, capture_output=True, text=True,
                           timeout=600)
