@@ -17,7 +17,18 @@ import libcst as cst
 import numpy as np
 
 from jaxsynth.grammar.ops_tensor import _power_bound
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, atom, attribute, call, literal, method
+from jaxsynth.grammar.opspec import (
+    Context,
+    Operand,
+    OpSpec,
+    Proposal,
+    array_literal,
+    atom,
+    attribute,
+    call,
+    literal,
+    method,
+)
 from jaxsynth.grammar.types import ALL, FLOATS, NUMERIC, DType, Interval, TensorType
 
 INDEX = DType.int32
@@ -395,7 +406,7 @@ def _scatter_render(combine: str):
 
     def render(args, params):
         if "indices" in params:
-            index = call("jnp.array", cst.List([cst.Element(literal(i)) for i in params["indices"]]))
+            index = array_literal(params["indices"])
         else:
             index = args[2]
         return method(_at(args[0], params["axis"], index), name, args[1], **_mode(params))

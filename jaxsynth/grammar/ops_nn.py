@@ -33,7 +33,7 @@ from jaxsynth.grammar.ops_elementwise import (
     positive_need,
     propose_elementwise,
 )
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dtype_expr, literal
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, array_literal, call, dtype_expr
 from jaxsynth.grammar.types import FLOATS, DType, Interval, TensorType
 
 INF = math.inf
@@ -508,9 +508,7 @@ def _polyval_error(args, p, value) -> np.ndarray:
 
 def _polyval_render(args, p):
     """The coefficients in the operand's dtype (a float32 array would promote a bfloat16 operand)."""
-    coefficients = call("jnp.array", cst.List([cst.Element(literal(c)) for c in p["coefficients"]]),
-                        dtype=dtype_expr(p["dtype"]))
-    return call("jnp.polyval", coefficients, args[0])
+    return call("jnp.polyval", array_literal(p["coefficients"], dtype=dtype_expr(p["dtype"])), args[0])
 
 
 SPECIAL_UNARY = (

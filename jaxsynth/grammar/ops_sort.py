@@ -13,7 +13,7 @@ import libcst as cst
 import numpy as np
 
 from jaxsynth.grammar.ops_tensor import _power_bound
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, available, call, dotted, literal
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, array_literal, available, call, dotted, literal
 from jaxsynth.grammar.types import FLOATS, NUMERIC, DType, Interval, TensorType
 
 MAX_RANK = 3
@@ -256,14 +256,12 @@ def _searchsorted_range(ins, types, out, params) -> Interval:
 
 
 def _searchsorted_render(args, params):
-    bins = params["bins"]
     kwargs: dict = {}
     if params["side"] == "right":
         kwargs["side"] = cst.SimpleString("'right'")
     if params["method"] != "scan":
         kwargs["method"] = cst.SimpleString(repr(params["method"]))
-    return call("jnp.searchsorted", call("jnp.array", cst.List([cst.Element(literal(b)) for b in bins])), args[0],
-                **kwargs)
+    return call("jnp.searchsorted", array_literal(params["bins"]), args[0], **kwargs)
 
 
 def _op(name, propose, type_rule, range_rule, reference, render, dtypes=NUMERIC, differentiable=True, family=None,

@@ -13,6 +13,7 @@ from jaxsynth.grammar.opspec import (
     Operand,
     OpSpec,
     Proposal,
+    array_literal,
     atom,
     attribute,
     binop,
@@ -958,7 +959,7 @@ def _propose_flip(t, ctx):
 
 
 def _render_take(args, params):
-    indices = call("jnp.array", cst.List([cst.Element(literal(i)) for i in params["indices"]]))
+    indices = array_literal(params["indices"])
     return call("jnp.take", args[0], indices, axis=params["axis"])
 
 

@@ -217,6 +217,12 @@ def dotted(path: str) -> cst.BaseExpression:
     return expr
 
 
+def array_literal(values: Sequence[Any], **kwargs: Any) -> cst.Call:
+    """``jnp.array([v0, v1, ...], key=value)``: a constant array of Python literals (indices, boundaries,
+    coefficients)."""
+    return call("jnp.array", cst.List([cst.Element(literal(v)) for v in values]), **kwargs)
+
+
 def literal(value: Any) -> cst.BaseExpression:
     """A Python literal: bool, int, float (negative numbers and -0.0 as unary minus), or a tuple of them."""
     if isinstance(value, bool | np.bool_):

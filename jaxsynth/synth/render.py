@@ -500,12 +500,16 @@ class _Wrap(cst.CSTTransformer):
             return updated  # surely short (the estimate is within a few characters; targets are short)
         if indent + len(_CODEGEN.code_for_node(updated).rstrip("\n")) <= LINE_LIMIT:
             return updated
-        candidates = (_wrapped(stmt.value, LINE_LIMIT - indent), _wrapped_receiver(stmt.value, LINE_LIMIT - indent))
-        wrapped = [updated.with_changes(body=[stmt.with_changes(value=v)]) for v in candidates if v is not None]
-        for line in wrapped:  # black's order: the last brackets, else (a method call) its receiver's
+        first = None
+        for wrap in (_wrapped, _wrapped_receiver):  # black's order: the last brackets, else a method's receiver's
+            value = wrap(stmt.value, LINE_LIMIT - indent)
+            if value is None:
+                continue
+            line = updated.with_changes(body=[stmt.with_changes(value=value)])
             if indent + max(len(t) for t in _CODEGEN.code_for_node(line).splitlines()) <= LINE_LIMIT:
                 return line
-        return wrapped[0] if wrapped else updated
+            first = first or line
+        return first or updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         """A ``def`` line too long for ``LINE_LIMIT`` gets its parameters on their own lines, as black does."""
