@@ -284,7 +284,12 @@ REAL_CODE_OPS_4 = {
     "xlog1py": (DType.float32,), "conv_transpose": (DType.float32, DType.bfloat16),
     "average": (DType.float32, DType.bfloat16),
 }
-REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4
+#: Session 37's: interpolation tables, masked sums, covariance matrices.
+REAL_CODE_OPS_5 = {
+    "interp": (DType.float32, DType.bfloat16, DType.float16), "masked_sum": (DType.float32, DType.int32),
+    "cov": (DType.float32, DType.bfloat16),
+}
+REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5
 
 
 #: The rank of the wanted type where the op makes only one (default: 0 to 3 in turn).
@@ -370,11 +375,12 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
          "fftshift": "jnp.fft.fftshift(", "ifftshift": "jnp.fft.ifftshift(",
          "norm_logpdf": "jax.scipy.stats.norm.logpdf(", "norm_pdf": "jax.scipy.stats.norm.pdf(",
          "entr": "jax.scipy.special.entr(", "xlog1py": "jax.scipy.special.xlog1py(",
-         "conv_transpose": "lax.conv_transpose("}
+         "conv_transpose": "lax.conv_transpose(", "masked_sum": ", where="}
 
 
-@pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4)],
-                         ids=["session34", "session35", "session36"])
+@pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4),
+                                       (3, REAL_CODE_OPS_5)],
+                         ids=["session34", "session35", "session36", "session37"])
 def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
     float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is) and their categories

@@ -730,7 +730,8 @@ def _helper_outputs(case: Case, passes: tuple[str, ...]) -> tuple[np.ndarray, ..
 # ---------------------------------------------------------------- grad
 
 _KINK = frozenset({"maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "clip", "norm",
-                   "sqrt", "relu", "relu6", "leaky_relu", "selu", "hard_tanh", "hard_sigmoid", "hard_silu", "i0e"})
+                   "sqrt", "relu", "relu6", "leaky_relu", "selu", "hard_tanh", "hard_sigmoid", "hard_silu", "i0e",
+                   "interp"})
 #: The clamping bounds of the clip-like kinks, on their operand.
 _CLAMPS = {"relu6": (0.0, 6.0), "hard_tanh": (-1.0, 1.0), "hard_sigmoid": (-3.0, 3.0), "hard_silu": (-3.0, 3.0)}
 
@@ -749,6 +750,9 @@ def _kink_key(op: str, params: dict[str, Any], args: Sequence[np.ndarray]) -> tu
         return key, bool(np.any((x == lo) | (x == hi)))
     if op == "norm":
         return np.asarray(np.sum(x * x) > 0), bool(np.sum(x * x) == 0)
+    if op == "interp":  # the segment of each element; a kink at each point
+        points = np.asarray(params["xp"], dtype=np.float64)
+        return np.searchsorted(points, x, side="right"), bool(np.any(np.isin(x, points)))
     if op in ("max", "min", "nanmax", "nanmin"):
         axis = params.get("axis")
         v = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)

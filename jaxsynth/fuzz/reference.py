@@ -64,7 +64,7 @@ EXACT_OPS = frozenset(
      "reduce_precision", "fftshift", "ifftshift"}
 )
 _SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy",
-                      "cross", "norm", "trace", "tensordot"})
+                      "cross", "norm", "trace", "tensordot", "masked_sum"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
 #: Ops that add up products, which XLA:CPU flushes to zero where they are subnormal (``_flushed``).
 _PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxpy", "tensordot", "matrix_power"})
@@ -92,7 +92,8 @@ _CONTRACTION_TERMS: dict[tuple, float] = {}
 #: mirror images (``_farther_at_kink``).
 KINKS = frozenset({"maximum", "minimum", "fmax", "fmin", "clip", "max", "min", "nanmax", "nanmin", "abs", "relu",
                    "relu6", "leaky_relu", "hard_tanh", "hard_sigmoid", "hard_silu", "selu", "cummax", "cummin",
-                   "max_pool", "at_max", "at_min", "sort", "top_k", "median", "quantile", "percentile", "ptp"})
+                   "max_pool", "at_max", "at_min", "sort", "top_k", "median", "quantile", "percentile", "ptp",
+                   "interp"})
 #: Ops whose perturbed result also moves as far as the farther of the op on the perturbed operands and on their
 #: mirror images: the kinks, and the elementwise math functions (``unary``, ``nn``, ``special``), many of which
 #: flatten out on one side (``silu``, ``softplus``, ``exp``, ``sigmoid``). Where rounding noise at an operand is
@@ -276,7 +277,7 @@ def _term_count(node: Node, args: Sequence[np.ndarray], value: np.ndarray) -> fl
         return 1.0 if node.op == "saxpy" else 2.0
     if node.op in _RUNNING:
         return _running_count(node, np.shape(value))
-    if node.op in ("sum", "mean", "nansum", "nanmean", "norm"):
+    if node.op in ("sum", "mean", "nansum", "nanmean", "norm", "masked_sum"):
         return np.size(args[0]) / max(1, np.size(value))
     key = (node.op, repr(node.params), tuple(np.shape(a) for a in args))  # a contraction: the op on ones
     if key not in _CONTRACTION_TERMS:

@@ -13,7 +13,18 @@ import libcst as cst
 import numpy as np
 
 from jaxsynth.grammar.ops_tensor import _power_bound
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, array_literal, available, call, dotted, literal
+from jaxsynth.grammar.opspec import (
+    Context,
+    Operand,
+    OpSpec,
+    Proposal,
+    array_literal,
+    available,
+    call,
+    dotted,
+    dtype_expr,
+    literal,
+)
 from jaxsynth.grammar.types import FLOATS, NUMERIC, DType, Interval, TensorType
 
 MAX_RANK = 3
@@ -264,6 +275,66 @@ def _searchsorted_render(args, params):
     return call("jnp.searchsorted", array_literal(params["bins"]), args[0], **kwargs)
 
 
+# ---------------------------------------------------------------- interp
+
+
+def _propose_interp(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jnp.interp(x, jnp.array(xp), fp)``: piecewise-linear interpolation through 2-6 sorted points (a learning-rate
+    schedule, a lookup table, a calibration curve). The points are literals on a quarter-grid of their scale (exact
+    in every float dtype); the values literals too or, now and then, an array of the same length (a learned table).
+    Outside the points the end values hold (numpy's default ``left`` and ``right``): continuous, with a kink at each
+    point. Both literal arrays are in ``x``'s dtype (float32 arrays would promote a bfloat16 ``x``)."""
+    if t.dtype not in FLOATS or t.rank > MAX_RANK:
+        return None
+    scale = ctx.draw.choice((0.25, 1.0, 4.0))
+    xp = sorted({ctx.draw.randint(-16, 16) * scale / 4 for _ in range(ctx.draw.randint(2, 6))})
+    if len(xp) < 2:
+        xp.append(xp[0] + scale)
+    params: dict = {"xp": tuple(xp), "dtype": t.dtype}
+    operands = [Operand(t)]
+    if ctx.draw.bernoulli(0.35):
+        operands.append(Operand(t.with_shape((len(xp),))))
+    else:
+        params["fp"] = tuple(ctx.draw.randint(-8, 8) / 4 for _ in xp)
+    return Proposal(tuple(operands), params)
+
+
+def _interp_type(types, params):
+    x = types[0]
+    if x.dtype not in FLOATS or x.dtype is not params["dtype"]:
+        raise TypeError(f"interp: {x} is not a float of {params['dtype'].name}")
+    if (len(types) == 2) == ("fp" in params) or (len(types) == 2 and types[1] != x.with_shape((len(params["xp"]),))):
+        raise TypeError(f"interp: values {types[1:]} do not fit {len(params['xp'])} points of {x.dtype.name}")
+    return x
+
+
+def _interp_values(args, params) -> np.ndarray:
+    return np.asarray(args[1] if len(args) == 2 else params["fp"], dtype=np.float64)
+
+
+def _interp_range(ins, types, out, params) -> Interval:
+    if len(ins) == 2:
+        return ins[1]
+    return Interval(min(params["fp"]), max(params["fp"]))
+
+
+def _interp_reference(args, params):
+    return np.interp(args[0], np.asarray(params["xp"], dtype=np.float64), _interp_values(args, params))
+
+
+def _interp_error(args, params, value):
+    """``fp[i-1] + (x - xp[i-1]) / dx * df``: four roundings, each of the larger of the result and a segment's
+    rise (where the result is small beside both of its ends)."""
+    rise = np.max(np.abs(np.diff(_interp_values(args, params)))) if len(params["xp"]) > 1 else 0.0
+    return 2.0 * np.abs(value) + 4.0 * rise
+
+
+def _interp_render(args, params):
+    points = array_literal(params["xp"], dtype=dtype_expr(params["dtype"]))
+    values = args[1] if len(args) == 2 else array_literal(params["fp"], dtype=dtype_expr(params["dtype"]))
+    return call("jnp.interp", args[0], points, values)
+
+
 def _op(name, propose, type_rule, range_rule, reference, render, dtypes=NUMERIC, differentiable=True, family=None,
         error_scale=None):
     return OpSpec(name=name, category="sorting", family=family or name, dtypes=dtypes, propose=propose,
@@ -294,6 +365,10 @@ SORT_OPS: tuple[OpSpec, ...] = (
     # a step function of its operand: a jump at each boundary (``tolerance.DISCONTINUOUS``)
     _op("searchsorted", _propose_searchsorted, _searchsorted_type, _searchsorted_range, _searchsorted_reference,
         _searchsorted_render, dtypes=frozenset({DType.int32}), differentiable=False),
+    # piecewise linear in its operand: continuous, a kink at each point (``reference.KINKS``, the grad oracle's
+    # ``_KINK``); linear in its values
+    _op("interp", _propose_interp, _interp_type, _interp_range, _interp_reference, _interp_render, dtypes=FLOATS,
+        error_scale=_interp_error),
     _op("associative_scan", _propose_associative_scan, _same_type, _associative_scan_range,
         _associative_scan_reference, _associative_scan_render, error_scale=_associative_scan_error),
 )

@@ -393,6 +393,111 @@ def _render_average(args, params):
     return call("jnp.average", args[0], axis=params["axis"], weights=args[1])
 
 
+def _propose_masked_sum(t, ctx):
+    """``jnp.sum(x, axis, where=mask)``: the elements a boolean mask of ``x``'s shape keeps, summed (padding tokens
+    left out of a loss, the valid entries of a ragged batch); a fully masked row sums to 0."""
+    proposal = _propose_reduction("sum", SUMMABLE)(t, ctx)
+    if proposal is None:
+        return None
+    (x,) = proposal.operands
+    return Proposal((x, Operand(x.type.with_dtype(DType.bool))), proposal.params)
+
+
+def _masked_sum_type(types, params):
+    x, mask = types
+    if mask != x.with_dtype(DType.bool):
+        raise TypeError(f"sum: mask {mask} is not a bool of {x}'s shape")
+    return _reduction_type("sum")((x,), params)
+
+
+def _masked_sum_range(ins, types, out, params):
+    n = _reduced_count(types[0].shape, params["axis"])
+    return Interval(n * min(ins[0].lo, 0.0), n * max(ins[0].hi, 0.0))
+
+
+def _masked_sum_reference(args, params):
+    return np.sum(args[0], axis=params["axis"], keepdims=params["keepdims"], where=np.asarray(args[1], dtype=bool))
+
+
+def _render_masked_sum(args, params):
+    kwargs: dict = {}
+    if params["axis"] is not None:
+        kwargs["axis"] = params["axis"]
+    if params["keepdims"]:
+        kwargs["keepdims"] = True
+    return call("jnp.sum", args[0], **kwargs, where=args[1])
+
+
+#: ``jnp.cov``'s dtypes: float16 is left out, as its products of deviations may overflow before the division.
+COV_DTYPES = FLOATS - {DType.float16}
+
+
+def _propose_cov(t, ctx):
+    """``jnp.cov(x)``: the sample covariance matrix (``ddof=1``) of ``n >= 2`` variables over ``k >= 2``
+    observations, the variables in rows (numpy's default) or, now and then, in columns (``rowvar=False``, a batch
+    of feature vectors); a single variable's variance as a scalar, of a vector or of a one-row matrix."""
+    if t.dtype not in COV_DTYPES or t.rank not in (0, 2) or (t.rank == 2 and (t.shape[0] != t.shape[1] or
+                                                                             t.shape[0] < 2)):
+        return None
+    k = max(2, ctx.pick_dim())
+    rowvar = not ctx.draw.bernoulli(0.3)
+    if t.rank == 0:
+        shape = (k,) if ctx.draw.bernoulli(0.6) else ((1, k) if rowvar else (k, 1))
+    else:
+        shape = (t.shape[0], k) if rowvar else (k, t.shape[0])
+    return Proposal((Operand(t.with_shape(shape)),), {"rowvar": rowvar, "dtype": t.dtype})
+
+
+def _cov_sizes(shape: tuple[int, ...], rowvar: bool) -> tuple[int, int]:
+    """(variables, observations) of ``jnp.cov``'s operand: a vector, or a matrix with one row, is one variable
+    whatever ``rowvar`` says (numpy's rule, and JAX's)."""
+    rows = tuple(shape) if len(shape) == 2 else (1, *shape)
+    return rows if rowvar or rows[0] == 1 else rows[::-1]
+
+
+def _cov_type(types, params):
+    (x,) = types
+    if x.rank not in (1, 2) or x.dtype not in COV_DTYPES:
+        raise TypeError(f"cov: {x} is not a vector or matrix of float32, bfloat16 or float64")
+    n, k = _cov_sizes(x.shape, params["rowvar"])
+    if k < 2:
+        raise ValueError(f"cov: {x} has fewer than 2 observations")
+    return x.with_shape(() if n == 1 else (n, n))
+
+
+def _cov_range(ins, types, out, params):
+    """Each entry at most the geometric mean of two variances (Cauchy-Schwarz), each at most the square of half the
+    operand's width, times ``k / (k - 1)``."""
+    _, k = _cov_sizes(types[0].shape, params["rowvar"])
+    bound = ((ins[0].hi - ins[0].lo) / 2) ** 2 * k / (k - 1)
+    return Interval(0.0, bound) if out.rank == 0 else Interval(-bound, bound)
+
+
+def _cov_variables(x: np.ndarray, rowvar: bool) -> np.ndarray:
+    """``jnp.cov``'s operand as one row per variable (``_cov_sizes``)."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    return x if rowvar or x.shape[0] == 1 else x.T
+
+
+def _cov_error(args, params, value):
+    """JAX centres each variable by its mean and sums the products of deviations. The mean is off by about
+    ``(1 + sqrt(k)) eps mean(|x|)``; that shift cancels to first order (deviations sum to 0) and leaves ``k`` times
+    the product of two variables' shifts: the whole result for constant variables (exactly 0 in the reference).
+    The deviations and their sum of products round at each of ``k`` terms."""
+    x = _cov_variables(args[0], params["rowvar"])
+    k = x.shape[1]
+    deviations = np.abs(x - x.mean(axis=1, keepdims=True))
+    shift = (1.0 + math.sqrt(k)) * np.mean(np.abs(x), axis=1)
+    scale = (2.0 * k * deviations @ deviations.T + params["dtype"].eps * k * np.outer(shift, shift)) / (k - 1)
+    return np.reshape(scale, np.shape(value)) + 2.0 * np.abs(value)
+
+
+def _render_cov(args, params):
+    if params["rowvar"]:
+        return call("jnp.cov", args[0])
+    return call("jnp.cov", args[0], rowvar=False)
+
+
 REDUCTIONS = (
     _reduction("sum", SUMMABLE | {DType.bool}),
     _reduction("mean", NUMERIC | {DType.bool}),
@@ -426,6 +531,11 @@ REDUCTIONS = (
     OpSpec("average", "reductions", "average", AVERAGE_DTYPES, _propose_average, _average_type,
            lambda i, t, o, p: i[0], lambda a, p: np.average(a[0], axis=p["axis"], weights=a[1]), _render_average,
            error_scale=_average_error, weight=0.5),
+    OpSpec("masked_sum", "reductions", "masked_sum", SUMMABLE | {DType.bool}, _propose_masked_sum, _masked_sum_type,
+           _masked_sum_range, _masked_sum_reference, _render_masked_sum, weight=0.5),
+    # a polynomial of its operand (degree 2), its error model of its own (``_cov_error``)
+    OpSpec("cov", "reductions", "cov", COV_DTYPES, _propose_cov, _cov_type, _cov_range,
+           lambda a, p: np.cov(a[0], rowvar=p["rowvar"]), _render_cov, error_scale=_cov_error, weight=0.5),
 )
 
 

@@ -4,5 +4,7 @@ import jax.lax as lax
 
 
 def f(x0):
-    v0 = jnp.arccos(jax.scipy.special.i1e(jax.nn.soft_sign(jnp.log(jnp.ceil(x0)))))
-    return jnp.arcsinh(jnp.diff(jnp.fmin(v0, jnp.clip(x0, -0.5, 0.5))))
+    v0 = jax.nn.celu(jnp.log10(x0), alpha=2.0)
+    v1 = jnp.take(v0, jnp.array([0, 0, 0, 0, 0, 0, 0]), axis=2)
+    v2 = jnp.fmin(jnp.arccos(jnp.arctan(v1)), jax.nn.elu(jnp.sign(v1)))
+    return jnp.arcsinh(jnp.diff(v2))

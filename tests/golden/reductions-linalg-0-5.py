@@ -3,6 +3,6 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1):
-    v0 = jax.nn.elu(jax.nn.glu(jax.nn.elu(jnp.kron(x0, x1)).sum(axis=0)))
-    return jnp.round(jnp.ptp(jnp.cos(v0)))
+def f(x0):
+    v0 = jnp.cos(jax.nn.log_sigmoid(jnp.arange(1, 2, dtype=jnp.float16)))
+    return jnp.abs(jnp.sum(v0, where=x0.any(axis=0)))
