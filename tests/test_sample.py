@@ -136,7 +136,9 @@ def test_a_grammar_that_cannot_build_what_a_composite_asks_for_fails_in_bounded_
 
     monkeypatch.setattr(module._Builder, "gen", counted)
     program, _ = program_for(load_config("models"), 41, 25, True)
-    assert calls["gen"] <= 2 * module.WORK_LIMIT + 5000, calls
+    # two searches (the composite, then a plain op), each stopped at the limit; what they had already opened
+    # finishes with leaves (about 6,000 calls past it each, with session 37's op table)
+    assert calls["gen"] <= 2 * (module.WORK_LIMIT + 10_000), calls
     assert program.op_nodes() and "def " in render(program)
     assert render(program_for(load_config("models"), 41, 25, True)[0]) == render(program)  # still deterministic
 

@@ -395,8 +395,9 @@ def _render_average(args, params):
 
 def _propose_masked_sum(t, ctx):
     """``jnp.sum(x, axis, where=mask)``: the elements a boolean mask of ``x``'s shape keeps, summed (padding tokens
-    left out of a loss, the valid entries of a ragged batch); a fully masked row sums to 0."""
-    proposal = _propose_reduction("sum", SUMMABLE)(t, ctx)
+    left out of a loss, the valid entries of a ragged batch; of a bool ``x``, a count); a fully masked row sums to
+    0."""
+    proposal = _propose_reduction("sum", SUMMABLE | {DType.bool})(t, ctx)
     if proposal is None:
         return None
     (x,) = proposal.operands
