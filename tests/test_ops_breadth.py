@@ -5,6 +5,7 @@ dtypes out of old ops, new categories set explicitly in every built-in config, a
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 
 import numpy as np
@@ -284,16 +285,22 @@ REAL_CODE_OPS_4 = {
     "xlog1py": (DType.float32,), "conv_transpose": (DType.float32, DType.bfloat16),
     "average": (DType.float32, DType.bfloat16),
 }
-#: Session 37's: interpolation tables, masked sums, covariance matrices.
+#: Session 37's: interpolation tables, masked reductions, covariance matrices, nonzero positions and distinct
+#: values with a static size.
 REAL_CODE_OPS_5 = {
     "interp": (DType.float32, DType.bfloat16, DType.float16), "masked_sum": (DType.float32, DType.int32),
-    "cov": (DType.float32, DType.bfloat16),
+    "cov": (DType.float32, DType.bfloat16), "masked_max": (DType.float32, DType.int8),
+    "masked_min": (DType.float32, DType.uint8), "argwhere": (DType.int32,), "flatnonzero": (DType.int32,),
+    "unique": (DType.int32, DType.uint8, DType.bool), "expm": (DType.float32,),
 }
 REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5
 
 
 #: The rank of the wanted type where the op makes only one (default: 0 to 3 in turn).
-RANKS = {"conv_transpose": 3, "linspace": 1, "dot_product_attention": 3, "bincount": 1, "matrix_power": 2, "det": 0}
+RANKS = {"conv_transpose": 3, "linspace": 1, "dot_product_attention": 3, "bincount": 1, "matrix_power": 2, "det": 0,
+         "argwhere": 2, "flatnonzero": 1, "unique": 1, "expm": 2}
+#: The last dimension of the wanted type where the op makes only some: ``argwhere``'s is its operand's rank.
+LAST_DIMS = {"argwhere": (1, 2, 3)}
 
 
 def _operand_values(t: TensorType, need: Interval | None, rng: np.random.Generator) -> np.ndarray:
@@ -333,7 +340,10 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
         ctx = proposal_context(config, seed=attempt, index=1)
         dtype = REAL_CODE_OPS[name][attempt % len(REAL_CODE_OPS[name])]
         rank = RANKS.get(name, attempt % 4)
-        want = TensorType(dtype, tuple(ctx.pick_dim() for _ in range(rank)))
+        shape = tuple(ctx.pick_dim() for _ in range(rank))
+        if name in LAST_DIMS:
+            shape = (*shape[:-1], LAST_DIMS[name][attempt % len(LAST_DIMS[name])])
+        want = TensorType(dtype, shape)
         proposal = spec.propose(want, ctx)
         if proposal is None:
             continue
@@ -375,7 +385,9 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
          "fftshift": "jnp.fft.fftshift(", "ifftshift": "jnp.fft.ifftshift(",
          "norm_logpdf": "jax.scipy.stats.norm.logpdf(", "norm_pdf": "jax.scipy.stats.norm.pdf(",
          "entr": "jax.scipy.special.entr(", "xlog1py": "jax.scipy.special.xlog1py(",
-         "conv_transpose": "lax.conv_transpose(", "masked_sum": ", where="}
+         "conv_transpose": "lax.conv_transpose(", "expm": "jax.scipy.linalg.expm("}
+#: Calls told apart from another op's by their keywords (a pattern over one line).
+CALL_PATTERNS = {f"masked_{n}": rf"jnp\.{n}\([^\n]*where=" for n in ("sum", "max", "min")}
 
 
 @pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4),
@@ -383,14 +395,15 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
                          ids=["session34", "session35", "session36", "session37"])
 def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
-    float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is) and their categories
-    on, reaches each of them, rendered as the call real code writes."""
+    float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is, ``argwhere`` where an
+    int32 matrix of 1-3 columns is, ``expm`` where a square one is) and their categories on, reaches each of them,
+    rendered as the call real code writes."""
     import msgspec
 
     from jaxsynth.synth import render
 
     config = load_config("default")
-    rare = ("det", "linspace", "bincount")
+    rare = ("det", "linspace", "bincount", "argwhere", "expm")
     weights = dict(config.weights.ops) | {name: 12.0 if name in rare else 4.0 for name in ops}
     # a category the config leaves out (``fft``) at 1
     categories = dict(config.weights.categories) | {
@@ -398,7 +411,8 @@ def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(se
     config = msgspec.structs.replace(config, weights=msgspec.structs.replace(config.weights, ops=weights,
                                                                              categories=categories))
     sources = "\n".join(render(sample(config, seed, index)) for index in range(300))
-    missing = [n for n in ops if CALLS.get(n, f"jnp.{n}(") not in sources]
+    missing = [n for n in ops
+               if not re.search(CALL_PATTERNS.get(n) or re.escape(CALLS.get(n, f"jnp.{n}(")), sources)]
     assert missing == [], missing
 
 

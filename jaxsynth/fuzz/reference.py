@@ -61,7 +61,7 @@ __all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "OVER_BUDGET", "WORK_PER_SECOND", "
 EXACT_OPS = frozenset(
     {"where", "clip", "maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "negative",
      "floor", "ceil", "round", "trunc", "sign", "copysign", "nan_to_num", "hard_tanh", "argmax", "argmin",
-     "reduce_precision", "fftshift", "ifftshift"}
+     "reduce_precision", "fftshift", "ifftshift", "masked_max", "masked_min"}
 )
 _SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy",
                       "cross", "norm", "trace", "tensordot", "masked_sum"})
@@ -93,7 +93,7 @@ _CONTRACTION_TERMS: dict[tuple, float] = {}
 KINKS = frozenset({"maximum", "minimum", "fmax", "fmin", "clip", "max", "min", "nanmax", "nanmin", "abs", "relu",
                    "relu6", "leaky_relu", "hard_tanh", "hard_sigmoid", "hard_silu", "selu", "cummax", "cummin",
                    "max_pool", "at_max", "at_min", "sort", "top_k", "median", "quantile", "percentile", "ptp",
-                   "interp"})
+                   "interp", "masked_max", "masked_min"})
 #: Ops whose perturbed result also moves as far as the farther of the op on the perturbed operands and on their
 #: mirror images: the kinks, and the elementwise math functions (``unary``, ``nn``, ``special``), many of which
 #: flatten out on one side (``silu``, ``softplus``, ``exp``, ``sigmoid``). Where rounding noise at an operand is

@@ -29,7 +29,7 @@ from jaxsynth.grammar.opspec import (
     literal,
     method,
 )
-from jaxsynth.grammar.types import ALL, FLOATS, NUMERIC, DType, Interval, TensorType
+from jaxsynth.grammar.types import ALL, FLOATS, INTS, NUMERIC, DType, Interval, TensorType
 
 INDEX = DType.int32
 MAX_INDEX_RANK = 3  # rank of the indexed operand
@@ -540,6 +540,78 @@ def _bincount_render(args, params):
     return call("jnp.bincount", args[0], length=params["length"])
 
 
+# ---------------------------------------------------------------- nonzero positions with a static size
+
+#: Operands whose nonzero elements are positioned: integers and bools (a float's being exactly 0 would hang on the
+#: rounding of everything before it).
+NONZERO_SOURCES = INTS | {DType.bool}
+
+
+def _propose_nonzero(flat: bool):
+    def propose(t: TensorType, ctx: Context) -> Proposal | None:
+        """``jnp.argwhere(x, size=k)`` (one row of ``x.ndim`` indices per element) or ``jnp.flatnonzero(x,
+        size=k)`` (flat positions): the first ``k`` nonzero elements of ``x`` in row-major order, padded with 0
+        or, now and then, ``fill_value=-1`` where there are fewer: the static-shape form jit needs (a cumulative
+        sum and a scatter in the lowered program). int32 positions (int64 under x64: never sampled there)."""
+        if t.dtype is not INDEX or ctx.x64 or t.rank != (1 if flat else 2) or (not flat and not 1 <= t.shape[1] <= 3):
+            return None
+        source = ctx.pick_dtype(NONZERO_SOURCES)
+        if source is None:
+            return None
+        rank = ctx.draw.randint(1, 3) if flat else t.shape[1]
+        shape = tuple(ctx.pick_dim() for _ in range(rank))
+        return Proposal((Operand(TensorType(source, shape)),),
+                        {"size": t.shape[0], "fill_value": -1 if ctx.draw.bernoulli(0.3) else 0})
+
+    return propose
+
+
+def _nonzero_type(flat: bool):
+    def rule(types, params):
+        (x,) = types
+        if x.dtype not in NONZERO_SOURCES or x.rank == 0:
+            raise TypeError(f"{'flatnonzero' if flat else 'argwhere'}: {x} is not an integer or bool array")
+        return TensorType(INDEX, (params["size"],) if flat else (params["size"], x.rank))
+
+    return rule
+
+
+def _nonzero_range(flat: bool):
+    def rule(ins, types, out, params):
+        shape = types[0].shape
+        last = math.prod(shape) - 1 if flat else max(shape) - 1
+        return Interval(min(params["fill_value"], 0), max(last, 0))
+
+    return rule
+
+
+def _nonzero_reference(flat: bool):
+    def reference(args, params):
+        x, k = np.asarray(args[0]), params["size"]
+        found = np.flatnonzero(x) if flat else np.argwhere(x)
+        out = np.full((k,) if flat else (k, x.ndim), params["fill_value"], dtype=np.int32)
+        out[: min(k, len(found))] = found[:k]
+        return out
+
+    return reference
+
+
+def _nonzero_render(name: str):
+    def render(args, params):
+        if params["fill_value"]:
+            return call(f"jnp.{name}", args[0], size=params["size"], fill_value=params["fill_value"])
+        return call(f"jnp.{name}", args[0], size=params["size"])
+
+    return render
+
+
+def _nonzero(name: str, flat: bool) -> OpSpec:
+    return OpSpec(name=name, category="indexing", family="nonzero", dtypes=NONZERO_SOURCES | {INDEX},
+                  propose=_propose_nonzero(flat), type_rule=_nonzero_type(flat), range_rule=_nonzero_range(flat),
+                  reference=_nonzero_reference(flat), render=_nonzero_render(name), differentiable=False,
+                  weight=0.5)
+
+
 #: Special-values ops: the references follow JAX on the integer extremes that mode feeds index operands too.
 SEGMENT_OPS = (
     OpSpec(name="segment_sum", category="indexing", family="segment_sum", dtypes=NUMERIC,
@@ -582,5 +654,7 @@ INDEXING_OPS: tuple[OpSpec, ...] = (
     _scatter("multiply", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC, differentiable=False),
     _scatter("min", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC, differentiable=False),
     _scatter("max", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC, differentiable=False),
+    _nonzero("argwhere", flat=False),
+    _nonzero("flatnonzero", flat=True),
 ) + SEGMENT_OPS
 

@@ -342,6 +342,62 @@ def _singular_error(args, params, value) -> float:
     return max(a.shape) * float(np.linalg.norm(a, 2))
 
 
+# ---------------------------------------------------------------- matrix exponential
+
+#: ``expm``'s largest matrix (a Pade approximant and an LU solve per call) and the 1-norm its operand's entries
+#: keep it under (``2 / n`` each): ``e ** 2`` at most, where JAX's float32 approximant needs no squaring.
+EXPM_MAX_SIZE = 16
+EXPM_NORM = 2.0
+
+
+def _propose_expm(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jax.scipy.linalg.expm(a)`` of a square matrix (a rotation's or a rate matrix's exponential, an ODE's
+    propagator): a Pade approximant chosen by the matrix's norm (a ``cond`` over the degrees), squarings in a
+    loop, and an LU solve, in the lowered program. Entries within ``2 / n``, so the 1-norm is at most 2."""
+    if t.rank != 2 or t.shape[0] != t.shape[1] or t.shape[0] > EXPM_MAX_SIZE:
+        return None
+    bound = EXPM_NORM / t.shape[0]
+    return Proposal((Operand(t, Interval(-bound, bound)),))
+
+
+def _expm_type(types, params):
+    (a,) = types
+    if a.rank != 2 or a.shape[0] != a.shape[1] or a.dtype not in LINALG_FLOATS:
+        raise TypeError(f"expm: {a} is not a square float32 or float64 matrix")
+    return a
+
+
+def _expm_range(ins, types, out, params):
+    """``|expm(a)| <= expm(|a|) <= e ** ||a||``, entry by entry, with ``||a|| <= n |a|``."""
+    norm = types[0].shape[0] * ins[0].mag
+    if norm > 40:
+        return None
+    bound = math.exp(norm)
+    return Interval(-bound, bound) if ins[0].lo < 0 else Interval(0.0, bound)
+
+
+def _expm64(a: np.ndarray) -> np.ndarray:
+    """The exponential in float64: scaled to a 1-norm of at most 1/2, a Taylor series to 1e-17, squared back."""
+    a = np.asarray(a, dtype=np.float64)
+    norm = float(np.max(np.sum(np.abs(a), axis=0))) if a.size else 0.0
+    squarings = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
+    b = a / 2.0**squarings
+    out = term = np.eye(a.shape[0])
+    for k in range(1, 20):
+        term = term @ b / k
+        out = out + term
+    for _ in range(squarings):
+        out = out @ out
+    return out
+
+
+def _expm_error(args, params, value):
+    """Products and a solve of matrices about as large as the result: ulps of its largest entry, ``n`` per product
+    (a few of them), in every entry (an entry that is 0 may come out as eps times the largest)."""
+    big = np.max(_expm64(np.abs(args[0])))
+    return np.full(np.shape(value), 4.0 * np.shape(value)[0] * big)
+
+
 def _op(name, family, propose, type_rule, range_rule, reference, render, differentiable=True,
         error_scale=_conditioned):
     # Ops that need a square result are weighted up: the sampler asks for a square matrix only now and then.
@@ -380,6 +436,9 @@ LINALG_OPS: tuple[OpSpec, ...] = (
     _op("lu_solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference, _lu_solve_render),
     _op("solve_triangular", "solve", _propose_solve, _solve_type, _solve_range(True), _solve_triangular_reference,
         _solve_triangular_render),
+    # smooth; its reference a scaled Taylor series in float64 (``_expm64``)
+    _op("expm", "expm", _propose_expm, _expm_type, _expm_range, lambda a, p: _expm64(a[0]),
+        lambda a, p: call("jax.scipy.linalg.expm", a[0]), error_scale=_expm_error),
     _op("svd", "svd", _propose_svd, lambda t, p: _matrix(t[0]).with_shape((min(t[0].shape),)),
         lambda i, t, o, p: _loose(0.0, _sigma_max(t[0], i[0])),
         lambda a, p: np.linalg.svd(np.asarray(a[0], dtype=np.float64), compute_uv=False),

@@ -275,6 +275,53 @@ def _searchsorted_render(args, params):
     return call("jnp.searchsorted", array_literal(params["bins"]), args[0], **kwargs)
 
 
+# ---------------------------------------------------------------- unique with a static size
+
+#: ``jnp.unique``'s operands: integers and bools (which floats are equal would hang on their last bits).
+UNIQUE_DTYPES = frozenset({DType.int32, DType.int8, DType.uint8, DType.uint32, DType.bool})
+
+
+def _propose_unique(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jnp.unique(x, size=k)``: the distinct values of ``x`` (any shape, flattened), sorted, the first ``k`` of
+    them, padded with the smallest (JAX's default ``fill_value``) or, now and then, a literal one where there are
+    fewer: the static-shape form jit needs (a sort, a comparison with the neighbour, a cumulative sum and a
+    scatter in the lowered program)."""
+    if t.rank != 1 or t.dtype not in UNIQUE_DTYPES:
+        return None
+    shape = tuple(ctx.pick_dim() for _ in range(ctx.draw.randint(1, 2)))
+    params: dict = {"size": t.shape[0]}
+    if not t.dtype.is_bool and ctx.draw.bernoulli(0.3):
+        bounds = t.dtype.bounds
+        params["fill_value"] = ctx.draw.randint(max(-8, int(bounds.lo)), min(8, int(bounds.hi)))
+    return Proposal((Operand(t.with_shape(shape)),), params)
+
+
+def _unique_type(types, params):
+    (x,) = types
+    if x.dtype not in UNIQUE_DTYPES or x.rank == 0:
+        raise TypeError(f"unique: {x} is not an integer or bool array")
+    return x.with_shape((params["size"],))
+
+
+def _unique_range(ins, types, out, params) -> Interval:
+    if "fill_value" in params:
+        return ins[0].hull(Interval(params["fill_value"], params["fill_value"]))
+    return ins[0]
+
+
+def _unique_reference(args, params):
+    x, k = np.asarray(args[0]), params["size"]
+    distinct = np.unique(x)[:k]
+    fill = params.get("fill_value", distinct[0] if distinct.size else 0)
+    return np.concatenate([distinct, np.full(k - distinct.size, fill, dtype=x.dtype)])
+
+
+def _unique_render(args, params):
+    if "fill_value" in params:
+        return call("jnp.unique", args[0], size=params["size"], fill_value=params["fill_value"])
+    return call("jnp.unique", args[0], size=params["size"])
+
+
 # ---------------------------------------------------------------- interp
 
 
@@ -369,6 +416,8 @@ SORT_OPS: tuple[OpSpec, ...] = (
     # ``_KINK``); linear in its values
     _op("interp", _propose_interp, _interp_type, _interp_range, _interp_reference, _interp_render, dtypes=FLOATS,
         error_scale=_interp_error),
+    _op("unique", _propose_unique, _unique_type, _unique_range, _unique_reference, _unique_render,
+        dtypes=UNIQUE_DTYPES, differentiable=False),
     _op("associative_scan", _propose_associative_scan, _same_type, _associative_scan_range,
         _associative_scan_reference, _associative_scan_render, error_scale=_associative_scan_error),
 )

@@ -420,13 +420,70 @@ def _masked_sum_reference(args, params):
     return np.sum(args[0], axis=params["axis"], keepdims=params["keepdims"], where=np.asarray(args[1], dtype=bool))
 
 
-def _render_masked_sum(args, params):
-    kwargs: dict = {}
-    if params["axis"] is not None:
-        kwargs["axis"] = params["axis"]
-    if params["keepdims"]:
-        kwargs["keepdims"] = True
-    return call("jnp.sum", args[0], **kwargs, where=args[1])
+def _propose_masked_extreme(name: str):
+    def propose(t, ctx):
+        """``jnp.max(x, axis, where=mask, initial=c)`` (or ``min``): the largest of the elements a boolean mask
+        keeps, and of ``initial``, which JAX needs with ``where=`` (a masked max-pool over a padded sequence); a
+        literal in the dtype's range (real code often writes ``-jnp.inf``, which a finite program cannot)."""
+        proposal = _propose_reduction(name, NUMERIC)(t, ctx)
+        if proposal is None:
+            return None
+        (x,) = proposal.operands
+        bounds = x.type.dtype.bounds
+        initial = ctx.draw.randint(max(-16, int(bounds.lo)), min(16, int(bounds.hi)))
+        if x.type.dtype.is_float:
+            initial /= 4
+        return Proposal((x, Operand(x.type.with_dtype(DType.bool))), {**proposal.params, "initial": initial})
+
+    return propose
+
+
+def _masked_extreme_type(types, params):
+    x, mask = types
+    if mask != x.with_dtype(DType.bool):
+        raise TypeError(f"max/min: mask {mask} is not a bool of {x}'s shape")
+    return _reduction_type("max")((x,), params)
+
+
+def _masked_extreme_range(name: str):
+    def rule(ins, types, out, params):
+        c = params["initial"]
+        return Interval(c, max(c, ins[0].hi)) if name == "max" else Interval(min(c, ins[0].lo), c)
+
+    return rule
+
+
+def _masked_extreme_reference(name: str):
+    fn = getattr(np, name)
+
+    def reference(args, params):
+        return fn(args[0], axis=params["axis"], keepdims=params["keepdims"], where=np.asarray(args[1], dtype=bool),
+                  initial=params["initial"])
+
+    return reference
+
+
+def _render_masked(name: str):
+    """``jnp.NAME(x, axis=..., keepdims=True, where=mask, initial=c)``: the keywords a masked reduction takes."""
+    def render(args, params):
+        kwargs: dict = {}
+        if params["axis"] is not None:
+            kwargs["axis"] = params["axis"]
+        if params["keepdims"]:
+            kwargs["keepdims"] = True
+        kwargs["where"] = args[1]
+        if "initial" in params:
+            kwargs["initial"] = literal(params["initial"])
+        return call(f"jnp.{name}", args[0], **kwargs)
+
+    return render
+
+
+def _masked_extreme(name: str) -> OpSpec:
+    # selects an element (or ``initial``): exact, a kink where the selection changes (``reference.KINKS``)
+    return OpSpec(f"masked_{name}", "reductions", "masked_extreme", NUMERIC | {DType.bool},
+                  _propose_masked_extreme(name), _masked_extreme_type, _masked_extreme_range(name),
+                  _masked_extreme_reference(name), _render_masked(name), differentiable=False, weight=0.5)
 
 
 #: ``jnp.cov``'s dtypes: float16 is left out, as its products of deviations may overflow before the division.
@@ -533,7 +590,9 @@ REDUCTIONS = (
            lambda i, t, o, p: i[0], lambda a, p: np.average(a[0], axis=p["axis"], weights=a[1]), _render_average,
            error_scale=_average_error, weight=0.5),
     OpSpec("masked_sum", "reductions", "masked_sum", SUMMABLE | {DType.bool}, _propose_masked_sum, _masked_sum_type,
-           _masked_sum_range, _masked_sum_reference, _render_masked_sum, weight=0.5),
+           _masked_sum_range, _masked_sum_reference, _render_masked("sum"), weight=0.5),
+    _masked_extreme("max"),
+    _masked_extreme("min"),
     # a polynomial of its operand (degree 2), its error model of its own (``_cov_error``)
     OpSpec("cov", "reductions", "cov", COV_DTYPES, _propose_cov, _cov_type, _cov_range,
            lambda a, p: np.cov(a[0], rowvar=p["rowvar"]), _render_cov, error_scale=_cov_error, weight=0.5),
