@@ -4,8 +4,8 @@ import jax.lax as lax
 
 
 def f(x0, x1, x2, x3):
-    v0 = jnp.copysign(x0, jnp.eye(8, dtype=jnp.float32)) - (10.0 - x1)
-    v1 = jnp.arcsin(jnp.log10(jnp.abs(x3.astype(jnp.float32)) + 0.75))
-    v2 = jax.nn.leaky_relu(x3.astype(jnp.float32), negative_slope=0.2)
-    v3 = 0.1 + jnp.where(lax.dynamic_index_in_dim(x2, x3, axis=0, keepdims=False), v1, v2)
-    return jax.nn.hard_sigmoid(jnp.arctan(v0)), jax.nn.selu(v3)
+    v0 = jax.nn.log_sigmoid(lax.bitcast_convert_type(x0, jnp.float32))
+    v1 = jnp.tan(jnp.copysign(v0, jnp.stack([x1, jax.nn.mish(x2), x2], axis=0)))
+    v2 = jnp.abs(x3)
+    v3 = jnp.exp(jax.nn.relu(jnp.tanh(x3) / (v2 + 4.0)))
+    return v1, jnp.power(v3, v2)
