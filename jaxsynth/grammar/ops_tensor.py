@@ -423,9 +423,10 @@ def _masked_sum_reference(args, params):
 def _propose_masked_extreme(name: str):
     def propose(t, ctx):
         """``jnp.max(x, axis, where=mask, initial=c)`` (or ``min``): the largest of the elements a boolean mask
-        keeps, and of ``initial``, which JAX needs with ``where=`` (a masked max-pool over a padded sequence); a
-        literal in the dtype's range (real code often writes ``-jnp.inf``, which a finite program cannot)."""
-        proposal = _propose_reduction(name, NUMERIC)(t, ctx)
+        keeps, and of ``initial``, which JAX needs with ``where=`` (a masked max-pool over a padded sequence; of
+        bools, a masked ``any``); a literal in the dtype's range (real code often writes ``-jnp.inf``, which a
+        finite program cannot)."""
+        proposal = _propose_reduction(name, NUMERIC | {DType.bool})(t, ctx)
         if proposal is None:
             return None
         (x,) = proposal.operands
@@ -433,6 +434,8 @@ def _propose_masked_extreme(name: str):
         initial = ctx.draw.randint(max(-16, int(bounds.lo)), min(16, int(bounds.hi)))
         if x.type.dtype.is_float:
             initial /= 4
+        elif x.type.dtype.is_bool:
+            initial = bool(initial)
         return Proposal((x, Operand(x.type.with_dtype(DType.bool))), {**proposal.params, "initial": initial})
 
     return propose
