@@ -287,10 +287,9 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
         return need(b.op("transpose", [y], {"perm": (0, 2, 1, 3)}, name))
 
     def project(name: str, n_heads: int = heads) -> int:
-        y = _matmul(b, x, _kernel(b, f"{prefix}/{name}", d, n_heads * dh, t.dtype), name)
+        y = _projection(b, t, x, prefix, name, n_heads, dh, split=heads > 1)
         if heads == 1:
             return y
-        y = need(b.op("reshape", [y], {"shape": (batch, seq, n_heads, dh), "style": "method"}, name))
         y = heads_axis_swapped(y, name)
         if n_heads < heads:  # each key/value head serves ``groups`` query heads
             y = need(b.op("repeat", [y], {"repeats": heads // n_heads, "axis": 1}, name))
@@ -322,6 +321,17 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     return _attention_output(b, t, x, out, prefix)
 
 
+def _projection(b: Builder, t: TensorType, x: int, prefix: str, name: str, heads: int, dh: int,
+                split: bool = True) -> int:
+    """A query, key or value projection of (batch, seq, d_model) ``x`` to ``heads * dh`` features (a kernel
+    ``params[prefix][name]``), split into (batch, seq, heads, dh) where ``split``."""
+    batch, seq, d = t.shape
+    y = _matmul(b, x, _kernel(b, f"{prefix}/{name}", d, heads * dh, t.dtype), name)
+    if not split:
+        return y
+    return need(b.op("reshape", [y], {"shape": (batch, seq, heads, dh), "style": "method"}, name))
+
+
 def _attention_output(b: Builder, t: TensorType, x: int, out: int, prefix: str) -> int:
     """The output projection of the heads' concatenated (batch, seq, d_model) result, and a residual now and then."""
     d = t.shape[-1]
@@ -337,12 +347,8 @@ def _fused_attention(b: Builder, t: TensorType, x: int, prefix: str, heads: int,
     ``jnp.repeat``), ``is_causal=True`` now and then (a padding mask is the spelled-out form's)."""
     batch, seq, d = t.shape
     dh = d // heads
-
-    def project(name: str, n_heads: int) -> int:
-        y = _matmul(b, x, _kernel(b, f"{prefix}/{name}", d, n_heads * dh, t.dtype), name)
-        return need(b.op("reshape", [y], {"shape": (batch, seq, n_heads, dh), "style": "method"}, name))
-
-    q, k, v = project("q", heads), project("k", heads // groups), project("v", heads // groups)
+    q, k, v = (_projection(b, t, x, prefix, name, n, dh) for name, n in
+               (("q", heads), ("k", heads // groups), ("v", heads // groups)))
     out = need(b.op("dot_product_attention", [q, k, v], {"is_causal": b.draw.bernoulli(0.4)}, "attn_out"))
     return need(b.op("reshape", [out], {"shape": (batch, seq, d), "style": "method"}, "attn_out"))
 
