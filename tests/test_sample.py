@@ -143,6 +143,26 @@ def test_a_grammar_that_cannot_build_what_a_composite_asks_for_fails_in_bounded_
     assert render(program_for(load_config("models"), 41, 25, True)[0]) == render(program)  # still deterministic
 
 
+def test_probe_tables_do_not_depend_on_what_was_probed_before():
+    """Which ops can produce a type is probed once per op and dtype set (a swarm program's sub-grammar, other op
+    weights over the same dtypes, used to probe the whole table again): a sub-grammar's tables after its config's
+    are the ones derived with empty caches, in either order."""
+    import importlib
+
+    from jaxsynth.fuzz.swarm import swarm_config
+
+    module = importlib.import_module("jaxsynth.synth.sample")
+    config = load_config("default")
+    subs = [swarm_config(config, 3, index)[0] for index in range(4)]
+    module._probe_tables(config)
+    warm = [module._probe_tables(sub) for sub in subs]
+    for sub, tables in zip(reversed(subs), reversed(warm), strict=True):
+        module._PRODUCES.clear()
+        module._PROBES.clear()
+        assert module._probe_tables(sub) == tables
+    assert any(warm[0][key] != tables for key, tables in module._probe_tables(config).items())  # other weights
+
+
 @pytest.mark.parametrize("name", ["models", "transforms", "control-flow"])
 def test_full_configs_stay_far_below_the_work_limit(name):
     """The limit only cuts searches that were failing: the built-in configs' own draws never reach it,
