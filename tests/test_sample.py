@@ -157,10 +157,40 @@ def test_probe_tables_do_not_depend_on_what_was_probed_before():
     module._probe_tables(config)
     warm = [module._probe_tables(sub) for sub in subs]
     for sub, tables in zip(reversed(subs), reversed(warm), strict=True):
-        module._PRODUCES.clear()
-        module._PROBES.clear()
+        module._PRODUCERS.clear()
         assert module._probe_tables(sub) == tables
     assert any(warm[0][key] != tables for key, tables in module._probe_tables(config).items())  # other weights
+
+
+def test_threads_sampling_at_once_draw_what_one_thread_draws():
+    """A campaign's tester threads draw their programs at once, and share the probes' results (each probe with a
+    builder of its own, its draw set per op): swarm programs drawn by two threads from cold caches, with thread
+    switches forced every microsecond, are the programs one thread draws."""
+    import importlib
+    import sys
+    import threading
+
+    from jaxsynth.fuzz.swarm import program_for
+
+    module = importlib.import_module("jaxsynth.synth.sample")
+    config = load_config("default")
+    alone = [render(program_for(config, 11, index, True)[0]) for index in range(6)]
+    for cache in (module._PRODUCERS, module._TABLES):
+        cache.clear()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    drawn: dict[int, str] = {}
+    try:
+        threads = [threading.Thread(target=lambda part: drawn.update(
+            {index: render(program_for(config, 11, index, True)[0]) for index in range(part, 6, 2)}), args=(part,))
+            for part in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert [drawn[index] for index in range(6)] == alone
 
 
 @pytest.mark.parametrize("name", ["models", "transforms", "control-flow"])

@@ -166,22 +166,21 @@ def _tables(config: GrammarConfig) -> _ConfigTables:
 def _probe_tables(config: GrammarConfig) -> Table:
     """For each (dtype, rank, control allowed): the ops that can produce it, with cumulative weights.
 
-    Whether an op can produce a type is probed with its ``propose`` (:func:`_produces`), and depends on the
+    Which ops can produce a type is probed with their ``propose`` (:func:`_producers`), and depends on the
     config's dtypes and x64 only, never on its op weights nor on which programs were sampled before.
     """
     key = (tuple(config.dtype_weights().items()), config.types.x64)
     tables = {}
     for dtype in dict(key[0]):
         for rank in range(4):
+            producers = _producers(config, key, dtype, rank)
             for control in (False, True):
                 specs, cum, total = [], [], 0.0
                 for spec in OPS + (CONTROL if control else ()):
                     weight = config.op_weight(spec.name)
                     if weight <= 0 or (config.types.x64 and spec.name in X64_NEVER):
                         continue
-                    if isinstance(spec, ControlSpec) and dtype not in spec.dtypes:
-                        continue  # e.g. complex values are not carried through control flow
-                    if _produces(config, key, spec, dtype, rank):
+                    if spec.name in producers:
                         total += weight
                         specs.append(spec)
                         cum.append(total)
@@ -189,29 +188,32 @@ def _probe_tables(config: GrammarConfig) -> Table:
     return tables
 
 
-#: Probe builders and results by (the config's dtype weights, x64): what ``propose`` consults in a probe.
-_PROBES: dict[tuple, _Builder] = {}
-_PRODUCES: dict[tuple, bool] = {}
+#: The names of the ops that can produce a (dtype, rank), by (the config's dtype weights, x64): what ``propose``
+#: consults in a probe. A swarm program's sub-grammar (other op weights, often the same dtypes) probed the whole
+#: op table again; now each dtype set is probed once.
+_PRODUCERS: dict[tuple, frozenset[str]] = {}
 
 
-def _produces(config: GrammarConfig, key: tuple, spec: Spec, dtype: DType, rank: int) -> bool:
-    """Whether ``spec`` can produce some ``dtype`` tensor of ``rank``: its ``propose``, six times on each of five
-    probe shapes, with a draw of its own (so the answer does not depend on which ops were probed before). Cached:
-    a swarm program's sub-grammar (other op weights, the same dtypes) probed the whole table again (0.13 s)."""
-    memo = (key, spec.name, dtype, rank)
-    answer = _PRODUCES.get(memo)
-    if answer is None:
-        if len(_PRODUCES) > 1 << 16:
-            _PRODUCES.clear()
-            _PROBES.clear()
-        probe = _PROBES.get(key)
-        if probe is None:
-            probe = _PROBES[key] = _Builder(config, Draw(0, 0), probing=True)
-        probe.draw = Draw(zlib.crc32(f"{spec.name}:{dtype.name}".encode()), rank)
-        shapes = ((2, 3, 4), (1, 3, 4), (3, 1, 2), (3, 3, 3), (4, 2, 1))
-        answer = _PRODUCES[memo] = any(spec.propose(TensorType(dtype, s[:rank]), probe) is not None
-                                       for s in shapes for _ in range(6))
-    return answer
+def _producers(config: GrammarConfig, key: tuple, dtype: DType, rank: int) -> frozenset[str]:
+    """The ops (control ops too) whose ``propose`` gives some ``dtype`` tensor of ``rank``: six tries on each of
+    five probe shapes, each op with a draw of its own (so the answer does not depend on which ops were probed
+    before it). A fresh probe builder per call: a campaign's tester threads sample at once."""
+    memo = (key, dtype, rank)
+    names = _PRODUCERS.get(memo)
+    if names is None:
+        if len(_PRODUCERS) > 4096:
+            _PRODUCERS.clear()
+        probe = _Builder(config, Draw(0, 0), probing=True)
+        shapes = [TensorType(dtype, s[:rank]) for s in ((2, 3, 4), (1, 3, 4), (3, 1, 2), (3, 3, 3), (4, 2, 1))]
+        found = []
+        for spec in OPS + CONTROL:
+            if isinstance(spec, ControlSpec) and dtype not in spec.dtypes:
+                continue  # e.g. complex values are not carried through control flow
+            probe.draw = Draw(zlib.crc32(f"{spec.name}:{dtype.name}".encode()), rank)
+            if any(spec.propose(t, probe) is not None for t in shapes for _ in range(6)):
+                found.append(spec.name)
+        names = _PRODUCERS[memo] = frozenset(found)
+    return names
 
 
 def _smooth_table(config: GrammarConfig, specs: tuple[Spec, ...]) -> tuple[tuple[Spec, ...], tuple[float, ...]]:
