@@ -397,18 +397,28 @@ def _propose_masked_sum(t, ctx):
     """``jnp.sum(x, axis, where=mask)``: the elements a boolean mask of ``x``'s shape keeps, summed (padding tokens
     left out of a loss, the valid entries of a ragged batch; of a bool ``x``, a count); a fully masked row sums to
     0."""
-    proposal = _propose_reduction("sum", SUMMABLE | {DType.bool})(t, ctx)
+    return _with_mask(_propose_reduction("sum", SUMMABLE | {DType.bool})(t, ctx))
+
+
+def _with_mask(proposal: Proposal | None, **params) -> Proposal | None:
+    """A reduction's proposal with a boolean mask of its operand's shape as a second operand (``where=``)."""
     if proposal is None:
         return None
     (x,) = proposal.operands
-    return Proposal((x, Operand(x.type.with_dtype(DType.bool))), proposal.params)
+    return Proposal((x, Operand(x.type.with_dtype(DType.bool))), {**proposal.params, **params})
 
 
-def _masked_sum_type(types, params):
-    x, mask = types
-    if mask != x.with_dtype(DType.bool):
-        raise TypeError(f"sum: mask {mask} is not a bool of {x}'s shape")
-    return _reduction_type("sum")((x,), params)
+def _masked_type(name: str):
+    """``name``'s reduction type rule, after checking that the mask is a bool of the operand's shape."""
+    reduced = _reduction_type(name)
+
+    def rule(types, params):
+        x, mask = types
+        if mask != x.with_dtype(DType.bool):
+            raise TypeError(f"{name}: mask {mask} is not a bool of {x}'s shape")
+        return reduced((x,), params)
+
+    return rule
 
 
 def _masked_sum_range(ins, types, out, params):
@@ -436,16 +446,9 @@ def _propose_masked_extreme(name: str):
             initial /= 4
         elif x.type.dtype.is_bool:
             initial = bool(initial)
-        return Proposal((x, Operand(x.type.with_dtype(DType.bool))), {**proposal.params, "initial": initial})
+        return _with_mask(proposal, initial=initial)
 
     return propose
-
-
-def _masked_extreme_type(types, params):
-    x, mask = types
-    if mask != x.with_dtype(DType.bool):
-        raise TypeError(f"max/min: mask {mask} is not a bool of {x}'s shape")
-    return _reduction_type("max")((x,), params)
 
 
 def _masked_extreme_range(name: str):
@@ -485,7 +488,7 @@ def _render_masked(name: str):
 def _masked_extreme(name: str) -> OpSpec:
     # selects an element (or ``initial``): exact, a kink where the selection changes (``reference.KINKS``)
     return OpSpec(f"masked_{name}", "reductions", "masked_extreme", NUMERIC | {DType.bool},
-                  _propose_masked_extreme(name), _masked_extreme_type, _masked_extreme_range(name),
+                  _propose_masked_extreme(name), _masked_type(name), _masked_extreme_range(name),
                   _masked_extreme_reference(name), _render_masked(name), differentiable=False, weight=0.5)
 
 
@@ -592,7 +595,7 @@ REDUCTIONS = (
     OpSpec("average", "reductions", "average", AVERAGE_DTYPES, _propose_average, _average_type,
            lambda i, t, o, p: i[0], lambda a, p: np.average(a[0], axis=p["axis"], weights=a[1]), _render_average,
            error_scale=_average_error, weight=0.5),
-    OpSpec("masked_sum", "reductions", "masked_sum", SUMMABLE | {DType.bool}, _propose_masked_sum, _masked_sum_type,
+    OpSpec("masked_sum", "reductions", "masked_sum", SUMMABLE | {DType.bool}, _propose_masked_sum, _masked_type("sum"),
            _masked_sum_range, _masked_sum_reference, _render_masked("sum"), weight=0.5),
     _masked_extreme("max"),
     _masked_extreme("min"),
