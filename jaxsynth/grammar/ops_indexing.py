@@ -29,7 +29,7 @@ from jaxsynth.grammar.opspec import (
     literal,
     method,
 )
-from jaxsynth.grammar.types import ALL, FLOATS, INTS, NUMERIC, DType, Interval, TensorType
+from jaxsynth.grammar.types import ALL, DISCRETE, FLOATS, NUMERIC, DType, Interval, TensorType
 
 INDEX = DType.int32
 MAX_INDEX_RANK = 3  # rank of the indexed operand
@@ -544,7 +544,7 @@ def _bincount_render(args, params):
 
 #: Operands whose nonzero elements are positioned: integers and bools (a float's being exactly 0 would hang on the
 #: rounding of everything before it).
-NONZERO_SOURCES = INTS | {DType.bool}
+NONZERO_SOURCES = DISCRETE
 
 
 def _propose_nonzero(flat: bool):

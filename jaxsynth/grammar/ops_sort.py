@@ -25,7 +25,7 @@ from jaxsynth.grammar.opspec import (
     dtype_expr,
     literal,
 )
-from jaxsynth.grammar.types import FLOATS, NUMERIC, DType, Interval, TensorType
+from jaxsynth.grammar.types import DISCRETE, FLOATS, NUMERIC, DType, Interval, TensorType
 
 MAX_RANK = 3
 
@@ -278,7 +278,7 @@ def _searchsorted_render(args, params):
 # ---------------------------------------------------------------- unique with a static size
 
 #: ``jnp.unique``'s operands: integers and bools (which floats are equal would hang on their last bits).
-UNIQUE_DTYPES = frozenset({DType.int32, DType.int8, DType.uint8, DType.uint32, DType.bool})
+UNIQUE_DTYPES = DISCRETE
 
 
 def _propose_unique(t: TensorType, ctx: Context) -> Proposal | None:

@@ -136,6 +136,8 @@ COMPLEX = frozenset({DType.complex64, DType.complex128})
 LOW_PRECISION = frozenset({DType.float16, DType.bfloat16})
 NUMERIC = FLOATS | INTS
 ALL = NUMERIC | {DType.bool}
+#: Integers and bools: whether two values are equal, or a value is zero, does not hang on rounding.
+DISCRETE = INTS | {DType.bool}
 #: Types that need ``jax_enable_x64`` (``types.x64 = true``).
 X64_ONLY = frozenset({DType.float64, DType.complex128})
 _REAL = {DType.complex64: DType.float32, DType.complex128: DType.float64}
