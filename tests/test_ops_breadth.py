@@ -82,8 +82,9 @@ def test_tails_stay_above_the_underflow_floor():
 
 def test_an_op_whose_rendering_needs_a_newer_jax_is_left_out_there(monkeypatch) -> None:
     """On JAX 0.4.26 (compat.jax_version patched), ``jax.nn.standardize(algorithm=...)`` (0.10.1) is never sampled
-    and ``lax.top_k`` takes the last axis only (``axis=`` from 0.8.1): otherwise every such program fails as a
-    false finding of an old JAX. On the installed JAX, the same programs hold both."""
+    (nor ``jax.nn.sparse_sigmoid``, 0.4.27) and ``lax.top_k`` takes the last axis only (``axis=`` from 0.8.1):
+    otherwise every such program fails as a false finding of an old JAX. On the installed JAX, the same programs
+    hold both."""
     from jaxsynth import compat
     from jaxsynth.grammar import parse_config, unavailable_ops
     from jaxsynth.synth import sample
@@ -104,7 +105,7 @@ def test_an_op_whose_rendering_needs_a_newer_jax_is_left_out_there(monkeypatch) 
     standardize, top_k, other_axis = census()
     assert standardize > 10 and top_k > 10 and other_axis > 0
     monkeypatch.setattr(compat, "jax_version", lambda: (0, 4, 26))
-    assert unavailable_ops() == {"standardize": "0.10.1"}
+    assert unavailable_ops() == {"standardize": "0.10.1", "sparse_sigmoid": "0.4.27"}
     standardize, top_k, other_axis = census()
     assert standardize == 0 and top_k > 10 and other_axis == 0
 
@@ -293,12 +294,23 @@ REAL_CODE_OPS_5 = {
     "masked_min": (DType.float32, DType.uint8), "argwhere": (DType.int32,), "flatnonzero": (DType.int32,),
     "unique": (DType.int32, DType.uint8, DType.bool), "expm": (DType.float32,),
 }
-REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5
+#: Session 38's: multi-way selections, NaN-ignoring arg reductions, row similarities, quarter turns, sparse
+#: activations, approximate top-k, Cholesky and tridiagonal solves, geometric grids.
+REAL_CODE_OPS_6 = {
+    "select": (DType.float32, DType.int32, DType.bool, DType.bfloat16), "nanargmax": (DType.int32,),
+    "nanargmin": (DType.int32,), "inner": (DType.float32, DType.int32), "rot90": (DType.float32, DType.int8),
+    "sparse_plus": (DType.float32, DType.bfloat16), "sparse_sigmoid": (DType.float32, DType.float16),
+    "approx_max_k": (DType.float32, DType.bfloat16), "approx_min_k": (DType.float32, DType.float16),
+    "cho_solve": (DType.float32,), "tridiagonal_solve": (DType.float32,),
+    "logspace": (DType.float32, DType.bfloat16, DType.float16),
+}
+REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5 | REAL_CODE_OPS_6
 
 
 #: The rank of the wanted type where the op makes only one (default: 0 to 3 in turn).
 RANKS = {"conv_transpose": 3, "linspace": 1, "dot_product_attention": 3, "bincount": 1, "matrix_power": 2, "det": 0,
-         "argwhere": 2, "flatnonzero": 1, "unique": 1, "expm": 2}
+         "argwhere": 2, "flatnonzero": 1, "unique": 1, "expm": 2, "cho_solve": 2, "tridiagonal_solve": 2,
+         "logspace": 1}
 #: The last dimension of the wanted type where the op makes only some: ``argwhere``'s is its operand's rank.
 LAST_DIMS = {"argwhere": (1, 2, 3)}
 
@@ -378,21 +390,24 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
 
 #: How real code spells each op's call, where that is not ``jnp.<name>(``.
 CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign", "hard_sigmoid", "hard_silu", "glu",
-                                        "mish", "squareplus", "dot_product_attention")},
+                                        "mish", "squareplus", "dot_product_attention", "sparse_plus",
+                                        "sparse_sigmoid")},
          **{n: f"jax.scipy.special.{n}(" for n in ("ndtr", "log_ndtr", "ndtri", "i0e", "i1e")},
          "reduce_precision": "lax.reduce_precision(", "segment_sum": "jax.ops.segment_sum(",
          "matrix_power": "jnp.linalg.matrix_power(", "det": "jnp.linalg.det(", "resize": "jax.image.resize(",
          "fftshift": "jnp.fft.fftshift(", "ifftshift": "jnp.fft.ifftshift(",
          "norm_logpdf": "jax.scipy.stats.norm.logpdf(", "norm_pdf": "jax.scipy.stats.norm.pdf(",
          "entr": "jax.scipy.special.entr(", "xlog1py": "jax.scipy.special.xlog1py(",
-         "conv_transpose": "lax.conv_transpose(", "expm": "jax.scipy.linalg.expm("}
+         "conv_transpose": "lax.conv_transpose(", "expm": "jax.scipy.linalg.expm(",
+         "approx_max_k": "lax.approx_max_k(", "approx_min_k": "lax.approx_min_k(",
+         "cho_solve": "jax.scipy.linalg.cho_solve(", "tridiagonal_solve": "lax.linalg.tridiagonal_solve("}
 #: Calls told apart from another op's by their keywords (a pattern over one line).
 CALL_PATTERNS = {f"masked_{n}": rf"jnp\.{n}\([^\n]*where=" for n in ("sum", "max", "min")}
 
 
 @pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4),
-                                       (3, REAL_CODE_OPS_5)],
-                         ids=["session34", "session35", "session36", "session37"])
+                                       (3, REAL_CODE_OPS_5), (4, REAL_CODE_OPS_6)],
+                         ids=["session34", "session35", "session36", "session37", "session38"])
 def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
     float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is, ``argwhere`` where an
@@ -554,7 +569,8 @@ def test_models_attention_is_spelled_as_the_fused_call_or_by_hand_and_both_compu
             break
     else:
         raise AssertionError("no fused float32 attention program in 20")
-    assert "jax.nn.dot_product_attention(q" in render(program) and "jnp.repeat" not in render(program)
+    assert "jax.nn.dot_product_attention(q" in render(program)
+    assert not any(program.node(a).op == "repeat" for n in calls for a in n.args), "keys or values repeated"
     namespace: dict = {}
     exec(render(program), namespace)
     inputs = random_inputs(program, np.random.default_rng(0))

@@ -731,9 +731,10 @@ def _helper_outputs(case: Case, passes: tuple[str, ...]) -> tuple[np.ndarray, ..
 
 _KINK = frozenset({"maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "clip", "norm",
                    "sqrt", "relu", "relu6", "leaky_relu", "selu", "hard_tanh", "hard_sigmoid", "hard_silu", "i0e",
-                   "interp"})
+                   "interp", "sparse_sigmoid"})
 #: The clamping bounds of the clip-like kinks, on their operand.
-_CLAMPS = {"relu6": (0.0, 6.0), "hard_tanh": (-1.0, 1.0), "hard_sigmoid": (-3.0, 3.0), "hard_silu": (-3.0, 3.0)}
+_CLAMPS = {"relu6": (0.0, 6.0), "hard_tanh": (-1.0, 1.0), "hard_sigmoid": (-3.0, 3.0), "hard_silu": (-3.0, 3.0),
+           "sparse_sigmoid": (-1.0, 1.0)}
 
 
 def _kink_key(op: str, params: dict[str, Any], args: Sequence[np.ndarray]) -> tuple[np.ndarray, bool]:

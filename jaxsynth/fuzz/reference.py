@@ -61,13 +61,14 @@ __all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "OVER_BUDGET", "WORK_PER_SECOND", "
 EXACT_OPS = frozenset(
     {"where", "clip", "maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "negative",
      "floor", "ceil", "round", "trunc", "sign", "copysign", "nan_to_num", "hard_tanh", "argmax", "argmin",
-     "reduce_precision", "fftshift", "ifftshift", "masked_max", "masked_min"}
+     "reduce_precision", "fftshift", "ifftshift", "masked_max", "masked_min", "nanargmax", "nanargmin", "select"}
 )
 _SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy",
-                      "cross", "norm", "trace", "tensordot", "masked_sum"})
+                      "cross", "norm", "trace", "tensordot", "masked_sum", "inner"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
 #: Ops that add up products, which XLA:CPU flushes to zero where they are subnormal (``_flushed``).
-_PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxpy", "tensordot", "matrix_power"})
+_PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxpy", "tensordot", "matrix_power",
+                       "inner"})
 #: Running ops that JAX lowers to a ``reduce_window`` in the storage dtype (``jnp.sum`` of a bfloat16 array
 #: accumulates in float32; ``jnp.cumsum`` does not): every partial result may be rounded to that dtype, in any
 #: order, so an element's error grows with the number of terms before it. A float16/bfloat16 running sum of
@@ -93,7 +94,7 @@ _CONTRACTION_TERMS: dict[tuple, float] = {}
 KINKS = frozenset({"maximum", "minimum", "fmax", "fmin", "clip", "max", "min", "nanmax", "nanmin", "abs", "relu",
                    "relu6", "leaky_relu", "hard_tanh", "hard_sigmoid", "hard_silu", "selu", "cummax", "cummin",
                    "max_pool", "at_max", "at_min", "sort", "top_k", "median", "quantile", "percentile", "ptp",
-                   "interp", "masked_max", "masked_min"})
+                   "interp", "masked_max", "masked_min", "sparse_sigmoid", "approx_max_k", "approx_min_k"})
 #: Ops whose perturbed result also moves as far as the farther of the op on the perturbed operands and on their
 #: mirror images: the kinks, and the elementwise math functions (``unary``, ``nn``, ``special``), many of which
 #: flatten out on one side (``silu``, ``softplus``, ``exp``, ``sigmoid``). Where rounding noise at an operand is
@@ -113,7 +114,7 @@ MIRRORED = KINKS | SPREAD_REDUCTIONS | frozenset(name for name, spec in REGISTRY
 #: or ``subtract`` of such an operand, or of a view of one (``_FUSED_VIEWS``), is also perturbed by its magnitude
 #: (``_contractible_operands``).
 _ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "outer", "kron", "silu", "gelu",
-                                "hard_silu", "glu", "dot", "matmul", "einsum", "vdot", "mish", "tensordot",
+                                "hard_silu", "glu", "dot", "matmul", "einsum", "vdot", "mish", "tensordot", "inner",
                                 "matrix_power", "det", "resize", "dot_product_attention"})
 #: Ops XLA fuses along with their operands' elements (shape ops, indexing, negation): a product seen through them.
 _FUSED_VIEWS = frozenset({"negative", "at_get"} | {name for name, spec in REGISTRY.items()
@@ -186,7 +187,7 @@ TERM_WORK = 0.04
 WORK_PER_SECOND = 1.1e8
 #: Ops charged per term they add up into each result element (``_term_count``): contractions and
 #: convolutions, whose numpy references do the most arithmetic per element.
-_TERMED = frozenset({"dot", "matmul", "einsum", "vdot", "tensordot", "conv", "conv_transpose", "convolve",
+_TERMED = frozenset({"dot", "matmul", "einsum", "vdot", "tensordot", "inner", "conv", "conv_transpose", "convolve",
                      "correlate"})
 
 

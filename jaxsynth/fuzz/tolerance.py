@@ -64,7 +64,7 @@ _COMPARE = frozenset({"less", "less_equal", "greater", "greater_equal", "equal",
 _ROUNDING = frozenset({"floor", "ceil", "trunc", "round", "sign", "signbit", "reduce_precision"})
 #: Ops that take the sign of their second operand: a jump where it crosses 0.
 _SIGN_OF = frozenset({"copysign"})
-_ARG = frozenset({"argmax", "argmin"})
+_ARG = frozenset({"argmax", "argmin", "nanargmax", "nanargmin"})
 #: Ops that divide by their input's spread along an axis: where rounding can make the values tie (bfloat16
 #: rounds a row that varies by less than an ulp to one constant), the result is set by rounding, not by the program.
 _SPREAD = frozenset({"standardize"})
@@ -248,7 +248,7 @@ def _threshold_distance(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
     # argmax / argmin: gap between the best and second best along the axis
     axis = node.params.get("axis")
     v = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
-    if node.op == "argmin":
+    if node.op in ("argmin", "nanargmin"):
         v = -v
     if v.shape[-1] < 2:
         return np.full(v.shape[:-1], np.inf)

@@ -777,10 +777,54 @@ def _where_type(types, params):
     return TensorType(types[1].dtype, shape)
 
 
+#: ``jnp.select``'s ``default`` by dtype kind.
+SELECT_DEFAULTS = {"b": (False, True), "i": (0, 0, -1, 1), "u": (0, 0, 1), "f": (0.0, 0.0, -1.0, 0.5, 1.0)}
+
+
+def _propose_select(t, ctx):
+    """``jnp.select([c1, c2, ...], [a1, a2, ...], default)``: 2 or 3 bool conditions, the first that holds picking
+    its choice (a piecewise function, a clamp of several regimes); one operand at the full shape, the others
+    broadcasting to it, a scalar choice possibly a literal (as ``where``'s)."""
+    n = ctx.draw.choice((2, 2, 3))
+    full = ctx.draw.randint(0, 2 * n - 1)
+    shapes = [t.shape if i == full else ctx.partner_shape(t.shape) for i in range(2 * n)]
+    conds = [Operand(TensorType(DType.bool, shape)) for shape in shapes[:n]]
+    choices = [Operand(t.with_shape(shape), kind="either" if not shape and t.dtype is not DType.bool else "array")
+               for shape in shapes[n:]]
+    default = ctx.draw.choice(SELECT_DEFAULTS["f" if t.dtype.is_inexact else t.dtype.np_dtype.kind])
+    return Proposal((*conds, *choices), {"n": n, "default": default})
+
+
+def _select_type(types, params):
+    n = params["n"]
+    shape = broadcast_shapes(*(t.shape for t in types))
+    if len(types) != 2 * n or shape is None or any(t.dtype is not DType.bool for t in types[:n]) or any(
+            t.dtype is not types[n].dtype for t in types[n:]):
+        raise TypeError(f"select: {n} bool conditions and {n} choices of one dtype, broadcasting, not {types}")
+    return TensorType(types[n].dtype, shape)
+
+
+def _select_range(ins, types, out, params):
+    default = float(params["default"])
+    choices = ins[params["n"]:]
+    return Interval.of(default, *(i.lo for i in choices), *(i.hi for i in choices))
+
+
+def _select_render(args, params):
+    n = params["n"]
+    lists = [cst.List([cst.Element(a) for a in part]) for part in (args[:n], args[n:])]
+    default = params["default"]  # the default 0 left out, but for bools (an int 0 would make the result int32)
+    return call("jnp.select", *lists, *([literal(default)] if default or isinstance(default, bool) else []))
+
+
 BRANCHING = (
     OpSpec("where", "branching", "where", ALL, _propose_where, _where_type,
            lambda i, t, o, p: i[1].hull(i[2]), lambda a, p: np.where(a[0], a[1], a[2]),
            lambda a, p: call("jnp.where", *a), weight=2.0, special_values=True),
+    # the first condition that holds picks: JAX stacks the conditions, takes their argmax and a select_n
+    OpSpec("select", "branching", "select", ALL, _propose_select, _select_type, _select_range,
+           lambda a, p: np.select(list(a[:p["n"]]), list(a[p["n"]:]), p["default"]), _select_render, weight=0.5,
+           special_values=True),
 )
 
 ELEMENTWISE_OPS = (BINARY + ROUNDING_FORMATS + SCALAR_ARRAY + UNARY_FLOAT + UNARY_NUMERIC + COMPARE_LOGICAL + BITWISE

@@ -1,5 +1,5 @@
-"""Index generation: ``jnp.arange``, ``jnp.linspace``, ``lax.iota``/``lax.broadcasted_iota``, ``jnp.eye``, ``jnp.tri``,
-``jnp.tril``/``jnp.triu`` and ``jax.nn.one_hot``.
+"""Index generation: ``jnp.arange``, ``jnp.linspace``, ``jnp.logspace``, ``lax.iota``/``lax.broadcasted_iota``,
+``jnp.eye``, ``jnp.tri``, ``jnp.tril``/``jnp.triu`` and ``jax.nn.one_hot``.
 
 Generators take no operands (their sizes come from the wanted type) and always pass ``dtype=``, so
 the result type does not depend on ``jax_enable_x64``. ``one_hot`` indices lie in ``[0, n)`` by
@@ -53,6 +53,35 @@ def _propose_linspace(t: TensorType, ctx: Context) -> Proposal | None:
 def _linspace_render(args, params):
     kwargs = {} if params["endpoint"] else {"endpoint": False}
     return call("jnp.linspace", literal(params["start"]), literal(params["stop"]), literal(params["n"]),
+                **kwargs, dtype=dtype_expr(params["dtype"]))
+
+
+def _propose_logspace(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jnp.logspace(start, stop, n)``: ``base ** linspace(start, stop, n)``, a geometric grid (learning rates,
+    frequency bands), base 10 (the default) or 2, from 10^-2 up to at most 10^2 (in float16's range)."""
+    if t.dtype not in GENERATED & FLOATS or t.rank != 1 or t.shape[0] < 2:
+        return None
+    start = ctx.draw.choice((-2.0, -1.0, 0.0))
+    stop = start + ctx.draw.choice((1.0, 2.0, 3.0)) if start < 0 else ctx.draw.choice((1.0, 2.0))
+    return Proposal((), {"start": start, "stop": stop, "n": t.shape[0], "endpoint": not ctx.draw.bernoulli(0.2),
+                         "base": ctx.draw.choice((10.0, 10.0, 2.0)), "dtype": t.dtype})
+
+
+def _logspace_exponents(params) -> np.ndarray:
+    return np.linspace(params["start"], params["stop"], params["n"], endpoint=params["endpoint"])
+
+
+def _logspace_error(args, params, value):
+    """``base ** u`` with ``u`` a rounded linspace: its error of a few ulps of ``|u|`` times ``log(base)``, and
+    the power's own, relative to the result."""
+    return np.abs(value) * (2.0 + np.abs(_logspace_exponents(params)) * np.log(params["base"]))
+
+
+def _logspace_render(args, params):
+    kwargs = {} if params["endpoint"] else {"endpoint": False}
+    if params["base"] != 10.0:
+        kwargs["base"] = params["base"]
+    return call("jnp.logspace", literal(params["start"]), literal(params["stop"]), literal(params["n"]),
                 **kwargs, dtype=dtype_expr(params["dtype"]))
 
 
@@ -153,6 +182,10 @@ INDEX_OPS = (
                lambda i, t, o, p: Interval(p["start"], p["stop"]),
                lambda a, p: np.linspace(p["start"], p["stop"], p["n"], endpoint=p["endpoint"]), _linspace_render,
                GENERATED & FLOATS),
+    OpSpec("logspace", "index", "logspace", GENERATED & FLOATS, _propose_logspace,
+           lambda t, p: TensorType(p["dtype"], (p["n"],)),
+           lambda i, t, o, p: Interval(p["base"] ** p["start"], p["base"] ** p["stop"]),
+           lambda a, p: np.power(p["base"], _logspace_exponents(p)), _logspace_render, error_scale=_logspace_error),
     _generator("iota", _propose_iota, _shape_type,
                lambda i, t, o, p: Interval(0, p["shape"][p["dimension"]] - 1), _iota_reference, _iota_render),
     _generator("eye", _propose_eye, _shape_type, lambda i, t, o, p: Interval(0, 1),

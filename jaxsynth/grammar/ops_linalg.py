@@ -270,6 +270,86 @@ def _lu_solve_render(args, params):
     return call("jax.scipy.linalg.lu_solve", factors, args[1])
 
 
+def _propose_cho_solve(t, ctx):
+    """``cho_solve(cho_factor(S, lower=...), b)``: the solve of Gaussian processes and Newton steps, S's Cholesky
+    factor reused (``lower`` picks the triangle; no transposed form)."""
+    proposal = _propose_solve(t, ctx)
+    if proposal is not None:
+        del proposal.params["trans"]
+    return proposal
+
+
+def _cho_solve_render(args, params):
+    kwargs = {"lower": True} if params["lower"] else {}
+    factors = call("jax.scipy.linalg.cho_factor", gram_render(args[0], params), **kwargs)
+    return call("jax.scipy.linalg.cho_solve", factors, args[1])
+
+
+# ---------------------------------------------------------------- tridiagonal solve
+
+#: Shifts added to a tridiagonal system's diagonal, the interval its three vectors are asked for, and the least
+#: diagonal dominance the shift must leave: each row's diagonal exceeds its two neighbours' magnitudes by at least
+#: this much, so ``||inv(A)||_inf <= 1 / margin``.
+TRIDIAGONAL_SHIFTS = (4.0, 4.0, 8.0)
+TRIDIAGONAL_NEED = Interval(-1.0, 1.0)
+TRIDIAGONAL_MARGIN = 1.0
+
+
+def _propose_tridiagonal(t, ctx):
+    """``lax.linalg.tridiagonal_solve(dl, d + c, du, b)``: an ``m x m`` tridiagonal system (splines, implicit
+    diffusion steps) from three vectors in [-1, 1] (``dl[0]`` and ``du[-1]`` are not read), its diagonal shifted by
+    ``c`` so that every row is diagonally dominant; ``b`` has ``n`` columns."""
+    if t.dtype not in LINALG_FLOATS or t.rank != 2:
+        return None
+    vector = Operand(t.with_shape(t.shape[:1]), need=TRIDIAGONAL_NEED)
+    return Proposal((vector, vector, vector, Operand(t)), {"c": ctx.draw.choice(TRIDIAGONAL_SHIFTS)})
+
+
+def _tridiagonal_type(types, params):
+    dl, d, du, b = types
+    if b.rank != 2 or any(v != b.with_shape(b.shape[:1]) for v in (dl, d, du)) or b.dtype not in LINALG_FLOATS:
+        raise TypeError(f"tridiagonal_solve: diagonals {dl}, {d}, {du} do not fit {b}")
+    return b
+
+
+def _tridiagonal_margin(ins, params) -> float:
+    return ins[1].lo + params["c"] - ins[0].mag - ins[2].mag
+
+
+def _tridiagonal_range(ins, types, out, params):
+    margin = _tridiagonal_margin(ins, params)
+    return None if margin < TRIDIAGONAL_MARGIN else _symmetric(ins[3].mag / margin)
+
+
+def _tridiagonal_parts(args, params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The system's diagonal, and its entries below and above it by row (0 where a row has none), in float64."""
+    dl, d, du = (np.asarray(a, dtype=np.float64) for a in args[:3])
+    return np.concatenate([[0.0], dl[1:]]), d + params["c"], np.concatenate([du[:-1], [0.0]])
+
+
+def _tridiagonal_reference(args, params):
+    import scipy.linalg
+
+    below, diagonal, above = _tridiagonal_parts(args, params)
+    bands = np.stack([np.roll(above, 1), diagonal, np.roll(below, -1)])  # scipy.linalg.solve_banded's layout
+    return scipy.linalg.solve_banded((1, 1), bands, np.asarray(args[3], dtype=np.float64))
+
+
+def _tridiagonal_error(args, params, value) -> float:
+    """Gaussian elimination with partial pivoting (LAPACK's gtsv), backward stable: ``m`` times the system's
+    condition number (in the infinity norm: at most its largest row over its least dominance) times the result."""
+    below, diagonal, above = _tridiagonal_parts(args, params)
+    off = np.abs(below) + np.abs(above)
+    dominance = max(float(np.min(np.abs(diagonal) - off)), TRIDIAGONAL_MARGIN / 2)
+    cond = float(np.max(np.abs(diagonal) + off)) / dominance
+    return np.shape(value)[0] * cond * max(float(np.max(np.abs(value), initial=0.0)), 1.0)
+
+
+def _tridiagonal_render(args, params):
+    shifted = binop(args[1], cst.Add, literal(params["c"]))
+    return call("lax.linalg.tridiagonal_solve", args[0], shifted, args[2], args[3])
+
+
 # ---------------------------------------------------------------- SVD
 
 
@@ -436,6 +516,11 @@ LINALG_OPS: tuple[OpSpec, ...] = (
     _op("lu_solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference, _lu_solve_render),
     _op("solve_triangular", "solve", _propose_solve, _solve_type, _solve_range(True), _solve_triangular_reference,
         _solve_triangular_render),
+    _op("cho_solve", "cho_solve", _propose_cho_solve, _solve_type, _solve_range(False), _solve_reference,
+        _cho_solve_render),
+    # not differentiated: older JAX releases (0.4.35 among them) transpose it in ``b`` only
+    _op("tridiagonal_solve", "tridiagonal_solve", _propose_tridiagonal, _tridiagonal_type, _tridiagonal_range,
+        _tridiagonal_reference, _tridiagonal_render, differentiable=False, error_scale=_tridiagonal_error),
     # smooth; its reference a scaled Taylor series in float64 (``_expm64``)
     _op("expm", "expm", _propose_expm, _expm_type, _expm_range, lambda a, p: _expm64(a[0]),
         lambda a, p: call("jax.scipy.linalg.expm", a[0]), error_scale=_expm_error),

@@ -188,6 +188,7 @@ def _unary(
     tail: Callable[[Interval, dict], float] | None = None,
     weight: float = 1.0,
     dtypes: frozenset[DType] = FLOATS,
+    since: tuple[int, ...] = (),
 ) -> OpSpec:
     """A float -> float elementwise row rendered ``render(x, **{k: params[k] for k in kwargs})`` (or by ``render``
     itself where it is a function of the rendered operands and params).
@@ -213,11 +214,20 @@ def _unary(
         render=render if callable(render) else lambda args, p: call(render, args[0], **{k: p[k] for k in kwargs}),
         error_scale=error_scale,
         weight=weight,
+        since=since,
     )
 
 
 def _relu6_range(x: Interval, p) -> Interval:
     return Interval(min(max(x.lo, 0.0), 6.0), min(max(x.hi, 0.0), 6.0))
+
+
+def _sparse_plus_scalar(v: float) -> float:
+    return 0.0 if v <= -1.0 else v if v >= 1.0 else (v + 1.0) ** 2 / 4.0
+
+
+def _sparse_plus(x: np.ndarray) -> np.ndarray:
+    return np.where(x <= -1.0, 0.0, np.where(x >= 1.0, x, np.square(x + 1.0) / 4.0))
 
 
 def _elu_range(x: Interval, p) -> Interval:
@@ -414,6 +424,13 @@ ELEMENTWISE_NN = (
     _unary("squareplus", _squareplus_render, lambda x, p: monotone(lambda v: _squareplus_scalar(v, p["b"]), x),
            lambda x, p: (x + np.sqrt(np.square(x) + p["b"])) / 2.0, params=_squareplus_params,
            error_scale=_squareplus_error, weight=0.5),
+    # softplus's and sigmoid's piecewise twins (Fenchel-Young losses): 0 up to -1, a parabola (a line) to 1, then
+    # x (1); sparse_plus is smooth (its derivative is sparse_sigmoid), sparse_sigmoid has a kink at -1 and 1
+    _unary("sparse_plus", "jax.nn.sparse_plus", lambda x, p: monotone(_sparse_plus_scalar, x),
+           lambda x, p: _sparse_plus(x), weight=0.5),
+    _unary("sparse_sigmoid", "jax.nn.sparse_sigmoid",
+           lambda x, p: monotone(lambda v: min(max(v + 1.0, 0.0), 2.0) / 2.0, x),
+           lambda x, p: np.clip(x + 1.0, 0.0, 2.0) / 2.0, weight=0.5, since=(0, 4, 27)),
 )
 
 # ---------------------------------------------------------------- jax.scipy.stats.norm, entr, polyval

@@ -1,4 +1,5 @@
-"""Sorting and scans: ``jnp.sort``/``argsort``, ``lax.top_k``, ``lax.cummax``/``cummin``/``cumlogsumexp``
+"""Sorting and scans: ``jnp.sort``/``argsort``, ``lax.top_k`` (and the values of ``lax.approx_max_k``/``approx_min_k``),
+``lax.cummax``/``cummin``/``cumlogsumexp``
 and ``lax.associative_scan`` with a sampled associative combiner.
 
 Ties follow JAX's documented order: ``argsort(stable=True)`` keeps equal elements in index order and
@@ -166,6 +167,32 @@ def _top_k_render(indices: bool):
         kwargs = {} if params["last"] else {"axis": params["axis"]}
         whole = call("lax.top_k", args[0], literal(params["k"]), **kwargs)
         return cst.Subscript(value=whole, slice=[cst.SubscriptElement(cst.Index(literal(1 if indices else 0)))])
+
+    return render
+
+
+def _propose_approx_k(t: TensorType, ctx: Context) -> Proposal | None:
+    """``lax.approx_max_k``/``approx_min_k``: a top-k of floats (nearest-neighbour search, beam pruning). The
+    values only: XLA:CPU sorts exactly (``is_fallback``), but in no stable order, so tied indices are any of the
+    tied elements', and ``-0.0`` and ``0.0`` tie (the values agree, their signs may not: no special values)."""
+    return _propose_top_k(False)(t, ctx) if t.dtype in FLOATS else None
+
+
+def _approx_k_reference(largest: bool):
+    def reference(args, params):
+        ordered = np.sort(np.asarray(args[0], dtype=np.float64), axis=params["axis"])
+        if largest:
+            ordered = np.flip(ordered, axis=params["axis"])
+        return np.take(ordered, np.arange(params["k"]), axis=params["axis"])
+
+    return reference
+
+
+def _approx_k_render(largest: bool):
+    def render(args, params):
+        kwargs = {} if params["last"] else {"reduction_dimension": params["axis"]}
+        whole = call(f"lax.approx_{'max' if largest else 'min'}_k", args[0], literal(params["k"]), **kwargs)
+        return cst.Subscript(value=whole, slice=[cst.SubscriptElement(cst.Index(literal(0)))])
 
     return render
 
@@ -403,6 +430,10 @@ SORT_OPS: tuple[OpSpec, ...] = (
         differentiable=False),
     _op("top_k_indices", _propose_top_k(True), _top_k_type(True), _positions, _top_k_reference(True),
         _top_k_render(True), differentiable=False),
+    _op("approx_max_k", _propose_approx_k, _top_k_type(False), _same, _approx_k_reference(True),
+        _approx_k_render(True), dtypes=FLOATS, differentiable=False, family="approx_k"),
+    _op("approx_min_k", _propose_approx_k, _top_k_type(False), _same, _approx_k_reference(False),
+        _approx_k_render(False), dtypes=FLOATS, differentiable=False, family="approx_k"),
     _op("cummax", _propose_along_axis(NUMERIC, reverse=True), _same_type, _same, _accumulate(np.maximum),
         _render_cumulative("lax.cummax"), differentiable=False, family="cumulative_extreme"),
     _op("cummin", _propose_along_axis(NUMERIC, reverse=True), _same_type, _same, _accumulate(np.minimum),

@@ -66,8 +66,15 @@ QUANTILE_METHODS = ("linear", "linear", "linear", "lower", "higher", "midpoint",
 NAN_REDUCTIONS = frozenset({"nansum", "nanmean", "nanmax", "nanmin"})
 
 
+#: Reductions left out of special values beside the spreads and order statistics: ``ptp``'s signed zeros,
+#: ``nanargmax``'s and ``nanargmin``'s -1 for a row of NaNs only (numpy raises) and NaN taken for -inf (+inf).
+NO_SPECIAL_REDUCTIONS = frozenset({"ptp", "nanargmax", "nanargmin"})
+#: Reductions to the index of a row's largest or smallest element.
+ARG_REDUCTIONS = frozenset({"argmax", "argmin", "nanargmax", "nanargmin"})
+
+
 def _reduction_result_dtype(name: str, source: DType) -> DType:
-    if name in ("argmax", "argmin"):
+    if name in ARG_REDUCTIONS:
         return DType.int32
     if name in ("any", "all"):
         return DType.bool
@@ -143,7 +150,7 @@ def _reduction_range(name: str):
             return Interval(min(x.lo, n * x.lo), max(x.hi, n * x.hi))
         if name in ("prod", "cumprod"):
             return _power_bound(x, n)
-        if name in ("argmax", "argmin"):
+        if name in ARG_REDUCTIONS:
             return Interval(0, max(n - 1, 0))
         if name in ("any", "all"):
             return Interval(0, 1)
@@ -302,7 +309,7 @@ def _reduction(name: str, sources: frozenset[DType], cumulative: bool = False, d
     return OpSpec(name, "reductions", f"reduce_{name}", sources, propose, _reduction_type(name),
                   _reduction_range(name), _reduction_reference(name), _reduction_render(name),
                   differentiable=differentiable,
-                  special_values=not (spread or name in ORDER_STATISTICS or name == "ptp"),
+                  special_values=not (spread or name in ORDER_STATISTICS or name in NO_SPECIAL_REDUCTIONS),
                   error_scale=error_scale)
 
 
@@ -579,6 +586,9 @@ REDUCTIONS = (
     _reduction("nanmean", FLOATS),
     _reduction("nanmax", FLOATS),
     _reduction("nanmin", FLOATS),
+    # on finite values argmax's and argmin's result (no special values: ``NO_SPECIAL_REDUCTIONS``)
+    _reduction("nanargmax", FLOATS, differentiable=False),
+    _reduction("nanargmin", FLOATS, differentiable=False),
     # an integer or bool operand: a float's count jumps where it crosses 0
     _reduction("count_nonzero", INTS | {DType.bool}, differentiable=False),
     # a kink wherever two elements of a row swap places; a tie has no derivative
@@ -673,6 +683,23 @@ def _propose_vdot(t, ctx):
         return None
     shape = tuple(ctx.pick_dim() for _ in range(ctx.draw.randint(1, 2)))
     return Proposal((Operand(t.with_shape(shape)), Operand(t.with_shape(shape))), {"k": math.prod(shape)})
+
+
+def _propose_inner(t, ctx):
+    """``jnp.inner(a, b)``: the last axes of both contracted (similarities of rows: ``inner(queries, keys)``); the
+    result is ``a``'s other axes then ``b``'s."""
+    if t.dtype not in LINALG_DTYPES or t.rank > 3:
+        return None
+    k, split = ctx.pick_dim(), ctx.draw.randint(0, t.rank)
+    return Proposal((Operand(t.with_shape(t.shape[:split] + (k,))), Operand(t.with_shape(t.shape[split:] + (k,)))),
+                    {"k": k})
+
+
+def _inner_type(types, params):
+    a, b = types
+    if a.dtype is not b.dtype or a.rank == 0 or b.rank == 0 or a.shape[-1] != b.shape[-1]:
+        raise TypeError(f"inner: {a} and {b} do not share a last axis")
+    return a.with_shape(a.shape[:-1] + b.shape[:-1])
 
 
 def _propose_outer(t, ctx):
@@ -917,6 +944,8 @@ LINALG = (
             lambda a, p: binop(a[0], cst.MatrixMultiply, a[1]) if p.get("style") != "fn" else call("jnp.matmul", *a)),
     _linalg("vdot", _propose_vdot, lambda t, p: TensorType(t[0].dtype, ()), _contract_rule,
             lambda a, p: _contract(np.vdot, *a), lambda a, p: call("jnp.vdot", *a)),
+    _linalg("inner", _propose_inner, _inner_type, _contract_rule, lambda a, p: _contract(np.inner, *a),
+            lambda a, p: call("jnp.inner", *a)),
     _linalg("outer", _propose_outer, lambda t, p: TensorType(t[0].dtype, t[0].shape + t[1].shape), _contract_rule,
             lambda a, p: np.outer(a[0], a[1]), lambda a, p: call("jnp.outer", *a)),
     _linalg("cross", _propose_cross, lambda t, p: t[0], _cross_range, lambda a, p: np.cross(a[0], a[1]),
@@ -1223,6 +1252,29 @@ def _render_swapaxes(args, params):
     return call("jnp.swapaxes", args[0], literal(a), literal(b))
 
 
+def _propose_rot90(t, ctx):
+    """``jnp.rot90(x, k, axes)``: quarter turns of an image or a board (data augmentation, symmetries); ``k`` 1 to 3
+    or -1, in the plane of the first two axes (the default) or another pair."""
+    if t.rank < 2:
+        return None
+    axes = (0, 1) if ctx.draw.bernoulli(0.6) else (ctx.draw.randint(0, t.rank - 2), t.rank - 1)
+    k = ctx.draw.choice((1, 1, 2, 3, -1))
+    shape = _swapped(t.shape, *axes) if k % 2 else t.shape
+    return Proposal((Operand(t.with_shape(shape)),), {"k": k, "axes": axes})
+
+
+def _rot90_type(types, params):
+    (t,), (a, b) = types, params["axes"]
+    if not a < b < t.rank:
+        raise TypeError(f"rot90: {t} has no axes {params['axes']}")
+    return t.with_shape(_swapped(t.shape, a, b) if params["k"] % 2 else t.shape)
+
+
+def _render_rot90(args, params):
+    kwargs = {} if params["axes"] == (0, 1) else {"axes": literal(params["axes"])}
+    return call("jnp.rot90", args[0], k=params["k"], **kwargs)
+
+
 def _moved_order(rank: int, source: int, destination: int) -> list[int]:
     """``jnp.moveaxis(x, source, destination).shape[i] == x.shape[order[i]]``."""
     order = [i for i in range(rank) if i != source]
@@ -1332,6 +1384,7 @@ SHAPE = (
               lambda a, p: call("jnp.repeat", a[0], literal(p["repeats"]), axis=p["axis"])),
     _shape_op("swapaxes", _propose_swapaxes, lambda t, p: t[0].with_shape(_swapped(t[0].shape, *p["axes"])),
               lambda a, p: np.swapaxes(a[0], *p["axes"]), _render_swapaxes),
+    _shape_op("rot90", _propose_rot90, _rot90_type, lambda a, p: np.rot90(a[0], p["k"], p["axes"]), _render_rot90),
     _shape_op("moveaxis", _propose_moveaxis, _moveaxis_type,
               lambda a, p: np.moveaxis(a[0], p["source"], p["destination"]),
               lambda a, p: call("jnp.moveaxis", a[0], literal(p["source"]), literal(p["destination"]))),

@@ -38,9 +38,9 @@ SMOOTH_OPS = frozenset({
     "arctan", "arctan2", "arcsin", "arccos", "arctanh", "arcsinh", "arccosh", "sinh", "cosh",
     "log2", "log10", "exp2", "reciprocal", "soft_sign", "celu",
     "sum", "mean", "var", "nansum", "nanmean", "prod", "cumsum", "cumprod", "diff", "dot", "matmul", "vdot",
-    "outer", "cross", "einsum", "trace", "kron",
+    "outer", "cross", "einsum", "trace", "kron", "inner",
     "reshape", "transpose", "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "slice", "flip",
-    "pad", "take", "roll", "tile", "repeat", "swapaxes", "moveaxis", "diagonal",
+    "pad", "take", "roll", "tile", "repeat", "swapaxes", "moveaxis", "diagonal", "rot90",
 })
 #: Dtypes a differentiated parameter may have (float16/bfloat16 gradients are too coarse to compare).
 DIFF_DTYPES = frozenset({DType.float32, DType.float64})

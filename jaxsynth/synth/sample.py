@@ -44,7 +44,7 @@ WORK_LIMIT = 20_000
 #: Under x64 (``types.x64 = true``) JAX's default integer and float widen to 64 bits. These ops (on
 #: these operands) would then change their result dtype, so x64 configs do not sample them.
 X64_NEVER = frozenset({"argmax", "argmin", "count_nonzero", "bincount", "fori_loop", "categorical", "argwhere",
-                       "flatnonzero"})
+                       "flatnonzero", "nanargmax", "nanargmin"})
 X64_FLOAT_OPERANDS_ONLY = frozenset({"sum", "prod", "mean", "cumsum", "cumprod", "trace", "masked_sum"})
 
 

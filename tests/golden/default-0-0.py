@@ -4,6 +4,5 @@ import jax.lax as lax
 
 
 def f(x0, x1):
-    v0 = jnp.where(jnp.reshape(x0, ()), jnp.minimum(x1, jnp.minimum(x1, -2.0)), 4.0)
-    v1 = jnp.sqrt(jnp.arccos(jnp.broadcast_to(jnp.expm1(x1), (7,))))
-    return jnp.cbrt(v0), jnp.reciprocal(v1)
+    v0 = jnp.floor(jnp.cosh(-jnp.prod(jnp.exp(x1), axis=0, keepdims=True)))
+    return jnp.reciprocal(x0), v0

@@ -3,8 +3,8 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0):
-    v0 = jax.nn.celu(jnp.log10(x0), alpha=2.0)
-    v1 = jnp.take(v0, jnp.array([0, 0, 0, 0, 0, 0, 0]), axis=2)
-    v2 = jnp.fmin(jnp.arccos(jnp.arctan(v1)), jax.nn.elu(jnp.sign(v1)))
-    return jnp.arcsinh(jnp.diff(v2))
+def f(x0, x1, x2, x3):
+    v0 = jnp.arccos(jnp.arcsinh(jnp.flip(lax.rsqrt(jnp.cosh(x0)), axis=0)))
+    v1 = jnp.fmin(jnp.where(jnp.diagonal(x1), jnp.reciprocal(x2), x3), x3)
+    v2 = lax.approx_max_k(jnp.roll(jax.nn.relu(v1), 11, axis=2), 6)[0]
+    return jnp.arcsinh(jnp.einsum('bij,bjk->bik', jnp.sin(v0), v2))

@@ -4,8 +4,10 @@ import jax.lax as lax
 
 
 def f(x0, x1, x2, x3):
-    v0 = jnp.maximum(x1.reshape(4, 1), jnp.broadcast_to(x3.astype(jnp.int32), (4, 6)))
-    v1 = lax.associative_scan(jnp.multiply, lax.shift_right_logical(v0, jnp.int32(3)) << 0, axis=0)
-    v2 = jnp.maximum(v1, jnp.broadcast_to(x3.astype(jnp.int32), (4, 6)))
-    v3 = jnp.take_along_axis(x2 != x3, v2, axis=0).astype(jnp.float16)
-    return jnp.logical_not(x0[x1]), v3
+    v0 = jnp.floor(x3)
+    def scan_body0(carry0, s0):
+        c0, c1 = carry0
+        v1 = jnp.clip(c1 + jnp.exp(v0), -1.0, 2.0)
+        return (jax.nn.sigmoid(c0), v1), s0 + s0
+    (v2, _), _ = lax.scan(scan_body0, (x2, v0), jnp.broadcast_to(x3, (4,)))
+    return jnp.logical_not(x0[x1]), v2
