@@ -295,14 +295,15 @@ REAL_CODE_OPS_5 = {
     "unique": (DType.int32, DType.uint8, DType.bool), "expm": (DType.float32,),
 }
 #: Session 38's: multi-way selections, NaN-ignoring arg reductions, row similarities, quarter turns, sparse
-#: activations, approximate top-k, Cholesky and tridiagonal solves, geometric grids.
+#: activations, approximate top-k, Cholesky and tridiagonal solves, geometric grids, general contractions (mixed
+#: precision and int8 ones among them).
 REAL_CODE_OPS_6 = {
     "select": (DType.float32, DType.int32, DType.bool, DType.bfloat16), "nanargmax": (DType.int32,),
     "nanargmin": (DType.int32,), "inner": (DType.float32, DType.int32), "rot90": (DType.float32, DType.int8),
     "sparse_plus": (DType.float32, DType.bfloat16), "sparse_sigmoid": (DType.float32, DType.float16),
     "approx_max_k": (DType.float32, DType.bfloat16), "approx_min_k": (DType.float32, DType.float16),
     "cho_solve": (DType.float32,), "tridiagonal_solve": (DType.float32,),
-    "logspace": (DType.float32, DType.bfloat16, DType.float16),
+    "logspace": (DType.float32, DType.bfloat16, DType.float16), "dot_general": (DType.float32, DType.int32),
 }
 REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5 | REAL_CODE_OPS_6
 
@@ -400,7 +401,8 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
          "entr": "jax.scipy.special.entr(", "xlog1py": "jax.scipy.special.xlog1py(",
          "conv_transpose": "lax.conv_transpose(", "expm": "jax.scipy.linalg.expm(",
          "approx_max_k": "lax.approx_max_k(", "approx_min_k": "lax.approx_min_k(",
-         "cho_solve": "jax.scipy.linalg.cho_solve(", "tridiagonal_solve": "lax.linalg.tridiagonal_solve("}
+         "cho_solve": "jax.scipy.linalg.cho_solve(", "tridiagonal_solve": "lax.linalg.tridiagonal_solve(",
+         "dot_general": "lax.dot_general("}
 #: Calls told apart from another op's by their keywords (a pattern over one line).
 CALL_PATTERNS = {f"masked_{n}": rf"jnp\.{n}\([^\n]*where=" for n in ("sum", "max", "min")}
 
@@ -522,6 +524,42 @@ def test_the_resize_error_scale_covers_jax_float32_sample_positions() -> None:
         bound = DType.float32.eps * spec.error_scale([wide], params, expected)
         assert np.max(np.abs(got - expected) / bound) < 0.9, method
         assert np.max(np.abs(expected) * 1e-4 / bound) > 1.0, method
+
+
+def test_dot_general_sums_narrow_operands_in_the_preferred_dtype() -> None:
+    """``lax.dot_general`` proposals take narrow operands (bfloat16/float16 for a float32 result, int8 for an int32
+    one) with ``preferred_element_type`` about half the time, and batched and transposed forms; the reference sums
+    int8 products in int32 as XLA does: at int8's extremes, where an int8 sum would wrap, jit matches it exactly."""
+    import jax
+    import jax.numpy as jnp
+    import libcst as cst
+    from jax import lax
+
+    from jaxsynth.synth.sample import proposal_context
+
+    spec, config = REGISTRY["dot_general"], load_config("default")
+    forms: Counter = Counter()
+    for attempt in range(60):
+        ctx = proposal_context(config, seed=attempt, index=2)
+        want = TensorType((DType.float32, DType.int32)[attempt % 2], (3, 4, 2)[: 1 + attempt % 3])
+        proposal = spec.propose(want, ctx)
+        (ca, cb), (ba, _) = proposal.params["dims"]
+        forms[(want.dtype, proposal.operands[0].type.dtype)] += 1
+        forms["batched"] += bool(ba)
+        forms["transposed"] += cb[0] == proposal.operands[1].type.rank - 1 and proposal.operands[1].type.rank > 1
+        if proposal.operands[0].type.dtype is DType.int8:
+            rng = np.random.default_rng(attempt)
+            args = [rng.choice(np.array([-128, 127, -127], dtype=np.int8), o.type.shape) for o in proposal.operands]
+            source = cst.Module([]).code_for_node(spec.render([cst.Name("a"), cst.Name("b")], proposal.params))
+            got = jax.jit(eval(f"lambda a, b: {source}", {"jnp": jnp, "lax": lax}))(*args)
+            expected = spec.reference(args, proposal.params)
+            assert got.dtype == np.int32 and expected.dtype == np.int32, source
+            np.testing.assert_array_equal(np.asarray(got), expected, err_msg=source)
+            assert np.max(np.abs(expected)) > 127, source  # beyond what int8 could hold
+    narrow = forms[(DType.float32, DType.bfloat16)] + forms[(DType.float32, DType.float16)]
+    assert narrow >= 5 and forms[(DType.float32, DType.float32)] >= 5, forms
+    assert forms[(DType.int32, DType.int8)] >= 5 and forms[(DType.int32, DType.int32)] >= 5, forms
+    assert forms["batched"] >= 5 and forms["transposed"] >= 5, forms
 
 
 def test_segment_sum_and_bincount_follow_jax_on_ids_outside_the_result() -> None:

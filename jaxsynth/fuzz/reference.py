@@ -64,11 +64,11 @@ EXACT_OPS = frozenset(
      "reduce_precision", "fftshift", "ifftshift", "masked_max", "masked_min", "nanargmax", "nanargmin", "select"}
 )
 _SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy",
-                      "cross", "norm", "trace", "tensordot", "masked_sum", "inner"})
+                      "cross", "norm", "trace", "tensordot", "masked_sum", "inner", "dot_general"})
 _PRODLIKE = frozenset({"prod", "cumprod"})
 #: Ops that add up products, which XLA:CPU flushes to zero where they are subnormal (``_flushed``).
 _PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxpy", "tensordot", "matrix_power",
-                       "inner"})
+                       "inner", "dot_general"})
 #: Running ops that JAX lowers to a ``reduce_window`` in the storage dtype (``jnp.sum`` of a bfloat16 array
 #: accumulates in float32; ``jnp.cumsum`` does not): every partial result may be rounded to that dtype, in any
 #: order, so an element's error grows with the number of terms before it. A float16/bfloat16 running sum of
@@ -115,7 +115,7 @@ MIRRORED = KINKS | SPREAD_REDUCTIONS | frozenset(name for name, spec in REGISTRY
 #: (``_contractible_operands``).
 _ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "outer", "kron", "silu", "gelu",
                                 "hard_silu", "glu", "dot", "matmul", "einsum", "vdot", "mish", "tensordot", "inner",
-                                "matrix_power", "det", "resize", "dot_product_attention"})
+                                "matrix_power", "det", "resize", "dot_product_attention", "dot_general"})
 #: Ops XLA fuses along with their operands' elements (shape ops, indexing, negation): a product seen through them.
 _FUSED_VIEWS = frozenset({"negative", "at_get"} | {name for name, spec in REGISTRY.items()
                                                    if getattr(spec, "category", "") in ("shape", "indexing")
@@ -188,7 +188,7 @@ WORK_PER_SECOND = 1.1e8
 #: Ops charged per term they add up into each result element (``_term_count``): contractions and
 #: convolutions, whose numpy references do the most arithmetic per element.
 _TERMED = frozenset({"dot", "matmul", "einsum", "vdot", "tensordot", "inner", "conv", "conv_transpose", "convolve",
-                     "correlate"})
+                     "correlate", "dot_general"})
 
 
 #: Ops whose references do a known amount of work per result element (in :func:`work` units), from the params

@@ -18,6 +18,7 @@ from jaxsynth.grammar.opspec import (
     attribute,
     binop,
     call,
+    dtype_expr,
     literal,
     method,
 )
@@ -702,6 +703,71 @@ def _inner_type(types, params):
     return a.with_shape(a.shape[:-1] + b.shape[:-1])
 
 
+#: ``lax.dot_general``'s narrow operands for a wider result (``preferred_element_type``): mixed-precision training
+#: (bfloat16 or float16 products summed in float32) and quantized inference (int8 products summed in int32).
+NARROW_OPERANDS = {DType.float32: frozenset({DType.bfloat16, DType.float16}), DType.int32: frozenset({DType.int8})}
+
+
+def _propose_dot_general(t, ctx):
+    """``lax.dot_general(a, b, (contracting, batch))``, as flax's ``DenseGeneral`` and batched attention products
+    call it: a batch axis first where the result has rank 3, ``b``'s contracted axis first or last (``x @ w`` or
+    ``x @ w.T``); half the time narrow operands summed in the result's dtype (``preferred_element_type``)."""
+    if t.dtype not in LINALG_DTYPES or not 1 <= t.rank <= 3:
+        return None
+    source = t.dtype
+    if t.dtype in NARROW_OPERANDS and ctx.draw.bernoulli(0.5):
+        source = ctx.pick_dtype(NARROW_OPERANDS[t.dtype]) or t.dtype
+    k, transposed = ctx.pick_dim(), ctx.draw.bernoulli(0.5)
+    nb = 1 if t.rank == 3 else 0
+    batch, (lhs_free, rhs_free) = t.shape[:nb], (t.shape[nb : nb + 1], t.shape[nb + 1 :])
+    a = batch + lhs_free + (k,)
+    b = batch + (rhs_free + (k,) if transposed else (k,) + rhs_free)
+    contracting = ((len(a) - 1,), (len(b) - 1 if transposed else nb,))
+    params = {"dims": (contracting, (tuple(range(nb)), tuple(range(nb)))), "k": k}
+    if source is not t.dtype:
+        params["preferred"] = t.dtype
+    return Proposal((Operand(TensorType(source, a)), Operand(TensorType(source, b))), params)
+
+
+def _dot_general_type(types, params):
+    a, b = types
+    (ca, cb), (ba, bb) = params["dims"]
+    preferred = params.get("preferred")
+    if (a.dtype is not b.dtype or max((*ca, *ba), default=-1) >= a.rank or max((*cb, *bb), default=-1) >= b.rank
+            or [a.shape[i] for i in (*ca, *ba)] != [b.shape[i] for i in (*cb, *bb)]
+            or (preferred is not None and a.dtype not in NARROW_OPERANDS.get(preferred, ()))):
+        raise TypeError(f"dot_general: {a} and {b} do not contract as {params['dims']}")
+    free_a = tuple(d for i, d in enumerate(a.shape) if i not in (*ca, *ba))
+    free_b = tuple(d for i, d in enumerate(b.shape) if i not in (*cb, *bb))
+    return TensorType(preferred or a.dtype, tuple(a.shape[i] for i in ba) + free_a + free_b)
+
+
+def _dot_general_np(a, b, dims):
+    """``lax.dot_general`` as an einsum: the batch axes, then ``a``'s free axes, then ``b``'s."""
+    (ca, cb), (ba, bb) = dims
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    left = [next(letters) for _ in range(a.ndim)]
+    right = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip((*ca, *ba), (*cb, *bb), strict=True):
+        right[j] = left[i]
+    out = [left[i] for i in ba] + [x for i, x in enumerate(left) if i not in (*ca, *ba)]
+    out += [x for j, x in enumerate(right) if j not in (*cb, *bb)]
+    return np.einsum(f"{''.join(left)},{''.join(right)}->{''.join(out)}", a, b, optimize=True)
+
+
+def _dot_general_reference(args, params):
+    a, b = args
+    if params.get("preferred") is DType.int32:  # int8 products summed (and wrapped) in int32
+        a, b = np.asarray(a).astype(np.int32), np.asarray(b).astype(np.int32)
+    return _contract(lambda x, y: _dot_general_np(x, y, params["dims"]), a, b)
+
+
+def _dot_general_render(args, params):
+    preferred = params.get("preferred")
+    kwargs = {} if preferred is None else {"preferred_element_type": dtype_expr(preferred)}
+    return call("lax.dot_general", *args, literal(params["dims"]), **kwargs)
+
+
 def _propose_outer(t, ctx):
     if t.dtype not in LINALG_DTYPES or t.rank != 2:
         return None
@@ -944,6 +1010,8 @@ LINALG = (
             lambda a, p: binop(a[0], cst.MatrixMultiply, a[1]) if p.get("style") != "fn" else call("jnp.matmul", *a)),
     _linalg("vdot", _propose_vdot, lambda t, p: TensorType(t[0].dtype, ()), _contract_rule,
             lambda a, p: _contract(np.vdot, *a), lambda a, p: call("jnp.vdot", *a)),
+    _linalg("dot_general", _propose_dot_general, _dot_general_type, _contract_rule, _dot_general_reference,
+            _dot_general_render, LINALG_DTYPES | NARROW_OPERANDS[DType.float32] | NARROW_OPERANDS[DType.int32]),
     _linalg("inner", _propose_inner, _inner_type, _contract_rule, lambda a, p: _contract(np.inner, *a),
             lambda a, p: call("jnp.inner", *a)),
     _linalg("outer", _propose_outer, lambda t, p: TensorType(t[0].dtype, t[0].shape + t[1].shape), _contract_rule,

@@ -38,7 +38,7 @@ SMOOTH_OPS = frozenset({
     "arctan", "arctan2", "arcsin", "arccos", "arctanh", "arcsinh", "arccosh", "sinh", "cosh",
     "log2", "log10", "exp2", "reciprocal", "soft_sign", "celu",
     "sum", "mean", "var", "nansum", "nanmean", "prod", "cumsum", "cumprod", "diff", "dot", "matmul", "vdot",
-    "outer", "cross", "einsum", "trace", "kron", "inner",
+    "outer", "cross", "einsum", "trace", "kron", "inner", "dot_general",
     "reshape", "transpose", "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "slice", "flip",
     "pad", "take", "roll", "tile", "repeat", "swapaxes", "moveaxis", "diagonal", "rot90",
 })
