@@ -400,7 +400,7 @@ def _wrapped(expr: cst.BaseExpression, room: int, level: int = 0) -> cst.BaseExp
             return None if inner is None else expr.with_changes(func=expr.func.with_changes(value=inner))
         args = _items(list(expr.args), room, level, "whitespace_after_arg")
         return expr.with_changes(args=args, whitespace_before_args=_break(level + 1))
-    if isinstance(expr, cst.Subscript):  # ``conv(...)[0]``
+    if isinstance(expr, cst.Subscript | cst.Attribute):  # ``conv(...)[0]``, ``cholesky(...).T``
         inner = _wrapped(expr.value, room, level)
         return None if inner is None else expr.with_changes(value=inner)
     if isinstance(expr, cst.Tuple) and expr.elements:  # a bare ``return a, b`` gets black's parentheses
