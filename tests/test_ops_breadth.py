@@ -306,6 +306,8 @@ REAL_CODE_OPS_6 = {
     "logspace": (DType.float32, DType.bfloat16, DType.float16), "dot_general": (DType.float32, DType.int32),
 }
 REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5 | REAL_CODE_OPS_6
+#: Session 38's PRNG samplers (keys are their operands: tests/test_regions.py checks them against JAX's eager draw).
+RANDOM_OPS_6 = {name: () for name in ("choice", "gumbel", "exponential", "laplace", "logistic", "rademacher")}
 
 
 #: The rank of the wanted type where the op makes only one (default: 0 to 3 in turn).
@@ -402,14 +404,14 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
          "conv_transpose": "lax.conv_transpose(", "expm": "jax.scipy.linalg.expm(",
          "approx_max_k": "lax.approx_max_k(", "approx_min_k": "lax.approx_min_k(",
          "cho_solve": "jax.scipy.linalg.cho_solve(", "tridiagonal_solve": "lax.linalg.tridiagonal_solve(",
-         "dot_general": "lax.dot_general("}
+         "dot_general": "lax.dot_general(", **{n: f"jax.random.{n}(" for n in RANDOM_OPS_6}}
 #: Calls told apart from another op's by their keywords (a pattern over one line).
 CALL_PATTERNS = {f"masked_{n}": rf"jnp\.{n}\([^\n]*where=" for n in ("sum", "max", "min")}
 
 
 @pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4),
-                                       (3, REAL_CODE_OPS_5), (4, REAL_CODE_OPS_6)],
-                         ids=["session34", "session35", "session36", "session37", "session38"])
+                                       (3, REAL_CODE_OPS_5), (4, REAL_CODE_OPS_6), (5, RANDOM_OPS_6)],
+                         ids=["session34", "session35", "session36", "session37", "session38", "session38-random"])
 def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
     float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is, ``argwhere`` where an

@@ -1,5 +1,6 @@
 """PRNG ops over JAX's typed keys: ``jax.random.key``, ``split``, ``fold_in``, ``normal``,
-``truncated_normal``, ``uniform``, ``bernoulli``, ``categorical``, ``randint``, ``permutation``.
+``truncated_normal``, ``uniform``, ``bernoulli``, ``categorical``, ``randint``, ``permutation``, ``choice``,
+``gumbel``, ``exponential``, ``laplace``, ``logistic``, ``rademacher``.
 
 Keys are values of dtype ``DType.key`` (a key array of shape ``s``; the interpreter holds its key data,
 uint32 of shape ``s + (2,)``). The sampler makes them key-typed program inputs or builds them (``sample.py``:
@@ -15,11 +16,13 @@ passes off), ``vmap`` (batched keys/seeds vs one at a time); ``grad`` skips prog
 Intervals: ``uniform`` lies in [minval, maxval]; ``normal`` is JAX's ``sqrt(2) * erf_inv(u)`` of a
 ``u`` strictly inside (-1, 1) in the result dtype, so |x| < 8.3 even in float64 (declared [-9, 9]);
 ``truncated_normal`` in [lower, upper]; ``randint`` in [minval, maxval - 1]; ``categorical`` in [0, n-1];
-``permutation`` keeps its operand's interval.
+``permutation`` and ``choice`` keep their operand's interval; ``rademacher`` is -1 or 1; the logs of a uniform
+draw (``gumbel`` and kin) are bounded by its resolution (``LOG_DRAW_RANGES``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import libcst as cst
@@ -278,6 +281,98 @@ def _permutation_render(a, p):
     return call("jax.random.permutation", a[0], a[1])
 
 
+# ---------------------------------------------------------------- transforms of a uniform draw
+
+#: JAX draws a uniform float from ``m`` random mantissa bits (a multiple of ``2 ** -m`` in [0, 1); ``m`` is the
+#: dtype's: float32 23, bfloat16 7, float16 10, float64 52), and ``exponential``, ``laplace``, ``logistic`` and
+#: ``gumbel`` take logs of it, or of one minus it: bounded by about ``m log 2`` (logistic's ``log(tiny)`` below;
+#: gumbel's ``"high"`` modes draw up to 64 bits, to about 44).
+def _mantissa_log(dtype: DType) -> float:
+    import ml_dtypes
+
+    return (ml_dtypes.finfo(dtype.np_dtype).nmant + 2) * math.log(2.0)
+
+
+def _log_tiny(dtype: DType) -> float:
+    import ml_dtypes
+
+    return math.log(float(ml_dtypes.finfo(dtype.np_dtype).tiny))
+
+
+#: The interval of each transform's draw, by dtype.
+LOG_DRAW_RANGES = {
+    "exponential": lambda d: Interval(0.0, _mantissa_log(d)),
+    "laplace": lambda d: Interval(-_mantissa_log(d), _mantissa_log(d)),
+    "logistic": lambda d: Interval(_log_tiny(d) - 1.0, _mantissa_log(d)),
+    "gumbel": lambda d: Interval(-math.log(-_log_tiny(d)) - 1.0, 45.0),
+}
+
+
+def _propose_log_draw(t: TensorType, ctx: Context) -> Proposal | None:
+    return Proposal((Operand(SCALAR_KEY),), {"out": t}) if t.dtype in FLOATS else None
+
+
+def _log_draw(name: str):
+    """``jax.random.<name>(key, shape, dtype)``: Gumbel noise (Gumbel-max sampling, Gumbel-softmax), exponential
+    waiting times, Laplace noise (differential privacy), logistic noise; JAX's eager draw as the reference."""
+
+    def reference(args, params):
+        import jax
+
+        t = params["out"]
+        return _np(getattr(jax.random, name)(_jax_key(args[0]), t.shape, _out_dtype(t)))
+
+    def render(a, p):
+        return call(f"jax.random.{name}", a[0], literal(p["out"].shape), dtype=dtype_expr(p["out"].dtype))
+
+    # a log of a number near 1 or near 0: a few ulps of the result, or of 1 (logistic's two logs cancel)
+    return _sampler(name, _propose_log_draw, lambda i, t, o, p: LOG_DRAW_RANGES[name](p["out"].dtype), reference,
+                    render, weight=0.5, error_scale=lambda args, params, value: 2.0 + 2.0 * np.abs(value))
+
+
+def _propose_rademacher(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jax.random.rademacher(key, shape, dtype)``: random signs (Hutchinson's trace estimator, random
+    projections), integers or floats."""
+    if t.dtype not in FLOATS | {DType.int32, DType.int8}:
+        return None
+    return Proposal((Operand(SCALAR_KEY),), {"out": t})
+
+
+def _rademacher_reference(args, params):
+    import jax
+
+    t = params["out"]
+    return _np(jax.random.rademacher(_jax_key(args[0]), t.shape, _out_dtype(t)))
+
+
+def _rademacher_render(a, p):
+    return call("jax.random.rademacher", a[0], literal(p["out"].shape), dtype=dtype_expr(p["out"].dtype))
+
+
+def _propose_choice(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jax.random.choice(key, x, (k,), replace=False)``: ``k`` distinct rows of ``x`` (minibatch and negative
+    sampling), or with ``replace=True`` any ``k``."""
+    if t.rank == 0 or t.dtype.is_key:
+        return None
+    rows = t.shape[0] + ctx.draw.randint(0, 4)
+    return Proposal((Operand(SCALAR_KEY), Operand(t.with_shape((rows,) + t.shape[1:]))),
+                    {"out": t, "replace": ctx.draw.bernoulli(0.3)})
+
+
+def _choice_reference(args, params):
+    import jax
+    import jax.numpy as jnp
+
+    x = jnp.asarray(args[1], dtype=params["out"].dtype.np_dtype)
+    drawn = jax.random.choice(_jax_key(args[0]), x, params["out"].shape[:1], replace=params["replace"])
+    return _np(drawn).astype(np.asarray(args[1]).dtype)
+
+
+def _choice_render(a, p):
+    kwargs = {"replace": False} if not p["replace"] else {}
+    return call("jax.random.choice", a[0], a[1], literal(p["out"].shape[:1]), **kwargs)
+
+
 RANDOM_OPS: tuple[OpSpec, ...] = (
     _key_op("random_key", _propose_key, _key_reference, lambda a, p: call("jax.random.key", a[0])),
     _key_op("fold_in", _propose_fold_in, _fold_in_reference, lambda a, p: call("jax.random.fold_in", a[0], a[1])),
@@ -296,4 +391,12 @@ RANDOM_OPS: tuple[OpSpec, ...] = (
              _categorical_reference, _categorical_render, operand=FLOATS),
     _sampler("permutation", _propose_permutation, lambda i, t, o, p: i[1], _permutation_reference,
              _permutation_render, differentiable=True, operand=ALL),
+    _sampler("choice", _propose_choice, lambda i, t, o, p: i[1], _choice_reference, _choice_render,
+             differentiable=True, operand=ALL, weight=0.5),
+    _log_draw("gumbel"),
+    _log_draw("exponential"),
+    _log_draw("laplace"),
+    _log_draw("logistic"),
+    _sampler("rademacher", _propose_rademacher, lambda i, t, o, p: Interval(-1, 1), _rademacher_reference,
+             _rademacher_render, weight=0.5),
 )

@@ -3,6 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1):
-    v0 = jnp.trunc(jnp.trunc(jnp.log1p(x1 / 1.5)))
-    return jnp.reciprocal(x0), v0
+def f(x0, x1, x2):
+    v0 = jnp.reciprocal(jnp.cosh(jnp.cbrt(jnp.log1p(jnp.maximum(x0, 1.5)))))
+    v1 = jax.scipy.special.erf(jnp.arctanh(jax.nn.mish(x1))) * jnp.min(x2, axis=0, keepdims=True)
+    return v0, v1
