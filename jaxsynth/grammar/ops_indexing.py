@@ -6,7 +6,8 @@ forms (which build the other starts in the index's own type). Its operand carrie
 the sampler only builds index values that are in bounds by construction, and every range rule here
 re-checks the index intervals (it returns ``None`` when they could leave the axis). Duplicate indices
 only reach the order-independent scatter combiners (add, multiply, min, max); ``.at[...].set`` takes a
-single traced index or a constant list of distinct indices.
+single traced index or a constant list of distinct indices. ``x[jnp.triu_indices(n, k, m)]`` and its
+``tril`` twin gather at constant indices (a matrix's triangle as a vector).
 """
 
 from __future__ import annotations
@@ -627,6 +628,70 @@ SEGMENT_OPS = (
 )
 
 
+# ---------------------------------------------------------------- triangle indices
+
+
+def _triangle_count(lower: bool, n: int, k: int, m: int) -> int:
+    """How many ``(i, j)`` of an ``n x m`` matrix have ``j - i >= k`` (``triu``) or ``j - i <= k`` (``tril``)."""
+    return sum(max(0, min(m, i + k + 1)) if lower else max(0, m - max(0, i + k)) for i in range(n))
+
+
+def _propose_triangle(lower: bool):
+    def propose(t: TensorType, ctx: Context) -> Proposal | None:
+        """``x[jnp.triu_indices(n, k, m)]`` (or ``tril``): the entries of a matrix on and above (below) its ``k``-th
+        diagonal as a vector, the packed form of a symmetric matrix or of pairwise scores; a matrix whose count of
+        such entries is the wanted length, drawn among those with sides of at most 8."""
+        if t.rank != 1:
+            return None
+        shapes = [(n, k, m) for n in range(1, 9) for m in range(1, 9) for k in (-1, 0, 0, 1)
+                  if _triangle_count(lower, n, k, m) == t.shape[0]]
+        if not shapes:
+            return None
+        n, k, m = ctx.draw.choice(shapes)
+        return Proposal((Operand(t.with_shape((n, m))),), {"n": n, "k": k, "m": m})
+
+    return propose
+
+
+def _triangle_type(lower: bool):
+    def rule(types, params):
+        (x,), n, k, m = types, params["n"], params["k"], params["m"]
+        if x.shape != (n, m):
+            raise TypeError(f"{'tril' if lower else 'triu'}_indices: {x} is not an {n}x{m} matrix")
+        return x.with_shape((_triangle_count(lower, n, k, m),))
+
+    return rule
+
+
+def _triangle_reference(lower: bool):
+    indices = np.tril_indices if lower else np.triu_indices
+
+    def reference(args, params):
+        return np.asarray(args[0])[indices(params["n"], params["k"], params["m"])]
+
+    return reference
+
+
+def _triangle_render(lower: bool):
+    def render(args, params):
+        kwargs = {} if params["k"] == 0 else {"k": params["k"]}
+        if params["m"] != params["n"]:
+            kwargs["m"] = params["m"]
+        indices = call(f"jnp.{'tril' if lower else 'triu'}_indices", literal(params["n"]), **kwargs)
+        return cst.Subscript(value=atom(args[0]), slice=[cst.SubscriptElement(cst.Index(indices))])
+
+    return render
+
+
+def _triangle(lower: bool) -> OpSpec:
+    name = "tril_indices" if lower else "triu_indices"
+    # a gather at constant indices: data movement, exact on every value
+    return OpSpec(name=name, category="indexing", family=name, dtypes=ALL, propose=_propose_triangle(lower),
+                  type_rule=_triangle_type(lower), range_rule=lambda ins, types, out, params: ins[0],
+                  reference=_triangle_reference(lower), render=_triangle_render(lower), weight=0.5,
+                  special_values=True)
+
+
 INDEXING_OPS: tuple[OpSpec, ...] = (
     OpSpec(name="dynamic_slice", category="indexing", family="dynamic_slice", dtypes=ALL,
            propose=_propose_dynamic_slice, type_rule=_dynamic_slice_type, range_rule=_dynamic_slice_range,
@@ -656,5 +721,7 @@ INDEXING_OPS: tuple[OpSpec, ...] = (
     _scatter("max", "scatter", NUMERIC, _PROPOSE_COMBINE_NUMERIC, differentiable=False),
     _nonzero("argwhere", flat=False),
     _nonzero("flatnonzero", flat=True),
+    _triangle(lower=False),
+    _triangle(lower=True),
 ) + SEGMENT_OPS
 
