@@ -68,7 +68,7 @@ NAN_REDUCTIONS = frozenset({"nansum", "nanmean", "nanmax", "nanmin"})
 
 
 #: Reductions left out of special values beside the spreads and order statistics: ``ptp``'s signed zeros,
-#: ``nanargmax``'s and ``nanargmin``'s -1 for a row of NaNs only (numpy raises) and NaN taken for -inf (+inf).
+#: ``nanargmax``'s and ``nanargmin``'s -1 for a row of NaNs only (numpy raises: a reference of its own to write).
 NO_SPECIAL_REDUCTIONS = frozenset({"ptp", "nanargmax", "nanargmin"})
 #: Reductions to the index of a row's largest or smallest element.
 ARG_REDUCTIONS = frozenset({"argmax", "argmin", "nanargmax", "nanargmin"})
