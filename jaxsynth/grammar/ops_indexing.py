@@ -12,6 +12,7 @@ single traced index or a constant list of distinct indices. ``x[jnp.triu_indices
 
 from __future__ import annotations
 
+import functools
 import math
 
 import libcst as cst
@@ -636,15 +637,19 @@ def _triangle_count(lower: bool, n: int, k: int, m: int) -> int:
     return sum(max(0, min(m, i + k + 1)) if lower else max(0, m - max(0, i + k)) for i in range(n))
 
 
+@functools.cache
+def _triangle_shapes(lower: bool, length: int) -> tuple[tuple[int, int, int], ...]:
+    """The ``(n, k, m)`` with sides of at most 8 (``k`` -1, 0 twice, or 1) whose triangle has ``length`` entries."""
+    return tuple((n, k, m) for n in range(1, 9) for m in range(1, 9) for k in (-1, 0, 0, 1)
+                 if _triangle_count(lower, n, k, m) == length)
+
+
 def _propose_triangle(lower: bool):
     def propose(t: TensorType, ctx: Context) -> Proposal | None:
         """``x[jnp.triu_indices(n, k, m)]`` (or ``tril``): the entries of a matrix on and above (below) its ``k``-th
         diagonal as a vector, the packed form of a symmetric matrix or of pairwise scores; a matrix whose count of
         such entries is the wanted length, drawn among those with sides of at most 8."""
-        if t.rank != 1:
-            return None
-        shapes = [(n, k, m) for n in range(1, 9) for m in range(1, 9) for k in (-1, 0, 0, 1)
-                  if _triangle_count(lower, n, k, m) == t.shape[0]]
+        shapes = _triangle_shapes(lower, t.shape[0]) if t.rank == 1 else ()
         if not shapes:
             return None
         n, k, m = ctx.draw.choice(shapes)

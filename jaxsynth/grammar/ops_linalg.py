@@ -312,12 +312,8 @@ def _tridiagonal_type(types, params):
     return b
 
 
-def _tridiagonal_margin(ins, params) -> float:
-    return ins[1].lo + params["c"] - ins[0].mag - ins[2].mag
-
-
 def _tridiagonal_range(ins, types, out, params):
-    margin = _tridiagonal_margin(ins, params)
+    margin = ins[1].lo + params["c"] - ins[0].mag - ins[2].mag  # the least diagonal dominance of a row
     return None if margin < TRIDIAGONAL_MARGIN else _symmetric(ins[3].mag / margin)
 
 

@@ -165,16 +165,20 @@ def _propose_float(t: TensorType, ctx: Context) -> Proposal | None:
     return Proposal((Operand(SCALAR_KEY),), params)
 
 
-def _normal_reference(args, params):
-    import jax
+def _shaped_draw(name, propose, range_rule, weight=1.0, error_scale=None):
+    """``jax.random.<name>(key, shape, dtype)`` (the wanted type's shape and dtype), JAX's eager draw as the
+    reference: ``normal``, the logs of a uniform draw (``gumbel`` and kin), ``rademacher``."""
 
-    t = params["out"]
-    return _np(jax.random.normal(_jax_key(args[0]), t.shape, _out_dtype(t)))
+    def reference(args, params):
+        import jax
 
+        t = params["out"]
+        return _np(getattr(jax.random, name)(_jax_key(args[0]), t.shape, _out_dtype(t)))
 
-def _normal_render(a, p):
-    t = p["out"]
-    return call("jax.random.normal", a[0], literal(t.shape), dtype=dtype_expr(t.dtype))
+    def render(a, p):
+        return call(f"jax.random.{name}", a[0], literal(p["out"].shape), dtype=dtype_expr(p["out"].dtype))
+
+    return _sampler(name, propose, range_rule, reference, render, weight=weight, error_scale=error_scale)
 
 
 def _truncated_reference(args, params):
@@ -313,21 +317,11 @@ def _propose_log_draw(t: TensorType, ctx: Context) -> Proposal | None:
 
 
 def _log_draw(name: str):
-    """``jax.random.<name>(key, shape, dtype)``: Gumbel noise (Gumbel-max sampling, Gumbel-softmax), exponential
-    waiting times, Laplace noise (differential privacy), logistic noise; JAX's eager draw as the reference."""
-
-    def reference(args, params):
-        import jax
-
-        t = params["out"]
-        return _np(getattr(jax.random, name)(_jax_key(args[0]), t.shape, _out_dtype(t)))
-
-    def render(a, p):
-        return call(f"jax.random.{name}", a[0], literal(p["out"].shape), dtype=dtype_expr(p["out"].dtype))
-
+    """Gumbel noise (Gumbel-max sampling, Gumbel-softmax), exponential waiting times, Laplace noise (differential
+    privacy), logistic noise."""
     # a log of a number near 1 or near 0: a few ulps of the result, or of 1 (logistic's two logs cancel)
-    return _sampler(name, _propose_log_draw, lambda i, t, o, p: LOG_DRAW_RANGES[name](p["out"].dtype), reference,
-                    render, weight=0.5, error_scale=lambda args, params, value: 2.0 + 2.0 * np.abs(value))
+    return _shaped_draw(name, _propose_log_draw, lambda i, t, o, p: LOG_DRAW_RANGES[name](p["out"].dtype),
+                        weight=0.5, error_scale=lambda args, params, value: 2.0 + 2.0 * np.abs(value))
 
 
 def _propose_rademacher(t: TensorType, ctx: Context) -> Proposal | None:
@@ -336,17 +330,6 @@ def _propose_rademacher(t: TensorType, ctx: Context) -> Proposal | None:
     if t.dtype not in FLOATS | {DType.int32, DType.int8}:
         return None
     return Proposal((Operand(SCALAR_KEY),), {"out": t})
-
-
-def _rademacher_reference(args, params):
-    import jax
-
-    t = params["out"]
-    return _np(jax.random.rademacher(_jax_key(args[0]), t.shape, _out_dtype(t)))
-
-
-def _rademacher_render(a, p):
-    return call("jax.random.rademacher", a[0], literal(p["out"].shape), dtype=dtype_expr(p["out"].dtype))
 
 
 def _propose_choice(t: TensorType, ctx: Context) -> Proposal | None:
@@ -377,8 +360,8 @@ RANDOM_OPS: tuple[OpSpec, ...] = (
     _key_op("random_key", _propose_key, _key_reference, lambda a, p: call("jax.random.key", a[0])),
     _key_op("fold_in", _propose_fold_in, _fold_in_reference, lambda a, p: call("jax.random.fold_in", a[0], a[1])),
     _key_op("split", _propose_split, _split_reference, _split_render),
-    _sampler("normal", _propose_float, lambda i, t, o, p: Interval(-NORMAL_BOUND, NORMAL_BOUND),
-             _normal_reference, _normal_render, error_scale=_normal_error),
+    _shaped_draw("normal", _propose_float, lambda i, t, o, p: Interval(-NORMAL_BOUND, NORMAL_BOUND),
+                 error_scale=_normal_error),
     _sampler("truncated_normal", _propose_float, lambda i, t, o, p: Interval(p["lo"], p["hi"]),
              _truncated_reference, _truncated_render, weight=0.5, error_scale=_truncated_error),
     _sampler("uniform", _propose_float, lambda i, t, o, p: Interval(p["lo"], p["hi"]),
@@ -397,6 +380,5 @@ RANDOM_OPS: tuple[OpSpec, ...] = (
     _log_draw("exponential"),
     _log_draw("laplace"),
     _log_draw("logistic"),
-    _sampler("rademacher", _propose_rademacher, lambda i, t, o, p: Interval(-1, 1), _rademacher_reference,
-             _rademacher_render, weight=0.5),
+    _shaped_draw("rademacher", _propose_rademacher, lambda i, t, o, p: Interval(-1, 1), weight=0.5),
 )

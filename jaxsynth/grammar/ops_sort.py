@@ -178,14 +178,9 @@ def _propose_approx_k(t: TensorType, ctx: Context) -> Proposal | None:
     return _propose_top_k(False)(t, ctx) if t.dtype in FLOATS else None
 
 
-def _approx_k_reference(largest: bool):
-    def reference(args, params):
-        ordered = np.sort(np.asarray(args[0], dtype=np.float64), axis=params["axis"])
-        if largest:
-            ordered = np.flip(ordered, axis=params["axis"])
-        return np.take(ordered, np.arange(params["k"]), axis=params["axis"])
-
-    return reference
+def _approx_min_k_reference(args, params):
+    """``top_k``'s values of the negated operand, negated: the ``k`` smallest, in ascending order."""
+    return -_top_k_reference(False)([-np.asarray(args[0], dtype=np.float64)], params)
 
 
 def _approx_k_render(largest: bool):
@@ -430,9 +425,9 @@ SORT_OPS: tuple[OpSpec, ...] = (
         differentiable=False),
     _op("top_k_indices", _propose_top_k(True), _top_k_type(True), _positions, _top_k_reference(True),
         _top_k_render(True), differentiable=False),
-    _op("approx_max_k", _propose_approx_k, _top_k_type(False), _same, _approx_k_reference(True),
+    _op("approx_max_k", _propose_approx_k, _top_k_type(False), _same, _top_k_reference(False),
         _approx_k_render(True), dtypes=FLOATS, differentiable=False, family="approx_k"),
-    _op("approx_min_k", _propose_approx_k, _top_k_type(False), _same, _approx_k_reference(False),
+    _op("approx_min_k", _propose_approx_k, _top_k_type(False), _same, _approx_min_k_reference,
         _approx_k_render(False), dtypes=FLOATS, differentiable=False, family="approx_k"),
     _op("cummax", _propose_along_axis(NUMERIC, reverse=True), _same_type, _same, _accumulate(np.maximum),
         _render_cumulative("lax.cummax"), differentiable=False, family="cumulative_extreme"),
