@@ -249,11 +249,12 @@ def test_a_campaign_is_the_same_with_one_worker_or_two_and_after_a_stop_and_resu
         started.clear()
         tested.clear()
         # each worker tests a program at least, so the second is started by its tester thread; the first finding
-        # is reduced (repros are run, and their outputs compared, by the slow tests below)
+        # is reduced (repros are run, and their outputs compared, by the slow tests below, and the triage's HLO
+        # pass runs, 20 s here, by the slow kill -9 test's one worker against two)
         return run_campaign(Settings(config=config, out=tmp_path / name, seed=403, count=4, workers=workers,
                                      oracles=("reference", "rewrite"), env=_env("wrong-add"), timeout=120,
-                                     swarm=True, verify=False, max_reductions=1, db=tmp_path / f"{name}.json",
-                                     **kwargs))
+                                     swarm=True, verify=False, max_reductions=1, triage=False,
+                                     db=tmp_path / f"{name}.json", **kwargs))
 
     summary = run("w2", 2)
     assert summary["workers"] == 2 and summary["internal_errors"] == 0
@@ -453,11 +454,14 @@ def test_a_long_campaign_is_the_same_with_one_worker_or_two(tmp_path: Path) -> N
     assert_same_campaign(*outs)
 
 
-def test_injected_hang_is_a_hang_after_the_timeout(tmp_path: Path) -> None:
+def test_injected_hang_is_a_hang_after_the_timeout(tmp_path: Path, monkeypatch) -> None:
+    from jaxsynth.fuzz import campaign
+
     out = tmp_path / "hang"
     config = load_config("elementwise")
     # a seed whose programs 0..2 contain sin (the injected fault hangs there) once, whatever the sampler's stream:
-    # each hang costs the timeout and a confirming rerun with HANG_CONFIRM_FACTOR times it
+    # each hang costs the timeout and a confirming rerun with HANG_CONFIRM_FACTOR times it (twice here, not 4x)
+    monkeypatch.setattr(campaign, "HANG_CONFIRM_FACTOR", 2.0)
     seed = next(s for s in range(200)
                 if sum(any(n.op == "sin" for n in sample(config, s, i).walk()) for i in range(3)) == 1)
     summary = run_campaign(Settings(config=config, out=out, count=3, seed=seed, oracles=("reference",),
@@ -1542,11 +1546,11 @@ def test_a_worker_holding_more_than_its_memory_share_is_restarted_before_the_nex
 
     config = load_config("elementwise")
     tasks = [Task(p, inputs_for(p, 0, i), ("reference",), seed=i) for i, p in
-             ((i, sample(config, 0, i)) for i in range(3))]
-    for max_rss, restarts in ((1, 2), (0, 0)):
+             ((i, sample(config, 0, i)) for i in range(2))]
+    for max_rss, restarts in ((1, 1), (0, 0)):
         with Worker(max_rss=max_rss) as worker:
             outcomes = [worker.run(task, 120) for task in tasks]
-            assert [o.kind for o in outcomes] == ["ok"] * 3
+            assert [o.kind for o in outcomes] == ["ok"] * 2
             assert worker.restarts == restarts
     assert memory_share(2) >= 2 << 30 and memory_share(1) >= memory_share(4)
 
