@@ -307,7 +307,18 @@ REAL_CODE_OPS_6 = {
     "logspace": (DType.float32, DType.bfloat16, DType.float16), "dot_general": (DType.float32, DType.int32),
     "triu_indices": (DType.float32, DType.int32, DType.bool), "tril_indices": (DType.float32, DType.int8),
 }
-REAL_CODE_OPS = REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5 | REAL_CODE_OPS_6
+#: Session 39's: NaN-ignoring spreads, products and running sums, angle conversions, rounding to even, steps,
+#: numpy's joining helpers, diagonal matrices, Vandermonde matrices.
+REAL_CODE_OPS_7 = {
+    "nanvar": (DType.float32, DType.bfloat16), "nanstd": (DType.float32,), "nanprod": (DType.float32,),
+    "nancumsum": (DType.float32, DType.float16), "nancumprod": (DType.float32,), "rint": (DType.float32,),
+    "deg2rad": (DType.float32, DType.bfloat16), "rad2deg": (DType.float32, DType.float16),
+    "heaviside": (DType.float32, DType.bfloat16), "hstack": (DType.float32, DType.int32, DType.bool),
+    "vstack": (DType.float32, DType.int8), "column_stack": (DType.float32, DType.uint8),
+    "diag": (DType.float32, DType.int32), "vander": (DType.float32, DType.bfloat16, DType.int32),
+}
+REAL_CODE_OPS = (REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5 | REAL_CODE_OPS_6
+                 | REAL_CODE_OPS_7)
 #: Session 38's PRNG samplers (keys are their operands: tests/test_regions.py checks them against JAX's eager draw).
 RANDOM_OPS_6 = {name: () for name in ("choice", "gumbel", "exponential", "laplace", "logistic", "rademacher")}
 
@@ -315,7 +326,10 @@ RANDOM_OPS_6 = {name: () for name in ("choice", "gumbel", "exponential", "laplac
 #: The rank of the wanted type where the op makes only one (default: 0 to 3 in turn).
 RANKS = {"conv_transpose": 3, "linspace": 1, "dot_product_attention": 3, "bincount": 1, "matrix_power": 2, "det": 0,
          "argwhere": 2, "flatnonzero": 1, "unique": 1, "expm": 2, "cho_solve": 2, "tridiagonal_solve": 2,
-         "logspace": 1, "triu_indices": 1, "tril_indices": 1}
+         "logspace": 1, "triu_indices": 1, "tril_indices": 1, "vstack": 2, "column_stack": 2}
+#: The wanted types' shapes, in turn, where the op makes only some (``diag``: a vector or a square matrix).
+SHAPES = {"diag": ((5,), (4, 4), (3,), (6, 6), (1,), (2, 2)), "vander": ((7, 3), (4, 5), (9, 2), (1, 4)),
+          "hstack": ((6,), (3, 5), (2,), (4, 3), (7,), (2, 2))}
 #: The last dimension of the wanted type where the op makes only some: ``argwhere``'s is its operand's rank.
 LAST_DIMS = {"argwhere": (1, 2, 3)}
 
@@ -358,6 +372,8 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
         dtype = REAL_CODE_OPS[name][attempt % len(REAL_CODE_OPS[name])]
         rank = RANKS.get(name, attempt % 4)
         shape = tuple(ctx.pick_dim() for _ in range(rank))
+        if name in SHAPES:
+            shape = SHAPES[name][attempt % len(SHAPES[name])]
         if name in LAST_DIMS:
             shape = (*shape[:-1], LAST_DIMS[name][attempt % len(LAST_DIMS[name])])
         want = TensorType(dtype, shape)
@@ -412,8 +428,10 @@ CALL_PATTERNS = {f"masked_{n}": rf"jnp\.{n}\([^\n]*where=" for n in ("sum", "max
 
 
 @pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4),
-                                       (3, REAL_CODE_OPS_5), (4, REAL_CODE_OPS_6), (5, RANDOM_OPS_6)],
-                         ids=["session34", "session35", "session36", "session37", "session38", "session38-random"])
+                                       (3, REAL_CODE_OPS_5), (4, REAL_CODE_OPS_6), (5, RANDOM_OPS_6),
+                                       (6, REAL_CODE_OPS_7)],
+                         ids=["session34", "session35", "session36", "session37", "session38", "session38-random",
+                              "session39"])
 def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
     float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is, ``argwhere`` where an

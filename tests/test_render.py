@@ -94,6 +94,23 @@ def test_long_statements_are_wrapped_at_their_brackets_without_changing_the_prog
     assert changed >= 1, "no statement needed wrapping: the test checks nothing"
 
 
+def test_a_long_comparison_is_wrapped_at_its_last_operands_brackets():
+    """``v0 = 1.5 <= jnp.polyval(jnp.array([...]), x2)`` three bodies deep was left at 102 characters (control-flow
+    seed 0, program 55, once the op table grew): a comparison had no brackets to open. Its last operand's are
+    opened, as black does."""
+    import ast
+
+    from jaxsynth.synth.render import LINE_LIMIT, _Wrap
+
+    statement = "v0 = 1.5 <= jnp.polyval(jnp.array([1.0, -1.25, -1.25, 0.25, 0.25], dtype=jnp.float32), x2)"
+    source = f"def f(x2):\n    def g(c):\n        def h(d):\n            {statement}\n            return v0\n"
+    assert max(len(line) for line in source.splitlines()) > LINE_LIMIT
+    wrapped = cst.parse_module(source).visit(_Wrap({})).code
+    assert ast.dump(ast.parse(wrapped)) == ast.dump(ast.parse(source))
+    assert max(len(line) for line in wrapped.splitlines()) <= LINE_LIMIT
+    assert "v0 = 1.5 <= jnp.polyval(\n" in wrapped, wrapped
+
+
 def test_rendered_program_runs_with_only_the_three_imports():
     config = load_config("control-flow")
     for index in range(30):

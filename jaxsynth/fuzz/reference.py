@@ -49,7 +49,7 @@ import numpy as np
 
 from jaxsynth.grammar.ops import REGISTRY
 from jaxsynth.grammar.ops_control import ControlSpec
-from jaxsynth.grammar.ops_tensor import SPREAD_REDUCTIONS
+from jaxsynth.grammar.ops_tensor import PRODUCT_REDUCTIONS, SPREAD_REDUCTIONS
 from jaxsynth.grammar.types import DType
 from jaxsynth.synth.interpret import evaluate
 from jaxsynth.synth.program import ITEM, Node, Program
@@ -61,11 +61,11 @@ __all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "OVER_BUDGET", "WORK_PER_SECOND", "
 EXACT_OPS = frozenset(
     {"where", "clip", "maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "negative",
      "floor", "ceil", "round", "trunc", "sign", "copysign", "nan_to_num", "hard_tanh", "argmax", "argmin",
-     "reduce_precision", "fftshift", "ifftshift", "masked_max", "masked_min", "nanargmax", "nanargmin", "select"}
+     "reduce_precision", "fftshift", "ifftshift", "masked_max", "masked_min", "nanargmax", "nanargmin", "select",
+     "rint", "heaviside"}
 )
-_SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "dot", "matmul", "einsum", "vdot", "saxpy",
-                      "cross", "norm", "trace", "tensordot", "masked_sum", "inner", "dot_general"})
-_PRODLIKE = frozenset({"prod", "cumprod"})
+_SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "nancumsum", "dot", "matmul", "einsum", "vdot",
+                      "saxpy", "cross", "norm", "trace", "tensordot", "masked_sum", "inner", "dot_general"})
 #: Ops that add up products, which XLA:CPU flushes to zero where they are subnormal (``_flushed``).
 _PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxpy", "tensordot", "matrix_power",
                        "inner", "dot_general"})
@@ -74,7 +74,7 @@ _PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxp
 #: order, so an element's error grows with the number of terms before it. A float16/bfloat16 running sum of
 #: like terms stagnates once they fall under half an ulp of the sum (bfloat16: after about 2^8 terms), and
 #: XLA's SPMD partitioner does accumulate that way where one device does not (models seed 51, program 474).
-_RUNNING = frozenset({"cumsum", "cumlogsumexp"})
+_RUNNING = frozenset({"cumsum", "nancumsum", "cumlogsumexp"})
 #: Dtypes whose running ops get that allowance: at most about 2^10 like terms before a sum stagnates.
 _RUNNING_EPS = 2.0**-11
 #: Terms of a single- or double-precision sum-like op beyond which its allowance grows as the square root of
@@ -113,9 +113,10 @@ MIRRORED = KINKS | SPREAD_REDUCTIONS | frozenset(name for name, spec in REGISTRY
 #: ``a * b``, 1 in 2 for ``gelu``; nn-special seed 1004, program 36 showed it inside ``log_softmax``). An ``add``
 #: or ``subtract`` of such an operand, or of a view of one (``_FUSED_VIEWS``), is also perturbed by its magnitude
 #: (``_contractible_operands``).
-_ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "outer", "kron", "silu", "gelu",
-                                "hard_silu", "glu", "dot", "matmul", "einsum", "vdot", "mish", "tensordot", "inner",
-                                "matrix_power", "det", "resize", "dot_product_attention", "dot_general"})
+_ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "deg2rad", "rad2deg", "outer",
+                                "kron", "silu", "gelu", "hard_silu", "glu", "dot", "matmul", "einsum", "vdot", "mish",
+                                "tensordot", "inner", "matrix_power", "det", "resize", "dot_product_attention",
+                                "dot_general"})
 #: Ops XLA fuses along with their operands' elements (shape ops, indexing, negation): a product seen through them.
 _FUSED_VIEWS = frozenset({"negative", "at_get"} | {name for name, spec in REGISTRY.items()
                                                    if getattr(spec, "category", "") in ("shape", "indexing")
@@ -356,7 +357,7 @@ def _perturb(
     eps = dtype.eps * noise.ulps
     scale = eps
     running = node.op in _RUNNING and dtype.eps >= _RUNNING_EPS and np.ndim(value) > 0
-    if node.op in _PRODLIKE:
+    if node.op in PRODUCT_REDUCTIONS:
         scale = eps * max(1, _reduced_count(node, args))
     elif running:
         scale = eps * _running_count(node, np.shape(value))

@@ -61,7 +61,7 @@ RUNS = 8
 SAFETY = 16.0
 
 _COMPARE = frozenset({"less", "less_equal", "greater", "greater_equal", "equal", "not_equal"})
-_ROUNDING = frozenset({"floor", "ceil", "trunc", "round", "sign", "signbit", "reduce_precision"})
+_ROUNDING = frozenset({"floor", "ceil", "trunc", "round", "rint", "sign", "signbit", "heaviside", "reduce_precision"})
 #: Ops that take the sign of their second operand: a jump where it crosses 0.
 _SIGN_OF = frozenset({"copysign"})
 _ARG = frozenset({"argmax", "argmin", "nanargmax", "nanargmin"})
@@ -219,12 +219,12 @@ def _threshold_distance(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
         return x - np.asarray(args[1], dtype=np.float64)
     if node.op in ("floor", "ceil", "trunc"):
         return np.abs(x - np.rint(x))
-    if node.op == "round":
+    if node.op in ("round", "rint"):
         return np.abs(x - (np.floor(x) + 0.5))
     if node.op == "reduce_precision":  # to the nearest midpoint of the reduced format (its flush to 0 included)
         ulp = reduce_precision_ulp(x, node.params)
         return ulp * np.abs(x / ulp - (np.floor(x / ulp) + 0.5))
-    if node.op in ("sign", "signbit"):
+    if node.op in ("sign", "signbit", "heaviside"):
         return x
     if node.op in _SIGN_OF:
         return np.asarray(args[1], dtype=np.float64)

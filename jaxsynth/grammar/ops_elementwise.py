@@ -220,6 +220,7 @@ SPECIAL_VALUES = frozenset({
     "scale", "offset", "rsub", "div_scalar", "saxpy",
     "abs", "negative", "square", "sign", "sqrt", "exp", "log", "expm1", "log1p", "sin", "cos", "tanh", "floor",
     "ceil", "round", "trunc", "clip", "arctan", "arcsinh", "arctanh", "arccos", "arccosh",
+    "rint", "deg2rad", "rad2deg",
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "invert",
     "where", "nan_to_num",
@@ -477,6 +478,19 @@ def _reciprocal_range(ins, types, out, params):
     return monotone(lambda v: 1.0 / v, x)
 
 
+#: ``jnp.heaviside``'s value at 0, as real code writes it.
+HEAVISIDE_AT_ZERO = (0.0, 0.5, 1.0)
+
+
+def _propose_heaviside(t, ctx):
+    return Proposal((Operand(t),), {"h0": ctx.draw.choice(HEAVISIDE_AT_ZERO)}) if t.dtype in FLOATS else None
+
+
+def _heaviside_range(x: Interval, h0: float) -> Interval:
+    values = [0.0] * (x.lo < 0) + [1.0] * (x.hi > 0) + [h0] * (x.lo <= 0 <= x.hi)
+    return Interval.of(*values)
+
+
 def _always(f):
     return lambda ins, types, out, params: f(ins[0])
 
@@ -562,6 +576,20 @@ UNARY_FLOAT = (
            _fn("jnp.trunc"), differentiable=False),
     _unary("round", FLOATS, _always(lambda x: Interval(math.floor(x.lo), math.ceil(x.hi))),
            lambda a, p: np.round(a[0]), _fn("jnp.round"), differentiable=False),
+    # round half to even, as jnp.round: quantization code's spelling
+    _unary("rint", FLOATS, _always(lambda x: Interval(math.floor(x.lo), math.ceil(x.hi))),
+           lambda a, p: np.rint(a[0]), _fn("jnp.rint"), differentiable=False),
+    # a multiply by pi / 180 (180 / pi) rounded to the dtype: an ulp at most
+    _unary("deg2rad", FLOATS, _always(lambda x: monotone(math.radians, x)), lambda a, p: np.deg2rad(a[0]),
+           _fn("jnp.deg2rad"), weight=0.5),
+    _unary("rad2deg", FLOATS, _always(lambda x: monotone(math.degrees, x)), lambda a, p: np.rad2deg(a[0]),
+           _fn("jnp.rad2deg"), weight=0.5),
+    # 0 below 0, 1 above, the literal h0 at 0: a step (``tolerance.DISCONTINUOUS``); no special values (JAX
+    # releases differ on a NaN operand)
+    OpSpec("heaviside", "unary", "heaviside", FLOATS, _propose_heaviside,
+           lambda t, p: t[0], lambda i, t, o, p: _heaviside_range(i[0], p["h0"]),
+           lambda a, p: np.heaviside(a[0], p["h0"]), lambda a, p: call("jnp.heaviside", a[0], literal(p["h0"])),
+           differentiable=False, weight=0.5),
 )
 
 

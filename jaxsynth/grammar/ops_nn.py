@@ -33,7 +33,7 @@ from jaxsynth.grammar.ops_elementwise import (
     positive_need,
     propose_elementwise,
 )
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, array_literal, call, dtype_expr
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, array_literal, call, dtype_expr, literal
 from jaxsynth.grammar.types import FLOATS, DType, Interval, TensorType
 
 INF = math.inf
@@ -528,6 +528,39 @@ def _polyval_render(args, p):
     return call("jnp.polyval", array_literal(p["coefficients"], dtype=dtype_expr(p["dtype"])), args[0])
 
 
+#: ``jnp.vander``'s dtypes: float16 is left out (a small operand's 4th power underflows it), int32 is exact.
+VANDER_DTYPES = FLOATS - {DType.float16} | {DType.int32}
+
+
+def _propose_vander(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jnp.vander(x, N)``: the powers ``x**(N-1) ... x**0`` of a vector as the columns of a matrix (polynomial
+    features, least-squares fits), now and then in increasing order."""
+    if t.dtype not in VANDER_DTYPES or t.rank != 2 or not 2 <= t.shape[1] <= 5:
+        return None
+    return Proposal((Operand(t.with_shape(t.shape[:1])),), {"N": t.shape[1], "increasing": ctx.draw.bernoulli(0.3)})
+
+
+def _vander_type(types, params):
+    (x,) = types
+    if x.rank != 1:
+        raise TypeError(f"vander: {x} is not a vector")
+    return x.with_shape((x.shape[0], params["N"]))
+
+
+def _vander_range(ins, types, out, params) -> Interval:
+    """The hull of ``x**j`` over the operand's interval, ``j`` from 0 to ``N - 1``."""
+    x, powers = ins[0], [Interval(1, 1)]
+    for j in range(1, params["N"]):
+        ends = (x.lo**j, x.hi**j)
+        powers.append(Interval(0.0, max(ends)) if j % 2 == 0 and x.lo < 0 < x.hi else Interval.of(*ends))
+    return Interval.of(*(v for i in powers for v in (i.lo, i.hi)))
+
+
+def _vander_render(args, params):
+    kwargs = {"increasing": True} if params["increasing"] else {}
+    return call("jnp.vander", args[0], literal(params["N"]), **kwargs)
+
+
 SPECIAL_UNARY = (
     _unary("erfc", "jax.scipy.special.erfc", lambda x, p: monotone(math.erfc, x), lambda x, p: erfc(x),
            category="special", tail=lambda x, p: math.erfc(x.hi)),
@@ -576,6 +609,9 @@ SPECIAL_UNARY = (
            category="special", need=Interval(0.0, INF), error_scale=_entr_error, weight=0.5),
     _unary("polyval", _polyval_render, _polyval_range, lambda x, p: np.polyval(np.asarray(p["coefficients"]), x),
            category="special", params=_polyval_params, error_scale=_polyval_error, weight=0.5),
+    # each power computed by lax.pow, correctly rounded on XLA:CPU (float32 and bfloat16, measured)
+    OpSpec("vander", "special", "vander", VANDER_DTYPES, _propose_vander, _vander_type, _vander_range,
+           lambda a, p: np.vander(a[0], p["N"], increasing=p["increasing"]), _vander_render, weight=0.5),
 )
 
 

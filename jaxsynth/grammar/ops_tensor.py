@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 import libcst as cst
 import numpy as np
@@ -56,15 +57,21 @@ def _power_bound(x: Interval, n: int) -> Interval | None:
 # ---------------------------------------------------------------- reductions
 
 
-#: Reductions of a row's spread about its mean (``ddof`` in their params, an error scale of their own).
-SPREAD_REDUCTIONS = frozenset({"var", "std"})
+#: Reductions of a row's spread about its mean (``ddof`` in their params, an error scale of their own); their
+#: NaN-ignoring forms are the same on finite values (no special values: ``_reduction``).
+SPREAD_REDUCTIONS = frozenset({"var", "std", "nanvar", "nanstd"})
+#: The spreads that are a variance (the others are its square root).
+VARIANCES = frozenset({"var", "nanvar"})
 #: Order statistics: one element of each sorted row, or a weighted mean of two neighbours (``q`` and ``method``).
 ORDER_STATISTICS = frozenset({"median", "quantile", "percentile"})
 #: ``quantile``'s and ``percentile``'s levels (of 1 and of 100), and their interpolation methods.
 QUANTILES = {"quantile": (0.1, 0.25, 0.5, 0.75, 0.9), "percentile": (5.0, 25.0, 50.0, 90.0, 99.0)}
 QUANTILE_METHODS = ("linear", "linear", "linear", "lower", "higher", "midpoint", "nearest")
-#: NaN-ignoring reductions: on finite values the same as their plain forms, numpy's on NaN.
-NAN_REDUCTIONS = frozenset({"nansum", "nanmean", "nanmax", "nanmin"})
+#: NaN-ignoring reductions: on finite values the same as their plain forms, numpy's on NaN (a NaN is left out of
+#: a sum and a product, and of their running forms, as 0 and 1).
+NAN_REDUCTIONS = frozenset({"nansum", "nanmean", "nanmax", "nanmin", "nanvar", "nanstd", "nanprod"})
+#: Reductions whose result is a product of up to the reduced count of factors.
+PRODUCT_REDUCTIONS = frozenset({"prod", "nanprod", "cumprod", "nancumprod"})
 
 
 #: Reductions left out of special values beside the spreads and order statistics: ``ptp``'s signed zeros,
@@ -81,13 +88,13 @@ def _reduction_result_dtype(name: str, source: DType) -> DType:
         return DType.bool
     if name == "mean":
         return source if source.is_float else DType.float32
-    if name in ("sum", "prod"):
+    if name in ("sum", "prod", "nanprod"):
         return source if source.is_float else DType.int32
     if name == "count_nonzero":
         return DType.int32
     if name in ("cumsum", "cumprod"):
         return DType.int32 if source.is_bool else source
-    return source  # max, min, var, std (of floats)
+    return source  # max, min, var, std and the NaN-ignoring forms (of floats)
 
 
 def _propose_reduction(name: str, sources: frozenset[DType], cumulative: bool = False):
@@ -147,9 +154,9 @@ def _reduction_range(name: str):
             return Interval(0, n)
         if name == "ptp":
             return Interval(0, x.hi - x.lo)
-        if name == "cumsum":
+        if name in ("cumsum", "nancumsum"):
             return Interval(min(x.lo, n * x.lo), max(x.hi, n * x.hi))
-        if name in ("prod", "cumprod"):
+        if name in PRODUCT_REDUCTIONS:
             return _power_bound(x, n)
         if name in ARG_REDUCTIONS:
             return Interval(0, max(n - 1, 0))
@@ -157,7 +164,7 @@ def _reduction_range(name: str):
             return Interval(0, 1)
         if name in SPREAD_REDUCTIONS:  # at most half the operand's width from the mean, in every term
             var = ((x.hi - x.lo) / 2) ** 2 * n / max(n - params["ddof"], 1)
-            return Interval(0.0, var if name == "var" else math.sqrt(var))
+            return Interval(0.0, var if name in VARIANCES else math.sqrt(var))
         return x  # mean, max, min and their NaN-ignoring forms
 
     return rule
@@ -260,11 +267,13 @@ def _spread_error(name: str):
         terms = 1.0 + math.sqrt(n)
         mean_error = terms * np.mean(np.abs(x), axis=axis, keepdims=params["keepdims"])
         value = np.abs(value)
-        if name == "var":
+        if name in VARIANCES:
             return 2.0 * terms * value + COMPUTE_EPS * np.square(mean_error)
-        # sqrt(var + e) - sqrt(var) <= min(sqrt(e), e / (2 sqrt(var))) with e the mean's error squared
-        with np.errstate(divide="ignore"):
-            moved = np.minimum(mean_error, COMPUTE_EPS * np.square(mean_error) / (2.0 * value))
+        # sqrt(var + e) - sqrt(var) <= min(sqrt(e), e / (2 sqrt(var))) with e the mean's error squared (a row of
+        # zeros: 0, where 0 / 0 made it NaN)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            moved = np.minimum(mean_error, np.where(value > 0, COMPUTE_EPS * np.square(mean_error) / (2.0 * value),
+                                                    np.inf))
         return moved + 2.0 * terms * value
 
     return scale
@@ -299,8 +308,8 @@ def _reduction(name: str, sources: frozenset[DType], cumulative: bool = False, d
     propose = _propose_reduction(name, sources, cumulative)
     if name in QUANTILES:
         propose = _with_quantile(name, propose)
-    if name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all") or name in SPREAD_REDUCTIONS:
-        propose = _with_style(propose)
+    if name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all", "var", "std"):
+        propose = _with_style(propose)  # x.sum(axis=...): the methods jax.Array has
     spread = name in SPREAD_REDUCTIONS
     if spread:
         propose = _with_ddof(propose)
@@ -590,6 +599,9 @@ REDUCTIONS = (
     # on finite values argmax's and argmin's result (no special values: ``NO_SPECIAL_REDUCTIONS``)
     _reduction("nanargmax", FLOATS, differentiable=False),
     _reduction("nanargmin", FLOATS, differentiable=False),
+    _reduction("nanvar", FLOATS),
+    _reduction("nanstd", FLOATS, differentiable=False),
+    _reduction("nanprod", FLOATS),
     # an integer or bool operand: a float's count jumps where it crosses 0
     _reduction("count_nonzero", INTS | {DType.bool}, differentiable=False),
     # a kink wherever two elements of a row swap places; a tie has no derivative
@@ -599,6 +611,8 @@ REDUCTIONS = (
     _reduction("ptp", NUMERIC, differentiable=False),
     _reduction("cumsum", NUMERIC, cumulative=True),
     _reduction("cumprod", SIGNED_NUMERIC, cumulative=True),
+    _reduction("nancumsum", FLOATS, cumulative=True),
+    _reduction("nancumprod", FLOATS, cumulative=True),
     OpSpec("diff", "reductions", "diff", SIGNED_NUMERIC, _propose_diff, _diff_type, _diff_range,
            lambda a, p: np.diff(a[0], p["n"], axis=p["axis"]), _render_diff, error_scale=_diff_error,
            special_values=True),
@@ -1404,6 +1418,110 @@ def _render_diagonal(args, params):
     return call("jnp.diagonal", args[0], **kwargs)
 
 
+def _split_parts(d: int, ctx: Context) -> list[int] | None:
+    """``d`` as 2 (or now and then 3) positive parts, as ``concatenate`` splits an axis."""
+    if d < 2:
+        return None
+    parts = [ctx.draw.randint(1, d - 1)]
+    parts.append(d - parts[0])
+    if parts[1] >= 2 and ctx.draw.bernoulli(0.3):
+        split = ctx.draw.randint(1, parts[1] - 1)
+        parts = [parts[0], split, parts[1] - split]
+    return parts
+
+
+def _propose_hstack(t, ctx):
+    """``jnp.hstack([a, b])``: vectors end to end, or matrices side by side (feature blocks of a batch)."""
+    if t.rank not in (1, 2):
+        return None
+    parts = _split_parts(t.shape[-1], ctx)
+    return None if parts is None else Proposal(tuple(Operand(_resize_axis(t, t.rank - 1, p)) for p in parts))
+
+
+def _propose_vstack(t, ctx):
+    """``jnp.vstack([a, b])``: blocks of rows, a vector standing for one row (``atleast_2d``): a batch grown by
+    a row, or rows gathered into a matrix."""
+    if t.rank != 2:
+        return None
+    if 2 <= t.shape[0] <= 4 and ctx.draw.bernoulli(0.4):
+        return Proposal(tuple(Operand(t.with_shape(t.shape[1:])) for _ in range(t.shape[0])))
+    parts = _split_parts(t.shape[0], ctx)
+    if parts is None:
+        return None
+    return Proposal(tuple(Operand(t.with_shape(t.shape[1:]) if p == 1 and ctx.draw.bernoulli(0.5) else
+                                  _resize_axis(t, 0, p)) for p in parts))
+
+
+def _propose_column_stack(t, ctx):
+    """``jnp.column_stack([a, b])``: vectors as the columns of a matrix (features side by side), a matrix as its
+    block of columns."""
+    if t.rank != 2:
+        return None
+    parts = _split_parts(t.shape[1], ctx)
+    if parts is None:
+        return None
+    return Proposal(tuple(Operand(t.with_shape(t.shape[:1]) if p == 1 and ctx.draw.bernoulli(0.7) else
+                                  _resize_axis(t, 1, p)) for p in parts))
+
+
+def _joined_type(name: str, axis_of: Callable[[int], int], as_part: Callable[[TensorType], TensorType]):
+    """The type rule of a joining op that reshapes each operand (``as_part``) and concatenates them along
+    ``axis_of(rank)`` of the reshaped rank (numpy's rule: parts of one rank, the same dims off the axis)."""
+    def rule(types, params):
+        parts = [as_part(t) for t in types]
+        rank = parts[0].rank
+        axis = axis_of(rank)
+        if rank == 0 or any(p.rank != rank or p.dtype is not parts[0].dtype or
+                            p.shape[:axis] + p.shape[axis + 1:] != parts[0].shape[:axis] + parts[0].shape[axis + 1:]
+                            for p in parts):
+            raise TypeError(f"{name}: parts {types} do not join")
+        return _resize_axis(parts[0], axis, sum(p.shape[axis] for p in parts))
+
+    return rule
+
+
+def _as_row(t: TensorType) -> TensorType:
+    return t.with_shape((1,) * (2 - t.rank) + t.shape) if t.rank < 2 else t
+
+
+def _as_column(t: TensorType) -> TensorType:
+    return t.with_shape(t.shape + (1,) * (2 - t.rank)) if t.rank < 2 else t
+
+
+def _render_joined(name: str):
+    return lambda a, p: call(f"jnp.{name}", cst.List([cst.Element(x) for x in a]))
+
+
+def _propose_diag(t, ctx):
+    """``jnp.diag(v, k)``: a vector laid on a matrix's diagonal (or the ``k``-th above or below it), zeros
+    elsewhere (a diagonal scaling, a mask); or, wanted a vector, a matrix's diagonal read back (variances from a
+    covariance)."""
+    k = ctx.draw.choice((0, 0, 0, 1, -1))
+    if t.rank == 2 and t.shape[0] == t.shape[1] > abs(k):
+        return Proposal((Operand(t.with_shape((t.shape[0] - abs(k),))),), {"k": k})
+    if t.rank != 1:
+        return None
+    n = t.shape[0]
+    long, extra = n + abs(k), ctx.draw.randint(0, 2)
+    rows, cols = (n + extra, long) if k >= 0 else (long, n + extra)
+    if _diagonal_length(rows, cols, k) != n:
+        return None
+    return Proposal((Operand(t.with_shape((rows, cols))),), {"k": k})
+
+
+def _diag_type(types, params):
+    (t,), k = types, params["k"]
+    if t.rank == 1:
+        return t.with_shape((t.shape[0] + abs(k),) * 2)
+    if t.rank != 2:
+        raise TypeError(f"diag: {t} is not a vector or a matrix")
+    return t.with_shape((_diagonal_length(*t.shape, k),))
+
+
+def _render_diag(args, params):
+    return call("jnp.diag", args[0], **({"k": params["k"]} if params["k"] else {}))
+
+
 def _shape_op(name, propose, type_rule, reference, render, range_rule=_same):
     return OpSpec(name, "shape", name, ALL, propose, type_rule, range_rule, reference, render,
                   special_values=True)  # data movement: exact on every value
@@ -1435,6 +1553,13 @@ SHAPE = (
               lambda t, p: t[0].with_shape(t[0].shape[: p["axis"]] + (len(t),) + t[0].shape[p["axis"] :]),
               lambda a, p: np.stack(a, axis=p["axis"]),
               lambda a, p: call("jnp.stack", cst.List([cst.Element(x) for x in a]), axis=p["axis"]), _hull_all),
+    # numpy's joining helpers: concatenations after atleast_1d / atleast_2d / vectors as columns
+    _shape_op("hstack", _propose_hstack, _joined_type("hstack", lambda r: 0 if r == 1 else 1, lambda t: t),
+              lambda a, p: np.hstack(a), _render_joined("hstack"), _hull_all),
+    _shape_op("vstack", _propose_vstack, _joined_type("vstack", lambda r: 0, _as_row),
+              lambda a, p: np.vstack(a), _render_joined("vstack"), _hull_all),
+    _shape_op("column_stack", _propose_column_stack, _joined_type("column_stack", lambda r: 1, _as_column),
+              lambda a, p: np.column_stack(a), _render_joined("column_stack"), _hull_all),
     _shape_op("slice", _propose_slice, _slice_type, lambda a, p: a[0][_slice_tuple(p)], _render_slice),
     _shape_op("flip", _propose_flip, lambda t, p: t[0], lambda a, p: np.flip(a[0], p["axis"]),
               lambda a, p: call("jnp.flip", a[0], axis=p["axis"])),
@@ -1458,6 +1583,9 @@ SHAPE = (
               lambda a, p: call("jnp.moveaxis", a[0], literal(p["source"]), literal(p["destination"]))),
     _shape_op("diagonal", _propose_diagonal, _diagonal_type,
               lambda a, p: np.diagonal(a[0], p["offset"], -2, -1).copy(), _render_diagonal),
+    # a vector laid on a diagonal among zeros, or a matrix's diagonal read back
+    _shape_op("diag", _propose_diag, _diag_type, lambda a, p: np.diag(a[0], p["k"]).copy(), _render_diag,
+              lambda i, t, o, p: i[0].hull(Interval(0, 0)) if t[0].rank == 1 else i[0]),
     _shape_op("take", _propose_take,
               lambda t, p: _resize_axis(t[0], p["axis"], len(p["indices"])),
               lambda a, p: np.take(a[0], p["indices"], axis=p["axis"]),

@@ -36,11 +36,13 @@ SMOOTH_OPS = frozenset({
     "add", "subtract", "multiply", "divide", "power", "scale", "offset", "rsub", "div_scalar", "pow_scalar",
     "saxpy", "sin", "cos", "tan", "exp", "expm1", "log", "log1p", "tanh", "sigmoid", "erf", "negative", "square",
     "arctan", "arctan2", "arcsin", "arccos", "arctanh", "arcsinh", "arccosh", "sinh", "cosh",
-    "log2", "log10", "exp2", "reciprocal", "soft_sign", "celu",
+    "log2", "log10", "exp2", "reciprocal", "soft_sign", "celu", "deg2rad", "rad2deg",
     "sum", "mean", "var", "nansum", "nanmean", "prod", "cumsum", "cumprod", "diff", "dot", "matmul", "vdot",
+    "nanvar", "nanprod", "nancumsum", "nancumprod",
     "outer", "cross", "einsum", "trace", "kron", "inner", "dot_general",
     "reshape", "transpose", "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "slice", "flip",
-    "pad", "take", "roll", "tile", "repeat", "swapaxes", "moveaxis", "diagonal", "rot90",
+    "pad", "take", "roll", "tile", "repeat", "swapaxes", "moveaxis", "diagonal", "rot90", "hstack", "vstack",
+    "column_stack", "diag",
 })
 #: Dtypes a differentiated parameter may have (float16/bfloat16 gradients are too coarse to compare).
 DIFF_DTYPES = frozenset({DType.float32, DType.float64})

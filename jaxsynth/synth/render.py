@@ -400,6 +400,11 @@ def _wrapped(expr: cst.BaseExpression, room: int, level: int = 0) -> cst.BaseExp
             return None if inner is None else expr.with_changes(func=expr.func.with_changes(value=inner))
         args = _items(list(expr.args), room, level, "whitespace_after_arg")
         return expr.with_changes(args=args, whitespace_before_args=_break(level + 1))
+    if isinstance(expr, cst.Comparison) and not expr.lpar:  # ``c <= f(...)``: the last operand's brackets
+        last = expr.comparisons[-1]
+        inner = _wrapped(last.comparator, room, level)
+        return None if inner is None else expr.with_changes(
+            comparisons=[*expr.comparisons[:-1], last.with_changes(comparator=inner)])
     if isinstance(expr, cst.Subscript | cst.Attribute):  # ``conv(...)[0]``, ``cholesky(...).T``
         inner = _wrapped(expr.value, room, level)
         return None if inner is None else expr.with_changes(value=inner)

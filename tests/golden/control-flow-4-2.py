@@ -3,11 +3,11 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2, x3):
-    def cond_true0(a0):
-        return 0.5 - jnp.exp(jax.nn.soft_sign(jnp.minimum(a0, x1)))
-    def cond_false0(_a0):
-        return jax.scipy.special.erfinv(jnp.arctanh(jax.nn.soft_sign(jnp.log(jnp.exp(x2)))))
-    v0 = lax.cond(x0, cond_true0, cond_false0, x1)
-    v1 = jnp.square(jnp.exp2(jax.nn.log_sigmoid(x3)))
-    return jnp.round(lax.reduce_precision(v0, exponent_bits=5, mantissa_bits=10)), v1
+def f(x0, x1, x2):
+    def loop_body0(_, carry0):
+        c0, c1 = carry0
+        v0 = jnp.clip(c0 * 10.0, -1.0, 1.0)
+        v1 = jnp.clip(c1 * jax.scipy.special.ndtri(x2), -1.0, 5.0)
+        return v0, v1
+    v2, _ = lax.fori_loop(0, 8, loop_body0, (x0, jax.nn.elu(x0 / x1)))
+    return v2 / jnp.rad2deg(x2)
