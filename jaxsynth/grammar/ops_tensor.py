@@ -1140,13 +1140,7 @@ def _propose_concatenate(t, ctx):
     if not axes:
         return None
     axis = ctx.draw.choice(axes)
-    d = t.shape[axis]
-    parts = [ctx.draw.randint(1, d - 1)]
-    parts.append(d - parts[0])
-    if parts[1] >= 2 and ctx.draw.bernoulli(0.3):
-        split = ctx.draw.randint(1, parts[1] - 1)
-        parts = [parts[0], split, parts[1] - split]
-    operands = tuple(Operand(t.with_shape(t.shape[:axis] + (p,) + t.shape[axis + 1 :])) for p in parts)
+    operands = tuple(Operand(_resize_axis(t, axis, p)) for p in _split_parts(t.shape[axis], ctx))
     return Proposal(operands, {"axis": axis})
 
 
