@@ -308,7 +308,7 @@ REAL_CODE_OPS_6 = {
     "triu_indices": (DType.float32, DType.int32, DType.bool), "tril_indices": (DType.float32, DType.int8),
 }
 #: Session 39's: NaN-ignoring spreads, products and running sums, angle conversions, rounding to even, steps,
-#: numpy's joining helpers, diagonal matrices, Vandermonde matrices.
+#: numpy's joining helpers, diagonal matrices, Vandermonde matrices, membership, flat indices unravelled, binning.
 REAL_CODE_OPS_7 = {
     "nanvar": (DType.float32, DType.bfloat16), "nanstd": (DType.float32,), "nanprod": (DType.float32,),
     "nancumsum": (DType.float32, DType.float16), "nancumprod": (DType.float32,), "rint": (DType.float32,),
@@ -316,6 +316,7 @@ REAL_CODE_OPS_7 = {
     "heaviside": (DType.float32, DType.bfloat16), "hstack": (DType.float32, DType.int32, DType.bool),
     "vstack": (DType.float32, DType.int8), "column_stack": (DType.float32, DType.uint8),
     "diag": (DType.float32, DType.int32), "vander": (DType.float32, DType.bfloat16, DType.int32),
+    "isin": (DType.bool,), "unravel_index": (DType.int32,), "digitize": (DType.int32,),
 }
 REAL_CODE_OPS = (REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5 | REAL_CODE_OPS_6
                  | REAL_CODE_OPS_7)
@@ -500,6 +501,34 @@ def test_searchsorted_jumps_at_its_boundaries_and_ties_go_to_the_side_asked_for(
     node = Node(1, "searchsorted", (0,), (TensorType(DType.int32, (3,)),), (Interval(0, 4),),
                 params={"bins": bins, "side": "left", "method": "scan"})
     np.testing.assert_allclose(_threshold_distance(node, [np.array([-0.9, 0.2, 5.0])]), [0.1, 0.05, 1.0])
+
+
+def test_searchsorted_and_digitize_bucket_float_values_in_sampled_programs() -> None:
+    """Both take float or int32 values: the sampler checks an op's operands against its dtypes, and
+    ``searchsorted``'s were its result's (int32), which had kept every float operand out since session 36.
+    ``jnp.digitize(x, bins)`` is searchsorted's ``side='right'`` (``right=True``: ``'left'``), as numpy's, and a
+    step function for the fuzzer's reference too."""
+    import msgspec
+
+    from jaxsynth.fuzz.tolerance import DISCONTINUOUS
+    from jaxsynth.grammar import GrammarConfig
+
+    base = msgspec.to_builtins(load_config("default"))
+    base["weights"]["ops"] = {"searchsorted": 30.0, "digitize": 30.0}
+    config = msgspec.convert(base, GrammarConfig)
+    sources: dict[str, set[str]] = {"searchsorted": set(), "digitize": set()}
+    for index in range(150):
+        program = sample(config, 3, index)
+        for node in program.walk():
+            if node.op in sources:
+                sources[node.op].add(program.node(node.args[0]).type.dtype.name)
+    assert all({"float32", "int32"} <= seen for seen in sources.values()), sources
+    x = np.array([-2.0, -1.0, -0.0, 0.1, 0.25, 3.0, 4.0, 9.0])
+    bins = (-1.0, 0.0, 0.25, 4.0)
+    for side, right in (("right", False), ("left", True)):
+        np.testing.assert_array_equal(REGISTRY["digitize"].reference([x], {"bins": bins, "side": side}),
+                                      np.digitize(x, bins, right=right))
+    assert "digitize" in DISCONTINUOUS
 
 
 def test_reduce_precision_rounds_as_xla_does_and_jumps_at_the_formats_midpoints() -> None:

@@ -69,7 +69,7 @@ _ARG = frozenset({"argmax", "argmin", "nanargmax", "nanargmin"})
 #: rounds a row that varies by less than an ulp to one constant), the result is set by rounding, not by the program.
 _SPREAD = frozenset({"standardize"})
 #: Ops that bucket their operand among literal boundaries (``params["bins"]``): a jump at each boundary.
-_BUCKETS = frozenset({"searchsorted"})
+_BUCKETS = frozenset({"searchsorted", "digitize"})
 DISCONTINUOUS = _COMPARE | _ROUNDING | _SIGN_OF | _ARG | _SPREAD | _BUCKETS | {"astype"}
 PERIODIC = frozenset({"sin", "cos", "tan"})
 #: Input spread (radians) past which a periodic op's result is undetermined (see the module docstring).

@@ -17,6 +17,7 @@ from jaxsynth.grammar.opspec import (
     OpSpec,
     Params,
     Proposal,
+    array_literal,
     binop,
     call,
     compare,
@@ -667,6 +668,25 @@ def _logical(name, reference):
                   differentiable=False, special_values=name in SPECIAL_VALUES)
 
 
+def _propose_isin(t, ctx):
+    """``jnp.isin(x, jnp.array([...]))``: which elements are among 1-5 literal values (special token ids, the
+    classes to keep); integers, compared exactly (integer extremes too)."""
+    if not t.dtype.is_bool:
+        return None
+    dtype = ctx.pick_dtype(INTS)
+    if dtype is None:
+        return None
+    lo, hi = max(int(dtype.bounds.lo), -8), min(int(dtype.bounds.hi), 8)
+    elements = sorted({ctx.draw.randint(lo, hi) for _ in range(ctx.draw.randint(1, 5))})
+    return Proposal((Operand(t.with_dtype(dtype)),), {"elements": tuple(elements)})
+
+
+def _isin_type(types, params):
+    if types[0].dtype not in INTS:
+        raise TypeError(f"isin: {types[0]} is not an integer array")
+    return types[0].with_dtype(DType.bool)
+
+
 COMPARE_LOGICAL = (
     _compare("less", cst.LessThan, np.less),
     _compare("less_equal", cst.LessThanEqual, np.less_equal),
@@ -680,6 +700,9 @@ COMPARE_LOGICAL = (
     OpSpec("logical_not", "compare_logical", "logical_not", BOOL, _propose_unary(BOOL), lambda t, p: t[0],
            bool_range, lambda a, p: np.logical_not(a[0]), _fn("jnp.logical_not"), differentiable=False,
            special_values=True),
+    OpSpec("isin", "compare_logical", "isin", INTS, _propose_isin, _isin_type, bool_range,
+           lambda a, p: np.isin(a[0], p["elements"]), lambda a, p: call("jnp.isin", a[0], array_literal(p["elements"])),
+           differentiable=False, special_values=True, weight=0.5),
 )
 
 

@@ -8,6 +8,7 @@ construction.
 
 from __future__ import annotations
 
+import libcst as cst
 import numpy as np
 
 from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dtype_expr, literal
@@ -174,6 +175,32 @@ def _shape_type(types, params) -> TensorType:
     return TensorType(params["dtype"], params["shape"])
 
 
+def _propose_unravel_index(t, ctx):
+    """``jnp.unravel_index(i, shape)[k]``: the ``k``-th coordinate of flat indices into an array of ``shape`` (an
+    argmax of a flattened image back to its row or column); in bounds (numpy raises on others, JAX clamps)."""
+    if t.dtype is not DType.int32:
+        return None
+    shape = tuple(ctx.draw.randint(2, 8) for _ in range(ctx.draw.randint(2, 3)))
+    return Proposal((Operand(t, Interval(0, int(np.prod(shape)) - 1)),),
+                    {"shape": shape, "k": ctx.draw.randint(0, len(shape) - 1)})
+
+
+def _unravel_index_type(types, params) -> TensorType:
+    if types[0].dtype is not DType.int32:
+        raise TypeError(f"unravel_index: flat indices must be int32, got {types[0]}")
+    return types[0]
+
+
+def _unravel_index_range(ins, types, out, params) -> Interval | None:
+    inside = ins[0].within(Interval(0, int(np.prod(params["shape"])) - 1))
+    return Interval(0, params["shape"][params["k"]] - 1) if inside else None
+
+
+def _unravel_index_render(args, params):
+    whole = call("jnp.unravel_index", args[0], literal(params["shape"]))
+    return cst.Subscript(value=whole, slice=[cst.SubscriptElement(cst.Index(literal(params["k"])))])
+
+
 INDEX_OPS = (
     _generator("arange", _propose_arange, lambda t, p: TensorType(p["dtype"], (p["n"],)),
                lambda i, t, o, p: Interval(p["start"], p["start"] + p["n"] - 1),
@@ -196,6 +223,10 @@ INDEX_OPS = (
            lambda a, p: np.tril(a[0], k=p["k"]), _band_render("jnp.tril")),
     OpSpec("triu", "index", "band", ALL, _propose_band, lambda t, p: t[0], _band_range,
            lambda a, p: np.triu(a[0], k=p["k"]), _band_render("jnp.triu")),
+    OpSpec("unravel_index", "index", "unravel_index", frozenset({DType.int32}), _propose_unravel_index,
+           _unravel_index_type, _unravel_index_range,
+           lambda a, p: np.unravel_index(np.asarray(a[0]), p["shape"])[p["k"]].astype(np.int32),
+           _unravel_index_render, differentiable=False, weight=0.5),
     OpSpec("one_hot", "index", "one_hot", frozenset({DType.int32}), _propose_one_hot, _one_hot_type, _one_hot_range,
            _one_hot_reference,
            lambda a, p: call("jax.nn.one_hot", a[0], literal(p["num_classes"]), dtype=dtype_expr(p["dtype"]))),

@@ -535,9 +535,11 @@ VANDER_DTYPES = FLOATS - {DType.float16} | {DType.int32}
 def _propose_vander(t: TensorType, ctx: Context) -> Proposal | None:
     """``jnp.vander(x, N)``: the powers ``x**(N-1) ... x**0`` of a vector as the columns of a matrix (polynomial
     features, least-squares fits), now and then in increasing order."""
-    if t.dtype not in VANDER_DTYPES or t.rank != 2 or not 2 <= t.shape[1] <= 5:
+    if t.dtype not in VANDER_DTYPES or t.rank != 2 or not 2 <= t.shape[1] <= 8:
         return None
-    return Proposal((Operand(t.with_shape(t.shape[:1])),), {"N": t.shape[1], "increasing": ctx.draw.bernoulli(0.3)})
+    # an operand of a few units at most (features scaled first, as fits do): its 7th power stays in range
+    need = Interval(-4.0, 4.0) if t.shape[1] <= 5 else Interval(-2.0, 2.0)
+    return Proposal((Operand(t.with_shape(t.shape[:1]), need),), {"N": t.shape[1], "increasing": ctx.draw.bernoulli(0.3)})
 
 
 def _vander_type(types, params):

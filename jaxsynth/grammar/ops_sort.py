@@ -251,6 +251,9 @@ def _associative_scan_render(args, params):
 #: ``jnp.searchsorted``'s algorithms (``method=``): a binary search in a ``scan`` (the default), the same loop
 #: unrolled, a sort of the values with the boundaries, and one comparison of every value with every boundary.
 SEARCH_METHODS = ("scan", "scan_unrolled", "sort", "compare_all")
+#: The values ``searchsorted`` and ``digitize`` bucket (their operands' dtypes: the sampler checks operands
+#: against an op's dtypes; ``{int32}``, their result's, had kept every float operand out since session 36).
+BUCKETED = FLOATS | frozenset({DType.int32})
 
 
 def _propose_searchsorted(t: TensorType, ctx: Context) -> Proposal | None:
@@ -259,7 +262,7 @@ def _propose_searchsorted(t: TensorType, ctx: Context) -> Proposal | None:
     quarter of their scale, exact in every float dtype; integer ``x`` gets integer boundaries."""
     if t.dtype is not DType.int32 or t.rank > MAX_RANK:
         return None
-    source = ctx.pick_dtype(FLOATS | frozenset({DType.int32}))
+    source = ctx.pick_dtype(BUCKETED)
     if source is None:
         return None
     scale = 1.0 if not source.is_float else ctx.draw.choice((0.25, 1.0, 4.0, 16.0))
@@ -274,7 +277,7 @@ def _propose_searchsorted(t: TensorType, ctx: Context) -> Proposal | None:
 
 
 def _searchsorted_type(types, params):
-    if types[0].dtype not in FLOATS | frozenset({DType.int32}):
+    if types[0].dtype not in BUCKETED:
         raise TypeError(f"searchsorted: values of {types[0]} are not float or int32")
     return types[0].with_dtype(DType.int32)
 
@@ -295,6 +298,20 @@ def _searchsorted_render(args, params):
     if params["method"] != "scan":
         kwargs["method"] = cst.SimpleString(repr(params["method"]))
     return call("jnp.searchsorted", array_literal(params["bins"]), args[0], **kwargs)
+
+
+def _propose_digitize(t: TensorType, ctx: Context) -> Proposal | None:
+    """``jnp.digitize(x, jnp.array(bins))``: searchsorted's buckets as numpy's binning helper spells them,
+    ``bins[i-1] <= x < bins[i]`` (searchsorted's ``side='right'``), or with ``right=True`` the other side."""
+    proposal = _propose_searchsorted(t, ctx)
+    if proposal is not None:
+        del proposal.params["method"]
+    return proposal
+
+
+def _digitize_render(args, params):
+    right = {"right": True} if params["side"] == "left" else {}
+    return call("jnp.digitize", args[0], array_literal(params["bins"]), **right)
 
 
 # ---------------------------------------------------------------- unique with a static size
@@ -437,7 +454,9 @@ SORT_OPS: tuple[OpSpec, ...] = (
         _accumulate(np.logaddexp), _render_cumulative("lax.cumlogsumexp"), dtypes=FLOATS),
     # a step function of its operand: a jump at each boundary (``tolerance.DISCONTINUOUS``)
     _op("searchsorted", _propose_searchsorted, _searchsorted_type, _searchsorted_range, _searchsorted_reference,
-        _searchsorted_render, dtypes=frozenset({DType.int32}), differentiable=False),
+        _searchsorted_render, dtypes=BUCKETED, differentiable=False),
+    _op("digitize", _propose_digitize, _searchsorted_type, _searchsorted_range, _searchsorted_reference,
+        _digitize_render, dtypes=BUCKETED, differentiable=False),
     # piecewise linear in its operand: continuous, a kink at each point (``reference.KINKS``, the grad oracle's
     # ``_KINK``); linear in its values
     _op("interp", _propose_interp, _interp_type, _interp_range, _interp_reference, _interp_render, dtypes=FLOATS,

@@ -3,8 +3,11 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2, x3):
-    v0 = jnp.percentile(jnp.broadcast_to(x3, (6, 3)), 99.0, axis=0) - jnp.sort(x3, axis=0)
-    v1 = jnp.median(jnp.arcsinh(jnp.maximum(x3, jax.nn.sigmoid(v0))), axis=0)
-    v2 = jnp.abs(jnp.where(x0, x1, jnp.tan(x2))) - v1
-    return jnp.prod(v2, axis=1)
+def f(x0, x1, x2):
+    v0 = x1 + x2
+    def cond_true0(_a0):
+        return jnp.expm1(x1)
+    def cond_false0(a0):
+        return jnp.copysign(v0, a0)
+    v1 = lax.cond(x0, cond_true0, cond_false0, v0)
+    return jnp.log(jnp.maximum(0.75, jnp.sin(jnp.fmax(v1, x1))))

@@ -3,11 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
-    def loop_body0(_, carry0):
-        c0, c1 = carry0
-        v0 = jnp.clip(c0 * 10.0, -1.0, 1.0)
-        v1 = jnp.clip(c1 * jax.scipy.special.ndtri(x2), -1.0, 5.0)
-        return v0, v1
-    v2, _ = lax.fori_loop(0, 8, loop_body0, (x0, jax.nn.elu(x0 / x1)))
-    return v2 / jnp.rad2deg(x2)
+def f(x0, x1, x2, x3):
+    v0 = jnp.deg2rad(jnp.sin(lax.bitcast_convert_type(x0, jnp.float32)))
+    v1 = (x1 * x2 + x3) * jnp.cumsum(jnp.broadcast_to(x1, (8,)), axis=0)
+    return v0, v1
