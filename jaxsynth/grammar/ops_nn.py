@@ -539,7 +539,8 @@ def _propose_vander(t: TensorType, ctx: Context) -> Proposal | None:
         return None
     # an operand of a few units at most (features scaled first, as fits do): its 7th power stays in range
     need = Interval(-4.0, 4.0) if t.shape[1] <= 5 else Interval(-2.0, 2.0)
-    return Proposal((Operand(t.with_shape(t.shape[:1]), need),), {"N": t.shape[1], "increasing": ctx.draw.bernoulli(0.3)})
+    return Proposal((Operand(t.with_shape(t.shape[:1]), need),),
+                    {"N": t.shape[1], "increasing": ctx.draw.bernoulli(0.3)})
 
 
 def _vander_type(types, params):
