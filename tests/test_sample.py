@@ -67,6 +67,32 @@ def test_every_op_appears_when_its_weight_is_raised(op):
     pytest.fail(f"{op} never sampled in 120 programs with weight 200")
 
 
+def test_every_proposal_takes_operand_dtypes_its_op_admits():
+    """The sampler checks an op's operands against ``OpSpec.dtypes`` after building them, so a proposal with any
+    other operand dtype is work thrown away, and an op whose dtypes name its result's instead of its operands'
+    is never placed on those operands at all: ``searchsorted``'s were ``{int32}``, and no float value reached
+    it from session 36 to 39; ``expm`` proposed bool and int matrices. Proposals for every op over wanted types
+    of each dtype and rank 0-3."""
+    from jaxsynth.grammar.opspec import OpSpec
+    from jaxsynth.grammar.types import DType, TensorType
+    from jaxsynth.synth.sample import proposal_context
+
+    config = load_config("default")
+    wanted = (DType.float32, DType.bfloat16, DType.float16, DType.int32, DType.int8, DType.uint8, DType.bool)
+    outside: dict[str, set[str]] = {}
+    proposed = 0
+    for spec in (s for s in REGISTRY.values() if isinstance(s, OpSpec)):
+        for attempt in range(28):  # each dtype at each rank
+            ctx = proposal_context(config, seed=attempt, index=2)
+            t = TensorType(wanted[attempt % 7], tuple(ctx.pick_dim() for _ in range(attempt // 7 % 4)))
+            proposal = spec.propose(t, ctx)
+            proposed += proposal is not None
+            for operand in proposal.operands if proposal is not None else ():
+                if operand.type.dtype not in spec.dtypes:
+                    outside.setdefault(spec.name, set()).add(operand.type.dtype.name)
+    assert outside == {} and proposed > 500, (outside, proposed)
+
+
 def test_sample_is_pure():
     config = load_config("default")
     first = [render(sample(config, 7, i)) for i in range(20)]

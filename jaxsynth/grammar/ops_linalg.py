@@ -430,7 +430,7 @@ def _propose_expm(t: TensorType, ctx: Context) -> Proposal | None:
     """``jax.scipy.linalg.expm(a)`` of a square matrix (a rotation's or a rate matrix's exponential, an ODE's
     propagator): a Pade approximant chosen by the matrix's norm (a ``cond`` over the degrees), squarings in a
     loop, and an LU solve, in the lowered program. Entries within ``2 / n``, so the 1-norm is at most 2."""
-    if t.rank != 2 or t.shape[0] != t.shape[1] or t.shape[0] > EXPM_MAX_SIZE:
+    if t.dtype not in LINALG_FLOATS or t.rank != 2 or t.shape[0] != t.shape[1] or t.shape[0] > EXPM_MAX_SIZE:
         return None
     bound = EXPM_NORM / t.shape[0]
     return Proposal((Operand(t, Interval(-bound, bound)),))
