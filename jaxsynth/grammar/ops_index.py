@@ -8,10 +8,9 @@ construction.
 
 from __future__ import annotations
 
-import libcst as cst
 import numpy as np
 
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dtype_expr, literal
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dtype_expr, literal, subscript
 from jaxsynth.grammar.types import ALL, FLOATS, NUMERIC, DType, Interval, TensorType
 
 GENERATED = NUMERIC - {DType.float64}
@@ -198,7 +197,7 @@ def _unravel_index_range(ins, types, out, params) -> Interval | None:
 
 def _unravel_index_render(args, params):
     whole = call("jnp.unravel_index", args[0], literal(params["shape"]))
-    return cst.Subscript(value=whole, slice=[cst.SubscriptElement(cst.Index(literal(params["k"])))])
+    return subscript(whole, params["k"])
 
 
 INDEX_OPS = (

@@ -25,7 +25,18 @@ import math
 import libcst as cst
 import numpy as np
 
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, attribute, binop, call, literal, paren
+from jaxsynth.grammar.opspec import (
+    Context,
+    Operand,
+    OpSpec,
+    Proposal,
+    attribute,
+    binop,
+    call,
+    literal,
+    paren,
+    subscript,
+)
 from jaxsynth.grammar.types import DType, Interval, TensorType
 
 LINALG_FLOATS = frozenset({DType.float32, DType.float64})
@@ -50,10 +61,6 @@ def _bind(expr: cst.BaseExpression, name: str) -> tuple[cst.BaseExpression, cst.
     if isinstance(expr, cst.Name):
         return expr, expr
     return paren(cst.NamedExpr(target=cst.Name(name), value=expr)), cst.Name(name)
-
-
-def _index(expr: cst.BaseExpression, i: int) -> cst.Subscript:
-    return cst.Subscript(value=expr, slice=[cst.SubscriptElement(cst.Index(literal(i)))])
 
 
 # ---------------------------------------------------------------- S = a a^T + c I
@@ -137,8 +144,8 @@ def _eigh_fn_reference(args, params):
 
 def _eigh_fn_render(args, params):
     first, again = _bind(call("jnp.linalg.eigh", gram_render(args[0], params)), "eig")
-    scaled = binop(_index(first, 1), cst.Multiply, call(_FNS[params["fn"]][1], _index(again, 0)))
-    return binop(scaled, cst.MatrixMultiply, attribute(_index(again, 1), "T"))
+    scaled = binop(subscript(first, 1), cst.Multiply, call(_FNS[params["fn"]][1], subscript(again, 0)))
+    return binop(scaled, cst.MatrixMultiply, attribute(subscript(again, 1), "T"))
 
 
 def _qr_range(ins, types, out, params):
@@ -153,7 +160,7 @@ def _qr_reference(args, params):
 
 
 def _qr_render(args, params):
-    return call("jnp.abs", _index(call("jnp.linalg.qr", gram_render(args[0], params)), params["part"]))
+    return call("jnp.abs", subscript(call("jnp.linalg.qr", gram_render(args[0], params)), params["part"]))
 
 
 # ---------------------------------------------------------------- eigenvalues, slogdet
@@ -174,7 +181,7 @@ def _eigvals_range(ins, types, out, params):
 
 def _eigvals_render(args, params):
     s = gram_render(args[0], params)
-    return call("jnp.linalg.eigvalsh", s) if params["style"] == "eigvalsh" else _index(call("jnp.linalg.eigh", s), 0)
+    return call("jnp.linalg.eigvalsh", s) if params["style"] == "eigvalsh" else subscript(call("jnp.linalg.eigh", s), 0)
 
 
 def _propose_slogdet(t, ctx):
@@ -387,7 +394,7 @@ def _svd_fn_reference(args, params):
 
 def _svd_fn_render(args, params):
     first, again = _bind(call("jnp.linalg.svd", args[0], full_matrices=False), "usv")
-    return binop(binop(_index(first, 0), cst.Multiply, _index(again, 1)), cst.MatrixMultiply, _index(again, 2))
+    return binop(binop(subscript(first, 0), cst.Multiply, subscript(again, 1)), cst.MatrixMultiply, subscript(again, 2))
 
 
 # ---------------------------------------------------------------- rounding error models (units of eps)
@@ -502,7 +509,7 @@ LINALG_OPS: tuple[OpSpec, ...] = (
         differentiable=False, error_scale=_eigenvalue_error),
     _op("slogdet", "slogdet", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1],
         _slogdet_range, _slogdet_reference,
-        lambda a, p: _index(call("jnp.linalg.slogdet", gram_render(a[0], p)), 1), error_scale=_logdet_error),
+        lambda a, p: subscript(call("jnp.linalg.slogdet", gram_render(a[0], p)), 1), error_scale=_logdet_error),
     # an LU factorization and the product of its diagonal (slogdet's sum of logs, not taken)
     _op("det", "slogdet", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1],
         _det_range, lambda a, p: np.linalg.det(gram_reference(a[0], p)), _gram_op("jnp.linalg.det"),

@@ -25,10 +25,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import libcst as cst
 import numpy as np
 
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dtype_expr, literal
+from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, call, dtype_expr, literal, subscript
 from jaxsynth.grammar.types import ALL, FLOATS, DType, Interval, TensorType
 
 REFERENCE_SOURCE = "jax-eager"
@@ -121,7 +120,7 @@ def _split_reference(args, params):
 
 def _split_render(a, p):
     split = call("jax.random.split", a[0], literal(p["num"]))
-    return cst.Subscript(split, [cst.SubscriptElement(cst.Index(literal(p["index"])))])
+    return subscript(split, p["index"])
 
 
 def _key_op(name, propose, reference, render, weight=1.0):

@@ -25,6 +25,7 @@ from jaxsynth.grammar.opspec import (
     dotted,
     dtype_expr,
     literal,
+    subscript,
 )
 from jaxsynth.grammar.types import DISCRETE, FLOATS, NUMERIC, DType, Interval, TensorType
 
@@ -166,7 +167,7 @@ def _top_k_render(indices: bool):
     def render(args, params):
         kwargs = {} if params["last"] else {"axis": params["axis"]}
         whole = call("lax.top_k", args[0], literal(params["k"]), **kwargs)
-        return cst.Subscript(value=whole, slice=[cst.SubscriptElement(cst.Index(literal(1 if indices else 0)))])
+        return subscript(whole, 1 if indices else 0)
 
     return render
 
@@ -187,7 +188,7 @@ def _approx_k_render(largest: bool):
     def render(args, params):
         kwargs = {} if params["last"] else {"reduction_dimension": params["axis"]}
         whole = call(f"lax.approx_{'max' if largest else 'min'}_k", args[0], literal(params["k"]), **kwargs)
-        return cst.Subscript(value=whole, slice=[cst.SubscriptElement(cst.Index(literal(0)))])
+        return subscript(whole, 0)
 
     return render
 

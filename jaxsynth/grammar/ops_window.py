@@ -17,7 +17,18 @@ import libcst as cst
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from jaxsynth.grammar.opspec import Context, Operand, OpSpec, Proposal, atom, binop, call, dotted, literal, method
+from jaxsynth.grammar.opspec import (
+    Context,
+    Operand,
+    OpSpec,
+    Proposal,
+    binop,
+    call,
+    dotted,
+    literal,
+    method,
+    subscript,
+)
 from jaxsynth.grammar.types import FLOATS, NUMERIC, DType, Interval, TensorType
 
 CONV_DTYPES = FLOATS
@@ -207,16 +218,12 @@ def _conv_reference(args, params):
                                      params["rhs_dilation"], params["groups"]), params)
 
 
-def _index0(expr: cst.BaseExpression, value) -> cst.Subscript:
-    return cst.Subscript(value=atom(expr), slice=[cst.SubscriptElement(cst.Index(literal(value)))])
-
-
 def _rendered_operands(args, params, kernel_shape: tuple[int, ...]) -> tuple[cst.BaseExpression, cst.BaseExpression]:
     """A convolution's rendered operands: ``x[None]`` for an unbatched input, a 2-D kernel stored with its channel
     axes merged reshaped to ``kernel_shape`` (rank 4)."""
     lhs, rhs = args
     if not params["batched"]:
-        lhs = _index0(lhs, None)
+        lhs = subscript(lhs, None)
     if params["nd"] == 2 and not params.get("full_kernel"):
         rhs = method(rhs, "reshape", *(literal(d) for d in kernel_shape))
     return lhs, rhs
@@ -241,7 +248,7 @@ def _conv_render(args, params):
     if params["groups"] > 1:
         kwargs["feature_group_count"] = params["groups"]
     out = call("lax.conv_general_dilated", lhs, rhs, literal(params["strides"]), padding, **kwargs)
-    return out if params["batched"] else _index0(out, 0)
+    return out if params["batched"] else subscript(out, 0)
 
 
 # ---------------------------------------------------------------- conv_transpose
@@ -339,7 +346,7 @@ def _conv_transpose_render(args, params):
         kwargs["transpose_kernel"] = True
     out = call("lax.conv_transpose", lhs, rhs, literal(params["strides"]),
                cst.SimpleString(repr(params["padding"])), **kwargs)
-    return out if params["batched"] else _index0(out, 0)
+    return out if params["batched"] else subscript(out, 0)
 
 
 # ---------------------------------------------------------------- reduce_window pooling

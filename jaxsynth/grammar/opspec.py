@@ -257,6 +257,12 @@ def atom(expr: cst.BaseExpression) -> cst.BaseExpression:
     return paren(expr) if _prec(expr) < _ATOM else expr
 
 
+def subscript(expr: cst.BaseExpression, value: Any) -> cst.Subscript:
+    """``expr[value]`` for a literal ``value`` (an int; ``None``, a new axis): one result of a call that returns
+    several, a row of a batch."""
+    return cst.Subscript(value=atom(expr), slice=[cst.SubscriptElement(cst.Index(literal(value)))])
+
+
 def attribute(obj: cst.BaseExpression, name: str) -> cst.Attribute:
     return cst.Attribute(value=atom(obj), attr=cst.Name(name))
 
