@@ -1382,17 +1382,21 @@ def _diagonal_length(n: int, m: int, offset: int) -> int:
     return max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
 
 
+def _around_diagonal(length: int, offset: int, extra: int, wide: bool = False) -> tuple[int, int]:
+    """The sides of a matrix whose ``offset``-th diagonal has ``length`` entries, with ``extra`` rows (``wide``:
+    columns) past the last one, on the side the diagonal does not reach."""
+    long = length + abs(offset)
+    if wide:
+        return (length, long + extra) if offset >= 0 else (long + extra, length)
+    return (length + extra, long) if offset >= 0 else (long, length + extra)
+
+
 def _propose_diagonal(t, ctx):
     if t.rank == 0 or t.rank > 2:  # an operand of rank 3 at most
         return None
-    k = t.shape[-1]
     offset = ctx.draw.choice((0, 0, 1, -1))
-    long, extra = k + abs(offset), ctx.draw.randint(0, 2)
-    n, m = (k + extra, long) if offset >= 0 else (long, k + extra)
-    if ctx.draw.bernoulli(0.5):  # the other side carries the extra rows or columns
-        n, m = (k, long + extra) if offset >= 0 else (long + extra, k)
-    if _diagonal_length(n, m, offset) != k:
-        return None
+    extra = ctx.draw.randint(0, 2)
+    n, m = _around_diagonal(t.shape[-1], offset, extra, wide=ctx.draw.bernoulli(0.5))
     # the diagonal of the last two axes: ``jnp.diagonal``'s default axes (0, 1) on a matrix, named on a batch
     return Proposal((Operand(t.with_shape(t.shape[:-1] + (n, m))),), {"offset": offset, "batched": t.rank >= 2})
 
@@ -1495,12 +1499,7 @@ def _propose_diag(t, ctx):
         return Proposal((Operand(t.with_shape((t.shape[0] - abs(k),))),), {"k": k})
     if t.rank != 1:
         return None
-    n = t.shape[0]
-    long, extra = n + abs(k), ctx.draw.randint(0, 2)
-    rows, cols = (n + extra, long) if k >= 0 else (long, n + extra)
-    if _diagonal_length(rows, cols, k) != n:
-        return None
-    return Proposal((Operand(t.with_shape((rows, cols))),), {"k": k})
+    return Proposal((Operand(t.with_shape(_around_diagonal(t.shape[0], k, ctx.draw.randint(0, 2)))),), {"k": k})
 
 
 def _diag_type(types, params):
