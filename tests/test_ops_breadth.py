@@ -105,7 +105,8 @@ def test_an_op_whose_rendering_needs_a_newer_jax_is_left_out_there(monkeypatch) 
     standardize, top_k, other_axis = census()
     assert standardize > 10 and top_k > 10 and other_axis > 0
     monkeypatch.setattr(compat, "jax_version", lambda: (0, 4, 26))
-    assert unavailable_ops() == {"standardize": "0.10.1", "sparse_sigmoid": "0.4.27"}
+    assert unavailable_ops() == {"standardize": "0.10.1", "sparse_sigmoid": "0.4.27", "trapezoid": "0.4.31",
+                                 "vecdot": "0.4.31"}
     standardize, top_k, other_axis = census()
     assert standardize == 0 and top_k > 10 and other_axis == 0
 
@@ -318,8 +319,21 @@ REAL_CODE_OPS_7 = {
     "diag": (DType.float32, DType.int32), "vander": (DType.float32, DType.bfloat16, DType.int32),
     "isin": (DType.bool,), "unravel_index": (DType.int32,), "digitize": (DType.int32,),
 }
+#: Session 40's: the log densities of probabilistic code, the normal CDF with a location and scale, Bessel functions,
+#: the regularized incomplete gamma functions, NaN-ignoring order statistics, the trapezoid rule, row-wise dot
+#: products and chained matrix products.
+REAL_CODE_OPS_8 = {
+    "norm_cdf": (DType.float32,), "logistic_logpdf": (DType.float32, DType.bfloat16),
+    "cauchy_logpdf": (DType.float32, DType.float16), "laplace_logpdf": (DType.float32, DType.bfloat16),
+    "t_logpdf": (DType.float32, DType.float16), "gamma_logpdf": (DType.float32, DType.bfloat16),
+    "i0": (DType.float32, DType.float16), "i1": (DType.float32, DType.bfloat16),
+    "gammainc": (DType.float32, DType.bfloat16), "gammaincc": (DType.float32,), "nanmedian": (DType.float32,),
+    "nanquantile": (DType.float32, DType.bfloat16), "nanpercentile": (DType.float32,),
+    "trapezoid": (DType.float32, DType.float16), "vecdot": (DType.float32, DType.int32),
+    "multi_dot": (DType.float32, DType.int32),
+}
 REAL_CODE_OPS = (REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5 | REAL_CODE_OPS_6
-                 | REAL_CODE_OPS_7)
+                 | REAL_CODE_OPS_7 | REAL_CODE_OPS_8)
 #: Session 38's PRNG samplers (keys are their operands: tests/test_regions.py checks them against JAX's eager draw).
 RANDOM_OPS_6 = {name: () for name in ("choice", "gumbel", "exponential", "laplace", "logistic", "rademacher")}
 
@@ -425,16 +439,20 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
          "conv_transpose": "lax.conv_transpose(", "expm": "jax.scipy.linalg.expm(",
          "approx_max_k": "lax.approx_max_k(", "approx_min_k": "lax.approx_min_k(",
          "cho_solve": "jax.scipy.linalg.cho_solve(", "tridiagonal_solve": "lax.linalg.tridiagonal_solve(",
-         "dot_general": "lax.dot_general(", **{n: f"jax.random.{n}(" for n in RANDOM_OPS_6}}
+         "dot_general": "lax.dot_general(", **{n: f"jax.random.{n}(" for n in RANDOM_OPS_6},
+         **{n: f"jax.scipy.special.{n}(" for n in ("i0", "i1", "gammainc", "gammaincc")},
+         **{n: f"jax.scipy.stats.{n.replace('_', '.')}(" for n in ("norm_cdf", "logistic_logpdf", "cauchy_logpdf",
+                                                                    "laplace_logpdf", "t_logpdf", "gamma_logpdf")},
+         "multi_dot": "jnp.linalg.multi_dot("}
 #: Calls told apart from another op's by their keywords (a pattern over one line).
 CALL_PATTERNS = {f"masked_{n}": rf"jnp\.{n}\([^\n]*where=" for n in ("sum", "max", "min")}
 
 
 @pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4),
                                        (3, REAL_CODE_OPS_5), (4, REAL_CODE_OPS_6), (5, RANDOM_OPS_6),
-                                       (6, REAL_CODE_OPS_7)],
+                                       (6, REAL_CODE_OPS_7), (7, REAL_CODE_OPS_8)],
                          ids=["session34", "session35", "session36", "session37", "session38", "session38-random",
-                              "session39"])
+                              "session39", "session40"])
 def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
     float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is, ``argwhere`` where an

@@ -731,7 +731,7 @@ def _helper_outputs(case: Case, passes: tuple[str, ...]) -> tuple[np.ndarray, ..
 
 _KINK = frozenset({"maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "clip", "norm",
                    "sqrt", "relu", "relu6", "leaky_relu", "selu", "hard_tanh", "hard_sigmoid", "hard_silu", "i0e",
-                   "interp", "sparse_sigmoid"})
+                   "interp", "sparse_sigmoid", "i0", "i1", "laplace_logpdf"})
 #: The clamping bounds of the clip-like kinks, on their operand.
 _CLAMPS = {"relu6": (0.0, 6.0), "hard_tanh": (-1.0, 1.0), "hard_sigmoid": (-3.0, 3.0), "hard_silu": (-3.0, 3.0),
            "sparse_sigmoid": (-1.0, 1.0)}
@@ -743,8 +743,11 @@ def _kink_key(op: str, params: dict[str, Any], args: Sequence[np.ndarray]) -> tu
     if op in ("maximum", "minimum", "fmax", "fmin"):
         d = x - np.asarray(args[1], dtype=np.float64)
         return np.sign(d), bool(np.any(d == 0))
-    if op in ("abs", "sqrt", "relu", "leaky_relu", "selu", "i0e"):  # i0e = exp(-|x|) I0(x)
+    if op in ("abs", "sqrt", "relu", "leaky_relu", "selu", "i0e", "i0", "i1"):  # i0e: exp(-|x|) I0(x); i0: exp(|x|) i0e
         return np.sign(x), bool(np.any(x == 0))
+    if op == "laplace_logpdf":  # -|x - loc| / scale - log(2 scale)
+        d = x - params["loc"]
+        return np.sign(d), bool(np.any(d == 0))
     if op == "clip" or op in _CLAMPS:
         lo, hi = _CLAMPS.get(op) or (params["lo"], params["hi"])
         key = np.sign(x - lo) + 3 * np.sign(x - hi)

@@ -65,10 +65,11 @@ EXACT_OPS = frozenset(
      "rint", "heaviside"}
 )
 _SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "nancumsum", "dot", "matmul", "einsum", "vdot",
-                      "saxpy", "cross", "norm", "trace", "tensordot", "masked_sum", "inner", "dot_general"})
+                      "saxpy", "cross", "norm", "trace", "tensordot", "masked_sum", "inner", "dot_general", "vecdot",
+                      "trapezoid"})
 #: Ops that add up products, which XLA:CPU flushes to zero where they are subnormal (``_flushed``).
 _PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxpy", "tensordot", "matrix_power",
-                       "inner", "dot_general"})
+                       "inner", "dot_general", "vecdot", "multi_dot"})
 #: Running ops that JAX lowers to a ``reduce_window`` in the storage dtype (``jnp.sum`` of a bfloat16 array
 #: accumulates in float32; ``jnp.cumsum`` does not): every partial result may be rounded to that dtype, in any
 #: order, so an element's error grows with the number of terms before it. A float16/bfloat16 running sum of
@@ -94,7 +95,9 @@ _CONTRACTION_TERMS: dict[tuple, float] = {}
 KINKS = frozenset({"maximum", "minimum", "fmax", "fmin", "clip", "max", "min", "nanmax", "nanmin", "abs", "relu",
                    "relu6", "leaky_relu", "hard_tanh", "hard_sigmoid", "hard_silu", "selu", "cummax", "cummin",
                    "max_pool", "at_max", "at_min", "sort", "top_k", "median", "quantile", "percentile", "ptp",
-                   "interp", "masked_max", "masked_min", "sparse_sigmoid", "approx_max_k", "approx_min_k"})
+                   "nanmedian", "nanquantile", "nanpercentile",
+                   "interp", "masked_max", "masked_min", "sparse_sigmoid", "approx_max_k", "approx_min_k",
+                   "laplace_logpdf"})
 #: Ops whose perturbed result also moves as far as the farther of the op on the perturbed operands and on their
 #: mirror images: the kinks, and the elementwise math functions (``unary``, ``nn``, ``special``), many of which
 #: flatten out on one side (``silu``, ``softplus``, ``exp``, ``sigmoid``). Where rounding noise at an operand is
@@ -116,7 +119,7 @@ MIRRORED = KINKS | SPREAD_REDUCTIONS | frozenset(name for name, spec in REGISTRY
 _ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "deg2rad", "rad2deg", "outer",
                                 "kron", "silu", "gelu", "hard_silu", "glu", "dot", "matmul", "einsum", "vdot", "mish",
                                 "tensordot", "inner", "matrix_power", "det", "resize", "dot_product_attention",
-                                "dot_general"})
+                                "dot_general", "vecdot", "multi_dot"})
 #: Ops XLA fuses along with their operands' elements (shape ops, indexing, negation): a product seen through them.
 _FUSED_VIEWS = frozenset({"negative", "at_get"} | {name for name, spec in REGISTRY.items()
                                                    if getattr(spec, "category", "") in ("shape", "indexing")
@@ -279,7 +282,7 @@ def _term_count(node: Node, args: Sequence[np.ndarray], value: np.ndarray) -> fl
         return 1.0 if node.op == "saxpy" else 2.0
     if node.op in _RUNNING:
         return _running_count(node, np.shape(value))
-    if node.op in ("sum", "mean", "nansum", "nanmean", "norm", "masked_sum"):
+    if node.op in ("sum", "mean", "nansum", "nanmean", "norm", "masked_sum", "trapezoid"):
         return np.size(args[0]) / max(1, np.size(value))
     key = (node.op, repr(node.params), tuple(np.shape(a) for a in args))  # a contraction: the op on ones
     if key not in _CONTRACTION_TERMS:

@@ -16,7 +16,7 @@ from typing import Literal
 import libcst as cst
 import numpy as np
 
-from jaxsynth.grammar.opspec import Context, Operand, Params, call, literal
+from jaxsynth.grammar.opspec import Context, Operand, Params, call, listed, literal
 from jaxsynth.grammar.types import ALL, DType, Interval, TensorType
 
 Layout = Literal["flat", "index_carry", "carry_x", "state"]
@@ -144,7 +144,7 @@ COND = ControlSpec(
 SWITCH = ControlSpec(
     "switch", "branching", _propose_branch("switch"), _branch_regions("switch"), lambda t, p: (p["out"],),
     _branch_ranges, _switch_reference,
-    lambda a, p, names: call("lax.switch", a[0], cst.List([cst.Element(cst.Name(n)) for n in names]), *a[1:]),
+    lambda a, p, names: call("lax.switch", a[0], listed([cst.Name(n) for n in names]), *a[1:]),
     weight=0.7,
 )
 

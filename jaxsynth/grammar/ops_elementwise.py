@@ -22,6 +22,7 @@ from jaxsynth.grammar.opspec import (
     call,
     compare,
     dtype_expr,
+    listed,
     literal,
     method,
     unary,
@@ -863,7 +864,7 @@ def _select_range(ins, types, out, params):
 
 def _select_render(args, params):
     n = params["n"]
-    lists = [cst.List([cst.Element(a) for a in part]) for part in (args[:n], args[n:])]
+    lists = [listed(part) for part in (args[:n], args[n:])]
     default = params["default"]  # the default 0 left out, but for bools (an int 0 would make the result int32)
     return call("jnp.select", *lists, *([literal(default)] if default or isinstance(default, bool) else []))
 

@@ -451,11 +451,20 @@ def _norm_logpdf_reference(x, p):
     return -0.5 * z * z - math.log(p["scale"]) - 0.5 * math.log(2 * math.pi)
 
 
-def _norm_logpdf_range(x: Interval, p) -> Interval:
-    """A parabola opening downwards, its top at ``loc``."""
-    ends = (_norm_logpdf_reference(x.lo, p), _norm_logpdf_reference(x.hi, p))
-    top = _norm_logpdf_reference(p["loc"], p) if x.lo <= p["loc"] <= x.hi else max(ends)
-    return Interval(min(ends), top)
+def _peak_range(logpdf: Callable[[float, dict], float], top_at: Callable[[dict], float] = lambda p: p["loc"]):
+    """The range of a unimodal log density over ``x``: it rises to its top at ``top_at(params)`` (the location
+    of the symmetric ones, the mode of ``gamma``) and falls after, so its ends and that top bound it."""
+
+    def rule(x: Interval, p) -> Interval:
+        ends = (float(logpdf(x.lo, p)), float(logpdf(x.hi, p)))
+        top = float(logpdf(top_at(p), p)) if x.lo <= top_at(p) <= x.hi else max(ends)
+        return Interval(min(ends), top)
+
+    return rule
+
+
+#: A parabola opening downwards, its top at ``loc``.
+_norm_logpdf_range = _peak_range(_norm_logpdf_reference)
 
 
 def _norm_logpdf_error(args, p, value) -> np.ndarray:
@@ -476,6 +485,129 @@ def _norm_render(name: str):
         return call(name, args[0], **kwargs)
 
     return render
+
+
+# ---------------------------------------------------------------- more jax.scipy.stats log densities
+
+#: ``jax.scipy.stats.t``'s degrees of freedom (1 is the Cauchy distribution), ``gamma``'s shapes ``a`` (at least 1:
+#: below it the density is unbounded at 0).
+T_DFS = (1.0, 3.0, 4.0, 10.0)
+GAMMA_SHAPES = (1.0, 2.0, 3.5, 5.0)
+
+
+def _t_params(t: TensorType, ctx: Context) -> dict:
+    return {"df": ctx.draw.choice(T_DFS), **_norm_params(t, ctx)}
+
+
+def _gamma_params(t: TensorType, ctx: Context) -> dict:
+    return {"a": ctx.draw.choice(GAMMA_SHAPES), "scale": ctx.draw.choice(NORM_SCALES)}
+
+
+def _z(x, p):
+    return (x - p.get("loc", 0.0)) / p["scale"]
+
+
+def _logistic_logpdf(x, p):
+    z = _z(x, p)
+    return -2.0 * np.logaddexp(z / 2.0, -z / 2.0) - math.log(p["scale"])
+
+
+def _cauchy_logpdf(x, p):
+    return -(math.log(math.pi * p["scale"]) + np.log1p(np.square(_z(x, p))))
+
+
+def _laplace_logpdf(x, p):
+    return -(np.abs(_z(x, p)) + math.log(2.0 * p["scale"]))
+
+
+def _t_constant(p) -> float:
+    """``t.logpdf``'s normalizing term, as JAX adds it up: ``lgamma(df/2) + log(pi df scale**2)/2 -
+    lgamma((df+1)/2)``."""
+    df = p["df"]
+    return math.lgamma(df / 2) + math.log(math.pi * df * p["scale"] ** 2) / 2 - math.lgamma((df + 1) / 2)
+
+
+def _t_logpdf(x, p):
+    return -(_t_constant(p) + (p["df"] + 1) / 2 * np.log1p(np.square(_z(x, p)) / p["df"]))
+
+
+def _gamma_logpdf(x, p):
+    y = _z(x, p)
+    return (p["a"] - 1.0) * np.log(y) - y - math.lgamma(p["a"]) - math.log(p["scale"])
+
+
+def _logistic_error(args, p, value) -> np.ndarray:
+    """JAX's ``-2 logaddexp(z/2, -z/2) - log(scale)``: an ulp of each term, and of ``z`` itself."""
+    return 2.0 + 2.0 * np.abs(_z(args[0], p)) + abs(math.log(p["scale"]))
+
+
+def _cauchy_error(args, p, value) -> np.ndarray:
+    return 3.0 + np.log1p(np.square(_z(args[0], p))) + abs(math.log(math.pi * p["scale"]))
+
+
+def _laplace_error(args, p, value) -> np.ndarray:
+    return 2.0 + np.abs(_z(args[0], p)) + abs(math.log(2.0 * p["scale"]))
+
+
+def _t_error(args, p, value) -> np.ndarray:
+    """An ulp of each of the normalizing term's three parts (each rounded in the operand's dtype, ``lgamma`` of
+    the literal too) and of the ``log1p`` term before and after its factor ``(df+1)/2``."""
+    df = p["df"]
+    parts = abs(math.lgamma(df / 2)) + abs(math.lgamma((df + 1) / 2)) + abs(math.log(math.pi * df * p["scale"] ** 2))
+    return 2.0 + parts + (df + 1) / 2 * (2.0 + np.log1p(np.square(_z(args[0], p)) / df))
+
+
+def _gamma_error(args, p, value) -> np.ndarray:
+    """JAX's ``xlogy(a-1, y) - y - (lgamma(a) + log(scale))``: an ulp of each term."""
+    y = _z(args[0], p)
+    with np.errstate(divide="ignore"):
+        log_y = np.abs(np.log(np.where(y > 0, y, 1.0)))
+    return 2.0 + abs(p["a"] - 1.0) * (1.0 + log_y) + y + abs(math.lgamma(p["a"])) + abs(math.log(p["scale"]))
+
+
+def _norm_cdf_error(args, p, value) -> np.ndarray:
+    """``ndtr((x - loc) / scale)``: an ulp of the result and the quotient's rounding through the density (in
+    the left tail, where the result is small, that is ``z**2`` ulps of it)."""
+    z = _z(args[0], p)
+    return 2.0 * np.abs(value) + np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) * (1.0 + np.abs(z))
+
+
+def _stats_render(name: str, *positional: str, keywords: tuple[tuple[str, float], ...] = (("loc", 0.0),
+                                                                                            ("scale", 1.0))):
+    """``jax.scipy.stats.<name>(x, *positional, loc=..., scale=...)``, each keyword left out at its default."""
+
+    def render(args, p):
+        kwargs = {k: p[k] for k, default in keywords if p[k] != default}
+        return call(f"jax.scipy.stats.{name}", args[0], *(literal(p[k]) for k in positional), **kwargs)
+
+    return render
+
+
+# ---------------------------------------------------------------- Bessel functions, incomplete gamma
+
+#: ``gammainc``'s and ``gammaincc``'s literal shapes ``a``.
+INCOMPLETE_GAMMA_SHAPES = (0.5, 1.0, 2.0, 3.5, 5.0)
+#: ``igamma``/``igammac`` are series and continued fractions on XLA:CPU, not correctly rounded: up to 12 ulps of 1
+#: measured in float32 (``a`` of 0.5-5, ``x`` of 0-40).
+INCOMPLETE_GAMMA_ULPS = 16.0
+
+
+def _incomplete_gamma_error(args, p, value) -> np.ndarray:
+    return np.full(np.shape(value), INCOMPLETE_GAMMA_ULPS)
+
+
+def _incomplete_gamma_params(t: TensorType, ctx: Context) -> dict:
+    return {"a": ctx.draw.choice(INCOMPLETE_GAMMA_SHAPES)}
+
+
+def _incomplete_gamma_render(name: str):
+    return lambda args, p: call(f"jax.scipy.special.{name}", literal(p["a"]), args[0])
+
+
+def _i0_range(x: Interval, p) -> Interval:
+    """Even, increasing in ``|x|`` from ``i0(0) = 1``."""
+    near = 0.0 if x.lo <= 0.0 <= x.hi else min(abs(x.lo), abs(x.hi))
+    return Interval.of(float(scipy.special.i0(near)), float(scipy.special.i0(x.mag)))  # scipy: i0(1e-8) < 1
 
 
 def _entr_scalar(v: float) -> float:
@@ -608,6 +740,40 @@ SPECIAL_UNARY = (
            lambda x, p: np.exp(_norm_logpdf_reference(x, p)), category="special", need=Interval(-50.0, 50.0),
            params=_norm_params, error_scale=_norm_pdf_error,
            tail=lambda x, p: math.exp(_norm_logpdf_range(x, p).lo)),
+    _unary("norm_cdf", _norm_render("jax.scipy.stats.norm.cdf"),
+           lambda x, p: monotone(lambda v: _ndtr_scalar(_z(v, p)), x), lambda x, p: scipy.special.ndtr(_z(x, p)),
+           category="special", params=_norm_params, error_scale=_norm_cdf_error,
+           tail=lambda x, p: _ndtr_scalar(_z(x.lo, p)), dtypes=WIDE_FLOATS),
+    # the other log densities of probabilistic code: logistic, Cauchy, Laplace (a kink at loc), Student's t, gamma
+    _unary("logistic_logpdf", _stats_render("logistic.logpdf"), _peak_range(_logistic_logpdf), _logistic_logpdf,
+           category="special", params=_norm_params, error_scale=_logistic_error, weight=0.5),
+    _unary("cauchy_logpdf", _stats_render("cauchy.logpdf"), _peak_range(_cauchy_logpdf), _cauchy_logpdf,
+           category="special", params=_norm_params, error_scale=_cauchy_error, weight=0.5),
+    _unary("laplace_logpdf", _stats_render("laplace.logpdf"), _peak_range(_laplace_logpdf), _laplace_logpdf,
+           category="special", params=_norm_params, error_scale=_laplace_error, weight=0.5),
+    _unary("t_logpdf", _stats_render("t.logpdf", "df"), _peak_range(_t_logpdf), _t_logpdf, category="special",
+           params=_t_params, error_scale=_t_error, weight=0.5),
+    # x >= 0.05: the density's log, (a - 1) log x, stays finite; its top at the mode (a - 1) scale
+    _unary("gamma_logpdf", _stats_render("gamma.logpdf", "a", keywords=(("scale", 1.0),)),
+           _peak_range(_gamma_logpdf, lambda p: (p["a"] - 1.0) * p["scale"]), _gamma_logpdf, category="special",
+           need=Interval(0.05, INF), params=_gamma_params, error_scale=_gamma_error, weight=0.5),
+    # exp(|x|) i0e(x) and exp(|x|) i1e(x): |x| <= 10 keeps exp(|x|) finite in float16
+    _unary("i0", "jax.scipy.special.i0", _i0_range, lambda x, p: scipy.special.i0(x), category="special",
+           need=Interval(-10.0, 10.0), weight=0.5),
+    _unary("i1", "jax.scipy.special.i1", lambda x, p: monotone(lambda v: float(scipy.special.i1(v)), x),
+           lambda x, p: scipy.special.i1(x), category="special", need=Interval(-10.0, 10.0), weight=0.5),
+    # the regularized incomplete gamma functions P(a, x) (rising from 0 to 1) and Q(a, x) = 1 - P(a, x) of a literal
+    # shape: while loops in the lowered program; their tails are kept above underflow
+    _unary("gammainc", _incomplete_gamma_render("gammainc"),
+           lambda x, p: monotone(lambda v: float(scipy.special.gammainc(p["a"], v)), x),
+           lambda x, p: scipy.special.gammainc(p["a"], x), category="special", need=Interval(0.01, INF),
+           params=_incomplete_gamma_params, error_scale=_incomplete_gamma_error,
+           tail=lambda x, p: float(scipy.special.gammainc(p["a"], x.lo)), weight=0.5),
+    _unary("gammaincc", _incomplete_gamma_render("gammaincc"),
+           lambda x, p: monotone(lambda v: float(scipy.special.gammaincc(p["a"], v)), x),
+           lambda x, p: scipy.special.gammaincc(p["a"], x), category="special", need=Interval(0.01, INF),
+           params=_incomplete_gamma_params, error_scale=_incomplete_gamma_error,
+           tail=lambda x, p: float(scipy.special.gammaincc(p["a"], x.hi)), weight=0.5),
     _unary("entr", "jax.scipy.special.entr", _entr_range, lambda x, p: -scipy.special.xlogy(x, x),
            category="special", need=Interval(0.0, INF), error_scale=_entr_error, weight=0.5),
     _unary("polyval", _polyval_render, _polyval_range, lambda x, p: np.polyval(np.asarray(p["coefficients"]), x),

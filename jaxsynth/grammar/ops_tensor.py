@@ -20,6 +20,7 @@ from jaxsynth.grammar.opspec import (
     binop,
     call,
     dtype_expr,
+    listed,
     literal,
     method,
 )
@@ -63,13 +64,16 @@ SPREAD_REDUCTIONS = frozenset({"var", "std", "nanvar", "nanstd"})
 #: The spreads that are a variance (the others are its square root).
 VARIANCES = frozenset({"var", "nanvar"})
 #: Order statistics: one element of each sorted row, or a weighted mean of two neighbours (``q`` and ``method``).
-ORDER_STATISTICS = frozenset({"median", "quantile", "percentile"})
-#: ``quantile``'s and ``percentile``'s levels (of 1 and of 100), and their interpolation methods.
-QUANTILES = {"quantile": (0.1, 0.25, 0.5, 0.75, 0.9), "percentile": (5.0, 25.0, 50.0, 90.0, 99.0)}
+ORDER_STATISTICS = frozenset({"median", "quantile", "percentile", "nanmedian", "nanquantile", "nanpercentile"})
+#: ``quantile``'s and ``percentile``'s levels (of 1 and of 100), and their interpolation methods (their
+#: NaN-ignoring forms alike).
+_LEVELS = {"quantile": (0.1, 0.25, 0.5, 0.75, 0.9), "percentile": (5.0, 25.0, 50.0, 90.0, 99.0)}
+QUANTILES = _LEVELS | {f"nan{name}": levels for name, levels in _LEVELS.items()}
 QUANTILE_METHODS = ("linear", "linear", "linear", "lower", "higher", "midpoint", "nearest")
 #: NaN-ignoring reductions: on finite values the same as their plain forms, numpy's on NaN (a NaN is left out of
 #: a sum and a product, and of their running forms, as 0 and 1).
-NAN_REDUCTIONS = frozenset({"nansum", "nanmean", "nanmax", "nanmin", "nanvar", "nanstd", "nanprod"})
+NAN_REDUCTIONS = frozenset({"nansum", "nanmean", "nanmax", "nanmin", "nanvar", "nanstd", "nanprod", "nanmedian",
+                            "nanquantile", "nanpercentile"})
 #: Reductions whose result is a product of up to the reduced count of factors.
 PRODUCT_REDUCTIONS = frozenset({"prod", "nanprod", "cumprod", "nancumprod"})
 
@@ -289,7 +293,7 @@ def _with_quantile(name: str, propose):
         if proposal is not None:
             q, method = ctx.draw.choice(QUANTILES[name]), ctx.draw.choice(QUANTILE_METHODS)
             n = _reduced_count(proposal.operands[0].type.shape, proposal.params["axis"])
-            position = (q / 100.0 if name == "percentile" else q) * (n - 1)
+            position = (q / 100.0 if name.endswith("percentile") else q) * (n - 1)
             frac = position - math.floor(position)
             if not (0.1 <= frac <= 0.4 or 0.6 <= frac <= 0.9):
                 method = "linear"
@@ -363,6 +367,45 @@ def _render_diff(args, params):
 AVERAGE_DTYPES = FLOATS - {DType.float16}
 #: The weights' values: positive (their sum is the divisor) and at most 1.
 AVERAGE_WEIGHTS = Interval(0.1, 1.0)
+
+
+#: ``jnp.trapezoid``'s sample spacings (``dx``; 1.0, the default, is left out), exact in every float dtype.
+TRAPEZOID_SPACINGS = (1.0, 1.0, 0.5, 0.25, 2.0)
+
+
+def _propose_trapezoid(t, ctx):
+    """``jnp.trapezoid(y, dx=..., axis=...)``: the trapezoid rule along an axis of at least two samples (the
+    integral of a sampled curve: losses over time steps, densities over a grid)."""
+    if t.dtype not in FLOATS or t.rank > 2:
+        return None
+    axis = ctx.draw.randint(0, t.rank)
+    shape = t.shape[:axis] + (max(2, ctx.pick_dim()),) + t.shape[axis:]
+    return Proposal((Operand(t.with_shape(shape)),), {"axis": axis, "dx": ctx.draw.choice(TRAPEZOID_SPACINGS)})
+
+
+def _trapezoid_type(types, params):
+    (y,) = types
+    axis = params["axis"]
+    if not 0 <= axis < y.rank or y.shape[axis] < 2:
+        raise TypeError(f"trapezoid: {y} has no axis {axis} of two samples or more")
+    return y.with_shape(y.shape[:axis] + y.shape[axis + 1:])
+
+
+def _trapezoid_range(ins, types, out, params):
+    """``n - 1`` means of two neighbours, times ``dx``."""
+    width = (types[0].shape[params["axis"]] - 1) * params["dx"]
+    return Interval(width * ins[0].lo, width * ins[0].hi)
+
+
+def _trapezoid_reference(args, params):
+    """numpy's ``trapezoid`` (``trapz`` before numpy 2), written out: ``dx`` times the neighbours' means."""
+    y = np.moveaxis(np.asarray(args[0]), params["axis"], -1)
+    return params["dx"] * np.sum((y[..., 1:] + y[..., :-1]) / 2.0, axis=-1)
+
+
+def _trapezoid_render(args, params):
+    kwargs = {"dx": params["dx"]} if params["dx"] != 1.0 else {}
+    return call("jnp.trapezoid", args[0], **kwargs, axis=params["axis"])
 
 
 def _propose_average(t, ctx):
@@ -608,6 +651,9 @@ REDUCTIONS = (
     _reduction("median", FLOATS, differentiable=False),
     _reduction("quantile", FLOATS, differentiable=False),
     _reduction("percentile", FLOATS, differentiable=False),
+    _reduction("nanmedian", FLOATS, differentiable=False),
+    _reduction("nanquantile", FLOATS, differentiable=False),
+    _reduction("nanpercentile", FLOATS, differentiable=False),
     _reduction("ptp", NUMERIC, differentiable=False),
     _reduction("cumsum", NUMERIC, cumulative=True),
     _reduction("cumprod", SIGNED_NUMERIC, cumulative=True),
@@ -616,6 +662,10 @@ REDUCTIONS = (
     OpSpec("diff", "reductions", "diff", SIGNED_NUMERIC, _propose_diff, _diff_type, _diff_range,
            lambda a, p: np.diff(a[0], p["n"], axis=p["axis"]), _render_diff, error_scale=_diff_error,
            special_values=True),
+    # a sum of products of neighbours' means by dx: its terms' error model is a sum's (``reference._SUMLIKE``)
+    OpSpec("trapezoid", "reductions", "trapezoid", FLOATS, _propose_trapezoid, _trapezoid_type, _trapezoid_range,
+           _trapezoid_reference, _trapezoid_render, weight=0.5,
+           since=(0, 4, 31)),
     # positive weights: the result lies between the least and the greatest value
     OpSpec("average", "reductions", "average", AVERAGE_DTYPES, _propose_average, _average_type,
            lambda i, t, o, p: i[0], lambda a, p: np.average(a[0], axis=p["axis"], weights=a[1]), _render_average,
@@ -698,6 +748,66 @@ def _propose_vdot(t, ctx):
         return None
     shape = tuple(ctx.pick_dim() for _ in range(ctx.draw.randint(1, 2)))
     return Proposal((Operand(t.with_shape(shape)), Operand(t.with_shape(shape))), {"k": math.prod(shape)})
+
+
+def _propose_vecdot(t, ctx):
+    """``jnp.vecdot(a, b)``: row-wise dot products over the last axis of two operands of one shape (cosine
+    similarities, per-example losses)."""
+    if t.dtype not in LINALG_DTYPES or t.rank > 2:
+        return None
+    k = ctx.pick_dim()
+    return Proposal((Operand(t.with_shape(t.shape + (k,))), Operand(t.with_shape(t.shape + (k,)))), {"k": k})
+
+
+def _vecdot_type(types, params):
+    a, b = types
+    if a.dtype is not b.dtype or a.rank == 0 or a.shape != b.shape:
+        raise TypeError(f"vecdot: {a} and {b} are not vectors of one shape")
+    return a.with_shape(a.shape[:-1])
+
+
+def _propose_multi_dot(t, ctx):
+    """``jnp.linalg.multi_dot([a, b, c])``: a chain of three matrix products (a vector first or last where the
+    result has fewer axes), evaluated in the cheaper of the two orders."""
+    if t.dtype not in LINALG_DTYPES or t.rank > 2:
+        return None
+    k1, k2 = ctx.pick_dim(), ctx.pick_dim()
+    first_vector = t.rank == 0 or (t.rank == 1 and ctx.draw.bernoulli(0.5))
+    last_vector = t.rank == 0 or (t.rank == 1 and not first_vector)
+    a = (k1,) if first_vector else (t.shape[0], k1)
+    c = (k2,) if last_vector else (k2, t.shape[-1])
+    operands = (Operand(t.with_shape(a)), Operand(t.with_shape((k1, k2))), Operand(t.with_shape(c)))
+    return Proposal(operands, {"k": k1 * k2})
+
+
+def _multi_dot_type(types, params):
+    a, b, c = types
+    if len({a.dtype, b.dtype, c.dtype}) != 1 or b.rank != 2 or a.rank not in (1, 2) or c.rank not in (1, 2):
+        raise TypeError(f"multi_dot: {a}, {b}, {c} are not a chain of matrices")
+    if a.shape[-1] != b.shape[0] or b.shape[1] != c.shape[0]:
+        raise TypeError(f"multi_dot: {a}, {b}, {c} do not chain")
+    return a.with_shape(a.shape[:-1] + c.shape[1:])
+
+
+def _multi_dot_range(ins, types, out, params):
+    """Every entry a sum of ``k1 k2`` products of one entry of each."""
+    a, b, c = ins
+    prod = Interval.of(*(x * y * z for x in (a.lo, a.hi) for y in (b.lo, b.hi) for z in (c.lo, c.hi)))
+    return Interval(min(0.0, params["k"] * prod.lo), max(0.0, params["k"] * prod.hi))
+
+
+def _multi_dot_reference(args, params):
+    a, b, c = args
+    return _contract(np.matmul, _contract(np.matmul, a, b), c)
+
+
+def _multi_dot_error(args, params, value):
+    """Two sums of products, ``a @ b`` (``k1`` terms) and its product with ``c`` (``k2``), in either order: each
+    off by ulps of the sum of its terms' magnitudes, growing as the square root of a long sequential sum's count
+    (past 64 terms, as ``fuzz.reference`` allows every sum)."""
+    a, b, c = (np.abs(x) for x in args)
+    count = args[1].shape[0] + args[1].shape[1]
+    return 2.0 * math.sqrt(max(1.0, count / 64)) * np.matmul(np.matmul(a, b), c)
 
 
 def _propose_inner(t, ctx):
@@ -1012,9 +1122,9 @@ def _matrix_power_error(args, params, value):
 
 
 def _linalg(name, propose, type_rule, range_rule, reference, render, dtypes=LINALG_DTYPES, special_values=False,
-            error_scale=None):
+            error_scale=None, since=()):
     return OpSpec(name, "linalg", name, dtypes, propose, type_rule, range_rule, reference, render,
-                  special_values=special_values, error_scale=error_scale)
+                  special_values=special_values, error_scale=error_scale, since=since)
 
 
 LINALG = (
@@ -1026,6 +1136,11 @@ LINALG = (
             lambda a, p: _contract(np.vdot, *a), lambda a, p: call("jnp.vdot", *a)),
     _linalg("dot_general", _propose_dot_general, _dot_general_type, _contract_rule, _dot_general_reference,
             _dot_general_render, LINALG_DTYPES | NARROW_OPERANDS[DType.float32] | NARROW_OPERANDS[DType.int32]),
+    _linalg("vecdot", _propose_vecdot, _vecdot_type, _contract_rule,
+            lambda a, p: _contract(lambda x, y: np.einsum("...i,...i->...", x, y), *a),
+            lambda a, p: call("jnp.vecdot", *a), since=(0, 4, 31)),
+    _linalg("multi_dot", _propose_multi_dot, _multi_dot_type, _multi_dot_range, _multi_dot_reference,
+            lambda a, p: call("jnp.linalg.multi_dot", listed(a)), error_scale=_multi_dot_error),
     _linalg("inner", _propose_inner, _inner_type, _contract_rule, lambda a, p: _contract(np.inner, *a),
             lambda a, p: call("jnp.inner", *a)),
     _linalg("outer", _propose_outer, lambda t, p: TensorType(t[0].dtype, t[0].shape + t[1].shape), _contract_rule,
@@ -1487,7 +1602,7 @@ def _as_column(t: TensorType) -> TensorType:
 
 
 def _render_joined(name: str):
-    return lambda a, p: call(f"jnp.{name}", cst.List([cst.Element(x) for x in a]))
+    return lambda a, p: call(f"jnp.{name}", listed(a))
 
 
 def _propose_diag(t, ctx):
@@ -1541,11 +1656,11 @@ SHAPE = (
     _shape_op("concatenate", _propose_concatenate,
               lambda t, p: _resize_axis(t[0], p["axis"], sum(x.shape[p["axis"]] for x in t)),
               lambda a, p: np.concatenate(a, axis=p["axis"]),
-              lambda a, p: call("jnp.concatenate", cst.List([cst.Element(x) for x in a]), axis=p["axis"]), _hull_all),
+              lambda a, p: call("jnp.concatenate", listed(a), axis=p["axis"]), _hull_all),
     _shape_op("stack", _propose_stack,
               lambda t, p: t[0].with_shape(t[0].shape[: p["axis"]] + (len(t),) + t[0].shape[p["axis"] :]),
               lambda a, p: np.stack(a, axis=p["axis"]),
-              lambda a, p: call("jnp.stack", cst.List([cst.Element(x) for x in a]), axis=p["axis"]), _hull_all),
+              lambda a, p: call("jnp.stack", listed(a), axis=p["axis"]), _hull_all),
     # numpy's joining helpers: concatenations after atleast_1d / atleast_2d / vectors as columns
     _shape_op("hstack", _propose_hstack, _joined_type("hstack", lambda r: 0 if r == 1 else 1, lambda t: t),
               lambda a, p: np.hstack(a), _render_joined("hstack"), _hull_all),

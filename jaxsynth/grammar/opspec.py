@@ -217,10 +217,15 @@ def dotted(path: str) -> cst.BaseExpression:
     return expr
 
 
+def listed(exprs: Sequence[cst.BaseExpression]) -> cst.List:
+    """``[e0, e1, ...]``: the list some calls take their operands in (``jnp.stack``, ``jnp.linalg.multi_dot``)."""
+    return cst.List([cst.Element(e) for e in exprs])
+
+
 def array_literal(values: Sequence[Any], **kwargs: Any) -> cst.Call:
     """``jnp.array([v0, v1, ...], key=value)``: a constant array of Python literals (indices, boundaries,
     coefficients)."""
-    return call("jnp.array", cst.List([cst.Element(literal(v)) for v in values]), **kwargs)
+    return call("jnp.array", listed([literal(v) for v in values]), **kwargs)
 
 
 def literal(value: Any) -> cst.BaseExpression:

@@ -3,7 +3,8 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1, x2):
-    v0 = jnp.roll(jnp.fmax(x1, jnp.eye(11, k=-1, dtype=jnp.float16)), 2, axis=1)
-    v1 = -(jnp.cumsum(x0, axis=1).sum(axis=1) * v0 / x2)
-    return jnp.clip(v1.sum(), 0.0, 1.0)
+def f(x0, x1):
+    v0 = jnp.sum(jax.nn.log_sigmoid(jnp.rint(lax.approx_max_k(x0, 11)[0])), axis=2)
+    v1 = jax.nn.hard_sigmoid(jnp.max(jnp.min(x1, axis=0), axis=0))
+    v2 = lax.dot_general(v0, v1, (((1,), (0,)), ((), ())))
+    return jax.nn.leaky_relu(lax.approx_max_k(v2, 1)[0], negative_slope=0.2).mean(axis=0)
