@@ -664,8 +664,7 @@ REDUCTIONS = (
            special_values=True),
     # a sum of products of neighbours' means by dx: its terms' error model is a sum's (``reference._SUMLIKE``)
     OpSpec("trapezoid", "reductions", "trapezoid", FLOATS, _propose_trapezoid, _trapezoid_type, _trapezoid_range,
-           _trapezoid_reference, _trapezoid_render, weight=0.5,
-           since=(0, 4, 31)),
+           _trapezoid_reference, _trapezoid_render, weight=0.5),
     # positive weights: the result lies between the least and the greatest value
     OpSpec("average", "reductions", "average", AVERAGE_DTYPES, _propose_average, _average_type,
            lambda i, t, o, p: i[0], lambda a, p: np.average(a[0], axis=p["axis"], weights=a[1]), _render_average,
@@ -1122,9 +1121,9 @@ def _matrix_power_error(args, params, value):
 
 
 def _linalg(name, propose, type_rule, range_rule, reference, render, dtypes=LINALG_DTYPES, special_values=False,
-            error_scale=None, since=()):
+            error_scale=None):
     return OpSpec(name, "linalg", name, dtypes, propose, type_rule, range_rule, reference, render,
-                  special_values=special_values, error_scale=error_scale, since=since)
+                  special_values=special_values, error_scale=error_scale)
 
 
 LINALG = (
@@ -1138,7 +1137,7 @@ LINALG = (
             _dot_general_render, LINALG_DTYPES | NARROW_OPERANDS[DType.float32] | NARROW_OPERANDS[DType.int32]),
     _linalg("vecdot", _propose_vecdot, _vecdot_type, _contract_rule,
             lambda a, p: _contract(lambda x, y: np.einsum("...i,...i->...", x, y), *a),
-            lambda a, p: call("jnp.vecdot", *a), since=(0, 4, 31)),
+            lambda a, p: call("jnp.vecdot", *a)),
     _linalg("multi_dot", _propose_multi_dot, _multi_dot_type, _multi_dot_range, _multi_dot_reference,
             lambda a, p: call("jnp.linalg.multi_dot", listed(a)), error_scale=_multi_dot_error),
     _linalg("inner", _propose_inner, _inner_type, _contract_rule, lambda a, p: _contract(np.inner, *a),
