@@ -420,7 +420,7 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
         else:
             np.testing.assert_array_equal(got, expected.astype(want.dtype.np_dtype), err_msg=source)
         checked += 1
-        if checked == 8:  # enough cases (each a jit compile); the attempts cycle through dtypes and ranks
+        if checked == 6:  # enough cases (each a jit compile); the attempts cycle through dtypes and ranks
             break
     assert checked >= 6, checked
 
