@@ -174,13 +174,18 @@ def _shape_type(types, params) -> TensorType:
     return TensorType(params["dtype"], params["shape"])
 
 
+def _flat_indices(shape: tuple[int, ...]) -> Interval:
+    """The in-bounds flat indices into an array of ``shape``."""
+    return Interval(0, int(np.prod(shape)) - 1)
+
+
 def _propose_unravel_index(t, ctx):
     """``jnp.unravel_index(i, shape)[k]``: the ``k``-th coordinate of flat indices into an array of ``shape`` (an
     argmax of a flattened image back to its row or column); in bounds (numpy raises on others, JAX clamps)."""
     if t.dtype is not DType.int32:
         return None
     shape = tuple(ctx.draw.randint(2, 8) for _ in range(ctx.draw.randint(2, 3)))
-    return Proposal((Operand(t, Interval(0, int(np.prod(shape)) - 1)),),
+    return Proposal((Operand(t, _flat_indices(shape)),),
                     {"shape": shape, "k": ctx.draw.randint(0, len(shape) - 1)})
 
 
@@ -191,7 +196,7 @@ def _unravel_index_type(types, params) -> TensorType:
 
 
 def _unravel_index_range(ins, types, out, params) -> Interval | None:
-    inside = ins[0].within(Interval(0, int(np.prod(params["shape"])) - 1))
+    inside = ins[0].within(_flat_indices(params["shape"]))
     return Interval(0, params["shape"][params["k"]] - 1) if inside else None
 
 

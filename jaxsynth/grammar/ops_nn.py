@@ -445,9 +445,14 @@ def _norm_params(t: TensorType, ctx: Context) -> dict:
     return {"loc": loc, "scale": 1.0 if ctx.draw.bernoulli(0.5) else ctx.draw.choice(NORM_SCALES[1:])}
 
 
+def _z(x, p):
+    """The operand standardized by the density's ``loc`` (0 where it has none) and ``scale``."""
+    return (x - p.get("loc", 0.0)) / p["scale"]
+
+
 def _norm_logpdf_reference(x, p):
     """Of an array or a float."""
-    z = (x - p["loc"]) / p["scale"]
+    z = _z(x, p)
     return -0.5 * z * z - math.log(p["scale"]) - 0.5 * math.log(2 * math.pi)
 
 
@@ -470,7 +475,7 @@ _norm_logpdf_range = _peak_range(_norm_logpdf_reference)
 def _norm_logpdf_error(args, p, value) -> np.ndarray:
     """JAX adds ``log(2 pi scale**2)`` and ``(x - loc)**2 / scale**2``, then halves: an ulp of each term (they
     cancel near ``loc`` where ``scale < 1``)."""
-    z = (args[0] - p["loc"]) / p["scale"]
+    z = _z(args[0], p)
     return 2.0 + abs(math.log(2 * math.pi * p["scale"] ** 2)) + z * z
 
 
@@ -479,10 +484,13 @@ def _norm_pdf_error(args, p, value) -> np.ndarray:
     return np.abs(value) * (1.0 + _norm_logpdf_error(args, p, value))
 
 
-def _norm_render(name: str):
+def _stats_render(name: str, *positional: str, keywords: tuple[tuple[str, float], ...] = (("loc", 0.0),
+                                                                                            ("scale", 1.0))):
+    """``jax.scipy.stats.<name>(x, *positional, loc=..., scale=...)``, each keyword left out at its default."""
+
     def render(args, p):
-        kwargs = {k: p[k] for k, default in (("loc", 0.0), ("scale", 1.0)) if p[k] != default}
-        return call(name, args[0], **kwargs)
+        kwargs = {k: p[k] for k, default in keywords if p[k] != default}
+        return call(f"jax.scipy.stats.{name}", args[0], *(literal(p[k]) for k in positional), **kwargs)
 
     return render
 
@@ -501,10 +509,6 @@ def _t_params(t: TensorType, ctx: Context) -> dict:
 
 def _gamma_params(t: TensorType, ctx: Context) -> dict:
     return {"a": ctx.draw.choice(GAMMA_SHAPES), "scale": ctx.draw.choice(NORM_SCALES)}
-
-
-def _z(x, p):
-    return (x - p.get("loc", 0.0)) / p["scale"]
 
 
 def _logistic_logpdf(x, p):
@@ -572,17 +576,6 @@ def _norm_cdf_error(args, p, value) -> np.ndarray:
     return 2.0 * np.abs(value) + np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) * (1.0 + np.abs(z))
 
 
-def _stats_render(name: str, *positional: str, keywords: tuple[tuple[str, float], ...] = (("loc", 0.0),
-                                                                                            ("scale", 1.0))):
-    """``jax.scipy.stats.<name>(x, *positional, loc=..., scale=...)``, each keyword left out at its default."""
-
-    def render(args, p):
-        kwargs = {k: p[k] for k, default in keywords if p[k] != default}
-        return call(f"jax.scipy.stats.{name}", args[0], *(literal(p[k]) for k in positional), **kwargs)
-
-    return render
-
-
 # ---------------------------------------------------------------- Bessel functions, incomplete gamma
 
 #: ``gammainc``'s and ``gammaincc``'s literal shapes ``a``.
@@ -600,8 +593,15 @@ def _incomplete_gamma_params(t: TensorType, ctx: Context) -> dict:
     return {"a": ctx.draw.choice(INCOMPLETE_GAMMA_SHAPES)}
 
 
-def _incomplete_gamma_render(name: str):
-    return lambda args, p: call(f"jax.scipy.special.{name}", literal(p["a"]), args[0])
+def _incomplete_gamma(name: str, tail_end: str) -> OpSpec:
+    """``jax.scipy.special.<name>(a, x)`` of a literal shape ``a``, monotone in ``x``; its decaying tail, at the
+    operand's end ``tail_end`` (``lo`` for P, ``hi`` for Q), kept above underflow."""
+    fn = getattr(scipy.special, name)
+    return _unary(name, lambda args, p: call(f"jax.scipy.special.{name}", literal(p["a"]), args[0]),
+                  lambda x, p: monotone(lambda v: float(fn(p["a"], v)), x), lambda x, p: fn(p["a"], x),
+                  category="special", need=Interval(0.01, INF), params=_incomplete_gamma_params,
+                  error_scale=_incomplete_gamma_error, tail=lambda x, p: float(fn(p["a"], getattr(x, tail_end))),
+                  weight=0.5)
 
 
 def _i0_range(x: Interval, p) -> Interval:
@@ -732,15 +732,15 @@ SPECIAL_UNARY = (
     _unary("sinc", "jnp.sinc", lambda x, p: Interval(-0.21724, 1.0), lambda x, p: np.sinc(x), category="special",
            error_scale=_absolute_error, weight=0.5),
     # the operand within 50 of the mean: (x - loc)**2, which JAX computes first, stays finite in float16
-    _unary("norm_logpdf", _norm_render("jax.scipy.stats.norm.logpdf"), _norm_logpdf_range,
+    _unary("norm_logpdf", _stats_render("norm.logpdf"), _norm_logpdf_range,
            _norm_logpdf_reference, category="special", need=Interval(-50.0, 50.0), params=_norm_params,
            error_scale=_norm_logpdf_error),
-    _unary("norm_pdf", _norm_render("jax.scipy.stats.norm.pdf"),
+    _unary("norm_pdf", _stats_render("norm.pdf"),
            lambda x, p: monotone(math.exp, _norm_logpdf_range(x, p)),
            lambda x, p: np.exp(_norm_logpdf_reference(x, p)), category="special", need=Interval(-50.0, 50.0),
            params=_norm_params, error_scale=_norm_pdf_error,
            tail=lambda x, p: math.exp(_norm_logpdf_range(x, p).lo)),
-    _unary("norm_cdf", _norm_render("jax.scipy.stats.norm.cdf"),
+    _unary("norm_cdf", _stats_render("norm.cdf"),
            lambda x, p: monotone(lambda v: _ndtr_scalar(_z(v, p)), x), lambda x, p: scipy.special.ndtr(_z(x, p)),
            category="special", params=_norm_params, error_scale=_norm_cdf_error,
            tail=lambda x, p: _ndtr_scalar(_z(x.lo, p)), dtypes=WIDE_FLOATS),
@@ -764,16 +764,8 @@ SPECIAL_UNARY = (
            lambda x, p: scipy.special.i1(x), category="special", need=Interval(-10.0, 10.0), weight=0.5),
     # the regularized incomplete gamma functions P(a, x) (rising from 0 to 1) and Q(a, x) = 1 - P(a, x) of a literal
     # shape: while loops in the lowered program; their tails are kept above underflow
-    _unary("gammainc", _incomplete_gamma_render("gammainc"),
-           lambda x, p: monotone(lambda v: float(scipy.special.gammainc(p["a"], v)), x),
-           lambda x, p: scipy.special.gammainc(p["a"], x), category="special", need=Interval(0.01, INF),
-           params=_incomplete_gamma_params, error_scale=_incomplete_gamma_error,
-           tail=lambda x, p: float(scipy.special.gammainc(p["a"], x.lo)), weight=0.5),
-    _unary("gammaincc", _incomplete_gamma_render("gammaincc"),
-           lambda x, p: monotone(lambda v: float(scipy.special.gammaincc(p["a"], v)), x),
-           lambda x, p: scipy.special.gammaincc(p["a"], x), category="special", need=Interval(0.01, INF),
-           params=_incomplete_gamma_params, error_scale=_incomplete_gamma_error,
-           tail=lambda x, p: float(scipy.special.gammaincc(p["a"], x.hi)), weight=0.5),
+    _incomplete_gamma("gammainc", "lo"),
+    _incomplete_gamma("gammaincc", "hi"),
     _unary("entr", "jax.scipy.special.entr", _entr_range, lambda x, p: -scipy.special.xlogy(x, x),
            category="special", need=Interval(0.0, INF), error_scale=_entr_error, weight=0.5),
     _unary("polyval", _polyval_render, _polyval_range, lambda x, p: np.polyval(np.asarray(p["coefficients"]), x),
