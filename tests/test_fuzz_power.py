@@ -1338,11 +1338,13 @@ jax.monitoring.register_event_duration_secs_listener(
     lambda event, seconds, **kw: counted.append(1) if event.endswith("backend_compile_duration") else None)
 rows = []
 grammar = load_config("default")
-for index in range(12):
+for index in range(40):
     program = sample(grammar, 0, index)
     # (a PRNG key made from an input compiles JAX's key helpers too: programs with random ops are left out)
     if not program.body.params or any(REGISTRY[n.op].category == "random" for n in program.op_nodes()):
         continue
+    if len(rows) == 6:
+        break
     case = Case(program, inputs_for(program, 0, index), seed=index)
     case.jit_out, case.batch(8).expected(case)  # the one-device baselines, compiled before counting
     before = len(counted)
@@ -1360,7 +1362,7 @@ def test_shard_map_inputs_are_placed_without_resharding_programs() -> None:
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = json.loads(done.stdout.strip().splitlines()[-1])
-    assert len(rows) >= 5
+    assert len(rows) == 6
     for index, ok, skipped, detail, compiles in rows:
         assert ok and not skipped, (index, detail)
         assert compiles == 2, (index, compiles)
@@ -1768,8 +1770,6 @@ def test_a_sum_of_equal_values_does_not_round_in_lockstep() -> None:
     to ``(1, 1, 1)``) summed against nearly equal weights cancelled exactly in every run: tolerance 5e-9,
     where XLA's fused multiply-adds leave 1.7e-8. A sum-like op's rounding is drawn per element, so that
     ``sum(cross(cross(a, a), b))`` gets a spread of the size of its rounding."""
-    from jaxsynth.fuzz.campaign import inputs_for
-    from jaxsynth.fuzz.oracles import Case, run_oracles
     from jaxsynth.fuzz.tolerance import analyse
     from jaxsynth.grammar.types import DType, Interval, TensorType
     from jaxsynth.synth.program import Node, Region
@@ -1785,6 +1785,14 @@ def test_a_sum_of_equal_values_does_not_round_in_lockstep() -> None:
     spread = analyse(program, [a, b]).spread[0]
     rounding = np.finfo(np.float32).eps * float(a[0]) ** 2 * float(np.abs(b).max())
     assert spread >= 0.1 * rounding, (spread, rounding)
+
+
+@pytest.mark.slow
+def test_the_program_whose_equal_values_rounded_in_lockstep_passes() -> None:
+    """models seed 55 program 40 itself (78 ops: the eager oracle compiles each op on its own, 9 s) passes the
+    reference and eager oracles; the rule it needed is checked on its core above, in the default suite."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, run_oracles
 
     program = historical("models", 55, 40)
     verdicts = run_oracles(Case(program, inputs_for(program, 55, 40), seed=40), ["reference", "eager"])
@@ -1949,15 +1957,18 @@ for rule in ("new", "old"):
             xs = [rng.uniform(0.5, 3.0, (8, 6)).astype(np.float32) for _ in program.body.params]
             verdict = run_oracles(Case(program, xs, seed=seed), ["sharding"])["sharding"]
             rows.append([rule, op, seed, verdict.failed, verdict.skipped, verdict.detail])
+            if rule == "old" and verdict.failed:
+                break  # the old rule's failure shown for this program
 print(json.dumps(rows))
 """
 
 
 def test_the_sharding_oracle_passes_a_product_minus_its_max() -> None:
     """The programs above under 12 sampled shardings each: every one judged and passed. Without the allowance
-    (the old rule) some fail: XLA's SPMD partitioner duplicates the multiply into the subtraction's fusion, and the
-    sharded result is off by the product's rounding at a column's largest element, where the one-device result and
-    the reference are 0 (``gelu`` is ``x * ...``: about 1 in 2 shardings on jaxlib 0.10.2, ``a * b`` 1 in 6)."""
+    (the old rule, each program until its first failure) some fail: XLA's SPMD partitioner duplicates the multiply
+    into the subtraction's fusion, and the sharded result is off by the product's rounding at a column's largest
+    element, where the one-device result and the reference are 0 (``gelu`` is ``x * ...``: about 1 in 2 shardings
+    on jaxlib 0.10.2, ``a * b`` 1 in 6)."""
     env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=8", PYTHONPATH=os.pathsep.join(
         str(Path(__file__).parent / up) for up in ("..", ".")))  # the repository and, for `historical`, tests/
     done = subprocess.run([sys.executable, "-c", CONTRACTED_SHARDING], env=env, capture_output=True, text=True,
