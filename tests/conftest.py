@@ -15,13 +15,15 @@ CORPUS_N = 150
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Compile jaxsynth to bytecode once, in the process that starts the test processes. The suite starts a few
-    hundred Python processes (fuzz and corpus workers, repros, fresh-process checks), each importing most of
-    jaxsynth; where ``PYTHONDONTWRITEBYTECODE`` is set (as on the CI image) none of them writes its bytecode, so on
-    a clean checkout each compiled 27,000 lines from source (~0.15 s a start; 4 s of the two-worker campaign
-    test's 47 s)."""
+    """Compile jaxsynth (and the test helpers and benchmarks that child processes import or run) to bytecode once,
+    in the process that starts the test processes. The suite starts a few hundred Python processes (fuzz and
+    corpus workers, repros, fresh-process checks), each importing most of jaxsynth; where
+    ``PYTHONDONTWRITEBYTECODE`` is set (as on the CI image) none of them writes its bytecode, so on a clean checkout
+    each compiled 27,000 lines from source (~0.15 s a start; 4 s of the two-worker campaign test's 47 s)."""
     if not hasattr(config, "workerinput"):  # not an xdist test process: the controller, or a run with -n 0
-        compileall.compile_dir(Path(jaxsynth.__file__).parent, quiet=2)
+        for folder in (Path(jaxsynth.__file__).parent, Path(__file__).parent, Path(__file__).parents[1] / "bench"):
+            if folder.is_dir():
+                compileall.compile_dir(folder, quiet=2)
 
 
 @pytest.fixture(scope="session")
