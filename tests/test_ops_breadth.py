@@ -675,9 +675,10 @@ def test_models_attention_is_spelled_as_the_fused_call_or_by_hand_and_both_compu
         return msgspec.structs.replace(config, style=style, composites={"attention": 1.0})
 
     fused, manual = pinned("jax.nn.dot_product_attention"), pinned("manual")
-    # (programs 3-9 of this pinned grammar take 2 s each to draw and keep 1 or 2 ops, no attention)
+    # programs 0-2, each with attention written out (3, 4 and 6 of this pinned grammar take 2-3 s each to draw and
+    # keep 1-3 ops)
     spelled = [render(sample(manual, 0, i)) for i in range(3)]
-    assert any("jax.nn.softmax(" in source for source in spelled), "no manual attention drawn"
+    assert all("scores" in source for source in spelled), "a manual program without attention"
     assert not any("dot_product_attention(" in source for source in spelled)
     for index in range(20):
         program = sample(fused, 0, index)
