@@ -127,9 +127,11 @@ def _checkable_seed() -> tuple[int, str]:
     keeps the test's meaning."""
     config = load_config("elementwise")
     for seed in range(200):
-        if not 4 <= len(sample(config, seed, 0).op_nodes()) <= 6:
+        first = sample(config, seed, 0)
+        if not 4 <= len(first.op_nodes()) <= 6:
             continue
-        ops = [{n.op for n in sample(config, seed, index).walk() if n.is_op} for index in range(3)]
+        programs = (first, sample(config, seed, 1), sample(config, seed, 2))
+        ops = [{n.op for n in program.walk() if n.is_op} for program in programs]
         for op in CHECKABLE:
             if op in ops[0] and op in ops[1] and op not in ops[2]:
                 return seed, op
