@@ -176,7 +176,7 @@ def dense(b: Builder, t: TensorType, budget: int, depth: int, activation: bool |
     if not _float(t) or t.rank < 1 or t.rank > 3:
         raise Fail
     n = t.shape[-1]
-    k = b.draw.choice(b.dims)
+    k = _width(b, n, t.size // n)
     prefix = b.counter('dense')
     x = _input_of(b, t.with_shape(t.shape[:-1] + (k,)), budget - 3, depth, "x")
     kernel = _kernel(b, prefix, k, n, t.dtype)
@@ -192,7 +192,7 @@ def mlp(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     if not _float(t) or t.rank < 1 or t.rank > 3:
         raise Fail
     n = t.shape[-1]
-    hidden = b.draw.choice(b.dims)
+    hidden = _width(b, n, t.size // n)
     prefix = b.counter('mlp')
     x = _input_of(b, t, budget - 7, depth, "x")
     h = _matmul(b, x, _kernel(b, f"{prefix}/fc1", n, hidden, t.dtype), "h")
@@ -203,6 +203,27 @@ def mlp(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     if b.draw.bernoulli(0.5):
         y = need(b.op("add", [x, y], {}, "out"))
     return y
+
+
+def _width(b: Builder, *others: int) -> int:
+    """A feature width from the config's dims whose product with each of ``others`` fits ``max_elements``: drawn
+    before the layer's input, whose building was otherwise wasted on a kernel too large to create."""
+    limit = b.config.types.max_elements
+    fitting = [d for d in b.dims if all(d * other <= limit for other in others)]
+    if not fitting:
+        raise Fail
+    return b.draw.choice(fitting)
+
+
+def _plus_eps(b: Builder, x: int, eps: float) -> int:
+    """``x + eps`` for a nonnegative ``x`` (a variance, a mean square, Adam's ``sqrt(nu_hat)``), known to be at least
+    ``eps`` as the dtype rounds it: rounding is monotone, so ``x + eps`` rounds to no less than ``eps`` does. Interval
+    arithmetic cannot see it: its rounding slack grows with ``x``'s upper bound, and in bfloat16 a variance up to 1
+    came out as ``[-0.013, 1.08]``, outside ``rsqrt``'s domain (a pinned ``layer_norm`` then failed after building
+    its input, tens of thousands of times a program)."""
+    dtype = b.type_of(x).dtype
+    return need(b.op("offset", [x, _lit(b, dtype, eps)], {"literal_args": (1,)},
+                     refine=Interval(eps * (1 - 2 * dtype.eps), INF)))
 
 
 def _norm_bound(n: int) -> Interval:
@@ -223,7 +244,7 @@ def layer_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
         var = _reduce(b, "var", x, -1, True, "var", refine=Interval(0.0, INF), ddof=0)
     else:
         var = _reduce(b, "mean", need(b.op("square", [centered])), -1, True, "var", refine=Interval(0.0, INF))
-    inv = need(b.op("rsqrt", [need(b.op("offset", [var, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
+    inv = need(b.op("rsqrt", [_plus_eps(b, var, _eps(t.dtype))]))
     y = need(b.op("multiply", [centered, inv], {}, "normed", refine=_norm_bound(n)))
     scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
     y = need(b.op("multiply", [y, scale], {}, "normed"))
@@ -238,7 +259,7 @@ def rms_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     prefix = b.counter('rms_norm')
     x = _input_of(b, t, budget - 6, depth, "x")
     ms = _reduce(b, "mean", need(b.op("square", [x])), -1, True, "mean_square", refine=Interval(0.0, INF))
-    inv = need(b.op("rsqrt", [need(b.op("offset", [ms, _lit(b, t.dtype, _eps(t.dtype))], {"literal_args": (1,)}))]))
+    inv = need(b.op("rsqrt", [_plus_eps(b, ms, _eps(t.dtype))]))
     y = need(b.op("multiply", [x, inv], {}, "normed", refine=_norm_bound(n)))
     scale = b.param(TensorType(t.dtype, (n,)), Interval(0.5, 1.5), f"{prefix}/scale")
     return need(b.op("multiply", [y, scale], {}, "normed"))
@@ -246,10 +267,13 @@ def rms_norm(b: Builder, t: TensorType, budget: int, depth: int) -> int:
 
 def _softmax(b: Builder, scores: int, hint: str) -> int:
     """``jax.nn.softmax(s, axis=-1)`` or, spelled out, ``exp(s - max(s)) / sum(exp(s - max(s)))`` with its
-    sound bounds."""
+    sound bounds. The op refuses scores whose spread reaches past ``exp``'s underflow (a mask's ``-1e4``: every
+    masked attention), and those are spelled out whatever the seed's spelling."""
     dtype = b.type_of(scores).dtype
     if b.spelling("softmax") == "jax.nn.softmax" and "softmax" in REGISTRY:
-        return need(b.op("softmax", [scores], {"axis": b.type_of(scores).rank - 1}, hint))
+        node = b.op("softmax", [scores], {"axis": b.type_of(scores).rank - 1}, hint)
+        if node is not None:
+            return node
     peak = _reduce(b, "max", scores, -1, True)
     shifted = need(b.op("subtract", [scores, peak], {}, refine=Interval(-INF, 0.0)))
     e = need(b.op("exp", [shifted]))
@@ -273,10 +297,18 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     if not _float(t) or t.rank != 3:
         raise Fail
     batch, seq, d = t.shape
-    heads = b.draw.choice([h for h in (1, 2, 4, 8) if d % h == 0 and d // h >= 2] or [1])
+    # the scores, (batch, heads, seq, seq), must fit before the input is built
+    limit = b.config.types.max_elements
+    fitting = [h for h in ([h for h in (1, 2, 4, 8) if d % h == 0 and d // h >= 2] or [1])
+               if batch * h * seq * seq <= limit]
+    if not fitting:
+        raise Fail
+    heads = b.draw.choice(fitting)
     dh = d // heads
     prefix = b.counter('attention')
-    x = _input_of(b, t, budget - 16, depth, "x")
+    # |q|, |k| <= |x| (kernels within 1/fan_in), so the scores stay within dh * |x|**2 under the dtype's cap
+    reach = math.sqrt(t.dtype.bounds.hi / (2 * dh))
+    x = _input_of(b, t, budget - 16, depth, "x", Interval(-reach, reach))
     swap = heads > 1 and b.config.allows("swapaxes") and b.draw.bernoulli(0.4)
     groups = (b.draw.choice([g for g in (2, 4) if heads % g == 0])
               if heads > 1 and b.config.allows("repeat") and b.draw.bernoulli(0.3) else 1)
@@ -537,7 +569,8 @@ def _recurrent(kind: str):
         if not _float(t) or t.rank != 2:
             raise Fail
         batch, hidden = t.shape
-        seq, d_in = b.draw.choice(b.dims), b.draw.choice(b.dims)
+        seq = _width(b, batch * min(b.dims))
+        d_in = _width(b, seq * batch, gates * hidden)  # the inputs, (seq, batch, d_in), and wx, (d_in, gates * hidden)
         prefix = b.counter(kind)
         xs = _input_of(b, TensorType(t.dtype, (seq, batch, d_in)), budget - 8 - 4 * gates, depth, "xs")
         wx, wh, bias = _cell_params(b, prefix, d_in, hidden, gates, t.dtype)
@@ -664,7 +697,7 @@ def adam(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     m_hat = need(b.op("div_scalar", [m, _lit(b, dtype, round(1 - b1**step, 6))], {"literal_args": (1,)}, "mu_hat"))
     v_hat = need(b.op("div_scalar", [v, _lit(b, dtype, round(1 - b2**step, 6))], {"literal_args": (1,)}, "nu_hat",
                       nonnegative))
-    denom = need(b.op("offset", [need(b.op("sqrt", [v_hat])), _lit(b, dtype, eps)], {"literal_args": (1,)}))
+    denom = _plus_eps(b, need(b.op("sqrt", [v_hat], refine=nonnegative)), eps)
     update = need(b.op("divide", [m_hat, denom], {}, "updates"))
     b.extra_output(m)
     b.extra_output(v)
