@@ -333,8 +333,14 @@ REAL_CODE_OPS_8 = {
     "trapezoid": (DType.float32, DType.float16), "vecdot": (DType.float32, DType.int32),
     "multi_dot": (DType.float32, DType.int32),
 }
+#: Session 42's: the beta function's log (Beta and Dirichlet densities), polygamma of a literal order, the
+#: pseudo-inverse, least squares and the condition number of a matrix.
+REAL_CODE_OPS_9 = {
+    "betaln": (DType.float32, DType.bfloat16), "polygamma": (DType.float32, DType.float16),
+    "pinv": (DType.float32,), "lstsq": (DType.float32,), "condition_number": (DType.float32,),
+}
 REAL_CODE_OPS = (REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5 | REAL_CODE_OPS_6
-                 | REAL_CODE_OPS_7 | REAL_CODE_OPS_8)
+                 | REAL_CODE_OPS_7 | REAL_CODE_OPS_8 | REAL_CODE_OPS_9)
 #: Session 38's PRNG samplers (keys are their operands: tests/test_regions.py checks them against JAX's eager draw).
 RANDOM_OPS_6 = {name: () for name in ("choice", "gumbel", "exponential", "laplace", "logistic", "rademacher")}
 
@@ -342,10 +348,11 @@ RANDOM_OPS_6 = {name: () for name in ("choice", "gumbel", "exponential", "laplac
 #: The rank of the wanted type where the op makes only one (default: 0 to 3 in turn).
 RANKS = {"conv_transpose": 3, "linspace": 1, "dot_product_attention": 3, "bincount": 1, "matrix_power": 2, "det": 0,
          "argwhere": 2, "flatnonzero": 1, "unique": 1, "expm": 2, "cho_solve": 2, "tridiagonal_solve": 2,
-         "logspace": 1, "triu_indices": 1, "tril_indices": 1, "vstack": 2, "column_stack": 2}
+         "logspace": 1, "triu_indices": 1, "tril_indices": 1, "vstack": 2, "column_stack": 2, "condition_number": 0,
+         "lstsq": 2}
 #: The wanted types' shapes, in turn, where the op makes only some (``diag``: a vector or a square matrix).
 SHAPES = {"diag": ((5,), (4, 4), (3,), (6, 6), (1,), (2, 2)), "vander": ((7, 3), (4, 5), (9, 2), (1, 4)),
-          "hstack": ((6,), (3, 5), (2,), (4, 3), (7,), (2, 2))}
+          "hstack": ((6,), (3, 5), (2,), (4, 3), (7,), (2, 2)), "pinv": ((4, 4), (3, 3), (6, 6), (1, 1))}
 #: The last dimension of the wanted type where the op makes only some: ``argwhere``'s is its operand's rank.
 LAST_DIMS = {"argwhere": (1, 2, 3)}
 
@@ -444,16 +451,18 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
          **{n: f"jax.scipy.special.{n}(" for n in ("i0", "i1", "gammainc", "gammaincc")},
          **{n: f"jax.scipy.stats.{n.replace('_', '.')}(" for n in ("norm_cdf", "logistic_logpdf", "cauchy_logpdf",
                                                                     "laplace_logpdf", "t_logpdf", "gamma_logpdf")},
-         "multi_dot": "jnp.linalg.multi_dot("}
+         "multi_dot": "jnp.linalg.multi_dot(",
+         **{n: f"jax.scipy.special.{n}(" for n in ("betaln", "polygamma")},
+         **{n: f"jnp.linalg.{n}(" for n in ("pinv", "lstsq")}, "condition_number": "jnp.linalg.cond("}
 #: Calls told apart from another op's by their keywords (a pattern over one line).
 CALL_PATTERNS = {f"masked_{n}": rf"jnp\.{n}\([^\n]*where=" for n in ("sum", "max", "min")}
 
 
 @pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4),
                                        (3, REAL_CODE_OPS_5), (4, REAL_CODE_OPS_6), (5, RANDOM_OPS_6),
-                                       (6, REAL_CODE_OPS_7), (7, REAL_CODE_OPS_8)],
+                                       (6, REAL_CODE_OPS_7), (7, REAL_CODE_OPS_8), (8, REAL_CODE_OPS_9)],
                          ids=["session34", "session35", "session36", "session37", "session38", "session38-random",
-                              "session39", "session40"])
+                              "session39", "session40", "session42"])
 def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
     float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is, ``argwhere`` where an
@@ -464,7 +473,7 @@ def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(se
     from jaxsynth.synth import render
 
     config = load_config("default")
-    rare = ("det", "linspace", "bincount", "argwhere", "expm", "flatnonzero", "logspace")
+    rare = ("det", "linspace", "bincount", "argwhere", "expm", "flatnonzero", "logspace", "condition_number", "pinv")
     weights = dict(config.weights.ops) | {name: 12.0 if name in rare else 4.0 for name in ops}
     # a category the config leaves out (``fft``) at 1
     categories = dict(config.weights.categories) | {

@@ -184,6 +184,12 @@ def _eigvals_render(args, params):
     return call("jnp.linalg.eigvalsh", s) if params["style"] == "eigvalsh" else subscript(call("jnp.linalg.eigh", s), 0)
 
 
+def _cond_range(ins, types, out, params):
+    """The 2-norm condition number of S, its largest eigenvalue over its smallest: at least 1, at most top / c."""
+    bounds = _gram_bounds(ins[0], params)
+    return None if bounds is None else _loose(1.0, bounds[1] / params["c"])
+
+
 def _propose_slogdet(t, ctx):
     if t.dtype not in LINALG_FLOATS or t.rank != 0:
         return None
@@ -503,6 +509,10 @@ LINALG_OPS: tuple[OpSpec, ...] = (
     # (S = a a^T + cI repeats c whenever a is rank deficient), so these stay out of the gradient oracle.
     _op("eigh_fn", "eigh_fn", _propose_square, _square_type, _eigh_fn_range, _eigh_fn_reference, _eigh_fn_render,
         differentiable=False),
+    # the pseudo-inverse through an SVD (S is invertible: its singular values, at least c, stay above the cutoff);
+    # JAX differentiates it by its own formula, not the SVD's
+    _op("pinv", "inv", _propose_square, _square_type, _inv_range,
+        lambda a, p: np.linalg.pinv(gram_reference(a[0], p)), _gram_op("jnp.linalg.pinv")),
     _op("qr", "qr", _propose_square, _square_type, _qr_range, _qr_reference, _qr_render, differentiable=False),
     _op("eigh", "eigh", _propose_eigvals, lambda t, p: (_check_gram(t[0], p), t[0].with_shape((p["n"],)))[1],
         _eigvals_range, lambda a, p: np.linalg.eigvalsh(gram_reference(a[0], p)), _eigvals_render,
@@ -510,6 +520,8 @@ LINALG_OPS: tuple[OpSpec, ...] = (
     _op("slogdet", "slogdet", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1],
         _slogdet_range, _slogdet_reference,
         lambda a, p: subscript(call("jnp.linalg.slogdet", gram_render(a[0], p)), 1), error_scale=_logdet_error),
+    _op("condition_number", "svd", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1], _cond_range,
+        lambda a, p: np.linalg.cond(gram_reference(a[0], p)), _gram_op("jnp.linalg.cond"), differentiable=False),
     # an LU factorization and the product of its diagonal (slogdet's sum of logs, not taken)
     _op("det", "slogdet", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1],
         _det_range, lambda a, p: np.linalg.det(gram_reference(a[0], p)), _gram_op("jnp.linalg.det"),
@@ -517,6 +529,9 @@ LINALG_OPS: tuple[OpSpec, ...] = (
     _op("solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference,
         lambda a, p: call("jnp.linalg.solve", gram_render(a[0], p), a[1])),
     _op("lu_solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference, _lu_solve_render),
+    # a least-squares solve of the square system through an SVD (no gradient: S's singular values repeat)
+    _op("lstsq", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference,
+        lambda a, p: subscript(call("jnp.linalg.lstsq", gram_render(a[0], p), a[1]), 0), differentiable=False),
     _op("solve_triangular", "solve", _propose_solve, _solve_type, _solve_range(True), _solve_triangular_reference,
         _solve_triangular_render),
     _op("cho_solve", "cho_solve", _propose_cho_solve, _solve_type, _solve_range(False), _solve_reference,

@@ -4,7 +4,7 @@ import jax.lax as lax
 
 
 def f(x0, x1):
-    v0 = lax.rsqrt(jnp.arctan2(jax.nn.silu(x0), x0))
-    v1 = (usv := jnp.linalg.svd(x1, full_matrices=False))[0] * usv[1] @ usv[2]
-    v2 = jnp.sign(jnp.diagonal(jnp.arcsinh(jax.nn.hard_sigmoid(v1)), offset=-1))
-    return v0, v2
+    v0 = jnp.arccos(jax.scipy.special.log_ndtr(jnp.log(jnp.nanmin(1.5 - x0))))
+    v1 = lax.rsqrt(jax.nn.gelu(v0, approximate=True))
+    v2 = jnp.reciprocal(jnp.ceil(jnp.arcsin(jnp.deg2rad(jax.scipy.special.polygamma(3, x1)))))
+    return v1, v2
