@@ -105,7 +105,7 @@ def test_an_op_whose_rendering_needs_a_newer_jax_is_left_out_there(monkeypatch) 
     standardize, top_k, other_axis = census()
     assert standardize > 10 and top_k > 10 and other_axis > 0
     monkeypatch.setattr(compat, "jax_version", lambda: (0, 4, 26))
-    assert unavailable_ops() == {"standardize": "0.10.1", "sparse_sigmoid": "0.4.27"}
+    assert unavailable_ops() == {"standardize": "0.10.1", "sparse_sigmoid": "0.4.27", "optimization_barrier": "0.5.3"}
     standardize, top_k, other_axis = census()
     assert standardize == 0 and top_k > 10 and other_axis == 0
 
@@ -333,11 +333,14 @@ REAL_CODE_OPS_8 = {
     "trapezoid": (DType.float32, DType.float16), "vecdot": (DType.float32, DType.int32),
     "multi_dot": (DType.float32, DType.int32),
 }
-#: Session 42's: the beta function's log (Beta and Dirichlet densities), polygamma of a literal order, the
-#: pseudo-inverse, least squares and the condition number of a matrix.
+#: Session 42's: the beta function's log (Beta and Dirichlet densities), the regularized incomplete beta function,
+#: polygamma of a literal order, the pseudo-inverse, least squares and the condition number of a matrix, the
+#: multivariate normal log density, and XLA's optimization barrier.
 REAL_CODE_OPS_9 = {
     "betaln": (DType.float32, DType.bfloat16), "polygamma": (DType.float32, DType.float16),
     "pinv": (DType.float32,), "lstsq": (DType.float32,), "condition_number": (DType.float32,),
+    "betainc": (DType.float32, DType.bfloat16), "mvn_logpdf": (DType.float32,),
+    "optimization_barrier": (DType.float32, DType.int32, DType.bfloat16),
 }
 REAL_CODE_OPS = (REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5 | REAL_CODE_OPS_6
                  | REAL_CODE_OPS_7 | REAL_CODE_OPS_8 | REAL_CODE_OPS_9)
@@ -349,7 +352,7 @@ RANDOM_OPS_6 = {name: () for name in ("choice", "gumbel", "exponential", "laplac
 RANKS = {"conv_transpose": 3, "linspace": 1, "dot_product_attention": 3, "bincount": 1, "matrix_power": 2, "det": 0,
          "argwhere": 2, "flatnonzero": 1, "unique": 1, "expm": 2, "cho_solve": 2, "tridiagonal_solve": 2,
          "logspace": 1, "triu_indices": 1, "tril_indices": 1, "vstack": 2, "column_stack": 2, "condition_number": 0,
-         "lstsq": 2}
+         "lstsq": 2, "mvn_logpdf": 1}
 #: The wanted types' shapes, in turn, where the op makes only some (``diag``: a vector or a square matrix).
 SHAPES = {"diag": ((5,), (4, 4), (3,), (6, 6), (1,), (2, 2)), "vander": ((7, 3), (4, 5), (9, 2), (1, 4)),
           "hstack": ((6,), (3, 5), (2,), (4, 3), (7,), (2, 2)), "pinv": ((4, 4), (3, 3), (6, 6), (1, 1))}
@@ -452,7 +455,9 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
          **{n: f"jax.scipy.stats.{n.replace('_', '.')}(" for n in ("norm_cdf", "logistic_logpdf", "cauchy_logpdf",
                                                                     "laplace_logpdf", "t_logpdf", "gamma_logpdf")},
          "multi_dot": "jnp.linalg.multi_dot(",
-         **{n: f"jax.scipy.special.{n}(" for n in ("betaln", "polygamma")},
+         **{n: f"jax.scipy.special.{n}(" for n in ("betaln", "polygamma", "betainc")},
+         "mvn_logpdf": "jax.scipy.stats.multivariate_normal.logpdf(",
+         "optimization_barrier": "lax.optimization_barrier(",
          **{n: f"jnp.linalg.{n}(" for n in ("pinv", "lstsq")}, "condition_number": "jnp.linalg.cond("}
 #: Calls told apart from another op's by their keywords (a pattern over one line).
 CALL_PATTERNS = {f"masked_{n}": rf"jnp\.{n}\([^\n]*where=" for n in ("sum", "max", "min")}
@@ -473,7 +478,8 @@ def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(se
     from jaxsynth.synth import render
 
     config = load_config("default")
-    rare = ("det", "linspace", "bincount", "argwhere", "expm", "flatnonzero", "logspace", "condition_number", "pinv")
+    rare = ("det", "linspace", "bincount", "argwhere", "expm", "flatnonzero", "logspace", "condition_number", "pinv",
+            "mvn_logpdf")
     weights = dict(config.weights.ops) | {name: 12.0 if name in rare else 4.0 for name in ops}
     # a category the config leaves out (``fft``) at 1
     categories = dict(config.weights.categories) | {

@@ -62,7 +62,7 @@ EXACT_OPS = frozenset(
     {"where", "clip", "maximum", "minimum", "fmax", "fmin", "max", "min", "nanmax", "nanmin", "abs", "negative",
      "floor", "ceil", "round", "trunc", "sign", "copysign", "nan_to_num", "hard_tanh", "argmax", "argmin",
      "reduce_precision", "fftshift", "ifftshift", "masked_max", "masked_min", "nanargmax", "nanargmin", "select",
-     "rint", "heaviside"}
+     "rint", "heaviside", "optimization_barrier"}
 )
 _SUMLIKE = frozenset({"sum", "mean", "nansum", "nanmean", "cumsum", "nancumsum", "dot", "matmul", "einsum", "vdot",
                       "saxpy", "cross", "norm", "trace", "tensordot", "masked_sum", "inner", "dot_general", "vecdot",

@@ -1,6 +1,7 @@
 """Float and bit predicates and bit-level ops: ``jnp.isfinite/isnan/isinf``, ``jnp.nextafter``,
 ``lax.bitcast_convert_type`` (same-width pairs), ``lax.population_count``, ``lax.clz``,
-``lax.shift_right_logical``; and ``lax.stop_gradient``.
+``lax.shift_right_logical``; and two identities that a transformation or XLA reads: ``lax.stop_gradient`` and
+``lax.optimization_barrier``.
 
 On finite-by-construction values ``isfinite`` is always true and ``isnan``/``isinf`` always false, but they
 are still real ops in a JAXPR. A float -> int bitcast yields the IEEE bit pattern (monotone in the value for
@@ -267,4 +268,10 @@ GRADIENT_OPS = (
     OpSpec("stop_gradient", "gradient", "stop_gradient", NUMERIC, _propose_stop_gradient, lambda t, p: t[0],
            lambda i, t, o, p: i[0], lambda a, p: a[0], lambda a, p: call("lax.stop_gradient", a[0]),
            differentiable=False),
+    # The value unchanged; XLA may not fuse, CSE or move computations across it (rematerialization's tool, in
+    # ``jax.checkpoint``'s lowering too). JAX 0.4.35 has the API without batching or differentiation rules; 0.5.0
+    # batches it, 0.5.1 does not differentiate it, 0.5.3 does (0.5.2 has no jaxlib of its own to try).
+    OpSpec("optimization_barrier", "transforms", "optimization_barrier", NUMERIC, _propose_stop_gradient,
+           lambda t, p: t[0], lambda i, t, o, p: i[0], lambda a, p: a[0],
+           lambda a, p: call("lax.optimization_barrier", a[0]), weight=0.5, since=(0, 5, 3)),
 )

@@ -190,6 +190,11 @@ def _cond_range(ins, types, out, params):
     return None if bounds is None else _loose(1.0, bounds[1] / params["c"])
 
 
+def _gram_scalar_type(types, params):
+    _check_gram(types[0], params)
+    return types[0].with_shape(())
+
+
 def _propose_slogdet(t, ctx):
     if t.dtype not in LINALG_FLOATS or t.rank != 0:
         return None
@@ -296,6 +301,61 @@ def _cho_solve_render(args, params):
     kwargs = {"lower": True} if params["lower"] else {}
     factors = call("jax.scipy.linalg.cho_factor", gram_render(args[0], params), **kwargs)
     return call("jax.scipy.linalg.cho_solve", factors, args[1])
+
+
+# ---------------------------------------------------------------- multivariate normal log density
+
+
+def _propose_mvn(t, ctx):
+    """``jax.scipy.stats.multivariate_normal.logpdf(x, mean, S)``: the Gaussian log likelihood of a batch of
+    points ``x`` (``t.shape + (n,)``) under a mean and a covariance ``S``, in Gaussian processes, VAEs and Kalman
+    filters; JAX takes S's Cholesky factor and a triangular solve."""
+    if t.dtype not in LINALG_FLOATS or t.rank > 1:
+        return None
+    operand, params = _propose_gram(ctx, ctx.pick_dim(), t.dtype)
+    n = params["n"]
+    return Proposal((Operand(t.with_shape(t.shape + (n,))), Operand(t.with_shape((n,))), operand), params)
+
+
+def _mvn_type(types, params):
+    x, mean, a = types
+    _check_gram(a, params)
+    n = params["n"]
+    if x.dtype is not a.dtype or mean.dtype is not a.dtype or x.rank < 1 or x.shape[-1] != n or mean.shape != (n,):
+        raise TypeError(f"multivariate_normal.logpdf: points {x} and mean {mean} do not match an {n}x{n} covariance")
+    return x.with_shape(x.shape[:-1])
+
+
+def _mvn_range(ins, types, out, params):
+    """``-(n log 2 pi + log det S + d^T inv(S) d) / 2`` with ``n log c <= log det S <= n log(max S_ii)`` (Hadamard)
+    and ``0 <= d^T inv(S) d <= ||d||^2 / c``."""
+    bounds = _gram_bounds(ins[2], params)
+    if bounds is None:
+        return None
+    x, mean = ins[0], ins[1]
+    n, c = params["n"], params["c"]
+    d = max(abs(x.hi - mean.lo), abs(x.lo - mean.hi))
+    base = n * math.log(2.0 * math.pi)
+    return _loose(-0.5 * (base + n * math.log(bounds[0]) + n * d * d / c), -0.5 * (base + n * math.log(c)))
+
+
+def _mvn_reference(args, params):
+    s = gram_reference(args[2], params)
+    factor = np.linalg.cholesky(s)
+    d = np.asarray(args[0], dtype=np.float64) - np.asarray(args[1], dtype=np.float64)
+    z = np.linalg.solve(factor, d.reshape(-1, params["n"]).T)
+    maha = np.sum(z * z, axis=0).reshape(d.shape[:-1])
+    logdet = 2.0 * np.sum(np.log(np.diag(factor)))
+    return -0.5 * (params["n"] * math.log(2.0 * math.pi) + logdet + maha)
+
+
+def _mvn_error(args, params, value):
+    """A Cholesky factorization and a triangular solve of S (its Gram operand last): ``_conditioned``."""
+    return _conditioned(args[2:], params, value)
+
+
+def _mvn_render(args, params):
+    return call("jax.scipy.stats.multivariate_normal.logpdf", args[0], args[1], gram_render(args[2], params))
 
 
 # ---------------------------------------------------------------- tridiagonal solve
@@ -517,13 +577,13 @@ LINALG_OPS: tuple[OpSpec, ...] = (
     _op("eigh", "eigh", _propose_eigvals, lambda t, p: (_check_gram(t[0], p), t[0].with_shape((p["n"],)))[1],
         _eigvals_range, lambda a, p: np.linalg.eigvalsh(gram_reference(a[0], p)), _eigvals_render,
         differentiable=False, error_scale=_eigenvalue_error),
-    _op("slogdet", "slogdet", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1],
+    _op("slogdet", "slogdet", _propose_slogdet, _gram_scalar_type,
         _slogdet_range, _slogdet_reference,
         lambda a, p: subscript(call("jnp.linalg.slogdet", gram_render(a[0], p)), 1), error_scale=_logdet_error),
-    _op("condition_number", "svd", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1], _cond_range,
+    _op("condition_number", "svd", _propose_slogdet, _gram_scalar_type, _cond_range,
         lambda a, p: np.linalg.cond(gram_reference(a[0], p)), _gram_op("jnp.linalg.cond"), differentiable=False),
     # an LU factorization and the product of its diagonal (slogdet's sum of logs, not taken)
-    _op("det", "slogdet", _propose_slogdet, lambda t, p: (_check_gram(t[0], p), t[0].with_shape(()))[1],
+    _op("det", "slogdet", _propose_slogdet, _gram_scalar_type,
         _det_range, lambda a, p: np.linalg.det(gram_reference(a[0], p)), _gram_op("jnp.linalg.det"),
         error_scale=_det_error),
     _op("solve", "solve", _propose_solve, _solve_type, _solve_range(False), _solve_reference,
@@ -536,6 +596,8 @@ LINALG_OPS: tuple[OpSpec, ...] = (
         _solve_triangular_render),
     _op("cho_solve", "cho_solve", _propose_cho_solve, _solve_type, _solve_range(False), _solve_reference,
         _cho_solve_render),
+    _op("mvn_logpdf", "mvn_logpdf", _propose_mvn, _mvn_type, _mvn_range, _mvn_reference, _mvn_render,
+        error_scale=_mvn_error),
     # not differentiated: older JAX releases (0.4.35 among them) transpose it in ``b`` only
     _op("tridiagonal_solve", "tridiagonal_solve", _propose_tridiagonal, _tridiagonal_type, _tridiagonal_range,
         _tridiagonal_reference, _tridiagonal_render, differentiable=False, error_scale=_tridiagonal_error),

@@ -604,6 +604,20 @@ def _incomplete_gamma(name: str, tail_end: str) -> OpSpec:
                   weight=0.5)
 
 
+#: XLA:CPU computes ``betainc`` (``regularized_incomplete_beta``) by a continued fraction: up to 48 ulps of 1
+#: measured in float32 (every pair of ``INCOMPLETE_GAMMA_SHAPES``, 150,000 points of [0.01, 1], jaxlib 0.10.2),
+#: within half an ulp in bfloat16 and float16, where it computes in float32.
+BETAINC_ULPS = 64.0
+
+
+def _betainc_params(t: TensorType, ctx: Context) -> dict:
+    return {"a": ctx.draw.choice(INCOMPLETE_GAMMA_SHAPES), "b": ctx.draw.choice(INCOMPLETE_GAMMA_SHAPES)}
+
+
+def _betainc_scalar(p: dict) -> Callable[[float], float]:
+    return lambda v: float(scipy.special.betainc(p["a"], p["b"], v))
+
+
 #: ``polygamma``'s literal orders (0 is ``digamma``, a row of its own).
 POLYGAMMA_ORDERS = (1, 2, 3)
 #: XLA computes ``polygamma(n, x)`` for ``n >= 1`` as ``(-1)**(n + 1) n! zeta(n + 1, x)``, a Euler-Maclaurin sum:
@@ -798,6 +812,13 @@ SPECIAL_UNARY = (
     # shape: while loops in the lowered program; their tails are kept above underflow
     _incomplete_gamma("gammainc", "lo"),
     _incomplete_gamma("gammaincc", "hi"),
+    # the regularized incomplete beta function I_x(a, b) of literal shapes (the Beta and Student's t CDFs), rising
+    # from 0 to 1 on [0, 1]: a while loop in the lowered program; its tail toward 0 (about x**a) kept above underflow
+    _unary("betainc", lambda args, p: call("jax.scipy.special.betainc", literal(p["a"]), literal(p["b"]), args[0]),
+           lambda x, p: monotone(_betainc_scalar(p), x) if x.within(Interval(0.0, 1.0)) else None,
+           lambda x, p: scipy.special.betainc(p["a"], p["b"], x), category="special", need=Interval(0.01, 1.0),
+           params=_betainc_params, error_scale=lambda args, p, value: np.full(np.shape(value), BETAINC_ULPS),
+           tail=lambda x, p: _betainc_scalar(p)(x.lo), weight=0.5),
     # psi^(n)(x) of a literal order, monotone on x > 0 (decreasing for odd n, increasing for even); its tail toward
     # large x (about (n - 1)! / x**n) kept above underflow
     _unary("polygamma", lambda args, p: call("jax.scipy.special.polygamma", literal(p["n"]), args[0]),

@@ -36,7 +36,8 @@ WIDE_OPS = frozenset({"take", "concatenate", "stack", "einsum", "pad", "where", 
 #: (jax.nn / jax.scipy.special / lax calls with long dotted names or keyword arguments)
 WIDE_OPS |= frozenset({"gelu", "leaky_relu", "softmax", "log_softmax", "standardize", "logsumexp", "erfc", "erf_inv",
                        "lgamma", "digamma", "logit", "xlogy", "one_hot", "eye", "tri", "iota", "arange",
-                       "bitcast_convert_type", "shift_right_logical", "stop_gradient", "population_count"})
+                       "bitcast_convert_type", "shift_right_logical", "stop_gradient", "population_count",
+                       "optimization_barrier"})
 #: A statement line longer than this (indentation included) is wrapped at its outermost brackets.
 LINE_LIMIT = 100
 #: Characters a statement's width estimate may be short by, and its target's length at most: a line whose
