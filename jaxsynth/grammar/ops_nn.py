@@ -605,9 +605,9 @@ def _incomplete_gamma(name: str, tail_end: str) -> OpSpec:
 
 
 #: XLA:CPU computes ``betainc`` (``regularized_incomplete_beta``) by a continued fraction: up to 48 ulps of 1
-#: measured in float32 (every pair of ``INCOMPLETE_GAMMA_SHAPES``, 150,000 points of [0.01, 1], jaxlib 0.10.2),
-#: within half an ulp in bfloat16 and float16, where it computes in float32.
-BETAINC_ULPS = 64.0
+#: measured in float32 (every pair of ``INCOMPLETE_GAMMA_SHAPES``, 150,000 points of [0.01, 1], jaxlib 0.10.2) and
+#: 142 in float64 (50,000 points), within half an ulp in bfloat16 and float16, where it computes in float32.
+BETAINC_ULPS = 192.0
 
 
 def _betainc_params(t: TensorType, ctx: Context) -> dict:
@@ -644,7 +644,10 @@ def _betaln_range(ins, types, out, params) -> Interval | None:
 
 def _betaln_error(args, p, value) -> np.ndarray:
     """``gammaln(a) + gammaln(b) - gammaln(a + b)`` cancels: ulps of its terms, not of the result (measured in float32
-    on 200,000 points of [0.1, 1e3]^2, jaxlib 0.10.2: up to 17 ulps of 1 + the terms, 32 of 1 + the result)."""
+    on 200,000 points of [0.1, 1e3]^2, jaxlib 0.10.2: up to 17 ulps of 1 + the terms, 32 of 1 + the result). In
+    float64 JAX is off by up to 4e-7 where one argument is 8 or more and the other small (a correction series
+    accurate to float32 only): a real bug, left for the fuzzer to report
+    (``bench/findings/jax_betaln_float64_large_argument_precision.py``)."""
     a, b = (np.abs(np.asarray(x, dtype=np.float64)) for x in args)
     terms = np.abs(scipy.special.gammaln(a)) + np.abs(scipy.special.gammaln(b)) + np.abs(scipy.special.gammaln(a + b))
     return 32.0 * (1.0 + terms)
