@@ -115,6 +115,41 @@ def test_injected_wrong_add_is_found_reduced_and_reproduced(tmp_path: Path) -> N
     assert summary["buckets"][0]["signature"].startswith("reference/wrong/")
 
 
+#: float64 beside float32 and int32 under JAX's 64-bit mode (``types.x64``): elementwise math, reductions.
+X64_CONFIG = """
+[types]
+x64 = true
+dtypes = { float64 = 3.0, float32 = 1.0, int32 = 1.0 }
+min_rank = 0
+max_rank = 2
+max_dim = 4
+
+""" + only_categories(elementwise=4.0, unary=2.0, reductions=2.0)
+
+
+def test_an_x64_config_is_fuzzed_in_64_bit_mode(tmp_path: Path) -> None:
+    """A program sampled under ``types.x64 = true`` assumes JAX's 64-bit mode (float64 inputs, results that widen):
+    the workers run its every oracle in that mode, so clean programs pass. Before, they ran in 32-bit mode, where a
+    float64 input is silently float32: 19 false findings in 20 programs, each reduced to ``f(x0) = x0`` and
+    "verified" by a repro that lacked the mode too. Each repro of such a program turns the mode on."""
+    from jaxsynth.fuzz.findings import X64_LINE, repro_source
+
+    config = parse_config(X64_CONFIG, name="x64")
+    programs = [sample(config, 0, i) for i in range(4)]
+    assert any(t.dtype is DType.float64 for p in programs for t in p.output_types)
+    out = tmp_path / "x64"
+    summary = run_campaign(Settings(config=config, out=out, count=4, oracles=("reference", "eager"), timeout=120))
+    assert summary["programs_judged"] == 4 and summary["oracles"]["reference"]["passed"] == 4
+    assert summary["oracles"]["eager"]["passed"] == 4
+    assert summary["findings"] == 0 and summary["internal_errors"] == 0, summary["buckets"]
+    inputs = [np.ones((2,), np.float64)]
+    data = {"expected": inputs, "tolerance": [np.zeros(2)], "failing": [0]}
+    for x64 in (True, False):
+        source = repro_source(oracle="reference", kind="wrong", title="t", detail="d", source=render(programs[0]),
+                              inputs=inputs, data=data, x64=x64)
+        assert (X64_LINE in source) is x64
+
+
 #: jnp functions no other op of the table calls internally: an injected fault in one fires only where it is sampled
 #: (no digits in their names: a bucket's signature masks numbers).
 CHECKABLE = ("sinh", "cosh", "arcsinh", "arccos", "cbrt")

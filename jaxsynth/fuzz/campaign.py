@@ -487,7 +487,8 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
                 _journal(settings.out, {"index": index, "tally": tally})
             continue
         task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index),
-                    special=settings.special, reference_budget=reference_budget(settings.timeout))
+                    special=settings.special, reference_budget=reference_budget(settings.timeout),
+                    x64=settings.config.types.x64)
         try:
             outcome = worker.run(task, settings.timeout)
         except WorkerStartError as exc:
@@ -532,7 +533,8 @@ class _Reducer:
             kwargs.setdefault("passes_off", self.passes_of(raw))
         return Task(subject.program, subject.input_list(), (raw.oracle,),
                     seed=_oracle_seed(self.settings.seed, raw.index), special=self.settings.special,
-                    reference_budget=reference_budget(self.settings.timeout), **kwargs)
+                    reference_budget=reference_budget(self.settings.timeout), x64=self.settings.config.types.x64,
+                    **kwargs)
 
     @staticmethod
     def passes_of(raw: RawFinding) -> tuple[str, ...]:
@@ -753,7 +755,8 @@ class _Reducer:
         try:
             repro = repro_source(oracle=raw.oracle, kind=raw.kind, title=title, detail=detail,
                                  source=render(program.plain()), inputs=subject.input_list(), data=data or {},
-                                 hang_timeout=self.hang_timeout(), xla_flags=self.toolchain.get("xla_flags", ""))
+                                 hang_timeout=self.hang_timeout(), xla_flags=self.toolchain.get("xla_flags", ""),
+                                 x64=settings.config.types.x64)
         except ValueError as exc:  # an oracle that left no recipe for a standalone script: keep the finding
             repro = (f'"""{title}\n\n{detail}\n\nNo standalone repro: {exc}. See finding.json and record.json."""\n'
                      "import sys\n\nsys.exit(2)\n")

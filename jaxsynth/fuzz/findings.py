@@ -335,6 +335,10 @@ def _program_body(source: str) -> str:
     return text
 
 
+#: A repro's line for a program sampled under ``types.x64``: its dtypes and its ops' result types assume the mode.
+X64_LINE = 'jax.config.update("jax_enable_x64", True)  # the program was sampled under types.x64'
+
+
 def _header(title: str, detail: str, xla_flags: str = "") -> list[str]:
     """The docstring, ``import sys`` and the exit-3 hook every repro.py starts with, then ``xla_flags``
     added to ``XLA_FLAGS`` (before jax is imported)."""
@@ -361,7 +365,7 @@ def _checked(script: str) -> str:
 
 
 def _variant_repro(*, kind: str, title: str, detail: str, source: str, inputs: Sequence[np.ndarray],
-                   data: dict[str, Any], xla_flags: str) -> str:
+                   data: dict[str, Any], xla_flags: str, x64: bool = False) -> str:
     """repro.py of a metamorphic oracle: ``variant(args)`` (and ``baseline(args)``, default ``jax.jit(f)``)
     are Python snippets the oracle wrote; it compares them elementwise within TOLERANCE."""
     device_flag = f"--xla_force_host_platform_device_count={int(data['devices'])}" if data.get("devices") else ""
@@ -369,6 +373,8 @@ def _variant_repro(*, kind: str, title: str, detail: str, source: str, inputs: S
         xla_flags = f"{xla_flags} {device_flag}"
     header = _header(title, detail, xla_flags)
     header += ["import jax", "import jax.numpy as jnp", "import jax.lax as lax", "import numpy as np", ""]
+    if x64:
+        header += [X64_LINE, ""]
     parts = ["\n".join(header), "", _program_body(source), "", f"INPUTS = {_list_literal(inputs)}", ""]
     if "batched" in data:
         parts += [f"BATCHED = {_list_literal(data['batched'])}", ""]
@@ -400,23 +406,27 @@ def repro_source(
     data: dict[str, Any],
     hang_timeout: float = 60.0,
     xla_flags: str = "",
+    x64: bool = False,
 ) -> str:
     """A standalone script reproducing one finding (see the module docstring); ``xla_flags``: the flags the
-    fuzz worker added to ``XLA_FLAGS``, which the script adds too."""
+    fuzz worker added to ``XLA_FLAGS``, which the script adds too; ``x64``: the program was sampled under
+    ``types.x64`` and runs with ``jax_enable_x64``, as the worker ran it."""
     if "variant" in data:
         return _variant_repro(kind=kind, title=title, detail=detail, source=source, inputs=inputs, data=data,
-                              xla_flags=xla_flags)
-    x64 = oracle == "grad" and data.get("mode") == "f64"
+                              xla_flags=xla_flags, x64=x64)
+    twin = oracle == "grad" and data.get("mode") == "f64"
     # the grad oracle's float64 twin is its own (plain) program; its float32 source is the program itself,
     # possibly with pytree arguments: ``source`` is that program with the flat arguments INPUTS holds
-    program_source = data.get("source", source) if x64 else source
+    program_source = data.get("source", source) if twin else source
     header = _header(title, detail, xla_flags)
     if kind == "hang":
         header += ["import faulthandler", "", f"faulthandler.dump_traceback_later({hang_timeout:g}, exit=True)  "
                    "# still running then: the hang is present, exit 1", ""]
     header += ["import jax", "import jax.numpy as jnp", "import jax.lax as lax", "import numpy as np", ""]
-    if x64:
+    if twin:
         header += ['jax.config.update("jax_enable_x64", True)  # integer results are cast back to 32 bits in f', ""]
+    elif x64:
+        header += [X64_LINE, ""]
     parts = ["\n".join(header), "", _program_body(program_source), "", f"INPUTS = {_list_literal(inputs)}", ""]
     compare = kind == "wrong"
     body: list[str] = []
@@ -466,7 +476,7 @@ def repro_source(
             body += ["ok = all([check(f'output {k}, vmap vs per-example jit', vmapped[k], looped[k], TOLERANCE[k]) "
                      "for k in CHECKED])"]
     elif oracle == "grad":
-        dtype = "np.float64" if x64 else "np.float32"
+        dtype = "np.float64" if twin else "np.float32"
         parts += [
             f"WEIGHTS = {_list_literal(data.get('weights', []))}",
             f"DIRECTIONS = {_list_literal(data.get('directions', []))}",
@@ -475,7 +485,7 @@ def repro_source(
         ]
         if compare:
             parts += [f"EXPECTED = {_scalar(data['expected'])}  # directional derivative: "
-                      + ("finite differences of the float64 reference" if x64 else "float64 jax.grad"),
+                      + ("finite differences of the float64 reference" if twin else "float64 jax.grad"),
                       f"TOLERANCE = {_scalar(data['tol'])}"]
         body += [
             f"args = [jnp.asarray(x, dtype={dtype}) if i in FLOAT_IN else jnp.asarray(x)",

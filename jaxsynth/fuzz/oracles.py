@@ -167,8 +167,10 @@ class Case:
         stage: Callable[[str, str, dict[str, Any] | None], None] | None = None,
         special: bool = False,
         reference_budget: float | None = None,
+        x64: bool = False,
     ) -> None:
         self.program = program
+        self.x64 = x64  #: sampled under ``types.x64`` (the worker runs the case with ``jax_enable_x64``)
         #: the reference work left to this case's analyses (None: unlimited); see :func:`reference_budget`
         self.budget = None if reference_budget is None else reference.Budget(reference_budget)
         self.special = special  #: inputs hold special values (jaxsynth.fuzz.special): IEEE-class comparisons
@@ -718,7 +720,7 @@ def _helper_outputs(case: Case, passes: tuple[str, ...]) -> tuple[np.ndarray, ..
         env = dict(os.environ, XLA_FLAGS=compat.xla_flags_disabling(passes))
         helper = _HELPERS[passes] = Worker(env=env)
         atexit.register(helper.close)
-    outcome = helper.run(Task(case.program, case.inputs, ("outputs",), seed=case.seed), timeout=600)
+    outcome = helper.run(Task(case.program, case.inputs, ("outputs",), seed=case.seed, x64=case.x64), timeout=600)
     if outcome.kind != "ok" or outcome.result is None:
         raise RuntimeError(f"passes-disabled helper process: {outcome.describe} {outcome.message}".strip())
     if "error" in outcome.result.notes:  # JAX raised with the passes disabled: that error, under its own name

@@ -37,6 +37,7 @@ class Task:
     want_hlo: bool = False  #: also return the program's optimized HLO (normalized, as a corpus record's)
     special: bool = False  #: the inputs hold special values (jaxsynth.fuzz.special)
     reference_budget: float | None = None  #: reference work the oracles may take (oracles.reference_budget)
+    x64: bool = False  #: sampled under ``types.x64``: every oracle runs with ``jax_enable_x64``, as its repro does
 
 
 @dataclass
@@ -51,10 +52,17 @@ class TaskResult:
 
 def handle(task: Task, stage) -> TaskResult:
     from jaxsynth import compat
+
+    start = time.monotonic()
+    with compat.enable_x64(task.x64):  # the program's dtypes and its ops' result types assume this mode
+        return _handle(task, stage, start)
+
+
+def _handle(task: Task, stage, start: float) -> TaskResult:
+    from jaxsynth import compat
     from jaxsynth.fuzz.oracles import Case, run_oracles
     from jaxsynth.lowering.normalize import normalize_hlo
 
-    start = time.monotonic()
     if task.want_hlo:
         # JAX caches a traced helper (jit(silu), jax.random.split) with the frames of whichever program traced it
         # first, and XLA names instructions after them: traced afresh, the text depends on this task alone
@@ -68,6 +76,7 @@ def handle(task: Task, stage) -> TaskResult:
         stage=stage,
         special=task.special,
         reference_budget=task.reference_budget,
+        x64=task.x64,
     )
     if task.oracles == ("outputs",):  # a helper's job: just the jit outputs (see oracles._helper_outputs)
         case.oracle = "outputs"
