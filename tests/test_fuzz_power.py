@@ -338,7 +338,7 @@ def test_a_reduction_test_the_harness_failed_runs_again() -> None:
 
     killed = Outcome("internal", message="worker killed by SIGKILL during / after 0 s (out of memory?)")
     ok = Outcome("ok", data=SimpleNamespace(verdicts={"reference": again}))
-    settings = SimpleNamespace(timeout=60.0, seed=0, special=False)
+    settings = SimpleNamespace(timeout=60.0, seed=0, special=False, config=load_config("elementwise"))
     for outcomes, fails, runs in [([killed, ok], True, 2), ([ok], True, 1), ([killed, killed], False, 2),
                                   ([Outcome("ok", data=SimpleNamespace(verdicts={"reference": Verdict(True)}))],
                                    False, 1)]:
