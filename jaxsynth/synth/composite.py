@@ -74,13 +74,16 @@ class Composite:
 
     ``cost`` is about how many op nodes it adds itself (the rest of the budget goes to its inputs);
     ``function`` names a function whose result it is (``style.names = "idiomatic"``); ``ranks`` are the
-    result ranks it can build (the sampler picks a function's result type from them)."""
+    result ranks it can build (the sampler picks a function's result type from them); ``shape(builder)``, where
+    given, draws the shape of a function result it builds (one the production can hold: a decoder's image size,
+    attention scores and sequences that fit ``max_elements``) instead of a dim per rank, or raises ``Fail``."""
 
     name: str
     build: Callable[[Builder, TensorType, int, int], int]
     cost: int
     function: str
     ranks: tuple[int, ...] = (1, 2, 3)
+    shape: Callable[[Builder], tuple[int, ...]] | None = None
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -306,7 +309,9 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     heads = b.draw.choice(fitting)
     dh = d // heads
     prefix = b.counter('attention')
-    # |q|, |k| <= |x| (kernels within 1/fan_in), so the scores stay within dh * |x|**2 under the dtype's cap
+    # |q|, |k| <= |x| (kernels within 1/fan_in), so the scores stay within dh * |x|**2 <= d * |x|**2 under the
+    # dtype's cap; the result is within 2 |x| (values, output projection, residual), so an attention stacked on one
+    # asked for a quarter of that reach lands inside it whatever either's heads
     reach = math.sqrt(t.dtype.bounds.hi / (2 * dh))
     x = _input_of(b, t, budget - 16, depth, "x", Interval(-reach, reach))
     swap = heads > 1 and b.config.allows("swapaxes") and b.draw.bernoulli(0.4)
@@ -351,6 +356,15 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
         out = heads_axis_swapped(out, "attn_out")
         out = need(b.op("reshape", [out], {"shape": (batch, seq, d), "style": "method"}, "attn_out"))
     return _attention_output(b, t, x, out, prefix)
+
+
+def _attention_shape(b: Builder) -> tuple[int, ...]:
+    """(batch, seq, d_model) whose one-head scores, (batch, seq, seq), fit ``max_elements``."""
+    limit = b.config.types.max_elements
+    seq = b.draw.choice([s for s in b.dims if s * s * min(b.dims) <= limit] or [0])
+    if not seq:
+        raise Fail
+    return (_width(b, seq * seq), seq, b.draw.choice(b.dims))
 
 
 def _projection(b: Builder, t: TensorType, x: int, prefix: str, name: str, heads: int, dh: int,
@@ -508,6 +522,13 @@ def _decoder_shapes(n: int) -> list[tuple[int, int, int]]:
             if (s0 * 2**layers) ** 2 * c == n]
 
 
+def _decoder_shape(b: Builder) -> tuple[int, ...]:
+    """(batch, side x side x channels) of an image a decoder makes."""
+    s0, layers, c = b.draw.choice([(s0, layers, c) for s0 in DECODER_SIDES for layers in DECODER_LAYERS
+                                   for c in DECODER_OUT_CHANNELS])
+    return (b.draw.choice(b.dims), (s0 * 2**layers) ** 2 * c)
+
+
 def decoder(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     """A flax image decoder (a VAE's or a GAN generator's): a dense layer from a latent ``z`` to a small feature map,
     reshaped to NHWC, then one or two ``nn.ConvTranspose`` layers (stride 2, ``SAME``: each doubles the side; an
@@ -557,6 +578,11 @@ def _cell_params(b: Builder, prefix: str, d_in: int, hidden: int, gates: int, dt
     wx = b.param(TensorType(dtype, (d_in, gates * hidden)), Interval(-1 / d_in, 1 / d_in), f"{prefix}/w_x")
     wh = b.param(TensorType(dtype, (hidden, gates * hidden)), Interval(-1 / hidden, 1 / hidden), f"{prefix}/w_h")
     return wx, wh, _bias(b, prefix, gates * hidden, dtype)
+
+
+def _recurrent_shape(b: Builder) -> tuple[int, ...]:
+    """(batch, hidden) with room for a sequence of inputs, (seq, batch, d_in), under ``max_elements``."""
+    return (_width(b, min(b.dims) ** 2), b.draw.choice(b.dims))
 
 
 def _recurrent(kind: str):
@@ -761,14 +787,14 @@ COMPOSITES: dict[str, Composite] = {
         Composite("mlp", mlp, 7, "mlp_block"),
         Composite("layer_norm", layer_norm, 9, "layer_norm"),
         Composite("rms_norm", rms_norm, 6, "rms_norm"),
-        Composite("attention", attention, 20, "attention_block", (3,)),
+        Composite("attention", attention, 20, "attention_block", (3,), _attention_shape),
         Composite("dropout", dropout, 2, "dropout"),
         Composite("embedding", embedding, 2, "embed", (3,)),
         Composite("conv_block", conv_block, 7, "conv_block", (2,)),
-        Composite("decoder", decoder, 10, "decoder", (2,)),
-        Composite("rnn", _recurrent("rnn"), 8, "rnn_forward", (2,)),
-        Composite("gru", _recurrent("gru"), 20, "gru_forward", (2,)),
-        Composite("lstm", _recurrent("lstm"), 24, "lstm_forward", (2,)),
+        Composite("decoder", decoder, 10, "decoder", (2,), _decoder_shape),
+        Composite("rnn", _recurrent("rnn"), 8, "rnn_forward", (2,), _recurrent_shape),
+        Composite("gru", _recurrent("gru"), 20, "gru_forward", (2,), _recurrent_shape),
+        Composite("lstm", _recurrent("lstm"), 24, "lstm_forward", (2,), _recurrent_shape),
         Composite("mse_loss", mse_loss, 3, "mse_loss", (0,)),
         Composite("cross_entropy", cross_entropy, 12, "cross_entropy_loss", (0,)),
         Composite("sgd_momentum", sgd_momentum, 4, "sgd_momentum_update"),

@@ -41,6 +41,10 @@ ATTEMPTS = 4
 #: calls and up to a minute per program. Full configs stay far below (``models`` at most about 8,000 in
 #: 300 programs, the others under 7,000), so their programs do not change.
 WORK_LIMIT = 20_000
+#: Composites built inside one another's inputs (stacked layers) at most this deep. Unbounded, the nesting went as
+#: deep as the budget allowed (15 attention blocks, one in the next's input, in ``models`` with only ``attention``
+#: weighted), and every rejected block retried its input's whole stack: the search ran into ``WORK_LIMIT``.
+MAX_COMPOSITE_NESTING = 4
 #: Under x64 (``types.x64 = true``) JAX's default integer and float widen to 64 bits. These ops (on
 #: these operands) would then change their result dtype, so x64 configs do not sample them.
 X64_NEVER = frozenset({"argmax", "argmin", "count_nonzero", "bincount", "fori_loop", "categorical", "argwhere",
@@ -273,6 +277,7 @@ class _Builder:
         self.instances = 0  #: composites started (for unique parameter paths; never rolled back)
         self.extras: list[int] = []  #: further outputs composites asked for (new optimizer state, ...)
         self.composites = ((), ()) if probing else self.derived.composites
+        self.nesting = 0  #: composites being built around the value in progress (MAX_COMPOSITE_NESTING)
         self.palette = frozenset(self.dtype_list)
         if not probing:  # one or two dtypes per program keeps inputs few and programs coherent
             self.palette = frozenset(self.pick_dtype(self.palette) for _ in range(draw.randint(1, 2)))
@@ -393,7 +398,8 @@ class _Builder:
                 if shared is not None:
                     return shared
             comps, comp_cum = self.composites
-            if comps and self.scope is self.top and self.draw.bernoulli(self.config.program.composite_prob):
+            if (comps and self.scope is self.top and self.nesting < MAX_COMPOSITE_NESTING
+                    and self.draw.bernoulli(self.config.program.composite_prob)):
                 node = self._try_composite(self.draw.weighted(comps, comp_cum), t, budget, depth, bounds)
                 if node is not None:
                     return node
@@ -419,10 +425,13 @@ class _Builder:
         if budget < comp.cost:
             return None
         mark = self.next_id
+        self.nesting += 1
         try:
             node = comp.build(self, t, budget, depth)
         except Fail:
             node = None
+        finally:
+            self.nesting -= 1
         if node is None or self.index[node].type != t or not self.index[node].interval.within(bounds):
             self._rollback(mark)
             return None
@@ -912,15 +921,23 @@ class _Builder:
         """With composites configured, a function result built by one: the composite is drawn first, then a
         result type it can build (a float dtype of the palette, one of its ranks). ``None``: no composites,
         or none of a few tries succeeded."""
+        from jaxsynth.synth.composite import Fail
+
         comps, cum = self.composites
         floats = frozenset(d for d in self.dtype_list if d.is_float)
         for _ in range(ATTEMPTS if comps and floats else 0):
             comp = self.draw.weighted(comps, cum)
             dtype = self.pick_dtype(floats)
-            rank = self.draw.choice([r for r in comp.ranks if self.config.types.min_rank <= r <= self.max_rank]
-                                    or [comp.ranks[0]])
-            shape = tuple(self.pick_dim() for _ in range(rank))
-            if math.prod(shape) > self.max_elements:
+            if comp.shape is not None:  # a shape the production can hold (a decoder's image, attention's scores)
+                try:
+                    shape = comp.shape(self)
+                except Fail:
+                    continue
+            else:
+                rank = self.draw.choice([r for r in comp.ranks if self.config.types.min_rank <= r <= self.max_rank]
+                                        or [comp.ranks[0]])
+                shape = tuple(self.pick_dim() for _ in range(rank))
+            if math.prod(shape) > self.max_elements or (shape and max(shape) > self.max_extent):
                 continue
             node = self._try_composite(comp, TensorType(dtype, shape), budget, depth, dtype.bounds)
             if node is not None:
