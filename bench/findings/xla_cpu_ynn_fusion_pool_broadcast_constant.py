@@ -30,7 +30,10 @@ one fresh process to the next, with ``algsimp`` disabled; always right with YNN'
 ``--config models --seed 1033`` (program 189, ``passes``; reduced by jaxsynth from 38 ops to 10, then by hand):
 ``jnp.tile(x.reshape(88, 104), (2, 1)).max(axis=0)`` of an f32[104, 88, 1] ``x`` (a tile is a broadcast and a
 reshape) is off by up to 0.0997 with ``algsimp`` disabled, in every run; right by default and with YNN's reduce
-fusions off.
+fusions off. And by ``--config all -n 25 --seed 1120`` (session 42, models program 6, the ``vmap`` oracle,
+reduced by jaxsynth from 98 ops to 10, then by hand), under the default pipeline: ``jax.vmap`` of
+``(jnp.einsum('ij,ij->i', c, a) @ jnp.full((n, 3), -1.0))[1:2]`` over f32[3, n, n] ``a`` and ``c`` gives values
+like 2e23, inf or NaN for n >= 64 (right for n <= 32, per example, and with YNN's reduce fusions off).
 Related, not the same: openxla/xla#48714 (YNN reduce_window drops base_dilation; open), jax-ml/jax#39257 (YNN
 fusion crash on a rank-8 broadcast-multiply-reduce in jaxlib 0.10.2; closed); no upstream issue for this case
 was found.
