@@ -309,9 +309,7 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     heads = b.draw.choice(fitting)
     dh = d // heads
     prefix = b.counter('attention')
-    # |q|, |k| <= |x| (kernels within 1/fan_in), so the scores stay within dh * |x|**2 <= d * |x|**2 under the
-    # dtype's cap; the result is within 2 |x| (values, output projection, residual), so an attention stacked on one
-    # asked for a quarter of that reach lands inside it whatever either's heads
+    # |q|, |k| <= |x| (kernels within 1/fan_in), so the scores stay within dh * |x|**2 under the dtype's cap
     reach = math.sqrt(t.dtype.bounds.hi / (2 * dh))
     x = _input_of(b, t, budget - 16, depth, "x", Interval(-reach, reach))
     swap = heads > 1 and b.config.allows("swapaxes") and b.draw.bernoulli(0.4)
