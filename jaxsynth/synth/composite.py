@@ -208,14 +208,18 @@ def mlp(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     return y
 
 
+def _pick(b: Builder, options: list[int]) -> int:
+    """One of ``options`` (those that fit), drawn; ``Fail`` where none does."""
+    if not options:
+        raise Fail
+    return b.draw.choice(options)
+
+
 def _width(b: Builder, *others: int) -> int:
     """A feature width from the config's dims whose product with each of ``others`` fits ``max_elements``: drawn
     before the layer's input, whose building was otherwise wasted on a kernel too large to create."""
     limit = b.config.types.max_elements
-    fitting = [d for d in b.dims if all(d * other <= limit for other in others)]
-    if not fitting:
-        raise Fail
-    return b.draw.choice(fitting)
+    return _pick(b, [d for d in b.dims if all(d * other <= limit for other in others)])
 
 
 def _plus_eps(b: Builder, x: int, eps: float) -> int:
@@ -302,11 +306,8 @@ def attention(b: Builder, t: TensorType, budget: int, depth: int) -> int:
     batch, seq, d = t.shape
     # the scores, (batch, heads, seq, seq), must fit before the input is built
     limit = b.config.types.max_elements
-    fitting = [h for h in ([h for h in (1, 2, 4, 8) if d % h == 0 and d // h >= 2] or [1])
-               if batch * h * seq * seq <= limit]
-    if not fitting:
-        raise Fail
-    heads = b.draw.choice(fitting)
+    heads = _pick(b, [h for h in ([h for h in (1, 2, 4, 8) if d % h == 0 and d // h >= 2] or [1])
+                      if batch * h * seq * seq <= limit])
     dh = d // heads
     prefix = b.counter('attention')
     # |q|, |k| <= |x| (kernels within 1/fan_in), so the scores stay within dh * |x|**2 under the dtype's cap
