@@ -486,9 +486,7 @@ def _tester(state: _State, worker: Worker, deadline: float | None, bar: Any) -> 
                 _fold(state, index, tally)
                 _journal(settings.out, {"index": index, "tally": tally})
             continue
-        task = Task(program, inputs, settings.oracles, seed=_oracle_seed(settings.seed, index),
-                    special=settings.special, reference_budget=reference_budget(settings.timeout),
-                    x64=settings.config.types.x64)
+        task = _task(settings, program, inputs, settings.oracles, index)
         try:
             outcome = worker.run(task, settings.timeout)
         except WorkerStartError as exc:
@@ -511,6 +509,14 @@ def _oracle_seed(seed: int, index: int) -> int:
     return (seed * 1_000_003 + index) % (2**63)
 
 
+def _task(settings: Settings, program: Program, inputs: list[np.ndarray], oracles: tuple[str, ...], index: int,
+          **kwargs: Any) -> Task:
+    """A worker's task for program ``index`` of the campaign, or for a reduction candidate of it: its oracles' seed,
+    the special-values and 64-bit modes and the reference budget, all from ``settings``."""
+    return Task(program, inputs, oracles, seed=_oracle_seed(settings.seed, index), special=settings.special,
+                reference_budget=reference_budget(settings.timeout), x64=settings.config.types.x64, **kwargs)
+
+
 # ---------------------------------------------------------------- findings
 
 
@@ -531,10 +537,7 @@ class _Reducer:
     def task(self, subject: Subject, raw: RawFinding, **kwargs: Any) -> Task:
         if raw.oracle == "passes":
             kwargs.setdefault("passes_off", self.passes_of(raw))
-        return Task(subject.program, subject.input_list(), (raw.oracle,),
-                    seed=_oracle_seed(self.settings.seed, raw.index), special=self.settings.special,
-                    reference_budget=reference_budget(self.settings.timeout), x64=self.settings.config.types.x64,
-                    **kwargs)
+        return _task(self.settings, subject.program, subject.input_list(), (raw.oracle,), raw.index, **kwargs)
 
     @staticmethod
     def passes_of(raw: RawFinding) -> tuple[str, ...]:
