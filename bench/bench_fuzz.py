@@ -26,7 +26,9 @@ short runs overstate it.
 
 Per worker means per core: pin the in-process run (``taskset -c 0 python bench/bench_fuzz.py ...``), as a
 campaign's workers share the cores. Unpinned, one process runs XLA's compiles on a thread pool sized by the
-machine and reports more than a campaign worker reaches. ``--swarm`` draws the programs as ``jaxsynth fuzz``
+machine and reports more than a campaign worker reaches. A program on which XLA aborts (a ``CHECK``: the
+known partial-manual ``shard_map`` gather, say) is named in ``crashed_programs`` and left out of the figures;
+the run goes on from the next program in a fresh process. ``--swarm`` draws the programs as ``jaxsynth fuzz``
 does (swarm sub-grammars, large shapes at a low rate); ``slowest_programs`` names the five that took longest.
 """
 
@@ -43,6 +45,38 @@ from pathlib import Path
 
 def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm: bool = False,
                oracle_spec: str | None = None) -> dict:
+    """Every oracle on programs ``0..n-1`` in one process, from a child (:func:`_measure`) that a compiler crash
+    (XLA aborting on a ``CHECK``) does not take down with the run: the crashing program is named in
+    ``crashed_programs`` and left out of the figures, and a fresh child goes on from the next one."""
+    import os
+    import subprocess
+
+    records: list[dict] = []
+    crashed: list[int] = []
+    start = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        log = Path(scratch) / "programs.jsonl"
+        while start < n:
+            command = [sys.executable, __file__, "--measure-from", str(start), "--measure-log", str(log),
+                       "-n", str(n), "--config", config_name, "--seed", str(seed), *(["--before"] if before else []),
+                       *(["--swarm"] if swarm else []), *([f"--oracles={oracle_spec}"] if oracle_spec else [])]
+            done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                  env=os.environ)
+            records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+            reached = max([start] + [record["index"] + 1 for record in records])
+            if done.returncode > 0 or (done.returncode == 0 and reached < n):
+                last = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+                raise SystemExit(f"bench_fuzz: the measuring process failed at program {reached}: {last[0]}")
+            if done.returncode < 0:  # killed by a signal: XLA aborted (a CHECK) or crashed on this program
+                crashed.append(reached)
+            start = reached + 1 if done.returncode < 0 else n
+    return _summary(config_name, n, swarm, before, oracle_spec, records, crashed)
+
+
+def _measure(config_name: str, n: int, seed: int, start: int, log: Path, before: bool, swarm: bool,
+             oracle_spec: str | None) -> None:
+    """Programs ``start..n-1``, one line of ``log`` each as it finishes (its time, each oracle's own time and the
+    XLA compiles made while it ran)."""
     import os
 
     from jaxsynth.fuzz.metamorphic import DEVICES
@@ -50,18 +84,17 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm:
 
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={DEVICES}"
     configure_jax_for_workers(1)
-    from jaxsynth.fuzz import oracles
+    from jaxsynth.fuzz import inject, oracles
     from jaxsynth.fuzz.campaign import inputs_for
     from jaxsynth.fuzz.oracles import ORACLES, Case, parse_oracles, run_oracles
 
+    inject.install()  # test-only faults of JAXSYNTH_INJECT (a compiler crash, to test that the run survives one)
     oracles.SHARE = not before
     chosen = parse_oracles(oracle_spec)
     from jaxsynth.fuzz.swarm import program_for
     from jaxsynth.grammar import load_config
 
     config = load_config(config_name)
-    seconds: Counter[str] = Counter()
-    applied: Counter[str] = Counter()
     compile_seconds: Counter[str] = Counter()  # XLA backend compiles (jax.monitoring), per oracle
     compiles: Counter[str] = Counter()
     running = [""]
@@ -74,35 +107,59 @@ def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm:
     from jax import monitoring
 
     monitoring.register_event_duration_secs_listener(on_event)
-    slowest: list[tuple[float, int]] = []
-    start = time.perf_counter()
-    for index in range(n):
-        began = time.perf_counter()
-        program, _ = program_for(config, seed, index, swarm)
-        case = Case(program, inputs_for(program, seed, index), seed=index)
-        for name in chosen:
-            if not ORACLES[name].applies(program):
-                continue
-            running[0] = name
-            run_oracles(case, [name])
-            applied[name] += 1
-        seconds.update(case.seconds)
-        seconds["(shared)"] += case.shared_seconds
-        slowest = sorted([*slowest, (time.perf_counter() - began, index)], reverse=True)[:5]
-    total = time.perf_counter() - start
+    with log.open("a") as out:
+        for index in range(start, n):
+            began = time.perf_counter()
+            compile_seconds.clear()
+            compiles.clear()
+            program, _ = program_for(config, seed, index, swarm)
+            case = Case(program, inputs_for(program, seed, index), seed=index)
+            applied = []
+            for name in chosen:
+                if not ORACLES[name].applies(program):
+                    continue
+                running[0] = name
+                run_oracles(case, [name])
+                applied.append(name)
+            record = {"index": index, "seconds": time.perf_counter() - began, "applied": applied,
+                      "oracle_seconds": {**case.seconds, "(shared)": case.shared_seconds},
+                      "compile_seconds": dict(compile_seconds), "compiles": dict(compiles)}
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+
+
+def _summary(config_name: str, n: int, swarm: bool, before: bool, oracle_spec: str | None, records: list[dict],
+             crashed: list[int]) -> dict:
+    from jaxsynth.fuzz.oracles import parse_oracles
+
+    seconds: Counter[str] = Counter()
+    applied: Counter[str] = Counter()
+    compile_seconds: Counter[str] = Counter()
+    compiles: Counter[str] = Counter()
+    for record in records:
+        seconds.update(record["oracle_seconds"])
+        applied.update(record["applied"])
+        compile_seconds.update(record["compile_seconds"])
+        compiles.update(record["compiles"])
+    measured = len(records)
+    total = sum(record["seconds"] for record in records) or float("nan")
+    per = max(measured, 1)
+    slowest = sorted(records, key=lambda record: -record["seconds"])[:5]
     return {
         "mode": "in-process, before (sharing off)" if before else "in-process",
         "config": config_name,
         "swarm": swarm,
-        "oracles": ",".join(chosen),
+        "oracles": ",".join(parse_oracles(oracle_spec)),
         "programs": n,
-        "programs_per_second": round(n / total, 3),
-        "seconds_per_program": {k: round(v / n, 4) for k, v in seconds.most_common()},
+        "programs_measured": measured,
+        "crashed_programs": crashed,  # XLA took the process down on these: not in the figures
+        "programs_per_second": round(measured / total, 3),
+        "seconds_per_program": {k: round(v / per, 4) for k, v in seconds.most_common()},
         "xla_compile_share": round(sum(compile_seconds.values()) / total, 3),
-        "xla_compiles_per_program": round(sum(compiles.values()) / n, 2),
-        "xla_compile_seconds_per_program": {k: round(v / n, 4) for k, v in compile_seconds.most_common()},
+        "xla_compiles_per_program": round(sum(compiles.values()) / per, 2),
+        "xla_compile_seconds_per_program": {k: round(v / per, 4) for k, v in compile_seconds.most_common()},
         "applied": dict(applied),
-        "slowest_programs": {index: round(t, 2) for t, index in slowest},
+        "slowest_programs": {record["index"]: round(record["seconds"], 2) for record in slowest},
     }
 
 
@@ -163,7 +220,14 @@ def main() -> None:
     parser.add_argument("--oracles", default=None, metavar="SPEC",
                         help="the oracles to run, as `jaxsynth fuzz --oracles` takes them (default: all); with "
                              "--before-after only the 'after' side's, so the ratio is what leaving some out buys")
+    # internal: the measuring child of an in-process run (per_oracle)
+    parser.add_argument("--measure-from", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--measure-log", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure_log is not None:
+        _measure(args.config, args.n, args.seed, args.measure_from, args.measure_log, args.before, args.swarm,
+                 args.oracles)
+        return
     if args.oracles is not None:
         from jaxsynth.fuzz.oracles import parse_oracles
 

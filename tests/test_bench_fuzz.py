@@ -38,3 +38,18 @@ def test_bad_oracle_lists_are_refused_in_one_line() -> None:
         done = _run("-n", "1", *args)
         assert done.returncode == 2 and done.stdout == ""
         assert words in done.stderr.strip().splitlines()[-1]  # argparse: the usage, then the one error line
+
+
+def test_a_compiler_crash_is_recorded_and_the_run_goes_on() -> None:
+    # program 1 of seed 3 is the only one of the three that calls jnp.cosh: the injected abort takes its
+    # measuring process down, as an XLA CHECK would; programs 0 and 2 are still measured
+    import os
+
+    env = {**os.environ, "JAXSYNTH_INJECT": "abort:cosh"}
+    done = subprocess.run([sys.executable, str(SCRIPT), "-n", "3", "--seed", "3", "--oracles", "reference"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["crashed_programs"] == [1]
+    assert result["programs_measured"] == 2 and result["applied"] == {"reference": 2}
+    assert set(result["slowest_programs"]) == {"0", "2"}

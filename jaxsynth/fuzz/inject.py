@@ -1,8 +1,9 @@
 """TEST-ONLY fault injection for the fuzzer: installs the JAX faults of the one switch, ``JAXSYNTH_INJECT``.
 
 :mod:`jaxsynth.workers.faults` parses the switch and knows every fault; this module patches JAX for the
-JAX faults. It runs in fuzz worker processes at start-up and in ``python -m jaxsynth.fuzz.inject SCRIPT``,
-never in the CLI or the campaign process. Do not set the switch for real campaigns: summary.json records it.
+JAX faults. It runs in fuzz worker processes at start-up, in ``bench/bench_fuzz.py``'s measuring process and in
+``python -m jaxsynth.fuzz.inject SCRIPT``, never in the CLI or the campaign process. Do not set the switch for
+real campaigns: summary.json records it.
 
 ``wrong-add``
     the lowering of ``add_p`` (behind ``+`` and ``jnp.add``) adds an extra 0.01 to float results:
