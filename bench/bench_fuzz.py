@@ -158,6 +158,7 @@ def _summary(config_name: str, n: int, swarm: bool, before: bool, oracle_spec: s
         "xla_compile_share": round(sum(compile_seconds.values()) / total, 3),
         "xla_compiles_per_program": round(sum(compiles.values()) / per, 2),
         "xla_compile_seconds_per_program": {k: round(v / per, 4) for k, v in compile_seconds.most_common()},
+        "xla_compiles_per_program_by_oracle": {k: round(v / per, 2) for k, v in compiles.most_common()},
         "applied": dict(applied),
         "slowest_programs": {record["index"]: round(record["seconds"], 2) for record in slowest},
     }
