@@ -267,6 +267,37 @@ def test_grad_measures_the_rounding_of_an_ill_conditioned_loss(monkeypatch) -> N
         assert verdict.failed and "float64 jax.grad" in verdict.detail, (seed, verdict.detail)
 
 
+def test_grad_judges_the_float64_programs_of_x64_configs(monkeypatch) -> None:
+    """A program sampled under ``types.x64`` is float64 throughout: it is its own float64 twin, so the grad oracle
+    runs its float64 check (jax.grad against finite differences of the reference) and nothing else. Before, it
+    applied to float32 programs only, and no float64 program of an x64 config had its gradient checked."""
+    from jaxsynth import compat
+    from jaxsynth.fuzz.oracles import ORACLES, Case, GradOracle, run_oracles
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    def program_of(dtype: DType, second: DType | None = None) -> Program:
+        v = TensorType(dtype, (6,))
+        nodes = [Node(0, "input", (), (v,), (Interval(-1.0, 1.0),)),
+                 Node(1, "sin", (0,), (v,), (Interval(-0.85, 0.85),))]
+        if second is not None:
+            nodes.append(Node(2, "astype", (1,), (TensorType(second, (6,)),), (Interval(-0.85, 0.85),),
+                              {"dtype": second.name}))
+        return Program("f", Region("body", "function", 0, (0,), tuple(nodes), (len(nodes) - 1,)))
+
+    program = program_of(DType.float64)
+    assert GradOracle.float_dtype(program) is DType.float64 and ORACLES["grad"].applies(program)
+    assert not ORACLES["grad"].applies(program_of(DType.float64, DType.float32))  # two float dtypes: no twin
+    x = np.random.default_rng(0).uniform(-1, 1, 6)
+    with compat.enable_x64(True):
+        verdict = run_oracles(Case(program, [x], seed=0, x64=True), ["grad"])["grad"]
+        assert verdict.ok and not verdict.skipped and 0 < verdict.ratio < 0.5, verdict.detail
+        exact = GradOracle._grad64
+        monkeypatch.setattr(GradOracle, "_grad64", staticmethod(lambda *args: [g * 1.1 for g in exact(*args)]))
+        verdict = run_oracles(Case(program, [x], seed=0, x64=True), ["grad"])["grad"]
+    assert verdict.failed and "float64 jax.grad" in verdict.detail and verdict.data["mode"] == "f64"
+
+
 def test_normalized_error_masks_numbers_and_names_only() -> None:
     a = normalize_error("TypeError: scan carry input and output must have equal types, got f32[4] and i32[3]\nmore")
     b = normalize_error("TypeError: scan carry input and output must have equal types, got f32[2] and i32[1]")

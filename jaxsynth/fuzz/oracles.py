@@ -8,7 +8,7 @@ this module can be imported by the campaign without loading JAX.
 reference   jitted XLA vs the numpy float64 reference interpreter of the typed IR
 eager       ``jax.jit`` vs op-by-op eager execution (``jax.disable_jit``)
 passes      XLA with default passes vs with a set of HLO optimization passes disabled
-grad        ``jax.grad`` vs finite differences of the float64 reference (float32 programs)
+grad        ``jax.grad`` vs finite differences of the float64 reference (float32 programs; float64 under x64)
 vmap        ``jax.vmap(f)`` over a batch vs ``f`` applied to each example
 lowprec     float16/bfloat16/int8/uint8 programs vs the reference rounded to each node's dtype
 ==========  ==========================================================================================
@@ -775,7 +775,7 @@ def _kink_key(op: str, params: dict[str, Any], args: Sequence[np.ndarray]) -> tu
 
 class GradOracle(Oracle):
     name = "grad"
-    description = "jax.grad vs finite differences of the float64 reference (float32 programs)"
+    description = "jax.grad vs finite differences of the float64 reference (float32 programs; float64 under x64)"
 
     H = 1e-6  #: finite-difference step, relative to each input's half range
     H_WIDE = 1e-4  #: the step of the second look, where the float64 reference's rounding dominates at ``H``
@@ -790,15 +790,22 @@ class GradOracle(Oracle):
     #: comes out as rounding residue (2.6e-33 where every output was exactly 0: models seed 45, program 518).
     ABS64 = 64 * DType.float64.eps
 
+    @staticmethod
+    def float_dtype(program: Program) -> DType | None:
+        """The one float dtype the oracle differentiates in: float32, or float64 in a program sampled under
+        ``types.x64`` (whose float64 twin is itself); None for a program with another or a second float dtype."""
+        floats = {t.dtype for n in program.walk() for t in n.types if t.dtype.is_float}
+        return next(iter(floats)) if floats in ({DType.float32}, {DType.float64}) else None
+
     def applies(self, program: Program) -> bool:
         from jaxsynth.grammar.ops_control import ControlSpec
 
-        types = [t for n in program.walk() for t in n.types]
-        if any(t.dtype.is_float and t.dtype is not DType.float32 for t in types):
+        own = self.float_dtype(program)
+        if own is None:
             return False
-        if not any(t.dtype is DType.float32 for t in program.input_types):
+        if not any(t.dtype is own for t in program.input_types):
             return False
-        if not any(t.dtype is DType.float32 for t in program.output_types):
+        if not any(t.dtype is own for t in program.output_types):
             return False
         for node in program.walk():
             if not node.is_op:
@@ -836,9 +843,10 @@ class GradOracle(Oracle):
         from jaxsynth.fuzz.reduce import Invalid, retype
 
         program = case.program
+        own = self.float_dtype(program)
         rng = case.rng(4)
-        float_in = [i for i, t in enumerate(program.input_types) if t.dtype is DType.float32]
-        float_out = [k for k, t in enumerate(program.output_types) if t.dtype is DType.float32]
+        float_in = [i for i, t in enumerate(program.input_types) if t.dtype is own]
+        float_out = [k for k, t in enumerate(program.output_types) if t.dtype is own]
         weights = [rng.uniform(-1, 1, program.output_types[k].shape) for k in float_out]
         h = self.H
         base = [x.astype(np.float64) if i in float_in else x for i, x in enumerate(case.inputs)]
@@ -911,6 +919,8 @@ class GradOracle(Oracle):
         try:
             g64 = self._grad64(case, fn64, loss_of, argnums, float_in)
         except Exception as exc:
+            if own is DType.float64:
+                raise  # the program is its own twin (with identity casts): JAX's error on it is the finding
             # The twin is the harness's own program: if the float32 gradient of the real program
             # works, a failure of the twin is ours (never a finding); if it fails too, that is the finding.
             case.stage("plan", dict(data, mode="f32", source=case.source))
@@ -961,6 +971,8 @@ class GradOracle(Oracle):
                            f"float64 jax.grad directional derivative {d64!r} vs finite differences {fd!r}{second}",
                            data=dict(data, mode="f64", source=source64, expected=fd, tol=tol64,
                                      mismatch=tolerance.mismatch_class(d64, fd)))  # noqa: E501
+        if own is DType.float64:  # the program is its own float64 twin: the check above was the whole of it
+            return Verdict(True, ratio=ratio64)
         case.stage("plan", dict(data, mode="f32", source=case.source))
         grad32 = case.compile(jax.grad(loss_of(case.fn, jnp.float32), argnums=argnums), case.device_inputs)
         case.stage("run")
