@@ -150,6 +150,25 @@ def test_an_x64_config_is_fuzzed_in_64_bit_mode(tmp_path: Path) -> None:
         assert (X64_LINE in source) is x64
 
 
+def test_special_values_in_an_x64_config_are_judged_in_64_bit_mode(tmp_path: Path) -> None:
+    """Special-values mode under ``types.x64``: float64 NaN, infinities, signed zeros and float64 subnormals (which a
+    32-bit run would flush or turn into float32 ones), judged by the reference and eager against the op-by-op
+    special-values reference in each node's dtype; clean programs pass."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.swarm import program_for
+
+    config = parse_config(X64_CONFIG.replace("x64 = true", "x64 = true\nspecial_values = true"), name="x64special")
+    drawn = [inputs_for(program_for(config, 2, i, True)[0], 2, i, special=True) for i in range(4)]
+    specials = [x for xs in drawn for x in xs if x.dtype == np.float64 and not np.isfinite(x).all()]
+    assert specials and any(np.any((x != 0) & (np.abs(x) < np.finfo(np.float32).tiny)) for xs in drawn for x in xs
+                            if x.dtype == np.float64)  # float64 NaN/Inf, and values a float32 run would flush
+    summary = run_campaign(Settings(config=config, out=tmp_path / "x64special", count=4, seed=2,
+                                    oracles=("reference", "eager"), timeout=120))
+    assert summary["special_values"] and summary["programs_judged"] == 4
+    assert summary["oracles"]["reference"]["passed"] == 4 and summary["oracles"]["eager"]["passed"] == 4
+    assert summary["findings"] == 0 and summary["internal_errors"] == 0, summary["buckets"]
+
+
 #: jnp functions no other op of the table calls internally: an injected fault in one fires only where it is sampled
 #: (no digits in their names: a bucket's signature masks numbers).
 CHECKABLE = ("sinh", "cosh", "arcsinh", "arccos", "cbrt")
