@@ -295,7 +295,14 @@ def test_grad_judges_the_float64_programs_of_x64_configs(monkeypatch) -> None:
         exact = GradOracle._grad64
         monkeypatch.setattr(GradOracle, "_grad64", staticmethod(lambda *args: [g * 1.1 for g in exact(*args)]))
         verdict = run_oracles(Case(program, [x], seed=0, x64=True), ["grad"])["grad"]
-    assert verdict.failed and "float64 jax.grad" in verdict.detail and verdict.data["mode"] == "f64"
+        assert verdict.failed and "float64 jax.grad" in verdict.detail and verdict.data["mode"] == "f64"
+
+        def broken(*args: Any) -> None:
+            raise RuntimeError("the twin failed")
+
+        monkeypatch.setattr(GradOracle, "_grad64", staticmethod(broken))  # the real program's gradient works:
+        verdict = run_oracles(Case(program, [x], seed=0, x64=True), ["grad"])["grad"]  # ours, never a finding
+    assert verdict.kind == "internal" and not verdict.failed and "float64 twin failed" in verdict.detail
 
 
 def test_normalized_error_masks_numbers_and_names_only() -> None:

@@ -919,12 +919,12 @@ class GradOracle(Oracle):
         try:
             g64 = self._grad64(case, fn64, loss_of, argnums, float_in)
         except Exception as exc:
-            if own is DType.float64:
-                raise  # the program is its own twin (with identity casts): JAX's error on it is the finding
-            # The twin is the harness's own program: if the float32 gradient of the real program
-            # works, a failure of the twin is ours (never a finding); if it fails too, that is the finding.
-            case.stage("plan", dict(data, mode="f32", source=case.source))
-            case.compile(jax.grad(loss_of(case.fn, jnp.float32), argnums=argnums), case.device_inputs)
+            # The twin is the harness's own program (a float64 program's twin is itself with its integer results
+            # pinned): if the gradient of the real program works, a failure of the twin is ours (never a
+            # finding); if it fails too, that is the finding.
+            plan = dict(mode="f32", source=case.source) if own is DType.float32 else dict(mode="f64", source=source64)
+            case.stage("plan", dict(data, **plan))
+            case.compile(jax.grad(loss_of(case.fn, own.name), argnums=argnums), case.device_inputs)
             raise InternalError(f"grad: the float64 twin failed: {_first_line(exc)}") from exc
         d64 = _directional(g64, directions)
         if not math.isfinite(d64):
