@@ -305,6 +305,32 @@ def test_grad_judges_the_float64_programs_of_x64_configs(monkeypatch) -> None:
     assert verdict.kind == "internal" and not verdict.failed and "float64 twin failed" in verdict.detail
 
 
+def test_unroll_checks_the_remat_gradient_of_a_float64_program() -> None:
+    """The ``unroll`` oracle's gradient check (grad of ``jax.checkpoint(f)`` vs of ``f``) differentiates in the
+    program's own float dtype: with grad applying to float64 programs of x64 configs, a float32-only choice of
+    arguments would have asked ``jax.grad`` for none, a JAX error on a clean program (a false alarm)."""
+    from jaxsynth import compat
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import ORACLES, Case, GradOracle, run_oracles
+    from jaxsynth.grammar.types import DType
+
+    text = FLOAT_LOOPS.replace("{loops}", "3.0").replace("dtypes = { float32 = 1.0 }",
+                                                        "x64 = true\ndtypes = { float64 = 1.0 }")
+    config = parse_config(text, name="float64-loops")
+    for index in range(300):
+        program = sample(config, 0, index)
+        if not (ORACLES["unroll"].applies(program) and ORACLES["grad"].applies(program)):
+            continue
+        assert GradOracle.float_dtype(program) is DType.float64
+        with compat.enable_x64(True):
+            case = Case(program, inputs_for(program, 0, index), seed=index, x64=True)
+            verdict = run_oracles(case, ["unroll"])["unroll"]
+        assert verdict.ok and not verdict.skipped, (index, verdict.detail)
+        if case.plan["remat"]:
+            return
+    pytest.fail("no float64 loop program of 300 drew a checkpointed body")
+
+
 def test_normalized_error_masks_numbers_and_names_only() -> None:
     a = normalize_error("TypeError: scan carry input and output must have equal types, got f32[4] and i32[3]\nmore")
     b = normalize_error("TypeError: scan carry input and output must have equal types, got f32[2] and i32[1]")
@@ -1390,6 +1416,27 @@ for index in range(40):
         break
 print(json.dumps(rows))
 """
+
+
+def test_an_inputs_placement_does_not_depend_on_the_inputs_before_it() -> None:
+    """The ``sharding`` oracle places each input by the case's seed, the input's shape and dtype and how many inputs
+    of that shape and dtype came before it: a reduced program that drops ``x0`` keeps the placement of the inputs it
+    keeps, so a crash that needs one placement can be reduced (``numerics`` seed 1130, program 17: an abort that
+    needed its third input split over 8 devices stayed at 13 ops; drawn in sequence, every candidate without the
+    first two inputs placed the third one anew)."""
+    from jaxsynth.fuzz.metamorphic import _input_specs
+
+    c64, f32 = np.zeros((8,), np.complex64), np.zeros((8, 4), np.float32)
+    small = np.zeros((1, 1), np.complex64)
+    for seed in range(20):
+        case = SimpleNamespace(seed=seed)
+        full = _input_specs(case, [small, small, c64, f32, c64], (8,), 0x1A5E)
+        assert _input_specs(case, [c64, f32, c64], (8,), 0x1A5E) == full[2:]
+        assert _input_specs(case, [f32, c64], (8,), 0x1A5E) == [full[3], full[2]]
+    draws = {_input_specs(SimpleNamespace(seed=seed), [c64, c64], (8,), 0x1A5E)[1] for seed in range(20)}
+    assert draws == {("d0",), (None,)}  # the second input of a shape is drawn apart from the first: both occur
+    batched = _input_specs(SimpleNamespace(seed=3), [np.zeros((8, 8, 4), np.float32)], (2, 4), 0x9A37, [True])
+    assert len(batched[0]) == 2  # the batch dim is left out: a spec of the example's shape
 
 
 def test_shard_map_inputs_are_placed_without_resharding_programs() -> None:

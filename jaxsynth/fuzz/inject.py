@@ -28,7 +28,7 @@ another, by adding 0.01 to floating-point results there:
 ``wrong-manual-constraint`` the same, only inside a partial-manual ``shard_map`` (a mesh axis is manual); it
                     makes every ``shard_map`` variant partial-manual and leaves the NamedSharding variant
                     unconstrained, so only the ``sharding`` oracle's ``shard_map`` variant meets it;
-``wrong-unroll``    ``lax.scan``/``lax.fori_loop`` called with ``unroll`` > 1;
+``wrong-unroll``    ``lax.scan``/``lax.fori_loop`` called with ``unroll`` > 1 (a scan's carry and stacked results);
 ``wrong-transpose`` the lowering of a (non-identity) float ``transpose`` — the ``rewrite`` oracle, whose
                     transposes of transposes meet it where the original program has no transpose.
 
@@ -209,7 +209,7 @@ def _oracle_fault(kind: str) -> None:
 
         def wrong_scan(*args: Any, **kwargs: Any) -> Any:
             carry, ys = scan(*args, **kwargs)
-            return (_perturb(carry), ys) if unrolled(kwargs) else (carry, ys)
+            return (_perturb(carry), _perturb(ys)) if unrolled(kwargs) else (carry, ys)
 
         def wrong_fori(*args: Any, **kwargs: Any) -> Any:
             out = fori_loop(*args, **kwargs)

@@ -48,7 +48,7 @@ from jaxsynth.fuzz.oracles import (
     vmapped_outputs,
 )
 from jaxsynth.fuzz.tolerance import elementwise_error, mismatch_class
-from jaxsynth.grammar.types import DType, Interval, TensorType
+from jaxsynth.grammar.types import Interval, TensorType
 from jaxsynth.synth import render
 from jaxsynth.synth.program import Node, Program
 
@@ -341,6 +341,24 @@ def _partial_manual_lowers(shard_map: Callable) -> bool:
     return True
 
 
+def _input_specs(case: Case, arrays: Sequence[np.ndarray], mesh_shape: Sequence[int], salt: int,
+                 skip_leading: Sequence[bool] = ()) -> list[tuple]:
+    """A PartitionSpec per input (:func:`_sample_spec`; with ``skip_leading[i]``, of the input's shape less its
+    leading batch dim), drawn by the case's seed, the input's shape and dtype and how many inputs of that shape and
+    dtype came before it, as :meth:`ShardingOracle._constraining` draws a value's constraint: not by position, so
+    a reduced program keeps the placements of the inputs it keeps (drawn in sequence, dropping ``x0`` re-placed
+    every later input, and a crash that needs one placement did not reduce: ``numerics`` seed 1130, program 17)."""
+    seen: dict[tuple, int] = {}
+    specs = []
+    for i, x in enumerate(arrays):
+        shape = x.shape[1:] if i < len(skip_leading) and skip_leading[i] else x.shape
+        kind = (*shape, zlib.crc32(str(x.dtype).encode()))
+        seen[kind] = ordinal = seen.get(kind, -1) + 1
+        rng = np.random.default_rng([case.seed, salt, ordinal, len(shape), *kind])
+        specs.append(_sample_spec(shape, mesh_shape, rng))
+    return specs
+
+
 class ShardingOracle(Oracle):
     name = "sharding"
     description = "sampled NamedShardings and shard_map over 8 virtual CPU devices vs one device"
@@ -356,7 +374,7 @@ class ShardingOracle(Oracle):
         shapes = _mesh_shapes(DEVICES)
         mesh_shape = shapes[int(rng.integers(len(shapes)))]
         mesh, mesh_line = _mesh(mesh_shape, tuple(f"d{k}" for k in range(len(mesh_shape))))
-        specs = [_sample_spec(x.shape, mesh_shape, rng) for x in case.inputs]
+        specs = _input_specs(case, case.inputs, mesh_shape, 0x1A5E)
         constrain = case.rng(15).random() < CONSTRAINED_SHARE
         got = case.jit_out
         placed = [jax.device_put(x, NamedSharding(mesh, PartitionSpec(*spec))) for x, spec in zip(case.inputs, specs,
@@ -514,13 +532,13 @@ class ShardingOracle(Oracle):
         auto = mesh_shape[1:]
         names = ("b", *(f"d{k}" for k in range(len(auto))))
         mesh, mesh_line = _mesh(mesh_shape, names)
-        specs = [(("b",) if a == 0 else ()) + _sample_spec(x.shape[1:] if a == 0 else x.shape, auto, rng)
-                 for x, a in zip(b.batched, axes, strict=True)]
+        # half the time every device gathers the whole batch (an all-gather over the manual axis)
+        gather = rng.random() < ALL_GATHER_SHARE
+        specs = [(("b",) if a == 0 else ()) + spec for a, spec in
+                 zip(axes, _input_specs(case, b.batched, auto, 0x9A37, [a == 0 for a in axes]), strict=True)]
         # inside shard_map, a value's sharding names the mesh in context, whose batch axis is manual
         fn, chosen, source = self._constraining(
             case, auto, lambda spec: NamedSharding(jax.sharding.get_abstract_mesh(), spec))
-        # half the time every device gathers the whole batch (an all-gather over the manual axis)
-        gather = rng.random() < ALL_GATHER_SHARE
         check = _no_replication_check(shard_map)
         in_specs = tuple(PartitionSpec("b") if a == 0 else PartitionSpec() for a in axes)
         body = _all_gathered(jax.vmap(fn, in_axes=axes), "b") if gather else jax.vmap(fn, in_axes=axes)
@@ -652,19 +670,21 @@ class UnrollOracle(Oracle):
 
     @staticmethod
     def _grad(case: Case, forward: Verdict) -> Verdict:
-        """The float32 gradient of ``jax.checkpoint(f)`` vs of ``f``, where the grad oracle applies."""
+        """The gradient of ``jax.checkpoint(f)`` vs of ``f`` (float32, or float64 under x64), where the grad oracle
+        applies."""
         import jax
         import jax.numpy as jnp
 
-        from jaxsynth.fuzz.oracles import ORACLES
+        from jaxsynth.fuzz.oracles import ORACLES, GradOracle
 
         if not ORACLES["grad"].applies(case.program):
             return forward
         program = case.program
-        float_in = [i for i, t in enumerate(program.input_types) if t.dtype is DType.float32]
-        float_out = [k for k, t in enumerate(program.output_types) if t.dtype is DType.float32]
+        own = GradOracle.float_dtype(program)  # float32, or float64 in a program sampled under x64
+        float_in = [i for i, t in enumerate(program.input_types) if t.dtype is own]
+        float_out = [k for k, t in enumerate(program.output_types) if t.dtype is own]
         rng = case.rng(13)
-        weights = [jnp.asarray(rng.uniform(-1, 1, program.output_types[k].shape), dtype=jnp.float32)
+        weights = [jnp.asarray(rng.uniform(-1, 1, program.output_types[k].shape), dtype=own.name)
                    for k in float_out]
 
         def loss_of(fn: Callable) -> Callable:
