@@ -28,6 +28,17 @@ from jaxsynth.grammar import load_config, parse_config
 from jaxsynth.synth import render, sample
 from jaxsynth.synth.program import Program
 
+#: A 64-bit config that draws PRNG ops often.
+X64_RANDOM = """
+[types]
+x64 = true
+dtypes = { float64 = 1.0 }
+min_rank = 1
+max_rank = 2
+min_dim = 2
+
+""" + only_categories(elementwise=1.0, random=4.0)
+
 FLOAT_LOOPS = """
 [program]
 min_nodes = 4
@@ -329,6 +340,34 @@ def test_unroll_checks_the_remat_gradient_of_a_float64_program() -> None:
         if case.plan["remat"]:
             return
     pytest.fail("no float64 loop program of 300 drew a checkpointed body")
+
+
+def test_the_reducer_runs_an_x64_programs_reference_in_64_bit_mode() -> None:
+    """The reducer validates candidates and makes literals of node values with the reference, in the campaign
+    process; the PRNG ops' references are JAX's own draws, which outside 64-bit mode come out float32 (with a
+    warning) where the worker, in 64-bit mode, compares float64 ones. With ``x64`` the reference runs in that mode."""
+    import warnings
+
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.reduce import _reference, validate
+    from jaxsynth.grammar.ops import REGISTRY
+
+    config = parse_config(X64_RANDOM, name="x64-random")
+    for index in range(60):
+        program = sample(config, 0, index)
+        drawn = [n.id for n in program.walk() if n.is_op and REGISTRY[n.op].category == "random"
+                 and n.type.dtype.name == "float64" and n.type.shape]
+        if drawn:
+            break
+    else:
+        pytest.fail("no program of 60 draws float64 random numbers")
+    inputs = inputs_for(program, 0, index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # JAX's "float64 is not available, truncated to float32" would raise
+        values = _reference(program, inputs, False, True, keep_values=True).values
+        validate(program, dict(zip(program.body.params, inputs, strict=True)), x64=True)
+    draw = np.asarray(values[drawn[0]])
+    assert draw.dtype == np.float64 and np.any(draw != draw.astype(np.float32))  # float64 draws, not float32 ones
 
 
 def test_normalized_error_masks_numbers_and_names_only() -> None:

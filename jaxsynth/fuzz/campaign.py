@@ -654,7 +654,7 @@ class _Reducer:
             self.worker.spare = raw.kind in ("crash", "hang")
             reduced = reduce(original, interesting, max_tests=settings.max_reduce_tests,
                              max_seconds=settings.max_reduce_seconds, outputs_hint=hint, worst=worst,
-                             special=settings.special)
+                             special=settings.special, x64=settings.config.types.x64)
             self.worker.spare = False
         else:
             reduced = Reduced(original, 0, 0.0, (), False)

@@ -163,9 +163,9 @@ def _check_node(node, reg, sig_params, nodes, region_fn, carry) -> Node:
     raise Invalid(f"unknown op {op!r}")
 
 
-def validate(program: Program, inputs: Inputs, special: bool = False) -> Subject:
+def validate(program: Program, inputs: Inputs, special: bool = False, x64: bool = False) -> Subject:
     """Recheck, then run the reference: finite, every value inside its interval (in special-values
-    mode: the reference runs, values may be anything). Raises Invalid."""
+    mode: the reference runs, values may be anything; ``x64``: in JAX's 64-bit mode). Raises Invalid."""
     checked = recheck(program)
     for node_id in checked.body.params:
         if node_id not in inputs:
@@ -176,7 +176,7 @@ def validate(program: Program, inputs: Inputs, special: bool = False) -> Subject
             raise Invalid(f"input {node_id}: value {value.dtype}{list(value.shape)} is not {node.type}")
     subject = Subject(checked, {i: inputs[i] for i in checked.body.params})
     try:
-        result = _reference(checked, subject.input_list(), special, check_intervals=not special)
+        result = _reference(checked, subject.input_list(), special, x64, check_intervals=not special)
     except (ValueError, TypeError, IndexError, KeyError, FloatingPointError) as exc:
         raise Invalid(f"reference failed: {exc}") from None
     if result.unsound:
@@ -184,10 +184,19 @@ def validate(program: Program, inputs: Inputs, special: bool = False) -> Subject
     return subject
 
 
-def _reference(program: Program, inputs: Sequence[np.ndarray], special: bool, **hooks: Any) -> reference.Run:
+def _reference(program: Program, inputs: Sequence[np.ndarray], special: bool, x64: bool = False, **hooks: Any
+               ) -> reference.Run:
     """The reference the oracles compare with: float64 values, or (special-values mode) each op's
-    result rounded to its declared dtype, the IEEE reference of :func:`jaxsynth.fuzz.special.references`."""
-    return reference.run(program, inputs, round_to_dtype=special, **hooks)
+    result rounded to its declared dtype, the IEEE reference of :func:`jaxsynth.fuzz.special.references`.
+    With ``x64`` (a program sampled under ``types.x64``) it runs in JAX's 64-bit mode, as the worker runs it:
+    the references JAX computes (the PRNG ops' draws) are float64 there and would be float32 outside it, and the
+    reducer makes literals of these values."""
+    if not x64:
+        return reference.run(program, inputs, round_to_dtype=special, **hooks)
+    from jaxsynth import compat
+
+    with compat.enable_x64(True):
+        return reference.run(program, inputs, round_to_dtype=special, **hooks)
 
 
 # ---------------------------------------------------------------- rewriting
@@ -475,12 +484,13 @@ def reduce(
     outputs_hint: Sequence[int] = (),
     worst: Sequence[int] | None = None,
     special: bool = False,
+    x64: bool = False,
 ) -> Reduced:
     """Greedy typed reduction of ``subject`` while ``interesting`` holds (deterministic).
 
     ``interesting`` runs the failing oracle on a candidate; it is called only on candidates that
-    pass :func:`validate` (``special``: in special-values mode), at most ``max_tests`` times and until
-    ``max_seconds`` have passed."""
+    pass :func:`validate` (``special``: in special-values mode; ``x64``: the reference in 64-bit mode), at
+    most ``max_tests`` times and until ``max_seconds`` have passed."""
     start = time.monotonic()
     tests = 0
     steps: list[str] = []
@@ -496,7 +506,7 @@ def reduce(
             if not budget_left():
                 return False
             try:
-                candidate = validate(program, inputs, special)
+                candidate = validate(program, inputs, special, x64)
             except Invalid:
                 continue
             if not _smaller(candidate, current):
@@ -513,7 +523,7 @@ def reduce(
         return False
 
     def values_of(s: Subject) -> dict[int, np.ndarray]:
-        return _reference(s.program, s.input_list(), special, keep_values=True).values
+        return _reference(s.program, s.input_list(), special, x64, keep_values=True).values
 
     progress = True
     while progress and budget_left():
