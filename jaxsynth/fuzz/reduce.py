@@ -26,6 +26,7 @@ Edits, tried greedily from the outputs towards the inputs until none applies (de
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -191,11 +192,9 @@ def _reference(program: Program, inputs: Sequence[np.ndarray], special: bool, x6
     With ``x64`` (a program sampled under ``types.x64``) it runs in JAX's 64-bit mode, as the worker runs it:
     the references JAX computes (the PRNG ops' draws) are float64 there and would be float32 outside it, and the
     reducer makes literals of these values."""
-    if not x64:
-        return reference.run(program, inputs, round_to_dtype=special, **hooks)
-    from jaxsynth import compat
+    from jaxsynth import compat  # imports JAX only to turn the mode on
 
-    with compat.enable_x64(True):
+    with compat.enable_x64(True) if x64 else contextlib.nullcontext():
         return reference.run(program, inputs, round_to_dtype=special, **hooks)
 
 
