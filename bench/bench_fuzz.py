@@ -45,8 +45,8 @@ from pathlib import Path
 
 def per_oracle(config_name: str, n: int, seed: int, before: bool = False, swarm: bool = False,
                oracle_spec: str | None = None) -> dict:
-    """Every oracle on programs ``0..n-1`` in one process, from a child (:func:`_measure`) that a compiler crash
-    (XLA aborting on a ``CHECK``) does not take down with the run: the crashing program is named in
+    """Every oracle on programs ``0..n-1``, measured one after another in a child process (:func:`_measure`), so a
+    compiler crash (XLA aborting on a ``CHECK``) does not take the run down: the crashing program is named in
     ``crashed_programs`` and left out of the figures, and a fresh child goes on from the next one."""
     import os
     import subprocess
