@@ -352,11 +352,16 @@ def _input_specs(case: Case, arrays: Sequence[np.ndarray], mesh_shape: Sequence[
     specs = []
     for i, x in enumerate(arrays):
         shape = x.shape[1:] if i < len(skip_leading) and skip_leading[i] else x.shape
-        kind = (*shape, zlib.crc32(str(x.dtype).encode()))
-        seen[kind] = ordinal = seen.get(kind, -1) + 1
-        rng = np.random.default_rng([case.seed, salt, ordinal, len(shape), *kind])
-        specs.append(_sample_spec(shape, mesh_shape, rng))
+        specs.append(_sample_spec(shape, mesh_shape, _value_rng(case.seed, salt, seen, shape, x.dtype)))
     return specs
+
+
+def _value_rng(seed: int, salt: int, seen: dict[tuple, int], shape: Sequence[int], dtype: Any) -> np.random.Generator:
+    """The generator of one value's sharding draw: keyed by ``seed``, ``salt``, the value's shape and dtype and how
+    many values of that shape and dtype ``seen`` has counted before it (counted here), not by its position."""
+    kind = (*shape, zlib.crc32(str(dtype).encode()))
+    seen[kind] = ordinal = seen.get(kind, -1) + 1
+    return np.random.default_rng([seed, salt, ordinal, len(shape), *kind])
 
 
 class ShardingOracle(Oracle):
@@ -436,9 +441,7 @@ class ShardingOracle(Oracle):
             if dtype is None or not hasattr(x, "shape") or jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
                 return x
             if name not in decided:
-                kind = (*x.shape, zlib.crc32(str(dtype).encode()))
-                seen[kind] = ordinal = seen.get(kind, -1) + 1
-                rng = np.random.default_rng([case.seed, 0x5A4D, ordinal, len(x.shape), *kind])
+                rng = _value_rng(case.seed, 0x5A4D, seen, x.shape, dtype)
                 decided[name] = _sample_spec(x.shape, mesh_shape, rng) if rng.random() < CONSTRAINED_VALUE_SHARE \
                     else None
                 if decided[name] is not None:
