@@ -515,17 +515,25 @@ DECODER_LAYERS = (1, 2)
 DECODER_OUT_CHANNELS = (1, 3, 2, 4)
 
 
+#: Every (first side, layers, output channels) a decoder may take, in one fixed order.
+DECODER_CHOICES = tuple((s0, layers, c) for s0 in DECODER_SIDES for layers in DECODER_LAYERS
+                        for c in DECODER_OUT_CHANNELS)
+
+
+def _decoder_elements(s0: int, layers: int, c: int) -> int:
+    """Elements of the flattened output image of a decoder from a side-``s0`` map through ``layers`` layers."""
+    return (s0 * 2**layers) ** 2 * c
+
+
 def _decoder_shapes(n: int) -> list[tuple[int, int, int]]:
     """(first side, layers, output channels) whose output image, flattened, has ``n`` elements."""
-    return [(s0, layers, c) for s0 in DECODER_SIDES for layers in DECODER_LAYERS for c in DECODER_OUT_CHANNELS
-            if (s0 * 2**layers) ** 2 * c == n]
+    return [choice for choice in DECODER_CHOICES if _decoder_elements(*choice) == n]
 
 
 def _decoder_shape(b: Builder) -> tuple[int, ...]:
     """(batch, side x side x channels) of an image a decoder makes."""
-    s0, layers, c = b.draw.choice([(s0, layers, c) for s0 in DECODER_SIDES for layers in DECODER_LAYERS
-                                   for c in DECODER_OUT_CHANNELS])
-    return (b.draw.choice(b.dims), (s0 * 2**layers) ** 2 * c)
+    choice = b.draw.choice(DECODER_CHOICES)
+    return (b.draw.choice(b.dims), _decoder_elements(*choice))
 
 
 def decoder(b: Builder, t: TensorType, budget: int, depth: int) -> int:
