@@ -4,5 +4,6 @@ import jax.lax as lax
 
 
 def f(x0, x1):
-    v0 = jnp.diagonal(jnp.sinc(x0), offset=1).astype(jnp.bool_)
-    return v0, x1 - -2.0
+    v0 = jnp.diag(0.5 * x0, k=1).astype(jnp.bool_)
+    v1 = jnp.arctanh(jax.scipy.special.entr(jnp.tan(jnp.sqrt(x1))[:, ::2]))
+    return v0, jnp.diagonal(jax.nn.sigmoid(v1), offset=1)
