@@ -679,7 +679,7 @@ def _dawsn_range(x: Interval, p) -> Interval:
 
 
 def _dawsn_tail(x: Interval, p) -> float:
-    """The smallest magnitude its decaying tail (about ``1 / (2 |x|)``) reaches on ``x``, where that tail is in reach."""
+    """The smallest magnitude its decaying tail (about ``1 / (2 |x|)``) reaches on ``x``, where that is in reach."""
     return float(abs(scipy.special.dawsn(x.mag))) if x.mag > DAWSN_PEAK[0] else 1.0
 
 
