@@ -381,6 +381,8 @@ def _perturb(
     if error_scale is not None:  # the op's own rounding model (sums of terms, cancellation, matrix norms)
         with np.errstate(all="ignore"):
             terms = np.asarray(error_scale([widened(a) for a in args], node.params, value))
+        if spec.narrow_in_float32 and dtype.eps > DType.float32.eps:  # computed in float32, then rounded
+            terms = terms * (DType.float32.eps / dtype.eps)
     else:
         terms = _abs_terms(node, args) if node.op in _SUMLIKE else None
     if terms is not None and running:

@@ -189,6 +189,7 @@ def _unary(
     weight: float = 1.0,
     dtypes: frozenset[DType] = FLOATS,
     since: tuple[int, ...] = (),
+    narrow_in_float32: bool = False,
 ) -> OpSpec:
     """A float -> float elementwise row rendered ``render(x, **{k: params[k] for k in kwargs})`` (or by ``render``
     itself where it is a function of the rendered operands and params).
@@ -215,6 +216,7 @@ def _unary(
         error_scale=error_scale,
         weight=weight,
         since=since,
+        narrow_in_float32=narrow_in_float32,
     )
 
 
@@ -851,24 +853,24 @@ SPECIAL_UNARY = (
            lambda x, p: monotone(_betainc_scalar(p), x) if x.within(Interval(0.0, 1.0)) else None,
            lambda x, p: scipy.special.betainc(p["a"], p["b"], x), category="special", need=Interval(0.01, 1.0),
            params=_betainc_params, error_scale=lambda args, p, value: np.full(np.shape(value), BETAINC_ULPS),
-           tail=lambda x, p: _betainc_scalar(p)(x.lo), weight=0.5),
+           tail=lambda x, p: _betainc_scalar(p)(x.lo), weight=0.5, narrow_in_float32=True),
     # psi^(n)(x) of a literal order, monotone on x > 0 (decreasing for odd n, increasing for even); its tail toward
     # large x (about (n - 1)! / x**n) kept above underflow
     _unary("polygamma", lambda args, p: call("jax.scipy.special.polygamma", literal(p["n"]), args[0]),
            lambda x, p: monotone(_polygamma_scalar(p), x) if x.lo >= 0.1 else None,
            lambda x, p: scipy.special.polygamma(p["n"], x), category="special", need=Interval(0.1, 1e4),
            params=_polygamma_params, error_scale=lambda args, p, value: POLYGAMMA_ULPS * np.abs(value),
-           tail=lambda x, p: _polygamma_scalar(p)(x.hi), weight=0.5),
+           tail=lambda x, p: _polygamma_scalar(p)(x.hi), weight=0.5, narrow_in_float32=True),
     # the scaled complementary error function exp(x**2) erfc(x) (truncated-normal and Voigt-profile code), falling from
     # 16,206 at -3 as 1 / (x sqrt(pi)) for large x: ``x >= -3`` keeps exp(x**2) finite in float16
     _unary("erfcx", "jax.scipy.special.erfcx", lambda x, p: monotone(lambda v: float(scipy.special.erfcx(v)), x),
            lambda x, p: scipy.special.erfcx(x), category="special", need=Interval(-3.0, INF),
            error_scale=lambda args, p, value: ERFCX_ULPS * np.abs(value),
-           tail=lambda x, p: float(scipy.special.erfcx(x.hi)), weight=0.5, since=(0, 10, 1)),
+           tail=lambda x, p: float(scipy.special.erfcx(x.hi)), weight=0.5, since=(0, 10, 1), narrow_in_float32=True),
     # Dawson's integral exp(-x**2) * integral of exp(t**2) from 0 to x: odd and bounded by 0.541
     _unary("dawsn", "jax.scipy.special.dawsn", _dawsn_range, lambda x, p: scipy.special.dawsn(x), category="special",
            error_scale=lambda args, p, value: DAWSN_ULPS * np.abs(value), tail=_dawsn_tail, weight=0.5,
-           since=(0, 10, 2)),
+           since=(0, 10, 2), narrow_in_float32=True),
     _unary("entr", "jax.scipy.special.entr", _entr_range, lambda x, p: -scipy.special.xlogy(x, x),
            category="special", need=Interval(0.0, INF), error_scale=_entr_error, weight=0.5),
     _unary("polyval", _polyval_render, _polyval_range, lambda x, p: np.polyval(np.asarray(p["coefficients"]), x),
