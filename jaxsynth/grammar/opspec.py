@@ -123,9 +123,9 @@ class OpSpec:
     #: Sums grow with the sum of their terms' magnitudes; factorizations and solves with matrix norms
     #: and condition numbers, so an entry that is exactly 0 may come out as eps * ||S||.
     error_scale: ErrorScale | None = None
-    #: JAX or XLA computes the op's bfloat16 and float16 operands in float32 and rounds the result (measured): its
-    #: ``error_scale``, in ulps of float32 (or float64), is in float32's ulps there, beside the result's rounding.
-    #: Default False: an op computed in the narrow type itself (``jnp`` arithmetic) is off by ulps of that type.
+    #: JAX or XLA computes the op's bfloat16 and float16 operands in float32 and rounds the result (measured): for
+    #: those types its ``error_scale`` counts float32 ulps, beside the result's own rounding. Default False: an op
+    #: computed in the narrow type itself (``jnp`` arithmetic) is off by ulps of that type.
     narrow_in_float32: bool = False
     special_values: bool = False
     #: The first JAX release with every API the rendering calls (``(0, 10, 1)``): the op is left out of
