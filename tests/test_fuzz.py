@@ -820,13 +820,15 @@ def test_discontinuity_within_rounding_error_is_detected() -> None:
 
 
 @pytest.mark.parametrize("op, params, lo, hi", [("betainc", {"a": 0.5, "b": 2.0}, 0.1, 1.0), ("erfcx", {}, -3.0, 9.0),
-                                                ("dawsn", {}, -4.0, 4.0)])
+                                                ("dawsn", {}, -4.0, 4.0), ("gammainc", {"a": 2.0}, 0.01, 20.0),
+                                                ("digamma", {}, 2.0, 100.0)])
 def test_a_narrow_float_op_computed_in_float32_is_allowed_only_float32_ulps_beside_its_rounding(op, params, lo,
                                                                                                 hi) -> None:
-    """``betainc``, ``erfcx`` and ``dawsn`` compute bfloat16 operands in float32 and round the result: their error
-    scales (192, 12 and 96 ulps) are float32 ulps there, not bfloat16's (which allowed 1.5 on a result in [0, 1], and
+    """``betainc``, ``erfcx``, ``dawsn``, ``gammainc`` and ``digamma`` compute bfloat16 operands in float32 and round
+    the result: their error scales (192, 12, 96 and 16 ulps, and ``digamma``'s) are float32 ulps there, not bfloat16's (which allowed 1.5 on a result in [0, 1], and
     moved a ``betainc`` feeding ``rel_entr``'s positive operand below 0: a skipped verdict). The reference's spread
-    stays within a few bfloat16 ulps of the value, and XLA's result passes inside the tolerance it gives."""
+    stays within a few bfloat16 ulps of the value and a few hundred float32 ulps, and XLA's result passes inside the
+    tolerance it gives."""
     import jax
 
     from jaxsynth.fuzz.tolerance import analyse, compare, tolerance
@@ -841,7 +843,9 @@ def test_a_narrow_float_op_computed_in_float32_is_allowed_only_float32_ulps_besi
     x = np.linspace(lo, hi, 64).astype(vec.dtype.np_dtype)
     analysis = analyse(program, [x])
     value = np.abs(analysis.outputs[0].astype(np.float64))
-    assert np.all(analysis.spread[0] <= 4 * DType.bfloat16.eps * value + 1e-30), np.max(analysis.spread[0] / value)
+    # a few bfloat16 ulps of the value, and the error scale's float32 ulps (of 1, for ``betainc`` and ``gammainc``)
+    bound = 4 * DType.bfloat16.eps * value + 256 * DType.float32.eps
+    assert np.all(analysis.spread[0] <= bound), np.max(analysis.spread[0] / bound)
     got = np.asarray(jax.jit(program.flat_function(build_function(render(program), program.name)))(x))
     tol = tolerance(vec, 1, analysis.outputs[0], analysis.spread[0])
     assert compare(got, analysis.outputs[0], tol).ok
