@@ -825,8 +825,9 @@ def test_discontinuity_within_rounding_error_is_detected() -> None:
 def test_a_narrow_float_op_computed_in_float32_is_allowed_only_float32_ulps_beside_its_rounding(op, params, lo,
                                                                                                 hi) -> None:
     """``betainc``, ``erfcx``, ``dawsn``, ``gammainc`` and ``digamma`` compute bfloat16 operands in float32 and round
-    the result: their error scales (192, 12, 96 and 16 ulps, and ``digamma``'s) are float32 ulps there, not bfloat16's (which allowed 1.5 on a result in [0, 1], and
-    moved a ``betainc`` feeding ``rel_entr``'s positive operand below 0: a skipped verdict). The reference's spread
+    the result: their error scales (192, 12, 96 and 16 ulps, and ``digamma``'s) are float32 ulps there, not
+    bfloat16's (which allowed 1.5 on a result in [0, 1], and moved a ``betainc`` feeding ``rel_entr``'s positive
+    operand below 0: a skipped verdict). The reference's spread
     stays within a few bfloat16 ulps of the value and a few hundred float32 ulps, and XLA's result passes inside the
     tolerance it gives."""
     import jax
