@@ -929,6 +929,10 @@ def _xlogx_over_y(p: float, q: float) -> float:
     return 0.0 if p == 0.0 else p * math.log(p / q)
 
 
+#: ``rel_entr``'s and ``kl_div``'s operands: ``p >= 0`` (the result is 0 where it is) and ``q`` positive.
+_propose_rel_entr = propose_elementwise(FLOATS, needs=(lambda dtype, ctx: Interval(0.0, INF), positive_need))
+
+
 def _rel_entr_range(ins, types, out, params) -> Interval | None:
     """``p log(p / q)`` falls as ``q`` grows, and is convex in ``p`` with its least value ``-q / e`` at ``p = q / e``:
     its top at a corner with the least ``q``, its bottom on the edge of the largest."""
@@ -975,14 +979,13 @@ SPECIAL_BINARY = (
            propose_elementwise(FLOATS, needs=(lambda dtype, ctx: Interval(0.1, INF),) * 2), broadcast_type,
            _betaln_range, lambda a, p: scipy.special.betaln(a[0], a[1]),
            lambda a, p: call("jax.scipy.special.betaln", *a), error_scale=_betaln_error, weight=0.5),
-    # relative entropy and the KL divergence's elementwise terms (``sum(rel_entr(p, q))`` is KL(p || q)): p >= 0
-    # (0 where p is), q positive
+    # relative entropy and the KL divergence's elementwise terms (``sum(rel_entr(p, q))`` is KL(p || q))
     OpSpec("rel_entr", "special", "special_rel_entr", FLOATS,
-           propose_elementwise(FLOATS, needs=(lambda dtype, ctx: Interval(0.0, INF), positive_need)), broadcast_type,
+           _propose_rel_entr, broadcast_type,
            _rel_entr_range, lambda a, p: scipy.special.rel_entr(a[0], a[1]),
            lambda a, p: call("jax.scipy.special.rel_entr", *a), error_scale=_rel_entr_error, weight=0.5),
     OpSpec("kl_div", "special", "special_rel_entr", FLOATS,
-           propose_elementwise(FLOATS, needs=(lambda dtype, ctx: Interval(0.0, INF), positive_need)), broadcast_type,
+           _propose_rel_entr, broadcast_type,
            _kl_div_range, lambda a, p: scipy.special.kl_div(a[0], a[1]),
            lambda a, p: call("jax.scipy.special.kl_div", *a), error_scale=_kl_div_error, weight=0.5),
     OpSpec("logaddexp", "special", "special_logaddexp", FLOATS, propose_elementwise(FLOATS), broadcast_type,
