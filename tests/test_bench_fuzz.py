@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from injected import checkable_seed
+
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "bench_fuzz.py"
 
 
@@ -40,30 +42,12 @@ def test_bad_oracle_lists_are_refused_in_one_line() -> None:
         assert words in done.stderr.strip().splitlines()[-1]  # argparse: the usage, then the one error line
 
 
-def _seed_where_only_program_1_calls() -> tuple[int, str]:
-    """The first seed of the default config (as ``bench_fuzz.py`` draws it, without swarm) whose program 1 calls an op
-    of ``CHECKABLE`` that programs 0 and 2 do not. Chosen by that property, so a change to the op table keeps the
-    test's meaning."""
-    from test_fuzz import CHECKABLE
-
-    from jaxsynth.grammar import load_config
-    from jaxsynth.synth import sample
-
-    config = load_config("default")
-    for seed in range(200):
-        ops = [{n.op for n in sample(config, seed, index).walk() if n.is_op} for index in range(3)]
-        for op in CHECKABLE:
-            if op in ops[1] and op not in ops[0] and op not in ops[2]:
-                return seed, op
-    raise AssertionError("no default seed below 200 calls an op of CHECKABLE in program 1 only")
-
-
 def test_a_compiler_crash_is_recorded_and_the_run_goes_on() -> None:
     # the injected abort in an op only program 1 calls takes its measuring process down, as an XLA CHECK would;
     # programs 0 and 2 are still measured
     import os
 
-    seed, op = _seed_where_only_program_1_calls()
+    seed, op = checkable_seed("default", (False, True, False))  # as bench_fuzz.py draws them, without swarm
     env = {**os.environ, "JAXSYNTH_INJECT": f"abort:{op}"}
     done = subprocess.run([sys.executable, str(SCRIPT), "-n", "3", "--seed", str(seed), "--oracles", "reference"],
                           capture_output=True, text=True, timeout=300, env=env)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from configs import only_categories
 from historical import historical
+from injected import CHECKABLE, checkable_seed
 from records import jaxpr_of
 
 from jaxsynth.fuzz import Settings, parse_duration, run_campaign
@@ -169,27 +170,11 @@ def test_special_values_in_an_x64_config_are_judged_in_64_bit_mode(tmp_path: Pat
     assert summary["findings"] == 0 and summary["internal_errors"] == 0, summary["buckets"]
 
 
-#: jnp functions no other op of the table calls internally: an injected fault in one fires only where it is sampled
-#: (no digits in their names: a bucket's signature masks numbers).
-CHECKABLE = ("sinh", "cosh", "arcsinh", "arccos", "cbrt")
-
-
 def _checkable_seed() -> tuple[int, str]:
     """The first seed of the elementwise config whose programs 0 and 1 call one op of ``CHECKABLE`` that program 2
     does not, and whose program 0 has 4 to 6 ops: something to reduce, in few candidates (each crashing candidate
-    costs a worker start; seed 3's 12 ops took 15 of them). Chosen by that property, so a change to the op table
-    keeps the test's meaning."""
-    config = load_config("elementwise")
-    for seed in range(200):
-        first = sample(config, seed, 0)
-        if not 4 <= len(first.op_nodes()) <= 6:
-            continue
-        programs = (first, sample(config, seed, 1), sample(config, seed, 2))
-        ops = [{n.op for n in program.walk() if n.is_op} for program in programs]
-        for op in CHECKABLE:
-            if op in ops[0] and op in ops[1] and op not in ops[2]:
-                return seed, op
-    pytest.fail("no elementwise seed below 200 calls one op in programs 0 (of 4-6 ops) and 1 only")
+    costs a worker start; seed 3's 12 ops took 15 of them)."""
+    return checkable_seed("elementwise", (True, True, False), accept=lambda first: 4 <= len(first.op_nodes()) <= 6)
 
 
 def test_an_injected_check_failure_is_a_crash_finding_bucketed_by_its_site(tmp_path: Path, capsys,
