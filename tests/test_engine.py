@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -313,6 +314,102 @@ def test_a_child_outlives_the_thread_that_started_it(tmp_path, monkeypatch):
     with pools[0] as pool:
         outcomes = list(pool.run([0, 1]))
         assert [o.kind for o in outcomes] == ["ok", "ok"] and pool.replaced == 0
+
+
+#: A child module for the fork server's tests: ``prepare`` notes the process that ran it (and, with THREAD set,
+#: starts a thread); ``main`` says who it is and serves ``abort`` / ``hang`` / ``exit N`` from stdin.
+FORKED_CHILD = """\
+import os, sys, threading, time
+PREPARED = None
+def prepare():
+    global PREPARED
+    PREPARED = os.getpid()
+    if os.environ.get("THREAD"):
+        threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+def main():
+    from jaxsynth.workers.process import die_with_parent
+    die_with_parent()
+    print("child on stderr", file=sys.stderr, flush=True)
+    sys.stdout.buffer.write(f"{PREPARED} {os.getpid()} {os.getppid()} {os.getsid(0)}\\n".encode())
+    sys.stdout.flush()
+    command = sys.stdin.readline().split()
+    if command == ["abort"]:
+        os.abort()
+    if command == ["hang"]:
+        time.sleep(3600)
+    sys.exit(int(command[1]))
+if __name__ == "__main__":
+    main()
+"""
+
+
+def _forked_child(tmp_path: Path, module: str, **env: str):
+    (tmp_path / f"{module}.py").write_text(FORKED_CHILD)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]), **env}
+
+
+def test_forked_children_share_one_prepare_and_end_as_subprocess_children_do(tmp_path: Path) -> None:
+    """``ChildProcess(forked=True)``: children of one module and environment are forked by one fork server, which
+    ran ``prepare()`` once (a fuzz worker is ready in a fifth of the time); each is its own process in its own
+    session, its stderr in its log, and its end reads as a ``subprocess`` child's: an exit status, ``-SIGABRT``
+    for an abort, a kill of a hang; started on a thread that then ends, it lives on (die_with_parent)."""
+    from jaxsynth.workers import ChildProcess
+
+    env = _forked_child(tmp_path, "forked_child_a")
+    started: list[ChildProcess] = []
+    thread = threading.Thread(target=lambda: started.append(ChildProcess("forked_child_a", env, forked=True)))
+    thread.start()
+    thread.join()
+    children = [started[0], ChildProcess("forked_child_a", env, forked=True), ChildProcess("forked_child_a", env,
+                                                                                         forked=True)]
+    try:
+        who = [[int(word) for word in child.stdout.readline().split()] for child in children]
+        prepared, pids, parents, sessions = zip(*who, strict=True)
+        assert len(set(prepared)) == 1 and set(parents) == set(prepared) != {os.getpid()}, who
+        assert len(set(pids)) == 3 and sessions == pids and prepared[0] not in pids, who
+        assert [child.proc.pid for child in children] == list(pids)
+        time.sleep(0.5)  # the first child's starting thread has ended
+        assert all(child.alive() for child in children)
+        for child, command in zip(children, (b"abort\n", b"exit 3\n", b"hang\n"), strict=True):
+            child.stdin.write(command)
+        assert children[0].wait() == -signal.SIGABRT and children[1].wait() == 3
+        assert children[2].wait(timeout=0.5) is None and children[2].alive()
+        children[2].kill()
+        assert children[2].proc.poll() == -signal.SIGKILL and not children[2].alive()
+        assert "child on stderr" in children[0].tail()
+    finally:
+        for child in children:
+            child.kill()
+
+
+def test_a_fork_server_with_threads_is_not_used_and_its_death_ends_its_children(tmp_path: Path) -> None:
+    """A module whose ``prepare()`` leaves a thread running would have a fork copy locks that thread holds: its
+    children are ``python -m MODULE`` instead (children of this process). And a fork server's children die with
+    it, reported killed, and the next child has a new one."""
+    from jaxsynth.workers import ChildProcess
+    from jaxsynth.workers.process import _zygote
+
+    threaded = ChildProcess("forked_child_b", _forked_child(tmp_path, "forked_child_b", THREAD="1"), forked=True)
+    try:
+        prepared, pid, parent, _ = threaded.stdout.readline().split()
+        assert prepared == b"None" and int(parent) == os.getpid() and int(pid) == threaded.proc.pid
+    finally:
+        threaded.kill()
+
+    env = _forked_child(tmp_path, "forked_child_c")
+    child = ChildProcess("forked_child_c", env, forked=True)
+    prepared = int(child.stdout.readline().split()[0])
+    zygote = _zygote("forked_child_c", env)
+    assert zygote.proc.pid == prepared
+    os.kill(prepared, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL and not child.alive()
+    child.kill()
+    # the next child of that module and environment is started afresh
+    again = ChildProcess("forked_child_c", env, forked=True)
+    try:
+        assert int(again.stdout.readline().split()[0]) not in (prepared, os.getpid())
+    finally:
+        again.kill()
 
 
 def test_generation_and_fuzzing_share_the_outcome_type_and_the_mechanism():

@@ -47,7 +47,7 @@ class WorkerStartError(RuntimeError):
 
 class _Process(ChildProcess):
     def __init__(self, env: dict[str, str] | None) -> None:
-        super().__init__("jaxsynth.fuzz.worker", env)
+        super().__init__("jaxsynth.fuzz.worker", env, forked=True)
         self.toolchain: dict[str, str] = {}
 
 

@@ -97,6 +97,28 @@ def _handle(task: Task, stage, start: float) -> TaskResult:
                       shared_seconds=case.shared_seconds)
 
 
+_prepared = False
+
+
+def prepare() -> None:
+    """The worker's environment and imports, without a JAX backend: run once by a fork server
+    (:mod:`jaxsynth.workers.zygote`) for all the workers it forks, or by :func:`main` itself."""
+    global _prepared
+    if _prepared:
+        return
+    from jaxsynth.fuzz.metamorphic import DEVICES
+    from jaxsynth.lowering import configure_jax_for_workers
+
+    # virtual CPU devices for the sharding oracle (jit still runs on device 0 unless told otherwise)
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={DEVICES}"
+    configure_jax_for_workers(1)
+    import jax.numpy  # noqa: F401
+
+    import jaxsynth.fuzz.oracles  # noqa: F401
+
+    _prepared = True
+
+
 def main() -> None:
     die_with_parent()  # a campaign killed with -9 leaves no worker behind
     channel_in = os.fdopen(os.dup(0), "rb")
@@ -110,12 +132,7 @@ def main() -> None:
 
     faulthandler.enable()  # a crash leaves its Python stack in the worker log
 
-    from jaxsynth.fuzz.metamorphic import DEVICES
-    from jaxsynth.lowering import configure_jax_for_workers
-
-    # virtual CPU devices for the sharding oracle (jit still runs on device 0 unless told otherwise)
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={DEVICES}"
-    configure_jax_for_workers(1)
+    prepare()
     from jaxsynth import compat
     from jaxsynth.fuzz import inject
     from jaxsynth.fuzz.oracles import InternalError

@@ -2,17 +2,20 @@
 
 Never ``fork`` a process that has used JAX: pools ``spawn`` (:mod:`.pool`), and
 :class:`ChildProcess` runs ``python -m MODULE`` through ``subprocess`` (fork + immediate exec), in a
-new session so a hang can be killed with its whole process group.
+new session so a hang can be killed with its whole process group; or, with ``forked=True``, has a fork server
+(:mod:`.zygote`) that imported ``MODULE`` but never started a JAX backend fork it, in a session of its own too.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pickle
 import re
 import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -163,21 +166,217 @@ def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-# ---------------------------------------------------------------- a child in its own session
-class ChildProcess:
-    """``python -m MODULE`` with pipes on stdin/stdout (frames) and stderr captured to a temporary file."""
+# ---------------------------------------------------------------- fork servers
+#: Fork servers kept at once (one per module and environment; each holds an interpreter with JAX imported).
+MAX_ZYGOTES = 4
+#: Seconds a fork server may take to import its module.
+ZYGOTE_STARTUP_TIMEOUT = 300.0
+
+
+class _Zygote:
+    """The parent's side of one fork server (:mod:`.zygote`): forks children, hears of their exits."""
 
     def __init__(self, module: str, env: dict[str, str] | None) -> None:
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.log = tempfile.TemporaryFile(prefix="jaxsynth-zygote-")
+        try:
+            self.proc = start_child(lambda: subprocess.Popen(
+                [sys.executable, "-m", "jaxsynth.workers.zygote", module, str(theirs.fileno())],
+                stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env, pass_fds=(theirs.fileno(),),
+                start_new_session=True))
+        finally:
+            theirs.close()
+        self.lock = threading.Lock()
+        self.exits: dict[int, int | None] = {}
+        self.children: set[int] = set()
+        self.ready: bool | None = None  # None: not heard from yet; False: unusable (use subprocess instead)
+        self.refused = False  # did not come up, or with more than one thread: not to be tried again
+
+    def _handle(self, message: tuple) -> Any:
+        if message[0] == "exit":
+            self.exits[message[1]] = message[2]
+            self.children.discard(message[1])
+        return message
+
+    def _receive(self, timeout: float | None) -> tuple | None:
+        """The next message within ``timeout`` seconds (None: wait); None on none, or when the server is gone
+        (then every child not yet reported is reported killed: they die with it)."""
+        if self.sock.fileno() < 0:  # closed
+            return None
+        if timeout is not None:
+            ready, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
+            if not ready:
+                return None
+        try:
+            data = self.sock.recv(1 << 16)
+        except OSError:
+            data = b""
+        if not data:
+            self.ready = False
+            for pid in self.children:
+                self.exits.setdefault(pid, None)
+            self.children.clear()
+            return None
+        return self._handle(pickle.loads(data))  # noqa: S301 - our own fork server
+
+    def usable(self) -> bool:
+        """Whether the server is up with one thread (waits for it to say so)."""
+        with self.lock:
+            if self.ready is None:
+                message = self._receive(ZYGOTE_STARTUP_TIMEOUT)
+                self.ready = bool(message) and message[0] == "ready" and message[1] == 1
+                self.refused = not self.ready
+            return self.ready
+
+    def fork(self, fds: tuple[int, int, int]) -> int | None:
+        """A child with ``fds`` as its stdin, stdout and stderr: its pid, or None where the server is gone."""
+        if not self.usable():
+            return None
+        with self.lock:
+            try:
+                socket.send_fds(self.sock, [pickle.dumps(("fork",))], list(fds))
+            except OSError:
+                self.ready = False
+                return None
+            while (message := self._receive(None)) is not None:
+                if message[0] == "forked":
+                    if message[1] is not None:
+                        self.children.add(message[1])
+                    return message[1]
+            return None
+
+    def status(self, pid: int, timeout: float = 0.0) -> tuple[bool, int | None]:
+        """(whether child ``pid`` has ended, its exit status) after waiting up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                while pid not in self.exits and self._receive(0.0) is not None:
+                    pass
+                if pid in self.exits:
+                    return True, self.exits[pid]
+                if self.ready is False and pid not in self.children:
+                    return True, None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False, None
+            if self.sock.fileno() < 0:
+                return True, None
+            select.select([self.sock], [], [], min(remaining, 0.05))
+
+    def idle(self) -> bool:
+        with self.lock:
+            while self._receive(0.0) is not None:
+                pass
+            return not self.children
+
+    def close(self) -> None:
+        """End the server (its children die with it)."""
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=30)
+        self.log.close()
+
+
+_zygotes: dict[tuple[str, tuple[tuple[str, str], ...]], _Zygote] = {}
+_zygotes_lock = threading.Lock()
+
+
+def _zygote(module: str, env: dict[str, str] | None) -> _Zygote | None:
+    """The fork server for ``module`` under ``env`` (started on first use), or None where none can serve: the
+    most recent :data:`MAX_ZYGOTES` are kept, an idle one makes way for a new one."""
+    key = (module, tuple(sorted((os.environ if env is None else env).items())))
+    with _zygotes_lock:
+        zygote = _zygotes.pop(key, None)
+        if zygote is not None and not zygote.refused and (zygote.ready is False or zygote.proc.poll() is not None):
+            # it died (killed from outside): start another
+            zygote.close()
+            zygote = None
+        if zygote is None:
+            if len(_zygotes) >= MAX_ZYGOTES:
+                idle = next((k for k, z in _zygotes.items() if z.ready is False or z.idle()), None)
+                if idle is None:
+                    return None
+                _zygotes.pop(idle).close()
+            zygote = _Zygote(module, env)
+        _zygotes[key] = zygote  # most recently used last
+        return zygote
+
+
+@atexit.register
+def _close_zygotes() -> None:
+    with _zygotes_lock:
+        for zygote in _zygotes.values():
+            zygote.close()
+        _zygotes.clear()
+
+
+class _Forked:
+    """A fork server's child, with the part of ``subprocess.Popen``'s interface :class:`ChildProcess` uses."""
+
+    def __init__(self, zygote: _Zygote, pid: int, stdin: BinaryIO, stdout: BinaryIO) -> None:
+        self.zygote, self.pid, self.stdin, self.stdout = zygote, pid, stdin, stdout
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        ended, status = self.zygote.status(self.pid)
+        if ended:
+            self.returncode = -signal.SIGKILL if status is None else status  # None: died with its server
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        ended, status = self.zygote.status(self.pid, 1e9 if timeout is None else timeout)
+        if not ended:
+            raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
+        self.returncode = -signal.SIGKILL if status is None else status
+        return self.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- a child in its own session
+class ChildProcess:
+    """``python -m MODULE`` with pipes on stdin/stdout (frames) and stderr captured to a temporary file.
+
+    With ``forked=True``, the child is forked by a fork server (:mod:`.zygote`) for ``MODULE`` and ``env``
+    instead, which runs ``MODULE.prepare()`` once and ``MODULE.main()`` in each child: the same process, ready
+    sooner. Where no server can serve (one that did not come up with a single thread, or too many busy), it is
+    ``python -m MODULE`` after all."""
+
+    def __init__(self, module: str, env: dict[str, str] | None, forked: bool = False) -> None:
         self.log = tempfile.TemporaryFile(prefix="jaxsynth-worker-")
-        self.proc = start_child(lambda: subprocess.Popen(
-            [sys.executable, "-m", module],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            env=env,
-            start_new_session=True,
-            bufsize=0,
-        ))
+        self.proc: subprocess.Popen | _Forked
+        zygote = _zygote(module, env) if forked else None
+        pid = None
+        if zygote is not None:
+            stdin_r, stdin_w = os.pipe()
+            stdout_r, stdout_w = os.pipe()
+            try:
+                pid = zygote.fork((stdin_r, stdout_w, self.log.fileno()))
+            finally:
+                os.close(stdin_r)
+                os.close(stdout_w)
+            if pid is None:
+                os.close(stdin_w)
+                os.close(stdout_r)
+            else:
+                self.proc = _Forked(zygote, pid, os.fdopen(stdin_w, "wb", buffering=0),
+                                    os.fdopen(stdout_r, "rb", buffering=0))
+        if pid is None:
+            self.proc = start_child(lambda: subprocess.Popen(
+                [sys.executable, "-m", module],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.log,
+                env=env,
+                start_new_session=True,
+                bufsize=0,
+            ))
         self.ready = False
 
     @property
