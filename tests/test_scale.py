@@ -39,6 +39,11 @@ def test_pool_replaces_crashed_and_hung_workers_and_records_failures(tmp_path, c
     assert any("listed in" in note for note in summary.notes())
 
 
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("PPid:"))
+
+
 def _thread_affinities(pid: int) -> list[set[int]]:
     import os
 
@@ -55,6 +60,9 @@ def test_pinned_workers_keep_every_thread_on_one_cpu(config):
     expected = b"".join(generate_range(config, 3, 0, 4, JAXPR))
     with WorkerPool(config, 3, JAXPR, "jsonl", 2, pin=True) as pool:
         assert b"".join(o.data for o in pool.run(range(4))) == expected
+        # forked by one fork server (not spawned by this process), each pinned all the same
+        parents = {_parent(slot.process.pid) for slot in pool.slots}
+        assert len(parents) == 1 and parents != {os.getpid()}, parents
         for position, slot in enumerate(pool.slots):
             cpu = usable[position % len(usable)]
             threads = _thread_affinities(slot.process.pid)

@@ -18,7 +18,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["BLAS_THREAD_VARS", "configure_jax_for_workers"]
+__all__ = ["BLAS_THREAD_VARS", "backend_initialized", "configure_jax_for_workers"]
 
 #: What sets the number of threads of numpy's BLAS; read once, when numpy loads it.
 BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -34,7 +34,8 @@ def _merge_xla_flags(existing: str, flags: dict[str, str]) -> str:
     return " ".join(tokens)
 
 
-def _backend_initialized() -> bool:
+def backend_initialized() -> bool:
+    """Whether this process has started a JAX backend (after which XLA_FLAGS no longer take effect)."""
     if "jax" not in sys.modules:
         return False
     try:
@@ -81,7 +82,7 @@ def configure_jax_for_workers(threads: int = 1, cpu: int | None = None) -> dict[
         raise ValueError(f"threads must be a positive int, got {threads!r}")
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         _pin_every_thread(cpu)
-    if _backend_initialized():
+    if backend_initialized():
         warnings.warn(
             "configure_jax_for_workers() called after JAX initialized its backend; "
             "XLA_FLAGS and JAX_PLATFORMS no longer take effect in this process",
@@ -98,7 +99,7 @@ def configure_jax_for_workers(threads: int = 1, cpu: int | None = None) -> dict[
     for var in BLAS_THREAD_VARS:
         applied[var] = os.environ.get(var, str(threads))
     os.environ.update(applied)
-    if "jax" in sys.modules and not _backend_initialized():
+    if "jax" in sys.modules and not backend_initialized():
         import jax
 
         jax.config.update("jax_platforms", "cpu")

@@ -1,7 +1,9 @@
-"""A pool of spawned workers that survives crashes and hangs, yielding outcomes in index order.
+"""A pool of isolated workers that survives crashes and hangs, yielding outcomes in index order.
 
-Each worker is a ``spawn``-ed process (never ``fork``: the parent may have loaded JAX) that pins XLA
-to one thread before JAX loads, builds its task handler with ``factory(*args)`` (an object with
+Each worker is a process forked by a fork server (:func:`.process.fork_child`: it has imported the factory's
+module, with XLA pinned to one thread, but started no JAX backend), or where none can serve a ``spawn``-ed one
+(never a ``fork`` of the parent, which may have loaded JAX). It builds its task handler with ``factory(*args)``
+(an object with
 ``outcome(index) -> Outcome``, e.g. :class:`jaxsynth.corpus.run.RecordMaker`) and then answers
 indices sent over its own pipe. The parent keeps at most ``depth`` indices queued per worker and
 watches every pipe and every process sentinel at once, so:
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from jaxsynth.workers import faults
 from jaxsynth.workers.outcome import Outcome
-from jaxsynth.workers.process import describe_exit, die_with_parent, start_child
+from jaxsynth.workers.process import describe_exit, die_with_parent, fork_child, start_child
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -76,6 +78,27 @@ def _worker_main(
         return  # the parent went away or is stopping
 
 
+def prepare() -> None:
+    """A forked worker's environment, set once in its fork server before it imports the factory's module."""
+    from jaxsynth.lowering import configure_jax_for_workers
+
+    configure_jax_for_workers(1)
+
+
+def main() -> None:
+    """A forked worker (:func:`.process.fork_child`): its pipe to the pool is its stdin; the factory, its arguments
+    and its CPU come first on it."""
+    conn = multiprocessing.connection.Connection(os.dup(0))
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    try:
+        factory, args, cpu = conn.recv()
+    except (EOFError, OSError):
+        return
+    _worker_main(conn, factory, args, cpu)
+
+
 def _serve(conn: multiprocessing.connection.Connection, factory: Callable[..., Any], handler: Any,
            injected: dict[int, str]) -> None:
     """Answer indices with outcomes until told to stop (``None``); ``("args", args)`` rebuilds the
@@ -113,7 +136,7 @@ def _usable_cpus() -> list[int]:
 class _Slot:
     """One worker process and the indices sent to it, oldest first."""
 
-    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Any) -> None:
+    def __init__(self, process: multiprocessing.process.BaseProcess | Any, conn: Any) -> None:
         self.process = process
         self.conn = conn
         self.queue: collections.deque[int] = collections.deque()
@@ -163,10 +186,14 @@ class WorkerPool:
     def _spawn(self, position: int) -> _Slot:
         parent, child = self.context.Pipe(duplex=True)
         cpu = self.cpus[position % len(self.cpus)] if self.cpus else None
-        process = self.context.Process(
-            target=_worker_main, args=(child, self.factory, self.args, cpu), name="jaxsynth-worker", daemon=True
-        )
-        start_child(process.start)  # die_with_parent ties the worker to the thread that starts it
+        process: Any = fork_child(__name__, None, (child.fileno(), 1, 2), preload=(self.factory.__module__,))
+        if process is not None:
+            parent.send((self.factory, self.args, cpu))
+        else:
+            process = self.context.Process(
+                target=_worker_main, args=(child, self.factory, self.args, cpu), name="jaxsynth-worker", daemon=True
+            )
+            start_child(process.start)  # die_with_parent ties the worker to the thread that starts it
         child.close()
         return _Slot(process, parent)
 

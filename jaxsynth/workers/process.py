@@ -26,8 +26,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, TypeVar
 
-__all__ = ["SITE_BYTES", "TAIL_BYTES", "ChildProcess", "crash_site", "describe_exit", "die_with_parent", "recv",
-           "send", "signal_name", "start_child", "steady_text"]
+__all__ = ["SITE_BYTES", "TAIL_BYTES", "ChildProcess", "crash_site", "describe_exit", "die_with_parent",
+           "fork_child", "recv", "send", "signal_name", "start_child", "steady_text"]
 
 #: Bytes of a child's stderr kept for a crash report.
 TAIL_BYTES = 4000
@@ -176,12 +176,12 @@ ZYGOTE_STARTUP_TIMEOUT = 300.0
 class _Zygote:
     """The parent's side of one fork server (:mod:`.zygote`): forks children, hears of their exits."""
 
-    def __init__(self, module: str, env: dict[str, str] | None) -> None:
+    def __init__(self, module: str, env: dict[str, str] | None, preload: tuple[str, ...]) -> None:
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.log = tempfile.TemporaryFile(prefix="jaxsynth-zygote-")
         try:
             self.proc = start_child(lambda: subprocess.Popen(
-                [sys.executable, "-m", "jaxsynth.workers.zygote", module, str(theirs.fileno())],
+                [sys.executable, "-m", "jaxsynth.workers.zygote", module, str(theirs.fileno()), *preload],
                 stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env, pass_fds=(theirs.fileno(),),
                 start_new_session=True))
         finally:
@@ -220,11 +220,11 @@ class _Zygote:
         return self._handle(pickle.loads(data))  # noqa: S301 - our own fork server
 
     def usable(self) -> bool:
-        """Whether the server is up with one thread (waits for it to say so)."""
+        """Whether the server is up, with one thread and no JAX backend (waits for it to say so)."""
         with self.lock:
             if self.ready is None:
                 message = self._receive(ZYGOTE_STARTUP_TIMEOUT)
-                self.ready = bool(message) and message[0] == "ready" and message[1] == 1
+                self.ready = bool(message) and message[0] == "ready" and message[1] is True
                 self.refused = not self.ready
             return self.ready
 
@@ -281,14 +281,14 @@ class _Zygote:
         self.log.close()
 
 
-_zygotes: dict[tuple[str, tuple[tuple[str, str], ...]], _Zygote] = {}
+_zygotes: dict[tuple[Any, ...], _Zygote] = {}
 _zygotes_lock = threading.Lock()
 
 
-def _zygote(module: str, env: dict[str, str] | None) -> _Zygote | None:
-    """The fork server for ``module`` under ``env`` (started on first use), or None where none can serve: the
-    most recent :data:`MAX_ZYGOTES` are kept, an idle one makes way for a new one."""
-    key = (module, tuple(sorted((os.environ if env is None else env).items())))
+def _zygote(module: str, env: dict[str, str] | None, preload: tuple[str, ...] = ()) -> _Zygote | None:
+    """The fork server for ``module`` (and ``preload``) under ``env`` (started on first use), or None where none
+    can serve: the most recent :data:`MAX_ZYGOTES` are kept, an idle one makes way for a new one."""
+    key = (module, preload, tuple(sorted((os.environ if env is None else env).items())))
     with _zygotes_lock:
         zygote = _zygotes.pop(key, None)
         if zygote is not None and not zygote.refused and (zygote.ready is False or zygote.proc.poll() is not None):
@@ -301,7 +301,7 @@ def _zygote(module: str, env: dict[str, str] | None) -> _Zygote | None:
                 if idle is None:
                     return None
                 _zygotes.pop(idle).close()
-            zygote = _Zygote(module, env)
+            zygote = _Zygote(module, env, preload)
         _zygotes[key] = zygote  # most recently used last
         return zygote
 
@@ -314,12 +314,48 @@ def _close_zygotes() -> None:
         _zygotes.clear()
 
 
-class _Forked:
-    """A fork server's child, with the part of ``subprocess.Popen``'s interface :class:`ChildProcess` uses."""
+def fork_child(module: str, env: dict[str, str] | None, fds: tuple[int, int, int], preload: tuple[str, ...] = ()
+               ) -> _Forked | None:
+    """A child forked by the fork server of ``module`` (after ``MODULE.prepare()`` and importing ``preload``)
+    under ``env``, running ``MODULE.main()`` with ``fds`` as its stdin, stdout and stderr (this process keeps its
+    own copies); None where no fork server can serve, and the caller starts the child another way."""
+    zygote = _zygote(module, env, preload)
+    pid = zygote.fork(fds) if zygote is not None else None
+    return None if pid is None else _Forked(zygote, pid)
 
-    def __init__(self, zygote: _Zygote, pid: int, stdin: BinaryIO, stdout: BinaryIO) -> None:
-        self.zygote, self.pid, self.stdin, self.stdout = zygote, pid, stdin, stdout
+
+class _Forked:
+    """A fork server's child, with the part of ``subprocess.Popen``'s interface :class:`ChildProcess` uses, and of
+    ``multiprocessing.Process``'s that :class:`~jaxsynth.workers.pool.WorkerPool` uses (``sentinel``,
+    ``exitcode``, ``is_alive``, ``join``)."""
+
+    def __init__(self, zygote: _Zygote, pid: int) -> None:
+        self.zygote, self.pid = zygote, pid
+        self.stdin: BinaryIO | None = None
+        self.stdout: BinaryIO | None = None
         self.returncode: int | None = None
+        self._pidfd: int | None = None
+
+    @property
+    def sentinel(self) -> int:
+        """A descriptor that becomes readable when the child ends (a pidfd), for ``multiprocessing.connection.wait``."""
+        if self._pidfd is None:
+            self._pidfd = os.pidfd_open(self.pid)
+        return self._pidfd
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.poll()
+
+    def is_alive(self) -> bool:
+        return self.poll() is None
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.wait(timeout)
+        if self.returncode is not None and self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
 
     def poll(self) -> int | None:
         ended, status = self.zygote.status(self.pid)
@@ -351,23 +387,23 @@ class ChildProcess:
     def __init__(self, module: str, env: dict[str, str] | None, forked: bool = False) -> None:
         self.log = tempfile.TemporaryFile(prefix="jaxsynth-worker-")
         self.proc: subprocess.Popen | _Forked
-        zygote = _zygote(module, env) if forked else None
-        pid = None
-        if zygote is not None:
+        forked_child = None
+        if forked:
             stdin_r, stdin_w = os.pipe()
             stdout_r, stdout_w = os.pipe()
             try:
-                pid = zygote.fork((stdin_r, stdout_w, self.log.fileno()))
+                forked_child = fork_child(module, env, (stdin_r, stdout_w, self.log.fileno()))
             finally:
                 os.close(stdin_r)
                 os.close(stdout_w)
-            if pid is None:
+            if forked_child is None:
                 os.close(stdin_w)
                 os.close(stdout_r)
             else:
-                self.proc = _Forked(zygote, pid, os.fdopen(stdin_w, "wb", buffering=0),
-                                    os.fdopen(stdout_r, "rb", buffering=0))
-        if pid is None:
+                forked_child.stdin = os.fdopen(stdin_w, "wb", buffering=0)
+                forked_child.stdout = os.fdopen(stdout_r, "rb", buffering=0)
+                self.proc = forked_child
+        if forked_child is None:
             self.proc = start_child(lambda: subprocess.Popen(
                 [sys.executable, "-m", module],
                 stdin=subprocess.PIPE,

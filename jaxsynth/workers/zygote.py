@@ -1,18 +1,18 @@
-"""The fork server behind :class:`jaxsynth.workers.process.ChildProcess` with ``forked=True``:
-``python -m jaxsynth.workers.zygote MODULE FD``.
+"""The fork server behind :func:`jaxsynth.workers.process.fork_child` (fuzz workers, corpus workers):
+``python -m jaxsynth.workers.zygote MODULE FD [PRELOAD ...]``.
 
-It imports ``MODULE`` and runs its ``prepare()`` (the imports and the environment a child needs, never a JAX
-backend), then forks a child for each request on the Unix socket ``FD``: the request carries the child's stdin,
-stdout and stderr as file descriptors; the child starts its own session, takes them as 0, 1 and 2, and runs
-``MODULE.main()``. A fuzz worker so started is ready in about a fifth of the time a fresh interpreter takes
+It imports ``MODULE``, runs its ``prepare()`` (the environment a child needs, never a JAX backend) and imports
+the ``PRELOAD`` modules, then forks a child for each request on the Unix socket ``FD``: the request carries the
+child's stdin, stdout and stderr as file descriptors; the child starts its own session, takes them as 0, 1 and
+2, and runs ``MODULE.main()``. A fuzz worker so started is ready in about a fifth of the time a fresh interpreter takes
 (``import jax`` alone is most of a second, and ``ml_dtypes`` 0.7 another half).
 
-It forks only while it has a single thread (it reports its thread count first; the parent uses ``python -m
-MODULE`` instead when that is not 1), and it never initializes a JAX backend, so no lock or thread pool of XLA's
-is copied into a child. It reaps its children and reports each one's exit status (``-signal`` for a signal, as
+It forks only while it has a single thread and no JAX backend (it says first whether that holds; where it does
+not, the parent starts its children another way), so no lock, thread pool or state of XLA's is copied into a
+child. It reaps its children and reports each one's exit status (``-signal`` for a signal, as
 ``subprocess`` does) on the socket; the children die with it (``die_with_parent``), and it dies with its parent.
 
-Messages on the socket (SOCK_SEQPACKET, one pickle each): to the parent ``("ready", threads)``,
+Messages on the socket (SOCK_SEQPACKET, one pickle each): to the parent ``("ready", usable)``,
 ``("forked", pid)``, ``("exit", pid, status)``; from the parent ``("fork",)`` with three descriptors.
 """
 
@@ -85,15 +85,20 @@ def _reap(sock: socket.socket) -> None:
         _send(sock, ("exit", pid, os.waitstatus_to_exitcode(status)))
 
 
-def serve(module_name: str, fd: int) -> None:
+def serve(module_name: str, fd: int, preload: list[str]) -> None:
     die_with_parent()
     sock = socket.socket(fileno=fd)
     module = importlib.import_module(module_name)
     module.prepare()
+    for name in preload:
+        importlib.import_module(name)
+    from jaxsynth.lowering.workers import backend_initialized
+
     threads = thread_count()
-    _send(sock, ("ready", threads))
-    if threads != 1:
-        return  # forking a process with other threads could copy a lock one of them holds
+    usable = threads == 1 and not backend_initialized()
+    _send(sock, ("ready", usable))
+    if not usable:
+        return  # forking a process with other threads could copy a lock one of them holds, or XLA's state
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -128,4 +133,4 @@ def serve(module_name: str, fd: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]))
+    serve(sys.argv[1], int(sys.argv[2]), sys.argv[3:])
