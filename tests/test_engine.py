@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import signal
 import socket
@@ -372,6 +373,10 @@ def test_forked_children_share_one_prepare_and_end_as_subprocess_children_do(tmp
         assert all(child.alive() for child in children)
         for child, command in zip(children, (b"abort\n", b"exit 3\n", b"hang\n"), strict=True):
             child.stdin.write(command)
+        # the pool waits on a child's sentinel: readable once it ended, even where the fork server reaped it first
+        time.sleep(0.5)
+        assert select.select([children[1].proc.sentinel], [], [], 5.0)[0]
+        assert not select.select([children[2].proc.sentinel], [], [], 0.2)[0]
         assert children[0].wait() == -signal.SIGABRT and children[1].wait() == 3
         assert children[2].wait(timeout=0.5) is None and children[2].alive()
         children[2].kill()

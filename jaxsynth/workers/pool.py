@@ -186,7 +186,9 @@ class WorkerPool:
     def _spawn(self, position: int) -> _Slot:
         parent, child = self.context.Pipe(duplex=True)
         cpu = self.cpus[position % len(self.cpus)] if self.cpus else None
-        process: Any = fork_child(__name__, None, (child.fileno(), 1, 2), preload=(self.factory.__module__,))
+        process: Any = None
+        if hasattr(os, "pidfd_open"):  # the pool watches a forked worker's end through a pidfd
+            process = fork_child(__name__, None, (child.fileno(), 1, 2), preload=(self.factory.__module__,))
         if process is not None:
             parent.send((self.factory, self.args, cpu))
         else:

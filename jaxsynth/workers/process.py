@@ -338,10 +338,22 @@ class _Forked:
 
     @property
     def sentinel(self) -> int:
-        """A descriptor that becomes readable when the child ends (a pidfd), for ``multiprocessing.connection.wait``."""
+        """A descriptor that becomes readable when the child ends (a pidfd), for ``multiprocessing.connection.wait``
+        (Linux 5.3 and later)."""
         if self._pidfd is None:
-            self._pidfd = os.pidfd_open(self.pid)
+            try:
+                self._pidfd = os.pidfd_open(self.pid)
+            except ProcessLookupError:  # ended and reaped already: a descriptor that is readable at once
+                self._pidfd, done = os.pipe()
+                os.close(done)
         return self._pidfd
+
+    def _ended(self, status: int | None) -> int:
+        self.returncode = -signal.SIGKILL if status is None else status  # None: died with its fork server
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        return self.returncode
 
     @property
     def exitcode(self) -> int | None:
@@ -353,26 +365,26 @@ class _Forked:
     def join(self, timeout: float | None = None) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.wait(timeout)
-        if self.returncode is not None and self._pidfd is not None:
-            os.close(self._pidfd)
-            self._pidfd = None
 
     def poll(self) -> int | None:
-        ended, status = self.zygote.status(self.pid)
-        if ended:
-            self.returncode = -signal.SIGKILL if status is None else status  # None: died with its server
+        if self.returncode is None:
+            ended, status = self.zygote.status(self.pid)
+            if ended:
+                self._ended(status)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        ended, status = self.zygote.status(self.pid, 1e9 if timeout is None else timeout)
-        if not ended:
-            raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
-        self.returncode = -signal.SIGKILL if status is None else status
+        if self.returncode is None:
+            ended, status = self.zygote.status(self.pid, 1e9 if timeout is None else timeout)
+            if not ended:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
+            self._ended(status)
         return self.returncode
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
+        if self.poll() is None:  # never a pid the fork server has reaped (and the system may have given out again)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
 
 
 # ---------------------------------------------------------------- a child in its own session
