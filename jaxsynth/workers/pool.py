@@ -148,7 +148,7 @@ class _Slot:
 
 
 class WorkerPool:
-    """``workers`` spawned processes answering indices with ``factory(*args).outcome(index)``.
+    """``workers`` isolated processes answering indices with ``factory(*args).outcome(index)``.
 
     Use as a context manager; :meth:`run` yields one :class:`Outcome` per index, in order.
     ``timeout`` is per record, in seconds (``None``: wait forever). With ``pin``, worker ``k`` and
