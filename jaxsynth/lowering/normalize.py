@@ -159,13 +159,15 @@ _ODP_RE = re.compile(r'"outer_dimension_partitions":\[[^\]]*\],?')
 def strip_outer_dimension_partitions(text: str) -> str:
     """Remove XLA:CPU's host-core-count-dependent ``outer_dimension_partitions`` hint.
 
-    The key is deleted from ``backend_config`` JSON; a ``backend_config`` left
-    empty (``{}``) is removed altogether.
+    The key is deleted from ``backend_config`` JSON; every ``backend_config``
+    that is empty (``{}``) is removed altogether, the one the hint left and one
+    XLA wrote empty alike (a LAPACK custom call's): removing only the first kind
+    made a module with the hint (an unpinned worker, more than one core) and
+    the same module without it (a pinned one) differ in the second kind's.
     """
-    if "outer_dimension_partitions" not in text:
-        return text
-    text = _ODP_RE.sub("", text)
-    text = text.replace(",}", "}")
+    if "outer_dimension_partitions" in text:
+        text = _ODP_RE.sub("", text)
+        text = text.replace(",}", "}")
     return text.replace(", backend_config={}", "")
 
 
