@@ -171,6 +171,8 @@ def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
 MAX_ZYGOTES = 4
 #: Seconds a fork server may take to import its module.
 ZYGOTE_STARTUP_TIMEOUT = 300.0
+#: The most bytes of one message between a fork server and its parent (each one small pickle, either way).
+ZYGOTE_MESSAGE_BYTES = 1 << 16
 
 
 class _Zygote:
@@ -208,7 +210,7 @@ class _Zygote:
             if not ready:
                 return None
         try:
-            data = self.sock.recv(1 << 16)
+            data = self.sock.recv(ZYGOTE_MESSAGE_BYTES)
         except OSError:
             data = b""
         if not data:
@@ -393,8 +395,8 @@ class ChildProcess:
 
     With ``forked=True``, the child is forked by a fork server (:mod:`.zygote`) for ``MODULE`` and ``env``
     instead, which runs ``MODULE.prepare()`` once and ``MODULE.main()`` in each child: the same process, ready
-    sooner. Where no server can serve (one that did not come up with a single thread, or too many busy), it is
-    ``python -m MODULE`` after all."""
+    sooner. Where no server can serve (one that did not come up, with a single thread and no JAX backend, or too
+    many busy), it is ``python -m MODULE`` after all."""
 
     def __init__(self, module: str, env: dict[str, str] | None, forked: bool = False) -> None:
         self.log = tempfile.TemporaryFile(prefix="jaxsynth-worker-")

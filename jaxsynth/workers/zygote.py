@@ -28,9 +28,7 @@ import socket
 import sys
 import traceback
 
-from jaxsynth.workers.process import die_with_parent
-
-MAX_MESSAGE = 1 << 16
+from jaxsynth.workers.process import ZYGOTE_MESSAGE_BYTES, die_with_parent
 
 
 def thread_count() -> int:
@@ -112,7 +110,7 @@ def serve(module_name: str, fd: int, preload: list[str]) -> None:
         if sock not in ready:
             continue
         try:
-            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 3)
+            data, fds, _, _ = socket.recv_fds(sock, ZYGOTE_MESSAGE_BYTES, 3)
         except InterruptedError:  # pragma: no cover - PEP 475 retries
             continue
         if not data:
