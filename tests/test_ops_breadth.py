@@ -107,7 +107,7 @@ def test_an_op_whose_rendering_needs_a_newer_jax_is_left_out_there(monkeypatch) 
     assert standardize > 10 and top_k > 10 and other_axis > 0
     monkeypatch.setattr(compat, "jax_version", lambda: (0, 4, 26))
     assert unavailable_ops() == {"standardize": "0.10.1", "sparse_sigmoid": "0.4.27", "optimization_barrier": "0.5.3",
-                                 "erfcx": "0.10.1", "dawsn": "0.10.2"}
+                                 "erfcx": "0.10.1", "dawsn": "0.10.2", "log1mexp": "0.7.1", "logmeanexp": "0.7.1"}
     standardize, top_k, other_axis = census()
     assert standardize == 0 and top_k > 10 and other_axis == 0
 
@@ -350,8 +350,14 @@ REAL_CODE_OPS_10 = {
     "rel_entr": (DType.float32, DType.bfloat16), "kl_div": (DType.float32, DType.float16),
     "erfcx": (DType.float32, DType.bfloat16), "dawsn": (DType.float32, DType.float16),
 }
+#: Session 46's: log(1 - exp(-x)) and log-mean-exp (survival, mixture and importance-weighted log likelihoods) and
+#: the gamma function.
+REAL_CODE_OPS_11 = {
+    "log1mexp": (DType.float32, DType.float16), "logmeanexp": (DType.float32, DType.bfloat16),
+    "gamma": (DType.float32, DType.bfloat16, DType.float16),
+}
 REAL_CODE_OPS = (REAL_CODE_OPS_2 | REAL_CODE_OPS_3 | REAL_CODE_OPS_4 | REAL_CODE_OPS_5 | REAL_CODE_OPS_6
-                 | REAL_CODE_OPS_7 | REAL_CODE_OPS_8 | REAL_CODE_OPS_9 | REAL_CODE_OPS_10)
+                 | REAL_CODE_OPS_7 | REAL_CODE_OPS_8 | REAL_CODE_OPS_9 | REAL_CODE_OPS_10 | REAL_CODE_OPS_11)
 #: Session 38's PRNG samplers (keys are their operands: tests/test_regions.py checks them against JAX's eager draw).
 RANDOM_OPS_6 = {name: () for name in ("choice", "gumbel", "exponential", "laplace", "logistic", "rademacher")}
 
@@ -464,7 +470,8 @@ CALLS = {**{n: f"jax.nn.{n}(" for n in ("selu", "celu", "hard_tanh", "soft_sign"
                                                                     "laplace_logpdf", "t_logpdf", "gamma_logpdf")},
          "multi_dot": "jnp.linalg.multi_dot(",
          **{n: f"jax.scipy.special.{n}(" for n in ("betaln", "polygamma", "betainc", "rel_entr", "kl_div", "erfcx",
-                                                   "dawsn")},
+                                                   "dawsn", "gamma")},
+         "log1mexp": "jax.nn.log1mexp(", "logmeanexp": "jax.nn.logmeanexp(",
          "mvn_logpdf": "jax.scipy.stats.multivariate_normal.logpdf(",
          "optimization_barrier": "lax.optimization_barrier(",
          **{n: f"jnp.linalg.{n}(" for n in ("pinv", "lstsq")}, "condition_number": "jnp.linalg.cond("}
@@ -475,9 +482,9 @@ CALL_PATTERNS = {f"masked_{n}": rf"jnp\.{n}\([^\n]*where=" for n in ("sum", "max
 @pytest.mark.parametrize("seed, ops", [(0, REAL_CODE_OPS_2), (1, REAL_CODE_OPS_3), (2, REAL_CODE_OPS_4),
                                        (3, REAL_CODE_OPS_5), (4, REAL_CODE_OPS_6), (5, RANDOM_OPS_6),
                                        (6, REAL_CODE_OPS_7), (7, REAL_CODE_OPS_8), (8, REAL_CODE_OPS_9),
-                                       (9, REAL_CODE_OPS_10)],
+                                       (9, REAL_CODE_OPS_10), (10, REAL_CODE_OPS_11)],
                          ids=["session34", "session35", "session36", "session37", "session38", "session38-random",
-                              "session39", "session40", "session42", "session44"])
+                              "session39", "session40", "session42", "session44", "session46"])
 def test_later_real_code_ops_are_sampled_and_rendered_as_real_code_calls_them(seed, ops) -> None:
     """The default config, with these ops weighted up (some are rare in it: ``linspace`` is asked for only where a
     float vector is wanted, ``det`` where a scalar is, ``bincount`` where an int32 vector is, ``argwhere`` where an

@@ -259,6 +259,16 @@ def _softplus_scalar(v: float) -> float:
     return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
 
 
+def _log1mexp_scalar(v: float) -> float:
+    """``log(1 - exp(-v))`` for ``v > 0``, by Maechler's switch at ``log 2`` (as JAX computes it)."""
+    return math.log(-math.expm1(-v)) if v < math.log(2.0) else math.log1p(-math.exp(-v))
+
+
+def _log1mexp(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x < math.log(2.0), np.log(-np.expm1(-x)), np.log1p(-np.exp(-x)))
+
+
 #: ``jax.nn.selu``'s constants (Klambauer et al., 2017).
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -433,6 +443,11 @@ ELEMENTWISE_NN = (
     _unary("sparse_sigmoid", "jax.nn.sparse_sigmoid",
            lambda x, p: monotone(lambda v: min(max(v + 1.0, 0.0), 2.0) / 2.0, x),
            lambda x, p: np.clip(x + 1.0, 0.0, 2.0) / 2.0, weight=0.5, since=(0, 4, 27)),
+    # log(1 - exp(-x)) for x > 0 (survival and mixture log likelihoods): log(x) near 0, -exp(-x) far out; that tail
+    # is kept above underflow
+    _unary("log1mexp", "jax.nn.log1mexp", lambda x, p: monotone(_log1mexp_scalar, x) if x.lo >= 0.02 else None,
+           lambda x, p: _log1mexp(x), need=Interval(0.05, INF), tail=lambda x, p: -_log1mexp_scalar(x.hi),
+           weight=0.5, since=(0, 7, 1)),
 )
 
 # ---------------------------------------------------------------- jax.scipy.stats.norm, entr, polyval
@@ -786,6 +801,12 @@ SPECIAL_UNARY = (
            lambda x, p: erfinv(x), category="special", need=Interval(-0.99, 0.99)),
     _unary("lgamma", "jax.scipy.special.gammaln", _lgamma_range, lambda x, p: lgamma(x), category="special",
            need=Interval(0.1, 30.0), error_scale=_lgamma_error),
+    # gammasgn(x) exp(lgamma(x)) in JAX: lgamma's absolute error becomes the result's relative error; x <= 10 keeps
+    # it within the dtypes' caps (float16's about 8)
+    _unary("gamma", "jax.scipy.special.gamma", lambda x, p: valley(math.gamma, (1.46, 1.47), 0.88560, x)
+           if x.lo >= 0.1 else None, lambda x, p: scipy.special.gamma(x), category="special",
+           need=Interval(0.1, 10.0), error_scale=lambda args, p, value: np.abs(value) * _lgamma_error(args, p, value),
+           weight=0.5),
     _unary("digamma", "jax.scipy.special.digamma",
            lambda x, p: monotone(_digamma_scalar, x) if x.lo >= 0.1 else None, lambda x, p: digamma(x),
            category="special", need=Interval(0.1, 1e4), error_scale=_digamma_error, narrow_in_float32=True),
@@ -1102,6 +1123,21 @@ def _logsumexp_render(args, params):
     return call("jax.nn.logsumexp", args[0], axis=params["axis"])
 
 
+def _logmeanexp_range(ins, types, out, params) -> Interval:
+    # log of a mean of exp(x): between exp(x.lo) and exp(x.hi), so between x.lo and x.hi
+    return ins[0]
+
+
+def _logmeanexp_reference(x: np.ndarray, axis) -> np.ndarray:
+    return _logsumexp(x, axis) - math.log(max(_axis_len_np(x, axis), 1))
+
+
+def _logmeanexp_render(args, params):
+    if params["axis"] is None:
+        return call("jax.nn.logmeanexp", args[0])
+    return call("jax.nn.logmeanexp", args[0], axis=params["axis"])
+
+
 def _propose_glu(t: TensorType, ctx: Context) -> Proposal | None:
     """``jax.nn.glu(x, axis)``: the first half of ``x`` along the axis gated by the sigmoid of the second."""
     if t.dtype not in FLOATS or t.rank == 0:
@@ -1150,6 +1186,10 @@ AXIS_NN = (
               since=(0, 10, 1)),  # the algorithm keyword
     OpSpec("logsumexp", "nn", "nn_logsumexp", FLOATS, _propose_logsumexp, _logsumexp_type, _logsumexp_range,
            lambda a, p: _logsumexp(a[0], p["axis"]), _logsumexp_render, error_scale=_logsumexp_error),
+    # logsumexp - log(n) (importance-weighted and ensemble log likelihoods): logsumexp's error, and log(n)'s rounding
+    OpSpec("logmeanexp", "nn", "nn_logsumexp", FLOATS, _propose_logsumexp, _logsumexp_type, _logmeanexp_range,
+           lambda a, p: _logmeanexp_reference(a[0], p["axis"]), _logmeanexp_render, error_scale=_logsumexp_error,
+           weight=0.5, since=(0, 7, 1)),
     OpSpec("glu", "nn", "nn_glu", FLOATS, _propose_glu, _glu_type, _glu_range, _glu_reference, _glu_render,
            weight=0.5),
 )
