@@ -3,6 +3,7 @@ import jax.numpy as jnp
 import jax.lax as lax
 
 
-def f(x0, x1):
-    v0 = jax.nn.standardize(jnp.arccos(jax.scipy.special.log_ndtr(x1)), axis=1, algorithm="stable")
-    return lax.rsqrt(x0), jnp.arctanh(jnp.roll(v0, -1, axis=2))
+def f():
+    v0 = jax.nn.mish(jnp.sin(jnp.rot90(jnp.tri(6, k=-1, dtype=jnp.float32), k=-1)))
+    v1 = jnp.nansum(v0)
+    return jnp.tanh(v1), v1
