@@ -1102,7 +1102,7 @@ def _logsumexp_type(types, params) -> TensorType:
     if axis is None:
         return t.with_shape(())
     if not 0 <= axis < t.rank:
-        raise ValueError(f"logsumexp: axis {axis} out of range for {t}")
+        raise ValueError(f"logsumexp/logmeanexp: axis {axis} out of range for {t}")
     return t.with_shape(t.shape[:axis] + t.shape[axis + 1 :])
 
 
@@ -1117,10 +1117,15 @@ def _logsumexp_error(args, p, value) -> np.ndarray:
     return 1.0 + m + math.log(max(_axis_len_np(x, axis), 1))
 
 
-def _logsumexp_render(args, params):
-    if params["axis"] is None:
-        return call("jax.nn.logsumexp", args[0])
-    return call("jax.nn.logsumexp", args[0], axis=params["axis"])
+def _log_reduction_render(name: str):
+    """``jax.nn.<name>(x)`` over every element, or ``jax.nn.<name>(x, axis=k)``: logsumexp and logmeanexp."""
+
+    def render(args, params):
+        if params["axis"] is None:
+            return call(f"jax.nn.{name}", args[0])
+        return call(f"jax.nn.{name}", args[0], axis=params["axis"])
+
+    return render
 
 
 def _logmeanexp_range(ins, types, out, params) -> Interval:
@@ -1130,12 +1135,6 @@ def _logmeanexp_range(ins, types, out, params) -> Interval:
 
 def _logmeanexp_reference(x: np.ndarray, axis) -> np.ndarray:
     return _logsumexp(x, axis) - math.log(max(_axis_len_np(x, axis), 1))
-
-
-def _logmeanexp_render(args, params):
-    if params["axis"] is None:
-        return call("jax.nn.logmeanexp", args[0])
-    return call("jax.nn.logmeanexp", args[0], axis=params["axis"])
 
 
 def _propose_glu(t: TensorType, ctx: Context) -> Proposal | None:
@@ -1185,11 +1184,12 @@ AXIS_NN = (
               kwargs={"algorithm": cst.SimpleString('"stable"')}, error_scale=_standardize_error,
               since=(0, 10, 1)),  # the algorithm keyword
     OpSpec("logsumexp", "nn", "nn_logsumexp", FLOATS, _propose_logsumexp, _logsumexp_type, _logsumexp_range,
-           lambda a, p: _logsumexp(a[0], p["axis"]), _logsumexp_render, error_scale=_logsumexp_error),
+           lambda a, p: _logsumexp(a[0], p["axis"]), _log_reduction_render("logsumexp"),
+           error_scale=_logsumexp_error),
     # logsumexp - log(n) (importance-weighted and ensemble log likelihoods): logsumexp's error, and log(n)'s rounding
     OpSpec("logmeanexp", "nn", "nn_logsumexp", FLOATS, _propose_logsumexp, _logsumexp_type, _logmeanexp_range,
-           lambda a, p: _logmeanexp_reference(a[0], p["axis"]), _logmeanexp_render, error_scale=_logsumexp_error,
-           weight=0.5, since=(0, 7, 1)),
+           lambda a, p: _logmeanexp_reference(a[0], p["axis"]), _log_reduction_render("logmeanexp"),
+           error_scale=_logsumexp_error, weight=0.5, since=(0, 7, 1)),
     OpSpec("glu", "nn", "nn_glu", FLOATS, _propose_glu, _glu_type, _glu_range, _glu_reference, _glu_render,
            weight=0.5),
 )
