@@ -7,11 +7,9 @@ import compileall
 from pathlib import Path
 
 import pytest
+from records import CORPUS_N
 
 import jaxsynth
-
-#: Records in the shared default corpus (full default emit).
-CORPUS_N = 150
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,8 +25,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def corpus150(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """``jaxsynth generate -n 150 --workers 1`` on the default config with the default emit: generated once per
+def shared_corpus(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """``jaxsynth generate -n CORPUS_N --workers 1`` on the default config with the default emit: generated once per
     test run, whatever the number of xdist workers (the first to ask writes it under a lock, the others read it;
     the tests only read it), where each worker used to spend ~16 s of the suite generating its own."""
     from filelock import FileLock
@@ -38,7 +36,7 @@ def corpus150(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     shared = tmp_path_factory.getbasetemp()
     if worker_id != "master":  # xdist: the workers' base folders share a parent
         shared = shared.parent
-    folder = shared / "corpus150"
+    folder = shared / "shared_corpus"
     path = folder / "corpus.jsonl"
     with FileLock(str(folder) + ".lock"):
         if not (folder / "done").exists():

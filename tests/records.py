@@ -8,6 +8,9 @@ import jax
 
 from jaxsynth.lowering import parse_type
 
+#: Records in the session's shared corpus (``shared_corpus`` in conftest.py: the default config, full default emit).
+CORPUS_N = 50
+
 
 def jaxpr_of(python: str, function_name: str, signature: list[str], signature_tree: str | None = None) -> str:
     """Run ``python`` (in the test, on purpose) and trace ``function_name`` at ``signature``: its leaves' types,

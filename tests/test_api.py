@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 from clitools import cli, one_line_error
+from records import CORPUS_N
 
 import jaxsynth
 from jaxsynth.cli import cli as cli_group
@@ -123,7 +124,7 @@ def test_lower_bad_argument_specs(mlp_file, capsys, arg, needle):
     one_line_error(status, err, "--arg", needle)
 
 
-def test_lower_record_mixes_with_a_corpus(mlp_file, corpus150, tmp_path, capsys):
+def test_lower_record_mixes_with_a_corpus(mlp_file, shared_corpus, tmp_path, capsys):
     out = tmp_path / "mine.jsonl"
     status, printed, err = cli(capsys, "lower", f"{mlp_file}:mlp", "--arg", '{"w": "f32[8,4]", "b": "f32[4]"}',
                                "--arg", "f32[2,8]", "--arg", "static:'relu'", "--emit", "jaxpr,stablehlo,grad_jaxpr",
@@ -138,10 +139,10 @@ def test_lower_record_mixes_with_a_corpus(mlp_file, corpus150, tmp_path, capsys)
     assert "custom_jvp_call" in record.features.ops and "dot_general" in record.features.ops
     assert record.optimized_hlo is None and "transpose" in record.grad_jaxpr
     mixed = tmp_path / "mixed.jsonl"
-    status, _, err = cli(capsys, "merge", corpus150, out, "-o", mixed)
+    status, _, err = cli(capsys, "merge", shared_corpus, out, "-o", mixed)
     assert status == 0, err
     status, stats, err = cli(capsys, "stats", mixed)
-    assert status == 0 and "151 records" in stats and "lower " in stats
+    assert status == 0 and f"{CORPUS_N + 1} records" in stats and "lower " in stats
 
 
 def test_grad_jaxpr_has_no_numpy_scalar_reprs(mlp_file, capsys):
@@ -248,8 +249,8 @@ def test_readme_reference_manifest_entries_lower(capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_every_reference_target_lowers(corpus150, capsys):
-    status, out, err = cli(capsys, "coverage", corpus150, "--against-list",
+def test_every_reference_target_lowers(shared_corpus, capsys):
+    status, out, err = cli(capsys, "coverage", shared_corpus, "--against-list",
                            REPO / "tests" / "realcode" / "jax_reference.py")
     assert status == 0, err
     assert "skipped" not in err

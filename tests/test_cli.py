@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jax
 import pytest
+from records import CORPUS_N
 
 from jaxsynth.cli import run
 from jaxsynth.corpus import encode_record, iter_records, write
@@ -97,11 +98,11 @@ def test_generate_format_from_suffix(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- replay
-def test_replay_confirms_a_record(corpus150, capsys):
-    status, out, err = cli(capsys, "replay", corpus150, "--index", "17")
+def test_replay_confirms_a_record(shared_corpus, capsys):
+    status, out, err = cli(capsys, "replay", shared_corpus, "--index", "17")
     assert (status, out, err) == (0, "record 17: identical\n", "")
     status, out, _ = cli(
-        capsys, "replay", corpus150, "--index", "3", "--config", REPO / "corpora" / "default.toml"
+        capsys, "replay", shared_corpus, "--index", "3", "--config", REPO / "corpora" / "default.toml"
     )
     assert (status, out) == (0, "record 3: identical\n")
 
@@ -120,10 +121,10 @@ def _tamper(corpus: Path, dest: Path, index: int, **changes: object) -> Path:
     return dest
 
 
-def test_replay_detects_a_tampered_record(corpus150, tmp_path, capsys):
-    stored = list(iter_records(corpus150))[9]
+def test_replay_detects_a_tampered_record(shared_corpus, tmp_path, capsys):
+    stored = list(iter_records(shared_corpus))[9]
     path = _tamper(
-        corpus150,
+        shared_corpus,
         tmp_path / "t.jsonl",
         9,
         optimized_hlo=stored.optimized_hlo + "\n// tampered",  # (any change; not every text has an add)
@@ -136,27 +137,27 @@ def test_replay_detects_a_tampered_record(corpus150, tmp_path, capsys):
     assert (status, out) == (0, "record 8: identical\n")
 
 
-def test_replay_reformatted_record_is_not_identical(corpus150, tmp_path, capsys):
-    path = _tamper(corpus150, tmp_path / "t.jsonl", 4)  # same fields, json.dumps spacing
+def test_replay_reformatted_record_is_not_identical(shared_corpus, tmp_path, capsys):
+    path = _tamper(shared_corpus, tmp_path / "t.jsonl", 4)  # same fields, json.dumps spacing
     status, out, _ = cli(capsys, "replay", path, "--index", "4")
     assert status == 1 and "fields are equal" in out
 
 
-def test_replay_unknown_digest_and_missing_index(corpus150, tmp_path, capsys):
-    path = _tamper(corpus150, tmp_path / "t.jsonl", 2, config_digest="0" * 16)
+def test_replay_unknown_digest_and_missing_index(shared_corpus, tmp_path, capsys):
+    path = _tamper(shared_corpus, tmp_path / "t.jsonl", 2, config_digest="0" * 16)
     assert_one_line_error(
         *cli(capsys, "replay", path, "--index", "2")[::2], "no built-in config has digest", "--config"
     )
     assert_one_line_error(
-        *cli(capsys, "replay", corpus150, "--index", "1000")[::2], "no record with index 1000"
+        *cli(capsys, "replay", shared_corpus, "--index", "1000")[::2], "no record with index 1000"
     )
 
 
 # ---------------------------------------------------------------- stats and configs
-def test_stats(corpus150, capsys):
-    status, out, _ = cli(capsys, "stats", corpus150, "--top", "5")
+def test_stats(shared_corpus, capsys):
+    status, out, _ = cli(capsys, "stats", shared_corpus, "--top", "5")
     assert status == 0
-    assert out.startswith(f"{corpus150}: 150 records\n")
+    assert out.startswith(f"{shared_corpus}: {CORPUS_N} records\n")
     for needle in (
         "unique graph_hash: ",
         "nodes:",
@@ -165,7 +166,7 @@ def test_stats(corpus150, capsys):
         "median",
         "categories (",
         "ops (top 5 of",
-        "IR texts: jaxpr 150, stablehlo 150, optimized_hlo 150, hlo 0",
+        f"IR texts: jaxpr {CORPUS_N}, stablehlo {CORPUS_N}, optimized_hlo {CORPUS_N}, hlo 0",
     ):
         assert needle in out
 
@@ -267,11 +268,11 @@ def test_lower_in_a_real_process():
 
 # ---------------------------------------------------------------- bad input: exit 2, one line, no traceback
 @pytest.fixture
-def bad_files(tmp_path, corpus150) -> Path:
+def bad_files(tmp_path, shared_corpus) -> Path:
     (tmp_path / "unknown_key.toml").write_text("[program]\nfoo = 1\n")
     (tmp_path / "wrong_type.toml").write_text('[program]\nmax_nodes = "many"\n')
     (tmp_path / "syntax.toml").write_text("[program\nmax_nodes = 3\n")
-    lines = corpus150.read_bytes().splitlines(keepends=True)[:10]
+    lines = shared_corpus.read_bytes().splitlines(keepends=True)[:10]
     lines[6] = b'{"schema_version": 1, "id": 3}\n'
     (tmp_path / "corrupt.jsonl").write_bytes(b"".join(lines))
     (tmp_path / "broken.py").write_text("def f(:\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import jax
 import msgspec
 import pytest
-from records import jaxpr_of
+from records import CORPUS_N, jaxpr_of
 
 from jaxsynth.corpus import (
     SCHEMA_VERSION,
@@ -130,10 +130,10 @@ def test_x64_config_is_scoped_to_the_record():
     assert jax.config.jax_enable_x64 == before
 
 
-# ---------------------------------------------------------------- the default corpus (150 records)
-def test_default_corpus_reexecutes_to_its_jaxpr(corpus150):
-    records = list(iter_records(corpus150))
-    assert [r.index for r in records] == list(range(150))
+# ---------------------------------------------------------------- the shared default corpus
+def test_default_corpus_reexecutes_to_its_jaxpr(shared_corpus):
+    records = list(iter_records(shared_corpus))
+    assert [r.index for r in records] == list(range(CORPUS_N))
     categories: set[str] = set()
     for record in records:
         assert record.jaxpr is not None and record.stablehlo is not None and record.optimized_hlo is not None

@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 from clitools import cli, one_line_error
+from records import CORPUS_N
 
 from jaxsynth.corpus import encode_record, iter_records, write
 from jaxsynth.corpus.record import CorpusError, Record
@@ -20,13 +21,13 @@ from jaxsynth.dataset.stats import corpus_stats
 
 
 @pytest.fixture(scope="module")
-def lines(corpus150: Path) -> list[bytes]:
-    return corpus150.read_bytes().splitlines(keepends=True)
+def lines(shared_corpus: Path) -> list[bytes]:
+    return shared_corpus.read_bytes().splitlines(keepends=True)
 
 
 @pytest.fixture()
 def shards(lines: list[bytes], tmp_path: Path) -> list[Path]:
-    """corpus150 cut into 3 shard files named as ``generate --shard I/3`` names them, plus their side files."""
+    """shared_corpus cut into 3 shard files named as ``generate --shard I/3`` names them, plus their side files."""
     folder = tmp_path / "shards"
     folder.mkdir()
     cuts = [0, 50, 100, len(lines)]
@@ -41,8 +42,8 @@ def shards(lines: list[bytes], tmp_path: Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------- sources
-def test_files_globs_folders_and_stdin_read_the_same_records(corpus150, shards, lines, tmp_path):
-    expected = [r.id for r in iter_records(corpus150)]
+def test_files_globs_folders_and_stdin_read_the_same_records(shared_corpus, shards, lines, tmp_path):
+    expected = [r.id for r in iter_records(shared_corpus)]
     folder = shards[0].parent
     for sources in ([str(p) for p in shards], [str(folder / "corpus-*-of-00003.jsonl")], [str(folder)]):
         corpus = open_corpus(sources)
@@ -51,7 +52,7 @@ def test_files_globs_folders_and_stdin_read_the_same_records(corpus150, shards, 
     stdin = open_corpus(["-"], stdin=io.BytesIO(b"".join(lines)))
     assert [r.id for r in stdin.iter_records()] == expected
     assert [r.id for r in stdin.iter_records()] == expected  # spooled: readable twice
-    packed = b"".join(encode_record(r, "msgpack") for r in iter_records(corpus150))
+    packed = b"".join(encode_record(r, "msgpack") for r in iter_records(shared_corpus))
     assert [r.id for r in open_corpus("-", "msgpack", stdin=io.BytesIO(packed)).iter_records()] == expected
 
 
@@ -80,28 +81,28 @@ def test_shard_order_and_completeness(shards):
 
 
 # ---------------------------------------------------------------- commands over several sources
-def test_stats_of_shards_equals_stats_of_the_file(corpus150, shards, lines, capsys, monkeypatch):
-    status, whole, _ = cli(capsys, "stats", corpus150)
+def test_stats_of_shards_equals_stats_of_the_file(shared_corpus, shards, lines, capsys, monkeypatch):
+    status, whole, _ = cli(capsys, "stats", shared_corpus)
     assert status == 0
     status, sharded, err = cli(capsys, "stats", shards[0].parent / "corpus-*-of-00003.jsonl")
     assert status == 0, err
     # same report, except the header that names the input
-    assert whole.splitlines()[1:] == sharded.splitlines()[1:] and "150 records" in sharded.splitlines()[0]
+    assert whole.splitlines()[1:] == sharded.splitlines()[1:] and f"{CORPUS_N} records" in sharded.splitlines()[0]
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"".join(lines[:10]))))
     status, piped, err = cli(capsys, "stats", "-")
     assert status == 0, err
     assert piped.startswith("<stdin>: 10 records")
 
 
-def test_merge_gives_the_bytes_of_one_run_and_checks_order(corpus150, shards, tmp_path, capsys):
+def test_merge_gives_the_bytes_of_one_run_and_checks_order(shared_corpus, shards, tmp_path, capsys):
     out = tmp_path / "merged.jsonl"
     status, _, err = cli(capsys, "merge", shards[0].parent, "-o", out)
     assert status == 0, err
-    assert out.read_bytes() == corpus150.read_bytes()
-    assert "150 records from 3 files" in err
+    assert out.read_bytes() == shared_corpus.read_bytes()
+    assert f"{CORPUS_N} records from 3 files" in err
     status, _, err = cli(capsys, "merge", *shards, "-o", tmp_path / "merged.msgpack")
     assert status == 0, err
-    assert list(iter_records(tmp_path / "merged.msgpack")) == list(iter_records(corpus150))
+    assert list(iter_records(tmp_path / "merged.msgpack")) == list(iter_records(shared_corpus))
 
     status, _, err = cli(capsys, "merge", shards[1], shards[0], shards[2], "-o", tmp_path / "x.jsonl")
     one_line_error(status, err, "shards out of order")
@@ -119,16 +120,16 @@ def test_merge_gives_the_bytes_of_one_run_and_checks_order(corpus150, shards, tm
     one_line_error(status, err, "matches no file")
 
 
-def test_merge_rejects_a_record_of_another_schema(corpus150, tmp_path, capsys):
+def test_merge_rejects_a_record_of_another_schema(shared_corpus, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
-    first = corpus150.read_bytes().splitlines()[0]
+    first = shared_corpus.read_bytes().splitlines()[0]
     bad.write_bytes(first.replace(b'"graph_hash":', b'"graph_hashes":') + b"\n")
-    status, _, err = cli(capsys, "merge", corpus150, bad, "-o", tmp_path / "x.jsonl")
+    status, _, err = cli(capsys, "merge", shared_corpus, bad, "-o", tmp_path / "x.jsonl")
     one_line_error(status, err, "bad.jsonl line 1")
 
 
-def test_dedup_keeps_the_first_of_each_structure(corpus150, tmp_path, capsys):
-    records = list(iter_records(corpus150))
+def test_dedup_keeps_the_first_of_each_structure(shared_corpus, tmp_path, capsys):
+    records = list(iter_records(shared_corpus))
     doubled = tmp_path / "doubled.jsonl"
     copies = [msgspec.structs.replace(r, index=10_000 + i, id=f"copy-{i}") for i, r in enumerate(records[::3])]
     write(doubled, records + copies)
@@ -141,24 +142,24 @@ def test_dedup_keeps_the_first_of_each_structure(corpus150, tmp_path, capsys):
         first_of_hash.setdefault(r.graph_hash, r)
     assert [r.id for r in kept] == [r.id for r in first_of_hash.values()]
     assert len(kept) < len(records) + len(copies) and not any(r.id.startswith("copy-") for r in kept)
-    status, _, err = cli(capsys, "dedup", doubled, corpus150, "-o", tmp_path / "both.msgpack", "--mode", "both")
+    status, _, err = cli(capsys, "dedup", doubled, shared_corpus, "-o", tmp_path / "both.msgpack", "--mode", "both")
     assert status == 0, err
     jaxprs = {r.jaxpr for r in iter_records(tmp_path / "both.msgpack")}
     assert len(jaxprs) == len(list(iter_records(tmp_path / "both.msgpack")))
 
 
-def test_split_refuses_a_non_empty_folder_and_overwrite_replaces_cleanly(corpus150, tmp_path, capsys):
+def test_split_refuses_a_non_empty_folder_and_overwrite_replaces_cleanly(shared_corpus, tmp_path, capsys):
     out = tmp_path / "split"
-    assert cli(capsys, "split", corpus150, "-o", out)[0] == 0
+    assert cli(capsys, "split", shared_corpus, "-o", out)[0] == 0
     assert (out / "validation.jsonl").exists()
     (out / "notes.txt").write_text("mine")
-    status, _, err = cli(capsys, "split", corpus150, "-o", out, "--ratios", "0.5,0.5")
+    status, _, err = cli(capsys, "split", shared_corpus, "-o", out, "--ratios", "0.5,0.5")
     one_line_error(status, err, "not empty", "--overwrite")
-    status, _, err = cli(capsys, "split", corpus150, "-o", out, "--ratios", "0.5,0.5", "--overwrite")
+    status, _, err = cli(capsys, "split", shared_corpus, "-o", out, "--ratios", "0.5,0.5", "--overwrite")
     assert status == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "splits.json", "test.jsonl", "train.jsonl"]
     total = sum(1 for name in ("train", "test") for _ in iter_records(out / f"{name}.jsonl"))
-    assert total == 150
+    assert total == CORPUS_N
 
 
 def test_replay_finds_a_record_in_a_folder(shards, capsys):
@@ -195,23 +196,23 @@ def test_coverage_counts_distinct_and_weighted(tmp_path, capsys):
     assert "missing JAXPR primitives: add (1), cos (1)" in out
 
 
-def test_coverage_of_a_corpus_by_itself_is_complete(corpus150, tmp_path, capsys):
+def test_coverage_of_a_corpus_by_itself_is_complete(shared_corpus, tmp_path, capsys):
     status, out, err = cli(
-        capsys, "coverage", corpus150, "--against-records", corpus150, "--json", tmp_path / "c.json"
+        capsys, "coverage", shared_corpus, "--against-records", shared_corpus, "--json", tmp_path / "c.json"
     )
     assert status == 0, err
     report = json.loads((tmp_path / "c.json").read_text())
     for family in report["families"].values():
         assert family["distinct"] > 0 and family["distinct_covered"] == family["distinct"]
-    assert len(report["complete_targets"]) == 150
+    assert len(report["complete_targets"]) == CORPUS_N
 
 
-def test_coverage_api_and_manifest(corpus150, tmp_path, capsys):
+def test_coverage_api_and_manifest(shared_corpus, tmp_path, capsys):
     import jax
     import jax.numpy as jnp
 
     targets = [("fft", lambda x: jnp.fft.fft(x), ["f32[8]"]), ("relu", jax.nn.relu, ["f32[8]"])]
-    report = coverage(str(corpus150), targets)
+    report = coverage(str(shared_corpus), targets)
     fft_items = {item for item, _ in report.family("jaxpr").missing}
     assert "fft" in fft_items  # no built-in op lowers to fft (today)
     assert report.targets == ("fft", "relu")
@@ -223,12 +224,12 @@ def test_coverage_api_and_manifest(corpus150, tmp_path, capsys):
         "    ('broken', lambda x: x.undefined_attribute, ['f32[2]']),\n"
         "]\n"
     )
-    status, out, err = cli(capsys, "coverage", corpus150, "--against-list", manifest)
+    status, out, err = cli(capsys, "coverage", shared_corpus, "--against-list", manifest)
     assert status == 0, err
     assert "coverage of 2 targets" in out and "skipped broken:" in err
-    status, _, err = cli(capsys, "coverage", corpus150)
+    status, _, err = cli(capsys, "coverage", shared_corpus)
     one_line_error(status, err, "give a target")
-    status, _, err = cli(capsys, "coverage", corpus150, "--against", f"{manifest}:f", "--arg", "f32[4")
+    status, _, err = cli(capsys, "coverage", shared_corpus, "--against", f"{manifest}:f", "--arg", "f32[4")
     one_line_error(status, err, "--arg")
 
 
@@ -249,9 +250,9 @@ def test_texts_profile_reads_nested_jaxprs():
     assert profile.counts["hlo"]["while"] >= 1
 
 
-def test_corpus_stats_takes_a_corpus(corpus150, shards):
-    assert corpus_stats(open_corpus([str(p) for p in shards])).ops == corpus_stats(corpus150).ops
-    assert Counter(corpus_stats(corpus150).ops)  # the comparison above compared non-empty counters
+def test_corpus_stats_takes_a_corpus(shared_corpus, shards):
+    assert corpus_stats(open_corpus([str(p) for p in shards])).ops == corpus_stats(shared_corpus).ops
+    assert Counter(corpus_stats(shared_corpus).ops)  # the comparison above compared non-empty counters
 
 
 def test_export_takes_several_sources(shards, tmp_path, capsys):
@@ -261,6 +262,6 @@ def test_export_takes_several_sources(shards, tmp_path, capsys):
     status, _, err = cli(capsys, "export", *shards, "--parquet", tmp_path / "pq")
     assert status == 0, err
     (table,) = [pq.read_table(p) for p in sorted((tmp_path / "pq" / "data").glob("*.parquet"))]
-    assert table.num_rows == 150 and table.column("index").to_pylist() == list(range(150))
+    assert table.num_rows == CORPUS_N and table.column("index").to_pylist() == list(range(CORPUS_N))
     card = (tmp_path / "pq" / "README.md").read_text()
     assert "`corpus-00000-of-00003.jsonl`, `corpus-00001-of-00003.jsonl`" in card and str(tmp_path) not in card

@@ -1,6 +1,6 @@
 """Tests for jaxsynth.dataset: dedup, HLO reading, statistics and reports, splits, and their CLI commands.
 
-Everything runs on the session corpus (``corpus150``) plus records derived from it; nothing here
+Everything runs on the session corpus (``shared_corpus``) plus records derived from it; nothing here
 generates programs.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 from clitools import cli
+from records import CORPUS_N
 
 from jaxsynth.corpus import Record, decode_record, encode_payload, encode_record, iter_raw, iter_records, write
 from jaxsynth.corpus.dedup import DedupError, Deduplicator, jaxpr_hash
@@ -42,13 +43,13 @@ ENTRY %main.2 (x0.1: f32[6,1]) -> (f32[6,1], f32[]) {
 
 
 @pytest.fixture(scope="module")
-def records(corpus150: Path) -> list[Record]:
-    return list(iter_records(corpus150))
+def records(shared_corpus: Path) -> list[Record]:
+    return list(iter_records(shared_corpus))
 
 
 @pytest.fixture(scope="module")
 def dup_corpus(records: list[Record], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """corpus150 with a structural duplicate after every 5th record (new index, same structure and texts)."""
+    """shared_corpus with a structural duplicate after every 5th record (new index, same structure and texts)."""
     out: list[Record] = []
     extra = 10_000
     for i, record in enumerate(records):
@@ -92,7 +93,7 @@ def test_dedup_msgpack_and_from_corpus_restore_the_state(dup_corpus, tmp_path):
     kept = tmp_path / "kept.jsonl"
     kept.write_bytes(b"".join(p + b"\n" for (_, p), ok in zip(iter_raw(dup_corpus), decisions, strict=True) if ok))
     restored = Deduplicator.from_corpus(kept, "both")
-    assert restored.seen == dedup.seen == 150 and restored.stats()["offered"] == 0
+    assert restored.seen == dedup.seen == CORPUS_N and restored.stats()["offered"] == 0
     probe = [p for _, p in iter_raw(dup_corpus)][::7]
     assert [restored.accept(p) for p in probe] == [False] * len(probe)
 
@@ -133,13 +134,13 @@ def test_tokenizer_is_simple_and_documented():
 
 
 # ---------------------------------------------------------------- statistics and reports
-def test_corpus_stats(corpus150, dup_corpus, records):
-    stats = corpus_stats(corpus150)
-    assert stats.records == 150 and stats.present["optimized_hlo"] == 150 and stats.present["hlo"] == 0
+def test_corpus_stats(shared_corpus, dup_corpus, records):
+    stats = corpus_stats(shared_corpus)
+    assert stats.records == CORPUS_N and stats.present["optimized_hlo"] == CORPUS_N and stats.present["hlo"] == 0
     assert stats.unique["graph_hash"] == len({r.graph_hash for r in records})
     assert sum(stats.ops.values()) == sum(len(r.features.ops) for r in records)
     assert stats.distributions["nodes"].values == tuple(r.features.node_count for r in records)
-    assert len(stats.distributions["optimized_hlo_tokens"].values) == 150
+    assert len(stats.distributions["optimized_hlo_tokens"].values) == CORPUS_N
     # (records, not instructions; a program whose result is constant, such as the grad of ``a + 1.5``, has none)
     with_parameters = sum(" parameter(" in r.optimized_hlo for r in records)
     assert stats.hlo_opcode_records["parameter"] == with_parameters >= 140 and sum(stats.fusion_kinds.values()) > 0
@@ -150,8 +151,8 @@ def test_corpus_stats(corpus150, dup_corpus, records):
     assert json.loads(json.dumps(data)) == data and data["records"] == 180
 
 
-def test_reports(corpus150):
-    stats = corpus_stats(corpus150)
+def test_reports(shared_corpus):
+    stats = corpus_stats(shared_corpus)
     text = text_report(stats, top=5)
     for needle in (
         "structural duplicate rate",
@@ -166,16 +167,16 @@ def test_reports(corpus150):
     assert md.startswith("# Corpus report") and "| unique optimized-HLO ratio |" in md and "## Optimized HLO" in md
 
 
-def test_stats_cli_plots_and_report(corpus150, tmp_path, capsys):
+def test_stats_cli_plots_and_report(shared_corpus, tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="the plots need the dataset extra (matplotlib)")
-    status, out, err = cli(capsys, "stats", corpus150, "--top", "5", "--plots", tmp_path / "plots")
-    assert status == 0 and out.startswith(f"{corpus150}: 150 records\n")
+    status, out, err = cli(capsys, "stats", shared_corpus, "--top", "5", "--plots", tmp_path / "plots")
+    assert status == 0 and out.startswith(f"{shared_corpus}: {CORPUS_N} records\n")
     names = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert names == ["distributions.png", "hlo.png", "ops.png", "report.md", "stats.json", "uniqueness.png"]
     assert all((tmp_path / "plots" / n).read_bytes()[:4] == b"\x89PNG" for n in names if n.endswith(".png"))
     report = (tmp_path / "plots" / "report.md").read_text()
     assert "![Distributions](distributions.png)" in report
-    assert json.loads((tmp_path / "plots" / "stats.json").read_text())["records"] == 150
+    assert json.loads((tmp_path / "plots" / "stats.json").read_text())["records"] == CORPUS_N
 
 
 # ---------------------------------------------------------------- splits
@@ -206,11 +207,11 @@ def test_split_is_leakage_safe_complete_and_deterministic(dup_corpus, tmp_path, 
     assert assign("abc", (0.5, 0.5), seed=1) == assign("abc", (0.5, 0.5), seed=1)
 
 
-def test_split_holdout_sends_op_combinations_to_test(records, corpus150, tmp_path):
+def test_split_holdout_sends_op_combinations_to_test(records, shared_corpus, tmp_path):
     ops = Counter(op for r in records for op in set(r.features.ops))
     a, b = sorted(ops, key=lambda op: (-ops[op], op))[:2]
     combo = frozenset((a, b))
-    summary = split_corpus(corpus150, tmp_path, (0.8, 0.1, 0.1), holdout_ops=[combo])
+    summary = split_corpus(shared_corpus, tmp_path, (0.8, 0.1, 0.1), holdout_ops=[combo])
     held = [r for r in records if combo <= set(r.features.ops)]
     assert held and summary.held_out == len(held)
     for name in ("train", "validation"):
@@ -231,8 +232,8 @@ def test_split_holdout_sends_op_combinations_to_test(records, corpus150, tmp_pat
         (["--holdout-ops", ","], "names no op"),
     ],
 )
-def test_split_bad_input_is_one_line_exit_2(corpus150, tmp_path, capsys, argv, needle):
-    status, _, err = cli(capsys, "split", corpus150, "--out", tmp_path, *argv)
+def test_split_bad_input_is_one_line_exit_2(shared_corpus, tmp_path, capsys, argv, needle):
+    status, _, err = cli(capsys, "split", shared_corpus, "--out", tmp_path, *argv)
     assert status == 2 and err.count("\n") == 1 and err.startswith("error: ") and needle in err, err
 
 

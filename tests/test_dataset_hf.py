@@ -16,6 +16,7 @@ import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from records import CORPUS_N  # noqa: E402
 
 from jaxsynth.cli import run  # noqa: E402
 from jaxsynth.corpus import Record, iter_records  # noqa: E402
@@ -30,9 +31,9 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def split_dir(corpus150: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def split_dir(shared_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("split")
-    assert run(["split", str(corpus150), "--ratios", "0.8,0.1,0.1", "--out", str(out)]) == 0
+    assert run(["split", str(shared_corpus), "--ratios", "0.8,0.1,0.1", "--out", str(out)]) == 0
     return out
 
 
@@ -42,7 +43,7 @@ def _as_rows(records: list[Record]) -> list[dict]:
     return msgspec.to_builtins(records)
 
 
-def test_jsonl_loads_with_datasets_json(corpus150, split_dir, cache):
+def test_jsonl_loads_with_datasets_json(shared_corpus, split_dir, cache):
     files = {name: str(split_dir / f"{name}.jsonl") for name in ("train", "validation", "test")}
     ds = datasets.load_dataset("json", data_files=files, cache_dir=cache)
     manifest = json.loads((split_dir / "splits.json").read_text())
@@ -53,10 +54,10 @@ def test_jsonl_loads_with_datasets_json(corpus150, split_dir, cache):
     assert row["features"]["ops"] == first.features.ops and row["input_ranges"] == first.input_ranges
 
 
-def test_parquet_export_loads_as_is(corpus150, split_dir, tmp_path, cache, capsys):
+def test_parquet_export_loads_as_is(shared_corpus, split_dir, tmp_path, cache, capsys):
     out = tmp_path / "hf"
     assert run(["export", str(split_dir), "--parquet", str(out), "--rows-per-file", "64"]) == 0
-    assert "150 records (train " in capsys.readouterr().out
+    assert f"{CORPUS_N} records (train " in capsys.readouterr().out
     card = (out / "README.md").read_text()
     header = card.split("---\n")[1]
     for needle in (
@@ -68,7 +69,7 @@ def test_parquet_export_loads_as_is(corpus150, split_dir, tmp_path, cache, capsy
     ):
         assert needle in header, needle
     assert "Grammar config `default`" in card and "```toml\n# The default grammar" in card
-    assert "## Generation" in card and "toolchain" in card and "jax 0." in card and "| seed | 0 (150) |" in card
+    assert "## Generation" in card and "toolchain" in card and "jax 0." in card and f"| seed | 0 ({CORPUS_N}) |" in card
     assert len(list((out / "data").glob("train-*-of-*.parquet"))) >= 2  # sharded by --rows-per-file
 
     ds = datasets.load_dataset(str(out), cache_dir=cache)
@@ -79,13 +80,13 @@ def test_parquet_export_loads_as_is(corpus150, split_dir, tmp_path, cache, capsy
     assert ds["train"].features["hlo"].dtype == "string"
 
 
-def test_export_a_single_file_is_one_train_split(corpus150, tmp_path, cache):
+def test_export_a_single_file_is_one_train_split(shared_corpus, tmp_path, cache):
     from jaxsynth.dataset.export import export_parquet
 
-    summary = export_parquet(corpus150, tmp_path)
-    assert summary.splits == {"train": 150}
+    summary = export_parquet(shared_corpus, tmp_path)
+    assert summary.splits == {"train": CORPUS_N}
     ds = datasets.load_dataset(str(tmp_path), cache_dir=cache)
-    assert list(ds) == ["train"] and ds["train"].num_rows == 150
+    assert list(ds) == ["train"] and ds["train"].num_rows == CORPUS_N
 
 
 def test_export_bad_input(tmp_path, capsys):

@@ -872,17 +872,18 @@ def test_swarm_subgrammars_are_deterministic_restrictions() -> None:
     assert render(program_for(config, 5, 3, False)[0]) == render(sample(config, 5, 3))
 
 
+@pytest.mark.slow
 def test_a_swarm_subgrammar_that_produces_nothing_falls_back_to_the_config() -> None:
     """fuzz-special seed 90, programs 79 and 277 (before the config sampled ``trace`` and ``kron``): comparisons and
     loops over float16/float32/int8/uint8 in special-values mode produce no kept dtype at any rank; the sampler
     raised IndexError and ended a campaign worker's run. Such a sub-grammar falls back to the config, as one with no
     op left does. The config as it was then (no linalg, no indexing) still draws such sub-grammars; they are found
-    by that property, not by index."""
+    by that property, not by index (about 1 in 300 draws, 20 s of search: the test below checks the fallback
+    itself and its rate in the default suite)."""
     import msgspec
 
     from jaxsynth.fuzz.special import special_config
     from jaxsynth.fuzz.swarm import program_for, swarm_config
-    from jaxsynth.synth.sample import check_producible
 
     shipped = load_config("fuzz-special")
     categories = dict(shipped.weights.categories) | {"linalg": 0.0, "indexing": 0.0}
@@ -893,13 +894,33 @@ def test_a_swarm_subgrammar_that_produces_nothing_falls_back_to_the_config() -> 
     assert index is not None, "no sub-grammar without a producible dtype in 300 draws"
     assert swarm_config(config, 90, index)[0] is config
     assert program_for(config, 90, index, True)[0].op_nodes()
-    config = special_config(shipped)
+
+
+def test_a_swarm_subgrammar_the_sampler_refuses_falls_back_to_the_config_and_rarely(monkeypatch) -> None:
+    """A sub-grammar that ``check_producible`` refuses (as the slow test above finds one) gives the config itself
+    and a description that says why, and the program is drawn from the config; over 100 real draws of
+    ``fuzz-special`` such a fallback is rare, so swarm still restricts nearly every program."""
+    from jaxsynth.fuzz import swarm
+    from jaxsynth.fuzz.special import special_config
+    from jaxsynth.grammar.config import ConfigError
+    from jaxsynth.synth.sample import check_producible
+
+    config = special_config(load_config("fuzz-special"))
     fallbacks = 0
     for index in range(100):
-        sub, description = swarm_config(config, 90, index)
+        sub, description = swarm.swarm_config(config, 90, index)
         check_producible(sub)
         fallbacks += "fallback" in description
-    assert fallbacks < 10  # a fallback is rare: swarm still restricts nearly every program
+    assert fallbacks < 10
+
+    def refuse(sub):
+        raise ConfigError("no op with weight > 0 applies to float16 at any rank")
+
+    monkeypatch.setattr(swarm, "check_producible", refuse)
+    sub, description = swarm.swarm_config(config, 90, 0)
+    assert sub is config and "no op with weight > 0 applies" in description["fallback"]
+    program, drawn = swarm.program_for(config, 90, 0, True)
+    assert program.op_nodes() and "fallback" in drawn and render(program) == render(sample(config, 90, 0))
 
 
 def test_swarm_draws_the_large_shape_class_at_a_low_rate() -> None:
@@ -2077,7 +2098,7 @@ for rule in ("new", "old"):
     for op, params in (("multiply", {}), ("gelu", {"approximate": False})):
         program = _minus_column_max(op, params, ((8, 6), (8, 6)) if op == "multiply" else ((8, 6),))
         rng = np.random.default_rng(0)
-        for seed in range(12):
+        for seed in range(6):
             xs = [rng.uniform(0.5, 3.0, (8, 6)).astype(np.float32) for _ in program.body.params]
             verdict = run_oracles(Case(program, xs, seed=seed), ["sharding"])["sharding"]
             rows.append([rule, op, seed, verdict.failed, verdict.skipped, verdict.detail])
@@ -2088,7 +2109,7 @@ print(json.dumps(rows))
 
 
 def test_the_sharding_oracle_passes_a_product_minus_its_max() -> None:
-    """The programs above under 12 sampled shardings each: every one judged and passed. Without the allowance
+    """The programs above under 6 sampled shardings each: every one judged and passed. Without the allowance
     (the old rule, each program until its first failure) some fail: XLA's SPMD partitioner duplicates the multiply
     into the subtraction's fusion, and the sharded result is off by the product's rounding at a column's largest
     element, where the one-device result and the reference are 0 (``gelu`` is ``x * ...``: about 1 in 2 shardings
@@ -2100,7 +2121,7 @@ def test_the_sharding_oracle_passes_a_product_minus_its_max() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     rows = json.loads(done.stdout.strip().splitlines()[-1])
     new = [r for r in rows if r[0] == "new"]
-    assert len(new) == 24 and not any(failed or skipped for _, _, _, failed, skipped, _ in new), new
+    assert len(new) == 12 and not any(failed or skipped for _, _, _, failed, skipped, _ in new), new
     old_failures = [r for r in rows if r[0] == "old" and r[3]]
     assert old_failures, "no sharding contracted a multiply into the subtraction: the test no longer shows the case"
     assert all("expected 0.0" in detail for *_, detail in old_failures), old_failures

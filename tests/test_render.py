@@ -79,7 +79,7 @@ def test_long_statements_are_wrapped_at_their_brackets_without_changing_the_prog
     render_module = importlib.import_module("jaxsynth.synth.render")
     limit = render_module.LINE_LIMIT
     config = load_config(name)
-    programs = [sample(config, 0, i) for i in range(120)]
+    programs = [sample(config, 0, i) for i in range(60)]
     wrapped = [render(p) for p in programs]
     monkeypatch.setattr(render_module, "LINE_LIMIT", 10**6)
     unwrapped = [render(p) for p in programs]

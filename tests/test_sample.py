@@ -112,7 +112,7 @@ from jaxsynth.grammar import load_config
 from jaxsynth.synth import render, sample
 for name in sys.argv[1:]:
     config = load_config(name)
-    sys.stdout.write("\\n#----\\n".join(render(sample(config, 3, i)) for i in range(25)) + "\\n#====\\n")
+    sys.stdout.write("\\n#----\\n".join(render(sample(config, 3, i)) for i in range(12)) + "\\n#====\\n")
 """
 
 
@@ -130,7 +130,7 @@ def test_same_source_in_a_fresh_process(tmp_path):
         for seed in ("1", "2")
     ]
     assert runs[0] == runs[1]
-    here = "".join("\n#----\n".join(render(sample(load_config(name), 3, i)) for i in range(25)) + "\n#====\n"
+    here = "".join("\n#----\n".join(render(sample(load_config(name), 3, i)) for i in range(12)) + "\n#====\n"
                    for name in names)
     assert runs[0].decode() == here
 

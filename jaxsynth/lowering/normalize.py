@@ -174,10 +174,11 @@ def strip_outer_dimension_partitions(text: str) -> str:
 def normalize_hlo(text: str) -> str:
     """Normalize HLO text (pre- or post-optimization) for cross-process identity.
 
-    Removes ``metadata={...}`` attributes, the stack-frame tables, and the
-    ``outer_dimension_partitions`` runtime hint. Instruction names, fusion
-    names, layouts, ``backend_config`` otherwise, and ``frontend_attributes``
-    are kept (they are deterministic functions of the module).
+    Removes ``metadata={...}`` attributes, the stack-frame tables, the
+    ``outer_dimension_partitions`` runtime hint and every ``backend_config``
+    left empty. Instruction names, fusion names, layouts, ``backend_config``
+    otherwise, and ``frontend_attributes`` are kept (they are deterministic
+    functions of the module).
     """
     text = strip_hlo_debug_tables(text)
     text = strip_hlo_attribute(text, "metadata")
