@@ -50,14 +50,14 @@ def assert_one_line_error(status: int, err: str, *needles: str) -> None:
 # ---------------------------------------------------------------- generate
 def test_one_and_two_workers_are_byte_identical(tmp_path, capsys):
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
-    common = ("-n", "12", "--seed", "5", "--emit", "jaxpr,stablehlo")
+    common = ("-n", "6", "--seed", "5", "--emit", "jaxpr,stablehlo")
     status, _, err = cli(capsys, "generate", *common, "--workers", "1", "-o", one)
-    assert status == 0 and err.startswith("wrote 12 records") and "records/s" in err and str(one) in err
+    assert status == 0 and err.startswith("wrote 6 records") and "records/s" in err and str(one) in err
     proc = cli_process("generate", *common, "--workers", "2", "-o", two)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith("wrote 12 records")
+    assert proc.stderr.strip().splitlines()[-1].startswith("wrote 6 records")
     assert one.read_bytes() == two.read_bytes()
-    assert [r.index for r in iter_records(one)] == list(range(12))
+    assert [r.index for r in iter_records(one)] == list(range(6))
     pinned = tmp_path / "pinned.jsonl"  # pinning workers to CPUs changes no byte
     proc = cli_process("generate", *common, "--workers", "2", "--pin", "-o", pinned)
     assert proc.returncode == 0, proc.stderr

@@ -30,7 +30,7 @@ def shards(lines: list[bytes], tmp_path: Path) -> list[Path]:
     """shared_corpus cut into 3 shard files named as ``generate --shard I/3`` names them, plus their side files."""
     folder = tmp_path / "shards"
     folder.mkdir()
-    cuts = [0, 50, 100, len(lines)]
+    cuts = [0, len(lines) // 3, 2 * len(lines) // 3, len(lines)]
     paths = []
     for i in range(3):
         path = folder / f"corpus-{i:05d}-of-00003.jsonl"
@@ -112,7 +112,7 @@ def test_merge_gives_the_bytes_of_one_run_and_checks_order(shared_corpus, shards
     renamed[0].write_bytes(shards[1].read_bytes())
     renamed[1].write_bytes(shards[0].read_bytes())
     status, _, err = cli(capsys, "merge", *renamed, "-o", tmp_path / "x.jsonl")
-    one_line_error(status, err, "a.jsonl line 1", "record index 0", "comes after index 99")
+    one_line_error(status, err, "a.jsonl line 1", "record index 0", f"comes after index {2 * CORPUS_N // 3 - 1}")
     assert not (tmp_path / "x.jsonl").exists()
     status, _, err = cli(capsys, "merge", shards[0], "-o", shards[0])
     one_line_error(status, err, "also an input")
@@ -163,9 +163,10 @@ def test_split_refuses_a_non_empty_folder_and_overwrite_replaces_cleanly(shared_
 
 
 def test_replay_finds_a_record_in_a_folder(shards, capsys):
-    status, out, err = cli(capsys, "replay", shards[0].parent, "--index", "120")
+    index = CORPUS_N - 5  # in the third shard
+    status, out, err = cli(capsys, "replay", shards[0].parent, "--index", str(index))
     assert status == 0, err
-    assert out == "record 120: identical\n"
+    assert out == f"record {index}: identical\n"
 
 
 # ---------------------------------------------------------------- coverage

@@ -47,6 +47,10 @@ def records(shared_corpus: Path) -> list[Record]:
     return list(iter_records(shared_corpus))
 
 
+#: Records of ``dup_corpus``: the shared corpus and a copy after every 5th record.
+DUPS = CORPUS_N // 5
+
+
 @pytest.fixture(scope="module")
 def dup_corpus(records: list[Record], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """shared_corpus with a structural duplicate after every 5th record (new index, same structure and texts)."""
@@ -81,7 +85,7 @@ def test_dedup_accepts_first_of_each_key_and_counts(records):
 def test_dedup_msgpack_and_from_corpus_restore_the_state(dup_corpus, tmp_path):
     dedup = Deduplicator("both")
     decisions = [dedup.accept(payload) for _, payload in iter_raw(dup_corpus)]
-    assert decisions.count(False) == 30 and dedup.stats()["rejected_structural"] == 30
+    assert decisions.count(False) == DUPS and dedup.stats()["rejected_structural"] == DUPS
     msgpack = tmp_path / "dups.msgpack"
     write(msgpack, iter_records(dup_corpus))
     again = Deduplicator("both")
@@ -143,12 +147,12 @@ def test_corpus_stats(shared_corpus, dup_corpus, records):
     assert len(stats.distributions["optimized_hlo_tokens"].values) == CORPUS_N
     # (records, not instructions; a program whose result is constant, such as the grad of ``a + 1.5``, has none)
     with_parameters = sum(" parameter(" in r.optimized_hlo for r in records)
-    assert stats.hlo_opcode_records["parameter"] == with_parameters >= 140 and sum(stats.fusion_kinds.values()) > 0
+    assert stats.hlo_opcode_records["parameter"] == with_parameters >= CORPUS_N - 10 and sum(stats.fusion_kinds.values()) > 0
     dups = corpus_stats(dup_corpus)
-    assert dups.records == 180 and dups.structural_duplicate_rate == pytest.approx(1 - stats.unique["graph_hash"] / 180)
-    assert dups.unique_ratio("optimized_hlo") == pytest.approx(stats.unique["optimized_hlo"] / 180)
+    assert dups.records == CORPUS_N + DUPS and dups.structural_duplicate_rate == pytest.approx(1 - stats.unique["graph_hash"] / (CORPUS_N + DUPS))
+    assert dups.unique_ratio("optimized_hlo") == pytest.approx(stats.unique["optimized_hlo"] / (CORPUS_N + DUPS))
     data = dups.to_json()
-    assert json.loads(json.dumps(data)) == data and data["records"] == 180
+    assert json.loads(json.dumps(data)) == data and data["records"] == CORPUS_N + DUPS
 
 
 def test_reports(shared_corpus):
@@ -186,16 +190,16 @@ def _hashes(path: Path) -> list[str]:
 
 def test_split_is_leakage_safe_complete_and_deterministic(dup_corpus, tmp_path, capsys):
     status, out, _ = cli(capsys, "split", dup_corpus, "--ratios", "0.6,0.2,0.2", "--out", tmp_path / "a")
-    assert status == 0 and "180 records" in out
+    assert status == 0 and f"{CORPUS_N + DUPS} records" in out
     parts = {name: _hashes(tmp_path / "a" / f"{name}.jsonl") for name in ("train", "validation", "test")}
     sets = {name: set(h) for name, h in parts.items()}
     assert not (sets["train"] & sets["validation"] or sets["train"] & sets["test"] or sets["validation"] & sets["test"])
-    assert all(parts.values()) and sum(map(len, parts.values())) == 180
+    assert all(parts.values()) and sum(map(len, parts.values())) == CORPUS_N + DUPS
     # bytes are copied unchanged: the multiset of lines is the input's
     lines = sorted(dup_corpus.read_bytes().splitlines())
     assert sorted(b"".join((tmp_path / "a" / f"{n}.jsonl").read_bytes() for n in parts).splitlines()) == lines
     manifest = json.loads((tmp_path / "a" / "splits.json").read_text())
-    assert manifest["counts"] == {name: len(h) for name, h in parts.items()} and manifest["groups"] < 180
+    assert manifest["counts"] == {name: len(h) for name, h in parts.items()} and manifest["groups"] < CORPUS_N + DUPS
     # same result from a reordered corpus, and a group's split does not depend on the other records
     reordered = tmp_path / "reordered.jsonl"
     reordered.write_bytes(b"".join(line + b"\n" for line in reversed(dup_corpus.read_bytes().splitlines())))

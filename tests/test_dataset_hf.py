@@ -56,7 +56,7 @@ def test_jsonl_loads_with_datasets_json(shared_corpus, split_dir, cache):
 
 def test_parquet_export_loads_as_is(shared_corpus, split_dir, tmp_path, cache, capsys):
     out = tmp_path / "hf"
-    assert run(["export", str(split_dir), "--parquet", str(out), "--rows-per-file", "64"]) == 0
+    assert run(["export", str(split_dir), "--parquet", str(out), "--rows-per-file", "16"]) == 0
     assert f"{CORPUS_N} records (train " in capsys.readouterr().out
     card = (out / "README.md").read_text()
     header = card.split("---\n")[1]

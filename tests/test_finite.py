@@ -132,7 +132,7 @@ print("ok")
 """
 
 
-@pytest.mark.parametrize("count", [15, pytest.param(300, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("count", [8, pytest.param(300, marks=pytest.mark.slow)])
 def test_float64_programs_under_x64(count):
     """float64 and complex128 are opt-in: with ``types.x64 = true`` programs type-check and run under
     jax_enable_x64 (every op category at its default weight, so the nn, special, bits, index and fft ops too)."""

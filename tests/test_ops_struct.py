@@ -211,8 +211,8 @@ from jaxsynth.synth import evaluate, random_inputs, render, sample
 config = parse_config(sys.argv[1])
 rng = np.random.default_rng(0)
 families, compared = set(), 0
-for index in range(21):  # 14 outputs compared, every family drawn
-    program = sample(config, 0, index)
+for index in range(10):  # 11 outputs compared, every family drawn
+    program = sample(config, 20, index)
     namespace = {}
     exec(render(program), namespace)
     inputs = random_inputs(program, rng)
