@@ -46,9 +46,9 @@ def test_1000_default_programs_are_finite():
     _check_finite("default", 1000)
 
 
-@pytest.mark.parametrize(("name", "count"), [("control-flow", 20), ("reductions-linalg", 20),
-                                           ("low-precision-ints", 20), ("nn-special", 20), ("numerics", 20),
-                                           ("transforms", 20),
+@pytest.mark.parametrize(("name", "count"), [("control-flow", 15), ("reductions-linalg", 15),
+                                           ("low-precision-ints", 15), ("nn-special", 15), ("numerics", 15),
+                                           ("transforms", 15),
                                            *[pytest.param(n, 400, marks=pytest.mark.slow)
                                              for n in ("control-flow", "reductions-linalg", "low-precision-ints",
                                                        "nn-special", "numerics", "transforms")],

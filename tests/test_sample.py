@@ -138,7 +138,7 @@ def test_same_source_in_a_fresh_process(tmp_path):
 @pytest.mark.parametrize("name", builtin_names())
 def test_rendered_source_parses_and_compiles(name):
     config = load_config(name)
-    for i in range(60):
+    for i in range(40):
         source = render(sample(config, 0, i))
         assert cst.parse_module(source).code == source
         compile(source, "<jaxsynth>", "exec")
