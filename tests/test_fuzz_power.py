@@ -898,7 +898,7 @@ def test_a_swarm_subgrammar_that_produces_nothing_falls_back_to_the_config() -> 
 
 def test_a_swarm_subgrammar_the_sampler_refuses_falls_back_to_the_config_and_rarely(monkeypatch) -> None:
     """A sub-grammar that ``check_producible`` refuses (as the slow test above finds one) gives the config itself
-    and a description that says why, and the program is drawn from the config; over 100 real draws of
+    and a description that says why, and the program is drawn from the config; over 40 real draws of
     ``fuzz-special`` such a fallback is rare, so swarm still restricts nearly every program."""
     from jaxsynth.fuzz import swarm
     from jaxsynth.fuzz.special import special_config
@@ -907,11 +907,11 @@ def test_a_swarm_subgrammar_the_sampler_refuses_falls_back_to_the_config_and_rar
 
     config = special_config(load_config("fuzz-special"))
     fallbacks = 0
-    for index in range(100):
+    for index in range(40):  # (each new set of dtypes probes the op table: 0.1-0.3 s a draw in a fresh process)
         sub, description = swarm.swarm_config(config, 90, index)
         check_producible(sub)
         fallbacks += "fallback" in description
-    assert fallbacks < 10
+    assert fallbacks < 4
 
     def refuse(sub):
         raise ConfigError("no op with weight > 0 applies to float16 at any rank")
