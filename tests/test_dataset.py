@@ -47,18 +47,20 @@ def records(shared_corpus: Path) -> list[Record]:
     return list(iter_records(shared_corpus))
 
 
-#: Records of ``dup_corpus``: the shared corpus and a copy after every 5th record.
-DUPS = CORPUS_N // 5
+#: ``dup_corpus`` has a structural copy after every ``DUP_EVERY``-th record of the shared corpus: ``DUPS`` in all.
+DUP_EVERY = 5
+DUPS = CORPUS_N // DUP_EVERY
 
 
 @pytest.fixture(scope="module")
 def dup_corpus(records: list[Record], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """shared_corpus with a structural duplicate after every 5th record (new index, same structure and texts)."""
+    """shared_corpus with a structural duplicate after every DUP_EVERY-th record (new index, same structure and
+    texts)."""
     out: list[Record] = []
     extra = 10_000
     for i, record in enumerate(records):
         out.append(record)
-        if i % 5 == 4:
+        if i % DUP_EVERY == DUP_EVERY - 1:
             out.append(msgspec.structs.replace(records[i - 2], index=extra, id=f"copy-{extra}"))
             extra += 1
     path = tmp_path_factory.mktemp("dups") / "dups.jsonl"
