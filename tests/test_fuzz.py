@@ -722,7 +722,7 @@ def _first_applicable(oracle, configs, count: int):
         config = load_config(name)
         for index in range(60):
             program = sample(config, 0, index)
-            if oracle.applies(program):
+            if oracle.applies(program) and oracle.skip_reason(program) is None:
                 picked.append((program, index))
             if len(picked) == count:
                 return picked
@@ -741,6 +741,7 @@ def test_oracles_report_nothing_on_clean_programs(name: str) -> None:
     for program, index in picked:
         verdict = run_oracles(Case(program, inputs_for(program, 0, index), seed=index), [name])[name]
         assert not verdict.failed, f"{name} on program {index}: {verdict.detail}\n{render(program)}"
+        assert not verdict.skipped, f"{name} did not judge program {index}: {verdict.detail}"
 
 
 def test_each_oracle_is_timed_without_the_work_it_shares(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -220,6 +220,8 @@ def test_grad_judges_a_long_map_over_large_arrays() -> None:
     case = Case(program, inputs_for(program, 69, 505), seed=_oracle_seed(69, 505))
     verdict = run_oracles(case, ["grad"])["grad"]
     assert verdict.kind != "internal" and not verdict.failed, (verdict.kind, verdict.detail)
+    # judged, or skipped only after the finite-difference evaluations ran (they find the kink)
+    assert not verdict.skipped or verdict.detail == "kink or tie within the finite-difference step", verdict.detail
 
 
 def test_grad_twin_keeps_the_programs_input_order() -> None:
@@ -237,7 +239,7 @@ def test_grad_twin_keeps_the_programs_input_order() -> None:
     twin = pin_integers(retype(program, {DType.float32: DType.float64}))
     assert twin.body.params == program.body.params
     verdict = run_oracles(Case(program, inputs_for(program, 59, 2084), seed=2084), ["grad"])["grad"]
-    assert verdict.kind != "internal" and not verdict.failed, (verdict.kind, verdict.detail)
+    assert verdict.kind != "internal" and not verdict.failed and not verdict.skipped, (verdict.kind, verdict.detail)
 
 
 def test_grad_measures_the_rounding_of_an_ill_conditioned_loss(monkeypatch) -> None:
@@ -625,7 +627,8 @@ def test_rewrites_are_equivalent_programs() -> None:
     assert applied >= 5
 
 
-def test_unroll_and_rewrite_judge_programs_with_pytree_arguments() -> None:
+@pytest.mark.parametrize("start, unrolled, rewritten", [(105, 1, 2), pytest.param(123, 2, 3, marks=pytest.mark.slow)])
+def test_unroll_and_rewrite_judge_programs_with_pytree_arguments(start, unrolled, rewritten) -> None:
     """``models`` programs take a nested params dict: the variants are called as the original is (flat
     inputs packed into its pytrees, in its argument order), so neither oracle fails on its own variant."""
     from jaxsynth.fuzz.campaign import inputs_for
@@ -633,10 +636,11 @@ def test_unroll_and_rewrite_judge_programs_with_pytree_arguments() -> None:
 
     config = load_config("models")
     judged = {"unroll": 0, "rewrite": 0}
-    wanted = {"unroll": 2, "rewrite": 3}
-    # seed 0's programs, until two with loops and three with rewrites were judged; from program 123 (5 s; from
-    # program 120, 19 s: some with loops compile for seconds each, and each op added to the table moves the draws)
-    for index in range(123, 243):
+    wanted = {"unroll": unrolled, "rewrite": rewritten}
+    # seed 0's programs from ``start``, until that many with loops and with rewrites were judged: from program 105,
+    # 6 programs (4 s), from 123, 6 (16 s; some with loops compile for seconds each, and each op added to the table
+    # moves the draws)
+    for index in range(start, start + 120):
         program = sample(config, 0, index)
         if not program.structured:  # a composite with no weights (a loss of inputs alone) takes flat arguments
             continue
@@ -1071,7 +1075,7 @@ def test_rounding_that_leaves_the_domain_is_a_discontinuity() -> None:
     assert np.all(np.isfinite(analysis.outputs[0])) and not np.all(np.isfinite(analysis.spread[0]))
     assert analysis.flips == frozenset({sqrt})  # where it leaves the finite numbers, not every node after
     verdict = run_oracles(case, ["reference"])["reference"]
-    assert not verdict.failed, verdict.detail
+    assert not verdict.failed and not verdict.skipped, verdict.detail
 
     # references written with Python's math give NaN outside their domain too, as ufuncs do, instead of raising
     # (models seed 51 program 1614: erfinv of a perturbed value past 1 was an internal error)
@@ -1424,6 +1428,8 @@ def test_jitvmap_is_decided_without_a_compile_only_when_both_sides_are_the_same_
         if verdict.kind == "known":
             known += 1
             assert compiles.count == 0
+            if known == 4:
+                break
     assert known >= 4, known  # (most of the 8)
 
     case = next(_cases("default", 12))
@@ -1447,6 +1453,8 @@ def test_jitvmap_is_decided_without_a_compile_only_when_both_sides_are_the_same_
             verdict = run_oracles(case, ["vmap", "jitvmap"])["jitvmap"]  # (vmap meets jnp's inner jits too)
             assert verdict.kind != "known", verdict.detail
             caught += verdict.failed
+            if caught == 3:
+                break
     assert caught >= 3, caught
 
 
