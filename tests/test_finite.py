@@ -46,9 +46,9 @@ def test_1000_default_programs_are_finite():
     _check_finite("default", 1000)
 
 
-@pytest.mark.parametrize(("name", "count"), [("control-flow", 15), ("reductions-linalg", 15),
-                                           ("low-precision-ints", 15), ("nn-special", 15), ("numerics", 15),
-                                           ("transforms", 15),
+@pytest.mark.parametrize(("name", "count"), [("control-flow", 10), ("reductions-linalg", 10),
+                                           ("low-precision-ints", 10), ("nn-special", 10), ("numerics", 10),
+                                           ("transforms", 10),
                                            *[pytest.param(n, 400, marks=pytest.mark.slow)
                                              for n in ("control-flow", "reductions-linalg", "low-precision-ints",
                                                        "nn-special", "numerics", "transforms")],
