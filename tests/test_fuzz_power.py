@@ -638,7 +638,7 @@ def test_unroll_and_rewrite_judge_programs_with_pytree_arguments(start, unrolled
     judged = {"unroll": 0, "rewrite": 0}
     wanted = {"unroll": unrolled, "rewrite": rewritten}
     # seed 0's programs from ``start``, until that many with loops and with rewrites were judged: from program 105,
-    # 6 programs (4 s), from 123, 6 (16 s; some with loops compile for seconds each, and each op added to the table
+    # 6 programs (5 s), from 123, 6 (16 s; some with loops compile for seconds each, and each op added to the table
     # moves the draws)
     for index in range(start, start + 120):
         program = sample(config, 0, index)
@@ -1430,7 +1430,7 @@ def test_jitvmap_is_decided_without_a_compile_only_when_both_sides_are_the_same_
             assert compiles.count == 0
             if known == 4:
                 break
-    assert known >= 4, known  # (most of the 8)
+    assert known >= 4, known  # (most of the 8 are)
 
     case = next(_cases("default", 12))
     monkeypatch.setattr(oracles, "SHARE", False)
