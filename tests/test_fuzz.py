@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from historical import historical
 from injected import CHECKABLE, checkable_seed
 from records import jaxpr_of
 
+import jaxsynth
 from jaxsynth.fuzz import Settings, parse_duration, run_campaign
 from jaxsynth.fuzz.findings import LITERAL_ELEMENTS, array_literal
 from jaxsynth.fuzz.oracles import build_function
@@ -197,6 +200,11 @@ def test_an_injected_check_failure_is_a_crash_finding_bucketed_by_its_site(tmp_p
     crashes = [f for f in _findings(out) if f["kind"] == "crash"]
     assert [f["index"] for f in crashes] == [0, 1]
     assert all(f["signal"] == "SIGABRT" and f["stage"].startswith("reference/") for f in crashes)
+    # the worker's Python stack names where the code is installed, never this machine's directories
+    tail, installed = crashes[0]["stderr_tail"], sysconfig.get_paths()["purelib"]
+    assert 'File "<site-packages>/jax/_src/pjit.py"' in tail and installed not in tail, tail
+    assert re.search(r'File "<(jaxsynth|site-packages)>/jaxsynth/fuzz/worker\.py"', tail), tail
+    assert str(Path(jaxsynth.__file__).parent) not in tail
     site = f"injected_check.cc:1] Check failed: jnp.{op} is never called"
     assert {f["site"] for f in crashes} == {site} and all(f["detail"].endswith(site) for f in crashes)
     assert len({f["bucket"] for f in crashes}) == 1 and len(summary["buckets"]) == 1

@@ -509,6 +509,33 @@ def test_a_crash_report_is_the_same_text_from_run_to_run() -> None:
     assert steady_text("short\ntext", 1000) == "short\ntext"
 
 
+def test_a_crash_report_names_where_code_is_installed_never_this_machines_directories() -> None:
+    """A Python stack in a crash's stderr names files by where they are installed (``<site-packages>/jax/...``,
+    ``<stdlib>/threading.py``), as given and as resolved, so a finding is the same bytes on a machine whose
+    toolchain lives elsewhere; any other path, and a directory that only begins like an installed one, stay."""
+    import threading
+
+    import jax
+
+    from jaxsynth.workers.process import crash_site, steady_text
+
+    jax_dir = os.path.dirname(jax.__file__)
+    stack = (f'  File "{jax_dir}/_src/compiler.py", line 469 in compile_or_get_cached\n'
+             f'  File "{os.path.realpath(jax_dir)}/_src/pjit.py", line 311 in jit_lower\n'
+             f'  File "{threading.__file__}", line 1045 in _bootstrap_inner\n'
+             '  File "/data/runs/7/repro.py", line 12 in <module>\n'
+             f'  File "{sys.prefix}-old/x.py", line 1 in f\n')
+    text = "F1202 15:27:13.374130    3798 a.cc:4] Check failed: x\n" + stack
+    masked = steady_text(text)
+    assert masked.splitlines()[1:] == [
+        '  File "<site-packages>/jax/_src/compiler.py", line 469 in compile_or_get_cached',
+        '  File "<site-packages>/jax/_src/pjit.py", line 311 in jit_lower',
+        '  File "<stdlib>/threading.py", line 1045 in _bootstrap_inner',
+        '  File "/data/runs/7/repro.py", line 12 in <module>',
+        f'  File "{sys.prefix}-old/x.py", line 1 in f']
+    assert crash_site(masked) == crash_site(text) == "a.cc:4] Check failed: x"
+
+
 def test_a_crash_with_a_site_is_bucketed_and_reduced_by_its_site() -> None:
     """One assertion reached by many programs is one bucket, whatever their ops; a reduction that makes the
     program crash at another site has found another bug and is not kept; a repro must show the same site."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import pickle
 import re
@@ -87,13 +88,40 @@ _VOLATILE: tuple[tuple[re.Pattern[str], Any], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=1)
+def _install_dirs() -> tuple[re.Pattern[str], dict[str, str]]:
+    """Where this interpreter's code is installed, each with the name it is masked as: the site-packages
+    directories (``<site-packages>``), the standard library (``<stdlib>``), the directory jaxsynth is imported
+    from (``<jaxsynth>``: a checkout, for an editable install) and the interpreter's prefixes (``<prefix>``),
+    as given and as resolved; one pattern, longest first, so the most specific name wins."""
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    named = [(paths.get("purelib"), "<site-packages>"), (paths.get("platlib"), "<site-packages>"),
+             *((d, "<site-packages>") for d in site.getsitepackages()),
+             (site.getusersitepackages() if site.ENABLE_USER_SITE else None, "<site-packages>"),
+             (paths.get("stdlib"), "<stdlib>"), (paths.get("platstdlib"), "<stdlib>"),
+             (os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "<jaxsynth>"),
+             (sys.prefix, "<prefix>"), (sys.base_prefix, "<prefix>"), (sys.exec_prefix, "<prefix>")]
+    names: dict[str, str] = {}
+    for directory, name in named:
+        for form in {directory, os.path.realpath(directory)} if directory and len(directory) > 1 else ():
+            names.setdefault(form.rstrip(os.sep) + os.sep, name + os.sep)
+    return re.compile("|".join(re.escape(d) for d in sorted(names, key=len, reverse=True))), names
+
+
 def steady_text(text: str, size: int | None = None) -> str:
-    """``text`` (a crash's stderr) with what differs from run to run masked (:data:`_VOLATILE`), so a finding
-    written twice is the same bytes; the lines, their order and every message stay (:func:`crash_site` still
-    finds the site). With ``size``: its last ``size`` characters from the start of a line (the lengths of what is
-    masked vary, so a cut through a line would too)."""
+    """``text`` (a crash's stderr) with what differs from run to run masked (:data:`_VOLATILE`), and the
+    directories this interpreter's code is installed in named (:func:`_install_dirs`: a Python stack's
+    ``File "<site-packages>/jax/_src/compiler.py"``), so a finding written twice, or on another machine with
+    the same toolchain, is the same bytes; the lines, their order and every message stay (:func:`crash_site`
+    still finds the site). With ``size``: its last ``size`` characters from the start of a line (the lengths of
+    what is masked vary, so a cut through a line would too)."""
     for pattern, replacement in _VOLATILE:
         text = pattern.sub(replacement, text)
+    installed, names = _install_dirs()
+    text = installed.sub(lambda match: names[match.group(0)], text)
     if size is not None and len(text) > size:
         text = text[-size:]
         text = text[text.find("\n") + 1:]
