@@ -108,7 +108,8 @@ def _install_dirs() -> tuple[re.Pattern[str], dict[str, str]]:
     for directory, name in named:
         for form in {directory, os.path.realpath(directory)} if directory and len(directory) > 1 else ():
             names.setdefault(form.rstrip(os.sep) + os.sep, name + os.sep)
-    return re.compile("|".join(re.escape(d) for d in sorted(names, key=len, reverse=True))), names
+    alternatives = "|".join(re.escape(d) for d in sorted(names, key=len, reverse=True))
+    return re.compile(alternatives or "(?!)"), names  # (?!): nothing to name, nothing matches
 
 
 def steady_text(text: str, size: int | None = None) -> str:
