@@ -397,7 +397,7 @@ def test_real_code_ops_give_the_wanted_type_a_sound_range_and_numpys_values(name
     call; the range rule, applied to the operands' actual intervals, holds the numpy reference's values; and jit
     of the rendering matches the reference (exactly for exact ops, within a few ulps otherwise). ``cases``
     proposals an op (each a jit compile; the attempts cycle through the op's dtypes and ranks): the default
-    suite's 2 are the slow twin's first 2 (``tests/test_ops.py`` checks each op in each of its dtypes)."""
+    suite's 2 are the slow twin's first 2 (``tests/test_ops.py`` checks every op against numpy too)."""
     import jax
     import jax.numpy as jnp
     import libcst as cst
