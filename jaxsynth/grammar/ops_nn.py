@@ -186,6 +186,7 @@ def _unary(
     kwargs: tuple[str, ...] = (),
     error_scale=None,
     tail: Callable[[Interval, dict], float] | None = None,
+    squares: Callable[[Interval, dict], float] | None = None,
     weight: float = 1.0,
     dtypes: frozenset[DType] = FLOATS,
     since: tuple[int, ...] = (),
@@ -195,10 +196,15 @@ def _unary(
     itself where it is a function of the rendered operands and params).
 
     ``tail(x, params)`` is the smallest magnitude the op's exponentially decaying tail reaches on ``x``;
-    the op is placed only where it stays above ``underflow_floor`` of the dtype."""
+    the op is placed only where it stays above ``underflow_floor`` of the dtype. ``squares(x, params)`` is the
+    largest magnitude the op squares inside itself in the dtype (``x`` for ``squareplus``, the standardized
+    ``x`` of the Cauchy and t densities); the op is placed only where its square stays below
+    ``DType.intermediate_cap``."""
 
     def range_rule(ins, types, out, p):
         if tail is not None and abs(tail(ins[0], p)) < underflow_floor(types[0].dtype):
+            return None
+        if squares is not None and squares(ins[0], p) ** 2 > types[0].dtype.intermediate_cap:
             return None
         return range_fn(ins[0], p)
 
@@ -435,7 +441,7 @@ ELEMENTWISE_NN = (
            lambda x, p: x * np.tanh(_softplus(x)), tail=_negative_tail(_mish_scalar), weight=0.5),
     _unary("squareplus", _squareplus_render, lambda x, p: monotone(lambda v: _squareplus_scalar(v, p["b"]), x),
            lambda x, p: (x + np.sqrt(np.square(x) + p["b"])) / 2.0, params=_squareplus_params,
-           error_scale=_squareplus_error, weight=0.5),
+           error_scale=_squareplus_error, squares=lambda x, p: x.mag, weight=0.5),
     # softplus's and sigmoid's piecewise twins (Fenchel-Young losses): 0 up to -1, a parabola (a line) to 1, then
     # x (1); sparse_plus is smooth (its derivative is sparse_sigmoid), sparse_sigmoid has a kink at -1 and 1
     _unary("sparse_plus", "jax.nn.sparse_plus", lambda x, p: monotone(_sparse_plus_scalar, x),
@@ -465,6 +471,11 @@ def _norm_params(t: TensorType, ctx: Context) -> dict:
 def _z(x, p):
     """The operand standardized by the density's ``loc`` (0 where it has none) and ``scale``."""
     return (x - p.get("loc", 0.0)) / p["scale"]
+
+
+def _z_mag(x: Interval, p) -> float:
+    """The largest magnitude of ``_z`` over ``x``."""
+    return max(abs(x.lo - p.get("loc", 0.0)), abs(x.hi - p.get("loc", 0.0))) / p["scale"]
 
 
 def _norm_logpdf_reference(x, p):
@@ -851,11 +862,11 @@ SPECIAL_UNARY = (
     _unary("logistic_logpdf", _stats_render("logistic.logpdf"), _peak_range(_logistic_logpdf), _logistic_logpdf,
            category="special", params=_norm_params, error_scale=_logistic_error, weight=0.5),
     _unary("cauchy_logpdf", _stats_render("cauchy.logpdf"), _peak_range(_cauchy_logpdf), _cauchy_logpdf,
-           category="special", params=_norm_params, error_scale=_cauchy_error, weight=0.5),
+           category="special", params=_norm_params, error_scale=_cauchy_error, squares=_z_mag, weight=0.5),
     _unary("laplace_logpdf", _stats_render("laplace.logpdf"), _peak_range(_laplace_logpdf), _laplace_logpdf,
            category="special", params=_norm_params, error_scale=_laplace_error, weight=0.5),
     _unary("t_logpdf", _stats_render("t.logpdf", "df"), _peak_range(_t_logpdf), _t_logpdf, category="special",
-           params=_t_params, error_scale=_t_error, weight=0.5),
+           params=_t_params, error_scale=_t_error, squares=_z_mag, weight=0.5),
     # x >= 0.05: the density's log, (a - 1) log x, stays finite; its top at the mode (a - 1) scale
     _unary("gamma_logpdf", _stats_render("gamma.logpdf", "a", keywords=(("scale", 1.0),)),
            _peak_range(_gamma_logpdf, lambda p: (p["a"] - 1.0) * p["scale"]), _gamma_logpdf, category="special",
@@ -1047,8 +1058,10 @@ def _softmax_range(ins, types, out, params) -> Interval | None:
     return Interval(0.0, 1.0)
 
 
-def _standardize_range(ins, types, out, params) -> Interval:
+def _standardize_range(ins, types, out, params) -> Interval | None:
     # |x_i - mean| / sqrt(var) <= sqrt(n - 1) for n samples; the stable two-pass variance keeps it.
+    if (ins[0].hi - ins[0].lo) ** 2 > out.dtype.intermediate_cap:  # the squared deviations, in x's dtype
+        return None
     b = math.sqrt(max(_axis_len(types[0], params["axis"]) - 1, 0)) * 1.01 + 1e-3
     return Interval(-b, b)
 

@@ -168,7 +168,10 @@ def _reduction_range(name: str):
             return Interval(0, 1)
         if name in SPREAD_REDUCTIONS:  # at most half the operand's width from the mean, in every term
             var = ((x.hi - x.lo) / 2) ** 2 * n / max(n - params["ddof"], 1)
-            return Interval(0.0, var if name in VARIANCES else math.sqrt(var))
+            if name in VARIANCES:
+                return Interval(0.0, var)
+            # std rounds the variance to its own dtype before the square root
+            return Interval(0.0, math.sqrt(var)) if var <= out.dtype.intermediate_cap else None
         return x  # mean, max, min and their NaN-ignoring forms
 
     return rule
@@ -914,6 +917,8 @@ def _propose_norm(t, ctx):
 
 def _norm_range(ins, types, out, params):
     n = _reduced_count(types[0].shape, None if params["axis"] is None else -1)
+    if n * ins[0].mag ** 2 > out.dtype.intermediate_cap:  # the sum of squares, in the operand's dtype
+        return None
     return Interval(0.0, math.sqrt(n) * ins[0].mag)
 
 

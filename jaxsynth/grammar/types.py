@@ -113,6 +113,19 @@ class DType(enum.Enum):
         return _BOUNDS[self]
 
     @property
+    def intermediate_cap(self) -> float:
+        """The largest magnitude a float value that an op computes inside itself, in this dtype, may reach: an
+        eighth of the dtype's largest finite value (float16: 8188).
+
+        Some ops round a value larger than their result to their dtype before they finish: ``jnp.std`` the
+        variance under its square root, ``jnp.linalg.norm`` its sum of squares, ``squareplus`` and the Cauchy and
+        t densities a square. A result inside ``bounds`` says nothing about those; in float16 they overflow to inf
+        while the result would be moderate (``std`` of a row 600 wide is 300; its variance, 90,000, is past
+        float16's 65504), and the program is no longer the finite one the reference computes. Such ops are
+        placed only where that value stays below this cap."""
+        return _INTERMEDIATE_CAP[self]
+
+    @property
     def margin(self) -> float:
         """Smallest magnitude that a domain boundary must keep away from (e.g. log's lo >= margin)."""
         return _MARGIN.get(self, 1.0)
@@ -193,6 +206,7 @@ class Interval:
 
 
 _EPS = {d: float(ml_dtypes.finfo(d.real_dtype.np_dtype).eps) if d.is_inexact else 0.0 for d in DType}
+_INTERMEDIATE_CAP = {d: float(ml_dtypes.finfo(d.real_dtype.np_dtype).max) / 8 for d in DType if d.is_inexact}
 _BOUNDS = {
     DType.float64: Interval(-1e6, 1e6),
     DType.float32: Interval(-1e6, 1e6),
