@@ -81,10 +81,13 @@ def test_tails_stay_above_the_underflow_floor():
 
 
 #: Ops that round a value larger than their result to their own dtype before they finish (the variance under
-#: ``std``'s square root, ``norm``'s sum of squares, the squares inside the others), each with its params.
+#: ``std``'s square root, ``norm``'s sum of squares, the squares inside the others, ``rel_entr``'s and ``kl_div``'s
+#: ``p log p`` and ``p log q``), each with its params. A one-operand op is tested on [-w, w] with ``w, -w, w, -w``
+#: (the widest spread), the two others on p and q in [w/2, w] with ``p = w, w/2`` against ``q = w/2, w``.
 SQUARING = {"std": {"axis": None, "keepdims": False, "ddof": 0}, "nanstd": {"axis": None, "keepdims": False, "ddof": 1},
             "norm": {"axis": None}, "standardize": {"axis": 0}, "squareplus": {"b": 4.0},
-            "cauchy_logpdf": {"loc": 0.0, "scale": 1.0}, "t_logpdf": {"df": 3.0, "loc": 0.0, "scale": 1.0}}
+            "cauchy_logpdf": {"loc": 0.0, "scale": 1.0}, "t_logpdf": {"df": 3.0, "loc": 0.0, "scale": 1.0},
+            "rel_entr": {}, "kl_div": {}}
 
 
 @pytest.mark.parametrize("name", SQUARING)
@@ -92,31 +95,41 @@ def test_an_op_that_squares_inside_is_placed_only_where_the_square_fits_its_dtyp
     """reductions-linalg seed 4901, program 13: ``jnp.std`` of a float16 row about 500 wide. Its result (about
     200) was inside float16's bounds, but JAX rounds the variance to float16 before the square root, and that
     overflowed: inf, then NaN downstream, against the reference's finite float64 value: a false finding. For
-    each such op, on a float16 operand [-w, w]: the widest ``w`` its range rule accepts gives results under jit
-    at the interval's ends (alternating, so a spread is the widest) close to the reference, and ``8 w``, where
-    JAX's float16 result is inf, NaN or 0 (``standardize``: one over an infinite deviation) while the reference
-    is finite, is refused. In float32 the same rule costs nothing."""
+    each such op, on float16 operands as wide as ``w``: the widest ``w`` its range rule accepts gives results
+    under jit close to the reference, and ``8 w``, where JAX's float16 result is inf, NaN or 0 (``standardize``:
+    one over an infinite deviation) while the reference is finite, is refused. In float32 the same rule costs
+    nothing."""
     import jax
     import jax.numpy as jnp
     import libcst as cst
 
     spec, params = REGISTRY[name], SQUARING[name]
-    f16, f32 = [TensorType(DType.float16, (4,))], [TensorType(DType.float32, (4,))]
+    arity = 2 if name in ("rel_entr", "kl_div") else 1
 
-    def accepts(w: float, types=f16) -> bool:
-        return spec.range_rule([Interval(-w, w)], types, spec.type_rule(types, params), params) is not None
+    def intervals(w: float) -> list[Interval]:
+        return [Interval(-w, w)] if arity == 1 else [Interval(w / 2, w)] * 2
+
+    def arrays(w: float) -> list[np.ndarray]:
+        rows = [[w, -w, w, -w]] if arity == 1 else [[w, w / 2], [w / 2, w]]
+        return [np.array(row, dtype=np.float16) for row in rows]
+
+    def accepts(w: float, dtype: DType = DType.float16) -> bool:
+        types = [TensorType(dtype, (4 // arity,))] * arity
+        return spec.range_rule(intervals(w), types, spec.type_rule(types, params), params) is not None
 
     lo, hi = 1.0, 10_000.0
     assert accepts(lo) and not accepts(hi)
     while hi - lo > 0.5:
         lo, hi = ((lo + hi) / 2, hi) if accepts((lo + hi) / 2) else (lo, (lo + hi) / 2)
-    assert accepts(1e4, f32)
+    assert accepts(1e4, DType.float32)
+    names = [cst.Name(f"a{i}") for i in range(arity)]
     namespace = {"jax": jax, "jnp": jnp}
-    exec(f"def op(a0):\n    return {cst.Module([]).code_for_node(spec.render([cst.Name('a0')], params))}\n", namespace)
+    exec(f"def op({', '.join(n.value for n in names)}):\n"
+         f"    return {cst.Module([]).code_for_node(spec.render(names, params))}\n", namespace)
     for w, fits in ((lo, True), (8 * lo, False)):
-        x = np.array([w, -w, w, -w], dtype=np.float16)
-        got = np.asarray(jax.jit(namespace["op"])(x), dtype=np.float64)
-        want = np.asarray(spec.reference([x.astype(np.float64)], params), dtype=np.float64)
+        xs = arrays(w)
+        got = np.asarray(jax.jit(namespace["op"])(*xs), dtype=np.float64)
+        want = np.asarray(spec.reference([x.astype(np.float64) for x in xs], params), dtype=np.float64)
         assert np.all(np.isfinite(want)), (w, want)
         with np.errstate(invalid="ignore"):  # inf - inf
             close = np.all(np.abs(got - want) <= 0.05 * (1.0 + np.abs(want)))  # NaN is not close

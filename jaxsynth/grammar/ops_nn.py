@@ -965,11 +965,20 @@ def _xlogx_over_y(p: float, q: float) -> float:
 _propose_rel_entr = propose_elementwise(FLOATS, needs=(lambda dtype, ctx: Interval(0.0, INF), positive_need))
 
 
+def _rel_entr_terms_fit(p: Interval, q: Interval, dtype: DType) -> bool:
+    """JAX computes ``p log(p / q)`` as ``xlogx(p) - xlogy(p, q)``: both terms, far larger than their difference
+    where ``p`` is near ``q``, stay below ``DType.intermediate_cap`` (float16 ``p`` and ``q`` near 8000: each term
+    overflows, and their difference is NaN)."""
+    xlogx = max(1.0 / math.e, *(abs(a * math.log(a)) for a in (p.lo, p.hi) if a > 0.0))
+    xlogy = p.hi * max(abs(math.log(q.lo)), abs(math.log(q.hi)))
+    return max(xlogx, xlogy) <= dtype.intermediate_cap
+
+
 def _rel_entr_range(ins, types, out, params) -> Interval | None:
     """``p log(p / q)`` falls as ``q`` grows, and is convex in ``p`` with its least value ``-q / e`` at ``p = q / e``:
     its top at a corner with the least ``q``, its bottom on the edge of the largest."""
     p, q = ins
-    if p.lo < 0.0 or q.lo < types[1].dtype.margin:
+    if p.lo < 0.0 or q.lo < types[1].dtype.margin or not _rel_entr_terms_fit(p, q, out.dtype):
         return None
     top = max(_xlogx_over_y(p.lo, q.lo), _xlogx_over_y(p.hi, q.lo))
     at = q.hi / math.e
@@ -980,7 +989,7 @@ def _rel_entr_range(ins, types, out, params) -> Interval | None:
 def _kl_div_range(ins, types, out, params) -> Interval | None:
     """``p log(p / q) - p + q`` is convex in both and never negative (0 where ``p == q``): its top at a corner."""
     p, q = ins
-    if p.lo < 0.0 or q.lo < types[1].dtype.margin:
+    if p.lo < 0.0 or q.lo < types[1].dtype.margin or not _rel_entr_terms_fit(p, q, out.dtype):
         return None
     return Interval(0.0, max(_xlogx_over_y(a, b) - a + b for a in (p.lo, p.hi) for b in (q.lo, q.hi)))
 
