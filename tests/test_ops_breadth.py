@@ -80,14 +80,31 @@ def test_tails_stay_above_the_underflow_floor():
     assert math.erfc(5.0) > underflow_floor(DType.float32) > 1e-20
 
 
+def _spread(w: float) -> list[tuple[Interval, list]]:
+    """One operand in [-w, w], at its ends (the widest spread)."""
+    return [(Interval(-w, w), [w, -w, w, -w])]
+
+
+def _near(w: float) -> list[tuple[Interval, list]]:
+    """``p`` and ``q`` in [w/2, w], apart by a factor of 2 (their difference of logs is not lost to rounding)."""
+    return [(Interval(w / 2, w), [w, w / 2]), (Interval(w / 2, w), [w / 2, w])]
+
+
+def _chain(w: float) -> list[tuple[Interval, list]]:
+    """``a @ b`` of entries up to ``w``, then times a small ``c``: the result is far smaller than ``a @ b``."""
+    big = (Interval(w / 2, w), [[w, w], [w, w]])
+    return [big, big, (Interval(0.001, 0.002), [[0.002, 0.002], [0.002, 0.002]])]
+
+
 #: Ops that round a value larger than their result to their own dtype before they finish (the variance under
-#: ``std``'s square root, ``norm``'s sum of squares, the squares inside the others, ``rel_entr``'s and ``kl_div``'s
-#: ``p log p`` and ``p log q``), each with its params. A one-operand op is tested on [-w, w] with ``w, -w, w, -w``
-#: (the widest spread), the two others on p and q in [w/2, w] with ``p = w, w/2`` against ``q = w/2, w``.
-SQUARING = {"std": {"axis": None, "keepdims": False, "ddof": 0}, "nanstd": {"axis": None, "keepdims": False, "ddof": 1},
-            "norm": {"axis": None}, "standardize": {"axis": 0}, "squareplus": {"b": 4.0},
-            "cauchy_logpdf": {"loc": 0.0, "scale": 1.0}, "t_logpdf": {"df": 3.0, "loc": 0.0, "scale": 1.0},
-            "rel_entr": {}, "kl_div": {}}
+#: ``std``'s square root, ``norm``'s sum of squares, the squares inside the next four, ``rel_entr``'s and
+#: ``kl_div``'s ``p log p`` and ``p log q``, ``multi_dot``'s first product): their params and operands.
+SQUARING = {"std": ({"axis": None, "keepdims": False, "ddof": 0}, _spread),
+            "nanstd": ({"axis": None, "keepdims": False, "ddof": 1}, _spread),
+            "norm": ({"axis": None}, _spread), "standardize": ({"axis": 0}, _spread),
+            "squareplus": ({"b": 4.0}, _spread), "cauchy_logpdf": ({"loc": 0.0, "scale": 1.0}, _spread),
+            "t_logpdf": ({"df": 3.0, "loc": 0.0, "scale": 1.0}, _spread),
+            "rel_entr": ({}, _near), "kl_div": ({}, _near), "multi_dot": ({"k": 4}, _chain)}
 
 
 @pytest.mark.parametrize("name", SQUARING)
@@ -95,7 +112,7 @@ def test_an_op_that_squares_inside_is_placed_only_where_the_square_fits_its_dtyp
     """reductions-linalg seed 4901, program 13: ``jnp.std`` of a float16 row about 500 wide. Its result (about
     200) was inside float16's bounds, but JAX rounds the variance to float16 before the square root, and that
     overflowed: inf, then NaN downstream, against the reference's finite float64 value: a false finding. For
-    each such op, on float16 operands as wide as ``w``: the widest ``w`` its range rule accepts gives results
+    each such op, on float16 operands as large as ``w``: the largest ``w`` its range rule accepts gives results
     under jit close to the reference, and ``8 w``, where JAX's float16 result is inf, NaN or 0 (``standardize``:
     one over an infinite deviation) while the reference is finite, is refused. In float32 the same rule costs
     nothing."""
@@ -103,31 +120,24 @@ def test_an_op_that_squares_inside_is_placed_only_where_the_square_fits_its_dtyp
     import jax.numpy as jnp
     import libcst as cst
 
-    spec, params = REGISTRY[name], SQUARING[name]
-    arity = 2 if name in ("rel_entr", "kl_div") else 1
-
-    def intervals(w: float) -> list[Interval]:
-        return [Interval(-w, w)] if arity == 1 else [Interval(w / 2, w)] * 2
-
-    def arrays(w: float) -> list[np.ndarray]:
-        rows = [[w, -w, w, -w]] if arity == 1 else [[w, w / 2], [w / 2, w]]
-        return [np.array(row, dtype=np.float16) for row in rows]
+    spec, (params, operands) = REGISTRY[name], SQUARING[name]
 
     def accepts(w: float, dtype: DType = DType.float16) -> bool:
-        types = [TensorType(dtype, (4 // arity,))] * arity
-        return spec.range_rule(intervals(w), types, spec.type_rule(types, params), params) is not None
+        ranges, values = zip(*operands(w), strict=True)
+        types = [TensorType(dtype, np.shape(v)) for v in values]
+        return spec.range_rule(list(ranges), types, spec.type_rule(types, params), params) is not None
 
     lo, hi = 1.0, 10_000.0
     assert accepts(lo) and not accepts(hi)
     while hi - lo > 0.5:
         lo, hi = ((lo + hi) / 2, hi) if accepts((lo + hi) / 2) else (lo, (lo + hi) / 2)
     assert accepts(1e4, DType.float32)
-    names = [cst.Name(f"a{i}") for i in range(arity)]
+    names = [cst.Name(f"a{i}") for i in range(len(operands(lo)))]
     namespace = {"jax": jax, "jnp": jnp}
     exec(f"def op({', '.join(n.value for n in names)}):\n"
          f"    return {cst.Module([]).code_for_node(spec.render(names, params))}\n", namespace)
     for w, fits in ((lo, True), (8 * lo, False)):
-        xs = arrays(w)
+        xs = [np.array(values, dtype=np.float16) for _, values in operands(w)]
         got = np.asarray(jax.jit(namespace["op"])(*xs), dtype=np.float64)
         want = np.asarray(spec.reference([x.astype(np.float64) for x in xs], params), dtype=np.float64)
         assert np.all(np.isfinite(want)), (w, want)

@@ -792,8 +792,13 @@ def _multi_dot_type(types, params):
 
 
 def _multi_dot_range(ins, types, out, params):
-    """Every entry a sum of ``k1 k2`` products of one entry of each."""
+    """Every entry a sum of ``k1 k2`` products of one entry of each. ``a @ b`` and ``b @ c`` (whichever order JAX
+    takes) are rounded to the dtype on the way, and may be far larger than the result where ``c`` (or ``a``) is
+    small: both stay below ``DType.intermediate_cap``."""
     a, b, c = ins
+    k1, k2 = types[1].shape
+    if max(k1 * a.mag * b.mag, k2 * b.mag * c.mag) > out.dtype.intermediate_cap:
+        return None
     prod = Interval.of(*(x * y * z for x in (a.lo, a.hi) for y in (b.lo, b.hi) for z in (c.lo, c.hi)))
     return Interval(min(0.0, params["k"] * prod.lo), max(0.0, params["k"] * prod.hi))
 
