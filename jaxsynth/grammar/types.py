@@ -119,10 +119,11 @@ class DType(enum.Enum):
 
         Some ops round a value larger than their result to their dtype before they finish: ``jnp.std`` the
         variance under its square root, ``jnp.linalg.norm`` its sum of squares, ``squareplus`` and the Cauchy and
-        t densities a square, ``rel_entr`` ``p log p`` and ``p log q``. A result inside ``bounds`` says nothing
-        about those; in float16 they overflow to inf while the result would be moderate (``std`` of a row 600
-        wide is 300; its variance, 90,000, is past float16's 65504), and the program is no longer the finite one
-        the reference computes. Such ops are placed only where that value stays below this cap."""
+        t densities a square, ``rel_entr`` ``p log p`` and ``p log q``, ``multi_dot`` its first product. A result
+        inside ``bounds`` says nothing about those; in float16 they overflow to inf while the result would be
+        moderate (``std`` of a row 600 wide is 300; its variance, 90,000, is past float16's 65504), and the
+        program is no longer the finite one the reference computes. Such ops are placed only where that value
+        stays below this cap."""
         return _INTERMEDIATE_CAP[self]
 
     @property
