@@ -969,7 +969,7 @@ def _rel_entr_terms_fit(p: Interval, q: Interval, dtype: DType) -> bool:
     """JAX computes ``p log(p / q)`` as ``xlogx(p) - xlogy(p, q)``: both terms, far larger than their difference
     where ``p`` is near ``q``, stay below ``DType.intermediate_cap`` (float16 ``p`` and ``q`` near 8000: each term
     overflows, and their difference is NaN)."""
-    xlogx = max(1.0 / math.e, *(abs(a * math.log(a)) for a in (p.lo, p.hi) if a > 0.0))
+    xlogx = max([1.0 / math.e] + [abs(a * math.log(a)) for a in (p.lo, p.hi) if a > 0.0])  # p may be all 0
     xlogy = p.hi * max(abs(math.log(q.lo)), abs(math.log(q.hi)))
     return max(xlogx, xlogy) <= dtype.intermediate_cap
 
