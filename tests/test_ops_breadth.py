@@ -155,6 +155,15 @@ def test_rel_entr_and_kl_div_of_a_zero_p_are_placed():
         assert REGISTRY[name].range_rule([Interval(0.0, 0.0), Interval(0.5, 2.0)], types, types[0], {}) is not None
 
 
+def test_integer_multi_dot_has_no_intermediate_cap():
+    """int32 products wrap in JAX as in the reference: ``multi_dot`` of large int32 matrices is placed whatever
+    its first product (a campaign's sampler once failed on it, asking int32 for a float's cap: seed 4902)."""
+    types = [TensorType(DType.int32, (2, 2))] * 3
+    big = Interval(-(10**12), 10**12)
+    assert DType.int32.intermediate_cap == math.inf
+    assert REGISTRY["multi_dot"].range_rule([big, big, Interval(0, 1)], types, types[0], {"k": 4}) is not None
+
+
 def _wide_modes(w: float) -> tuple[tuple[tuple[float, float], ...], ...]:
     """Operand ranges as large as ``w`` (the operands of a case take them in turn): one sign or both, and beside
     a small one (a product or a quotient far smaller, or larger, than its terms)."""

@@ -123,7 +123,7 @@ class DType(enum.Enum):
         inside ``bounds`` says nothing about those; in float16 they overflow to inf while the result would be
         moderate (``std`` of a row 600 wide is 300; its variance, 90,000, is past float16's 65504), and the
         program is no longer the finite one the reference computes. Such ops are placed only where that value
-        stays below this cap."""
+        stays below this cap. Integers have none (inf): they wrap, as the reference's integer arithmetic does."""
         return _INTERMEDIATE_CAP[self]
 
     @property
@@ -207,7 +207,8 @@ class Interval:
 
 
 _EPS = {d: float(ml_dtypes.finfo(d.real_dtype.np_dtype).eps) if d.is_inexact else 0.0 for d in DType}
-_INTERMEDIATE_CAP = {d: float(ml_dtypes.finfo(d.real_dtype.np_dtype).max) / 8 for d in DType if d.is_inexact}
+_INTERMEDIATE_CAP = {d: float(ml_dtypes.finfo(d.real_dtype.np_dtype).max) / 8 if d.is_inexact else math.inf
+                     for d in DType}
 _BOUNDS = {
     DType.float64: Interval(-1e6, 1e6),
     DType.float32: Interval(-1e6, 1e6),
