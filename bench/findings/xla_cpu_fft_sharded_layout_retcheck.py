@@ -11,6 +11,12 @@ them is what keeps the layout from being normalized. An add does it too: ``ifft(
 the same way (``jaxsynth fuzz --config all --seed 98``, numerics programs 274 and 415, each reduced to that).
 No upstream issue for this case was found.
 
+A lone FFT fails the same check inside a partial-manual ``shard_map`` (``jaxsynth fuzz --config all --seed 4902``,
+numerics program 5, reduced from 7 ops to 1; seed 4901's numerics program 10, ``real(ifft(x))``, is the same):
+``shard_map`` manual over ``b`` of a 4x2 ``('b', 'd0')`` mesh, each example's ``jnp.fft.fft`` (a complex64 [4, 3])
+constrained to ``P('d0', None)`` (its first dim over the automatic axis) and the batch all-gathered. The same
+constraint under plain jit works, and so does the ``shard_map`` with ``algsimp`` disabled.
+
 The error is raised when the result is awaited (JAX dispatches asynchronously), hence ``block_until_ready``.
 Exits 1 while the bug is present, 0 once it is fixed. jax/jaxlib 0.10.2: exits 1.
 """
@@ -50,4 +56,27 @@ for f, expected in ((fft_conj_fft, np.fft.fft(np.conj(np.fft.fft(wide)))), (ifft
     verdict = "fixed: the sharded result matches numpy" if ok else "no error, but the sharded result is wrong"
     print(f"{f.__name__}: {verdict}")
     present |= not ok
+
+
+def fft_constrained(v):
+    spec = NamedSharding(jax.sharding.get_abstract_mesh(), PartitionSpec("d0", None))
+    return jax.lax.with_sharding_constraint(jnp.fft.fft(v), spec)
+
+
+if hasattr(jax, "shard_map"):  # a JAX without it (older releases) shows the cases above only
+    manual = Mesh(np.array(jax.devices()[:8]).reshape(4, 2), ("b", "d0"))
+    batch = (np.arange(96, dtype=np.float32).reshape(8, 4, 3) + 1j).astype(np.complex64)
+    partial_manual = jax.shard_map(lambda xs: jax.lax.all_gather(jax.vmap(fft_constrained)(xs), "b", tiled=True),
+                                   mesh=manual, in_specs=PartitionSpec("b"), out_specs=PartitionSpec(),
+                                   axis_names={"b"}, check_vma=False)
+    try:
+        got = np.asarray(jax.block_until_ready(jax.jit(partial_manual)(
+            jax.device_put(batch, NamedSharding(manual, PartitionSpec("b"))))))
+    except Exception as exc:  # noqa: BLE001 - the bug: XLA rejects a valid sharded program
+        print(f"fft in a partial-manual shard_map: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        present = True
+    else:
+        ok = np.allclose(got, np.fft.fft(batch.astype(np.complex128)), rtol=1e-4, atol=1e-3)
+        print(f"fft in a partial-manual shard_map: {'fixed' if ok else 'no error, but the result is wrong'}")
+        present |= not ok
 sys.exit(1 if present else 0)
