@@ -49,6 +49,18 @@ class OpCase:
         return [random_array(t, r, rng) for i, (t, r) in enumerate(zip(self.types, self.intervals, strict=True))
                 if i not in self.literals]
 
+    def function(self):
+        """:meth:`source`, defined: ``op(*arrays)``."""
+        namespace = {"jax": jax, "jnp": jnp, "lax": lax}
+        exec(self.source(), namespace)
+        return namespace["op"]
+
+    def reference_operands(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """Every operand as the reference takes it: the literals, and ``arrays`` in their compute dtypes."""
+        feed = iter(arrays)
+        return [np.asarray(self.literals[i]) if i in self.literals else next(feed).astype(compute_dtype(t))
+                for i, t in enumerate(self.types)]
+
 
 def _intersect(a: Interval, lo: float, hi: float) -> Interval | None:
     lo, hi = max(a.lo, lo), min(a.hi, hi)
@@ -128,9 +140,7 @@ def _tolerance(dtype: DType, scale: float) -> tuple[float, float]:
 def check_case(case: OpCase, runs: int = 3) -> None:
     """eval_shape agrees with the type rule; JAX agrees with the reference; values lie in the interval."""
     spec = case.spec
-    namespace = {"jax": jax, "jnp": jnp, "lax": lax}
-    exec(case.source(), namespace)
-    fn = namespace["op"]
+    fn = case.function()
     array_types = [t for i, t in enumerate(case.types) if i not in case.literals]
     structs = [jax.ShapeDtypeStruct(t.shape, t.dtype.np_dtype) for t in array_types]
 
@@ -141,11 +151,7 @@ def check_case(case: OpCase, runs: int = 3) -> None:
     for _ in range(runs):
         arrays = case.arrays(rng)
         got = np.asarray(jax.jit(fn)(*arrays))
-        feed = iter(arrays)
-        operands = [
-            np.asarray(case.literals[i]) if i in case.literals else next(feed).astype(compute_dtype(t))
-            for i, t in enumerate(case.types)
-        ]
+        operands = case.reference_operands(arrays)
         with np.errstate(all="ignore"):
             want = np.asarray(spec.reference(operands, case.proposal.params))
         want = want.astype(case.out.dtype.np_dtype)

@@ -117,28 +117,33 @@ def test_an_op_that_squares_inside_is_placed_only_where_the_square_fits_its_dtyp
     one over an infinite deviation) while the reference is finite, is refused. In float32 the same rule costs
     nothing."""
     import jax
-    import jax.numpy as jnp
-    import libcst as cst
+    from opcase import OpCase
+
+    from jaxsynth.grammar.opspec import Operand, Proposal
 
     spec, (params, operands) = REGISTRY[name], SQUARING[name]
 
-    def accepts(w: float, dtype: DType = DType.float16) -> bool:
+    def case_at(w: float, dtype: DType = DType.float16) -> OpCase | None:
+        """The op on operands as large as ``w``, where its range rule accepts them."""
         ranges, values = zip(*operands(w), strict=True)
         types = [TensorType(dtype, np.shape(v)) for v in values]
-        return spec.range_rule(list(ranges), types, spec.type_rule(types, params), params) is not None
+        out = spec.type_rule(types, params)
+        result = spec.range_rule(list(ranges), types, out, params)
+        return None if result is None else OpCase(spec, Proposal(tuple(Operand(t) for t in types), params),
+                                                  list(ranges), {}, out, result)
+
+    def accepts(w: float, dtype: DType = DType.float16) -> bool:
+        return case_at(w, dtype) is not None
 
     lo, hi = 1.0, 10_000.0
     assert accepts(lo) and not accepts(hi)
     while hi - lo > 0.5:
         lo, hi = ((lo + hi) / 2, hi) if accepts((lo + hi) / 2) else (lo, (lo + hi) / 2)
     assert accepts(1e4, DType.float32)
-    names = [cst.Name(f"a{i}") for i in range(len(operands(lo)))]
-    namespace = {"jax": jax, "jnp": jnp}
-    exec(f"def op({', '.join(n.value for n in names)}):\n"
-         f"    return {cst.Module([]).code_for_node(spec.render(names, params))}\n", namespace)
+    fn = jax.jit(case_at(lo).function())
     for w, fits in ((lo, True), (8 * lo, False)):
         xs = [np.array(values, dtype=np.float16) for _, values in operands(w)]
-        got = np.asarray(jax.jit(namespace["op"])(*xs), dtype=np.float64)
+        got = np.asarray(fn(*xs), dtype=np.float64)
         want = np.asarray(spec.reference([x.astype(np.float64) for x in xs], params), dtype=np.float64)
         assert np.all(np.isfinite(want)), (w, want)
         with np.errstate(invalid="ignore"):  # inf - inf
@@ -180,12 +185,9 @@ def test_every_float16_op_is_right_on_the_widest_ranges_its_rule_accepts(monkeyp
     or a value far off. Before session 49 it failed for ``std``, ``nanstd``, ``norm``, ``standardize``,
     ``squareplus``, ``cauchy_logpdf``, ``t_logpdf``, ``rel_entr`` and ``kl_div``."""
     import jax
-    import jax.lax as lax
-    import jax.numpy as jnp
     import opcase
 
     from jaxsynth.fuzz.reference import widened
-    from jaxsynth.synth.interpret import compute_dtype
 
     f16 = DType.float16
     failures, tested = [], set()
@@ -198,9 +200,7 @@ def test_every_float16_op_is_right_on_the_widest_ranges_its_rule_accepts(monkeyp
             if case is None:
                 continue
             tested.add(spec.name)
-            namespace = {"jax": jax, "jnp": jnp, "lax": lax}
-            exec(case.source(), namespace)
-            fn = jax.jit(namespace["op"])
+            fn = jax.jit(case.function())
             ranges = [r for i, r in enumerate(case.intervals) if i not in case.literals]
             rng = np.random.default_rng(0)
             for run in range(4):
@@ -209,9 +209,7 @@ def test_every_float16_op_is_right_on_the_widest_ranges_its_rule_accepts(monkeyp
                     arrays = [np.where(rng.random(a.shape) < 0.5, r.lo, r.hi).astype(a.dtype) if a.dtype.kind == "f"
                               else a for a, r in zip(arrays, ranges, strict=True)]
                 got = np.asarray(fn(*arrays))
-                feed = iter(arrays)
-                operands = [np.asarray(case.literals[i]) if i in case.literals else next(feed).astype(compute_dtype(t))
-                            for i, t in enumerate(case.types)]
+                operands = case.reference_operands(arrays)
                 with np.errstate(all="ignore"):
                     want = np.asarray(spec.reference(operands, case.proposal.params))
                     wide = np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(want) else np.float64
