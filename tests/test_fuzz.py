@@ -606,7 +606,7 @@ def test_a_crash_that_does_not_recur_is_not_reduced_or_triaged(tmp_path: Path, m
     assert len(runs) == 1 + CRASH_RUNS  # the campaign's test, then the original again: nothing else
     assert summary["findings"] == summary["crashes"] == 1 and summary["internal_errors"] == 0
     (found,) = _findings(tmp_path / "once")
-    assert (found["reduction_tests"], found["reduction_steps"], found["culprit_pass"]) == (0, [], None)
+    assert (found["reduction_tests"], found["reduction_steps"], found["culprit_passes"]) == (0, [], [])
     assert found["triage"] == ("not reduced or triaged: the original program did not crash again in "
                                f"{CRASH_RUNS} runs (intermittent)")
     assert found["reduced_ops"] == found["original_ops"]
@@ -616,7 +616,65 @@ def test_a_crash_that_does_not_recur_is_not_reduced_or_triaged(tmp_path: Path, m
     (found,) = _findings(tmp_path / "twice")
     assert summary["findings"] == 1 and found["reduction_tests"] > 0 and found["reduced_ops"] < found["original_ops"]
     assert "not reduced" not in (found["triage"] or "") and found["triage"].startswith("disabling")
+    assert found["culprit_passes"] == ["algsimp"]  # the first pass alone reproduces it (everything crashes now)
     assert len(runs) == 3 + found["reduction_tests"] + 1  # the test, two looks at the original, reduction, triage
+
+
+def test_one_minimal_keeps_only_what_the_property_needs() -> None:
+    from jaxsynth.fuzz.campaign import one_minimal
+
+    asked: list[tuple[str, ...]] = []
+
+    def holds(names: tuple[str, ...]) -> bool:
+        asked.append(names)
+        return {"b", "d"} <= set(names)
+
+    assert one_minimal(("a", "b", "c", "d", "e"), holds) == ("b", "d")
+    assert len(asked) == 5  # one test a name
+    assert one_minimal(("a", "b"), lambda names: True) == ("b",)  # never the empty set
+    # either of two would do: the first that survives in order, the same answer each time
+    assert one_minimal(("x", "y", "z"), lambda names: "x" in names or "z" in names) == ("z",)
+
+
+@pytest.mark.parametrize("oracle", ["passes", "eager"])
+def test_triage_names_the_passes_a_failure_needs_together(tmp_path: Path, monkeypatch, oracle: str) -> None:
+    """numerics seed 5001, program 17: a uint32 ``reshape(swapaxes(x))`` wrong only with both ``fusion`` and
+    ``reshape-mover`` disabled, neither alone, which the triage reported only as "no single pass". It now names
+    the pair: for ``passes``, the fewest of the passes it disabled that still show the failure; for another
+    oracle, the fewest of the listed passes whose disabling removes it. The stub fails exactly when its pair is
+    (for ``eager``: is not) disabled: with a crash (a crash of another oracle is not triaged), with an error."""
+    from jaxsynth.fuzz.isolate import Outcome, Worker
+    from jaxsynth.fuzz.oracles import DEFAULT_PASSES, Verdict
+    from jaxsynth.fuzz.worker import TaskResult
+
+    drawn = ("algsimp", "fusion", "cse", "reshape-mover", "tuple-simplifier")
+    pair = {"fusion", "reshape-mover"} if oracle == "passes" else {"algsimp", "cse"}
+    if oracle == "passes":
+        failure = Outcome("crash", signal=signal.SIGSEGV, oracle=oracle, step="run", plan={"passes_off": list(drawn)})
+    else:
+        error = Verdict(False, kind="error", detail="XlaRuntimeError: INTERNAL: stub failure in fusion 3")
+        failure = Outcome("ok", data=TaskResult({oracle: error}))
+
+    def run(self, task, timeout: float):
+        if oracle == "passes":
+            failing = pair <= set(drawn if task.passes_off is None else task.passes_off)
+        else:
+            failing = not pair <= set(task.disabled)
+        return failure if failing else Outcome("ok", data=_clean_result(oracle))
+
+    monkeypatch.setattr(Worker, "run", run)
+    monkeypatch.setattr(Worker, "start", lambda self: {})
+    monkeypatch.setattr(Worker, "recycle", lambda self: None)
+    run_campaign(Settings(config=parse_config(ADD_CONFIG), out=tmp_path, count=1, oracles=(oracle,), timeout=60,
+                          verify=False))
+    (found,) = _findings(tmp_path)
+    expected = [name for name in (drawn if oracle == "passes" else DEFAULT_PASSES) if name in pair]
+    assert found["culprit_passes"] == expected
+    first, second = expected
+    verb = "reproduces" if oracle == "passes" else "removes"
+    assert found["triage"] == f"disabling {first!r} and {second!r} together {verb} it; no single pass does"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [b["culprit_passes"] for b in summary["buckets"]] == [expected]
 
 
 def test_a_failure_that_needs_the_workers_earlier_programs_is_not_a_finding(tmp_path: Path, monkeypatch) -> None:
@@ -1688,7 +1746,7 @@ def test_several_configs_run_one_campaign_each_and_add_up(monkeypatch: pytest.Mo
     from jaxsynth.cli import run
 
     bucket = {"bucket": "b1", "signature": "reference/wrong/add", "oracle": "reference", "kind": "wrong",
-              "count": 1, "findings": ["000003-reference-wrong"], "culprit_pass": None}
+              "count": 1, "findings": ["000003-reference-wrong"], "culprit_passes": []}
     seen = _fake_campaigns(monkeypatch, {
         "default": {"programs_tested": 40, "findings": 1, "buckets": [bucket], "new_buckets": ["b1"],
                     "finding_folders": ["000003-reference-wrong"], "shared_seconds": 20.0,

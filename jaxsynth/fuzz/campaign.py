@@ -669,36 +669,42 @@ class _Reducer:
             if outcome.result is not None:
                 hlo = outcome.result.hlo
         evidence = latest["evidence"]
-        culprit, triage = (None, None)
+        culprit: tuple[str, ...] = ()
+        triage = None
         if do_triage:
             if self.toolchain.get("per_compile_pass_options", "true") == "true":
                 self.worker.spare = raw.kind in ("crash", "hang")
-                culprit, triage = self.culprit_pass(subject, raw)
+                culprit, triage = self.culprit_passes(subject, raw)
                 self.worker.spare = False
             else:
                 triage = "unavailable: this jaxlib cannot disable HLO passes per compile"
         return self.write(raw, reduced, evidence, hlo, culprit, note or triage)
 
-    def culprit_pass(self, subject: Subject, raw: RawFinding) -> tuple[str | None, str]:
-        """The HLO pass whose disabling removes the discrepancy (for ``passes``: whose disabling creates it)."""
+    def culprit_passes(self, subject: Subject, raw: RawFinding) -> tuple[tuple[str, ...], str]:
+        """The HLO passes whose disabling removes the discrepancy (for ``passes``: whose disabling creates it),
+        and the triage's one-line account. One pass where one suffices; otherwise a set that needs all of its
+        passes (:func:`one_minimal`), or none."""
         timeout = self.settings.timeout
 
         def fails(**kwargs: Any) -> bool:
             return self.same_failure(raw, self.worker.run(self.task(subject, raw, **kwargs), timeout)) is not None
 
         if raw.oracle == "passes":
-            for name in self.passes_of(raw):
+            off = self.passes_of(raw)
+            for name in off:
                 if fails(passes_off=(name,)):
-                    return name, f"disabling {name!r} alone reproduces it"
-            return None, "no single pass: needs several passes disabled together"
+                    return (name,), f"disabling {name!r} alone reproduces it"
+            needed = one_minimal(off, lambda names: fails(passes_off=names))
+            return needed, f"disabling {_and(needed)} together reproduces it; no single pass does"
         if fails(disabled=DEFAULT_PASSES):
-            return None, "still present with all listed HLO passes disabled (not pass-dependent)"
+            return (), "still present with all listed HLO passes disabled (not pass-dependent)"
         for name in DEFAULT_PASSES:
             if not fails(disabled=(name,)):
-                return name, f"disabling {name!r} removes it"
-        return None, "removed only by disabling several passes together"
+                return (name,), f"disabling {name!r} removes it"
+        needed = one_minimal(DEFAULT_PASSES, lambda names: not fails(disabled=names))
+        return needed, f"disabling {_and(needed)} together removes it; no single pass does"
 
-    def write(self, raw: RawFinding, reduced: Reduced, evidence: Any, hlo: str | None, culprit: str | None,
+    def write(self, raw: RawFinding, reduced: Reduced, evidence: Any, hlo: str | None, culprit: tuple[str, ...],
               triage: str | None) -> Finding:
         settings = self.settings
         subject = reduced.subject
@@ -734,7 +740,7 @@ class _Reducer:
             signal=signal_name,
             site=site or None,
             stage=f"{evidence.oracle}/{evidence.step}" if isinstance(evidence, Outcome) else None,
-            culprit_pass=culprit,
+            culprit_passes=list(culprit),
             triage=triage,
             original_ops=op_count(raw.program),
             reduced_ops=op_count(program),
@@ -782,6 +788,23 @@ class _Reducer:
         # a hang's repro exits 1 from its watchdog: give it that long and the start-up besides
         watchdog = self.hang_timeout() if kind == "hang" else max(30.0, self.settings.timeout)
         return run_repro(repro, dict(self.worker.env), watchdog + 120.0)
+
+
+def one_minimal(names: Sequence[str], holds: Callable[[tuple[str, ...]], bool]) -> tuple[str, ...]:
+    """A subset of ``names`` (for which ``holds`` is true) that ``holds`` for and needs every member of: each name
+    in turn is left out while ``holds`` stays true without it (``len(names)`` tests at most; the order of
+    ``names`` decides which subset where several would do, so the same inputs give the same answer)."""
+    kept = list(names)
+    for name in names:
+        rest = tuple(n for n in kept if n != name)
+        if rest and holds(rest):
+            kept = list(rest)
+    return tuple(kept)
+
+
+def _and(names: Sequence[str]) -> str:
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 def same_crash(outcome: Outcome, original: Outcome) -> bool:
@@ -857,7 +880,8 @@ def _summary(state: _State, settings: Settings, findings: list[Finding], timing:
     buckets: dict[str, dict[str, Any]] = {}
     for f in findings:
         b = buckets.setdefault(f.bucket, {"bucket": f.bucket, "signature": f.signature, "oracle": f.oracle,
-                                          "kind": f.kind, "count": 0, "findings": [], "culprit_pass": f.culprit_pass})
+                                          "kind": f.kind, "count": 0, "findings": [],
+                                          "culprit_passes": f.culprit_passes})
         b["count"] += 1
         b["findings"].append(f.folder)
     per_oracle: dict[str, dict[str, Any]] = {}

@@ -65,7 +65,10 @@ class Finding(msgspec.Struct, kw_only=True):
     #: (error_site); normalized, it is the finding's bucket
     site: str | None = None
     stage: str | None = None
-    culprit_pass: str | None = None
+    #: the HLO passes the triage found the failure needs disabled (``passes``) or enabled (every other oracle):
+    #: one where one suffices, else a set that needs each of its members; empty where none was found or it
+    #: was not triaged (``triage`` says which)
+    culprit_passes: list[str] = msgspec.field(default_factory=list)
     triage: str | None = None
     original_ops: int = 0
     reduced_ops: int = 0
