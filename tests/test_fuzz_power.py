@@ -1774,6 +1774,49 @@ def test_a_low_precision_running_sum_may_stagnate() -> None:
     assert not np.all(tol32 <= 70 * np.finfo(np.float32).eps * terms * np.arange(1, 641) / 64)
 
 
+def test_a_low_precision_nanmean_accumulates_in_its_own_dtype(monkeypatch) -> None:
+    """``jnp.nanmean`` passes its dtype to the sum, so a float16 ``nanmean`` adds in float16 (``jnp.mean`` adds
+    float16 in float32): XLA's ``nanmean`` of 1331 float16 elements that are all 6.15 is about 6.99, and a
+    sequential float16 sum, which rounds 6.15 up to 8 once the sum passes 4096, is further off still
+    (reductions-linalg seed 5002, program 4, whose sum overflowed float16 too). The tolerance of a float16
+    ``nanmean`` grows with its number of terms, as a running sum's does, and covers both; without that allowance
+    it covers neither; a float16 ``mean``'s stays small."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxsynth.fuzz import reference
+    from jaxsynth.fuzz.oracles import Case
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    def case(op: str, x: np.ndarray) -> Case:
+        t = TensorType(DType.float16, x.shape)
+        nodes = (Node(0, "input", (), (t,), (Interval(3.0, 6.2),)),
+                 Node(1, op, (0,), (TensorType(DType.float16, ()),), (Interval(3.0, 6.2),),
+                      {"axis": None, "keepdims": False}))
+        return Case(Program("f", Region("body", "function", 0, (0,), nodes, (1,))), [x], seed=0)
+
+    x = np.full((11, 11, 11), 6.15, dtype=np.float16)
+    assert x.size * float(x[0, 0, 0]) <= DType.float16.intermediate_cap  # placed by nanmean's range rule
+    got = float(jax.jit(jnp.nanmean)(x))
+    acc = np.float16(0.0)
+    for term in x.ravel():
+        acc = np.float16(acc + term)
+    sequential = float(acc) / x.size
+    c = case("nanmean", x)
+    (tol,) = c.tolerances(c.analysis)
+    exact = float(c.analysis.outputs[0])
+    assert abs(got - exact) > 0.05 * exact and abs(sequential - exact) > abs(got - exact)  # it does drift
+    assert abs(got - exact) <= tol and abs(sequential - exact) <= tol
+    m = case("mean", x)
+    (tol_mean,) = m.tolerances(m.analysis)
+    assert tol_mean < tol / 50 and abs(float(jax.jit(jnp.mean)(x)) - exact) <= tol_mean
+    monkeypatch.setattr(reference, "_NARROW_SUMS", frozenset())
+    c = case("nanmean", x)
+    (before,) = c.tolerances(c.analysis)
+    assert abs(got - exact) > before
+
+
 def test_a_reassociated_sum_is_within_tolerance_at_every_element() -> None:
     """``jnp.cumsum`` over 72 rows sharded 8 ways adds block sums in another order than one device does: a few
     eps times the sum of the terms. The simulated rounding of a sum-like op has a magnitude of at least half

@@ -152,6 +152,44 @@ def test_an_op_that_squares_inside_is_placed_only_where_the_square_fits_its_dtyp
     assert not accepts(8 * lo)
 
 
+@pytest.mark.parametrize("name", ["nanmean", "mean"])
+def test_float16_nanmean_is_placed_only_where_its_sum_fits(name):
+    """reductions-linalg seed 5002, program 4: ``jnp.nanmean`` of a float16 [11, 11, 11] input in [0, 1075]: inf
+    against the reference's 167, a false finding. JAX's ``nanmean`` sums in the operand's dtype before it divides
+    (``mean`` sums float16 in float32), so its sum of 1331 elements overflowed float16. Its range rule now asks
+    that ``n * |x|`` stay below ``DType.intermediate_cap``: at the largest such ``|x|`` JAX's result is finite
+    and near the reference's; at 10x it is inf for ``nanmean``, which is refused there, and right for ``mean``,
+    which is not (nor is either in float32)."""
+    import jax
+    from opcase import OpCase
+
+    from jaxsynth.grammar.opspec import Operand, Proposal
+
+    spec, params = REGISTRY[name], {"axis": None, "keepdims": False}
+    shape = (11, 11, 11)
+    n = math.prod(shape)
+
+    def case_at(w: float, dtype: DType = DType.float16) -> OpCase | None:
+        types = [TensorType(dtype, shape)]
+        out = spec.type_rule(types, params)
+        result = spec.range_rule([Interval(w / 2, w)], types, out, params)
+        return None if result is None else OpCase(spec, Proposal((Operand(types[0]),), params), [Interval(w / 2, w)],
+                                                  {}, out, result)
+
+    largest = DType.float16.intermediate_cap / n
+    assert case_at(largest) is not None and case_at(1e4, DType.float32) is not None
+    assert (case_at(10 * largest) is None) == (name == "nanmean")
+    fn = jax.jit(case_at(largest).function())
+    for w in (largest, 10 * largest):
+        x = np.full(shape, w, dtype=np.float16)
+        got = float(fn(x))
+        want = float(spec.reference([x.astype(np.float64)], params))
+        if w == largest or name == "mean":  # nanmean's float16 sum drifts (6.99 for 6.15: the tolerance's matter)
+            assert abs(got - want) <= 0.25 * abs(want), (w, got, want)
+        else:
+            assert math.isinf(got) and math.isfinite(want), (w, got, want)
+
+
 def test_rel_entr_and_kl_div_of_a_zero_p_are_placed():
     """``p`` may be exactly 0 (``rel_entr`` is 0 there, ``kl_div`` is ``q``): no ``p log p`` term to bound (a
     campaign's sampler once failed on it: seed 4902)."""

@@ -78,6 +78,12 @@ _PRODUCTS = frozenset({"dot", "matmul", "einsum", "vdot", "norm", "cross", "saxp
 _RUNNING = frozenset({"cumsum", "nancumsum", "cumlogsumexp"})
 #: Dtypes whose running ops get that allowance: at most about 2^10 like terms before a sum stagnates.
 _RUNNING_EPS = 2.0**-11
+#: Reductions that JAX adds up in a float16 or bfloat16 operand's own dtype: ``jnp.nanmean`` passes its dtype to
+#: the sum (``jnp.sum`` and ``jnp.mean`` add float16 and bfloat16 in float32). Every partial sum is rounded to
+#: that dtype, so in those dtypes the allowance grows with the number of terms, as a running op's does: XLA's
+#: float16 ``nanmean`` of 1331 elements that are all 6.15 is 6.99 (reductions-linalg seed 5002, program 4; its
+#: sum overflowing float16 there, a range rule's matter, see ``DType.intermediate_cap``).
+_NARROW_SUMS = frozenset({"nanmean"})
 #: Terms of a single- or double-precision sum-like op beyond which its allowance grows as the square root of
 #: their number (``_perturb``). XLA may add terms in any order (a reduce that is not fused adds them in
 #: another order than a fused one), and a sequential float32 sum of ``n`` terms of one sign can be off by about
@@ -387,6 +393,8 @@ def _perturb(
         terms = _abs_terms(node, args) if node.op in _SUMLIKE else None
     if terms is not None and running:
         terms = terms * _running_count(node, np.shape(value))
+    elif terms is not None and node.op in _NARROW_SUMS and dtype.eps >= _RUNNING_EPS:
+        terms = terms * _reduced_count(node, args)
     elif terms is not None and error_scale is None and dtype.eps < _RUNNING_EPS:  # any order, sequential too
         terms = terms * np.sqrt(np.maximum(1.0, _term_count(node, args, value) / _ORDERED_TERMS))
     if terms is not None:

@@ -172,6 +172,8 @@ def _reduction_range(name: str):
                 return Interval(0.0, var)
             # std rounds the variance to its own dtype before the square root
             return Interval(0.0, math.sqrt(var)) if var <= out.dtype.intermediate_cap else None
+        if name == "nanmean" and n * x.mag > out.dtype.intermediate_cap:
+            return None  # JAX sums in the operand's own dtype before dividing (``mean`` sums float16 in float32)
         return x  # mean, max, min and their NaN-ignoring forms
 
     return rule
