@@ -1810,11 +1810,51 @@ def test_a_low_precision_nanmean_accumulates_in_its_own_dtype(monkeypatch) -> No
     assert abs(got - exact) <= tol and abs(sequential - exact) <= tol
     m = case("mean", x)
     (tol_mean,) = m.tolerances(m.analysis)
-    assert tol_mean < tol / 50 and abs(float(jax.jit(jnp.mean)(x)) - exact) <= tol_mean
+    assert tol_mean < tol / 20 and abs(float(jax.jit(jnp.mean)(x)) - exact) <= tol_mean
     monkeypatch.setattr(reference, "_NARROW_SUMS", frozenset())
     c = case("nanmean", x)
     (before,) = c.tolerances(c.analysis)
     assert abs(got - exact) > before
+
+
+@pytest.mark.parametrize("count", [16, 1024])
+def test_a_low_precision_scatter_add_of_many_updates_into_one_slot_may_stagnate(monkeypatch, count: int) -> None:
+    """XLA adds a scatter's updates into a slot one at a time in the operand's dtype: a bfloat16
+    ``x.at[i].add(u)`` of 1024 updates in [1, 2], all into one slot, stops growing at 512 where their sum is
+    about 1551, past the allowance of a sum (16 eps of its terms). In float16 and bfloat16 that allowance now
+    grows with the updates into each slot beyond 32; up to 32, as here with 16, it is as it was."""
+    import jax
+    import ml_dtypes
+
+    from jaxsynth.fuzz import reference
+    from jaxsynth.fuzz.oracles import Case
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    x = np.zeros(8, dtype=ml_dtypes.bfloat16)
+    u = np.random.default_rng(0).uniform(1.0, 2.0, count).astype(ml_dtypes.bfloat16)
+    index = np.ones(count, dtype=np.int32)
+
+    def tolerance() -> tuple[float, float]:
+        tx, tu, ti = (TensorType(DType.bfloat16, (8,)), TensorType(DType.bfloat16, (count,)),
+                      TensorType(DType.int32, (count,)))
+        nodes = (Node(0, "input", (), (tx,), (Interval(0.0, 0.0),)), Node(1, "input", (), (tu,), (Interval(1.0, 2.0),)),
+                 Node(2, "input", (), (ti,), (Interval(0, 7),)),
+                 Node(3, "at_add", (0, 1, 2), (tx,), (Interval(0.0, 2.0 * count),),
+                      {"axis": 0, "mode": None, "count": count}))
+        case = Case(Program("f", Region("body", "function", 0, (0, 1, 2), nodes, (3,))), [x, u, index], seed=0)
+        (tol,) = case.tolerances(case.analysis)
+        return float(np.asarray(tol)[1]), float(np.asarray(case.analysis.outputs[0])[1])
+
+    got = float(np.asarray(jax.jit(lambda x, u, i: x.at[i].add(u))(x, u, index), dtype=np.float64)[1])
+    tol, exact = tolerance()
+    assert abs(got - exact) <= tol
+    monkeypatch.setattr(reference, "_NARROW_SUMS", frozenset())
+    before, _ = tolerance()
+    if count <= 32:
+        assert before == tol
+    else:
+        assert got == 512.0 and abs(got - exact) > before  # it stagnates, past the allowance of a sum
 
 
 def test_a_reassociated_sum_is_within_tolerance_at_every_element() -> None:
