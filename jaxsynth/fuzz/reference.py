@@ -84,10 +84,10 @@ _RUNNING_EPS = 2.0**-11
 #: partial sum is rounded to that dtype: ``n`` like terms added in order are off by up to ``n eps / 2`` times the
 #: sum of their magnitudes. The allowance of a sum (16 eps of it, see ``_ORDERED_TERMS``) covers that for up to
 #: ``_NARROW_TERMS`` terms; in those dtypes it grows in proportion beyond (:func:`_narrow_count`, per element, so
-#: past about 2^8 bfloat16 terms it is the whole sum: such a sum stagnates): XLA's float16 ``nanmean`` of 1331 elements that are
-#: all 6.15 is 6.99 (reductions-linalg seed 5002, program 4; its sum overflowing float16 there, a range rule's
-#: matter, see ``DType.intermediate_cap``), and a bfloat16 ``x.at[i].add(u)`` of 1024 updates in [1, 2] into
-#: one slot stagnates at 512 where their sum is 1551.
+#: past about 2^8 bfloat16 terms it is the whole sum: such a sum stagnates). XLA's float16 ``nanmean`` of 1331
+#: elements that are all 6.15 is 6.99 (reductions-linalg seed 5002, program 4; its sum overflowing float16
+#: there, a range rule's matter, see ``DType.intermediate_cap``), and a bfloat16 ``x.at[i].add(u)`` of 1024
+#: updates in [1, 2] into one slot stagnates at 512 where their sum is 1551.
 _NARROW_SUMS = frozenset({"nanmean", "at_add", "segment_sum", "bincount"})
 _NARROW_TERMS = 32
 #: Terms of a single- or double-precision sum-like op beyond which its allowance grows as the square root of
