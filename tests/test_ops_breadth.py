@@ -190,6 +190,39 @@ def test_float16_nanmean_is_placed_only_where_its_sum_fits(name):
             assert math.isinf(got) and math.isfinite(want), (w, got, want)
 
 
+@pytest.mark.parametrize("name", ["logsumexp", "logmeanexp"])
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast")  # logmeanexp's count of 90,000 as float16
+def test_float16_logsumexp_of_more_terms_than_the_cap_is_refused(name):
+    """A probe of the float16 reductions on 100,000 elements (the swarm's large shapes reach a million): the sum
+    of ``exp(x - max)`` that ``logsumexp`` and ``logmeanexp`` take the log of lies between 1 and the number of
+    terms, and is rounded to float16 first: over 90,000 equal terms it is inf (their ``logsumexp`` is 11.4). The
+    range rules now take at most ``DType.intermediate_cap`` terms in the dtype: 90 x 90 terms give JAX's results
+    close to the reference; 300 x 300 are refused in float16 (JAX: inf or NaN) and placed in float32."""
+    import jax
+    from opcase import OpCase
+
+    from jaxsynth.grammar.opspec import Operand, Proposal
+
+    spec, params = REGISTRY[name], {"axis": None}
+
+    def case_at(shape: tuple[int, ...], dtype: DType = DType.float16) -> OpCase | None:
+        types = [TensorType(dtype, shape)]
+        out = spec.type_rule(types, params)
+        result = spec.range_rule([Interval(-1.0, 0.0)], types, out, params)
+        return None if result is None else OpCase(spec, Proposal((Operand(types[0]),), params), [Interval(-1.0, 0.0)],
+                                                  {}, out, result)
+
+    assert 90 * 90 <= DType.float16.intermediate_cap
+    assert case_at((90, 90)) is not None and case_at((300, 300)) is None and case_at((300, 300), DType.float32)
+    fn = jax.jit(case_at((90, 90)).function())
+    for shape in ((90, 90), (300, 300)):
+        x = np.zeros(shape, dtype=np.float16)
+        got = float(fn(x))
+        want = float(spec.reference([x.astype(np.float64)], params))
+        assert math.isfinite(want)
+        assert (abs(got - want) <= 0.01 * (1.0 + abs(want))) == (shape == (90, 90)), (shape, got, want)
+
+
 def test_rel_entr_and_kl_div_of_a_zero_p_are_placed():
     """``p`` may be exactly 0 (``rel_entr`` is 0 there, ``kl_div`` is ``q``): no ``p log p`` term to bound (a
     campaign's sampler once failed on it: seed 4902)."""
