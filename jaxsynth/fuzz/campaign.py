@@ -683,11 +683,15 @@ class _Reducer:
     def culprit_passes(self, subject: Subject, raw: RawFinding) -> tuple[tuple[str, ...], str]:
         """The HLO passes whose disabling removes the discrepancy (for ``passes``: whose disabling creates it),
         and the triage's one-line account. One pass where one suffices; otherwise a set that needs all of its
-        passes (:func:`one_minimal`), or none."""
+        passes (:func:`one_minimal`), or none. A crash can be intermittent (the YNN SIGSEGV of models seed 5004,
+        program 1: nine passes "needed together" from runs that happened not to crash), so a crash's candidate
+        counts as one without it only after ``CRASH_RUNS`` runs without one."""
         timeout = self.settings.timeout
+        runs = CRASH_RUNS if raw.kind == "crash" else 1
 
         def fails(**kwargs: Any) -> bool:
-            return self.same_failure(raw, self.worker.run(self.task(subject, raw, **kwargs), timeout)) is not None
+            return any(self.same_failure(raw, self.worker.run(self.task(subject, raw, **kwargs), timeout)) is not None
+                       for _ in range(runs))
 
         if raw.oracle == "passes":
             off = self.passes_of(raw)
