@@ -620,6 +620,21 @@ def test_a_crash_that_does_not_recur_is_not_reduced_or_triaged(tmp_path: Path, m
     assert len(runs) == 3 + found["reduction_tests"] + 1  # the test, two looks at the original, reduction, triage
 
 
+def test_a_passes_crash_with_one_pass_that_does_not_show_again_names_no_pass(tmp_path: Path, monkeypatch) -> None:
+    """The ``passes`` oracle disabled one pass; the crash recurs once, then not in the triage's runs with that
+    pass disabled (an intermittent crash): the triage names no pass, rather than that pass as "needed together"
+    with none."""
+    from jaxsynth.fuzz.isolate import Outcome
+
+    crash = Outcome("crash", signal=signal.SIGSEGV, oracle="passes", step="run", plan={"passes_off": ["fusion"]})
+    runs = _stub_workers(monkeypatch, [crash, crash] + [Outcome("ok", data=_clean_result("passes"))] * 10)
+    run_campaign(Settings(config=parse_config(ADD_CONFIG), out=tmp_path, count=1, oracles=("passes",), timeout=60,
+                          reduce=False, verify=False))
+    (found,) = _findings(tmp_path)
+    assert found["culprit_passes"] == [] and found["triage"].startswith("not shown again with 'fusion' disabled")
+    assert len(runs) == 2 + 3  # the test, the original once more (it crashed), the triage's three runs
+
+
 def test_one_minimal_keeps_only_what_the_property_needs() -> None:
     from jaxsynth.fuzz.campaign import one_minimal
 

@@ -698,6 +698,8 @@ class _Reducer:
             for name in off:
                 if fails(passes_off=(name,)):
                     return (name,), f"disabling {name!r} alone reproduces it"
+            if len(off) == 1:  # the set the campaign saw it with, tried again: it did not show
+                return (), f"not shown again with {off[0]!r} disabled, the one pass the oracle disabled (intermittent)"
             needed = one_minimal(off, lambda names: fails(passes_off=names))
             return needed, f"disabling {_and(needed)} together reproduces it; no single pass does"
         if fails(disabled=DEFAULT_PASSES):
