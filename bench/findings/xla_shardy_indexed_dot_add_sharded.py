@@ -6,11 +6,11 @@ on one device (which matches a float64 computation to 1e-8).
 Found by ``jaxsynth fuzz --config all -n 20 --seed 5005`` (``models`` program 18, the ``sharding`` oracle: a
 ``lax.scan`` RNN step ``tanh(x @ w + h)`` over ``xs`` then a matmul, reduced from 65 ops to 5; every one of its
 43,264 outputs wrong, the carry off by up to 0.89 after 48 steps), then narrowed by hand to the step without the
-loop. Right under GSPMD (``jax_use_shardy_partitioner=False``), with ``w`` replicated, without the ``+ h``, and with
-``xs[0]`` passed in as its own argument sharded ``P('d2', None)``: the index into the dim sharded over ``d0`` and
-the add of a value sharded over ``d0`` are both needed. Wrong on jax/jaxlib 0.6.2 too with Shardy turned on
-(``JAX_USE_SHARDY_PARTITIONER=1``; GSPMD, its default there, is right). No upstream issue found (searched openxla/xla and
-openxla/shardy for a wrong dot of a sliced operand under Shardy).
+loop. Right under GSPMD (``jax_use_shardy_partitioner=False``), with ``w`` replicated, without the ``+ h``, and
+with ``xs[0]`` passed in as its own argument sharded ``P('d2', None)``: the index into the dim sharded over ``d0``
+and the add of a value sharded over ``d0`` are both needed. Wrong on jax/jaxlib 0.6.2 too with Shardy turned on
+(``JAX_USE_SHARDY_PARTITIONER=1``; GSPMD, its default there, is right). No upstream issue found (searched
+openxla/xla and openxla/shardy for a wrong dot of a sliced operand under Shardy).
 
 Exits 1 while the bug is present (jax/jaxlib 0.10.2: exits 1), 0 once Shardy and one device agree.
 """
