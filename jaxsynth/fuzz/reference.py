@@ -83,12 +83,13 @@ _RUNNING_EPS = 2.0**-11
 #: (``x.at[i].add``, ``segment_sum``, ``bincount``'s weights) adds its updates into a slot one at a time. Every
 #: partial sum is rounded to that dtype: ``n`` like terms added in order are off by up to ``n eps / 2`` times the
 #: sum of their magnitudes. The allowance of a sum (16 eps of it, see ``_ORDERED_TERMS``) covers that for up to
-#: ``_NARROW_TERMS`` terms; in those dtypes it grows in proportion beyond (:func:`_narrow_count`, per element, so
+#: ``_NARROW_TERMS`` terms; in those dtypes it grows in proportion beyond (:func:`_term_count`, per element, so
 #: past about 2^8 bfloat16 terms it is the whole sum: such a sum stagnates). XLA's float16 ``nanmean`` of 1331
 #: elements that are all 6.15 is 6.99 (reductions-linalg seed 5002, program 4; its sum overflowing float16
 #: there, a range rule's matter, see ``DType.intermediate_cap``), and a bfloat16 ``x.at[i].add(u)`` of 1024
 #: updates in [1, 2] into one slot stagnates at 512 where their sum is 1551.
-_NARROW_SUMS = frozenset({"nanmean", "at_add", "segment_sum", "bincount"})
+_SCATTER_SUMS = frozenset({"at_add", "segment_sum", "bincount"})
+_NARROW_SUMS = frozenset({"nanmean"}) | _SCATTER_SUMS
 _NARROW_TERMS = 32
 #: Terms of a single- or double-precision sum-like op beyond which its allowance grows as the square root of
 #: their number (``_perturb``). XLA may add terms in any order (a reduce that is not fused adds them in
@@ -288,16 +289,6 @@ def _reduced_count(node: Node, args: Sequence[np.ndarray]) -> int:
     return int(np.prod(shape)) if axis is None else int(shape[axis])
 
 
-def _narrow_count(node: Node, args: Sequence[np.ndarray]) -> int | np.ndarray:
-    """The number of terms a ``_NARROW_SUMS`` op adds into each element of its result: its reduced count
-    (``nanmean``), or the op on ones, index operands kept (a scatter-add: the updates into each slot, and the
-    operand's own element)."""
-    if node.op == "nanmean":
-        return _reduced_count(node, args)
-    ones = [np.ones(np.shape(a)) if np.asarray(a).dtype.kind in "fc" else a for a in args]
-    return np.maximum(1.0, np.asarray(REGISTRY[node.op].reference(ones, node.params), dtype=np.float64))
-
-
 def _term_count(node: Node, args: Sequence[np.ndarray], value: np.ndarray) -> float | np.ndarray:
     """The number of terms a sum-like op adds up into each element of its result."""
     if node.op in ("saxpy", "cross"):
@@ -306,6 +297,9 @@ def _term_count(node: Node, args: Sequence[np.ndarray], value: np.ndarray) -> fl
         return _running_count(node, np.shape(value))
     if node.op in ("sum", "mean", "nansum", "nanmean", "norm", "masked_sum", "trapezoid"):
         return np.size(args[0]) / max(1, np.size(value))
+    if node.op in _SCATTER_SUMS:  # the op on ones, index operands kept: the updates into each slot (and its own)
+        ones = [np.ones(np.shape(a)) if np.asarray(a).dtype.kind in "fc" else a for a in args]
+        return np.maximum(1.0, np.asarray(REGISTRY[node.op].reference(ones, node.params), dtype=np.float64))
     key = (node.op, repr(node.params), tuple(np.shape(a) for a in args))  # a contraction: the op on ones
     if key not in _CONTRACTION_TERMS:
         if len(_CONTRACTION_TERMS) >= 4096:
@@ -410,7 +404,7 @@ def _perturb(
     if terms is not None and running:
         terms = terms * _running_count(node, np.shape(value))
     elif terms is not None and node.op in _NARROW_SUMS and dtype.eps >= _RUNNING_EPS:
-        terms = terms * np.maximum(1.0, _narrow_count(node, args) / _NARROW_TERMS)
+        terms = terms * np.maximum(1.0, _term_count(node, args, value) / _NARROW_TERMS)
     elif terms is not None and error_scale is None and dtype.eps < _RUNNING_EPS:  # any order, sequential too
         terms = terms * np.sqrt(np.maximum(1.0, _term_count(node, args, value) / _ORDERED_TERMS))
     if terms is not None:
