@@ -15,7 +15,7 @@ import numpy as np
 
 from jaxsynth.fuzz.reference import widened
 from jaxsynth.grammar import DType, GrammarConfig, Interval, OpSpec, TensorType
-from jaxsynth.grammar.opspec import Proposal, literal
+from jaxsynth.grammar.opspec import Operand, Proposal, literal
 from jaxsynth.grammar.types import X64_ONLY
 from jaxsynth.synth.interpret import compute_dtype, random_array
 from jaxsynth.synth.sample import proposal_context
@@ -80,6 +80,15 @@ def _operand_interval(t: TensorType, need: Interval | None, choice: int) -> Inte
 def _config(dtype: DType) -> GrammarConfig:
     """One config per dtype, so the sampler's per-config tables are built once."""
     return msgspec.convert({"types": {"dtypes": {dtype.name: 1.0}}}, GrammarConfig)
+
+
+def placed(spec: OpSpec, types: list[TensorType], intervals: list[Interval], params: dict) -> OpCase | None:
+    """``spec`` on operands of ``types`` in ``intervals`` (no literals), or None where its range rule refuses them."""
+    out = spec.type_rule(types, params)
+    result = spec.range_rule(list(intervals), types, out, params)
+    if result is None:
+        return None
+    return OpCase(spec, Proposal(tuple(Operand(t) for t in types), params), list(intervals), {}, out, result)
 
 
 def find_case(spec: OpSpec, dtype: DType, tries: int = 400, start: int = 0) -> OpCase | None:

@@ -117,20 +117,14 @@ def test_an_op_that_squares_inside_is_placed_only_where_the_square_fits_its_dtyp
     one over an infinite deviation) while the reference is finite, is refused. In float32 the same rule costs
     nothing."""
     import jax
-    from opcase import OpCase
-
-    from jaxsynth.grammar.opspec import Operand, Proposal
+    from opcase import OpCase, placed
 
     spec, (params, operands) = REGISTRY[name], SQUARING[name]
 
     def case_at(w: float, dtype: DType = DType.float16) -> OpCase | None:
         """The op on operands as large as ``w``, where its range rule accepts them."""
         ranges, values = zip(*operands(w), strict=True)
-        types = [TensorType(dtype, np.shape(v)) for v in values]
-        out = spec.type_rule(types, params)
-        result = spec.range_rule(list(ranges), types, out, params)
-        return None if result is None else OpCase(spec, Proposal(tuple(Operand(t) for t in types), params),
-                                                  list(ranges), {}, out, result)
+        return placed(spec, [TensorType(dtype, np.shape(v)) for v in values], list(ranges), params)
 
     def accepts(w: float, dtype: DType = DType.float16) -> bool:
         return case_at(w, dtype) is not None
@@ -161,20 +155,14 @@ def test_float16_nanmean_is_placed_only_where_its_sum_fits(name):
     and near the reference's; at 10x it is inf for ``nanmean``, which is refused there, and right for ``mean``,
     which is not (nor is either in float32)."""
     import jax
-    from opcase import OpCase
-
-    from jaxsynth.grammar.opspec import Operand, Proposal
+    from opcase import OpCase, placed
 
     spec, params = REGISTRY[name], {"axis": None, "keepdims": False}
     shape = (11, 11, 11)
     n = math.prod(shape)
 
     def case_at(w: float, dtype: DType = DType.float16) -> OpCase | None:
-        types = [TensorType(dtype, shape)]
-        out = spec.type_rule(types, params)
-        result = spec.range_rule([Interval(w / 2, w)], types, out, params)
-        return None if result is None else OpCase(spec, Proposal((Operand(types[0]),), params), [Interval(w / 2, w)],
-                                                  {}, out, result)
+        return placed(spec, [TensorType(dtype, shape)], [Interval(w / 2, w)], params)
 
     largest = DType.float16.intermediate_cap / n
     assert case_at(largest) is not None and case_at(1e4, DType.float32) is not None
@@ -199,18 +187,12 @@ def test_float16_logsumexp_of_more_terms_than_the_cap_is_refused(name):
     range rules now take at most ``DType.intermediate_cap`` terms in the dtype: 90 x 90 terms give JAX's results
     close to the reference; 300 x 300 are refused in float16 (JAX: inf or NaN) and placed in float32."""
     import jax
-    from opcase import OpCase
-
-    from jaxsynth.grammar.opspec import Operand, Proposal
+    from opcase import OpCase, placed
 
     spec, params = REGISTRY[name], {"axis": None}
 
     def case_at(shape: tuple[int, ...], dtype: DType = DType.float16) -> OpCase | None:
-        types = [TensorType(dtype, shape)]
-        out = spec.type_rule(types, params)
-        result = spec.range_rule([Interval(-1.0, 0.0)], types, out, params)
-        return None if result is None else OpCase(spec, Proposal((Operand(types[0]),), params), [Interval(-1.0, 0.0)],
-                                                  {}, out, result)
+        return placed(spec, [TensorType(dtype, shape)], [Interval(-1.0, 0.0)], params)
 
     assert 90 * 90 <= DType.float16.intermediate_cap
     assert case_at((90, 90)) is not None and case_at((300, 300)) is None and case_at((300, 300), DType.float32)
