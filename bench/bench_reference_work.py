@@ -9,7 +9,9 @@ split into op evaluations, elements read and written, and contraction terms. A n
 fit of the seconds on those three gives the cost of each (``VISIT_WORK`` and ``TERM_WORK`` are the first and the third
 over the second; ``WORK_PER_SECOND`` is one over the second); the figures printed next to it are what the
 current constants predict: seconds per work unit over all programs, and the programs whose analysis, times
-the 10 analyses a program with every oracle may need, would not fit the budget of a 120 s timeout.
+the 10 analyses a program with every oracle may need, would not fit the budget of a 120 s timeout, and the
+ops whose evaluations took more than ``SLOWER`` times the seconds their charge stands for (seconds, charged
+seconds; an op's time is the clock from the previous op's charge to its own).
 Pin it (``taskset -c 0``): a campaign's workers have one core each.
 """
 
@@ -22,8 +24,12 @@ import time
 
 import numpy as np
 
+#: An op is listed as slower than charged where its seconds pass this many times its charge's.
+SLOWER = 5.0
 
-def measure(specs: list[str]) -> list[dict]:
+
+def measure(specs: list[str], ops: dict[str, list[float]]) -> list[dict]:
+    """One row per program; ``ops`` collects each op's seconds and charged work over all of them."""
     from jaxsynth.fuzz import reference, tolerance
     from jaxsynth.fuzz.campaign import inputs_for
     from jaxsynth.fuzz.swarm import program_for
@@ -31,13 +37,19 @@ def measure(specs: list[str]) -> list[dict]:
 
     parts = {"visits": 0.0, "elements": 0.0, "terms": 0.0}
     work = reference.work
+    clock = [0.0]
 
     def split(node, args, value) -> float:
+        now = time.perf_counter()  # the op was evaluated since the previous op's charge
         units = work(node, args, value)
         elements = float(reference._elements(args) + reference._elements(value))
         parts["visits"] += 1
         parts["elements"] += elements
         parts["terms"] += (units - reference.VISIT_WORK - elements) / reference.TERM_WORK
+        tally = ops.setdefault(node.op, [0.0, 0.0])
+        tally[0] += now - clock[0]
+        tally[1] += units
+        clock[0] = time.perf_counter()
         return units
 
     reference.work = split
@@ -52,7 +64,7 @@ def measure(specs: list[str]) -> list[dict]:
                 inputs = inputs_for(program, int(seed), index)
                 parts.update(visits=0.0, elements=0.0, terms=0.0)
                 budget = reference.Budget(float("inf"))
-                start = time.perf_counter()
+                start = clock[0] = time.perf_counter()
                 tolerance.analyse(program, inputs, budget=budget)
                 rows.append({"program": f"{name}:{seed}:{index}", "seconds": time.perf_counter() - start,
                              "work": budget.spent, **parts})
@@ -84,7 +96,8 @@ def main() -> None:
     from jaxsynth.fuzz import reference
     from jaxsynth.fuzz.oracles import reference_budget
 
-    rows = measure(args.programs)
+    ops: dict[str, list[float]] = {}
+    rows = measure(args.programs, ops)
     parts = np.array([[r["visits"], r["elements"], r["terms"]] for r in rows])
     seconds = np.array([r["seconds"] for r in rows])
     per_visit, per_element, per_term = fit(parts, seconds)
@@ -102,6 +115,11 @@ def main() -> None:
         "slowest": {r["program"]: [round(r["seconds"], 2), float(f"{r['work']:.3g}")]
                     for r in sorted(rows, key=lambda r: -r["seconds"])[:5]},
         "over_budget_with_10_analyses": [r["program"] for r in rows if 10 * r["work"] > budget],
+        "ops_slower_than_charged": {
+            op: [round(seconds, 3), round(units / reference.WORK_PER_SECOND, 3)]
+            for op, (seconds, units) in sorted(ops.items(), key=lambda kv: kv[1][1] / reference.WORK_PER_SECOND
+                                               - kv[1][0])
+            if seconds > max(0.05, SLOWER * units / reference.WORK_PER_SECOND)},
     }, sys.stdout, indent=2)
     print()
 

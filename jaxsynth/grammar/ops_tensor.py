@@ -74,6 +74,8 @@ QUANTILE_METHODS = ("linear", "linear", "linear", "lower", "higher", "midpoint",
 #: a sum and a product, and of their running forms, as 0 and 1).
 NAN_REDUCTIONS = frozenset({"nansum", "nanmean", "nanmax", "nanmin", "nanvar", "nanstd", "nanprod", "nanmedian",
                             "nanquantile", "nanpercentile"})
+#: The NaN-ignoring order statistics (numpy's references loop over rows where a NaN is).
+NAN_ORDER_STATISTICS = NAN_REDUCTIONS & ORDER_STATISTICS
 #: Reductions whose result is a product of up to the reduced count of factors.
 PRODUCT_REDUCTIONS = frozenset({"prod", "nanprod", "cumprod", "nancumprod"})
 
@@ -183,6 +185,8 @@ def _reduction_reference(name: str):
     fn = getattr(np, name)
     if name in NAN_REDUCTIONS:
         fn = _quiet(fn)
+    if name in NAN_ORDER_STATISTICS:
+        fn = _rowwise_only_with_nan(fn, getattr(np, name.removeprefix("nan")))
 
     def reference(args, params):
         axis = params.get("axis")
@@ -197,6 +201,18 @@ def _reduction_reference(name: str):
         if name in QUANTILES:
             return fn(args[0], params["q"], axis=axis, keepdims=params["keepdims"], method=params["method"])
         return fn(args[0], axis=axis, keepdims=params["keepdims"])
+
+    return reference
+
+
+def _rowwise_only_with_nan(nan_fn, plain_fn):
+    """A NaN-ignoring order statistic that takes numpy's row-by-row path only where a NaN is: numpy's
+    ``nanquantile`` and ``nanpercentile`` (and ``nanmedian`` along an axis of 600 or more) run a Python
+    function per row (``apply_along_axis``), 90 us a row: 3 s for a [184, 16, 184] operand reduced over its
+    16, against 5 ms for ``quantile``, which gives the same values where a row has no NaN."""
+
+    def reference(x, *args, **kwargs):
+        return (nan_fn if np.isnan(x).any() else plain_fn)(x, *args, **kwargs)
 
     return reference
 
