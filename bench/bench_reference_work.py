@@ -2,17 +2,20 @@
 
     python bench/bench_reference_work.py models:111:0-60 reductions-linalg:111:0-60 structured:111:0-60 \\
         default:111:0-40
+    python bench/bench_reference_work.py --elementwise
 
 For each program (``CONFIG:SEED:FIRST-LAST``, drawn as ``jaxsynth fuzz`` draws them, swarm on) one reference
 analysis (``tolerance.analyse``: the exact run and ``RUNS`` perturbed ones) is timed, with what it was charged
-split into op evaluations, elements read and written, and contraction terms. A non-negative least-squares
-fit of the seconds on those three gives the cost of each (``VISIT_WORK`` and ``TERM_WORK`` are the first and the third
-over the second; ``WORK_PER_SECOND`` is one over the second); the figures printed next to it are what the
+split into op evaluations, elements read and written, contraction terms and elements moved by a perturbed
+run. A non-negative least-squares fit of the seconds on those four gives the cost of each (``VISIT_WORK``,
+``TERM_WORK`` and ``PERTURB_WORK`` are the first, the third and the fourth over the second; ``WORK_PER_SECOND``
+is one over the second); the figures printed next to it are what the
 current constants predict: seconds per work unit over all programs, and the programs whose analysis, times
 the 10 analyses a program with every oracle may need, would not fit the budget of a 120 s timeout, and the
 ops whose evaluations took more than ``SLOWER`` times the seconds their charge stands for (seconds, charged
 seconds; an op's time is the clock from the previous op's charge to its own).
-Pin it (``taskset -c 0``): a campaign's workers have one core each.
+With ``--elementwise``, the nanoseconds a result element of each elementwise op's reference instead, where
+``reference.ELEMENT_NANOSECONDS`` comes from. Pin it (``taskset -c 0``): a campaign's workers have one core each.
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ def measure(specs: list[str], ops: dict[str, list[float]]) -> list[dict]:
     from jaxsynth.fuzz.swarm import program_for
     from jaxsynth.grammar import load_config
 
-    parts = {"visits": 0.0, "elements": 0.0, "terms": 0.0}
-    work = reference.work
+    parts = {"visits": 0.0, "elements": 0.0, "terms": 0.0, "perturbed": 0.0}
+    work, perturbation_work = reference.work, reference.perturbation_work
     clock = [0.0]
 
     def split(node, args, value) -> float:
@@ -44,15 +47,23 @@ def measure(specs: list[str], ops: dict[str, list[float]]) -> list[dict]:
         units = work(node, args, value)
         elements = float(reference._elements(args) + reference._elements(value))
         parts["visits"] += 1
-        parts["elements"] += elements
-        parts["terms"] += (units - reference.VISIT_WORK - elements) / reference.TERM_WORK
+        extra = units - reference.VISIT_WORK - elements
+        if node.op in reference.ELEMENT_NANOSECONDS:  # charged per element
+            parts["elements"] += elements + extra
+        else:
+            parts["elements"] += elements
+            parts["terms"] += extra / reference.TERM_WORK
         tally = ops.setdefault(node.op, [0.0, 0.0])
         tally[0] += now - clock[0]
         tally[1] += units
         clock[0] = time.perf_counter()
         return units
 
-    reference.work = split
+    def perturbed(value) -> float:
+        parts["perturbed"] += reference._elements(value)
+        return perturbation_work(value)
+
+    reference.work, reference.perturbation_work = split, perturbed
     rows = []
     try:
         for spec in specs:
@@ -62,14 +73,14 @@ def measure(specs: list[str], ops: dict[str, list[float]]) -> list[dict]:
             for index in range(first, last):
                 program, _ = program_for(config, int(seed), index, True)
                 inputs = inputs_for(program, int(seed), index)
-                parts.update(visits=0.0, elements=0.0, terms=0.0)
+                parts.update(visits=0.0, elements=0.0, terms=0.0, perturbed=0.0)
                 budget = reference.Budget(float("inf"))
                 start = clock[0] = time.perf_counter()
                 tolerance.analyse(program, inputs, budget=budget)
                 rows.append({"program": f"{name}:{seed}:{index}", "seconds": time.perf_counter() - start,
                              "work": budget.spent, **parts})
     finally:
-        reference.work = work
+        reference.work, reference.perturbation_work = work, perturbation_work
     return rows
 
 
@@ -89,28 +100,70 @@ def fit(parts: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     return best
 
 
+def elementwise(size: int = 200_000, listed: float = 30.0) -> dict:
+    """Nanoseconds a result element of each elementwise op's reference, float64, on ``size`` elements drawn
+    from ranges its range rule accepts (``tests/opcase.py``): those of ``listed`` ns or more are the table
+    ``reference.ELEMENT_NANOSECONDS`` holds."""
+    import pathlib
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+    from opcase import find_case
+
+    from jaxsynth.grammar import REGISTRY, DType, TensorType
+    from jaxsynth.synth.interpret import compute_dtype, random_array
+
+    measured = {}
+    for name, spec in sorted(REGISTRY.items()):
+        if getattr(spec, "category", "") not in ("unary", "nn", "special", "elementwise"):
+            continue
+        case = find_case(spec, DType.float32 if DType.float32 in spec.dtypes else next(iter(spec.dtypes)))
+        if case is None or any(t.shape != case.out.shape for t in case.types):
+            continue  # broadcasting or reshaping: not one result element per operand element
+        rng = np.random.default_rng(0)
+        operands = [np.asarray(case.literals[i]) if i in case.literals else
+                    random_array(TensorType(t.dtype, (size,)), r, rng).astype(compute_dtype(t))
+                    for i, (t, r) in enumerate(zip(case.types, case.intervals, strict=True))]
+        spec.reference(operands, case.proposal.params)
+        start = time.perf_counter()
+        for _ in range(3):
+            spec.reference(operands, case.proposal.params)
+        measured[name] = (time.perf_counter() - start) / 3 / size * 1e9
+    return {"ops": len(measured), "median_ns": round(float(np.median(list(measured.values()))), 1),
+            "listed_ns": {name: round(ns) for name, ns in sorted(measured.items(), key=lambda kv: -kv[1])
+                          if ns >= listed}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("programs", nargs="+", metavar="CONFIG:SEED:FIRST-LAST")
+    parser.add_argument("programs", nargs="*", metavar="CONFIG:SEED:FIRST-LAST")
+    parser.add_argument("--elementwise", action="store_true",
+                        help="time each elementwise op's reference instead (reference.ELEMENT_NANOSECONDS)")
     args = parser.parse_args()
+    if args.elementwise:
+        json.dump(elementwise(), sys.stdout, indent=2)
+        print()
+        return
+    if not args.programs:
+        parser.error("give CONFIG:SEED:FIRST-LAST program ranges, or --elementwise")
     from jaxsynth.fuzz import reference
     from jaxsynth.fuzz.oracles import reference_budget
 
     ops: dict[str, list[float]] = {}
     rows = measure(args.programs, ops)
-    parts = np.array([[r["visits"], r["elements"], r["terms"]] for r in rows])
+    parts = np.array([[r["visits"], r["elements"], r["terms"], r["perturbed"]] for r in rows])
     seconds = np.array([r["seconds"] for r in rows])
-    per_visit, per_element, per_term = fit(parts, seconds)
+    per_visit, per_element, per_term, per_perturbed = fit(parts, seconds)
     budget = reference_budget(120.0)
     json.dump({
         "programs": len(rows),
         "seconds": round(float(seconds.sum()), 2),
-        "fit_seconds": {"per_visit": float(per_visit), "per_element": float(per_element), "per_term": float(per_term)},
+        "fit_seconds": {"per_visit": float(per_visit), "per_element": float(per_element), "per_term": float(per_term),
+                        "per_perturbed_element": float(per_perturbed)},
         "fit_constants": {} if per_element <= 0 else {
             "VISIT_WORK": round(per_visit / per_element), "TERM_WORK": round(per_term / per_element, 4),
-            "WORK_PER_SECOND": float(f"{1 / per_element:.3g}")},
+            "PERTURB_WORK": round(per_perturbed / per_element, 1), "WORK_PER_SECOND": float(f"{1 / per_element:.3g}")},
         "current_constants": {"VISIT_WORK": reference.VISIT_WORK, "TERM_WORK": reference.TERM_WORK,
-                              "WORK_PER_SECOND": reference.WORK_PER_SECOND},
+                              "PERTURB_WORK": reference.PERTURB_WORK, "WORK_PER_SECOND": reference.WORK_PER_SECOND},
         "work_per_second_measured": float(f"{sum(r['work'] for r in rows) / seconds.sum():.3g}"),
         "slowest": {r["program"]: [round(r["seconds"], 2), float(f"{r['work']:.3g}")]
                     for r in sorted(rows, key=lambda r: -r["seconds"])[:5]},

@@ -54,8 +54,8 @@ from jaxsynth.grammar.types import DType
 from jaxsynth.synth.interpret import evaluate
 from jaxsynth.synth.program import ITEM, Node, Program
 
-__all__ = ["EXACT_OPS", "KINKS", "MIRRORED", "OVER_BUDGET", "WORK_PER_SECOND", "Budget", "Noise", "OverBudget", "Run",
-           "run", "work"]
+__all__ = ["ELEMENT_NANOSECONDS", "EXACT_OPS", "KINKS", "MIRRORED", "OVER_BUDGET", "WORK_PER_SECOND", "Budget",
+           "Noise", "OverBudget", "Run", "run", "work"]
 
 #: Ops whose float result involves no rounding: selections, shape ops, sign changes.
 EXACT_OPS = frozenset(
@@ -196,12 +196,19 @@ class Budget:
 #: The reference's cost model (:func:`work`), in element operations. Fitted on 220 programs of four built-in
 #: configs (``bench/bench_reference_work.py``; numpy 2.4, one x86 core; two fits): an element read or written
 #: takes 7-9 ns, the Python around one op evaluation (noise hashing, records, dispatch) 6-20 us (``VISIT_WORK``
-#: elements), and a term of a contraction 0.3-0.4 ns, as BLAS adds them up (``TERM_WORK`` of an element).
+#: elements), and a term of a contraction 0.3-0.4 ns, as BLAS adds them up (``TERM_WORK`` of an element). A
+#: later fit (231 programs of six configs, with ``PERTURB_WORK`` and ``ELEMENT_NANOSECONDS``): 6.3 ns an
+#: element, 64 ns an element a perturbed run moves, 0.14 ns a term.
 VISIT_WORK = 2000.0
 TERM_WORK = 0.04
-#: Element operations per second of the reference (``Budget`` limits are set from seconds): over those 220
-#: programs, 1.26e8 of them in 25 s.
-WORK_PER_SECOND = 1.1e8
+#: What moving a value by its rounding error in a perturbed run costs (:func:`_perturb`: one to four keyed hashes
+#: of 30 ns an element, and the arithmetic around them), in element operations an element of the value; charged
+#: beside the op's own evaluation (:func:`perturbation_work`).
+PERTURB_WORK = 10.0
+#: Element operations per second of the reference (``Budget`` limits are set from seconds): over the first 220
+#: programs, 1.26e8 of them in 25 s; over the later 231, 1.2e8, and 1.3e8-1.8e8 in each of the five slowest
+#: (the programs a budget stops: 3-15 s an analysis).
+WORK_PER_SECOND = 1.4e8
 #: Ops charged per term they add up into each result element (``_term_count``): contractions and
 #: convolutions, whose numpy references do the most arithmetic per element.
 _TERMED = frozenset({"dot", "matmul", "einsum", "vdot", "tensordot", "inner", "conv", "conv_transpose", "convolve",
@@ -218,6 +225,19 @@ _WORK_PER_ELEMENT: dict[str, Callable[[Node, list[tuple[int, ...]]], float]] = {
     "resize": lambda node, shapes: TERM_WORK * sum(n for n, m in zip(shapes[0], node.params["shape"], strict=True)
                                                    if n != m),
 }
+#: Elementwise ops whose references take several times an element operation a result element (scipy's series
+#: and continued fractions, composites of several transcendental functions): nanoseconds a result element,
+#: measured in float64 on one x86 core (``bench/bench_reference_work.py --elementwise``; the median of 116
+#: elementwise ops takes 6), charged past the element operations of the read and the write. ``polygamma`` of a
+#: [184, 16, 184] operand takes 0.26 s an evaluation, charged as 0.01 s without its entry.
+ELEMENT_NANOSECONDS = {
+    "polygamma": 485, "betaln": 140, "gammaincc": 120, "i1": 115, "i0": 115, "gammainc": 115, "betainc": 95,
+    "i0e": 85, "i1e": 85, "logistic_logpdf": 65, "sinc": 55, "lgamma": 50, "log_ndtr": 50, "gelu": 50, "digamma": 45,
+    "erf_inv": 45, "erfcx": 40, "softplus": 40, "log_sigmoid": 40, "mish": 40, "logaddexp2": 40, "dawsn": 40,
+    "logaddexp": 40, "erf": 35, "erfc": 35, "log1mexp": 30,
+}
+for _op, _ns in ELEMENT_NANOSECONDS.items():
+    _WORK_PER_ELEMENT[_op] = lambda node, shapes, units=_ns * 1e-9 * WORK_PER_SECOND - 2.0: units
 
 
 def _elements(x: object) -> int:
@@ -244,6 +264,11 @@ def work(node: Node, args: Sequence[object], value: object) -> float:
         if isinstance(matrix, np.ndarray) and matrix.ndim:
             units += TERM_WORK * float(matrix.size) * matrix.shape[-1]
     return units
+
+
+def perturbation_work(value: object) -> float:
+    """What :func:`_perturb` moving ``value`` costs the reference, in element operations (``PERTURB_WORK``)."""
+    return PERTURB_WORK * _elements(value)
 
 
 def widened(x: object) -> np.ndarray:
@@ -517,12 +542,17 @@ def run(
             result.records.setdefault(node.id, []).append(arrays if summarize is None else summarize(node, arrays))
         rounds = node.op in ("literal", "full") or (spec is not None and not isinstance(spec, ControlSpec))
         if node.id in mirror_at:
+            if budget is not None:  # the op again, on its operands' mirror images
+                budget.charge(work(node, args, value))
             value = _farther_at_kink(node, args, np.asarray(value, dtype=np.float64), centres)
             if round_to_dtype:
                 value = value.astype(node.type.dtype.np_dtype).astype(np.float64)
         if noise is not None and rounds:
             source = program.node(node.args[0]).type.dtype if node.op == "astype" else None
-            value = _perturb(node, value, args, noise, round_to_dtype, source, contractible.get(node.id, ()))
+            moved = _perturb(node, value, args, noise, round_to_dtype, source, contractible.get(node.id, ()))
+            if budget is not None and moved is not value:
+                budget.charge(perturbation_work(value))
+            value = moved
         elif noise is not None and isinstance(spec, ControlSpec) and spec.approximate:
             value = _perturb_approximate(node, spec, value, noise)
         if check_intervals:

@@ -330,8 +330,10 @@ def analyse(
 
     ``finite_only`` (special-value inputs): an element's spread is taken over the runs where both its exact
     and its perturbed value are finite, 0 where there is none (NaN and Inf are compared by class).
-    ``budget``: charged for every run; after the exact run, the perturbed ones are refused up front
-    (:class:`~jaxsynth.fuzz.reference.OverBudget`) if ``runs`` more like it would not fit."""
+    ``budget``: charged for every run; the perturbed ones are refused up front
+    (:class:`~jaxsynth.fuzz.reference.OverBudget`) after the exact run if ``runs`` more like it would not fit,
+    and after the first of them if ``runs - 1`` more like that one would not (a perturbed run also moves each
+    value and evaluates the mirrored ops again: up to 3x the exact run's work)."""
     watch = _discontinuity_nodes(program)
     before = 0.0 if budget is None else budget.spent
     exact = run(program, inputs, round_to_dtype=round_to_dtype, record=watch, keep_values=True, budget=budget)
@@ -342,8 +344,11 @@ def analyse(
     flips: set[int] = set()
     for r in range(runs):
         noise = Noise(salt * 1000 + r // 2, ulps, -1.0 if r % 2 else 1.0)  # antithetic pairs: see Noise
+        start = 0.0 if budget is None else budget.spent
         p = run(program, inputs, round_to_dtype=round_to_dtype, noise=noise, record=watch,
                 keep_values=True, exact=exact, budget=budget)
+        if budget is not None and r == 0:
+            budget.require((runs - 1) * (budget.spent - start))
         perturbed.append(p)
         for k, (a, b) in enumerate(zip(exact.outputs, p.outputs, strict=True)):
             with np.errstate(all="ignore"):
