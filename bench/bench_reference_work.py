@@ -13,7 +13,7 @@ is one over the second); the figures printed next to it are what the
 current constants predict: seconds per work unit over all programs, and the programs whose analysis, times
 the 10 analyses a program with every oracle may need, would not fit the budget of a 120 s timeout, and the
 ops whose evaluations took more than ``SLOWER`` times the seconds their charge stands for (seconds, charged
-seconds; an op's time is the clock from the previous op's charge to its own).
+seconds; an op's time is the clock from the previous op's charge in its run to its own).
 With ``--elementwise``, the nanoseconds a result element of each elementwise op's reference instead, where
 ``reference.ELEMENT_NANOSECONDS`` comes from. Pin it (``taskset -c 0``): a campaign's workers have one core each.
 """
@@ -59,11 +59,17 @@ def measure(specs: list[str], ops: dict[str, list[float]]) -> list[dict]:
         clock[0] = time.perf_counter()
         return units
 
-    def perturbed(value) -> float:
+    def perturbed(value) -> float:  # charged once the value is moved: that time is no op's either
         parts["perturbed"] += reference._elements(value)
+        clock[0] = time.perf_counter()
         return perturbation_work(value)
 
-    reference.work, reference.perturbation_work = split, perturbed
+    def timed_run(*args, **kwargs):  # the analysis's own work between runs is no op's
+        clock[0] = time.perf_counter()
+        return run(*args, **kwargs)
+
+    run = tolerance.run
+    reference.work, reference.perturbation_work, tolerance.run = split, perturbed, timed_run
     rows = []
     try:
         for spec in specs:
@@ -80,7 +86,7 @@ def measure(specs: list[str], ops: dict[str, list[float]]) -> list[dict]:
                 rows.append({"program": f"{name}:{seed}:{index}", "seconds": time.perf_counter() - start,
                              "work": budget.spent, **parts})
     finally:
-        reference.work, reference.perturbation_work = work, perturbation_work
+        reference.work, reference.perturbation_work, tolerance.run = work, perturbation_work, run
     return rows
 
 
