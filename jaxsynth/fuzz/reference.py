@@ -206,8 +206,8 @@ TERM_WORK = 0.04
 #: beside the op's own evaluation (:func:`perturbation_work`).
 PERTURB_WORK = 10.0
 #: Element operations per second of the reference (``Budget`` limits are set from seconds): over the first 220
-#: programs, 1.26e8 of them in 25 s; over the later 231, 1.2e8, and 1.3e8-1.8e8 in each of the five slowest
-#: (the programs a budget stops: 3-15 s an analysis).
+#: programs, 1.26e8 of them in 25 s; over the later 231, 1.2e8-1.4e8 (two runs), and 1.4e8-2.1e8 in each of
+#: the four slowest, the programs a budget stops (3-14 s an analysis), where the count matters.
 WORK_PER_SECOND = 1.4e8
 #: Ops charged per term they add up into each result element (``_term_count``): contractions and
 #: convolutions, whose numpy references do the most arithmetic per element.
