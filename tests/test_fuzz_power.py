@@ -2202,6 +2202,52 @@ def test_a_product_minus_its_max_tolerates_a_contracted_multiply() -> None:
         assert _contractible_operands(program) == {program.body.outputs[0]: (0,)}, op
 
 
+def test_a_difference_of_a_product_tolerates_a_contracted_multiply() -> None:
+    """models seed 5008 program 17: ``jnp.diff(jnp.rad2deg(v0), n=2)`` where three neighbours of ``v0`` are equal
+    is exactly 0 in the reference, in every perturbed run (the neighbours read the same rounded product), and 7e-6
+    in XLA, whose fused ``x[i+2] - 2 x[i+1] + x[i]`` read one product unrounded: a false finding of the
+    ``sharding`` oracle. ``diff``, ``offset`` and ``rsub`` of a product are now moved by its magnitude as ``add``
+    and ``subtract`` are (``diff``: each neighbour as often as it is counted); of an input, not."""
+    from jaxsynth.fuzz.oracles import Case
+    from jaxsynth.fuzz.reference import _contractible_operands
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    def program(first: str, n: int) -> Program:
+        v, d = TensorType(DType.float32, (12,)), TensorType(DType.float32, (12 - n,))
+        nodes = (Node(0, "input", (), (v,), (Interval(1.0, 2.0),)),
+                 Node(1, first, (0,), (v,), (Interval(1.0, 120.0),)),
+                 Node(2, "diff", (1,), (d,), (Interval(-240.0, 240.0),), {"n": n, "axis": -1}))
+        return Program("f", Region("body", "function", 0, (0,), nodes, (2,)))
+
+    x = np.full(12, 1.7461233, dtype=np.float32)
+    x[6:] = 1.25
+    rounded = (x * np.float32(180 / np.pi)).astype(np.float64)  # rad2deg in float32
+    residue = np.abs(x.astype(np.float64) * float(np.float32(180 / np.pi)) - rounded)  # the product unrounded
+    assert residue.max() > 1e-6
+    for n in (1, 2):
+        contracted = program("rad2deg", n)
+        assert _contractible_operands(contracted) == {2: (0,)}
+        case = Case(contracted, [x], seed=0)
+        tol = case.tolerances(case.analysis, factor=2.0)[0]
+        fused = 2.0 ** (n - 1) * residue[n:]  # the most a neighbour read unrounded leaves (twice for x[i+1] of n=2)
+        assert np.all(tol > fused) and np.all(tol < 1e-2), (n, tol, fused)
+        plain = program("negative", n)  # exact: nothing to contract, and a difference of equal values stays 0
+        assert _contractible_operands(plain) == {}
+        case = Case(plain, [x], seed=0)
+        assert np.all(case.tolerances(case.analysis, factor=2.0)[0][:5 - n] < 1e-30)
+    for op in ("offset", "rsub"):
+        f32 = TensorType(DType.float32, (12,))
+        nodes = (Node(0, "input", (), (f32,), (Interval(1.0, 2.0),)),
+                 Node(1, "square", (0,), (f32,), (Interval(1.0, 4.0),)),
+                 Node(2, "max", (1,), (TensorType(DType.float32, ()),), (Interval(1.0, 4.0),),
+                      {"axis": None, "keepdims": False}),
+                 Node(3, op, (1, 2) if op == "offset" else (2, 1), (f32,), (Interval(-4.0, 8.0),)))
+        product = (0,) if op == "offset" else (1,)  # the square, not its max
+        assert _contractible_operands(Program("f", Region("body", "function", 0, (0,), nodes, (3,)))) == {
+            3: product}, op
+
+
 CONTRACTED_SHARDING = """
 import json, sys
 import numpy as np

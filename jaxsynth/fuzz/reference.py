@@ -126,13 +126,18 @@ MIRRORED = KINKS | SPREAD_REDUCTIONS | frozenset(name for name, spec in REGISTRY
 #: read it rounded: ``v - v.max(axis=0)`` with ``v = a * b`` is 0 at each column's largest element in the reference
 #: (the same rounded ``v`` on both sides, in every perturbed run), and up to half an ulp of ``v`` under XLA's SPMD
 #: partitioner, which duplicates the multiply into the subtraction's fusion (about 1 in 6 sampled shardings for
-#: ``a * b``, 1 in 2 for ``gelu``; nn-special seed 1004, program 36 showed it inside ``log_softmax``). An ``add``
-#: or ``subtract`` of such an operand, or of a view of one (``_FUSED_VIEWS``), is also perturbed by its magnitude
-#: (``_contractible_operands``).
+#: ``a * b``, 1 in 2 for ``gelu``; nn-special seed 1004, program 36 showed it inside ``log_softmax``). An op that
+#: adds or subtracts its operands (``_CONTRACTING``) of such an operand, or of a view of one (``_FUSED_VIEWS``), is
+#: also perturbed by its magnitude (``_contractible_operands``).
 _ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "deg2rad", "rad2deg", "outer",
                                 "kron", "silu", "gelu", "hard_silu", "glu", "dot", "matmul", "einsum", "vdot", "mish",
                                 "tensordot", "inner", "matrix_power", "det", "resize", "dot_product_attention",
                                 "dot_general", "vecdot", "multi_dot"})
+#: Ops that add or subtract their operands' elements in XLA: ``offset`` and ``rsub`` with a scalar, ``diff`` an
+#: operand's neighbours. ``jnp.diff(rad2deg(v), n=2)`` is exactly 0 in the reference where three neighbours of ``v``
+#: are equal, and XLA's fused ``x[i+2] - 2 x[i+1] + x[i]`` read one product unrounded: 7e-6, twice the rounding of
+#: 100.0455 (models seed 5008, program 17, a false finding of the ``sharding`` oracle).
+_CONTRACTING = frozenset({"add", "subtract", "offset", "rsub", "diff"})
 #: Ops XLA fuses along with their operands' elements (shape ops, indexing, negation): a product seen through them.
 _FUSED_VIEWS = frozenset({"negative", "at_get"} | {name for name, spec in REGISTRY.items()
                                                    if getattr(spec, "category", "") in ("shape", "indexing")
@@ -364,8 +369,8 @@ def _running_count(node: Node, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _contractible_operands(program: Program) -> dict[int, tuple[int, ...]]:
-    """Per float ``add`` or ``subtract``, the positions of its operands that are rounded products
-    (``_ENDS_IN_MULTIPLY``) or views of one (``_FUSED_VIEWS``)."""
+    """Per float op that adds or subtracts (``_CONTRACTING``), the positions of its operands that are rounded
+    products (``_ENDS_IN_MULTIPLY``) or views of one (``_FUSED_VIEWS``)."""
     seen: dict[int, bool] = {}
 
     def product(node_id: int) -> bool:
@@ -377,11 +382,24 @@ def _contractible_operands(program: Program) -> dict[int, tuple[int, ...]]:
 
     found = {}
     for node in program.walk():
-        if node.op in ("add", "subtract") and node.type.dtype.is_inexact:
+        if node.op in _CONTRACTING and node.type.dtype.is_inexact:
             at = tuple(k for k, arg in enumerate(node.args) if product(arg))
             if at:
                 found[node.id] = at
     return found
+
+
+def _contracted_size(node: Node, args: Sequence[np.ndarray], contractible: tuple[int, ...], shape: tuple[int, ...]
+                     ) -> np.ndarray:
+    """The magnitude of the products an element of ``node``'s result adds up (the ``contractible`` operands):
+    their sum, broadcast; for ``diff``, each neighbour as often as the differences count it (``|x[i+2]| +
+    2 |x[i+1]| + |x[i]|`` for ``n=2``)."""
+    if node.op == "diff":
+        size = np.moveaxis(np.abs(widened(args[0])), node.params["axis"], -1)
+        for _ in range(node.params["n"]):
+            size = size[..., 1:] + size[..., :-1]
+        return np.moveaxis(size, -1, node.params["axis"])
+    return np.broadcast_to(sum(np.abs(widened(args[k])) for k in contractible), shape)
 
 
 def _perturb(
@@ -448,8 +466,7 @@ def _perturb(
             u = _uniform(value, key ^ 0x2D2D2D2D, positional=True)
             out = out + 1j * eps * terms * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), np.imag(value) * first)
     if contractible:  # a product read unrounded by a fused multiply-add (``_ENDS_IN_MULTIPLY``), moved as the draw
-        size = np.broadcast_to(sum(np.abs(np.asarray(args[k])).astype(np.float64) for k in contractible),
-                               np.shape(value))
+        size = _contracted_size(node, args, contractible, np.shape(value))
         u = _uniform(value, key ^ 0x6B6B6B6B, positional=True)
         out = out + eps * size * noise.sign * np.copysign(0.5 + 0.5 * np.abs(u), np.real(value) * first)
     if node.op in _PRODUCTS:
