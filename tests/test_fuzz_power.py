@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -2250,6 +2251,68 @@ def test_a_difference_of_a_product_tolerates_a_contracted_multiply() -> None:
         product = (0,) if op == "offset" else (1,)  # the square, not its max
         assert _contractible_operands(Program("f", Region("body", "function", 0, (0,), nodes, (3,)))) == {
             3: product}, op
+
+
+def _returned_product(text: str) -> tuple[bool, float | None]:
+    """Whether a lowered StableHLO module's ``main`` returns a ``multiply`` (through one private call), and the
+    constant it multiplies by where one operand is a constant (or a broadcast of one)."""
+    def function(name: str) -> str:
+        start = text.index(f"func.func {name}")
+        return text[start:text.index("\n  }", start)]
+
+    body = function("public @main")
+    defined = dict(re.findall(r"^\s*(%[\w#]+) = (.*)$", body, re.M))
+    line = defined.get(re.search(r"return (%[\w#]+)", body).group(1), "")  # "": an argument, or one of several
+    call = re.match(r"(?:func\.)?call @([\w.]+)", line)
+    if call:
+        body = function(f"private @{call.group(1)}")
+        defined = dict(re.findall(r"^\s*(%[\w#]+) = (.*)$", body, re.M))
+        line = defined.get(re.search(r"return (%[\w#]+)", body).group(1), "")
+    if not line.startswith("stablehlo.multiply"):
+        return False, None
+    for operand in re.findall(r"%[\w#]+", line):
+        source = defined.get(operand, "")
+        if source.startswith("stablehlo.broadcast_in_dim"):
+            source = defined.get(re.search(r"%[\w#]+", source).group(0), "")
+        constant = re.match(r"stablehlo\.constant dense<([-+.\deE]+)>", source)
+        if constant:
+            return True, float(constant.group(1))
+    return True, None
+
+
+@pytest.mark.slow
+def test_every_op_that_returns_a_rounded_product_may_be_contracted() -> None:
+    """``_ENDS_IN_MULTIPLY`` against JAX's own lowering of each float32 op: every op whose StableHLO returns a
+    multiply, but by a power of two (exact: ``0.5 * erfc(...)``; ``trapezoid``'s spacings), is listed, so a
+    subtraction of it is moved by the product's magnitude (``selu``, ``standardize``, ``log10``, ``i0``, ``i1``,
+    ``gamma``, ``gammainc``, ``dawsn`` and ``at_multiply`` were not)."""
+    import math
+
+    import jax
+    from opcase import find_case
+
+    from jaxsynth.fuzz.reference import _ENDS_IN_MULTIPLY
+    from jaxsynth.grammar import OPS
+    from jaxsynth.grammar.ops_tensor import TRAPEZOID_SPACINGS
+    from jaxsynth.grammar.types import DType
+
+    def power_of_two(c: float) -> bool:
+        return c != 0 and math.frexp(abs(c))[0] == 0.5
+
+    assert all(map(power_of_two, TRAPEZOID_SPACINGS))  # its multiply is by its spacing, an argument of its own
+
+    checked, missing = 0, []
+    for spec in OPS:
+        case = find_case(spec, DType.float32) if DType.float32 in spec.dtypes else None
+        if case is None or case.out.dtype is not DType.float32:
+            continue
+        text = jax.jit(case.function()).lower(*case.arrays(np.random.default_rng(0))).as_text()
+        product, by = _returned_product(text)
+        checked += 1
+        exact = (by is not None and power_of_two(by)) or spec.name == "trapezoid"
+        if product and not exact and spec.name not in _ENDS_IN_MULTIPLY:
+            missing.append(spec.name)
+    assert checked > 250 and not missing, (checked, missing)
 
 
 CONTRACTED_SHARDING = """

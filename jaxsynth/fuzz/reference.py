@@ -132,7 +132,8 @@ MIRRORED = KINKS | SPREAD_REDUCTIONS | frozenset(name for name, spec in REGISTRY
 _ENDS_IN_MULTIPLY = frozenset({"multiply", "square", "pow_scalar", "power", "scale", "deg2rad", "rad2deg", "outer",
                                 "kron", "silu", "gelu", "hard_silu", "glu", "dot", "matmul", "einsum", "vdot", "mish",
                                 "tensordot", "inner", "matrix_power", "det", "resize", "dot_product_attention",
-                                "dot_general", "vecdot", "multi_dot"})
+                                "dot_general", "vecdot", "multi_dot", "selu", "standardize", "log10", "i0", "i1",
+                                "gamma", "gammainc", "dawsn", "at_multiply"})
 #: Ops that add or subtract their operands' elements in XLA: ``offset`` and ``rsub`` with a scalar, ``diff`` an
 #: operand's neighbours. ``jnp.diff(rad2deg(v), n=2)`` is exactly 0 in the reference where three neighbours of ``v``
 #: are equal, and XLA's fused ``x[i+2] - 2 x[i+1] + x[i]`` read one product unrounded: 7e-6, twice the rounding of
