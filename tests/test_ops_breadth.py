@@ -936,7 +936,7 @@ def test_models_attention_is_spelled_as_the_fused_call_or_by_hand_and_both_compu
 
 @pytest.mark.parametrize("name", ["nanmedian", "nanquantile", "nanpercentile"])
 def test_nan_order_statistics_give_numpys_values_with_and_without_a_nan(name) -> None:
-    """Their references take numpy's row-by-row path only where a NaN is (a [184, 16, 184] bfloat16
+    """Their references take numpy's row-by-row path only for an operand with a NaN (a [184, 16, 184] bfloat16
     ``nanquantile`` took 3 s a run, 35 s an analysis, and timed a campaign's worker out): every axis,
     level and method, on rows with and without NaNs, gives numpy's own values, bit for bit."""
     from jaxsynth.grammar.ops_tensor import QUANTILE_METHODS, QUANTILES

@@ -242,8 +242,8 @@ ELEMENT_NANOSECONDS = {
     "erf_inv": 45, "erfcx": 40, "softplus": 40, "log_sigmoid": 40, "mish": 40, "logaddexp2": 40, "dawsn": 40,
     "logaddexp": 40, "erf": 35, "erfc": 35, "log1mexp": 30,
 }
-for _op, _ns in ELEMENT_NANOSECONDS.items():
-    _WORK_PER_ELEMENT[_op] = lambda node, shapes, units=_ns * 1e-9 * WORK_PER_SECOND - 2.0: units
+_WORK_PER_ELEMENT.update({op: lambda node, shapes, units=ns * 1e-9 * WORK_PER_SECOND - 2.0: units
+                          for op, ns in ELEMENT_NANOSECONDS.items()})
 
 
 def _elements(x: object) -> int:
