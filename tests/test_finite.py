@@ -36,9 +36,9 @@ def _check_finite(config_name: str, count: int) -> None:
                 assert np.all(np.isfinite(out.astype(np.float64))), f"non-finite output, program {index}"
 
 
-def test_40_default_programs_are_finite():
+def test_20_default_programs_are_finite():
     """A part of the slow test below, to keep the default suite within its 8 minutes on 2 cores."""
-    _check_finite("default", 40)
+    _check_finite("default", 20)
 
 
 @pytest.mark.slow
@@ -46,9 +46,9 @@ def test_1000_default_programs_are_finite():
     _check_finite("default", 1000)
 
 
-@pytest.mark.parametrize(("name", "count"), [("control-flow", 10), ("reductions-linalg", 10),
-                                           ("low-precision-ints", 10), ("nn-special", 10), ("numerics", 10),
-                                           ("transforms", 10),
+@pytest.mark.parametrize(("name", "count"), [("control-flow", 5), ("reductions-linalg", 5),
+                                           ("low-precision-ints", 5), ("nn-special", 5), ("numerics", 5),
+                                           ("transforms", 5),
                                            *[pytest.param(n, 400, marks=pytest.mark.slow)
                                              for n in ("control-flow", "reductions-linalg", "low-precision-ints",
                                                        "nn-special", "numerics", "transforms")],
@@ -63,7 +63,7 @@ def test_some_models_programs_are_finite():
 
 def test_structured_config_is_finite():
     """Structured programs compile slower (decompositions, convolutions): fewer of them by default."""
-    _check_finite("structured", 25)
+    _check_finite("structured", 12)
 
 
 @pytest.mark.slow
@@ -71,14 +71,15 @@ def test_structured_config_is_finite_300():
     _check_finite("structured", 300)
 
 
-def test_jit_agrees_with_reference_interpreter():
+@pytest.mark.parametrize("count", [20, pytest.param(40, marks=pytest.mark.slow)])
+def test_jit_agrees_with_reference_interpreter(count):
     """A coarse check with fixed tolerances (the fuzzer's reference oracle judges with interval analysis): over
     400 programs they stop holding (``log`` of a low-precision sum, through ``rsqrt``, off by 2e-3)."""
     from jaxsynth.fuzz.tolerance import ancestors
 
     config = load_config("default")
     checked = 0
-    for index in range(40):
+    for index in range(count):
         program = sample(config, 2, index)
         inputs, outputs = _run(program)
         reference = evaluate(program, inputs, round_to_dtype=True)
@@ -93,7 +94,7 @@ def test_jit_agrees_with_reference_interpreter():
             else:
                 continue
             checked += 1
-    assert checked >= 50
+    assert checked >= count * 5 // 4
 
 
 X64_SCRIPT = """

@@ -959,8 +959,8 @@ def test_swarm_draws_the_large_shape_class_at_a_low_rate() -> None:
     from jaxsynth.fuzz.swarm import LARGE_RATE, swarm_config
 
     config = load_config("elementwise")
-    large = sum(swarm_config(config, 0, i)[1]["shape"] == "large" for i in range(2000))
-    assert 0.3 * LARGE_RATE * 2000 <= large <= 2.5 * LARGE_RATE * 2000
+    large = sum(swarm_config(config, 0, i)[1]["shape"] == "large" for i in range(1000))
+    assert 0.3 * LARGE_RATE * 1000 <= large <= 2.5 * LARGE_RATE * 1000
 
 
 # ---------------------------------------------------------------- special values
