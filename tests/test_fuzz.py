@@ -1264,8 +1264,8 @@ def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() 
         ["--config", "default,no-such-config"],
         ["--config", "default,elementwise,default"],
         ["--config", "default,,elementwise"],
-        ["--config", "fuzz-special", "--oracles", "sharding"],
-        ["--config", "default", "--special", "--oracles", "grad,vmap"],
+        ["--config", "fuzz-special", "--oracles", "rewrite"],
+        ["--config", "default", "--special", "--oracles", "grad,lowprec"],
     ],
 )
 def test_bad_cli_input_is_one_line_and_status_2(args: list[str], capsys: pytest.CaptureFixture[str],
@@ -1326,14 +1326,15 @@ def test_cli_leaves_out_configs_the_oracles_cannot_judge(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(campaign, "run_campaigns", fake)
     with pytest.raises(SystemExit):
-        run(["fuzz", "-n", "1", "--config", "fuzz-special,default", "--oracles", "sharding", "--out",
+        run(["fuzz", "-n", "1", "--config", "fuzz-special,default", "--oracles", "grad,rewrite", "--out",
              str(tmp_path / "o")])
     assert seen[0][1] == ["default"]
     err = capsys.readouterr().err
-    assert "left out fuzz-special: special-value inputs are judged only by eager, passes, reference" in err
+    assert ("left out fuzz-special: special-value inputs are judged only by eager, export, jitvmap, passes, "
+            "reference, sharding, unroll, vmap, none of them in --oracles 'grad,rewrite'") in err
     seen.clear()
     with pytest.raises(SystemExit):
-        run(["fuzz", "-n", "1", "--config", "fuzz-special,default", "--oracles", "sharding,passes", "--out",
+        run(["fuzz", "-n", "1", "--config", "fuzz-special,default", "--oracles", "grad,sharding", "--out",
              str(tmp_path / "p")])
     assert seen[0][1] == ["fuzz-special", "default"]
 

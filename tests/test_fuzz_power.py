@@ -763,6 +763,32 @@ def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, 
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("fault", "oracle"), [("wrong-sharding", "sharding"), ("wrong-jitvmap", "jitvmap"),
+                                               ("wrong-export", "export")])
+def test_oracles_that_compare_two_xla_runs_catch_their_injected_fault_on_special_values(
+        tmp_path: Path, fault: str, oracle: str) -> None:
+    """In special-values mode (``fuzz-special``) too, each oracle that compares two XLA runs finds its injected
+    fault (finite results off by 0.01; NaN and the infinities stay), reduces it, and the repro shows it (exit 1)
+    only under the fault."""
+    out = tmp_path / oracle
+    summary = run_campaign(Settings(config=load_config("fuzz-special"), out=out, count=3, oracles=(oracle,), seed=5,
+                                    env=_env(JAXSYNTH_INJECT=fault), timeout=120, max_reductions=2,
+                                    max_reduce_seconds=120, triage=False, special=True))
+    assert summary["injected_fault"] == fault and summary["oracles"][oracle]["applied"] == 3
+    # (the fault's wrapper of shard_map can also make JAX raise inside a cond: an error finding, beside the point)
+    found = [f for f in _findings(out) if f["oracle"] == oracle and f["kind"] == "wrong"]
+    assert found, summary["oracles"]
+    f = found[0]
+    assert f["original_detail"]
+    assert f["reduced_ops"] <= f["original_ops"] and f["reduction_tests"] > 0
+    assert f["repro_status"] == 1, f["repro_output"]
+    repro = out / f["folder"] / "repro.py"
+    clean = subprocess.run([sys.executable, repro.name], cwd=repro.parent, capture_output=True, text=True,
+                           env=dict(_env(), JAX_PLATFORMS="cpu"), timeout=300)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
 def test_constrained_source_names_the_values_it_constrains() -> None:
     """Every ``vK = expr`` (the program's own body and nested loop bodies and branches) becomes
     ``vK = _constrain(expr, 'vK')`` and each result of the function ``_constrain(result, 'outK')``, only the
@@ -1012,21 +1038,71 @@ def test_special_comparison_is_class_exact_and_accepts_flushed_subnormals() -> N
 
 
 def test_special_mode_oracles_judge_clean_programs() -> None:
+    """The oracles that compare XLA with the reference, or two XLA runs (a batch's with special values in every
+    example), judge special-value programs and pass clean ones; ``grad`` and ``rewrite``, whose finite
+    differences and identities fail at the extremes, skip them as unsupported, saying why."""
     from jaxsynth.fuzz.campaign import inputs_for
     from jaxsynth.fuzz.oracles import Case, run_oracles
-    from jaxsynth.fuzz.special import special_config
+    from jaxsynth.fuzz.special import SPECIAL_ORACLES, special_config
 
     config = special_config(load_config("fuzz-special"))
+    judging = ["reference", "eager", "export", "vmap", "jitvmap"]
+    assert set(judging) <= SPECIAL_ORACLES and not {"grad", "rewrite", "lowprec"} & SPECIAL_ORACLES
     judged = 0
     for index in range(6):
         program = sample(config, 2, index)
         case = Case(program, inputs_for(program, 2, index, special=True), seed=index, special=True)
-        verdicts = run_oracles(case, ["reference", "eager", "grad", "export"])
-        assert verdicts["export"].skipped and verdicts["export"].kind == "unsupported"
-        for name in ("reference", "eager"):
+        verdicts = run_oracles(case, [*judging, "grad", "rewrite"])
+        for name in ("grad", "rewrite"):
+            if name in verdicts:
+                assert verdicts[name].skipped and verdicts[name].kind == "unsupported", verdicts[name]
+                assert "special-value inputs" in verdicts[name].detail
+        for name in judging:
+            if name in ("vmap", "jitvmap") and not program.body.params:
+                continue
             assert not verdicts[name].failed and not verdicts[name].skipped, (name, verdicts[name].detail)
             judged += 1
-    assert judged == 12
+    assert judged >= 24
+
+
+def test_a_special_mode_batch_holds_special_values_in_every_example_with_its_own_references() -> None:
+    """``vmap``, ``jitvmap`` and ``sharding`` batch a program: in special mode each example beyond the case's own
+    draws special values too, and is judged against its own references (IEEE and flushed) and its own
+    regroupable elements, stacked as the batch is. A class mismatch in one example fails; the same outputs
+    pass."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.oracles import Case, _compare_all
+
+    config = load_config("fuzz-special")
+    for index in range(40):
+        program = sample(config, 3, index)
+        floats = [k for k, t in enumerate(program.output_types) if t.dtype.is_float and t.shape]
+        if program.body.params and floats:
+            break
+    case = Case(program, inputs_for(program, 3, index, special=True), seed=index, special=True)
+    b = case.batch(3)
+    for example in b.examples[1:]:
+        values = np.concatenate([np.asarray(x, np.float64).ravel() for x, t in zip(example, program.input_types,
+                                                                                   strict=True) if t.dtype.is_float])
+        assert not np.all(np.isfinite(values)) or np.any(values == 0)  # NaN, an infinity or a (flushed) zero
+    ieee, flushed = b.references(case)
+    for b_index, example in enumerate(b.examples):
+        own, own_flushed = case.analyse_special(example)
+        for k in range(case.n_outputs):
+            assert ieee[k].shape == (3, *program.output_types[k].shape)
+            np.testing.assert_array_equal(ieee[k][b_index], own.outputs[k])
+            np.testing.assert_array_equal(flushed[k][b_index], own_flushed[k])
+            assert b.regroupable(case)[k].shape == ieee[k].shape
+    expected = b.expected(case)
+    verdict = _compare_all(case, expected, expected, b.tolerances(case), b.analyses(case), "same", {}, b)
+    assert verdict.ok and not verdict.skipped, verdict.detail
+    k = floats[0]
+    changed = [e.copy() for e in expected]
+    flat = changed[k][2].reshape(-1)
+    flat[0] = np.nan if np.isfinite(float(flat[0])) else 1.0
+    changed[k][2] = flat.reshape(changed[k][2].shape)
+    verdict = _compare_all(case, changed, expected, b.tolerances(case), b.analyses(case), "changed", {}, b)
+    assert verdict.failed and verdict.output == k and verdict.index[0] == 2, verdict.detail
 
 
 def _chain(shape: tuple[int, ...], steps: list[tuple]) -> Program:

@@ -15,7 +15,9 @@ rewrite     an equivalent program by algebraic identities (commuted operands, ``
 ==========  ==========================================================================================
 
 Each is judged with the program's own tolerances (the reference interval analysis), so rounding
-differences between two valid compilations are not findings. A mismatch where one-device ``jax.jit`` is
+differences between two valid compilations are not findings; on special-value inputs
+(:mod:`jaxsynth.fuzz.special`) with its classes and references too (``rewrite`` skips them, and ``unroll``
+checks its forward results only). A mismatch where one-device ``jax.jit`` is
 the wrong side (it fails against the reference, the variant passes) is a skipped verdict of kind
 ``baseline``: the ``reference`` oracle's finding, not the variant's. A construct an oracle cannot judge
 (too few devices, no ``jax.export`` in this JAX, nothing to rewrite) is an explicit skip of kind
@@ -106,7 +108,7 @@ def _against_jit(case: Case, other: Sequence[np.ndarray], got: Sequence[np.ndarr
     on conv + pool programs reduced to an XLA:CPU fusion that breaks the unsharded jit."""
     analysis = case.analysis
     verdict = _compare_all(case, other, got, case.tolerances(analysis, factor=factor), [analysis], what, data)
-    if not verdict.failed or case.special:
+    if not verdict.failed:
         return verdict
     baseline = case.versus_reference(got, "jit vs reference")
     if baseline.failed and not case.versus_reference(other).failed:
@@ -667,8 +669,8 @@ class UnrollOracle(Oracle):
         verdict = _against_jit(case, other, got,
                                f"loops with unroll={unroll}{' and checkpointed bodies' if remat else ''} vs plain",
                                {"variant": variant})
-        if verdict.failed or verdict.skipped or not remat:
-            return verdict
+        if verdict.failed or verdict.skipped or not remat or case.special:
+            return verdict  # (special values: a gradient through an Inf is a NaN by the order of its products)
         return self._grad(case, verdict)
 
     @staticmethod

@@ -311,16 +311,20 @@ class Case:
             return tolerance.analyse(self.program if program is None else program,
                                      self.inputs if inputs is None else inputs, budget=self.budget, **kwargs)
 
+    def analyse_special(self, inputs: Sequence[np.ndarray]) -> tuple[tolerance.Analysis, tuple[np.ndarray, ...]]:
+        """Special mode: the reference at ``inputs`` op by op in each node's dtype, with the float64 reference's
+        rounding spread, and the reference with subnormals flushed (:func:`jaxsynth.fuzz.special.analyse`)."""
+        from jaxsynth.fuzz import special
+
+        with self.own_step("special-values reference"):
+            return special.analyse(self.program, inputs, self.budget)
+
     @functools.cached_property
     def analysis(self) -> tolerance.Analysis:
         with self.shared_work():
             if not self.special:
                 return self.analyse()
-            from jaxsynth.fuzz import special
-
-            # the reference op by op in each node's dtype, the float64 reference's rounding spread
-            with self.own_step("special-values reference"):
-                analysis, self.flushed = special.analyse(self.program, self.inputs, self.budget)
+            analysis, self.flushed = self.analyse_special(self.inputs)
             return analysis
 
     @functools.cached_property
@@ -349,10 +353,14 @@ class Case:
     def regroupable(self) -> tuple[np.ndarray, ...]:
         """Special mode: per output, the elements XLA may regroup (``special.regroupable``); only a failed
         comparison needs them."""
+        return self.regroupable_at(self.inputs)
+
+    def regroupable_at(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """:attr:`regroupable` at other ``inputs`` (a batch's example)."""
         from jaxsynth.fuzz import special
 
         with self.own_step("special-values reference"):
-            return special.regroupable(self.program, self.inputs)
+            return special.regroupable(self.program, inputs)
 
     def versus_reference(self, got: Sequence[np.ndarray], what: str = "", data: dict[str, Any] | None = None
                          ) -> Verdict:
@@ -360,15 +368,18 @@ class Case:
         analysis = self.analysis
         return _compare_all(self, got, analysis.outputs, self.tolerances(analysis), [analysis], what, data or {})
 
-    def tolerances(self, analysis: tolerance.Analysis, factor: float = 1.0, safety: float = tolerance.SAFETY
-                   ) -> list[np.ndarray]:
+    def tolerances(self, analysis: tolerance.Analysis, factor: float = 1.0, safety: float = tolerance.SAFETY,
+                   flushed: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
+        """Per output, the allowed error around ``analysis``'s outputs; in special mode, ``flushed`` is the
+        reference with subnormals flushed at the same inputs (the case's own, where ``analysis`` is its own)."""
         if self.special:
             from jaxsynth.fuzz.special import tolerance_for
 
             # where the IEEE reference is NaN or Inf but the flushed one is finite (sqrt of a negative subnormal
             # is NaN, of the flushed -0.0 it is -0.0), a finite result is judged against the flushed value, and
             # needs its tolerance: 0 made expm1(cos(0)) one ulp off a finding (fuzz-special seed 91, program 2672)
-            flushed = self.flushed if analysis is self.analysis else analysis.outputs
+            if flushed is None:
+                flushed = self.flushed if analysis is self.analysis else analysis.outputs
             return [factor * tolerance_for(t.dtype, self.depth, np.where(np.isfinite(e), e, f), s, safety)
                     for t, e, f, s in zip(self.program.output_types, analysis.outputs, flushed, analysis.spread,
                                           strict=True)]
@@ -398,8 +409,10 @@ def _compare_all(
 
         # against the reference: IEEE or flushed subnormals. Between two XLA runs: each other, unless both
         # match one of those (fused code flushes a subnormal input that a lone op keeps: log of -1e-45 is
-        # -inf in one and NaN in the other, each documented behaviour; fuzz-special seed 91, program 4783)
+        # -inf in one and NaN in the other, each documented behaviour; fuzz-special seed 91, program 4783);
+        # a batch's two runs, each other unless both match one of the references of their own example
         versus_reference = expected is case.analysis.outputs
+        references = (case.analysis.outputs, case.flushed) if batch is None else batch.references(case)
     regrouped = []  # special mode: failing outputs that pass without the elements XLA may regroup
     classes_differ = False  # special mode: a failing output has a NaN or an Inf where no expected value has one
     for k, (g, e, t) in enumerate(zip(got, expected, tols, strict=True)):
@@ -407,9 +420,10 @@ def _compare_all(
             c = tolerance.compare(g, e, t)
         else:
             refs = [e, case.flushed[k]] if versus_reference else [e]
-            accepted = () if versus_reference else [case.analysis.outputs[k], case.flushed[k]]
+            accepted = () if versus_reference else [r[k] for r in references]
             c = compare_special(g, refs, t, accepted)
-            if not c.ok and compare_special(g, refs, t, accepted, exempt=case.regroupable[k]).ok:
+            exempt = None if c.ok else (case.regroupable if batch is None else batch.regroupable(case))[k]
+            if not c.ok and compare_special(g, refs, t, accepted, exempt=exempt).ok:
                 regrouped.append(k)
             classes_differ = classes_differ or (not c.ok and class_mismatch(g, refs))
         closest = max(closest, c.ratio)
@@ -660,9 +674,12 @@ def module_text(lowered: Any) -> str:
 class Batch:
     """A batch of examples around the case's inputs (example 0), drawn once per (case, size) and shared
     by the oracles that batch (vmap, jitvmap, sharding): per-example jit outputs, reference analyses and
-    tolerances are computed once. ``axes[i]`` is 0 where input ``i`` is batched, None where shared."""
+    tolerances are computed once. ``axes[i]`` is 0 where input ``i`` is batched, None where shared. In
+    special mode every example holds special values, and each has its own references (IEEE and flushed)."""
 
     def __init__(self, case: Case, size: int) -> None:
+        from jaxsynth.fuzz.special import special_inputs
+
         program = case.program
         rng = case.rng(5)
         n = len(case.inputs)
@@ -671,7 +688,8 @@ class Batch:
             axes[int(rng.integers(n))] = 0
         examples = [case.inputs]
         for _ in range(size - 1):
-            examples.append(random_inputs(program, rng))
+            example = random_inputs(program, rng)
+            examples.append(special_inputs(program, example, rng) if case.special else example)
         self.size = size
         self.axes = axes
         self.examples = [[ex[i] if axes[i] == 0 else case.inputs[i] for i in range(n)] for ex in examples]
@@ -679,6 +697,8 @@ class Batch:
                         for i in range(n)]
         self._expected: tuple[np.ndarray, ...] | None = None
         self._analyses: list[tolerance.Analysis] | None = None
+        self._flushed: list[tuple[np.ndarray, ...]] = []  #: special mode: each example's flushed reference
+        self._regroupable: tuple[np.ndarray, ...] | None = None
 
     def expected(self, case: Case) -> tuple[np.ndarray, ...]:
         """Per-example jit outputs (one compile, ``size`` runs), stacked."""
@@ -692,12 +712,33 @@ class Batch:
 
     def analyses(self, case: Case) -> list[tolerance.Analysis]:
         if self._analyses is None:
-            self._analyses = [case.analysis] + [case.analyse(ex, salt=b + 1) for b, ex in enumerate(self.examples[1:])]
+            if case.special:
+                pairs = [(case.analysis, case.flushed)] + [case.analyse_special(ex) for ex in self.examples[1:]]
+                self._analyses, self._flushed = [a for a, _ in pairs], [f for _, f in pairs]
+            else:
+                self._analyses = [case.analysis] + [case.analyse(ex, salt=b + 1)
+                                                    for b, ex in enumerate(self.examples[1:])]
         return self._analyses
 
     def tolerances(self, case: Case, factor: float = 2.0) -> list[np.ndarray]:
-        per = [case.tolerances(a, factor=factor) for a in self.analyses(case)]
+        analyses = self.analyses(case)
+        per = [case.tolerances(a, factor=factor, flushed=self._flushed[b] if case.special else None)
+               for b, a in enumerate(analyses)]
         return [np.stack([t[k] for t in per]) for k in range(case.n_outputs)]
+
+    def references(self, case: Case) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """Special mode: per output, the IEEE reference and the flushed one of every example, stacked."""
+        analyses = self.analyses(case)
+        return tuple(tuple(np.stack([per[b][k] for b in range(self.size)]) for k in range(case.n_outputs))
+                     for per in ([a.outputs for a in analyses], self._flushed))
+
+    def regroupable(self, case: Case) -> tuple[np.ndarray, ...]:
+        """Special mode: per output, the elements of every example that XLA may regroup, stacked (only a
+        failed comparison needs them)."""
+        if self._regroupable is None:
+            per = [case.regroupable] + [case.regroupable_at(ex) for ex in self.examples[1:]]
+            self._regroupable = tuple(np.stack([m[k] for m in per]) for k in range(case.n_outputs))
+        return self._regroupable
 
 
 _HELPERS: dict[tuple[str, ...], Any] = {}

@@ -20,11 +20,15 @@ of the float64 reference, as in normal mode (:mod:`jaxsynth.fuzz.tolerance`): an
 ``expm1`` is a few ulps off, and a later cancelling subtraction or an amplifying ``cos`` turns that into a
 large relative error of the result. The spread is measured on the continuous float64 reference, not on
 the rounded one (a perturbation under half an ulp rounds away: see ``LowPrecisionOracle``), and only where
-the exact and perturbed values are finite. Two skips: a mismatch confined to elements that depend on a
-chain of products in which an intermediate over- or underflowed (:func:`regroupable`), whose class XLA may
-change by licensed reassociation; and, as in normal mode, a mismatch of finite values fed by a comparison,
-rounding or cast that simulated rounding flips or brings near its threshold (never a class mismatch:
-:func:`class_mismatch`). Other oracles return an ``unsupported`` skip on special inputs.
+the exact and perturbed values are finite. The oracles that compare two XLA runs (``vmap``, ``sharding``,
+``export``, ``jitvmap``, ``unroll``'s forward check) judge with the same classes and tolerances: each
+output element must match the other run's, or both must match one of the references; a batch draws
+special values into every example, and each example has its own references. Two skips: a mismatch
+confined to elements that depend on a chain of products in which an intermediate over- or underflowed
+(:func:`regroupable`), whose class XLA may change by licensed reassociation; and, as in normal mode, a
+mismatch of finite values fed by a comparison, rounding or cast that simulated rounding flips or brings
+near its threshold (never a class mismatch: :func:`class_mismatch`). The oracles outside :data:`SPECIAL_ORACLES` return an ``unsupported`` skip on
+special inputs.
 """
 
 from __future__ import annotations
@@ -49,7 +53,12 @@ __all__ = ["FRACTION", "PRODUCTS", "SPECIAL_ORACLES", "analyse", "compare_specia
            "special_config", "special_inputs", "tolerance_for"]
 
 FRACTION = 0.25  #: of the elements of each input that become special
-SPECIAL_ORACLES = frozenset({"reference", "eager", "passes"})
+#: The oracles that judge special-value inputs: those that compare XLA with the reference op by op, or two
+#: XLA runs of the same program on the same inputs (a batch's examples each with their own special values).
+#: Not ``grad`` (finite differences across a NaN or an Inf), ``lowprec`` (its rounded reference is what
+#: ``reference`` compares with here) or ``rewrite`` (its identities fail at the extremes: ``(v + v) * 0.5``
+#: overflows where ``v`` does not).
+SPECIAL_ORACLES = frozenset({"reference", "eager", "passes", "vmap", "sharding", "export", "jitvmap", "unroll"})
 _CONTROL_OK = frozenset({"cond", "switch", "scan", "fori_loop"})
 #: Ops that multiply or divide. XLA's algebraic simplifier regroups a chain of them (``x * (y / 2)`` as
 #: ``y * (x * 0.5)``, ``(x * c1) * c2`` as ``x * (c1 * c2)``): licensed float reassociation, exact unless an
