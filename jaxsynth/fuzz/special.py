@@ -27,8 +27,8 @@ special values into every example, and each example has its own references. Two 
 confined to elements that depend on a chain of products in which an intermediate over- or underflowed
 (:func:`regroupable`), whose class XLA may change by licensed reassociation; and, as in normal mode, a
 mismatch of finite values fed by a comparison, rounding or cast that simulated rounding flips or brings
-near its threshold (never a class mismatch: :func:`class_mismatch`). The oracles outside :data:`SPECIAL_ORACLES` return an ``unsupported`` skip on
-special inputs.
+near its threshold (never a class mismatch: :func:`class_mismatch`). The oracles outside
+:data:`SPECIAL_ORACLES` return an ``unsupported`` skip on special inputs.
 """
 
 from __future__ import annotations
