@@ -698,6 +698,7 @@ class Batch:
         self._expected: tuple[np.ndarray, ...] | None = None
         self._analyses: list[tolerance.Analysis] | None = None
         self._flushed: list[tuple[np.ndarray, ...]] = []  #: special mode: each example's flushed reference
+        self._references: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = None
         self._regroupable: tuple[np.ndarray, ...] | None = None
 
     def expected(self, case: Case) -> tuple[np.ndarray, ...]:
@@ -728,9 +729,12 @@ class Batch:
 
     def references(self, case: Case) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
         """Special mode: per output, the IEEE reference and the flushed one of every example, stacked."""
-        analyses = self.analyses(case)
-        return tuple(tuple(np.stack([per[b][k] for b in range(self.size)]) for k in range(case.n_outputs))
-                     for per in ([a.outputs for a in analyses], self._flushed))
+        if self._references is None:
+            analyses = self.analyses(case)
+            ieee, flushed = (tuple(np.stack([per[b][k] for b in range(self.size)]) for k in range(case.n_outputs))
+                             for per in ([a.outputs for a in analyses], self._flushed))
+            self._references = ieee, flushed
+        return self._references
 
     def regroupable(self, case: Case) -> tuple[np.ndarray, ...]:
         """Special mode: per output, the elements of every example that XLA may regroup, stacked (only a
