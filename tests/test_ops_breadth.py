@@ -961,3 +961,44 @@ def test_nan_order_statistics_give_numpys_values_with_and_without_a_nan(name) ->
         got = reference([x], params)
         assert np.shape(got) == np.shape(want)
         np.testing.assert_array_equal(got, want, strict=True)
+
+
+def test_an_op_with_every_optional_literal_taken_keeps_its_declared_dtype() -> None:
+    """An operand of kind ``either`` may be sampled as a Python literal; with every such operand one, the op must
+    still compute its declared dtype, since JAX makes an expression of Python scalars alone a weak float32 or int32
+    (fuzz-special seed 5201, program 3: ``jnp.select([c, c], [-2.0, 10.0])`` declared float16, a cond's branch,
+    and JAX raised on the branches' types)."""
+    import jax
+    import jax.numpy as jnp
+    import libcst as cst
+    from jax import lax
+
+    from jaxsynth.grammar.opspec import OpSpec, literal
+    from jaxsynth.synth.sample import proposal_context
+
+    config = load_config("default")
+    seen = Counter()
+    for spec in OPS:
+        if not isinstance(spec, OpSpec) or spec.category == "random":
+            continue
+        for attempt in range(24):
+            dtype = (DType.float16, DType.int8, DType.bfloat16, DType.float32)[attempt % 4]
+            if dtype not in spec.dtypes:
+                continue
+            ctx = proposal_context(config, seed=attempt, index=3)
+            want = TensorType(dtype, tuple(ctx.pick_dim() for _ in range(attempt // 4 % 3)))
+            proposal = spec.propose(want, ctx)
+            if proposal is None or not any(o.kind == "either" for o in proposal.operands):
+                continue
+            seen[spec.name] += 1
+            args = [literal(1 if o.type.dtype.is_int else 0.5) if o.kind in ("either", "literal") else cst.Name(f"a{i}")
+                    for i, o in enumerate(proposal.operands)]
+            names = [f"a{i}" for i, o in enumerate(proposal.operands) if o.kind not in ("either", "literal")]
+            source = cst.Module([]).code_for_node(spec.render(args, proposal.params))
+            fn = eval(f"lambda {', '.join(names)}: {source}", {"jnp": jnp, "jax": jax, "lax": lax})
+            structs = [jax.ShapeDtypeStruct(o.type.shape, o.type.dtype.np_dtype) for o in proposal.operands
+                       if o.kind not in ("either", "literal")]
+            out = jax.eval_shape(fn, *structs)
+            assert np.dtype(out.dtype) == spec.type_rule([o.type for o in proposal.operands],
+                                                         proposal.params).dtype.np_dtype, (spec.name, source)
+    assert {"where", "select"} <= set(seen), seen

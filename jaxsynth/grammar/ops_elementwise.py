@@ -841,8 +841,10 @@ def _propose_select(t, ctx):
     full = ctx.draw.randint(0, 2 * n - 1)
     shapes = [t.shape if i == full else ctx.partner_shape(t.shape) for i in range(2 * n)]
     conds = [Operand(TensorType(DType.bool, shape)) for shape in shapes[:n]]
-    choices = [Operand(t.with_shape(shape), kind="either" if not shape and t.dtype is not DType.bool else "array")
-               for shape in shapes[n:]]
+    kinds = ["either" if not shape and t.dtype is not DType.bool else "array" for shape in shapes[n:]]
+    if "array" not in kinds:  # of Python literals alone, JAX makes a weak float32 or int32, not t's dtype: a cond
+        kinds[0] = "array"    # whose branches then differ in type raised (fuzz-special seed 5201, program 3)
+    choices = [Operand(t.with_shape(shape), kind=kind) for shape, kind in zip(shapes[n:], kinds, strict=True)]
     default = ctx.draw.choice(SELECT_DEFAULTS["f" if t.dtype.is_inexact else t.dtype.np_dtype.kind])
     return Proposal((*conds, *choices), {"n": n, "default": default})
 
