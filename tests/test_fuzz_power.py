@@ -717,6 +717,16 @@ def test_a_wrong_one_device_baseline_is_the_reference_oracles_finding_not_the_va
 # ---------------------------------------------------------------- injected faults: each new oracle
 
 
+def _reduced_and_shown_only_under_the_fault(out: Path, f: dict) -> None:
+    """A finding of an injected fault was reduced, its repro shows it (exit 1) under the fault, and exits 0 without."""
+    assert f["reduced_ops"] <= f["original_ops"] and f["reduction_tests"] > 0
+    assert f["repro_status"] == 1, f["repro_output"]
+    repro = out / f["folder"] / "repro.py"
+    clean = subprocess.run([sys.executable, repro.name], cwd=repro.parent, capture_output=True, text=True,
+                           env=dict(_env(), JAX_PLATFORMS="cpu"), timeout=300)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("fault", "oracle", "loops"), [
     ("wrong-export", "export", 0.0),
@@ -755,12 +765,7 @@ def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, 
     assert found, summary["oracles"]
     f = found[0]
     assert f["kind"] == "wrong" and f["original_detail"]
-    assert f["reduced_ops"] <= f["original_ops"] and f["reduction_tests"] > 0
-    assert f["repro_status"] == 1, f["repro_output"]
-    repro = out / f["folder"] / "repro.py"
-    clean = subprocess.run([sys.executable, repro.name], cwd=repro.parent, capture_output=True, text=True,
-                           env=dict(_env(), JAX_PLATFORMS="cpu"), timeout=300)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
+    _reduced_and_shown_only_under_the_fault(out, f)
 
 
 @pytest.mark.slow
@@ -781,12 +786,7 @@ def test_oracles_that_compare_two_xla_runs_catch_their_injected_fault_on_special
     assert found, summary["oracles"]
     f = found[0]
     assert f["original_detail"]
-    assert f["reduced_ops"] <= f["original_ops"] and f["reduction_tests"] > 0
-    assert f["repro_status"] == 1, f["repro_output"]
-    repro = out / f["folder"] / "repro.py"
-    clean = subprocess.run([sys.executable, repro.name], cwd=repro.parent, capture_output=True, text=True,
-                           env=dict(_env(), JAX_PLATFORMS="cpu"), timeout=300)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
+    _reduced_and_shown_only_under_the_fault(out, f)
 
 
 def test_constrained_source_names_the_values_it_constrains() -> None:
