@@ -7,8 +7,12 @@ whose `to_apply` is the same `minimum`/`maximum` computation. The local reduces 
 one-device program does, and numpy), but the all-reduce does not: two shards that are each NaN give +inf for
 min (-inf for max: the reducer's identity), and a NaN on one device beside a number on the other gives the
 number. `lax.pmin`/`lax.pmax` inside `shard_map` show it directly. Any float dtype; one device right, 2 or more
-wrong. Related, a different path: `xla_cpu_minmax_drops_nan.py` (YNN's reduce fusion, one device, 4096+
-elements).
+wrong; jax 0.6.2 and 0.10.2. The cause, in XLA's source: XLA:CPU's in-process collectives
+(`xla/backends/cpu/collectives/in_process_communicator.cc`, `ReduceHelper`) start the accumulator at +inf (-inf
+for max) and fold each participant in with `acc[i] = std::min(acc[i], inputs[j][i])`; `std::min(a, b)` is
+`b < a ? b : a`, which keeps `a` whenever `b` is NaN, so a NaN never enters the result, whatever the HLO's
+`minimum` (NaN-propagating) says. Related, a different path: `xla_cpu_minmax_drops_nan.py` (YNN's reduce fusion,
+one device, 4096+ elements). No upstream issue found (the nearest: openxla/xla#21461).
 Exits 1 while the bug is present, 0 once it is fixed.
 """
 import os
