@@ -708,7 +708,7 @@ class Batch:
         if self._expected is None:
             singles = [case.jit_out] + [case.call(case.compiled, [jax.device_put(x) for x in ex])
                                         for ex in self.examples[1:]]
-            self._expected = tuple(np.stack([s[k] for s in singles]) for k in range(case.n_outputs))
+            self._expected = _stacked(singles)
         return self._expected
 
     def analyses(self, case: Case) -> list[tolerance.Analysis]:
@@ -725,24 +725,25 @@ class Batch:
         analyses = self.analyses(case)
         per = [case.tolerances(a, factor=factor, flushed=self._flushed[b] if case.special else None)
                for b, a in enumerate(analyses)]
-        return [np.stack([t[k] for t in per]) for k in range(case.n_outputs)]
+        return list(_stacked(per))
 
     def references(self, case: Case) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
         """Special mode: per output, the IEEE reference and the flushed one of every example, stacked."""
         if self._references is None:
-            analyses = self.analyses(case)
-            ieee, flushed = (tuple(np.stack([per[b][k] for b in range(self.size)]) for k in range(case.n_outputs))
-                             for per in ([a.outputs for a in analyses], self._flushed))
-            self._references = ieee, flushed
+            self._references = _stacked([a.outputs for a in self.analyses(case)]), _stacked(self._flushed)
         return self._references
 
     def regroupable(self, case: Case) -> tuple[np.ndarray, ...]:
         """Special mode: per output, the elements of every example that XLA may regroup, stacked (only a
         failed comparison needs them)."""
         if self._regroupable is None:
-            per = [case.regroupable] + [case.regroupable_at(ex) for ex in self.examples[1:]]
-            self._regroupable = tuple(np.stack([m[k] for m in per]) for k in range(case.n_outputs))
+            self._regroupable = _stacked([case.regroupable] + [case.regroupable_at(ex) for ex in self.examples[1:]])
         return self._regroupable
+
+
+def _stacked(per_example: Sequence[Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
+    """Per output, its arrays of every example (``per_example[b][k]``) stacked along a new leading batch axis."""
+    return tuple(np.stack(arrays) for arrays in zip(*per_example, strict=True))
 
 
 _HELPERS: dict[tuple[str, ...], Any] = {}
