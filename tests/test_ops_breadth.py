@@ -969,11 +969,9 @@ def test_an_op_with_every_optional_literal_taken_keeps_its_declared_dtype() -> N
     (fuzz-special seed 5201, program 3: ``jnp.select([c, c], [-2.0, 10.0])`` declared float16, a cond's branch,
     and JAX raised on the branches' types)."""
     import jax
-    import jax.numpy as jnp
-    import libcst as cst
-    from jax import lax
+    from opcase import OpCase
 
-    from jaxsynth.grammar.opspec import OpSpec, literal
+    from jaxsynth.grammar.opspec import OpSpec
     from jaxsynth.synth.sample import proposal_context
 
     config = load_config("default")
@@ -991,14 +989,12 @@ def test_an_op_with_every_optional_literal_taken_keeps_its_declared_dtype() -> N
             if proposal is None or not any(o.kind == "either" for o in proposal.operands):
                 continue
             seen[spec.name] += 1
-            args = [literal(1 if o.type.dtype.is_int else 0.5) if o.kind in ("either", "literal") else cst.Name(f"a{i}")
-                    for i, o in enumerate(proposal.operands)]
-            names = [f"a{i}" for i, o in enumerate(proposal.operands) if o.kind not in ("either", "literal")]
-            source = cst.Module([]).code_for_node(spec.render(args, proposal.params))
-            fn = eval(f"lambda {', '.join(names)}: {source}", {"jnp": jnp, "jax": jax, "lax": lax})
-            structs = [jax.ShapeDtypeStruct(o.type.shape, o.type.dtype.np_dtype) for o in proposal.operands
-                       if o.kind not in ("either", "literal")]
-            out = jax.eval_shape(fn, *structs)
-            assert np.dtype(out.dtype) == spec.type_rule([o.type for o in proposal.operands],
-                                                         proposal.params).dtype.np_dtype, (spec.name, source)
+            literals = {i: 1 if o.type.dtype.is_int else 0.5 for i, o in enumerate(proposal.operands)
+                        if o.kind in ("either", "literal")}
+            out = spec.type_rule([o.type for o in proposal.operands], proposal.params)
+            case = OpCase(spec, proposal, [], literals, out, Interval(0, 0))  # (only rendered: no values)
+            structs = [jax.ShapeDtypeStruct(o.type.shape, o.type.dtype.np_dtype)
+                       for i, o in enumerate(proposal.operands) if i not in literals]
+            got = jax.eval_shape(case.function(), *structs)
+            assert np.dtype(got.dtype) == out.dtype.np_dtype, (spec.name, case.source())
     assert {"where", "select"} <= set(seen), seen
