@@ -1357,6 +1357,52 @@ def test_a_reduction_marks_only_what_the_regroupable_elements_can_change() -> No
     assert mask.any() and np.array_equal(mask, rows.any(axis=1))
 
 
+def test_a_product_reduction_whose_running_product_can_underflow_is_regroupable() -> None:
+    """fuzz-special seed 5204 program 15: ``nanmean(nancumprod(arcsinh(x0), axis=0), axis=1)``, a column holding
+    ``1.6``, ``-1e-45``, ``-0.14`` and ``inf``. XLA's float32 running product underflows to 0 and ``0 * inf`` is
+    NaN (which nanmean leaves out); the reference multiplies in float64, gets inf, and rounds once. A product
+    reduction is a chain of factors XLA may group as it likes: elements of three or more factors that some
+    grouping takes out of the normal numbers are regroupable, their mismatch a skip (a finding before); the
+    others stay judged, and a wrong value there fails."""
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.fuzz.special import compare_special, regroupable
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    def program_of(op: str, dtype: DType, params: dict[str, Any], rows: int = 4) -> Program:
+        x = TensorType(dtype, (rows, 2))
+        out = TensorType(dtype, (rows, 2) if "keepdims" not in params else (2,))
+        nodes = (Node(0, "input", (), (x,), (Interval(-4.0, 4.0),)),
+                 Node(1, op, (0,), (out,), (Interval(-256.0, 256.0),), params))
+        return Program("f", Region("body", "function", 0, (0,), nodes, (1,)))
+
+    # column 0 underflows at its third factor, then meets inf; column 1 stays normal (inf and all)
+    x = np.array([[1e-30, 2.0], [1e-20, 3.0], [np.inf, np.inf], [2.0, -0.5]], dtype=np.float32)
+    for op in ("nancumprod", "cumprod"):
+        program = program_of(op, DType.float32, {"axis": 0})
+        (mask,) = regroupable(program, [x])
+        assert mask.tolist() == [[False, False], [False, False], [True, False], [True, False]], op
+        case = Case(program, [x], seed=0, special=True)
+        assert np.isnan(case.jit_out[0][2, 0]) and np.isinf(case.analysis.outputs[0][2, 0])
+        verdict = run_oracles(case, ["reference"])["reference"]
+        assert verdict.skipped and verdict.detail.startswith("discontinuity") and "regroup" in verdict.detail, \
+            verdict.detail
+        expected, tol = case.analysis.outputs[0], case.tolerances(case.analysis)[0]
+        wrong = np.array(case.jit_out[0], dtype=np.float64)
+        wrong[1, 1] = 7.0  # 2 * 3 is 6 whatever the grouping: judged, and a wrong value fails
+        assert not compare_special(wrong, [expected], tol, exempt=mask).ok
+    (mask,) = regroupable(program_of("prod", DType.float32, {"axis": 0, "keepdims": False}), [x])
+    assert mask.tolist() == [True, False]
+    assert not regroupable(program_of("nanprod", DType.float32, {"axis": 0, "keepdims": False}),
+                           [np.where(np.isinf(x), np.float32(np.nan), x)])[0][1]
+    # two factors have one grouping: 1e-30 * 1e-20 underflows alike in XLA and the rounded reference
+    (mask,) = regroupable(program_of("cumprod", DType.float32, {"axis": 0}, rows=2), [x[:2]])
+    assert not mask.any()
+    # integers wrap around the same way in any grouping
+    ints = np.array([[2**20, 3], [2**20, -5], [7, 2**30], [-1, 2]], dtype=np.int32)
+    assert not regroupable(program_of("cumprod", DType.int32, {"axis": 0}), [ints])[0].any()
+
+
 def test_special_mode_reduction_keeps_special_values_and_special_ops() -> None:
     """A special-values program reduces while its candidates keep (and subterms turned into inputs take)
     NaN and Inf values; every candidate is well-typed and uses only ops with special-value semantics."""

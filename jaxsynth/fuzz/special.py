@@ -24,7 +24,8 @@ the exact and perturbed values are finite. The oracles that compare two XLA runs
 ``export``, ``jitvmap``, ``unroll``'s forward check) judge with the same classes and tolerances: each
 output element must match the other run's, or both must match one of the references; a batch draws
 special values into every example, and each example has its own references. Two skips: a mismatch
-confined to elements that depend on a chain of products in which an intermediate over- or underflowed
+confined to elements that depend on a chain of products in which an intermediate over- or underflowed, or
+on a product reduction that some grouping of its factors takes out of the normal numbers
 (:func:`regroupable`), whose class XLA may change by licensed reassociation; and, as in normal mode, a
 mismatch of finite values fed by a comparison, rounding or cast that simulated rounding flips or brings
 near its threshold (never a class mismatch: :func:`class_mismatch`). The oracles outside
@@ -45,6 +46,7 @@ from jaxsynth.fuzz.tolerance import DISCONTINUOUS, SAFETY, Analysis, Comparison
 from jaxsynth.fuzz.tolerance import analyse as analyse_rounding
 from jaxsynth.grammar import GrammarConfig
 from jaxsynth.grammar.ops import REGISTRY
+from jaxsynth.grammar.ops_tensor import PRODUCT_REDUCTIONS
 from jaxsynth.grammar.opspec import OpSpec
 from jaxsynth.grammar.types import DType
 from jaxsynth.synth.program import Program
@@ -157,7 +159,12 @@ def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndar
     dtype, or a factor is subnormal. XLA may regroup such a chain, and the regrouped product can have
     another class: ``x0 * (x1 / 2.0)`` in float16 with ``x0 = -inf`` and ``x1 = 6e-8`` is NaN op by op
     (``x1 / 2`` underflows to 0) and -inf as XLA computes it, ``x1 * (x0 * 0.5)`` (fuzz-special seed 91,
-    program 5912). A mismatch confined to these elements is skipped as a discontinuity, never a finding.
+    program 5912). A float product reduction (``prod``, ``nanprod`` and their running forms) is such a chain
+    within one op, which the reference multiplies in float64 and rounds once: its elements of three or more
+    factors that some grouping could take out of the dtype's normal numbers (:func:`_product_reduction_event`)
+    are marked too (``nancumprod`` of a column holding ``1.6``, ``-1e-45``, ``-0.14`` and ``inf``: XLA's
+    float32 running product underflows to 0 and gives NaN, the reference inf; fuzz-special seed 5204,
+    program 15). A mismatch confined to these elements is skipped as a discontinuity, never a finding.
 
     Elementwise ops carry the mask element by element. Any other op marks the elements of its result that
     change when its marked float operands are NaN (a ``min`` over a row that holds an unmarked NaN stays
@@ -175,6 +182,9 @@ def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndar
         return any(bool(np.any(masks.get(a, False))) for a in ids)
 
     def visit(node, args, value):
+        own = _product_reduction_event(node, args) if node.op in PRODUCT_REDUCTIONS else False
+        if node.id not in top and np.any(own):
+            in_body[0] = True
         if node.op in _FACTORS and node.type.dtype.is_float:
             factors = [a for a in node.args[:2] if a in events]
             event = _over_or_underflow(node, args, value) if node.op in PRODUCTS else False
@@ -202,11 +212,43 @@ def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndar
             masks[node.id] = _poisoned(node, spec, args, [masks.get(a, False) for a in node.args])
         else:
             masks[node.id] = any_of(node.args)
+        masks[node.id] = _broadcast_or(masks[node.id], own, node.type.shape)
         return value
 
     evaluate(program, inputs, True, visit)
     return tuple(np.broadcast_to(np.asarray(masks.get(o, False)), program.node(o).type.shape).copy()
                  for o in program.body.outputs)
+
+
+def _product_reduction_event(node, args: Sequence[object]) -> np.ndarray | bool:
+    """Per element of a float product reduction's result: whether it has three or more factors (NaNs left out
+    of ``nanprod``'s) and some grouping of them could leave the dtype's normal numbers, the product of the
+    factors under 1 in magnitude below the smallest normal or of those over 1 above the largest finite value,
+    or a factor is subnormal. A bound over every grouping, since XLA picks its own: sequential, in a tree, in
+    a wider type."""
+    if not node.type.dtype.is_float or len(node.types) != 1:
+        return False
+    info = ml_dtypes.finfo(node.type.dtype.np_dtype)
+    x = np.asarray(args[0], dtype=np.float64)
+    with np.errstate(all="ignore"):
+        size = np.abs(x)
+        factor = np.isfinite(size) & (size != 0)
+        log = np.log2(np.where(factor, size, 1.0))
+    counted = ~np.isnan(x) if node.op.startswith("nan") else np.ones(x.shape, dtype=bool)
+    axis = node.params.get("axis")
+    if "keepdims" not in node.params:  # a running product: each element's factors are a prefix along the axis
+
+        def total(v: np.ndarray) -> np.ndarray:
+            return np.cumsum(v, axis=axis)
+    else:
+
+        def total(v: np.ndarray) -> np.ndarray:
+            return np.sum(v, axis=axis, keepdims=node.params["keepdims"])
+
+    event = ((total(np.minimum(log, 0.0)) < math.log2(float(info.tiny)))
+             | (total(np.maximum(log, 0.0)) > math.log2(float(info.max)))
+             | (total(factor & (size < float(info.tiny))) > 0))
+    return np.reshape(event & (total(counted.astype(np.int64)) >= 3), node.type.shape)
 
 
 def _poisoned(node, spec: OpSpec, args: Sequence[object], masks: Sequence[np.ndarray | bool]) -> np.ndarray | bool:
