@@ -1259,7 +1259,8 @@ def test_a_flushed_alternative_has_the_rounding_spread_of_its_own_value() -> Non
 
     v = TensorType(DType.float32, (64,))
     nodes = (Node(0, "input", (), (v,), (Interval(0.0, 4.0),)), Node(1, "input", (), (v,), (Interval(0.0, 2.0),)),
-             Node(2, "sqrt", (0,), (v,), (Interval(0.0, 2.0),)), Node(3, "subtract", (2, 1), (v,), (Interval(-2.0, 2.0),)),
+             Node(2, "sqrt", (0,), (v,), (Interval(0.0, 2.0),)),
+             Node(3, "subtract", (2, 1), (v,), (Interval(-2.0, 2.0),)),
              Node(4, "sum", (3,), (TensorType(DType.float32, ()),), (Interval(-128.0, 128.0),),
                   {"axis": None, "keepdims": False}))
     program = Program("f", Region("body", "function", 0, (0, 1), nodes, (4,)))
