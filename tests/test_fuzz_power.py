@@ -1435,6 +1435,28 @@ def test_a_product_reduction_whose_running_product_can_underflow_is_regroupable(
     assert not regroupable(program_of("cumprod", DType.int32, {"axis": 0}), [ints])[0].any()
 
 
+def test_a_chain_of_factors_runs_through_deg2rad() -> None:
+    """``deg2rad`` (and ``rad2deg``) is a multiply by a constant in HLO, as ``scale`` is, so XLA may regroup a chain
+    through it: ``x0 * deg2rad(x1 * x2)`` in float16 with ``x1 * x2 = 1e-6``, whose ``deg2rad`` underflows to 0 (NaN
+    beside ``x0 = inf`` op by op), is regroupable there; the element without an underflow is not."""
+    from jaxsynth.fuzz.special import regroupable
+    from jaxsynth.grammar.types import DType, Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    for op in ("deg2rad", "rad2deg"):
+        v = TensorType(DType.float16, (2,))
+        nodes = (*(Node(k, "input", (), (v,), (Interval(-4.0, 4.0),)) for k in range(3)),
+                 Node(3, "multiply", (1, 2), (v,), (Interval(-16.0, 16.0),)),
+                 Node(4, op, (3,), (v,), (Interval(-1000.0, 1000.0),)),
+                 Node(5, "multiply", (0, 4), (v,), (Interval(-4000.0, 4000.0),)))
+        program = Program("f", Region("body", "function", 0, (0, 1, 2), nodes, (5,)))
+        small = 1e-3 if op == "deg2rad" else 1e-5  # rad2deg multiplies by 57: its product must be smaller
+        x = [np.array([np.inf, np.inf], np.float16), np.array([small, 2.0], np.float16),
+             np.array([small, 3.0], np.float16)]
+        (mask,) = regroupable(program, x)
+        assert mask.tolist() == [True, False], op
+
+
 def test_special_mode_reduction_keeps_special_values_and_special_ops() -> None:
     """A special-values program reduces while its candidates keep (and subterms turned into inputs take)
     NaN and Inf values; every candidate is well-typed and uses only ops with special-value semantics."""

@@ -62,10 +62,11 @@ FRACTION = 0.25  #: of the elements of each input that become special
 #: overflows where ``v`` does not).
 SPECIAL_ORACLES = frozenset({"reference", "eager", "passes", "vmap", "sharding", "export", "jitvmap", "unroll"})
 _CONTROL_OK = frozenset({"cond", "switch", "scan", "fori_loop"})
-#: Ops that multiply or divide. XLA's algebraic simplifier regroups a chain of them (``x * (y / 2)`` as
-#: ``y * (x * 0.5)``, ``(x * c1) * c2`` as ``x * (c1 * c2)``): licensed float reassociation, exact unless an
-#: intermediate over- or underflows (:func:`regroupable`).
-PRODUCTS = frozenset({"multiply", "divide", "scale", "div_scalar"})
+#: Ops that multiply or divide (``deg2rad`` and ``rad2deg`` are a multiply by a constant in HLO, as ``scale`` is).
+#: XLA's algebraic simplifier regroups a chain of them (``x * (y / 2)`` as ``y * (x * 0.5)``, ``(x * c1) * c2``
+#: as ``x * (c1 * c2)``): licensed float reassociation, exact unless an intermediate over- or underflows
+#: (:func:`regroupable`).
+PRODUCTS = frozenset({"multiply", "divide", "scale", "div_scalar", "deg2rad", "rad2deg"})
 #: Ops whose first two operands are factors: the products, and ``saxpy`` (``a * x + y``), which ends a chain.
 _FACTORS = PRODUCTS | {"saxpy"}
 #: Categories whose ops compute each output element from the same element of each (broadcast) operand.
