@@ -344,8 +344,8 @@ def _flushed_spread(program: Program, inputs: Sequence[np.ndarray], ieee: Sequen
             for i, f in zip(ieee, flushed, strict=True)]
     if not any(g.any() for g in gaps):
         return tuple(spread)
-    flushed_inputs = [np.asarray(_flush(x, node.type.dtype)).astype(np.asarray(x).dtype)
-                      for node, x in zip(program.inputs, inputs, strict=True)]
+    flushed_inputs = [np.asarray(_flush(np.asarray(x, dtype=np.float64), node.type.dtype)).astype(np.asarray(x).dtype)
+                      if node.type.dtype.is_float else x for node, x in zip(program.inputs, inputs, strict=True)]
     other = analyse_rounding(program, flushed_inputs, finite_only=True, budget=budget).spread
     return tuple(np.where(g, o, s) for g, o, s in zip(gaps, other, spread, strict=True))
 
