@@ -1474,6 +1474,41 @@ def test_repro_scripts_of_every_oracle_run_and_judge(capsys: pytest.CaptureFixtu
         assert _run_repro(error) == 0, oracle  # no exception: "fixed"
 
 
+def test_a_special_value_reference_repro_accepts_the_flushed_reference_as_the_oracle_does() -> None:
+    """In special-values mode the ``reference`` oracle takes an element as right when it matches the IEEE reference or
+    the one with subnormals flushed (XLA:CPU's flushing). ``jnp.sqrt`` of a negative subnormal is NaN by IEEE and
+    -0.0 as XLA computes it. A finding's repro.py judged against the IEEE values alone, so such an element made it
+    exit 1 (present) where the oracle saw nothing; it now carries the flushed reference too: 0 when only that
+    element differs from IEEE, 1 while another element is wrong."""
+    from jaxsynth.fuzz.findings import repro_source
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.grammar.types import Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    v = TensorType(DType.float32, (2,))
+    nodes = (Node(0, "input", (), (v,), (Interval(0.0, 4.0),)), Node(1, "sqrt", (0,), (v,), (Interval(0.0, 2.0),)))
+    program = Program("f", Region("body", "function", 0, (0,), nodes, (1,)))
+    x = np.array([-1.401298464324817e-45, 4.0], dtype=np.float32)
+    case = Case(program, [x], seed=0, special=True)
+    assert run_oracles(case, ["reference"])["reference"].ok
+    (got,) = case.jit_out
+    assert np.isnan(case.analysis.outputs[0][0]) and got[0] == 0.0  # XLA flushed the input; IEEE says NaN
+    wrong = Case(program, [x], seed=0, special=True)
+    wrong.jit_out = (np.array([got[0], 2.5], dtype=np.float32),)  # element 1 wrong, as a compiler bug would make it
+    verdict = run_oracles(wrong, ["reference"])["reference"]
+    assert verdict.failed and verdict.data["failing"] == [0] and "flushed" in verdict.data
+    source = repro_source(oracle="reference", kind="wrong", title="", detail="", source=render(program),
+                          inputs=[x], data=verdict.data)
+    assert "FLUSHED = " in source
+    assert _run_repro(source) == 0  # the real jit: element 0 flushed, element 1 right
+    ieee_only = {k: d for k, d in verdict.data.items() if k != "flushed"}
+    assert _run_repro(repro_source(oracle="reference", kind="wrong", title="", detail="", source=render(program),
+                                   inputs=[x], data=ieee_only)) == 1  # what the repro said before
+    wrong_value = dict(verdict.data, expected=[np.array([np.nan, 2.5])], flushed=[np.array([-0.0, 2.5])])
+    assert _run_repro(repro_source(oracle="reference", kind="wrong", title="", detail="", source=render(program),
+                                   inputs=[x], data=wrong_value)) == 1
+
+
 def test_a_passes_repro_child_hands_back_bfloat16_outputs(tmp_path: Path) -> None:
     """Older jaxlibs disable passes only through XLA_FLAGS, so the passes repro reruns itself as a child that
     writes its outputs with np.savez; bfloat16 came back as raw void bytes (|V2), and the repro failed with exit

@@ -218,8 +218,9 @@ def _list_literal(arrays: Sequence[Any]) -> str:
 
 _CHECK = '''
 
-def check(name, got, expected, tol):
-    """Print how ``got`` compares with ``expected``; True when every element is within ``tol``."""
+def check(name, got, expected, tol, flushed=None):
+    """Print how ``got`` compares with ``expected``; True when every element is within ``tol`` of it (or of
+    ``flushed``'s, where given: special values' reference with subnormals flushed to zero, as XLA:CPU does)."""
     got, expected = np.asarray(got), np.asarray(expected)
     wide = np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(expected) else np.float64
     got, expected = got.astype(wide), expected.astype(wide)
@@ -227,9 +228,15 @@ def check(name, got, expected, tol):
     if got.shape != expected.shape:
         print(f"{name}: shape {got.shape}, expected {expected.shape}")
         return False
+
+    def differs(other):
+        return ~(np.abs(got - other) <= tol) & ~(np.isnan(got) & np.isnan(other)) & ~(np.isinf(got) & (got == other))
+
     with np.errstate(all="ignore"):
         err = np.abs(got - expected)
-        bad = ~(err <= tol) & ~(np.isnan(got) & np.isnan(expected)) & ~(np.isinf(got) & (got == expected))
+        bad = differs(expected)
+        if flushed is not None:
+            bad &= differs(np.asarray(flushed).astype(wide))
     if not bad.any():
         print(f"{name}: OK (max |difference| {err.max() if err.size else 0.0:.3g})")
         return True
@@ -434,12 +441,17 @@ def repro_source(
     compare = kind == "wrong"
     body: list[str] = []
     if oracle in ("reference", "lowprec"):
+        with_flushed = compare and "flushed" in data
         if compare:
             parts += [f"EXPECTED = {_list_literal(data['expected'])}",
                       f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}"]
+        if with_flushed:
+            parts += ["# special values: the reference with subnormals flushed (as XLA:CPU flushes them) is right too",
+                      f"FLUSHED = {_list_literal(data['flushed'])}"]
         body += ["args = [jnp.asarray(x) for x in INPUTS]", "got = outputs(jax.jit(f)(*args))"]
         if compare:
-            body += ["ok = all([check(f'jit output {k} vs reference', got[k], EXPECTED[k], TOLERANCE[k])",
+            also = ", FLUSHED[k]" if with_flushed else ""
+            body += [f"ok = all([check(f'jit output {{k}} vs reference', got[k], EXPECTED[k], TOLERANCE[k]{also})",
                      "          for k in CHECKED])"]
     elif oracle == "eager":
         if compare:
