@@ -130,14 +130,18 @@ def tolerance_for(dtype: DType, depth: int, expected: np.ndarray, spread: np.nda
 
 
 def _flush(value: object, dtype_of: DType) -> object:
-    if isinstance(value, tuple):
+    """A float node's ``value`` with its subnormals (of ``dtype_of``) as signed zeros, in the value's own dtype:
+    float64 inside the reference, an input's dtype for an input (bfloat16's too, which numpy's kind, ``V``, does
+    not call floating)."""
+    if isinstance(value, tuple) or not dtype_of.is_float:
         return value
     a = np.asarray(value)
-    if a.dtype.kind != "f" or not dtype_of.is_float:
+    if a.dtype.kind != "f" and a.dtype != dtype_of.np_dtype:
         return value
     tiny = float(ml_dtypes.finfo(dtype_of.np_dtype).tiny)
+    wide = a.astype(np.float64)
     with np.errstate(all="ignore"):
-        return np.where(np.abs(a) < tiny, np.copysign(0.0, a), a)
+        return np.where(np.abs(wide) < tiny, np.copysign(0.0, wide), wide).astype(a.dtype)
 
 
 def references(program: Program, inputs: Sequence[np.ndarray], budget: Budget | None = None
@@ -344,8 +348,7 @@ def _flushed_spread(program: Program, inputs: Sequence[np.ndarray], ieee: Sequen
             for i, f in zip(ieee, flushed, strict=True)]
     if not any(g.any() for g in gaps):
         return tuple(spread)
-    flushed_inputs = [np.asarray(_flush(np.asarray(x, dtype=np.float64), node.type.dtype)).astype(np.asarray(x).dtype)
-                      if node.type.dtype.is_float else x for node, x in zip(program.inputs, inputs, strict=True)]
+    flushed_inputs = [_flush(x, node.type.dtype) for node, x in zip(program.inputs, inputs, strict=True)]
     other = analyse_rounding(program, flushed_inputs, finite_only=True, budget=budget).spread
     return tuple(np.where(g, o, s) for g, o, s in zip(gaps, other, spread, strict=True))
 
