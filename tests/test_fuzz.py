@@ -1509,6 +1509,72 @@ def test_a_special_value_reference_repro_accepts_the_flushed_reference_as_the_or
                                    inputs=[x], data=wrong_value)) == 1
 
 
+def test_a_special_value_two_run_repro_accepts_what_the_oracle_accepts() -> None:
+    """Between two XLA runs in special mode an oracle passes an element where each run matches one of the
+    references, IEEE or flushed (fused code may flush a subnormal that a lone op keeps). The repros of those
+    oracles compared the two runs alone, so such an element made them exit 1 where the oracle saw nothing; they
+    now carry the references: 0 while only such an element differs, 1 while another element is wrong."""
+    from jaxsynth.fuzz.findings import repro_source
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+    from jaxsynth.grammar.types import Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    v = TensorType(DType.float32, (2,))
+    nodes = (Node(0, "input", (), (v,), (Interval(0.0, 4.0),)), Node(1, "sqrt", (0,), (v,), (Interval(0.0, 2.0),)))
+    program = Program("f", Region("body", "function", 0, (0,), nodes, (1,)))
+    x = np.array([-1.401298464324817e-45, 4.0], dtype=np.float32)
+    case = Case(program, [x], seed=0, special=True)
+    case.jit_out = (np.array([np.nan, 2.5], dtype=np.float32),)  # element 0 as IEEE says, element 1 wrong
+    verdict = run_oracles(case, ["eager"])["eager"]  # eager flushes element 0 (-0.0): each matches a reference
+    assert verdict.failed and verdict.index == (1,) and verdict.data["failing"] == [0], verdict.detail
+    ((ieee, flushed),) = verdict.data["references"]
+    assert np.isnan(ieee[0]) and flushed[0] == 0.0 and ieee[1] == flushed[1] == 2.0
+    source = repro_source(oracle="eager", kind="wrong", title="", detail="", source=render(program), inputs=[x],
+                          data=verdict.data)
+    assert "accepted=REFERENCES[k]" in source and _run_repro(source) == 0  # the real runs agree
+
+    def variant_repro(values: list[float], data: dict) -> int:  # the variant run gives ``values``
+        literal = repr(values).replace("nan", "np.nan")
+        snippet = f"def variant(args):\n    return (jnp.array({literal}, dtype=jnp.float32),)\n"
+        return _run_repro(repro_source(oracle="export", kind="wrong", title="", detail="", source=render(program),
+                                       inputs=[x], data=dict(data, variant=snippet)))
+
+    assert variant_repro([float("nan"), 2.0], verdict.data) == 0  # NaN vs jit's -0.0: each matches a reference
+    without = {k: d for k, d in verdict.data.items() if k != "references"}
+    assert variant_repro([float("nan"), 2.0], without) == 1  # what the repro said before
+    assert variant_repro([float("nan"), 2.5], verdict.data) == 1  # a wrong element still fails
+    assert variant_repro([1.0, 2.0], verdict.data) == 1  # 1.0 matches neither reference
+
+
+def test_a_special_value_repro_exempts_what_xla_may_regroup_as_the_oracle_does() -> None:
+    """fuzz-special seed 91 program 5912, ``(x0 * (x1 / 2.0) + x2) / 4.0`` in float16: element 0 is a product
+    chain that underflows op by op (NaN) and that XLA regroups (-inf), licensed; the oracles exempt it. With
+    element 1 wrong too, the finding's repro exempted nothing and so kept exiting 1 once element 1 was right;
+    it now carries the regroupable elements, and judges element 1 alone."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.findings import repro_source
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    program = historical("fuzz-special", 91, 5912, special=True)
+    inputs = inputs_for(program, 91, 5912, True)
+    probe = Case(program, inputs, seed=5912, special=True)
+    (jitted,) = probe.jit_out
+    assert jitted[0] == -np.inf and np.isnan(probe.analysis.outputs[0][1])  # regrouped; element 1 NaN
+    for oracle in ("reference", "eager"):
+        case = Case(program, inputs, seed=5912, special=True)
+        case.jit_out = (np.array([-np.inf, 1.0], dtype=jitted.dtype),)  # element 1 wrong
+        verdict = run_oracles(case, [oracle])[oracle]
+        assert verdict.failed and verdict.index == (1,), (oracle, verdict.detail)
+        assert verdict.data["regroupable"][0].tolist() == [True, False], oracle
+        source = repro_source(oracle=oracle, kind="wrong", title="", detail="", source=render(program),
+                              inputs=inputs, data=verdict.data)
+        assert "exempt=REGROUPABLE[k]" in source
+        assert _run_repro(source) == 0, oracle  # the real jit: element 0 regrouped, element 1 right
+        without = {k: d for k, d in verdict.data.items() if k != "regroupable"}
+        assert _run_repro(repro_source(oracle=oracle, kind="wrong", title="", detail="", source=render(program),
+                                       inputs=inputs, data=without)) == 1, oracle  # what it said before
+
+
 def test_a_passes_repro_child_hands_back_bfloat16_outputs(tmp_path: Path) -> None:
     """Older jaxlibs disable passes only through XLA_FLAGS, so the passes repro reruns itself as a child that
     writes its outputs with np.savez; bfloat16 came back as raw void bytes (|V2), and the repro failed with exit

@@ -218,9 +218,12 @@ def _list_literal(arrays: Sequence[Any]) -> str:
 
 _CHECK = '''
 
-def check(name, got, expected, tol, flushed=None):
-    """Print how ``got`` compares with ``expected``; True when every element is within ``tol`` of it (or of
-    ``flushed``'s, where given: special values' reference with subnormals flushed to zero, as XLA:CPU does)."""
+def check(name, got, expected, tol, flushed=None, accepted=(), exempt=None):
+    """Print how ``got`` compares with ``expected``; True when every element is within ``tol`` of it. Special
+    values, as the oracle judged them: ``flushed``, the reference with subnormals flushed to zero (as XLA:CPU
+    flushes them), is right too; ``accepted`` (two runs compared: the references, IEEE and flushed), an element
+    where ``got`` and ``expected`` each match one of them is right; ``exempt``, elements XLA may compute in
+    another grouping of a product chain that over- or underflows, are right whatever they hold."""
     got, expected = np.asarray(got), np.asarray(expected)
     wide = np.complex128 if np.iscomplexobj(got) or np.iscomplexobj(expected) else np.float64
     got, expected = got.astype(wide), expected.astype(wide)
@@ -229,14 +232,21 @@ def check(name, got, expected, tol, flushed=None):
         print(f"{name}: shape {got.shape}, expected {expected.shape}")
         return False
 
-    def differs(other):
-        return ~(np.abs(got - other) <= tol) & ~(np.isnan(got) & np.isnan(other)) & ~(np.isinf(got) & (got == other))
+    def differs(value, other):
+        other = np.asarray(other).astype(wide)
+        return (~(np.abs(value - other) <= tol) & ~(np.isnan(value) & np.isnan(other))
+                & ~(np.isinf(value) & (value == other)))
 
     with np.errstate(all="ignore"):
         err = np.abs(got - expected)
-        bad = differs(expected)
+        bad = differs(got, expected)
         if flushed is not None:
-            bad &= differs(np.asarray(flushed).astype(wide))
+            bad &= differs(got, flushed)
+        if len(accepted):
+            bad &= ~(~np.all([differs(got, a) for a in accepted], axis=0)
+                     & ~np.all([differs(expected, a) for a in accepted], axis=0))
+        if exempt is not None:
+            bad &= ~np.asarray(exempt)
     if not bad.any():
         print(f"{name}: OK (max |difference| {err.max() if err.size else 0.0:.3g})")
         return True
@@ -374,6 +384,25 @@ def _checked(script: str) -> str:
     return script
 
 
+def _special_values(data: dict[str, Any]) -> tuple[list[str], str]:
+    """A special-value finding's constants for repro.py, and the arguments that pass them to ``check``: what
+    the oracle accepted besides ``expected`` (see ``check``), per output."""
+    parts, args = [], ""
+    if "flushed" in data:
+        parts += ["# special values: the reference with subnormals flushed (as XLA:CPU flushes them) is right too",
+                  f"FLUSHED = {_list_literal(data['flushed'])}"]
+        args += ", FLUSHED[k]"
+    if "references" in data:
+        parts += ["# special values: an element where each run matches one of the references (IEEE, flushed) is right",
+                  "REFERENCES = [\n" + "".join(f"    {_list_literal(r)},\n" for r in data["references"]) + "]"]
+        args += ", accepted=REFERENCES[k]"
+    if "regroupable" in data:
+        parts += ["# special values: elements XLA may compute in another grouping of an over- or underflowing product",
+                  f"REGROUPABLE = {_list_literal(data['regroupable'])}"]
+        args += ", exempt=REGROUPABLE[k]"
+    return parts, args
+
+
 def _variant_repro(*, kind: str, title: str, detail: str, source: str, inputs: Sequence[np.ndarray],
                    data: dict[str, Any], xla_flags: str, x64: bool = False) -> str:
     """repro.py of a metamorphic oracle: ``variant(args)`` (and ``baseline(args)``, default ``jax.jit(f)``)
@@ -389,17 +418,18 @@ def _variant_repro(*, kind: str, title: str, detail: str, source: str, inputs: S
     if "batched" in data:
         parts += [f"BATCHED = {_list_literal(data['batched'])}", ""]
     compare = kind == "wrong"
+    special, also = _special_values(data) if compare else ([], "")
     if compare:
         tolerance = data.get("tolerance")
         parts += [f"TOLERANCE = {_list_literal(tolerance) if tolerance is not None else 'None'}",
-                  f"CHECKED = {list(data.get('failing', [0]))}", ""]
+                  f"CHECKED = {list(data.get('failing', [0]))}", *special, ""]
     parts += [data["variant"].rstrip(), ""]
     body = ["args = [jnp.asarray(x) for x in INPUTS]",
             "other = variant(args)",
             "base = baseline(args) if 'baseline' in globals() else outputs(jax.jit(f)(*args))"]
     if compare:
         body += ["ok = all([check(f'output {k}, variant vs baseline', other[k], base[k],",
-                 "                TOLERANCE[k] if TOLERANCE is not None else 1e-4 * (1 + np.abs(base[k])))",
+                 f"                TOLERANCE[k] if TOLERANCE is not None else 1e-4 * (1 + np.abs(base[k])){also})",
                  "          for k in CHECKED])"]
     parts.append(_CHECK)
     return _checked("\n".join(parts) + _main(kind, body, detail))
@@ -439,45 +469,45 @@ def repro_source(
         header += [X64_LINE, ""]
     parts = ["\n".join(header), "", _program_body(program_source), "", f"INPUTS = {_list_literal(inputs)}", ""]
     compare = kind == "wrong"
+    special, also = _special_values(data) if compare else ([], "")
     body: list[str] = []
     if oracle in ("reference", "lowprec"):
-        with_flushed = compare and "flushed" in data
         if compare:
             parts += [f"EXPECTED = {_list_literal(data['expected'])}",
-                      f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}"]
-        if with_flushed:
-            parts += ["# special values: the reference with subnormals flushed (as XLA:CPU flushes them) is right too",
-                      f"FLUSHED = {_list_literal(data['flushed'])}"]
+                      f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}",
+                      *special]
         body += ["args = [jnp.asarray(x) for x in INPUTS]", "got = outputs(jax.jit(f)(*args))"]
         if compare:
-            also = ", FLUSHED[k]" if with_flushed else ""
             body += [f"ok = all([check(f'jit output {{k}} vs reference', got[k], EXPECTED[k], TOLERANCE[k]{also})",
                      "          for k in CHECKED])"]
     elif oracle == "eager":
         if compare:
-            parts += [f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}"]
+            parts += [f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}",
+                      *special]
         body += ["args = [jnp.asarray(x) for x in INPUTS]", "jitted = outputs(jax.jit(f)(*args))",
                  "with jax.disable_jit():", "    eager = outputs(f(*args))"]
         if compare:
-            body += ["ok = all([check(f'jit output {k} vs eager', jitted[k], eager[k], TOLERANCE[k])",
+            body += [f"ok = all([check(f'jit output {{k}} vs eager', jitted[k], eager[k], TOLERANCE[k]{also})",
                      "          for k in CHECKED])"]
     elif oracle == "passes":
         passes = ",".join(data.get("passes_off", []))
         parts += [f"PASSES = {passes!r}"]
         if compare:
-            parts += [f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}"]
+            parts += [f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}",
+                      *special]
         parts += [_DISABLED]
         body += ["args = [jnp.asarray(x) for x in INPUTS]",
                  "default = outputs(jax.jit(f).lower(*args).compile({})(*args))",
                  "disabled = disabled_outputs(args)"]
         if compare:
             body += ["ok = all([check(f'output {k}, default vs passes disabled', default[k], disabled[k],",
-                     "                TOLERANCE[k]) for k in CHECKED])"]
+                     f"                TOLERANCE[k]{also}) for k in CHECKED])"]
     elif oracle == "vmap":
         batched = data.get("batched", list(inputs))
         parts += [f"BATCHED = {_list_literal(batched)}", f"IN_AXES = {tuple(data.get('in_axes', [0] * len(inputs)))!r}"]
         if compare:
-            parts += [f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}"]
+            parts += [f"TOLERANCE = {_list_literal(data['tolerance'])}", f"CHECKED = {list(data.get('failing', []))}",
+                      *special]
         body += [
             "args = [jnp.asarray(x) for x in BATCHED]",
             "vmapped = outputs(jax.jit(jax.vmap(f, in_axes=IN_AXES))(*args))",
@@ -488,8 +518,8 @@ def repro_source(
             "looped = [np.stack([np.asarray(e[k]) for e in examples]) for k in range(len(vmapped))]",
         ]
         if compare:
-            body += ["ok = all([check(f'output {k}, vmap vs per-example jit', vmapped[k], looped[k], TOLERANCE[k]) "
-                     "for k in CHECKED])"]
+            body += [f"ok = all([check(f'output {{k}}, vmap vs per-example jit', vmapped[k], looped[k], "
+                     f"TOLERANCE[k]{also}) for k in CHECKED])"]
     elif oracle == "grad":
         dtype = "np.float64" if twin else "np.float32"
         parts += [

@@ -414,6 +414,7 @@ def _compare_all(
         versus_reference = expected is case.analysis.outputs
         references = (case.analysis.outputs, case.flushed) if batch is None else batch.references(case)
     regrouped = []  # special mode: failing outputs that pass without the elements XLA may regroup
+    exempts: dict[int, np.ndarray] = {}  # special mode: per failing output, the elements XLA may regroup
     classes_differ = False  # special mode: a failing output has a NaN or an Inf where no expected value has one
     for k, (g, e, t) in enumerate(zip(got, expected, tols, strict=True)):
         if not case.special:
@@ -422,14 +423,20 @@ def _compare_all(
             refs = [e, case.flushed[k]] if versus_reference else [e]
             accepted = () if versus_reference else [r[k] for r in references]
             c = compare_special(g, refs, t, accepted)
-            exempt = None if c.ok else (case.regroupable if batch is None else batch.regroupable(case))[k]
-            if not c.ok and compare_special(g, refs, t, accepted, exempt=exempt).ok:
-                regrouped.append(k)
+            if not c.ok:
+                exempts[k] = (case.regroupable if batch is None else batch.regroupable(case))[k]
+                judged = compare_special(g, refs, t, accepted, exempt=exempts[k])
+                if judged.ok:
+                    regrouped.append(k)
+                else:
+                    c = judged  # the worst element the oracle does not exempt: the one a finding names
             classes_differ = classes_differ or (not c.ok and class_mismatch(g, refs))
         closest = max(closest, c.ratio)
         if not c.ok:
             failing.append(k)
-            if worst is None or c.ratio > worst[1].ratio:
+            # a finding names an output the oracle judged wrong, one not explained by regrouping alone
+            rank = (k not in regrouped, c.ratio)
+            if worst is None or rank > (worst[0] not in regrouped, worst[1].ratio):
                 worst = (k, c)
     if worst is None:
         return Verdict(True, ratio=closest)
@@ -450,9 +457,15 @@ def _compare_all(
                        "(XLA's default xla_allow_excess_precision)", ratio=c.ratio)
     detail = (f"{what}: output {k} at {list(c.index)}: got {c.got!r}, expected {c.expected!r} "
               f"(error {c.error:.3g} > tolerance {c.tolerance:.3g})")
-    return Verdict(False, c.error, c.tolerance, detail, output=k, index=c.index, ratio=c.ratio,
-                   data=dict(data, tolerance=[np.asarray(t) for t in tols], failing=failing,
-                             mismatch=tolerance.mismatch_class(c.got, c.expected)))
+    if case.special:  # repro.py judges as the oracle did: the outputs it found wrong, with what it accepted
+        failing = [j for j in failing if j not in regrouped]
+    data = dict(data, tolerance=[np.asarray(t) for t in tols], failing=failing,
+                mismatch=tolerance.mismatch_class(c.got, c.expected))
+    if case.special and not versus_reference:
+        data["references"] = [[r[j] for r in references] for j in range(len(got))]
+    if case.special and any(exempts[j].any() for j in failing):
+        data["regroupable"] = [exempts.get(j, np.zeros(np.shape(g), bool)) for j, g in enumerate(got)]
+    return Verdict(False, c.error, c.tolerance, detail, output=k, index=c.index, ratio=c.ratio, data=data)
 
 
 def excess_precision_twin(program: Program) -> Program | None:
