@@ -1035,6 +1035,10 @@ def test_special_comparison_is_class_exact_and_accepts_flushed_subnormals() -> N
     assert not c.ok and c.index == (2,) and np.isnan(c.got) and c.expected == -inf
     assert not compare_special(np.array([nan, -inf, -inf, 1.0, 0.0]), [ieee, flushed], tol).ok  # sign of inf
     assert not compare_special(np.array([nan, inf, -inf, 1.1, 0.0]), [ieee, flushed], tol).ok  # a finite value
+    # reported against the nearer reference: sqrt of a negative subnormal is NaN by IEEE, -0.0 flushed; a wrong
+    # finite result is an error of 0.5 from the flushed value, not "error nan" from IEEE's
+    c = compare_special(np.array([0.5]), [np.array([nan]), np.array([-0.0])], np.full(1, 1e-6))
+    assert not c.ok and c.expected == 0.0 and c.error == 0.5
 
 
 def test_special_mode_oracles_judge_clean_programs() -> None:

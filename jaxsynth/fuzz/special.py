@@ -389,13 +389,15 @@ def compare_special(got: np.ndarray, expecteds: Sequence[np.ndarray], tol: np.nd
                     accepted: Sequence[np.ndarray] = (), exempt: np.ndarray | None = None) -> Comparison:
     """Elementwise: ``got`` must match one of the ``expecteds`` (IEEE or flushed) within ``tol``. With
     ``accepted`` (two XLA runs compared: the references), an element where ``got`` and the one expected
-    value each match one of the accepted values passes too. Elements where ``exempt`` is true pass."""
+    value each match one of the accepted values passes too. Elements where ``exempt`` is true pass. The
+    worst element is reported against the expected value nearest it (IEEE's where none is nearer)."""
     g = np.asarray(got)
     if any(np.shape(e) != g.shape for e in (*expecteds, *accepted)):
         return Comparison(False, float("inf"), 0.0, float("inf"), (), float("nan"), float("nan"))
     if g.size == 0:
         return Comparison(True, 0.0, 0.0, 0.0, (), 0.0, 0.0)
-    ratio = np.min(np.stack([special_ratio(g, e, tol) for e in expecteds]), axis=0)
+    ratios = np.stack([special_ratio(g, e, tol) for e in expecteds])
+    ratio = np.min(ratios, axis=0)
     if accepted:
         (e,) = expecteds
         both = (np.min(np.stack([special_ratio(g, a, tol) for a in accepted]), axis=0) <= 1.0) & (
@@ -405,7 +407,8 @@ def compare_special(got: np.ndarray, expecteds: Sequence[np.ndarray], tol: np.nd
         ratio = np.where(exempt, 0.0, ratio)
     flat = int(np.argmax(ratio))
     index = tuple(int(i) for i in np.unravel_index(flat, g.shape))
-    e = np.asarray(expecteds[0], dtype=np.float64)[index]
+    # the expected value reported: the one nearest ``got`` (a finite flushed value where IEEE says NaN, say)
+    e = np.asarray(expecteds[int(np.argmin(ratios[(slice(None), *index)]))], dtype=np.float64)[index]
     got_v = float(np.asarray(g, dtype=np.float64)[index])
     t = float(np.broadcast_to(np.asarray(tol, dtype=np.float64), g.shape)[index])
     worst = float(ratio[index])
