@@ -15,7 +15,9 @@ the 10 analyses a program with every oracle may need, would not fit the budget o
 ops whose evaluations took more than ``SLOWER`` times the seconds their charge stands for (seconds, charged
 seconds; an op's time is the clock from the previous op's charge in its run to its own).
 With ``--elementwise``, the nanoseconds a result element of each elementwise op's reference instead, where
-``reference.ELEMENT_NANOSECONDS`` comes from. Pin it (``taskset -c 0``): a campaign's workers have one core each.
+``reference.ELEMENT_NANOSECONDS`` comes from (and, for the ops whose speed depends on a literal parameter, at
+each of its values: ``reference.PARAM_NANOSECONDS``). Pin it (``taskset -c 0``): a campaign's workers have one
+core each.
 """
 
 from __future__ import annotations
@@ -136,7 +138,40 @@ def elementwise(size: int = 200_000, listed: float = 30.0) -> dict:
         measured[name] = (time.perf_counter() - start) / 3 / size * 1e9
     return {"ops": len(measured), "median_ns": round(float(np.median(list(measured.values()))), 1),
             "listed_ns": {name: round(ns) for name, ns in sorted(measured.items(), key=lambda kv: -kv[1])
-                          if ns >= listed}}
+                          if ns >= listed},
+            "by_parameter_ns": by_parameter(size)}
+
+
+def by_parameter(size: int) -> dict:
+    """Nanoseconds a result element of the elementwise ops whose references' speed depends on a literal
+    parameter, at each value the grammar draws: the slowest of the operand ranges [0.01, 1], [0.01, 4],
+    [0.01, 20] and [0.01, 100] (``reference.PARAM_NANOSECONDS``)."""
+    import itertools
+
+    from jaxsynth.grammar import REGISTRY
+    from jaxsynth.grammar.ops_nn import INCOMPLETE_GAMMA_SHAPES, POLYGAMMA_ORDERS
+
+    grids = {"gammainc": [{"a": a} for a in INCOMPLETE_GAMMA_SHAPES],
+             "gammaincc": [{"a": a} for a in INCOMPLETE_GAMMA_SHAPES],
+             "betainc": [{"a": a, "b": b} for a, b in itertools.product(INCOMPLETE_GAMMA_SHAPES, repeat=2)],
+             "polygamma": [{"n": n} for n in POLYGAMMA_ORDERS]}
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, grid in grids.items():
+        reference, highs = REGISTRY[name].reference, ((1.0,) if name == "betainc" else (1.0, 4.0, 20.0, 100.0))
+        operands = [rng.uniform(0.01, high, size) for high in highs]
+        row = {}
+        for params in grid:
+            slowest = 0.0
+            for x in operands:
+                reference([x], params)
+                start = time.perf_counter()
+                for _ in range(3):
+                    reference([x], params)
+                slowest = max(slowest, (time.perf_counter() - start) / 3 / size * 1e9)
+            row[", ".join(f"{k}={v}" for k, v in params.items())] = round(slowest)
+        out[name] = row
+    return out
 
 
 def main() -> None:

@@ -1019,6 +1019,47 @@ def test_elementwise_ops_with_slow_references_are_charged_their_measured_time() 
     assert work(SimpleNamespace(op="tanh", params={}), [x], x) == VISIT_WORK + 2 * x.size
 
 
+def test_an_op_whose_reference_speed_depends_on_a_parameter_is_charged_at_that_parameter() -> None:
+    """scipy's ``gammaincc`` at ``a = 0.5`` takes about 25 times its time at the other shapes: a [1013, 1013]
+    operand took 3 s an evaluation, charged as 0.12 s, and the program's analyses ran past the campaign's timeout
+    (nn-special seed 5023, program 5). It is charged per shape; the other shapes as before."""
+    from types import SimpleNamespace
+
+    from jaxsynth.fuzz.reference import ELEMENT_NANOSECONDS, PARAM_NANOSECONDS, VISIT_WORK, WORK_PER_SECOND, work
+
+    x = np.zeros((1013, 1013))
+
+    def seconds(op: str, **params: float) -> float:
+        return (work(SimpleNamespace(op=op, params=params), [x], x) - VISIT_WORK) / WORK_PER_SECOND
+
+    assert seconds("gammaincc", a=0.5) == pytest.approx(x.size * PARAM_NANOSECONDS["gammaincc"][1][0.5] * 1e-9)
+    assert seconds("gammaincc", a=0.5) > 2.0
+    assert seconds("gammaincc", a=2.0) == pytest.approx(x.size * ELEMENT_NANOSECONDS["gammaincc"] * 1e-9)
+    assert seconds("gammainc", a=0.5) > 2 * seconds("gammainc", a=5.0)
+
+
+def test_special_mode_charges_its_flushed_reference_to_the_budget() -> None:
+    """Special mode evaluates the program twice op by op, as IEEE and with subnormals flushed; the second
+    evaluation was not charged, so a program of slow references passed its budget and ran into the timeout
+    instead (nn-special seed 5023, program 5). Both are charged, and a budget that holds one refuses the pair."""
+    from jaxsynth.fuzz import reference, special
+    from jaxsynth.grammar.types import Interval, TensorType
+    from jaxsynth.synth.program import Node, Region
+
+    v = TensorType(DType.float32, (64, 64))
+    nodes = (Node(0, "input", (), (v,), (Interval(0.01, 4.0),)),
+             Node(1, "gammaincc", (0,), (v,), (Interval(0.0, 1.0),), {"a": 0.5}))
+    program = Program("f", Region("body", "function", 0, (0,), nodes, (1,)))
+    x = np.linspace(0.01, 4.0, v.size, dtype=np.float32).reshape(v.shape)
+    one = reference.Budget(1e12)
+    reference.run(program, [x], round_to_dtype=True, budget=one)
+    both = reference.Budget(1e12)
+    special.references(program, [x], both)
+    assert both.spent == pytest.approx(2 * one.spent)
+    with pytest.raises(reference.OverBudget):
+        special.references(program, [x], reference.Budget(1.5 * one.spent))
+
+
 def test_a_bodys_loop_invariant_nodes_are_evaluated_once_and_every_value_stays_the_same(monkeypatch) -> None:
     """A loop body's nodes that read only values from outside it are evaluated once per evaluation of the
     control op: less reference work, and the very same outputs, spreads, discontinuities and values (the

@@ -237,13 +237,35 @@ _WORK_PER_ELEMENT: dict[str, Callable[[Node, list[tuple[int, ...]]], float]] = {
 #: elementwise ops takes 6), charged past the element operations of the read and the write. ``polygamma`` of a
 #: [184, 16, 184] operand takes 0.26 s an evaluation, charged as 0.01 s without its entry.
 ELEMENT_NANOSECONDS = {
-    "polygamma": 485, "betaln": 140, "gammaincc": 120, "i1": 115, "i0": 115, "gammainc": 115, "betainc": 95,
+    "polygamma": 485, "betaln": 140, "gammaincc": 120, "i1": 115, "i0": 115, "gammainc": 115, "betainc": 420,
     "i0e": 85, "i1e": 85, "logistic_logpdf": 65, "sinc": 55, "lgamma": 50, "log_ndtr": 50, "gelu": 50, "digamma": 45,
     "erf_inv": 45, "erfcx": 40, "softplus": 40, "log_sigmoid": 40, "mish": 40, "logaddexp2": 40, "dawsn": 40,
     "logaddexp": 40, "erf": 35, "erfc": 35, "log1mexp": 30,
 }
-_WORK_PER_ELEMENT.update({op: lambda node, shapes, units=ns * 1e-9 * WORK_PER_SECOND - 2.0: units
-                          for op, ns in ELEMENT_NANOSECONDS.items()})
+#: Ops of ``ELEMENT_NANOSECONDS`` whose reference's speed depends on a literal parameter: the parameter, and the
+#: nanoseconds a result element at the values that differ from the op's entry there, each the slowest of the
+#: operand ranges [0.01, 1], [0.01, 4], [0.01, 20] and [0.01, 100] (``bench/bench_reference_work.py
+#: --elementwise`` times every value, on one x86 core, the slowest of two runs; ``betainc``'s entry is the slowest
+#: of its 25 shape pairs, 12-422 ns). scipy's upper incomplete gamma function at ``a = 0.5`` takes 30 times its
+#: time at the other shapes: a [1013, 1013] operand took 3 s an evaluation, charged as 0.12 s, and the program
+#: lost every verdict to the timeout (nn-special seed 5023, program 5).
+PARAM_NANOSECONDS: dict[str, tuple[str, dict[float, float]]] = {
+    "gammaincc": ("a", {0.5: 3800}), "gammainc": ("a", {0.5: 430}),
+}
+
+
+def _element_units(op: str) -> Callable[[Node, list[tuple[int, ...]]], float]:
+    """Work units a result element of ``op`` (in ``ELEMENT_NANOSECONDS``) adds past its read and write."""
+    param, by_value = PARAM_NANOSECONDS.get(op, ("", {}))
+
+    def units(node: Node, shapes: list[tuple[int, ...]]) -> float:
+        ns = by_value.get(node.params.get(param), ELEMENT_NANOSECONDS[op]) if param else ELEMENT_NANOSECONDS[op]
+        return ns * 1e-9 * WORK_PER_SECOND - 2.0
+
+    return units
+
+
+_WORK_PER_ELEMENT.update({op: _element_units(op) for op in ELEMENT_NANOSECONDS})
 
 
 def _elements(x: object) -> int:

@@ -153,8 +153,13 @@ def references(program: Program, inputs: Sequence[np.ndarray], budget: Budget | 
     from jaxsynth.synth.interpret import evaluate
 
     ieee = reference.run(program, inputs, round_to_dtype=True, budget=budget).outputs
-    flushed = evaluate(program, inputs, True, lambda node, args, value: _flush(value, node.types[0].dtype)
-                       if len(node.types) == 1 else value)
+
+    def flush(node, args, value):  # charged as the reference's own runs are: it is one more of them
+        if budget is not None and node.op not in ("input", "param"):
+            budget.charge(reference.work(node, args, value))
+        return _flush(value, node.types[0].dtype) if len(node.types) == 1 else value
+
+    flushed = evaluate(program, inputs, True, flush)
     return [tuple(ieee), tuple(np.asarray(o) for o in flushed)]
 
 
