@@ -36,6 +36,8 @@ its ``visit`` function:
 - **budget** (:class:`Budget`): every op evaluation is charged its work (:func:`work`), and a run stops with
   :class:`OverBudget` once a program's reference work passes its budget. The charge is a count, not a time, so
   whether a program is judged depends on the program and its inputs only, never on the machine or its load.
+- **rewrite**: every value (inputs included) replaced by what a function makes of it before later nodes read it
+  (special-value mode's reference with subnormals flushed to zero).
 """
 
 from __future__ import annotations
@@ -259,8 +261,7 @@ def _element_units(op: str) -> Callable[[Node, list[tuple[int, ...]]], float]:
     param, by_value = PARAM_NANOSECONDS.get(op, ("", {}))
 
     def units(node: Node, shapes: list[tuple[int, ...]]) -> float:
-        ns = by_value.get(node.params.get(param), ELEMENT_NANOSECONDS[op]) if param else ELEMENT_NANOSECONDS[op]
-        return ns * 1e-9 * WORK_PER_SECOND - 2.0
+        return by_value.get(node.params.get(param), ELEMENT_NANOSECONDS[op]) * 1e-9 * WORK_PER_SECOND - 2.0
 
     return units
 
@@ -544,6 +545,7 @@ def run(
     check_intervals: bool = False,
     exact: Run | None = None,
     budget: Budget | None = None,
+    rewrite: Callable[[Node, object], object] | None = None,
 ) -> Run:
     """Evaluate ``program`` on ``inputs`` with numpy (see the module docstring for the hooks).
 
@@ -595,6 +597,8 @@ def run(
             value = moved
         elif noise is not None and isinstance(spec, ControlSpec) and spec.approximate:
             value = _perturb_approximate(node, spec, value, noise)
+        if rewrite is not None:
+            value = rewrite(node, value)
         if check_intervals:
             check(node, value)
         if keep_values and not isinstance(value, tuple) and (not parameter or node.id in top_level_params):

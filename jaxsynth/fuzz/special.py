@@ -150,17 +150,12 @@ def references(program: Program, inputs: Sequence[np.ndarray], budget: Budget | 
     subnormal value flushed to a signed zero (XLA:CPU runs with denormals-are-zero and flush-to-zero in
     fused code, a documented design choice rather than a bug: either result is accepted per element)."""
     from jaxsynth.fuzz import reference
-    from jaxsynth.synth.interpret import evaluate
 
     ieee = reference.run(program, inputs, round_to_dtype=True, budget=budget).outputs
-
-    def flush(node, args, value):  # charged as the reference's own runs are: it is one more of them
-        if budget is not None and node.op not in ("input", "param"):
-            budget.charge(reference.work(node, args, value))
-        return _flush(value, node.types[0].dtype) if len(node.types) == 1 else value
-
-    flushed = evaluate(program, inputs, True, flush)
-    return [tuple(ieee), tuple(np.asarray(o) for o in flushed)]
+    flushed = reference.run(program, inputs, round_to_dtype=True, budget=budget,
+                            rewrite=lambda node, value: _flush(value, node.types[0].dtype)
+                            if len(node.types) == 1 else value).outputs
+    return [tuple(ieee), tuple(flushed)]
 
 
 def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
