@@ -152,10 +152,14 @@ def references(program: Program, inputs: Sequence[np.ndarray], budget: Budget | 
     from jaxsynth.fuzz import reference
 
     ieee = reference.run(program, inputs, round_to_dtype=True, budget=budget).outputs
-    flushed = reference.run(program, inputs, round_to_dtype=True, budget=budget,
-                            rewrite=lambda node, value: _flush(value, node.types[0].dtype)
-                            if len(node.types) == 1 else value).outputs
+    flushed = reference.run(program, inputs, round_to_dtype=True, budget=budget, rewrite=_flushed_value).outputs
     return [tuple(ieee), tuple(flushed)]
+
+
+def _flushed_value(node, value: object) -> object:
+    """The ``rewrite`` hook (:func:`jaxsynth.fuzz.reference.run`) of the flushed reference: a node's value with
+    its subnormals as signed zeros, as XLA:CPU's denormals-are-zero and flush-to-zero make them."""
+    return _flush(value, node.types[0].dtype) if len(node.types) == 1 else value
 
 
 def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -338,18 +342,18 @@ def _flushed_spread(program: Program, inputs: Sequence[np.ndarray], ieee: Sequen
                     flushed: Sequence[np.ndarray], spread: Sequence[np.ndarray], budget: Budget | None
                     ) -> tuple[np.ndarray, ...]:
     """``spread`` with, where the IEEE reference is NaN or Inf but the flushed one finite, the rounding spread
-    of the program at its inputs with their subnormals flushed. XLA's flushed result is judged there against
-    the flushed reference and needs that value's own rounding error: ``sum(sqrt(x0) - x1)`` with one element
-    of ``x0`` a negative subnormal is NaN op by op and a finite sum of terms of both signs with XLA's flushing,
-    whose terms' rounding a tolerance relative to the small sum leaves out (3 of 200 such sums were findings).
-    The spread of the flushed inputs covers the subnormals the inputs hold (the special values drawn), not
-    those the program makes; it is computed only where such elements are."""
+    of the flushed reference: the continuous float64 reference with every value below its dtype's normal
+    numbers flushed to a signed zero, the inputs' and the ones the ops make alike. XLA's flushed result is
+    judged there against the flushed reference and needs that value's own rounding error: ``sum(sqrt(x0) - x1)``
+    with one element of ``x0`` a negative subnormal is NaN op by op and a finite sum of terms of both signs with
+    XLA's flushing, whose terms' rounding a tolerance relative to the small sum leaves out (3 of 200 such sums
+    were findings); so is ``sum(sqrt(x0 * x2) - x1)`` where the product is a negative subnormal that the program
+    makes. It is computed only where such elements are."""
     gaps = [np.isfinite(f) & ~np.isfinite(i) if np.asarray(f).dtype.kind in "fc" else np.zeros(np.shape(f), bool)
             for i, f in zip(ieee, flushed, strict=True)]
     if not any(g.any() for g in gaps):
         return tuple(spread)
-    flushed_inputs = [_flush(x, node.type.dtype) for node, x in zip(program.inputs, inputs, strict=True)]
-    other = analyse_rounding(program, flushed_inputs, finite_only=True, budget=budget).spread
+    other = analyse_rounding(program, inputs, finite_only=True, budget=budget, rewrite=_flushed_value).spread
     return tuple(np.where(g, o, s) for g, o, s in zip(gaps, other, spread, strict=True))
 
 

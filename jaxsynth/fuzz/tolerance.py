@@ -26,7 +26,7 @@ subnormal range of its float dtype: XLA:CPU flushes it to zero.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -325,6 +325,7 @@ def analyse(
     salt: int = 0,
     finite_only: bool = False,
     budget: Budget | None = None,
+    rewrite: Callable[[Node, object], object] | None = None,
 ) -> Analysis:
     """Reference outputs at ``inputs``, their spread under simulated rounding, and discontinuities.
 
@@ -333,10 +334,12 @@ def analyse(
     ``budget``: charged for every run; the perturbed ones are refused up front
     (:class:`~jaxsynth.fuzz.reference.OverBudget`) after the exact run if ``runs`` more like it would not fit,
     and after the first of them if ``runs - 1`` more like that one would not (a perturbed run also moves each
-    value and evaluates the mirrored ops again: up to 3x the exact run's work)."""
+    value and evaluates the mirrored ops again: up to 3x the exact run's work). ``rewrite``: passed to every run
+    (:func:`~jaxsynth.fuzz.reference.run`), after the value's perturbation."""
     watch = _discontinuity_nodes(program)
     before = 0.0 if budget is None else budget.spent
-    exact = run(program, inputs, round_to_dtype=round_to_dtype, record=watch, keep_values=True, budget=budget)
+    exact = run(program, inputs, round_to_dtype=round_to_dtype, record=watch, keep_values=True, budget=budget,
+                rewrite=rewrite)
     if budget is not None:
         budget.require(runs * (budget.spent - before))
     spread = [np.zeros(np.shape(o)) for o in exact.outputs]
@@ -346,7 +349,7 @@ def analyse(
         noise = Noise(salt * 1000 + r // 2, ulps, -1.0 if r % 2 else 1.0)  # antithetic pairs: see Noise
         start = 0.0 if budget is None else budget.spent
         p = run(program, inputs, round_to_dtype=round_to_dtype, noise=noise, record=watch,
-                keep_values=True, exact=exact, budget=budget)
+                keep_values=True, exact=exact, budget=budget, rewrite=rewrite)
         if budget is not None and r == 0:
             budget.require((runs - 1) * (budget.spent - start))
         perturbed.append(p)
