@@ -129,21 +129,6 @@ def tolerance_for(dtype: DType, depth: int, expected: np.ndarray, spread: np.nda
         return np.where(np.isfinite(e), 8 * (depth + 2) * eps * np.abs(e) + tiny + safety * np.asarray(spread), 0.0)
 
 
-def _flush(value: object, dtype_of: DType) -> object:
-    """A float node's ``value`` with its subnormals (of ``dtype_of``) as signed zeros, in the value's own dtype:
-    float64 inside the reference, an input's dtype for an input (bfloat16's too, which numpy's kind, ``V``, does
-    not call floating)."""
-    if isinstance(value, tuple) or not dtype_of.is_float:
-        return value
-    a = np.asarray(value)
-    if a.dtype.kind != "f" and a.dtype != dtype_of.np_dtype:
-        return value
-    tiny = float(ml_dtypes.finfo(dtype_of.np_dtype).tiny)
-    wide = a.astype(np.float64)
-    with np.errstate(all="ignore"):
-        return np.where(np.abs(wide) < tiny, np.copysign(0.0, wide), wide).astype(a.dtype)
-
-
 def references(program: Program, inputs: Sequence[np.ndarray], budget: Budget | None = None
                ) -> list[tuple[np.ndarray, ...]]:
     """The outputs of the reference op by op in each node's dtype: with IEEE subnormals, and with every
@@ -157,9 +142,20 @@ def references(program: Program, inputs: Sequence[np.ndarray], budget: Budget | 
 
 
 def _flushed_value(node, value: object) -> object:
-    """The ``rewrite`` hook (:func:`jaxsynth.fuzz.reference.run`) of the flushed reference: a node's value with
-    its subnormals as signed zeros, as XLA:CPU's denormals-are-zero and flush-to-zero make them."""
-    return _flush(value, node.types[0].dtype) if len(node.types) == 1 else value
+    """The ``rewrite`` hook (:func:`jaxsynth.fuzz.reference.run`) of the flushed reference: a float node's value
+    with its subnormals (of the node's dtype) as signed zeros, as XLA:CPU's denormals-are-zero and flush-to-zero
+    make them, in the value's own dtype: float64 inside the reference, an input's dtype for an input (bfloat16's
+    too, which numpy's kind, ``V``, does not call floating). Tuple results pass through."""
+    if len(node.types) != 1 or isinstance(value, tuple) or not node.type.dtype.is_float:
+        return value
+    dtype = node.type.dtype
+    a = np.asarray(value)
+    if a.dtype.kind != "f" and a.dtype != dtype.np_dtype:
+        return value
+    tiny = float(ml_dtypes.finfo(dtype.np_dtype).tiny)
+    wide = a.astype(np.float64)
+    with np.errstate(all="ignore"):
+        return np.where(np.abs(wide) < tiny, np.copysign(0.0, wide), wide).astype(a.dtype)
 
 
 def regroupable(program: Program, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
