@@ -131,15 +131,21 @@ def elementwise(size: int = 200_000, listed: float = 30.0) -> dict:
         operands = [np.asarray(case.literals[i]) if i in case.literals else
                     random_array(TensorType(t.dtype, (size,)), r, rng).astype(compute_dtype(t))
                     for i, (t, r) in enumerate(zip(case.types, case.intervals, strict=True))]
-        spec.reference(operands, case.proposal.params)
-        start = time.perf_counter()
-        for _ in range(3):
-            spec.reference(operands, case.proposal.params)
-        measured[name] = (time.perf_counter() - start) / 3 / size * 1e9
+        measured[name] = _element_ns(spec.reference, operands, case.proposal.params, size)
     return {"ops": len(measured), "median_ns": round(float(np.median(list(measured.values()))), 1),
             "listed_ns": {name: round(ns) for name, ns in sorted(measured.items(), key=lambda kv: -kv[1])
                           if ns >= listed},
             "by_parameter_ns": by_parameter(size)}
+
+
+def _element_ns(reference, operands: list, params: dict, size: int) -> float:
+    """Nanoseconds a result element of one reference evaluation on ``size``-element operands: the mean of three,
+    after one that warms it up."""
+    reference(operands, params)
+    start = time.perf_counter()
+    for _ in range(3):
+        reference(operands, params)
+    return (time.perf_counter() - start) / 3 / size * 1e9
 
 
 def by_parameter(size: int) -> dict:
@@ -162,13 +168,7 @@ def by_parameter(size: int) -> dict:
         operands = [rng.uniform(0.01, high, size) for high in highs]
         row = {}
         for params in grid:
-            slowest = 0.0
-            for x in operands:
-                reference([x], params)
-                start = time.perf_counter()
-                for _ in range(3):
-                    reference([x], params)
-                slowest = max(slowest, (time.perf_counter() - start) / 3 / size * 1e9)
+            slowest = max(_element_ns(reference, [x], params, size) for x in operands)
             row[", ".join(f"{k}={v}" for k, v in params.items())] = round(slowest)
         out[name] = row
     return out
