@@ -1257,11 +1257,10 @@ def test_a_flushed_alternative_has_the_rounding_spread_of_its_own_value(dtype: s
     finite sum of terms of both signs, as the flushed reference gives it. Rounding the terms moves a sum that
     small by more than a tolerance relative to the sum itself: the flushed value's tolerance had no rounding
     spread (the IEEE reference, NaN there, has none), and such sums were false alarms (3 of 200 random ones in
-    float32). It now has the spread of the program at the inputs with their subnormals flushed (bfloat16's too,
-    whose arrays numpy does not call floating)."""
+    float32). It now has the spread of the flushed reference, here that of the program at its inputs with their
+    subnormals flushed (bfloat16's too, whose arrays numpy does not call floating)."""
     import ml_dtypes
 
-    from jaxsynth.fuzz.oracles import Case, run_oracles
     from jaxsynth.grammar.types import DType, Interval, TensorType
     from jaxsynth.synth.program import Node, Region
 
@@ -1276,7 +1275,18 @@ def test_a_flushed_alternative_has_the_rounding_spread_of_its_own_value(dtype: s
     x0 = rng.uniform(0, 4, 64).astype(t.np_dtype)
     x1 = (np.sqrt(x0.astype(np.float64)) + rng.uniform(-0.3, 0.3, 64)).clip(0, 2).astype(t.np_dtype)
     x0[0] = -float(ml_dtypes.finfo(t.np_dtype).smallest_subnormal)
-    case = Case(program, [x0, x1], seed=0, special=True)
+    # the flushed value is judged as the program at the flushed inputs is, whose reference is finite
+    _judged_as_with_its_subnormal_zeroed(program, [x0, x1], dtype)
+
+
+def _judged_as_with_its_subnormal_zeroed(program: Program, inputs: list[np.ndarray], dtype: str) -> None:
+    """``program``'s scalar output at ``inputs`` is NaN op by op and finite with subnormals flushed, as XLA gives
+    it; its tolerance has a rounding spread, the one it has with ``inputs[0][0]`` an exact zero (the flushed
+    value's own), and ``reference`` passes it, not skipped. In float32, a tolerance relative to the flushed value
+    alone would fail XLA's result."""
+    from jaxsynth.fuzz.oracles import Case, run_oracles
+
+    case = Case(program, inputs, seed=0, special=True)
     (ieee,), (flushed,), (got,) = case.analysis.outputs, case.flushed, case.jit_out
     assert np.isnan(ieee) and np.isfinite(flushed) and np.isfinite(float(got))
     if dtype == "float32":  # a relative tolerance alone fails it
@@ -1285,9 +1295,10 @@ def test_a_flushed_alternative_has_the_rounding_spread_of_its_own_value(dtype: s
     assert case.analysis.spread[0] > 0
     verdict = run_oracles(case, ["reference"])["reference"]
     assert verdict.ok and not verdict.skipped, verdict.detail
-    # the flushed value is judged as the program at the flushed inputs is, whose reference is finite
-    zeroed = Case(program, [np.where(np.arange(64) == 0, x0.dtype.type(0), x0), x1], seed=0, special=True)
-    assert np.isfinite(zeroed.analysis.outputs[0])
+    x0 = inputs[0]
+    zeroed = Case(program, [np.where(np.arange(x0.size) == 0, x0.dtype.type(0), x0), *inputs[1:]], seed=0,
+                  special=True)
+    assert np.isfinite(zeroed.analysis.outputs[0]) and zeroed.analysis.spread[0] > 0
     assert np.isclose(case.tolerances(case.analysis)[0], zeroed.tolerances(zeroed.analysis)[0], rtol=1e-6, atol=0)
 
 
@@ -1303,7 +1314,6 @@ def test_a_flushed_alternative_has_the_rounding_spread_of_a_subnormal_the_progra
     100 such draws before (``reference``: an error of 1.3e-7 against a tolerance of 7e-8)."""
     import ml_dtypes
 
-    from jaxsynth.fuzz.oracles import Case, run_oracles
     from jaxsynth.grammar.types import DType, Interval, TensorType
     from jaxsynth.synth.program import Node, Region
 
@@ -1325,19 +1335,7 @@ def test_a_flushed_alternative_has_the_rounding_spread_of_a_subnormal_the_progra
     x0[0], x2[0] = -1e-20, 1e-20
     assert all(not np.any((x != 0) & (np.abs(x.astype(np.float64)) < tiny)) for x in (x0, x1, x2))
     assert 0 < -float(x0[0]) * float(x2[0]) < tiny
-    case = Case(program, [x0, x1, x2], seed=0, special=True)
-    (ieee,), (flushed,) = case.analysis.outputs, case.flushed
-    assert np.isnan(ieee) and np.isfinite(flushed)
-    assert case.analysis.spread[0] > 0
-    if dtype == "float32":  # XLA flushes the product; a relative tolerance alone fails its sum
-        got = float(case.jit_out[0])
-        relative = 8 * (case.depth + 2) * float(np.finfo(np.float32).eps) * abs(float(flushed))
-        assert np.isfinite(got) and abs(got - float(flushed)) > relative
-    verdict = run_oracles(case, ["reference"])["reference"]
-    assert verdict.ok and not verdict.skipped, verdict.detail
-    zeroed = Case(program, [np.where(np.arange(64) == 0, x0.dtype.type(0), x0), x1, x2], seed=0, special=True)
-    assert np.isfinite(zeroed.analysis.outputs[0]) and zeroed.analysis.spread[0] > 0
-    assert np.isclose(case.tolerances(case.analysis)[0], zeroed.tolerances(zeroed.analysis)[0], rtol=1e-6, atol=0)
+    _judged_as_with_its_subnormal_zeroed(program, [x0, x1, x2], dtype)  # XLA flushes the product
 
 
 def test_special_mode_accepts_two_xla_runs_that_each_match_a_reference() -> None:
