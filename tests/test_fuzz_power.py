@@ -27,7 +27,7 @@ from jaxsynth.fuzz import Settings, run_campaign
 from jaxsynth.fuzz.findings import load_db, normalize_error, update_db
 from jaxsynth.grammar import load_config, parse_config
 from jaxsynth.synth import render, sample
-from jaxsynth.synth.program import Program
+from jaxsynth.synth.program import Node, Program
 
 #: A 64-bit config that draws PRNG ops often.
 X64_RANDOM = """
@@ -67,6 +67,10 @@ expm1 = 0.0
 tan = 0.0
 power = 0.0
 """
+#: Float programs with reductions and contractions, which the rewrite oracle splits in two.
+FLOAT_SPLITS = FLOAT_LOOPS.replace(only_categories(elementwise=3.0, unary=1.0, loops="{loops}"),
+                                   only_categories(elementwise=3.0, unary=1.0, reductions=1.0, linalg=1.0,
+                                                   loops="{loops}"))
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -655,6 +659,37 @@ def test_rewrites_are_equivalent_programs() -> None:
     assert applied >= 5
 
 
+def test_split_reductions_and_contractions_are_equivalent_programs() -> None:
+    """The rewrite oracle's splits: a reduction (``x.sum(axis=1)`` as ``x[:, :c].sum(axis=1) + x[:, c:].sum(axis=1)``)
+    or a contraction (``a @ b`` as ``a[:, :c] @ b[:c] + a[:, c:] @ b[c:]``) cut in two along one axis computes
+    what the original does, integers exactly; among the programs, both kinds and an integer split."""
+    from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.metamorphic import _SPLIT_CONTRACTIONS, _SPLIT_REDUCTIONS, rewrites
+    from jaxsynth.fuzz.reference import run
+
+    split: list[Node] = []
+    for name in ("reductions-linalg", "models"):
+        config = load_config(name)
+        for index in range(15):
+            program = sample(config, 0, index)
+            rewritten, edits = rewrites(program, np.random.default_rng(index))
+            nodes = [program.node(int(e.split(" at v")[1].split()[0])) for e in edits if e.startswith("split")]
+            if not nodes:
+                continue
+            split += nodes
+            assert render(rewritten).count("[") > render(program).count("[")  # the slices
+            xs = inputs_for(program, 0, index)
+            for want, got in zip(run(program, xs).outputs, run(rewritten, xs).outputs, strict=True):
+                want, got = np.asarray(want), np.asarray(got)
+                assert got.dtype == want.dtype and got.shape == want.shape
+                if want.dtype.kind in "iub":
+                    assert np.array_equal(got, want), (name, index, edits)
+                else:
+                    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-6, atol=1e-6)
+    assert {n.op for n in split} & set(_SPLIT_REDUCTIONS) and {n.op for n in split} & set(_SPLIT_CONTRACTIONS)
+    assert any(not n.type.dtype.is_float for n in split)
+
+
 @pytest.mark.parametrize("start, unrolled, rewritten", [(105, 1, 2), pytest.param(123, 2, 3, marks=pytest.mark.slow)])
 def test_unroll_and_rewrite_judge_programs_with_pytree_arguments(start, unrolled, rewritten) -> None:
     """``models`` programs take a nested params dict: the variants are called as the original is (flat
@@ -734,29 +769,39 @@ def _reduced_and_shown_only_under_the_fault(out: Path, f: dict) -> None:
     ("wrong-sharding", "sharding", 0.0),
     ("wrong-unroll", "unroll", 3.0),
     ("wrong-transpose", "rewrite", 0.0),
+    ("wrong-slice", "rewrite", 0.0),
 ])
 def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, oracle: str, loops: float) -> None:
-    from jaxsynth.fuzz.oracles import ORACLES
+    from jaxsynth.fuzz.campaign import _oracle_seed
+    from jaxsynth.fuzz.metamorphic import rewrites
+    from jaxsynth.fuzz.oracles import ORACLES, Case
     from jaxsynth.fuzz.swarm import program_for
     from jaxsynth.fuzz.tolerance import DISCONTINUOUS
 
-    config = parse_config(FLOAT_LOOPS.replace("{loops}", str(loops)), name="float-loops")
+    # the rewrite oracle's reductions and contractions split in two meet the slice fault
+    text = FLOAT_SPLITS if fault == "wrong-slice" else FLOAT_LOOPS
+    config = parse_config(text.replace("{loops}", str(loops)), name="float-loops")
     out = tmp_path / oracle
     # a seed (from 2 on) with three programs among 0..3 that the oracle applies to, whatever the sampler's stream
     # (one may hide the fault: a loop result clipped back into its invariant loses the fault's 0.01; another may
     # pass a discontinuity within rounding error, which the oracle skips)
-    def suits(program) -> bool:
+    def suits(seed: int, index: int) -> bool:
+        program = program_for(config, seed, index, False)[0]
         if not ORACLES[oracle].applies(program):
             return False
-        if fault != "wrong-transpose":
+        if oracle != "rewrite":
             return True
-        # the rewrite oracle's transposes of transposes meet the fault at a float value of rank 2 or more, in a
-        # program without a discontinuity that the fault's 0.01 could cross (a skip, not a finding)
+        # the rewrite oracle's edits of this program (drawn as the campaign's oracle draws them) meet the fault: a
+        # transpose of a transpose, or a split, at a float value; in a program without a discontinuity that the
+        # fault's 0.01 could cross (a skip, not a finding)
+        wanted = "transpose-twice" if fault == "wrong-transpose" else "split"
+        edits = rewrites(program, Case(program, [], seed=_oracle_seed(seed, index)).rng(14))[1]
         nodes = [n for n in program.walk() if n.is_op]
-        return (any(n.type.dtype.is_float and n.type.rank >= 2 for n in nodes if len(n.types) == 1)
+        return (any(e.startswith(wanted) and program.node(int(e.split(" at v")[1].split()[0])).type.dtype.is_float
+                    for e in edits)
                 and not any(n.op in DISCONTINUOUS for n in nodes))
 
-    seed = next(s for s in range(2, 400) if sum(suits(program_for(config, s, i, False)[0]) for i in range(4)) >= 3)
+    seed = next(s for s in range(2, 400) if sum(suits(s, i) for i in range(4)) >= 3)
     summary = run_campaign(Settings(config=config, out=out, count=4, oracles=(oracle,), seed=seed,
                                     env=_env(JAXSYNTH_INJECT=fault), timeout=120, max_reductions=1,
                                     max_reduce_seconds=120, triage=False))

@@ -31,6 +31,9 @@ another, by adding 0.01 to floating-point results there:
 ``wrong-unroll``    ``lax.scan``/``lax.fori_loop`` called with ``unroll`` > 1 (a scan's carry and stacked results);
 ``wrong-transpose`` the lowering of a (non-identity) float ``transpose`` — the ``rewrite`` oracle, whose
                     transposes of transposes meet it where the original program has no transpose.
+``wrong-slice``     the lowering of a float ``slice`` that leaves out part of its operand — the ``rewrite``
+                    oracle, whose reductions and contractions split in two meet it where the original program
+                    slices nothing.
 
 ``python -m jaxsynth.fuzz.inject SCRIPT [ARGS...]`` installs the faults named by the switch and runs
 SCRIPT as ``__main__`` (its exit status passes through): a standalone ``repro.py`` exits 1 under the
@@ -234,6 +237,23 @@ def _oracle_fault(kind: str) -> None:
             return out
 
         mlir.register_lowering(lax.transpose_p, transpose_rule)
+    elif kind == "wrong-slice":
+        import numpy as np
+        from jax import lax
+        from jax._src.interpreters import mlir
+        from jax._src.lib.mlir.dialects import hlo
+
+        entry = mlir._lowerings[lax.slice_p]
+        rule = getattr(entry, "rule", entry)
+
+        def slice_rule(ctx: Any, x: Any, **params: Any) -> Any:
+            out = rule(ctx, x, **params)
+            aval = ctx.avals_out[0]
+            if aval.shape != ctx.avals_in[0].shape and np.issubdtype(aval.dtype, np.floating):
+                out = [hlo.add(out[0], mlir.full_like_aval(ctx, 0.01, aval))]
+            return out
+
+        mlir.register_lowering(lax.slice_p, slice_rule)
     else:
         raise faults.FaultError(f"{faults.INJECT_ENV}: no installer for fault {kind!r}")
 

@@ -11,7 +11,8 @@ jitvmap     ``jit(vmap(f))`` vs ``vmap(jit(f))``
 unroll      ``lax.scan``/``lax.fori_loop`` with ``unroll`` and ``jax.checkpoint`` bodies vs plain (forward),
             and the gradient of a checkpointed ``f`` vs of ``f``
 rewrite     an equivalent program by algebraic identities (commuted operands, ``(v + v) * 0.5`` for ``v``,
-            a transpose of a transpose) vs the original
+            a transpose of a transpose, a reduction or a contraction split in two along one axis) vs the
+            original
 ==========  ==========================================================================================
 
 Each is judged with the program's own tolerances (the reference interval analysis), so rounding
@@ -758,34 +759,111 @@ def _commute(node: Node) -> Node:
     return Node(node.id, node.op, tuple(reversed(node.args)), node.types, node.intervals, params, node.regions)
 
 
+#: Reductions that a split along one axis leaves equal but for the order of their terms: each part reduced
+#: alone, the two results combined by the reduction's own binary op. Exact for the integers (sums and products
+#: wrap around alike in any order), the booleans and the order statistics; a float sum's two partial sums round
+#: within the allowance of a sum-like op (relative to the sum of its terms' magnitudes, :mod:`.reference`), a
+#: float product's two partial products within a rounding of each, as XLA's own order of terms does.
+_SPLIT_REDUCTIONS = {"sum": "add", "prod": "multiply", "max": "maximum", "min": "minimum", "any": "logical_or",
+                     "all": "logical_and"}
+#: Contractions that a split of their contracted axis leaves equal but for the order of their terms (the two
+#: partial contractions added): per op, the contracted axis of each operand, from their ranks.
+_SPLIT_CONTRACTIONS: dict[str, Callable[[int, int], tuple[int, int]]] = {
+    "matmul": lambda a, b: (a - 1, max(b - 2, 0)),
+    "dot": lambda a, b: (a - 1, max(b - 2, 0)),
+    "inner": lambda a, b: (a - 1, b - 1),
+    "vecdot": lambda a, b: (a - 1, b - 1),
+    "vdot": lambda a, b: (0, 0),  # flattened: both operands cut along their first axis, of one length
+}
+
+
+def _cuts(program: Program, node: Node) -> list[tuple[int, ...]]:
+    """The ways a split of ``node`` (a reduction or a contraction) may cut it in two: per way, the axis of each
+    operand that it cuts, all of one length of 2 or more (the operands are cut at the same place); none for
+    another op."""
+    shapes = [program.node(a).type.shape for a in node.args]
+    if node.op in _SPLIT_REDUCTIONS and len(shapes) == 1 and "keepdims" in node.params:
+        axis = node.params.get("axis")
+        if axis is None:
+            return [(i,) for i, d in enumerate(shapes[0]) if d >= 2]
+        if isinstance(axis, int) and -len(shapes[0]) <= axis < len(shapes[0]) and shapes[0][axis] >= 2:
+            return [(axis % len(shapes[0]),)]
+        return []
+    if node.op in _SPLIT_CONTRACTIONS and len(shapes) == 2 and "k" in node.params and all(shapes):
+        axes = _SPLIT_CONTRACTIONS[node.op](*map(len, shapes))
+        lengths = {shape[axis] for shape, axis in zip(shapes, axes, strict=True)}
+        return [axes] if len(lengths) == 1 and lengths.pop() >= 2 else []
+    return []
+
+
+def _split(program: Program, node: Node, next_id: int, rng: np.random.Generator) -> list[Node]:
+    """The nodes that compute ``node`` in two parts: its operands sliced in two at one place along one of its
+    cuts (:func:`_cuts`), each part computed as ``node`` is (a contraction's ``k`` that of its part), the two
+    combined; ids from ``next_id`` on, the last node taking ``node``'s id."""
+    ways = _cuts(program, node)
+    axes = ways[int(rng.integers(len(ways)))]
+    operands = [program.node(a) for a in node.args]
+    n = operands[0].type.shape[axes[0]]
+    cut = int(rng.integers(1, n))
+    nodes: list[Node] = []
+    parts: list[int] = []
+    for start, stop in ((0, cut), (cut, n)):
+        sliced = []
+        for x, axis in zip(operands, axes, strict=True):
+            shape = x.type.shape[:axis] + (stop - start,) + x.type.shape[axis + 1:]
+            nodes.append(Node(next_id + len(nodes), "slice", (x.id,), (x.type.with_shape(shape),), (x.interval,),
+                              {"axis": axis, "start": start, "stop": stop, "step": 1}))
+            sliced.append(nodes[-1])
+        params = dict(node.params)
+        if "k" in params:
+            params["k"] = math.prod(sliced[0].type.shape) if node.op == "vdot" else stop - start
+        nodes.append(Node(next_id + len(nodes), node.op, tuple(x.id for x in sliced), node.types, node.intervals,
+                          params))
+        parts.append(nodes[-1].id)
+    combine = _SPLIT_REDUCTIONS.get(node.op, "add")
+    return [*nodes, Node(node.id, combine, tuple(parts), node.types, node.intervals)]
+
+
 def rewrites(program: Program, rng: np.random.Generator, max_edits: int = 4) -> tuple[Program, list[str]]:
-    """An equivalent program: a few identities applied at random nodes (each candidate rechecked)."""
+    """An equivalent program: a few identities applied at random nodes (each candidate rechecked): commuted
+    operands, ``(v + v) * 0.5`` for ``v``, a transpose of a transpose, a reduction or contraction split in two
+    (:func:`_split`). Each edit draws its identity first, among those with a node left to apply to, then the
+    node: a program's many float values do not crowd out its few reductions."""
     from jaxsynth.fuzz.reduce import Invalid, recheck, rewrite
 
     next_id = max(n.id for n in program.walk()) + 1
-    candidates: list[tuple[str, Node]] = []
+    candidates: dict[str, list[Node]] = {"commute": [], "double-halve": [], "transpose-twice": [], "split": []}
     for node in program.walk():
         if not node.is_op or node.regions or len(node.types) != 1:
             continue
         if node.op in _COMMUTATIVE and len(node.args) == 2:
-            candidates.append(("commute", node))
+            candidates["commute"].append(node)
         if node.type.dtype.is_float:
-            candidates.append(("double-halve", node))
+            candidates["double-halve"].append(node)
         if node.type.rank >= 2:
-            candidates.append(("transpose-twice", node))
-    order = rng.permutation(len(candidates)) if candidates else []
+            candidates["transpose-twice"].append(node)
+        if _cuts(program, node):
+            candidates["split"].append(node)
     done: list[str] = []
     current = program
-    for k in order:
-        if len(done) >= max_edits:
+    while len(done) < max_edits:
+        kinds = [k for k, nodes in candidates.items() if nodes]
+        if not kinds:
             break
-        what, node = candidates[int(k)]
+        what = kinds[int(rng.integers(len(kinds)))]
+        node = candidates[what].pop(int(rng.integers(len(candidates[what]))))
         if current._index.get(node.id) is None:
             continue
         node = current.node(node.id)
         try:
             if what == "commute":
                 candidate = rewrite(current, replace={node.id: _commute(node)})
+            elif what == "split":
+                if not _cuts(current, node):  # an earlier edit moved it: its id now names the edit's last node
+                    continue
+                spliced = _split(current, node, next_id, rng)
+                candidate = rewrite(current, inline={node.id: spliced})
+                next_id += len(spliced) - 1
             else:
                 moved = Node(next_id, node.op, node.args, node.types, node.intervals, node.params, node.regions)
                 t = node.type

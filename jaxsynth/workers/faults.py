@@ -11,7 +11,7 @@ workers, fuzz workers, and ``python -m jaxsynth.fuzz.inject SCRIPT`` for a findi
     the reference oracle fires); calling ``jnp.OP`` (default ``sin``) aborts the process silently, fails
     a CHECK as XLA does (absl's FATAL line naming a site, then an abort) or blocks.
 ``wrong-export`` | ``wrong-jitvmap`` | ``wrong-sharding`` | ``wrong-constraint`` |
-``wrong-manual-constraint`` | ``wrong-unroll`` | ``wrong-transpose``
+``wrong-manual-constraint`` | ``wrong-unroll`` | ``wrong-transpose`` | ``wrong-slice``
     (JAX faults for the metamorphic oracles) break the one path that one oracle compares.
 
 The JAX faults are installed by :mod:`jaxsynth.fuzz.inject` (this module imports no JAX). An unknown
@@ -35,7 +35,7 @@ INDEX_KINDS: tuple[str, ...] = ("crash", "abort", "hang", "error")
 #: JAX faults; ``abort``, ``check`` and ``hang`` take an optional ``:OP``.
 JAX_KINDS: tuple[str, ...] = ("wrong-add", "abort", "check", "hang", "wrong-export", "wrong-jitvmap",
                               "wrong-sharding", "wrong-constraint", "wrong-manual-constraint", "wrong-unroll",
-                              "wrong-transpose")
+                              "wrong-transpose", "wrong-slice")
 _WITH_OP = ("abort", "check", "hang")
 
 
