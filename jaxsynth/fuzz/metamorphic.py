@@ -762,8 +762,9 @@ def _commute(node: Node) -> Node:
 #: Reductions that a split along one axis leaves equal but for the order of their terms: each part reduced
 #: alone, the two results combined by the reduction's own binary op. Exact for the integers (sums and products
 #: wrap around alike in any order), the booleans and the order statistics; a float sum's two partial sums round
-#: within the allowance of a sum-like op (relative to the sum of its terms' magnitudes, :mod:`.reference`), a
-#: float product's two partial products within a rounding of each, as XLA's own order of terms does.
+#: within the allowance of a sum-like op (relative to the sum of its terms' magnitudes, :mod:`.reference`). Not a
+#: float product (:func:`_cuts`): a part's product of its tiny factors may underflow (XLA:CPU flushes it to zero)
+#: where the whole, with the other part's large factors, does not.
 _SPLIT_REDUCTIONS = {"sum": "add", "prod": "multiply", "max": "maximum", "min": "minimum", "any": "logical_or",
                      "all": "logical_and"}
 #: Contractions that a split of their contracted axis leaves equal but for the order of their terms (the two
@@ -782,6 +783,8 @@ def _cuts(program: Program, node: Node) -> list[tuple[int, ...]]:
     operand that it cuts, all of one length of 2 or more (the operands are cut at the same place); none for
     another op."""
     shapes = [program.node(a).type.shape for a in node.args]
+    if node.op == "prod" and node.type.dtype.is_float:
+        return []
     if node.op in _SPLIT_REDUCTIONS and len(shapes) == 1 and "keepdims" in node.params:
         axis = node.params.get("axis")
         if axis is None:
