@@ -1305,7 +1305,7 @@ def test_recheck_reproduces_sampled_intervals_and_retype_rejects_bad_programs() 
         ["--config", "default,no-such-config"],
         ["--config", "default,elementwise,default"],
         ["--config", "default,,elementwise"],
-        ["--config", "fuzz-special", "--oracles", "rewrite"],
+        ["--config", "fuzz-special", "--oracles", "grad"],
         ["--config", "default", "--special", "--oracles", "grad,lowprec"],
     ],
 )
@@ -1367,12 +1367,12 @@ def test_cli_leaves_out_configs_the_oracles_cannot_judge(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(campaign, "run_campaigns", fake)
     with pytest.raises(SystemExit):
-        run(["fuzz", "-n", "1", "--config", "fuzz-special,default", "--oracles", "grad,rewrite", "--out",
+        run(["fuzz", "-n", "1", "--config", "fuzz-special,default", "--oracles", "grad,lowprec", "--out",
              str(tmp_path / "o")])
     assert seen[0][1] == ["default"]
     err = capsys.readouterr().err
     assert ("left out fuzz-special: special-value inputs are judged only by eager, export, jitvmap, passes, "
-            "reference, sharding, unroll, vmap, none of them in --oracles 'grad,rewrite'") in err
+            "reference, rewrite, sharding, unroll, vmap, none of them in --oracles 'grad,lowprec'") in err
     seen.clear()
     with pytest.raises(SystemExit):
         run(["fuzz", "-n", "1", "--config", "fuzz-special,default", "--oracles", "grad,sharding", "--out",

@@ -815,7 +815,7 @@ def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("fault", "oracle"), [("wrong-sharding", "sharding"), ("wrong-jitvmap", "jitvmap"),
-                                               ("wrong-export", "export")])
+                                               ("wrong-export", "export"), ("wrong-slice", "rewrite")])
 def test_oracles_that_compare_two_xla_runs_catch_their_injected_fault_on_special_values(
         tmp_path: Path, fault: str, oracle: str) -> None:
     """In special-values mode (``fuzz-special``) too, each oracle that compares two XLA runs finds its injected
@@ -1088,30 +1088,39 @@ def test_special_comparison_is_class_exact_and_accepts_flushed_subnormals() -> N
 
 def test_special_mode_oracles_judge_clean_programs() -> None:
     """The oracles that compare XLA with the reference, or two XLA runs (a batch's with special values in every
-    example), judge special-value programs and pass clean ones; ``grad`` and ``rewrite``, whose finite
-    differences and identities fail at the extremes, skip them as unsupported, saying why."""
+    example), judge special-value programs and pass clean ones (``rewrite`` with its identities that hold for
+    every value, never ``(v + v) * 0.5``); ``grad``, whose finite differences fail at the extremes, skips them as
+    unsupported, saying why."""
     from jaxsynth.fuzz.campaign import inputs_for
+    from jaxsynth.fuzz.metamorphic import rewrites
     from jaxsynth.fuzz.oracles import Case, run_oracles
     from jaxsynth.fuzz.special import SPECIAL_ORACLES, special_config
 
     config = special_config(load_config("fuzz-special"))
-    judging = ["reference", "eager", "export", "vmap", "jitvmap"]
-    assert set(judging) <= SPECIAL_ORACLES and not {"grad", "rewrite", "lowprec"} & SPECIAL_ORACLES
+    judging = ["reference", "eager", "export", "vmap", "jitvmap", "rewrite"]
+    assert set(judging) <= SPECIAL_ORACLES and not {"grad", "lowprec"} & SPECIAL_ORACLES
     judged = 0
+    rewritten = 0
     for index in range(6):
         program = sample(config, 2, index)
         case = Case(program, inputs_for(program, 2, index, special=True), seed=index, special=True)
-        verdicts = run_oracles(case, [*judging, "grad", "rewrite"])
-        for name in ("grad", "rewrite"):
-            if name in verdicts:
-                assert verdicts[name].skipped and verdicts[name].kind == "unsupported", verdicts[name]
-                assert "special-value inputs" in verdicts[name].detail
+        verdicts = run_oracles(case, [*judging, "grad"])
+        if "grad" in verdicts:
+            assert verdicts["grad"].skipped and verdicts["grad"].kind == "unsupported", verdicts["grad"]
+            assert "special-value inputs" in verdicts["grad"].detail
         for name in judging:
             if name in ("vmap", "jitvmap") and not program.body.params:
                 continue
+            if name == "rewrite" and verdicts[name].kind == "unsupported":
+                assert "no identity applies" in verdicts[name].detail
+                continue
             assert not verdicts[name].failed and not verdicts[name].skipped, (name, verdicts[name].detail)
             judged += 1
-    assert judged >= 24
+            if name == "rewrite":
+                rewritten += 1
+                edits = rewrites(program, case.rng(14), special=True)[1]  # the oracle's own draw
+                assert edits and not any(e.startswith("double-halve") for e in edits), edits
+    assert judged >= 28 and rewritten >= 4, (judged, rewritten)
 
 
 def test_a_special_mode_batch_holds_special_values_in_every_example_with_its_own_references() -> None:

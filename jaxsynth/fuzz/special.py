@@ -21,7 +21,7 @@ of the float64 reference, as in normal mode (:mod:`jaxsynth.fuzz.tolerance`): an
 large relative error of the result. The spread is measured on the continuous float64 reference, not on
 the rounded one (a perturbation under half an ulp rounds away: see ``LowPrecisionOracle``), and only where
 the exact and perturbed values are finite. The oracles that compare two XLA runs (``vmap``, ``sharding``,
-``export``, ``jitvmap``, ``unroll``'s forward check) judge with the same classes and tolerances: each
+``export``, ``jitvmap``, ``unroll``'s forward check, ``rewrite``) judge with the same classes and tolerances: each
 output element must match the other run's, or both must match one of the references; a batch draws
 special values into every example, and each example has its own references. Two skips: a mismatch
 confined to elements that depend on a chain of products in which an intermediate over- or underflowed, or
@@ -57,10 +57,12 @@ __all__ = ["FRACTION", "PRODUCTS", "SPECIAL_ORACLES", "analyse", "compare_specia
 FRACTION = 0.25  #: of the elements of each input that become special
 #: The oracles that judge special-value inputs: those that compare XLA with the reference op by op, or two
 #: XLA runs of the same program on the same inputs (a batch's examples each with their own special values).
-#: Not ``grad`` (finite differences across a NaN or an Inf), ``lowprec`` (its rounded reference is what
-#: ``reference`` compares with here) or ``rewrite`` (its identities fail at the extremes: ``(v + v) * 0.5``
-#: overflows where ``v`` does not).
-SPECIAL_ORACLES = frozenset({"reference", "eager", "passes", "vmap", "sharding", "export", "jitvmap", "unroll"})
+#: ``rewrite`` among them without ``(v + v) * 0.5`` (it overflows where ``v`` does not); its other identities
+#: hold for every value: commuted operands, a transpose of a transpose, a split reduction (NaN and the
+#: infinities propagate through either part alike; integers wrap alike). Not ``grad`` (finite differences across
+#: a NaN or an Inf) or ``lowprec`` (its rounded reference is what ``reference`` compares with here).
+SPECIAL_ORACLES = frozenset({"reference", "eager", "passes", "vmap", "sharding", "export", "jitvmap", "unroll",
+                             "rewrite"})
 _CONTROL_OK = frozenset({"cond", "switch", "scan", "fori_loop"})
 #: Ops that multiply or divide (``deg2rad`` and ``rad2deg`` are a multiply by a constant in HLO, as ``scale`` is).
 #: XLA's algebraic simplifier regroups a chain of them (``x * (y / 2)`` as ``y * (x * 0.5)``, ``(x * c1) * c2``
