@@ -18,9 +18,9 @@ rewrite     an equivalent program by algebraic identities (commuted operands, ``
 Each is judged with the program's own tolerances (the reference interval analysis), so rounding
 differences between two valid compilations are not findings; on special-value inputs
 (:mod:`jaxsynth.fuzz.special`) with its classes and references too (``rewrite`` leaves out ``(v + v) * 0.5``
-there, which overflows where ``v`` does not, and ``unroll`` checks its forward results only). A mismatch where one-device ``jax.jit`` is
-the wrong side (it fails against the reference, the variant passes) is a skipped verdict of kind
-``baseline``: the ``reference`` oracle's finding, not the variant's. A construct an oracle cannot judge
+there, which overflows where ``v`` does not, and ``unroll`` checks its forward results only). A mismatch where
+one-device ``jax.jit`` is the wrong side (it fails against the reference, the variant passes) is a skipped
+verdict of kind ``baseline``: the ``reference`` oracle's finding, not the variant's. A construct an oracle cannot judge
 (too few devices, no ``jax.export`` in this JAX, nothing to rewrite) is an explicit skip of kind
 ``unsupported``, counted per oracle in the summary. Every variant carries a standalone Python
 snippet (``data["variant"]``) that ``repro.py`` runs against ``jax.jit(f)``.
