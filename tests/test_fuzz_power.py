@@ -662,23 +662,26 @@ def test_rewrites_are_equivalent_programs() -> None:
 def test_split_reductions_and_contractions_are_equivalent_programs() -> None:
     """The rewrite oracle's splits: a reduction (``x.sum(axis=1)`` as ``x[:, :c].sum(axis=1) + x[:, c:].sum(axis=1)``)
     or a contraction (``a @ b`` as ``a[:, :c] @ b[:c] + a[:, c:] @ b[c:]``) cut in two along one axis computes
-    what the original does, integers exactly; among the programs, both kinds and an integer split."""
+    what the original does, integers exactly, on special values too (NaN and the infinities where the original
+    has them; a part of NaNs only, whose ``nanmax`` is NaN, passed over by ``fmax``); among the programs, both
+    kinds, an integer split and a NaN-ignoring one."""
     from jaxsynth.fuzz.campaign import inputs_for
     from jaxsynth.fuzz.metamorphic import _SPLIT_CONTRACTIONS, _SPLIT_REDUCTIONS, rewrites
     from jaxsynth.fuzz.reference import run
+    from jaxsynth.fuzz.special import special_config
 
     split: list[Node] = []
-    for name in ("reductions-linalg", "models"):
-        config = load_config(name)
-        for index in range(15):
+    for name, special in (("reductions-linalg", False), ("models", False), ("fuzz-special", True)):
+        config = special_config(load_config(name)) if special else load_config(name)
+        for index in range(15 if special else 12):
             program = sample(config, 0, index)
-            rewritten, edits = rewrites(program, np.random.default_rng(index))
+            rewritten, edits = rewrites(program, np.random.default_rng(index), special=special)
             nodes = [program.node(int(e.split(" at v")[1].split()[0])) for e in edits if e.startswith("split")]
             if not nodes:
                 continue
             split += nodes
             assert render(rewritten).count("[") > render(program).count("[")  # the slices
-            xs = inputs_for(program, 0, index)
+            xs = inputs_for(program, 0, index, special=special)
             for want, got in zip(run(program, xs).outputs, run(rewritten, xs).outputs, strict=True):
                 want, got = np.asarray(want), np.asarray(got)
                 assert got.dtype == want.dtype and got.shape == want.shape
@@ -686,8 +689,9 @@ def test_split_reductions_and_contractions_are_equivalent_programs() -> None:
                     assert np.array_equal(got, want), (name, index, edits)
                 else:
                     np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-6, atol=1e-6)
-    assert {n.op for n in split} & set(_SPLIT_REDUCTIONS) and {n.op for n in split} & set(_SPLIT_CONTRACTIONS)
-    assert any(not n.type.dtype.is_float for n in split)
+    ops = {n.op for n in split}
+    assert ops & set(_SPLIT_REDUCTIONS) and ops & set(_SPLIT_CONTRACTIONS), ops
+    assert any(not n.type.dtype.is_float for n in split) and ops & {"nansum", "nanmax", "nanmin"}, ops
 
 
 @pytest.mark.parametrize("start, unrolled, rewritten", [(105, 1, 2), pytest.param(123, 2, 3, marks=pytest.mark.slow)])

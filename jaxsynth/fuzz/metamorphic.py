@@ -766,7 +766,9 @@ def _commute(node: Node) -> Node:
 #: float product (:func:`_cuts`): a part's product of its tiny factors may underflow (XLA:CPU flushes it to zero)
 #: where the whole, with the other part's large factors, does not.
 _SPLIT_REDUCTIONS = {"sum": "add", "prod": "multiply", "max": "maximum", "min": "minimum", "any": "logical_or",
-                     "all": "logical_and"}
+                     "all": "logical_and", "count_nonzero": "add",
+                     # a part of NaNs only: nansum 0, nanmax and nanmin NaN, which fmax and fmin pass over
+                     "nansum": "add", "nanmax": "fmax", "nanmin": "fmin"}
 #: Contractions that a split of their contracted axis leaves equal but for the order of their terms (the two
 #: partial contractions added): per op, the contracted axis of each operand, from their ranks.
 _SPLIT_CONTRACTIONS: dict[str, Callable[[int, int], tuple[int, int]]] = {
