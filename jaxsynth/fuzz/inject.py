@@ -220,42 +220,36 @@ def _oracle_fault(kind: str) -> None:
 
         lax.scan, lax.fori_loop = wrong_scan, wrong_fori
     elif kind == "wrong-transpose":
-        import numpy as np
         from jax import lax
-        from jax._src.interpreters import mlir
-        from jax._src.lib.mlir.dialects import hlo
 
-        entry = mlir._lowerings[lax.transpose_p]
-        rule = getattr(entry, "rule", entry)
-
-        def transpose_rule(ctx: Any, x: Any, *, permutation: Any) -> Any:
-            out = rule(ctx, x, permutation=permutation)
-            aval = ctx.avals_out[0]
-            if len(permutation) >= 2 and tuple(permutation) != tuple(range(len(permutation))) and \
-                    np.issubdtype(aval.dtype, np.floating):
-                out = [hlo.add(out[0], mlir.full_like_aval(ctx, 0.01, aval))]
-            return out
-
-        mlir.register_lowering(lax.transpose_p, transpose_rule)
+        _off_lowering(lax.transpose_p, lambda ctx, params: len(params["permutation"]) >= 2 and tuple(
+            params["permutation"]) != tuple(range(len(params["permutation"]))))
     elif kind == "wrong-slice":
-        import numpy as np
         from jax import lax
-        from jax._src.interpreters import mlir
-        from jax._src.lib.mlir.dialects import hlo
 
-        entry = mlir._lowerings[lax.slice_p]
-        rule = getattr(entry, "rule", entry)
-
-        def slice_rule(ctx: Any, x: Any, **params: Any) -> Any:
-            out = rule(ctx, x, **params)
-            aval = ctx.avals_out[0]
-            if aval.shape != ctx.avals_in[0].shape and np.issubdtype(aval.dtype, np.floating):
-                out = [hlo.add(out[0], mlir.full_like_aval(ctx, 0.01, aval))]
-            return out
-
-        mlir.register_lowering(lax.slice_p, slice_rule)
+        _off_lowering(lax.slice_p, lambda ctx, params: ctx.avals_out[0].shape != ctx.avals_in[0].shape)
     else:
         raise faults.FaultError(f"{faults.INJECT_ENV}: no installer for fault {kind!r}")
+
+
+def _off_lowering(primitive: Any, wrong: Any) -> None:
+    """Re-register ``primitive``'s lowering so that its float result is 0.01 off wherever ``wrong(ctx, params)``
+    says so (lowering rules are looked up at compile time, so this works whatever captured the primitive)."""
+    import numpy as np
+    from jax._src.interpreters import mlir
+    from jax._src.lib.mlir.dialects import hlo
+
+    entry = mlir._lowerings[primitive]
+    rule = getattr(entry, "rule", entry)
+
+    def lowering(ctx: Any, *args: Any, **params: Any) -> Any:
+        out = rule(ctx, *args, **params)
+        aval = ctx.avals_out[0]
+        if np.issubdtype(aval.dtype, np.floating) and wrong(ctx, params):
+            out = [hlo.add(out[0], mlir.full_like_aval(ctx, 0.01, aval))]
+        return out
+
+    mlir.register_lowering(primitive, lowering)
 
 
 def main(argv: list[str] | None = None) -> None:
