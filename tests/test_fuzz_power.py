@@ -659,6 +659,11 @@ def test_rewrites_are_equivalent_programs() -> None:
     assert applied >= 5
 
 
+def _edited(program: Program, edit: str) -> Node:
+    """The node of ``program`` that an edit of the rewrite oracle names (``"split at v7 (sum)"``)."""
+    return program.node(int(edit.split(" at v")[1].split()[0]))
+
+
 def test_split_reductions_and_contractions_are_equivalent_programs() -> None:
     """The rewrite oracle's splits: a reduction (``x.sum(axis=1)`` as ``x[:, :c].sum(axis=1) + x[:, c:].sum(axis=1)``)
     or a contraction (``a @ b`` as ``a[:, :c] @ b[:c] + a[:, c:] @ b[c:]``) cut in two along one axis computes
@@ -676,7 +681,7 @@ def test_split_reductions_and_contractions_are_equivalent_programs() -> None:
         for index in range(15 if special else 12):
             program = sample(config, 0, index)
             rewritten, edits = rewrites(program, np.random.default_rng(index), special=special)
-            nodes = [program.node(int(e.split(" at v")[1].split()[0])) for e in edits if e.startswith("split")]
+            nodes = [_edited(program, e) for e in edits if e.startswith("split")]
             if not nodes:
                 continue
             split += nodes
@@ -801,8 +806,7 @@ def test_each_new_oracle_catches_its_injected_fault(tmp_path: Path, fault: str, 
         wanted = "transpose-twice" if fault == "wrong-transpose" else "split"
         edits = rewrites(program, Case(program, [], seed=_oracle_seed(seed, index)).rng(14))[1]
         nodes = [n for n in program.walk() if n.is_op]
-        return (any(e.startswith(wanted) and program.node(int(e.split(" at v")[1].split()[0])).type.dtype.is_float
-                    for e in edits)
+        return (any(e.startswith(wanted) and _edited(program, e).type.dtype.is_float for e in edits)
                 and not any(n.op in DISCONTINUOUS for n in nodes))
 
     seed = next(s for s in range(2, 400) if sum(suits(s, i) for i in range(4)) >= 3)
