@@ -45,7 +45,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jaxsynth.workers import faults
@@ -222,8 +222,9 @@ def _oracle_fault(kind: str) -> None:
     elif kind == "wrong-transpose":
         from jax import lax
 
-        _off_lowering(lax.transpose_p, lambda ctx, params: len(params["permutation"]) >= 2 and tuple(
-            params["permutation"]) != tuple(range(len(params["permutation"]))))
+        # (a permutation of fewer than two axes is the identity)
+        _off_lowering(lax.transpose_p, lambda ctx, params: tuple(params["permutation"]) != tuple(
+            range(len(params["permutation"]))))
     elif kind == "wrong-slice":
         from jax import lax
 
@@ -232,7 +233,7 @@ def _oracle_fault(kind: str) -> None:
         raise faults.FaultError(f"{faults.INJECT_ENV}: no installer for fault {kind!r}")
 
 
-def _off_lowering(primitive: Any, wrong: Any) -> None:
+def _off_lowering(primitive: Any, wrong: Callable[[Any, dict[str, Any]], bool]) -> None:
     """Re-register ``primitive``'s lowering so that its float result is 0.01 off wherever ``wrong(ctx, params)``
     says so (lowering rules are looked up at compile time, so this works whatever captured the primitive)."""
     import numpy as np

@@ -784,9 +784,10 @@ def _cuts(program: Program, node: Node) -> list[tuple[int, ...]]:
     """The ways a split of ``node`` (a reduction or a contraction) may cut it in two: per way, the axis of each
     operand that it cuts, all of one length of 2 or more (the operands are cut at the same place); none for
     another op."""
-    shapes = [program.node(a).type.shape for a in node.args]
-    if node.op == "prod" and node.type.dtype.is_float:
+    if node.op not in _SPLIT_REDUCTIONS and node.op not in _SPLIT_CONTRACTIONS or (
+            node.op == "prod" and node.type.dtype.is_float):
         return []
+    shapes = [program.node(a).type.shape for a in node.args]
     if node.op in _SPLIT_REDUCTIONS and len(shapes) == 1 and "keepdims" in node.params:
         axis = node.params.get("axis")
         if axis is None:
